@@ -1,0 +1,71 @@
+# Joinedup: the two commands of the quick start, and the ones developers use every day.
+#   make demo   set up everything on a fresh machine and run the demo federation
+#   make test   set up what is missing and run the whole test suite (SQLite and PostgreSQL)
+#   make lint   ruff, formatting and the import order between apps
+#   make bench  the benchmarks in bench/, each beside its reference
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := .make
+APT_PACKAGES := gettext chromium fonts-dejavu-core
+
+.PHONY: demo test lint bench install assets system messages format clean
+
+demo: install assets messages
+	$(BIN)/joinedup demo
+
+test: install assets system messages
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests bench
+	scripts/run-tests
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: install assets system messages
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+install: $(STAMPS)/python
+
+$(STAMPS)/python: pyproject.toml
+	@mkdir -p $(STAMPS)
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+assets: $(STAMPS)/assets
+
+$(STAMPS)/assets: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES="nodejs npm" system
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# System packages from Debian: gettext compiles the translations, Chromium runs the browser
+# tests, the fonts render documents. Installed only when something is missing.
+system:
+	@missing=""; for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+messages: install
+	@command -v msgfmt >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES=gettext system
+	cd src/joinedup && ../../$(BIN)/joinedup compilemessages --verbosity 0
+
+clean:
+	rm -rf $(VENV) node_modules $(STAMPS) var

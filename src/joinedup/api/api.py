@@ -1,0 +1,49 @@
+"""The JSON API: one NinjaAPI under /api/v1 assembling the routers each app defines.
+
+Errors are always JSON `{"detail": ...}` with a 4xx code; a request the API cannot
+understand never becomes a 500.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
+
+from joinedup import __version__
+from joinedup.federation.api import router as federation_router
+
+api = NinjaAPI(
+    title="Joinedup API",
+    version=__version__,
+    description=(
+        "Joint delivery of public services across agencies and jurisdictions. "
+        "Names come in the language asked for with Accept-Language (English or French)."
+    ),
+    urls_namespace="api",
+)
+api.add_router("/", federation_router)
+
+
+@api.exception_handler(NinjaValidationError)
+def invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": _("The request is not valid."), "errors": exc.errors}, status=422
+    )
+
+
+@api.exception_handler(ValidationError)
+def invalid_data(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.messages}, status=400)
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": _("Not found.")}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": str(exc) or _("You may not do this.")}, status=403
+    )

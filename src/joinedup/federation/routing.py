@@ -1,0 +1,118 @@
+"""Competent-authority routing: which agency delivers a service at a place.
+
+The most specific offering wins: an offering for the municipality beats one for the
+province, which beats one for the country. The answer explains itself, step by step, so a
+person (or an agency's integrator) can see why a case goes where it goes.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+
+from .models import Jurisdiction, Offering, Office, Service
+
+
+@dataclass(frozen=True)
+class RoutingStep:
+    """One jurisdiction looked at, from the place up to the top of its tree."""
+
+    jurisdiction: Jurisdiction
+    offering: Offering | None
+    chosen: bool
+
+    @property
+    def text(self) -> str:
+        where = f"{self.jurisdiction.code} ({self.jurisdiction.name})"
+        if self.offering is None:
+            return _("%(where)s: no offering here.") % {"where": where}
+        if self.chosen:
+            return _("%(where)s: delivered by %(agency)s. Chosen: the most specific area.") % {
+                "where": where,
+                "agency": self.offering.agency.name,
+            }
+        return _("%(where)s: delivered by %(agency)s, but a more specific offering applies.") % {
+            "where": where,
+            "agency": self.offering.agency.name,
+        }
+
+
+@dataclass(frozen=True)
+class Route:
+    service: Service
+    place: Jurisdiction
+    offering: Offering
+    steps: list[RoutingStep] = field(default_factory=list)
+
+    @property
+    def agency(self):
+        return self.offering.agency
+
+    @property
+    def explanation(self) -> list[str]:
+        return [step.text for step in self.steps]
+
+
+class RoutingError(LookupError):
+    """No competent agency: the service or place is unknown, or nobody delivers it there."""
+
+    def __init__(self, reason: str, message: str, steps: list[RoutingStep] | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.steps = steps or []
+
+    @property
+    def explanation(self) -> list[str]:
+        return [step.text for step in self.steps]
+
+
+def route(service_key: str, place_code: str) -> Route:
+    """The competent agency for `service_key` at the jurisdiction `place_code`.
+
+    Raises RoutingError with reason `unknown_service`, `unknown_jurisdiction` or
+    `not_delivered`.
+    """
+    service = Service.objects.filter(key=service_key).first()
+    if service is None:
+        raise RoutingError(
+            "unknown_service",
+            _("There is no service with the catalogue key “%(key)s”.") % {"key": service_key},
+        )
+    place = Jurisdiction.objects.filter(code=place_code.upper()).first()
+    if place is None:
+        raise RoutingError(
+            "unknown_jurisdiction",
+            _("There is no jurisdiction with the code “%(code)s”.") % {"code": place_code},
+        )
+    return route_for(service, place)
+
+
+def route_for(service: Service, place: Jurisdiction) -> Route:
+    """Routing for records already in hand (see `route`)."""
+    codes = place.ancestor_codes
+    offerings = {
+        offering.area.code: offering
+        for offering in Offering.objects.filter(service=service, area__code__in=codes)
+        .select_related("agency", "area", "program")
+        .prefetch_related(
+            Prefetch("offices", queryset=Office.objects.select_related("jurisdiction"))
+        )
+    }
+    ancestors = {j.code: j for j in Jurisdiction.objects.filter(code__in=codes)}
+    steps: list[RoutingStep] = []
+    chosen: Offering | None = None
+    for code in reversed(codes):  # from the place itself up to the root
+        offering = offerings.get(code)
+        is_choice = offering is not None and chosen is None
+        if is_choice:
+            chosen = offering
+        steps.append(RoutingStep(ancestors[code], offering, is_choice))
+    if chosen is None:
+        raise RoutingError(
+            "not_delivered",
+            _("Nobody delivers “%(service)s” in %(place)s.")
+            % {"service": service.name, "place": place.name},
+            steps,
+        )
+    return Route(service=service, place=place, offering=chosen, steps=steps)
