@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "joinedup.federation",
+    "joinedup.identity",
     "joinedup.web",
     "joinedup.api",
 ]
@@ -103,6 +104,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "joinedup.urls"
+AUTH_USER_MODEL = "identity.User"
 WSGI_APPLICATION = "joinedup.wsgi.application"
 
 TEMPLATES = [

@@ -1,0 +1,1 @@
+"""Identity: people, accounts, proofing, mandates, staff roles and the authorisation policy."""
