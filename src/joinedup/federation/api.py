@@ -15,6 +15,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from . import catalogue
 from .models import Agency, Jurisdiction, Offering, Office, PartnerRole, Service
 from .routing import RoutingError, route
 
@@ -233,23 +234,15 @@ def _jurisdiction_or_400(code: str) -> Jurisdiction:
 
 def filter_services(filters: ServiceFilters) -> QuerySet[Service]:
     """The catalogue, narrowed by place, frame, life situation and words."""
-    services = Service.objects.select_related("scope").prefetch_related("life_situations")
-    if filters.jurisdiction:
-        place = _jurisdiction_or_400(filters.jurisdiction)
-        # Delivered at the place itself, above it (federal services reach every city) or
-        # within it (a province's catalogue includes its municipalities' services).
-        services = services.filter(
-            Q(offerings__area__code__in=place.ancestor_codes)
-            | Q(offerings__area__path__startswith=place.path + "/")
+    try:
+        return catalogue.filter_services(
+            jurisdiction=filters.jurisdiction,
+            frame=filters.frame,
+            q=filters.q,
+            life_situation=filters.life_situation,
         )
-    if filters.frame:
-        services = services.filter(frame=filters.frame)
-    if filters.life_situation:
-        services = services.filter(life_situations__key=filters.life_situation)
-    if filters.q:
-        for word in filters.q.casefold().split():
-            services = services.filter(search_text__contains=word)
-    return services.distinct().order_by("key")
+    except catalogue.UnknownJurisdiction as error:
+        raise HttpError(400, error.message) from None
 
 
 @router.get("/jurisdictions", response=list[JurisdictionOut], summary="The jurisdiction tree")
