@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema.protocols
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,6 +43,26 @@ from .models import (
 SCHEMA_PATH = Path(__file__).parent / "schema" / "federation.schema.json"
 SUFFIXES = {".yaml", ".yml", ".json"}
 Path_ = tuple[str | int, ...]
+
+# Where a model field's value sits in a data file, when the file nests or renames it.
+FIELD_PATHS: dict[str, Path_] = {
+    "holiday_country": ("holidays", "country"),
+    "holiday_subdivision": ("holidays", "subdivision"),
+    "street_address": ("address", "street"),
+    "locality": ("address", "locality"),
+    "region": ("address", "region"),
+    "postal_code": ("address", "postal_code"),
+    "country": ("address", "country"),
+    "standard_days": ("standard", "days"),
+    "standard_day_kind": ("standard", "count"),
+    "standard_target": ("standard", "target"),
+    "fee_amount": ("fee", "amount"),
+    "fee_currency": ("fee", "currency"),
+    "required_assurance": ("assurance",),
+    "start_date": ("start",),
+    "end_date": ("end",),
+    "terminated_on": ("terminated",),
+}
 
 
 class _Yaml12Loader(yaml.SafeLoader):
@@ -173,7 +194,9 @@ def _format_path(path: Iterable[str | int]) -> str:
     return text
 
 
-def _schema_problems(document: _Document, validator: jsonschema.Validator) -> list[Problem]:
+def _schema_problems(
+    document: _Document, validator: jsonschema.protocols.Validator
+) -> list[Problem]:
     problems = []
     for error in sorted(validator.iter_errors(document.data), key=lambda e: list(e.path)):
         path = tuple(error.absolute_path)
@@ -228,11 +251,13 @@ class _Loader:
         return found
 
     def save(self, instance, document: _Document, path: Path_, exclude=()) -> bool:
+        """Validate with the model's own rules, reporting at the place in the file."""
         try:
             instance.full_clean(exclude=list(exclude), validate_unique=False)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
-                location = path if name == "__all__" else (*path, name)
+                in_file = FIELD_PATHS.get(name, (name,))
+                location = path if name == "__all__" else (*path, *in_file)
                 for message in messages:
                     self.problem(document, location, message)
             return False

@@ -199,16 +199,13 @@ class Jurisdiction(LocalizedNameMixin, models.Model):
                     _("A jurisdiction cannot sit under itself or one of its own descendants.")
                 )
         if self.holiday_country:
-            try:
-                holidays.country_holidays(
-                    self.holiday_country, subdiv=self.holiday_subdivision or None
-                )
-            except NotImplementedError:
+            subdivisions = holidays.list_supported_countries().get(self.holiday_country)
+            if subdivisions is None:
                 errors.setdefault("holiday_country", []).append(
                     _("No holiday calendar is known for country %(country)s.")
                     % {"country": self.holiday_country}
                 )
-            except Exception:  # the holidays package raises a bare Exception for subdivisions
+            elif self.holiday_subdivision and self.holiday_subdivision not in subdivisions:
                 errors.setdefault("holiday_subdivision", []).append(
                     _("No holiday calendar is known for subdivision %(subdiv)s of %(country)s.")
                     % {"subdiv": self.holiday_subdivision, "country": self.holiday_country}

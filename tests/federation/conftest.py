@@ -1,0 +1,13 @@
+from pathlib import Path
+
+import pytest
+
+from joinedup.federation.loader import load_federation
+
+SMALL = Path(__file__).parent / "files" / "small"
+
+
+@pytest.fixture
+def small_federation(db):
+    """The small Canadian test federation: CA, ON, QC, three cities, five agencies."""
+    return load_federation([SMALL])
