@@ -46,7 +46,7 @@ def test_codes_are_unique(canada):
 
 
 def test_a_jurisdiction_cannot_sit_under_its_own_descendant(canada):
-    ca, on, tor = canada
+    _ca, on, tor = canada
     on.parent = tor
     with pytest.raises(ValidationError) as caught:
         on.full_clean(exclude=["path"])
