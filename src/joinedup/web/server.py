@@ -1,0 +1,76 @@
+"""Running the web server: gunicorn with defaults that suit a small machine.
+
+`joinedup serve` and `joinedup demo` both start gunicorn through `gunicorn_command`, so the
+demo runs exactly what production runs. The defaults are tuned for two cores (see
+docs/performance.md for the measurements behind them): two worker processes, one per core,
+each with four threads, so that a request waiting on the database does not hold up the
+others. Anything else gunicorn knows can be set with its own GUNICORN_CMD_ARGS variable.
+"""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+DEFAULT_BIND = "127.0.0.1:8000"
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 4
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How gunicorn is started; the defaults are the ones `joinedup serve` uses."""
+
+    bind: str = DEFAULT_BIND
+    workers: int = DEFAULT_WORKERS
+    threads: int = DEFAULT_THREADS
+    access_log: bool = False
+    timeout: int = 30
+
+
+def gunicorn_command(options: ServerOptions) -> list[str]:
+    """The command line that runs gunicorn on our WSGI application with `options`.
+
+    It runs gunicorn with the same Python as this process, so the virtualenv in use is the
+    one served, whatever PATH says.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "joinedup.wsgi:application",
+        "--bind",
+        options.bind,
+        "--workers",
+        str(options.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(options.threads),
+        "--timeout",
+        str(options.timeout),
+        "--graceful-timeout",
+        "10",
+        # Loading the application once, before forking, halves start-up time and memory.
+        "--preload",
+        # The control socket lives at one path per user: two servers on one machine (a demo
+        # beside a benchmark, parallel tests) would fight over it, and nothing uses it.
+        "--no-control-socket",
+        "--error-logfile",
+        "-",
+    ]
+    if options.access_log:
+        command += ["--access-logfile", "-"]
+    return command
+
+
+def static_files_missing() -> bool:
+    """True when `collectstatic` has not been run, so pages would lack their styles.
+
+    With DEBUG off, static files are served from STATIC_ROOT with hashed names listed in
+    a manifest; without the manifest every page that links a style sheet fails.
+    """
+    if settings.DEBUG:
+        return False
+    return not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists()
