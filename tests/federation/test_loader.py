@@ -17,7 +17,7 @@ from joinedup.federation.models import (
     Service,
 )
 
-from .conftest import SMALL
+from tests.conftest import SMALL_FEDERATION as SMALL
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,15 @@
+"""Fixtures shared by every app's tests."""
+
 from pathlib import Path
 
 import pytest
 
 from joinedup.federation.loader import load_federation
 
-SMALL = Path(__file__).parent / "files" / "small"
+SMALL_FEDERATION = Path(__file__).parent / "federation" / "files" / "small"
 
 
 @pytest.fixture
 def small_federation(db):
     """The small Canadian test federation: CA, ON, QC, three cities, five agencies."""
-    return load_federation([SMALL])
+    return load_federation([SMALL_FEDERATION])
