@@ -16,7 +16,6 @@ from joinedup.federation.models import (
     Offering,
     Service,
 )
-
 from tests.conftest import SMALL_FEDERATION as SMALL
 
 pytestmark = pytest.mark.django_db
