@@ -203,11 +203,38 @@ NINJA_PAGINATION_PER_PAGE = API_PAGE_SIZE
 NINJA_PAGINATION_MAX_LIMIT = API_MAX_PAGE_SIZE
 
 # --- Logging ---------------------------------------------------------------------------
+# --- Identity: identifiers encrypted at rest ------------------------------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotate by putting a new key
+# first, running `joinedup rotate-identifier-keys`, then removing the old one).
+IDENTIFIER_KEYS = env_list("JOINEDUP_IDENTIFIER_KEYS")
+IDENTIFIER_INDEX_KEY = env_str("JOINEDUP_IDENTIFIER_INDEX_KEY")
+if SECURE and not (IDENTIFIER_KEYS and IDENTIFIER_INDEX_KEY):
+    raise ImproperlyConfigured(
+        "JOINEDUP_IDENTIFIER_KEYS and JOINEDUP_IDENTIFIER_INDEX_KEY must be set when "
+        "JOINEDUP_SECURE=true"
+    )
+if not IDENTIFIER_KEYS or not IDENTIFIER_INDEX_KEY:
+    # Embedded set-up only: keys derived from the secret key, so the demo needs no set-up.
+    from joinedup.identity.encryption import derive_development_key
+
+    IDENTIFIER_KEYS = IDENTIFIER_KEYS or [derive_development_key(SECRET_KEY, "identifiers")]
+    IDENTIFIER_INDEX_KEY = IDENTIFIER_INDEX_KEY or derive_development_key(SECRET_KEY, "index")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every handler redacts anything shaped like a personal identifier (DESIGN.md §5).
+    "filters": {
+        "redact_identifiers": {"()": "joinedup.identity.redaction.IdentifierRedactionFilter"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_identifiers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("JOINEDUP_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
