@@ -9,6 +9,15 @@ from joinedup.federation.loader import load_federation
 SMALL_FEDERATION = Path(__file__).parent / "federation" / "files" / "small"
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Serve static files from the finders: tests do not run collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def small_federation(db):
     """The small Canadian test federation: CA, ON, QC, three cities, five agencies."""
