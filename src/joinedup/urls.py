@@ -1,11 +1,17 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
 from joinedup.api.api import api
+from joinedup.web import views as web_views
 
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("", include("joinedup.web.urls")),
+    path("healthz", web_views.health, name="health"),
 ]
+# Pages live under a language prefix (/en/, /fr/); "/" redirects to the reader's language.
+urlpatterns += i18n_patterns(path("", include("joinedup.web.urls")), prefix_default_language=True)
+
+handler404 = "joinedup.web.views.page_not_found"

@@ -1,12 +1,160 @@
-"""Page views: thin, they gather what a page shows and hand it to a template."""
+"""The public catalogue pages: thin views that gather what a page shows and render it.
+
+Queries live in `joinedup.federation.catalogue` and routing in `joinedup.federation.routing`;
+wording of facts (money, standards, hours) in `presentation`.
+"""
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404
+from django.utils.translation import gettext as _
+
+from joinedup.federation import catalogue
+from joinedup.federation.models import Agency, Jurisdiction, LifeSituation
+from joinedup.federation.routing import RoutingError, route_for
+
+from .forms import PlaceForm, ServiceFilterForm
+from .pagination import paginate
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", {})
+    return render(
+        request,
+        "web/home.html",
+        {
+            "nations": Jurisdiction.objects.filter(parent__isnull=True).order_by("path"),
+            "life_situations": catalogue.life_situations(),
+        },
+    )
+
+
+def service_list(request: HttpRequest) -> HttpResponse:
+    """The catalogue with filters; bad filter values are explained, with a 400."""
+    form = ServiceFilterForm(request.GET)
+    pagination = None
+    status = 200
+    if form.is_valid():
+        services = catalogue.filter_services(**form.cleaned_data)
+        pagination = paginate(request, services)
+    else:
+        status = 400
+    return render(
+        request,
+        "web/service_list.html",
+        {"form": form, "pagination": pagination, "section": "services"},
+        status=status,
+    )
+
+
+def service_detail(request: HttpRequest, key: str) -> HttpResponse:
+    """A service, who delivers it where, and the answer to "who delivers it where I live?"."""
+    service = catalogue.service_with_delivery(key)
+    if service is None:
+        raise Http404(_("There is no service with the catalogue key “%(key)s”.") % {"key": key})
+    place_form = PlaceForm(request.GET if "place" in request.GET else None)
+    found = routing_error = None
+    status = 200
+    if place_form.is_bound:
+        if place_form.is_valid():
+            place = Jurisdiction.objects.get(code=place_form.cleaned_data["place"])
+            try:
+                found = route_for(service, place)
+            except RoutingError as error:
+                routing_error = error
+        else:
+            status = 400
+    return render(
+        request,
+        "web/service_detail.html",
+        {
+            "service": service,
+            "offerings": list(service.offerings.all()),
+            "partner_roles": list(service.partner_roles.all()),
+            "agreements": list(service.agreements.all()),
+            "place_form": place_form,
+            "route": found,
+            "routing_error": routing_error,
+            "section": "services",
+        },
+        status=status,
+    )
+
+
+def place_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "web/place_list.html", {"tree": catalogue.jurisdiction_tree(), "section": "places"}
+    )
+
+
+def place_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A jurisdiction: the places within it, its agencies, and what people there can get."""
+    try:
+        place = catalogue.jurisdiction_by_code(code)
+    except catalogue.UnknownJurisdiction as error:
+        raise Http404(error.message) from None
+    return render(
+        request,
+        "web/place_detail.html",
+        {
+            "place": place,
+            "ancestors": catalogue.ancestors_of(place),
+            "children": place.children.order_by("path"),
+            "agencies": place.agencies.order_by("key"),
+            "pagination": paginate(request, catalogue.services_available_in(place)),
+            "section": "places",
+        },
+    )
+
+
+def life_situation_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "web/life_situation_list.html",
+        {"life_situations": catalogue.life_situations(), "section": "life-situations"},
+    )
+
+
+def life_situation_detail(request: HttpRequest, key: str) -> HttpResponse:
+    situation = LifeSituation.objects.filter(key=key).first()
+    if situation is None:
+        raise Http404(_("There is no life situation called “%(key)s”.") % {"key": key})
+    return render(
+        request,
+        "web/life_situation_detail.html",
+        {
+            "situation": situation,
+            "groups": catalogue.group_by_frame(
+                catalogue.filter_services(life_situation=situation.key)
+            ),
+            "section": "life-situations",
+        },
+    )
+
+
+def agency_detail(request: HttpRequest, key: str) -> HttpResponse:
+    agency = Agency.objects.select_related("jurisdiction").filter(key=key).first()
+    if agency is None:
+        raise Http404(_("There is no agency called “%(key)s”.") % {"key": key})
+    return render(
+        request,
+        "web/agency_detail.html",
+        {
+            "agency": agency,
+            "offices": agency.offices.select_related("jurisdiction").order_by("key"),
+            "services": catalogue.services_delivered_by(agency),
+            "programs": agency.programs.order_by("key"),
+            "section": "places",
+        },
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 in the design system, saying what was not found when a view said so."""
+    message = exception.args[0] if exception.args else ""
+    if isinstance(exception, Resolver404) or not isinstance(message, str):
+        message = ""
+    return render(request, "404.html", {"message": message}, status=404)
 
 
 def health(request: HttpRequest) -> JsonResponse:
