@@ -1,0 +1,284 @@
+"""The demo: one command that sets up a working platform and runs it on this machine.
+
+`prepare_demo` brings the database up to date, collects the static files, loads the demo
+federations and makes sure the demo accounts exist; it can run again and again. Then
+`run_processes` starts the web server and the background-task worker as child processes and
+watches them: Ctrl-C or SIGTERM stops both cleanly, and if either dies the other is stopped
+too, so a half-working demo never lingers.
+
+The web app sits at the bottom of the import order, so it may gather demo accounts from every
+other app: add a function to `DEMO_ACCOUNTS` that creates its accounts (idempotently) and
+returns how to sign in with them.
+"""
+
+import ctypes
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
+
+from joinedup.federation.loader import LoadResult, load_federation
+from joinedup.web.server import ServerOptions, gunicorn_command
+
+Output = Callable[[str], None]
+
+# The federations the demo shows, in this order; each is a folder of data files.
+DEMO_FEDERATIONS = ("canada", "australia")
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_FILE = "demo-admin-password"  # noqa: S105 (a file name)
+STOP_TIMEOUT = 15.0
+READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """An account a visitor of the demo can sign in with, and where to use it."""
+
+    role: str
+    username: str
+    password: str
+    path: str
+
+
+def demo_root() -> Path:
+    """The folder that holds the demo federations, one sub-folder each."""
+    return Path(apps.get_app_config("federation").path) / "demo"
+
+
+def demo_federation_folders(root: Path | None = None) -> tuple[list[Path], str | None]:
+    """The demo federation folders to load, and a note when they are not the usual ones.
+
+    The usual ones are `DEMO_FEDERATIONS`; when some are missing (or hold no data file yet)
+    the other folders found are loaded instead, and the note says so.
+    """
+    root = root or demo_root()
+    folders = (
+        sorted(p for p in root.iterdir() if p.is_dir() and _has_data(p)) if root.is_dir() else []
+    )
+    wanted = [root / name for name in DEMO_FEDERATIONS]
+    if all(folder in folders for folder in wanted):
+        return wanted, None
+    missing = ", ".join(folder.name for folder in wanted if folder not in folders)
+    if not folders:
+        return [], _("No demo federation was found in %(root)s; the catalogue stays empty.") % {
+            "root": root
+        }
+    return folders, _("The demo federation(s) %(missing)s are not there; loading %(found)s.") % {
+        "missing": missing,
+        "found": ", ".join(folder.name for folder in folders),
+    }
+
+
+def _has_data(folder: Path) -> bool:
+    return any(p.suffix in {".yaml", ".yml", ".json"} for p in folder.rglob("*"))
+
+
+def load_summary(result: LoadResult) -> str:
+    """One line that says what a federation load wrote."""
+    counts = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.counts.items())
+    note = _(" (illustrative)") if result.illustrative else ""
+    return _("Loaded %(name)s%(note)s: %(counts)s.") % {
+        "name": result.name,
+        "note": note,
+        "counts": counts,
+    }
+
+
+def demo_admin() -> list[SignIn]:
+    """The superuser `admin`, with a password made once and kept in the data directory.
+
+    The password file is the reference: when the account's password differs (a new data
+    directory over an old database, or someone changed it), it is set back to the file's.
+    """
+    password_file = Path(settings.DATA_DIR) / ADMIN_PASSWORD_FILE
+    if password_file.exists():
+        password = password_file.read_text(encoding="utf-8").strip()
+    else:
+        password = get_random_string(16)
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n", encoding="utf-8")
+        password_file.chmod(0o600)
+    user_model = get_user_model()
+    user = user_model.objects.filter(**{user_model.USERNAME_FIELD: ADMIN_USERNAME}).first()
+    if user is None:
+        user = user_model(**{user_model.USERNAME_FIELD: ADMIN_USERNAME})
+        user.email = "admin@example.org"
+    if not (user.is_active and user.is_staff and user.is_superuser) or not user.check_password(
+        password
+    ):
+        user.is_active = user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+    return [SignIn(_("Administrator"), ADMIN_USERNAME, password, "/admin/")]
+
+
+# Each function creates its demo accounts if they are missing and returns how to sign in.
+DEMO_ACCOUNTS: list[Callable[[], list[SignIn]]] = [demo_admin]
+
+
+def prepare_demo(out: Output) -> list[SignIn]:
+    """Everything the demo needs before its processes start; safe to run again."""
+    out(_("Bringing the database up to date…"))
+    call_command("migrate", interactive=False, verbosity=0)
+    out(_("Collecting static files…"))
+    call_command("collectstatic", interactive=False, verbosity=0)
+    folders, note = demo_federation_folders()
+    if note:
+        out(note)
+    for folder in folders:
+        out(load_summary(load_federation([folder], base=folder.parent)))
+    sign_ins: list[SignIn] = []
+    for accounts in DEMO_ACCOUNTS:
+        sign_ins.extend(accounts())
+    return sign_ins
+
+
+def demo_urls(port: int) -> list[tuple[str, str]]:
+    """What to open in a browser, with what it is."""
+    base = f"http://127.0.0.1:{port}"
+    return [
+        (_("Catalogue"), f"{base}/en/"),
+        (_("Catalogue in French"), f"{base}/fr/"),
+        (_("API documentation"), f"{base}/api/v1/docs"),
+        (_("OpenAPI description"), f"{base}/api/v1/openapi.json"),
+        (_("Administration"), f"{base}/admin/"),
+    ]
+
+
+def describe(urls: list[tuple[str, str]], sign_ins: list[SignIn], port: int) -> str:
+    """The text printed once the demo runs: where to go and how to sign in."""
+    width = max(len(label) for label, _url in urls)
+    lines = [f"  {label.ljust(width)}  {url}" for label, url in urls]
+    if sign_ins:
+        lines.append("")
+        lines.append(_("Sign in as:"))
+        for sign_in in sign_ins:
+            lines.append(
+                f"  {sign_in.role}: {sign_in.username} / {sign_in.password}"
+                f"  (http://127.0.0.1:{port}{sign_in.path})"
+            )
+    return "\n".join(lines)
+
+
+def _die_with_parent() -> None:
+    """In a child: be sent SIGTERM if the demo process itself dies (Linux only).
+
+    Without it, killing the demo with SIGKILL would leave the server holding its port.
+    """
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _start(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603
+
+
+def task_worker_command() -> list[str] | None:
+    """The command that runs the background-task worker, or None when tasks need none.
+
+    With the database task backend (the embedded default) a worker must poll the queue;
+    the other backends either run tasks at once or have their own workers.
+    """
+    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
+        return None
+    return [
+        sys.executable,
+        "-m",
+        "joinedup.cli",
+        "db_worker",
+        "--queue-name",
+        "*",
+        "--no-reload",
+        "--verbosity",
+        "1",
+    ]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class _Stop(Exception):
+    """Raised by the signal handler to leave the waiting loop."""
+
+
+def _stop_children(children: dict[str, subprocess.Popen]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def run_processes(port: int, out: Output, sign_ins: list[SignIn]) -> int:
+    """Start the web server and the task worker, and watch them until told to stop.
+
+    Returns 0 after Ctrl-C or SIGTERM, 1 when a child process died on its own.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    children: dict[str, subprocess.Popen] = {}
+    try:
+        children[_("web server")] = _start(
+            gunicorn_command(ServerOptions(bind=f"127.0.0.1:{port}"))
+        )
+        worker = task_worker_command()
+        if worker:
+            children[_("task worker")] = _start(worker)
+        else:
+            out(_("Tasks run without a worker process with this task backend."))
+        ready_by = time.monotonic() + READY_TIMEOUT
+        ready = False
+        while True:
+            for name, child in children.items():
+                code = child.poll()
+                if code is not None:
+                    out(
+                        _("The %(name)s stopped (exit code %(code)s); stopping the demo.")
+                        % {"name": name, "code": code}
+                    )
+                    return 1
+            if not ready:
+                if _answers(f"http://127.0.0.1:{port}/healthz"):
+                    ready = True
+                    out(_("Joinedup is running (Ctrl-C stops it):"))
+                    out(describe(demo_urls(port), sign_ins, port))
+                elif time.monotonic() > ready_by:
+                    out(_("The web server did not answer in time; stopping the demo."))
+                    return 1
+            time.sleep(0.2)
+    except _Stop:
+        out(_("Stopping…"))
+        return 0
+    finally:
+        # No more interruptions while the children are being stopped.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        _stop_children(children)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,157 @@
+"""`joinedup demo`: what someone trying the platform on a fresh machine depends on."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from joinedup.federation.models import FederationLoad, Jurisdiction
+from joinedup.web.demo import ADMIN_PASSWORD_FILE, demo_federation_folders
+
+
+@pytest.fixture
+def demo_dirs(settings, tmp_path):
+    """A data directory of its own, so the test writes nothing into the developer's."""
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    return tmp_path
+
+
+@pytest.mark.django_db
+def test_demo_without_serving_loads_the_federations_and_creates_the_admin(demo_dirs, capsys):
+    call_command("demo", "--no-serve")
+
+    folders, _note = demo_federation_folders()
+    assert folders, "the repository ships at least one demo federation"
+    assert FederationLoad.objects.count() == len(folders)
+    assert Jurisdiction.objects.exists()
+    assert (demo_dirs / "static" / "admin").is_dir(), "static files were collected"
+
+    password = (demo_dirs / ADMIN_PASSWORD_FILE).read_text().strip()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.is_staff and admin.check_password(password)
+    printed = capsys.readouterr().out
+    assert "Loaded " in printed
+    assert f"admin / {password}" in printed
+
+    # A second run changes nothing a visitor relies on: same password, one admin.
+    call_command("demo", "--no-serve")
+    assert (demo_dirs / ADMIN_PASSWORD_FILE).read_text().strip() == password
+    assert get_user_model().objects.filter(username="admin").count() == 1
+    assert f"admin / {password}" in capsys.readouterr().out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid`, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name is in parentheses and may hold spaces: split after it.
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture
+def demo_process(tmp_path_factory):
+    """`joinedup demo` running for real in a fresh data directory, on SQLite."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["JOINEDUP_DATA_DIR"] = str(tmp_path_factory.mktemp("demo-data"))
+    env["JOINEDUP_DEBUG"] = "false"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "joinedup.cli", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the demo stopped early:\n{process.stdout.read()}")
+        try:
+            if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the demo did not answer in time:\n{process.stdout.read()}")
+        time.sleep(0.2)
+    yield process, port
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.slow
+def test_demo_serves_the_api_and_stops_both_processes_on_sigterm(demo_process):
+    process, port = demo_process
+    status, body = _get(f"http://127.0.0.1:{port}/api/v1/services")
+    assert status == 200
+    assert "items" in json.loads(body)
+    children = _descendants(process.pid)
+    # The gunicorn master, its workers and the task worker.
+    assert len(children) >= 3
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    output = process.stdout.read()
+    assert "admin / " in output
+    assert f"http://127.0.0.1:{port}/api/v1/docs" in output
+    assert not [pid for pid in children if _alive(pid)], "a child outlived the demo"
+
+
+@pytest.mark.slow
+def test_demo_stops_the_server_and_fails_when_the_task_worker_dies(demo_process):
+    process, _port = demo_process
+    children = _descendants(process.pid)
+    workers = [pid for pid in children if b"db_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(workers) == 1
+
+    os.kill(workers[0], signal.SIGKILL)
+    assert process.wait(timeout=30) == 1
+    assert "stopped" in process.stdout.read()
+    assert not [pid for pid in children if _alive(pid)], "the web server outlived the demo"
