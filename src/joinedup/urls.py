@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
+    path("ping", web_views.ping, name="ping"),
 ]
 # Pages live under a language prefix (/en/, /fr/); "/" redirects to the reader's language.
 urlpatterns += i18n_patterns(path("", include("joinedup.web.urls")), prefix_default_language=True)

@@ -161,3 +161,12 @@ def health(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers; also the framework's floor in the catalogue benchmark."""
     connection.ensure_connection()
     return JsonResponse({"status": "ok"})
+
+
+def ping(request: HttpRequest) -> HttpResponse:
+    """A constant answer through the whole middleware stack, touching nothing else.
+
+    The catalogue benchmark measures every endpoint against it: its rate is the most this
+    server can answer, so the ratio shows what our own code costs.
+    """
+    return HttpResponse("pong", content_type="text/plain")
