@@ -65,6 +65,7 @@ system:
 
 messages: install
 	@command -v msgfmt >/dev/null || $(MAKE) --no-print-directory APT_PACKAGES=gettext system
+	@mkdir -p src/joinedup/locale
 	cd src/joinedup && ../../$(BIN)/joinedup compilemessages --verbosity 0
 
 clean:
