@@ -1,0 +1,143 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the live test server.
+
+No browser is ever downloaded: the tests use the system's Chromium (`make system` installs
+it). Accessibility is checked with axe-core from node_modules, injected into the page.
+"""
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from joinedup.federation.loader import load_federation
+
+# Playwright's synchronous API runs an event loop in the test's thread; Django would then
+# refuse database access from that thread. The tests only touch the database between
+# browser calls, never concurrently.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("JOINEDUP_CHROMIUM", "/usr/bin/chromium"))
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = ROOT / "test-artifacts"
+SMALL_FEDERATION = ROOT / "tests" / "federation" / "files" / "small"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+    "--no-first-run",
+]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder drives a browser: mark it so it can be selected or skipped."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: run `make system` "
+            "(or apt-get install chromium). Browsers are never downloaded."
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab (own cookies), as a person in Canada with English would open."""
+    # bypass_csp lets the test inject axe-core; the pages' own scripts obey the policy.
+    context = browser.new_context(
+        locale="en-CA", viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(browser: Browser) -> Iterator[Page]:
+    """A tab with JavaScript switched off: the pages must work without it."""
+    context = browser.new_context(
+        locale="en-CA", viewport={"width": 1280, "height": 900}, java_script_enabled=False
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def federation(transactional_db) -> None:
+    """The small test federation, committed so the live server's thread sees it."""
+    load_federation([SMALL_FEDERATION])
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Path]:
+    """save(page, name): the whole page as test-artifacts/NAME.png, for a person to look at."""
+
+    def save(page: Page, name: str) -> Path:
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+def _describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"- {violation['id']} ({violation.get('impact') or 'n/a'}): {violation['help']}"
+            f"\n  {violation['helpUrl']}"
+        )
+        for node in violation["nodes"][:5]:
+            target = " ".join(map(str, node["target"]))
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"    at {target}: {summary}")
+        if len(violation["nodes"]) > 5:
+            lines.append(f"    … and {len(violation['nodes']) - 5} more")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def axe() -> Callable[[Page], list[dict]]:
+    """check(page): run axe-core with the WCAG 2.0/2.1 A and AA rules; fail on any violation."""
+
+    def check(page: Page) -> list[dict]:
+        page.add_script_tag(path=str(AXE))
+        results = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        )
+        violations = results["violations"]
+        if violations:
+            ARTIFACTS.mkdir(exist_ok=True)
+            (ARTIFACTS / "axe-violations.json").write_text(json.dumps(violations, indent=2))
+            pytest.fail(
+                f"axe-core found {len(violations)} accessibility violation(s) on {page.url}:\n"
+                + _describe(violations),
+                pytrace=False,
+            )
+        return violations
+
+    return check
