@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--no-first-run",
 ]
+AXE_URL = "/__axe-core__/axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -62,15 +64,23 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab (own cookies), as a person in Canada with English would open."""
-    # bypass_csp lets the test inject axe-core; the pages' own scripts obey the policy.
-    context = browser.new_context(
-        locale="en-CA", viewport={"width": 1280, "height": 900}, bypass_csp=True
-    )
+    """A fresh browser tab (own cookies), as a person in Canada with English would open.
+
+    Any script error or console error (a resource refused by the Content Security Policy,
+    a script that failed) fails the test: the page must run cleanly under its own policy.
+    """
+    context = browser.new_context(locale="en-CA", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    errors: list[str] = []
+    tab.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    tab.on("pageerror", lambda error: errors.append(str(error)))
     yield tab
     context.close()
+    if errors:
+        pytest.fail("The browser reported errors:\n" + "\n".join(errors), pytrace=False)
 
 
 @pytest.fixture
@@ -125,7 +135,11 @@ def axe() -> Callable[[Page], list[dict]]:
     """check(page): run axe-core with the WCAG 2.0/2.1 A and AA rules; fail on any violation."""
 
     def check(page: Page) -> list[dict]:
-        page.add_script_tag(path=str(AXE))
+        # Served as if from the site itself, so the page's Content Security Policy (scripts
+        # from 'self' only) lets it run and stays in force for the test.
+        url = urljoin(page.url, AXE_URL)
+        page.route(url, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+        page.add_script_tag(url=url)
         results = page.evaluate(
             "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
         )
