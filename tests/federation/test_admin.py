@@ -32,10 +32,10 @@ def staff_client(client, small_federation, django_user_model):
 def test_every_record_has_a_searchable_filterable_list_and_a_change_page(staff_client, model):
     info = (model._meta.app_label, model._meta.model_name)
     assert model in admin.site._registry
-    listing = staff_client.get(reverse("admin:%s_%s_changelist" % info), {"q": "on"})
+    listing = staff_client.get(reverse(f"admin:{info[0]}_{info[1]}_changelist"), {"q": "on"})
     assert listing.status_code == 200
     obj = model.objects.first()
-    change = staff_client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+    change = staff_client.get(reverse(f"admin:{info[0]}_{info[1]}_change", args=[obj.pk]))
     assert change.status_code == 200
 
 
