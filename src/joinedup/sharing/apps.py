@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SharingConfig(AppConfig):
+    name = "joinedup.sharing"
+    label = "sharing"
+    verbose_name = _("Data sharing")
+
+    def ready(self) -> None:
+        # Policy rules, internal subscribers and retention rules register at import time.
+        from . import breakglass, policy, retention, rules  # noqa: F401

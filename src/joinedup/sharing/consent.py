@@ -1,0 +1,228 @@
+"""Consent: recording it, withdrawing it, finding the consent that covers a disclosure, and
+the receipt the person can keep (JSON and PDF).
+
+Withdrawal takes effect at once: the gate reads consent inside its own transaction and locks
+the consent row it relies on, so a disclosure either committed before the withdrawal or is
+refused after it — never in between.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency, Agreement
+from joinedup.identity.models import Person
+
+from . import categories as catalogue
+from . import outbox
+from .models import ConsentEvent, ConsentRecord, DataCategory
+from .rules import PURPOSE
+
+SOURCE = "/joinedup/sharing/consent"
+RECEIPT_SCHEMA = "ISO/IEC TS 27560:2023 consent record, Joinedup profile 1"
+
+
+def record_consent(
+    subject: Person,
+    *,
+    recipients: Iterable[Agency],
+    purposes: Iterable[str],
+    categories: Iterable[str],
+    method: str,
+    provider: Agency | None = None,
+    controllers: Iterable[Agency] | None = None,
+    notice: str = "",
+    language: str | None = None,
+    expires_at: datetime.datetime | None = None,
+    agreement: Agreement | None = None,
+    recorded_by=None,
+) -> ConsentRecord:
+    """Record a consent the person gave; announces `org.joinedup.consent.given`."""
+    recipients = list(recipients)
+    controllers = list(controllers) if controllers is not None else list(recipients)
+    purposes = list(dict.fromkeys(purposes))
+    categories = list(dict.fromkeys(categories))
+    errors: dict[str, str] = {}
+    if not recipients:
+        errors["recipients"] = _("Say which agencies may receive the data.")
+    if not purposes or not all(PURPOSE.match(p) for p in purposes):
+        errors["purposes"] = _("Name at least one purpose, in lower case with dashes.")
+    unknown = sorted(set(categories) - catalogue.known_categories())
+    if not categories or unknown:
+        errors["categories"] = _("Name the data categories among: %(known)s.") % {
+            "known": ", ".join(sorted(catalogue.known_categories()))
+        }
+    if method not in ConsentRecord.Method.values:
+        errors["method"] = _("Say how the consent was given.")
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = _("A consent cannot expire before it is given.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        consent = ConsentRecord.objects.create(
+            subject=subject,
+            provider=provider,
+            purposes=purposes,
+            categories=categories,
+            method=method,
+            notice=notice,
+            language=language or subject.preferred_language,
+            expires_at=expires_at,
+            agreement=agreement,
+            recorded_by=recorded_by,
+        )
+        consent.recipients.set(recipients)
+        consent.controllers.set(controllers)
+        ConsentEvent.objects.create(
+            consent=consent,
+            kind=ConsentEvent.Kind.GIVEN,
+            at=consent.given_at,
+            method=method,
+            by_user=recorded_by,
+        )
+        outbox.emit(
+            "org.joinedup.consent.given",
+            source=SOURCE,
+            subject=f"person/{subject.pk}",
+            data=_event_data(consent, recipients),
+        )
+    return consent
+
+
+def _event_data(consent: ConsentRecord, recipients: Iterable[Agency]) -> dict:
+    return {
+        "consent_id": str(consent.pk),
+        "person_id": consent.subject_id,
+        "provider": consent.provider.key if consent.provider_id else None,
+        "recipients": sorted(a.key for a in recipients),
+        "purposes": consent.purposes,
+        "categories": consent.categories,
+    }
+
+
+def withdraw_consent(consent: ConsentRecord, *, method: str, by_user=None) -> ConsentRecord:
+    """Withdraw a consent now. Withdrawing twice changes nothing and says nothing new."""
+    if method not in ConsentRecord.Method.values:
+        raise ValidationError({"method": _("Say how the consent was withdrawn.")})
+    with transaction.atomic():
+        locked = ConsentRecord.objects.select_for_update().get(pk=consent.pk)
+        if locked.withdrawn_at is not None:
+            return locked
+        now = timezone.now()
+        locked.withdrawn_at = now
+        locked.withdrawn_method = method
+        locked.save(update_fields=["withdrawn_at", "withdrawn_method"])
+        ConsentEvent.objects.create(
+            consent=locked, kind=ConsentEvent.Kind.WITHDRAWN, at=now, method=method, by_user=by_user
+        )
+        outbox.emit(
+            "org.joinedup.consent.withdrawn",
+            source=SOURCE,
+            subject=f"person/{locked.subject_id}",
+            data={**_event_data(locked, locked.recipients.all()), "withdrawn_at": now.isoformat()},
+        )
+    return locked
+
+
+def active(subject_id: int, moment: datetime.datetime | None = None) -> QuerySet[ConsentRecord]:
+    moment = moment or timezone.now()
+    return ConsentRecord.objects.filter(subject_id=subject_id, given_at__lte=moment).filter(
+        Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gt=moment),
+        Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
+    )
+
+
+def covering(
+    subject_id: int,
+    provider: Agency,
+    recipient: Agency,
+    purpose: str,
+    categories: Iterable[str],
+    *,
+    lock: bool = False,
+) -> ConsentRecord | None:
+    """The consent in force that covers this flow, locked when asked (inside a transaction)."""
+    wanted = set(categories)
+    candidates = (
+        active(subject_id)
+        .filter(recipients=recipient)
+        .filter(Q(provider__isnull=True) | Q(provider=provider))
+        .order_by("given_at", "pk")
+    )
+    if lock:
+        ids = [c.pk for c in candidates]
+        candidates = (
+            ConsentRecord.objects.select_for_update().filter(pk__in=ids).order_by("given_at", "pk")
+        )
+    for consent in candidates:
+        if (
+            purpose in consent.purposes
+            and wanted <= set(consent.categories)
+            and consent.status == ConsentRecord.Status.ACTIVE
+        ):
+            return consent
+    return None
+
+
+# --- Receipts -----------------------------------------------------------------------------
+
+
+def _agency(agency: Agency) -> dict:
+    return {"id": agency.key, "name": agency.name}
+
+
+def receipt(consent: ConsentRecord) -> dict:
+    """The consent as a receipt: the fields of ISO/IEC TS 27560, in plain JSON."""
+    names = {c.key: c for c in DataCategory.objects.filter(key__in=consent.categories)}
+    return {
+        "schema": RECEIPT_SCHEMA,
+        "record_id": str(consent.pk),
+        "generated_at": timezone.now().isoformat(),
+        "status": consent.status,
+        "pii_principal": {"id": consent.subject_id, "name": consent.subject.full_name},
+        "data_source": _agency(consent.provider) if consent.provider_id else None,
+        "controllers": [_agency(a) for a in consent.controllers.order_by("key")],
+        "recipients": [_agency(a) for a in consent.recipients.order_by("key")],
+        "purposes": [{"id": p, "legal_basis": "consent"} for p in consent.purposes],
+        "pii_categories": [
+            {
+                "id": key,
+                "name": names[key].name if key in names else key,
+                "sensitivity": names[key].sensitivity if key in names else None,
+            }
+            for key in consent.categories
+        ],
+        "legal_basis": "consent",
+        "agreement": consent.agreement.key if consent.agreement_id else None,
+        "method": consent.method,
+        "notice": consent.notice,
+        "language": consent.language,
+        "given_at": consent.given_at.isoformat(),
+        "expires_at": consent.expires_at.isoformat() if consent.expires_at else None,
+        "withdrawn_at": consent.withdrawn_at.isoformat() if consent.withdrawn_at else None,
+        "events": [
+            {"event": e.kind, "at": e.at.isoformat(), "method": e.method}
+            for e in consent.events.order_by("at", "pk")
+        ],
+    }
+
+
+def receipt_pdf(consent: ConsentRecord, language: str | None = None) -> bytes:
+    """The receipt as an accessible PDF (PDF/UA), in the person's language."""
+    import weasyprint
+
+    language = language or consent.language or "en"
+    with translation.override(language):
+        html = render_to_string(
+            "sharing/consent_receipt.html",
+            {"consent": consent, "receipt": receipt(consent), "LANGUAGE_CODE": language},
+        )
+    return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")

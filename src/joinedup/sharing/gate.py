@@ -1,0 +1,321 @@
+"""The data gate: the one way anyone other than the person reads or changes a person's data.
+
+    disclosure = disclose(context, person, ["identity", "birth_date"], "sin-issuance",
+                          holder=serviceontario)
+    disclosure.fields   # only what may be disclosed: {"given_names": ..., "birth_date": ...}
+
+It answers, in this order:
+1. Who acts? The person themselves needs no gate. Someone holding a mandate from the person
+   may see (scope "view") or change (scope "manage") the person's data. Otherwise only staff
+   (or an agency's API client) of an agency may, within the area their agency serves.
+2. Whose data? The agency holding it (`holder`, default: the actor's own agency). An agency
+   uses its own records within its staff's roles. Another agency's records flow only under a
+   sharing rule in force (from a data-sharing agreement) for this purpose, on its legal basis:
+   a statute or a public task, or the person's consent in force.
+3. Need to know: the actor's role must be one the rule names, or (when the rule names none)
+   a role whose usual reach covers the sensitivity of the data.
+4. Emergency access (break-glass) opened by the actor for this person stands in for 2 and 3.
+
+Only the fields that pass are read and returned; what was asked but withheld is listed.
+Every decision — disclosed or refused — is written to the access ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency
+from joinedup.identity import mandates
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person, StaffMembership
+from joinedup.identity.policy import PERSON_FACING, within_staff_scope
+
+from . import breakglass, ledger
+from . import categories as catalogue
+from . import consent as consents
+from . import rules as sharing_rules
+from .models import AccessEvent, LegalBasis, Sensitivity
+
+Role = StaffMembership.Role
+
+#: How far each role reaches in its own agency's records, by sensitivity.
+OWN_AGENCY_REACH = {
+    Role.FRONT_LINE: Sensitivity.MODERATE,
+    Role.CASEWORKER: Sensitivity.SPECIAL,
+    Role.CASE_MANAGER: Sensitivity.SPECIAL,
+    Role.SUPERVISOR: Sensitivity.HIGH,
+}
+#: How far each role reaches in another agency's records under a rule that names no roles.
+#: Special categories (health, justice) flow only to roles a rule names.
+SHARED_REACH = {
+    Role.FRONT_LINE: Sensitivity.MODERATE,
+    Role.CASEWORKER: Sensitivity.HIGH,
+    Role.CASE_MANAGER: Sensitivity.HIGH,
+    Role.SUPERVISOR: Sensitivity.HIGH,
+}
+BASIS_ORDER = (LegalBasis.STATUTE, LegalBasis.PUBLIC_TASK, LegalBasis.CONSENT)
+
+
+class DisclosureRefused(PermissionDenied):
+    """The gate said no. `code` is for machines, the message for people (translated)."""
+
+    def __init__(self, code: str, message: str, event: AccessEvent | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.event = event
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    subject_id: int
+    fields: dict[str, Any]
+    withheld: list[str]
+    basis: str
+    event: AccessEvent | None = None
+
+
+@dataclass
+class _Decision:
+    allowed: set[str] = field(default_factory=set)
+    basis: str = ""
+    agreement_key: str = ""
+    consent_id: str = ""
+    break_glass_id: int | None = None
+    refusal: tuple[str, str] | None = None  # (code, message) when nothing may be disclosed
+
+
+def _refuse(code: str, message: str) -> _Decision:
+    return _Decision(refusal=(code, message))
+
+
+def _role_reaches(role: str | None, category: str, reach: dict) -> bool:
+    return role in reach and catalogue.sensitivity(category) <= reach[role]
+
+
+def _by_mandate(context: ActingContext, subject: Person, wanted: list[str], action: str):
+    scope = "manage" if action == AccessEvent.Action.WRITE else "view"
+    mandate = mandates.mandate_for(context.person_id, subject.pk)
+    if mandate is None or scope not in mandate.scopes:
+        return _refuse("mandate", _("Your mandate for this person does not cover this."))
+    return _Decision(allowed=set(wanted), basis=LegalBasis.MANDATE)
+
+
+def _own_agency(context: ActingContext, wanted: list[str]) -> _Decision:
+    allowed = {
+        f for f in wanted if _role_reaches(context.role, catalogue.category_of(f), OWN_AGENCY_REACH)
+    }
+    if not allowed:
+        return _refuse(
+            "need_to_know",
+            _("Your role has no need to know this kind of data about the person."),
+        )
+    return _Decision(allowed=allowed, basis=LegalBasis.OWN_AGENCY)
+
+
+def _shared(
+    context: ActingContext,
+    subject: Person,
+    holder: Agency,
+    recipient: Agency,
+    wanted: list[str],
+    purpose: str,
+) -> _Decision:
+    candidates = sharing_rules.in_force(holder, recipient, purpose)
+    if not candidates:
+        return _refuse(
+            "no_agreement",
+            _(
+                "No data-sharing agreement in force lets %(holder)s share this data with "
+                "%(recipient)s for this purpose."
+            )
+            % {"holder": holder.name, "recipient": recipient.name},
+        )
+    decision = _Decision()
+    role_blocked = consent_missing = False
+    for rule in sorted(candidates, key=lambda r: BASIS_ORDER.index(r.legal_basis)):
+        fields = [f for f in wanted if f in sharing_rules.permitted_fields(rule)]
+        if rule.roles:
+            fields_for_role = fields if context.role in rule.roles else []
+        else:
+            fields_for_role = [
+                f
+                for f in fields
+                if _role_reaches(context.role, catalogue.category_of(f), SHARED_REACH)
+            ]
+        if fields and not fields_for_role:
+            role_blocked = True
+        fields = [f for f in fields_for_role if f not in decision.allowed]
+        if not fields:
+            continue
+        consent_id = ""
+        if rule.legal_basis == LegalBasis.CONSENT:
+            covering = consents.covering(
+                subject.pk,
+                holder,
+                recipient,
+                purpose,
+                {catalogue.category_of(f) for f in fields},
+                lock=True,
+            )
+            if covering is None:
+                consent_missing = True
+                continue
+            consent_id = str(covering.pk)
+        decision.allowed.update(fields)
+        if not decision.basis:
+            decision.basis = rule.legal_basis
+            decision.agreement_key = rule.agreement.key if rule.agreement_id else ""
+        if consent_id and not decision.consent_id:
+            decision.consent_id = consent_id
+    if decision.allowed:
+        return decision
+    if consent_missing:
+        return _refuse(
+            "no_consent",
+            _(
+                "This sharing needs the person's consent, and there is none in force "
+                "(never given, withdrawn or expired)."
+            ),
+        )
+    if role_blocked:
+        return _refuse(
+            "need_to_know",
+            _("Your role has no need to know this kind of data about the person."),
+        )
+    return _refuse(
+        "no_agreement",
+        _("No data-sharing agreement in force covers the data asked for."),
+    )
+
+
+def _decide(
+    context: ActingContext,
+    subject: Person,
+    wanted: list[str],
+    purpose: str,
+    holder: Agency | None,
+    action: str,
+) -> tuple[_Decision, Agency | None]:
+    if context.is_anonymous or not context.verified:
+        return _refuse("sign_in", _("Sign in to continue.")), holder
+    if context.person_id is not None and context.role is None and context.api_client_id is None:
+        # A person acting for someone else (never for themselves: that needs no gate).
+        return _by_mandate(context, subject, wanted, action), holder
+    if not (context.agency_key and context.role in PERSON_FACING):
+        return _refuse(
+            "not_allowed",
+            _(
+                "Only the person, someone they gave a mandate to, or front-line and case staff "
+                "of an agency serving them may see this data."
+            ),
+        ), holder
+    recipient = Agency.objects.get(key=context.agency_key)
+    holder = holder or recipient
+    grant = breakglass.open_grant(context, subject.pk, {catalogue.category_of(f) for f in wanted})
+    if grant is not None:
+        return _Decision(
+            allowed=set(wanted), basis=LegalBasis.BREAK_GLASS, break_glass_id=grant.pk
+        ), holder
+    if not within_staff_scope(context, subject):
+        return _refuse(
+            "out_of_scope", _("This person is outside the area your agency serves.")
+        ), holder
+    if holder.pk == recipient.pk:
+        return _own_agency(context, wanted), holder
+    return _shared(context, subject, holder, recipient, wanted, purpose), holder
+
+
+def disclose(
+    context: ActingContext,
+    subject: Person,
+    requested: Iterable[str],
+    purpose: str,
+    *,
+    holder: Agency | None = None,
+    action: str = AccessEvent.Action.READ,
+    partial: bool = True,
+) -> Disclosure:
+    """Decide, record, and return only the permitted fields (see the module's description).
+
+    `requested` mixes category keys ("identity") and field keys ("birth_date"). With
+    `partial=False` the request is all or nothing. Raises DisclosureRefused.
+    """
+    wanted = catalogue.expand(requested)
+    unknown = [f for f in wanted if catalogue.field(f) is None]
+    if unknown:
+        raise DisclosureRefused(
+            "unknown_field",
+            _("These are not data the platform can share: %(names)s.")
+            % {"names": ", ".join(unknown)},
+        )
+    if not wanted:
+        raise DisclosureRefused("nothing_asked", _("Say which data is needed."))
+    if not sharing_rules.PURPOSE.match(purpose or ""):
+        raise DisclosureRefused(
+            "no_purpose", _("Say for which purpose the data is needed (e.g. sin-issuance).")
+        )
+    if context.person_id is not None and context.person_id == subject.pk and not context.role:
+        # The person's own data: no gate, no ledger entry (it is not a use by someone else).
+        return Disclosure(
+            subject.pk, {f: catalogue.field(f).read(subject) for f in wanted}, [], "self"
+        )
+
+    with transaction.atomic():
+        decision, holder = _decide(context, subject, wanted, purpose, holder, action)
+        if decision.refusal is None and not partial and set(wanted) - decision.allowed:
+            decision = _refuse(
+                "partial", _("Not all of the data asked for may be disclosed to you.")
+            )
+        if decision.refusal is None:
+            granted = [f for f in wanted if f in decision.allowed]
+            event = _record(context, subject, holder, action, granted, purpose, decision)
+            values = {f: catalogue.field(f).read(subject) for f in granted}
+            return Disclosure(
+                subject.pk,
+                values,
+                [f for f in wanted if f not in decision.allowed],
+                decision.basis,
+                event,
+            )
+    code, message = decision.refusal
+    event = _record(context, subject, holder, action, wanted, purpose, decision, refused=code)
+    raise DisclosureRefused(code, message, event)
+
+
+def _record(
+    context: ActingContext,
+    subject: Person,
+    holder: Agency | None,
+    action: str,
+    fields: list[str],
+    purpose: str,
+    decision: _Decision,
+    refused: str = "",
+) -> AccessEvent:
+    return ledger.append(
+        subject_id=subject.pk,
+        actor_user_id=context.user_id,
+        actor_person_id=context.person_id if not context.role else None,
+        api_client_id=context.api_client_id,
+        actor_agency=context.agency_key or "",
+        actor_role=context.role or "",
+        holder_agency=holder.key if holder else "",
+        action=action,
+        categories=sorted({catalogue.category_of(f) or "" for f in fields} - {""}),
+        fields=fields,
+        purpose=purpose[:80],
+        legal_basis="" if refused else decision.basis,
+        agreement_key=decision.agreement_key,
+        consent_id=decision.consent_id,
+        break_glass_id=decision.break_glass_id,
+        outcome=AccessEvent.Outcome.REFUSED if refused else AccessEvent.Outcome.DISCLOSED,
+        reason=refused,
+        channel=context.channel or "",
+    )

@@ -1,0 +1,72 @@
+"""The transactional outbox: state changes that others must hear about, as CloudEvents 1.0.
+
+`emit` writes the event in the caller's transaction, so the event exists if and only if the
+change it announces was committed: nothing is announced that did not happen, and nothing
+that happened goes unannounced. After the commit a dispatch task is enqueued (once per
+transaction); the periodic scheduler catches anything that task misses (a crash, a worker
+that was down).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+
+from .models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+#: Event types are reverse-DNS names: org.joinedup.<app>.<noun>.<verb-in-past-tense>.
+TYPE_PREFIX = "org.joinedup."
+DEFAULT_SOURCE = "/joinedup"
+
+
+class OutsideTransaction(RuntimeError):
+    """`emit` was called outside a transaction: the event could outlive a rolled-back change."""
+
+
+def emit(
+    type: str,
+    *,
+    source: str = DEFAULT_SOURCE,
+    subject: str = "",
+    data: dict[str, Any] | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> OutboxEvent:
+    """Record an event in the current transaction; it is delivered after the commit."""
+    if not connections[using].in_atomic_block:
+        raise OutsideTransaction(
+            "outbox.emit must be called inside transaction.atomic(), with the change it announces"
+        )
+    if not type.startswith(TYPE_PREFIX):
+        raise ValueError(f"event types start with {TYPE_PREFIX}, not {type!r}")
+    event = OutboxEvent.objects.using(using).create(
+        type=type,
+        source=source,
+        subject=str(subject or ""),
+        data=data or {},
+        time=timezone.now(),
+        next_attempt_at=timezone.now(),
+    )
+    _kick_after_commit(using)
+    return event
+
+
+def _kick() -> None:
+    from .dispatch import dispatch_outbox
+
+    try:
+        dispatch_outbox.enqueue()
+    except Exception:  # the scheduler will pick the events up; the commit already happened
+        logger.exception("could not enqueue the outbox dispatcher; the scheduler will retry")
+
+
+def _kick_after_commit(using: str) -> None:
+    """Enqueue one dispatch per transaction, however many events it emitted."""
+    pending = connections[using].run_on_commit
+    if any(entry[1] is _kick for entry in pending):
+        return
+    transaction.on_commit(_kick, using=using)
