@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "joinedup.federation",
     "joinedup.identity",
+    "joinedup.sharing",
     "joinedup.web",
     "joinedup.api",
 ]
@@ -202,6 +203,24 @@ API_PAGE_SIZE = env_int("JOINEDUP_API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = 500
 NINJA_PAGINATION_PER_PAGE = API_PAGE_SIZE
 NINJA_PAGINATION_MAX_LIMIT = API_MAX_PAGE_SIZE
+
+# --- Sharing: the access ledger, the outbox, emergency access ---------------------------
+# Ed25519 key signing the ledger's checkpoints (base64 of 32 bytes; `joinedup ledger
+# new-key`). Embedded set-up: generated once into the data directory. Older public keys stay
+# trusted for verification in JOINEDUP_LEDGER_VERIFY_KEYS (comma-separated).
+LEDGER_SIGNING_KEY = env_str("JOINEDUP_LEDGER_SIGNING_KEY")
+LEDGER_VERIFY_KEYS = env_list("JOINEDUP_LEDGER_VERIFY_KEYS")
+if SECURE and not LEDGER_SIGNING_KEY:
+    raise ImproperlyConfigured("JOINEDUP_LEDGER_SIGNING_KEY must be set when JOINEDUP_SECURE=true")
+LEDGER_CHECKPOINT_SECONDS = env_int("JOINEDUP_LEDGER_CHECKPOINT_SECONDS", 300)
+OUTBOX_MAX_ATTEMPTS = env_int("JOINEDUP_OUTBOX_MAX_ATTEMPTS", 12)
+OUTBOX_RETRY_BASE_SECONDS = env_int("JOINEDUP_OUTBOX_RETRY_BASE_SECONDS", 2)
+OUTBOX_RETRY_MAX_SECONDS = env_int("JOINEDUP_OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_LEASE_SECONDS = env_int("JOINEDUP_OUTBOX_LEASE_SECONDS", 60)
+OUTBOX_POLL_SECONDS = env_int("JOINEDUP_OUTBOX_POLL_SECONDS", 5)
+OUTBOX_TASK_SECONDS = 60
+BREAK_GLASS_DEFAULT_MINUTES = 60
+BREAK_GLASS_MAX_MINUTES = env_int("JOINEDUP_BREAK_GLASS_MAX_MINUTES", 240)
 
 # --- Logging ---------------------------------------------------------------------------
 # --- Identity: identifiers encrypted at rest ------------------------------------------
