@@ -34,7 +34,7 @@ class ServiceFilterForm(forms.Form):
         label=_("Words"),
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"class": "usa-input", "type": "search"}),
+        widget=forms.TextInput(attrs={"class": "usa-input", "enterkeyhint": "search"}),
         error_messages={"max_length": _("Use at most %(limit_value)d characters to search.")},
     )
     jurisdiction = CodeChoiceField(
