@@ -6,6 +6,7 @@ demo` needs nothing else. Production sets JOINEDUP_SECRET_KEY, DATABASE_URL and
 JOINEDUP_SECURE=true.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -82,6 +83,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     "django_tasks_db",
     "joinedup.federation",
@@ -99,9 +104,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "joinedup.identity.sessions.SessionLengthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "joinedup.urls"
@@ -129,7 +139,7 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'joinedup.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the web server and the task worker read while the other writes;
         # IMMEDIATE transactions take the write lock up front instead of failing midway.
@@ -190,6 +200,21 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): our own scripts, styles and images only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
 if SECURE:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -203,6 +228,106 @@ API_PAGE_SIZE = env_int("JOINEDUP_API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = 500
 NINJA_PAGINATION_PER_PAGE = API_PAGE_SIZE
 NINJA_PAGINATION_MAX_LIMIT = API_MAX_PAGE_SIZE
+
+
+# --- Cache -----------------------------------------------------------------------------
+# One cache in each process by default; JOINEDUP_CACHE_URL=redis://host:6379/1 shares one
+# among all processes and machines (dummy:// turns caching off). The catalogue API keeps its
+# answers there (joinedup.api.caching), keyed by the catalogue's version, so never stale.
+def _cache(url: str) -> dict:
+    scheme = url.partition("://")[0]
+    if scheme == "locmem":
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    if scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "dummy":
+        return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    raise ImproperlyConfigured(
+        "JOINEDUP_CACHE_URL must start with locmem://, redis://, rediss:// or dummy://, "
+        f"not {url!r}"
+    )
+
+
+CACHES = {"default": _cache(env_str("JOINEDUP_CACHE_URL", "locmem://"))}
+CACHES["default"]["TIMEOUT"] = 3600
+# Right after LocaleMiddleware: the language of the answer is part of the cache key.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1,
+    "joinedup.api.caching.CatalogueCacheMiddleware",
+)
+
+# --- Identity: accounts, second factor, external identity providers -------------------
+LOGIN_URL = "identity:sign-in"
+LOGIN_REDIRECT_URL = "identity:account"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock an account out (from one address) after repeated failed sign-ins, for a while.
+AXES_FAILURE_LIMIT = env_int("JOINEDUP_SIGN_IN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("JOINEDUP_SIGN_IN_LOCKOUT_MINUTES", 15) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "identity/locked_out.html"
+AXES_USERNAME_CALLABLE = "joinedup.identity.accounts.axes_username"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env_int("JOINEDUP_PROXY_COUNT", 0) or None
+OTP_TOTP_ISSUER = env_str("JOINEDUP_OTP_ISSUER", "Joinedup")
+# Sessions: people stay signed in for a working day; staff are signed out after a short idle.
+SESSION_COOKIE_AGE = env_int("JOINEDUP_SESSION_SECONDS", 8 * 3600)
+STAFF_SESSION_IDLE_SECONDS = env_int("JOINEDUP_STAFF_SESSION_SECONDS", 30 * 60)
+# External identity providers (OpenID Connect), as JSON: {"key": {"name": ..., "issuer": ...,
+# "client_id": ..., "client_secret": ..., "assurance": 2}}. See docs/security.md.
+try:
+    OIDC_PROVIDERS = json.loads(env_str("JOINEDUP_OIDC_PROVIDERS", "{}") or "{}")
+except json.JSONDecodeError as error:
+    raise ImproperlyConfigured(f"JOINEDUP_OIDC_PROVIDERS is not valid JSON: {error}") from None
+# E-mail: printed on the console in the embedded set-up; an SMTP server in production.
+EMAIL_BACKEND = env_str(
+    "JOINEDUP_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if SECURE
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("JOINEDUP_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("JOINEDUP_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("JOINEDUP_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("JOINEDUP_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("JOINEDUP_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("JOINEDUP_EMAIL_FROM", "Joinedup <no-reply@localhost>")
+
+# --- Identity: identifiers encrypted at rest ------------------------------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotate by putting a new key
+# first, running `joinedup rotate-identifier-keys`, then removing the old one).
+IDENTIFIER_KEYS = env_list("JOINEDUP_IDENTIFIER_KEYS")
+IDENTIFIER_INDEX_KEY = env_str("JOINEDUP_IDENTIFIER_INDEX_KEY")
+if SECURE and not (IDENTIFIER_KEYS and IDENTIFIER_INDEX_KEY):
+    raise ImproperlyConfigured(
+        "JOINEDUP_IDENTIFIER_KEYS and JOINEDUP_IDENTIFIER_INDEX_KEY must be set when "
+        "JOINEDUP_SECURE=true"
+    )
+if not IDENTIFIER_KEYS or not IDENTIFIER_INDEX_KEY:
+    # Embedded set-up only: keys derived from the secret key, so the demo needs no set-up.
+    from joinedup.identity.encryption import derive_development_key
+
+    IDENTIFIER_KEYS = IDENTIFIER_KEYS or [derive_development_key(SECRET_KEY, "identifiers")]
+    IDENTIFIER_INDEX_KEY = IDENTIFIER_INDEX_KEY or derive_development_key(SECRET_KEY, "index")
 
 # --- Sharing: the access ledger, the outbox, emergency access ---------------------------
 # Ed25519 key signing the ledger's checkpoints (base64 of 32 bytes; `joinedup ledger
@@ -223,23 +348,6 @@ BREAK_GLASS_DEFAULT_MINUTES = 60
 BREAK_GLASS_MAX_MINUTES = env_int("JOINEDUP_BREAK_GLASS_MAX_MINUTES", 240)
 
 # --- Logging ---------------------------------------------------------------------------
-# --- Identity: identifiers encrypted at rest ------------------------------------------
-# Fernet keys, comma-separated: the first encrypts, all decrypt (rotate by putting a new key
-# first, running `joinedup rotate-identifier-keys`, then removing the old one).
-IDENTIFIER_KEYS = env_list("JOINEDUP_IDENTIFIER_KEYS")
-IDENTIFIER_INDEX_KEY = env_str("JOINEDUP_IDENTIFIER_INDEX_KEY")
-if SECURE and not (IDENTIFIER_KEYS and IDENTIFIER_INDEX_KEY):
-    raise ImproperlyConfigured(
-        "JOINEDUP_IDENTIFIER_KEYS and JOINEDUP_IDENTIFIER_INDEX_KEY must be set when "
-        "JOINEDUP_SECURE=true"
-    )
-if not IDENTIFIER_KEYS or not IDENTIFIER_INDEX_KEY:
-    # Embedded set-up only: keys derived from the secret key, so the demo needs no set-up.
-    from joinedup.identity.encryption import derive_development_key
-
-    IDENTIFIER_KEYS = IDENTIFIER_KEYS or [derive_development_key(SECRET_KEY, "identifiers")]
-    IDENTIFIER_INDEX_KEY = IDENTIFIER_INDEX_KEY or derive_development_key(SECRET_KEY, "index")
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,8 +11,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
     path("ping", web_views.ping, name="ping"),
+    path("account/oidc/", include("joinedup.identity.oidc_urls")),
 ]
 # Pages live under a language prefix (/en/, /fr/); "/" redirects to the reader's language.
-urlpatterns += i18n_patterns(path("", include("joinedup.web.urls")), prefix_default_language=True)
+urlpatterns += i18n_patterns(
+    path("account/", include("joinedup.identity.urls")),
+    path("staff/", include("joinedup.identity.staff_urls")),
+    path("", include("joinedup.web.urls")),
+    prefix_default_language=True,
+)
 
 handler404 = "joinedup.web.views.page_not_found"

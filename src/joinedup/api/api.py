@@ -12,6 +12,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from joinedup import __version__
 from joinedup.federation.api import router as federation_router
+from joinedup.identity import policy
+from joinedup.identity.api import router as identity_router
+from joinedup.identity.api_auth import api_auth
 
 api = NinjaAPI(
     title="Joinedup API",
@@ -21,8 +24,13 @@ api = NinjaAPI(
         "Names come in the language asked for with Accept-Language (English or French)."
     ),
     urls_namespace="api",
+    # The OpenAPI document and its browsable docs are public, like the catalogue.
+    docs_decorator=policy.public,
 )
-api.add_router("/", federation_router)
+# Every router is mounted with the policy rule its operations answer to (operations may
+# declare a narrower one); the authorisation matrix test fails for any that declares none.
+api.add_router("/", federation_router, auth=api_auth("public"))
+api.add_router("/", identity_router)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -1,0 +1,487 @@
+"""Identity pages: thin views that call `accounts`, `assurance`, `mandates` and `registry`.
+
+Each view declares its policy rule; the decorator builds the acting context once and hands it
+in. Bad input re-renders the form with a translated message and a 400.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+
+from joinedup.federation.models import Office, Service
+
+from . import accounts, acting, assurance, mandates, oidc, policy, registry
+from .acting import ActingContext, ActingError
+from .forms import (
+    ActingForForm,
+    CodeForm,
+    EmailForm,
+    FindPersonForm,
+    MandateForm,
+    MembershipForm,
+    NewPasswordForm,
+    ProofingForm,
+    SignInForm,
+    SignUpForm,
+)
+from .models import AssuranceLevel, IdentityProofing, Person, User
+
+
+def _next(request: HttpRequest, default: str = "identity:account") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(default)
+
+
+def _apply_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def load_person(person_id: int, **_kwargs) -> Person:
+    return get_object_or_404(Person, pk=person_id)
+
+
+def load_service(key: str, **_kwargs) -> Service:
+    return get_object_or_404(Service, key=key)
+
+
+# --- Sign-up, e-mail verification, sign-in, sign-out -------------------------------------
+
+
+@policy.public
+def sign_up(request: HttpRequest) -> HttpResponse:
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    user = accounts.sign_up(
+                        email=data["email"],
+                        password=data["password"],
+                        given_names=data["given_names"],
+                        family_name=data["family_name"],
+                        birth_date=data["birth_date"],
+                        preferred_language=data["preferred_language"],
+                    )
+                    accounts.send_verification_email(user, request.build_absolute_uri)
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                return redirect("identity:sign-up-sent")
+        return render(request, "identity/sign_up.html", {"form": form}, status=400)
+    return render(request, "identity/sign_up.html", {"form": form})
+
+
+@policy.public
+def sign_up_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "identity/sign_up_sent.html")
+
+
+@policy.public
+def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    try:
+        accounts.verify_email(uidb64, token)
+    except ValidationError as error:
+        return render(
+            request,
+            "identity/message.html",
+            {"title": _("Link not valid"), "text": error.messages[0]},
+            status=400,
+        )
+    messages.success(request, _("Your email address is confirmed. You can now sign in."))
+    return redirect("identity:sign-in")
+
+
+@policy.public
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    next_url = _next(request)
+    if request.method == "POST":
+        if form.is_valid():
+            email = accounts.normalise_email(form.cleaned_data["username"])
+            password = form.cleaned_data["password"]
+            user = authenticate(request, username=email, password=password)
+            if user is not None:
+                login(request, user)
+                if acting.needs_second_factor(user):
+                    target = "identity:two-factor"
+                    if accounts.confirmed_device(user) is None:
+                        target = "identity:two-factor-setup"
+                    return redirect(f"{reverse(target)}?{urlencode({'next': next_url})}")
+                return redirect(next_url)
+            pending = accounts.pending_verification(email, password)
+            if pending is not None:
+                accounts.send_verification_email(pending, request.build_absolute_uri)
+                form.add_error(
+                    None,
+                    _("Confirm your email address first: we have sent you a new link."),
+                )
+            else:
+                form.add_error(None, _("The email address or the password is not right."))
+        return render(request, "identity/sign_in.html", _sign_in_page(form, next_url), status=400)
+    return render(request, "identity/sign_in.html", _sign_in_page(form, next_url))
+
+
+def _sign_in_page(form: SignInForm, next_url: str) -> dict:
+    providers = [{"key": key, "name": oidc.provider_name(key)} for key in settings.OIDC_PROVIDERS]
+    return {"form": form, "next": next_url, "providers": providers}
+
+
+@require_POST
+@policy.requires("account.signed_in")
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("web:home")
+
+
+# --- Password reset ------------------------------------------------------------------------
+
+
+@policy.public
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = EmailForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            reset = PasswordResetForm(
+                {"email": accounts.normalise_email(form.cleaned_data["email"])}
+            )
+            reset.is_valid()
+            reset.save(
+                request=request,
+                use_https=request.is_secure(),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                subject_template_name="identity/email/reset_subject.txt",
+                email_template_name="identity/email/reset_body.txt",
+            )
+            # The same answer whether or not an account exists: addresses are not disclosed.
+            return redirect("identity:password-reset-sent")
+        return render(request, "identity/password_reset.html", {"form": form}, status=400)
+    return render(request, "identity/password_reset.html", {"form": form})
+
+
+@policy.public
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "identity/message.html",
+        {
+            "title": _("Check your email"),
+            "text": _(
+                "If an account uses this address, we have sent it a link to choose a new "
+                "password. The link works once, for a few days."
+            ),
+        },
+    )
+
+
+@policy.public
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = accounts.user_from_uid(uidb64)
+    if user is None or not default_token_generator.check_token(user, token):
+        return render(
+            request,
+            "identity/message.html",
+            {
+                "title": _("Link not valid"),
+                "text": _("This link is not valid or was already used. Ask for a new one."),
+            },
+            status=400,
+        )
+    form = NewPasswordForm(user, request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            accounts.set_new_password(form)
+            messages.success(request, _("Your password is changed. Sign in with it."))
+            return redirect("identity:sign-in")
+        return render(request, "identity/password_reset_confirm.html", {"form": form}, status=400)
+    return render(request, "identity/password_reset_confirm.html", {"form": form})
+
+
+# --- Second factor ------------------------------------------------------------------------
+
+
+@policy.requires("account.signed_in")
+def two_factor(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    user = request.user
+    if accounts.confirmed_device(user) is None:
+        return redirect(
+            f"{reverse('identity:two-factor-setup')}?{urlencode({'next': _next(request)})}"
+        )
+    form = CodeForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            device = accounts.check_totp(user, form.cleaned_data["code"])
+            if device is not None:
+                otp_login(request, device)
+                return redirect(_next(request))
+            form.add_error("code", _("This code is not right, or has expired. Try the next one."))
+        return render(
+            request, "identity/two_factor.html", {"form": form, "next": _next(request)}, status=400
+        )
+    return render(request, "identity/two_factor.html", {"form": form, "next": _next(request)})
+
+
+@policy.requires("account.signed_in")
+def two_factor_setup(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    user = request.user
+    if accounts.confirmed_device(user) is not None and not context.second_factor:
+        # Replacing an authenticator needs the current one: a stolen password is not enough.
+        return redirect(f"{reverse('identity:two-factor')}?{urlencode({'next': _next(request)})}")
+    device = accounts.start_totp_enrolment(user)
+    form = CodeForm(request.POST or None)
+    page = {
+        "form": form,
+        "next": _next(request),
+        "qr": accounts.totp_qr_svg(device),
+        "secret": accounts.totp_secret(device),
+    }
+    if request.method == "POST":
+        if form.is_valid() and accounts.confirm_totp(device, form.cleaned_data["code"]):
+            otp_login(request, device)
+            messages.success(request, _("Your authenticator app is set up."))
+            return redirect(_next(request))
+        if form.is_valid():
+            form.add_error("code", _("This code is not right. Check the app and try again."))
+        return render(request, "identity/two_factor_setup.html", page, status=400)
+    return render(request, "identity/two_factor_setup.html", page)
+
+
+# --- The account, acting for someone, stepping up ------------------------------------------
+
+
+@policy.requires("account.self")
+def account(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    user = User.objects.select_related("person").get(pk=context.user_id)
+    person = user.person
+    subject = Person.objects.filter(pk=context.subject_id).first() if context.subject_id else None
+    return render(
+        request,
+        "identity/account.html",
+        {
+            "account": user,
+            "person": person,
+            "subject": subject,
+            "context": context,
+            "level": context.assurance,
+            "proofings": assurance.valid_proofings(person),
+            "mandates": mandates.acting_for(person),
+            "memberships": acting.memberships_in_force(user),
+            "section": "account",
+        },
+    )
+
+
+@require_POST
+@policy.requires("account.self")
+def choose_acting(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    form = ActingForForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "identity/forbidden.html",
+            {"reason": _("Choose a person from the list.")},
+            status=400,
+        )
+    try:
+        mandate = acting.choose_subject(request.session, context, form.cleaned_data["subject"])
+    except ActingError as error:
+        return render(request, "identity/forbidden.html", {"reason": str(error)}, status=403)
+    if mandate is None:
+        messages.info(request, _("You are acting for yourself."))
+    else:
+        messages.info(request, _("You are now acting for %(name)s.") % {"name": mandate.subject})
+    return redirect("identity:account")
+
+
+@policy.public
+def step_up(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    key = request.GET.get("service", "")
+    service = Service.objects.filter(key=key).first()
+    if service is None:
+        raise Http404(_("There is no service with this key."))
+    person = Person.objects.filter(pk=context.person_id).first() if context.person_id else None
+    plan = assurance.step_up(service, person)
+    return render(
+        request,
+        "identity/step_up.html",
+        {
+            "plan": plan,
+            "service": service,
+            "signed_in": not context.is_anonymous,
+            "next": _next(request),
+        },
+    )
+
+
+@policy.requires("service.apply", resource=load_service)
+def service_start(
+    request: HttpRequest, context: ActingContext, service: Service, key: str
+) -> HttpResponse:
+    subject = Person.objects.filter(pk=context.subject_id).first()
+    return render(
+        request,
+        "identity/service_start.html",
+        {"service": service, "subject": subject, "context": context},
+    )
+
+
+# --- Staff ---------------------------------------------------------------------------------
+
+
+@policy.requires("staff.console")
+def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    user = User.objects.get(pk=context.user_id)
+    return render(
+        request,
+        "identity/staff_home.html",
+        {
+            "context": context,
+            "memberships": acting.memberships_in_force(user),
+            "find_form": FindPersonForm(),
+            "section": "staff",
+        },
+    )
+
+
+@require_POST
+@policy.requires("staff.console")
+def choose_membership(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    form = MembershipForm(request.POST)
+    user = User.objects.get(pk=context.user_id)
+    try:
+        if not form.is_valid():
+            raise ActingError(_("Choose a role from the list."))
+        acting.choose_membership(request.session, user, form.cleaned_data["membership"])
+    except ActingError as error:
+        return render(request, "identity/forbidden.html", {"reason": str(error)}, status=403)
+    return redirect("identity-staff:home")
+
+
+@policy.requires("person.find")
+def find_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    form = FindPersonForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            person = registry.find_by_identifier(
+                form.cleaned_data["kind"], form.cleaned_data["value"]
+            )
+            if person is not None:
+                return redirect("identity-staff:person", person_id=person.pk)
+            form.add_error(None, _("Nobody in the registry holds this number."))
+            return render(request, "identity/find_person.html", {"form": form}, status=404)
+        return render(request, "identity/find_person.html", {"form": form}, status=400)
+    return render(request, "identity/find_person.html", {"form": form})
+
+
+@policy.requires("person.view", resource=load_person)
+def person_detail(
+    request: HttpRequest, context: ActingContext, person: Person, person_id: int
+) -> HttpResponse:
+    return render(
+        request,
+        "identity/person.html",
+        {
+            "person": person,
+            "context": context,
+            "level": assurance.level_of(person),
+            "proofings": assurance.valid_proofings(person).select_related("office", "agency"),
+            "identifiers": person.identifiers.all(),
+            "address": person.current_address(),
+            "mandates_given": mandates.in_force().filter(subject=person).select_related("holder"),
+            "can_prove": policy.decide(context, "proofing.record", person).allowed,
+            "can_record_mandate": policy.decide(context, "mandate.record", person).allowed,
+        },
+    )
+
+
+def _staff_offices(context: ActingContext):
+    offices = Office.objects.filter(agency__key=context.agency_key).select_related("agency")
+    if context.office_keys:
+        offices = offices.filter(key__in=context.office_keys)
+    return list(offices)
+
+
+@policy.requires("proofing.record", resource=load_person)
+def record_proofing(
+    request: HttpRequest, context: ActingContext, person: Person, person_id: int
+) -> HttpResponse:
+    offices = _staff_offices(context)
+    form = ProofingForm(request.POST or None, offices=offices)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            office = next((o for o in offices if o.key == data["office"]), None)
+            in_person = data["method"] == IdentityProofing.Method.IN_PERSON
+            try:
+                assurance.record_proofing(
+                    person,
+                    level=AssuranceLevel.IN_PERSON if in_person else AssuranceLevel.REMOTE,
+                    method=data["method"],
+                    evidence=data["evidence"],
+                    verified_by=User.objects.get(pk=context.user_id),
+                    office=office,
+                    agency=office.agency if office else None,
+                )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, _("The proof of identity is recorded."))
+                return redirect("identity-staff:person", person_id=person.pk)
+        return render(
+            request, "identity/record_proofing.html", {"form": form, "person": person}, status=400
+        )
+    return render(request, "identity/record_proofing.html", {"form": form, "person": person})
+
+
+@policy.requires("mandate.record", resource=load_person)
+def record_mandate(
+    request: HttpRequest, context: ActingContext, person: Person, person_id: int
+) -> HttpResponse:
+    form = MandateForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                mandates.grant_mandate(
+                    holder=data["holder"],
+                    kind=data["kind"],
+                    subject=person,
+                    scopes=data["scopes"],
+                    valid_from=data["valid_from"],
+                    valid_to=data["valid_to"],
+                    basis=data["basis"],
+                    recorded_by=User.objects.get(pk=context.user_id),
+                )
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, _("The mandate is recorded."))
+                return redirect("identity-staff:person", person_id=person.pk)
+        return render(
+            request, "identity/record_mandate.html", {"form": form, "person": person}, status=400
+        )
+    return render(request, "identity/record_mandate.html", {"form": form, "person": person})
