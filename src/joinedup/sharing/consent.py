@@ -186,7 +186,7 @@ def receipt(consent: ConsentRecord) -> dict:
         "schema": RECEIPT_SCHEMA,
         "record_id": str(consent.pk),
         "generated_at": timezone.now().isoformat(),
-        "status": consent.status,
+        "status": str(consent.status),
         "pii_principal": {"id": consent.subject_id, "name": consent.subject.full_name},
         "data_source": _agency(consent.provider) if consent.provider_id else None,
         "controllers": [_agency(a) for a in consent.controllers.order_by("key")],

@@ -1,0 +1,261 @@
+"""The outbox: events written with the change, delivered at least once to subscribers and
+webhooks, retried with backoff, given up after the last attempt, retried from the admin."""
+
+import datetime
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from joinedup.sharing import dispatch, outbox, subscribers, webhooks
+from joinedup.sharing.models import Delivery, OutboxEvent
+
+pytestmark = pytest.mark.django_db
+
+TYPE = "org.joinedup.test.thing.happened"
+
+
+@pytest.fixture
+def received():
+    """A subscriber that records what it receives; it fails while `fail` holds a count."""
+    calls: list[str] = []
+    state = {"fail": 0}
+
+    @subscribers.subscriber(TYPE, name="test.recorder")
+    def record(event: subscribers.Event) -> None:
+        calls.append(event.id)
+        if state["fail"]:
+            state["fail"] -= 1
+            raise RuntimeError("not now")
+
+    yield calls, state
+    subscribers.unregister("test.recorder")
+
+
+def emit(n: int = 1, **data) -> list[OutboxEvent]:
+    with transaction.atomic():
+        return [outbox.emit(TYPE, subject=f"thing/{i}", data={"n": i, **data}) for i in range(n)]
+
+
+def make_due(*events: OutboxEvent) -> None:
+    OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).update(next_attempt_at=timezone.now())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emit_needs_the_callers_transaction():
+    with pytest.raises(outbox.OutsideTransaction):
+        outbox.emit(TYPE)
+
+
+def test_an_event_rolled_back_with_its_change_is_never_sent():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        outbox.emit(TYPE)
+        raise RuntimeError("the change failed")
+    assert not OutboxEvent.objects.exists()
+
+
+def test_the_envelope_is_cloudevents_1_0():
+    (event,) = emit()
+    envelope = event.envelope()
+    assert envelope["specversion"] == "1.0"
+    assert set(envelope) == {
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "datacontenttype",
+        "data",
+    }
+    assert envelope["time"].endswith("Z")
+    assert envelope["datacontenttype"] == "application/json"
+
+
+def test_one_dispatch_is_enqueued_per_transaction(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        emit(3)
+    assert len(callbacks) == 1
+
+
+def test_subscribers_receive_each_event_once(received):
+    calls, _state = received
+    events = emit(3)
+    report = dispatch.dispatch_pending()
+    assert report.delivered == 3
+    assert calls == [str(e.pk) for e in events]
+    assert dispatch.dispatch_pending().events == 0
+    assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
+    assert len(calls) == 3
+
+
+def test_a_failing_subscriber_is_retried_with_backoff(received, settings):
+    calls, state = received
+    state["fail"] = 2
+    (event,) = emit()
+    before = timezone.now()
+    dispatch.dispatch_pending()
+    event.refresh_from_db()
+    assert event.status == "pending" and event.attempts == 1
+    wait = event.next_attempt_at - before
+    assert datetime.timedelta(seconds=settings.OUTBOX_RETRY_BASE_SECONDS / 2) <= wait
+    assert dispatch.dispatch_pending().events == 0  # not due yet
+    make_due(event)
+    dispatch.dispatch_pending()
+    event.refresh_from_db()
+    second_wait = event.next_attempt_at - timezone.now()
+    assert event.attempts == 2 and second_wait > datetime.timedelta(seconds=1.5)
+    make_due(event)
+    dispatch.dispatch_pending()
+    event.refresh_from_db()
+    assert event.status == "delivered"
+    assert calls == [str(event.pk)] * 3
+
+
+def test_backoff_doubles_with_jitter_and_is_capped(settings):
+    settings.OUTBOX_RETRY_BASE_SECONDS = 2
+    settings.OUTBOX_RETRY_MAX_SECONDS = 60
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (10, 60)]:
+        for _ in range(20):
+            seconds = dispatch.backoff(attempt).total_seconds()
+            assert ceiling / 2 <= seconds <= ceiling
+
+
+def test_a_delivered_subscriber_is_not_run_again_when_another_fails(received):
+    calls, _state = received
+    other: list[str] = []
+
+    @subscribers.subscriber(TYPE, name="test.flaky")
+    def flaky(event):
+        other.append(event.id)
+        raise RuntimeError("down")
+
+    try:
+        (event,) = emit()
+        dispatch.dispatch_pending()
+        make_due(event)
+        dispatch.dispatch_pending()
+    finally:
+        subscribers.unregister("test.flaky")
+    assert calls == [str(event.pk)]
+    assert other == [str(event.pk)] * 2
+
+
+def test_dead_letter_after_the_last_attempt(received, settings):
+    _calls, state = received
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    state["fail"] = 100
+    (event,) = emit()
+    for _ in range(3):
+        make_due(event)
+        dispatch.dispatch_pending()
+    event.refresh_from_db()
+    assert event.status == "dead"
+    delivery = Delivery.objects.get(event=event)
+    assert delivery.status == "dead" and delivery.attempts == 3
+    assert "not now" in delivery.last_error
+    # Retried from the admin: delivered once the subscriber works again.
+    state["fail"] = 0
+    assert webhooks.retry([delivery]) == 1
+    dispatch.dispatch_pending()
+    event.refresh_from_db()
+    assert event.status == "delivered"
+
+
+def test_a_crashed_dispatchers_lease_runs_out(received, settings):
+    calls, _state = received
+    (event,) = emit()
+    assert dispatch.claim("dead-worker") == [event.pk]
+    assert dispatch.dispatch_pending().events == 0  # still leased
+    OutboxEvent.objects.filter(pk=event.pk).update(
+        locked_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert dispatch.dispatch_pending().delivered == 1
+    assert calls == [str(event.pk)]
+
+
+# --- Webhooks, against a real HTTP server on 127.0.0.1 -------------------------------------
+
+
+class Receiver(BaseHTTPRequestHandler):
+    requests: list = []
+    statuses: list = []
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).requests.append((dict(self.headers), body))
+        status = type(self).statuses.pop(0) if type(self).statuses else 204
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    Receiver.requests = []
+    Receiver.statuses = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhooks_get_signed_cloudevents(receiver):
+    url, handler = receiver
+    endpoint = webhooks.create_endpoint("partner", url, ["org.joinedup.test.*"])
+    (event,) = emit(value="é")
+    dispatch.dispatch_pending()
+    assert len(handler.requests) == 1
+    headers, body = handler.requests[0]
+    assert headers["Content-Type"].startswith("application/cloudevents+json")
+    assert headers["Webhook-Id"] == str(event.pk)
+    assert webhooks.verify_signature(endpoint.secret, headers["Joinedup-Signature"], body)
+    assert not webhooks.verify_signature("wrong", headers["Joinedup-Signature"], body)
+    assert not webhooks.verify_signature(
+        endpoint.secret, headers["Joinedup-Signature"], body + b" "
+    )
+    payload = json.loads(body)
+    assert payload["id"] == str(event.pk) and payload["data"]["value"] == "é"
+    delivery = Delivery.objects.get(event=event, webhook=endpoint)
+    assert delivery.status == "delivered"
+    assert delivery.log.get().status_code == 204
+
+
+def test_webhook_failures_are_logged_and_retried(receiver):
+    url, handler = receiver
+    handler.statuses = [500]
+    endpoint = webhooks.create_endpoint("partner", url, ["*"])
+    (event,) = emit()
+    dispatch.dispatch_pending()
+    delivery = Delivery.objects.get(event=event, webhook=endpoint)
+    assert delivery.status == "failed" and delivery.last_error == "HTTP 500"
+    make_due(event)
+    dispatch.dispatch_pending()
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert [a.status_code for a in delivery.log.order_by("at")] == [500, 204]
+    assert len(handler.requests) == 2
+    assert handler.requests[0][0]["Webhook-Id"] == handler.requests[1][0]["Webhook-Id"]
+
+
+def test_webhooks_only_get_the_types_they_asked_for(receiver):
+    url, handler = receiver
+    webhooks.create_endpoint("partner", url, ["org.joinedup.consent.withdrawn"])
+    emit()
+    dispatch.dispatch_pending()
+    assert handler.requests == []
+
+
+def test_an_unreachable_webhook_is_an_error_not_a_crash():
+    webhooks.create_endpoint("gone", "http://127.0.0.1:9/nothing", ["*"])
+    (event,) = emit()
+    report = dispatch.dispatch_pending()
+    assert report.retrying == 1
+    assert "ConnectionError" in Delivery.objects.get(event=event).last_error
