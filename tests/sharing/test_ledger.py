@@ -1,5 +1,6 @@
 """The access ledger: a hash chain that names each kind of tampering, and signed checkpoints."""
 
+import itertools
 import threading
 
 import pytest
@@ -36,7 +37,7 @@ def test_an_untouched_chain_verifies():
     events = append(5)
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == ledger.GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     result = ledger.verify()
     assert result.ok and result.checked == 5
 

@@ -184,7 +184,7 @@ class Receiver(BaseHTTPRequestHandler):
     requests: list = []
     statuses: list = []
 
-    def do_POST(self):  # noqa: N802 (the standard library's name)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).requests.append((dict(self.headers), body))
         status = type(self).statuses.pop(0) if type(self).statuses else 204
