@@ -1,0 +1,79 @@
+"""How a person's own sharing records are shown to them, on pages and in the API alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency
+from joinedup.identity.models import StaffMembership
+
+from . import categories as catalogue
+from .models import AccessEvent, DataCategory, LegalBasis
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One line of "who used my data"."""
+
+    seq: int
+    at: datetime
+    agency: str | None
+    agency_name: str
+    role: str | None
+    role_name: str
+    action: str
+    categories: list[str]
+    category_names: list[str]
+    fields: list[str]
+    purpose: str
+    legal_basis: str
+    legal_basis_name: str
+    outcome: str
+    emergency: bool
+
+
+def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
+    events = list(events)
+    agency_keys = {e.actor_agency for e in events if e.actor_agency}
+    agencies = {a.key: a.name for a in Agency.objects.filter(key__in=agency_keys)}
+    category_keys = {c for e in events for c in e.categories}
+    names = {c.key: c.name for c in DataCategory.objects.filter(key__in=category_keys)}
+    roles = dict(StaffMembership.Role.choices)
+    bases = dict(LegalBasis.choices)
+    entries = []
+    for e in events:
+        if e.actor_agency:
+            agency_name = agencies.get(e.actor_agency, e.actor_agency)
+        elif e.actor_person_id:
+            agency_name = _("Someone you gave a mandate to")
+        else:
+            agency_name = _("Unknown")
+        entries.append(
+            AccessEntry(
+                seq=e.seq,
+                at=e.occurred_at,
+                agency=e.actor_agency or None,
+                agency_name=agency_name,
+                role=e.actor_role or None,
+                role_name=str(roles.get(e.actor_role, e.actor_role)),
+                action=e.action,
+                categories=list(e.categories),
+                category_names=[names.get(c, c) for c in e.categories],
+                fields=list(e.fields),
+                purpose=e.purpose,
+                legal_basis=e.legal_basis,
+                legal_basis_name=str(bases.get(e.legal_basis, _("None: refused"))),
+                outcome=e.outcome,
+                emergency=e.break_glass_id is not None,
+            )
+        )
+    return entries
+
+
+def field_label(key: str) -> str:
+    spec = catalogue.field(key)
+    return str(spec.label) if spec else key
