@@ -17,6 +17,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("account/", include("joinedup.identity.urls")),
     path("staff/", include("joinedup.identity.staff_urls")),
+    path("", include("joinedup.sharing.urls")),
     path("", include("joinedup.web.urls")),
     prefix_default_language=True,
 )

@@ -15,6 +15,7 @@ from joinedup.federation.api import router as federation_router
 from joinedup.identity import policy
 from joinedup.identity.api import router as identity_router
 from joinedup.identity.api_auth import api_auth
+from joinedup.sharing.api import router as sharing_router
 
 api = NinjaAPI(
     title="Joinedup API",
@@ -31,6 +32,7 @@ api = NinjaAPI(
 # declare a narrower one); the authorisation matrix test fails for any that declares none.
 api.add_router("/", federation_router, auth=api_auth("public"))
 api.add_router("/", identity_router)
+api.add_router("/", sharing_router)
 
 
 @api.exception_handler(NinjaValidationError)
