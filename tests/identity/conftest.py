@@ -120,3 +120,10 @@ def sign_in(client, user, *, second_factor: bool = True) -> None:
     if second_factor and device is not None:
         response = client.post(reverse("identity:two-factor"), {"code": totp_code(device)})
         assert response.status_code == 302, response.content[:2000]
+
+
+def page_text(response) -> str:
+    """The response body as a person reads it (HTML entities decoded)."""
+    import html
+
+    return html.unescape(response.content.decode())

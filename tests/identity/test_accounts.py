@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from joinedup.identity.models import Person, User
 
-from .conftest import PASSWORD, sign_in, totp_code
+from .conftest import PASSWORD, page_text, sign_in, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_sign_up_verify_email_then_sign_in(client):
         reverse("identity:sign-in"), {"username": user.email, "password": PASSWORD}
     )
     assert response.status_code == 400
-    assert "Confirm your email address first" in response.content.decode()
+    assert "Confirm your email address first" in page_text(response)
     assert len(mail.outbox) == 2
 
     response = client.get(link_in(mail.outbox[0]))
@@ -59,8 +59,8 @@ def test_sign_up_verify_email_then_sign_in(client):
     assert response.status_code == 302
     page = client.get(reverse("identity:account"))
     assert page.status_code == 200
-    assert "Lina Haddad" in page.content.decode()
-    assert "Level 1" in page.content.decode()
+    assert "Lina Haddad" in page_text(page)
+    assert "Level 1" in page_text(page)
 
 
 def test_a_duplicate_account_is_refused_and_nothing_is_written(client, make_account):
@@ -68,7 +68,7 @@ def test_a_duplicate_account_is_refused_and_nothing_is_written(client, make_acco
     people = Person.objects.count()
     response = client.post(reverse("identity:sign-up"), SIGN_UP)
     assert response.status_code == 400
-    assert "An account with this email address already exists" in response.content.decode()
+    assert "An account with this email address already exists" in page_text(response)
     assert User.objects.count() == 1
     assert Person.objects.count() == people
     assert not mail.outbox
@@ -87,7 +87,7 @@ def test_a_duplicate_account_is_refused_and_nothing_is_written(client, make_acco
 def test_bad_sign_up_input_gets_a_clear_message(client, changes, message):
     response = client.post(reverse("identity:sign-up"), {**SIGN_UP, **changes})
     assert response.status_code == 400
-    assert message in response.content.decode()
+    assert message in page_text(response)
     assert not User.objects.exists() and not Person.objects.exists()
 
 
@@ -96,7 +96,7 @@ def test_bad_input_is_answered_in_french(client):
         reverse("identity:sign-up").replace("/en/", "/fr/"), {**SIGN_UP, "birth_date": "2999-01-01"}
     )
     assert response.status_code == 400
-    assert "ne peut pas être dans le futur" in response.content.decode()
+    assert "ne peut pas être dans le futur" in page_text(response)
 
 
 def test_repeated_failures_lock_the_account_out(client, make_account, settings):
@@ -106,7 +106,7 @@ def test_repeated_failures_lock_the_account_out(client, make_account, settings):
             reverse("identity:sign-in"), {"username": user.email, "password": "wrong password"}
         )
         assert response.status_code == 400
-        assert "The email address or the password is not right." in response.content.decode()
+        assert "The email address or the password is not right." in page_text(response)
     response = client.post(
         reverse("identity:sign-in"), {"username": user.email, "password": "wrong password"}
     )
@@ -116,7 +116,7 @@ def test_repeated_failures_lock_the_account_out(client, make_account, settings):
         reverse("identity:sign-in"), {"username": user.email, "password": PASSWORD}
     )
     assert response.status_code == 429
-    assert "Too many attempts" in response.content.decode()
+    assert "Too many attempts" in page_text(response)
     assert "_auth_user_id" not in client.session
 
     # Choosing a new password through the e-mailed link lifts the lockout.
@@ -162,7 +162,7 @@ def test_staff_must_set_up_then_give_a_second_factor(client, small_federation, s
 
     page = client.get(reverse("identity:two-factor-setup"))
     assert page.status_code == 200
-    assert "<svg" in page.content.decode()
+    assert "<svg" in page_text(page)
     device = TOTPDevice.objects.get(user=user)
     assert not device.confirmed
     settings.OTP_TOTP_THROTTLE_FACTOR = 0  # no pause after a wrong code, to keep the test fast
@@ -176,7 +176,7 @@ def test_staff_must_set_up_then_give_a_second_factor(client, small_federation, s
     client.post(reverse("identity:sign-in"), {"username": user.email, "password": PASSWORD})
     response = client.post(reverse("identity:two-factor"), {"code": "123456"})
     assert response.status_code == 400
-    assert "This code is not right" in response.content.decode()
+    assert "This code is not right" in page_text(response)
     assert client.get(reverse("identity-staff:home")).status_code == 302
 
 
@@ -185,7 +185,7 @@ def test_a_signed_in_staff_member_reaches_the_console(client, small_federation, 
     sign_in(client, user)
     page = client.get(reverse("identity-staff:home"))
     assert page.status_code == 200
-    assert "Find a person" in page.content.decode()
+    assert "Find a person" in page_text(page)
 
 
 def test_replacing_an_authenticator_needs_the_current_one(client, small_federation, make_staff):

@@ -125,8 +125,10 @@ class StepUp:
 
 def online_options(level: int) -> list[OnlineOption]:
     """Configured identity providers whose proofs reach the level."""
+    from .oidc import provider_name
+
     return [
-        OnlineOption(key=key, name=str(config.get("name", key)), level=config["assurance"])
+        OnlineOption(key=key, name=provider_name(key), level=config["assurance"])
         for key, config in settings.OIDC_PROVIDERS.items()
         if config.get("assurance", 1) >= level
     ]
