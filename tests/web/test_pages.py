@@ -303,3 +303,27 @@ def test_tables_have_captions_and_scoped_headers(client, small_federation):
         assert "<caption" in table
         assert '<th scope="col">' in table
         assert '<th scope="row"' in table
+
+
+def test_pages_cost_a_fixed_number_of_queries(
+    client, small_federation, django_assert_max_num_queries
+):
+    """The number of queries does not grow with the catalogue (no query per row)."""
+    canada = Jurisdiction.objects.get(code="CA")
+    for number in range(30):
+        Service.objects.create(
+            key=f"ca.more-{number:02d}",
+            scope=canada,
+            names={"en": f"More {number:02d}"},
+            frame=Service.Frame.HUMAN_SERVICES,
+            client_type=Service.ClientType.PERSON,
+            channels=["online"],
+        )
+    for url, most in [
+        ("/en/services/", 8),
+        ("/en/services/ca.birth-registration/?place=CA-ON-TOR", 16),
+        ("/en/places/CA/", 10),
+        ("/en/agencies/esdc/", 7),
+    ]:
+        with django_assert_max_num_queries(most):
+            assert client.get(url).status_code == 200
