@@ -22,6 +22,7 @@ urlpatterns = [
     path("two-factor/setup/", views.two_factor_setup, name="two-factor-setup"),
     path("acting/", views.choose_acting, name="choose-acting"),
     path("people/<int:person_id>/", views.person_detail, name="person"),
+    path("people/<int:person_id>/copy/", views.email_record, name="email-record"),
     path("step-up/", views.step_up, name="step-up"),
     path("services/<str:key>/start/", views.service_start, name="service-start"),
     path("sign-in/<slug:provider>/", oidc_views.start, name="oidc-start"),

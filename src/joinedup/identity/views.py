@@ -485,3 +485,16 @@ def record_mandate(
             request, "identity/record_mandate.html", {"form": form, "person": person}, status=400
         )
     return render(request, "identity/record_mandate.html", {"form": form, "person": person})
+
+
+@require_POST
+@policy.requires("person.view", resource=load_person)
+def email_record(
+    request: HttpRequest, context: ActingContext, person: Person, person_id: int
+) -> HttpResponse:
+    """Send a copy of the record by e-mail, in the background, with the requester's context."""
+    from .tasks import send_record_copy
+
+    send_record_copy.enqueue(context.to_json(), person.pk)
+    messages.success(request, _("A copy of the record is on its way to your email address."))
+    return redirect("identity:person", person_id=person.pk)
