@@ -733,7 +733,7 @@ class FederationLoad(models.Model):
     """A record of each load of federation data files: what, from where, when."""
 
     name = models.CharField(_("federation"), max_length=200)
-    source = models.CharField(_("source"), max_length=500)
+    source = models.TextField(_("source"))
     checksum = models.CharField(_("checksum"), max_length=64)
     illustrative = models.BooleanField(_("illustrative"), default=False)
     counts = models.JSONField(_("records"), default=dict)
