@@ -327,3 +327,12 @@ def test_pages_cost_a_fixed_number_of_queries(
     ]:
         with django_assert_max_num_queries(most):
             assert client.get(url).status_code == 200
+
+
+def test_text_missing_in_french_is_marked_as_english(client, small_federation):
+    """The agreement has only an English title: a French page marks it lang="en"."""
+    french = client.get("/fr/services/ca.birth-registration/").content.decode()
+    assert '<span lang="en">Birth information for social insurance numbers</span>' in french
+    assert "<span lang=" not in french.split("<h1", 1)[1].split("</h1>", 1)[0]
+    english = client.get("/en/services/ca.birth-registration/").content.decode()
+    assert '<span lang="en">' not in english

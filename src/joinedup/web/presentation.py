@@ -9,9 +9,12 @@ from decimal import Decimal
 
 from django.utils.dates import WEEKDAYS
 from django.utils.formats import number_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from joinedup.federation.localization import FALLBACK_LANGUAGE, pick
 from joinedup.federation.models import WEEKDAYS as WEEKDAY_KEYS
 from joinedup.federation.models import Channel, Service
 
@@ -92,3 +95,28 @@ def opening_hours(hours: dict) -> list[tuple[str, str]]:
         if ranges:
             lines.append((str(WEEKDAYS[index]), ", ".join(f"{a}–{b}" for a, b in ranges)))
     return lines
+
+
+def picked_language(texts: dict | None) -> str:
+    """The language `localization.pick` takes its text from, for the active language."""
+    if not texts:
+        return ""
+    language = _language()
+    if texts.get(language):
+        return language
+    if texts.get(FALLBACK_LANGUAGE):
+        return FALLBACK_LANGUAGE
+    return next((code for code, text in texts.items() if text), "")
+
+
+def text_in_its_language(texts: dict | None) -> SafeString:
+    """Registry text for the page, marked with its own language when the reader's is missing.
+
+    A French page showing an agreement titled only in English says so (lang="en"), so screen
+    readers pronounce it right (WCAG 3.1.2, language of parts).
+    """
+    text = pick(texts)
+    language = picked_language(texts)
+    if text and language and language != _language():
+        return format_html('<span lang="{}">{}</span>', language, text)
+    return conditional_escape(text)

@@ -32,6 +32,17 @@ def opening_hours(hours: dict | None) -> list[tuple[str, str]]:
 
 
 @register.filter
+def name_html(record: object) -> str:
+    """{{ service|name_html }}: the name, with lang="…" when it is not in the page's language."""
+    return presentation.text_in_its_language(getattr(record, "names", None))
+
+
+@register.filter
+def description_html(record: object) -> str:
+    return presentation.text_in_its_language(getattr(record, "descriptions", None))
+
+
+@register.filter
 def agreement_status(agreement: Agreement) -> str:
     """Where an agreement stands today: draft, awaiting signatures, in force, expired…"""
     return str(Agreement.Status(agreement.status).label)
