@@ -9,7 +9,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMPS := .make
-APT_PACKAGES := gettext chromium fonts-dejavu-core
+APT_PACKAGES := gettext chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: demo test lint bench install assets system messages format clean
 

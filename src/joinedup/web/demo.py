@@ -252,6 +252,10 @@ def run_processes(port: int, out: Output, sign_ins: list[SignIn]) -> int:
             children[_("task worker")] = _start(worker)
         else:
             out(_("Tasks run without a worker process with this task backend."))
+        # The worker has no clock: this enqueues the periodic jobs (outbox, ledger, retention).
+        children[_("periodic tasks")] = _start(
+            [sys.executable, "-m", "joinedup.cli", "periodic-tasks", "--loop"]
+        )
         ready_by = time.monotonic() + READY_TIMEOUT
         ready = False
         while True:
