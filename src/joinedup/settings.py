@@ -76,7 +76,7 @@ ALLOWED_HOSTS = env_list("JOINEDUP_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],te
 CSRF_TRUSTED_ORIGINS = env_list("JOINEDUP_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "joinedup.identity.apps.PolicyAdminConfig",  # django.contrib.admin, asking the policy
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

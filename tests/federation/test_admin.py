@@ -23,8 +23,15 @@ REGISTRY = [
 
 @pytest.fixture
 def staff_client(client, small_federation, django_user_model):
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
     user = django_user_model.objects.create_superuser("root", "root@example.org", "x" * 16)
     client.force_login(user)
+    # The admin asks for the second factor: record that this session gave it.
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user).persistent_id
+    session.save()
     return client
 
 

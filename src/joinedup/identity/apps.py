@@ -1,8 +1,25 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
 class IdentityConfig(AppConfig):
     name = "joinedup.identity"
     label = "identity"
+    default = True
     verbose_name = _("Identity")
+
+    def ready(self) -> None:
+        from django.views.i18n import set_language
+
+        from . import policy
+
+        # Django's language switch is open to everyone; declared so the matrix test knows.
+        policy.declare(set_language, "public")
+
+
+class PolicyAdminConfig(admin_apps.AdminConfig):
+    """The admin app, with a site that asks the authorisation policy (see admin_site)."""
+
+    default = False  # named explicitly in INSTALLED_APPS
+    default_site = "joinedup.identity.admin_site.PolicyAdminSite"

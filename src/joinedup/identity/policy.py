@@ -423,5 +423,8 @@ def declared_action(callback: Callable[..., Any]) -> str | None:
     action = getattr(callback, "policy_action", None)
     if action:
         return action
+    site = getattr(callback, "admin_site", None)
+    if site is not None and type(site).__name__ == "PolicyAdminSite":
+        return "admin.site"  # every admin view passes through the site's has_permission
     target = getattr(callback, "view_class", None) or callback
     return _DECLARED.get(f"{target.__module__}.{target.__qualname__}")

@@ -150,8 +150,8 @@ def _sign_in_page(form: SignInForm, next_url: str) -> dict:
     return {"form": form, "next": next_url, "providers": providers}
 
 
-@require_POST
 @policy.requires("account.signed_in")
+@require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, _("You are signed out."))
@@ -295,8 +295,8 @@ def account(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@require_POST
 @policy.requires("account.self")
+@require_POST
 def choose_acting(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = ActingForForm(request.POST)
     if not form.is_valid():
@@ -367,8 +367,8 @@ def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@require_POST
 @policy.requires("staff.console")
+@require_POST
 def choose_membership(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = MembershipForm(request.POST)
     user = User.objects.get(pk=context.user_id)
@@ -487,8 +487,8 @@ def record_mandate(
     return render(request, "identity/record_mandate.html", {"form": form, "person": person})
 
 
-@require_POST
 @policy.requires("person.view", resource=load_person)
+@require_POST
 def email_record(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:

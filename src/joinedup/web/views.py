@@ -13,11 +13,13 @@ from django.utils.translation import gettext as _
 from joinedup.federation import catalogue
 from joinedup.federation.models import Agency, Jurisdiction, LifeSituation
 from joinedup.federation.routing import RoutingError, route_for
+from joinedup.identity import policy
 
 from .forms import PlaceForm, ServiceFilterForm
 from .pagination import paginate
 
 
+@policy.public
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -29,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@policy.public
 def service_list(request: HttpRequest) -> HttpResponse:
     """The catalogue with filters; bad filter values are explained, with a 400."""
     form = ServiceFilterForm(request.GET)
@@ -47,6 +50,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@policy.public
 def service_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A service, who delivers it where, and the answer to "who delivers it where I live?"."""
     service = catalogue.service_with_delivery(key)
@@ -81,12 +85,14 @@ def service_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+@policy.public
 def place_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "web/place_list.html", {"tree": catalogue.jurisdiction_tree(), "section": "places"}
     )
 
 
+@policy.public
 def place_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A jurisdiction: the places within it, its agencies, and what people there can get."""
     try:
@@ -107,6 +113,7 @@ def place_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@policy.public
 def life_situation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -115,6 +122,7 @@ def life_situation_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@policy.public
 def life_situation_detail(request: HttpRequest, key: str) -> HttpResponse:
     situation = LifeSituation.objects.filter(key=key).first()
     if situation is None:
@@ -132,6 +140,7 @@ def life_situation_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
+@policy.public
 def agency_detail(request: HttpRequest, key: str) -> HttpResponse:
     agency = Agency.objects.select_related("jurisdiction").filter(key=key).first()
     if agency is None:
