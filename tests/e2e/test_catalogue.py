@@ -46,10 +46,16 @@ def test_visitor_finds_who_delivers_a_service_where_they_live(
     page.get_by_role("link", name="Register a birth").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Register a birth")
 
+    page.evaluate("window.stillTheSamePage = true")
     page.get_by_label("Where do you live?").select_option("CA-ON-TOR")
     page.get_by_role("button", name="Find who delivers it").click()
     result = page.locator("#routing-result")
     expect(result).to_contain_text("ServiceOntario delivers this service for Ontario")
+    # With JavaScript, htmx swaps in the answer and keeps the address shareable.
+    assert page.evaluate("window.stillTheSamePage === true")
+    expect(page).to_have_url(
+        f"{live_server.url}/en/services/ca.birth-registration/?place=CA-ON-TOR"
+    )
     expect(result.get_by_role("link", name="ServiceOntario")).to_be_visible()
     screenshot(page, "journey-routed")
     axe(page)
