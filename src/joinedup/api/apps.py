@@ -6,3 +6,8 @@ class ApiConfig(AppConfig):
     name = "joinedup.api"
     label = "api"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        from . import caching
+
+        caching.connect_signals()
