@@ -99,7 +99,9 @@ def demo_process(tmp_path_factory):
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["JOINEDUP_DATA_DIR"] = str(tmp_path_factory.mktemp("demo-data"))
-    env["JOINEDUP_DEBUG"] = "false"
+    # Compressing the design system's thousands of static files for production takes
+    # minutes; with DEBUG on they are only copied, and serving is the same gunicorn.
+    env["JOINEDUP_DEBUG"] = "true"
     process = subprocess.Popen(
         [sys.executable, "-m", "joinedup.cli", "demo", "--port", str(port)],
         env=env,

@@ -12,6 +12,8 @@ returns how to sign in with them.
 """
 
 import ctypes
+import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -128,12 +130,51 @@ def demo_admin() -> list[SignIn]:
 DEMO_ACCOUNTS: list[Callable[[], list[SignIn]]] = [demo_admin]
 
 
+def static_fingerprint() -> str:
+    """A digest of every static source file (name, size, time) and of where they go.
+
+    Collecting compresses every file, which takes minutes; the demo does it only when this
+    digest differs from the one kept after the last collection.
+    """
+    from django.contrib.staticfiles.finders import get_finders
+
+    entries = []
+    for finder in get_finders():
+        for path, storage in finder.list(["CVS", ".*", "*~"]):
+            stat = os.stat(storage.path(path))
+            entries.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}")
+    digest = hashlib.sha256()
+    digest.update(str(settings.STATIC_ROOT).encode())
+    digest.update(settings.STORAGES["staticfiles"]["BACKEND"].encode())
+    for entry in sorted(entries):
+        digest.update(entry.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _static_fingerprint_file() -> Path:
+    return Path(settings.DATA_DIR) / "static-fingerprint"
+
+
+def static_files_current() -> bool:
+    """True when the static files were collected from the very sources there are now."""
+    fingerprint_file = _static_fingerprint_file()
+    return (
+        fingerprint_file.exists()
+        and Path(settings.STATIC_ROOT).is_dir()
+        and fingerprint_file.read_text() == static_fingerprint()
+    )
+
+
 def prepare_demo(out: Output) -> list[SignIn]:
     """Everything the demo needs before its processes start; safe to run again."""
     out(_("Bringing the database up to date…"))
     call_command("migrate", interactive=False, verbosity=0)
-    out(_("Collecting static files…"))
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if static_files_current():
+        out(_("Static files are up to date."))
+    else:
+        out(_("Collecting static files (the first time takes a minute or two)…"))
+        call_command("collectstatic", interactive=False, verbosity=0)
+        _static_fingerprint_file().write_text(static_fingerprint())
     folders, note = demo_federation_folders()
     if note:
         out(note)
