@@ -30,6 +30,8 @@ format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# The benchmarks load the server with wrk (Debian package), installed by `system` when missing.
+bench: APT_PACKAGES += wrk
 bench: install assets system messages
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
