@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "joinedup.federation",
     "joinedup.identity",
     "joinedup.sharing",
+    "joinedup.delivery",
     "joinedup.web",
     "joinedup.api",
 ]
@@ -346,6 +347,28 @@ OUTBOX_POLL_SECONDS = env_int("JOINEDUP_OUTBOX_POLL_SECONDS", 5)
 OUTBOX_TASK_SECONDS = 60
 BREAK_GLASS_DEFAULT_MINUTES = 60
 BREAK_GLASS_MAX_MINUTES = env_int("JOINEDUP_BREAK_GLASS_MAX_MINUTES", 240)
+
+# --- Delivery: documents, payments, notifications, clocks ------------------------------
+# The address people reach this installation at (links in e-mails, QR codes on documents).
+PUBLIC_URL = env_str("JOINEDUP_PUBLIC_URL", "http://localhost:8000")
+# Ed25519 key signing documents (base64 of 32 bytes; `joinedup document-keys new`). Embedded
+# set-up: generated once into the data directory. Older public keys stay trusted for
+# verification in JOINEDUP_DOCUMENT_VERIFY_KEYS (comma-separated) after a rotation.
+DOCUMENT_SIGNING_KEY = env_str("JOINEDUP_DOCUMENT_SIGNING_KEY")
+DOCUMENT_VERIFY_KEYS = env_list("JOINEDUP_DOCUMENT_VERIFY_KEYS")
+if SECURE and not DOCUMENT_SIGNING_KEY:
+    raise ImproperlyConfigured("JOINEDUP_DOCUMENT_SIGNING_KEY must be set when JOINEDUP_SECURE=true")
+PAYMENT_PROVIDER = env_str("JOINEDUP_PAYMENT_PROVIDER", "sandbox")
+PAYMENT_SANDBOX_SECRET = env_str("JOINEDUP_PAYMENT_SANDBOX_SECRET") or f"sandbox-{SECRET_KEY}"
+PAYMENT_SANDBOX_WEBHOOK_URL = env_str("JOINEDUP_PAYMENT_SANDBOX_WEBHOOK_URL")
+SMS_PROVIDER = env_str("JOINEDUP_SMS_PROVIDER", "sandbox")
+NOTIFICATION_MAX_ATTEMPTS = env_int("JOINEDUP_NOTIFICATION_MAX_ATTEMPTS", 8)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("JOINEDUP_NOTIFICATION_RETRY_BASE_SECONDS", 30)
+EMAIL_MESSAGE_ID_DOMAIN = env_str("JOINEDUP_EMAIL_MESSAGE_ID_DOMAIN", "joinedup.localhost")
+DELIVERY_AT_RISK_DAYS = env_int("JOINEDUP_DELIVERY_AT_RISK_DAYS", 2)
+DELIVERY_BREACH_CHECK_SECONDS = env_int("JOINEDUP_DELIVERY_BREACH_CHECK_SECONDS", 3600)
+DELIVERY_FORWARD_MAX_ATTEMPTS = env_int("JOINEDUP_DELIVERY_FORWARD_MAX_ATTEMPTS", 8)
+DELIVERY_UPLOAD_MAX_BYTES = env_int("JOINEDUP_DELIVERY_UPLOAD_MAX_BYTES", 10_000_000)
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,315 @@
+"""Submitting applications, and the status timeline every later step writes to.
+
+    application, created = submit_application(context, "ca.birth-certificate", data,
+                                              channel="online", idempotency_key=key)
+
+A submission is idempotent: the same key from the same submitter returns the application the
+first call made (whatever the retries, timeouts and double clicks), and the same key with
+different answers is refused rather than silently ignored. The competent agency is found by
+routing the service to the applicant's place; the clock starts; the application's process
+starts; and `org.joinedup.application.submitted` is written to the outbox in the same
+transaction, so the application and its announcement exist together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Channel, Jurisdiction, Service
+from joinedup.federation.routing import RoutingError, route_for
+from joinedup.identity import policy
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person, User
+from joinedup.sharing import outbox
+
+from . import clock, forms
+from .models import Application, ApplicationStatus, ServiceVersion, StatusChange
+
+EVENT_PREFIX = "org.joinedup.application."
+SOURCE = "/joinedup/delivery"
+
+#: Each status is announced as the event named here (org.joinedup.application.<verb>).
+STATUS_EVENTS = {
+    ApplicationStatus.SUBMITTED: "submitted",
+    ApplicationStatus.IN_PROGRESS: "started",
+    ApplicationStatus.WAITING: "paused",
+    ApplicationStatus.APPROVED: "approved",
+    ApplicationStatus.REFUSED: "refused",
+    ApplicationStatus.REFERRED: "referred",
+    ApplicationStatus.WITHDRAWN: "withdrawn",
+    ApplicationStatus.NEEDS_ATTENTION: "held",
+}
+
+
+class SubmissionError(Exception):
+    """The submission cannot be accepted. `code` is for machines; `message` for people."""
+
+    def __init__(self, code: str, message: str, errors: list[forms.FieldError] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+def current_version(service: Service) -> ServiceVersion | None:
+    """The version new applications use: the highest active one."""
+    return ServiceVersion.objects.filter(service=service, active=True).order_by("-number").first()
+
+
+def fingerprint(service_key: str, data: dict, place: str | None) -> str:
+    """What makes two submissions 'the same': the service, the answers and the place."""
+    canonical = json.dumps(
+        {"service": service_key, "data": data, "place": place or ""},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_scope(context: ActingContext) -> str:
+    """Keys are unique per submitter: an account or an agency's API client."""
+    if context.api_client_id is not None:
+        return f"client:{context.api_client_id}"
+    return f"user:{context.user_id}"
+
+
+def new_reference() -> str:
+    """A short reference a person can read out on the phone (no 0/O, 1/I confusion)."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "A-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def actor_label(context: ActingContext | None) -> str:
+    if context is None:
+        return "system"
+    if context.api_client_id is not None:
+        return f"api-client:{context.api_client_id} ({context.agency_key})"
+    if context.role:
+        return f"staff:{context.user_id} ({context.agency_key}, {context.role})"
+    if context.user_id is not None:
+        return f"account:{context.user_id}"
+    return "system"
+
+
+def _place_of(
+    version: ServiceVersion, applicant: Person, data: dict, place_code: str | None
+) -> Jurisdiction:
+    code = place_code
+    if not code and version.place_field:
+        value = forms.lookup(data, version.place_field)
+        code = value if isinstance(value, str) else None
+    if code:
+        place = Jurisdiction.objects.filter(code=code.upper()).first()
+        if place is None:
+            raise SubmissionError(
+                "unknown_place",
+                _("There is no jurisdiction with the code “%(code)s”.") % {"code": code},
+            )
+        return place
+    address = applicant.current_address()
+    if address is None or address.jurisdiction_id is None:
+        raise SubmissionError(
+            "no_place",
+            _(
+                "We need to know where you live to send your application to the right agency. "
+                "Add your address to your account first."
+            ),
+        )
+    return address.jurisdiction
+
+
+def _applicant_for(context: ActingContext, applicant: Person | None) -> Person:
+    if applicant is not None:
+        if context.role is not None and context.person_id != applicant.pk:
+            # Staff applying for someone at a counter or on the phone must be able to serve them.
+            policy.require(context, "person.view", applicant)
+        elif context.subject_id != applicant.pk:
+            raise SubmissionError("not_yours", _("You may not apply for this person."))
+        return applicant
+    if context.subject_id is None:
+        raise SubmissionError("no_applicant", _("Only a person can apply for a service."))
+    return Person.objects.get(pk=context.subject_id)
+
+
+def submit_application(
+    context: ActingContext,
+    service_key: str,
+    data: dict[str, Any],
+    channel: str = Channel.ONLINE,
+    idempotency_key: str = "",
+    *,
+    place_code: str | None = None,
+    applicant: Person | None = None,
+    version: ServiceVersion | None = None,
+) -> tuple[Application, bool]:
+    """Receive an application (see the module's description). Returns (application, created).
+
+    Raises SubmissionError (bad answers, nowhere to route, key reused with other answers) and
+    PolicyDenied (not allowed to apply).
+    """
+    service = Service.objects.filter(key=service_key).first()
+    if service is None:
+        raise SubmissionError(
+            "unknown_service",
+            _("There is no service with the catalogue key “%(key)s”.") % {"key": service_key},
+        )
+    if channel not in Channel.values:
+        raise SubmissionError(
+            "unknown_channel", _("Unknown channel: %(channel)s.") % {"channel": channel}
+        )
+    if context.role is None or applicant is None:
+        policy.require(context, "service.apply", service)
+    if not isinstance(data, dict):
+        raise SubmissionError("invalid", _("The answers must be a JSON object."))
+    idempotency_key = (idempotency_key or "").strip()
+    if len(idempotency_key) > 200:
+        raise SubmissionError("invalid_key", _("An idempotency key has at most 200 characters."))
+    scope = idempotency_scope(context)
+    print_ = fingerprint(service_key, data, place_code)
+    if idempotency_key:
+        existing = _existing(scope, idempotency_key, print_)
+        if existing is not None:
+            return existing, False
+
+    version = version or current_version(service)
+    if version is None:
+        raise SubmissionError(
+            "not_available", _("This service does not take applications online yet.")
+        )
+    person = _applicant_for(context, applicant)
+    cleaned, errors = forms.validate(version.form, data)
+    if errors:
+        raise SubmissionError("invalid", _("Some answers need correcting."), errors)
+    place = _place_of(version, person, cleaned, place_code)
+    try:
+        route = route_for(service, place)
+    except RoutingError as error:
+        raise SubmissionError(error.reason, error.message) from None
+
+    from . import workflow
+
+    application = Application(
+        reference=new_reference(),
+        service=service,
+        version=version,
+        applicant=person,
+        acting_person_id=context.person_id if context.person_id != person.pk else None,
+        submitted_by_id=context.user_id,
+        channel=channel,
+        language=(get_language() or "en").split("-")[0],
+        data=cleaned,
+        place=place,
+        agency=route.agency,
+        offering=route.offering,
+        status=ApplicationStatus.SUBMITTED,
+        submitted_at=timezone.now(),
+        fee_amount=route.offering.effective_fee,
+        fee_currency=service.fee_currency,
+        idempotency_scope=scope if idempotency_key else "",
+        idempotency_key=idempotency_key,
+        fingerprint=print_,
+    )
+    clock.start(application)
+    try:
+        with transaction.atomic():
+            application.save(force_insert=True)
+            record_status(application, ApplicationStatus.SUBMITTED, context, "", save=False)
+            workflow.start(application)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # Another request with the same key won the race: answer with its application.
+        existing = _existing(scope, idempotency_key, print_)
+        if existing is None:
+            raise
+        return existing, False
+    return application, True
+
+
+def _existing(scope: str, key: str, print_: str) -> Application | None:
+    existing = Application.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+    if existing is not None and existing.fingerprint != print_:
+        raise SubmissionError(
+            "idempotency_conflict",
+            _(
+                "This idempotency key was already used for a different submission. Use a new "
+                "key for a new application."
+            ),
+        )
+    return existing
+
+
+def event_data(application: Application, extra: dict | None = None) -> dict:
+    """What every application event carries: identifiers, never the answers themselves."""
+    data = {
+        "application": str(application.pk),
+        "reference": application.reference,
+        "service": application.service.key,
+        "version": application.version.number,
+        "agency": application.agency.key,
+        "applicant": application.applicant_id,
+        "channel": application.channel,
+        "status": application.status,
+        "due_date": str(application.due_date) if application.due_date else None,
+    }
+    data.update(extra or {})
+    return data
+
+
+def announce(application: Application, verb: str, extra: dict | None = None) -> None:
+    """Write `org.joinedup.application.<verb>` to the outbox (in the caller's transaction)."""
+    outbox.emit(
+        EVENT_PREFIX + verb,
+        source=SOURCE,
+        subject=str(application.pk),
+        data=event_data(application, extra),
+    )
+
+
+def record_status(
+    application: Application,
+    to_status: str,
+    context: ActingContext | None,
+    reason: str = "",
+    *,
+    save: bool = True,
+) -> StatusChange | None:
+    """Change the status, add it to the timeline and announce it (once per change)."""
+    from_status = "" if application._state.adding else application.status
+    last = application.timeline.order_by("-at", "-pk").first() if application.pk else None
+    if last is not None and last.to_status == to_status:
+        return None
+    application.status = to_status
+    if save:
+        application.save(update_fields=["status", "updated_at"])
+    change = StatusChange.objects.create(
+        application=application,
+        from_status=from_status if last is not None else "",
+        to_status=to_status,
+        actor_id=context.user_id if context else None,
+        actor_label=actor_label(context),
+        reason=reason,
+    )
+    announce(application, STATUS_EVENTS.get(to_status, "changed"), {"from": change.from_status})
+    return change
+
+
+def visible_to(context: ActingContext):
+    """The applications a person may list as theirs: their own and those they applied for."""
+    qs = Application.objects.select_related("service", "agency").defer("process_state")
+    if context.subject_id is None:
+        return qs.none()
+    return qs.filter(applicant_id=context.subject_id)
+
+
+def submitter_user(application: Application) -> User | None:
+    return application.submitted_by

@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryConfig(AppConfig):
+    name = "joinedup.delivery"
+    label = "delivery"
+    verbose_name = _("Service delivery")
+
+    def ready(self) -> None:
+        # Policy rules, service-task handlers, plugins, outbox subscribers and periodic jobs
+        # register themselves at import time.
+        from . import handlers, policy, reactions, schedule  # noqa: F401
+        from .backends import registry as backends
+        from .notifications import channels
+        from .payments import registry as payments
+
+        backends.load_builtin()
+        payments.load_builtin()
+        channels.load_builtin()

@@ -1,0 +1,1 @@
+"""Agency back-ends: how each agency works its applications (plugins; see registry)."""

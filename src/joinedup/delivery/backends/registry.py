@@ -1,0 +1,61 @@
+"""The agency back-end plugins, by key, and the agency → plugin choice (AgencyBackend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import AgencyBackend, Application, Forwarding, WorkItem
+from .base import BackendPlugin
+
+DEFAULT = "queues"
+_PLUGINS: dict[str, BackendPlugin] = {}
+
+
+def register(plugin: type[BackendPlugin]) -> type[BackendPlugin]:
+    if not plugin.key:
+        raise ValueError("a back-end plugin needs a key")
+    _PLUGINS[plugin.key] = plugin()
+    return plugin
+
+
+def load_builtin() -> None:
+    from . import queues, signed_rest  # noqa: F401 (register themselves)
+
+
+def get(key: str) -> BackendPlugin:
+    if key not in _PLUGINS:
+        load_builtin()
+    if key not in _PLUGINS:
+        raise KeyError(f"unknown agency back-end {key!r}; known: {', '.join(sorted(_PLUGINS))}")
+    return _PLUGINS[key]
+
+
+def keys() -> list[str]:
+    load_builtin()
+    return sorted(_PLUGINS)
+
+
+def backend_for(agency_id: int) -> tuple[BackendPlugin, dict[str, Any]]:
+    """The agency's plugin and its settings (Joinedup's queues when none is set)."""
+    row = AgencyBackend.objects.filter(agency_id=agency_id).first()
+    if row is None:
+        return get(DEFAULT), {}
+    return get(row.plugin), dict(row.config or {})
+
+
+def check(row: AgencyBackend) -> list[str]:
+    try:
+        plugin = get(row.plugin)
+    except KeyError as error:
+        return [str(error)]
+    return plugin.check_config(row.config or {})
+
+
+def open_item(item: WorkItem) -> None:
+    plugin, config = backend_for(item.agency_id)
+    plugin.open_item(item, config)
+
+
+def forward(application: Application, item: WorkItem | None = None) -> Forwarding | None:
+    plugin, config = backend_for(application.agency_id)
+    return plugin.forward(application, config, item)

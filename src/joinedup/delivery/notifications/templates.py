@@ -1,0 +1,58 @@
+"""Notification templates: per service version and event, in English and French.
+
+A service version may carry its own wording (`notifications` in its JSON file):
+
+    {"submitted": {"en": {"subject": "…", "body": "…"}, "fr": {"subject": "…", "body": "…"}}}
+
+Otherwise the default templates are used (`templates/delivery/notifications/<event>.<lang>.txt`,
+whose first line is `Subject: …`). Both are Django templates over the same variables:
+name, reference, service, agency, status, reasons, message, due_date, submitted_on,
+status_url, document, amount, currency, reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.template import Context, Engine, Template, TemplateDoesNotExist
+from django.template.loader import get_template
+
+LANGUAGES = ("en", "fr")
+EVENTS = ("submitted", "paused", "decided", "document_ready", "payment_requested", "refunded")
+_ENGINE = Engine(autoescape=False)
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+
+
+def _from_version(version, event: str, language: str) -> tuple[str, str] | None:
+    texts = ((version.notifications or {}).get(event) or {}) if version is not None else {}
+    chosen = texts.get(language) or texts.get("en")
+    if not chosen or not chosen.get("body"):
+        return None
+    return chosen.get("subject", ""), chosen["body"]
+
+
+def _default(event: str, language: str) -> tuple[str, str]:
+    try:
+        source = get_template(f"delivery/notifications/{event}.{language}.txt").template.source
+    except TemplateDoesNotExist:
+        source = get_template(f"delivery/notifications/{event}.en.txt").template.source
+    first, _sep, rest = source.partition("\n")
+    subject = first.removeprefix("Subject:").strip()
+    return subject, rest.lstrip("\n")
+
+
+def render(version, event: str, language: str, variables: dict[str, Any]) -> Message:
+    """The subject and body of a notification, in `language` (English when missing)."""
+    language = language if language in LANGUAGES else "en"
+    subject, body = _from_version(version, event, language) or _default(event, language)
+    context = Context(variables, autoescape=False)
+    return Message(
+        subject=" ".join(Template(subject, engine=_ENGINE).render(context).split())[:300],
+        body=Template(body, engine=_ENGINE).render(context).strip(),
+    )

@@ -1,0 +1,248 @@
+"""Agency queues: work items waiting for staff, claimed, decided with reasons, completed.
+
+Every write asks the policy first and runs in one transaction with the process step it
+causes, so a decision and its consequences (the next work item, a document, a status
+change, the outbox events) are recorded together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency
+from joinedup.identity import policy as identity_policy
+from joinedup.identity.acting import ActingContext
+
+from . import applications, clock, workflow
+from .models import Application, ApplicationStatus, WorkItem
+from .policy import works_roles
+
+#: Decisions that must come with reasons the applicant can read.
+REASONED = {"refuse", "request_information", "refer"}
+MAX_REASONS = 4000
+
+
+class QueueError(Exception):
+    """A queue action that cannot be done (claimed by someone else, decision not offered)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def queue(
+    context: ActingContext,
+    agency: Agency,
+    *,
+    status: str | None = None,
+    role: str | None = None,
+    service: str | None = None,
+    mine: bool = False,
+) -> QuerySet[WorkItem]:
+    """The agency's open staff work items this person may work, oldest due first."""
+    identity_policy.require(context, "delivery.queue.read", agency)
+    items = (
+        WorkItem.objects.filter(agency=agency, role__in=works_roles(context))
+        .exclude(role=WorkItem.APPLICANT)
+        .select_related("application__service", "assignee", "agency")
+        .defer("application__process_state", "application__data")
+    )
+    if status:
+        items = items.filter(status=status)
+    else:
+        items = items.filter(
+            status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED]
+        )
+    if role:
+        items = items.filter(role=role)
+    if service:
+        items = items.filter(application__service__key=service)
+    if mine:
+        items = items.filter(assignee_id=context.user_id)
+    return items.order_by("application__due_date", "created_at", "pk")
+
+
+def _lock(item: WorkItem) -> WorkItem:
+    return WorkItem.objects.select_for_update().select_related("agency").get(pk=item.pk)
+
+
+def claim(context: ActingContext, item: WorkItem) -> WorkItem:
+    """Take a work item; nobody else can complete it until it is released."""
+    identity_policy.require(context, "delivery.work_item.work", item)
+    with transaction.atomic():
+        item = _lock(item)
+        if item.status not in {WorkItem.Status.OPEN, WorkItem.Status.CLAIMED}:
+            raise QueueError("not_open", _("This task is no longer waiting."))
+        if item.assignee_id and item.assignee_id != context.user_id:
+            raise QueueError("claimed", _("Someone else is working on this task."))
+        item.status = WorkItem.Status.CLAIMED
+        item.assignee_id = context.user_id
+        item.claimed_at = timezone.now()
+        item.save(update_fields=["status", "assignee", "claimed_at"])
+        workflow.announce_item(item, "claimed", {"by": context.user_id})
+    return item
+
+
+def release(context: ActingContext, item: WorkItem) -> WorkItem:
+    identity_policy.require(context, "delivery.work_item.work", item)
+    with transaction.atomic():
+        item = _lock(item)
+        if item.status != WorkItem.Status.CLAIMED:
+            return item
+        if item.assignee_id != context.user_id and context.role != "supervisor":
+            raise QueueError("claimed", _("Someone else is working on this task."))
+        item.status = WorkItem.Status.OPEN
+        item.assignee = None
+        item.claimed_at = None
+        item.save(update_fields=["status", "assignee", "claimed_at"])
+        workflow.announce_item(item, "released")
+    return item
+
+
+def complete(
+    context: ActingContext,
+    item: WorkItem,
+    decision: str,
+    reasons: str = "",
+    message: str = "",
+) -> WorkItem:
+    """Decide a work item with reasons and run the application's process on."""
+    identity_policy.require(context, "delivery.work_item.work", item)
+    decision = (decision or "").strip()
+    reasons = (reasons or "").strip()
+    message = (message or "").strip()
+    if item.decisions and decision not in item.decisions:
+        raise QueueError(
+            "decision",
+            _("Choose one of the decisions offered: %(choices)s.")
+            % {"choices": ", ".join(item.decisions)},
+        )
+    if not decision:
+        raise QueueError("decision", _("Choose a decision."))
+    if decision in REASONED and not reasons:
+        raise QueueError("reasons", _("Give the reasons for this decision."))
+    if decision == "request_information" and not message:
+        message = reasons
+    if len(reasons) > MAX_REASONS or len(message) > MAX_REASONS:
+        raise QueueError(
+            "too_long", _("Reasons are limited to %(n)s characters.") % {"n": MAX_REASONS}
+        )
+    with transaction.atomic():
+        item = _lock(item)
+        if not item.is_open:
+            raise QueueError("not_open", _("This task is no longer waiting."))
+        if (
+            item.status == WorkItem.Status.CLAIMED
+            and item.assignee_id not in (None, context.user_id)
+            and context.role != "supervisor"
+        ):
+            raise QueueError("claimed", _("Someone else is working on this task."))
+        item.status = WorkItem.Status.COMPLETED
+        item.decision = decision
+        item.reasons = reasons
+        item.completed_at = timezone.now()
+        item.completed_by_id = context.user_id
+        item.completed_by_label = applications.actor_label(context)
+        item.save()
+        workflow.announce_item(item, "completed", {"decision": decision})
+        try:
+            workflow.complete_task(
+                item.application,
+                item.task_id,
+                {"decision": decision, "reasons": reasons, "message_to_applicant": message},
+                context,
+            )
+        except workflow.TaskNotOpen as error:
+            raise QueueError("not_open", str(error)) from None
+    return item
+
+
+def applicant_task(application: Application, kind: str | None = None) -> WorkItem | None:
+    items = application.work_items.filter(role=WorkItem.APPLICANT, status=WorkItem.Status.OPEN)
+    if kind:
+        items = items.filter(kind=kind)
+    return items.order_by("created_at").first()
+
+
+def respond(
+    context: ActingContext | None,
+    application: Application,
+    answer: str,
+    *,
+    kind: str = "information",
+    extra: dict | None = None,
+) -> WorkItem:
+    """The applicant answers a request for information (or a payment completes their task);
+    the clock restarts and the process goes on."""
+    if context is not None:
+        identity_policy.require(context, "delivery.application.respond", application)
+    answer = (answer or "").strip()
+    if kind == "information" and not answer:
+        raise QueueError("answer", _("Write your answer."))
+    if len(answer) > MAX_REASONS:
+        raise QueueError(
+            "too_long", _("Answers are limited to %(n)s characters.") % {"n": MAX_REASONS}
+        )
+    with transaction.atomic():
+        item = applicant_task(application, kind)
+        if item is None:
+            raise QueueError("not_open", _("Nothing is waiting for your answer."))
+        item = _lock(item)
+        if item.status != WorkItem.Status.OPEN:
+            raise QueueError("not_open", _("Nothing is waiting for your answer."))
+        item.status = WorkItem.Status.COMPLETED
+        item.reasons = answer
+        item.decision = "answered" if kind == "information" else "paid"
+        item.completed_at = timezone.now()
+        item.completed_by_id = context.user_id if context else None
+        item.completed_by_label = applications.actor_label(context)
+        item.save()
+        workflow.announce_item(item, "completed", {"decision": item.decision})
+        data = {"applicant_answer": answer}
+        data.update(extra or {})
+        workflow.complete_task(application, item.task_id, data, context)
+    return item
+
+
+@dataclass(frozen=True)
+class SupervisorRow:
+    application: Application
+    state: clock.ClockState
+    open_items: int
+
+
+def supervisor_view(
+    context: ActingContext, agency: Agency, at: datetime.datetime | None = None
+) -> dict[str, list[SupervisorRow]]:
+    """Open applications of the agency in three groups: breached, due soon, on track (and
+    paused), each by due date."""
+    identity_policy.require(context, "delivery.supervise", agency)
+    groups: dict[str, list[SupervisorRow]] = {"breached": [], "at_risk": [], "on_track": []}
+    open_apps = (
+        Application.objects.filter(agency=agency)
+        .exclude(status__in=[s.value for s in ApplicationStatus if s.value in _CLOSED])
+        .select_related("service", "agency__jurisdiction", "place")
+        .defer("process_state", "data")
+        .order_by("due_date", "submitted_at")
+    )
+    counts = {}
+    for item in WorkItem.objects.filter(
+        agency=agency,
+        status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED],
+    ).values_list("application_id", flat=True):
+        counts[item] = counts.get(item, 0) + 1
+    for application in open_apps[:500]:
+        state = clock.state(application, at)
+        group = state.code if state.code in groups else "on_track"
+        groups[group].append(SupervisorRow(application, state, counts.get(application.pk, 0)))
+    return groups
+
+
+_CLOSED = {"approved", "refused", "referred", "withdrawn"}

@@ -1,0 +1,136 @@
+"""What the delivery app does when its own events are delivered from the outbox: tell the
+applicant (notifications), and honour money-back guarantees on breaches.
+
+Running these as outbox subscribers, not inline, means a submission never waits for an
+e-mail server, and a crash between the change and the message loses nothing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import formats, translation
+
+from joinedup.federation.localization import pick
+from joinedup.sharing.subscribers import Event, subscriber
+
+from . import guarantees
+from .models import Application, ApplicationStatus, Document, Payment
+from .notifications import sending
+
+
+def status_url(application: Application, language: str) -> str:
+    with translation.override(language):
+        path = reverse("delivery:application", args=[application.pk])
+    return settings.PUBLIC_URL.rstrip("/") + path
+
+
+def variables(application: Application, language: str, **extra) -> dict:
+    with translation.override(language):
+        due = (
+            formats.date_format(application.due_date, "DATE_FORMAT") if application.due_date else ""
+        )
+        submitted = formats.date_format(application.submitted_at, "DATE_FORMAT")
+        status = str(ApplicationStatus(application.status).label)
+    values = {
+        "name": application.applicant.preferred_name or application.applicant.given_names,
+        "reference": application.reference,
+        "service": pick(application.service.names, language),
+        "agency": pick(application.agency.names, language),
+        "status": status,
+        "reasons": application.outcome_reasons,
+        "due_date": due,
+        "submitted_on": submitted,
+        "status_url": status_url(application, language),
+    }
+    values.update(extra)
+    return values
+
+
+def _application(event: Event) -> Application | None:
+    return (
+        Application.objects.select_related("applicant", "service", "agency", "version")
+        .filter(pk=event.data.get("application"))
+        .first()
+    )
+
+
+def _notify(event: Event, name: str, application: Application | None, **extra) -> None:
+    if application is None:
+        return
+    language = application.applicant.preferred_language or application.language
+    sending.notify(
+        application.applicant,
+        name,
+        event.id,
+        variables(application, language, **extra),
+        application,
+    )
+
+
+@subscriber("org.joinedup.application.submitted", name="delivery.notify-submitted")
+def notify_submitted(event: Event) -> None:
+    _notify(event, "submitted", _application(event))
+
+
+@subscriber("org.joinedup.application.paused", name="delivery.notify-paused")
+def notify_paused(event: Event) -> None:
+    application = _application(event)
+    if application is None:
+        return
+    item = (
+        application.work_items.filter(role="applicant", status="open")
+        .order_by("-created_at")
+        .first()
+    )
+    if item is not None and item.kind == "payment":
+        return  # the payment request says it
+    _notify(event, "paused", application, message=item.message if item else "")
+
+
+@subscriber("org.joinedup.application.*", name="delivery.notify-decided")
+def notify_decided(event: Event) -> None:
+    if event.type.rsplit(".", 1)[-1] not in {"approved", "refused", "referred"}:
+        return
+    _notify(event, "decided", _application(event))
+
+
+@subscriber("org.joinedup.document.issued", name="delivery.notify-document")
+def notify_document(event: Event) -> None:
+    document = Document.objects.filter(pk=event.data.get("document")).first()
+    if document is None:
+        return
+    _notify(event, "document_ready", _application(event), document=document.title)
+
+
+@subscriber("org.joinedup.payment.requested", name="delivery.notify-payment")
+def notify_payment(event: Event) -> None:
+    _notify(
+        event,
+        "payment_requested",
+        _application(event),
+        amount=event.data.get("amount"),
+        currency=event.data.get("currency"),
+    )
+
+
+@subscriber("org.joinedup.payment.refunded", name="delivery.notify-refund")
+def notify_refund(event: Event) -> None:
+    _notify(
+        event,
+        "refunded",
+        _application(event),
+        amount=event.data.get("amount"),
+        currency=event.data.get("currency"),
+        reason=event.data.get("reason", ""),
+    )
+
+
+@subscriber("org.joinedup.application.breached", name="delivery.guarantee-on-breach")
+def refund_on_breach(event: Event) -> None:
+    application = _application(event)
+    if (
+        application is not None
+        and application.payments.filter(status=Payment.Status.SUCCEEDED).exists()
+    ):
+        guarantees.on_missed_standard(application)

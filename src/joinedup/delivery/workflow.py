@@ -1,0 +1,477 @@
+"""The process engine: BPMN 2.0 processes run by SpiffWorkflow, one instance per application.
+
+- A service version's BPMN is parsed and checked once, when it is deployed; the parsed
+  definition is stored with the version and kept in memory per version, shared by every
+  instance. An instance stores only its own state (tasks and data) on its application, so
+  an application stays on the version it started with whatever is deployed later.
+- Scripts and conditions run in the restricted interpreter (`scripting`), never `eval`.
+- Service tasks call Python handlers registered by name (`@handler("issue_document")`).
+- User tasks become work items: a task in lane "applicant" is the applicant's (send more
+  information, pay the fee: the clock stops meanwhile); any other lane names the staff role
+  of the delivering agency whose queue receives it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import TaskState
+
+from joinedup.identity.acting import ActingContext
+from joinedup.sharing import outbox
+
+from . import applications, clock, scripting
+from .models import Application, ApplicationStatus, ServiceVersion, WorkItem
+
+logger = logging.getLogger(__name__)
+
+WORKITEM_EVENT = "org.joinedup.workitem."
+DEFAULT_ROLE = "caseworker"
+SYSTEM_LANES = {"", "system", "automatic"}
+OUTCOMES = {
+    "approve": ApplicationStatus.APPROVED,
+    "approved": ApplicationStatus.APPROVED,
+    "refuse": ApplicationStatus.REFUSED,
+    "refused": ApplicationStatus.REFUSED,
+    "refer": ApplicationStatus.REFERRED,
+    "referred": ApplicationStatus.REFERRED,
+    "withdraw": ApplicationStatus.WITHDRAWN,
+    "withdrawn": ApplicationStatus.WITHDRAWN,
+}
+
+
+class ProcessError(Exception):
+    """A process that cannot be deployed or run (bad BPMN, refused script, unknown handler)."""
+
+
+class TaskNotOpen(Exception):
+    """The work item's task is no longer waiting (done by someone else, or cancelled)."""
+
+
+# --- Handlers -----------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What a handler knows while the engine advances one application."""
+
+    application: Application
+    context: ActingContext | None
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[..., dict | None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(name: str) -> Callable[[Handler], Handler]:
+    """Register a service-task handler: `fn(run, **parameters) -> dict` (JSON-able)."""
+
+    def register(function: Handler) -> Handler:
+        if name in _HANDLERS and _HANDLERS[name] is not function:
+            raise ValueError(f"a handler named {name} is already registered")
+        _HANDLERS[name] = function
+        return function
+
+    return register
+
+
+def handlers() -> dict[str, Handler]:
+    return dict(_HANDLERS)
+
+
+# --- The restricted script engine ---------------------------------------------------------
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow's script environment, with the restricted interpreter in place of eval."""
+
+    def evaluate(self, expression, context, external_context=None):
+        variables = dict(external_context or {})
+        variables.update(context)
+        return scripting.evaluate(expression, variables)
+
+    def execute(self, script, context, external_context=None):
+        scripting.execute(script, context)
+        return True
+
+    def call_service(self, context, **kwargs):
+        raise ProcessError("service tasks are run by the engine's handlers")
+
+
+class Engine(PythonScriptEngine):
+    """One per advancing instance: it knows the application its handlers act on."""
+
+    def __init__(self, run: Run | None):
+        super().__init__(environment=RestrictedEnvironment())
+        self.run = run
+
+    def call_service(self, task, operation_name=None, operation_params=None, **kwargs):
+        function = _HANDLERS.get(operation_name or "")
+        if function is None:
+            raise ProcessError(f"no handler is registered for the service task {operation_name}")
+        params = {name: p.get("value") for name, p in (operation_params or {}).items()}
+        result = function(self.run, **params) if self.run is not None else {}
+        return json.dumps(result or {}, default=str)
+
+
+# --- Process definitions: parsed once per version -----------------------------------------
+
+
+def _registry():
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = StateConverter
+    return BpmnWorkflowSerializer.configure(config)
+
+
+class StateConverter(BpmnWorkflowConverter):
+    """Serialises an instance without its process definition (kept once per version)."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        if spec is None:
+            raise ProcessError("restoring an instance needs its version's process definition")
+        workflow = self.target_class(spec, subprocess_specs or {}, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], uuid.UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(uuid.UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+REGISTRY = _registry()
+SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
+_SPECS: dict[tuple[int, str], tuple[Any, dict]] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+def parse(bpmn: str, process_id: str | None = None) -> tuple[Any, dict, str]:
+    """Parse BPMN XML; returns (process spec, subprocess specs, process id)."""
+    parser = SpiffBpmnParser()
+    try:
+        parser.add_bpmn_str(bpmn.encode() if isinstance(bpmn, str) else bpmn, "process.bpmn")
+        ids = parser.get_process_ids()
+        if process_id is None:
+            executable = list(ids)
+            if len(executable) != 1:
+                raise ProcessError(
+                    f"the file holds {len(executable)} processes; name the one to run"
+                )
+            process_id = executable[0]
+        spec = parser.get_spec(process_id)
+        subprocesses = parser.get_subprocess_specs(process_id)
+    except ProcessError:
+        raise
+    except Exception as error:  # the parser's own errors are many and untyped
+        raise ProcessError(f"the BPMN could not be read: {error}") from None
+    return spec, subprocesses, process_id
+
+
+def _all_task_specs(spec, subprocesses: dict):
+    for process in [spec, *subprocesses.values()]:
+        yield from process.task_specs.values()
+
+
+def check(spec, subprocesses: dict) -> None:
+    """Refuse unknown handlers and scripts outside the restricted language, at deployment."""
+    for task_spec in _all_task_specs(spec, subprocesses):
+        name = getattr(task_spec, "bpmn_id", None) or task_spec.name
+        try:
+            if getattr(task_spec, "script", None):
+                scripting.validate_script(task_spec.script)
+            for attr in ("prescript", "postscript"):
+                if getattr(task_spec, attr, None):
+                    scripting.validate_script(getattr(task_spec, attr))
+            for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
+                if condition is not None:
+                    scripting.validate_expression(condition.args[0])
+            operation = getattr(task_spec, "operation_name", None)
+            if operation is not None:
+                if operation not in _HANDLERS:
+                    raise ProcessError(f"{name}: no handler is registered for {operation!r}")
+                for param in (task_spec.operation_params or {}).values():
+                    scripting.validate_expression(param["value"])
+        except scripting.ScriptError as error:
+            raise ProcessError(f"{name}: {error}") from None
+        lane = (task_spec.lane or "").strip()
+        if type(task_spec).__name__ == "UserTask" and lane not in SYSTEM_LANES:
+            from joinedup.identity.models import StaffMembership
+
+            if lane != WorkItem.APPLICANT and lane not in StaffMembership.Role.values:
+                raise ProcessError(
+                    f"{name}: lane {lane!r} is neither 'applicant' nor a staff role "
+                    f"({', '.join(StaffMembership.Role.values)})"
+                )
+
+
+def compile_process(bpmn: str, process_id: str | None = None) -> tuple[dict, str]:
+    """Parse and check a process; returns (serialised definition, process id)."""
+    spec, subprocesses, process_id = parse(bpmn, process_id)
+    check(spec, subprocesses)
+    serialised = {
+        "spec": REGISTRY.convert(spec),
+        "subprocess_specs": {name: REGISTRY.convert(s) for name, s in subprocesses.items()},
+    }
+    return json.loads(json.dumps(serialised)), process_id
+
+
+def spec_for(version: ServiceVersion) -> tuple[Any, dict]:
+    """The version's process definition, restored once per process and shared."""
+    key = (version.pk, version.checksum)
+    found = _SPECS.get(key)
+    if found is not None:
+        return found
+    with _SPECS_LOCK:
+        found = _SPECS.get(key)
+        if found is None:
+            stored = version.spec or {}
+            if stored.get("spec"):
+                spec = REGISTRY.restore(stored["spec"])
+                subprocesses = {
+                    n: REGISTRY.restore(s) for n, s in stored.get("subprocess_specs", {}).items()
+                }
+            else:
+                spec, subprocesses, _pid = parse(version.bpmn, version.process_id)
+            found = _SPECS[key] = (spec, subprocesses)
+    return found
+
+
+def checksum(*parts: Any) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- Instances -----------------------------------------------------------------------------
+
+
+def dump_state(workflow: BpmnWorkflow) -> str:
+    dct = SERIALIZER.to_dict(workflow)
+    dct[SERIALIZER.VERSION_KEY] = SERIALIZER.VERSION
+    return json.dumps(dct, cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+
+
+def load_state(application: Application, run: Run) -> BpmnWorkflow:
+    spec, subprocesses = spec_for(application.version)
+    dct = json.loads(application.process_state)
+    dct.pop(SERIALIZER.VERSION_KEY, None)
+    workflow = REGISTRY.restore(dct, spec=spec, subprocess_specs=subprocesses)
+    workflow.script_engine = Engine(run)
+    return workflow
+
+
+def initial_data(application: Application) -> dict[str, Any]:
+    """What the process sees at its start: the answers and a few facts of the application."""
+    return {
+        "answers": application.data,
+        "service": application.service.key,
+        "agency": application.agency.key,
+        "channel": application.channel,
+        "language": application.language,
+        "fee": float(application.fee_amount),
+        "currency": application.fee_currency,
+    }
+
+
+def start(application: Application, context: ActingContext | None = None) -> None:
+    """Start the application's process (in the caller's transaction) and run it as far as
+    it goes without anyone: up to the first work item, or to the end."""
+    spec, subprocesses = spec_for(application.version)
+    run = Run(application, context)
+    workflow = BpmnWorkflow(spec, subprocesses, script_engine=Engine(run))
+    workflow.task_tree.data.update(initial_data(application))
+    _advance(run, workflow, first=True)
+
+
+def _advance(run: Run, workflow: BpmnWorkflow, first: bool = False) -> None:
+    application = run.application
+    try:
+        with transaction.atomic():
+            workflow.do_engine_steps()
+            _sync(run, workflow)
+            application.process_state = dump_state(workflow)
+            application.process_error = ""
+            application.save()
+    except (SpiffWorkflowException, ProcessError, scripting.ScriptError) as error:
+        # Nothing is lost: the application stays, held for staff, with the reason recorded.
+        logger.warning("process of %s stopped: %s", application.reference, error)
+        if first:
+            application.process_state = ""
+        else:
+            application.refresh_from_db()
+        application.process_error = str(error)[:2000]
+        application.save()
+        applications.record_status(
+            application, ApplicationStatus.NEEDS_ATTENTION, None, str(error)[:500]
+        )
+
+
+def _ready_user_tasks(workflow: BpmnWorkflow):
+    return workflow.get_tasks(state=TaskState.READY, manual=True)
+
+
+def _work_item_for(application: Application, task) -> WorkItem:
+    spec = task.task_spec
+    lane = (spec.lane or "").strip()
+    role = (
+        WorkItem.APPLICANT
+        if lane == WorkItem.APPLICANT
+        else (lane if lane not in SYSTEM_LANES else DEFAULT_ROLE)
+    )
+    properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
+    decisions = [d.strip() for d in properties.get("decisions", "").split(",") if d.strip()]
+    kind = properties.get("kind") or ("information" if role == WorkItem.APPLICANT else "review")
+    return WorkItem(
+        application=application,
+        agency_id=application.agency_id,
+        role=role,
+        task_id=task.id,
+        task_name=getattr(spec, "bpmn_id", None) or spec.name,
+        title=(spec.bpmn_name or spec.name)[:200],
+        kind=kind,
+        decisions=decisions,
+        message=str(task.data.get("message_to_applicant", ""))[:4000]
+        if role == WorkItem.APPLICANT
+        else "",
+    )
+
+
+def announce_item(item: WorkItem, verb: str, extra: dict | None = None) -> None:
+    data = {
+        "work_item": item.pk,
+        "application": str(item.application_id),
+        "agency": item.agency.key if item.agency_id else None,
+        "role": item.role,
+        "task": item.task_name,
+        "kind": item.kind,
+        "status": item.status,
+    }
+    data.update(extra or {})
+    outbox.emit(WORKITEM_EVENT + verb, source=applications.SOURCE, subject=str(item.pk), data=data)
+
+
+def _sync(run: Run, workflow: BpmnWorkflow) -> None:
+    """Bring work items, the clock and the status in line with the instance's state."""
+    from .backends import registry as backends
+
+    application = run.application
+    ready = {task.id: task for task in _ready_user_tasks(workflow)}
+    open_items = {
+        item.task_id: item
+        for item in application.work_items.filter(
+            status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED]
+        )
+    }
+    for task_id, item in open_items.items():
+        if task_id not in ready:
+            item.status = WorkItem.Status.CANCELLED
+            item.completed_at = timezone.now()
+            item.save(update_fields=["status", "completed_at"])
+            announce_item(item, "cancelled")
+    waiting_for_applicant = False
+    for task_id, task in ready.items():
+        item = open_items.get(task_id)
+        if item is None:
+            item = _work_item_for(application, task)
+            item.save()
+            announce_item(item, "created")
+            if item.role != WorkItem.APPLICANT:
+                backends.open_item(item)
+        if item.role == WorkItem.APPLICANT:
+            waiting_for_applicant = True
+
+    if workflow.completed:
+        _finish(run, workflow)
+        return
+    if waiting_for_applicant:
+        clock.pause(application, _("Waiting for the applicant"))
+        applications.record_status(application, ApplicationStatus.WAITING, run.context)
+        return
+    if application.status == ApplicationStatus.WAITING:
+        clock.resume(application)
+    applications.record_status(application, ApplicationStatus.IN_PROGRESS, run.context)
+
+
+def _finish(run: Run, workflow: BpmnWorkflow) -> None:
+    from . import guarantees
+
+    application = run.application
+    data = workflow.last_task.data if workflow.last_task is not None else workflow.data
+    raw = str(data.get("outcome") or data.get("decision") or "approve").lower()
+    outcome = OUTCOMES.get(raw, ApplicationStatus.APPROVED)
+    now = timezone.now()
+    clock.finish(application, now)
+    application.completed_at = now
+    application.outcome_reasons = str(data.get("reasons") or "")[:4000]
+    application.save()
+    applications.record_status(application, outcome, run.context, application.outcome_reasons)
+    if application.met_standard is False:
+        guarantees.on_missed_standard(application)
+
+
+def lock(application_id) -> Application:
+    return (
+        Application.objects.select_for_update()
+        .select_related("version", "service", "agency__jurisdiction", "place", "offering")
+        .get(pk=application_id)
+    )
+
+
+def complete_task(
+    application: Application,
+    task_id: uuid.UUID,
+    data: dict[str, Any],
+    context: ActingContext | None,
+) -> Application:
+    """Complete one waiting task with the data it produced (a decision, answers) and run the
+    process on. Raises TaskNotOpen when the task is no longer waiting."""
+    with transaction.atomic():
+        locked = lock(application.pk)
+        if not locked.process_state:
+            raise TaskNotOpen(_("This application's process is not running."))
+        run = Run(locked, context)
+        workflow = load_state(locked, run)
+        task = workflow.get_task_from_id(task_id) if task_id in workflow.tasks else None
+        if task is None or task.state != TaskState.READY:
+            raise TaskNotOpen(_("This task is no longer waiting."))
+        task.data.update(data)
+        task.run()
+        _advance(run, workflow)
+    return locked
+
+
+def open_tasks(application: Application) -> list[dict[str, Any]]:
+    """The tasks the instance is waiting on (for pages and tests)."""
+    if not application.process_state:
+        return []
+    workflow = load_state(application, Run(application, None))
+    return [
+        {"id": t.id, "name": t.task_spec.bpmn_id, "lane": t.task_spec.lane}
+        for t in _ready_user_tasks(workflow)
+    ]

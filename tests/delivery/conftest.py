@@ -1,0 +1,124 @@
+"""Fixtures for the delivery tests: the small federation, service versions, people, staff."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+
+from joinedup.delivery import versions
+from joinedup.federation.models import Agency
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import IdentityProofing, StaffMembership, User
+from joinedup.identity.registry import AddressInput, register_person
+
+DEMO = Path(versions.__file__).resolve().parent / "demo"
+
+
+@pytest.fixture(autouse=True)
+def english():
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
+def delivery_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PUBLIC_URL = "https://services.example.org"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def birth_answers(**overrides) -> dict:
+    answers = {
+        "child_given_names": "Noor",
+        "child_family_name": "Okafor",
+        "birth_date": (datetime.date.today() - datetime.timedelta(days=3)).isoformat(),
+        "sex": "female",
+        "birth_province": "CA-ON",
+        "birth_place": "Toronto General Hospital",
+        "parents": [{"given_names": "Amara", "family_name": "Okafor"}],
+        "mailing_address": {
+            "street_address": "100 Queen St W",
+            "locality": "Toronto",
+            "postal_code": "M5H 2N2",
+        },
+    }
+    answers.update(overrides)
+    return answers
+
+
+def person_context(user: User) -> ActingContext:
+    from joinedup.identity import acting
+
+    return acting.for_user(user)
+
+
+def staff_context(user: User, agency: Agency, role: str) -> ActingContext:
+    membership, _created = StaffMembership.objects.get_or_create(
+        user=user, agency=agency, role=role
+    )
+    return ActingContext(
+        user_id=user.pk,
+        needs_second_factor=True,
+        second_factor=True,
+        membership_id=membership.pk,
+        agency_key=agency.key,
+        agency_jurisdiction=agency.jurisdiction.code if agency.jurisdiction_id else None,
+        role=role,
+    )
+
+
+@pytest.fixture
+def federation(small_federation):
+    return {a.key: a for a in Agency.objects.select_related("jurisdiction")}
+
+
+@pytest.fixture
+def birth_registration(federation):
+    return versions.load_file(DEMO / "birth-registration.json").version
+
+
+@pytest.fixture
+def make_applicant(db):
+    """A person with an account, verified remotely (level 2), living in a given place."""
+    from joinedup.identity import assurance
+
+    def make(email="amara@example.org", place="CA-ON-TOR", language="en", mobile=None):
+        contacts = [("email", email)] + ([("mobile", mobile)] if mobile else [])
+        person = register_person(
+            given_names="Amara",
+            family_name="Okafor",
+            birth_date=datetime.date(1990, 1, 2),
+            preferred_language=language,
+            address=AddressInput(
+                street_address="100 Queen St W", locality="Toronto", jurisdiction_code=place
+            ),
+            contacts=contacts,
+        )
+        user = User.objects.create_user(
+            username=email, email=email, password="a long password 123", person=person
+        )
+        assurance.record_proofing(person, level=2, method=IdentityProofing.Method.DOCUMENT_CHECK)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def applicant(make_applicant):
+    return make_applicant()
+
+
+@pytest.fixture
+def make_staff(db):
+    def make(agency: Agency, role: str = "caseworker", username: str | None = None):
+        username = username or f"{role}.{agency.key}@example.org"
+        user = User.objects.create_user(username=username, email=username, password="x" * 20)
+        return staff_context(user, agency, role)
+
+    return make
