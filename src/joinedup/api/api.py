@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.views import default_home
 
 from joinedup import __version__
 from joinedup.federation.api import router as federation_router
@@ -32,6 +33,8 @@ api = NinjaAPI(
 # declare a narrower one); the authorisation matrix test fails for any that declares none.
 api.add_router("/", federation_router, auth=api_auth("public"))
 api.add_router("/", identity_router)
+# /api/v1/ itself only points to the documentation.
+policy.declare(default_home, "public")
 api.add_router("/", sharing_router)
 
 

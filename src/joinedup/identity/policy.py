@@ -415,7 +415,35 @@ def declare(callback: Callable[..., Any], action: str) -> None:
     """Declare the rule of a view we do not write (Django's language switch, the API docs)."""
     if action not in _RULES:
         raise ValueError(f"no policy rule is registered for {action}")
-    _DECLARED[f"{callback.__module__}.{callback.__qualname__}"] = action
+    _DECLARED[_qualified(callback)] = action
+
+
+def _guarded_by_admin_site(callback: Any, depth: int = 5) -> bool:
+    """Whether the view was wrapped by the policy's admin site (`admin_view`), which asks
+    the policy first. The site hides in the wrapper's attributes or its closures."""
+    from .admin_site import PolicyAdminSite
+
+    site = getattr(callback, "admin_site", None) or getattr(
+        getattr(callback, "model_admin", None), "admin_site", None
+    )
+    if isinstance(site, PolicyAdminSite):
+        return True
+    if depth == 0:
+        return False
+    for cell in getattr(callback, "__closure__", None) or ():
+        try:
+            content = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(content, PolicyAdminSite):
+            return True
+        if callable(content) and _guarded_by_admin_site(content, depth - 1):
+            return True
+    return False
+
+
+def _qualified(callback: Callable[..., Any]) -> str:
+    return f"{callback.__module__}.{getattr(callback, '__qualname__', repr(callback))}"
 
 
 def declared_action(callback: Callable[..., Any]) -> str | None:
@@ -423,8 +451,7 @@ def declared_action(callback: Callable[..., Any]) -> str | None:
     action = getattr(callback, "policy_action", None)
     if action:
         return action
-    site = getattr(callback, "admin_site", None)
-    if site is not None and type(site).__name__ == "PolicyAdminSite":
+    if _guarded_by_admin_site(callback):
         return "admin.site"  # every admin view passes through the site's has_permission
-    target = getattr(callback, "view_class", None) or callback
-    return _DECLARED.get(f"{target.__module__}.{target.__qualname__}")
+    target = getattr(callback, "view_class", None) or getattr(callback, "func", None) or callback
+    return _DECLARED.get(_qualified(target))

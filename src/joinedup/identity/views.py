@@ -371,10 +371,15 @@ def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
 @require_POST
 def choose_membership(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = MembershipForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "identity/forbidden.html",
+            {"reason": _("Choose a role from the list.")},
+            status=400,
+        )
     user = User.objects.get(pk=context.user_id)
     try:
-        if not form.is_valid():
-            raise ActingError(_("Choose a role from the list."))
         acting.choose_membership(request.session, user, form.cleaned_data["membership"])
     except ActingError as error:
         return render(request, "identity/forbidden.html", {"reason": str(error)}, status=403)
