@@ -441,9 +441,9 @@ def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--duration", type=int, default=5, help="seconds measured per endpoint and round (5)"
+        "--duration", type=int, default=3, help="seconds measured per endpoint and round (3)"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over all endpoints (3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over all endpoints (5)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up (3)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")

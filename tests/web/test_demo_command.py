@@ -44,11 +44,15 @@ def test_demo_without_serving_loads_the_federations_and_creates_the_admin(demo_d
     assert "Loaded " in printed
     assert f"admin / {password}" in printed
 
-    # A second run changes nothing a visitor relies on: same password, one admin.
+    # A second run changes nothing a visitor relies on: same password, one admin, and the
+    # federations, whose files have not changed, are not loaded again.
     call_command("demo", "--no-serve")
     assert (demo_dirs / ADMIN_PASSWORD_FILE).read_text().strip() == password
     assert get_user_model().objects.filter(username="admin").count() == 1
-    assert f"admin / {password}" in capsys.readouterr().out
+    assert FederationLoad.objects.count() == len(folders)
+    again = capsys.readouterr().out
+    assert f"admin / {password}" in again
+    assert "loaded already" in again
 
 
 def _free_port() -> int:

@@ -31,7 +31,8 @@ from django.core.management import call_command
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from joinedup.federation.loader import LoadResult, load_federation
+from joinedup.federation.loader import LoadResult, discover, load_federation
+from joinedup.federation.models import FederationLoad
 from joinedup.web.server import ServerOptions, gunicorn_command
 
 Output = Callable[[str], None]
@@ -96,6 +97,26 @@ def load_summary(result: LoadResult) -> str:
         "note": note,
         "counts": counts,
     }
+
+
+def files_checksum(folder: Path) -> str:
+    """The digest the loader records for a folder's files (see `FederationLoad.checksum`)."""
+    digest = hashlib.sha256()
+    for path in discover([folder]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_demo_federation(folder: Path) -> str:
+    """Load one demo federation unless these very files were loaded before; say which.
+
+    Loading twice changes nothing but takes seconds at every start, and would undo what a
+    visitor changed in the admin since.
+    """
+    previous = FederationLoad.objects.filter(checksum=files_checksum(folder)).first()
+    if previous is not None:
+        return _("%(name)s: loaded already from the same files.") % {"name": previous.name}
+    return load_summary(load_federation([folder], base=folder.parent))
 
 
 def demo_admin() -> list[SignIn]:
@@ -179,7 +200,7 @@ def prepare_demo(out: Output) -> list[SignIn]:
     if note:
         out(note)
     for folder in folders:
-        out(load_summary(load_federation([folder], base=folder.parent)))
+        out(load_demo_federation(folder))
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
         sign_ins.extend(accounts())
