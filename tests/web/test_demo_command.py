@@ -97,12 +97,18 @@ def _get(url: str) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+@pytest.fixture(scope="module")
+def demo_data_dir(tmp_path_factory) -> Path:
+    """One data directory for the module: a second start finds everything set up."""
+    return tmp_path_factory.mktemp("demo-data")
+
+
 @pytest.fixture
-def demo_process(tmp_path_factory):
-    """`joinedup demo` running for real in a fresh data directory, on SQLite."""
+def demo_process(demo_data_dir):
+    """`joinedup demo` running for real in its own data directory, on SQLite."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["JOINEDUP_DATA_DIR"] = str(tmp_path_factory.mktemp("demo-data"))
+    env["JOINEDUP_DATA_DIR"] = str(demo_data_dir)
     # Compressing the design system's thousands of static files for production takes
     # minutes; with DEBUG on they are only copied, and serving is the same gunicorn.
     env["JOINEDUP_DEBUG"] = "true"
