@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.views import default_home
 
 from joinedup import __version__
+from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
 from joinedup.identity import policy
 from joinedup.identity.api import router as identity_router
@@ -36,6 +37,8 @@ api.add_router("/", identity_router)
 # /api/v1/ itself only points to the documentation.
 policy.declare(default_home, "public")
 api.add_router("/", sharing_router)
+# Each delivery operation declares its own rule (public for document checks and webhooks).
+api.add_router("/", delivery_router)
 
 
 @api.exception_handler(NinjaValidationError)
