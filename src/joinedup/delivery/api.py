@@ -405,7 +405,7 @@ def payment_webhook(request: HttpRequest, provider: str):
     """The payment provider tells us what happened (signed; replays are applied once)."""
     from .payments import registry
 
-    if provider not in registry.keys():
+    if provider not in registry.known():
         return Status(404, ErrorOut(detail=_("Unknown payment provider."), code="unknown_provider"))
     try:
         outcome = flows.handle_webhook(provider, request.body, request.headers)

@@ -8,6 +8,10 @@ class DeliveryConfig(AppConfig):
     verbose_name = _("Service delivery")
 
     def ready(self) -> None:
+        import logging
+
+        # SpiffWorkflow logs every task state change at INFO: far too much for our logs.
+        logging.getLogger("spiff").setLevel(logging.WARNING)
         # Policy rules, service-task handlers, plugins, outbox subscribers and periodic jobs
         # register themselves at import time.
         from . import handlers, policy, reactions, schedule  # noqa: F401

@@ -40,6 +40,6 @@ def active() -> PaymentProvider:
     return get(settings.PAYMENT_PROVIDER)
 
 
-def keys() -> list[str]:
+def known() -> list[str]:
     load_builtin()
     return sorted(_PROVIDERS)
