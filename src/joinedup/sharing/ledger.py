@@ -1,15 +1,19 @@
-"""The access ledger: a hash chain of access events, with signed checkpoints.
+"""The access ledger: hash chains of access events, with signed checkpoints.
 
 Each row's hash is SHA-256 over the previous row's hash and the canonical JSON of the row
 (sorted keys, no spaces, UTF-8), so changing, removing or slipping in a row breaks the chain
 where it happened, and `verify` names that row. Anyone able to write to the database could
-rebuild the whole chain after tampering with it; signed checkpoints stop that: every so often
-the head of the chain (position and hash) is signed with an Ed25519 key the database does not
-hold, so a rebuilt or truncated chain no longer matches a signature.
+rebuild a whole chain after tampering with it; signed checkpoints stop that: every so often
+the head of each chain (position and hash) is signed with an Ed25519 key the database does
+not hold, so a rebuilt or truncated chain no longer matches a signature.
 
-Appends are serialised on one head row: on PostgreSQL with `SELECT … FOR UPDATE`; on SQLite
-every write transaction already takes the database's write lock up front (IMMEDIATE mode).
-The lock is held until the caller's transaction commits, so keep those transactions short.
+An append is chained when it is written, in the caller's transaction: it locks the head of
+one chain until that transaction commits. So that concurrent writers do not queue behind one
+lock, the ledger is `JOINEDUP_LEDGER_CHAINS` parallel chains on PostgreSQL: an append takes
+the first head no other transaction holds (`SELECT … FOR UPDATE SKIP LOCKED`), and waits
+only when every chain is busy. Each chain is verified and checkpointed on its own; a row's
+place is (chain, position). SQLite serialises writers anyway (IMMEDIATE transactions), so
+there it is one chain.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import datetime
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +34,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .models import AccessEvent, LedgerCheckpoint, LedgerHead
@@ -82,28 +89,64 @@ def row_hash(prev_hash: str, event: AccessEvent) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(payload(event))).hexdigest()
 
 
-def _head_for_update() -> LedgerHead:
-    """The head row, locked. Created on first use from the last row (or the genesis hash)."""
-    head = LedgerHead.objects.select_for_update().filter(pk=1).first()
-    if head is not None:
-        return head
-    last = AccessEvent.objects.order_by("-seq").only("seq", "hash").first()
-    LedgerHead.objects.get_or_create(
-        pk=1, defaults={"seq": last.seq if last else 0, "hash": last.hash if last else GENESIS}
-    )
-    return LedgerHead.objects.select_for_update().get(pk=1)
+def chain_count() -> int:
+    """How many chains appends spread over: the setting on PostgreSQL, one elsewhere."""
+    if not connection.features.has_select_for_update_skip_locked:
+        return 1
+    return max(1, settings.LEDGER_CHAINS)
+
+
+def _create_heads(chains: int) -> None:
+    """Create the missing heads of chains 1…`chains`, each from its last row (or genesis)."""
+    existing = set(LedgerHead.objects.filter(pk__lte=chains).values_list("pk", flat=True))
+    heads = []
+    for n in range(1, chains + 1):
+        if n in existing:
+            continue
+        last = AccessEvent.objects.filter(chain=n).order_by("-seq").only("seq", "hash").first()
+        heads.append(
+            LedgerHead(pk=n, seq=last.seq if last else 0, hash=last.hash if last else GENESIS)
+        )
+    LedgerHead.objects.bulk_create(heads, ignore_conflicts=True)
+
+
+def _lock_a_head() -> LedgerHead:
+    """The head of a chain, locked until the transaction ends: the first one that no other
+    transaction holds (one this transaction already holds counts as free), else any one."""
+    chains = chain_count()
+    heads = LedgerHead.objects.filter(pk__lte=chains).order_by("pk")
+    if chains > 1:
+        head = heads.select_for_update(skip_locked=True).first()
+        if head is None and heads.count() < chains:
+            _create_heads(chains)
+            head = heads.select_for_update(skip_locked=True).first()
+        if head is not None:
+            return head
+        # Every chain is held by another transaction: wait for one of them.
+        head = heads.select_for_update().filter(pk=random.randint(1, chains)).first()
+        if head is not None:
+            return head
+    head = heads.select_for_update().filter(pk=1).first()
+    if head is None:
+        _create_heads(1)
+        head = heads.select_for_update().get(pk=1)
+    return head
 
 
 def append(**values: object) -> AccessEvent:
-    """Write one access event at the end of the chain and return it.
+    """Write one access event at the end of a chain and return it.
 
     Joins the caller's transaction when there is one: the event commits (or not) with the
-    change it records.
+    change it records, and the chain's head stays locked until then.
     """
     with transaction.atomic():
-        head = _head_for_update()
+        head = _lock_a_head()
         event = AccessEvent(
-            seq=head.seq + 1, prev_hash=head.hash, occurred_at=timezone.now(), **values
+            chain=head.pk,
+            seq=head.seq + 1,
+            prev_hash=head.hash,
+            occurred_at=timezone.now(),
+            **values,
         )
         event.categories = sorted(set(event.categories or []))
         event.fields = sorted(set(event.fields or []))
@@ -120,22 +163,24 @@ def append(**values: object) -> AccessEvent:
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding of `verify`: what kind of tampering, at which position, and the row."""
+    """One finding of `verify`: what kind of tampering, where in which chain, and the row."""
 
     kind: str  # altered | deleted | inserted | checkpoint
     seq: int
     row_id: int | None
     detail: str
+    chain: int = 1
 
     def __str__(self) -> str:
         row = f" (row id {self.row_id})" if self.row_id is not None else ""
-        return f"{self.kind} at position {self.seq}{row}: {self.detail}"
+        return f"{self.kind} at position {self.seq} of chain {self.chain}{row}: {self.detail}"
 
 
 @dataclass
 class Verification:
     checked: int = 0
     checkpoints: int = 0
+    chains: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -147,92 +192,130 @@ class Verification:
         return self.problems[0] if self.problems else None
 
 
-def verify(batch_size: int = 5000) -> Verification:
-    """Walk the whole chain and the checkpoints; report every break, first one first."""
-    result = Verification()
-    checkpoints = list(LedgerCheckpoint.objects.order_by("seq", "pk"))
-    wanted = {cp.seq for cp in checkpoints}
-    hashes_at: dict[int, tuple[str, int]] = {}
-    prev_seq, prev_hash, prev_id = 0, GENESIS, None
-    before_prev_hash: str | None = None
-    rows = AccessEvent.objects.order_by("seq", "pk").iterator(chunk_size=batch_size)
-    for row in rows:
-        result.checked += 1
-        if row.seq in wanted:
-            hashes_at[row.seq] = (row.hash, row.pk)
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """Read rows, heads and checkpoints as of one moment, so that appends committed while
+    `verify` runs are not mistaken for tampering (PostgreSQL: a repeatable-read transaction;
+    SQLite serialises writers, and a read transaction there would take the write lock)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+class _ChainWalk:
+    """Follows one chain row by row and reports where the links break."""
+
+    def __init__(self, chain: int, result: Verification, wanted: set[int]) -> None:
+        self.chain, self.result, self.wanted = chain, result, wanted
+        self.prev_seq, self.prev_hash, self.prev_id = 0, GENESIS, None
+        self.before_prev_hash: str | None = None
+        self.hashes_at: dict[int, tuple[str, int]] = {}
+
+    def problem(self, kind: str, seq: int, row_id: int | None, detail: str) -> None:
+        self.result.problems.append(Problem(kind, seq, row_id, detail, self.chain))
+
+    def step(self, row: AccessEvent) -> None:
+        self.result.checked += 1
+        if row.seq in self.wanted:
+            self.hashes_at[row.seq] = (row.hash, row.pk)
+        prev_seq, prev_id = self.prev_seq, self.prev_id
         if row_hash(row.prev_hash, row) != row.hash:
-            result.problems.append(
-                Problem("altered", row.seq, row.pk, "the row does not match its hash")
-            )
-        elif row.prev_hash != prev_hash:
-            if before_prev_hash is not None and row.prev_hash == before_prev_hash:
-                result.problems.append(
-                    Problem(
-                        "inserted",
-                        prev_seq,
-                        prev_id,
-                        "the row is not in the chain: the next row links past it",
-                    )
+            self.problem("altered", row.seq, row.pk, "the row does not match its hash")
+        elif row.prev_hash != self.prev_hash:
+            if self.before_prev_hash is not None and row.prev_hash == self.before_prev_hash:
+                self.problem(
+                    "inserted",
+                    prev_seq,
+                    prev_id,
+                    "the row is not in the chain: the next row links past it",
                 )
             elif row.seq > prev_seq + 1 or prev_id is None:
-                result.problems.append(
-                    Problem(
-                        "deleted",
-                        prev_seq + 1,
-                        None,
-                        f"rows between position {prev_seq} and {row.seq} are missing",
-                    )
-                )
-            else:
-                result.problems.append(
-                    Problem(
-                        "altered",
-                        prev_seq,
-                        prev_id,
-                        "the row was changed and its hash recomputed: the next row "
-                        "no longer links to it",
-                    )
-                )
-        elif row.seq != prev_seq + 1:
-            result.problems.append(
-                Problem("altered", row.seq, row.pk, f"the position was changed from {prev_seq + 1}")
-            )
-        before_prev_hash, prev_hash, prev_seq, prev_id = prev_hash, row.hash, row.seq, row.pk
-
-    head = LedgerHead.objects.filter(pk=1).first()
-    if head is not None and (head.seq, head.hash) != (prev_seq, prev_hash):
-        if head.seq > prev_seq:
-            result.problems.append(
-                Problem(
+                self.problem(
                     "deleted",
                     prev_seq + 1,
                     None,
-                    f"the chain ends at {prev_seq} but its head says {head.seq}",
+                    f"rows between position {prev_seq} and {row.seq} are missing",
                 )
+            else:
+                self.problem(
+                    "altered",
+                    prev_seq,
+                    prev_id,
+                    "the row was changed and its hash recomputed: the next row "
+                    "no longer links to it",
+                )
+        elif row.seq != prev_seq + 1:
+            self.problem(
+                "altered", row.seq, row.pk, f"the position was changed from {prev_seq + 1}"
             )
-        elif head.seq < prev_seq:
-            result.problems.append(
-                Problem(
-                    "inserted",
-                    head.seq + 1,
-                    None,
-                    f"rows after position {head.seq} were added outside the ledger",
-                )
+        self.before_prev_hash, self.prev_hash = self.prev_hash, row.hash
+        self.prev_seq, self.prev_id = row.seq, row.pk
+
+    def end(self, head: LedgerHead | None) -> None:
+        """Compare the end of the chain with its head row."""
+        if head is None or (head.seq, head.hash) == (self.prev_seq, self.prev_hash):
+            return
+        if head.seq > self.prev_seq:
+            self.problem(
+                "deleted",
+                self.prev_seq + 1,
+                None,
+                f"the chain ends at {self.prev_seq} but its head says {head.seq}",
+            )
+        elif head.seq < self.prev_seq:
+            self.problem(
+                "inserted",
+                head.seq + 1,
+                None,
+                f"rows after position {head.seq} were added outside the ledger",
             )
         else:
-            result.problems.append(
-                Problem("altered", prev_seq, prev_id, "the last row differs from the head")
+            self.problem(
+                "altered", self.prev_seq, self.prev_id, "the last row differs from the head"
             )
+
+
+def verify(batch_size: int = 5000) -> Verification:
+    """Walk every chain and the checkpoints; report every break, first chain first."""
+    result = Verification()
+    with _one_snapshot():
+        checkpoints = list(LedgerCheckpoint.objects.order_by("chain", "seq", "pk"))
+        heads = {head.pk: head for head in LedgerHead.objects.all()}
+        wanted: dict[int, set[int]] = {}
+        for cp in checkpoints:
+            wanted.setdefault(cp.chain, set()).add(cp.seq)
+        walks: dict[int, _ChainWalk] = {}
+        walk: _ChainWalk | None = None
+        rows = AccessEvent.objects.order_by("chain", "seq", "pk").iterator(chunk_size=batch_size)
+        for row in rows:
+            if walk is None or walk.chain != row.chain:
+                if walk is not None:
+                    walk.end(heads.get(walk.chain))
+                walk = walks[row.chain] = _ChainWalk(
+                    row.chain, result, wanted.get(row.chain, set())
+                )
+            walk.step(row)
+        if walk is not None:
+            walk.end(heads.get(walk.chain))
+    for chain, head in sorted(heads.items()):
+        if chain not in walks and head.seq > 0:
+            _ChainWalk(chain, result, set()).end(head)
+    result.chains = len(walks)
 
     keys = trusted_public_keys()
     for cp in checkpoints:
         result.checkpoints += 1
         if not _signature_valid(cp, keys):
             result.problems.append(
-                Problem("checkpoint", cp.seq, None, "the checkpoint's signature is not valid")
+                Problem(
+                    "checkpoint", cp.seq, None, "the checkpoint's signature is not valid", cp.chain
+                )
             )
             continue
-        found = hashes_at.get(cp.seq)
+        found = walks[cp.chain].hashes_at.get(cp.seq) if cp.chain in walks else None
         if found is None:
             result.problems.append(
                 Problem(
@@ -241,6 +324,7 @@ def verify(batch_size: int = 5000) -> Verification:
                     None,
                     f"a signed checkpoint covers position {cp.seq}, which is gone "
                     "(the chain was truncated)",
+                    cp.chain,
                 )
             )
         elif found[0] != cp.hash:
@@ -250,6 +334,7 @@ def verify(batch_size: int = 5000) -> Verification:
                     cp.seq,
                     found[1],
                     "the chain up to here differs from the signed checkpoint",
+                    cp.chain,
                 )
             )
     return result
@@ -319,8 +404,13 @@ def trusted_public_keys() -> dict[str, Ed25519PublicKey]:
     return {key_id(k): k for k in keys}
 
 
-def _signed_message(seq: int, hash_: str, signed_at: datetime.datetime) -> bytes:
-    return canonical({"seq": seq, "hash": hash_, "signed_at": _timestamp(signed_at)})
+def _signed_message(chain: int, seq: int, hash_: str, signed_at: datetime.datetime) -> bytes:
+    """What a checkpoint signs. Chain 1 leaves the chain out: checkpoints signed before the
+    ledger had several chains stay valid, and moving a checkpoint between chains breaks it."""
+    message = {"seq": seq, "hash": hash_, "signed_at": _timestamp(signed_at)}
+    if chain != 1:
+        message["chain"] = chain
+    return canonical(message)
 
 
 def _signature_valid(cp: LedgerCheckpoint, keys: dict[str, Ed25519PublicKey]) -> bool:
@@ -328,33 +418,46 @@ def _signature_valid(cp: LedgerCheckpoint, keys: dict[str, Ed25519PublicKey]) ->
     if key is None:
         return False
     try:
-        key.verify(base64.b64decode(cp.signature), _signed_message(cp.seq, cp.hash, cp.signed_at))
+        message = _signed_message(cp.chain, cp.seq, cp.hash, cp.signed_at)
+        key.verify(base64.b64decode(cp.signature), message)
     except (InvalidSignature, ValueError):
         return False
     return True
 
 
-def checkpoint() -> LedgerCheckpoint | None:
-    """Sign the current head of the chain; None when the chain is empty or already signed."""
+def checkpoint() -> list[LedgerCheckpoint]:
+    """Sign the head of every chain that moved since its last checkpoint; returns the new
+    checkpoints (none when nothing was appended since).
+
+    A head is read as committed, without a lock: its position and hash are those of rows
+    that are committed too, and appends carry on meanwhile.
+    """
     private = signing_key()
-    with transaction.atomic():
-        head = _head_for_update()
-        if head.seq == 0:
-            return None
-        last = LedgerCheckpoint.objects.order_by("-seq").first()
-        if last is not None and last.seq == head.seq:
-            return None
+    signer = key_id(private.public_key())
+    signed = dict(
+        LedgerCheckpoint.objects.values("chain")
+        .annotate(last=Max("seq"))
+        .values_list("chain", "last")
+    )
+    created = []
+    for head in LedgerHead.objects.filter(seq__gt=0).order_by("pk"):
+        if signed.get(head.pk) == head.seq:
+            continue
         signed_at = timezone.now()
-        signature = private.sign(_signed_message(head.seq, head.hash, signed_at))
-        return LedgerCheckpoint.objects.create(
-            seq=head.seq,
-            hash=head.hash,
-            signed_at=signed_at,
-            key_id=key_id(private.public_key()),
-            signature=base64.b64encode(signature).decode("ascii"),
+        signature = private.sign(_signed_message(head.pk, head.seq, head.hash, signed_at))
+        created.append(
+            LedgerCheckpoint.objects.create(
+                chain=head.pk,
+                seq=head.seq,
+                hash=head.hash,
+                signed_at=signed_at,
+                key_id=signer,
+                signature=base64.b64encode(signature).decode("ascii"),
+            )
         )
+    return created
 
 
 def events_for(subject_id: int) -> Iterable[AccessEvent]:
     """A person's own ledger, newest first."""
-    return AccessEvent.objects.filter(subject_id=subject_id).order_by("-seq")
+    return AccessEvent.objects.filter(subject_id=subject_id).order_by("-occurred_at", "-pk")

@@ -339,7 +339,9 @@ class BreakGlass(models.Model):
 class AccessEvent(models.Model):
     """One row of the access ledger: who used whose data, what, why, on which basis.
 
-    `hash` = SHA-256(previous hash + canonical JSON of the row); see `ledger`.
+    `hash` = SHA-256(previous hash + canonical JSON of the row); see `ledger`. The ledger is
+    a few parallel chains so that concurrent writers do not queue on one lock: a row's
+    place is its position (`seq`) in its chain (`chain`).
     """
 
     class Action(models.TextChoices):
@@ -350,7 +352,8 @@ class AccessEvent(models.Model):
         DISCLOSED = "disclosed", _("Disclosed")
         REFUSED = "refused", _("Refused")
 
-    seq = models.BigIntegerField(_("position"), unique=True)
+    chain = models.PositiveSmallIntegerField(_("chain"), default=1)
+    seq = models.BigIntegerField(_("position"))
     occurred_at = models.DateTimeField(_("when"))
     subject_id = models.BigIntegerField(_("person"), db_index=True)
     actor_user_id = models.BigIntegerField(_("account"), null=True, blank=True)
@@ -378,15 +381,21 @@ class AccessEvent(models.Model):
     class Meta:
         verbose_name = _("access event")
         verbose_name_plural = _("access events")
-        ordering = ["seq"]
+        ordering = ["chain", "seq"]
         indexes = [models.Index(fields=["subject_id", "-occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="one_access_event_per_position"),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.actor_agency or '-'} {self.action} {self.subject_id}"
+        return (
+            f"#{self.chain}.{self.seq} {self.actor_agency or '-'} {self.action} {self.subject_id}"
+        )
 
 
 class LedgerHead(models.Model):
-    """The single row every append locks: the last position and hash of the chain."""
+    """The end of one chain of the ledger (its primary key is the chain's number): the last
+    position and hash. An append locks one head until its transaction commits."""
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
@@ -403,6 +412,7 @@ class LedgerHead(models.Model):
 class LedgerCheckpoint(models.Model):
     """A signed statement "the chain had this hash at this position" (Ed25519)."""
 
+    chain = models.PositiveSmallIntegerField(_("chain"), default=1)
     seq = models.BigIntegerField(_("position"))
     hash = models.CharField(_("hash"), max_length=64)
     signed_at = models.DateTimeField(_("signed at"))
@@ -412,10 +422,10 @@ class LedgerCheckpoint(models.Model):
     class Meta:
         verbose_name = _("ledger checkpoint")
         verbose_name_plural = _("ledger checkpoints")
-        ordering = ["seq", "pk"]
+        ordering = ["chain", "seq", "pk"]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.hash[:12]}… ({self.signed_at:%Y-%m-%d %H:%M})"
+        return f"#{self.chain}.{self.seq} {self.hash[:12]}… ({self.signed_at:%Y-%m-%d %H:%M})"
 
 
 class OutboxEvent(models.Model):

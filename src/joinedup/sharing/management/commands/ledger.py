@@ -18,7 +18,7 @@ class Command(BaseCommand):
             result = ledger.verify()
             if result.ok:
                 self.stdout.write(
-                    f"The ledger is intact: {result.checked} rows, "
+                    f"The ledger is intact: {result.checked} rows in {result.chains} chain(s), "
                     f"{result.checkpoints} signed checkpoints."
                 )
                 return
@@ -29,11 +29,14 @@ class Command(BaseCommand):
                 f"the first: {result.first}"
             )
         if action == "checkpoint":
-            cp = ledger.checkpoint()
-            if cp is None:
+            signed = ledger.checkpoint()
+            if not signed:
                 self.stdout.write("Nothing new to sign.")
-            else:
-                self.stdout.write(f"Signed position {cp.seq} ({cp.hash}) with key {cp.key_id}.")
+            for cp in signed:
+                self.stdout.write(
+                    f"Signed position {cp.seq} of chain {cp.chain} ({cp.hash}) "
+                    f"with key {cp.key_id}."
+                )
             return
         if action == "new-key":
             self.stdout.write(ledger.new_key())
