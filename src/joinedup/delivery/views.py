@@ -1,13 +1,418 @@
-from django.http import Http404
+"""Delivery pages: the application form (one renderer for every service, with drafts), the
+status page with its due date, the applicant's answers, document downloads, the sandbox
+checkout, document verification, and the staff queue, work item and supervisor pages.
 
+Views stay thin: they ask the policy (declared with the decorators), read the form, and call
+the delivery modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from joinedup.federation.models import Agency, Service
 from joinedup.identity import policy
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person
+from joinedup.sharing import gate
+
+from . import applications, clock, documents, forms, queues
+from .models import Application, Document, Draft, SandboxIntent, Upload, WorkItem
+from .payments.contrib.sandbox import SandboxProvider
+
+SNIFF = {
+    b"%PDF": "application/pdf",
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def _service(key: str) -> Service:
+    return get_object_or_404(Service, key=key)
+
+
+def _application(application_id, **_kwargs) -> Application:
+    return get_object_or_404(
+        Application.objects.select_related("service", "version", "agency__jurisdiction", "place"),
+        pk=application_id,
+    )
+
+
+# --- Applying ---------------------------------------------------------------------------
+
+
+@policy.requires("service.apply", lambda key: _service(key))
+def apply_start(request: HttpRequest, context: ActingContext, service: Service, key: str):
+    """Start (or resume) a draft of the current version of the service."""
+    version = applications.current_version(service)
+    if version is None:
+        return render(
+            request,
+            "delivery/message.html",
+            {
+                "title": service.name,
+                "message": _("This service does not take applications online yet."),
+            },
+            status=404,
+        )
+    draft = Draft.objects.filter(
+        user_id=context.user_id, applicant_id=context.subject_id, version=version, submitted=None
+    ).first()
+    if draft is None:
+        draft = Draft.objects.create(
+            user_id=context.user_id, applicant_id=context.subject_id, version=version
+        )
+    return redirect("delivery:draft-page", draft.pk, draft.page or forms.page_keys(version.form)[0])
+
+
+def _draft(context: ActingContext, draft_id) -> Draft:
+    draft = (
+        Draft.objects.select_related("version__service")
+        .filter(pk=draft_id, user_id=context.user_id, submitted=None)
+        .first()
+    )
+    if draft is None:
+        raise Http404
+    return draft
+
+
+def _store_uploads(
+    request: HttpRequest, draft: Draft, page_key: str, data: dict
+) -> list[forms.FieldError]:
+    """Check and keep the files posted on this page (size and type), recording their ids."""
+    errors = []
+    definition = draft.version.form
+    page = next((p for p in forms.pages_of(definition) if p["key"] == page_key), {})
+    for name in page.get("fields", []):
+        hint = forms.hints(definition, name)
+        upload = request.FILES.get(name)
+        if hint.get("widget") != "file" or upload is None:
+            continue
+        limit = min(int(hint.get("max_size") or 5_000_000), settings.DELIVERY_UPLOAD_MAX_BYTES)
+        label = forms.label_of(definition, name)
+        if upload.size > limit:
+            errors.append(
+                forms.FieldError(
+                    name,
+                    _("“%(label)s” must be smaller than %(mb)s MB.")
+                    % {"label": label, "mb": round(limit / 1_000_000, 1)},
+                    "file_size",
+                )
+            )
+            continue
+        content = upload.read()
+        kind = next((t for magic, t in SNIFF.items() if content.startswith(magic)), "")
+        accepted = hint.get("accept") or list(SNIFF.values())
+        if kind not in accepted:
+            errors.append(
+                forms.FieldError(
+                    name,
+                    _("“%(label)s” must be a file of an accepted type.") % {"label": label},
+                    "file_type",
+                )
+            )
+            continue
+        record = Upload(
+            user_id=draft.user_id,
+            field=name,
+            name=(upload.name or "file")[:200],
+            content_type=kind,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+        record.file.save(f"{record.pk}", ContentFile(content), save=False)
+        record.save()
+        data[name] = str(record.pk)
+    return errors
+
+
+@policy.requires("service.apply")
+@require_http_methods(["GET", "POST"])
+def draft_page(request: HttpRequest, context: ActingContext, draft_id, page: str | None = None):
+    draft = _draft(context, draft_id)
+    definition = draft.version.form
+    keys = forms.page_keys(definition)
+    page = page if page in keys else keys[0]
+    errors: list[forms.FieldError] = []
+    data = dict(draft.data)
+    if request.method == "POST":
+        data = forms.read_page(definition, page, request.POST, draft.data)
+        errors = _store_uploads(request, draft, page, data)
+        draft.data = data
+        draft.page = page
+        draft.save(update_fields=["data", "page", "updated_at"])
+        if "save" in request.POST:
+            messages.success(
+                request, _("Your answers are saved. Come back to them from “My applications”.")
+            )
+            return redirect("delivery:my-applications")
+        if not request.POST.get("add") and not request.POST.get("remove"):
+            _cleaned, page_errors = forms.validate_page(definition, page, data)
+            errors.extend(page_errors)
+            if not errors:
+                index = keys.index(page)
+                if index + 1 < len(keys):
+                    return redirect("delivery:draft-page", draft.pk, keys[index + 1])
+                return redirect("delivery:draft-check", draft.pk)
+    model = forms.build_page(definition, page, data, errors)
+    return render(
+        request,
+        "delivery/form_page.html",
+        {"draft": draft, "page": model, "errors": errors, "service": draft.version.service},
+        status=400 if errors else 200,
+    )
+
+
+@policy.requires("service.apply")
+@require_http_methods(["GET", "POST"])
+def draft_check(request: HttpRequest, context: ActingContext, draft_id):
+    """Check your answers, then submit (idempotent: the draft's id is the key)."""
+    draft = _draft(context, draft_id)
+    definition = draft.version.form
+    problem = None
+    if request.method == "POST":
+        try:
+            application, _created = applications.submit_application(
+                context,
+                draft.version.service.key,
+                draft.data,
+                "online",
+                f"draft:{draft.pk}",
+                version=draft.version,
+            )
+        except applications.SubmissionError as error:
+            problem = error
+        else:
+            draft.submitted = application
+            draft.save(update_fields=["submitted", "updated_at"])
+            return redirect("delivery:application", application.pk)
+    return render(
+        request,
+        "delivery/check_answers.html",
+        {
+            "draft": draft,
+            "rows": forms.summary(definition, draft.data),
+            "problem": problem,
+            "service": draft.version.service,
+        },
+        status=400 if problem else 200,
+    )
+
+
+# --- The applicant's view -----------------------------------------------------------------
+
+
+@policy.requires("delivery.applications.mine")
+def my_applications(request: HttpRequest, context: ActingContext):
+    return render(
+        request,
+        "delivery/my_applications.html",
+        {
+            "applications": applications.visible_to(context)[:200],
+            "drafts": Draft.objects.filter(user_id=context.user_id, submitted=None).select_related(
+                "version__service"
+            )[:50],
+        },
+    )
+
+
+@policy.requires("delivery.application.view", _application)
+def application_status(
+    request: HttpRequest, context: ActingContext, application: Application, application_id
+):
+    is_applicant = context.person_id is not None and not context.role
+    return render(
+        request,
+        "delivery/application.html",
+        {
+            "application": application,
+            "clock": clock.state(application),
+            "timeline": application.timeline.all(),
+            "waiting": queues.applicant_task(application) if is_applicant else None,
+            "payment": application.payments.filter(status__in=["pending", "failed"]).first(),
+            "documents": application.documents.all(),
+            "is_applicant": is_applicant,
+        },
+    )
+
+
+@policy.requires("delivery.application.respond", _application)
+@require_http_methods(["POST"])
+def respond(request: HttpRequest, context: ActingContext, application: Application, application_id):
+    try:
+        queues.respond(context, application, request.POST.get("answer", ""))
+    except queues.QueueError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Thank you: your answer was sent and the clock runs again."))
+    return redirect("delivery:application", application.pk)
+
+
+@policy.requires("delivery.application.view", _application)
+def document_pdf(
+    request: HttpRequest,
+    context: ActingContext,
+    application: Application,
+    application_id,
+    document_id,
+):
+    document = get_object_or_404(Document, pk=document_id, application=application)
+    response = HttpResponse(documents.pdf_for(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.template}-{document.pk}.pdf"'
+    return response
 
 
 @policy.public
-def _todo(request, *args, **kwargs):
-    raise Http404
+@require_http_methods(["GET", "POST"])
+def sandbox_checkout(request: HttpRequest, intent_id: str):
+    """The sandbox processor's own checkout page (a real processor hosts its own)."""
+    intent = get_object_or_404(SandboxIntent, pk=intent_id)
+    result = None
+    if request.method == "POST":
+        intent = SandboxProvider().pay(intent.pk, request.POST.get("card", ""))
+        result = intent.status
+    return render(
+        request,
+        "delivery/sandbox_checkout.html",
+        {"intent": intent, "amount": intent.amount / 100, "result": result},
+    )
 
 
-apply_start = my_applications = draft_page = draft_check = application_status = respond = _todo
-document_pdf = sandbox_checkout = verify_document = queue_page = work_item_page = _todo
-supervisor_page = _todo
+@policy.public
+@require_http_methods(["GET", "POST"])
+def verify_document(request: HttpRequest, document_id):
+    pdf = None
+    if request.method == "POST" and request.FILES.get("file"):
+        pdf = request.FILES["file"].read(20_000_000)
+    result = documents.verify(
+        document_id, presented_signature=request.GET.get("s") or None, pdf=pdf
+    )
+    return render(
+        request,
+        "delivery/verify.html",
+        {"result": result, "document": result.document},
+        status=404 if result.status == "unknown" else 200,
+    )
+
+
+# --- Staff --------------------------------------------------------------------------------
+
+
+def _agency(context: ActingContext) -> Agency:
+    if not context.agency_key:
+        raise PermissionDenied
+    return get_object_or_404(Agency, key=context.agency_key)
+
+
+@policy.requires("delivery.queue.read")
+def queue_page(request: HttpRequest, context: ActingContext):
+    agency = _agency(context)
+    status = request.GET.get("status") or None
+    if status and status not in WorkItem.Status.values:
+        status = None
+    items = queues.queue(
+        context,
+        agency,
+        status=status,
+        service=request.GET.get("service") or None,
+        mine=request.GET.get("mine") == "1",
+    )[:200]
+    return render(
+        request,
+        "delivery/queue.html",
+        {
+            "agency": agency,
+            "items": [(i, clock.state(i.application)) for i in items],
+            "statuses": WorkItem.Status.choices,
+            "status": status,
+        },
+    )
+
+
+def _item(item_id, **_kwargs) -> WorkItem:
+    return get_object_or_404(
+        WorkItem.objects.select_related(
+            "agency",
+            "application__service",
+            "application__version",
+            "application__agency__jurisdiction",
+            "application__place",
+        ),
+        pk=item_id,
+    )
+
+
+@policy.requires("delivery.work_item.work", _item)
+@require_http_methods(["GET", "POST"])
+def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem, item_id):
+    application = item.application
+    problem = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "claim":
+                queues.claim(context, item)
+            elif request.POST.get("action") == "release":
+                queues.release(context, item)
+            else:
+                queues.complete(
+                    context,
+                    item,
+                    request.POST.get("decision", ""),
+                    request.POST.get("reasons", ""),
+                    request.POST.get("message", ""),
+                )
+                messages.success(request, _("The decision is recorded."))
+                return redirect("delivery:queue")
+            return redirect("delivery:work-item", item.pk)
+        except queues.QueueError as error:
+            problem = error.message
+    disclosure = None
+    refusal = None
+    try:
+        disclosure = gate.disclose(
+            context,
+            application.applicant,
+            ["identity", "contact"],
+            "service-delivery",
+            partial=True,
+        )
+    except gate.DisclosureRefused as error:
+        refusal = error.message
+    return render(
+        request,
+        "delivery/work_item.html",
+        {
+            "item": item,
+            "application": application,
+            "answers": forms.summary(application.version.form, application.data),
+            "applicant": disclosure.fields if disclosure else None,
+            "refusal": refusal,
+            "clock": clock.state(application),
+            "timeline": application.timeline.all(),
+            "problem": problem,
+        },
+        status=400 if problem else 200,
+    )
+
+
+@policy.requires("delivery.supervise")
+def supervisor_page(request: HttpRequest, context: ActingContext):
+    agency = _agency(context)
+    return render(
+        request,
+        "delivery/supervisor.html",
+        {"agency": agency, "groups": queues.supervisor_view(context, agency)},
+    )
+
+
+def person_name(person: Person) -> str:
+    return person.full_name
