@@ -357,9 +357,10 @@ def summarise(rounds: list[list[Measure]]) -> list[Row]:
 
 
 def print_table(rows: list[Row]) -> None:
+    width = max(15, 5 * len(rows[0].ratios) - 1)
     header = (
-        f"{'endpoint':<22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'/ping req/s':>11} "
-        f"{'ratio':>6} {'ratios by round':>17} {'server CPU':>10} {'wrk CPU':>7}"
+        f"{'endpoint':<27} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'/ping req/s':>11} "
+        f"{'ratio':>6}  {'ratios by round':<{width}} {'server CPU':>10} {'wrk CPU':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -367,8 +368,8 @@ def print_table(rows: list[Row]) -> None:
         m = row.median
         ratios = " ".join(f"{r:.2f}" for r in row.ratios)
         print(
-            f"{row.name:<22} {m.requests_per_second:>7.0f} {m.p50_ms:>7.2f} {m.p99_ms:>7.2f} "
-            f"{row.reference.requests_per_second:>11.0f} {row.ratio:>6.2f} {ratios:>17} "
+            f"{row.name:<27} {m.requests_per_second:>7.0f} {m.p50_ms:>7.2f} {m.p99_ms:>7.2f} "
+            f"{row.reference.requests_per_second:>11.0f} {row.ratio:>6.2f}  {ratios:<{width}} "
             f"{m.server_cpu:>10.0%} {m.load_cpu:>7.0%}"
         )
 
