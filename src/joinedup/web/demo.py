@@ -201,6 +201,10 @@ def prepare_demo(out: Output) -> list[SignIn]:
         out(note)
     for folder in folders:
         out(load_demo_federation(folder))
+    from joinedup.delivery import versions
+
+    deployed = versions.load_paths([versions.demo_folder()], skip_missing_services=True)
+    out(_("Service versions: %(count)s deployed.") % {"count": sum(d.created for d in deployed)})
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
         sign_ins.extend(accounts())
