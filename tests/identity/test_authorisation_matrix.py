@@ -270,8 +270,8 @@ def samples(world: World) -> dict[str, object]:
 def resource_for(endpoint: Endpoint, world: World):
     if "person_id" in endpoint.params:
         return world.amara
-    if endpoint.action == "service.apply":
-        return world.service
+    if endpoint.action == "service.apply" and "key" in endpoint.params:
+        return world.service  # otherwise the service is named in the body, read after the gate
     return None
 
 

@@ -11,10 +11,10 @@ import datetime
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 
-from . import acting, assurance, mandates, policy
+from . import acting, assurance, mandates, policy, tokens
 from .acting import ActingContext
 from .api_auth import api_auth
-from .models import Person, User
+from .models import Person, PersonalToken, User
 
 router = Router(tags=["identity"])
 
@@ -119,7 +119,7 @@ def describe(context: ActingContext) -> MeOut:
     )
 
 
-@router.get("/me", response=MeOut, auth=api_auth("account.self"))
+@router.get("/me", response=MeOut, auth=api_auth("identity.me"))
 def me(request) -> MeOut:
     """Who am I: the account, the person, the level of assurance, whom I may act for."""
     return describe(request.auth)
@@ -151,3 +151,44 @@ def person(request, person_id: int) -> PersonOut:
             for p in assurance.valid_proofings(record).select_related("office")
         ],
     )
+
+
+class TokenIn(Schema):
+    name: str = Field("", max_length=100)
+    scopes: list[str] = Field(default_factory=lambda: ["read"])
+    days: int = tokens.DEFAULT_DAYS
+
+
+class TokenOut(Schema):
+    key_id: str
+    name: str
+    scopes: list[str]
+    expires_at: datetime.datetime
+    token: str | None = Field(None, description="The secret value, shown this once only")
+
+
+@router.post("/me/tokens", response={201: TokenOut}, auth=api_auth("token.manage"))
+def create_token(request, payload: TokenIn):
+    """A new personal API token for the signed-in account; its value is shown once."""
+    context: ActingContext = request.auth
+    user = User.objects.get(pk=context.user_id)
+    token, value = tokens.create_personal_token(
+        user, name=payload.name, scopes=payload.scopes, days=payload.days
+    )
+    return 201, TokenOut(
+        key_id=token.key_id,
+        name=token.name,
+        scopes=token.scopes,
+        expires_at=token.expires_at,
+        token=value,
+    )
+
+
+@router.delete("/me/tokens/{key_id}", response={204: None}, auth=api_auth("token.manage"))
+def revoke_token(request, key_id: str):
+    """Revoke one of the account's personal tokens."""
+    context: ActingContext = request.auth
+    token = get_object_or_404(PersonalToken, key_id=key_id, user_id=context.user_id)
+    policy.require(context, "token.manage", token)
+    tokens.revoke(token)
+    return 204, None

@@ -198,6 +198,31 @@ def _account_self(context: ActingContext, resource: Any) -> Decision:
 
 
 @rule(
+    "identity.me",
+    description=gettext_lazy("Anyone authenticated (an account or an agency's API client)."),
+)
+def _me(context: ActingContext, resource: Any) -> Decision:
+    if context.api_client_id is not None:
+        return allow()
+    return _account_self(context, resource)
+
+
+@rule(
+    "token.manage",
+    scope="write",
+    description=gettext_lazy("An account makes and revokes its own personal API tokens."),
+)
+def _token_manage(context: ActingContext, resource: Any) -> Decision:
+    if context.user_id is None:
+        return deny("sign_in", _("Sign in to continue."))
+    if denial := _must_sign_in(context):
+        return denial
+    if resource is not None and resource.user_id != context.user_id:
+        return deny("forbidden", _("This token belongs to another account."))
+    return allow()
+
+
+@rule(
     "person.view",
     description=gettext_lazy(
         "The person, someone with a mandate to view, or front-line and case staff of an "
