@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from joserfc.errors import JoseError
 from requests import RequestException
 
 from . import accounts, acting, oidc, policy
@@ -56,14 +57,19 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     client = _client_or_404(provider)
     try:
         token = client.authorize_access_token(request)
-    except OAuthError as error:
+    except (OAuthError, JoseError) as error:
+        # A refusal at the provider, a forged or replayed callback, or an ID token whose
+        # signature, issuer, audience, expiry or nonce does not check out.
         return render(
             request,
             "identity/message.html",
             {
                 "title": _("Sign-in did not work"),
                 "text": _("%(name)s did not confirm who you are (%(error)s). Try again.")
-                % {"name": oidc.provider_name(provider), "error": error.error or "error"},
+                % {
+                    "name": oidc.provider_name(provider),
+                    "error": getattr(error, "error", "") or "error",
+                },
             },
             status=400,
         )
