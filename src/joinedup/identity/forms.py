@@ -121,7 +121,9 @@ class FindPersonForm(forms.Form):
     value = forms.CharField(
         label=_("Number"),
         max_length=40,
-        widget=forms.TextInput(attrs={**TEXT, "autocomplete": "off"}),
+        # Never written back into the page, not even to correct it: hidden from onlookers
+        # at the counter and from anything that records pages.
+        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "off"}, render_value=False),
     )
 
     def clean(self):
