@@ -152,6 +152,16 @@ def verify_email(uidb64: str, token: str) -> User:
     return user
 
 
+def username_for(typed: str) -> str:
+    """The username to authenticate: people type their e-mail address, some staff a name."""
+    typed = normalise_email(typed)
+    if "@" in typed and not User.objects.filter(username=typed).exists():
+        owner = User.objects.filter(email=typed).values_list("username", flat=True).first()
+        if owner:
+            return owner
+    return typed
+
+
 def pending_verification(email: str, password: str) -> User | None:
     """The inactive account these credentials open, so sign-in can say what to do."""
     user = User.objects.filter(email=normalise_email(email), is_active=False).first()

@@ -51,7 +51,8 @@ def _identifier(person: Person, kind: str, raw: str) -> PersonIdentifier:
     return record
 
 
-def _address(person: Person, data: AddressInput, valid_from: datetime.date) -> Address:
+def build_address(person: Person, data: AddressInput, valid_from: datetime.date) -> Address:
+    """An unsaved address for the person from `valid_from`; an unknown place is refused."""
     from joinedup.federation.models import Jurisdiction
 
     jurisdiction = None
@@ -98,7 +99,7 @@ def register_person(
     )
     person.full_clean()
     records = [_identifier(person, k, v) for k, v in (identifier_values or {}).items()]
-    address_record = _address(person, address, timezone.localdate()) if address else None
+    address_record = build_address(person, address, timezone.localdate()) if address else None
     contact_records = []
     for kind, value in contacts:
         contact = ContactPoint(person=person, kind=kind, value=(value or "").strip())
@@ -157,7 +158,7 @@ def find_by_identifier(kind: str, raw: str) -> Person | None:
 
 def move(person: Person, address: AddressInput, moved_on: datetime.date) -> Address:
     """A new address from `moved_on`; the previous one of the same kind ends the day before."""
-    record = _address(person, address, moved_on)
+    record = build_address(person, address, moved_on)
     record.full_clean()
     with transaction.atomic():
         previous = Address.objects.filter(

@@ -123,7 +123,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             email = accounts.normalise_email(form.cleaned_data["username"])
             password = form.cleaned_data["password"]
-            user = authenticate(request, username=email, password=password)
+            user = authenticate(request, username=accounts.username_for(email), password=password)
             if user is not None:
                 login(request, user)
                 if acting.needs_second_factor(user):

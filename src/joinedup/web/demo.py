@@ -147,8 +147,15 @@ def demo_admin() -> list[SignIn]:
     return [SignIn(_("Administrator"), ADMIN_USERNAME, password, "/admin/")]
 
 
+def demo_identities() -> list[SignIn]:
+    """The demo people and staff of the identity app (a family, staff in every role...)."""
+    from joinedup.identity.demo import create_demo_identities
+
+    return [SignIn(s.role, s.username, s.password, s.path) for s in create_demo_identities()]
+
+
 # Each function creates its demo accounts if they are missing and returns how to sign in.
-DEMO_ACCOUNTS: list[Callable[[], list[SignIn]]] = [demo_admin]
+DEMO_ACCOUNTS: list[Callable[[], list[SignIn]]] = [demo_admin, demo_identities]
 
 
 def static_fingerprint() -> str:
