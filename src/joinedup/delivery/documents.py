@@ -356,7 +356,11 @@ def revoke(context: ActingContext, document: Document, reason: str) -> Document:
     if not reason:
         raise ValueError(_("Give the reason for withdrawing the document."))
     with transaction.atomic():
-        document = Document.objects.select_for_update().select_related("issuer").get(pk=document.pk)
+        document = (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("issuer")
+            .get(pk=document.pk)
+        )
         if document.revoked_at is None:
             document.revoked_at = timezone.now()
             document.revocation_reason = reason[:300]

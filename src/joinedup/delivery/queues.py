@@ -70,7 +70,7 @@ def queue(
 
 
 def _lock(item: WorkItem) -> WorkItem:
-    return WorkItem.objects.select_for_update().select_related("agency").get(pk=item.pk)
+    return WorkItem.objects.select_for_update(of=("self",)).select_related("agency").get(pk=item.pk)
 
 
 def claim(context: ActingContext, item: WorkItem) -> WorkItem:

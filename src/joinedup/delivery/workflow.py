@@ -437,7 +437,7 @@ def _finish(run: Run, workflow: BpmnWorkflow) -> None:
 
 def lock(application_id) -> Application:
     return (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("version", "service", "agency__jurisdiction", "place", "offering")
         .get(pk=application_id)
     )

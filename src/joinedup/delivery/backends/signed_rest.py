@@ -135,7 +135,7 @@ def deliver(forwarding_id: str) -> str:
 
     with transaction.atomic():
         forwarding = (
-            Forwarding.objects.select_for_update()
+            Forwarding.objects.select_for_update(of=("self",))
             .select_related("application__service", "application__version", "application__place")
             .get(pk=forwarding_id)
         )
