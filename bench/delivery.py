@@ -1,0 +1,289 @@
+"""Delivery engine benchmark on PostgreSQL, each figure beside its reference.
+
+Run it with the project's Python: `.venv/bin/python bench/delivery.py` (also `make bench`).
+
+It creates a fresh database on the PostgreSQL server of DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/test), migrates it, loads the small test federation,
+deploys a three-step process ending with a document issued, and measures in one run:
+
+- applications carried from submission to completion per second through the engine
+  (submit: routing, clock, workflow start, outbox; three work items completed by staff; the
+  document signed and recorded; every step persisted), beside the same BPMN process run by
+  SpiffWorkflow alone in memory (no database, no serialisation), and the ratio;
+- the 95th-percentile latency of `POST /api/v1/applications` over HTTP with 16 concurrent
+  clients against `joinedup serve` (gunicorn), each submission with its own idempotency key.
+
+The database is dropped at the end. Without a PostgreSQL server it says so and exits 1.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
+
+STEP = """
+    <bpmn:userTask id="step{n}" name="Step {n}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="decisions" value="approve"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>"""
+PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="bench"
+    targetNamespace="https://joinedup.example/bench">
+  <bpmn:process id="three_steps" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="cw" name="caseworker">
+      <bpmn:flowNodeRef>step1</bpmn:flowNodeRef><bpmn:flowNodeRef>step2</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>step3</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="step1"/>{steps}
+    <bpmn:sequenceFlow id="f1" sourceRef="step1" targetRef="step2"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="step2" targetRef="step3"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="step3" targetRef="issue"/>
+    <bpmn:serviceTask id="issue" name="Issue">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="issue_document" resultVariable="document">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="template" type="str" value="'confirmation'"/>
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="issue" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>""".replace("{steps}", "".join(STEP.format(n=n) for n in (1, 2, 3)))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--applications", type=int, default=300)
+    parser.add_argument("--memory", type=int, default=2000, help="in-memory instances")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=25, help="submissions per client")
+    args = parser.parse_args()
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
+    if not server.startswith("postgres"):
+        server = DEFAULT_SERVER
+    admin_url = server.replace("postgres://", "postgresql://")
+    name = f"bench_delivery_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
+        return 1
+    data_dir = tempfile.mkdtemp(prefix="joinedup-bench-")
+    os.environ.update(
+        DATABASE_URL=server.rsplit("/", 1)[0] + "/" + name,
+        JOINEDUP_DATA_DIR=data_dir,
+        DJANGO_SETTINGS_MODULE="joinedup.settings",
+        JOINEDUP_TASK_BACKEND="database",
+        JOINEDUP_LOG_LEVEL="WARNING",
+    )
+    try:
+        return run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def spiff_alone(count: int) -> float:
+    """Instances per second of the same process in SpiffWorkflow alone, in memory."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.task import TaskState
+
+    class Engine(PythonScriptEngine):
+        def call_service(self, task, **kwargs):
+            return "{}"
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(PROCESS.encode(), "bench.bpmn")
+    spec, subprocesses = parser.get_spec("three_steps"), parser.get_subprocess_specs("three_steps")
+    engine = Engine()
+    started = time.perf_counter()
+    for _ in range(count):
+        workflow = BpmnWorkflow(spec, subprocesses, script_engine=engine)
+        workflow.do_engine_steps()
+        while not workflow.completed:
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data["decision"] = "approve"
+            task.run()
+            workflow.do_engine_steps()
+    return count / (time.perf_counter() - started)
+
+
+def run(args) -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from joinedup.delivery import queues, versions
+    from joinedup.delivery.applications import submit_application
+    from joinedup.delivery.models import Application, Document
+    from joinedup.federation.loader import load_federation
+    from joinedup.federation.models import Agency
+    from joinedup.identity import acting, assurance, tokens
+    from joinedup.identity.acting import ActingContext
+    from joinedup.identity.models import IdentityProofing, StaffMembership, User
+    from joinedup.identity.registry import AddressInput, register_person
+
+    load_federation([ROOT / "tests" / "federation" / "files" / "small"])
+    versions.deploy(
+        "ca.birth-registration",
+        PROCESS,
+        {"schema": {"type": "object", "properties": {"note": {"type": "string"}}}},
+        documents={"confirmation": {"title": {"en": "Confirmation"}}},
+    )
+    person = register_person(
+        given_names="Bench",
+        family_name="Person",
+        address=AddressInput(
+            street_address="1 Main", locality="Toronto", jurisdiction_code="CA-ON-TOR"
+        ),
+    )
+    user = User.objects.create_user(
+        "bench@example.org", "bench@example.org", "x" * 20, person=person
+    )
+    assurance.record_proofing(person, level=2, method=IdentityProofing.Method.DOCUMENT_CHECK)
+    context = acting.for_user(user)
+    agency = Agency.objects.get(key="serviceontario")
+    clerk = User.objects.create_user("clerk@example.org", "clerk@example.org", "x" * 20)
+    membership = StaffMembership.objects.create(user=clerk, agency=agency, role="caseworker")
+    staff = ActingContext(
+        user_id=clerk.pk,
+        second_factor=True,
+        needs_second_factor=True,
+        membership_id=membership.pk,
+        agency_key=agency.key,
+        agency_jurisdiction="CA-ON",
+        role="caseworker",
+    )
+
+    # 1. The engine on PostgreSQL: submit, three steps, document issued.
+    from joinedup.delivery.models import WorkItem
+
+    started = time.perf_counter()
+    for n in range(args.applications):
+        application, _ = submit_application(
+            context, "ca.birth-registration", {"note": str(n)}, "online", f"b{n}"
+        )
+        for _step in range(3):
+            item = WorkItem.objects.select_related("agency").get(
+                application=application, status="open"
+            )
+            queues.complete(staff, item, "approve")
+    engine_rate = args.applications / (time.perf_counter() - started)
+    done = Application.objects.filter(status="approved").count()
+    documents = Document.objects.count()
+    assert done == args.applications and documents == args.applications, (done, documents)
+
+    # 2. SpiffWorkflow alone, in memory, same process.
+    memory_rate = spiff_alone(args.memory)
+
+    # 3. HTTP: p95 submit latency with concurrent clients.
+    _token, secret = tokens.create_personal_token(user, name="bench", scopes=["read", "write"])
+    from django.db import connections
+
+    connections.close_all()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "joinedup"), "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, JOINEDUP_DEBUG="true"),
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/ping", timeout=2).read()  # noqa: S310 (loopback)
+                break
+            except OSError:
+                time.sleep(0.3)
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def client(number: int) -> None:
+            for n in range(args.requests):
+                body = json.dumps(
+                    {"service": "ca.birth-registration", "answers": {"note": f"{number}-{n}"}}
+                ).encode()
+                request = urllib.request.Request(  # noqa: S310 (loopback)
+                    f"{base}/api/v1/applications",
+                    data=body,
+                    headers={
+                        "Authorization": f"Bearer {secret}",
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": f"http-{number}-{n}",
+                    },
+                )
+                began = time.perf_counter()
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        response.read()
+                except OSError as error:
+                    with lock:
+                        errors.append(str(error))
+                    continue
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    print(f"engine on PostgreSQL (submit, 3 steps, document): {engine_rate:8.1f} applications/s")
+    print(f"SpiffWorkflow alone in memory, same process:       {memory_rate:8.1f} instances/s")
+    print(f"ratio (engine / SpiffWorkflow in memory):          {engine_rate / memory_rate:8.3f}")
+    if latencies:
+        print(
+            f"POST /api/v1/applications, {args.clients} clients: p95 {percentile(latencies, 0.95) * 1000:.0f} ms, "
+            f"median {statistics.median(latencies) * 1000:.0f} ms, {len(latencies) / wall:.1f} submissions/s, "
+            f"{len(errors)} errors"
+        )
+    else:
+        print(f"POST /api/v1/applications: no answer ({len(errors)} errors: {errors[:1]})")
+    return 0 if latencies and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
