@@ -4,14 +4,15 @@ webhooks, retried with backoff, given up after the last attempt, retried from th
 import datetime
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from joinedup.sharing import dispatch, outbox, subscribers, webhooks
-from joinedup.sharing.models import Delivery, OutboxEvent
+from joinedup.sharing.models import Delivery, OutboxEvent, PeriodicRun
 
 pytestmark = pytest.mark.django_db
 
@@ -175,6 +176,99 @@ def test_a_crashed_dispatchers_lease_runs_out(received, settings):
     )
     assert dispatch.dispatch_pending().delivered == 1
     assert calls == [str(event.pk)]
+
+
+def test_a_failing_handler_does_not_undo_the_others_in_its_group():
+    """Handlers of one subscriber share a transaction; each has its own savepoint."""
+    seen: list[int] = []
+
+    @subscribers.subscriber(TYPE, name="test.writer")
+    def write(event):
+        seen.append(event.data["n"])
+        PeriodicRun.objects.create(name=f"handled-{event.data['n']}", last_run_at=timezone.now())
+        if event.data["n"] == 2:
+            raise RuntimeError("not this one")
+
+    try:
+        events = emit(5)
+        report = dispatch.dispatch_pending()
+    finally:
+        subscribers.unregister("test.writer")
+    assert seen == [0, 1, 2, 3, 4]
+    assert (report.delivered, report.retrying) == (4, 1)
+    handled = set(PeriodicRun.objects.values_list("name", flat=True))
+    assert handled == {"handled-0", "handled-1", "handled-3", "handled-4"}  # 2 was undone
+    failed = Delivery.objects.get(event=events[2])
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert "not this one" in failed.last_error
+    assert set(Delivery.objects.exclude(event=events[2]).values_list("status", "attempts")) == {
+        ("delivered", 1)
+    }
+
+
+def test_a_delivery_finished_by_another_dispatcher_is_not_run_again(received):
+    calls, _state = received
+    (event,) = emit()
+    assert dispatch.claim("slow-worker") == [event.pk]
+    # The slow worker's lease ran out; another dispatcher delivered the event meanwhile.
+    Delivery.objects.filter(event=event).update(status="delivered")
+    OutboxEvent.objects.filter(pk=event.pk).update(
+        locked_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    assert dispatch.dispatch_pending().delivered == 1
+    assert calls == []
+
+
+def test_targets_are_decided_once_when_first_claimed(received):
+    (event,) = emit()
+    dispatch.claim("worker")
+    assert list(Delivery.objects.filter(event=event).values_list("target", "status")) == [
+        ("subscriber:test.recorder", "pending")
+    ]
+    event.refresh_from_db()
+    assert event.targets_resolved
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_wakes_a_waiting_dispatcher():
+    if connection.vendor != "postgresql":
+        pytest.skip("commits wake dispatchers on PostgreSQL (LISTEN/NOTIFY); SQLite polls")
+    with dispatch.wait_for_events() as wait:
+        assert wait(0.05) is False  # nothing committed: it waits the time out
+        emit()
+        started = time.monotonic()
+        assert wait(10) is True
+        assert time.monotonic() - started < 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_dispatcher_delivers_what_is_committed_after_it_started(received):
+    calls, _state = received
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            dispatch.run_dispatcher(poll_seconds=0.2, stop=stop)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        events = emit(3)
+        deadline = time.monotonic() + 20
+        while len(calls) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not errors
+    assert calls == [str(e.pk) for e in events]
+    assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
 
 
 # --- Webhooks, against a real HTTP server on 127.0.0.1 -------------------------------------

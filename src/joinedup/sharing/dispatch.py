@@ -1,14 +1,23 @@
 """The outbox dispatcher: delivers each event at least once to every subscriber and webhook.
 
 A dispatcher claims a batch of due events for a short lease (`SELECT … FOR UPDATE SKIP
-LOCKED` on PostgreSQL, so several workers share the work; SQLite serialises writers anyway),
-then delivers each event to each of its targets. Every target has its own delivery record:
-one that succeeded is never run again, one that failed is retried with exponential backoff
-and jitter, and after `JOINEDUP_OUTBOX_MAX_ATTEMPTS` it is given up (dead letter) and shown
-in the admin, where it can be retried.
+LOCKED` on PostgreSQL, so several workers share the work; SQLite serialises writers anyway)
+and decides their targets in the same transaction. Then it delivers target by target: an
+internal subscriber gets the batch's events in order, several handlers to a transaction
+(each in its own savepoint, with the record of its success), so one commit serves many
+events; a webhook gets one request per event. Finally the events are settled together.
 
-If a dispatcher dies mid-way, its lease runs out and the next dispatcher takes the events
-over; a handler that was interrupted had its transaction rolled back and runs again.
+Every target has its own delivery record: one that succeeded is never run again, one that
+failed is retried with exponential backoff and jitter, and after
+`JOINEDUP_OUTBOX_MAX_ATTEMPTS` it is given up (dead letter) and shown in the admin, where it
+can be retried. If a dispatcher dies mid-way, its lease runs out and the next dispatcher
+takes the events over; handlers that were interrupted had their transaction rolled back and
+run again.
+
+Dispatchers start at once after a commit that emitted events: the commit enqueues a
+dispatch task, and on PostgreSQL also wakes the `joinedup dispatch-outbox --loop`
+processes waiting on `LISTEN`. Polling (that loop's interval, the periodic tasks) is the
+fallback for what a wake-up missed and for retries.
 """
 
 from __future__ import annotations
@@ -18,13 +27,17 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 from django.db.models import F, Min, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -37,8 +50,15 @@ from .models import Delivery, DispatchWakeup, OutboxEvent, WebhookEndpoint
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+#: A subscriber's handlers share a transaction for at most this many events or seconds: one
+#: commit (a disk flush) for many fast handlers, while a slow handler still commits alone.
+GROUP_SIZE = 50
+GROUP_SECONDS = 0.1
+#: The PostgreSQL channel on which commits that emitted events wake the dispatchers.
+CHANNEL = "joinedup_outbox"
 SUBSCRIBER = "subscriber:"
 WEBHOOK = "webhook:"
+WAITING = (Delivery.Status.PENDING, Delivery.Status.FAILED)
 
 
 def new_worker_id() -> str:
@@ -63,38 +83,67 @@ def due(now=None):
 
 
 def claim(worker_id: str, limit: int = BATCH_SIZE) -> list[UUID]:
-    """Take a lease on up to `limit` due events, oldest first."""
+    """Take a lease on up to `limit` due events, oldest first, and decide the targets of
+    those seen for the first time; returns their ids in the order to deliver them."""
     now = timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
-        ids = list(
+        rows = list(
             due(now)
             .order_by("next_attempt_at", "time")
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:limit]
+            .values_list("id", "type", "targets_resolved")[:limit]
         )
+        ids = [event_id for event_id, _type, _resolved in rows]
         if ids:
             OutboxEvent.objects.filter(id__in=ids).update(
                 locked_until=now + lease, locked_by=worker_id
             )
+            new = [(event_id, type_) for event_id, type_, resolved in rows if not resolved]
+            if new:
+                _resolve_targets(new)
     return ids
 
 
-def _resolve_targets(event: OutboxEvent) -> None:
-    """Decide once, at the first attempt, who receives the event."""
-    with transaction.atomic():
-        for sub in subscribers.for_type(event.type):
-            Delivery.objects.get_or_create(event=event, target=SUBSCRIBER + sub.name)
-        for hook in WebhookEndpoint.objects.filter(active=True):
-            if hook.wants(event.type):
-                Delivery.objects.get_or_create(
-                    event=event, target=f"{WEBHOOK}{hook.pk}", defaults={"webhook": hook}
+def _resolve_targets(events: list[tuple[UUID, str]]) -> None:
+    """Decide once, at the first attempt, who receives each event: one delivery record per
+    target, in one statement for the whole batch."""
+    hooks = list(WebhookEndpoint.objects.filter(active=True))
+    records = []
+    for event_id, event_type in events:
+        for sub in subscribers.for_type(event_type):
+            records.append(Delivery(event_id=event_id, target=SUBSCRIBER + sub.name))
+        for hook in hooks:
+            if hook.wants(event_type):
+                records.append(
+                    Delivery(event_id=event_id, target=f"{WEBHOOK}{hook.pk}", webhook=hook)
                 )
-        OutboxEvent.objects.filter(pk=event.pk).update(targets_resolved=True)
+    Delivery.objects.bulk_create(records, ignore_conflicts=True)
+    OutboxEvent.objects.filter(pk__in=[event_id for event_id, _type in events]).update(
+        targets_resolved=True
+    )
 
 
-def _record_failure(delivery: Delivery, error: str) -> None:
-    attempts = delivery.attempts + 1
+class _Lease:
+    """The batch's lease, renewed once a third of it has passed, so that a slow target does
+    not hand the events over to another dispatcher while this one is still working."""
+
+    def __init__(self, ids: list[UUID], worker_id: str) -> None:
+        self.ids, self.worker_id = ids, worker_id
+        self.renewed = time.monotonic()
+
+    def keep(self) -> None:
+        seconds = settings.OUTBOX_LEASE_SECONDS
+        if time.monotonic() - self.renewed < seconds / 3:
+            return
+        OutboxEvent.objects.filter(pk__in=self.ids, locked_by=self.worker_id).update(
+            locked_until=timezone.now() + timedelta(seconds=seconds)
+        )
+        self.renewed = time.monotonic()
+
+
+def _record_failure(delivery: Delivery, attempts_before: int, error: str) -> None:
+    attempts = attempts_before + 1
     dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS
     Delivery.objects.filter(pk=delivery.pk).update(
         attempts=attempts,
@@ -112,92 +161,149 @@ def _record_failure(delivery: Delivery, error: str) -> None:
     )
 
 
-def _deliver_to_subscriber(delivery: Delivery, envelope: dict) -> None:
-    name = delivery.target.removeprefix(SUBSCRIBER)
-    sub = subscribers.get(name)
-    if sub is None:
-        _record_failure(delivery, f"no subscriber named {name} is registered")
-        return
-    try:
-        with transaction.atomic():
-            locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
-            if locked.status == Delivery.Status.DELIVERED:
-                return  # another dispatcher finished it while we waited for the lock
-            sub.handler(subscribers.Event.from_envelope(envelope))
-            now = timezone.now()
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.DELIVERED,
-                attempts=F("attempts") + 1,
-                last_attempt_at=now,
-                delivered_at=now,
-                last_error="",
-            )
-    except Exception as exc:
-        delivery.refresh_from_db(fields=["attempts"])
-        _record_failure(delivery, f"{type(exc).__name__}: {exc}")
-
-
-def _deliver_to_webhook(delivery: Delivery, envelope: dict) -> None:
-    if delivery.webhook is None or not delivery.webhook.active:
-        _record_failure(delivery, "the webhook endpoint was removed or switched off")
-        return
-    body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    ok, error = webhooks.post(delivery, body, envelope["id"])
-    if ok:
+def _mark_delivered(pks: list[int]) -> None:
+    if pks:
         now = timezone.now()
-        Delivery.objects.filter(pk=delivery.pk).update(
+        Delivery.objects.filter(pk__in=pks).update(
             status=Delivery.Status.DELIVERED,
             attempts=F("attempts") + 1,
             last_attempt_at=now,
             delivered_at=now,
             last_error="",
         )
-    else:
-        _record_failure(delivery, error)
 
 
-def deliver_event(event_id: UUID, worker_id: str) -> str:
-    """Deliver one claimed event to each target still waiting; returns the event's status."""
-    event = OutboxEvent.objects.filter(pk=event_id, locked_by=worker_id).first()
-    if event is None or event.status != OutboxEvent.Status.PENDING:
-        return event.status if event else "lost"
-    if not event.targets_resolved:
-        _resolve_targets(event)
-    envelope = event.envelope()
-    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    waiting = event.deliveries.filter(
-        status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED]
-    ).select_related("webhook")
-    for delivery in waiting:
-        # Renew the lease before each target, so a slow target does not hand the event over.
-        OutboxEvent.objects.filter(pk=event.pk, locked_by=worker_id).update(
-            locked_until=timezone.now() + lease
+def _deliver_to_subscriber(
+    target: str, deliveries: list[Delivery], envelopes: dict[UUID, dict], lease: _Lease
+) -> None:
+    """Run one subscriber's handler on its events, in order, a group to a transaction.
+
+    Each handler runs in a savepoint: one that raises has its writes undone and its failure
+    recorded, and the others in the group still commit. The group's delivery records are
+    locked first, so a record another dispatcher finished meanwhile is skipped.
+    """
+    name = target.removeprefix(SUBSCRIBER)
+    sub = subscribers.get(name)
+    if sub is None:
+        for delivery in deliveries:
+            _record_failure(
+                delivery, delivery.attempts, f"no subscriber named {name} is registered"
+            )
+        return
+    remaining = list(deliveries)
+    while remaining:
+        lease.keep()
+        with transaction.atomic():
+            current = {
+                pk: (status, attempts)
+                for pk, status, attempts in Delivery.objects.select_for_update()
+                .filter(pk__in=[d.pk for d in remaining[:GROUP_SIZE]])
+                .values_list("pk", "status", "attempts")
+            }
+            delivered: list[int] = []
+            started = time.monotonic()
+            handled = 0
+            while remaining and handled < GROUP_SIZE:
+                if handled and time.monotonic() - started >= GROUP_SECONDS:
+                    break
+                delivery = remaining.pop(0)
+                handled += 1
+                status, attempts = current.get(delivery.pk, (None, 0))
+                if status not in WAITING:
+                    continue  # another dispatcher finished it while we waited for the lock
+                try:
+                    with transaction.atomic():
+                        sub.handler(subscribers.Event.from_envelope(envelopes[delivery.event_id]))
+                except Exception as exc:
+                    _record_failure(delivery, attempts, f"{type(exc).__name__}: {exc}")
+                else:
+                    delivered.append(delivery.pk)
+            _mark_delivered(delivered)
+
+
+def _deliver_to_webhook(delivery: Delivery, envelope: dict) -> None:
+    if delivery.webhook is None or not delivery.webhook.active:
+        _record_failure(
+            delivery, delivery.attempts, "the webhook endpoint was removed or switched off"
         )
-        if delivery.target.startswith(SUBSCRIBER):
-            _deliver_to_subscriber(delivery, envelope)
+        return
+    body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    ok, error = webhooks.post(delivery, body, envelope["id"])
+    if ok:
+        _mark_delivered([delivery.pk])
+    else:
+        _record_failure(delivery, delivery.attempts, error)
+
+
+def deliver_batch(ids: list[UUID], worker_id: str) -> dict[UUID, str]:
+    """Deliver claimed events to each target still waiting; returns each event's status."""
+    events = {
+        event.pk: event
+        for event in OutboxEvent.objects.filter(
+            pk__in=ids, locked_by=worker_id, status=OutboxEvent.Status.PENDING
+        )
+    }
+    if not events:
+        return {}
+    order = {event_id: n for n, event_id in enumerate(ids)}
+    envelopes = {event_id: event.envelope() for event_id, event in events.items()}
+    by_target: dict[str, list[Delivery]] = defaultdict(list)
+    waiting = Delivery.objects.filter(event_id__in=list(events), status__in=WAITING)
+    for delivery in waiting.select_related("webhook"):
+        by_target[delivery.target].append(delivery)
+    lease = _Lease(list(events), worker_id)
+    for target in sorted(by_target):
+        deliveries = sorted(by_target[target], key=lambda d: order[d.event_id])
+        if target.startswith(SUBSCRIBER):
+            _deliver_to_subscriber(target, deliveries, envelopes, lease)
         else:
-            _deliver_to_webhook(delivery, envelope)
-    return _settle(event, worker_id)
+            for delivery in deliveries:
+                lease.keep()
+                _deliver_to_webhook(delivery, envelopes[delivery.event_id])
+    return _settle(list(events.values()), worker_id)
 
 
-def _settle(event: OutboxEvent, worker_id: str) -> str:
-    statuses = set(event.deliveries.values_list("status", flat=True))
+def _settle(events: list[OutboxEvent], worker_id: str) -> dict[UUID, str]:
+    """Give each event its status from its deliveries, in one transaction for the batch."""
+    statuses: dict[UUID, set[str]] = {event.pk: set() for event in events}
+    errors: dict[UUID, list[str]] = defaultdict(list)
+    for event_id, status, target, error in Delivery.objects.filter(
+        event_id__in=list(statuses)
+    ).values_list("event_id", "status", "target", "last_error"):
+        statuses[event_id].add(status)
+        if error:
+            errors[event_id].append(f"{target}: {error}")
     now = timezone.now()
-    update: dict = {"locked_until": None, "locked_by": ""}
-    if statuses <= {Delivery.Status.DELIVERED}:
-        update.update(status=OutboxEvent.Status.DELIVERED, delivered_at=now, last_error="")
-    elif statuses & {Delivery.Status.PENDING, Delivery.Status.FAILED}:
-        attempts = event.attempts + 1
-        errors = event.deliveries.exclude(last_error="").values_list("target", "last_error")
-        update.update(
-            attempts=attempts,
-            next_attempt_at=now + backoff(attempts),
-            last_error="\n".join(f"{t}: {e}" for t, e in errors)[:2000],
-        )
-    else:
-        update.update(status=OutboxEvent.Status.DEAD)
-    OutboxEvent.objects.filter(pk=event.pk, locked_by=worker_id).update(**update)
-    return update.get("status", OutboxEvent.Status.PENDING)
+    result: dict[UUID, str] = {}
+    delivered, dead = [], []
+    released = {"locked_until": None, "locked_by": ""}
+    with transaction.atomic():
+        for event in events:
+            found = statuses[event.pk]
+            if found <= {Delivery.Status.DELIVERED}:
+                delivered.append(event.pk)
+                result[event.pk] = OutboxEvent.Status.DELIVERED
+            elif found & set(WAITING):
+                attempts = event.attempts + 1
+                OutboxEvent.objects.filter(pk=event.pk, locked_by=worker_id).update(
+                    attempts=attempts,
+                    next_attempt_at=now + backoff(attempts),
+                    last_error="\n".join(errors[event.pk])[:2000],
+                    **released,
+                )
+                result[event.pk] = OutboxEvent.Status.PENDING
+            else:
+                dead.append(event.pk)
+                result[event.pk] = OutboxEvent.Status.DEAD
+        if delivered:
+            OutboxEvent.objects.filter(pk__in=delivered, locked_by=worker_id).update(
+                status=OutboxEvent.Status.DELIVERED, delivered_at=now, last_error="", **released
+            )
+        if dead:
+            OutboxEvent.objects.filter(pk__in=dead, locked_by=worker_id).update(
+                status=OutboxEvent.Status.DEAD, **released
+            )
+    return result
 
 
 @dataclass
@@ -219,8 +325,9 @@ def dispatch_pending(
         ids = claim(worker_id, limit)
         if not ids:
             break
+        statuses = deliver_batch(ids, worker_id)
         for event_id in ids:
-            status = deliver_event(event_id, worker_id)
+            status = statuses.get(event_id)
             report.events += 1
             if status == OutboxEvent.Status.DELIVERED:
                 report.delivered += 1
@@ -266,6 +373,103 @@ def dispatch_outbox() -> dict:
     return asdict(report)
 
 
-def kick() -> None:
-    """Ask a worker to dispatch now (after a commit)."""
-    dispatch_outbox.enqueue()
+def notify(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Wake the dispatchers waiting in `wait_for_events` (PostgreSQL; elsewhere they poll).
+
+    Called after the commit, in a transaction of its own that does not wait for the disk: a
+    wake-up is a hint, and a NOTIFY inside the emitting transaction would make every such
+    transaction commit one after the other (PostgreSQL serialises committing notifiers).
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+        else:
+            # One round trip; the channel is our constant, not input.
+            cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; NOTIFY {CHANNEL}; COMMIT")
+
+
+def kick(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Ask for a dispatch now (after a commit): wake the waiting dispatchers and enqueue a
+    dispatch task for the workers. Neither may fail the caller: its commit happened, and
+    the periodic tasks pick the events up anyway."""
+    try:
+        notify(using)
+    except Exception:
+        logger.exception("could not wake the outbox dispatchers; they will poll")
+    try:
+        dispatch_outbox.enqueue()
+    except Exception:
+        logger.exception("could not enqueue the outbox dispatcher; the scheduler will retry")
+
+
+class _Listener:
+    """A connection of its own that LISTENs on the outbox channel (PostgreSQL)."""
+
+    def __init__(self, using: str) -> None:
+        wrapper = connections[using]
+        self.connection = wrapper.get_new_connection(wrapper.get_connection_params())
+        self.connection.autocommit = True
+        self.connection.execute(f"LISTEN {CHANNEL}")
+
+    def wait(self, seconds: float) -> bool:
+        """Block until a commit wakes us or `seconds` pass; True when woken. Wake-ups that
+        arrived meanwhile are all consumed: one dispatch round serves them all."""
+        woken = any(True for _ in self.connection.notifies(timeout=seconds, stop_after=1))
+        if woken:
+            for _ in self.connection.notifies(timeout=0):
+                pass
+        return woken
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def wait_for_events(using: str = DEFAULT_DB_ALIAS) -> Iterator[Callable[[float], bool]]:
+    """`with wait_for_events() as wait: … wait(seconds)`: sleep until events may be due.
+
+    On PostgreSQL `wait` returns as soon as a commit that emitted events wakes it (listening
+    starts on entering, so nothing committed after that is missed); elsewhere it sleeps.
+    """
+    if connections[using].vendor != "postgresql":
+        yield lambda seconds: bool(time.sleep(seconds))
+        return
+    listener = _Listener(using)
+    try:
+        yield listener.wait
+    finally:
+        listener.close()
+
+
+def run_dispatcher(
+    *,
+    poll_seconds: float = 1.0,
+    stop: threading.Event | None = None,
+    on_report: Callable[[DispatchReport], None] | None = None,
+) -> None:
+    """Dispatch until `stop` is set: at once after each commit that emitted events
+    (PostgreSQL), otherwise every `poll_seconds`, and when a retry falls due.
+
+    An error (the database restarting, say) is logged and the loop goes on after a pause:
+    the leases of what was claimed run out and the events are taken up again.
+    """
+    worker_id = new_worker_id()
+    with wait_for_events() as wait:
+        while stop is None or not stop.is_set():
+            close_old_connections()
+            try:
+                report = dispatch_pending(worker_id=worker_id)
+                at = next_due_at()
+            except Exception:
+                logger.exception("the outbox dispatcher failed; trying again shortly")
+                time.sleep(poll_seconds)
+                continue
+            if on_report is not None:
+                on_report(report)
+            seconds = poll_seconds
+            if at is not None:
+                seconds = min(poll_seconds, (at - timezone.now()).total_seconds())
+            wait(max(0.01, seconds))

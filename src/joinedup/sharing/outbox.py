@@ -2,9 +2,9 @@
 
 `emit` writes the event in the caller's transaction, so the event exists if and only if the
 change it announces was committed: nothing is announced that did not happen, and nothing
-that happened goes unannounced. After the commit a dispatch task is enqueued (once per
-transaction); the periodic scheduler catches anything that task misses (a crash, a worker
-that was down).
+that happened goes unannounced. After the commit (once per transaction) the dispatchers are
+woken and a dispatch task is enqueued; the periodic scheduler catches anything they miss (a
+crash, a worker that was down).
 """
 
 from __future__ import annotations
@@ -55,18 +55,21 @@ def emit(
     return event
 
 
-def _kick() -> None:
-    from .dispatch import dispatch_outbox
+class _Kick:
+    """After the commit: wake the dispatchers and enqueue a dispatch (see `dispatch.kick`)."""
 
-    try:
-        dispatch_outbox.enqueue()
-    except Exception:  # the scheduler will pick the events up; the commit already happened
-        logger.exception("could not enqueue the outbox dispatcher; the scheduler will retry")
+    def __init__(self, using: str) -> None:
+        self.using = using
+
+    def __call__(self) -> None:
+        from .dispatch import kick
+
+        kick(self.using)
 
 
 def _kick_after_commit(using: str) -> None:
-    """Enqueue one dispatch per transaction, however many events it emitted."""
+    """One wake-up per transaction, however many events it emitted."""
     pending = connections[using].run_on_commit
-    if any(entry[1] is _kick for entry in pending):
+    if any(isinstance(entry[1], _Kick) for entry in pending):
         return
-    transaction.on_commit(_kick, using=using)
+    transaction.on_commit(_Kick(using), using=using)
