@@ -5,13 +5,18 @@ Run it with the project's Python: `.venv/bin/python bench/ledger.py` (also `make
 It creates a fresh database on the PostgreSQL server of DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/test), migrates it, and measures in one run:
 
-- ledger appends per second with 8 concurrent writers (each append locks the chain's head
-  row, hashes, inserts and moves the head, in its own transaction), then verifies the chain;
-- the limit: plain inserts of the same rows, by the same 8 writers, one transaction per row,
-  into an unchained copy of the table (no head row, no unique position); and the ratio;
-- outbox events dispatched per second and the 99th-percentile delay from the commit of the
-  event to its delivery to an internal subscriber, with one producer committing events one
-  per transaction while two dispatchers poll every 10 ms.
+- ledger appends per second with 8 concurrent writers, one transaction each (an append
+  locks the head of a free chain, hashes, inserts and moves the head), beside the limit:
+  plain inserts of the same rows by the same writers into an unchained copy of the table;
+  and the same appends on a single chain (the former design), then verifies the chains;
+- the outbox, with dispatchers running as separate processes (`dispatch.run_dispatcher`,
+  what `joinedup dispatch-outbox --loop` runs) and one internal subscriber:
+  the producer's rate (one event per transaction, nothing dispatching: the limit);
+  the dispatchers' capacity (the time to drain that backlog);
+  the delay from an event's commit to its delivery at a fixed rate below both (the
+  dispatchers keep up: the delay is the wake-up and the work, not a queue);
+  and a run with the producer at full speed while the dispatchers work, for comparison
+  with the figures measured before the dispatcher was batched.
 
 The database is dropped at the end. Without a PostgreSQL server it says so and exits 1.
 """
@@ -19,6 +24,7 @@ The database is dropped at the end. Without a PostgreSQL server it says so and e
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
+EVENT_TYPE = "org.joinedup.bench.item.created"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -42,7 +49,14 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--rows", type=int, default=400, help="appends per writer")
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--dispatchers", type=int, default=2)
+    parser.add_argument(
+        "--rate", type=float, help="events/s for the delay (default: half the lower limit)"
+    )
+    parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dispatcher:
+        return dispatcher_process()
 
     import psycopg
 
@@ -75,17 +89,83 @@ def main() -> int:
             db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def dispatcher_process() -> int:
+    """A dispatcher in its own process: ready when set up, dispatching after "go" on its
+    standard input, stopping when that input closes."""
+    import django
+
+    django.setup()
+    from joinedup.sharing import dispatch, subscribers
+
+    @subscribers.subscriber("org.joinedup.bench.*", name="bench.recorder")
+    def record(event) -> None:
+        """Delivery is stamped on the delivery record (its `delivered_at`)."""
+
+    stop = threading.Event()
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return 0
+
+    def watch() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    dispatch.run_dispatcher(poll_seconds=1.0, stop=stop)
+    return 0
+
+
 def run(args) -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, connections, transaction
-
-    from joinedup.sharing import dispatch, ledger, outbox, subscribers
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
     print(f"PostgreSQL {connection.pg_version // 10000}, {os.cpu_count()} cores")
+    bench_ledger(args, settings)
+    bench_outbox(args)
+    return 0
+
+
+def concurrently(writers: int, work) -> float:
+    """Run `work(n)` in `writers` threads started together; the seconds they took."""
+    from django.db import connections
+
+    barrier = threading.Barrier(writers + 1)
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            barrier.wait()
+            work(n)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def bench_ledger(args, settings) -> None:
+    import json
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from joinedup.sharing import ledger
 
     row = {
         "subject_id": 1,
@@ -104,32 +184,6 @@ def run(args) -> int:
         "consent_id": "",
         "reason": "",
     }
-
-    def concurrently(work) -> float:
-        barrier = threading.Barrier(args.writers + 1)
-        errors: list[BaseException] = []
-
-        def writer(n: int) -> None:
-            try:
-                barrier.wait()
-                work(n)
-            except BaseException as error:
-                errors.append(error)
-            finally:
-                connections.close_all()
-
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(args.writers)]
-        for thread in threads:
-            thread.start()
-        barrier.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        if errors:
-            raise errors[0]
-        return elapsed
-
     total = args.writers * args.rows
 
     # The limit: the same rows into an unchained copy of the table, same writers.
@@ -138,18 +192,14 @@ def run(args) -> int:
             "CREATE TABLE bench_plain (LIKE sharing_accessevent INCLUDING DEFAULTS "
             "INCLUDING IDENTITY)"
         )
-    columns = ["seq", "occurred_at", "prev_hash", "hash", *row]
+    columns = ["chain", "seq", "occurred_at", "prev_hash", "hash", *row]
     placeholders = ", ".join(["%s"] * len(columns))
     # Column names are our own constants, not input.
     insert = f"INSERT INTO bench_plain ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
 
     def plain(n: int) -> None:
-        import json
-
-        from django.utils import timezone
-
         for i in range(args.rows):
-            values = [n * args.rows + i, timezone.now(), "0" * 64, "0" * 64]
+            values = [1, n * args.rows + i, timezone.now(), "0" * 64, "0" * 64]
             values += [json.dumps(v) if isinstance(v, list) else v for v in row.values()]
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(insert, values)
@@ -158,72 +208,140 @@ def run(args) -> int:
         for _ in range(args.rows):
             ledger.append(**row)
 
+    chains = settings.LEDGER_CHAINS
     # Warm up both paths, then measure the limit first and the ledger second.
     plain(-1)
     ledger.append(**row)
-    plain_seconds = concurrently(plain)
-    ledger_seconds = concurrently(chained)
-    verification = ledger.verify()
-    assert verification.ok, verification.problems
-    assert verification.checked == total + 1
-    plain_rate = total / plain_seconds
-    ledger_rate = total / ledger_seconds
-    print(f"\nLedger, {args.writers} concurrent writers, {total} rows each way:")
-    print(f"  plain inserts (the limit)  {plain_rate:10.0f} rows/s")
-    print(f"  ledger appends             {ledger_rate:10.0f} rows/s")
-    print(f"  ratio                      {ledger_rate / plain_rate:10.2f}")
-    print(f"  chain verified: {verification.checked} rows intact")
-
-    # Outbox: commit-to-delivery delay with a producer and two polling dispatchers.
-    committed: dict[str, float] = {}
-    delivered: dict[str, float] = {}
-
-    @subscribers.subscriber("org.joinedup.bench.*", name="bench.recorder")
-    def record(event) -> None:
-        delivered[event.id] = time.perf_counter()
-
-    done = threading.Event()
-
-    def dispatcher() -> None:
-        worker = dispatch.new_worker_id()
-        try:
-            while not (done.is_set() and len(delivered) >= args.events):
-                if not dispatch.dispatch_pending(worker_id=worker, limit=50).events:
-                    time.sleep(0.01)
-        finally:
-            connections.close_all()
-
-    def producer() -> None:
-        try:
-            for n in range(args.events):
-                with transaction.atomic():
-                    event = outbox.emit("org.joinedup.bench.item.created", data={"n": n})
-                committed[str(event.pk)] = time.perf_counter()
-        finally:
-            done.set()
-            connections.close_all()
-
-    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
+    plain_seconds = concurrently(args.writers, plain)
+    chains_seconds = concurrently(args.writers, chained)
+    settings.LEDGER_CHAINS = 1
+    single_seconds = concurrently(args.writers, chained)
+    settings.LEDGER_CHAINS = chains
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    producing = threading.Thread(target=producer)
-    producing.start()
-    producing.join()
-    for thread in threads:
-        thread.join(timeout=300)
-    elapsed = max(delivered.values()) - started
-    delays = [(delivered[k] - committed[k]) * 1000 for k in committed if k in delivered]
-    assert len(delays) == args.events, "every event is delivered"
-    print(f"\nOutbox, {args.events} events, 1 producer, 2 dispatchers polling every 10 ms:")
-    produced = args.events / (max(committed.values()) - started)
-    print(f"  produced (the limit)       {produced:10.0f} events/s")
-    print(f"  dispatched                 {args.events / elapsed:10.0f} events/s")
+    verification = ledger.verify()
+    verify_seconds = time.perf_counter() - started
+    assert verification.ok, verification.problems
+    assert verification.checked == 2 * total + 1
+    plain_rate = total / plain_seconds
+    print(f"\nLedger, {args.writers} concurrent writers, {total} rows each way:")
+    print(f"  plain inserts (the limit)        {plain_rate:8.0f} rows/s")
+    for label, seconds in (
+        (f"ledger appends, {chains} chains", chains_seconds),
+        ("ledger appends, 1 chain (before)", single_seconds),
+    ):
+        rate = total / seconds
+        print(f"  {label:32s} {rate:8.0f} rows/s   ratio {rate / plain_rate:.2f}")
     print(
-        f"  commit to delivery         p50 {statistics.median(delays):.1f} ms, "
-        f"p99 {percentile(delays, 0.99):.1f} ms"
+        f"  verified: {verification.checked} rows in {verification.chains} chains intact "
+        f"({verification.checked / verify_seconds:.0f} rows/s)"
     )
-    return 0
+
+
+def bench_outbox(args) -> None:
+    from django.db import transaction
+
+    from joinedup.sharing import outbox
+    from joinedup.sharing.models import Delivery, OutboxEvent
+
+    committed: dict[str, float] = {}
+
+    def produce(count: int, rate: float | None = None) -> float:
+        """Emit `count` events, one per transaction, at `rate` per second or flat out;
+        returns the seconds it took. Commit times are noted as the commit returns."""
+        started = time.perf_counter()
+        for n in range(count):
+            if rate:
+                ahead = started + n / rate - time.perf_counter()
+                if ahead > 0:
+                    time.sleep(ahead)
+            holder: list = []
+            with transaction.atomic():
+                # Registered before emit's own callback (the wake-up), so it runs first.
+                transaction.on_commit(lambda h=holder: committed.__setitem__(h[0], time.time()))
+                holder.append(str(outbox.emit(EVENT_TYPE, data={"n": n}).pk))
+        return time.perf_counter() - started
+
+    def delivered_count() -> int:
+        return OutboxEvent.objects.filter(status=OutboxEvent.Status.DELIVERED).count()
+
+    def wait_delivered(count: int, limit: float = 300) -> float:
+        started = time.perf_counter()
+        while delivered_count() < count:
+            if time.perf_counter() - started > limit:
+                raise RuntimeError("the dispatchers did not deliver every event in time")
+            time.sleep(0.01)
+        return time.perf_counter() - started
+
+    def delays(ids: list[str]) -> list[float]:
+        at = dict(Delivery.objects.filter(event_id__in=ids).values_list("event_id", "delivered_at"))
+        assert len(at) == len(ids), "every event is delivered"
+        return [(at[uuid.UUID(i)].timestamp() - committed[i]) * 1000 for i in ids]
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    dispatchers = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--dispatcher"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(args.dispatchers)
+    ]
+    try:
+        for process in dispatchers:
+            assert process.stdout.readline().strip() == "ready"
+        n = args.events
+
+        # 1. The producer alone: the limit. What it emits is the dispatchers' backlog.
+        produced = n / produce(n)
+        # 2. The dispatchers' capacity: draining that backlog.
+        for process in dispatchers:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        capacity = n / wait_delivered(n)
+        # 3. Commit to delivery at a fixed rate both keep up with.
+        rate = args.rate or 0.5 * min(produced, capacity)
+        before = set(committed)
+        produce(n, rate)
+        wait_delivered(2 * n)
+        steady = delays([i for i in committed if i not in before])
+        # 4. Flat out, producing while dispatching (the setting of the earlier figures).
+        before = set(committed)
+        started = time.perf_counter()
+        produce_seconds = produce(n)
+        wait_delivered(3 * n)
+        elapsed = time.perf_counter() - started
+        full = delays([i for i in committed if i not in before])
+    finally:
+        for process in dispatchers:
+            if process.stdin and not process.stdin.closed:
+                process.stdin.close()
+        for process in dispatchers:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    print(
+        f"\nOutbox, {n} events per step, {args.dispatchers} dispatcher processes, "
+        "1 internal subscriber:"
+    )
+    print(f"  produced, nothing dispatching (the limit)   {produced:8.0f} events/s")
+    print(
+        f"  dispatched, draining that backlog           {capacity:8.0f} events/s   "
+        f"ratio {capacity / produced:.2f}"
+    )
+    print(
+        f"  commit to delivery at {rate:.0f} events/s           "
+        f"p50 {statistics.median(steady):.1f} ms, p99 {percentile(steady, 0.99):.1f} ms"
+    )
+    print(
+        f"  flat out: produced {n / produce_seconds:.0f} events/s, dispatched "
+        f"{n / elapsed:.0f} events/s, commit to delivery "
+        f"p50 {statistics.median(full):.1f} ms, p99 {percentile(full, 0.99):.1f} ms"
+    )
 
 
 if __name__ == "__main__":
