@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "joinedup.identity",
     "joinedup.sharing",
     "joinedup.delivery",
+    "joinedup.performance",
     "joinedup.web",
     "joinedup.api",
 ]
@@ -180,6 +181,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("JOINEDUP_STATIC_ROOT", str(DATA_DIR / "static")))
 # The design system's assets, installed from the npm registry by `make assets`.
 STATICFILES_DIRS = [("uswds", BASE_DIR / "node_modules" / "@uswds" / "uswds" / "dist")]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # The charting library's JavaScript, from its Python package (joinedup.performance).
+    "joinedup.performance.staticfinders.PlotlyFinder",
+]
 MEDIA_ROOT = Path(env_str("JOINEDUP_MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
@@ -373,6 +380,18 @@ DELIVERY_AT_RISK_DAYS = env_int("JOINEDUP_DELIVERY_AT_RISK_DAYS", 2)
 DELIVERY_BREACH_CHECK_SECONDS = env_int("JOINEDUP_DELIVERY_BREACH_CHECK_SECONDS", 3600)
 DELIVERY_FORWARD_MAX_ATTEMPTS = env_int("JOINEDUP_DELIVERY_FORWARD_MAX_ATTEMPTS", 8)
 DELIVERY_UPLOAD_MAX_BYTES = env_int("JOINEDUP_DELIVERY_UPLOAD_MAX_BYTES", 10_000_000)
+
+# --- Performance: measures, surveys, benchmarking -------------------------------------
+# Published figures based on fewer transactions (or answers) than this are suppressed.
+PERFORMANCE_MIN_COUNT = env_int("JOINEDUP_PERFORMANCE_MIN_COUNT", 10)
+# Share of completed transactions whose applicant is invited to the survey (0 to 1).
+try:
+    PERFORMANCE_SURVEY_RATE = float(env_str("JOINEDUP_PERFORMANCE_SURVEY_RATE", "0.2"))
+except ValueError:
+    raise ImproperlyConfigured("JOINEDUP_PERFORMANCE_SURVEY_RATE must be a number") from None
+PERFORMANCE_SURVEY_DAYS = env_int("JOINEDUP_PERFORMANCE_SURVEY_DAYS", 30)
+PERFORMANCE_DRAFT_TIMEOUT_DAYS = env_int("JOINEDUP_PERFORMANCE_DRAFT_TIMEOUT_DAYS", 30)
+PERFORMANCE_DIGITAL_CHANNELS = env_list("JOINEDUP_PERFORMANCE_DIGITAL_CHANNELS", "online,partner")
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,458 @@
+"""Synthetic history: realistic transactions for demonstrations, tests and benchmarks.
+
+`generate_history(n)` writes n transactions of the loaded federation's offerings over the
+last years: more in some months than others (a yearly wave, quiet weekends, slow growth),
+a channel mix that moves online over time and differs per jurisdiction, turnarounds per
+jurisdiction counted in each one's own business days (with the clock pauses of some cases),
+abandonment, refusals, channel and staff costs, and survey answers that follow timeliness.
+Then the rollups are rebuilt from the facts.
+
+It writes in bulk: PostgreSQL's COPY, or batches of INSERTs on SQLite. Ten million rows take
+a few minutes on PostgreSQL. The random generator is seeded, so a run can be repeated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import itertools
+import math
+import random
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from joinedup.federation.calendars import calendar_for
+from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering
+
+from . import costs, rollups
+from .models import (
+    ChannelUnitCost,
+    OverheadPool,
+    StaffCostRate,
+    SurveyResponse,
+    SurveyRollup,
+    Transaction,
+)
+
+COLUMNS = (
+    "source",
+    "service_key",
+    "jurisdiction",
+    "agency",
+    "channel",
+    "started_at",
+    "start_day",
+    "ended_at",
+    "end_day",
+    "outcome",
+    "elapsed_days",
+    "standard_days",
+    "met_standard",
+    "channel_cost",
+    "handle_seconds",
+    "handle_cost",
+)
+BATCH = 20_000
+CURRENCIES = {"CA": "CAD", "AU": "AUD", "US": "USD", "GB": "GBP", "FR": "EUR", "NZ": "NZD"}
+#: Relative use of the channels other than online, where the offering has them.
+ASSISTED_MIX = {"counter": 0.4, "phone": 0.3, "mail": 0.15, "video": 0.05, "partner": 0.1}
+#: Staff handle time per transaction, in seconds (low, high), by channel.
+HANDLE_SECONDS = {
+    "counter": (900, 2400),
+    "phone": (400, 1500),
+    "video": (600, 1800),
+    "mail": (300, 900),
+    "partner": (60, 300),
+}
+
+
+class NothingToGenerate(RuntimeError):
+    """No federation is loaded, so there is no service to make history for."""
+
+
+class BusinessDays:
+    """Fast business-day arithmetic over a fixed range, in one jurisdiction's calendar."""
+
+    def __init__(self, calendar, first: datetime.date, last: datetime.date):
+        self.first = first.toordinal()
+        days = [
+            first + datetime.timedelta(days=offset)
+            for offset in range((last - first).days + 1)
+            if calendar.is_business_day(first + datetime.timedelta(days=offset))
+        ]
+        self.days = days
+        # position[i]: how many business days fall on or before first + i.
+        self.position = [
+            bisect.bisect_right(days, first + datetime.timedelta(days=offset))
+            for offset in range((last - first).days + 1)
+        ]
+
+    def add(self, start: datetime.date, count: int) -> datetime.date | None:
+        """The count-th business day after start (start itself for 0); None past the range."""
+        if count <= 0:
+            return start
+        index = self.position[start.toordinal() - self.first] + count - 1
+        return self.days[index] if index < len(self.days) else None
+
+
+@dataclass
+class Lane:
+    """One offering as the generator sees it: who delivers what where, and how it behaves."""
+
+    service_key: str
+    jurisdiction: str
+    agency: str
+    channels: list[str]
+    standard_days: int | None
+    business: bool
+    zone: ZoneInfo
+    days: BusinessDays | None
+    weight: float
+    online_share: float
+    speed: float  # the jurisdiction's turnaround factor
+
+
+def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> list[Lane]:
+    offerings = list(
+        Offering.objects.select_related("service", "agency__jurisdiction", "area").order_by(
+            "service__key", "area__path"
+        )
+    )
+    if not offerings:
+        raise NothingToGenerate("load a federation first: there are no offerings")
+    calendars: dict[str, BusinessDays] = {}
+    speeds: dict[str, float] = {}
+    online: dict[str, float] = {}
+    popularity: dict[str, float] = {}
+    lanes = []
+    for offering in offerings:
+        service = offering.service
+        jurisdiction: Jurisdiction = offering.agency.jurisdiction or offering.area
+        code = jurisdiction.code
+        if code not in calendars:
+            calendars[code] = BusinessDays(calendar_for(jurisdiction), first, last)
+            speeds[code] = rng.uniform(0.6, 1.5)
+            online[code] = rng.uniform(0.45, 0.75)
+        popularity.setdefault(service.key, rng.lognormvariate(0, 0.8))
+        channels = [c for c in offering.effective_channels if c in Channel.values] or ["online"]
+        lanes.append(
+            Lane(
+                service_key=service.key,
+                jurisdiction=code,
+                agency=offering.agency.key,
+                channels=channels,
+                standard_days=offering.effective_standard_days,
+                business=service.standard_day_kind == "business",
+                zone=ZoneInfo(jurisdiction.time_zone),
+                days=calendars[code],
+                weight=popularity[service.key] * rng.uniform(0.3, 1.7),
+                online_share=online[code] if "online" in channels else 0.0,
+                speed=speeds[code],
+            )
+        )
+    return lanes
+
+
+def _day_weights(first: datetime.date, last: datetime.date) -> tuple[list, list[float]]:
+    """Days with cumulative weights: a yearly wave, quiet weekends, slow growth."""
+    days, cumulative, total = [], [], 0.0
+    span = max(1, (last - first).days)
+    weekday = (1.0, 1.0, 1.0, 1.0, 0.95, 0.25, 0.15)
+    for offset in range(span + 1):
+        day = first + datetime.timedelta(days=offset)
+        wave = 1 + 0.25 * math.sin(2 * math.pi * (day.timetuple().tm_yday - 30) / 365.25)
+        total += wave * weekday[day.weekday()] * (1 + 0.15 * offset / span)
+        days.append(day)
+        cumulative.append(total)
+    return days, cumulative
+
+
+def ensure_illustrative_costs(start: datetime.date) -> None:
+    """Illustrative unit costs and staff rates, when none were set (a demonstration)."""
+    if not ChannelUnitCost.objects.exists():
+        roots = Jurisdiction.objects.filter(parent__isnull=True)
+        ChannelUnitCost.objects.bulk_create(
+            ChannelUnitCost(
+                jurisdiction=root.code,
+                channel=channel,
+                amount=amount,
+                currency=CURRENCIES.get(root.code[:2], ""),
+                valid_from=start,
+                illustrative=True,
+            )
+            for root in roots
+            for channel, amount in costs.ILLUSTRATIVE_UNIT_COSTS.items()
+        )
+    if not StaffCostRate.objects.exists():
+        StaffCostRate.objects.bulk_create(
+            StaffCostRate(
+                agency=agency.key,
+                hourly=costs.ILLUSTRATIVE_HOURLY,
+                currency=CURRENCIES.get(
+                    (agency.jurisdiction.code if agency.jurisdiction else "")[:2], ""
+                ),
+                valid_from=start,
+                illustrative=True,
+            )
+            for agency in Agency.objects.select_related("jurisdiction")
+        )
+
+
+def _rows(
+    n: int, lanes: list[Lane], first: datetime.date, last: datetime.date, rng: random.Random
+) -> Iterator[tuple]:
+    """The transactions, as tuples in COLUMNS order."""
+    today = timezone.localdate()
+    run = secrets.token_hex(3)
+    days, day_weights = _day_weights(first, last)
+    lane_weights = list(itertools.accumulate(lane.weight for lane in lanes))
+    unit_costs = costs.UnitCosts()
+    rates = costs.StaffRates()
+    channel_cost: dict[tuple[str, str], int] = {}
+    hourly: dict[str, int] = {}
+    span = max(1, (last - first).days)
+    counter = itertools.count()
+    while True:
+        size = min(BATCH, n)
+        if size <= 0:
+            return
+        n -= size
+        picked_lanes = rng.choices(lanes, cum_weights=lane_weights, k=size)
+        picked_days = rng.choices(days, cum_weights=day_weights, k=size)
+        for lane, start in zip(picked_lanes, picked_days, strict=True):
+            number = next(counter)
+            t = (start - first).days / span
+            channel = _channel(lane, t, rng)
+            started_at = datetime.datetime.combine(
+                start, datetime.time(8 + rng.randrange(10), rng.randrange(60)), lane.zone
+            )
+            base = (lane.standard_days or 10) * 0.55 * lane.speed
+            if channel == "mail":
+                base += 4
+            elif channel == "online":
+                base *= 0.85
+            elapsed = int(rng.gammavariate(2.0, base / 2.0))
+            paused = rng.randint(1, 10) if rng.random() < 0.12 else 0
+            if lane.business and lane.days is not None:
+                end = lane.days.add(start, elapsed + paused)
+            else:
+                end = start + datetime.timedelta(days=elapsed + paused)
+            roll = rng.random()
+            abandon = 0.12 if channel == "online" else 0.04
+            if roll < abandon:
+                outcome = "abandoned"
+                end = start + datetime.timedelta(days=rng.randint(0, 20))
+            elif end is None or end > today:
+                outcome = "in_progress"
+            else:
+                outcome = "not_eligible" if roll < abandon + 0.06 else "completed"
+            if outcome == "in_progress" or end > today:
+                outcome, ended_at, end_day = "in_progress", None, None
+            else:
+                end_day = end
+                ended_at = datetime.datetime.combine(
+                    end, datetime.time(9 + rng.randrange(8), rng.randrange(60)), lane.zone
+                )
+            decided = outcome in ("completed", "not_eligible")
+            met = (
+                elapsed <= lane.standard_days
+                if decided and lane.standard_days is not None
+                else None
+            )
+            seconds = 0
+            low_high = HANDLE_SECONDS.get(channel)
+            if low_high and outcome != "in_progress":
+                seconds = rng.randint(*low_high)
+            elif channel == "online" and outcome != "in_progress" and rng.random() < 0.15:
+                seconds = rng.randint(300, 900)
+            handle_cost = 0
+            if seconds:
+                if lane.agency not in hourly:
+                    hourly[lane.agency] = rates.cost(lane.agency, 3600, last)
+                handle_cost = (seconds * hourly[lane.agency] * 2 + 3600) // 7200
+            unit = 0
+            if end_day is not None:
+                key = (lane.jurisdiction, channel)
+                if key not in channel_cost:
+                    channel_cost[key] = unit_costs.cost(lane.jurisdiction, channel, last)
+                unit = channel_cost[key]
+            yield (
+                f"h{run}:{number}",
+                lane.service_key,
+                lane.jurisdiction,
+                lane.agency,
+                channel,
+                started_at,
+                start,
+                ended_at,
+                end_day,
+                outcome,
+                elapsed if decided else None,
+                lane.standard_days,
+                met,
+                unit,
+                seconds if end_day is not None else 0,
+                handle_cost if end_day is not None else 0,
+            )
+
+
+def _channel(lane: Lane, t: float, rng: random.Random) -> str:
+    if lane.online_share and rng.random() < min(0.95, lane.online_share + 0.15 * t):
+        return "online"
+    others = [c for c in lane.channels if c != "online"]
+    if not others:
+        return lane.channels[0]
+    weights = [ASSISTED_MIX.get(c, 0.05) for c in others]
+    return rng.choices(others, weights=weights, k=1)[0]
+
+
+def _write_postgresql(rows: Iterator[tuple], advance: Callable[[int], None]) -> None:
+    table = Transaction._meta.db_table
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with raw.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for count, row in enumerate(rows, 1):
+                copy.write_row(row)
+                if count % BATCH == 0:
+                    advance(BATCH)
+            advance(count % BATCH if count % BATCH else 0)
+
+
+def _write_sqlite(rows: Iterator[tuple], advance: Callable[[int], None]) -> None:
+    table = Transaction._meta.db_table
+    # The table and columns are our model's own names, never input.
+    placeholders = ", ".join("%s" for _ in COLUMNS)
+    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+    with connection.cursor() as cursor:
+        while batch := list(itertools.islice(rows, BATCH)):
+            cursor.executemany(sql, batch)
+            advance(len(batch))
+
+
+def _surveys(rng: random.Random, share: float = 0.02, response_rate: float = 0.25) -> int:
+    """Survey answers for a sample of the completions, with invitations to match."""
+    completions = (
+        Transaction.objects.filter(outcome__in=("completed", "not_eligible"))
+        .values_list("service_key", "jurisdiction", "channel", "end_day", "met_standard")
+        .order_by()
+    )
+    invited: dict[tuple, int] = defaultdict(int)
+    responses = []
+    total = 0
+    for service_key, jurisdiction, channel, end_day, met in completions.iterator(chunk_size=BATCH):
+        if rng.random() >= share / response_rate:
+            continue
+        month = end_day.replace(day=1)
+        invited[(month, service_key, jurisdiction, channel)] += 1
+        if rng.random() >= response_rate:
+            continue
+        lift = 0.6 if met else (-0.6 if met is False else 0.0)
+
+        def answer(spread: float = 0.9, shift: float = 0.0, lift: float = lift) -> int:
+            return max(1, min(5, round(rng.gauss(3.7 + lift + shift, spread))))
+
+        timeliness = answer(shift=0.3 * lift)
+        responses.append(
+            SurveyResponse(
+                month=month,
+                service_key=service_key,
+                jurisdiction=jurisdiction,
+                channel=channel,
+                mode=rng.choice(("portal", "email")),
+                satisfaction=max(1, min(5, round((timeliness + answer()) / 2 + 0.2))),
+                timeliness=timeliness,
+                competence=answer() if channel != "online" or rng.random() < 0.5 else None,
+                courtesy=answer(1.0, -0.2) if channel != "online" else None,
+                fairness=answer(0.7, 0.2),
+                outcome=answer(0.8, 0.3),
+                trust=answer(1.0, -0.3),
+            )
+        )
+        if len(responses) >= BATCH:
+            SurveyResponse.objects.bulk_create(responses)
+            total += len(responses)
+            responses = []
+    SurveyResponse.objects.bulk_create(responses)
+    total += len(responses)
+    # The invitation counts join those already kept; the answer sums are rebuilt afterwards.
+    for row in SurveyRollup.objects.all():
+        invited[(row.month, row.service_key, row.jurisdiction, row.channel)] += row.invited
+    SurveyRollup.objects.all().delete()
+    SurveyRollup.objects.bulk_create(
+        (
+            SurveyRollup(
+                month=month,
+                service_key=service_key,
+                jurisdiction=jurisdiction,
+                channel=channel,
+                invited=count,
+            )
+            for (month, service_key, jurisdiction, channel), count in invited.items()
+        ),
+        batch_size=BATCH,
+    )
+    return total
+
+
+def _overheads(first: datetime.date) -> None:
+    """Illustrative monthly overheads per agency: about a fifth on top of direct costs."""
+    if OverheadPool.objects.exists():
+        return
+    monthly = (
+        Transaction.objects.filter(end_day__gte=first).values_list("agency", "end_day").order_by()
+    )
+    counts: dict[tuple[str, datetime.date], int] = defaultdict(int)
+    for agency, end_day in monthly.iterator(chunk_size=BATCH):
+        counts[(agency, end_day.replace(day=1))] += 1
+    currency = {rate.agency: rate.currency for rate in StaffCostRate.objects.all() if rate.currency}
+    OverheadPool.objects.bulk_create(
+        OverheadPool(
+            agency=agency,
+            month=month,
+            amount=count * 180,
+            currency=currency.get(agency, ""),
+            description="Shared IT and accommodation (illustrative)",
+            illustrative=True,
+        )
+        for (agency, month), count in counts.items()
+    )
+
+
+def generate_history(
+    n: int,
+    *,
+    years: int = 3,
+    seed: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    surveys: bool = True,
+    overheads: bool = True,
+) -> int:
+    """Write n synthetic transactions over the last `years` years, then rebuild the rollups.
+    Returns the number of transactions written."""
+    if n <= 0:
+        return 0
+    rng = random.Random(seed)
+    last = timezone.localdate()
+    first = last.replace(year=last.year - years, day=1)
+    ensure_illustrative_costs(first)
+    lanes = _lanes(first, last + datetime.timedelta(days=730), rng)
+    advance = progress or (lambda _count: None)
+    rows = _rows(n, lanes, first, last, rng)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _write_postgresql(rows, advance)
+        else:
+            _write_sqlite(rows, advance)
+    with transaction.atomic():
+        if overheads:
+            _overheads(first)
+        if surveys:
+            _surveys(rng)
+    rollups.recompute_rollups()
+    return n

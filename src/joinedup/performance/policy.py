@@ -1,0 +1,60 @@
+"""The performance app's rules in the one authorisation policy (deny by default).
+
+Published figures and the survey reached from an e-mailed link are public (the link's token
+is the key). An agency's dashboard — unsuppressed counts, costs — is for its analysts,
+supervisors and administrators; a person sees their own feedback requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.policy import Decision, Role, allow, deny, rule
+
+#: Staff roles that read their agency's dashboard.
+DASHBOARD_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR})
+
+
+def _must_sign_in(context: ActingContext) -> Decision | None:
+    if context.is_anonymous:
+        return deny("sign_in", _("Sign in to continue."))
+    if not context.verified:
+        return deny("second_factor", _("Staff accounts confirm each sign-in with a second factor."))
+    return None
+
+
+@rule(
+    "performance.dashboard",
+    description=gettext_lazy(
+        "Analysts, supervisors and administrators read their own agency's performance dashboard."
+    ),
+)
+def _dashboard(context: ActingContext, agency: Any) -> Decision:
+    if denial := _must_sign_in(context):
+        return denial
+    if not (context.is_staff and context.user_id and context.role in DASHBOARD_ROLES):
+        return deny(
+            "forbidden",
+            _("Only analysts, supervisors and administrators read an agency's dashboard."),
+        )
+    if agency is not None and agency.key != context.agency_key:
+        return deny("forbidden", _("This dashboard belongs to another agency."))
+    return allow()
+
+
+@rule(
+    "performance.feedback.mine",
+    description=gettext_lazy("A person sees and answers the surveys they were invited to."),
+)
+def _feedback_mine(context: ActingContext, resource: Any) -> Decision:
+    if denial := _must_sign_in(context):
+        return denial
+    if context.person_id is None or context.role:
+        return deny("forbidden", _("Only a person who used a service is asked about it."))
+    if context.acting_for_other:
+        return deny("forbidden", _("Only the person who used the service answers its survey."))
+    return allow()

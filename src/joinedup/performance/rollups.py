@@ -1,0 +1,313 @@
+"""Rollups: the fact table added up per service × jurisdiction × agency × channel × day and
+month, kept up to date as facts change and rebuilt from scratch on demand.
+
+Each change to a fact (a transaction starts, ends, or gets staff time) adds its part to the
+two rows it belongs to — the day's and the month's — in the same database transaction as the
+fact itself, so the rollups never disagree with the facts. A row is taken under a row lock
+before it is changed, so concurrent workers add up instead of overwriting each other.
+
+`recompute_rollups()` throws the rollups away and rebuilds them with GROUP BY queries over the
+facts; the test suite checks that it gives exactly the rows the increments built.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Least
+
+from . import measures
+from .models import (
+    COMPLETIONS,
+    DailyRollup,
+    InteractionShare,
+    MonthlyRollup,
+    Outcome,
+    RollupBase,
+    SurveyResponse,
+    SurveyRollup,
+    Transaction,
+)
+
+KEY_FIELDS = ("service_key", "jurisdiction", "agency", "channel")
+BATCH = 5000
+
+
+def month_of(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def _key(record) -> dict[str, str]:
+    return {name: getattr(record, name) for name in KEY_FIELDS}
+
+
+def _bump(
+    model: type[RollupBase],
+    key: dict,
+    counts: dict[str, int],
+    histogram: list[int] | None = None,
+) -> None:
+    """Add counts (and a histogram) to one rollup row, creating it if needed, under a lock."""
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(**key).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = model.objects.create(**key)
+            except IntegrityError:  # another worker created it first
+                row = model.objects.select_for_update().get(**key)
+        for name, value in counts.items():
+            setattr(row, name, getattr(row, name) + value)
+        if histogram:
+            row.histogram = measures.merge(row.histogram, histogram)
+        row.save()
+
+
+def _bump_both(day: datetime.date, key: dict, counts: dict[str, int], histogram=None) -> None:
+    _bump(DailyRollup, {"day": day, **key}, counts, histogram)
+    _bump(MonthlyRollup, {"month": month_of(day), **key}, counts, histogram)
+
+
+def ended_counts(txn: Transaction) -> tuple[dict[str, int], list[int] | None]:
+    """What an ended transaction adds to the row of the day it ended."""
+    counts = {
+        "completed": int(txn.outcome == Outcome.COMPLETED),
+        "not_eligible": int(txn.outcome == Outcome.NOT_ELIGIBLE),
+        "abandoned": int(txn.outcome == Outcome.ABANDONED),
+        "channel_cost": txn.channel_cost,
+        "handle_seconds": txn.handle_seconds,
+        "handle_cost": txn.handle_cost,
+    }
+    histogram = None
+    if txn.outcome in COMPLETIONS:
+        if txn.met_standard is not None:
+            counts["with_standard"] = 1
+            counts["met_standard"] = int(txn.met_standard)
+        if txn.elapsed_days is not None:
+            counts["elapsed_sum"] = txn.elapsed_days
+            histogram = measures.histogram_of([txn.elapsed_days])
+    return counts, histogram
+
+
+def add_started(txn: Transaction) -> None:
+    _bump_both(txn.start_day, _key(txn), {"started": 1})
+
+
+def add_ended(txn: Transaction) -> None:
+    counts, histogram = ended_counts(txn)
+    _bump_both(txn.end_day, _key(txn), counts, histogram)
+
+
+def add_share(txn: Transaction, share: InteractionShare) -> None:
+    """Staff time on a transaction that had already ended: its end day's rows grow. (Time on
+    a transaction in progress reaches the rollups with the transaction when it ends.)"""
+    if txn.end_day is None:
+        return
+    _bump_both(txn.end_day, _key(txn), {"handle_seconds": share.seconds, "handle_cost": share.cost})
+
+
+def add_survey(
+    month: datetime.date,
+    key: dict[str, str],
+    invited: int = 0,
+    answers: dict[str, int | None] | None = None,
+) -> None:
+    """Count an invitation sent, or add an answer's scores, to the month's survey row."""
+    with transaction.atomic():
+        row = SurveyRollup.objects.select_for_update().filter(month=month, **key).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = SurveyRollup.objects.create(month=month, **key)
+            except IntegrityError:
+                row = SurveyRollup.objects.select_for_update().get(month=month, **key)
+        row.invited += invited
+        if answers is not None:
+            row.responses += 1
+            row.sums = _add_answers(row.sums, answers)
+        row.save()
+
+
+SURVEY_KEY = ("service_key", "jurisdiction", "channel")
+QUESTIONS = ("satisfaction", "timeliness", "competence", "courtesy", "fairness", "outcome", "trust")
+
+
+def _add_answers(sums: dict, answers: dict[str, int | None]) -> dict:
+    sums = {name: list(value) for name, value in (sums or {}).items()}
+    for name in QUESTIONS:
+        value = answers.get(name)
+        if value is not None:
+            total, count = sums.get(name, [0, 0])
+            sums[name] = [total + value, count + 1]
+    return sums
+
+
+# --- Rebuilding from the facts ---------------------------------------------------------
+
+
+def _empty_row() -> dict:
+    return dict.fromkeys(RollupBase.COUNTERS, 0) | {"histogram": []}
+
+
+def compute_daily() -> dict[tuple, dict]:
+    """Daily rollup rows, {(day, service, jurisdiction, agency, channel): figures}, from the
+    facts with GROUP BY queries (the database does the adding up)."""
+    rows: dict[tuple, dict] = defaultdict(_empty_row)
+    for found in (
+        Transaction.objects.values("start_day", *KEY_FIELDS)
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("start_day", *KEY_FIELDS, "n")
+        .iterator(chunk_size=BATCH)
+    ):
+        rows[found[:5]]["started"] += found[5]
+
+    completion = Q(outcome__in=COMPLETIONS)
+    ended = (
+        Transaction.objects.filter(end_day__isnull=False)
+        .values("end_day", *KEY_FIELDS)
+        .order_by()
+        .annotate(
+            completed=Count("id", filter=Q(outcome=Outcome.COMPLETED)),
+            not_eligible=Count("id", filter=Q(outcome=Outcome.NOT_ELIGIBLE)),
+            abandoned=Count("id", filter=Q(outcome=Outcome.ABANDONED)),
+            with_standard=Count("id", filter=completion & Q(met_standard__isnull=False)),
+            met=Count("id", filter=completion & Q(met_standard=True)),
+            elapsed=Sum("elapsed_days", filter=completion),
+            cost=Sum("channel_cost"),
+            seconds=Sum("handle_seconds"),
+            handle=Sum("handle_cost"),
+        )
+        .values_list(
+            "end_day",
+            *KEY_FIELDS,
+            "completed",
+            "not_eligible",
+            "abandoned",
+            "with_standard",
+            "met",
+            "elapsed",
+            "cost",
+            "seconds",
+            "handle",
+        )
+    )
+    for found in ended.iterator(chunk_size=BATCH):
+        row = rows[found[:5]]
+        row["completed"] += found[5]
+        row["not_eligible"] += found[6]
+        row["abandoned"] += found[7]
+        row["with_standard"] += found[8]
+        row["met_standard"] += found[9]
+        row["elapsed_sum"] += found[10] or 0
+        row["channel_cost"] += found[11] or 0
+        row["handle_seconds"] += found[12] or 0
+        row["handle_cost"] += found[13] or 0
+
+    buckets = (
+        Transaction.objects.filter(completion, end_day__isnull=False, elapsed_days__isnull=False)
+        .annotate(bucket=Least("elapsed_days", measures.OVERFLOW))
+        .values("end_day", *KEY_FIELDS, "bucket")
+        .order_by()
+        .annotate(n=Count("id"))
+        .values_list("end_day", *KEY_FIELDS, "bucket", "n")
+    )
+    partial: dict[tuple, list[int]] = defaultdict(lambda: [0] * (measures.OVERFLOW + 1))
+    for found in buckets.iterator(chunk_size=BATCH):
+        partial[found[:5]][found[5]] += found[6]
+    for key, counts in partial.items():
+        rows[key]["histogram"] = measures.trim(counts)
+
+    return dict(rows)
+
+
+def months_of(daily: dict[tuple, dict]) -> dict[tuple, dict]:
+    """Monthly rows from daily rows: the same figures added up per month."""
+    monthly: dict[tuple, dict] = defaultdict(_empty_row)
+    for (day, *key), figures in daily.items():
+        row = monthly[(month_of(day), *key)]
+        for name in RollupBase.COUNTERS:
+            row[name] += figures[name]
+        if figures["histogram"]:
+            row["histogram"] = measures.merge(row["histogram"], figures["histogram"])
+    return dict(monthly)
+
+
+def _write(model: type[RollupBase], period: str, rows: dict[tuple, dict]) -> None:
+    """Insert rollup rows in bulk (COPY on PostgreSQL, batched INSERTs elsewhere): the ORM's
+    per-object work would dominate a rebuild of a few hundred thousand rows."""
+    columns = (period, *KEY_FIELDS, *RollupBase.COUNTERS, "histogram")
+    table = model._meta.db_table
+
+    def values() -> Iterable[tuple]:
+        for (when, *key), figures in rows.items():
+            yield (
+                when,
+                *key,
+                *(figures[name] for name in RollupBase.COUNTERS),
+                json.dumps(figures["histogram"], separators=(",", ":")),
+            )
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for record in values():
+                    copy.write_row(record)
+            return
+        # The table and columns are our model's own names, never input.
+        placeholders = ", ".join("%s" for _ in columns)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+        records = iter(values())
+        while batch := list(itertools.islice(records, BATCH)):
+            cursor.executemany(sql, batch)
+
+
+def _clear(*models) -> None:
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608 (our table)
+
+
+def recompute_survey_rollups() -> None:
+    """Rebuild the answer sums from the responses; the invitation counts are kept."""
+    invited = {
+        (row.month, row.service_key, row.jurisdiction, row.channel): row.invited
+        for row in SurveyRollup.objects.all()
+    }
+    rows: dict[tuple, dict] = {}
+    for response in SurveyResponse.objects.all().iterator(chunk_size=BATCH):
+        key = (response.month, response.service_key, response.jurisdiction, response.channel)
+        row = rows.setdefault(key, {"responses": 0, "sums": {}})
+        row["responses"] += 1
+        row["sums"] = _add_answers(row["sums"], {q: getattr(response, q) for q in QUESTIONS})
+    SurveyRollup.objects.all().delete()
+    records = []
+    for key in sorted(set(invited) | set(rows)):
+        month, *rest = key
+        row = rows.get(key, {"responses": 0, "sums": {}})
+        records.append(
+            SurveyRollup(
+                month=month,
+                **dict(zip(SURVEY_KEY, rest, strict=True)),
+                invited=invited.get(key, 0),
+                **row,
+            )
+        )
+    SurveyRollup.objects.bulk_create(records, batch_size=BATCH)
+
+
+def recompute_rollups() -> int:
+    """Rebuild every rollup from the facts, in one transaction. Returns the daily rows."""
+    with transaction.atomic():
+        daily = compute_daily()
+        _clear(DailyRollup, MonthlyRollup)
+        _write(DailyRollup, "day", daily)
+        _write(MonthlyRollup, "month", months_of(daily))
+        recompute_survey_rollups()
+    return len(daily)
