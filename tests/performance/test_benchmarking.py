@@ -57,7 +57,7 @@ def test_funnel_overdispersion_by_hand():
     # w = 4n = 400 each: Σw − Σw²/Σw = 1600 − 400 = 1200.
     assert fitted.tau2 == pytest.approx((4 * phi - 3) / 1200)
     assert fitted.tau2 > 0
-    low_limit, high_limit = fitted.limits(100)
+    _low, high_limit = fitted.limits(100)
     plain = math.sin(math.pi / 4 + b.Z95 * math.sqrt(1 / 400)) ** 2
     assert high_limit > plain  # overdispersion widens the limits
     assert fitted.position(units[3], b.Z998) in {"above", "within"}

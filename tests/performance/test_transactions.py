@@ -26,7 +26,6 @@ from joinedup.performance.models import (
     Transaction,
 )
 from joinedup.sharing import dispatch, outbox
-
 from tests.delivery.conftest import birth_answers, person_context
 
 pytestmark = pytest.mark.django_db

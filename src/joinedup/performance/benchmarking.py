@@ -80,7 +80,7 @@ class Funnel:
         return math.sin(low) ** 2, math.sin(high) ** 2
 
     def position(self, unit: Unit, z: float = Z95) -> str:
-        """"above", "below" or "within" the limits at that z."""
+        """ "above", "below" or "within" the limits at that z."""
         low, high = self.limits(unit.n, z)
         if unit.share > high:
             return "above"
@@ -161,9 +161,10 @@ def quadrant(points: Sequence[DriverPoint]) -> list[DriverPoint]:
     for point in points:
         important = point.importance >= mean_importance
         good = point.performance >= mean_performance
-        name = (
-            ("strength" if good else "priority") if important else ("maintain" if good else "secondary")
-        )
+        if important:
+            name = "strength" if good else "priority"
+        else:
+            name = "maintain" if good else "secondary"
         placed.append(
             DriverPoint(point.driver, point.performance, point.importance, point.answers, name)
         )
