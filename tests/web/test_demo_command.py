@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,9 +104,32 @@ def demo_data_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("demo-data")
 
 
+class _Output:
+    """Everything a process prints, read as it comes (a pipe left unread would block it)."""
+
+    def __init__(self, stream):
+        self._lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self._lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self._lines)
+
+    def finished(self) -> str:
+        self._thread.join(timeout=10)
+        return self.text()
+
+
 @pytest.fixture
 def demo_process(demo_data_dir):
-    """`joinedup demo` running for real in its own data directory, on SQLite."""
+    """`joinedup demo` running for real in its own data directory, on SQLite.
+
+    Ready when it says so, with the addresses to open, and its server answers.
+    """
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["JOINEDUP_DATA_DIR"] = str(demo_data_dir)
@@ -119,20 +143,17 @@ def demo_process(demo_data_dir):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while True:
+    output = _Output(process.stdout)
+    deadline = time.monotonic() + 90
+    while "Sign in as" not in output.text():
         if process.poll() is not None:
-            pytest.fail(f"the demo stopped early:\n{process.stdout.read()}")
-        try:
-            if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
+            pytest.fail(f"the demo stopped early:\n{output.finished()}")
         if time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"the demo did not answer in time:\n{process.stdout.read()}")
+            pytest.fail(f"the demo did not start in time:\n{output.finished()}")
         time.sleep(0.2)
-    yield process, port
+    assert _get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+    yield process, port, output
     if process.poll() is None:
         process.kill()
         process.wait()
@@ -140,7 +161,7 @@ def demo_process(demo_data_dir):
 
 @pytest.mark.slow
 def test_demo_serves_the_api_and_stops_both_processes_on_sigterm(demo_process):
-    process, port = demo_process
+    process, port, output = demo_process
     status, body = _get(f"http://127.0.0.1:{port}/api/v1/services")
     assert status == 200
     assert "items" in json.loads(body)
@@ -150,20 +171,20 @@ def test_demo_serves_the_api_and_stops_both_processes_on_sigterm(demo_process):
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
-    output = process.stdout.read()
-    assert "admin / " in output
-    assert f"http://127.0.0.1:{port}/api/v1/docs" in output
+    printed = output.finished()
+    assert "admin / " in printed
+    assert f"http://127.0.0.1:{port}/api/v1/docs" in printed
     assert not [pid for pid in children if _alive(pid)], "a child outlived the demo"
 
 
 @pytest.mark.slow
 def test_demo_stops_the_server_and_fails_when_the_task_worker_dies(demo_process):
-    process, _port = demo_process
+    process, _port, output = demo_process
     children = _descendants(process.pid)
     workers = [pid for pid in children if b"db_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert len(workers) == 1
 
     os.kill(workers[0], signal.SIGKILL)
     assert process.wait(timeout=30) == 1
-    assert "stopped" in process.stdout.read()
+    assert "task worker stopped" in output.finished()
     assert not [pid for pid in children if _alive(pid)], "the web server outlived the demo"
