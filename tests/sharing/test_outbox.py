@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from joinedup.sharing import dispatch, outbox, subscribers, webhooks
 from joinedup.sharing.models import Delivery, OutboxEvent, PeriodicRun
@@ -56,6 +57,7 @@ def test_an_event_rolled_back_with_its_change_is_never_sent():
         outbox.emit(TYPE)
         raise RuntimeError("the change failed")
     assert not OutboxEvent.objects.exists()
+    assert dispatch_tasks() == 0
 
 
 def test_the_envelope_is_cloudevents_1_0():
@@ -76,10 +78,17 @@ def test_the_envelope_is_cloudevents_1_0():
     assert envelope["datacontenttype"] == "application/json"
 
 
+def dispatch_tasks() -> int:
+    return DBTaskResult.objects.filter(task_path=dispatch.dispatch_outbox.module_path).count()
+
+
 def test_one_dispatch_is_enqueued_per_transaction(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         emit(3)
     assert len(callbacks) == 1
+    # With the database task backend the task row is written with the events themselves.
+    assert dispatch.queue_shares_database()
+    assert dispatch_tasks() == 1
 
 
 def test_subscribers_receive_each_event_once(received):

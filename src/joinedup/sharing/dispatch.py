@@ -14,8 +14,9 @@ can be retried. If a dispatcher dies mid-way, its lease runs out and the next di
 takes the events over; handlers that were interrupted had their transaction rolled back and
 run again.
 
-Dispatchers start at once after a commit that emitted events: the commit enqueues a
-dispatch task, and on PostgreSQL also wakes the `joinedup dispatch-outbox --loop`
+Dispatchers start at once after a commit that emitted events: a dispatch task is enqueued
+(with the database task backend, inside the emitting transaction, so it costs no commit of
+its own), and on PostgreSQL the commit also wakes the `joinedup dispatch-outbox --loop`
 processes waiting on `LISTEN`. Polling (that loop's interval, the periodic tasks) is the
 fallback for what a wake-up missed and for retries.
 """
@@ -37,7 +38,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, router, transaction
 from django.db.models import F, Min, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -391,14 +392,37 @@ def notify(using: str = DEFAULT_DB_ALIAS) -> None:
             cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; NOTIFY {CHANNEL}; COMMIT")
 
 
-def kick(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Ask for a dispatch now (after a commit): wake the waiting dispatchers and enqueue a
-    dispatch task for the workers. Neither may fail the caller: its commit happened, and
-    the periodic tasks pick the events up anyway."""
+def queue_shares_database(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether dispatch tasks are rows in this same database (the database task backend)."""
+    try:
+        from django_tasks_db import DatabaseBackend
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # pragma: no cover - the backend is installed with the project
+        return False
+    backend = dispatch_outbox.get_backend()
+    return isinstance(backend, DatabaseBackend) and router.db_for_write(DBTaskResult) == using
+
+
+def enqueue_with_the_commit(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Enqueue a dispatch task inside the current transaction when the task queue is in the
+    same database: the task row commits with the events (or not at all), with no commit of
+    its own. False when the queue is elsewhere: then `kick` enqueues after the commit."""
+    if not (connections[using].in_atomic_block and queue_shares_database(using)):
+        return False
+    dispatch_outbox.enqueue()
+    return True
+
+
+def kick(using: str = DEFAULT_DB_ALIAS, *, enqueue: bool = True) -> None:
+    """Ask for a dispatch now (after a commit): wake the waiting dispatchers and, unless it
+    was enqueued with the commit, enqueue a dispatch task for the workers. Neither may fail
+    the caller: its commit happened, and the periodic tasks pick the events up anyway."""
     try:
         notify(using)
     except Exception:
         logger.exception("could not wake the outbox dispatchers; they will poll")
+    if not enqueue:
+        return
     try:
         dispatch_outbox.enqueue()
     except Exception:

@@ -2,9 +2,10 @@
 
 `emit` writes the event in the caller's transaction, so the event exists if and only if the
 change it announces was committed: nothing is announced that did not happen, and nothing
-that happened goes unannounced. After the commit (once per transaction) the dispatchers are
-woken and a dispatch task is enqueued; the periodic scheduler catches anything they miss (a
-crash, a worker that was down).
+that happened goes unannounced. Once per transaction a dispatch task is enqueued (with the
+commit when the task queue is in the same database, else after it) and after the commit the
+waiting dispatchers are woken; the periodic scheduler catches anything they miss (a crash,
+a worker that was down).
 """
 
 from __future__ import annotations
@@ -56,20 +57,25 @@ def emit(
 
 
 class _Kick:
-    """After the commit: wake the dispatchers and enqueue a dispatch (see `dispatch.kick`)."""
+    """After the commit: wake the dispatchers and, unless that was done with the commit,
+    enqueue a dispatch (see `dispatch.kick`)."""
 
-    def __init__(self, using: str) -> None:
-        self.using = using
+    def __init__(self, using: str, enqueue: bool) -> None:
+        self.using, self.enqueue = using, enqueue
 
     def __call__(self) -> None:
         from .dispatch import kick
 
-        kick(self.using)
+        kick(self.using, enqueue=self.enqueue)
 
 
 def _kick_after_commit(using: str) -> None:
-    """One wake-up per transaction, however many events it emitted."""
+    """One dispatch per transaction, however many events it emitted. (A savepoint rolled
+    back takes its callback, and its queued task, with it: the next emit makes them again.)"""
+    from .dispatch import enqueue_with_the_commit
+
     pending = connections[using].run_on_commit
     if any(isinstance(entry[1], _Kick) for entry in pending):
         return
-    transaction.on_commit(_Kick(using), using=using)
+    queued = enqueue_with_the_commit(using)
+    transaction.on_commit(_Kick(using, enqueue=not queued), using=using)
