@@ -226,7 +226,7 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
 
 @policy.requires("account.signed_in")
 def two_factor(request: HttpRequest, context: ActingContext) -> HttpResponse:
-    user = request.user
+    user = User.objects.get(pk=context.user_id)
     if accounts.confirmed_device(user) is None:
         return redirect(
             f"{reverse('identity:two-factor-setup')}?{urlencode({'next': _next(request)})}"
@@ -247,7 +247,7 @@ def two_factor(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 @policy.requires("account.signed_in")
 def two_factor_setup(request: HttpRequest, context: ActingContext) -> HttpResponse:
-    user = request.user
+    user = User.objects.get(pk=context.user_id)
     if accounts.confirmed_device(user) is not None and not context.second_factor:
         # Replacing an authenticator needs the current one: a stolen password is not enough.
         return redirect(f"{reverse('identity:two-factor')}?{urlencode({'next': _next(request)})}")
