@@ -27,6 +27,7 @@ import random
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -110,27 +111,69 @@ def _create_heads(chains: int) -> None:
     LedgerHead.objects.bulk_create(heads, ignore_conflicts=True)
 
 
-def _lock_a_head() -> LedgerHead:
-    """The head of a chain, locked until the transaction ends: the first one that no other
-    transaction holds (one this transaction already holds counts as free), else any one."""
+def _lock_a_head() -> tuple[int, int, str]:
+    """(chain, position, hash) of a chain's head, locked until the transaction ends: the
+    first one that no other transaction holds (one this transaction already holds counts
+    as free), else any one."""
     chains = chain_count()
     heads = LedgerHead.objects.filter(pk__lte=chains).order_by("pk")
     if chains > 1:
-        head = heads.select_for_update(skip_locked=True).first()
-        if head is None and heads.count() < chains:
+        with connection.cursor() as cursor:
+            cursor.execute(_sql()["lock"], [chains])
+            found = cursor.fetchone()
+        if found is None and heads.count() < chains:
             _create_heads(chains)
-            head = heads.select_for_update(skip_locked=True).first()
-        if head is not None:
-            return head
+            return _lock_a_head()
+        if found is not None:
+            return found
         # Every chain is held by another transaction: wait for one of them.
         head = heads.select_for_update().filter(pk=random.randint(1, chains)).first()
         if head is not None:
-            return head
+            return head.pk, head.seq, head.hash
     head = heads.select_for_update().filter(pk=1).first()
     if head is None:
         _create_heads(1)
         head = heads.select_for_update().get(pk=1)
-    return head
+    return head.pk, head.seq, head.hash
+
+
+@cache
+def _sql() -> dict[str, str]:
+    """The statements of an append on PostgreSQL, from the models' own names. An append
+    is the hottest write of the platform: two statements instead of three, without the
+    query compiler, make it about twice as cheap."""
+    qn = connection.ops.quote_name
+    head, rows = qn(LedgerHead._meta.db_table), qn(AccessEvent._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in _columns())
+    values = ", ".join(["%s"] * len(_columns()))
+    return {
+        "lock": f"SELECT id, seq, hash FROM {head} WHERE id <= %s "  # noqa: S608 (our names)
+        "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        "append": f"WITH moved AS (UPDATE {head} SET seq = %s, hash = %s, updated_at = %s "  # noqa: S608
+        f"WHERE id = %s) INSERT INTO {rows} ({columns}) VALUES ({values}) RETURNING id",
+    }
+
+
+@cache
+def _columns() -> list:
+    return [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
+
+
+def _write(event: AccessEvent) -> None:
+    """Insert the row and move its chain's head to it."""
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        LedgerHead.objects.filter(pk=event.chain).update(
+            seq=event.seq, hash=event.hash, updated_at=event.occurred_at
+        )
+        return
+    params = [event.seq, event.hash, event.occurred_at, event.chain]
+    params += [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _columns()]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["append"], params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def append(**values: object) -> AccessEvent:
@@ -140,21 +183,14 @@ def append(**values: object) -> AccessEvent:
     change it records, and the chain's head stays locked until then.
     """
     with transaction.atomic():
-        head = _lock_a_head()
+        chain, seq, prev_hash = _lock_a_head()
         event = AccessEvent(
-            chain=head.pk,
-            seq=head.seq + 1,
-            prev_hash=head.hash,
-            occurred_at=timezone.now(),
-            **values,
+            chain=chain, seq=seq + 1, prev_hash=prev_hash, occurred_at=timezone.now(), **values
         )
         event.categories = sorted(set(event.categories or []))
         event.fields = sorted(set(event.fields or []))
         event.hash = row_hash(event.prev_hash, event)
-        event.save(force_insert=True)
-        LedgerHead.objects.filter(pk=head.pk).update(
-            seq=event.seq, hash=event.hash, updated_at=event.occurred_at
-        )
+        _write(event)
     return event
 
 
