@@ -412,3 +412,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("JOINEDUP_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+    "joinedup.bundles",

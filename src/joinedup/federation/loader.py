@@ -681,3 +681,11 @@ def load_federation(
             counts=result.counts,
         )
     return result
+
+
+# The reading and reporting pieces, public for other apps' data-file loaders (bundles), so
+# that every data file of the platform is read, located and reported the same way.
+Document = _Document
+read_document = _read
+format_path = _format_path
+schema_problems = _schema_problems

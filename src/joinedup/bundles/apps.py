@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BundlesConfig(AppConfig):
+    name = "joinedup.bundles"
+    label = "bundles"
+    verbose_name = _("Life events and bundles")
+
+    def ready(self) -> None:
+        # Policy rules and outbox subscribers register themselves at import time.
+        from . import policy, reactions  # noqa: F401

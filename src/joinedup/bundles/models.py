@@ -1,0 +1,269 @@
+"""Bundles (life events), the people's bundle submissions and their legs, proactive offers,
+and the births the platform registered.
+
+A bundle is loaded from a data file (see `loader.py`) and kept whole as JSON: its screening
+questions, its unified form, its legs with their conditions, field mapping and consent text,
+and the offers its events trigger. A submission keeps the checksum of the definition it was
+made with, and each leg points to the one application it created in the competent agency.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Agency, Service
+from joinedup.identity.models import Person
+
+
+class Bundle(models.Model):
+    """A life event: one guided application whose legs go to several agencies."""
+
+    key = models.SlugField(_("key"), max_length=60, unique=True)
+    names = models.JSONField(_("names"), default=dict)
+    descriptions = models.JSONField(_("descriptions"), default=dict, blank=True)
+    life_situation = models.CharField(_("life situation"), max_length=80, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=100)
+    definition = models.JSONField(_("definition"), default=dict)
+    checksum = models.CharField(_("checksum"), max_length=64, editable=False)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    illustrative = models.BooleanField(_("illustrative"), default=False)
+    active = models.BooleanField(_("taking submissions"), default=True)
+    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bundle")
+        verbose_name_plural = _("bundles")
+        ordering = ["position", "key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def name(self) -> str:
+        return pick(self.names)
+
+    @property
+    def description(self) -> str:
+        return pick(self.descriptions)
+
+    @property
+    def legs(self) -> list[dict]:
+        return list(self.definition.get("legs") or [])
+
+    def leg(self, key: str) -> dict | None:
+        return next((leg for leg in self.legs if leg["key"] == key), None)
+
+
+class BundleDraft(models.Model):
+    """A journey under way in the browser: screening answers, the unified form, choices."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bundle_drafts"
+    )
+    subject = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="bundle_drafts")
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="drafts")
+    screening = models.JSONField(default=dict, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    dropped = models.JSONField(default=list, blank=True)
+    consents = models.JSONField(default=list, blank=True)
+    step = models.CharField(max_length=60, blank=True)
+    submitted = models.ForeignKey(
+        "BundleSubmission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("bundle draft")
+        verbose_name_plural = _("bundle drafts")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"{self.bundle.key} draft"
+
+
+class BundleSubmission(models.Model):
+    """One person's bundle: the answers given once, and one application per leg."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    bundle = models.ForeignKey(
+        Bundle, verbose_name=_("bundle"), on_delete=models.PROTECT, related_name="submissions"
+    )
+    subject = models.ForeignKey(
+        Person,
+        verbose_name=_("for"),
+        on_delete=models.PROTECT,
+        related_name="bundle_submissions",
+    )
+    acting_person = models.ForeignKey(
+        Person,
+        verbose_name=_("submitted by (person)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by (account)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=16, default="online")
+    language = models.CharField(_("language"), max_length=8, default="en")
+    screening = models.JSONField(_("screening answers"), default=dict)
+    answers = models.JSONField(_("answers"), default=dict)
+    dropped = models.JSONField(_("legs left out"), default=list, blank=True)
+    definition_checksum = models.CharField(max_length=64, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now, db_index=True)
+    idempotency_scope = models.CharField(max_length=40, blank=True, editable=False)
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=200, blank=True, editable=False
+    )
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("bundle submission")
+        verbose_name_plural = _("bundle submissions")
+        ordering = ["-submitted_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_scope", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="one_bundle_submission_per_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.bundle.key})"
+
+
+class BundleLeg(models.Model):
+    """One leg of a submission: the application it made in the competent agency."""
+
+    submission = models.ForeignKey(BundleSubmission, on_delete=models.CASCADE, related_name="legs")
+    key = models.SlugField(_("leg"), max_length=60)
+    position = models.PositiveSmallIntegerField(default=0)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    application = models.OneToOneField(
+        "delivery.Application", on_delete=models.PROTECT, related_name="bundle_leg"
+    )
+    consent = models.ForeignKey(
+        "sharing.ConsentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("bundle leg")
+        verbose_name_plural = _("bundle legs")
+        ordering = ["submission", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "key"], name="one_leg_per_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.submission.reference}: {self.key}"
+
+
+class Offer(models.Model):
+    """A service offered to a person because of an event (a birth, a move, a death)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("No longer offered")
+
+    class Trigger(models.TextChoices):
+        BIRTH_REGISTERED = "birth_registered", _("A birth was registered")
+        ADDRESS_CHANGED = "address_changed", _("An address changed")
+        DEATH_REGISTERED = "death_registered", _("A death was registered")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="offers")
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="offers")
+    leg = models.SlugField(_("leg"), max_length=60)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    trigger = models.CharField(_("because"), max_length=30, choices=Trigger.choices)
+    event_id = models.CharField(max_length=64)
+    source_application = models.ForeignKey(
+        "delivery.Application",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    about = models.ForeignKey(
+        Person,
+        verbose_name=_("about"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The person the event was about (the newborn, the person who died)."),
+    )
+    answers = models.JSONField(_("what we already know"), default=dict)
+    place = models.CharField(_("place"), max_length=40, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    application = models.ForeignKey(
+        "delivery.Application",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    consent = models.ForeignKey(
+        "sharing.ConsentRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("offered at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "service", "event_id"], name="one_offer_per_event_and_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.key} → {self.person} ({self.status})"
+
+
+class RegisteredBirth(models.Model):
+    """The child registered by a birth registration, so that the record is made once."""
+
+    registration = models.OneToOneField(
+        "delivery.Application", on_delete=models.PROTECT, related_name="registered_birth"
+    )
+    child = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    parents = models.ManyToManyField(Person, related_name="+", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("registered birth")
+        verbose_name_plural = _("registered births")
+
+    def __str__(self) -> str:
+        return str(self.child)

@@ -1,0 +1,351 @@
+"""Proactive offers: an event (a birth registered, an address changed, a death registered)
+offers the services the person appears eligible for; accepting is one step.
+
+Which legs an event offers is data: a bundle's `offers` name the trigger and the legs, with
+an optional condition. A leg is offered when its service is delivered where the person lives
+(or moves to), the condition holds, and the person has not already applied for it since the
+event's facts began (nor has it open as an offer). The offer keeps what is already known — the
+answers of the bundle the event came from, and the event's own facts read back through the
+source leg's mapping — so that accepting asks only what is still missing, shows exactly what
+goes to the agency, records the consent and submits, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from joinedup.delivery import applications, forms
+from joinedup.delivery.models import Application, ApplicationStatus
+from joinedup.delivery.notifications import sending
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Agency, Jurisdiction, Service
+from joinedup.federation.routing import RoutingError, route_for
+from joinedup.identity import assurance, policy
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person, User
+from joinedup.sharing import consent as sharing_consent
+from joinedup.sharing import outbox
+
+from . import definitions, mapping, prefill, preview, screening
+from .models import Bundle, BundleLeg, Offer
+from .submission import SOURCE, BundleError
+
+EVENT_PREFIX = "org.joinedup.offer."
+
+
+def offered_legs(trigger: str) -> list[tuple[Bundle, dict, dict]]:
+    """(bundle, offer rule, leg) for every leg some bundle offers on this trigger."""
+    found = []
+    for bundle in definitions.active_bundles():
+        for rule in bundle.definition.get("offers") or []:
+            if rule["trigger"] != trigger:
+                continue
+            for key in rule["legs"]:
+                leg = bundle.leg(key)
+                if leg is not None:
+                    found.append((bundle, rule, leg))
+    return found
+
+
+def reverse_mapped(bundle: Bundle, application: Application) -> dict[str, Any]:
+    """The unified answers an application's data gives back, through its leg's plain paths
+    (`child_given_names: child_given_names` read backwards)."""
+    leg = next((leg for leg in bundle.legs if leg["service"] == application.service.key), None)
+    if leg is None:
+        return {}
+    answers: dict[str, Any] = {}
+    for name, spec in leg["mapping"].items():
+        path = (
+            spec if isinstance(spec, str) else spec.get("path") if "transform" not in spec else None
+        )
+        if not path or "." in path or path in mapping.RESERVED or name not in application.data:
+            continue
+        answers[path] = application.data[name]
+    return answers
+
+
+def known_answers(bundle: Bundle, application: Application | None) -> dict[str, Any]:
+    """What the event's source tells: its bundle's answers (if it was a leg), then its data."""
+    if application is None:
+        return {}
+    answers = reverse_mapped(bundle, application)
+    leg = BundleLeg.objects.filter(application=application).select_related("submission").first()
+    if leg is not None and leg.submission.bundle_id == bundle.pk:
+        answers.update(leg.submission.answers)
+    return answers
+
+
+def already_has(person: Person, service: Service, since: datetime.datetime) -> bool:
+    """Applied for since the event's facts began (and not refused or withdrawn), or offered."""
+    applied = (
+        Application.objects.filter(applicant=person, service=service, submitted_at__gte=since)
+        .exclude(status__in=[ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN])
+        .exists()
+    )
+    return (
+        applied
+        or Offer.objects.filter(person=person, service=service, status=Offer.Status.OPEN).exists()
+    )
+
+
+def make_offers(
+    person: Person,
+    trigger: str,
+    event_id: str,
+    *,
+    place: Jurisdiction | None,
+    since: datetime.datetime,
+    source_application: Application | None = None,
+    about: Person | None = None,
+    extra_answers: Mapping[str, Any] | None = None,
+) -> list[Offer]:
+    """Offer the person what the trigger offers and they appear eligible for (idempotent by
+    event), and tell them."""
+    made = []
+    level = assurance.level_of(person)
+    values = screening.variables({}, place, level)
+    for bundle, rule, leg in offered_legs(trigger):
+        service = Service.objects.filter(key=leg["service"]).first()
+        if service is None or service.key not in values["offered"]:
+            continue
+        if rule.get("when") and not screening.holds(rule["when"], values):
+            continue
+        if already_has(person, service, since):
+            continue
+        answers = known_answers(bundle, source_application)
+        answers.update(extra_answers or {})
+        offer, created = Offer.objects.get_or_create(
+            person=person,
+            service=service,
+            event_id=event_id,
+            defaults={
+                "bundle": bundle,
+                "leg": leg["key"],
+                "trigger": trigger,
+                "source_application": source_application,
+                "about": about,
+                "answers": answers,
+                "place": place.code if place is not None else "",
+            },
+        )
+        if created:
+            made.append(offer)
+            notify(offer, rule)
+    return made
+
+
+def notify(offer: Offer, rule: Mapping[str, Any]) -> None:
+    """An e-mail (and a text message) saying what is offered and where to accept it."""
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils import translation
+
+    language = offer.person.preferred_language or "en"
+    with translation.override(language):
+        path = reverse("bundles:offer", args=[offer.pk])
+        variables = {
+            "name": offer.person.preferred_name or offer.person.given_names,
+            "service": pick(offer.service.names, language),
+            "reason": str(Offer.Trigger(offer.trigger).label),
+            "message": pick(rule.get("message") or {}, language),
+            "offer_url": settings.PUBLIC_URL.rstrip("/") + path,
+        }
+    sending.notify(offer.person, "offer", f"offer:{offer.pk}", variables)
+
+
+# --- Accepting -----------------------------------------------------------------------------
+
+
+@dataclass
+class OfferPreview:
+    """What accepting sends, to whom, on what terms, and what is still to be answered."""
+
+    offer: Offer
+    leg: dict
+    version: Any
+    form: dict  # the questions still to answer (the unified form cut to them)
+    answers: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[forms.FieldError] = field(default_factory=list)
+    agency: Agency | None = None
+    consent_text: str = ""
+    categories: list[str] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def questions(self) -> list[str]:
+        return list((forms.schema_of(self.form).get("properties") or {}).keys())
+
+
+def preview_offer(
+    context: ActingContext, offer: Offer, given: Mapping[str, Any] | None = None
+) -> OfferPreview:
+    bundle = offer.bundle
+    leg = bundle.leg(offer.leg)
+    if leg is None:
+        raise BundleError("offer_closed", _("This offer is no longer available."))
+    version = applications.current_version(offer.service)
+    if version is None:
+        raise BundleError("not_available", _("This service does not take applications online yet."))
+    known = prefill.known(context, offer.person, bundle)
+    answers = prefill.merge(prefill.merge(known.values, offer.answers), given or {})
+    full_form = definitions.unified_form(bundle, [leg["key"]])
+    properties = forms.schema_of(full_form).get("properties") or {}
+    answers = {name: value for name, value in answers.items() if name in properties}
+    cleaned, errors = forms.validate(full_form, answers)
+    missing = {e.path.split(".")[0] for e in errors}
+    form = _cut(
+        full_form, [name for name in properties if name in missing or name in (given or {})]
+    )
+    place = Jurisdiction.objects.filter(code=offer.place).first() if offer.place else None
+    data_source = mapping.source(cleaned, {}, screening.place_facts(place))
+    data, leg_form_errors = forms.validate(version.form, mapping.apply(leg["mapping"], data_source))
+    result = OfferPreview(
+        offer=offer,
+        leg=leg,
+        version=version,
+        form=form,
+        answers=answers,
+        data=data,
+        rows=[(q, a) for _p, q, a in forms.summary(version.form, data)],
+        errors=errors or preview.leg_errors(bundle, leg, offer.service, leg_form_errors),
+        consent_text=pick(leg["consent"]["text"]),
+        categories=preview.category_names(leg["consent"]["categories"]),
+    )
+    where = screening.leg_place(version, offer.person, data, place)
+    try:
+        result.agency = route_for(offer.service, where).agency if where else None
+    except RoutingError as error:
+        result.problem = error.message
+    if result.agency is None and not result.problem:
+        result.problem = _("We need to know where you live to send this to the right agency.")
+    return result
+
+
+def _cut(definition: dict, names: list[str]) -> dict:
+    schema = dict(forms.schema_of(definition))
+    keep = set(names)
+    schema["properties"] = {k: v for k, v in (schema.get("properties") or {}).items() if k in keep}
+    schema["required"] = [k for k in schema.get("required") or [] if k in keep]
+    ui = dict(forms.ui_of(definition))
+    ui.pop("pages", None)
+    return {"schema": schema, "ui": ui}
+
+
+def accept_offer(
+    context: ActingContext,
+    offer: Offer,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    consent: bool,
+) -> tuple[Application, bool]:
+    """Accept in one step: check, record the consent, submit the application, close the offer
+    — in one transaction. Accepting twice returns the first application."""
+    policy.require(context, "bundles.apply", offer)
+    if offer.status == Offer.Status.ACCEPTED and offer.application_id:
+        return offer.application, False
+    if offer.status != Offer.Status.OPEN:
+        raise BundleError("offer_closed", _("This offer is no longer open."))
+    if context.subject_id != offer.person_id:
+        raise BundleError(
+            "not_yours",
+            _("This offer was made to %(name)s: act for them to accept it.")
+            % {"name": offer.person.full_name},
+        )
+    if not consent:
+        raise BundleError(
+            "consent_missing",
+            _("Give your consent to send your answers, or decline the offer."),
+            [
+                {
+                    "field": "consent",
+                    "message": _("Consent to send your answers."),
+                    "code": "consent",
+                }
+            ],
+        )
+    if answers is not None and not isinstance(answers, Mapping):
+        raise BundleError("invalid", _("The answers must be a JSON object."))
+    seen = preview_offer(context, offer, answers or {})
+    if seen.errors:
+        raise BundleError(
+            "invalid",
+            _("Some answers need correcting."),
+            [e.as_dict() for e in seen.errors],
+        )
+    if seen.agency is None:
+        raise BundleError("not_delivered", seen.problem)
+    user = User.objects.filter(pk=context.user_id).first() if context.user_id else None
+    with transaction.atomic():
+        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        if locked.status == Offer.Status.ACCEPTED and locked.application_id:
+            return locked.application, False
+        if locked.status != Offer.Status.OPEN:
+            raise BundleError("offer_closed", _("This offer is no longer open."))
+        record = sharing_consent.record_consent(
+            offer.person,
+            recipients=[seen.agency],
+            purposes=seen.leg["consent"]["purposes"],
+            categories=seen.leg["consent"]["categories"],
+            method="online",
+            notice=seen.consent_text,
+            recorded_by=user,
+        )
+        try:
+            application, _created = applications.submit_application(
+                context,
+                offer.service.key,
+                seen.data,
+                "online",
+                f"offer:{offer.pk}",
+                version=seen.version,
+            )
+        except applications.SubmissionError as error:
+            raise BundleError(
+                error.code, error.message, [e.as_dict() for e in error.errors]
+            ) from None
+        locked.status = Offer.Status.ACCEPTED
+        locked.application = application
+        locked.consent = record
+        locked.answers = seen.answers
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "application", "consent", "answers", "decided_at"])
+        outbox.emit(
+            EVENT_PREFIX + "accepted",
+            source=SOURCE,
+            subject=str(locked.pk),
+            data={
+                "offer": str(locked.pk),
+                "person": locked.person_id,
+                "service": offer.service.key,
+                "application": str(application.pk),
+            },
+        )
+    offer.refresh_from_db()
+    return application, True
+
+
+def decline_offer(context: ActingContext, offer: Offer) -> Offer:
+    """Say no thanks; the offer leaves the list (nothing is sent anywhere)."""
+    policy.require(context, "bundles.apply", offer)
+    with transaction.atomic():
+        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        if locked.status == Offer.Status.OPEN:
+            locked.status = Offer.Status.DECLINED
+            locked.decided_at = timezone.now()
+            locked.save(update_fields=["status", "decided_at"])
+            outbox.emit(
+                EVENT_PREFIX + "declined",
+                source=SOURCE,
+                subject=str(locked.pk),
+                data={"offer": str(locked.pk), "person": locked.person_id},
+            )
+    return locked

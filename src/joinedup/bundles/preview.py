@@ -1,0 +1,185 @@
+"""The preview before submitting: per agency, exactly which data goes where, and on what terms.
+
+For each leg the person keeps, the unified answers are mapped to the leg's own form, checked
+against it, and shown as that agency will receive them, question by question, beside the
+consent text of the leg. Nothing here writes: the same computation runs again, in one
+transaction, when the person submits (`submission.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from joinedup.delivery import forms
+from joinedup.delivery.models import ServiceVersion
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Agency, Jurisdiction, Service
+from joinedup.federation.routing import RoutingError, route_for
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person
+from joinedup.sharing.models import DataCategory
+
+from . import definitions, mapping, screening
+from .models import Bundle
+
+
+@dataclass
+class LegPreview:
+    """One leg as the person sees it before submitting."""
+
+    key: str
+    leg: dict
+    service: Service
+    version: ServiceVersion
+    data: dict[str, Any]
+    rows: list[tuple[str, str]]
+    errors: list[forms.FieldError]
+    agency: Agency | None
+    place: Jurisdiction | None
+    required: bool
+    consent_text: str
+    categories: list[str]
+    route_problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.agency is not None
+
+
+@dataclass
+class AgencyPreview:
+    agency: Agency
+    legs: list[LegPreview] = field(default_factory=list)
+
+    @property
+    def jurisdiction(self) -> Jurisdiction | None:
+        return self.agency.jurisdiction
+
+
+@dataclass
+class Preview:
+    plans: list[screening.LegPlan]
+    legs: list[LegPreview]
+    dropped: list[screening.LegPlan]
+    place: Jurisdiction | None
+
+    @property
+    def agencies(self) -> list[AgencyPreview]:
+        grouped: dict[int, AgencyPreview] = {}
+        for leg in self.legs:
+            if leg.agency is None:
+                continue
+            grouped.setdefault(leg.agency.pk, AgencyPreview(leg.agency)).legs.append(leg)
+        return list(grouped.values())
+
+    @property
+    def errors(self) -> list[tuple[LegPreview, forms.FieldError]]:
+        return [(leg, error) for leg in self.legs for error in leg.errors]
+
+    @property
+    def jurisdictions(self) -> set[str]:
+        return {
+            leg.agency.jurisdiction.code
+            for leg in self.legs
+            if leg.agency is not None and leg.agency.jurisdiction_id
+        }
+
+
+def category_names(keys: Iterable[str]) -> list[str]:
+    names = {c.key: c.name for c in DataCategory.objects.filter(key__in=list(keys))}
+    return [str(names.get(key, key)) for key in keys]
+
+
+def leg_errors(
+    bundle: Bundle, leg: Mapping[str, Any], service: Service, errors: list[forms.FieldError]
+) -> list[forms.FieldError]:
+    """A leg's form errors said in the unified form's words (the question the person saw)."""
+    unified = bundle.definition["form"]
+    said = []
+    for error in errors:
+        top = error.path.split(".")[0]
+        sources = mapping.sources_of(leg["mapping"], top)
+        if error.code == "required" and sources:
+            message = _("%(service)s needs “%(question)s”.") % {
+                "service": service.name,
+                "question": forms.label_of(unified, sources[0]),
+            }
+            path = sources[0]
+        else:
+            message = f"{service.name}: {error.message}"
+            path = sources[0] if sources else error.path
+        said.append(forms.FieldError(path, message, error.code))
+    return said
+
+
+def build(
+    context: ActingContext,
+    subject: Person,
+    bundle: Bundle,
+    screening_answers: Mapping[str, Any],
+    answers: Mapping[str, Any],
+    dropped: Iterable[str] = (),
+    *,
+    plans: list[screening.LegPlan] | None = None,
+) -> Preview:
+    """The legs kept, each with its data, its agency and its errors; and those dropped."""
+    dropped = set(dropped)
+    plans = (
+        plans if plans is not None else screening.plan(bundle, context, subject, screening_answers)
+    )
+    place = screening.place_for(bundle, subject, screening_answers)
+    data_source = mapping.source(answers, screening_answers, screening.place_facts(place))
+    legs: list[LegPreview] = []
+    left_out: list[screening.LegPlan] = []
+    for plan in plans:
+        if not plan.included:
+            continue
+        if plan.key in dropped and not plan.required:
+            left_out.append(plan)
+            continue
+        raw = mapping.apply(plan.leg["mapping"], data_source)
+        cleaned, errors = forms.validate(plan.version.form, raw)
+        where = screening.leg_place(plan.version, subject, cleaned, place)
+        agency, problem = None, ""
+        if where is not None:
+            try:
+                agency = route_for(plan.service, where).agency
+            except RoutingError as error:
+                problem = error.message
+        else:
+            problem = _("We need to know where you live to send this to the right agency.")
+        consent = plan.leg["consent"]
+        legs.append(
+            LegPreview(
+                key=plan.key,
+                leg=plan.leg,
+                service=plan.service,
+                version=plan.version,
+                data=cleaned,
+                rows=[(q, a) for _page, q, a in forms.summary(plan.version.form, cleaned)],
+                errors=leg_errors(bundle, plan.leg, plan.service, errors),
+                agency=agency,
+                place=where,
+                required=plan.required,
+                consent_text=pick(consent["text"]),
+                categories=category_names(consent["categories"]),
+                route_problem=problem,
+            )
+        )
+    return Preview(plans=plans, legs=legs, dropped=left_out, place=place)
+
+
+def kept_leg_keys(plans: list[screening.LegPlan], dropped: Iterable[str] = ()) -> list[str]:
+    dropped = set(dropped)
+    return [p.key for p in plans if p.included and (p.required or p.key not in dropped)]
+
+
+def unified_errors(
+    bundle: Bundle, leg_keys: Iterable[str], answers: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[forms.FieldError]]:
+    """The unified answers checked against the form cut to the legs kept."""
+    return forms.validate(definitions.unified_form(bundle, leg_keys), answers)

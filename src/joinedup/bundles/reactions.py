@@ -1,0 +1,100 @@
+"""What the bundles app does when delivery's events arrive from the outbox.
+
+- A birth registered (`org.joinedup.application.birth_registered`): the child enters the
+  registry with a mandate for each parent (`births.py`), and each parent is offered the
+  benefits for the child they have not applied for yet.
+- An address changed (the change of address approved): the moving services not yet asked
+  for at the new place are offered.
+- A death registered (`org.joinedup.application.death_registered`): the informant is offered
+  the survivor's services.
+
+Each runs as an outbox subscriber, in a transaction with the record of its success, so it
+happens once per event; the offers are unique per event and service, so a replay adds none.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+from joinedup.delivery.models import Application
+from joinedup.federation.models import Jurisdiction
+from joinedup.sharing.subscribers import Event, subscriber
+
+from . import births, offers
+from .models import Offer
+
+
+def _application(event: Event) -> Application | None:
+    return (
+        Application.objects.select_related("applicant", "service", "agency", "place")
+        .filter(pk=event.data.get("application"))
+        .first()
+    )
+
+
+def _home(person) -> Jurisdiction | None:
+    address = person.current_address()
+    return address.jurisdiction if address is not None else None
+
+
+def _start_of(day: str | None, fallback: datetime.datetime) -> datetime.datetime:
+    try:
+        date = datetime.date.fromisoformat(day or "")
+    except ValueError:
+        return fallback
+    return timezone.make_aware(datetime.datetime.combine(date, datetime.time.min))
+
+
+@subscriber("org.joinedup.application.birth_registered", name="bundles.birth-registered")
+def on_birth_registered(event: Event) -> None:
+    application = _application(event)
+    if application is None:
+        return
+    birth = births.record_birth(application)
+    since = _start_of(application.data.get("birth_date"), application.submitted_at)
+    for parent in birth.parents.all():
+        offers.make_offers(
+            parent,
+            Offer.Trigger.BIRTH_REGISTERED,
+            event.id,
+            place=_home(parent),
+            since=since,
+            source_application=application,
+            about=birth.child,
+        )
+
+
+@subscriber("org.joinedup.application.approved", name="bundles.address-changed")
+def on_address_changed(event: Event) -> None:
+    if event.data.get("service") != "ca.change-of-address":
+        return
+    application = _application(event)
+    if application is None:
+        return
+    code = application.data.get("new_province") or ""
+    place = Jurisdiction.objects.filter(code=code).first() if code else None
+    offers.make_offers(
+        application.applicant,
+        Offer.Trigger.ADDRESS_CHANGED,
+        event.id,
+        place=place or _home(application.applicant),
+        since=_start_of(application.data.get("moved_on"), application.submitted_at),
+        source_application=application,
+    )
+
+
+@subscriber("org.joinedup.application.death_registered", name="bundles.death-registered")
+def on_death_registered(event: Event) -> None:
+    application = _application(event)
+    if application is None:
+        return
+    offers.make_offers(
+        application.applicant,
+        Offer.Trigger.DEATH_REGISTERED,
+        event.id,
+        place=_home(application.applicant),
+        since=_start_of(application.data.get("date_of_death"), application.submitted_at),
+        source_application=application,
+    )

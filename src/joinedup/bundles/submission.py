@@ -1,0 +1,391 @@
+"""Submitting a bundle: one submission, one consent and one application per leg, together.
+
+    submission, created = submit_bundle(context, "newborn", answers, consents=["sin", …],
+                                        dropped_legs=["education-savings"],
+                                        idempotency_key=key, screening={...})
+
+Everything is checked first (screening, the unified form, every leg's own form, routing, the
+consent for every leg kept) and every problem is reported at once. Then, in ONE transaction,
+the submission is recorded, each leg's consent is recorded (sharing) and each leg's
+application is submitted to the competent agency (delivery); if any leg fails, nothing at all
+is written. The same idempotency key from the same account returns the first submission; the
+same key with different answers is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from joinedup.delivery import applications, forms
+from joinedup.delivery.models import ApplicationStatus
+from joinedup.federation.models import Channel
+from joinedup.identity import policy
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person, User
+from joinedup.sharing import consent as sharing_consent
+from joinedup.sharing import outbox
+
+from . import definitions, prefill, preview, screening
+from .models import Bundle, BundleLeg, BundleSubmission
+
+EVENT_PREFIX = "org.joinedup.bundle."
+SOURCE = "/joinedup/bundles"
+MAX_KEY = 200
+
+
+class BundleError(Exception):
+    """The bundle cannot be submitted. `code` is for machines, `message` for people;
+    `errors` lists each problem (`field`, `message`, and the `leg` it concerns)."""
+
+    def __init__(self, code: str, message: str, errors: list[dict[str, str]] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+@dataclass
+class Checked:
+    """Everything a valid submission needs, computed before anything is written."""
+
+    bundle: Bundle
+    subject: Person
+    screening: dict[str, Any]
+    answers: dict[str, Any]
+    legs: list[preview.LegPreview] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _field_errors(errors: Iterable[forms.FieldError], leg: str = "") -> list[dict[str, str]]:
+    out = []
+    for error in errors:
+        item = error.as_dict()
+        if leg:
+            item["leg"] = leg
+        out.append(item)
+    return out
+
+
+def fingerprint(
+    bundle_key: str,
+    subject_id: int,
+    screening_answers: Mapping,
+    answers: Mapping,
+    consents_given: Iterable[str],
+    dropped: Iterable[str],
+) -> str:
+    canonical = json.dumps(
+        {
+            "bundle": bundle_key,
+            "subject": subject_id,
+            "screening": screening_answers,
+            "answers": answers,
+            "consents": sorted(set(consents_given)),
+            "dropped": sorted(set(dropped)),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_reference() -> str:
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    return "B-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def check(
+    context: ActingContext,
+    bundle: Bundle,
+    answers: Mapping[str, Any],
+    consents_given: Iterable[str],
+    dropped_legs: Iterable[str],
+    screening_answers: Mapping[str, Any],
+) -> Checked:
+    """Check a submission through and through; raises BundleError listing every problem."""
+    if not isinstance(answers, Mapping) or not isinstance(screening_answers, Mapping):
+        raise BundleError("invalid", _("The answers must be a JSON object."))
+    subject = Person.objects.filter(pk=context.subject_id).first()
+    if subject is None:
+        raise BundleError("no_applicant", _("Only a person can apply for a life event."))
+    cleaned_screening, errors = forms.validate(
+        definitions.screening_form(bundle), screening_answers
+    )
+    if errors:
+        raise BundleError(
+            "invalid_screening",
+            _("Some answers to the first questions need correcting."),
+            _field_errors(errors),
+        )
+    plans = screening.plan(bundle, context, subject, cleaned_screening)
+    by_key = {p.key: p for p in plans}
+    dropped = sorted(set(dropped_legs))
+    unknown = [key for key in dropped if key not in by_key]
+    if unknown:
+        raise BundleError(
+            "unknown_leg",
+            _("This life event has no part called: %(keys)s.") % {"keys": ", ".join(unknown)},
+        )
+    required = [by_key[key] for key in dropped if by_key[key].required and by_key[key].included]
+    if required:
+        raise BundleError(
+            "required_leg",
+            _("“%(service)s” is the heart of this life event: it cannot be left out.")
+            % {"service": required[0].service.name},
+        )
+    kept = preview.kept_leg_keys(plans, dropped)
+    if not kept:
+        raise BundleError(
+            "nothing_to_submit", _("Nothing is left to apply for: keep at least one service.")
+        )
+    given = set(consents_given)
+    missing = [by_key[key] for key in kept if key not in given]
+    if missing:
+        raise BundleError(
+            "consent_missing",
+            _("Give your consent for each service you keep, or leave it out."),
+            [
+                {
+                    "leg": p.key,
+                    "field": "consents",
+                    "message": _("Consent to send your answers for “%(service)s”.")
+                    % {"service": p.service.name},
+                    "code": "consent",
+                }
+                for p in missing
+            ],
+        )
+    known = prefill.known(context, subject, bundle)
+    merged = prefill.merge(known.values, answers)
+    form = definitions.unified_form(bundle, kept)
+    properties = forms.schema_of(form).get("properties") or {}
+    extra = sorted(
+        set(answers) - set(forms.schema_of(bundle.definition["form"]).get("properties") or {})
+    )
+    if extra:
+        raise BundleError(
+            "invalid",
+            _("This form has no question “%(name)s”.") % {"name": ", ".join(extra)},
+        )
+    merged = {name: value for name, value in merged.items() if name in properties}
+    cleaned, errors = forms.validate(form, merged)
+    if errors:
+        raise BundleError("invalid", _("Some answers need correcting."), _field_errors(errors))
+    built = preview.build(
+        context, subject, bundle, cleaned_screening, cleaned, dropped, plans=plans
+    )
+    problems: list[dict[str, str]] = []
+    for leg in built.legs:
+        problems.extend(_field_errors(leg.errors, leg.key))
+        if leg.agency is None:
+            problems.append(
+                {"leg": leg.key, "field": "", "message": leg.route_problem, "code": "routing"}
+            )
+    if problems:
+        raise BundleError("invalid", _("Some answers need correcting."), problems)
+    return Checked(bundle, subject, cleaned_screening, cleaned, built.legs, dropped)
+
+
+def _existing(scope: str, key: str, print_: str) -> BundleSubmission | None:
+    found = BundleSubmission.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+    if found is not None and found.fingerprint != print_:
+        raise BundleError(
+            "idempotency_conflict",
+            _(
+                "This idempotency key was already used for a different submission. Use a new "
+                "key for a new submission."
+            ),
+        )
+    return found
+
+
+def submit_bundle(
+    context: ActingContext,
+    bundle_key: str,
+    answers: Mapping[str, Any],
+    consents: Iterable[str],
+    dropped_legs: Iterable[str],
+    idempotency_key: str = "",
+    *,
+    screening: Mapping[str, Any] | None = None,
+    channel: str = Channel.ONLINE,
+) -> tuple[BundleSubmission, bool]:
+    """Submit a bundle (see the module's description). Returns (submission, created).
+
+    Raises BundleError (with every problem) and PolicyDenied (not allowed to apply).
+    """
+    bundle = definitions.get_bundle(bundle_key)
+    if bundle is None:
+        raise BundleError(
+            "unknown_bundle",
+            _("There is no life event called “%(key)s”.") % {"key": bundle_key},
+        )
+    policy.require(context, "bundles.apply")
+    consents = list(consents or [])
+    dropped_legs = list(dropped_legs or [])
+    screening = dict(screening or {})
+    if not all(isinstance(k, str) for k in [*consents, *dropped_legs]):
+        raise BundleError("invalid", _("Name legs by their keys."))
+    key = (idempotency_key or "").strip()
+    if len(key) > MAX_KEY:
+        raise BundleError("invalid_key", _("An idempotency key has at most 200 characters."))
+    scope = applications.idempotency_scope(context)
+    print_ = fingerprint(
+        bundle.key, context.subject_id or 0, screening, answers, consents, dropped_legs
+    )
+    if key:
+        found = _existing(scope, key, print_)
+        if found is not None:
+            return found, False
+
+    checked = check(context, bundle, answers, consents, dropped_legs, screening)
+    user = User.objects.filter(pk=context.user_id).first() if context.user_id else None
+    language = (get_language() or "en").split("-")[0]
+    try:
+        with transaction.atomic():
+            submission = BundleSubmission.objects.create(
+                reference=new_reference(),
+                bundle=bundle,
+                subject=checked.subject,
+                acting_person_id=context.person_id if context.acting_for_other else None,
+                submitted_by=user,
+                channel=channel,
+                language=language,
+                screening=checked.screening,
+                answers=checked.answers,
+                dropped=checked.dropped,
+                definition_checksum=bundle.checksum,
+                submitted_at=timezone.now(),
+                idempotency_scope=scope if key else "",
+                idempotency_key=key,
+                fingerprint=print_,
+            )
+            made = []
+            for position, leg in enumerate(checked.legs):
+                record = sharing_consent.record_consent(
+                    checked.subject,
+                    recipients=[leg.agency],
+                    purposes=leg.leg["consent"]["purposes"],
+                    categories=leg.leg["consent"]["categories"],
+                    method="online" if channel == Channel.ONLINE else "counter",
+                    notice=leg.consent_text,
+                    language=language,
+                    recorded_by=user,
+                )
+                try:
+                    application, _created = applications.submit_application(
+                        context, leg.service.key, leg.data, channel, version=leg.version
+                    )
+                except applications.SubmissionError as error:
+                    raise BundleError(
+                        error.code,
+                        _("%(service)s: %(message)s")
+                        % {"service": leg.service.name, "message": error.message},
+                        _field_errors(error.errors, leg.key),
+                    ) from None
+                made.append(
+                    BundleLeg(
+                        submission=submission,
+                        key=leg.key,
+                        position=position,
+                        service=leg.service,
+                        agency=application.agency,
+                        application=application,
+                        consent=record,
+                    )
+                )
+            BundleLeg.objects.bulk_create(made)
+            outbox.emit(
+                EVENT_PREFIX + "submitted",
+                source=SOURCE,
+                subject=str(submission.pk),
+                data={
+                    "submission": str(submission.pk),
+                    "reference": submission.reference,
+                    "bundle": bundle.key,
+                    "person": checked.subject.pk,
+                    "legs": [
+                        {
+                            "leg": item.key,
+                            "service": item.service.key,
+                            "agency": item.agency.key,
+                            "application": str(item.application_id),
+                        }
+                        for item in made
+                    ],
+                },
+            )
+    except IntegrityError:
+        if not key:
+            raise
+        # Another request with the same key won the race: answer with its submission.
+        found = _existing(scope, key, print_)
+        if found is None:
+            raise
+        return found, False
+    return submission, True
+
+
+# --- Reading a submission back ---------------------------------------------------------
+
+
+@dataclass
+class LegStatus:
+    leg: BundleLeg
+    label: str
+    due_date: Any
+    waiting_for_you: bool
+
+
+OPEN_WAITING = ApplicationStatus.WAITING
+
+
+def legs_of(submission: BundleSubmission) -> list[BundleLeg]:
+    return list(
+        submission.legs.select_related(
+            "service", "agency__jurisdiction", "application", "application__service"
+        ).order_by("position")
+    )
+
+
+def status_of(legs: list[BundleLeg]) -> tuple[str, str]:
+    """The bundle's own status, from its legs': (code, label)."""
+    statuses = [leg.application.status for leg in legs]
+    if not statuses:
+        return "empty", _("Nothing was applied for")
+    if any(s == ApplicationStatus.WAITING for s in statuses):
+        return "waiting_for_applicant", _("Waiting for you")
+    closed = [s for s in statuses if s in {"approved", "refused", "referred", "withdrawn"}]
+    if len(closed) == len(statuses):
+        return "completed", _("Completed")
+    if closed:
+        return "in_progress", _("Partly decided: %(done)s of %(all)s") % {
+            "done": len(closed),
+            "all": len(statuses),
+        }
+    if any(s == ApplicationStatus.NEEDS_ATTENTION for s in statuses):
+        return "needs_attention", _("Held up: our staff are looking into it")
+    if all(s == ApplicationStatus.SUBMITTED for s in statuses):
+        return "submitted", _("Received")
+    return "in_progress", _("Being worked on")
+
+
+def due_date_of(legs: list[BundleLeg]):
+    """The bundle's due date: when its last open leg is due."""
+    dates = [
+        leg.application.due_date
+        for leg in legs
+        if leg.application.due_date is not None and not leg.application.is_closed
+    ]
+    return max(dates) if dates else None
