@@ -228,6 +228,32 @@ def test_a_delivery_finished_by_another_dispatcher_is_not_run_again(received):
     assert calls == []
 
 
+def test_a_round_cut_short_leaves_its_events_free_at_once(received):
+    """A dispatcher that dies in its first transaction (claim, first handlers, settle)
+    leaves nothing behind: no lease to wait for, no handler write, no delivery record."""
+    calls, _state = received
+    state = {"die": True}
+
+    @subscribers.subscriber(TYPE, name="test.dying")
+    def dying(event):
+        PeriodicRun.objects.create(name=f"dying-{event.id}", last_run_at=timezone.now())
+        if state["die"]:
+            raise SystemExit("the process ends here")
+
+    try:
+        events = emit(2)
+        with pytest.raises(SystemExit):
+            dispatch.dispatch_pending()
+        assert set(OutboxEvent.objects.values_list("locked_by", "attempts")) == {("", 0)}
+        assert not Delivery.objects.exists() and not PeriodicRun.objects.exists()
+        state["die"] = False
+        assert dispatch.dispatch_pending().delivered == 2
+    finally:
+        subscribers.unregister("test.dying")
+    assert calls == [str(e.pk) for e in events]
+    assert PeriodicRun.objects.count() == 2
+
+
 def test_targets_are_decided_once_when_first_claimed(received):
     (event,) = emit()
     dispatch.claim("worker")

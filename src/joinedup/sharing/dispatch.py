@@ -83,27 +83,31 @@ def due(now=None):
     )
 
 
+def _claim_in_transaction(worker_id: str, limit: int) -> list[OutboxEvent]:
+    """Inside the caller's transaction: lock up to `limit` due events, oldest first, lease
+    them to this worker and decide the targets of those seen for the first time."""
+    now = timezone.now()
+    events = list(
+        due(now).order_by("next_attempt_at", "time").select_for_update(skip_locked=True)[:limit]
+    )
+    if events:
+        new = [(event.pk, event.type) for event in events if not event.targets_resolved]
+        locked_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+        OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(
+            locked_until=locked_until, locked_by=worker_id, targets_resolved=True
+        )
+        for event in events:
+            event.locked_until, event.locked_by = locked_until, worker_id
+        if new:
+            _resolve_targets(new)
+    return events
+
+
 def claim(worker_id: str, limit: int = BATCH_SIZE) -> list[UUID]:
     """Take a lease on up to `limit` due events, oldest first, and decide the targets of
     those seen for the first time; returns their ids in the order to deliver them."""
-    now = timezone.now()
-    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     with transaction.atomic():
-        rows = list(
-            due(now)
-            .order_by("next_attempt_at", "time")
-            .select_for_update(skip_locked=True)
-            .values_list("id", "type", "targets_resolved")[:limit]
-        )
-        ids = [event_id for event_id, _type, _resolved in rows]
-        if ids:
-            OutboxEvent.objects.filter(id__in=ids).update(
-                locked_until=now + lease, locked_by=worker_id
-            )
-            new = [(event_id, type_) for event_id, type_, resolved in rows if not resolved]
-            if new:
-                _resolve_targets(new)
-    return ids
+        return [event.pk for event in _claim_in_transaction(worker_id, limit)]
 
 
 def _resolve_targets(events: list[tuple[UUID, str]]) -> None:
@@ -120,27 +124,6 @@ def _resolve_targets(events: list[tuple[UUID, str]]) -> None:
                     Delivery(event_id=event_id, target=f"{WEBHOOK}{hook.pk}", webhook=hook)
                 )
     Delivery.objects.bulk_create(records, ignore_conflicts=True)
-    OutboxEvent.objects.filter(pk__in=[event_id for event_id, _type in events]).update(
-        targets_resolved=True
-    )
-
-
-class _Lease:
-    """The batch's lease, renewed once a third of it has passed, so that a slow target does
-    not hand the events over to another dispatcher while this one is still working."""
-
-    def __init__(self, ids: list[UUID], worker_id: str) -> None:
-        self.ids, self.worker_id = ids, worker_id
-        self.renewed = time.monotonic()
-
-    def keep(self) -> None:
-        seconds = settings.OUTBOX_LEASE_SECONDS
-        if time.monotonic() - self.renewed < seconds / 3:
-            return
-        OutboxEvent.objects.filter(pk__in=self.ids, locked_by=self.worker_id).update(
-            locked_until=timezone.now() + timedelta(seconds=seconds)
-        )
-        self.renewed = time.monotonic()
 
 
 def _record_failure(delivery: Delivery, attempts_before: int, error: str) -> None:
@@ -174,52 +157,140 @@ def _mark_delivered(pks: list[int]) -> None:
         )
 
 
-def _deliver_to_subscriber(
-    target: str, deliveries: list[Delivery], envelopes: dict[UUID, dict], lease: _Lease
-) -> None:
-    """Run one subscriber's handler on its events, in order, a group to a transaction.
+class _Batch:
+    """The claimed events of one round and their deliveries still waiting, target by
+    target (internal subscribers first, then webhooks), each target's events in order."""
 
-    Each handler runs in a savepoint: one that raises has its writes undone and its failure
-    recorded, and the others in the group still commit. The group's delivery records are
-    locked first, so a record another dispatcher finished meanwhile is skipped.
-    """
-    name = target.removeprefix(SUBSCRIBER)
-    sub = subscribers.get(name)
-    if sub is None:
-        for delivery in deliveries:
-            _record_failure(
-                delivery, delivery.attempts, f"no subscriber named {name} is registered"
+    def __init__(self, events: list[OutboxEvent], worker_id: str) -> None:
+        self.events, self.worker_id = events, worker_id
+        self.ids = [event.pk for event in events]
+        self.envelopes = {event.pk: event.envelope() for event in events}
+        self.renewed = time.monotonic()
+        order = {event_id: n for n, event_id in enumerate(self.ids)}
+        by_target: dict[str, list[Delivery]] = defaultdict(list)
+        waiting = Delivery.objects.filter(event_id__in=self.ids, status__in=WAITING)
+        for delivery in waiting.select_related("webhook"):
+            by_target[delivery.target].append(delivery)
+        self.subscriber_work: list[tuple[str, list[Delivery]]] = []
+        self.webhook_work: list[Delivery] = []
+        for target in sorted(by_target):
+            deliveries = sorted(by_target[target], key=lambda d: order[d.event_id])
+            if target.startswith(SUBSCRIBER):
+                self.subscriber_work.append((target, deliveries))
+            else:
+                self.webhook_work.extend(deliveries)
+
+    @property
+    def subscribers_done(self) -> bool:
+        return not self.subscriber_work
+
+    @property
+    def done(self) -> bool:
+        return not self.subscriber_work and not self.webhook_work
+
+    def keep_lease(self) -> None:
+        """Renew the lease once a third of it has passed, so that a slow target does not
+        hand the events over to another dispatcher while this one is still working."""
+        seconds = settings.OUTBOX_LEASE_SECONDS
+        if time.monotonic() - self.renewed < seconds / 3:
+            return
+        OutboxEvent.objects.filter(pk__in=self.ids, locked_by=self.worker_id).update(
+            locked_until=timezone.now() + timedelta(seconds=seconds)
+        )
+        self.renewed = time.monotonic()
+
+    def run_subscriber_group(self) -> None:
+        """In the current transaction, run the next subscriber's handler on its next events:
+        at most GROUP_SIZE of them, and no more once GROUP_SECONDS have passed.
+
+        Each handler runs in a savepoint: one that raises has its writes undone and its
+        failure recorded, and the others still commit with the record of their success. The
+        group's delivery records are locked first, so one that another dispatcher finished
+        meanwhile (after this one's lease ran out) is skipped.
+        """
+        target, remaining = self.subscriber_work[0]
+        name = target.removeprefix(SUBSCRIBER)
+        sub = subscribers.get(name)
+        if sub is None:
+            for delivery in remaining:
+                _record_failure(
+                    delivery, delivery.attempts, f"no subscriber named {name} is registered"
+                )
+            remaining.clear()
+        group = remaining[:GROUP_SIZE]
+        current = {
+            pk: (status, attempts)
+            for pk, status, attempts in Delivery.objects.select_for_update()
+            .filter(pk__in=[d.pk for d in group])
+            .values_list("pk", "status", "attempts")
+        }
+        delivered: list[int] = []
+        started = time.monotonic()
+        for n, delivery in enumerate(group):
+            if n and time.monotonic() - started >= GROUP_SECONDS:
+                break
+            remaining.pop(0)
+            status, attempts = current.get(delivery.pk, (None, 0))
+            if status not in WAITING:
+                continue
+            try:
+                with transaction.atomic():
+                    sub.handler(subscribers.Event.from_envelope(self.envelopes[delivery.event_id]))
+            except Exception as exc:
+                _record_failure(delivery, attempts, f"{type(exc).__name__}: {exc}")
+            else:
+                delivered.append(delivery.pk)
+        _mark_delivered(delivered)
+        if not remaining:
+            self.subscriber_work.pop(0)
+
+    def run_webhooks(self) -> None:
+        """One request per event and endpoint, each recorded as it ends (no transaction is
+        held open while a partner's server answers)."""
+        while self.webhook_work:
+            self.keep_lease()
+            delivery = self.webhook_work.pop(0)
+            _deliver_to_webhook(delivery, self.envelopes[delivery.event_id])
+
+    def settle(self) -> dict[UUID, str]:
+        """Give each event its status from its deliveries (in the current transaction)."""
+        statuses: dict[UUID, set[str]] = {event_id: set() for event_id in self.ids}
+        errors: dict[UUID, list[str]] = defaultdict(list)
+        for event_id, status, target, error in Delivery.objects.filter(
+            event_id__in=self.ids
+        ).values_list("event_id", "status", "target", "last_error"):
+            statuses[event_id].add(status)
+            if error:
+                errors[event_id].append(f"{target}: {error}")
+        now = timezone.now()
+        result: dict[UUID, str] = {}
+        delivered, dead = [], []
+        mine = OutboxEvent.objects.filter(locked_by=self.worker_id)
+        released = {"locked_until": None, "locked_by": ""}
+        for event in self.events:
+            found = statuses[event.pk]
+            if found <= {Delivery.Status.DELIVERED}:
+                delivered.append(event.pk)
+                result[event.pk] = OutboxEvent.Status.DELIVERED
+            elif found & set(WAITING):
+                attempts = event.attempts + 1
+                mine.filter(pk=event.pk).update(
+                    attempts=attempts,
+                    next_attempt_at=now + backoff(attempts),
+                    last_error="\n".join(errors[event.pk])[:2000],
+                    **released,
+                )
+                result[event.pk] = OutboxEvent.Status.PENDING
+            else:
+                dead.append(event.pk)
+                result[event.pk] = OutboxEvent.Status.DEAD
+        if delivered:
+            mine.filter(pk__in=delivered).update(
+                status=OutboxEvent.Status.DELIVERED, delivered_at=now, last_error="", **released
             )
-        return
-    remaining = list(deliveries)
-    while remaining:
-        lease.keep()
-        with transaction.atomic():
-            current = {
-                pk: (status, attempts)
-                for pk, status, attempts in Delivery.objects.select_for_update()
-                .filter(pk__in=[d.pk for d in remaining[:GROUP_SIZE]])
-                .values_list("pk", "status", "attempts")
-            }
-            delivered: list[int] = []
-            started = time.monotonic()
-            handled = 0
-            while remaining and handled < GROUP_SIZE:
-                if handled and time.monotonic() - started >= GROUP_SECONDS:
-                    break
-                delivery = remaining.pop(0)
-                handled += 1
-                status, attempts = current.get(delivery.pk, (None, 0))
-                if status not in WAITING:
-                    continue  # another dispatcher finished it while we waited for the lock
-                try:
-                    with transaction.atomic():
-                        sub.handler(subscribers.Event.from_envelope(envelopes[delivery.event_id]))
-                except Exception as exc:
-                    _record_failure(delivery, attempts, f"{type(exc).__name__}: {exc}")
-                else:
-                    delivered.append(delivery.pk)
-            _mark_delivered(delivered)
+        if dead:
+            mine.filter(pk__in=dead).update(status=OutboxEvent.Status.DEAD, **released)
+        return result
 
 
 def _deliver_to_webhook(delivery: Delivery, envelope: dict) -> None:
@@ -236,75 +307,30 @@ def _deliver_to_webhook(delivery: Delivery, envelope: dict) -> None:
         _record_failure(delivery, delivery.attempts, error)
 
 
-def deliver_batch(ids: list[UUID], worker_id: str) -> dict[UUID, str]:
-    """Deliver claimed events to each target still waiting; returns each event's status."""
-    events = {
-        event.pk: event
-        for event in OutboxEvent.objects.filter(
-            pk__in=ids, locked_by=worker_id, status=OutboxEvent.Status.PENDING
-        )
-    }
-    if not events:
-        return {}
-    order = {event_id: n for n, event_id in enumerate(ids)}
-    envelopes = {event_id: event.envelope() for event_id, event in events.items()}
-    by_target: dict[str, list[Delivery]] = defaultdict(list)
-    waiting = Delivery.objects.filter(event_id__in=list(events), status__in=WAITING)
-    for delivery in waiting.select_related("webhook"):
-        by_target[delivery.target].append(delivery)
-    lease = _Lease(list(events), worker_id)
-    for target in sorted(by_target):
-        deliveries = sorted(by_target[target], key=lambda d: order[d.event_id])
-        if target.startswith(SUBSCRIBER):
-            _deliver_to_subscriber(target, deliveries, envelopes, lease)
-        else:
-            for delivery in deliveries:
-                lease.keep()
-                _deliver_to_webhook(delivery, envelopes[delivery.event_id])
-    return _settle(list(events.values()), worker_id)
+def dispatch_round(worker_id: str, limit: int = BATCH_SIZE) -> dict[UUID, str]:
+    """Claim up to `limit` due events and deliver them; returns each claimed event's status
+    (empty when nothing was due).
 
-
-def _settle(events: list[OutboxEvent], worker_id: str) -> dict[UUID, str]:
-    """Give each event its status from its deliveries, in one transaction for the batch."""
-    statuses: dict[UUID, set[str]] = {event.pk: set() for event in events}
-    errors: dict[UUID, list[str]] = defaultdict(list)
-    for event_id, status, target, error in Delivery.objects.filter(
-        event_id__in=list(statuses)
-    ).values_list("event_id", "status", "target", "last_error"):
-        statuses[event_id].add(status)
-        if error:
-            errors[event_id].append(f"{target}: {error}")
-    now = timezone.now()
-    result: dict[UUID, str] = {}
-    delivered, dead = [], []
-    released = {"locked_until": None, "locked_by": ""}
+    The claim, the first group of subscriber deliveries and, when that was all, the
+    settling of the events share one transaction: a round of a few events with fast
+    handlers costs one commit, and a crash in it undoes it whole (the events are free
+    again at once). Longer work commits the claim with a lease and goes on group by group.
+    """
     with transaction.atomic():
-        for event in events:
-            found = statuses[event.pk]
-            if found <= {Delivery.Status.DELIVERED}:
-                delivered.append(event.pk)
-                result[event.pk] = OutboxEvent.Status.DELIVERED
-            elif found & set(WAITING):
-                attempts = event.attempts + 1
-                OutboxEvent.objects.filter(pk=event.pk, locked_by=worker_id).update(
-                    attempts=attempts,
-                    next_attempt_at=now + backoff(attempts),
-                    last_error="\n".join(errors[event.pk])[:2000],
-                    **released,
-                )
-                result[event.pk] = OutboxEvent.Status.PENDING
-            else:
-                dead.append(event.pk)
-                result[event.pk] = OutboxEvent.Status.DEAD
-        if delivered:
-            OutboxEvent.objects.filter(pk__in=delivered, locked_by=worker_id).update(
-                status=OutboxEvent.Status.DELIVERED, delivered_at=now, last_error="", **released
-            )
-        if dead:
-            OutboxEvent.objects.filter(pk__in=dead, locked_by=worker_id).update(
-                status=OutboxEvent.Status.DEAD, **released
-            )
-    return result
+        batch = _Batch(_claim_in_transaction(worker_id, limit), worker_id)
+        if not batch.ids:
+            return {}
+        if not batch.subscribers_done:
+            batch.run_subscriber_group()
+        if batch.done:
+            return batch.settle()
+    while not batch.subscribers_done:
+        batch.keep_lease()
+        with transaction.atomic():
+            batch.run_subscriber_group()
+    batch.run_webhooks()
+    with transaction.atomic():
+        return batch.settle()
 
 
 @dataclass
@@ -318,17 +344,17 @@ class DispatchReport:
 def dispatch_pending(
     *, worker_id: str | None = None, max_seconds: float | None = None, limit: int = BATCH_SIZE
 ) -> DispatchReport:
-    """Claim and deliver due events until none is left (or the time budget is spent)."""
+    """Claim and deliver due events until none is left (or the time budget is spent).
+
+    A round that claimed fewer than `limit` events took all that were due: what is
+    committed after it comes with its own wake-up (and dispatch task).
+    """
     worker_id = worker_id or new_worker_id()
     report = DispatchReport()
     started = time.monotonic()
     while True:
-        ids = claim(worker_id, limit)
-        if not ids:
-            break
-        statuses = deliver_batch(ids, worker_id)
-        for event_id in ids:
-            status = statuses.get(event_id)
+        statuses = dispatch_round(worker_id, limit)
+        for status in statuses.values():
             report.events += 1
             if status == OutboxEvent.Status.DELIVERED:
                 report.delivered += 1
@@ -336,6 +362,8 @@ def dispatch_pending(
                 report.dead += 1
             else:
                 report.retrying += 1
+        if len(statuses) < limit:
+            break
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             break
     return report
