@@ -20,6 +20,7 @@ urlpatterns += i18n_patterns(
     path("staff/", include("joinedup.identity.staff_urls")),
     path("", include("joinedup.sharing.urls")),
     path("", include("joinedup.delivery.urls")),
+    path("", include("joinedup.performance.urls")),
     path("", include("joinedup.web.urls")),
     prefix_default_language=True,
 )

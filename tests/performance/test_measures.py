@@ -141,3 +141,12 @@ def test_published_figures_suppress_small_counts():
     assert published["median_days"] is None
     unsuppressed = figures.published(min_count=5)
     assert unsuppressed["completion_rate"] == 0.875 and unsuppressed["median_days"] == 1
+
+
+def test_packed_histograms_merge_by_adding_them_as_integers():
+    first, second = [3, 0, 2], [1, 5, 0, 0, 7]
+    packed = [measures.pack(first), measures.pack(second), b""]
+    assert measures.unpack(packed[0]) == first
+    assert measures.packed_sum(packed) == measures.merge(first, second) == [4, 5, 2, 0, 7]
+    big = [2**31 - 1, 1]  # the lanes hold up to 2³² − 1 cases per bucket
+    assert measures.packed_sum([measures.pack(big), measures.pack(big)]) == [2**32 - 2, 2]

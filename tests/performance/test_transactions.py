@@ -14,7 +14,7 @@ from django.utils import timezone
 from joinedup.delivery import clock, queues
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Draft
-from joinedup.performance import kpis, rollups, transactions
+from joinedup.performance import kpis, measures, rollups, transactions
 from joinedup.performance.models import (
     ChannelUnitCost,
     DailyRollup,
@@ -107,7 +107,7 @@ def test_a_submission_starts_a_transaction_and_a_decision_ends_it(
     day = timezone.localdate(application.completed_at, TORONTO)
     row = DailyRollup.objects.get(day=day)
     assert (row.started, row.completed, row.with_standard, row.met_standard) == (1, 1, 1, 1)
-    assert row.histogram == [1]
+    assert measures.unpack(row.histogram) == [1]
     month = MonthlyRollup.objects.get()
     assert month.month == day.replace(day=1) and month.completed == 1
 

@@ -17,6 +17,7 @@ from joinedup.federation.api import router as federation_router
 from joinedup.identity import policy
 from joinedup.identity.api import router as identity_router
 from joinedup.identity.api_auth import api_auth
+from joinedup.performance.api import router as performance_router
 from joinedup.sharing.api import router as sharing_router
 
 api = NinjaAPI(
@@ -39,6 +40,8 @@ policy.declare(default_home, "public")
 api.add_router("/", sharing_router)
 # Each delivery operation declares its own rule (public for document checks and webhooks).
 api.add_router("/", delivery_router)
+# Published performance figures (public; each operation declares its rule).
+api.add_router("/", performance_router)
 
 
 @api.exception_handler(NinjaValidationError)

@@ -23,12 +23,13 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import costs, measures
-from .models import InteractionShare, MonthlyRollup, OverheadPool, RollupBase, SurveyRollup
+from .models import InteractionShare, MonthlyRollup, OverheadPool, SurveyRollup
 
 #: The currency of a group whose costs are kept in several (their sum means nothing).
 MIXED = "mixed"
@@ -288,6 +289,32 @@ def _filters(
     return query
 
 
+SUMMED = (
+    "started",
+    "completed",
+    "not_eligible",
+    "abandoned",
+    "with_standard",
+    "met_standard",
+    "elapsed_sum",
+    "channel_cost",
+    "handle_seconds",
+    "handle_cost",
+)
+
+
+def _rollup_rows(where: Q, months: tuple[datetime.date, datetime.date]) -> list[tuple]:
+    """The monthly rollup rows of the period, as plain tuples (no model instances: a page
+    reads thousands of them)."""
+    query = MonthlyRollup.objects.filter(where, month__range=months).values_list(
+        *ROLLUP_FIELDS, *SUMMED, "histogram"
+    )
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def compute(
     period: Period,
     by: Sequence[str] = ("service_key",),
@@ -303,102 +330,113 @@ def compute(
         raise ValueError(f"cannot group by {sorted(unknown)}")
     where = _filters(service, jurisdictions, agency, channel)
     months = (period.first, period.last)
-    rows = list(
-        MonthlyRollup.objects.filter(where, month__range=months)
-        .values_list(*ROLLUP_FIELDS, *RollupBase.COUNTERS, "histogram")
-        .order_by()
-    )
+    rows = _rollup_rows(where, months)
     digital = costs.digital_channels()
-    overheads = _overheads(rows, months)
-    groups: dict[tuple, Figures] = {}
-    histograms: dict[tuple, list[list[int]]] = defaultdict(list)
+    positions = [ROLLUP_FIELDS.index(name) for name in by]
+    width = len(SUMMED)
+    sums: dict[tuple, list[int]] = {}
+    digital_sums: dict[tuple, list[int]] = {}
+    packed: dict[tuple, int] = defaultdict(int)
     owners: dict[tuple[str, str, str], str] = {}
-    counters = RollupBase.COUNTERS
-    currencies = costs.Currencies()
-    currency_of: dict[str, str] = {}
+    codes: dict[tuple, set[str]] = defaultdict(set)
     for row in rows:
-        named = dict(zip(ROLLUP_FIELDS, row[:5], strict=True))
-        key = tuple(named[name] for name in by)
-        figures = groups.get(key)
-        if figures is None:
-            figures = groups[key] = Figures(key=dict(zip(by, key, strict=True)))
-        values = dict(zip(counters, row[5 : 5 + len(counters)], strict=True))
-        for name in (
-            "started",
-            "completed",
-            "not_eligible",
-            "abandoned",
-            "with_standard",
-            "met_standard",
-            "elapsed_sum",
-            "channel_cost",
-            "handle_seconds",
-            "handle_cost",
-        ):
-            setattr(figures, name, getattr(figures, name) + values[name])
+        key = tuple(row[i] for i in positions)
+        values = row[5 : 5 + width]
+        total = sums.get(key)
+        if total is None:
+            sums[key] = list(values)
+        else:
+            sums[key] = [a + b for a, b in zip(total, values, strict=True)]
+        if row[4] in digital:
+            # completions, and direct costs (channel + staff)
+            extra = (values[1] + values[2], values[7] + values[9])
+            current = digital_sums.get(key, (0, 0))
+            digital_sums[key] = [current[0] + extra[0], current[1] + extra[1]]
         if row[-1]:
-            histograms[key].append(row[-1])
-        overhead = overheads.get(row[:5], Fraction(0))
-        figures.overhead += overhead
-        if named["channel"] in digital:
-            figures.digital_completions += values["completed"] + values["not_eligible"]
-            figures.digital_cost += values["channel_cost"] + values["handle_cost"] + overhead
-        owners[(named["service_key"], named["jurisdiction"], named["channel"])] = named["agency"]
-        code = named["jurisdiction"]
-        if code not in currency_of:
-            currency_of[code] = currencies.of(code)
-        if not figures.currency:
-            figures.currency = currency_of[code]
-        elif figures.currency != currency_of[code]:
-            figures.currency = MIXED
-    for key, parts in histograms.items():
-        groups[key].histogram = measures.merge(*parts)
+            packed[key] += int.from_bytes(row[-1], "little")
+        owners[(row[1], row[2], row[4])] = row[3]
+        codes[key].add(row[2])
+    groups: dict[tuple, Figures] = {}
+    currencies = costs.Currencies()
+    for key, total in sums.items():
+        figures = Figures(
+            key=dict(zip(by, key, strict=True)), **dict(zip(SUMMED, total, strict=True))
+        )
+        completions, direct = digital_sums.get(key, (0, 0))
+        figures.digital_completions = completions
+        figures.digital_cost = Fraction(direct)
+        if packed.get(key):
+            number = packed[key]
+            figures.histogram = measures.trim(
+                measures.unpack(number.to_bytes((number.bit_length() + 31) // 32 * 4, "little"))
+            )
+        found = {currencies.of(code) for code in codes[key]}
+        figures.currency = found.pop() if len(found) == 1 else MIXED
+        groups[key] = figures
+    for (key, is_digital), amount in _overheads(rows, months, positions, digital).items():
+        groups[key].overhead += amount
+        if is_digital:
+            groups[key].digital_cost += amount
     _add_surveys(groups, by, where, months, owners)
     return [groups[key] for key in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
 
 
-def _overheads(rows: list[tuple], months: tuple[datetime.date, datetime.date]) -> dict:
-    """Each rollup row's share of its agency's overheads that month: the pools, and the
-    staff time that touched no application, by the row's share of the agency's activity."""
+def _overheads(
+    rows: list[tuple],
+    months: tuple[datetime.date, datetime.date],
+    positions: list[int],
+    digital: frozenset[str],
+) -> dict[tuple, Fraction]:
+    """Each group's share of its agencies' overheads: each pool (an agency's month, by a
+    basis) is shared among all that agency's rows of the month by their activity (whatever
+    the page's filters), and a group receives its rows' part, kept apart for digital rows."""
     agencies = {row[3] for row in rows}
     if not agencies:
         return {}
     pools: dict[tuple, int] = defaultdict(int)
-    for agency, month, basis, amount in (
-        OverheadPool.objects.filter(agency__in=agencies, month__range=months)
-        .values_list("agency", "month", "basis")
-        .annotate(total=Sum("amount"))
-        .values_list("agency", "month", "basis", "total")
-        .order_by()
-    ):
+    for agency, month, basis, amount in OverheadPool.objects.filter(
+        agency__in=agencies, month__range=months
+    ).values_list("agency", "month", "basis", "amount"):
         pools[(agency, month, basis)] += amount
-    for agency, month_start, amount in (
-        InteractionShare.objects.filter(
-            service_key="", agency__in=agencies, day__range=(months[0], _month_end(months[1]))
-        )
-        .values_list("agency", "day", "cost")
-        .order_by()
-    ):
-        pools[(agency, month_start.replace(day=1), OverheadPool.Basis.TRANSACTIONS)] += amount
+    for agency, day, amount in InteractionShare.objects.filter(
+        service_key="", agency__in=agencies, day__range=(months[0], _month_end(months[1]))
+    ).values_list("agency", "day", "cost"):
+        pools[(agency, day.replace(day=1), OverheadPool.Basis.TRANSACTIONS)] += amount
     if not pools:
         return {}
-    # The activity of every row of those agencies and months (whatever the filters).
-    activity: dict[tuple, dict[tuple, int]] = defaultdict(dict)
     needed = {(agency, month) for agency, month, _basis in pools}
-    for row in (
+    totals: dict[tuple, int] = defaultdict(int)
+    for agency, month, ended, seconds in (
         MonthlyRollup.objects.filter(
             agency__in={a for a, _m in needed}, month__in={m for _a, m in needed}
         )
-        .annotate(ended=F("completed") + F("not_eligible") + F("abandoned"))
-        .values_list(*ROLLUP_FIELDS, "ended", "handle_seconds")
+        .values_list("agency", "month")
+        .annotate(
+            ended=Sum(F("completed") + F("not_eligible") + F("abandoned")),
+            seconds=Sum("handle_seconds"),
+        )
+        .values_list("agency", "month", "ended", "seconds")
         .order_by()
     ):
+        totals[(agency, month, OverheadPool.Basis.TRANSACTIONS)] += ended or 0
+        totals[(agency, month, OverheadPool.Basis.HANDLE_TIME)] += seconds or 0
+    # Each group's activity in each pool, as whole numbers; one division per pool and group.
+    weights: dict[tuple, int] = defaultdict(int)
+    for row in rows:
         month, agency = row[0], row[3]
         if (agency, month) not in needed:
             continue
-        activity[(agency, month, OverheadPool.Basis.TRANSACTIONS)][row[:5]] = row[5]
-        activity[(agency, month, OverheadPool.Basis.HANDLE_TIME)][row[:5]] = row[6]
-    return costs.apportion(pools, activity)
+        group = (tuple(row[i] for i in positions), row[4] in digital)
+        ended = row[6] + row[7] + row[8]
+        weights[(agency, month, OverheadPool.Basis.TRANSACTIONS, group)] += ended
+        weights[(agency, month, OverheadPool.Basis.HANDLE_TIME, group)] += row[13]
+    shares: dict[tuple, Fraction] = defaultdict(Fraction)
+    for (agency, month, basis, group), weight in weights.items():
+        pool = pools.get((agency, month, basis))
+        total = totals.get((agency, month, basis))
+        if pool and total and weight:
+            shares[group] += Fraction(pool * weight, total)
+    return dict(shares)
 
 
 def _month_end(month: datetime.date) -> datetime.date:

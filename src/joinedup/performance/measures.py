@@ -105,6 +105,29 @@ def percentile(histogram: Sequence[int], percent: int) -> int | None:
     raise AssertionError("unreachable: the ranks add up to n")
 
 
+# Stored form: buckets packed as little-endian unsigned 32-bit integers. Read as one big
+# integer, a packed histogram has each bucket in its own 32-bit lane, so adding the integers
+# adds the histograms bucket by bucket (no lane overflows below 2³² cases).
+LANE = 4
+
+
+def pack(counts: Sequence[int]) -> bytes:
+    return b"".join(count.to_bytes(LANE, "little") for count in trim(counts))
+
+
+def unpack(packed: bytes | memoryview | None) -> list[int]:
+    data = bytes(packed or b"")
+    return [int.from_bytes(data[i : i + LANE], "little") for i in range(0, len(data), LANE)]
+
+
+def packed_sum(packed: Iterable[bytes | memoryview]) -> list[int]:
+    """Merge packed histograms by adding them as integers: one addition per histogram."""
+    total = sum(int.from_bytes(item, "little") for item in packed if item)
+    if not total:
+        return []
+    return trim(unpack(total.to_bytes((total.bit_length() + 31) // 32 * LANE, "little")))
+
+
 def mean_days(elapsed_sum: int, count: int) -> float | None:
     return share(elapsed_sum, count)
 

@@ -87,9 +87,10 @@ class RollupBase(models.Model):
     with_standard = models.BigIntegerField(default=0)
     met_standard = models.BigIntegerField(default=0)
     #: Completions' days elapsed: the sum, and how many took 0, 1, 2 … days (the last bucket
-    #: holds every longer one); trailing zero buckets are left out.
+    #: holds every longer one), packed as 32-bit integers (see measures.pack); trailing
+    #: empty buckets are left out.
     elapsed_sum = models.BigIntegerField(default=0)
-    histogram = models.JSONField(default=list)
+    histogram = models.BinaryField(default=b"")
     #: Their costs: channel unit costs, and the staff time their interactions took.
     channel_cost = models.BigIntegerField(default=0)
     handle_seconds = models.BigIntegerField(default=0)

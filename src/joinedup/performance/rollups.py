@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import itertools
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -65,7 +64,7 @@ def _bump(
         for name, value in counts.items():
             setattr(row, name, getattr(row, name) + value)
         if histogram:
-            row.histogram = measures.merge(row.histogram, histogram)
+            row.histogram = measures.pack(measures.merge(measures.unpack(row.histogram), histogram))
         row.save()
 
 
@@ -251,7 +250,7 @@ def _write(model: type[RollupBase], period: str, rows: dict[tuple, dict]) -> Non
                 when,
                 *key,
                 *(figures[name] for name in RollupBase.COUNTERS),
-                json.dumps(figures["histogram"], separators=(",", ":")),
+                measures.pack(figures["histogram"]),
             )
 
     with connection.cursor() as cursor:

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "performance"
+
+urlpatterns = [
+    path("performance/", views.index, name="index"),
+    path("performance/services/<str:key>/", views.service_page, name="service"),
+    path("performance/jurisdictions/<str:code>/", views.jurisdiction_page, name="jurisdiction"),
+    path("performance/agencies/<slug:key>/", views.dashboard, name="dashboard"),
+    path("performance/feedback/", views.feedback_list, name="feedback"),
+    path("performance/feedback/<uuid:invitation_id>/", views.feedback_form, name="feedback-form"),
+    path("performance/survey/thanks/", views.survey_thanks, name="survey-thanks"),
+    path("performance/survey/<str:token>/", views.survey, name="survey"),
+]

@@ -1,0 +1,146 @@
+"""Pages: public transparency pages, agencies' dashboards, and the satisfaction survey.
+
+Views stay thin: they read the period and filters, ask `pages` for the figures and charts,
+and render. Public pages publish with suppression; a dashboard shows its own agency's
+figures in full.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from joinedup.federation.models import Agency, Jurisdiction, Service
+from joinedup.identity import policy
+from joinedup.identity.acting import ActingContext
+
+from . import kpis, pages, surveys
+from .models import SurveyResponse
+
+
+def _period(request: HttpRequest) -> tuple[kpis.Period, str | None]:
+    """The period asked for, or the default with a message saying why."""
+    code = request.GET.get("period") or "12m"
+    try:
+        return kpis.parse_period(code), None
+    except kpis.PeriodError as error:
+        return kpis.parse_period("12m"), str(error)
+
+
+def _render(request, template: str, context: dict, error: str | None = None) -> HttpResponse:
+    context.setdefault("periods", kpis.recent_periods())
+    context["period_error"] = error
+    return render(request, template, context, status=400 if error else 200)
+
+
+@policy.public
+def index(request: HttpRequest) -> HttpResponse:
+    period, error = _period(request)
+    return _render(request, "performance/index.html", pages.overview(period), error)
+
+
+@policy.public
+def service_page(request: HttpRequest, key: str) -> HttpResponse:
+    service = get_object_or_404(Service, key=key)
+    period, error = _period(request)
+    context = pages.service(
+        service,
+        period,
+        measure=request.GET.get("measure") or "within_standard",
+        peer_group=request.GET.get("peers") or "",
+    )
+    return _render(request, "performance/service.html", context, error)
+
+
+@policy.public
+def jurisdiction_page(request: HttpRequest, code: str) -> HttpResponse:
+    jurisdiction = get_object_or_404(Jurisdiction, code=code.upper())
+    period, error = _period(request)
+    return _render(
+        request, "performance/jurisdiction.html", pages.jurisdiction(jurisdiction, period), error
+    )
+
+
+def _agency(key: str) -> Agency:
+    return get_object_or_404(Agency, key=key)
+
+
+@policy.requires("performance.dashboard", resource=_agency)
+def dashboard(request: HttpRequest, context: ActingContext, agency: Agency, key: str):
+    period, error = _period(request)
+    try:
+        goal = float(request.GET.get("goal") or 0.8)
+    except ValueError:
+        goal, error = 0.8, _("The take-up goal must be a share such as 0.8.")
+    if not 0 <= goal <= 1:
+        goal, error = 0.8, _("The take-up goal must be between 0 and 1.")
+    return _render(
+        request, "performance/dashboard.html", pages.dashboard(agency, period, goal), error
+    )
+
+
+@policy.requires("performance.feedback.mine")
+def feedback_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    invitations = surveys.pending_for(context.person_id)
+    names = dict(
+        Service.objects.filter(key__in={i.service_key for i in invitations}).values_list(
+            "key", "names"
+        )
+    )
+    return render(
+        request,
+        "performance/feedback_list.html",
+        {"invitations": invitations, "service_names": pages.localized(names)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@policy.requires("performance.feedback.mine")
+def feedback_form(request: HttpRequest, context: ActingContext, invitation_id) -> HttpResponse:
+    invitation = surveys.owned_by(invitation_id, context.person_id)
+    if invitation is None:
+        raise Http404
+    return _survey(request, invitation, SurveyResponse.Mode.PORTAL)
+
+
+@require_http_methods(["GET", "POST"])
+@policy.public
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = surveys.by_token(token)
+    if invitation is None:
+        return render(request, "performance/survey_gone.html", status=404)
+    return _survey(request, invitation, SurveyResponse.Mode.EMAIL)
+
+
+def _survey(request: HttpRequest, invitation, mode: str) -> HttpResponse:
+    error = None
+    chosen: dict[str, str] = {}
+    if request.method == "POST":
+        chosen = {q.name: request.POST.get(q.name, "") for q in surveys.QUESTIONS}
+        try:
+            answers = surveys.clean_answers(chosen)
+            surveys.respond(invitation, answers, mode)
+        except surveys.SurveyError as problem:
+            error = str(problem)
+        else:
+            return redirect("performance:survey-thanks")
+    service = Service.objects.filter(key=invitation.service_key).first()
+    return render(
+        request,
+        "performance/survey.html",
+        {
+            "service": service,
+            "questions": surveys.QUESTIONS,
+            "chosen": chosen,
+            "error": error,
+            "scale": range(1, 6),
+        },
+        status=400 if error else 200,
+    )
+
+
+@policy.public
+def survey_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "performance/survey_thanks.html")
