@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.views import default_home
 
 from joinedup import __version__
+from joinedup.bundles.api import router as bundles_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
 from joinedup.identity import policy
@@ -35,6 +36,8 @@ api = NinjaAPI(
 # declare a narrower one); the authorisation matrix test fails for any that declares none.
 api.add_router("/", federation_router, auth=api_auth("public"))
 api.add_router("/", identity_router)
+# Life events: the catalogue of bundles is public; submissions and offers declare their rule.
+api.add_router("/", bundles_router)
 # /api/v1/ itself only points to the documentation.
 policy.declare(default_home, "public")
 api.add_router("/", sharing_router)

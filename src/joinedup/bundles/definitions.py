@@ -60,6 +60,9 @@ def unified_form(bundle: Bundle, leg_keys: Iterable[str]) -> dict[str, Any]:
     }
     schema["required"] = [name for name in schema.get("required") or [] if name in keep]
     ui = forms.ui_of(definition)
+    ui["fields"] = {
+        name: hint for name, hint in (ui.get("fields") or {}).items() if name.split(".")[0] in keep
+    }
     pages = []
     for page in ui.get("pages") or []:
         kept = [name for name in page.get("fields", []) if name in keep]

@@ -110,8 +110,11 @@ def make_offers(
     event), and tell them."""
     made = []
     level = assurance.level_of(person)
-    values = screening.variables({}, place, level)
     for bundle, rule, leg in offered_legs(trigger):
+        answers = known_answers(bundle, source_application)
+        answers.update(extra_answers or {})
+        # An offer's condition sees what is already known as its answers.
+        values = screening.variables(answers, place, level)
         service = Service.objects.filter(key=leg["service"]).first()
         if service is None or service.key not in values["offered"]:
             continue
@@ -119,8 +122,6 @@ def make_offers(
             continue
         if already_has(person, service, since):
             continue
-        answers = known_answers(bundle, source_application)
-        answers.update(extra_answers or {})
         offer, created = Offer.objects.get_or_create(
             person=person,
             service=service,
@@ -237,6 +238,9 @@ def _cut(definition: dict, names: list[str]) -> dict:
     schema["required"] = [k for k in schema.get("required") or [] if k in keep]
     ui = dict(forms.ui_of(definition))
     ui.pop("pages", None)
+    ui["fields"] = {
+        name: hint for name, hint in (ui.get("fields") or {}).items() if name.split(".")[0] in keep
+    }
     return {"schema": schema, "ui": ui}
 
 
