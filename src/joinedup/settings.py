@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "joinedup.identity",
     "joinedup.sharing",
     "joinedup.delivery",
+    "joinedup.bundles",
+    "joinedup.channels",
     "joinedup.performance",
     "joinedup.web",
     "joinedup.api",
@@ -106,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Each agency API client's requests under /api/ are rate limited (429 beyond its rate).
+    "joinedup.channels.ratelimit.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "joinedup.identity.sessions.SessionLengthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -236,6 +240,9 @@ API_PAGE_SIZE = env_int("JOINEDUP_API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = 500
 NINJA_PAGINATION_PER_PAGE = API_PAGE_SIZE
 NINJA_PAGINATION_MAX_LIMIT = API_MAX_PAGE_SIZE
+#: Agency API clients: requests per minute and burst (token bucket; see channels/ratelimit.py).
+API_CLIENT_RATE_PER_MINUTE = env_int("JOINEDUP_API_CLIENT_RATE_PER_MINUTE", 600)
+API_CLIENT_BURST = env_int("JOINEDUP_API_CLIENT_BURST", 60)
 
 
 # --- Cache -----------------------------------------------------------------------------
@@ -412,4 +419,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("JOINEDUP_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
-    "joinedup.bundles",

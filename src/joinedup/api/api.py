@@ -13,6 +13,7 @@ from ninja.openapi.views import default_home
 
 from joinedup import __version__
 from joinedup.bundles.api import router as bundles_router
+from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
 from joinedup.identity import policy
@@ -43,6 +44,8 @@ policy.declare(default_home, "public")
 api.add_router("/", sharing_router)
 # Each delivery operation declares its own rule (public for document checks and webhooks).
 api.add_router("/", delivery_router)
+# Partner systems and appointments (each operation declares its rule).
+api.add_router("/", channels_router)
 # Published performance figures (public; each operation declares its rule).
 api.add_router("/", performance_router)
 

@@ -1,0 +1,28 @@
+"""What channels does when others announce something (outbox subscribers).
+
+- A birth registration submitted: match it with a waiting hospital notice of the birth.
+- Any application event: forward the status change to the delivering agency's partner
+  systems as `org.joinedup.partner.<agency>.application.<verb>` (sent by sharing's webhooks).
+"""
+
+from __future__ import annotations
+
+from joinedup.delivery.models import Application
+from joinedup.sharing.subscribers import Event, subscriber
+
+from . import partners
+
+
+@subscriber("org.joinedup.application.*", name="channels.application-status")
+def on_application_event(event: Event) -> None:
+    partners.forward_status(event.type, event.data)
+    if event.type == "org.joinedup.application.submitted":
+        if event.data.get("service") != partners.REGISTRATION:
+            return
+        registration = (
+            Application.objects.select_related("service", "agency")
+            .filter(pk=event.data.get("application"))
+            .first()
+        )
+        if registration is not None:
+            partners.match_registration(registration)
