@@ -144,34 +144,42 @@ def verify(context: ActingContext, call: Interaction, answers: dict[str, str], c
     """Check the answers and the code together; count a failure; True when verified."""
     policy.require(context, "channels.phone")
     interactions.require_open(call)
+    given = call
     with transaction.atomic():
         call = Interaction.objects.select_for_update().get(pk=call.pk)
-        if call.verified_at is not None:
-            return True
-        if _locked(call):
-            raise NotVerified(
-                "locked", _("Too many failed attempts: this caller cannot be verified.")
-            )
-        person = call.person
-        knows = all(
-            _norm(answers.get(q.key, "")) == _norm(_expected(person, q.key))
-            and _expected(person, q.key)
-            for q in questions(person)
-        )
-        has_code = (
-            bool(call.code_hash)
-            and call.code_expires_at is not None
-            and call.code_expires_at > timezone.now()
-            and hmac.compare_digest(call.code_hash, _hash(call, (code or "").strip()))
-        )
-        if knows and has_code:
-            call.verified_at = timezone.now()
-            call.code_hash = ""
-            call.save(update_fields=["verified_at", "code_hash"])
-            return True
-        call.verification_attempts += 1
-        call.save(update_fields=["verification_attempts"])
-        return False
+        verified = _check_locked(call, answers, code)
+    given.verified_at = call.verified_at
+    given.verification_attempts = call.verification_attempts
+    given.code_hash = call.code_hash
+    return verified
+
+
+def _check_locked(call: Interaction, answers: dict[str, str], code: str) -> bool:
+    """The check itself, on the locked row: a failure is counted, a success kept."""
+    if call.verified_at is not None:
+        return True
+    if _locked(call):
+        raise NotVerified("locked", _("Too many failed attempts: this caller cannot be verified."))
+    person = call.person
+    knows = all(
+        _norm(answers.get(q.key, "")) == _norm(_expected(person, q.key))
+        and _expected(person, q.key)
+        for q in questions(person)
+    )
+    has_code = (
+        bool(call.code_hash)
+        and call.code_expires_at is not None
+        and call.code_expires_at > timezone.now()
+        and hmac.compare_digest(call.code_hash, _hash(call, (code or "").strip()))
+    )
+    if knows and has_code:
+        call.verified_at = timezone.now()
+        call.code_hash = ""
+        call.save(update_fields=["verified_at", "code_hash"])
+        return True
+    call.verification_attempts += 1
+    call.save(update_fields=["verification_attempts"])
+    return False
 
 
 def attempts_left(call: Interaction) -> int:
