@@ -19,6 +19,7 @@ urlpatterns += i18n_patterns(
     path("account/", include("joinedup.identity.urls")),
     path("staff/", include("joinedup.identity.staff_urls")),
     path("", include("joinedup.bundles.urls")),
+    path("", include("joinedup.channels.urls")),
     path("", include("joinedup.sharing.urls")),
     path("", include("joinedup.delivery.urls")),
     path("", include("joinedup.performance.urls")),

@@ -126,7 +126,7 @@ def test_a_verified_caller_is_told_their_status_and_warm_transferred(world):
     # The receiving agent takes the call with the context; the caller is not asked again.
     cra = world.staff(world.cra_agent)
     assert task in transfers.queue(cra)
-    taken, new_call = transfers.take(cra, task.pk)
+    _taken, new_call = transfers.take(cra, task.pk)
     assert new_call.agency.key == "cra" and new_call.verified_at is not None
     assert registration in phone.lookup(cra, new_call)
 
