@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from joinedup.federation.loader import load_federation
 
@@ -16,6 +17,14 @@ def plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def english_between_tests():
+    """Each test starts in the default language, whatever the previous one activated."""
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture
