@@ -205,7 +205,7 @@ def _load(application_id: uuid.UUID) -> Application:
     return get_object_or_404(
         Application.objects.select_related(
             "service", "version", "agency__jurisdiction", "place"
-        ).defer("process_state"),
+        ).defer("process_state", "data", "version__spec", "version__bpmn", "version__form"),
         pk=application_id,
     )
 

@@ -59,9 +59,33 @@ class SubmissionError(Exception):
         self.errors = errors or []
 
 
+#: Columns of a version a submission never reads: the BPMN text and the parsed definition
+#: (restored once per process by `workflow.spec_for`, which loads them when it must).
+UNREAD_VERSION_FIELDS = ("bpmn", "spec")
+
+
 def current_version(service: Service) -> ServiceVersion | None:
     """The version new applications use: the highest active one."""
-    return ServiceVersion.objects.filter(service=service, active=True).order_by("-number").first()
+    return (
+        ServiceVersion.objects.filter(service=service, active=True)
+        .defer(*UNREAD_VERSION_FIELDS)
+        .order_by("-number")
+        .first()
+    )
+
+
+def _service_and_version(service_key: str) -> tuple[Service | None, ServiceVersion | None]:
+    """The service and its current version in one query (two when it has none)."""
+    version = (
+        ServiceVersion.objects.filter(service__key=service_key, active=True)
+        .select_related("service")
+        .defer(*UNREAD_VERSION_FIELDS)
+        .order_by("-number")
+        .first()
+    )
+    if version is not None:
+        return version.service, version
+    return Service.objects.filter(key=service_key).first(), None
 
 
 def fingerprint(service_key: str, data: dict, place: str | None) -> str:
@@ -156,7 +180,12 @@ def submit_application(
     Raises SubmissionError (bad answers, nowhere to route, key reused with other answers) and
     PolicyDenied (not allowed to apply).
     """
-    service = Service.objects.filter(key=service_key).first()
+    if version is None:
+        service, version = _service_and_version(service_key)
+    elif version.service.key == service_key:
+        service = version.service
+    else:
+        service = Service.objects.filter(key=service_key).first()
     if service is None:
         raise SubmissionError(
             "unknown_service",
@@ -180,7 +209,6 @@ def submit_application(
         if existing is not None:
             return existing, False
 
-    version = version or current_version(service)
     if version is None:
         raise SubmissionError(
             "not_available", _("This service does not take applications online yet.")
@@ -191,9 +219,10 @@ def submit_application(
         raise SubmissionError("invalid", _("Some answers need correcting."), errors)
     place = _place_of(version, person, cleaned, place_code)
     try:
-        route = route_for(service, place)
+        route = route_for(service, place, explain=False)
     except RoutingError as error:
         raise SubmissionError(error.reason, error.message) from None
+    route.offering.service = service  # its standard and fee fall back to the service's
 
     from . import workflow
 
@@ -222,7 +251,9 @@ def submit_application(
     try:
         with transaction.atomic():
             application.save(force_insert=True)
-            record_status(application, ApplicationStatus.SUBMITTED, context, "", save=False)
+            record_status(
+                application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True
+            )
             workflow.start(application)
     except IntegrityError:
         if not idempotency_key:
@@ -282,18 +313,22 @@ def record_status(
     reason: str = "",
     *,
     save: bool = True,
+    first: bool = False,
 ) -> StatusChange | None:
-    """Change the status, add it to the timeline and announce it (once per change)."""
-    from_status = "" if application._state.adding else application.status
-    last = application.timeline.order_by("-at", "-pk").first() if application.pk else None
-    if last is not None and last.to_status == to_status:
+    """Change the status, add it to the timeline and announce it (once per change).
+
+    The application's status is always the timeline's last entry (this function writes
+    both), so a change to the status it already has is no change. `first`: the status the
+    application was received with, the start of its timeline."""
+    if not first and application.status == to_status:
         return None
+    from_status = "" if first else application.status
     application.status = to_status
     if save:
         application.save(update_fields=["status", "updated_at"])
     change = StatusChange.objects.create(
         application=application,
-        from_status=from_status if last is not None else "",
+        from_status=from_status,
         to_status=to_status,
         actor_id=context.user_id if context else None,
         actor_label=actor_label(context),

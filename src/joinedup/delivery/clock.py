@@ -11,24 +11,53 @@ met its standard; before that, supervisors see which applications are about to m
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from joinedup.federation.calendars import Calendar, calendar_for
+from joinedup.federation.models import Jurisdiction
 
 from .models import Application, ClockPause
 
 BUSINESS = "business"
 
+#: Working calendars by jurisdiction id, kept per process: finding one reads the
+#: jurisdiction and, when it has no holiday calendar of its own, its ancestors, and every
+#: clock (a submission, a queue page of 200 rows) needs it. A change to any jurisdiction
+#: in this process clears them at once; other processes see it within the time below.
+CALENDAR_SECONDS = 300
+_CALENDARS: dict[int, tuple[float, Calendar]] = {}
+_CALENDARS_LOCK = threading.Lock()
+
+
+@receiver(post_save, sender=Jurisdiction, dispatch_uid="delivery.clock.calendars")
+@receiver(post_delete, sender=Jurisdiction, dispatch_uid="delivery.clock.calendars-deleted")
+def forget_calendars(**_kwargs) -> None:
+    """A jurisdiction changed (its holidays, time zone or place in the tree): forget them."""
+    with _CALENDARS_LOCK:
+        _CALENDARS.clear()
+
 
 def calendar_of(application: Application) -> Calendar:
     """The working calendar of the delivering agency (its jurisdiction, else the place)."""
+    jurisdiction_id = application.agency.jurisdiction_id or application.place_id
+    now = time.monotonic()
+    found = _CALENDARS.get(jurisdiction_id)
+    if found is not None and found[0] > now:
+        return found[1]
     jurisdiction = application.agency.jurisdiction or application.place
-    return calendar_for(jurisdiction)
+    calendar = calendar_for(jurisdiction)
+    with _CALENDARS_LOCK:
+        _CALENDARS[jurisdiction_id] = (now + CALENDAR_SECONDS, calendar)
+    return calendar
 
 
 def count_days(application: Application, start: datetime.datetime, end: datetime.datetime) -> int:
@@ -72,9 +101,16 @@ def pause(application: Application, reason: str, at: datetime.datetime | None = 
         )
 
 
-def resume(application: Application, at: datetime.datetime | None = None) -> int:
-    """Restart the clock; the days paused push the due date back. Returns those days."""
-    current = open_pause(application)
+def resume(
+    application: Application,
+    at: datetime.datetime | None = None,
+    *,
+    save: bool = True,
+    current: ClockPause | None = None,
+) -> int:
+    """Restart the clock; the days paused push the due date back. Returns those days.
+    `save=False`: the caller saves the application (with the rest of its step)."""
+    current = current or open_pause(application)
     if current is None:
         return 0
     at = at or timezone.now()
@@ -83,27 +119,37 @@ def resume(application: Application, at: datetime.datetime | None = None) -> int
     current.save(update_fields=["ended_at", "days"])
     application.paused_days += current.days
     application.due_date = due_date_of(application)
-    application.save(update_fields=["paused_days", "due_date", "updated_at"])
+    if save:
+        application.save(update_fields=["paused_days", "due_date", "updated_at"])
     return current.days
 
 
-def elapsed(application: Application, at: datetime.datetime | None = None) -> int:
-    """Days the clock has run: since receipt, less every pause (an open one up to `at`)."""
+_UNKNOWN = object()
+
+
+def elapsed(application: Application, at: datetime.datetime | None = None, current=_UNKNOWN) -> int:
+    """Days the clock has run: since receipt, less every pause (an open one up to `at`).
+    `current`: the open pause, when the caller already knows it (None: there is none)."""
     at = at or application.completed_at or timezone.now()
     days = count_days(application, application.submitted_at, at) - application.paused_days
-    current = open_pause(application)
+    if current is _UNKNOWN:
+        current = open_pause(application)
     if current is not None:
         days -= count_days(application, current.started_at, at)
     return max(0, days)
 
 
 def finish(application: Application, at: datetime.datetime | None = None) -> None:
-    """On completion: close any pause and record whether the standard was met."""
+    """On completion: close any pause and record whether the standard was met (the caller
+    saves the application)."""
     at = at or timezone.now()
-    if open_pause(application) is not None:
-        resume(application, at)
+    current = open_pause(application)
+    if current is not None:
+        resume(application, at, save=False, current=current)
     if application.standard_days is not None:
-        application.met_standard = elapsed(application, at) <= application.standard_days
+        application.met_standard = (
+            elapsed(application, at, current=None) <= application.standard_days
+        )
 
 
 def today_for(application: Application, at: datetime.datetime | None = None) -> datetime.date:

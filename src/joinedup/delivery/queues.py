@@ -135,7 +135,7 @@ def complete(
             "too_long", _("Reasons are limited to %(n)s characters.") % {"n": MAX_REASONS}
         )
     with transaction.atomic():
-        item = _lock(item)
+        item = _lock_with_application(item)
         if not item.is_open:
             raise QueueError("not_open", _("This task is no longer waiting."))
         if (
@@ -144,13 +144,7 @@ def complete(
             and context.role != "supervisor"
         ):
             raise QueueError("claimed", _("Someone else is working on this task."))
-        item.status = WorkItem.Status.COMPLETED
-        item.decision = decision
-        item.reasons = reasons
-        item.completed_at = timezone.now()
-        item.completed_by_id = context.user_id
-        item.completed_by_label = applications.actor_label(context)
-        item.save()
+        _close(item, decision, reasons, context)
         workflow.announce_item(item, "completed", {"decision": decision})
         try:
             workflow.complete_task(
@@ -158,10 +152,41 @@ def complete(
                 item.task_id,
                 {"decision": decision, "reasons": reasons, "message_to_applicant": message},
                 context,
+                locked=True,
             )
         except workflow.TaskNotOpen as error:
             raise QueueError("not_open", str(error)) from None
     return item
+
+
+def _lock_with_application(item: WorkItem) -> WorkItem:
+    """The work item and its application, both locked and loaded for a step of the process,
+    in one query (the application's lock serialises the steps of its process)."""
+    return (
+        WorkItem.objects.select_for_update(of=("self", "application"))
+        .select_related("agency", *(f"application__{name}" for name in workflow.LOCK_RELATED))
+        .defer(*(f"application__{name}" for name in workflow.LOCK_DEFERRED))
+        .get(pk=item.pk)
+    )
+
+
+def _close(item: WorkItem, decision: str, reasons: str, context: ActingContext | None) -> None:
+    item.status = WorkItem.Status.COMPLETED
+    item.decision = decision
+    item.reasons = reasons
+    item.completed_at = timezone.now()
+    item.completed_by_id = context.user_id if context else None
+    item.completed_by_label = applications.actor_label(context)
+    item.save(
+        update_fields=[
+            "status",
+            "decision",
+            "reasons",
+            "completed_at",
+            "completed_by",
+            "completed_by_label",
+        ]
+    )
 
 
 def applicant_task(application: Application, kind: str | None = None) -> WorkItem | None:
@@ -194,20 +219,14 @@ def respond(
         item = applicant_task(application, kind)
         if item is None:
             raise QueueError("not_open", _("Nothing is waiting for your answer."))
-        item = _lock(item)
+        item = _lock_with_application(item)
         if item.status != WorkItem.Status.OPEN:
             raise QueueError("not_open", _("Nothing is waiting for your answer."))
-        item.status = WorkItem.Status.COMPLETED
-        item.reasons = answer
-        item.decision = "answered" if kind == "information" else "paid"
-        item.completed_at = timezone.now()
-        item.completed_by_id = context.user_id if context else None
-        item.completed_by_label = applications.actor_label(context)
-        item.save()
+        _close(item, "answered" if kind == "information" else "paid", answer, context)
         workflow.announce_item(item, "completed", {"decision": item.decision})
         data = {"applicant_answer": answer}
         data.update(extra or {})
-        workflow.complete_task(application, item.task_id, data, context)
+        workflow.complete_task(item.application, item.task_id, data, context, locked=True)
     return item
 
 

@@ -42,7 +42,9 @@ def _service(key: str) -> Service:
 
 def _application(application_id, **_kwargs) -> Application:
     return get_object_or_404(
-        Application.objects.select_related("service", "version", "agency__jurisdiction", "place"),
+        Application.objects.select_related(
+            "service", "version", "agency__jurisdiction", "place"
+        ).defer("process_state", "version__spec", "version__bpmn"),
         pk=application_id,
     )
 
@@ -77,6 +79,7 @@ def apply_start(request: HttpRequest, context: ActingContext, service: Service, 
 def _draft(context: ActingContext, draft_id) -> Draft:
     draft = (
         Draft.objects.select_related("version__service")
+        .defer("version__spec", "version__bpmn")
         .filter(pk=draft_id, user_id=context.user_id, submitted=None)
         .first()
     )

@@ -79,6 +79,26 @@ class Run:
     application: Application
     context: ActingContext | None
     results: dict[str, Any] = field(default_factory=dict)
+    #: The savepoint (an atomic block) opened before the first handler of this step writes
+    #: anything: a step that runs no handler (most steps) needs none.
+    writes: Any = None
+
+    def protect_writes(self) -> None:
+        """Open a savepoint before a handler writes, so that a process error after it is
+        rolled back to here (with the on-commit actions it registered) while the rest of the
+        transaction (the work item completed, the hold recorded) stands."""
+        if self.writes is None:
+            self.writes = transaction.atomic()
+            self.writes.__enter__()
+
+    def end_writes(self, error: BaseException | None = None) -> None:
+        """Release the handlers' savepoint, or roll back to it when the step failed."""
+        if self.writes is not None:
+            writes, self.writes = self.writes, None
+            if error is None:
+                writes.__exit__(None, None, None)
+            else:
+                writes.__exit__(type(error), error, error.__traceback__)
 
 
 Handler = Callable[..., dict | None]
@@ -132,7 +152,10 @@ class Engine(PythonScriptEngine):
         if function is None:
             raise ProcessError(f"no handler is registered for the service task {operation_name}")
         params = {name: p.get("value") for name, p in (operation_params or {}).items()}
-        result = function(self.run, **params) if self.run is not None else {}
+        if self.run is None:
+            return "{}"
+        self.run.protect_writes()
+        result = function(self.run, **params)
         return json.dumps(result or {}, default=str)
 
 
@@ -306,50 +329,82 @@ def start(application: Application, context: ActingContext | None = None) -> Non
     run = Run(application, context)
     workflow = BpmnWorkflow(spec, subprocesses, script_engine=Engine(run))
     workflow.task_tree.data.update(initial_data(application))
-    _advance(run, workflow, first=True)
+    with transaction.atomic(savepoint=False):
+        _advance(run, workflow, first=True)
 
 
-def _advance(run: Run, workflow: BpmnWorkflow, first: bool = False) -> None:
+#: The columns a step of the engine changes on its application (written once per step).
+STEP_FIELDS = [
+    "status",
+    "process_state",
+    "process_error",
+    "due_date",
+    "paused_days",
+    "met_standard",
+    "completed_at",
+    "outcome_reasons",
+    "updated_at",
+]
+
+
+def _advance(
+    run: Run,
+    workflow: BpmnWorkflow,
+    first: bool = False,
+    known: frozenset[uuid.UUID] = frozenset(),
+) -> None:
+    """Run the instance as far as it goes, then bring the records in line with it and save
+    its state. `known` are the user tasks that already have work items (READY before the
+    step). Must run inside the caller's transaction."""
     application = run.application
     try:
-        with transaction.atomic():
-            workflow.do_engine_steps()
-            _sync(run, workflow)
-            application.process_state = dump_state(workflow)
-            application.process_error = ""
-            application.save()
-    except (SpiffWorkflowException, ProcessError, scripting.ScriptError) as error:
+        workflow.do_engine_steps()
+    except BaseException as error:
+        run.end_writes(error)
+        if not isinstance(error, SpiffWorkflowException | ProcessError | scripting.ScriptError):
+            raise
         # Nothing is lost: the application stays, held for staff, with the reason recorded.
+        # What this step's handlers wrote is undone; what the caller did (the work item it
+        # completed) stands, so the hold is visible.
         logger.warning("process of %s stopped: %s", application.reference, error)
         if first:
             application.process_state = ""
         else:
             application.refresh_from_db()
         application.process_error = str(error)[:2000]
-        application.save()
         applications.record_status(
-            application, ApplicationStatus.NEEDS_ATTENTION, None, str(error)[:500]
+            application, ApplicationStatus.NEEDS_ATTENTION, None, str(error)[:500], save=False
         )
+        application.save(update_fields=STEP_FIELDS)
+        return
+    run.end_writes()
+    _sync(run, workflow, known)
+    application.process_state = dump_state(workflow)
+    application.process_error = ""
+    application.save(update_fields=STEP_FIELDS)
 
 
 def _ready_user_tasks(workflow: BpmnWorkflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
+def _lane_of(task) -> str:
+    """The role a user task is for: the applicant, a staff role, or the default role."""
+    lane = (task.task_spec.lane or "").strip()
+    if lane == WorkItem.APPLICANT:
+        return WorkItem.APPLICANT
+    return lane if lane not in SYSTEM_LANES else DEFAULT_ROLE
+
+
 def _work_item_for(application: Application, task) -> WorkItem:
     spec = task.task_spec
-    lane = (spec.lane or "").strip()
-    role = (
-        WorkItem.APPLICANT
-        if lane == WorkItem.APPLICANT
-        else (lane if lane not in SYSTEM_LANES else DEFAULT_ROLE)
-    )
+    role = _lane_of(task)
     properties = (getattr(spec, "extensions", None) or {}).get("properties") or {}
     decisions = [d.strip() for d in properties.get("decisions", "").split(",") if d.strip()]
     kind = properties.get("kind") or ("information" if role == WorkItem.APPLICANT else "review")
     return WorkItem(
         application=application,
-        agency_id=application.agency_id,
+        agency=application.agency,
         role=role,
         task_id=task.id,
         task_name=getattr(spec, "bpmn_id", None) or spec.name,
@@ -376,46 +431,48 @@ def announce_item(item: WorkItem, verb: str, extra: dict | None = None) -> None:
     outbox.emit(WORKITEM_EVENT + verb, source=applications.SOURCE, subject=str(item.pk), data=data)
 
 
-def _sync(run: Run, workflow: BpmnWorkflow) -> None:
-    """Bring work items, the clock and the status in line with the instance's state."""
+def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None:
+    """Bring work items, the clock and the status in line with the instance's state.
+
+    Every READY user task has an open work item (this function keeps it so, in the same
+    transaction as the state), so the items to open and to cancel follow from the tasks
+    READY before and after the step, without reading the items back."""
     from .backends import registry as backends
 
     application = run.application
     ready = {task.id: task for task in _ready_user_tasks(workflow)}
-    open_items = {
-        item.task_id: item
+    gone = [task_id for task_id in known if task_id not in ready]
+    if gone:
         for item in application.work_items.filter(
-            status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED]
-        )
-    }
-    for task_id, item in open_items.items():
-        if task_id not in ready:
+            task_id__in=gone,
+            status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED],
+        ).select_related("agency"):
             item.status = WorkItem.Status.CANCELLED
             item.completed_at = timezone.now()
             item.save(update_fields=["status", "completed_at"])
             announce_item(item, "cancelled")
     waiting_for_applicant = False
     for task_id, task in ready.items():
-        item = open_items.get(task_id)
-        if item is None:
+        if task_id not in known:
             item = _work_item_for(application, task)
-            item.save()
+            item.save(force_insert=True)
             announce_item(item, "created")
             if item.role != WorkItem.APPLICANT:
                 backends.open_item(item)
-        if item.role == WorkItem.APPLICANT:
+        if _lane_of(task) == WorkItem.APPLICANT:
             waiting_for_applicant = True
 
     if workflow.completed:
         _finish(run, workflow)
         return
     if waiting_for_applicant:
-        clock.pause(application, _("Waiting for the applicant"))
-        applications.record_status(application, ApplicationStatus.WAITING, run.context)
+        if application.status != ApplicationStatus.WAITING:
+            clock.pause(application, _("Waiting for the applicant"))
+        applications.record_status(application, ApplicationStatus.WAITING, run.context, save=False)
         return
     if application.status == ApplicationStatus.WAITING:
-        clock.resume(application)
-    applications.record_status(application, ApplicationStatus.IN_PROGRESS, run.context)
+        clock.resume(application, save=False)
+    applications.record_status(application, ApplicationStatus.IN_PROGRESS, run.context, save=False)
 
 
 def _finish(run: Run, workflow: BpmnWorkflow) -> None:
@@ -429,16 +486,26 @@ def _finish(run: Run, workflow: BpmnWorkflow) -> None:
     clock.finish(application, now)
     application.completed_at = now
     application.outcome_reasons = str(data.get("reasons") or "")[:4000]
-    application.save()
-    applications.record_status(application, outcome, run.context, application.outcome_reasons)
+    applications.record_status(
+        application, outcome, run.context, application.outcome_reasons, save=False
+    )
     if application.met_standard is False:
         guarantees.on_missed_standard(application)
 
 
+#: What a step of the engine reads with its application: the version (without its BPMN
+#: text and parsed definition, which are kept once per process by `spec_for`), the
+#: delivering agency with its back-end, and the applicant (documents are issued to them).
+LOCK_RELATED = ("version", "service", "agency__jurisdiction", "agency__backend", "applicant")
+LOCK_DEFERRED = ("version__spec", "version__bpmn", "version__form")
+
+
 def lock(application_id) -> Application:
+    """The application, locked for one step of its process (one query)."""
     return (
         Application.objects.select_for_update(of=("self",))
-        .select_related("version", "service", "agency__jurisdiction", "place", "offering")
+        .select_related(*LOCK_RELATED)
+        .defer(*LOCK_DEFERRED)
         .get(pk=application_id)
     )
 
@@ -448,22 +515,27 @@ def complete_task(
     task_id: uuid.UUID,
     data: dict[str, Any],
     context: ActingContext | None,
+    *,
+    locked: bool = False,
 ) -> Application:
     """Complete one waiting task with the data it produced (a decision, answers) and run the
-    process on. Raises TaskNotOpen when the task is no longer waiting."""
-    with transaction.atomic():
-        locked = lock(application.pk)
-        if not locked.process_state:
+    process on. Raises TaskNotOpen when the task is no longer waiting. `locked`: the caller
+    already holds the application's row lock (and loaded it as `lock` does)."""
+    with transaction.atomic(savepoint=False):
+        if not locked:
+            application = lock(application.pk)
+        if not application.process_state:
             raise TaskNotOpen(_("This application's process is not running."))
-        run = Run(locked, context)
-        workflow = load_state(locked, run)
+        run = Run(application, context)
+        workflow = load_state(application, run)
         task = workflow.get_task_from_id(task_id) if task_id in workflow.tasks else None
         if task is None or task.state != TaskState.READY:
             raise TaskNotOpen(_("This task is no longer waiting."))
+        known = frozenset(t.id for t in _ready_user_tasks(workflow))
         task.data.update(data)
         task.run()
-        _advance(run, workflow)
-    return locked
+        _advance(run, workflow, known=known - {task_id})
+    return application
 
 
 def open_tasks(application: Application) -> list[dict[str, Any]]:

@@ -88,14 +88,25 @@ def route(service_key: str, place_code: str) -> Route:
     return route_for(service, place)
 
 
-def route_for(service: Service, place: Jurisdiction) -> Route:
-    """Routing for records already in hand (see `route`)."""
+def route_for(service: Service, place: Jurisdiction, *, explain: bool = True) -> Route:
+    """Routing for records already in hand (see `route`). With `explain=False` (a
+    submission, which needs only the answer) the offices and the steps are not read."""
     codes = place.ancestor_codes
+    offerings = Offering.objects.filter(service=service, area__code__in=codes).select_related(
+        "agency", "area", "program"
+    )
+    if not explain:
+        by_depth = sorted(offerings, key=lambda o: codes.index(o.area.code), reverse=True)
+        if by_depth:
+            return Route(service=service, place=place, offering=by_depth[0])
+        raise RoutingError(
+            "not_delivered",
+            _("Nobody delivers “%(service)s” in %(place)s.")
+            % {"service": service.name, "place": place.name},
+        )
     offerings = {
         offering.area.code: offering
-        for offering in Offering.objects.filter(service=service, area__code__in=codes)
-        .select_related("agency", "area", "program")
-        .prefetch_related(
+        for offering in offerings.prefetch_related(
             Prefetch("offices", queryset=Office.objects.select_related("jurisdiction"))
         )
     }

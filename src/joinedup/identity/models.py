@@ -102,6 +102,7 @@ class Person(models.Model):
         return (
             self.addresses.filter(valid_from__lte=day)
             .filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=day))
+            .select_related("jurisdiction")
             .order_by("-valid_from")
             .first()
         )

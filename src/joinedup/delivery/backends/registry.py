@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from joinedup.federation.models import Agency
+
 from ..models import AgencyBackend, Application, Forwarding, WorkItem
 from .base import BackendPlugin
 
@@ -43,6 +45,16 @@ def backend_for(agency_id: int) -> tuple[BackendPlugin, dict[str, Any]]:
     return get(row.plugin), dict(row.config or {})
 
 
+def backend_of(agency: Agency) -> tuple[BackendPlugin, dict[str, Any]]:
+    """Like `backend_for`, read through the agency's `backend` relation, which a step of the
+    engine loads with its application (no query then; at most one per agency object)."""
+    try:
+        row = agency.backend
+    except AgencyBackend.DoesNotExist:
+        return get(DEFAULT), {}
+    return get(row.plugin), dict(row.config or {})
+
+
 def check(row: AgencyBackend) -> list[str]:
     try:
         plugin = get(row.plugin)
@@ -52,10 +64,10 @@ def check(row: AgencyBackend) -> list[str]:
 
 
 def open_item(item: WorkItem) -> None:
-    plugin, config = backend_for(item.agency_id)
+    plugin, config = backend_of(item.agency)
     plugin.open_item(item, config)
 
 
 def forward(application: Application, item: WorkItem | None = None) -> Forwarding | None:
-    plugin, config = backend_for(application.agency_id)
+    plugin, config = backend_of(application.agency)
     return plugin.forward(application, config, item)

@@ -1,0 +1,151 @@
+"""What one application costs the database: a bounded number of statements per submission
+and per step, the same for the hundredth application as for the first (no N+1), the
+process definition read once per process, and no PDF rendered until someone asks for it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from joinedup.delivery import clock, queues, versions, workflow
+from joinedup.delivery.applications import submit_application
+from joinedup.delivery.models import Application, Document, WorkItem
+
+from .conftest import person_context
+
+pytestmark = pytest.mark.django_db
+
+STEP = """
+    <bpmn:userTask id="step{n}" name="Step {n}">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="decisions" value="approve"/>
+      </spiffworkflow:properties></bpmn:extensionElements>
+    </bpmn:userTask>"""
+THREE_STEPS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="cost"
+    targetNamespace="https://joinedup.example/cost">
+  <bpmn:process id="three_steps" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="cw" name="caseworker">
+      <bpmn:flowNodeRef>step1</bpmn:flowNodeRef><bpmn:flowNodeRef>step2</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>step3</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="step1"/>{steps}
+    <bpmn:sequenceFlow id="f1" sourceRef="step1" targetRef="step2"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="step2" targetRef="step3"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="step3" targetRef="issue"/>
+    <bpmn:serviceTask id="issue" name="Issue">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="issue_document" resultVariable="document">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="template" type="str" value="'confirmation'"/>
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f4" sourceRef="issue" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>""".replace("{steps}", "".join(STEP.format(n=n) for n in (1, 2, 3)))
+
+#: Upper bounds, statements included (BEGIN/COMMIT, savepoints, the outbox's task row and
+#: wake-up). A submission: version, idempotency key, person, address, routing, back-end,
+#: the application, two timeline rows, a work item, three events, one update. A step: the
+#: locked item and application, the item, the next item, two events, one update.
+MAX_SUBMIT = 24
+MAX_STEP = 14
+MAX_LAST_STEP = 20
+
+
+@pytest.fixture
+def three_steps(federation):
+    return versions.deploy(
+        "ca.birth-registration",
+        THREE_STEPS,
+        {"schema": {"type": "object", "properties": {"note": {"type": "string"}}}},
+        documents={"confirmation": {"title": {"en": "Confirmation"}}},
+    ).version
+
+
+def _carry(context, staff, number: int) -> list[int]:
+    """Submit and complete one application; the statements each part took."""
+    counts = []
+    with CaptureQueriesContext(connection) as submitted:
+        application, _ = submit_application(
+            context, "ca.birth-registration", {"note": str(number)}, "online", f"k{number}"
+        )
+    counts.append(len(submitted.captured_queries))
+    for _step in range(3):
+        item = WorkItem.objects.select_related("agency").get(
+            application=application, status=WorkItem.Status.OPEN
+        )
+        with CaptureQueriesContext(connection) as step:
+            queues.complete(staff, item, "approve")
+        counts.append(len(step.captured_queries))
+        read = " ".join(q["sql"] for q in step.captured_queries)
+        assert '"delivery_serviceversion"."spec"' not in read, (
+            "a step read its process definition again: it is kept once per process"
+        )
+    return counts
+
+
+def test_statements_per_application_are_bounded_and_do_not_grow(
+    three_steps, applicant, make_staff, federation
+):
+    context = person_context(applicant)
+    staff = make_staff(federation["serviceontario"], "caseworker")
+    _carry(context, staff, 0)  # the first reads the calendar and the process definition
+    second = _carry(context, staff, 1)
+    for number in range(2, 5):
+        _carry(context, staff, number)
+    fifth = _carry(context, staff, 5)
+    assert second == fifth, "the cost of an application grew with the number before it"
+    submit, *steps, last = fifth
+    assert submit <= MAX_SUBMIT, fifth
+    assert all(step <= MAX_STEP for step in steps), fifth
+    assert last <= MAX_LAST_STEP, fifth
+    assert Application.objects.filter(status="approved").count() == 6
+
+
+def test_documents_are_signed_at_once_and_rendered_when_first_asked_for(
+    three_steps, applicant, make_staff, federation
+):
+    from joinedup.delivery import documents
+
+    _carry(person_context(applicant), make_staff(federation["serviceontario"]), 0)
+    document = Document.objects.get()
+    assert document.signature and not document.pdf and not document.pdf_sha256
+    assert documents.pdf_for(document).startswith(b"%PDF")
+    document.refresh_from_db()
+    assert document.pdf and document.pdf_sha256
+
+
+def test_the_process_definition_is_restored_once_per_version(
+    three_steps, applicant, make_staff, federation
+):
+    workflow._SPECS.clear()
+    context = person_context(applicant)
+    staff = make_staff(federation["serviceontario"])
+    _carry(context, staff, 0)
+    first = workflow.spec_for(three_steps)
+    _carry(context, staff, 1)
+    assert workflow.spec_for(three_steps) is first
+    assert [key for key in workflow._SPECS if key[0] == three_steps.pk] == [
+        (three_steps.pk, three_steps.checksum)
+    ]
+
+
+def test_a_calendar_change_is_seen_at_once(three_steps, applicant, federation):
+    from joinedup.federation.models import Jurisdiction
+
+    application, _ = submit_application(
+        person_context(applicant), "ca.birth-registration", {"note": "x"}, "online", "cal"
+    )
+    before = clock.calendar_of(application)
+    ontario = Jurisdiction.objects.get(code=application.agency.jurisdiction.code)
+    ontario.holiday_subdivision = "QC" if ontario.holiday_subdivision != "QC" else "ON"
+    ontario.save()
+    application = Application.objects.select_related("agency__jurisdiction").get(pk=application.pk)
+    after = clock.calendar_of(application)
+    assert after != before
