@@ -297,5 +297,12 @@ def take_payment(
         raise InteractionError(
             "no_terminal", _("This payment provider takes payments on its own checkout page.")
         )
-    terminal(payment.intent_id, card_number)
+    intent = terminal(payment.intent_id, card_number)
+    if getattr(intent, "status", "") != "succeeded":
+        raise InteractionError("declined", _("The card was declined: try another card."))
+    # The card was present and the terminal said yes: apply the provider's confirmation now
+    # (its own webhook, arriving later, is then a duplicate and changes nothing).
+    body, headers = provider.webhook(intent, "payment.succeeded")
+    flows.handle_webhook(provider.key, body, headers)
+    payment.refresh_from_db()
     return payment

@@ -12,6 +12,7 @@ urlpatterns = [
     path("counter/visits/<int:visit_id>/bundle/", views.bundle, name="bundle"),
     path("counter/visits/<int:visit_id>/service/", views.service, name="service"),
     path("counter/visits/<int:visit_id>/issue/", views.issue, name="issue"),
+    path("counter/visits/<int:visit_id>/pay/", views.pay, name="pay"),
     path(
         "counter/visits/<int:visit_id>/documents/<uuid:document_id>/",
         views.print_document,

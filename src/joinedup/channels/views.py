@@ -262,6 +262,28 @@ def issue(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpRe
     return redirect("channels:visit", visit_id=found.pk)
 
 
+@require_POST
+@policy.requires("channels.counter")
+def pay(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
+    found = _mine(context, visit_id, "counter")
+    try:
+        payment = counter.take_payment(
+            context, found, request.POST.get("application", ""), request.POST.get("card", "")
+        )
+    except (ValidationError, ValueError):
+        return _visit_page(request, context, found, status=400, error=_("Choose a fee to take."))
+    except InteractionError as problem:
+        return _visit_page(request, context, found, status=400, error=problem.message)
+    except NotCoLocated as refusal:
+        return _visit_page(request, context, found, status=403, error=refusal.message)
+    messages.success(
+        request,
+        _("The fee of %(amount)s %(currency)s is paid.")
+        % {"amount": payment.amount, "currency": payment.currency},
+    )
+    return redirect("channels:visit", visit_id=found.pk)
+
+
 @policy.requires("channels.counter")
 def print_document(
     request: HttpRequest, context: ActingContext, visit_id: int, document_id
@@ -399,7 +421,8 @@ def verify_caller(request: HttpRequest, context: ActingContext, call_id: int) ->
             if left
             else _("Too many failed attempts: this caller cannot be verified.")
         )
-        return _call_page(request, context, found, status=403, error=message)
+        # A wrong answer is bad input (400); once the attempts are used up it is a refusal.
+        return _call_page(request, context, found, status=400 if left else 403, error=message)
     messages.success(request, _("The caller is verified."))
     return redirect("channels:call", call_id=found.pk)
 
