@@ -117,6 +117,16 @@ class Lane:
     online_share: float
     speed: float  # the jurisdiction's turnaround factor
 
+    @property
+    def assisted(self) -> tuple[list[str], list[float]]:
+        """The other channels with cumulative weights (computed once per lane)."""
+        cached = self.__dict__.get("_assisted")
+        if cached is None:
+            others = [c for c in self.channels if c != "online"]
+            weights = list(itertools.accumulate(ASSISTED_MIX.get(c, 0.05) for c in others))
+            cached = self.__dict__["_assisted"] = (others, weights)
+        return cached
+
 
 def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> list[Lane]:
     offerings = list(
@@ -205,19 +215,26 @@ def ensure_illustrative_costs(start: datetime.date) -> None:
 
 
 def _rows(
-    n: int, lanes: list[Lane], first: datetime.date, last: datetime.date, rng: random.Random
+    n: int,
+    lanes: list[Lane],
+    first: datetime.date,
+    last: datetime.date,
+    rng: random.Random,
+    unit_costs: costs.UnitCosts,
+    rates: costs.StaffRates,
 ) -> Iterator[tuple]:
-    """The transactions, as tuples in COLUMNS order."""
+    """The transactions, as tuples in COLUMNS order. It reads nothing from the database (it
+    runs while a COPY holds the connection): the costs are loaded beforehand."""
     today = timezone.localdate()
     run = secrets.token_hex(3)
     days, day_weights = _day_weights(first, last)
     lane_weights = list(itertools.accumulate(lane.weight for lane in lanes))
-    unit_costs = costs.UnitCosts()
-    rates = costs.StaffRates()
     channel_cost: dict[tuple[str, str], int] = {}
     hourly: dict[str, int] = {}
     span = max(1, (last - first).days)
     counter = itertools.count()
+    rnd = rng.random  # plain floats: randrange and randint cost several times more
+    combine, clock_time = datetime.datetime.combine, datetime.time
     while True:
         size = min(BATCH, n)
         if size <= 0:
@@ -229,25 +246,23 @@ def _rows(
             number = next(counter)
             t = (start - first).days / span
             channel = _channel(lane, t, rng)
-            started_at = datetime.datetime.combine(
-                start, datetime.time(8 + rng.randrange(10), rng.randrange(60)), lane.zone
-            )
+            started_at = combine(start, clock_time(8 + int(rnd() * 10), int(rnd() * 60)), lane.zone)
             base = (lane.standard_days or 10) * 0.55 * lane.speed
             if channel == "mail":
                 base += 4
             elif channel == "online":
                 base *= 0.85
             elapsed = int(rng.gammavariate(2.0, base / 2.0))
-            paused = rng.randint(1, 10) if rng.random() < 0.12 else 0
+            paused = 1 + int(rnd() * 10) if rnd() < 0.12 else 0
             if lane.business and lane.days is not None:
                 end = lane.days.add(start, elapsed + paused)
             else:
                 end = start + datetime.timedelta(days=elapsed + paused)
-            roll = rng.random()
+            roll = rnd()
             abandon = 0.12 if channel == "online" else 0.04
             if roll < abandon:
                 outcome = "abandoned"
-                end = start + datetime.timedelta(days=rng.randint(0, 20))
+                end = start + datetime.timedelta(days=int(rnd() * 21))
             elif end is None or end > today:
                 outcome = "in_progress"
             else:
@@ -256,9 +271,7 @@ def _rows(
                 outcome, ended_at, end_day = "in_progress", None, None
             else:
                 end_day = end
-                ended_at = datetime.datetime.combine(
-                    end, datetime.time(9 + rng.randrange(8), rng.randrange(60)), lane.zone
-                )
+                ended_at = combine(end, clock_time(9 + int(rnd() * 8), int(rnd() * 60)), lane.zone)
             decided = outcome in ("completed", "not_eligible")
             met = (
                 elapsed <= lane.standard_days
@@ -268,9 +281,9 @@ def _rows(
             seconds = 0
             low_high = HANDLE_SECONDS.get(channel)
             if low_high and outcome != "in_progress":
-                seconds = rng.randint(*low_high)
-            elif channel == "online" and outcome != "in_progress" and rng.random() < 0.15:
-                seconds = rng.randint(300, 900)
+                seconds = low_high[0] + int(rnd() * (low_high[1] - low_high[0] + 1))
+            elif channel == "online" and outcome != "in_progress" and rnd() < 0.15:
+                seconds = 300 + int(rnd() * 601)
             handle_cost = 0
             if seconds:
                 if lane.agency not in hourly:
@@ -305,11 +318,26 @@ def _rows(
 def _channel(lane: Lane, t: float, rng: random.Random) -> str:
     if lane.online_share and rng.random() < min(0.95, lane.online_share + 0.15 * t):
         return "online"
-    others = [c for c in lane.channels if c != "online"]
+    others, cumulative = lane.assisted
     if not others:
         return lane.channels[0]
-    weights = [ASSISTED_MIX.get(c, 0.05) for c in others]
-    return rng.choices(others, weights=weights, k=1)[0]
+    return others[bisect.bisect(cumulative, rng.random() * cumulative[-1])]
+
+
+def _copy_line(row: tuple) -> str:
+    """One row in COPY's text format (our values hold no tabs, newlines or backslashes)."""
+    (source, service, place, agency, channel, started_at, start_day, ended_at, end_day,
+     outcome, elapsed, standard, met, unit, seconds, handle) = row  # fmt: skip
+    return (
+        f"{source}\t{service}\t{place}\t{agency}\t{channel}\t{started_at.isoformat()}\t"
+        f"{start_day.isoformat()}\t{ended_at.isoformat() if ended_at else NULL}\t"
+        f"{end_day.isoformat() if end_day else NULL}\t{outcome}\t"
+        f"{NULL if elapsed is None else elapsed}\t{NULL if standard is None else standard}\t"
+        f"{NULL if met is None else ('t' if met else 'f')}\t{unit}\t{seconds}\t{handle}\n"
+    )
+
+
+NULL = "\\N"
 
 
 def _write_postgresql(rows: Iterator[tuple], advance: Callable[[int], None]) -> None:
@@ -317,11 +345,9 @@ def _write_postgresql(rows: Iterator[tuple], advance: Callable[[int], None]) -> 
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg's own cursor, for COPY
         with raw.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for count, row in enumerate(rows, 1):
-                copy.write_row(row)
-                if count % BATCH == 0:
-                    advance(BATCH)
-            advance(count % BATCH if count % BATCH else 0)
+            while batch := list(itertools.islice(rows, BATCH)):
+                copy.write("".join(map(_copy_line, batch)))
+                advance(len(batch))
 
 
 def _write_sqlite(rows: Iterator[tuple], advance: Callable[[int], None]) -> None:
@@ -333,6 +359,60 @@ def _write_sqlite(rows: Iterator[tuple], advance: Callable[[int], None]) -> None
         while batch := list(itertools.islice(rows, BATCH)):
             cursor.executemany(sql, batch)
             advance(len(batch))
+
+
+#: From this many rows on PostgreSQL, one process per core generates and copies a share.
+PARALLEL_FROM = 500_000
+
+
+def _worker(part: int, count: int, args: tuple, seed: int, done) -> None:
+    """A forked process: its own connection, its own generator, its own COPY."""
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's socket
+    lanes, first, last, unit_costs, rates = args
+    rows = _rows(count, lanes, first, last, random.Random(seed + part), unit_costs, rates)
+
+    def advance(step: int) -> None:
+        with done.get_lock():
+            done.value += step
+
+    with transaction.atomic():
+        _write_postgresql(rows, advance)
+    connections.close_all()
+
+
+def _write_in_parallel(n, lanes, first, last, seed, unit_costs, rates, advance) -> None:
+    """Split the rows among one process per core (each commits its own share)."""
+    import multiprocessing
+    import os
+    import time
+
+    from django.db import connections
+
+    workers = max(1, min(4, os.cpu_count() or 1))
+    context = multiprocessing.get_context("fork")
+    done = context.Value("q", 0)
+    connections.close_all()
+    shares = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker, args=(i, share, (lanes, first, last, unit_costs, rates), seed, done)
+        )
+        for i, share in enumerate(shares)
+    ]
+    for process in processes:
+        process.start()
+    reported = 0
+    while any(process.is_alive() for process in processes):
+        time.sleep(0.5)
+        current = done.value
+        advance(current - reported)
+        reported = current
+    advance(done.value - reported)
+    failed = [process.exitcode for process in processes if process.exitcode]
+    if failed:
+        raise RuntimeError(f"a history worker failed (exit codes {failed})")
 
 
 def _surveys(rng: random.Random, share: float = 0.02, response_rate: float = 0.25) -> int:
@@ -443,12 +523,16 @@ def generate_history(
     ensure_illustrative_costs(first)
     lanes = _lanes(first, last + datetime.timedelta(days=730), rng)
     advance = progress or (lambda _count: None)
-    rows = _rows(n, lanes, first, last, rng)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            _write_postgresql(rows, advance)
-        else:
-            _write_sqlite(rows, advance)
+    unit_costs, rates = costs.UnitCosts(), costs.StaffRates()
+    if connection.vendor == "postgresql" and n >= PARALLEL_FROM:
+        _write_in_parallel(n, lanes, first, last, rng.randrange(2**32), unit_costs, rates, advance)
+    else:
+        rows = _rows(n, lanes, first, last, rng, unit_costs, rates)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                _write_postgresql(rows, advance)
+            else:
+                _write_sqlite(rows, advance)
     with transaction.atomic():
         if overheads:
             _overheads(first)

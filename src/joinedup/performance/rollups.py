@@ -18,8 +18,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Least
 
 from . import measures
 from .models import (
@@ -154,88 +152,74 @@ def _empty_row() -> dict:
     return dict.fromkeys(RollupBase.COUNTERS, 0) | {"histogram": []}
 
 
-def compute_daily() -> dict[tuple, dict]:
-    """Daily rollup rows, {(day, service, jurisdiction, agency, channel): figures}, from the
-    facts with GROUP BY queries (the database does the adding up)."""
+def _period_sql(column: str, period: str) -> str:
+    if period == "day":
+        return column
+    if connection.vendor == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"
+
+
+def _as_date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+
+
+def compute_rows(period: str = "day") -> dict[tuple, dict]:
+    """Rollup rows per day (or month), {(day, service, jurisdiction, agency, channel):
+    figures}, from the facts. The database does the adding up, histograms included (one
+    "bucket:count" list per row), so that Python only reads the finished rows."""
+    table = Transaction._meta.db_table
+    keys = ", ".join(KEY_FIELDS)
+    done = "outcome IN ('completed', 'not_eligible')"
+    smaller = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    concat = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    cast = "CAST(bucket AS text)" if connection.vendor == "postgresql" else "bucket"
+    started_on, ended_on = _period_sql("start_day", period), _period_sql("end_day", period)
+    # The table, columns and expressions are our own names, never input.
+    queries = {
+        "started": f"SELECT {started_on}, {keys}, COUNT(*) FROM {table} "  # noqa: S608
+        f"GROUP BY {started_on}, {keys}",
+        "ended": f"""SELECT {ended_on}, {keys},
+                SUM(CASE WHEN outcome = 'completed' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN outcome = 'not_eligible' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN {done} AND met_standard IS NOT NULL THEN 1 ELSE 0 END),
+                SUM(CASE WHEN {done} AND met_standard THEN 1 ELSE 0 END),
+                COALESCE(SUM(CASE WHEN {done} THEN elapsed_days END), 0),
+                SUM(channel_cost), SUM(handle_seconds), SUM(handle_cost)
+            FROM {table} WHERE end_day IS NOT NULL
+            GROUP BY {ended_on}, {keys}""",  # noqa: S608
+        "histogram": f"""SELECT period, {keys}, {concat}({cast} || ':' || n, ',')
+            FROM (SELECT {ended_on} AS period, {keys},
+                         {smaller}(elapsed_days, {measures.OVERFLOW}) AS bucket, COUNT(*) AS n
+                  FROM {table}
+                  WHERE {done} AND end_day IS NOT NULL AND elapsed_days IS NOT NULL
+                  GROUP BY {ended_on}, {keys}, {smaller}(elapsed_days, {measures.OVERFLOW})) AS b
+            GROUP BY period, {keys}""",  # noqa: S608
+    }
     rows: dict[tuple, dict] = defaultdict(_empty_row)
-    for found in (
-        Transaction.objects.values("start_day", *KEY_FIELDS)
-        .order_by()
-        .annotate(n=Count("id"))
-        .values_list("start_day", *KEY_FIELDS, "n")
-        .iterator(chunk_size=BATCH)
-    ):
-        rows[found[:5]]["started"] += found[5]
-
-    completion = Q(outcome__in=COMPLETIONS)
-    ended = (
-        Transaction.objects.filter(end_day__isnull=False)
-        .values("end_day", *KEY_FIELDS)
-        .order_by()
-        .annotate(
-            completed=Count("id", filter=Q(outcome=Outcome.COMPLETED)),
-            not_eligible=Count("id", filter=Q(outcome=Outcome.NOT_ELIGIBLE)),
-            abandoned=Count("id", filter=Q(outcome=Outcome.ABANDONED)),
-            with_standard=Count("id", filter=completion & Q(met_standard__isnull=False)),
-            met=Count("id", filter=completion & Q(met_standard=True)),
-            elapsed=Sum("elapsed_days", filter=completion),
-            cost=Sum("channel_cost"),
-            seconds=Sum("handle_seconds"),
-            handle=Sum("handle_cost"),
-        )
-        .values_list(
-            "end_day",
-            *KEY_FIELDS,
-            "completed",
-            "not_eligible",
-            "abandoned",
-            "with_standard",
-            "met",
-            "elapsed",
-            "cost",
-            "seconds",
-            "handle",
-        )
-    )
-    for found in ended.iterator(chunk_size=BATCH):
-        row = rows[found[:5]]
-        row["completed"] += found[5]
-        row["not_eligible"] += found[6]
-        row["abandoned"] += found[7]
-        row["with_standard"] += found[8]
-        row["met_standard"] += found[9]
-        row["elapsed_sum"] += found[10] or 0
-        row["channel_cost"] += found[11] or 0
-        row["handle_seconds"] += found[12] or 0
-        row["handle_cost"] += found[13] or 0
-
-    buckets = (
-        Transaction.objects.filter(completion, end_day__isnull=False, elapsed_days__isnull=False)
-        .annotate(bucket=Least("elapsed_days", measures.OVERFLOW))
-        .values("end_day", *KEY_FIELDS, "bucket")
-        .order_by()
-        .annotate(n=Count("id"))
-        .values_list("end_day", *KEY_FIELDS, "bucket", "n")
-    )
-    partial: dict[tuple, list[int]] = defaultdict(lambda: [0] * (measures.OVERFLOW + 1))
-    for found in buckets.iterator(chunk_size=BATCH):
-        partial[found[:5]][found[5]] += found[6]
-    for key, counts in partial.items():
-        rows[key]["histogram"] = measures.trim(counts)
-
+    ended_fields = RollupBase.COUNTERS[1:]
+    with connection.cursor() as cursor:
+        cursor.execute(queries["started"])
+        for found in cursor.fetchall():
+            rows[(_as_date(found[0]), *found[1:5])]["started"] += found[5]
+        cursor.execute(queries["ended"])
+        for found in cursor.fetchall():
+            row = rows[(_as_date(found[0]), *found[1:5])]
+            for name, value in zip(ended_fields, found[5:], strict=True):
+                row[name] += int(value or 0)
+        cursor.execute(queries["histogram"])
+        for found in cursor.fetchall():
+            counts = [0] * (measures.OVERFLOW + 1)
+            for pair in found[5].split(","):
+                bucket, count = pair.split(":")
+                counts[int(bucket)] += int(count)
+            rows[(_as_date(found[0]), *found[1:5])]["histogram"] = measures.trim(counts)
     return dict(rows)
 
 
-def months_of(daily: dict[tuple, dict]) -> dict[tuple, dict]:
-    """Monthly rows from daily rows: the same figures added up per month."""
-    monthly: dict[tuple, dict] = defaultdict(_empty_row)
-    for (day, *key), figures in daily.items():
-        row = monthly[(month_of(day), *key)]
-        for name in RollupBase.COUNTERS:
-            row[name] += figures[name]
-        if figures["histogram"]:
-            row["histogram"] = measures.merge(row["histogram"], figures["histogram"])
-    return dict(monthly)
+def compute_daily() -> dict[tuple, dict]:
+    return compute_rows("day")
 
 
 def _write(model: type[RollupBase], period: str, rows: dict[tuple, dict]) -> None:
@@ -256,8 +240,12 @@ def _write(model: type[RollupBase], period: str, rows: dict[tuple, dict]) -> Non
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for record in values():
-                    copy.write_row(record)
+                lines = (
+                    "\t".join(map(str, record[:-1])) + "\t\\\\x" + record[-1].hex() + "\n"
+                    for record in values()
+                )
+                while chunk := "".join(itertools.islice(lines, BATCH)):
+                    copy.write(chunk)
             return
         # The table and columns are our model's own names, never input.
         placeholders = ", ".join("%s" for _ in columns)
@@ -307,6 +295,6 @@ def recompute_rollups() -> int:
         daily = compute_daily()
         _clear(DailyRollup, MonthlyRollup)
         _write(DailyRollup, "day", daily)
-        _write(MonthlyRollup, "month", months_of(daily))
+        _write(MonthlyRollup, "month", compute_rows("month"))
         recompute_survey_rollups()
     return len(daily)
