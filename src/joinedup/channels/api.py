@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -30,6 +32,12 @@ router = Router(tags=["channels"])
 class ErrorOut(Schema):
     detail: str
     code: str | None = None
+    errors: list[Any] | None = None
+
+
+#: What any operation may answer besides its own results: not signed in (401), not allowed
+#: or beyond the client's scopes (403), invalid input (422), beyond the client's rate (429).
+REFUSALS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 
 class BirthNoticeIn(Schema):
@@ -64,7 +72,7 @@ def _notice_out(notice) -> dict:
 
 @router.post(
     "/partners/birth-notices",
-    response={201: BirthNoticeOut, 200: BirthNoticeOut, 422: ErrorOut},
+    response={201: BirthNoticeOut, 200: BirthNoticeOut, 422: ErrorOut, **REFUSALS},
     auth=api_auth("channels.partner.write"),
 )
 def send_birth_notice(request: HttpRequest, payload: BirthNoticeIn):
@@ -82,7 +90,7 @@ def send_birth_notice(request: HttpRequest, payload: BirthNoticeIn):
 
 @router.get(
     "/partners/birth-notices/{notice_id}",
-    response={200: BirthNoticeOut, 404: ErrorOut},
+    response={200: BirthNoticeOut, 404: ErrorOut, **REFUSALS},
     auth=api_auth("channels.partner.read"),
 )
 def birth_notice(request: HttpRequest, notice_id: int):
@@ -104,7 +112,7 @@ class PartnerApplicationOut(Schema):
 
 @router.get(
     "/partners/applications/{application_id}",
-    response={200: PartnerApplicationOut, 404: ErrorOut},
+    response={200: PartnerApplicationOut, 404: ErrorOut, **REFUSALS},
     auth=api_auth("channels.partner.read"),
 )
 def partner_application(request: HttpRequest, application_id: uuid.UUID):
@@ -142,13 +150,16 @@ class WebhookOut(Schema):
 
 @router.post(
     "/partners/webhooks",
-    response={201: WebhookOut, 400: ErrorOut},
+    response={201: WebhookOut, 400: ErrorOut, **REFUSALS},
     auth=api_auth("channels.partner.write"),
 )
 def register_webhook(request: HttpRequest, payload: WebhookIn):
     """Receive the status changes of the agency's applications at `url` (CloudEvents,
     signed; see the sharing documentation for the signature)."""
-    endpoint = partners.register_webhook(request.auth, payload.name, payload.url)
+    try:
+        endpoint = partners.register_webhook(request.auth, payload.name, payload.url)
+    except ValidationError as error:
+        return Status(400, {"detail": " ".join(error.messages), "code": "invalid"})
     return Status(
         201,
         {
@@ -173,7 +184,7 @@ class SlotOut(Schema):
 
 @router.get(
     "/offices/{office_key}/slots",
-    response={200: list[SlotOut], 404: ErrorOut},
+    response={200: list[SlotOut], 404: ErrorOut, **REFUSALS},
     auth=api_auth("public"),
 )
 def office_slots(request: HttpRequest, office_key: str, day: datetime.date):
@@ -210,7 +221,7 @@ class AppointmentOut(Schema):
 
 @router.post(
     "/appointments",
-    response={201: AppointmentOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={201: AppointmentOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, **REFUSALS},
     auth=api_auth("channels.appointments.book"),
 )
 def book_appointment(request: HttpRequest, payload: AppointmentIn):
