@@ -1,23 +1,34 @@
 """Delivery engine benchmark on PostgreSQL, each figure beside its reference.
 
 Run it with the project's Python: `.venv/bin/python bench/delivery.py` (also `make bench`).
+It needs a PostgreSQL server on which the role of DATABASE_URL may create databases
+(default postgres://postgres@127.0.0.1:5432/test; with DATABASE_URL unset or not PostgreSQL
+that default is used); it creates a scratch database there, migrates it, loads the small test
+federation, deploys a three-step process ending with a document issued, and drops the
+database at the end, whatever happens. Nothing else is needed: the HTTP part starts
+`joinedup serve` itself, with the production settings (DEBUG off), on a free loopback port.
 
-It creates a fresh database on the PostgreSQL server of DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/test), migrates it, loads the small test federation,
-deploys a three-step process ending with a document issued, and measures in one run:
+It measures, in one run:
 
-- applications carried from submission to completion per second through the engine
-  (submit: routing, clock, workflow start, outbox; three work items completed by staff; the
-  document signed and recorded; every step persisted), beside the same BPMN process run by
-  SpiffWorkflow alone in memory (no database, no serialisation), and the ratio;
-- the 95th-percentile latency of `POST /api/v1/applications` over HTTP with 16 concurrent
-  clients against `joinedup serve` (gunicorn), each submission with its own idempotency key.
+- applications carried from submission to completion per second through the engine, one
+  after another in one process (submit: routing, clock, workflow start, outbox; three work
+  items completed by staff; the document signed and recorded; every step persisted and
+  committed), with the CPU time and the SQL statements each application costs; beside the
+  same BPMN process run by SpiffWorkflow alone in memory (no database, no serialisation),
+  and the ratio;
+- the same with `--workers` processes working at once (default 2, one per core): the rate
+  the machine sustains, as several web or task processes would;
+- the median and 95th-percentile latency of `POST /api/v1/applications` over HTTP with
+  `--clients` concurrent clients (default 16) against `joinedup serve` (gunicorn, its default
+  2 workers × 4 threads), each submission with its own idempotency key.
 
-The database is dropped at the end. Without a PostgreSQL server it says so and exits 1.
+With its defaults it takes one to three minutes on a two-core machine. Without a PostgreSQL
+server it says so and exits 1.
 """
 
 import argparse
 import json
+import multiprocessing
 import os
 import socket
 import statistics
@@ -68,6 +79,22 @@ PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>""".replace("{steps}", "".join(STEP.format(n=n) for n in (1, 2, 3)))
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time of `pid` and its live children (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -77,6 +104,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--applications", type=int, default=300)
     parser.add_argument("--memory", type=int, default=2000, help="in-memory instances")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="engine processes working at once (0: skip)"
+    )
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=25, help="submissions per client")
     args = parser.parse_args()
@@ -147,7 +177,7 @@ def run(args) -> int:
     call_command("migrate", verbosity=0)
     from joinedup.delivery import queues, versions
     from joinedup.delivery.applications import submit_application
-    from joinedup.delivery.models import Application, Document
+    from joinedup.delivery.models import Application, Document, WorkItem
     from joinedup.federation.loader import load_federation
     from joinedup.federation.models import Agency
     from joinedup.identity import acting, assurance, tokens
@@ -187,31 +217,70 @@ def run(args) -> int:
         role="caseworker",
     )
 
-    # 1. The engine on PostgreSQL: submit, three steps, document issued.
-    from joinedup.delivery.models import WorkItem
+    # 1. The engine on PostgreSQL: submit, three steps, document issued, one at a time.
+    from django.db import connection, connections
+    from django.test.utils import CaptureQueriesContext
 
-    started = time.perf_counter()
-    for n in range(args.applications):
+    def carry(prefix: str, n: int) -> None:
         application, _ = submit_application(
-            context, "ca.birth-registration", {"note": str(n)}, "online", f"b{n}"
+            context, "ca.birth-registration", {"note": str(n)}, "online", f"{prefix}{n}"
         )
         for _step in range(3):
             item = WorkItem.objects.select_related("agency").get(
                 application=application, status="open"
             )
             queues.complete(staff, item, "approve")
-    engine_rate = args.applications / (time.perf_counter() - started)
-    done = Application.objects.filter(status="approved").count()
-    documents = Document.objects.count()
+
+    carry("warm", 0)  # the first one reads the calendar, the definition and the signing key
+    with CaptureQueriesContext(connection) as counted:
+        carry("counted", 0)
+    statements = len(counted.captured_queries)
+    started, cpu = time.perf_counter(), time.process_time()
+    for n in range(args.applications):
+        carry("seq-", n)
+    elapsed = time.perf_counter() - started
+    engine_rate = args.applications / elapsed
+    engine_cpu = (time.process_time() - cpu) / args.applications
+    done = Application.objects.filter(status="approved", idempotency_key__startswith="seq-").count()
+    documents = Document.objects.filter(application__idempotency_key__startswith="seq-").count()
     assert done == args.applications and documents == args.applications, (done, documents)
+
+    # 1b. The same with several processes at once (each with its own connection).
+    parallel_rate = None
+    if args.workers > 0:
+        connections.close_all()
+        fork = multiprocessing.get_context("fork")
+        ready = fork.Barrier(args.workers + 1)
+        share = max(1, args.applications // args.workers)
+
+        def worker(number: int) -> None:
+            ready.wait()
+            for n in range(share):
+                carry(f"par{number}-", n)
+            connections.close_all()
+
+        processes = [fork.Process(target=worker, args=(i,)) for i in range(args.workers)]
+        for process in processes:
+            process.start()
+        ready.wait()
+        started = time.perf_counter()
+        for process in processes:
+            process.join()
+        wall = time.perf_counter() - started
+        if any(process.exitcode for process in processes):
+            print("an engine worker process failed", file=sys.stderr)
+            return 1
+        finished = Application.objects.filter(
+            status="approved", idempotency_key__startswith="par"
+        ).count()
+        assert finished == share * args.workers, finished
+        parallel_rate = finished / wall
 
     # 2. SpiffWorkflow alone, in memory, same process.
     memory_rate = spiff_alone(args.memory)
 
     # 3. HTTP: p95 submit latency with concurrent clients.
     _token, secret = tokens.create_personal_token(user, name="bench", scopes=["read", "write"])
-    from django.db import connections
-
     connections.close_all()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -220,7 +289,7 @@ def run(args) -> int:
         [str(ROOT / ".venv" / "bin" / "joinedup"), "serve", "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=dict(os.environ, JOINEDUP_DEBUG="true"),
+        env=dict(os.environ, JOINEDUP_DEBUG="false"),
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -261,26 +330,35 @@ def run(args) -> int:
                     latencies.append(time.perf_counter() - began)
 
         threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        server_cpu = process_cpu_seconds(server.pid)
         began = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - began
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
     finally:
         server.terminate()
         server.wait(timeout=20)
 
     print(f"engine on PostgreSQL (submit, 3 steps, document): {engine_rate:8.1f} applications/s")
+    print(f"  per application: {engine_cpu * 1000:.1f} ms of CPU here, {statements} SQL statements")
     print(f"SpiffWorkflow alone in memory, same process:       {memory_rate:8.1f} instances/s")
     print(f"ratio (engine / SpiffWorkflow in memory):          {engine_rate / memory_rate:8.3f}")
+    if parallel_rate is not None:
+        print(
+            f"engine, {args.workers} processes at once:                "
+            f"{parallel_rate:8.1f} applications/s"
+        )
     if latencies:
         p95 = percentile(latencies, 0.95) * 1000
         median = statistics.median(latencies) * 1000
         print(
             f"POST /api/v1/applications, {args.clients} clients: p95 {p95:.0f} ms, "
             f"median {median:.0f} ms, {len(latencies) / wall:.1f} submissions/s, "
-            f"{len(errors)} errors"
+            f"{len(errors)} errors; server CPU {server_cpu / len(latencies) * 1000:.1f} ms "
+            "per submission"
         )
     else:
         print(f"POST /api/v1/applications: no answer ({len(errors)} errors: {errors[:1]})")

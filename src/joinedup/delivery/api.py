@@ -245,7 +245,9 @@ def submit(request: HttpRequest, payload: ApplicationIn):
             "errors": [e.as_dict() for e in error.errors] or None,
         }
         return HttpResponseJSON(body, status)
-    return Status(201 if created else 200, application_out(_load(application.pk)))
+    if not created:
+        application = _load(application.pk)  # the first submission's, as it stands now
+    return Status(201 if created else 200, application_out(application))
 
 
 def HttpResponseJSON(body: dict, status: int) -> HttpResponse:
