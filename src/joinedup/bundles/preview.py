@@ -89,9 +89,19 @@ class Preview:
         }
 
 
-def category_names(keys: Iterable[str]) -> list[str]:
-    names = {c.key: c.name for c in DataCategory.objects.filter(key__in=list(keys))}
+def category_names(keys: Iterable[str], known: Mapping[str, str] | None = None) -> list[str]:
+    keys = list(keys)
+    names = known if known is not None else _category_names(keys)
     return [str(names.get(key, key)) for key in keys]
+
+
+def _category_names(keys: Iterable[str] | None = None) -> dict[str, str]:
+    found = (
+        DataCategory.objects.all()
+        if keys is None
+        else DataCategory.objects.filter(key__in=list(keys))
+    )
+    return {c.key: c.name for c in found}
 
 
 def leg_errors(
@@ -132,6 +142,9 @@ def build(
         plans if plans is not None else screening.plan(bundle, context, subject, screening_answers)
     )
     place = screening.place_for(bundle, subject, screening_answers)
+    address = subject.current_address()
+    home = address.jurisdiction if address is not None else None
+    names = _category_names()
     data_source = mapping.source(answers, screening_answers, screening.place_facts(place))
     legs: list[LegPreview] = []
     left_out: list[screening.LegPlan] = []
@@ -143,7 +156,7 @@ def build(
             continue
         raw = mapping.apply(plan.leg["mapping"], data_source)
         cleaned, errors = forms.validate(plan.version.form, raw)
-        where = screening.leg_place(plan.version, subject, cleaned, place)
+        where = screening.leg_place(plan.version, subject, cleaned, place, home)
         agency, problem = None, ""
         if where is not None:
             try:
@@ -166,7 +179,7 @@ def build(
                 place=where,
                 required=plan.required,
                 consent_text=pick(consent["text"]),
-                categories=category_names(consent["categories"]),
+                categories=category_names(consent["categories"], names),
                 route_problem=problem,
             )
         )

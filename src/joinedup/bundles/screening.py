@@ -156,8 +156,12 @@ def plan(
     context: ActingContext,
     subject: Person | None,
     screening: Mapping[str, Any],
+    *,
+    route: bool = True,
 ) -> list[LegPlan]:
-    """Every leg of the bundle for this person and these answers, included or not."""
+    """Every leg of the bundle for this person and these answers, included or not; with
+    `route`, the agency each leg would go to where the person is (for the list shown; the
+    preview routes each leg precisely from its own answers)."""
     place = place_for(bundle, subject, screening)
     values = variables(screening, place, context.assurance)
     services = {
@@ -185,8 +189,10 @@ def plan(
             item.reason = _("This service does not take applications online yet.")
         else:
             try:
-                if place is not None:
+                if place is not None and route:
                     item.agency = route_for(service, place).agency
+                elif place is not None and service.key not in values["offered"]:
+                    raise RoutingError("not_delivered", "")
             except RoutingError:
                 item.included, item.code = False, "not_delivered"
                 item.reason = _("Nobody delivers this service where you are.")
@@ -211,14 +217,20 @@ def current_versions(services: Iterable[Service]) -> dict[int, ServiceVersion]:
 
 
 def leg_place(
-    version: ServiceVersion, subject: Person, data: Mapping[str, Any], fallback
+    version: ServiceVersion,
+    subject: Person,
+    data: Mapping[str, Any],
+    fallback,
+    home: Jurisdiction | None = None,
 ) -> Jurisdiction | None:
     """Where a leg's application will be routed: as delivery routes it (the version's place
-    field in the leg's answers, else where the applicant lives)."""
+    field in the leg's answers, else where the applicant lives: `home` when known)."""
     if version.place_field:
         code = delivery_applications.forms.lookup(data, version.place_field)
         if isinstance(code, str) and code:
             return Jurisdiction.objects.filter(code=code.upper()).first()
+    if home is not None:
+        return home
     address = subject.current_address()
     if address is not None and address.jurisdiction_id is not None:
         return address.jurisdiction

@@ -128,7 +128,7 @@ def check(
             _("Some answers to the first questions need correcting."),
             _field_errors(errors),
         )
-    plans = screening.plan(bundle, context, subject, cleaned_screening)
+    plans = screening.plan(bundle, context, subject, cleaned_screening, route=False)
     by_key = {p.key: p for p in plans}
     dropped = sorted(set(dropped_legs))
     unknown = [key for key in dropped if key not in by_key]

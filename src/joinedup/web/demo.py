@@ -212,6 +212,9 @@ def prepare_demo(out: Output) -> list[SignIn]:
 
     deployed = versions.load_paths([versions.demo_folder()], skip_missing_services=True)
     out(_("Service versions: %(count)s deployed.") % {"count": sum(d.created for d in deployed)})
+    from joinedup.bundles.loader import load_demo as load_demo_bundles
+
+    out(load_demo_bundles())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
         sign_ins.extend(accounts())
