@@ -204,3 +204,24 @@ def test_expired_invitations_are_discarded(birth_registration, applicant, settin
     later = SurveyInvitation.objects.get().expires_at + datetime.timedelta(seconds=1)
     assert surveys.expire(later) == 1
     assert not SurveyInvitation.objects.exists()
+
+
+def test_open_data_is_csv_with_a_frictionless_package(generated, tmp_path):
+    import csv
+    import json
+
+    from django.core.management import call_command
+
+    call_command("export-open-data".replace("-", "_"), output=str(tmp_path), period="12m")
+    package = json.loads((tmp_path / "datapackage.json").read_text())
+    assert package["profile"] == "tabular-data-package"
+    resource = package["resources"][0]
+    fields = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+    assert fields["month"] == "yearmonth" and fields["completion_rate"] == "number"
+    assert fields["started"] == "integer"
+    with (tmp_path / resource["path"]).open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and list(rows[0]) == list(fields)
+    assert len({(r["month"], r["service"], r["jurisdiction"]) for r in rows}) == len(rows)
+    small = [r for r in rows if r["suppressed"]]
+    assert all(r[name] == "" for r in small for name in r["suppressed"].split(";"))

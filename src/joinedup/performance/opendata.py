@@ -1,0 +1,133 @@
+"""Open data: every published measure as CSV, described by a Frictionless data package.
+
+`write_open_data(folder, period)` writes `kpis.csv` — one row per month × service ×
+delivering jurisdiction, with the figures as published (suppressed ones left empty and named
+in `suppressed`) — and `datapackage.json`, a Tabular Data Package whose schema gives each
+column's type, unit and meaning, so that tools load it without guessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import kpis
+from .pages import service_names
+
+FIELDS = [
+    ("month", "string", "yearmonth", "The calendar month (YYYY-MM)."),
+    ("service", "string", None, "The service's catalogue key."),
+    ("service_name", "string", None, "The service's name."),
+    ("jurisdiction", "string", None, "The delivering jurisdiction's code (ISO 3166-2 style)."),
+    ("started", "integer", None, "Transactions started in the month."),
+    ("completions", "integer", None, "Transactions completed (not eligible included)."),
+    ("completion_rate", "number", None, "Completed ÷ ended (abandoned included), 0–1."),
+    ("digital_take_up", "number", None, "Digital completions ÷ all completions, 0–1."),
+    ("within_standard", "number", None, "Completions within the service standard, 0–1."),
+    (
+        "median_days",
+        "integer",
+        None,
+        "Median days elapsed (business or calendar days, net of pauses); 101 means over 100.",
+    ),
+    ("p90_days", "integer", None, "90th percentile of days elapsed."),
+    ("p95_days", "integer", None, "95th percentile of days elapsed."),
+    ("cost_per_transaction", "number", None, "Total cost ÷ completions, in the currency."),
+    (
+        "digital_cost_per_transaction",
+        "number",
+        None,
+        "Digital channels' cost ÷ digital completions.",
+    ),
+    ("currency", "string", None, "ISO 4217 code of the costs."),
+    ("satisfaction", "number", None, "Mean answer 1–5 rescaled to 0–100."),
+    ("trust", "number", None, "Mean trust answer 1–5 rescaled to 0–100."),
+    ("responses", "integer", None, "Survey answers."),
+    ("response_rate", "number", None, "Survey answers ÷ invitations, 0–1."),
+    (
+        "suppressed",
+        "string",
+        None,
+        "Figures left empty because they rest on too few cases (separated by ;).",
+    ),
+]
+
+
+def rows(period: kpis.Period) -> list[dict]:
+    figures = kpis.compute(period, ("month", "service_key", "jurisdiction"))
+    names = service_names(f.key["service_key"] for f in figures)
+    found = []
+    for item in figures:
+        record = item.published()
+        found.append(
+            {
+                "month": item.key["month"].strftime("%Y-%m"),
+                "service": item.key["service_key"],
+                "service_name": names.get(item.key["service_key"], ""),
+                "jurisdiction": item.key["jurisdiction"],
+                **{name: record.get(name) for name, *_rest in FIELDS[4:-1]},
+                "suppressed": ";".join(record["suppressed"]),
+            }
+        )
+    return found
+
+
+def datapackage(period: kpis.Period) -> dict:
+    fields = []
+    for name, kind, fmt, description in FIELDS:
+        field = {"name": name, "type": kind, "description": description}
+        if fmt == "yearmonth":
+            field = {"name": name, "type": "yearmonth", "description": description}
+        fields.append(field)
+    return {
+        "profile": "tabular-data-package",
+        "name": "joinedup-service-performance",
+        "title": "Service performance: completion, take-up, timeliness, cost and satisfaction",
+        "description": (
+            f"Monthly measures per service and delivering jurisdiction, {period.first:%Y-%m} to "
+            f"{period.last:%Y-%m}. Figures resting on fewer than "
+            f"{settings.PERFORMANCE_MIN_COUNT} cases are suppressed."
+        ),
+        "created": timezone.now().isoformat(timespec="seconds"),
+        "licenses": [
+            {
+                "name": "CC-BY-4.0",
+                "title": "Creative Commons Attribution 4.0",
+                "path": "https://creativecommons.org/licenses/by/4.0/",
+            }
+        ],
+        "resources": [
+            {
+                "name": "kpis",
+                "path": "kpis.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": {
+                    "fields": fields,
+                    "primaryKey": ["month", "service", "jurisdiction"],
+                    "missingValues": [""],
+                },
+            }
+        ],
+    }
+
+
+def write_open_data(folder: Path, period: kpis.Period) -> int:
+    """Write kpis.csv and datapackage.json into `folder`; returns the number of rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    found = rows(period)
+    with (folder / "kpis.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in FIELDS])
+        writer.writeheader()
+        for row in found:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    (folder / "datapackage.json").write_text(
+        json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return len(found)
