@@ -162,14 +162,17 @@ class _Batch:
     target (internal subscribers first, then webhooks), each target's events in order."""
 
     def __init__(self, events: list[OutboxEvent], worker_id: str) -> None:
+        """Load the waiting deliveries, locked until the end of the current transaction (in
+        which the first group runs without locking them again)."""
         self.events, self.worker_id = events, worker_id
         self.ids = [event.pk for event in events]
         self.envelopes = {event.pk: event.envelope() for event in events}
         self.renewed = time.monotonic()
+        self.locked = True
         order = {event_id: n for n, event_id in enumerate(self.ids)}
         by_target: dict[str, list[Delivery]] = defaultdict(list)
         waiting = Delivery.objects.filter(event_id__in=self.ids, status__in=WAITING)
-        for delivery in waiting.select_related("webhook"):
+        for delivery in waiting.select_related("webhook").select_for_update(of=("self",)):
             by_target[delivery.target].append(delivery)
         self.subscriber_work: list[tuple[str, list[Delivery]]] = []
         self.webhook_work: list[Delivery] = []
@@ -218,12 +221,15 @@ class _Batch:
                 )
             remaining.clear()
         group = remaining[:GROUP_SIZE]
-        current = {
-            pk: (status, attempts)
-            for pk, status, attempts in Delivery.objects.select_for_update()
-            .filter(pk__in=[d.pk for d in group])
-            .values_list("pk", "status", "attempts")
-        }
+        if self.locked:  # loaded and locked in this very transaction
+            current = {d.pk: (d.status, d.attempts) for d in group}
+        else:
+            current = {
+                pk: (status, attempts)
+                for pk, status, attempts in Delivery.objects.select_for_update()
+                .filter(pk__in=[d.pk for d in group])
+                .values_list("pk", "status", "attempts")
+            }
         delivered: list[int] = []
         started = time.monotonic()
         for n, delivery in enumerate(group):
@@ -324,6 +330,7 @@ def dispatch_round(worker_id: str, limit: int = BATCH_SIZE) -> dict[UUID, str]:
             batch.run_subscriber_group()
         if batch.done:
             return batch.settle()
+    batch.locked = False
     while not batch.subscribers_done:
         batch.keep_lease()
         with transaction.atomic():
@@ -514,7 +521,8 @@ def run_dispatcher(
             close_old_connections()
             try:
                 report = dispatch_pending(worker_id=worker_id)
-                at = next_due_at()
+                # Retries it just scheduled may fall due before the next poll.
+                at = next_due_at() if report.retrying else None
             except Exception:
                 logger.exception("the outbox dispatcher failed; trying again shortly")
                 time.sleep(poll_seconds)
