@@ -57,6 +57,20 @@ def _run(operation, headers: dict[str, str]) -> None:
 
 
 @pytest.fixture
+def connections_kept():
+    """As Django's test client does: requests must not close the test's database connection
+    (its transaction holds the test data), which the WSGI handler does after each request."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def partner_token(small_federation, settings) -> str:
     from joinedup.federation.models import Agency
     from joinedup.identity import tokens
@@ -70,7 +84,7 @@ def partner_token(small_federation, settings) -> str:
     return secret
 
 
-def test_no_request_breaks_the_contract(partner_token):
+def test_no_request_breaks_the_contract(partner_token, connections_kept):
     failures = []
     for operation in _operations():
         for headers in ({}, {"Authorization": f"Bearer {partner_token}"}):
