@@ -222,6 +222,24 @@ def compute_daily() -> dict[tuple, dict]:
     return compute_rows("day")
 
 
+def months_of(daily: dict[tuple, dict]) -> dict[tuple, dict]:
+    """Monthly rows from daily rows: the same figures added up per month (histograms added
+    as packed integers, one addition per day)."""
+    monthly: dict[tuple, dict] = defaultdict(_empty_row)
+    packed: dict[tuple, int] = defaultdict(int)
+    for (day, *key), figures in daily.items():
+        month_key = (month_of(day), *key)
+        row = monthly[month_key]
+        for name in RollupBase.COUNTERS:
+            row[name] += figures[name]
+        if figures["histogram"]:
+            packed[month_key] += int.from_bytes(measures.pack(figures["histogram"]), "little")
+    for month_key, number in packed.items():
+        size = (number.bit_length() + 31) // 32 * measures.LANE
+        monthly[month_key]["histogram"] = measures.unpack(number.to_bytes(size, "little"))
+    return dict(monthly)
+
+
 def _write(model: type[RollupBase], period: str, rows: dict[tuple, dict]) -> None:
     """Insert rollup rows in bulk (COPY on PostgreSQL, batched INSERTs elsewhere): the ORM's
     per-object work would dominate a rebuild of a few hundred thousand rows."""
@@ -295,6 +313,6 @@ def recompute_rollups() -> int:
         daily = compute_daily()
         _clear(DailyRollup, MonthlyRollup)
         _write(DailyRollup, "day", daily)
-        _write(MonthlyRollup, "month", compute_rows("month"))
+        _write(MonthlyRollup, "month", months_of(daily))
         recompute_survey_rollups()
     return len(daily)
