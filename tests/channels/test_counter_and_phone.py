@@ -62,6 +62,14 @@ def test_a_counter_visit_verifies_in_person_and_submits_a_bundle(world):
     assert event.data["office"] == "sc-toronto-downtown"
     assert set(event.data["applications"]) == {str(pk) for pk in touched}
     assert event.data["minutes"] >= 0 and event.data["outcome"] == "submitted"
+    # Measurement counts it: its handle time is shared among the applications it touched.
+    from joinedup.performance.models import Interaction as Counted
+    from joinedup.sharing import dispatch
+
+    dispatch.dispatch_pending()
+    counted = Counted.objects.get(event_id=str(event.id))
+    assert counted.channel == "counter" and counted.agency == "esdc"
+    assert counted.shares.count() == len(touched)
 
 
 def test_an_agent_without_a_joint_delivery_agreement_is_refused(world):
