@@ -122,3 +122,30 @@ def make_staff(db):
         return staff_context(user, agency, role)
 
     return make
+
+
+def sign_in(client, user: User, *, second_factor: bool = False):
+    """The browser session of `user` (staff confirm with their authenticator)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    if second_factor:
+        device = TOTPDevice.objects.create(user=user, name="phone")
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def staff_client(make_staff):
+    """staff_client(agency, role): a signed-in browser of a staff member, and their context."""
+    from django.test import Client
+
+    def make(agency: Agency, role: str = "caseworker", username: str | None = None):
+        context = make_staff(agency, role, username)
+        user = User.objects.get(pk=context.user_id)
+        return sign_in(Client(), user, second_factor=True), context
+
+    return make

@@ -46,6 +46,16 @@ class FieldError:
     def as_dict(self) -> dict[str, str]:
         return {"field": self.path, "message": self.message, "code": self.code}
 
+    @property
+    def anchor(self) -> str:
+        """The id of the question on the page (the error summary links to it)."""
+        return field_id(self.path)
+
+
+def field_id(path: str) -> str:
+    """The HTML id of a question: `f-mailing-address-postal-code` for a postal code part."""
+    return "f-" + path.replace(".", "-").replace("_", "-")
+
 
 class DefinitionError(ValueError):
     """A form definition that cannot be used (bad schema, unknown field in a page)."""
@@ -309,9 +319,12 @@ def validate(definition: Mapping, data: Mapping) -> tuple[dict, list[FieldError]
             seen.add(path)
             code, message = _message(definition, error, path)
             errors.append(FieldError(path, message, code))
-    if not errors:
-        errors.extend(_date_checks(definition, cleaned))
-        errors.extend(_file_checks(definition, cleaned))
+    # The checks JSON Schema cannot express, for questions that passed the schema's (so a
+    # page checked on its own gets them even while other pages are still unanswered).
+    for extra in (*_date_checks(definition, cleaned), *_file_checks(definition, cleaned)):
+        if extra.path not in seen:
+            seen.add(extra.path)
+            errors.append(extra)
     order = {name: i for i, name in enumerate(_field_order(definition))}
     errors.sort(key=lambda e: order.get(e.path.split(".")[0], len(order)))
     return cleaned, errors
@@ -353,7 +366,7 @@ class Field:
 
     @property
     def id(self) -> str:
-        return "f-" + self.name.replace(".", "-").replace("_", "-")
+        return field_id(self.name)
 
     @property
     def is_fieldset(self) -> bool:
@@ -397,7 +410,11 @@ def _date_parts(value: Any) -> dict[str, str]:
         try:
             day = datetime.date.fromisoformat(value)
         except ValueError:
-            return {"day": "", "month": "", "year": ""}
+            # Not a real date: give back what was typed (year-month-day), to be corrected.
+            parts = value.split("-")
+            if len(parts) != 3:
+                return {"day": "", "month": "", "year": ""}
+            return {"day": parts[2], "month": parts[1], "year": parts[0]}
         return {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
     return {"day": "", "month": "", "year": ""}
 
@@ -574,8 +591,7 @@ def read_page(definition: Mapping, page_key: str, post: Mapping, previous: Mappi
         elif widget == "group":
             data[name] = _read_group(schema, name, post)
         elif widget == "file":
-            if post.get(name):
-                data[name] = post.get(name)
+            pass  # set from the uploaded file only (never from text posted under its name)
         elif widget == "checkbox":
             data[name] = bool(post.get(name))
         else:

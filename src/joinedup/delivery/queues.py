@@ -230,6 +230,40 @@ def respond(
     return item
 
 
+#: What staff working an application see of the applicant, through the data gate.
+APPLICANT_DATA = ("identity", "contact")
+APPLICANT_DATA_PURPOSE = "service-delivery"
+
+
+def applicant_facts(
+    context: ActingContext, application: Application
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The applicant's data a staff member working the application may see, as (label,
+    value) rows, read through the data gate (which records the access in the ledger);
+    or no rows and the gate's reason for refusing."""
+    from joinedup.sharing import categories, gate
+
+    try:
+        disclosure = gate.disclose(
+            context,
+            application.applicant,
+            list(APPLICANT_DATA),
+            APPLICANT_DATA_PURPOSE,
+            partial=True,
+        )
+    except gate.DisclosureRefused as error:
+        return [], error.message
+    rows = []
+    for key, value in disclosure.fields.items():
+        spec = categories.field(key)
+        if isinstance(value, dict):
+            value = ", ".join(str(v) for v in value.values() if v)
+        elif isinstance(value, list | tuple):
+            value = "; ".join(str(v) for v in value if v)
+        rows.append((str(spec.label) if spec else key, "" if value is None else str(value)))
+    return rows, None
+
+
 @dataclass(frozen=True)
 class SupervisorRow:
     application: Application

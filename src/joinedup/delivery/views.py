@@ -23,7 +23,6 @@ from joinedup.federation.models import Agency, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
-from joinedup.sharing import gate
 
 from . import applications, clock, documents, forms, queues
 from .models import Application, Document, Draft, SandboxIntent, Upload, WorkItem
@@ -378,18 +377,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             return redirect("delivery:work-item", item.pk)
         except queues.QueueError as error:
             problem = error.message
-    disclosure = None
-    refusal = None
-    try:
-        disclosure = gate.disclose(
-            context,
-            application.applicant,
-            ["identity", "contact"],
-            "service-delivery",
-            partial=True,
-        )
-    except gate.DisclosureRefused as error:
-        refusal = error.message
+    applicant, refusal = queues.applicant_facts(context, application)
     return render(
         request,
         "delivery/work_item.html",
@@ -397,7 +385,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             "item": item,
             "application": application,
             "answers": forms.summary(application.version.form, application.data),
-            "applicant": disclosure.fields if disclosure else None,
+            "applicant": applicant,
             "refusal": refusal,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
