@@ -76,6 +76,7 @@ class BreakGlassAdmin(ReadOnlyAdmin):
 @admin.register(AccessEvent)
 class AccessEventAdmin(ReadOnlyAdmin):
     list_display = (
+        "chain",
         "seq",
         "occurred_at",
         "actor_agency",
@@ -92,7 +93,7 @@ class AccessEventAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerCheckpoint)
 class LedgerCheckpointAdmin(ReadOnlyAdmin):
-    list_display = ("seq", "hash", "signed_at", "key_id")
+    list_display = ("chain", "seq", "hash", "signed_at", "key_id")
 
 
 @admin.register(OutboxEvent)

@@ -30,7 +30,7 @@ router = Router(tags=["my data"])
 
 
 class AccessOut(Schema):
-    seq: int = Field(description="Position in the tamper-evident ledger")
+    seq: int = Field(description="Position in the tamper-evident ledger (within its chain)")
     at: datetime.datetime
     agency: str | None = Field(None, description="Key of the agency whose staff used the data")
     agency_name: str
