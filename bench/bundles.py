@@ -1,0 +1,429 @@
+"""Newborn bundle submissions per second over HTTP on PostgreSQL, beside the limit of the
+database for the same rows, in one run.
+
+Run it with the project's Python: `.venv/bin/python bench/bundles.py` (also `make bench`).
+
+It creates a fresh database on the PostgreSQL server of DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/test), migrates it, loads the Canadian demo federation,
+the service versions and the demo bundles, makes 32 demo parents (verified in person, living
+in Toronto, each with a personal API token), starts `joinedup serve` (gunicorn, its default
+workers and threads) on a loopback port, and measures:
+
+- bundles per second: `POST /api/v1/bundles/newborn/submissions` from 32 concurrent
+  clients (a Python asyncio load generator on keep-alive connections, each request with its
+  own Idempotency-Key), all six legs kept and consented: each bundle is one submission, six
+  consents and six applications in three agencies (ServiceOntario, ESDC, CRA), with their
+  processes started, in one transaction; and the 95th-percentile latency;
+- the limit, measured in the same run: the same rows (table by table, as many per bundle as
+  the HTTP run wrote on average) inserted with plain psycopg, one transaction per bundle,
+  from the same number of concurrent connections;
+- the ratio of the two.
+
+The request loop is bounded in count and time and sends traffic only to 127.0.0.1. The
+database is dropped at the end. Without a PostgreSQL server it says so and exits 1.
+"""
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
+LEGS = [
+    "birth-registration",
+    "birth-certificate",
+    "social-insurance-number",
+    "child-benefit",
+    "provincial-child-benefit",
+    "education-savings",
+]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--bundles", type=int, default=640, help="submissions over HTTP at most")
+    parser.add_argument("--seconds", type=float, default=120, help="time limit of the HTTP run")
+    parser.add_argument("--warmup", type=int, default=32, help="submissions before measuring")
+    args = parser.parse_args()
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
+    if not server.startswith("postgres"):
+        server = DEFAULT_SERVER
+    admin_url = server.replace("postgres://", "postgresql://")
+    name = f"bench_bundles_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
+        return 1
+    data_dir = tempfile.mkdtemp(prefix="joinedup-bench-")
+    os.environ.update(
+        DATABASE_URL=server.rsplit("/", 1)[0] + "/" + name,
+        JOINEDUP_DATA_DIR=data_dir,
+        DJANGO_SETTINGS_MODULE="joinedup.settings",
+        JOINEDUP_TASK_BACKEND="database",
+        JOINEDUP_LOG_LEVEL="WARNING",
+    )
+    try:
+        return run(args, admin_url.rsplit("/", 1)[0] + "/" + name)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as db:
+            db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup(clients: int) -> list[str]:
+    """The catalogue, versions, bundles and one verified parent (with a token) per client."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from joinedup.bundles import loader
+    from joinedup.delivery import versions
+    from joinedup.federation.loader import load_federation
+    from joinedup.federation.models import Office
+    from joinedup.identity import assurance, tokens
+    from joinedup.identity.models import User
+    from joinedup.identity.registry import AddressInput, register_person
+
+    load_federation([ROOT / "src" / "joinedup" / "federation" / "demo" / "canada"])
+    versions.load_paths([versions.demo_folder()])
+    loader.load_demo()
+    clerk = User.objects.create_user("clerk@example.org", "clerk@example.org", "x" * 20)
+    office = Office.objects.get(key="sc-toronto-downtown")
+    secrets = []
+    for n in range(clients):
+        person = register_person(
+            given_names="Parent",
+            family_name=f"Number{n}",
+            birth_date=datetime.date(1990, 1, 1),
+            address=AddressInput("40 Bay St", "Toronto", "ON", "M5J 2X2", "CA", "CA-ON-TOR"),
+            contacts=[("email", f"parent{n}@example.org")],
+        )
+        user = User.objects.create_user(
+            f"parent{n}@example.org", f"parent{n}@example.org", "x" * 20, person=person
+        )
+        assurance.record_proofing(
+            person, level=3, method="in_person", verified_by=clerk, office=office
+        )
+        _token, secret = tokens.create_personal_token(user, name="bench", scopes=["read", "write"])
+        secrets.append(secret)
+    return secrets
+
+
+def body(number: int) -> bytes:
+    born = (datetime.date.today() - datetime.timedelta(days=2 + number % 20)).isoformat()
+    return json.dumps(
+        {
+            "screening": {
+                "birth_province": "CA-ON",
+                "lives_with_child": True,
+                "wants_certificate": True,
+            },
+            "answers": {
+                "child_given_names": f"Child {number}",
+                "child_family_name": "Number",
+                "birth_date": born,
+                "sex": "female",
+                "birth_place": "Toronto General Hospital",
+                "certificate_reason": "passport",
+                "marital_status": "single",
+                "income_last_year": 50000 + number,
+            },
+            "consents": LEGS,
+            "dropped_legs": [],
+        }
+    ).encode()
+
+
+async def one_client(
+    port: int, secret: str, numbers, latencies: list, errors: list, deadline: float
+) -> None:
+    """One keep-alive connection sending submissions one after the other."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for number in numbers:
+            if time.perf_counter() > deadline:
+                return
+            payload = body(number)
+            head = (
+                f"POST /api/v1/bundles/newborn/submissions HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\nAuthorization: Bearer {secret}\r\n"
+                f"Content-Type: application/json\r\nIdempotency-Key: bench-{number}\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n"
+            ).encode()
+            began = time.perf_counter()
+            writer.write(head + payload)
+            await writer.drain()
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                key, _sep, value = line.decode("latin-1").partition(":")
+                if key.lower() == "content-length":
+                    length = int(value.strip())
+            answer = await reader.readexactly(length) if length else b""
+            elapsed = time.perf_counter() - began
+            code = int(status_line.split()[1]) if status_line else 0
+            if code == 201:
+                latencies.append(elapsed)
+            else:
+                errors.append(f"{code}: {answer[:200]!r}")
+    finally:
+        writer.close()
+
+
+async def load(port: int, secrets: list[str], first: int, count: int, seconds: float):
+    latencies: list[float] = []
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+    clients = len(secrets)
+    began = time.perf_counter()
+    await asyncio.gather(
+        *[
+            one_client(
+                port,
+                secret,
+                range(first + i, first + count, clients),
+                latencies,
+                errors,
+                deadline,
+            )
+            for i, secret in enumerate(secrets)
+        ]
+    )
+    return latencies, errors, time.perf_counter() - began
+
+
+def table_counts(conn) -> dict[str, int]:
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+    ]
+    # Table names come from the catalogue of our own scratch database.
+    return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+
+
+def insert_template(
+    conn, table: str, rows: int, copied: set[str]
+) -> tuple[str, str | None, dict[str, str]]:
+    """`INSERT … SELECT` copying `rows` existing rows of the table with fresh keys: the
+    primary key renewed (a UUID drawn, an identity left to its default), every other unique
+    column made unique again, and a unique foreign key (one-to-one) pointed at the rows its
+    table received in the same transaction. Returns (SQL, primary key, {column: table})."""
+    columns = conn.execute(
+        """SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attidentity <> ''
+                  OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval%%', false)
+           FROM pg_attribute a LEFT JOIN pg_attrdef d
+                ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+           WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+           ORDER BY a.attnum""",
+        (f'"{table}"',),
+    ).fetchall()
+    unique, together = set(), set()
+    for name, columns_in_index in conn.execute(
+        """SELECT a.attname, i.indnatts FROM pg_index i
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = %s::regclass AND i.indisunique AND NOT i.indisprimary""",
+        (f'"{table}"',),
+    ):
+        (unique if columns_in_index == 1 else together).add(name)
+    primary = conn.execute(
+        """SELECT a.attname FROM pg_index i
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = %s::regclass AND i.indisprimary""",
+        (f'"{table}"',),
+    ).fetchone()
+    foreign = {
+        row[0]: row[1]
+        for row in conn.execute(
+            """SELECT a.attname, c.confrelid::regclass::text FROM pg_constraint c
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+               WHERE c.conrelid = %s::regclass AND c.contype = 'f'""",
+            (f'"{table}"',),
+        )
+    }
+    # A key that must be unique (alone or with others) points at the rows its table
+    # received in the same transaction, when that table is copied too.
+    if primary:
+        unique.add(primary[0])
+    linked = {
+        name: foreign[name].strip('"')
+        for name in (unique | together) & set(foreign)
+        if foreign[name].strip('"') in copied
+    }
+    names, values = [], []
+    for name, kind, generated in columns:
+        if generated:
+            continue
+        names.append(f'"{name}"')
+        if name in linked:
+            array = f"%(link_{name})s::{kind}[]"
+            values.append(f"({array})[least(t.rn::int, cardinality({array}))]")
+        elif name in (unique | together) and kind == "uuid" and name not in foreign:
+            values.append("gen_random_uuid()")
+        elif name in (unique | together) and kind.startswith(("character varying", "text")):
+            width = int(kind[kind.find("(") + 1 : -1]) if "(" in kind else 32
+            values.append(f"left(md5(random()::text || clock_timestamp()::text), {min(width, 32)})")
+        elif name in unique and kind in {"integer", "bigint"}:
+            values.append(f't."{name}" + (random() * 1000000000)::int')
+        else:
+            values.append(f't."{name}"')
+    # Names come from the catalogue of our own scratch database.
+    sql = (
+        f'INSERT INTO "{table}" ({", ".join(names)}) SELECT {", ".join(values)} '  # noqa: S608
+        f'FROM (SELECT *, row_number() OVER () AS rn FROM "{table}" LIMIT {rows}) t'
+    )
+    key = primary[0] if primary else None
+    if key:
+        sql += f' RETURNING "{key}"'
+    return sql, key, linked
+
+
+def reference(database_url: str, per_bundle: dict[str, int], bundles: int, clients: int):
+    """Bundles per second when the same rows are inserted with plain psycopg, one
+    transaction per bundle, from `clients` connections."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        copied = {t for t, n in per_bundle.items() if n > 0}
+        templates = {t: insert_template(conn, t, per_bundle[t], copied) for t in copied}
+    # Tables a one-to-one key points to are filled first, in the same transaction.
+    order, pending = [], dict(templates)
+    while pending:
+        ready = [
+            t
+            for t, (_sql, _key, linked) in pending.items()
+            if all(target in order or target == t for target in linked.values())
+        ]
+        for table in sorted(ready or pending):
+            order.append(table)
+            pending.pop(table)
+    done = []
+    lock = threading.Lock()
+    counter = iter(range(bundles))
+
+    def worker() -> None:
+        with psycopg.connect(database_url) as conn:
+            while True:
+                with lock:
+                    number = next(counter, None)
+                if number is None:
+                    return
+                with conn.transaction():
+                    made: dict[str, list] = {}
+                    for table in order:
+                        sql, key, linked = templates[table]
+                        params = {
+                            f"link_{col}": made.get(target, []) for col, target in linked.items()
+                        }
+                        cursor = conn.execute(sql, params or None)
+                        if key:
+                            made[table] = [row[0] for row in cursor.fetchall()]
+                with lock:
+                    done.append(number)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(done) / (time.perf_counter() - began)
+
+
+def run(args, database_url: str) -> int:
+    import psycopg
+
+    secrets = setup(args.clients)
+    from django.db import connections
+
+    connections.close_all()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "joinedup"), "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, JOINEDUP_DEBUG="true"),
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.3)
+        _warm, warm_errors, _wall = asyncio.run(load(port, secrets, 0, args.warmup, 60))
+        if warm_errors:
+            print(f"warm-up failed: {warm_errors[:2]}", file=sys.stderr)
+            return 1
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            before = table_counts(conn)
+        latencies, errors, wall = asyncio.run(
+            load(port, secrets, args.warmup, args.bundles, args.seconds)
+        )
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            after = table_counts(conn)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    if not latencies:
+        print(f"no bundle was accepted ({len(errors)} errors: {errors[:2]})", file=sys.stderr)
+        return 1
+    submitted = len(latencies)
+    rate = submitted / wall
+    added = {t: after[t] - before.get(t, 0) for t in after if after[t] > before.get(t, 0)}
+    per_bundle = {t: max(1, round(n / submitted)) for t, n in added.items()}
+    limit = reference(database_url, per_bundle, submitted, args.clients)
+    rows = sum(per_bundle.values())
+    print(
+        f"newborn bundles over HTTP, {args.clients} clients:  {rate:8.1f} bundles/s "
+        f"({submitted} in {wall:.1f} s, {len(errors)} errors)"
+    )
+    print(
+        f"  latency: p95 {percentile(latencies, 0.95) * 1000:.0f} ms, "
+        f"median {statistics.median(latencies) * 1000:.0f} ms"
+    )
+    print(
+        f"the same rows with plain psycopg (limit):          {limit:8.1f} bundles/s "
+        f"({rows} rows in {len(per_bundle)} tables per bundle, one transaction each)"
+    )
+    print(f"ratio (HTTP / limit):                              {rate / limit:8.3f}")
+    print("rows per bundle: " + ", ".join(f"{t} {n}" for t, n in sorted(per_bundle.items())))
+    return 0 if not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
