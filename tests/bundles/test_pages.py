@@ -189,10 +189,12 @@ def test_withdrawing_a_consent_from_my_services(world):
         method="online",
     )
     client = signed_in(world.amara)
-    assert "child-benefit-eligibility" in client.get("/en/my/").content.decode()
+    page = client.get("/en/my/").content.decode()
+    assert "child-benefit-eligibility" in page and ">Given<" in page
     withdrawn = client.post(f"/en/my/consents/{consent.pk}/withdraw/")
     assert withdrawn.status_code == 302 and withdrawn["Location"] == "/en/my/"
     assert ConsentRecord.objects.get(pk=consent.pk).withdrawn_at is not None
+    assert ">Withdrawn<" in client.get("/en/my/").content.decode()
     other = signed_in(world.jordan).post(f"/en/my/consents/{consent.pk}/withdraw/")
     assert other.status_code == 404
 
