@@ -145,6 +145,7 @@ def test_withdraw_button(client, account, outreach):
     assert outreach.withdrawn_at is not None
     page = client.get("/en/my-data/consents/")
     assert "Withdraw this consent" not in page.content.decode()
+    assert "— Withdrawn</h2>" in page.content.decode()
     receipt = client.get(f"/en/my-data/consents/{outreach.pk}/receipt.json")
     assert receipt.json()["status"] == "withdrawn"
     assert client.get(f"/en/my-data/consents/{outreach.pk}/receipt.exe").status_code == 404
