@@ -276,13 +276,13 @@ def test_a_file_is_checked_for_size_and_type_before_it_is_kept(browser, birth_re
     wrong = browser.post(delivery, {**address, "proof": text})
     assert wrong.status_code == 400
     assert errors_of(wrong) == [
-        "“Statement from the hospital (optional)” must be a file of an accepted type."
+        "“Statement from the hospital” must be a file of an accepted type."
     ]
     big = SimpleUploadedFile("big.pdf", PDF + b"0" * 5_000_000, content_type="application/pdf")
     too_big = browser.post(delivery, {**address, "proof": big})
     assert too_big.status_code == 400
     assert errors_of(too_big) == [
-        "“Statement from the hospital (optional)” must be smaller than 5.0 MB."
+        "“Statement from the hospital” must be smaller than 5.0 MB."
     ]
     assert Upload.objects.count() == 0
 
