@@ -10,7 +10,7 @@ from joinedup.delivery.applications import SubmissionError, submit_application
 from joinedup.delivery.models import Application, StatusChange, WorkItem
 from joinedup.sharing.models import OutboxEvent
 
-from .conftest import birth_answers, person_context
+from .conftest import DEMO, birth_answers, person_context
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +150,20 @@ def test_more_information_loop_then_registration(
         "org.joinedup.workitem.completed",
     } <= types
     assert applications.STATUS_EVENTS
+
+
+def test_a_form_definition_keeps_the_order_it_was_written_in(birth_registration):
+    from joinedup.delivery import versions
+    from joinedup.delivery.models import ServiceVersion
+
+    stored = ServiceVersion.objects.get(pk=birth_registration.pk).form
+    address = stored["schema"]["properties"]["mailing_address"]["properties"]
+    assert list(address) == ["street_address", "locality", "region", "postal_code"]
+    assert list(stored["schema"]["properties"])[:3] == [
+        "child_given_names",
+        "child_family_name",
+        "birth_date",
+    ]
+    # Deploying the same file again changes nothing.
+    again = versions.load_file(DEMO / "birth-registration.json")
+    assert not again.created and again.version.pk == birth_registration.pk

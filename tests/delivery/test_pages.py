@@ -207,6 +207,10 @@ def test_a_repeating_group_adds_and_removes_rows_without_checking_them(browser, 
 
 def test_an_address_is_checked_part_by_part(browser, birth_registration):
     draft, _first = start(browser)
+    page = browser.get(page_of(draft, "delivery")).content.decode()
+    parts = ["street_address", "locality", "region", "postal_code"]
+    positions = [page.index(f'name="mailing_address.{part}"') for part in parts]
+    assert positions == sorted(positions), "the parts of an address are shown in order"
     response = browser.post(
         page_of(draft, "delivery"),
         {
@@ -275,15 +279,11 @@ def test_a_file_is_checked_for_size_and_type_before_it_is_kept(browser, birth_re
     text = SimpleUploadedFile("proof.pdf", b"just some text", content_type="application/pdf")
     wrong = browser.post(delivery, {**address, "proof": text})
     assert wrong.status_code == 400
-    assert errors_of(wrong) == [
-        "“Statement from the hospital” must be a file of an accepted type."
-    ]
+    assert errors_of(wrong) == ["“Statement from the hospital” must be a file of an accepted type."]
     big = SimpleUploadedFile("big.pdf", PDF + b"0" * 5_000_000, content_type="application/pdf")
     too_big = browser.post(delivery, {**address, "proof": big})
     assert too_big.status_code == 400
-    assert errors_of(too_big) == [
-        "“Statement from the hospital” must be smaller than 5.0 MB."
-    ]
+    assert errors_of(too_big) == ["“Statement from the hospital” must be smaller than 5.0 MB."]
     assert Upload.objects.count() == 0
 
     good = SimpleUploadedFile("statement.pdf", PDF, content_type="application/pdf")

@@ -236,6 +236,21 @@ def fact_label(document: Document, name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+STANDARD_FACTS = ("holder", "reference", "service_name", "agency_name", "decided_on", "service")
+
+
+def ordered_facts(document: Document) -> list[tuple[str, object]]:
+    """The facts in a stable reading order: the standard ones, then the template's fields in
+    the order the version lists them (PostgreSQL's jsonb keeps keys in an order of its own)."""
+    config = {}
+    if document.application_id:
+        config = (document.application.version.documents or {}).get(document.template) or {}
+    order = [*STANDARD_FACTS, *config.get("fields", [])]
+    facts = document.facts
+    keys = [k for k in order if k in facts] + sorted(k for k in facts if k not in order)
+    return [(k, facts[k]) for k in keys]
+
+
 def render_pdf(document: Document) -> bytes:
     """Render the document as PDF/UA-1 in its language (about a third of a second a page)."""
     import weasyprint
@@ -245,7 +260,7 @@ def render_pdf(document: Document) -> bytes:
             "delivery/document.html",
             {
                 "document": document,
-                "facts": [(fact_label(document, k), v) for k, v in document.facts.items()],
+                "facts": [(fact_label(document, k), v) for k, v in ordered_facts(document)],
                 "qr": qr_svg(document),
                 "verify_url": verify_url(document),
                 "language": document.language,

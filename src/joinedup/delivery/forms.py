@@ -642,7 +642,10 @@ def _as_text(definition: Mapping, name: str, schema: Mapping, value: Any) -> str
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, dict):
-        return ", ".join(str(v) for v in value.values() if v)
+        # In the schema's order (PostgreSQL's jsonb keeps keys in an order of its own).
+        order = list(schema.get("properties") or {})
+        keys = [k for k in order if k in value] + [k for k in value if k not in order]
+        return ", ".join(str(value[k]) for k in keys if value[k])
     if isinstance(value, list):
         return "; ".join(_as_text(definition, name, schema.get("items") or {}, v) for v in value)
     if "enum" in schema:

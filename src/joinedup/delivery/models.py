@@ -6,9 +6,12 @@ whole life, so deploying a new version never changes a case already in flight. I
 state is stored as JSON without the process definition, which is kept once per version.
 """
 
+import json
 import uuid
 
+from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -19,6 +22,36 @@ from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, 
 from joinedup.identity.models import Person
 
 
+class OrderedJSONField(models.TextField):
+    """JSON kept as text, so that objects keep the order of their keys.
+
+    PostgreSQL's jsonb stores an object's keys in an order of its own (shortest first), and a
+    form definition's order is meaningful: the parts of an address, the questions of a
+    repeating group and the order of the answers are shown as they were written."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValidationError(_("Enter valid JSON.")) from None
+        return value
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False)
+
+    def value_to_string(self, obj) -> str:
+        return self.get_prep_value(self.value_from_object(obj)) or ""
+
+    def formfield(self, **kwargs):
+        return models.Field.formfield(self, **{"form_class": forms.JSONField, **kwargs})
+
+
 class ServiceVersion(models.Model):
     """One deployed version of a service: its form definition and its BPMN process."""
 
@@ -26,7 +59,7 @@ class ServiceVersion(models.Model):
         Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="versions"
     )
     number = models.PositiveIntegerField(_("version"))
-    form = models.JSONField(_("form definition"), default=dict)
+    form = OrderedJSONField(_("form definition"), default=dict)
     bpmn = models.TextField(_("BPMN process"))
     process_id = models.CharField(_("process id"), max_length=100)
     #: The parsed process definition, serialised once at deployment and shared by every

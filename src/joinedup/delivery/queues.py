@@ -162,12 +162,15 @@ def complete(
 def _lock_with_application(item: WorkItem) -> WorkItem:
     """The work item and its application, both locked and loaded for a step of the process,
     in one query (the application's lock serialises the steps of its process)."""
-    return (
+    locked = (
         WorkItem.objects.select_for_update(of=("self", "application"))
-        .select_related("agency", *(f"application__{name}" for name in workflow.LOCK_RELATED))
+        .select_related(*(f"application__{name}" for name in workflow.LOCK_RELATED))
         .defer(*(f"application__{name}" for name in workflow.LOCK_DEFERRED))
         .get(pk=item.pk)
     )
+    if locked.agency_id == locked.application.agency_id:
+        locked.agency = locked.application.agency  # one agency object, read once
+    return locked
 
 
 def _close(item: WorkItem, decision: str, reasons: str, context: ActingContext | None) -> None:

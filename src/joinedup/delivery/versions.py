@@ -71,9 +71,17 @@ def deploy(
             .first()
         )
         if latest is not None and latest.checksum == checksum:
+            changed = []
             if not latest.active:
                 latest.active = True
-                latest.save(update_fields=["active"])
+                changed.append("active")
+            if json.dumps(latest.form) != json.dumps(form):
+                # The same definition, read back in another order (stored before the form
+                # kept its order): put the questions back in the order they were written.
+                latest.form = form
+                changed.append("form")
+            if changed:
+                latest.save(update_fields=changed)
             return Deployed(latest, False)
         ServiceVersion.objects.filter(service=service, active=True).update(active=False)
         version = ServiceVersion.objects.create(

@@ -494,9 +494,11 @@ def _finish(run: Run, workflow: BpmnWorkflow) -> None:
 
 
 #: What a step of the engine reads with its application: the version (without its BPMN
-#: text and parsed definition, which are kept once per process by `spec_for`), the
-#: delivering agency with its back-end, and the applicant (documents are issued to them).
-LOCK_RELATED = ("version", "service", "agency__jurisdiction", "agency__backend", "applicant")
+#: text and parsed definition, which are kept once per process by `spec_for`), the service
+#: and the delivering agency. No more: PostgreSQL plans a query's joins anew each time, and
+#: planning a join of eight tables cost more than running it (the applicant, the agency's
+#: jurisdiction and its back-end are read when a step needs them).
+LOCK_RELATED = ("version", "service", "agency")
 LOCK_DEFERRED = ("version__spec", "version__bpmn", "version__form")
 
 
