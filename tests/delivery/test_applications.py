@@ -90,6 +90,24 @@ def test_bad_answers_are_refused_with_messages_naming_the_question(birth_registr
     assert Application.objects.count() == 0
 
 
+def test_bad_answers_are_refused_in_the_applicants_language(birth_registration, applicant):
+    from django.utils import translation
+
+    context = person_context(applicant)
+    answers = birth_answers(sex="unknown", wants_certificate=True)
+    del answers["child_family_name"]
+    answers["mailing_address"]["postal_code"] = "12345"
+    with translation.override("fr"), pytest.raises(SubmissionError) as error:
+        submit_application(context, "ca.birth-registration", answers, "online", "bad-fr")
+    messages = {e.path: e.message.replace("\xa0", " ") for e in error.value.errors}
+    assert error.value.message == "Certaines réponses doivent être corrigées."
+    assert messages["child_family_name"] == "Remplissez « Nom de famille de l'enfant »."
+    assert messages["sex"] == "Choisissez l'une des options pour « Sexe à la naissance »."
+    assert messages["certificate_copies"] == "Remplissez « Combien de certificats? »."
+    assert messages["mailing_address.postal_code"] == "Entrez un code postal comme K1A 0B1."
+    assert Application.objects.count() == 0
+
+
 def test_a_place_nobody_serves_is_refused(birth_registration, applicant):
     from joinedup.federation.models import Offering
 
