@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Service
@@ -117,9 +118,9 @@ class ApplicationStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("Being worked on")
     WAITING = "waiting_for_applicant", _("Waiting for you")
     APPROVED = "approved", _("Approved")
-    REFUSED = "refused", _("Refused")
+    REFUSED = "refused", pgettext_lazy("application status", "Refused")
     REFERRED = "referred", _("Referred to another agency")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    WITHDRAWN = "withdrawn", pgettext_lazy("application status", "Withdrawn")
     NEEDS_ATTENTION = "needs_attention", _("Held up: our staff are looking into it")
 
 
@@ -320,7 +321,7 @@ class WorkItem(models.Model):
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("claimed by"),
+        verbose_name=pgettext_lazy("work item", "claimed by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -476,7 +477,7 @@ class Notification(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         SENT = "sent", _("Sent")
-        DELIVERED = "delivered", _("Delivered")
+        DELIVERED = "delivered", pgettext_lazy("notification status", "Delivered")
         FAILED = "failed", _("Failed")
 
     application = models.ForeignKey(
@@ -501,7 +502,9 @@ class Notification(models.Model):
     provider_id = models.CharField(_("provider reference"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(
+        pgettext_lazy("notification", "delivered at"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("notification")
