@@ -59,6 +59,8 @@ def test_the_queue_lists_the_agencys_open_work_earliest_due_first(
         assert f'href="/en/staff/work-items/{item_of(application).pk}/"' in html
     assert waiting[2].reference not in html  # Quebec's case is in Quebec's queue
     assert "On track" in html
+    french = browser.get("/fr/staff/queue/").content.decode()
+    assert "File de travail — ServiceOntario" in french and "Dans les délais" in french
 
 
 def test_the_queue_filters_by_status_and_by_who_claimed(waiting, federation, staff_client):
