@@ -26,7 +26,7 @@ from joinedup.identity.api_auth import api_auth
 from joinedup.identity.models import Person
 
 from . import applications, clock, documents, queues
-from .models import Application, WorkItem
+from .models import Application, ApplicationStatus, WorkItem
 from .payments import flows
 from .payments.base import WebhookRejected
 
@@ -158,7 +158,12 @@ def clock_out(application: Application) -> ClockOut:
 
 
 def application_out(application: Application) -> ApplicationOut:
-    waiting = queues.applicant_task(application)
+    # Only an application waiting for its applicant has an open task of theirs.
+    waiting = (
+        queues.applicant_task(application)
+        if application.status == ApplicationStatus.WAITING
+        else None
+    )
     return ApplicationOut(
         id=application.pk,
         reference=application.reference,

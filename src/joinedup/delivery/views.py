@@ -25,7 +25,15 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 
 from . import applications, clock, documents, forms, queues
-from .models import Application, Document, Draft, SandboxIntent, Upload, WorkItem
+from .models import (
+    Application,
+    ApplicationStatus,
+    Document,
+    Draft,
+    SandboxIntent,
+    Upload,
+    WorkItem,
+)
 from .payments.contrib.sandbox import SandboxProvider
 
 SNIFF = {
@@ -239,7 +247,9 @@ def application_status(
             "application": application,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
-            "waiting": queues.applicant_task(application) if is_applicant else None,
+            "waiting": queues.applicant_task(application)
+            if is_applicant and application.status == ApplicationStatus.WAITING
+            else None,
             "payment": application.payments.filter(status__in=["pending", "failed"]).first(),
             "documents": application.documents.all(),
             "is_applicant": is_applicant,
