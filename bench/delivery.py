@@ -286,7 +286,7 @@ def run(args) -> int:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "joinedup"), "serve", "--bind", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(os.environ, JOINEDUP_DEBUG="false"),
