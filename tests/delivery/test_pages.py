@@ -413,8 +413,13 @@ def test_the_applicant_answers_a_request_for_more_information(
     assert f'action="/en/applications/{submitted.pk}/respond/"' in page
 
     empty = browser.post(f"/en/applications/{submitted.pk}/respond/", {"answer": "  "})
-    assert empty.status_code == 302
-    assert "Write your answer." in browser.get(empty["Location"]).content.decode()
+    assert empty.status_code == 400
+    assert "Write your answer." in empty.content.decode()
+    assert 'aria-describedby="answer-error"' in empty.content.decode()
+    too_long = browser.post(f"/en/applications/{submitted.pk}/respond/", {"answer": "x" * 4001})
+    assert too_long.status_code == 400
+    assert "Answers are limited to 4000 characters." in too_long.content.decode()
+    assert "x" * 4001 in too_long.content.decode()  # given back, to be shortened
     submitted.refresh_from_db()
     assert submitted.status == "waiting_for_applicant"
 
@@ -429,7 +434,8 @@ def test_the_applicant_answers_a_request_for_more_information(
     assert answered.reasons == "Toronto General Hospital"
     # Nothing waits any more: a second answer is refused with a message, not an error page.
     again = browser.post(f"/en/applications/{submitted.pk}/respond/", {"answer": "More"})
-    assert "Nothing is waiting for your answer." in browser.get(again["Location"]).content.decode()
+    assert again.status_code == 409
+    assert "Nothing is waiting for your answer." in again.content.decode()
 
 
 def test_a_respond_form_that_only_takes_posts(browser, submitted):

@@ -239,6 +239,17 @@ def my_applications(request: HttpRequest, context: ActingContext):
 def application_status(
     request: HttpRequest, context: ActingContext, application: Application, application_id
 ):
+    return _status_page(request, context, application)
+
+
+def _status_page(
+    request: HttpRequest,
+    context: ActingContext,
+    application: Application,
+    problem: str = "",
+    answer: str = "",
+    status: int = 200,
+) -> HttpResponse:
     is_applicant = context.person_id is not None and not context.role
     return render(
         request,
@@ -253,19 +264,25 @@ def application_status(
             "payment": application.payments.filter(status__in=["pending", "failed"]).first(),
             "documents": application.documents.all(),
             "is_applicant": is_applicant,
+            "problem": problem,
+            "answer": answer,
         },
+        status=status,
     )
 
 
 @policy.requires("delivery.application.respond", _application)
 @require_http_methods(["POST"])
 def respond(request: HttpRequest, context: ActingContext, application: Application, application_id):
+    """The applicant's answer to a request for information. An answer that cannot be taken
+    (empty, too long, nothing waiting) gets the status page back with the reason (4xx)."""
+    answer = request.POST.get("answer", "")
     try:
-        queues.respond(context, application, request.POST.get("answer", ""))
+        queues.respond(context, application, answer)
     except queues.QueueError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Thank you: your answer was sent and the clock runs again."))
+        status = 409 if error.code == "not_open" else 400
+        return _status_page(request, context, application, error.message, answer, status)
+    messages.success(request, _("Thank you: your answer was sent and the clock runs again."))
     return redirect("delivery:application", application.pk)
 
 
