@@ -1,8 +1,13 @@
 """Appointments at offices: slots with a capacity, booked from the portal and the consoles.
 
 Overbooking is impossible, even under concurrency: a booking locks its slot's row, takes the
-first free seat, and a unique constraint on (slot, seat) among booked appointments refuses
-any second booking of a seat that slips through (SQLite serialises writers anyway).
+first free seat, and a unique constraint on (slot, seat) among appointments not cancelled
+refuses any second booking of a seat that slips through (SQLite serialises writers anyway).
+A seat stays taken once the person came or did not come; only cancelling frees it.
+
+Staff book inside a counter visit or a call: the appointment is recorded in that
+interaction, and an office of another agency is served only under joint delivery (the
+co-location gate, which names both agencies in the ledger).
 """
 
 from __future__ import annotations
@@ -10,15 +15,24 @@ from __future__ import annotations
 import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Office, Service
+from joinedup.federation.models import Jurisdiction, Office, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 
-from .models import Appointment, Slot
+from . import colocation, interactions
+from .models import Appointment, Interaction, Slot
+
+#: Statuses that hold a seat (everything but a cancellation).
+HOLDING = [
+    Appointment.Status.BOOKED,
+    Appointment.Status.ATTENDED,
+    Appointment.Status.NO_SHOW,
+]
 
 
 class BookingError(Exception):
@@ -44,14 +58,29 @@ def open_slots(
 
 
 def free_seats(slot: Slot) -> int:
-    taken = slot.appointments.filter(status=Appointment.Status.BOOKED).count()
+    taken = slot.appointments.filter(status__in=HOLDING).count()
     return max(0, slot.capacity - taken)
 
 
 def available(office: Office, day: datetime.date) -> list[tuple[Slot, int]]:
-    """The office's slots on a day that still have room, with the seats left."""
-    slots = Slot.objects.filter(office=office, starts_at__date=day).order_by("starts_at")
+    """The office's slots on a day still to come that have room, with the seats left."""
+    slots = Slot.objects.filter(
+        office=office, starts_at__date=day, starts_at__gt=timezone.now()
+    ).order_by("starts_at")
     return [(slot, seats) for slot in slots if (seats := free_seats(slot)) > 0]
+
+
+def days_with_room(office: Office, limit: int = 5) -> list[datetime.date]:
+    """The next days on which the office still has a free seat, so nobody has to guess."""
+    days: list[datetime.date] = []
+    slots = Slot.objects.filter(office=office, starts_at__gt=timezone.now()).order_by("starts_at")
+    for slot in slots.iterator():
+        day = timezone.localtime(slot.starts_at).date()
+        if day not in days and free_seats(slot) > 0:
+            days.append(day)
+            if len(days) >= limit:
+                break
+    return days
 
 
 def book(
@@ -61,6 +90,7 @@ def book(
     *,
     service: Service | None = None,
     channel: str = "online",
+    interaction: Interaction | None = None,
 ) -> Appointment:
     """Book a seat for the person (themselves, or staff for someone they serve)."""
     policy.require(context, "channels.appointments.book")
@@ -75,15 +105,9 @@ def book(
                 raise BookingError("no_slot", _("There is no such appointment time."))
             if slot.starts_at <= timezone.now():
                 raise BookingError("past", _("This time has passed: choose a later one."))
-            taken = set(
-                slot.appointments.filter(status=Appointment.Status.BOOKED).values_list(
-                    "seat", flat=True
-                )
-            )
-            if any(
-                a.person_id == person.pk
-                for a in slot.appointments.filter(status=Appointment.Status.BOOKED)
-            ):
+            holding = slot.appointments.filter(status__in=HOLDING)
+            taken = set(holding.values_list("seat", flat=True))
+            if holding.filter(person_id=person.pk).exists():
                 raise BookingError("twice", _("This person already has this appointment."))
             seat = next((n for n in range(1, slot.capacity + 1) if n not in taken), None)
             if seat is None:
@@ -95,15 +119,169 @@ def book(
                 service=service,
                 channel=channel,
                 booked_by_id=context.user_id,
+                interaction=interaction,
             )
     except IntegrityError:
         raise BookingError("full", _("This time is fully booked: choose another.")) from None
 
 
 def cancel(context: ActingContext, appointment: Appointment) -> Appointment:
+    """Cancel a booked appointment, which frees its seat for someone else."""
     policy.require(context, "channels.appointments.book")
     if context.role is None and appointment.person_id != context.subject_id:
         raise BookingError("not_yours", _("This appointment is someone else's."))
-    appointment.status = Appointment.Status.CANCELLED
-    appointment.save(update_fields=["status"])
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status != Appointment.Status.BOOKED:
+            raise BookingError("not_booked", _("This appointment is no longer booked."))
+        locked.status = Appointment.Status.CANCELLED
+        locked.save(update_fields=["status"])
+    return locked
+
+
+# --- Finding an office and a time -------------------------------------------------------
+
+
+def bookable_services() -> list[Service]:
+    """Services delivered by an agency with an office taking appointments, by name."""
+    agencies = Slot.objects.filter(starts_at__gt=timezone.now()).values("office__agency")
+    found = Service.objects.filter(offerings__agency__in=agencies).distinct()
+    return sorted(found, key=lambda service: service.name.casefold())
+
+
+def offices_for(service: Service | None = None, place: str = "") -> QuerySet[Office]:
+    """Offices taking appointments (with times still to come) of the agencies that deliver
+    `service` (any, when none is given), in or under a place: a jurisdiction code
+    (CA-ON-TOR) or words of the office's town, name or postal code."""
+    found = Office.objects.select_related("agency", "jurisdiction").filter(
+        slots__starts_at__gt=timezone.now()
+    )
+    if service is not None:
+        offerings = service.offerings.all()
+        found = found.filter(Q(offerings__in=offerings) | Q(agency__in=offerings.values("agency")))
+    place = place.strip()
+    if place:
+        area = Jurisdiction.objects.filter(code__iexact=place).first()
+        if area is not None:
+            found = found.filter(
+                Q(jurisdiction__path=area.path) | Q(jurisdiction__path__startswith=area.path + "/")
+            )
+        else:
+            found = found.filter(
+                Q(locality__icontains=place)
+                | Q(postal_code__icontains=place)
+                | Q(names__icontains=place)
+            )
+    return found.distinct().order_by("locality", "key")
+
+
+def upcoming_of(person: Person) -> QuerySet[Appointment]:
+    """A person's appointments still to come (booked), soonest first."""
+    return (
+        Appointment.objects.filter(
+            person=person, status=Appointment.Status.BOOKED, slot__starts_at__gt=timezone.now()
+        )
+        .select_related("slot__office__agency", "service")
+        .order_by("slot__starts_at")
+    )
+
+
+def history_of(person: Person, limit: int = 20) -> list[Appointment]:
+    """A person's past or cancelled appointments, latest first."""
+    return list(
+        Appointment.objects.filter(person=person)
+        .exclude(status=Appointment.Status.BOOKED, slot__starts_at__gt=timezone.now())
+        .select_related("slot__office__agency", "service")
+        .order_by("-slot__starts_at")[:limit]
+    )
+
+
+def own_appointment(context: ActingContext, appointment_id: int) -> Appointment | None:
+    """An appointment of the person the context acts for; someone else's is not found."""
+    if context.subject_id is None:
+        return None
+    return (
+        Appointment.objects.select_related("slot__office", "service")
+        .filter(pk=appointment_id, person_id=context.subject_id)
+        .first()
+    )
+
+
+# --- Staff: booking inside a visit or call, the office's day ----------------------------
+
+
+def book_for(
+    context: ActingContext,
+    interaction: Interaction,
+    slot_id: int,
+    service: Service,
+) -> Appointment:
+    """Book for the person being served in this visit or call, recorded in it. An office
+    of another agency is served only under a joint-delivery agreement covering the service
+    (the ledger names both agencies, refused or not). Raises BookingError, PolicyDenied,
+    InteractionError or NotCoLocated."""
+    interactions.require_open(interaction)
+    if interaction.person is None:
+        raise interactions.InteractionError("no_person", _("Find the person first."))
+    slot = Slot.objects.select_related("office__agency").filter(pk=slot_id).first()
+    if slot is None:
+        raise BookingError("no_slot", _("There is no such appointment time."))
+    delivering = slot.office.agency
+    try:
+        agreement = colocation.check(context, service, delivering)
+    except colocation.NotCoLocated:
+        colocation.record_refusal(context, service, delivering, interaction.person)
+        raise
+    with transaction.atomic():
+        appointment = book(
+            context,
+            slot.pk,
+            interaction.person,
+            service=service,
+            channel=interaction.channel,
+            interaction=interaction,
+        )
+        if agreement is not None:
+            colocation.authorise(context, service, delivering, interaction.person)
+            interactions.served_for(interaction, delivering.key)
     return appointment
+
+
+def require_office_staff(context: ActingContext, office: Office) -> None:
+    """The office's day is for front-line staff of the agency that runs it."""
+    policy.require(context, "channels.counter")
+    if office.agency.key != context.agency_key:
+        raise policy.PolicyDenied(
+            policy.deny("forbidden", _("This office belongs to another agency."))
+        )
+
+
+def day_at(context: ActingContext, office: Office, day: datetime.date) -> list[Slot]:
+    """The office's slots of a day with their appointments (cancelled ones left out)."""
+    require_office_staff(context, office)
+    slots = list(Slot.objects.filter(office=office, starts_at__date=day).order_by("starts_at"))
+    booked = (
+        Appointment.objects.filter(slot__in=slots, status__in=HOLDING)
+        .select_related("person", "service")
+        .order_by("seat")
+    )
+    by_slot: dict[int, list[Appointment]] = {}
+    for appointment in booked:
+        by_slot.setdefault(appointment.slot_id, []).append(appointment)
+    for slot in slots:
+        slot.booked = by_slot.get(slot.pk, [])
+    return slots
+
+
+def mark(context: ActingContext, appointment: Appointment, outcome: str) -> Appointment:
+    """Record whether the person came (attended or no-show); staff of the office only."""
+    require_office_staff(context, appointment.slot.office)
+    if outcome not in (Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW):
+        raise BookingError("outcome", _("Say whether the person came."))
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status == Appointment.Status.CANCELLED:
+            raise BookingError("not_booked", _("This appointment was cancelled."))
+        locked.status = outcome
+        locked.save(update_fields=["status"])
+    return locked

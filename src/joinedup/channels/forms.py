@@ -172,3 +172,55 @@ class CallbackForm(forms.Form):
     summary = forms.CharField(
         label=_("What the caller needs"), max_length=2000, widget=forms.Textarea(AREA)
     )
+
+
+# --- Appointments -----------------------------------------------------------------------
+
+
+class FindOfficeForm(forms.Form):
+    """Where and for what: both optional, so a person may just look around."""
+
+    service = forms.ChoiceField(
+        label=_("Service you need"), required=False, widget=forms.Select(SELECT)
+    )
+    place = forms.CharField(
+        label=_("Town, postal code or place code"),
+        help_text=_("For example, Toronto, M5G or CA-ON-TOR"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(TEXT),
+    )
+
+    def __init__(self, *args, services=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = [("", _("Any service"))] + [
+            (s.key, s.name) for s in services
+        ]
+
+
+class DayForm(forms.Form):
+    day = forms.DateField(
+        label=_("Day"),
+        help_text=_("For example, 2026-03-14"),
+        widget=forms.DateInput(attrs={**TEXT, "type": "date"}),
+    )
+
+
+class StaffBookingForm(forms.Form):
+    """The console's choice of service, office and day, before the free times."""
+
+    service = forms.ChoiceField(label=_("Service"), widget=forms.Select(SELECT))
+    office = forms.ChoiceField(label=_("Office"), widget=forms.Select(SELECT))
+    day = forms.DateField(
+        label=_("Day"),
+        help_text=_("For example, 2026-03-14"),
+        widget=forms.DateInput(attrs={**TEXT, "type": "date"}),
+    )
+
+    def __init__(self, *args, services=(), offices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = [(s.key, s.name) for s in services]
+        self.fields["office"].choices = [
+            (o.key, f"{o.name} ({', '.join(o.address_lines)})" if o.address_lines else o.name)
+            for o in offices
+        ]

@@ -169,6 +169,8 @@ class Appointment(models.Model):
     class Status(models.TextChoices):
         BOOKED = "booked", _("Booked")
         CANCELLED = "cancelled", _("Cancelled")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("Did not come")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
     seat = models.PositiveSmallIntegerField(_("seat"))
@@ -184,14 +186,24 @@ class Appointment(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.BOOKED
     )
     created_at = models.DateTimeField(_("booked at"), default=timezone.now)
+    #: The counter visit or call in which staff booked it (none when booked online).
+    interaction = models.ForeignKey(
+        Interaction,
+        verbose_name=_("booked during"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointments",
+    )
 
     class Meta:
         verbose_name = _("appointment")
         verbose_name_plural = _("appointments")
         constraints = [
+            # A seat stays taken once the person came (or did not): only cancelling frees it.
             models.UniqueConstraint(
                 fields=["slot", "seat"],
-                condition=models.Q(status="booked"),
+                condition=~models.Q(status="cancelled"),
                 name="one_booking_per_seat",
             ),
         ]

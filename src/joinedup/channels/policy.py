@@ -100,3 +100,19 @@ def _book(context: ActingContext, resource: Any) -> Decision:
     if context.person_id is not None or (context.is_staff and context.role in PERSON_FACING):
         return allow()
     return deny("forbidden", _("Only a person registered with us books an appointment."))
+
+
+@rule(
+    "channels.appointments.mine",
+    scope="write",
+    description=gettext_lazy(
+        "A person sees, books and cancels their own appointments (or, under a mandate, those "
+        "of the person they act for) in My services."
+    ),
+)
+def _mine(context: ActingContext, resource: Any) -> Decision:
+    if context.is_anonymous:
+        return deny("sign_in", _("Sign in to continue."))
+    if context.api_client_id is not None or context.subject_id is None:
+        return deny("forbidden", _("Only a person registered with us books an appointment."))
+    return allow()

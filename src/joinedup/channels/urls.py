@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import appointment_views, views
 
 app_name = "channels"
 
@@ -27,4 +27,38 @@ urlpatterns = [
     path("phone/calls/<int:call_id>/callback/", views.callback, name="callback"),
     path("phone/calls/<int:call_id>/end/", views.end_call, name="end-call"),
     path("phone/tasks/<int:task_id>/take/", views.take_task, name="take-task"),
+    # Appointments: the person's own (My services), staff booking in a visit or a call,
+    # and an office's day.
+    path("my/appointments/", appointment_views.my_appointments, name="my-appointments"),
+    path("my/appointments/book/", appointment_views.find_office, name="find-office"),
+    path(
+        "my/appointments/offices/<slug:office_key>/",
+        appointment_views.office_slots,
+        name="office-slots",
+    ),
+    path(
+        "my/appointments/<int:appointment_id>/cancel/",
+        appointment_views.cancel,
+        name="cancel-appointment",
+    ),
+    path(
+        "counter/visits/<int:visit_id>/appointment/",
+        appointment_views.visit_appointment,
+        name="visit-appointment",
+    ),
+    path(
+        "phone/calls/<int:call_id>/appointment/",
+        appointment_views.call_appointment,
+        name="call-appointment",
+    ),
+    path(
+        "counter/offices/<slug:office_key>/appointments/",
+        appointment_views.office_day,
+        name="office-day",
+    ),
+    path(
+        "counter/appointments/<int:appointment_id>/mark/",
+        appointment_views.mark,
+        name="mark-appointment",
+    ),
 ]

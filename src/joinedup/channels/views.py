@@ -7,6 +7,8 @@ not verified) are shown on the page with a 403; bad input with a 400.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +20,7 @@ from joinedup.bundles import definitions
 from joinedup.bundles.submission import BundleError
 from joinedup.delivery import documents
 from joinedup.delivery.applications import SubmissionError
-from joinedup.federation.models import Agency
+from joinedup.federation.models import Agency, Office
 from joinedup.identity import assurance, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.policy import PolicyDenied
@@ -41,32 +43,42 @@ def _mine(context: ActingContext, interaction_id: int, channel: str) -> Interact
 # --- Counter ----------------------------------------------------------------------------
 
 
+def _find_and_start(
+    request: HttpRequest, context: ActingContext, start: Callable[..., Interaction]
+) -> tuple[forms.FindPersonForm, int, Interaction | None]:
+    """The consoles' first step, the same at the counter and on the phone: find the person
+    by an identifier and open the contact with `start(context, person)`. Returns the form
+    (with its errors), the page's status and the contact opened, if any."""
+    form = forms.FindPersonForm(request.POST or None)
+    if request.method != "POST":
+        return form, 200, None
+    if not form.is_valid():
+        return form, 400, None
+    person = counter.find_person(context, form.cleaned_data["kind"], form.cleaned_data["value"])
+    if person is None:
+        form.add_error(None, _("Nobody in the registry holds this number."))
+        return form, 404, None
+    try:
+        return form, 200, start(context, person)
+    except PolicyDenied as denied:
+        form.add_error(None, denied.decision.reason)
+        return form, 403, None
+
+
 @policy.requires("channels.counter")
 def counter_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
-    form = forms.FindPersonForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            person = counter.find_person(
-                context, form.cleaned_data["kind"], form.cleaned_data["value"]
-            )
-            if person is None:
-                form.add_error(None, _("Nobody in the registry holds this number."))
-                status = 404
-            else:
-                try:
-                    visit = counter.start_visit(context, person)
-                except PolicyDenied as denied:
-                    form.add_error(None, denied.decision.reason)
-                    status = 403
-                else:
-                    return redirect("channels:visit", visit_id=visit.pk)
+    form, status, visit = _find_and_start(request, context, counter.start_visit)
+    if visit is not None:
+        return redirect("channels:visit", visit_id=visit.pk)
     visits = Interaction.objects.filter(
         agent_id=context.user_id, channel="counter", ended_at__isnull=True
     ).select_related("person")[:20]
+    offices = Office.objects.filter(agency__key=context.agency_key).order_by("key")
     return render(
-        request, "channels/counter_home.html", {"form": form, "visits": visits}, status=status
+        request,
+        "channels/counter_home.html",
+        {"form": form, "visits": visits, "offices": offices},
+        status=status,
     )
 
 
@@ -133,10 +145,18 @@ def _visit_page(
             "verify_form": verify_form or forms.VerifyForm(),
             "applications": [(app, counter.issuable(app)) for app in apps],
             "documents": counter.documents_of(visit),
+            "booked": _booked_in(visit),
             "end_form": forms.EndForm(),
             "error": error,
         },
         status=status,
+    )
+
+
+def _booked_in(found: Interaction) -> list:
+    """The appointments booked during this visit or call."""
+    return list(
+        found.appointments.select_related("slot__office", "service").order_by("slot__starts_at")
     )
 
 
@@ -325,25 +345,9 @@ def _end(request, context, found: Interaction, home: str) -> HttpResponse:
 
 @policy.requires("channels.phone")
 def phone_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
-    form = forms.FindPersonForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            person = counter.find_person(
-                context, form.cleaned_data["kind"], form.cleaned_data["value"]
-            )
-            if person is None:
-                form.add_error(None, _("Nobody in the registry holds this number."))
-                status = 404
-            else:
-                try:
-                    call = phone.start_call(context, person)
-                except PolicyDenied as denied:
-                    form.add_error(None, denied.decision.reason)
-                    status = 403
-                else:
-                    return redirect("channels:call", call_id=call.pk)
+    form, status, call = _find_and_start(request, context, phone.start_call)
+    if call is not None:
+        return redirect("channels:call", call_id=call.pk)
     return render(
         request,
         "channels/phone_home.html",
@@ -370,6 +374,7 @@ def _call_page(
             "applications": found,
             "transfer_form": forms.TransferForm(agencies=agencies),
             "callback_form": forms.CallbackForm(),
+            "booked": _booked_in(call),
             "end_form": forms.EndForm(),
             "error": error,
         },
