@@ -2,10 +2,16 @@
 Security Policy (no console error), no accessibility violation, and tables without
 JavaScript."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from joinedup.performance import history
+from joinedup.performance.models import SurveyInvitation
+from joinedup.sharing import dispatch
+from tests.e2e.test_delivery import applicant, birth_registration, sign_in  # noqa: F401
+from tests.performance.test_transactions import at, decide_at, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,3 +44,32 @@ def test_without_javascript_the_tables_are_the_content(page_without_js: Page, li
     expect(page_without_js.locator("caption").first).to_be_visible()
     assert page_without_js.locator("[data-chart] svg").count() == 0
     expect(page_without_js.get_by_role("table").first).to_be_visible()
+
+
+def test_my_applications_leads_to_the_survey(
+    page: Page,
+    live_server,
+    applicant,  # noqa: F811 (the fixture imported above)
+    birth_registration,  # noqa: F811
+    settings,
+    axe,
+    screenshot,
+):
+    """A decided application the person was asked about links to its survey from their list."""
+    settings.PERFORMANCE_SURVEY_RATE = 1.0
+    application = submit(applicant, "e2e-survey")
+    decide_at(application, "approved", at("2026-03-02"))
+    dispatch.dispatch_pending()
+    invitation = SurveyInvitation.objects.get()
+    sign_in(page, live_server.url, applicant)
+    page.goto(live_server.url + "/en/applications/")
+    row = page.get_by_role("row").filter(has_text=application.reference)
+    link = row.get_by_role("link", name="Tell us how it went")
+    expect(link).to_have_accessible_description(application.reference)
+    screenshot(page, "my-applications-survey")
+    axe(page)
+    link.click()
+    expect(page).to_have_url(
+        re.compile(re.escape(f"/en/performance/feedback/{invitation.pk}/") + "$")
+    )
+    axe(page)

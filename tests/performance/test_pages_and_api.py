@@ -195,6 +195,52 @@ def test_the_portal_lists_the_persons_own_invitations(birth_registration, applic
     assert stranger.get(f"/en/performance/feedback/{invitation.pk}/").status_code in (403, 404)
 
 
+def test_my_applications_links_each_decided_application_to_its_survey(
+    birth_registration, applicant, make_applicant, settings
+):
+    from joinedup.identity import acting, mandates
+    from joinedup.identity.models import Mandate
+
+    settings.PERFORMANCE_SURVEY_RATE = 1.0
+    decided = submit(applicant, "decided")
+    decide_at(decided, "approved", at("2026-03-02"))
+    still_open = submit(applicant, "open")
+    dispatch.dispatch_pending()
+    invitation = SurveyInvitation.objects.get()
+    client = Client()
+    client.force_login(applicant)
+    survey_link = f'href="/en/performance/feedback/{invitation.pk}/"'
+
+    listing = client.get("/en/applications/").content.decode()
+    assert listing.count(survey_link) == 1  # the decided one only
+    decided_row = next(row for row in listing.split("<tr>") if decided.reference in row)
+    open_row = next(row for row in listing.split("<tr>") if still_open.reference in row)
+    assert survey_link in decided_row and "Tell us how it went" in decided_row
+    assert f'aria-describedby="application-{decided.pk}"' in decided_row
+    assert "/performance/feedback/" not in open_row
+    french = client.get("/fr/applications/").content.decode()
+    assert f'href="/fr/performance/feedback/{invitation.pk}/"' in french
+
+    # Someone acting for the applicant sees the list but is not asked: the survey is theirs.
+    helper = make_applicant(email="helper@example.org")
+    mandates.grant_mandate(
+        holder=helper.person, kind=Mandate.Kind.POWER_OF_ATTORNEY, subject=applicant.person
+    )
+    on_behalf = Client()
+    on_behalf.force_login(helper)
+    session = on_behalf.session
+    session[acting.SESSION_ACTING_FOR] = applicant.person.pk
+    session.save()
+    theirs = on_behalf.get("/en/applications/").content.decode()
+    assert decided.reference in theirs and "/performance/feedback/" not in theirs
+
+    # Answered from the link, the survey is discarded and the list stops asking.
+    answered = client.post(f"/en/performance/feedback/{invitation.pk}/", {"satisfaction": "4"})
+    assert answered.status_code == 302
+    after = client.get("/en/applications/").content.decode()
+    assert decided.reference in after and "/performance/feedback/" not in after
+
+
 def test_expired_invitations_are_discarded(birth_registration, applicant, settings):
     from joinedup.performance import surveys
 

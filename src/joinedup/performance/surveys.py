@@ -19,7 +19,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -199,6 +201,25 @@ def pending_for(person_id: int) -> list[SurveyInvitation]:
             application_id__in=applications, expires_at__gt=timezone.now()
         ).order_by("-created_at")
     )
+
+
+def open_for_applications(application_ids: Iterable[Any], person_id: int | None) -> dict:
+    """The person's open invitations by application (application id → invitation id).
+
+    A list of the person's applications links each one they were asked about to its survey,
+    in one query. Only their own applications count: an invitation is answered by the
+    person who used the service, never by someone acting for them.
+    """
+    ids = list(application_ids)
+    if person_id is None or not ids:
+        return {}
+    own = Application.objects.filter(pk__in=ids, applicant_id=person_id).values("pk")
+    rows = (
+        SurveyInvitation.objects.filter(application_id__in=own, expires_at__gt=timezone.now())
+        .order_by("created_at")
+        .values_list("application_id", "pk")
+    )
+    return dict(rows)  # the newest invitation of an application wins
 
 
 def owned_by(invitation_id, person_id: int) -> SurveyInvitation | None:
