@@ -388,3 +388,47 @@ def test_an_unreachable_webhook_is_an_error_not_a_crash():
     report = dispatch.dispatch_pending()
     assert report.retrying == 1
     assert "ConnectionError" in Delivery.objects.get(event=event).last_error
+
+
+def test_a_batch_writes_its_events_together_in_order():
+    with transaction.atomic(), outbox.batch():
+        for i in range(5):
+            outbox.emit(TYPE, subject=f"thing/{i}", data={"n": i})
+        assert not OutboxEvent.objects.exists()  # held until the block ends
+    assert [e.data["n"] for e in OutboxEvent.objects.order_by("time", "pk")] == [0, 1, 2, 3, 4]
+    assert sorted(e.subject for e in OutboxEvent.objects.all()) == [f"thing/{i}" for i in range(5)]
+
+
+def test_a_batch_forgets_what_a_rolled_back_savepoint_emitted():
+    with transaction.atomic(), outbox.batch():
+        outbox.emit(TYPE, data={"n": "kept"})
+        with pytest.raises(RuntimeError), transaction.atomic():
+            outbox.emit(TYPE, data={"n": "undone"})
+            raise RuntimeError("this step failed")
+        with transaction.atomic():
+            outbox.emit(TYPE, data={"n": "released"})
+    assert sorted(e.data["n"] for e in OutboxEvent.objects.all()) == ["kept", "released"]
+
+
+def test_a_batch_that_fails_writes_nothing():
+    with pytest.raises(RuntimeError), transaction.atomic(), outbox.batch():
+        outbox.emit(TYPE)
+        raise RuntimeError("the change failed")
+    assert not OutboxEvent.objects.exists()
+    assert dispatch_tasks() == 0
+
+
+def test_a_batch_inside_a_batch_joins_it():
+    with transaction.atomic(), outbox.batch():
+        outbox.emit(TYPE, data={"n": 1})
+        with outbox.batch():
+            outbox.emit(TYPE, data={"n": 2})
+        assert not OutboxEvent.objects.exists()
+    assert OutboxEvent.objects.count() == 2
+    assert dispatch_tasks() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_needs_the_callers_transaction():
+    with pytest.raises(outbox.OutsideTransaction), outbox.batch():
+        pass
