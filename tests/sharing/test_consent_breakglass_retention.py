@@ -218,3 +218,35 @@ def test_retention_anonymises_old_delivered_events(given):
     event.refresh_from_db()
     assert event.data == {} and event.subject == ""
     assert RetentionRecord.objects.get(rule="sharing.delivered-events").count == 1
+
+
+def test_several_consents_are_recorded_together(federation, person):
+    grants = [
+        consents.Grant([federation["esdc"]], ["benefit-outreach"], ["contact"], "To ESDC."),
+        consents.Grant([federation["serviceontario"]], ["service-delivery"], ["identity"]),
+    ]
+    records = consents.record_consents(person, grants, method="counter")
+    assert [sorted(a.key for a in r.recipients.all()) for r in records] == [
+        ["esdc"],
+        ["serviceontario"],
+    ]
+    assert [list(r.controllers.all()) for r in records] == [
+        [federation["esdc"]],
+        [federation["serviceontario"]],
+    ]
+    assert records[0].notice == "To ESDC." and records[1].method == "counter"
+    assert all(r.events.count() == 1 for r in records)
+    announced = OutboxEvent.objects.filter(type="org.joinedup.consent.given")
+    assert sorted(e.data["consent_id"] for e in announced) == sorted(str(r.pk) for r in records)
+
+
+def test_one_bad_consent_among_several_records_none(federation, person):
+    grants = [
+        consents.Grant([federation["esdc"]], ["benefit-outreach"], ["contact"]),
+        consents.Grant([federation["serviceontario"]], ["service-delivery"], ["shoes"]),
+    ]
+    with pytest.raises(ValidationError) as error:
+        consents.record_consents(person, grants, method="online")
+    assert set(error.value.message_dict) == {"categories"}
+    assert not person.consents.exists()
+    assert not OutboxEvent.objects.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +31,17 @@ SOURCE = "/joinedup/sharing/consent"
 RECEIPT_SCHEMA = "ISO/IEC TS 27560:2023 consent record, Joinedup profile 1"
 
 
+@dataclass
+class Grant:
+    """What one consent covers: who may receive which data, for what."""
+
+    recipients: list[Agency]
+    purposes: list[str]
+    categories: list[str]
+    notice: str = ""
+    controllers: list[Agency] | None = None
+
+
 def record_consent(
     subject: Person,
     *,
@@ -46,55 +58,120 @@ def record_consent(
     recorded_by=None,
 ) -> ConsentRecord:
     """Record a consent the person gave; announces `org.joinedup.consent.given`."""
-    recipients = list(recipients)
-    controllers = list(controllers) if controllers is not None else list(recipients)
-    purposes = list(dict.fromkeys(purposes))
-    categories = list(dict.fromkeys(categories))
+    grant = Grant(
+        list(recipients),
+        list(purposes),
+        list(categories),
+        notice,
+        list(controllers) if controllers is not None else None,
+    )
+    return record_consents(
+        subject,
+        [grant],
+        method=method,
+        provider=provider,
+        language=language,
+        expires_at=expires_at,
+        agreement=agreement,
+        recorded_by=recorded_by,
+    )[0]
+
+
+def _grant_errors(grant: Grant, known: set[str]) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not recipients:
+    if not grant.recipients:
         errors["recipients"] = _("Say which agencies may receive the data.")
-    if not purposes or not all(PURPOSE.match(p) for p in purposes):
+    if not grant.purposes or not all(
+        isinstance(p, str) and PURPOSE.match(p) for p in grant.purposes
+    ):
         errors["purposes"] = _("Name at least one purpose, in lower case with dashes.")
-    unknown = sorted(set(categories) - catalogue.known_categories())
-    if not categories or unknown:
+    if not grant.categories or set(grant.categories) - known:
         errors["categories"] = _("Name the data categories among: %(known)s.") % {
-            "known": ", ".join(sorted(catalogue.known_categories()))
+            "known": ", ".join(sorted(known))
         }
+    return errors
+
+
+def record_consents(
+    subject: Person,
+    grants: list[Grant],
+    *,
+    method: str,
+    provider: Agency | None = None,
+    language: str | None = None,
+    expires_at: datetime.datetime | None = None,
+    agreement: Agreement | None = None,
+    recorded_by=None,
+) -> list[ConsentRecord]:
+    """Record several consents the person gave at once (a life event: one per agency's
+    service), each announced as `org.joinedup.consent.given`. All are recorded, or none:
+    every grant is checked before anything is written, and the rows of all of them are
+    written together (a handful of INSERTs, whatever the number of grants)."""
+    errors: dict[str, str] = {}
+    known = catalogue.known_categories()
+    for grant in grants:
+        grant.recipients = list(grant.recipients)
+        grant.controllers = (
+            list(grant.controllers) if grant.controllers is not None else grant.recipients
+        )
+        grant.purposes = list(dict.fromkeys(grant.purposes))
+        grant.categories = list(dict.fromkeys(grant.categories))
+        errors = errors or _grant_errors(grant, known)
     if method not in ConsentRecord.Method.values:
         errors["method"] = _("Say how the consent was given.")
     if expires_at is not None and expires_at <= timezone.now():
         errors["expires_at"] = _("A consent cannot expire before it is given.")
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        consent = ConsentRecord.objects.create(
+    now = timezone.now()
+    records = [
+        ConsentRecord(
             subject=subject,
             provider=provider,
-            purposes=purposes,
-            categories=categories,
+            purposes=grant.purposes,
+            categories=grant.categories,
             method=method,
-            notice=notice,
+            notice=grant.notice,
             language=language or subject.preferred_language,
+            given_at=now,
             expires_at=expires_at,
             agreement=agreement,
             recorded_by=recorded_by,
         )
-        consent.recipients.set(recipients)
-        consent.controllers.set(controllers)
-        ConsentEvent.objects.create(
-            consent=consent,
-            kind=ConsentEvent.Kind.GIVEN,
-            at=consent.given_at,
-            method=method,
-            by_user=recorded_by,
+        for grant in grants
+    ]
+    recipients = ConsentRecord.recipients.through
+    controllers = ConsentRecord.controllers.through
+    with transaction.atomic(savepoint=False):
+        ConsentRecord.objects.bulk_create(records)
+        recipients.objects.bulk_create(
+            recipients(consentrecord_id=record.pk, agency_id=agency.pk)
+            for record, grant in zip(records, grants, strict=True)
+            for agency in {a.pk: a for a in grant.recipients}.values()
         )
-        outbox.emit(
-            "org.joinedup.consent.given",
-            source=SOURCE,
-            subject=f"person/{subject.pk}",
-            data=_event_data(consent, recipients),
+        controllers.objects.bulk_create(
+            controllers(consentrecord_id=record.pk, agency_id=agency.pk)
+            for record, grant in zip(records, grants, strict=True)
+            for agency in {a.pk: a for a in grant.controllers or []}.values()
         )
-    return consent
+        ConsentEvent.objects.bulk_create(
+            ConsentEvent(
+                consent=record,
+                kind=ConsentEvent.Kind.GIVEN,
+                at=now,
+                method=method,
+                by_user=recorded_by,
+            )
+            for record in records
+        )
+        for record, grant in zip(records, grants, strict=True):
+            outbox.emit(
+                "org.joinedup.consent.given",
+                source=SOURCE,
+                subject=f"person/{subject.pk}",
+                data=_event_data(record, grant.recipients),
+            )
+    return records
 
 
 def _event_data(consent: ConsentRecord, recipients: Iterable[Agency]) -> dict:
