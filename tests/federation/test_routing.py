@@ -3,8 +3,9 @@
 import pytest
 from django.utils import translation
 
+from joinedup.federation import routing
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
-from joinedup.federation.routing import RoutingError, route
+from joinedup.federation.routing import RoutingError, route, route_for
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +98,21 @@ def test_routing_takes_a_fixed_number_of_queries(small_federation, django_assert
     with django_assert_max_num_queries(5):
         found = route("ca.social-insurance-number", "CA-ON-TOR")
         [office.jurisdiction.code for office in found.offering.offices.all()]
+
+
+def test_remembered_routing_reads_each_pair_once(small_federation, django_assert_num_queries):
+    service = Service.objects.get(key="ca.birth-registration")
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    with routing.remembered():
+        with django_assert_num_queries(1):
+            first = route_for(service, toronto, explain=False)
+            again = route_for(service, toronto, explain=False)
+        assert again.agency == first.agency == Agency.objects.get(key="serviceontario")
+        # An offering added meanwhile is not seen inside the block: every leg of one unit of
+        # work is sent where its preview said...
+        Offering.objects.create(
+            service=service, area=toronto, agency=Agency.objects.get(key="toronto")
+        )
+        assert route_for(service, toronto, explain=False).agency.key == "serviceontario"
+    # ...and is seen as soon as the block ends.
+    assert route_for(service, toronto, explain=False).agency.key == "toronto"

@@ -3,8 +3,15 @@
 The most specific offering wins: an offering for the municipality beats one for the
 province, which beats one for the country. The answer explains itself, step by step, so a
 person (or an agency's integrator) can see why a case goes where it goes.
+
+A unit of work that routes the same services to the same places more than once (a bundle's
+preview, then its legs' submissions) asks inside `remembered()`: each pair is then read
+once, and every step of the work is sent where the first answer said.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
@@ -96,8 +103,13 @@ def route_for(service: Service, place: Jurisdiction, *, explain: bool = True) ->
         "agency", "area", "program"
     )
     if not explain:
+        memo = _REMEMBERED.get()
+        if memo is not None and (service.pk, place.pk) in memo:
+            return Route(service=service, place=place, offering=memo[service.pk, place.pk])
         by_depth = sorted(offerings, key=lambda o: codes.index(o.area.code), reverse=True)
         if by_depth:
+            if memo is not None:
+                memo[service.pk, place.pk] = by_depth[0]
             return Route(service=service, place=place, offering=by_depth[0])
         raise RoutingError(
             "not_delivered",
@@ -127,3 +139,23 @@ def route_for(service: Service, place: Jurisdiction, *, explain: bool = True) ->
             steps,
         )
     return Route(service=service, place=place, offering=chosen, steps=steps)
+
+
+_REMEMBERED: ContextVar[dict[tuple[int, int], Offering] | None] = ContextVar(
+    "routing_remembered", default=None
+)
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Within the block, `route_for(..., explain=False)` reads each (service, place) once.
+
+    Refusals are not remembered (they are asked again, and cost one query each)."""
+    if _REMEMBERED.get() is not None:
+        yield
+        return
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
