@@ -160,7 +160,7 @@ def build(
         agency, problem = None, ""
         if where is not None:
             try:
-                agency = route_for(plan.service, where).agency
+                agency = route_for(plan.service, where, explain=False).agency
             except RoutingError as error:
                 problem = error.message
         else:

@@ -42,21 +42,23 @@ VARIABLES = frozenset({"answers", "place", "province", "municipality", "offered"
 class OfferedAt:
     """`"ca.x" in offered`: whether anyone delivers the service at the place (or above it).
 
-    Asked lazily, once per service, so a condition pays only for the services it names.
+    Asked lazily: a condition that names no service costs nothing.
     """
 
     def __init__(self, place: Jurisdiction | None):
         self.codes = place.ancestor_codes if place is not None else []
-        self._known: dict[str, bool] = {}
+        self._offered: set[str] | None = None
 
     def __contains__(self, service_key: object) -> bool:
         if not isinstance(service_key, str) or not self.codes:
             return False
-        if service_key not in self._known:
-            self._known[service_key] = Offering.objects.filter(
-                service__key=service_key, area__code__in=self.codes
-            ).exists()
-        return self._known[service_key]
+        if self._offered is None:  # every service offered there, in one query, when first asked
+            self._offered = set(
+                Offering.objects.filter(area__code__in=self.codes).values_list(
+                    "service__key", flat=True
+                )
+            )
+        return service_key in self._offered
 
 
 def check_expression(source: str) -> str | None:
@@ -208,10 +210,14 @@ def plan(
 def current_versions(services: Iterable[Service]) -> dict[int, ServiceVersion]:
     """The version new applications use, per service, in one query."""
     found: dict[int, ServiceVersion] = {}
-    ids = [s.pk for s in services]
-    for version in ServiceVersion.objects.filter(service_id__in=ids, active=True).order_by(
-        "service_id", "-number"
-    ):
+    by_id = {s.pk: s for s in services}
+    versions = (
+        ServiceVersion.objects.filter(service_id__in=list(by_id), active=True)
+        .defer(*delivery_applications.UNREAD_VERSION_FIELDS)
+        .order_by("service_id", "-number")
+    )
+    for version in versions:
+        version.service = by_id[version.service_id]  # in hand already: no query to read it
         found.setdefault(version.service_id, version)
     return found
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from joinedup.delivery import applications, forms
 from joinedup.delivery.models import ApplicationStatus
+from joinedup.federation import routing
 from joinedup.federation.models import Channel
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -98,11 +98,6 @@ def fingerprint(
         default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def new_reference() -> str:
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    return "B-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
 def check(
@@ -249,13 +244,28 @@ def submit_bundle(
         if found is not None:
             return found, False
 
-    checked = check(context, bundle, answers, consents, dropped_legs, screening)
+    # Routing is asked once per leg: the preview's answer is the one the legs are sent by.
+    with routing.remembered():
+        checked = check(context, bundle, answers, consents, dropped_legs, screening)
+        return _write(context, bundle, checked, channel, scope, key, print_)
+
+
+def _write(
+    context: ActingContext,
+    bundle: Bundle,
+    checked: Checked,
+    channel: str,
+    scope: str,
+    key: str,
+    print_: str,
+) -> tuple[BundleSubmission, bool]:
+    """Write a checked submission: all of it in one transaction, or nothing."""
     user = User.objects.filter(pk=context.user_id).first() if context.user_id else None
     language = (get_language() or "en").split("-")[0]
     try:
-        with transaction.atomic():
+        with transaction.atomic(), outbox.batch():
             submission = BundleSubmission.objects.create(
-                reference=new_reference(),
+                reference=applications.new_reference("B"),
                 bundle=bundle,
                 subject=checked.subject,
                 acting_person_id=context.person_id if context.acting_for_other else None,
@@ -271,21 +281,32 @@ def submit_bundle(
                 idempotency_key=key,
                 fingerprint=print_,
             )
+            records = sharing_consent.record_consents(
+                checked.subject,
+                [
+                    sharing_consent.Grant(
+                        recipients=[leg.agency],
+                        purposes=leg.leg["consent"]["purposes"],
+                        categories=leg.leg["consent"]["categories"],
+                        notice=leg.consent_text,
+                    )
+                    for leg in checked.legs
+                ],
+                method="online" if channel == Channel.ONLINE else "counter",
+                language=language,
+                recorded_by=user,
+            )
             made = []
-            for position, leg in enumerate(checked.legs):
-                record = sharing_consent.record_consent(
-                    checked.subject,
-                    recipients=[leg.agency],
-                    purposes=leg.leg["consent"]["purposes"],
-                    categories=leg.leg["consent"]["categories"],
-                    method="online" if channel == Channel.ONLINE else "counter",
-                    notice=leg.consent_text,
-                    language=language,
-                    recorded_by=user,
-                )
+            for position, (leg, record) in enumerate(zip(checked.legs, records, strict=True)):
                 try:
                     application, _created = applications.submit_application(
-                        context, leg.service.key, leg.data, channel, version=leg.version
+                        context,
+                        leg.service.key,
+                        leg.data,
+                        channel,
+                        version=leg.version,
+                        applicant=checked.subject,
+                        place=leg.place,
                     )
                 except applications.SubmissionError as error:
                     raise BundleError(
@@ -352,11 +373,16 @@ OPEN_WAITING = ApplicationStatus.WAITING
 
 
 def legs_of(submission: BundleSubmission) -> list[BundleLeg]:
-    return list(
+    legs = list(
         submission.legs.select_related(
             "service", "agency__jurisdiction", "application", "application__service"
         ).order_by("position")
     )
+    for leg in legs:
+        if leg.application.agency_id == leg.agency_id:
+            # The same agency, read once: its calendar gives each leg's days left.
+            leg.application.agency = leg.agency
+    return legs
 
 
 def status_of(legs: list[BundleLeg]) -> tuple[str, str]:

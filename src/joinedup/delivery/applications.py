@@ -106,10 +106,11 @@ def idempotency_scope(context: ActingContext) -> str:
     return f"user:{context.user_id}"
 
 
-def new_reference() -> str:
-    """A short reference a person can read out on the phone (no 0/O, 1/I confusion)."""
+def new_reference(prefix: str = "A") -> str:
+    """A short reference a person can read out on the phone (no 0/O, 1/I confusion); the
+    prefix says what it names (A- an application, B- a life-event bundle)."""
     alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    return "A-" + "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"{prefix}-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
 def actor_label(context: ActingContext | None) -> str:
@@ -174,8 +175,13 @@ def submit_application(
     place_code: str | None = None,
     applicant: Person | None = None,
     version: ServiceVersion | None = None,
+    place: Jurisdiction | None = None,
 ) -> tuple[Application, bool]:
     """Receive an application (see the module's description). Returns (application, created).
+
+    `place`: where the application is routed, when the caller has already worked it out as
+    this function would (a bundle's leg, from its preview); else from `place_code`, the
+    version's place field or the applicant's address.
 
     Raises SubmissionError (bad answers, nowhere to route, key reused with other answers) and
     PolicyDenied (not allowed to apply).
@@ -217,7 +223,8 @@ def submit_application(
     cleaned, errors = forms.validate(version.form, data)
     if errors:
         raise SubmissionError("invalid", _("Some answers need correcting."), errors)
-    place = _place_of(version, person, cleaned, place_code)
+    if place is None:
+        place = _place_of(version, person, cleaned, place_code)
     try:
         route = route_for(service, place, explain=False)
     except RoutingError as error:
@@ -249,7 +256,8 @@ def submit_application(
     )
     clock.start(application)
     try:
-        with transaction.atomic():
+        # A savepoint only where a lost race must be answered inside the caller's transaction.
+        with transaction.atomic(savepoint=bool(idempotency_key)):
             application.save(force_insert=True)
             record_status(
                 application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True
