@@ -132,6 +132,11 @@ def test_the_newborn_journey_without_javascript(world):
     mine = client.get("/en/my/").content.decode()
     assert "Register your newborn" in mine and made.reference in mine
     assert "Who used my data" in mine
+    # Each consent is shown by the service it was given for, not by a purpose's key.
+    consents = mine.split('id="consents"')[1]
+    for leg in made.legs.select_related("service"):
+        assert leg.service.name in consents
+    assert "child-benefit-eligibility" not in consents
 
 
 def test_my_services_in_french(world):
@@ -187,10 +192,11 @@ def test_withdrawing_a_consent_from_my_services(world):
         purposes=["child-benefit-eligibility"],
         categories=["identity"],
         method="online",
+        notice="The Canada Revenue Agency may check your identity for the child benefit.",
     )
     client = signed_in(world.amara)
     page = client.get("/en/my/").content.decode()
-    assert "child-benefit-eligibility" in page and ">Given<" in page
+    assert "may check your identity for the child benefit" in page and ">Given<" in page
     withdrawn = client.post(f"/en/my/consents/{consent.pk}/withdraw/")
     assert withdrawn.status_code == 302 and withdrawn["Location"] == "/en/my/"
     assert ConsentRecord.objects.get(pk=consent.pk).withdrawn_at is not None

@@ -17,13 +17,14 @@ from django.http import Http404
 
 from joinedup.delivery import applications, clock
 from joinedup.delivery.models import Application, Document, Draft
+from joinedup.federation.models import Service
 from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Mandate, Person
 from joinedup.sharing.models import ConsentRecord
 
 from . import submission
-from .models import BundleDraft, BundleSubmission, Offer
+from .models import BundleDraft, BundleLeg, BundleSubmission, Offer
 
 
 def load_submission(submission_id: uuid.UUID | str) -> BundleSubmission:
@@ -142,6 +143,7 @@ def gather(context: ActingContext) -> MyServices:
         .prefetch_related("recipients")
         .order_by("-given_at")[:50]
     )
+    name_services(consents)
     return MyServices(
         subject=subject,
         family=family_of(context),
@@ -153,3 +155,25 @@ def gather(context: ActingContext) -> MyServices:
         bundle_drafts=bundle_drafts,
         consents=consents,
     )
+
+
+def name_services(consents: list[ConsentRecord]) -> None:
+    """Give each consent the names of the services it was given for (`consent.services`),
+    so that a person reads "Canada Child Benefit" rather than a purpose's key: a bundle's
+    legs and accepted offers record the consent they were sent under (three queries,
+    whatever the number of consents)."""
+    pairs: list[tuple[Any, int]] = []
+    for model in (BundleLeg, Offer):
+        pairs.extend(
+            model.objects.filter(consent_id__in=[c.pk for c in consents]).values_list(
+                "consent_id", "service_id"
+            )
+        )
+    services = Service.objects.in_bulk({service_id for _consent, service_id in pairs})
+    by_consent: dict[Any, list[str]] = {}
+    for consent_id, service_id in pairs:
+        names = by_consent.setdefault(consent_id, [])
+        if services[service_id].name not in names:
+            names.append(services[service_id].name)
+    for consent in consents:
+        consent.services = by_consent.get(consent.pk, [])
