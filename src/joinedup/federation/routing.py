@@ -99,8 +99,12 @@ def route_for(service: Service, place: Jurisdiction, *, explain: bool = True) ->
     """Routing for records already in hand (see `route`). With `explain=False` (a
     submission, which needs only the answer) the offices and the steps are not read."""
     codes = place.ancestor_codes
-    offerings = Offering.objects.filter(service=service, area__code__in=codes).select_related(
-        "agency", "area", "program"
+    # No ORDER BY (the offerings are ranked by depth here): the model's default ordering
+    # would join the service table once more, only to sort, and PostgreSQL plans each join.
+    offerings = (
+        Offering.objects.filter(service=service, area__code__in=codes)
+        .select_related("agency", "area", "program")
+        .order_by()
     )
     if not explain:
         memo = _REMEMBERED.get()
