@@ -1,10 +1,11 @@
 """The counter and the phone centre in a real browser.
 
 A counter visit: a Service Canada clerk finds David by his social insurance number, sees his
-passport and driver's licence (his identity rises to level 3 for every agency), submits the
-newborn life event for him — legs of ServiceOntario and CRA under the Ontario newborn
-joint-delivery agreement —, takes the certificate's fee at the terminal and, once the
-registrar has decided, prints the birth certificate.
+passport and driver's licence (his identity rises to level 3 for every agency), takes him
+through the newborn life event's guided pages (the portal's journey, consents read out to
+him and ticked as given in person) and submits it for him — legs of ServiceOntario and CRA
+under the Ontario newborn joint-delivery agreement —, takes the certificate's fee at the
+terminal and, once the registrar has decided, prints the birth certificate.
 
 A phone call: the clerk verifies Amara by her date of birth, her postal code and a one-time
 code sent to her verified e-mail address, looks up her applications and warm-transfers her
@@ -13,7 +14,7 @@ to ServiceOntario, whose agent takes the call with the context attached.
 
 from __future__ import annotations
 
-import json
+import datetime
 import re
 from pathlib import Path
 
@@ -72,6 +73,47 @@ def sin_of(key: str) -> str:
     return person_of(key).identifiers.get(kind="ca-sin").value
 
 
+def choose(page: Page, input_id: str) -> None:
+    """Tick a design-system radio or checkbox the way a person does: by its label."""
+    page.locator(f'label[for="{input_id}"]').click()
+
+
+def fill_newborn_form(page: Page, axe) -> None:
+    """Answer the unified form's pages with the person (what is prefilled stays), up to
+    the preview."""
+    born = datetime.date.today() - datetime.timedelta(days=3)
+    texts = {
+        "Baby's given names": "Noor",
+        "Baby's family name": "Okafor",
+        "Hospital or place of birth": "Toronto General Hospital",
+        "Other parent's given names": "Amara",
+        "Other parent's family name": "Okafor",
+        "Family net income last year (dollars)": "85000",
+    }
+    parts = {"#f-birth-date-day": born.day, "#f-birth-date-month": born.month}
+    parts["#f-birth-date-year"] = born.year
+    for _page in range(8):
+        if page.get_by_role("button", name="Save and continue").count() == 0:
+            return
+        axe(page)
+        for label, value in texts.items():
+            field = page.get_by_label(label, exact=True)
+            if field.count() and not field.input_value():
+                field.fill(value)
+        for selector, value in parts.items():
+            if page.locator(selector).count():
+                page.locator(selector).fill(str(value))
+        for radio in ("f-sex-1", "f-certificate-reason-1"):
+            if page.locator(f"#{radio}").count():
+                choose(page, radio)
+        status = page.get_by_label("Your marital status")
+        if status.count():
+            status.select_option("single")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and continue").click()
+    raise AssertionError("the unified form never reached the preview")
+
+
 def test_a_counter_visit(page: Page, live_server, demo, axe, screenshot):
     from joinedup.delivery import queues
     from joinedup.delivery.models import Application
@@ -79,7 +121,6 @@ def test_a_counter_visit(page: Page, live_server, demo, axe, screenshot):
     from joinedup.identity import acting
     from joinedup.identity.models import User
     from joinedup.sharing import dispatch
-    from tests.bundles.conftest import newborn_answers, newborn_screening
 
     base = live_server.url
     sign_in_staff(page, base + "/en/counter/", CLERK, demo)
@@ -100,14 +141,29 @@ def test_a_counter_visit(page: Page, live_server, demo, axe, screenshot):
     expect(page.get_by_text("The identity is verified in person (level 3).")).to_be_visible()
     expect(page.get_by_test_id("level")).to_have_text("3")
 
-    # The newborn life event, for him, at the counter.
+    # The newborn life event, for him, at the counter: the portal's guided journey.
     page.get_by_role("link", name="A life event (several services at once)").click()
     axe(page)
     page.get_by_label("Life event", exact=True).select_option("newborn")
-    page.get_by_label("First questions (JSON)").fill(json.dumps(newborn_screening()))
-    answers = newborn_answers(other_parent_given_names="Amara", spouse_name="Amara Okafor")
-    page.get_by_label("Answers (JSON)").fill(json.dumps(answers))
-    page.locator("label", has_text="The person consents").click()
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("First questions")
+    axe(page)
+    choose(page, "f-birth-province-1")  # Ontario
+    choose(page, "f-lives-with-child-1")  # Yes
+    choose(page, "f-wants-certificate-1")  # Yes
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Services for the person")
+    axe(page)
+    page.get_by_role("link", name="Continue").click()
+    fill_newborn_form(page, axe)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check with the person what goes where"
+    )
+    screenshot(page, "counter-02-preview")
+    axe(page)
+    # Each consent read out to him and ticked as he agrees.
+    for box in page.locator("input[name=consent]").all():
+        choose(page, box.get_attribute("id"))
     page.get_by_role("button", name="Submit for the person").click()
     expect(page.get_by_text("The life event is submitted")).to_be_visible()
     screenshot(page, "counter-02-submitted")

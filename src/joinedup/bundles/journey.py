@@ -154,20 +154,28 @@ def restore(draft: BundleDraft, leg: str) -> None:
         draft.save(update_fields=["dropped", "updated_at"])
 
 
-def submit(context: ActingContext, draft: BundleDraft, consents: list[str]) -> BundleSubmission:
-    """Submit the draft (idempotent: the draft's id is the key). Raises BundleError."""
-    draft.consents = consents
-    draft.save(update_fields=["consents", "updated_at"])
+def to_submit(context: ActingContext, draft: BundleDraft) -> tuple[dict, list[str]]:
+    """The draft's answers to the legs kept, and the legs left out: what is submitted (also
+    by the counter, which submits a draft for the person in front of the agent)."""
     found = plans(context, draft)
     definition = definitions.unified_form(draft.bundle, preview.kept_leg_keys(found, draft.dropped))
     properties = forms.schema_of(definition).get("properties") or {}
     answers = {k: v for k, v in draft.answers.items() if k in properties}
+    dropped = [key for key in draft.dropped if any(p.key == key and p.included for p in found)]
+    return answers, dropped
+
+
+def submit(context: ActingContext, draft: BundleDraft, consents: list[str]) -> BundleSubmission:
+    """Submit the draft (idempotent: the draft's id is the key). Raises BundleError."""
+    draft.consents = consents
+    draft.save(update_fields=["consents", "updated_at"])
+    answers, dropped = to_submit(context, draft)
     made, _created = submission.submit_bundle(
         context,
         draft.bundle.key,
         answers,
         consents,
-        [key for key in draft.dropped if any(p.key == key and p.included for p in found)],
+        dropped,
         f"draft:{draft.pk}",
         screening=draft.screening,
     )

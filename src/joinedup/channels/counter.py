@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from joinedup.bundles.models import BundleSubmission
+from joinedup.bundles import journey
+from joinedup.bundles.models import Bundle, BundleDraft, BundleSubmission
 from joinedup.bundles.submission import submit_bundle
 from joinedup.delivery import documents
 from joinedup.delivery.applications import submit_application
@@ -195,6 +196,42 @@ def submit_bundle_for(
         colocation.record_refusal_for(context, refusal, visit.person)
         raise
     return submission
+
+
+def start_bundle_draft(context: ActingContext, visit: Interaction, bundle: Bundle) -> BundleDraft:
+    """Start (or resume) the guided life event for the person at the counter: the portal's
+    own journey, kept in a draft of the agent's for this person, prefilled from what the
+    registry knows."""
+    interactions.require_open(visit)
+    policy.require(context, "channels.counter")
+    policy.require(context, "person.view", visit.person)
+    return journey.start(assisted_context(context, visit.person), bundle)
+
+
+def submit_draft_for(
+    context: ActingContext, visit: Interaction, draft: BundleDraft, consents: Iterable[str]
+) -> BundleSubmission:
+    """Submit the guided life event with the consents the person gave in person (read out
+    to them, one per leg: recorded with the method `counter` and the agent as recorder);
+    the visit records every leg's application. Idempotent: the draft's id is the key."""
+    assisted = assisted_context(context, visit.person)
+    consents = [key for key in consents if isinstance(key, str)]
+    draft.consents = consents
+    draft.save(update_fields=["consents", "updated_at"])
+    answers, dropped = journey.to_submit(assisted, draft)
+    made = submit_bundle_for(
+        context,
+        visit,
+        draft.bundle.key,
+        answers,
+        consents,
+        dropped,
+        screening=draft.screening,
+        idempotency_key=f"draft:{draft.pk}",
+    )
+    draft.submitted = made
+    draft.save(update_fields=["submitted", "updated_at"])
+    return made
 
 
 def applications_of(visit: Interaction) -> list[Application]:

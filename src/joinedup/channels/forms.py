@@ -88,26 +88,12 @@ def _json_object(raw: str, label: str) -> dict:
     return value
 
 
-class BundleForm(forms.Form):
+class ChooseBundleForm(forms.Form):
     bundle = forms.ChoiceField(label=_("Life event"), widget=forms.Select(SELECT))
-    screening = forms.CharField(
-        label=_("First questions (JSON)"), required=False, widget=forms.Textarea(AREA)
-    )
-    answers = forms.CharField(label=_("Answers (JSON)"), widget=forms.Textarea(AREA))
-    consent = forms.BooleanField(
-        label=_("The person consents to send their answers to each agency of this life event"),
-        widget=forms.CheckboxInput(attrs={"class": "usa-checkbox__input"}),
-    )
 
     def __init__(self, *args, bundles=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["bundle"].choices = [(b.key, b.name) for b in bundles]
-
-    def clean_screening(self):
-        return _json_object(self.cleaned_data.get("screening", ""), _("First questions"))
-
-    def clean_answers(self):
-        return _json_object(self.cleaned_data.get("answers", ""), _("Answers"))
 
 
 class ServiceForm(forms.Form):

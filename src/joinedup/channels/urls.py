@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import appointment_views, views
+from . import appointment_views, bundle_views, views
 
 app_name = "channels"
 
@@ -9,7 +9,28 @@ urlpatterns = [
     path("counter/register/", views.register, name="register"),
     path("counter/visits/<int:visit_id>/", views.visit, name="visit"),
     path("counter/visits/<int:visit_id>/verify/", views.verify, name="verify"),
-    path("counter/visits/<int:visit_id>/bundle/", views.bundle, name="bundle"),
+    # The guided life event, for the person at the counter (the portal's journey).
+    path("counter/visits/<int:visit_id>/bundle/", bundle_views.bundle, name="bundle"),
+    path(
+        "counter/visits/<int:visit_id>/bundle/<uuid:draft_id>/questions/",
+        bundle_views.questions,
+        name="bundle-questions",
+    ),
+    path(
+        "counter/visits/<int:visit_id>/bundle/<uuid:draft_id>/services/",
+        bundle_views.legs,
+        name="bundle-legs",
+    ),
+    path(
+        "counter/visits/<int:visit_id>/bundle/<uuid:draft_id>/form/<slug:page>/",
+        bundle_views.form_page,
+        name="bundle-form",
+    ),
+    path(
+        "counter/visits/<int:visit_id>/bundle/<uuid:draft_id>/check/",
+        bundle_views.check,
+        name="bundle-check",
+    ),
     path("counter/visits/<int:visit_id>/service/", views.service, name="service"),
     path("counter/visits/<int:visit_id>/issue/", views.issue, name="issue"),
     path("counter/visits/<int:visit_id>/pay/", views.pay, name="pay"),

@@ -16,8 +16,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from joinedup.bundles import definitions
-from joinedup.bundles.submission import BundleError
 from joinedup.delivery import documents
 from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency, Office
@@ -180,55 +178,6 @@ def verify(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpR
         messages.success(request, _("The identity is verified in person (level 3)."))
         return redirect("channels:visit", visit_id=found.pk)
     return _visit_page(request, context, found, status=400, verify_form=form)
-
-
-def _errors_text(errors: list) -> str:
-    return " ".join(
-        f"{item.get('leg') + ': ' if item.get('leg') else ''}{item.get('message', '')}"
-        for item in errors
-    )
-
-
-@policy.requires("channels.counter")
-def bundle(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _mine(context, visit_id, "counter")
-    bundles = list(definitions.active_bundles())
-    form = forms.BundleForm(request.POST or None, bundles=bundles)
-    status, error = 200, ""
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = form.cleaned_data
-            chosen = definitions.get_bundle(data["bundle"])
-            legs = [leg["key"] for leg in chosen.definition.get("legs", [])] if chosen else []
-            try:
-                submission = counter.submit_bundle_for(
-                    context,
-                    found,
-                    data["bundle"],
-                    data["answers"],
-                    legs,
-                    screening=data["screening"],
-                )
-            except BundleError as problem:
-                error = f"{problem.message} {_errors_text(problem.errors)}".strip()
-            except (NotCoLocated, InteractionError) as refusal:
-                error, status = refusal.message, 403
-            except PolicyDenied as denied:
-                error, status = denied.decision.reason, 403
-            else:
-                messages.success(
-                    request,
-                    _("The life event is submitted: reference %(reference)s.")
-                    % {"reference": submission.reference},
-                )
-                return redirect("channels:visit", visit_id=found.pk)
-    return render(
-        request,
-        "channels/bundle.html",
-        {"form": form, "visit": found, "error": error},
-        status=status,
-    )
 
 
 @policy.requires("channels.counter")
