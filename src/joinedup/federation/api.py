@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -333,20 +333,26 @@ def get_route(
     try:
         found = route(service, jurisdiction)
     except RoutingError as error:
-        return 404, {
-            "detail": error.message,
-            "reason": error.reason,
-            "explanation": error.explanation,
-        }
+        return Status(
+            404,
+            {
+                "detail": error.message,
+                "reason": error.reason,
+                "explanation": error.explanation,
+            },
+        )
     offering = found.offering
-    return 200, {
-        "service": found.service.key,
-        "place": found.place.code,
-        "area": offering.area.code,
-        "agency": offering.agency,
-        "offices": list(offering.offices.all()),
-        "channels": offering.effective_channels,
-        "standard_days": offering.effective_standard_days,
-        "fee": offering.effective_fee,
-        "explanation": found.explanation,
-    }
+    return Status(
+        200,
+        {
+            "service": found.service.key,
+            "place": found.place.code,
+            "area": offering.area.code,
+            "agency": offering.agency,
+            "offices": list(offering.offices.all()),
+            "channels": offering.effective_channels,
+            "standard_days": offering.effective_standard_days,
+            "fee": offering.effective_fee,
+            "explanation": found.explanation,
+        },
+    )

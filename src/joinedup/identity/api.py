@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from . import acting, assurance, mandates, policy, tokens
 from .acting import ActingContext
@@ -175,12 +175,15 @@ def create_token(request, payload: TokenIn):
     token, value = tokens.create_personal_token(
         user, name=payload.name, scopes=payload.scopes, days=payload.days
     )
-    return 201, TokenOut(
-        key_id=token.key_id,
-        name=token.name,
-        scopes=token.scopes,
-        expires_at=token.expires_at,
-        token=value,
+    return Status(
+        201,
+        TokenOut(
+            key_id=token.key_id,
+            name=token.name,
+            scopes=token.scopes,
+            expires_at=token.expires_at,
+            token=value,
+        ),
     )
 
 
@@ -191,4 +194,4 @@ def revoke_token(request, key_id: str):
     token = get_object_or_404(PersonalToken, key_id=key_id, user_id=context.user_id)
     policy.require(context, "token.manage", token)
     tokens.revoke(token)
-    return 204, None
+    return Status(204, None)
