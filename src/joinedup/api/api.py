@@ -50,6 +50,60 @@ api.add_router("/", channels_router)
 api.add_router("/", performance_router)
 
 
+#: The body of every refusal: `{"detail": ...}` (a message, or the list of a validation's
+#: messages), with a machine `code` and the `errors` of invalid input when there are some.
+REFUSAL = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]},
+        "code": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "errors": {"anyOf": [{"type": "array", "items": {}}, {"type": "null"}]},
+    },
+}
+
+
+def document_refusals(target: NinjaAPI) -> None:
+    """Write into each operation's OpenAPI answers the refusals it can give besides its own,
+    so that the contract partners build against says them all: 401 (no or bad credentials:
+    every operation reads the Authorization header), 429 (an API client beyond its rate),
+    403 (the policy refuses: every rule but `public`), 404 (an unknown record in the path),
+    400 and 422 (invalid input: operations that take any). An answer an operation documents
+    itself is kept as it is."""
+    for _prefix, router in target._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                actions = {getattr(auth, "action", None) for auth in operation.auth_callbacks or ()}
+                codes = {401: "Not signed in, or the credentials are not valid."}
+                codes[429] = "Too many requests from this API client (see Retry-After)."
+                if actions - {"public", None}:
+                    codes[403] = "The policy does not allow this."
+                if "{" in path:
+                    codes[404] = "Not found."
+                if operation.models:
+                    codes[400] = "The request is not valid."
+                    codes[422] = "The request is not valid."
+                declared = {int(code) for code in operation.response_models}
+                extra = {
+                    str(code): {
+                        "description": text,
+                        "content": {"application/json": {"schema": REFUSAL}},
+                    }
+                    for code, text in codes.items()
+                    if code not in declared
+                }
+                operation.openapi_extra = {
+                    **(operation.openapi_extra or {}),
+                    "responses": {
+                        **extra,
+                        **((operation.openapi_extra or {}).get("responses") or {}),
+                    },
+                }
+
+
+document_refusals(api)
+
+
 @api.exception_handler(NinjaValidationError)
 def invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     return api.create_response(
