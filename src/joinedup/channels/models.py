@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from joinedup.federation.models import Agency, Office, Service
 from joinedup.identity.models import ApiClient, Person
@@ -167,10 +168,11 @@ class Appointment(models.Model):
     """A booked seat of a slot; the seat number makes overbooking impossible."""
 
     class Status(models.TextChoices):
-        BOOKED = "booked", _("Booked")
-        CANCELLED = "cancelled", _("Cancelled")
-        ATTENDED = "attended", _("Attended")
-        NO_SHOW = "no_show", _("Did not come")
+        # An appointment (un rendez-vous) is masculine in French: its own context.
+        BOOKED = "booked", pgettext_lazy("appointment status", "Booked")
+        CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
+        ATTENDED = "attended", pgettext_lazy("appointment status", "Attended")
+        NO_SHOW = "no_show", pgettext_lazy("appointment status", "Did not come")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
     seat = models.PositiveSmallIntegerField(_("seat"))
