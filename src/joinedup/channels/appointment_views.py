@@ -165,13 +165,6 @@ def cancel(request: HttpRequest, context: ActingContext, appointment_id: int) ->
 # --- Staff: booking during a visit or a call ----------------------------------------------
 
 
-def _interaction(context: ActingContext, interaction_id: int, channel: str) -> Interaction:
-    found = interactions.mine(context, interaction_id)
-    if found is None or found.channel != channel:
-        raise Http404
-    return found
-
-
 def _staff_booking(
     request: HttpRequest, context: ActingContext, found: Interaction, back: str
 ) -> HttpResponse:
@@ -228,13 +221,13 @@ def _staff_booking(
 
 @policy.requires("channels.counter")
 def visit_appointment(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _interaction(context, visit_id, Interaction.Channel.COUNTER)
+    found = interactions.mine_or_404(context, visit_id, Interaction.Channel.COUNTER)
     return _staff_booking(request, context, found, "channels:visit")
 
 
 @policy.requires("channels.phone")
 def call_appointment(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    found = _interaction(context, call_id, Interaction.Channel.PHONE)
+    found = interactions.mine_or_404(context, call_id, Interaction.Channel.PHONE)
     return _staff_booking(request, context, found, "channels:call")
 
 

@@ -31,19 +31,12 @@ from .interactions import InteractionError
 from .models import Interaction
 
 
-def _visit(context: ActingContext, visit_id: int) -> Interaction:
-    found = interactions.mine(context, visit_id)
-    if found is None or found.channel != Interaction.Channel.COUNTER:
-        raise Http404
-    return found
-
-
 def _draft(
     context: ActingContext, visit_id: int, draft_id
 ) -> tuple[Interaction, ActingContext, BundleDraft]:
     """The visit, the agent's context for the person (assisted) and the agent's open draft
     for this person: anyone else's is not found."""
-    found = _visit(context, visit_id)
+    found = interactions.mine_or_404(context, visit_id, Interaction.Channel.COUNTER)
     assisted = counter.assisted_context(context, found.person)
     return found, assisted, journey.load(assisted, draft_id)
 
@@ -61,7 +54,7 @@ def _form_url(visit: Interaction, draft: BundleDraft, page: str | None) -> str:
 @require_http_methods(["GET", "POST"])
 @policy.requires("channels.counter")
 def bundle(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _visit(context, visit_id)
+    found = interactions.mine_or_404(context, visit_id, Interaction.Channel.COUNTER)
     form = forms.ChooseBundleForm(request.POST or None, bundles=definitions.active_bundles())
     error, status = "", 200
     if request.method == "POST":

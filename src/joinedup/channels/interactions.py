@@ -6,6 +6,7 @@ from these events (the performance app counts minutes × the agency's staff cost
 from __future__ import annotations
 
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,6 +64,15 @@ def mine(context: ActingContext, interaction_id: int) -> Interaction | None:
         .filter(pk=interaction_id, agent_id=context.user_id)
         .first()
     )
+
+
+def mine_or_404(context: ActingContext, interaction_id: int, channel: str) -> Interaction:
+    """The agent's own contact on this channel (a visit at the counter, a call on the
+    phone), for a page of that console; anything else is not found."""
+    found = mine(context, interaction_id)
+    if found is None or found.channel != channel:
+        raise Http404
+    return found
 
 
 def require_open(interaction: Interaction) -> None:

@@ -30,14 +30,6 @@ from .colocation import NotCoLocated
 from .interactions import InteractionError
 from .models import Interaction
 
-
-def _mine(context: ActingContext, interaction_id: int, channel: str) -> Interaction:
-    found = interactions.mine(context, interaction_id)
-    if found is None or found.channel != channel:
-        raise Http404
-    return found
-
-
 # --- Counter ----------------------------------------------------------------------------
 
 
@@ -160,13 +152,13 @@ def _booked_in(found: Interaction) -> list:
 
 @policy.requires("channels.counter")
 def visit(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    return _visit_page(request, context, _mine(context, visit_id, "counter"))
+    return _visit_page(request, context, interactions.mine_or_404(context, visit_id, "counter"))
 
 
 @require_POST
 @policy.requires("channels.counter")
 def verify(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _mine(context, visit_id, "counter")
+    found = interactions.mine_or_404(context, visit_id, "counter")
     form = forms.VerifyForm(request.POST)
     if form.is_valid():
         try:
@@ -182,7 +174,7 @@ def verify(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpR
 
 @policy.requires("channels.counter")
 def service(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _mine(context, visit_id, "counter")
+    found = interactions.mine_or_404(context, visit_id, "counter")
     form = forms.ServiceForm(request.POST or None)
     status, error = 200, ""
     if request.method == "POST":
@@ -216,7 +208,7 @@ def service(request: HttpRequest, context: ActingContext, visit_id: int) -> Http
 @require_POST
 @policy.requires("channels.counter")
 def issue(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _mine(context, visit_id, "counter")
+    found = interactions.mine_or_404(context, visit_id, "counter")
     try:
         document = counter.issue_document(
             context, found, request.POST.get("application", ""), request.POST.get("template", "")
@@ -234,7 +226,7 @@ def issue(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpRe
 @require_POST
 @policy.requires("channels.counter")
 def pay(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    found = _mine(context, visit_id, "counter")
+    found = interactions.mine_or_404(context, visit_id, "counter")
     try:
         payment = counter.take_payment(
             context, found, request.POST.get("application", ""), request.POST.get("card", "")
@@ -257,7 +249,7 @@ def pay(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResp
 def print_document(
     request: HttpRequest, context: ActingContext, visit_id: int, document_id
 ) -> HttpResponse:
-    found = _mine(context, visit_id, "counter")
+    found = interactions.mine_or_404(context, visit_id, "counter")
     try:
         document = counter.print_document(context, found, document_id)
     except InteractionError:
@@ -272,7 +264,9 @@ def print_document(
 @require_POST
 @policy.requires("channels.counter")
 def end_visit(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
-    return _end(request, context, _mine(context, visit_id, "counter"), "channels:counter")
+    return _end(
+        request, context, interactions.mine_or_404(context, visit_id, "counter"), "channels:counter"
+    )
 
 
 def _end(request, context, found: Interaction, home: str) -> HttpResponse:
@@ -333,13 +327,13 @@ def _call_page(
 
 @policy.requires("channels.phone")
 def call(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    return _call_page(request, context, _mine(context, call_id, "phone"))
+    return _call_page(request, context, interactions.mine_or_404(context, call_id, "phone"))
 
 
 @require_POST
 @policy.requires("channels.phone")
 def send_code(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    found = _mine(context, call_id, "phone")
+    found = interactions.mine_or_404(context, call_id, "phone")
     try:
         contact_id = int(request.POST.get("contact", ""))
     except ValueError:
@@ -357,7 +351,7 @@ def send_code(request: HttpRequest, context: ActingContext, call_id: int) -> Htt
 @require_POST
 @policy.requires("channels.phone")
 def verify_caller(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    found = _mine(context, call_id, "phone")
+    found = interactions.mine_or_404(context, call_id, "phone")
     form = forms.CallerForm(request.POST, questions=phone.questions(found.person))
     if not form.is_valid():
         return _call_page(request, context, found, status=400, caller_form=form)
@@ -384,7 +378,7 @@ def verify_caller(request: HttpRequest, context: ActingContext, call_id: int) ->
 @require_POST
 @policy.requires("channels.phone")
 def transfer(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    found = _mine(context, call_id, "phone")
+    found = interactions.mine_or_404(context, call_id, "phone")
     agencies = Agency.objects.exclude(key=found.agency.key)
     form = forms.TransferForm(request.POST, agencies=agencies)
     if not form.is_valid():
@@ -414,7 +408,7 @@ def transfer(request: HttpRequest, context: ActingContext, call_id: int) -> Http
 @require_POST
 @policy.requires("channels.phone")
 def callback(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    found = _mine(context, call_id, "phone")
+    found = interactions.mine_or_404(context, call_id, "phone")
     form = forms.CallbackForm(request.POST)
     if not form.is_valid():
         return _call_page(
@@ -443,7 +437,9 @@ def callback(request: HttpRequest, context: ActingContext, call_id: int) -> Http
 @require_POST
 @policy.requires("channels.phone")
 def end_call(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
-    return _end(request, context, _mine(context, call_id, "phone"), "channels:phone")
+    return _end(
+        request, context, interactions.mine_or_404(context, call_id, "phone"), "channels:phone"
+    )
 
 
 @require_POST
