@@ -92,6 +92,8 @@ def fill_newborn_form(page: Page, axe) -> None:
     }
     parts = {"#f-birth-date-day": born.day, "#f-birth-date-month": born.month}
     parts["#f-birth-date-year"] = born.year
+    # The form's first page has loaded (the click that led here may still be navigating).
+    expect(page.get_by_role("button", name="Save and continue")).to_be_visible()
     for _page in range(8):
         if page.get_by_role("button", name="Save and continue").count() == 0:
             return
