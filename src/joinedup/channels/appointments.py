@@ -13,6 +13,7 @@ co-location gate, which names both agencies in the ledger).
 from __future__ import annotations
 
 import datetime
+import zoneinfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -55,6 +56,61 @@ def open_slots(
         )
         made.append(slot)
     return made
+
+
+def times_in_hours(
+    office: Office, first_day: datetime.date, days: int, every: int = 30
+) -> list[datetime.datetime]:
+    """The appointment times of an office over `days` days from `first_day`: every `every`
+    minutes within its opening hours, on its jurisdiction's working days (no weekend, no
+    public holiday), in its local time. An appointment ends by closing time."""
+    from joinedup.federation.calendars import calendar_for
+    from joinedup.federation.models import WEEKDAYS
+
+    calendar = calendar_for(office.jurisdiction)
+    zone = zoneinfo.ZoneInfo(calendar.time_zone)
+    times = []
+    for offset in range(days):
+        day = first_day + datetime.timedelta(days=offset)
+        if not calendar.is_business_day(day):
+            continue
+        for opens, closes in office.hours.get(WEEKDAYS[day.weekday()], []):
+            start = datetime.datetime.combine(day, datetime.time.fromisoformat(opens), zone)
+            end = datetime.datetime.combine(day, datetime.time.fromisoformat(closes), zone)
+            while start + datetime.timedelta(minutes=every) <= end:
+                times.append(start)
+                start += datetime.timedelta(minutes=every)
+    return times
+
+
+def open_hours(
+    office: Office,
+    first_day: datetime.date,
+    days: int,
+    *,
+    every: int = 30,
+    capacity: int = 2,
+) -> int:
+    """Offer appointments at the office over the coming days, in its opening hours (see
+    `times_in_hours`), in one statement. Safe to run again: a time already offered keeps its
+    capacity and its bookings. Returns how many times were added."""
+    if not 5 <= every <= 240:
+        raise BookingError("length", _("An appointment lasts from 5 to 240 minutes."))
+    if capacity < 1:
+        raise BookingError("capacity", _("A slot has room for at least one person."))
+    times = times_in_hours(office, first_day, days, every)
+    before = Slot.objects.filter(office=office).count()
+    Slot.objects.bulk_create(
+        [Slot(office=office, starts_at=t, minutes=every, capacity=capacity) for t in times],
+        ignore_conflicts=True,
+    )
+    return Slot.objects.filter(office=office).count() - before
+
+
+def counter_offices() -> list[Office]:
+    """Every office where people are served at a counter: where appointments make sense."""
+    found = Office.objects.select_related("jurisdiction").order_by("key")
+    return [office for office in found if "counter" in (office.channels or [])]
 
 
 def free_seats(slot: Slot) -> int:

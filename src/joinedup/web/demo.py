@@ -28,6 +28,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
@@ -215,10 +216,24 @@ def prepare_demo(out: Output) -> list[SignIn]:
     from joinedup.bundles.loader import load_demo as load_demo_bundles
 
     out(load_demo_bundles())
+    out(open_demo_appointments())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
         sign_ins.extend(accounts())
     return sign_ins
+
+
+def open_demo_appointments(days: int = 14) -> str:
+    """Appointment times at every counter office for the next two weeks (30 minutes, two
+    people each), so booking can be tried at once; times already offered are kept."""
+    from joinedup.channels.appointments import counter_offices, open_hours
+
+    offices = counter_offices()
+    added = sum(open_hours(office, timezone.localdate(), days) for office in offices)
+    return _("Appointments: %(added)s times added at %(offices)s offices.") % {
+        "added": added,
+        "offices": len(offices),
+    }
 
 
 def demo_urls(port: int) -> list[tuple[str, str]]:
