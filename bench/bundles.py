@@ -52,9 +52,7 @@ LEGS = [
 ]
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+from delivery import percentile, process_cpu_seconds  # noqa: E402 - the sibling benchmark's
 
 
 def main() -> int:
@@ -391,9 +389,11 @@ def run(args, database_url: str) -> int:
             return 1
         with psycopg.connect(database_url, autocommit=True) as conn:
             before = table_counts(conn)
+        server_cpu = process_cpu_seconds(server.pid)
         latencies, errors, wall = asyncio.run(
             load(port, secrets, args.warmup, args.bundles, args.seconds)
         )
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
         with psycopg.connect(database_url, autocommit=True) as conn:
             after = table_counts(conn)
     finally:
@@ -414,7 +414,9 @@ def run(args, database_url: str) -> int:
     )
     print(
         f"  latency: p95 {percentile(latencies, 0.95) * 1000:.0f} ms, "
-        f"median {statistics.median(latencies) * 1000:.0f} ms"
+        f"median {statistics.median(latencies) * 1000:.0f} ms; "
+        f"server CPU {server_cpu / submitted * 1000:.0f} ms per bundle "
+        f"({server_cpu / wall:.2f} of {os.cpu_count()} cores busy)"
     )
     print(
         f"the same rows with plain psycopg (limit):          {limit:8.1f} bundles/s "
