@@ -289,18 +289,8 @@ def _filters(
     return query
 
 
-SUMMED = (
-    "started",
-    "completed",
-    "not_eligible",
-    "abandoned",
-    "with_standard",
-    "met_standard",
-    "elapsed_sum",
-    "channel_cost",
-    "handle_seconds",
-    "handle_cost",
-)
+#: The rollup's counters, summed over the rows of a group.
+SUMMED = MonthlyRollup.COUNTERS
 
 
 def _rollup_rows(where: Q, months: tuple[datetime.date, datetime.date]) -> list[tuple]:
