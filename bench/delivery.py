@@ -45,38 +45,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
 
-STEP = """
-    <bpmn:userTask id="step{n}" name="Step {n}">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="decisions" value="approve"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-    </bpmn:userTask>"""
-PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="bench"
-    targetNamespace="https://joinedup.example/bench">
-  <bpmn:process id="three_steps" isExecutable="true">
-    <bpmn:laneSet id="lanes"><bpmn:lane id="cw" name="caseworker">
-      <bpmn:flowNodeRef>step1</bpmn:flowNodeRef><bpmn:flowNodeRef>step2</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>step3</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="step1"/>{steps}
-    <bpmn:sequenceFlow id="f1" sourceRef="step1" targetRef="step2"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="step2" targetRef="step3"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="step3" targetRef="issue"/>
-    <bpmn:serviceTask id="issue" name="Issue">
-      <bpmn:extensionElements>
-        <spiffworkflow:serviceTaskOperator id="issue_document" resultVariable="document">
-          <spiffworkflow:parameters>
-            <spiffworkflow:parameter id="template" type="str" value="'confirmation'"/>
-          </spiffworkflow:parameters>
-        </spiffworkflow:serviceTaskOperator>
-      </bpmn:extensionElements>
-    </bpmn:serviceTask>
-    <bpmn:sequenceFlow id="f4" sourceRef="issue" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>""".replace("{steps}", "".join(STEP.format(n=n) for n in (1, 2, 3)))
+#: A caseworker's three steps, then a document issued (the process the engine's cost test
+#: bounds, in tests/delivery/files).
+PROCESS = (ROOT / "tests" / "delivery" / "files" / "three_steps.bpmn").read_text()
 
 
 def process_cpu_seconds(pid: int) -> float:
