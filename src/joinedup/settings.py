@@ -171,6 +171,11 @@ if TASK_BACKEND not in _TASK_BACKENDS:
     )
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASK_BACKEND]}}
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The RQ queues (read by django-rq, which the redis task backend runs on): every task of the
+# platform goes to the default queue; `joinedup worker` runs the worker that fits the backend.
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+if TASK_BACKEND == "redis":
+    INSTALLED_APPS.append("django_rq")
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = env_str("JOINEDUP_LANGUAGE_CODE", "en")
