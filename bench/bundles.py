@@ -30,12 +30,10 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -52,7 +50,12 @@ LEGS = [
 ]
 
 
-from delivery import percentile, process_cpu_seconds  # noqa: E402 - the sibling benchmark's
+from delivery import (  # noqa: E402 - the sibling benchmark's
+    percentile,
+    process_cpu_seconds,
+    server_errors,
+    start_server,
+)
 
 
 def main() -> int:
@@ -193,7 +196,7 @@ async def one_client(
             if code == 201:
                 latencies.append(elapsed)
             else:
-                errors.append(f"{code}: {answer[:200]!r}")
+                errors.append(f"{code}: {answer[:2000]!r}")
     finally:
         writer.close()
 
@@ -369,23 +372,12 @@ def run(args, database_url: str) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "joinedup"), "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ, JOINEDUP_DEBUG="true"),
-    )
+    server, server_log = start_server(port)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.3)
         _warm, warm_errors, _wall = asyncio.run(load(port, secrets, 0, args.warmup, 60))
         if warm_errors:
             print(f"warm-up failed: {warm_errors[:2]}", file=sys.stderr)
+            print(f"the server said:\n{server_errors(server_log)}", file=sys.stderr)
             return 1
         with psycopg.connect(database_url, autocommit=True) as conn:
             before = table_counts(conn)
@@ -401,6 +393,7 @@ def run(args, database_url: str) -> int:
         server.wait(timeout=20)
     if not latencies:
         print(f"no bundle was accepted ({len(errors)} errors: {errors[:2]})", file=sys.stderr)
+        print(f"the server said:\n{server_errors(server_log)}", file=sys.stderr)
         return 1
     submitted = len(latencies)
     rate = submitted / wall
@@ -424,6 +417,10 @@ def run(args, database_url: str) -> int:
     )
     print(f"ratio (HTTP / limit):                              {rate / limit:8.3f}")
     print("rows per bundle: " + ", ".join(f"{t} {n}" for t, n in sorted(per_bundle.items())))
+    if errors:
+        print(
+            f"errors: {errors[:3]}\nthe server said:\n{server_errors(server_log)}", file=sys.stderr
+        )
     return 0 if not errors else 1
 
 

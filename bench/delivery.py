@@ -66,6 +66,34 @@ def process_cpu_seconds(pid: int) -> float:
     return total
 
 
+def start_server(port: int, **env: str) -> tuple[subprocess.Popen, Path]:
+    """`joinedup serve` as a user runs it (DEBUG off, production settings) on a loopback port,
+    its error output kept in a file so that a failure can show the server's side of it."""
+    log = Path(tempfile.mkstemp(prefix="joinedup-bench-server-", suffix=".log")[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env=dict(os.environ, JOINEDUP_DEBUG="false", **env),
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
+            break
+        except OSError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.3)
+    return server, log
+
+
+def server_errors(log: Path, lines: int = 60) -> str:
+    """The end of the server's error output, to print beside a benchmark's failure."""
+    text = log.read_text(errors="replace").strip().splitlines()
+    return "\n".join(text[-lines:]) if text else "(the server wrote nothing to its error output)"
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -256,21 +284,9 @@ def run(args) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ, JOINEDUP_DEBUG="false"),
-    )
+    server, server_log = start_server(port)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{base}/ping", timeout=2).read()  # noqa: S310 (loopback)
-                break
-            except OSError:
-                time.sleep(0.3)
         latencies: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
@@ -333,6 +349,9 @@ def run(args) -> int:
         )
     else:
         print(f"POST /api/v1/applications: no answer ({len(errors)} errors: {errors[:1]})")
+    if errors or not latencies:
+        print(f"errors: {errors[:3]}", file=sys.stderr)
+        print(f"the server said:\n{server_errors(server_log)}", file=sys.stderr)
     return 0 if latencies and not errors else 1
 
 
