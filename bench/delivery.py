@@ -74,7 +74,7 @@ def start_server(port: int, **env: str) -> tuple[subprocess.Popen, Path]:
         [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
-        env=dict(os.environ, JOINEDUP_DEBUG="false", **env),
+        env={**os.environ, "JOINEDUP_DEBUG": "false", **env},
     )
     deadline = time.time() + 60
     while time.time() < deadline:
