@@ -12,7 +12,10 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
+
+from joinedup.keyfiles import read_or_create
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -58,17 +61,9 @@ def _secret_key() -> str:
         return key
     if SECURE:
         raise ImproperlyConfigured("JOINEDUP_SECRET_KEY must be set when JOINEDUP_SECURE=true")
-    # Embedded set-up: one random key per data directory, kept beside the database.
-    key_file = DATA_DIR / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    from django.core.management.utils import get_random_secret_key
-
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = get_random_secret_key()
-    key_file.write_text(key)
-    key_file.chmod(0o600)
-    return key
+    # Embedded set-up: one random key per data directory, kept beside the database, made once
+    # even when the web server's workers start together.
+    return read_or_create(DATA_DIR / "secret_key", get_random_secret_key)
 
 
 SECRET_KEY = _secret_key()

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.localization import pick
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
+from joinedup.keyfiles import read_or_create
 from joinedup.sharing import outbox
 
 from . import forms
@@ -85,14 +86,9 @@ def _load_private(text: str) -> Ed25519PrivateKey:
 
 
 def _dev_key() -> str:
-    path = settings.DATA_DIR / DEV_KEY_FILE
-    if path.exists():
-        return path.read_text().strip()
-    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = new_key()
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    """The embedded set-up's key, made once into the data directory (every process signs with
+    the same one, however many issue their first document at once)."""
+    return read_or_create(settings.DATA_DIR / DEV_KEY_FILE, new_key)
 
 
 @lru_cache(maxsize=4)
