@@ -1,7 +1,7 @@
 """Screening: from a few answers and the person's place to their own list of legs.
 
 Each leg may carry a condition (`when`) in the restricted expression language the process
-engine uses (`delivery.scripting`: no attribute access, no imports, no loops), over:
+engine uses (`delivery.workflows.scripting`: no attribute access, no imports, no loops), over:
 
     answers       the screening answers               answers.get("lives_with_child") == True
     place         the place's codes, root first        "CA-QC" in place
@@ -25,8 +25,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from joinedup.delivery import applications as delivery_applications
-from joinedup.delivery import scripting
 from joinedup.delivery.models import ServiceVersion
+from joinedup.delivery.workflows import scripting
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity.acting import ActingContext
