@@ -269,9 +269,9 @@ def check(spec, subprocesses: dict) -> None:
             and lane not in StaffMembership.Role.values
         ):
             raise ProcessError(
-                    f"{name}: lane {lane!r} is neither 'applicant' nor a staff role "
-                    f"({', '.join(StaffMembership.Role.values)})"
-                )
+                f"{name}: lane {lane!r} is neither 'applicant' nor a staff role "
+                f"({', '.join(StaffMembership.Role.values)})"
+            )
 
 
 def compile_process(bpmn: str, process_id: str | None = None) -> tuple[dict, str]:
