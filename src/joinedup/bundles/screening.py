@@ -25,6 +25,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from joinedup.delivery import applications as delivery_applications
+from joinedup.delivery import formdefs
 from joinedup.delivery.models import ServiceVersion
 from joinedup.delivery.workflows import scripting
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
@@ -232,7 +233,7 @@ def leg_place(
     """Where a leg's application will be routed: as delivery routes it (the version's place
     field in the leg's answers, else where the applicant lives: `home` when known)."""
     if version.place_field:
-        code = delivery_applications.forms.lookup(data, version.place_field)
+        code = formdefs.lookup(data, version.place_field)
         if isinstance(code, str) and code:
             return Jurisdiction.objects.filter(code=code.upper()).first()
     if home is not None:
