@@ -1,4 +1,4 @@
-"""Submitting applications, and the status timeline every later step writes to.
+"""Submitting applications (their timeline, which every later step writes to, is `timeline`).
 
     application, created = submit_application(context, "ca.birth-certificate", data,
                                               channel="online", idempotency_key=key)

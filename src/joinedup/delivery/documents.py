@@ -256,7 +256,7 @@ def ordered_facts(document: Document) -> list[tuple[str, object]]:
 
 def render_pdf(document: Document) -> bytes:
     """Render the document as PDF/UA-1 in its language (about a third of a second a page)."""
-    import weasyprint  # loads Pango and fonts: only a process that renders a PDF pays for it
+    import weasyprint  # 0.4 s to import (Pango, fonts): only a process rendering PDFs pays it
 
     with translation.override(document.language):
         html = render_to_string(

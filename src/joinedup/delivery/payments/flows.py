@@ -2,7 +2,8 @@
 
 The provider tells us a payment succeeded by a signed webhook; the same event delivered
 twice is applied once. A successful payment completes the applicant's "pay the fee" task, so
-the process (and the clock, which stood still meanwhile) goes on.
+the process (and the clock, which stood still meanwhile) goes on: the work queues, a floor
+above, register that reaction with `when_paid`, and it runs in the webhook's transaction.
 """
 
 from __future__ import annotations
