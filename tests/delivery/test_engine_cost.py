@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from joinedup.delivery import clock, queues, versions, workflow
+from joinedup.delivery import clock, queues, versions
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application, Document, WorkItem
+from joinedup.delivery.workflows import engine as workflow
 
 from .conftest import person_context
 

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 
 from joinedup.delivery import queues, versions
 from joinedup.delivery.applications import submit_application
-from joinedup.delivery.backends import signed_rest
+from joinedup.delivery.backends.contrib import signed_rest
 from joinedup.delivery.models import AgencyBackend, Forwarding, Notification, SandboxSms
 from joinedup.delivery.notifications import sending
 from joinedup.sharing import dispatch

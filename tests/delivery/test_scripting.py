@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from joinedup.delivery import scripting, workflow
-from joinedup.delivery.scripting import ScriptError
+from joinedup.delivery.workflows import engine as workflow
+from joinedup.delivery.workflows import scripting
+from joinedup.delivery.workflows.scripting import ScriptError
 
 
 def test_expressions_over_task_data():

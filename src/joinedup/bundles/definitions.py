@@ -7,7 +7,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from joinedup.delivery import forms
+from joinedup.delivery import formdefs as forms
 
 from . import mapping
 from .models import Bundle

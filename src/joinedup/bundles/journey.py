@@ -11,7 +11,7 @@ from typing import Any
 
 from django.http import Http404
 
-from joinedup.delivery import forms
+from joinedup.delivery import formdefs as forms
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 

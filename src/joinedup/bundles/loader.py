@@ -25,7 +25,7 @@ import jsonschema
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from joinedup.delivery import forms
+from joinedup.delivery import formdefs as forms
 from joinedup.federation.loader import (
     Document,
     Problem,

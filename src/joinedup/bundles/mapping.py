@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from joinedup.delivery.forms import lookup
+from joinedup.delivery.formdefs import lookup
 
 #: Names a unified form may not use for its fields: they name the other sources of values.
 RESERVED = frozenset({"screening", "place", "today"})

@@ -21,7 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from joinedup.delivery import applications, forms
+from joinedup.delivery import applications
+from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import Application, ApplicationStatus
 from joinedup.delivery.notifications import sending
 from joinedup.federation.localization import pick

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from joinedup.delivery import forms
+from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import Document
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from joinedup.delivery import forms
+from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import ServiceVersion
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Service

@@ -1,7 +1,7 @@
 """Screening: from a few answers and the person's place to their own list of legs.
 
 Each leg may carry a condition (`when`) in the restricted expression language the process
-engine uses (`delivery.scripting`: no attribute access, no imports, no loops), over:
+engine uses (`delivery.workflows.scripting`: no attribute access, no imports, no loops), over:
 
     answers       the screening answers               answers.get("lives_with_child") == True
     place         the place's codes, root first        "CA-QC" in place
@@ -25,8 +25,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from joinedup.delivery import applications as delivery_applications
-from joinedup.delivery import scripting
+from joinedup.delivery import formdefs
 from joinedup.delivery.models import ServiceVersion
+from joinedup.delivery.workflows import scripting
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity.acting import ActingContext
@@ -232,7 +233,7 @@ def leg_place(
     """Where a leg's application will be routed: as delivery routes it (the version's place
     field in the leg's answers, else where the applicant lives: `home` when known)."""
     if version.place_field:
-        code = delivery_applications.forms.lookup(data, version.place_field)
+        code = formdefs.lookup(data, version.place_field)
         if isinstance(code, str) and code:
             return Jurisdiction.objects.filter(code=code.upper()).first()
     if home is not None:

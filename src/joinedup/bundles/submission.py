@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from joinedup.delivery import applications, forms
+from joinedup.delivery import applications
+from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import ApplicationStatus
 from joinedup.federation import routing
 from joinedup.federation.models import Channel

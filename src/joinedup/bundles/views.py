@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from joinedup.delivery import clock, forms, queues
+from joinedup.delivery import clock, queues
+from joinedup.delivery import formdefs as forms
 from joinedup.identity import acting, policy
 from joinedup.identity.acting import ActingContext, ActingError
 from joinedup.identity.models import User

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from joinedup.bundles import definitions, journey
 from joinedup.bundles.models import BundleDraft
 from joinedup.bundles.submission import BundleError
-from joinedup.delivery import forms as delivery_forms
+from joinedup.delivery import formdefs as delivery_forms
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.policy import PolicyDenied

@@ -8,6 +8,7 @@ errors they raise become JSON 4xx answers, never a 500.
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 from typing import Any
 
@@ -27,7 +28,7 @@ from joinedup.identity.models import Person
 
 from . import applications, clock, documents, queues
 from .models import Application, ApplicationStatus, WorkItem
-from .payments import flows
+from .payments import flows, registry
 from .payments.base import WebhookRejected
 
 router = Router(tags=["applications"])
@@ -256,8 +257,6 @@ def submit(request: HttpRequest, payload: ApplicationIn):
 
 
 def HttpResponseJSON(body: dict, status: int) -> HttpResponse:
-    import json
-
     return HttpResponse(
         json.dumps(body, ensure_ascii=False), status=status, content_type="application/json"
     )
@@ -410,8 +409,6 @@ class WebhookOut(Schema):
 )
 def payment_webhook(request: HttpRequest, provider: str):
     """The payment provider tells us what happened (signed; replays are applied once)."""
-    from .payments import registry
-
     if provider not in registry.known():
         return Status(404, ErrorOut(detail=_("Unknown payment provider."), code="unknown_provider"))
     try:

@@ -1,4 +1,4 @@
-"""Submitting applications, and the status timeline every later step writes to.
+"""Submitting applications (their timeline, which every later step writes to, is `timeline`).
 
     application, created = submit_application(context, "ca.birth-certificate", data,
                                               channel="online", idempotency_key=key)
@@ -28,31 +28,17 @@ from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, User
-from joinedup.sharing import outbox
 
-from . import clock, forms
-from .models import Application, ApplicationStatus, ServiceVersion, StatusChange
-
-EVENT_PREFIX = "org.joinedup.application."
-SOURCE = "/joinedup/delivery"
-
-#: Each status is announced as the event named here (org.joinedup.application.<verb>).
-STATUS_EVENTS = {
-    ApplicationStatus.SUBMITTED: "submitted",
-    ApplicationStatus.IN_PROGRESS: "started",
-    ApplicationStatus.WAITING: "paused",
-    ApplicationStatus.APPROVED: "approved",
-    ApplicationStatus.REFUSED: "refused",
-    ApplicationStatus.REFERRED: "referred",
-    ApplicationStatus.WITHDRAWN: "withdrawn",
-    ApplicationStatus.NEEDS_ATTENTION: "held",
-}
+from . import clock, formdefs
+from .models import Application, ApplicationStatus, ServiceVersion
+from .timeline import STATUS_EVENTS, record_status  # noqa: F401 (STATUS_EVENTS: read here too)
+from .workflows import engine
 
 
 class SubmissionError(Exception):
     """The submission cannot be accepted. `code` is for machines; `message` for people."""
 
-    def __init__(self, code: str, message: str, errors: list[forms.FieldError] | None = None):
+    def __init__(self, code: str, message: str, errors: list[formdefs.FieldError] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -60,7 +46,7 @@ class SubmissionError(Exception):
 
 
 #: Columns of a version a submission never reads: the BPMN text and the parsed definition
-#: (restored once per process by `workflow.spec_for`, which loads them when it must).
+#: (restored once per process by `engine.spec_for`, which loads them when it must).
 UNREAD_VERSION_FIELDS = ("bpmn", "spec")
 
 
@@ -113,24 +99,12 @@ def new_reference(prefix: str = "A") -> str:
     return f"{prefix}-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
-def actor_label(context: ActingContext | None) -> str:
-    if context is None:
-        return "system"
-    if context.api_client_id is not None:
-        return f"api-client:{context.api_client_id} ({context.agency_key})"
-    if context.role:
-        return f"staff:{context.user_id} ({context.agency_key}, {context.role})"
-    if context.user_id is not None:
-        return f"account:{context.user_id}"
-    return "system"
-
-
 def _place_of(
     version: ServiceVersion, applicant: Person, data: dict, place_code: str | None
 ) -> Jurisdiction:
     code = place_code
     if not code and version.place_field:
-        value = forms.lookup(data, version.place_field)
+        value = formdefs.lookup(data, version.place_field)
         code = value if isinstance(value, str) else None
     if code:
         place = Jurisdiction.objects.filter(code=code.upper()).first()
@@ -220,7 +194,7 @@ def submit_application(
             "not_available", _("This service does not take applications online yet.")
         )
     person = _applicant_for(context, applicant)
-    cleaned, errors = forms.validate(version.form, data)
+    cleaned, errors = formdefs.validate(version.form, data)
     if errors:
         raise SubmissionError("invalid", _("Some answers need correcting."), errors)
     if place is None:
@@ -230,8 +204,6 @@ def submit_application(
     except RoutingError as error:
         raise SubmissionError(error.reason, error.message) from None
     route.offering.service = service  # its standard and fee fall back to the service's
-
-    from . import workflow
 
     application = Application(
         reference=new_reference(),
@@ -262,7 +234,7 @@ def submit_application(
             record_status(
                 application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True
             )
-            workflow.start(application)
+            engine.start(application)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -285,65 +257,6 @@ def _existing(scope: str, key: str, print_: str) -> Application | None:
             ),
         )
     return existing
-
-
-def event_data(application: Application, extra: dict | None = None) -> dict:
-    """What every application event carries: identifiers, never the answers themselves."""
-    data = {
-        "application": str(application.pk),
-        "reference": application.reference,
-        "service": application.service.key,
-        "version": application.version.number,
-        "agency": application.agency.key,
-        "applicant": application.applicant_id,
-        "channel": application.channel,
-        "status": application.status,
-        "due_date": str(application.due_date) if application.due_date else None,
-    }
-    data.update(extra or {})
-    return data
-
-
-def announce(application: Application, verb: str, extra: dict | None = None) -> None:
-    """Write `org.joinedup.application.<verb>` to the outbox (in the caller's transaction)."""
-    outbox.emit(
-        EVENT_PREFIX + verb,
-        source=SOURCE,
-        subject=str(application.pk),
-        data=event_data(application, extra),
-    )
-
-
-def record_status(
-    application: Application,
-    to_status: str,
-    context: ActingContext | None,
-    reason: str = "",
-    *,
-    save: bool = True,
-    first: bool = False,
-) -> StatusChange | None:
-    """Change the status, add it to the timeline and announce it (once per change).
-
-    The application's status is always the timeline's last entry (this function writes
-    both), so a change to the status it already has is no change. `first`: the status the
-    application was received with, the start of its timeline."""
-    if not first and application.status == to_status:
-        return None
-    from_status = "" if first else application.status
-    application.status = to_status
-    if save:
-        application.save(update_fields=["status", "updated_at"])
-    change = StatusChange.objects.create(
-        application=application,
-        from_status=from_status,
-        to_status=to_status,
-        actor_id=context.user_id if context else None,
-        actor_label=actor_label(context),
-        reason=reason,
-    )
-    announce(application, STATUS_EVENTS.get(to_status, "changed"), {"from": change.from_status})
-    return change
 
 
 def visible_to(context: ActingContext):

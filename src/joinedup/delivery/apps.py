@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,17 +10,18 @@ class DeliveryConfig(AppConfig):
     verbose_name = _("Service delivery")
 
     def ready(self) -> None:
-        import logging
-
         # SpiffWorkflow logs every task state change at INFO: far too much for our logs.
         logging.getLogger("spiff").setLevel(logging.WARNING)
-        # Policy rules, service-task handlers, plugins, outbox subscribers and periodic jobs
-        # register themselves at import time.
-        from . import handlers, policy, reactions, schedule  # noqa: F401
-        from .backends import registry as backends
+        # Everything that registers itself at import time is loaded here, once: policy rules,
+        # service-task handlers, the plugins (back-ends, payment providers), the reactions of
+        # the floors above to the floors below (work queues on a paid fee, the guarantee on a
+        # late completion), outbox subscribers and periodic jobs.
+        # Imported here, not at the top: they import models, which the app registry is not
+        # ready to give while this module loads.
+        from . import guarantees, policy, queues, reactions, schedule  # noqa: F401
+        from .backends.contrib import own_queues, signed_rest  # noqa: F401
         from .notifications import channels
-        from .payments import registry as payments
+        from .payments.contrib import sandbox  # noqa: F401
+        from .workflows import handlers  # noqa: F401
 
-        backends.load_builtin()
-        payments.load_builtin()
         channels.load_builtin()

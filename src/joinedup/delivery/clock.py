@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from joinedup.federation.calendars import Calendar, calendar_for
 from joinedup.federation.models import Jurisdiction
 
+from . import timeline
 from .models import Application, ClockPause
 
 BUSINESS = "business"
@@ -220,8 +221,6 @@ def state(application: Application, at: datetime.datetime | None = None) -> Cloc
 def find_breaches(at: datetime.datetime | None = None) -> list[Application]:
     """Open applications that have just passed their due date: mark them (once) and return
     them, so that the guarantee and the notifications can follow."""
-    from . import applications
-
     at = at or timezone.now()
     horizon = at.date() + datetime.timedelta(days=1)
     candidates = (
@@ -242,6 +241,6 @@ def find_breaches(at: datetime.datetime | None = None) -> list[Application]:
                 continue
             locked.breached_at = at
             locked.save(update_fields=["breached_at", "updated_at"])
-            applications.announce(locked, "breached", {"due_date": str(locked.due_date)})
+            timeline.announce(locked, "breached", {"due_date": str(locked.due_date)})
         found.append(locked)
     return found

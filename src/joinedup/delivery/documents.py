@@ -25,7 +25,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -40,7 +45,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.keyfiles import read_or_create
 from joinedup.sharing import outbox
 
-from . import forms
+from . import formdefs
 from .models import Application, Document
 
 EVENT = "org.joinedup.document."
@@ -57,8 +62,6 @@ def _unb64(text: str) -> bytes:
 
 def new_key() -> str:
     """A new signing key, as the environment variable takes it (base64 of the seed)."""
-    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
     key = Ed25519PrivateKey.generate()
     raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     return base64.b64encode(raw).decode()
@@ -159,7 +162,7 @@ def facts_for(application: Application, template: str, extra: dict | None = None
         "decided_on": timezone.localdate().isoformat(),
     }
     for name in config.get("fields", []):
-        value = forms.lookup(application.data, name)
+        value = formdefs.lookup(application.data, name)
         if value not in (None, ""):
             facts[name] = value
     for name, value in (extra or {}).items():
@@ -228,7 +231,7 @@ def fact_label(document: Document, name: str) -> str:
     if name in standard:
         return str(standard[name])
     if document.application_id:
-        return forms.label_of(document.application.version.form, name)
+        return formdefs.label_of(document.application.version.form, name)
     return name.replace("_", " ").capitalize()
 
 
@@ -249,7 +252,7 @@ def ordered_facts(document: Document) -> list[tuple[str, object]]:
 
 def render_pdf(document: Document) -> bytes:
     """Render the document as PDF/UA-1 in its language (about a third of a second a page)."""
-    import weasyprint
+    import weasyprint  # 0.4 s to import (Pango, fonts): only a process rendering PDFs pays it
 
     with translation.override(document.language):
         html = render_to_string(
@@ -313,7 +316,7 @@ def verify(
     someone holds) against its signature and status."""
     document = (
         Document.objects.select_related("issuer").filter(pk=document_id).first()
-        if forms.UUID.match(str(document_id))
+        if formdefs.UUID.match(str(document_id))
         else None
     )
     if document is None:

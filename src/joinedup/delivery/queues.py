@@ -18,10 +18,13 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency
 from joinedup.identity import policy as identity_policy
 from joinedup.identity.acting import ActingContext
+from joinedup.sharing import categories, gate
 
-from . import applications, clock, workflow
-from .models import Application, ApplicationStatus, WorkItem
+from . import clock, timeline
+from .models import Application, ApplicationStatus, Payment, WorkItem
+from .payments import flows
 from .policy import works_roles
+from .workflows import engine
 
 #: Decisions that must come with reasons the applicant can read.
 REASONED = {"refuse", "request_information", "refer"}
@@ -86,7 +89,7 @@ def claim(context: ActingContext, item: WorkItem) -> WorkItem:
         item.assignee_id = context.user_id
         item.claimed_at = timezone.now()
         item.save(update_fields=["status", "assignee", "claimed_at"])
-        workflow.announce_item(item, "claimed", {"by": context.user_id})
+        engine.announce_item(item, "claimed", {"by": context.user_id})
     return item
 
 
@@ -102,7 +105,7 @@ def release(context: ActingContext, item: WorkItem) -> WorkItem:
         item.assignee = None
         item.claimed_at = None
         item.save(update_fields=["status", "assignee", "claimed_at"])
-        workflow.announce_item(item, "released")
+        engine.announce_item(item, "released")
     return item
 
 
@@ -145,16 +148,16 @@ def complete(
         ):
             raise QueueError("claimed", _("Someone else is working on this task."))
         _close(item, decision, reasons, context)
-        workflow.announce_item(item, "completed", {"decision": decision})
+        engine.announce_item(item, "completed", {"decision": decision})
         try:
-            workflow.complete_task(
+            engine.complete_task(
                 item.application,
                 item.task_id,
                 {"decision": decision, "reasons": reasons, "message_to_applicant": message},
                 context,
                 locked=True,
             )
-        except workflow.TaskNotOpen as error:
+        except engine.TaskNotOpen as error:
             raise QueueError("not_open", str(error)) from None
     return item
 
@@ -164,8 +167,8 @@ def _lock_with_application(item: WorkItem) -> WorkItem:
     in one query (the application's lock serialises the steps of its process)."""
     locked = (
         WorkItem.objects.select_for_update(of=("self", "application"))
-        .select_related(*(f"application__{name}" for name in workflow.LOCK_RELATED))
-        .defer(*(f"application__{name}" for name in workflow.LOCK_DEFERRED))
+        .select_related(*(f"application__{name}" for name in engine.LOCK_RELATED))
+        .defer(*(f"application__{name}" for name in engine.LOCK_DEFERRED))
         .get(pk=item.pk)
     )
     if locked.agency_id == locked.application.agency_id:
@@ -179,7 +182,7 @@ def _close(item: WorkItem, decision: str, reasons: str, context: ActingContext |
     item.reasons = reasons
     item.completed_at = timezone.now()
     item.completed_by_id = context.user_id if context else None
-    item.completed_by_label = applications.actor_label(context)
+    item.completed_by_label = timeline.actor_label(context)
     item.save(
         update_fields=[
             "status",
@@ -226,11 +229,20 @@ def respond(
         if item.status != WorkItem.Status.OPEN:
             raise QueueError("not_open", _("Nothing is waiting for your answer."))
         _close(item, "answered" if kind == "information" else "paid", answer, context)
-        workflow.announce_item(item, "completed", {"decision": item.decision})
+        engine.announce_item(item, "completed", {"decision": item.decision})
         data = {"applicant_answer": answer}
         data.update(extra or {})
-        workflow.complete_task(item.application, item.task_id, data, context, locked=True)
+        engine.complete_task(item.application, item.task_id, data, context, locked=True)
     return item
+
+
+@flows.when_paid
+def continue_after_payment(payment: Payment) -> None:
+    """A paid fee completes the applicant's "pay the fee" task, so the process (and the
+    clock, which stood still meanwhile) goes on, in the webhook's transaction."""
+    application = payment.application
+    if applicant_task(application, "payment") is not None:
+        respond(None, application, "", kind="payment", extra={"paid": True})
 
 
 #: What staff working an application see of the applicant, through the data gate.
@@ -244,8 +256,6 @@ def applicant_facts(
     """The applicant's data a staff member working the application may see, as (label,
     value) rows, read through the data gate (which records the access in the ledger);
     or no rows and the gate's reason for refusing."""
-    from joinedup.sharing import categories, gate
-
     try:
         disclosure = gate.disclose(
             context,

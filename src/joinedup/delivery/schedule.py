@@ -6,48 +6,40 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from django_tasks import task
 
 from joinedup.sharing import schedule
+
+from . import clock
+from .backends.contrib import signed_rest
+from .models import Forwarding, Notification
+from .notifications import sending
 
 
 @task()
 def check_breaches() -> int:
     """Mark applications that passed their due date (their guarantee follows by event)."""
-    from . import clock
-
     return len(clock.find_breaches())
 
 
 @task()
 def send_due_notifications() -> int:
-    from .notifications import sending
-
     return sending.send_due()
 
 
 @task()
 def retry_forwardings() -> int:
-    from .backends import signed_rest
-
     return signed_rest.deliver_due()
 
 
 def _pending_notifications() -> bool:
-    from django.utils import timezone
-
-    from .models import Notification
-
     return Notification.objects.filter(
         status="queued", next_attempt_at__lte=timezone.now()
     ).exists()
 
 
 def _pending_forwardings() -> bool:
-    from django.utils import timezone
-
-    from .models import Forwarding
-
     return Forwarding.objects.filter(status="pending", next_attempt_at__lte=timezone.now()).exists()
 
 

@@ -22,8 +22,9 @@ from django.db import transaction
 
 from joinedup.federation.models import Service
 
-from . import forms, workflow
+from . import formdefs
 from .models import ServiceVersion
+from .workflows import engine
 
 
 class VersionError(ValueError):
@@ -53,14 +54,14 @@ def deploy(
     if service is None:
         raise VersionError(f"there is no service {service_key!r} in the catalogue")
     try:
-        forms.check_definition(form)
-    except forms.DefinitionError as error:
+        formdefs.check_definition(form)
+    except formdefs.DefinitionError as error:
         raise VersionError(f"{service_key}: form: {error}") from None
     try:
-        spec, process_id = workflow.compile_process(bpmn, process_id)
-    except workflow.ProcessError as error:
+        spec, process_id = engine.compile_process(bpmn, process_id)
+    except engine.ProcessError as error:
         raise VersionError(f"{service_key}: process: {error}") from None
-    checksum = workflow.checksum(
+    checksum = engine.checksum(
         bpmn, process_id, form, place_field, money_back_guarantee, notifications, documents
     )
     with transaction.atomic():

@@ -24,7 +24,7 @@ from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 
-from . import applications, clock, documents, forms, queues
+from . import applications, clock, documents, formdefs, queues
 from .models import (
     Application,
     ApplicationStatus,
@@ -80,7 +80,8 @@ def apply_start(request: HttpRequest, context: ActingContext, service: Service, 
         draft = Draft.objects.create(
             user_id=context.user_id, applicant_id=context.subject_id, version=version
         )
-    return redirect("delivery:draft-page", draft.pk, draft.page or forms.page_keys(version.form)[0])
+    page = draft.page or formdefs.page_keys(version.form)[0]
+    return redirect("delivery:draft-page", draft.pk, page)
 
 
 def _draft(context: ActingContext, draft_id) -> Draft:
@@ -97,21 +98,21 @@ def _draft(context: ActingContext, draft_id) -> Draft:
 
 def _store_uploads(
     request: HttpRequest, draft: Draft, page_key: str, data: dict
-) -> list[forms.FieldError]:
+) -> list[formdefs.FieldError]:
     """Check and keep the files posted on this page (size and type), recording their ids."""
     errors = []
     definition = draft.version.form
-    page = next((p for p in forms.pages_of(definition) if p["key"] == page_key), {})
+    page = next((p for p in formdefs.pages_of(definition) if p["key"] == page_key), {})
     for name in page.get("fields", []):
-        hint = forms.hints(definition, name)
+        hint = formdefs.hints(definition, name)
         upload = request.FILES.get(name)
         if hint.get("widget") != "file" or upload is None:
             continue
         limit = min(int(hint.get("max_size") or 5_000_000), settings.DELIVERY_UPLOAD_MAX_BYTES)
-        label = forms.label_of(definition, name)
+        label = formdefs.label_of(definition, name)
         if upload.size > limit:
             errors.append(
-                forms.FieldError(
+                formdefs.FieldError(
                     name,
                     _("“%(label)s” must be smaller than %(mb)s MB.")
                     % {"label": label, "mb": round(limit / 1_000_000, 1)},
@@ -124,7 +125,7 @@ def _store_uploads(
         accepted = hint.get("accept") or list(SNIFF.values())
         if kind not in accepted:
             errors.append(
-                forms.FieldError(
+                formdefs.FieldError(
                     name,
                     _("“%(label)s” must be a file of an accepted type.") % {"label": label},
                     "file_type",
@@ -150,12 +151,12 @@ def _store_uploads(
 def draft_page(request: HttpRequest, context: ActingContext, draft_id, page: str | None = None):
     draft = _draft(context, draft_id)
     definition = draft.version.form
-    keys = forms.page_keys(definition)
+    keys = formdefs.page_keys(definition)
     page = page if page in keys else keys[0]
-    errors: list[forms.FieldError] = []
+    errors: list[formdefs.FieldError] = []
     data = dict(draft.data)
     if request.method == "POST":
-        data = forms.read_page(definition, page, request.POST, draft.data)
+        data = formdefs.read_page(definition, page, request.POST, draft.data)
         errors = _store_uploads(request, draft, page, data)
         draft.data = data
         draft.page = page
@@ -166,14 +167,14 @@ def draft_page(request: HttpRequest, context: ActingContext, draft_id, page: str
             )
             return redirect("delivery:my-applications")
         if not request.POST.get("add") and not request.POST.get("remove"):
-            _cleaned, page_errors = forms.validate_page(definition, page, data)
+            _cleaned, page_errors = formdefs.validate_page(definition, page, data)
             errors.extend(page_errors)
             if not errors:
                 index = keys.index(page)
                 if index + 1 < len(keys):
                     return redirect("delivery:draft-page", draft.pk, keys[index + 1])
                 return redirect("delivery:draft-check", draft.pk)
-    model = forms.build_page(definition, page, data, errors)
+    model = formdefs.build_page(definition, page, data, errors)
     return render(
         request,
         "delivery/form_page.html",
@@ -210,7 +211,7 @@ def draft_check(request: HttpRequest, context: ActingContext, draft_id):
         "delivery/check_answers.html",
         {
             "draft": draft,
-            "rows": forms.summary(definition, draft.data),
+            "rows": formdefs.summary(definition, draft.data),
             "problem": problem,
             "service": draft.version.service,
         },
@@ -411,7 +412,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
         {
             "item": item,
             "application": application,
-            "answers": forms.summary(application.version.form, application.data),
+            "answers": formdefs.summary(application.version.form, application.data),
             "applicant": applicant,
             "refusal": refusal,
             "clock": clock.state(application),

@@ -1,4 +1,9 @@
-"""The agency back-end plugins, by key, and the agency → plugin choice (AgencyBackend)."""
+"""The agency back-end plugins, by key, and the agency → plugin choice (AgencyBackend).
+
+Plugins register themselves (`@register`) when their module is imported; the delivery app's
+`ready()` imports the built-in ones (`backends/contrib/`). The registry imports no plugin: a
+plugin imports `base` and this module.
+"""
 
 from __future__ import annotations
 
@@ -20,20 +25,13 @@ def register(plugin: type[BackendPlugin]) -> type[BackendPlugin]:
     return plugin
 
 
-def load_builtin() -> None:
-    from . import queues, signed_rest  # noqa: F401 (register themselves)
-
-
 def get(key: str) -> BackendPlugin:
-    if key not in _PLUGINS:
-        load_builtin()
     if key not in _PLUGINS:
         raise KeyError(f"unknown agency back-end {key!r}; known: {', '.join(sorted(_PLUGINS))}")
     return _PLUGINS[key]
 
 
 def keys() -> list[str]:
-    load_builtin()
     return sorted(_PLUGINS)
 
 

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
-from joinedup.identity.models import ContactPoint, Person
+from joinedup.identity.models import ContactPoint, Person, User
 
 from ..models import Application, Notification
 from . import channels, templates
@@ -46,8 +46,6 @@ def addresses(person: Person) -> list[tuple[str, str]]:
 
 
 def _account(person: Person):
-    from joinedup.identity.models import User
-
     return User.objects.filter(person=person).first()
 
 

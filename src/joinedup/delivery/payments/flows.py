@@ -2,28 +2,23 @@
 
 The provider tells us a payment succeeded by a signed webhook; the same event delivered
 twice is applied once. A successful payment completes the applicant's "pay the fee" task, so
-the process (and the clock, which stood still meanwhile) goes on.
+the process (and the clock, which stood still meanwhile) goes on: the work queues, a floor
+above, register that reaction with `when_paid`, and it runs in the webhook's transaction.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-import requests
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tasks import task
 
 from joinedup.sharing import outbox
 
 from ..models import Application, Payment, PaymentWebhook
 from . import registry
-from .base import WebhookRejected
 
-logger = logging.getLogger(__name__)
 EVENT_PREFIX = "org.joinedup.payment."
 
 
@@ -111,17 +106,27 @@ def handle_webhook(provider_key: str, body: bytes, headers: Mapping[str, str]) -
     return WebhookOutcome.APPLIED
 
 
-def _succeeded(payment: Payment) -> None:
-    from .. import queues
+#: What must happen, in the webhook's transaction, once a fee is paid. The modules above the
+#: payments fill it (the work queues complete the applicant's "pay the fee" task), so that
+#: this module calls them without importing them.
+_ON_PAID: dict[str, Callable[[Payment], object]] = {}
 
+
+def when_paid(function: Callable[[Payment], object]) -> Callable[[Payment], object]:
+    """Register `fn(payment)` to run when a payment succeeds (inside the webhook's
+    transaction: what it writes stands or falls with the payment's new status)."""
+    _ON_PAID[f"{function.__module__}.{function.__qualname__}"] = function
+    return function
+
+
+def _succeeded(payment: Payment) -> None:
     payment.status = Payment.Status.SUCCEEDED
     payment.failure_reason = ""
     payment.paid_at = timezone.now()
     payment.save(update_fields=["status", "failure_reason", "paid_at"])
     announce(payment, "succeeded")
-    application = payment.application
-    if queues.applicant_task(application, "payment") is not None:
-        queues.respond(None, application, "", kind="payment", extra={"paid": True})
+    for reaction in list(_ON_PAID.values()):
+        reaction(payment)
 
 
 def refund(payment: Payment, reason: str) -> Payment:
@@ -140,20 +145,4 @@ def refund(payment: Payment, reason: str) -> Payment:
     return payment
 
 
-@task()
-def deliver_sandbox_webhook(body: str, signature: str) -> str:
-    """The sandbox processor's webhook delivery: over HTTP when a URL is configured (as a
-    real processor would call us), else straight to the handler in this process."""
-    from .contrib.sandbox import SIGNATURE_HEADER
-
-    url = settings.PAYMENT_SANDBOX_WEBHOOK_URL
-    headers = {SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
-    if url:
-        response = requests.post(url, data=body.encode(), headers=headers, timeout=10)
-        response.raise_for_status()
-        return str(response.status_code)
-    try:
-        return handle_webhook("sandbox", body.encode(), headers)
-    except WebhookRejected as error:
-        logger.warning("sandbox webhook rejected: %s", error)
-        return "rejected"
+registry.receive_webhooks_with(handle_webhook)

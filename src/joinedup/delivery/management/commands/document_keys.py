@@ -1,3 +1,5 @@
+import base64
+
 from django.core.management.base import BaseCommand, CommandError
 
 from joinedup.delivery import documents
@@ -17,8 +19,6 @@ class Command(BaseCommand):
             self.stdout.write(kid)
         else:
             private, kid = documents.signing_key()
-            import base64
-
             self.stdout.write(base64.b64encode(private.public_key().public_bytes_raw()).decode())
         if action not in {"new", "current", "public-key"}:
             raise CommandError("unknown action")

@@ -34,9 +34,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from ..models import Application, Forwarding, WorkItem
-from .base import BackendPlugin
-from .registry import backend_for, register
+from ... import timeline
+from ...models import Application, Forwarding, WorkItem
+from ..base import BackendPlugin
+from ..registry import backend_for, register
 
 logger = logging.getLogger(__name__)
 SIGNATURE = "Joinedup-Signature"
@@ -131,8 +132,6 @@ def backoff(attempts: int) -> timedelta:
 
 def deliver(forwarding_id: str) -> str:
     """One attempt to deliver a forwarding; returns its status afterwards."""
-    from .. import applications
-
     with transaction.atomic():
         forwarding = (
             Forwarding.objects.select_for_update(of=("self",))
@@ -173,13 +172,13 @@ def deliver(forwarding_id: str) -> str:
             forwarding.receipt_id = str(receipt["receipt"])[:200]
             forwarding.delivered_at = timezone.now()
             forwarding.last_error = ""
-            applications.announce(
+            timeline.announce(
                 forwarding.application, "forwarded", {"receipt": forwarding.receipt_id}
             )
         elif forwarding.attempts >= settings.DELIVERY_FORWARD_MAX_ATTEMPTS:
             forwarding.status = Forwarding.Status.FAILED
             forwarding.last_error = error
-            applications.announce(forwarding.application, "forwarding_failed", {"error": error})
+            timeline.announce(forwarding.application, "forwarding_failed", {"error": error})
         else:
             forwarding.last_error = error
             forwarding.next_attempt_at = timezone.now() + backoff(forwarding.attempts)

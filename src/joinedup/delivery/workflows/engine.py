@@ -39,10 +39,13 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import StaffMembership
 from joinedup.sharing import outbox
 
-from . import applications, clock, scripting
-from .models import Application, ApplicationStatus, ServiceVersion, WorkItem
+from .. import clock, timeline
+from ..backends import registry as backends
+from ..models import Application, ApplicationStatus, ServiceVersion, WorkItem
+from . import scripting
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +122,21 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 def handlers() -> dict[str, Handler]:
     return dict(_HANDLERS)
+
+
+# --- Reactions of the floors above --------------------------------------------------------
+
+#: What must happen, in the same step and transaction, when an application completes after
+#: its standard's due date. The modules above the engine fill it (the money-back guarantee:
+#: `guarantees`), so the engine calls them without importing them.
+_ON_COMPLETED_LATE: dict[str, Callable[[Application], Any]] = {}
+
+
+def when_completed_late(function: Callable[[Application], Any]) -> Callable[[Application], Any]:
+    """Register `fn(application)` to run when a process completes an application late
+    (inside the step's transaction: what it writes stands or falls with the decision)."""
+    _ON_COMPLETED_LATE[f"{function.__module__}.{function.__qualname__}"] = function
+    return function
 
 
 # --- The restricted script engine ---------------------------------------------------------
@@ -244,14 +262,16 @@ def check(spec, subprocesses: dict) -> None:
         except scripting.ScriptError as error:
             raise ProcessError(f"{name}: {error}") from None
         lane = (task_spec.lane or "").strip()
-        if type(task_spec).__name__ == "UserTask" and lane not in SYSTEM_LANES:
-            from joinedup.identity.models import StaffMembership
-
-            if lane != WorkItem.APPLICANT and lane not in StaffMembership.Role.values:
-                raise ProcessError(
-                    f"{name}: lane {lane!r} is neither 'applicant' nor a staff role "
-                    f"({', '.join(StaffMembership.Role.values)})"
-                )
+        if (
+            type(task_spec).__name__ == "UserTask"
+            and lane not in SYSTEM_LANES
+            and lane != WorkItem.APPLICANT
+            and lane not in StaffMembership.Role.values
+        ):
+            raise ProcessError(
+                f"{name}: lane {lane!r} is neither 'applicant' nor a staff role "
+                f"({', '.join(StaffMembership.Role.values)})"
+            )
 
 
 def compile_process(bpmn: str, process_id: str | None = None) -> tuple[dict, str]:
@@ -372,7 +392,7 @@ def _advance(
         else:
             application.refresh_from_db()
         application.process_error = str(error)[:2000]
-        applications.record_status(
+        timeline.record_status(
             application, ApplicationStatus.NEEDS_ATTENTION, None, str(error)[:500], save=False
         )
         application.save(update_fields=STEP_FIELDS)
@@ -428,7 +448,7 @@ def announce_item(item: WorkItem, verb: str, extra: dict | None = None) -> None:
         "status": item.status,
     }
     data.update(extra or {})
-    outbox.emit(WORKITEM_EVENT + verb, source=applications.SOURCE, subject=str(item.pk), data=data)
+    outbox.emit(WORKITEM_EVENT + verb, source=timeline.SOURCE, subject=str(item.pk), data=data)
 
 
 def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None:
@@ -437,8 +457,6 @@ def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None
     Every READY user task has an open work item (this function keeps it so, in the same
     transaction as the state), so the items to open and to cancel follow from the tasks
     READY before and after the step, without reading the items back."""
-    from .backends import registry as backends
-
     application = run.application
     ready = {task.id: task for task in _ready_user_tasks(workflow)}
     gone = [task_id for task_id in known if task_id not in ready]
@@ -468,16 +486,14 @@ def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None
     if waiting_for_applicant:
         if application.status != ApplicationStatus.WAITING:
             clock.pause(application, _("Waiting for the applicant"))
-        applications.record_status(application, ApplicationStatus.WAITING, run.context, save=False)
+        timeline.record_status(application, ApplicationStatus.WAITING, run.context, save=False)
         return
     if application.status == ApplicationStatus.WAITING:
         clock.resume(application, save=False)
-    applications.record_status(application, ApplicationStatus.IN_PROGRESS, run.context, save=False)
+    timeline.record_status(application, ApplicationStatus.IN_PROGRESS, run.context, save=False)
 
 
 def _finish(run: Run, workflow: BpmnWorkflow) -> None:
-    from . import guarantees
-
     application = run.application
     data = workflow.last_task.data if workflow.last_task is not None else workflow.data
     raw = str(data.get("outcome") or data.get("decision") or "approve").lower()
@@ -486,11 +502,12 @@ def _finish(run: Run, workflow: BpmnWorkflow) -> None:
     clock.finish(application, now)
     application.completed_at = now
     application.outcome_reasons = str(data.get("reasons") or "")[:4000]
-    applications.record_status(
+    timeline.record_status(
         application, outcome, run.context, application.outcome_reasons, save=False
     )
     if application.met_standard is False:
-        guarantees.on_missed_standard(application)
+        for reaction in list(_ON_COMPLETED_LATE.values()):
+            reaction(application)
 
 
 #: What a step of the engine reads with its application: the version (without its BPMN

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import re
 
-from .workflow import ProcessError, Run, handler
+from .. import documents, timeline
+from ..backends import registry
+from ..payments import flows
+from .engine import ProcessError, Run, handler
 
 VERB = re.compile(r"^[a-z][a-z_]{1,40}$")
 
@@ -26,8 +29,6 @@ VERB = re.compile(r"^[a-z][a-z_]{1,40}$")
 @handler("issue_document")
 def issue_document(run: Run, template: str = "", **facts) -> dict:
     """Issue a signed document (certificate, letter) in the applicant's language."""
-    from . import documents
-
     document = documents.issue(run.application, template, extra_facts=facts)
     return {"id": str(document.pk), "template": document.template}
 
@@ -35,8 +36,6 @@ def issue_document(run: Run, template: str = "", **facts) -> dict:
 @handler("request_payment")
 def request_payment(run: Run, amount=None, **_ignored) -> dict:
     """Ask the applicant to pay the fee (the offering's, unless an amount is given)."""
-    from .payments import flows
-
     payment = flows.request(run.application, amount=amount)
     return {"id": str(payment.pk), "amount": str(payment.amount), "status": payment.status}
 
@@ -44,18 +43,14 @@ def request_payment(run: Run, amount=None, **_ignored) -> dict:
 @handler("emit_event")
 def emit_event(run: Run, verb: str = "", **data) -> dict:
     """Announce a step of the process as `org.joinedup.application.<verb>`."""
-    from . import applications
-
     if not VERB.match(verb or ""):
         raise ProcessError(f"emit_event needs a verb in lower case, not {verb!r}")
-    applications.announce(run.application, verb, {"details": data})
-    return {"event": applications.EVENT_PREFIX + verb}
+    timeline.announce(run.application, verb, {"details": data})
+    return {"event": timeline.EVENT_PREFIX + verb}
 
 
 @handler("forward_to_agency")
 def forward_to_agency(run: Run, **_ignored) -> dict:
     """Send the case to the delivering agency's own system through its back-end plugin."""
-    from .backends import registry
-
     forwarding = registry.forward(run.application)
     return {"forwarding": str(forwarding.pk) if forwarding else None}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import BackendPlugin
-from .registry import register
+from ..base import BackendPlugin
+from ..registry import register
 
 
 @register
