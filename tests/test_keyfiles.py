@@ -47,3 +47,32 @@ def test_an_empty_key_file_is_refused_with_what_to_do(tmp_path):
     path.write_text("")
     with pytest.raises(ValueError, match="remove it"):
         read_or_create(path, lambda: "new")
+
+
+FIRST_USE = """
+import django
+django.setup()
+from django.conf import settings
+from joinedup.delivery.documents import signing_key
+print(settings.SECRET_KEY, signing_key()[1])
+"""
+
+
+@pytest.mark.slow
+def test_server_processes_starting_on_a_fresh_data_directory_share_their_keys(tmp_path):
+    """What the web server's workers do at a cold start: each makes the keys it lacks."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOINEDUP_")}
+    env |= {"DJANGO_SETTINGS_MODULE": "joinedup.settings", "JOINEDUP_DATA_DIR": str(tmp_path)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", FIRST_USE], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    answers = {process.communicate(timeout=120)[0].strip() for process in processes}
+    assert all(process.returncode == 0 for process in processes)
+    assert len(answers) == 1, f"the processes disagree on their keys: {answers}"
