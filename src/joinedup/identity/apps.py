@@ -10,12 +10,13 @@ class IdentityConfig(AppConfig):
     verbose_name = _("Identity")
 
     def ready(self) -> None:
+        # Imported once the app registry is ready: the rules and guards read the models.
         from django.views.i18n import set_language
 
-        from . import policy
+        from . import access_rules, guards  # noqa: F401  (identity's rules register on import)
 
         # Django's language switch is open to everyone; declared so the matrix test knows.
-        policy.declare(set_language, "public")
+        guards.declare(set_language, "public")
 
 
 class PolicyAdminConfig(admin_apps.AdminConfig):
