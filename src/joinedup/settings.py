@@ -12,7 +12,10 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
+
+from joinedup.identity.encryption import derive_development_key
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -62,8 +65,6 @@ def _secret_key() -> str:
     key_file = DATA_DIR / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    from django.core.management.utils import get_random_secret_key
-
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     key = get_random_secret_key()
     key_file.write_text(key)
@@ -339,8 +340,6 @@ if SECURE and not (IDENTIFIER_KEYS and IDENTIFIER_INDEX_KEY):
     )
 if not IDENTIFIER_KEYS or not IDENTIFIER_INDEX_KEY:
     # Embedded set-up only: keys derived from the secret key, so the demo needs no set-up.
-    from joinedup.identity.encryption import derive_development_key
-
     IDENTIFIER_KEYS = IDENTIFIER_KEYS or [derive_development_key(SECRET_KEY, "identifiers")]
     IDENTIFIER_INDEX_KEY = IDENTIFIER_INDEX_KEY or derive_development_key(SECRET_KEY, "index")
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from joinedup.delivery import applications as delivery_applications
 from joinedup.delivery import scripting
 from joinedup.delivery.models import ServiceVersion
+from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity.acting import ActingContext
@@ -148,8 +149,6 @@ class LegPlan:
 
     @property
     def why(self) -> str:
-        from joinedup.federation.localization import pick
-
         return pick(self.leg.get("why") or {})
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from joinedup.delivery import clock, forms, queues
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Service
 from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext, ActingError
 from joinedup.identity.models import User
@@ -57,9 +60,6 @@ def bundle_start(request: HttpRequest, context: ActingContext, key: str) -> Http
 
 
 def offers_leg_row(leg: dict) -> dict:
-    from joinedup.federation.localization import pick
-    from joinedup.federation.models import Service
-
     service = Service.objects.filter(key=leg["service"]).first()
     return {
         "key": leg["key"],
@@ -113,8 +113,6 @@ def services(request: HttpRequest, context: ActingContext, draft_id) -> HttpResp
 
 
 def _form_url(draft, page: str | None) -> str:
-    from django.urls import reverse
-
     if page is None:
         return reverse("bundles:check", args=[draft.pk])
     return reverse("bundles:form", args=[draft.pk, page])

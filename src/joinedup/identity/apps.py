@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
 
 
 class IdentityConfig(AppConfig):
@@ -11,8 +12,6 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the app registry is ready: the rules and guards read the models.
-        from django.views.i18n import set_language
-
         from . import access_rules, guards  # noqa: F401  (identity's rules register on import)
 
         # Django's language switch is open to everyone; declared so the matrix test knows.

@@ -41,6 +41,7 @@ from .forms import (
 from .guards import next_target
 from .models import AssuranceLevel, IdentityProofing, Person, User
 from .providers import provider_name
+from .tasks import send_record_copy
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -495,8 +496,6 @@ def email_record(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
     """Send a copy of the record by e-mail, in the background, with the requester's context."""
-    from .tasks import send_record_copy
-
     send_record_copy.enqueue(context.to_json(), person.pk)
     messages.success(request, _("A copy of the record is on its way to your email address."))
     return redirect("identity:person", person_id=person.pk)

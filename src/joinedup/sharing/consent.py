@@ -294,7 +294,7 @@ def receipt(consent: ConsentRecord) -> dict:
 
 def receipt_pdf(consent: ConsentRecord, language: str | None = None) -> bytes:
     """The receipt as an accessible PDF (PDF/UA), in the person's language."""
-    import weasyprint
+    import weasyprint  # takes seconds to import (Pango); only receipts need it, not every process
 
     language = language or consent.language or "en"
     with translation.override(language):
