@@ -23,8 +23,8 @@ from ninja.operation import PathView
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import acting, guards, mandates, policy, tokens
 from joinedup.identity.api_auth import PolicyAuth
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import Person, StaffMembership, User
-from joinedup.identity.registry import AddressInput, register_person
 
 pytestmark = pytest.mark.django_db
 

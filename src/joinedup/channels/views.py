@@ -21,8 +21,8 @@ from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency, Office
 from joinedup.identity import assurance, guards
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.client_registry import AddressInput
 from joinedup.identity.policy import PolicyDenied
-from joinedup.identity.registry import AddressInput
 from joinedup.sharing.gate import DisclosureRefused
 
 from . import counter, forms, interactions, phone, transfers

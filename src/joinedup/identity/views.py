@@ -24,7 +24,7 @@ from django_otp import login as otp_login
 
 from joinedup.federation.models import Office, Service
 
-from . import accounts, acting, assurance, guards, mandates, policy, registry
+from . import accounts, acting, assurance, client_registry, guards, mandates, policy
 from .acting import ActingContext, ActingError
 from .forms import (
     ActingForForm,
@@ -389,7 +389,7 @@ def find_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = FindPersonForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            person = registry.find_by_identifier(
+            person = client_registry.find_by_identifier(
                 form.cleaned_data["kind"], form.cleaned_data["value"]
             )
             if person is not None:

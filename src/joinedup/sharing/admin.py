@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import dispatch, rules, webhooks
+from . import dispatch, sharing_rules, webhooks
 from .models import (
     AccessEvent,
     BreakGlass,
@@ -66,7 +66,7 @@ class SharingRuleForm(forms.ModelForm):
     def _post_clean(self) -> None:
         super()._post_clean()  # builds the rule from the form and runs the model's checks
         try:
-            rules.validate_rule(self.instance)
+            sharing_rules.validate_rule(self.instance)
         except ValidationError as error:
             self._update_errors(error)
 

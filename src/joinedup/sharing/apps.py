@@ -10,4 +10,4 @@ class SharingConfig(AppConfig):
     def ready(self) -> None:
         # Only once the app registry is ready (they use the models): policy rules, internal
         # subscribers and retention rules register at import time.
-        from . import breakglass, policy, retention, rules  # noqa: F401
+        from . import breakglass, policy, retention, sharing_rules  # noqa: F401

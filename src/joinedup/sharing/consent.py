@@ -25,7 +25,7 @@ from joinedup.identity.models import Person
 from . import categories as catalogue
 from . import outbox
 from .models import ConsentEvent, ConsentRecord, DataCategory
-from .rules import PURPOSE
+from .sharing_rules import PURPOSE
 
 SOURCE = "/joinedup/sharing/consent"
 RECEIPT_SCHEMA = "ISO/IEC TS 27560:2023 consent record, Joinedup profile 1"

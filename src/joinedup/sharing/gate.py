@@ -36,10 +36,9 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership
 from joinedup.identity.policy import PERSON_FACING, within_staff_scope
 
-from . import breakglass, ledger
+from . import breakglass, ledger, sharing_rules
 from . import categories as catalogue
 from . import consent as consents
-from . import rules as sharing_rules
 from .models import AccessEvent, LegalBasis, Sensitivity
 
 Role = StaffMembership.Role
