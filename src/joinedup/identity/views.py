@@ -1,4 +1,4 @@
-"""Identity pages: thin views that call `accounts`, `assurance`, `mandates` and `registry`.
+"""Identity pages: thin views that call `accounts`, `assurance`, `mandates` and `client_registry`.
 
 Each view declares its policy rule; the decorator builds the acting context once and hands it
 in. Bad input re-renders the form with a translated message and a 400.
