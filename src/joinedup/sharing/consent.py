@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency, Agreement
 from joinedup.identity.models import Person
 
-from . import categories as catalogue
+from . import categories as data_categories
 from . import outbox
 from .models import ConsentEvent, ConsentRecord, DataCategory
 from .sharing_rules import PURPOSE
@@ -108,7 +108,7 @@ def record_consents(
     every grant is checked before anything is written, and the rows of all of them are
     written together (a handful of INSERTs, whatever the number of grants)."""
     errors: dict[str, str] = {}
-    known = catalogue.known_categories()
+    known = data_categories.known_categories()
     for grant in grants:
         grant.recipients = list(grant.recipients)
         grant.controllers = (
