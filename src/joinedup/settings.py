@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "joinedup.performance",
     "joinedup.web",
     "joinedup.api",
+    "joinedup.demo",
 ]
 
 MIDDLEWARE = [

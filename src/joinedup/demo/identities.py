@@ -25,10 +25,9 @@ from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from joinedup.federation.models import Agency, Jurisdiction, Office
-
-from . import assurance, mandates
-from .identifiers import luhn_valid
-from .models import (
+from joinedup.identity import assurance, mandates
+from joinedup.identity.identifiers import luhn_valid
+from joinedup.identity.models import (
     AssuranceLevel,
     Business,
     ContactPoint,
@@ -40,7 +39,7 @@ from .models import (
     StaffMembership,
     User,
 )
-from .registry import AddressInput, add_identifier, build_address
+from joinedup.identity.registry import AddressInput, add_identifier, build_address
 
 PASSWORD_FILE = "demo-password"  # noqa: S105 (a file name)
 TOTP_KEY_FILE = "demo-totp-key"
