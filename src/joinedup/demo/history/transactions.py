@@ -59,6 +59,18 @@ COLUMNS = (
     "handle_cost",
 )
 BATCH = 20_000
+#: Illustrative unit costs (cents per transaction) for a demonstration, by channel. Real
+#: figures come from each jurisdiction's cost accounting.
+ILLUSTRATIVE_UNIT_COSTS = {
+    "online": 60,
+    "partner": 90,
+    "phone": 450,
+    "video": 700,
+    "mail": 950,
+    "counter": 1400,
+}
+#: Illustrative staff cost per hour (cents), for every agency.
+ILLUSTRATIVE_HOURLY = 5200
 CURRENCIES = {"CA": "CAD", "AU": "AUD", "US": "USD", "GB": "GBP", "FR": "EUR", "NZ": "NZD"}
 #: Relative use of the channels other than online, where the offering has them.
 ASSISTED_MIX = {"counter": 0.4, "phone": 0.3, "mail": 0.15, "video": 0.05, "partner": 0.1}
@@ -196,7 +208,7 @@ def ensure_illustrative_costs(start: datetime.date) -> int:
                     illustrative=True,
                 )
                 for root in roots
-                for channel, amount in costs.ILLUSTRATIVE_UNIT_COSTS.items()
+                for channel, amount in ILLUSTRATIVE_UNIT_COSTS.items()
             )
         )
     if not StaffCostRate.objects.exists():
@@ -204,7 +216,7 @@ def ensure_illustrative_costs(start: datetime.date) -> int:
             StaffCostRate.objects.bulk_create(
                 StaffCostRate(
                     agency=agency.key,
-                    hourly=costs.ILLUSTRATIVE_HOURLY,
+                    hourly=ILLUSTRATIVE_HOURLY,
                     currency=CURRENCIES.get(
                         (agency.jurisdiction.code if agency.jurisdiction else "")[:2], ""
                     ),
