@@ -8,5 +8,6 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        # Policy rules, internal subscribers and retention rules register at import time.
-        from . import breakglass, policy, retention, rules  # noqa: F401
+        # Policy rules, internal subscribers and retention rules register at import time; the
+        # scheduler asks for a ledger checkpoint after appends in every process.
+        from . import breakglass, policy, retention, rules, schedule  # noqa: F401
