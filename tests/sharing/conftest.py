@@ -65,4 +65,5 @@ def ontario_front_line(federation):
 def ledger_witness(settings, tmp_path):
     """Each test's checkpoints go to a witness directory of its own (never the checkout's)."""
     settings.LEDGER_WITNESSES = [f"file:{tmp_path / 'witness'}"]
+    (tmp_path / "witness").mkdir()
     return tmp_path / "witness"

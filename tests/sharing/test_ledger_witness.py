@@ -439,3 +439,16 @@ def test_the_periodic_tasks_sign_every_few_seconds_when_a_head_moved(
     assert "sharing.ledger-checkpoint" not in run_due(14)  # not before the interval
     assert "sharing.ledger-checkpoint" in run_due(17)
     assert checkpoint_tasks() == 3
+
+
+def test_the_command_checks_the_configured_witnesses_unless_told_not_to(
+    signed_ledger, settings, tmp_path, capsys
+):
+    wipe(checkpoints=True)
+    with pytest.raises(CommandError, match="checkpoint-missing at position 4 of chain 1"):
+        call_command("ledger", "verify")
+    call_command("ledger", "verify", "--no-witness")
+    assert "intact: 0 rows in 0 chain(s), 0 signed checkpoints" in capsys.readouterr().out
+    settings.LEDGER_WITNESSES = [f"file:{tmp_path / 'gone'}"]
+    with pytest.raises(CommandError, match=r"witness: the witness file:.*gone is not a directory"):
+        call_command("ledger", "verify")

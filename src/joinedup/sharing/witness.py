@@ -138,6 +138,12 @@ class FileWitness(Witness):
     one file per tree head, created exclusively (a hard link from a finished temporary file,
     so a reader never sees half a file), read-only, flushed to disk with its directory."""
 
+    def __init__(self, location: str, must_exist: bool = True) -> None:
+        super().__init__(location)
+        #: Whether a missing directory is a problem (it is, except for the embedded
+        #: set-up's default before its first checkpoint).
+        self.must_exist = must_exist
+
     @property
     def root(self) -> Path:
         return Path(self.location)
@@ -173,7 +179,8 @@ class FileWitness(Witness):
 
     def read(self) -> Iterator[TreeHead | WitnessError]:
         if not self.root.is_dir():
-            yield WitnessError(f"the witness {self} is not a directory that can be read")
+            if self.must_exist or self.root.exists():
+                yield WitnessError(f"the witness {self} is not a directory that can be read")
             return
         for path in sorted(self.root.glob("chain-*/*.sth.json")):
             try:
@@ -213,4 +220,4 @@ def configured() -> list[Witness]:
         raise ImproperlyConfigured(
             "JOINEDUP_LEDGER_WITNESSES must name at least one witness when JOINEDUP_SECURE=true"
         )
-    return [FileWitness(str(Path(settings.DATA_DIR) / "ledger-witness"))]
+    return [FileWitness(str(Path(settings.DATA_DIR) / "ledger-witness"), must_exist=False)]

@@ -20,13 +20,20 @@ class Command(BaseCommand):
             metavar="WITNESS",
             help=(
                 "verify against these witnesses (a directory, or kind:location as in "
-                "JOINEDUP_LEDGER_WITNESSES); --witness alone: the configured ones"
+                "JOINEDUP_LEDGER_WITNESSES); by default, the configured ones"
             ),
         )
+        parser.add_argument(
+            "--no-witness",
+            action="store_true",
+            help="verify the database alone (the chains and their signatures)",
+        )
 
-    def handle(self, *args, action: str, witness: list[str] | None, **options) -> None:
+    def handle(
+        self, *args, action: str, witness: list[str] | None, no_witness: bool, **options
+    ) -> None:
         if action == "verify":
-            self.verify(witness)
+            self.verify(None if no_witness else witness or [])
             return
         if action == "checkpoint":
             signed = ledger.checkpoint()
@@ -44,6 +51,7 @@ class Command(BaseCommand):
         self.stdout.write(ledger.public_key_text(ledger.signing_key().public_key()))
 
     def verify(self, entries: list[str] | None) -> None:
+        """Against `entries` (the configured witnesses when empty; none when None)."""
         places = None
         if entries is not None:
             places = [witness.witness(entry) for entry in entries] or witness.configured()
