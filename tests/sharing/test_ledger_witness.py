@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -452,3 +453,22 @@ def test_the_command_checks_the_configured_witnesses_unless_told_not_to(
     settings.LEDGER_WITNESSES = [f"file:{tmp_path / 'gone'}"]
     with pytest.raises(CommandError, match=r"witness: the witness file:.*gone is not a directory"):
         call_command("ledger", "verify")
+
+
+def test_a_checkpoint_still_committing_is_not_missing_but_one_never_committed_is(
+    settings, ledger_witness
+):
+    """A checkpoint is published, then committed: just signed, it may be at the witness and
+    not yet in the database. Past the slack, a witnessed checkpoint the database lacks is
+    reported (here its transaction failed; normally, someone deleted it)."""
+    settings.LEDGER_CHECKPOINT_SLACK_SECONDS = 10
+    append(2)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ledger.checkpoint()
+        raise RuntimeError("the commit failed")
+    places = [witness.witness(str(ledger_witness))]
+    assert len(list(ledger_witness.glob("chain-*/*.sth.json"))) == 1
+    assert ledger.verify(witnesses=places).ok
+    settings.LEDGER_CHECKPOINT_SLACK_SECONDS = 0
+    problems = ledger.verify(witnesses=places).problems
+    assert [(p.kind, p.seq) for p in problems] == [("checkpoint-missing", 2)]
