@@ -10,9 +10,9 @@ postgres://postgres@127.0.0.1:5432/test), migrates it, and measures in one run:
   plain inserts of the same rows by the same writers into an unchained copy of the table;
   the same appends with witnessing on (a signer signing the moved heads every
   `--sign-every` seconds and publishing each to a file witness, and the appends asking for
-  checkpoints as they do in the platform), beside them with witnessing off, alternately, two
-  rounds each; the cost of a signing; the same appends on a single chain (the former design);
-  then verifies the chains against the witness;
+  checkpoints as they do in the platform), beside them with witnessing off, alternately
+  (`--rounds`, 3 each); the cost of a signing; the same appends on a single chain (the
+  former design); then verifies the chains against the witness;
 - the outbox, with dispatchers running as separate processes (`dispatch.run_dispatcher`,
   what `joinedup dispatch-outbox --loop` runs) and one internal subscriber:
   the producer's rate (one event per transaction, nothing dispatching: the limit);
@@ -62,11 +62,17 @@ def main() -> int:
         type=float,
         help="seconds between signings with witnessing on (default: the setting, 5)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternate rounds of witnessing off and on"
+    )
     parser.add_argument("--ledger-only", action="store_true", help="skip the outbox")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--signer", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dispatcher:
         return dispatcher_process()
+    if args.signer:
+        return signer_process(args.signer)
 
     import psycopg
 
@@ -123,6 +129,33 @@ def dispatcher_process() -> int:
 
     threading.Thread(target=watch, daemon=True).start()
     dispatch.run_dispatcher(poll_seconds=1.0, stop=stop)
+    return 0
+
+
+def signer_process(every: float) -> int:
+    """The signing as the task worker does it, in its own process: every `every` seconds,
+    sign the moved heads and publish them to the witness, until standard input closes;
+    then print each signing's seconds and heads signed."""
+    import django
+
+    django.setup()
+    from joinedup.sharing import ledger
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    print("ready", flush=True)
+    signings = []
+    while not stop.wait(every):
+        started = time.perf_counter()
+        signed = ledger.checkpoint()
+        signings.append((time.perf_counter() - started, len(signed)))
+    for seconds, heads in signings:
+        print(f"{seconds} {heads}")
     return 0
 
 
@@ -225,36 +258,34 @@ def bench_ledger(args, settings) -> None:
     signings: list[tuple[float, int]] = []  # (seconds, heads signed)
 
     def witnessing(on: bool):
-        """Appends with witnessing on (a signer every `sign_every` seconds, appends asking
-        for checkpoints) or off (neither: the ledger as it was before witnesses)."""
+        """Appends with witnessing on (a signer process every `sign_every` seconds, as the
+        task worker, and appends asking for checkpoints) or off (neither: the ledger as it
+        was before witnesses)."""
         hooks = list(ledger.after_append)
 
         def run() -> float:
-            stop = threading.Event()
-
-            def signer() -> None:
-                from django.db import connections
-
-                try:
-                    while not stop.wait(sign_every):
-                        started = time.perf_counter()
-                        signed = ledger.checkpoint()
-                        signings.append((time.perf_counter() - started, len(signed)))
-                finally:
-                    connections.close_all()
-
-            if not on:
+            signer = None
+            if on:
+                signer = subprocess.Popen(
+                    [sys.executable, __file__, "--signer", str(sign_every)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+                )
+                assert signer.stdout.readline().strip() == "ready"
+            else:
                 ledger.after_append.clear()
-            thread = threading.Thread(target=signer) if on else None
             try:
-                if thread:
-                    thread.start()
                 return concurrently(args.writers, chained)
             finally:
-                stop.set()
-                if thread:
-                    thread.join()
                 ledger.after_append[:] = hooks
+                if signer:
+                    out, _ = signer.communicate(timeout=120)
+                    for line in out.split("\n"):
+                        if line.strip():
+                            seconds, heads = line.split()
+                            signings.append((float(seconds), int(heads)))
 
         return run
 
@@ -264,7 +295,7 @@ def bench_ledger(args, settings) -> None:
     ledger.checkpoint()
     plain_seconds = concurrently(args.writers, plain)
     off_seconds, on_seconds = [], []
-    for _ in range(2):
+    for _ in range(args.rounds):
         off_seconds.append(witnessing(on=False)())
         on_seconds.append(witnessing(on=True)())
     settings.LEDGER_CHAINS = 1
@@ -294,12 +325,12 @@ def bench_ledger(args, settings) -> None:
     verification = ledger.verify(witnesses=places)
     verify_seconds = time.perf_counter() - started
     assert verification.ok, verification.problems
-    assert verification.checked == 5 * total + 1 + 20
+    assert verification.checked == (1 + 2 * args.rounds) * total + 1 + 20
     plain_rate = total / plain_seconds
     print(f"\nLedger, {args.writers} concurrent writers, {total} rows each way:")
     print(f"  plain inserts (the limit)        {plain_rate:8.0f} rows/s")
-    off_rate = 2 * total / sum(off_seconds)
-    on_rate = 2 * total / sum(on_seconds)
+    off_rate = args.rounds * total / sum(off_seconds)
+    on_rate = args.rounds * total / sum(on_seconds)
     for label, rate in (
         (f"ledger appends, {chains} chains, witnessing off (before)", off_rate),
         (f"ledger appends, {chains} chains, witnessing on", on_rate),
