@@ -692,14 +692,15 @@ def checkpoint(publish_to: list[witness.Witness] | None = None) -> list[LedgerCh
     checkpoints (none when nothing was appended since).
 
     A checkpoint is kept in the database only once at least one witness has kept it (a
-    witness that failed is logged; if all fail, the signing fails and is retried at the next
-    interval). A head is read as committed, without a lock: its position and hash are those
-    of rows that are committed too, and appends carry on meanwhile.
+    witness that failed is logged; a head no witness kept stays unsigned and is signed again
+    at the next interval; if none was kept, the signing fails). The checkpoints are then
+    written in one transaction. A head is read as committed, without a lock: its position
+    and hash are those of rows that are committed too, and appends carry on meanwhile.
     """
     places = witness.configured() if publish_to is None else publish_to
     private = signing_key()
     signer = key_id(private.public_key())
-    created = []
+    kept, failures = [], []
     for head in LedgerHead.objects.filter(seq__gt=0).order_by("pk"):
         if _last_signed(head.pk) >= head.seq:
             continue
@@ -708,17 +709,23 @@ def checkpoint(publish_to: list[witness.Witness] | None = None) -> list[LedgerCh
         cp = LedgerCheckpoint(
             chain=head.pk, seq=head.seq, hash=head.hash, signed_at=signed_at, key_id=signer
         )
-        tree_head = _tree_head(cp)
-        cp.signature = base64.b64encode(private.sign(tree_head.tbs())).decode("ascii")
-        tree_head = _tree_head(cp)
+        cp.signature = base64.b64encode(private.sign(_tree_head(cp).tbs())).decode("ascii")
+        try:
+            _publish(_tree_head(cp), places)
+        except witness.WitnessError as error:
+            failures.append(error)
+            continue
+        kept.append(cp)
+    if kept:
         with transaction.atomic():
-            cp.save(force_insert=True)
-            _publish(tree_head, places)
-        created.append(cp)
-    return created
+            LedgerCheckpoint.objects.bulk_create(kept)
+    elif failures:
+        raise failures[0]
+    return kept
 
 
 def _publish(tree_head: witness.TreeHead, places: list[witness.Witness]) -> None:
+    """Give the tree head to every witness; raise when none kept it."""
     failures = []
     for place in places:
         try:
