@@ -625,12 +625,19 @@ def _signed_message(chain: int, seq: int, hash_: str, signed_at: datetime.dateti
     return canonical(message)
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 def _milliseconds(moment: datetime.datetime) -> int:
-    return int(moment.timestamp() * 1000) if moment.microsecond % 1000 == 0 else -1
+    """Milliseconds since the epoch, exactly (no float); -1 for a time finer than that (a
+    checkpoint signed before tree heads, which never matches one)."""
+    if moment.microsecond % 1000:
+        return -1
+    return (moment - _EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def _from_milliseconds(value: int) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(value / 1000, tz=datetime.UTC)
+    return _EPOCH + datetime.timedelta(milliseconds=value)
 
 
 def _tree_head(cp: LedgerCheckpoint) -> witness.TreeHead:
