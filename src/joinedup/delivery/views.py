@@ -30,6 +30,7 @@ from .models import (
     ApplicationStatus,
     Document,
     Draft,
+    Payment,
     SandboxIntent,
     Upload,
     WorkItem,
@@ -300,10 +301,19 @@ def document_pdf(
     return response
 
 
-@policy.public
+def _application_paid_by(intent_id: str, **_kwargs) -> Application:
+    payment = get_object_or_404(Payment.objects.select_related("application"), intent_id=intent_id)
+    return _application(payment.application_id)
+
+
+@policy.requires("delivery.application.respond", _application_paid_by)
 @require_http_methods(["GET", "POST"])
-def sandbox_checkout(request: HttpRequest, intent_id: str):
-    """The sandbox processor's own checkout page (a real processor hosts its own)."""
+def sandbox_checkout(
+    request: HttpRequest, context: ActingContext, application: Application, intent_id: str
+):
+    """The sandbox processor's own checkout page (a real processor hosts its own). It names
+    an application's fee and reference, so only the applicant (or someone with a mandate to
+    apply for them) opens it and pays."""
     intent = get_object_or_404(SandboxIntent, pk=intent_id)
     result = None
     if request.method == "POST":
