@@ -8,5 +8,10 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        # Policy rules, internal subscribers and retention rules register at import time.
-        from . import breakglass, policy, retention, rules  # noqa: F401
+        # Policy rules, internal subscribers and retention rules register at import time;
+        # identity shows people's records only through the gate, installed once apps load.
+        from joinedup.identity import disclosure
+
+        from . import breakglass, gate, policy, retention, rules  # noqa: F401
+
+        disclosure.install(gate.disclose)

@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
+from joinedup.identity import disclosure as identity_disclosure
 from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership
@@ -62,13 +62,13 @@ SHARED_REACH = {
 BASIS_ORDER = (LegalBasis.STATUTE, LegalBasis.PUBLIC_TASK, LegalBasis.CONSENT)
 
 
-class DisclosureRefused(PermissionDenied):
-    """The gate said no. `code` is for machines, the message for people (translated)."""
+class DisclosureRefused(identity_disclosure.Refused):
+    """The gate said no. `code` is for machines, the message for people (translated).
+    (A kind of identity's `Refused`, so that identity's pages, which reach the gate through
+    `identity.disclosure`, catch it without importing sharing.)"""
 
     def __init__(self, code: str, message: str, event: AccessEvent | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.event = event
 
 
