@@ -240,6 +240,7 @@ def my_applications(request: HttpRequest, context: ActingContext):
 def application_status(
     request: HttpRequest, context: ActingContext, application: Application, application_id
 ):
+    queues.read_application(context, application)  # staff's or a mandate holder's read
     return _status_page(request, context, application)
 
 
@@ -296,6 +297,7 @@ def document_pdf(
     document_id,
 ):
     document = get_object_or_404(Document, pk=document_id, application=application)
+    queues.read_application(context, application)  # staff's or a mandate holder's read
     response = HttpResponse(documents.pdf_for(document), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{document.template}-{document.pk}.pdf"'
     return response
@@ -315,6 +317,7 @@ def sandbox_checkout(
     an application's fee and reference, so only the applicant (or someone with a mandate to
     apply for them) opens it and pays."""
     intent = get_object_or_404(SandboxIntent, pk=intent_id)
+    queues.read_application(context, application)  # a mandate holder's read is recorded
     result = None
     if request.method == "POST":
         intent = SandboxProvider().pay(intent.pk, request.POST.get("card", ""))
