@@ -37,6 +37,9 @@ class Refused(PermissionDenied):
         self.message = message
 
 
+#: The purpose of every read in the admin site (platform administrators only).
+ADMINISTRATION = "platform-administration"
+
 Gate = Callable[..., Shown]
 _gate: Gate | None = None
 

@@ -15,6 +15,8 @@ It answers, in this order:
 3. Need to know: the actor's role must be one the rule names, or (when the rule names none)
    a role whose usual reach covers the sensitivity of the data.
 4. Emergency access (break-glass) opened by the actor for this person stands in for 2 and 3.
+5. Platform administrators, in the admin site only (purpose "platform-administration"), see
+   records whole; it is recorded on that basis, in the person's ledger like any other use.
 
 Only the fields that pass are read and returned; what was asked but withheld is listed.
 Every decision — disclosed or refused — is written to the access ledger.
@@ -205,6 +207,14 @@ def _decide(
 ) -> tuple[_Decision, Agency | None]:
     if context.is_anonymous or not context.verified:
         return _refuse("sign_in", _("Sign in to continue.")), holder
+    if (
+        context.platform_admin
+        and context.token_id is None
+        and purpose == identity_disclosure.ADMINISTRATION
+    ):
+        # The admin site (platform administrators with their second factor only) shows
+        # records whole; each one shown is recorded as the administration it is.
+        return _Decision(allowed=set(wanted), basis=LegalBasis.ADMINISTRATION), holder
     if context.person_id is not None and context.role is None and context.api_client_id is None:
         # A person acting for someone else (never for themselves: that needs no gate).
         return _by_mandate(context, subject, wanted, action), holder
