@@ -15,7 +15,7 @@ from joinedup.federation.models import Agency
 from joinedup.identity import acting, disclosure, tokens
 from joinedup.identity.models import User
 from joinedup.identity.registry import AddressInput, add_identifier, register_person
-from joinedup.sharing import gate
+from joinedup.sharing import gate, presentation
 from joinedup.sharing.models import AccessEvent
 from tests.delivery.test_authorisation import make_records
 from tests.identity.test_authorisation_matrix import build_world
@@ -103,6 +103,9 @@ def test_the_admin_site_records_each_person_it_shows(amara):
     assert {e.legal_basis for e in events} == {"administration"}
     assert {e.purpose for e in events} == {"platform-administration"}
     assert all(e.actor_user_id == admin.pk for e in events)
+    # In her "Who used my data", the administrators are named as such.
+    entries = presentation.access_entries(events)
+    assert {str(e.agency_name) for e in entries} == {"The platform's administrators"}
 
 
 def test_only_platform_administrators_read_for_administration(amara):
