@@ -273,6 +273,15 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1,
     "joinedup.api.caching.CatalogueCacheMiddleware",
 )
+# Before the cache and every view: over-long URLs (414), and under /api/ bodies that are too
+# large (413), not JSON in UTF-8 (415, 400) or hold a NUL character (422), all answered in JSON.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1,
+    "joinedup.api.admission.AdmissionMiddleware",
+)
+#: The longest URL (path and query) answered; longer ones get 414. gunicorn is started with
+#: no limit of its own below this one (joinedup.web.server), so the refusal is ours.
+MAX_URL_LENGTH = env_int("JOINEDUP_MAX_URL_LENGTH", 8192)
 
 # --- Identity: accounts, second factor, external identity providers -------------------
 LOGIN_URL = "identity:sign-in"

@@ -17,8 +17,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from joinedup.apicontract import Pages
+from joinedup.apicontract import Refusal as ErrorOut
 from joinedup.federation.models import Agency
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -31,12 +33,6 @@ from .payments import flows
 from .payments.base import WebhookRejected
 
 router = Router(tags=["applications"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
-    errors: list[dict[str, str]] | None = None
 
 
 class ApplicationIn(Schema):
@@ -280,7 +276,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID):
     response=list[ApplicationSummary],
     auth=api_auth("delivery.applications.mine"),
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def my_applications(request: HttpRequest):
     """The signed-in person's applications (or those of the person they act for)."""
     return [
@@ -321,7 +317,7 @@ def item_out(item: WorkItem) -> WorkItemOut:
     auth=api_auth("delivery.queue.read"),
     tags=["staff"],
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def queue(
     request: HttpRequest,
     agency: str,
