@@ -27,16 +27,6 @@ class Refusal(Schema):
     errors: list[Any] | None = None
 
 
-def refusal_schema() -> dict[str, Any]:
-    """The refusal's JSON schema, for answers the operations do not declare themselves."""
-    schema = Refusal.model_json_schema()
-    schema.pop("title", None)
-    for field in schema.get("properties", {}).values():
-        field.pop("title", None)
-        field.pop("default", None)
-    return schema
-
-
 class Pages(LimitOffsetPagination):
     """`limit` and `offset` as every list takes them, both bounded, so that no number given
     reaches the database unchecked (out of bounds: 422, like any invalid input)."""

@@ -13,7 +13,6 @@ from ninja.openapi.views import default_home
 
 from joinedup import __version__
 from joinedup.api.admission import BODY_METHODS
-from joinedup.apicontract import refusal_schema
 from joinedup.bundles.api import router as bundles_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
@@ -52,19 +51,30 @@ api.add_router("/", channels_router)
 api.add_router("/", performance_router)
 
 
-#: The body of every refusal (one schema, `joinedup.apicontract.Refusal`, for every app).
-REFUSAL = refusal_schema()
+#: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the
+#: operations that answer it themselves put it among the document's components).
+REFUSAL = {"$ref": "#/components/schemas/Refusal"}
+
+
+#: The header every operation reads: act for the person with this registry number.
+ACTING_FOR = {
+    "name": "X-Acting-For",
+    "in": "header",
+    "required": False,
+    "description": "Act for this person (registry number) under a mandate the caller holds.",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+}
 
 
 def document_refusals(target: NinjaAPI) -> None:
     """Write into each operation's OpenAPI answers the refusals it can give besides its own,
     so that the contract partners build against says them all: 401 (no or bad credentials:
-    every operation reads the Authorization header), 429 (beyond a credential's rate), 400
-    (a malformed X-Acting-For, read by every operation), 414 (an over-long URL), 422 (invalid
-    input, a NUL character in the path or query included), 403 (the policy refuses: every
-    rule but `public`), 404 (an unknown record in the path), and for operations that take a
-    body 413 (too large) and 415 (not JSON in UTF-8). An answer an operation documents itself
-    is kept as it is.
+    every operation reads the Authorization header), 429 (beyond a credential's rate), 400 (a
+    malformed X-Acting-For, read by every operation), 403 (the policy refuses, or refuses the
+    person asked for in X-Acting-For), 414 (an over-long URL), 422 (invalid input, a NUL
+    character in the path or query included), 404 (an unknown record in the path), and for
+    operations that take a body 413 (too large) and 415 (not JSON in UTF-8). An answer an
+    operation documents itself is kept as it is. X-Acting-For is documented as a parameter.
 
     Public operations need no credential: their security says so (`{}`, none, or a bearer
     token, which is checked when sent), so that no partner is told to hold a token for them.
@@ -82,8 +92,8 @@ def document_refusals(target: NinjaAPI) -> None:
                 codes[400] = "The request is not valid."
                 codes[414] = "The address of this request is too long."
                 codes[422] = "The request is not valid."
-                if actions - {"public", None}:
-                    codes[403] = "The policy does not allow this."
+                # Refused by the policy, or the X-Acting-For asked is not allowed (any rule).
+                codes[403] = "The policy does not allow this."
                 if "{" in path:
                     codes[404] = "Not found."
                 if set(operation.methods) & BODY_METHODS:
@@ -99,6 +109,10 @@ def document_refusals(target: NinjaAPI) -> None:
                     if code not in declared
                 }
                 openapi_extra = dict(operation.openapi_extra or {})
+                openapi_extra["parameters"] = [
+                    *(openapi_extra.get("parameters") or []),
+                    ACTING_FOR,
+                ]
                 if actions == {"public"}:
                     # Added to the bearer scheme ninja writes: either no credential or one.
                     openapi_extra["security"] = [{}]
