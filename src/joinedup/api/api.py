@@ -61,8 +61,9 @@ ACTING_FOR = {
     "name": "X-Acting-For",
     "in": "header",
     "required": False,
-    "description": "Act for this person (registry number) under a mandate the caller holds.",
-    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+    "description": "Act for this person (registry number) under a mandate the caller holds; "
+    "empty: for oneself.",
+    "schema": {"type": "string", "pattern": "^[0-9]{0,18}$"},
 }
 
 
