@@ -213,7 +213,15 @@ def _load(application_id: uuid.UUID) -> Application:
 
 @router.post(
     "/applications",
-    response={201: ApplicationOut, 200: ApplicationOut, 400: ErrorOut, 422: ErrorOut},
+    # 404: no service with that key; 409: the idempotency key was used for other answers.
+    response={
+        201: ApplicationOut,
+        200: ApplicationOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     auth=api_auth("service.apply"),
 )
 def submit(request: HttpRequest, payload: ApplicationIn):
