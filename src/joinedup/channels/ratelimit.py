@@ -85,7 +85,8 @@ def take_personal(token: PersonalToken) -> Verdict:
     per_minute = settings.PERSONAL_TOKEN_RATE_PER_MINUTE
     burst = settings.PERSONAL_TOKEN_BURST
     interval = 60.0 / per_minute
-    key = f"ratelimit:personal-token:{token.pk}"
+    # The key id, not the row id: a row id can come back after a delete, a key id does not.
+    key = f"ratelimit:personal-token:{token.key_id}"
     now = time.time()
     full_at = max(cache.get(key) or now, now)
     # The bucket holds `burst` requests: it is empty once full_at is burst intervals away.
