@@ -16,6 +16,16 @@ from joinedup.rules.packages.ca.entities import Family, Person
 LAW = "https://laws-lois.justice.gc.ca/eng/acts/I-3.3/section-122.61.html"
 
 
+def by_children(rates, children):
+    """The rate for the family's number of children (the law has one for 1, 2, 3, 4 or
+    more; none without a child)."""
+    return np.select(
+        [children == 1, children == 2, children == 3, children >= 4],
+        [rates.one_child, rates.two_children, rates.three_children, rates.four_or_more_children],
+        0,
+    )
+
+
 def base_year(month):
     """The tax year whose income sets a month's benefit: the year before the July that
     opened the benefit year."""
@@ -97,8 +107,8 @@ class ca_child_benefit_reduction(Variable):
         first_band = np.clip(income - p.first_threshold, 0, p.second_threshold - p.first_threshold)
         second_band = np.maximum(income - p.second_threshold, 0)
         return (
-            p.first_phase_out_rate.calc(children) * first_band
-            + p.second_phase_out_rate.calc(children) * second_band
+            by_children(p.first_phase_out_rate, children) * first_band
+            + by_children(p.second_phase_out_rate, children) * second_band
         )
 
 
