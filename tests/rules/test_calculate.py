@@ -185,3 +185,9 @@ def test_a_situation_that_makes_the_rules_loop_is_refused_clearly():
     fine = {"persons": {"someone": {"xx_second": {"2024-06": None}}}}
     result = calculate(fine, jurisdictions=["XX", "XX-L"], rules=rules)
     assert result.situation["persons"]["someone"]["xx_second"] == {"2024-06": 1.0}
+
+
+def test_a_situation_too_large_for_one_household_is_refused():
+    persons = {f"p{i}": {} for i in range(201)}
+    with pytest.raises(SituationError, match="at most 200"):
+        calculate({"persons": persons}, jurisdictions=["CA"], period="2026-07")

@@ -34,6 +34,9 @@ from .errors import SituationError
 from .manifests import RulePackage
 from .systems import Registry, Stack, registry
 
+#: One situation is a household or a few: whole populations are computed by population runs.
+MAX_INSTANCES = 200
+
 
 @dataclass
 class Amount:
@@ -243,6 +246,11 @@ def calculate(
     the variable, a situation that makes the rules loop."""
     if not isinstance(situation, dict) or not situation:
         raise SituationError(_("The situation must be an object of entities."))
+    size = sum(len(v) for v in situation.values() if isinstance(v, dict))
+    if size > MAX_INSTANCES:
+        raise SituationError(
+            _("A situation holds at most %(limit)d people and groups.") % {"limit": MAX_INSTANCES}
+        )
     stack: Stack = (rules or registry()).stack(jurisdictions)
     system = stack.system
     plurals = {e.plural: e for e in system.entities}
@@ -273,6 +281,10 @@ def calculate(
         raise _located(error) from error
     except VariableNotFoundError as error:
         raise SituationError(str(error).splitlines()[0]) from error
+    except Exception as error:  # any other failure to read the input is the input's fault
+        raise SituationError(
+            _("The situation cannot be read: %(error)s") % {"error": error}
+        ) from error
     simulation.trace = True
     given = {
         (name, str(at))
@@ -309,7 +321,7 @@ def calculate(
                 variable=variable,
                 period=at,
             ) from error
-        except ValueError as error:
+        except (ValueError, TypeError, KeyError, IndexError) as error:
             raise SituationError(
                 str(error).splitlines()[0], entity=plural, variable=variable, period=at
             ) from error

@@ -6,6 +6,8 @@ packages: OpenFisca loads on the first computation, not at start-up.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class RulesError(Exception):
     """Base of every error of the rules app."""
@@ -28,7 +30,11 @@ class SituationError(RulesError):
         self.period = period
         where = ", ".join(
             f"{label} {value}"
-            for label, value in (("entity", entity), ("variable", variable), ("period", period))
+            for label, value in (
+                (_("entity"), entity),
+                (_("variable"), variable),
+                (_("period"), period),
+            )
             if value
         )
         super().__init__(f"{message} ({where})" if where else message)

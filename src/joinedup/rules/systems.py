@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext as _
 from openfisca_core.parameters import ParameterNode
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
 
@@ -116,7 +117,7 @@ class Registry:
         if refused and not accepted:
             raise refused[0]
         if not accepted:
-            raise UnknownPlace("No rule package applies at this place.")
+            raise UnknownPlace(_("No rule package applies at this place."))
         return Stack(self.system(accepted), tuple(accepted), tuple(refused))
 
 
