@@ -82,7 +82,12 @@ class Registry:
             if package.id not in self._checked:
                 try:
                     system = self.system(chain(package, self.packages))
-                    results = run_cases(system, package.tests_dir)
+                    results = [
+                        CaseResult("package.yaml", b.variable, "the benefit is no variable here")
+                        for b in package.benefits
+                        if b.variable not in system.variables
+                    ]
+                    results += run_cases(system, package.tests_dir)
                 except PackageRefused as error:
                     results = [CaseResult("package.yaml", "load", "; ".join(error.failures))]
                 except Exception as error:  # a package that cannot load is refused, not fatal
