@@ -49,8 +49,10 @@ def test_the_population_gets_what_each_household_gets_on_its_own():
         alone = calculate(one_family(income), jurisdictions=TORONTO, period="2026-07")
         for benefit in alone.benefits:
             totals = result.benefits[benefit.variable]
-            position = index if totals.entity == "families" else index * 3 + (
-                ["parent", "younger", "older"].index(benefit.id)
+            position = (
+                index
+                if totals.entity == "families"
+                else index * 3 + (["parent", "younger", "older"].index(benefit.id))
             )
             assert totals.amounts[position] == pytest.approx(benefit.per_month, abs=0.005)
     assert result.benefits["ca_child_benefit"].recipients == 3

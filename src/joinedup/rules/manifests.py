@@ -39,6 +39,8 @@ class RulePackage:
     names: dict[str, str]
     extends: str | None = None
     entities: str | None = None
+    #: A root package's variable for a family's yearly income (what population runs set).
+    family_income: str | None = None
     benefits: tuple[Benefit, ...] = field(default_factory=tuple)
 
     @property
@@ -90,6 +92,7 @@ def read_package(path: Path) -> RulePackage:
         names=dict(meta.get("names") or {}),
         extends=meta.get("extends"),
         entities=meta.get("entities"),
+        family_income=meta.get("family_income"),
         benefits=benefits,
     )
 
