@@ -198,14 +198,13 @@ class _Explainer:
             "entity": variable.entity.plural,
             "kind": kind,
             "values": dict(zip(population.ids, _values(node.value), strict=False)),
-            "source": variable.reference[0]
-            if isinstance(variable.reference, list) and variable.reference
-            else (variable.reference or None),
+            "source": _first(variable.reference),
             "parameters": [],
             "depends_on": [],
         }
         self.steps[key] = step
-        at = periods.period(str(node.period)).start if str(node.period) != "eternity" else None
+        eternal = str(node.period).lower() == "eternity"
+        at = None if eternal else periods.period(str(node.period)).start
         seen = set()
         for accessed in node.parameters:
             if accessed.name in seen:
@@ -219,6 +218,13 @@ class _Explainer:
             if child_key not in step["depends_on"]:
                 step["depends_on"].append(child_key)
         return key
+
+
+def _first(reference: Any) -> str | None:
+    """A variable's reference: OpenFisca allows one link or a list of them."""
+    if isinstance(reference, list | tuple):
+        return reference[0] if reference else None
+    return reference or None
 
 
 def _period(text: str, entity: str | None = None, variable: str | None = None) -> str:
