@@ -150,3 +150,35 @@ def test_my_offers_api_does_not_query_per_offer(world, registration, queries_at_
 
     at_10, at_200 = queries_at_10_and_200(add_offers(registration), read)
     assert at_200 == at_10
+
+
+def add_life_events(count: int) -> None:
+    """n more life events, each a copy of the newborn bundle under its own key."""
+    newborn = Bundle.objects.get(key="newborn")
+    start = Bundle.objects.count()
+    Bundle.objects.bulk_create(
+        Bundle(
+            key=f"newborn-{start + n}",
+            names=newborn.names,
+            descriptions=newborn.descriptions,
+            position=newborn.position,
+            definition=newborn.definition,
+            checksum=newborn.checksum,
+        )
+        for n in range(count)
+    )
+
+
+def test_the_life_events_list_and_api_do_not_query_per_life_event(world, queries_at_10_and_200):
+    client = Client()
+    start = Bundle.objects.filter(active=True).count()
+
+    def read():
+        listed = client.get("/api/v1/bundles").json()
+        assert listed["count"] == Bundle.objects.filter(active=True).count()
+        assert all(leg["service_name"] != leg["service"] for leg in listed["items"][0]["legs"])
+        page = client.get("/en/life-events/").content.decode()
+        assert page.count('href="/en/life-events/newborn') == Bundle.objects.count() - start + 1
+
+    at_10, at_200 = queries_at_10_and_200(add_life_events, read, start=start)
+    assert at_200 == at_10

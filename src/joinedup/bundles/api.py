@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 
 from joinedup.delivery import clock
 from joinedup.federation.localization import pick
+from joinedup.federation.models import Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
@@ -156,10 +157,11 @@ def _error(error: submission.BundleError) -> HttpResponse:
     )
 
 
-def leg_out(leg: dict) -> LegOut:
-    from joinedup.federation.models import Service
-
-    service = Service.objects.filter(key=leg["service"]).first()
+def leg_out(leg: dict, services: dict | None = None) -> LegOut:
+    """`services`: the legs' services by key, when the caller read them for several legs."""
+    if services is None:
+        services = services_of([leg])
+    service = services.get(leg["service"])
     return LegOut(
         key=leg["key"],
         service=leg["service"],
@@ -173,7 +175,13 @@ def leg_out(leg: dict) -> LegOut:
     )
 
 
-def bundle_out(bundle: Bundle, detail: bool = False):
+def services_of(legs: list[dict]) -> dict:
+    """The services of bundles' legs by key, in one query."""
+    return Service.objects.in_bulk({leg["service"] for leg in legs}, field_name="key")
+
+
+def bundle_out(bundle: Bundle, detail: bool = False, services: dict | None = None):
+    services = services_of(bundle.legs) if services is None else services
     values = {
         "key": bundle.key,
         "name": bundle.name,
@@ -181,7 +189,7 @@ def bundle_out(bundle: Bundle, detail: bool = False):
         "description": bundle.description,
         "life_situation": bundle.life_situation,
         "illustrative": bundle.illustrative,
-        "legs": [leg_out(leg) for leg in bundle.legs],
+        "legs": [leg_out(leg, services) for leg in bundle.legs],
     }
     if not detail:
         return BundleOut(**values)
@@ -246,7 +254,9 @@ def offer_out(offer: Offer) -> OfferOut:
 @router.get("/bundles", response=BundleList, auth=api_auth("public"))
 def list_bundles(request: HttpRequest):
     """Life events a person can apply for in one go, with their legs."""
-    items = [bundle_out(b) for b in definitions.active_bundles()]
+    bundles = list(definitions.active_bundles())
+    services = services_of([leg for b in bundles for leg in b.legs])
+    items = [bundle_out(b, services=services) for b in bundles]
     return {"items": items, "count": len(items)}
 
 
