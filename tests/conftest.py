@@ -56,3 +56,34 @@ def queries_at_10_and_200():
         return len(at_10), len(at_200)
 
     return measure
+
+
+def _fields(record) -> dict:
+    return {f.attname: getattr(record, f.attname) for f in record._meta.concrete_fields}
+
+
+@pytest.fixture
+def add_services(db):
+    """add_services(n, like): n more services of the catalogue, each a copy of the service
+    `like` (a key) with its offerings, under its own key; bulk inserted, so the catalogue's
+    version is bumped by hand (bulk inserts send no signals)."""
+    from joinedup.api.caching import bump_catalogue_version
+    from joinedup.federation.models import Offering, Service
+
+    def add(count: int, like: str) -> list:
+        template = Service.objects.get(key=like)
+        offerings = list(template.offerings.all())
+        start = Service.objects.count()
+        made = Service.objects.bulk_create(
+            Service(**{**_fields(template), "id": None, "key": f"{like}-{start + n}"})
+            for n in range(count)
+        )
+        Offering.objects.bulk_create(
+            Offering(**{**_fields(offering), "id": None, "service_id": service.pk})
+            for service in made
+            for offering in offerings
+        )
+        bump_catalogue_version()
+        return made
+
+    return add
