@@ -1,17 +1,22 @@
 """The counter's and the phone console's person views send as many SQL statements when the
-person has 200 applications as with 10 (each view shows the latest 50). A statement per
-application, while the person waits at the desk or on the line, is what this prevents."""
+person has 200 applications as with 10 (each view shows the latest 50), and the appointment
+lists (an office's free slots, on the site and in the API, the office's day, a person's
+appointments) as many with 200 slots as with 10. A statement per row, while the person waits
+at the desk or on the line, is what this prevents."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from joinedup.channels import counter, phone
-from joinedup.channels.models import Interaction
+from joinedup.channels import appointments, counter, phone
+from joinedup.channels.models import Appointment, Interaction, Slot
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application
+from joinedup.federation.models import Office
 from tests.delivery.conftest import copies_of, sign_in
 
 from .conftest import birth_registration
@@ -69,4 +74,55 @@ def test_the_phone_person_view_does_not_query_per_application(
         assert len(shown) == min(50, Application.objects.filter(applicant=call.person).count())
 
     at_10, at_200 = queries_at_10_and_200(add_applications(amaras_application), read, start=1)
+    assert at_200 == at_10
+
+
+def add_appointments(world):
+    """n more slots at Service Canada Toronto on one day (capacity 2), one minute apart,
+    each with one of Amara's appointments: every slot still has a seat."""
+    office = Office.objects.get(key="sc-toronto-downtown")
+    day = timezone.localdate() + datetime.timedelta(days=7)
+    first = timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+    (template,) = appointments.open_slots(office, [first], capacity=2)
+    booked = appointments.book(world.staff(world.esdc_clerk), template.pk, world.amara.person)
+    made = [1]
+
+    def add(count: int) -> None:
+        start = Slot.objects.filter(office=office).count()
+        slots = Slot.objects.bulk_create(
+            Slot(
+                office=office,
+                starts_at=first + datetime.timedelta(minutes=start + n),
+                capacity=2,
+                minutes=15,
+            )
+            for n in range(count - len(made))
+        )
+        fields = {f.attname: getattr(booked, f.attname) for f in Appointment._meta.fields}
+        Appointment.objects.bulk_create(
+            Appointment(**{**fields, "id": None, "slot_id": slot.pk}) for slot in slots
+        )
+        made.clear()
+
+    return office, day, add
+
+
+def test_the_appointment_lists_do_not_query_per_slot(world, queries_at_10_and_200):
+    office, day, add = add_appointments(world)
+    amara = sign_in(Client(), world.amara)
+    clerk = sign_in(Client(), world.esdc_clerk, second_factor=True)
+
+    def read():
+        count = Slot.objects.filter(office=office).count()
+        slots = Client().get(f"/api/v1/offices/{office.key}/slots?day={day}").json()
+        assert len(slots) == count and {s["seats_left"] for s in slots} == {1}
+        mine = amara.get("/en/my/appointments/")
+        assert len(mine.context["upcoming"]) == count
+        booking = amara.get(f"/en/my/appointments/offices/{office.key}/?day={day}")
+        assert len(booking.context["slots"]) == count
+        assert booking.context["days"] == [day]
+        today = clerk.get(f"/en/counter/offices/{office.key}/appointments/?day={day}")
+        assert len(today.context["slots"]) == count
+
+    at_10, at_200 = queries_at_10_and_200(add, read)
     assert at_200 == at_10
