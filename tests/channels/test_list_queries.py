@@ -1,8 +1,9 @@
 """The counter's and the phone console's person views send as many SQL statements when the
-person has 200 applications as with 10 (each view shows the latest 50), and the appointment
+person has 200 applications as with 10 (each view shows the latest 50); the appointment
 lists (an office's free slots, on the site and in the API, the office's day, a person's
-appointments) as many with 200 slots as with 10. A statement per row, while the person waits
-at the desk or on the line, is what this prevents."""
+appointments) as many with 200 slots as with 10; and so do the consoles' home pages. A
+statement per row, while the person waits at the desk or on the line, is what this
+prevents."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from django.test import Client
 from django.utils import timezone
 
 from joinedup.channels import appointments, counter, phone
-from joinedup.channels.models import Appointment, Interaction, Slot
+from joinedup.channels.models import Appointment, CallTask, Interaction, Slot
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application
-from joinedup.federation.models import Office
+from joinedup.federation.models import Agency, Office
 from tests.delivery.conftest import copies_of, sign_in
 
 from .conftest import birth_registration
@@ -123,6 +124,44 @@ def test_the_appointment_lists_do_not_query_per_slot(world, queries_at_10_and_20
         assert booking.context["days"] == [day]
         today = clerk.get(f"/en/counter/offices/{office.key}/appointments/?day={day}")
         assert len(today.context["slots"]) == count
+
+    at_10, at_200 = queries_at_10_and_200(add, read)
+    assert at_200 == at_10
+
+
+def test_the_consoles_home_pages_do_not_query_per_row(world, queries_at_10_and_200):
+    """The phone console's queue of transfers and call-backs, and the counter's open visits
+    (the latest 20), with 200 of each."""
+    clerk = world.staff(world.esdc_clerk)
+    call = phone.start_call(clerk, world.amara.person)
+    visit = counter.start_visit(clerk, world.amara.person)
+    esdc = Agency.objects.get(key="esdc")
+    browser = sign_in(Client(), world.esdc_clerk, second_factor=True)
+    visit_fields = {f.attname: getattr(visit, f.attname) for f in Interaction._meta.fields}
+
+    def add(count: int) -> None:
+        CallTask.objects.bulk_create(
+            CallTask(
+                kind=CallTask.Kind.CALLBACK,
+                agency=esdc,
+                from_agency=esdc,
+                interaction=call,
+                person=world.amara.person,
+                summary="Call back about the child benefit",
+                phone="+1 416 555 0142",
+                created_by=world.esdc_clerk,
+            )
+            for _n in range(count)
+        )
+        Interaction.objects.bulk_create(
+            Interaction(**{**visit_fields, "id": None}) for _n in range(count - 1)
+        )
+
+    def read():
+        tasks = browser.get("/en/phone/").context["tasks"]
+        assert len(tasks) == CallTask.objects.count()
+        visits = browser.get("/en/counter/").context["visits"]
+        assert len(visits) == min(20, Interaction.objects.filter(channel="counter").count())
 
     at_10, at_200 = queries_at_10_and_200(add, read)
     assert at_200 == at_10

@@ -1,18 +1,26 @@
-"""A person's "Who used my data" and "My consents", on the site and in the API, send as many
-SQL statements with 200 rows as with 10."""
+"""A person's "Who used my data" and "My consents", on the site and in the API, and a
+supervisor's queue of break-glass cases to review, send as many SQL statements with 200 rows
+as with 10."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
 
+from joinedup.identity.models import User
 from joinedup.identity.tokens import create_personal_token
+from joinedup.sharing import breakglass, ledger
 from joinedup.sharing import consent as consents
-from joinedup.sharing import ledger
 from joinedup.sharing.gate import disclose
-from joinedup.sharing.models import AccessEvent, ConsentRecord, SharingRule
+from joinedup.sharing.models import AccessEvent, BreakGlass, ConsentRecord, SharingRule
+from tests.delivery.conftest import sign_in
 
-from .conftest import make_user
+from .conftest import make_user, staff_context
+
+
+def sign_in_staff(user: User) -> Client:
+    return sign_in(Client(), user, second_factor=True)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -123,4 +131,29 @@ def test_who_used_my_data_does_not_query_per_access(
         assert browser.get("/en/my-data/access/").status_code == 200
 
     at_10, at_200 = queries_at_10_and_200(add_accesses(person, esdc_caseworker, federation), read)
+    assert at_200 == at_10
+
+
+def test_the_break_glass_review_queue_does_not_query_per_case(
+    federation, person, esdc_caseworker, queries_at_10_and_200
+):
+    supervisor = staff_context(make_user("esdc-supervisor"), federation["esdc"], "supervisor")
+    browser = sign_in_staff(User.objects.get(pk=supervisor.user_id))
+    case = breakglass.open_break_glass(
+        esdc_caseworker,
+        person,
+        reason="A child may be at risk; the usual caseworker cannot be reached.",
+        categories=["family"],
+        minutes=30,
+    )
+    fields = {f.attname: getattr(case, f.attname) for f in BreakGlass._meta.fields}
+
+    def add(count: int) -> None:
+        BreakGlass.objects.bulk_create(BreakGlass(**{**fields, "id": None}) for _n in range(count))
+
+    def read():
+        page = browser.get("/en/staff/break-glass/").content.decode()
+        assert page.count("A child may be at risk") == BreakGlass.objects.count()
+
+    at_10, at_200 = queries_at_10_and_200(add, read, start=1)
     assert at_200 == at_10
