@@ -5,7 +5,9 @@ as with 10."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from joinedup.identity.models import User
 from joinedup.identity.tokens import create_personal_token
@@ -127,11 +129,18 @@ def test_who_used_my_data_does_not_query_per_access(
     def read():
         count = AccessEvent.objects.filter(subject_id=person.pk).count()
         listed = browser.get("/api/v1/me/access-log?limit=500", **auth).json()
-        assert listed["count"] == count
+        assert listed["count"] == count and len(listed["items"]) == count
+        page = browser.get("/api/v1/me/access-log?limit=5&offset=3", **auth).json()
+        assert page["count"] == count and len(page["items"]) == 5
+        assert [e["seq"] for e in page["items"]] == [e["seq"] for e in listed["items"][3:8]]
         assert browser.get("/en/my-data/access/").status_code == 200
 
     at_10, at_200 = queries_at_10_and_200(add_accesses(person, esdc_caseworker, federation), read)
     assert at_200 == at_10
+    with CaptureQueriesContext(connection) as captured:
+        browser.get("/api/v1/me/access-log?limit=5", **auth)
+    reads = [q["sql"] for q in captured if 'FROM "sharing_accessevent"' in q["sql"]]
+    assert reads and all("COUNT(" in sql or "LIMIT 5" in sql for sql in reads)  # one page
 
 
 def test_the_break_glass_review_queue_does_not_query_per_case(
