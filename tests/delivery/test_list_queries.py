@@ -56,10 +56,11 @@ def test_the_queue_api_does_not_query_per_row(
 
     def read():
         body = client.get("/api/v1/queues/serviceontario?limit=500", **auth).json()
-        assert len(body["items"]) == Application.objects.count()
+        assert len(body["items"]) == body["count"] == Application.objects.count()
 
     at_10, at_200 = queries_at_10_and_200(lambda n: copies_of(submitted, n), read, start=1)
     assert at_200 == at_10
+    assert_one_page_read(client, "/api/v1/queues/serviceontario?limit=5&offset=3", auth)
 
 
 def test_the_supervisor_view_counts_with_aggregates(
@@ -101,7 +102,24 @@ def test_my_applications_api_does_not_query_per_row(
 
     def read():
         body = client.get("/api/v1/me/applications?limit=500", **auth).json()
-        assert len(body["items"]) == Application.objects.count()
+        assert len(body["items"]) == body["count"] == Application.objects.count()
 
     at_10, at_200 = queries_at_10_and_200(lambda n: copies_of(submitted, n), read, start=1)
     assert at_200 == at_10
+    assert_one_page_read(client, "/api/v1/me/applications?limit=5&offset=3", auth)
+
+
+def assert_one_page_read(client, path: str, auth: dict) -> None:
+    """A page of an API list reads that page of rows (and counts them all), never every
+    row to cut the page from them; the page is the full list's rows at its offset."""
+    everything = client.get(path.replace("limit=5&offset=3", "limit=500"), **auth).json()
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(path, **auth).json()
+    assert page["count"] == everything["count"] == 200
+    assert page["items"] == everything["items"][3:8]
+    reads = [
+        q["sql"]
+        for q in captured
+        if 'FROM "delivery_application"' in q["sql"] or 'FROM "delivery_workitem"' in q["sql"]
+    ]
+    assert reads and all("COUNT(" in sql or "LIMIT 5" in sql for sql in reads), reads
