@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from joinedup.delivery.applications import submit_application
-from joinedup.delivery.models import Application, WorkItem
+from joinedup.delivery.models import Application, StatusChange, WorkItem
 from joinedup.identity import tokens
 from joinedup.identity.models import User
 
@@ -123,3 +123,34 @@ def assert_one_page_read(client, path: str, auth: dict) -> None:
         if 'FROM "delivery_application"' in q["sql"] or 'FROM "delivery_workitem"' in q["sql"]
     ]
     assert reads and all("COUNT(" in sql or "LIMIT 5" in sql for sql in reads), reads
+
+
+def test_an_applications_page_and_api_do_not_query_per_timeline_entry(
+    client, submitted, applicant, queries_at_10_and_200
+):
+    """A long-running case gathers status changes; its page and API answer read them once."""
+    browser = sign_in(Client(), applicant)
+    auth = bearer(applicant)
+    last = submitted.timeline.order_by("at").last()
+
+    def add(count: int) -> None:
+        StatusChange.objects.bulk_create(
+            StatusChange(
+                application=submitted,
+                from_status=last.to_status,
+                to_status=last.to_status,
+                reason=f"Note {n}",
+            )
+            for n in range(count)
+        )
+
+    def read():
+        entries = StatusChange.objects.filter(application=submitted).count()
+        page = browser.get(f"/en/applications/{submitted.pk}/")
+        assert len(page.context["timeline"]) == entries
+        body = client.get(f"/api/v1/applications/{submitted.pk}", **auth).json()
+        assert len(body["timeline"]) == entries
+
+    start = StatusChange.objects.filter(application=submitted).count()
+    at_10, at_200 = queries_at_10_and_200(add, read, start=start)
+    assert at_200 == at_10
