@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from joinedup.federation.models import Jurisdiction
 from joinedup.performance import history, rollups
 from joinedup.performance.models import SurveyInvitation, Transaction
 
@@ -102,4 +103,52 @@ def test_the_feedback_list_does_not_query_per_invitation(
         assert page.count("/en/performance/feedback/") >= SurveyInvitation.objects.count()
 
     at_10, at_200 = queries_at_10_and_200(add, read)
+    assert at_200 == at_10
+
+
+def add_measured_places(count: int) -> None:
+    """n more cities in Ontario (copies of Toronto), each with a copy of the birth
+    registration's transactions delivered there."""
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    fields = {f.attname: getattr(toronto, f.attname) for f in Jurisdiction._meta.fields}
+    start = Jurisdiction.objects.count()
+    codes = [f"CA-ON-X{start + n}" for n in range(count)]
+    Jurisdiction.objects.bulk_create(
+        Jurisdiction(
+            **{
+                **fields,
+                "id": None,
+                "code": code,
+                "names": {"en": f"Town {code}", "fr": f"Ville {code}"},
+                "path": toronto.path.replace("CA-ON-TOR", code),
+            }
+        )
+        for code in codes
+    )
+    template = list(Transaction.objects.filter(service_key=LIKE)[:5])
+    copies = []
+    for code in codes:
+        for txn in template:
+            row = {f.attname: getattr(txn, f.attname) for f in Transaction._meta.fields}
+            row.update(id=None, jurisdiction=code, source=secrets.token_hex(8))
+            copies.append(Transaction(**row))
+    Transaction.objects.bulk_create(copies)
+    rollups.recompute_rollups()
+
+
+def test_a_services_performance_page_does_not_query_per_jurisdiction(
+    generated, queries_at_10_and_200
+):
+    public = Client()
+    start = Transaction.objects.filter(service_key=LIKE).values("jurisdiction").distinct().count()
+
+    def read():
+        page = public.get(f"/en/performance/services/{LIKE}/")
+        assert page.status_code == 200
+        delivering = (
+            Transaction.objects.filter(service_key=LIKE).values("jurisdiction").distinct().count()
+        )
+        assert len(page.context["rows"]) == delivering
+
+    at_10, at_200 = queries_at_10_and_200(add_measured_places, read, start=start)
     assert at_200 == at_10
