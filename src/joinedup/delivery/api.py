@@ -282,7 +282,9 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID):
 @paginate(LimitOffsetPagination)
 def my_applications(request: HttpRequest):
     """The signed-in person's applications (or those of the person they act for)."""
-    return _ByPage(applications.visible_to(request.auth), _summary)
+    # Newest first, the key breaking ties: pages cut from one order neither repeat nor skip.
+    mine = applications.visible_to(request.auth).order_by("-submitted_at", "-pk")
+    return _ByPage(mine, _summary)
 
 
 def _summary(a: Application) -> ApplicationSummary:
