@@ -84,7 +84,7 @@ class LegStatusOut(Schema):
     agency: str
     agency_name: str
     jurisdiction: str | None
-    application: uuid.UUID
+    application: uuid.UUID | None
     reference: str
     status: str
     status_label: str
@@ -215,11 +215,11 @@ def submission_out(found: BundleSubmission) -> SubmissionOut:
                 agency_name=leg.agency.name,
                 jurisdiction=leg.agency.jurisdiction.code if leg.agency.jurisdiction_id else None,
                 application=leg.application_id,
-                reference=leg.application.reference,
-                status=leg.application.status,
-                status_label=str(leg.application.get_status_display()),
-                due_date=leg.application.due_date,
-                clock=str(clock.state(leg.application).label),
+                reference=leg.application.reference if leg.application_id else "",
+                status=leg.status,
+                status_label=leg.status_label,
+                due_date=leg.current_due_date,
+                clock=str(clock.state(leg.application).label) if leg.application_id else "",
                 consent=leg.consent_id,
             )
             for leg in legs
@@ -266,9 +266,11 @@ def get_bundle(request: HttpRequest, key: str):
     auth=api_auth("bundles.apply"),
 )
 def submit(request: HttpRequest, key: str, payload: SubmissionIn):
-    """Submit a bundle: one application per leg kept, in each competent agency, all or
-    nothing. Send an `Idempotency-Key` header: the same key and answers return the first
-    submission (200) instead of making a second one (201)."""
+    """Submit a bundle: accepted at once, all or nothing, each leg kept "received" with its
+    due date; each leg's application is then made in its competent agency by the task
+    workers (follow it with GET /submissions/{id}). Send an `Idempotency-Key` header: the
+    same key and answers return the first submission (200) instead of making a second one
+    (201)."""
     context: ActingContext = request.auth
     try:
         made, created = submission.submit_bundle(

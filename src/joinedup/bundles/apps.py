@@ -8,5 +8,5 @@ class BundlesConfig(AppConfig):
     verbose_name = _("Life events and bundles")
 
     def ready(self) -> None:
-        # Policy rules and outbox subscribers register themselves at import time.
-        from . import policy, reactions  # noqa: F401
+        # Policy rules, outbox subscribers and periodic jobs register themselves at import.
+        from . import policy, reactions, schedule  # noqa: F401
