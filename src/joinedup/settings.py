@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "joinedup.federation",
     "joinedup.identity",
     "joinedup.sharing",
+    "joinedup.rules",
     "joinedup.delivery",
     "joinedup.bundles",
     "joinedup.channels",

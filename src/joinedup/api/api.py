@@ -20,6 +20,7 @@ from joinedup.identity import policy
 from joinedup.identity.api import router as identity_router
 from joinedup.identity.api_auth import api_auth
 from joinedup.performance.api import router as performance_router
+from joinedup.rules.api import router as rules_router
 from joinedup.sharing.api import router as sharing_router
 
 api = NinjaAPI(
@@ -48,6 +49,8 @@ api.add_router("/", delivery_router)
 api.add_router("/", channels_router)
 # Published performance figures (public; each operation declares its rule).
 api.add_router("/", performance_router)
+# Rules as code: a public computation that stores nothing.
+api.add_router("/", rules_router)
 
 
 #: The body of every refusal: `{"detail": ...}` (a message, or the list of a validation's

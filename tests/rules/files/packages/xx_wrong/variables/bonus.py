@@ -1,0 +1,14 @@
+from openfisca_core.periods import MONTH
+from openfisca_core.variables import Variable
+
+from joinedup.rules.packages.ca.entities import Person
+
+
+class xx_bonus(Variable):
+    value_type = float
+    entity = Person
+    definition_period = MONTH
+    label = "A bonus of half the allowance"
+
+    def formula(person, period, parameters):
+        return person("xx_allowance", period) / 2

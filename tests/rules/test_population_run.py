@@ -1,0 +1,126 @@
+"""The population run: households from the registry, incomes handed over, entitlements
+stored once per person, benefit and month, one outbox event per new one."""
+
+import datetime
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from joinedup.identity.models import Relationship
+from joinedup.identity.registry import AddressInput, register_person
+from joinedup.rules.entitlements import EVENT, run_population
+from joinedup.rules.models import Entitlement
+from joinedup.sharing.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def person(name: str, born: str, place: str):
+    return register_person(
+        given_names=name,
+        family_name="Test",
+        birth_date=datetime.date.fromisoformat(born),
+        address=AddressInput(street_address="1 Main St", locality=name, jurisdiction_code=place),
+    )
+
+
+def parent_of(parent, child) -> None:
+    Relationship.objects.create(
+        person=parent,
+        kind=Relationship.Kind.PARENT_OF,
+        related_person=child,
+        valid_from=datetime.date(2015, 1, 1),
+    )
+
+
+@pytest.fixture
+def people(small_federation):
+    toronto = person("Tamara", "1991-05-01", "CA-ON-TOR")
+    for born in ("2023-01-15", "2018-03-01"):
+        parent_of(toronto, person("Tchild", born, "CA-ON-TOR"))
+    ottawa = person("Omar", "1985-02-02", "CA-ON-OTT")
+    parent_of(ottawa, person("Ochild", "2020-01-01", "CA-ON-OTT"))
+    alone = person("Alex", "1986-06-06", "CA-ON-TOR")
+    person("Quentin", "1980-01-01", "CA-QC-MTL")  # not in Ontario
+    return {"toronto": toronto, "ottawa": ottawa, "alone": alone}
+
+
+def stored() -> dict[tuple[str, str], Decimal]:
+    return {
+        (e.person.given_names, e.benefit): e.amount
+        for e in Entitlement.objects.select_related("person")
+    }
+
+
+def test_a_run_stores_each_entitlement_with_one_event_and_a_rerun_adds_none(people):
+    incomes = {
+        people["toronto"].pk: {2025: 45000},
+        people["ottawa"].pk: {2025: 120000},
+        people["alone"].pk: {2025: 20000},
+    }
+    report = run_population("CA-ON", "2026-07", incomes)
+    assert (report.people, report.families) == (6, 3)
+    # Tamara: the three levels (see test_calculate); Omar, one child of 6 at 120,000:
+    # (6,883 − 7% × 44,610 − 3.2% × 37,153) / 12 = 214.28, nothing from Ontario;
+    # Alex, alone at 20,000 in Toronto: the transit discount, 160 × 21% = 33.60.
+    assert stored() == {
+        ("Tamara", "ca_child_benefit"): Decimal("1177.25"),
+        ("Tamara", "ca_on_child_benefit"): Decimal("172.94"),
+        ("Tamara", "ca_on_tor_transit_discount"): Decimal("33.60"),
+        ("Omar", "ca_child_benefit"): Decimal("214.28"),
+        ("Alex", "ca_on_tor_transit_discount"): Decimal("33.60"),
+    }
+    federal = Entitlement.objects.get(person=people["toronto"], benefit="ca_child_benefit")
+    assert (federal.service, federal.jurisdiction, federal.version) == (
+        "ca.child-benefit",
+        "CA",
+        "2026.7.0",
+    )
+    assert federal.trace["place"] == "CA-ON-TOR"
+    events = OutboxEvent.objects.filter(type=EVENT)
+    assert events.count() == 5
+    assert {e.data["benefit"] for e in events.filter(subject=str(people["toronto"].pk))} == {
+        "ca_child_benefit",
+        "ca_on_child_benefit",
+        "ca_on_tor_transit_discount",
+    }
+
+    again = run_population("CA-ON", "2026-07", incomes)
+    assert (again.found, again.new, again.updated) == (5, 0, 0)
+    assert OutboxEvent.objects.filter(type=EVENT).count() == 5
+
+    # A higher income: the amounts are updated, no new entitlement, no new event.
+    # (15,040 − 13.5% × 11,763) / 12 = 1,121.00; (3,524 − 8% × 23,109) / 12 = 139.61
+    incomes[people["toronto"].pk] = {2025: 50000}
+    changed = run_population("CA-ON", "2026-07", incomes)
+    assert (changed.new, changed.updated) == (0, 2)
+    assert stored()[("Tamara", "ca_child_benefit")] == Decimal("1121.00")
+    assert stored()[("Tamara", "ca_on_child_benefit")] == Decimal("139.61")
+    assert OutboxEvent.objects.filter(type=EVENT).count() == 5
+
+
+def test_the_command_runs_a_place_from_a_csv_of_incomes(people, tmp_path):
+    incomes = tmp_path / "incomes.csv"
+    incomes.write_text(f"person,year,amount\n{people['alone'].pk},2025,20000\n")
+    out = StringIO()
+    call_command(
+        "rules",
+        "run-population",
+        "--jurisdiction",
+        "ca-on-tor",
+        "--period",
+        "2026-07",
+        "--incomes",
+        str(incomes),
+        stdout=out,
+    )
+    # Tamara's income was not handed over: her family is left out, not computed at zero.
+    assert (
+        "CA-ON-TOR 2026-07: 4 people in 2 families (1 without income evidence, not computed); "
+        "1 entitlements, 1 new, 0 updated." in out.getvalue()
+    )
+    assert stored() == {("Alex", "ca_on_tor_transit_discount"): Decimal("33.60")}
+    with pytest.raises(CommandError, match="XX-NONE"):
+        call_command("rules", "run-population", "--jurisdiction", "XX-NONE", "--period", "2026-07")
