@@ -109,8 +109,8 @@ def setup(clients: int) -> list[str]:
     from joinedup.federation.loader import load_federation
     from joinedup.federation.models import Office
     from joinedup.identity import assurance, tokens
+    from joinedup.identity.client_registry import AddressInput, register_person
     from joinedup.identity.models import User
-    from joinedup.identity.registry import AddressInput, register_person
 
     load_federation([ROOT / "src" / "joinedup" / "federation" / "demo" / "canada"])
     versions.load_paths([versions.demo_folder()])

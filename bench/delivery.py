@@ -181,8 +181,8 @@ def run(args) -> int:
     from joinedup.federation.models import Agency
     from joinedup.identity import acting, assurance, tokens
     from joinedup.identity.acting import ActingContext
+    from joinedup.identity.client_registry import AddressInput, register_person
     from joinedup.identity.models import IdentityProofing, StaffMembership, User
-    from joinedup.identity.registry import AddressInput, register_person
 
     load_federation([ROOT / "tests" / "federation" / "files" / "small"])
     versions.deploy(

@@ -7,14 +7,14 @@ names use underscores, so the first argument is translated before Django sees it
 import os
 import sys
 
+from django.core.management import execute_from_command_line
+
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
     args = list(sys.argv if argv is None else argv)
     if len(args) > 1 and not args[1].startswith("-"):
         args[1] = args[1].replace("-", "_")
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(args)
     return 0
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
+from joinedup.identity.encryption import derive_development_key
 from joinedup.keyfiles import read_or_create
 
 
@@ -340,8 +341,6 @@ if SECURE and not (IDENTIFIER_KEYS and IDENTIFIER_INDEX_KEY):
     )
 if not IDENTIFIER_KEYS or not IDENTIFIER_INDEX_KEY:
     # Embedded set-up only: keys derived from the secret key, so the demo needs no set-up.
-    from joinedup.identity.encryption import derive_development_key
-
     IDENTIFIER_KEYS = IDENTIFIER_KEYS or [derive_development_key(SECRET_KEY, "identifiers")]
     IDENTIFIER_INDEX_KEY = IDENTIFIER_INDEX_KEY or derive_development_key(SECRET_KEY, "index")
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from joinedup.api.api import api
-from joinedup.identity import policy
+from joinedup.identity import guards
 from joinedup.web import views as web_views
 
 urlpatterns = [
@@ -31,5 +31,5 @@ handler404 = "joinedup.web.views.page_not_found"
 
 # Liveness and the benchmark's reference answer stay bare (no acting context built), and are
 # declared public so that the authorisation matrix knows them.
-policy.declare(web_views.health, "public")
-policy.declare(web_views.ping, "public")
+guards.declare(web_views.health, "public")
+guards.declare(web_views.ping, "public")

@@ -11,7 +11,7 @@ from django.test import Client
 from joinedup.bundles.models import Bundle, BundleSubmission, Offer
 from joinedup.federation.models import Service
 from joinedup.identity import mandates, tokens
-from joinedup.identity.registry import register_person
+from joinedup.identity.client_registry import register_person
 
 from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening
 

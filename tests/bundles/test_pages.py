@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: F401 (staff u
 
 from joinedup.bundles.models import BundleDraft, BundleSubmission, Offer
 from joinedup.identity import acting, mandates
-from joinedup.identity.registry import register_person
+from joinedup.identity.client_registry import register_person
 from joinedup.sharing.models import ConsentRecord
 
 from .conftest import newborn_answers

@@ -25,8 +25,8 @@ from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency, Office
 from joinedup.identity import acting, assurance, tokens
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import ApiClient, ContactPoint, Person, StaffMembership, User
-from joinedup.identity.registry import AddressInput, register_person
 
 ROOT = Path(__file__).resolve().parents[2]
 CANADA = ROOT / "src" / "joinedup" / "federation" / "demo" / "canada"

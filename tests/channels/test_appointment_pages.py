@@ -14,8 +14,8 @@ from django.utils import timezone
 from joinedup.channels import appointments, counter, phone
 from joinedup.channels.models import Appointment, Slot
 from joinedup.federation.models import Office
+from joinedup.identity.client_registry import register_person
 from joinedup.identity.models import User
-from joinedup.identity.registry import register_person
 from joinedup.sharing.models import AccessEvent
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,8 @@ from joinedup.channels import appointments
 from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency, Office
 from joinedup.identity import acting
+from joinedup.identity.client_registry import register_person
 from joinedup.identity.models import StaffMembership, User
-from joinedup.identity.registry import register_person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

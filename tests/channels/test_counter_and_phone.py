@@ -186,7 +186,7 @@ def test_slots_are_never_overbooked(world):
     clerk = world.staff(world.esdc_clerk)
     first = appointments.book(clerk, slot.pk, world.amara.person, channel="counter")
     assert first.seat == 1
-    from joinedup.identity.registry import register_person
+    from joinedup.identity.client_registry import register_person
 
     other = register_person(
         given_names="Lee", family_name="Chan", birth_date=datetime.date(1990, 1, 1)

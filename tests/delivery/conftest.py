@@ -10,8 +10,8 @@ import pytest
 from joinedup.delivery import versions
 from joinedup.federation.models import Agency
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import IdentityProofing, StaffMembership, User
-from joinedup.identity.registry import AddressInput, register_person
 
 DEMO = Path(versions.__file__).resolve().parent / "demo"
 

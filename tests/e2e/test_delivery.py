@@ -28,8 +28,8 @@ from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Agency
 from joinedup.identity import acting, assurance
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import IdentityProofing, StaffMembership, User
-from joinedup.identity.registry import AddressInput, register_person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

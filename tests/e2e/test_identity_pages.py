@@ -46,8 +46,8 @@ def test_a_person_signs_in_and_is_told_how_to_step_up(
     page: Page, live_server, federation, axe, screenshot
 ):
     from joinedup.identity import assurance
+    from joinedup.identity.client_registry import register_person
     from joinedup.identity.models import User
-    from joinedup.identity.registry import register_person
 
     person = register_person(given_names="Amara", family_name="Okafor")
     assurance.record_proofing(person, level=1, method="self_asserted")

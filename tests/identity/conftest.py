@@ -42,8 +42,8 @@ def totp_code(device) -> str:
 def make_account(db):
     """An active public account with a person, at a level of assurance (1 by default)."""
     from joinedup.identity import assurance
+    from joinedup.identity.client_registry import register_person
     from joinedup.identity.models import IdentityProofing, User
-    from joinedup.identity.registry import register_person
 
     def make(email="amara@example.org", level=1, person=None, **person_fields):
         person = person or register_person(

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from joinedup.identity import acting, mandates, policy, tokens
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.client_registry import register_person
 from joinedup.identity.models import Mandate, Person
-from joinedup.identity.registry import register_person
 
 from .conftest import page_text, sign_in
 

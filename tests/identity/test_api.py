@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from joinedup.federation.models import Agency
 from joinedup.identity import acting, policy, tokens
+from joinedup.identity.client_registry import AddressInput, move
 from joinedup.identity.models import ApiClient, PersonalToken
-from joinedup.identity.registry import AddressInput, move
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def test_agency_clients_act_in_their_agency_s_name_within_its_area(
 
 
 def test_identifiers_come_masked_from_the_api(client, small_federation, make_account):
-    from joinedup.identity.registry import add_identifier
+    from joinedup.identity.client_registry import add_identifier
 
     from .conftest import VALID_SIN
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from joinedup.federation.models import Office, Service
 from joinedup.identity import assurance
+from joinedup.identity.client_registry import AddressInput
 from joinedup.identity.models import IdentityProofing
-from joinedup.identity.registry import AddressInput
 
 from .conftest import page_text, sign_in
 
@@ -126,7 +126,7 @@ def test_a_method_cannot_claim_more_than_it_proves(small_federation, make_accoun
 def test_staff_verify_only_people_their_agency_serves(
     client, small_federation, make_account, make_staff
 ):
-    from joinedup.identity.registry import move
+    from joinedup.identity.client_registry import move
 
     person = make_account(level=1).person
     move(

@@ -21,10 +21,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ninja.operation import PathView
 
 from joinedup.federation.models import Agency, Service
-from joinedup.identity import acting, mandates, policy, tokens
+from joinedup.identity import acting, guards, mandates, policy, tokens
 from joinedup.identity.api_auth import PolicyAuth
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import Person, StaffMembership, User
-from joinedup.identity.registry import AddressInput, register_person
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def endpoints() -> list[Endpoint]:
                 Endpoint(
                     name=name or route,
                     route=route,
-                    action=policy.declared_action(item.callback),
+                    action=guards.declared_action(item.callback),
                     params=_params(item),
                     named=bool(item.name),
                 )
@@ -114,7 +114,7 @@ def test_an_undeclared_view_is_caught():
         return None
 
     pattern = path("naked/", naked, name="naked")
-    assert policy.declared_action(pattern.callback) is None
+    assert guards.declared_action(pattern.callback) is None
 
 
 # --- The world the matrix runs in ----------------------------------------------------------

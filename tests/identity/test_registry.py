@@ -12,14 +12,14 @@ from django.db import connection
 from django.test import override_settings
 
 from joinedup.identity import encryption
-from joinedup.identity.models import Address, Person, PersonIdentifier
-from joinedup.identity.registry import (
+from joinedup.identity.client_registry import (
     AddressInput,
     add_identifier,
     find_by_identifier,
     move,
     register_person,
 )
+from joinedup.identity.models import Address, Person, PersonIdentifier
 
 from .conftest import OTHER_SIN, VALID_SIN
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from joinedup.identity.registry import AddressInput, add_identifier, move
+from joinedup.identity.client_registry import AddressInput, add_identifier, move
 
 from .conftest import VALID_SIN, page_text, sign_in
 

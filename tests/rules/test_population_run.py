@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import Relationship
-from joinedup.identity.registry import AddressInput, register_person
 from joinedup.rules.entitlements import EVENT, run_population
 from joinedup.rules.models import Entitlement
 from joinedup.sharing.models import OutboxEvent

@@ -8,9 +8,9 @@ import pytest
 
 from joinedup.federation.models import Agency
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import StaffMembership, User
-from joinedup.identity.registry import AddressInput, register_person
-from joinedup.sharing import rules
+from joinedup.sharing import sharing_rules
 
 
 def staff_context(user: User, agency: Agency, role: str) -> ActingContext:
@@ -34,7 +34,7 @@ def make_user(username: str) -> User:
 @pytest.fixture
 def federation(small_federation):
     """The small federation with the rules of its data-sharing agreement derived."""
-    rules.sync_all()
+    sharing_rules.sync_all()
     return {a.key: a for a in Agency.objects.all()}
 
 

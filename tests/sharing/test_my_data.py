@@ -73,7 +73,7 @@ def test_access_log_needs_sign_in(client):
 
 
 def test_someone_elses_log_is_not_shown(client, bearer, federation, esdc_caseworker):
-    from joinedup.identity.registry import register_person
+    from joinedup.identity.client_registry import register_person
 
     other = register_person(given_names="Other", family_name="Person")
     disclose(esdc_caseworker, other, ["identity"], "sin-issuance")

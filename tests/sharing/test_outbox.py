@@ -169,7 +169,7 @@ def test_dead_letter_after_the_last_attempt(received, settings):
     assert "not now" in delivery.last_error
     # Retried from the admin: delivered once the subscriber works again.
     state["fail"] = 0
-    assert webhooks.retry([delivery]) == 1
+    assert dispatch.retry([delivery]) == 1
     dispatch.dispatch_pending()
     event.refresh_from_db()
     assert event.status == "delivered"

@@ -16,7 +16,7 @@ from joinedup.bundles.api import router as bundles_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
-from joinedup.identity import policy
+from joinedup.identity import guards
 from joinedup.identity.api import router as identity_router
 from joinedup.identity.api_auth import api_auth
 from joinedup.performance.api import router as performance_router
@@ -32,7 +32,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     # The OpenAPI document and its browsable docs are public, like the catalogue.
-    docs_decorator=policy.public,
+    docs_decorator=guards.public,
 )
 # Every router is mounted with the policy rule its operations answer to (operations may
 # declare a narrower one); the authorisation matrix test fails for any that declares none.
@@ -41,7 +41,7 @@ api.add_router("/", identity_router)
 # Life events: the catalogue of bundles is public; submissions and offers declare their rule.
 api.add_router("/", bundles_router)
 # /api/v1/ itself only points to the documentation.
-policy.declare(default_home, "public")
+guards.declare(default_home, "public")
 api.add_router("/", sharing_router)
 # Each delivery operation declares its own rule (public for document checks and webhooks).
 api.add_router("/", delivery_router)

@@ -8,6 +8,6 @@ class ApiConfig(AppConfig):
     verbose_name = _("API")
 
     def ready(self) -> None:
-        from . import caching
+        from . import caching  # connects to the models' signals: needs the app registry
 
         caching.connect_signals()

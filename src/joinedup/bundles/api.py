@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 
 from joinedup.delivery import clock
 from joinedup.federation.localization import pick
+from joinedup.federation.models import Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
@@ -157,8 +158,6 @@ def _error(error: submission.BundleError) -> HttpResponse:
 
 
 def leg_out(leg: dict) -> LegOut:
-    from joinedup.federation.models import Service
-
     service = Service.objects.filter(key=leg["service"]).first()
     return LegOut(
         key=leg["key"],

@@ -8,5 +8,6 @@ class BundlesConfig(AppConfig):
     verbose_name = _("Life events and bundles")
 
     def ready(self) -> None:
-        # Policy rules and outbox subscribers register themselves at import time.
+        # Only once the app registry is ready (they use the models): policy rules and outbox
+        # subscribers register themselves at import time.
         from . import policy, reactions  # noqa: F401

@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from joinedup.delivery.models import Application
 from joinedup.identity import mandates
+from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import Person, Relationship
-from joinedup.identity.registry import AddressInput, register_person
 
 from .models import RegisteredBirth
 

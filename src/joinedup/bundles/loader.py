@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from joinedup.delivery import formdefs as forms
+from joinedup.delivery import versions
 from joinedup.federation.loader import (
     Document,
     Problem,
@@ -320,8 +321,6 @@ def demo_folder() -> Path:
 def load_demo() -> str:
     """The demo's bundles and the service versions their legs need, when the Canadian demo
     catalogue is there; says what was done (for the demo command's output)."""
-    from joinedup.delivery import versions
-
     folder = demo_folder()
     deployed = versions.load_paths([folder / "services"], skip_missing_services=True)
     needed = set()

@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from joinedup.delivery import applications
@@ -145,10 +147,6 @@ def make_offers(
 
 def notify(offer: Offer, rule: Mapping[str, Any]) -> None:
     """An e-mail (and a text message) saying what is offered and where to accept it."""
-    from django.conf import settings
-    from django.urls import reverse
-    from django.utils import translation
-
     language = offer.person.preferred_language or "en"
     with translation.override(language):
         path = reverse("bundles:offer", args=[offer.pk])

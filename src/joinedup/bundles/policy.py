@@ -14,14 +14,13 @@ from django.utils.translation import gettext_lazy
 
 from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.policy import Decision, allow, deny, rule
+from joinedup.identity.policy import Decision, allow, deny, must_sign_in, rule
 
 
-def _must_sign_in(context: ActingContext) -> Decision | None:
-    if context.is_anonymous:
-        return deny("sign_in", _("Sign in to continue."))
-    if not context.verified:
-        return deny("second_factor", _("Staff accounts confirm each sign-in with a second factor."))
+def _as_person(context: ActingContext) -> Decision | None:
+    """Signed in, and a person registered with us (not only a staff or client account)."""
+    if denial := must_sign_in(context):
+        return denial
     if context.person_id is None:
         return deny("forbidden", _("Only a person registered with us can do this."))
     return None
@@ -52,7 +51,7 @@ def _acting_within(context: ActingContext, scope: str) -> Decision | None:
     ),
 )
 def _apply(context: ActingContext, resource: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := _as_person(context):
         return denial
     if denial := _acting_within(context, "apply"):
         return denial
@@ -70,7 +69,7 @@ def _apply(context: ActingContext, resource: Any) -> Decision:
     ),
 )
 def _view(context: ActingContext, resource: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := _as_person(context):
         return denial
     if denial := _acting_within(context, "view"):
         return denial

@@ -28,6 +28,7 @@ from joinedup.delivery import applications as delivery_applications
 from joinedup.delivery import formdefs
 from joinedup.delivery.models import ServiceVersion
 from joinedup.delivery.workflows import scripting
+from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity.acting import ActingContext
@@ -149,8 +150,6 @@ class LegPlan:
 
     @property
     def why(self) -> str:
-        from joinedup.federation.localization import pick
-
         return pick(self.leg.get("why") or {})
 
 

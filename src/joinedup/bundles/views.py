@@ -8,12 +8,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from joinedup.delivery import clock, queues
 from joinedup.delivery import formdefs as forms
-from joinedup.identity import acting, policy
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Service
+from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext, ActingError
 from joinedup.identity.models import User
 from joinedup.sharing import consent as sharing_consent
@@ -33,7 +36,7 @@ def _bundle(key: str) -> Bundle:
 # --- Life events -----------------------------------------------------------------------------
 
 
-@policy.public
+@guards.public
 def bundle_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return render(
         request,
@@ -42,7 +45,7 @@ def bundle_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def bundle_start(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
     bundle = _bundle(key)
     return render(
@@ -58,9 +61,6 @@ def bundle_start(request: HttpRequest, context: ActingContext, key: str) -> Http
 
 
 def offers_leg_row(leg: dict) -> dict:
-    from joinedup.federation.localization import pick
-    from joinedup.federation.models import Service
-
     service = Service.objects.filter(key=leg["service"]).first()
     return {
         "key": leg["key"],
@@ -71,14 +71,14 @@ def offers_leg_row(leg: dict) -> dict:
 
 
 @require_POST
-@policy.requires("bundles.apply")
+@guards.requires("bundles.apply")
 def bundle_begin(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
     draft = journey.start(context, _bundle(key))
     return redirect("bundles:questions", draft.pk)
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("bundles.apply")
+@guards.requires("bundles.apply")
 def questions(request: HttpRequest, context: ActingContext, draft_id) -> HttpResponse:
     draft = journey.load(context, draft_id)
     errors: list[forms.FieldError] = []
@@ -94,7 +94,7 @@ def questions(request: HttpRequest, context: ActingContext, draft_id) -> HttpRes
     )
 
 
-@policy.requires("bundles.apply")
+@guards.requires("bundles.apply")
 def services(request: HttpRequest, context: ActingContext, draft_id) -> HttpResponse:
     draft = journey.load(context, draft_id)
     plans = journey.plans(context, draft)
@@ -114,15 +114,13 @@ def services(request: HttpRequest, context: ActingContext, draft_id) -> HttpResp
 
 
 def _form_url(draft, page: str | None) -> str:
-    from django.urls import reverse
-
     if page is None:
         return reverse("bundles:check", args=[draft.pk])
     return reverse("bundles:form", args=[draft.pk, page])
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("bundles.apply")
+@guards.requires("bundles.apply")
 def form_page(request: HttpRequest, context: ActingContext, draft_id, page: str) -> HttpResponse:
     draft = journey.load(context, draft_id)
     definition = journey.form_for(context, draft)
@@ -151,7 +149,7 @@ def form_page(request: HttpRequest, context: ActingContext, draft_id, page: str)
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("bundles.apply")
+@guards.requires("bundles.apply")
 def check(request: HttpRequest, context: ActingContext, draft_id) -> HttpResponse:
     draft = journey.load(context, draft_id)
     problem = None
@@ -203,7 +201,7 @@ def _unified_rows(definition: dict, answers: dict) -> list[tuple[str, tuple[str,
     return rows
 
 
-@policy.requires("bundles.view", lambda submission_id: portal.load_submission(submission_id))
+@guards.requires("bundles.view", lambda submission_id: portal.load_submission(submission_id))
 def submission_status(
     request: HttpRequest, context: ActingContext, found, submission_id
 ) -> HttpResponse:
@@ -240,7 +238,7 @@ def _offer(offer_id, **_kwargs) -> Offer:
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("bundles.view", _offer)
+@guards.requires("bundles.view", _offer)
 def offer_page(
     request: HttpRequest, context: ActingContext, offer: Offer, offer_id
 ) -> HttpResponse:
@@ -291,7 +289,7 @@ def offer_page(
 # --- My services -----------------------------------------------------------------------------
 
 
-@policy.requires("bundles.view")
+@guards.requires("bundles.view")
 def my_services(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return render(
         request,
@@ -301,7 +299,7 @@ def my_services(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 
 @require_POST
-@policy.requires("bundles.view")
+@guards.requires("bundles.view")
 def switch_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
     raw = request.POST.get("subject", "")
     if not raw.isdigit():
@@ -319,7 +317,7 @@ def switch_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 
 @require_POST
-@policy.requires("sharing.consent.withdraw")
+@guards.requires("sharing.consent.withdraw")
 def withdraw_consent(request: HttpRequest, context: ActingContext, consent_id) -> HttpResponse:
     consent = get_object_or_404(ConsentRecord, pk=consent_id, subject_id=context.subject_id)
     policy.require(context, "sharing.consent.withdraw", consent)

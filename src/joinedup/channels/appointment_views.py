@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from joinedup.federation.models import Office, Service
-from joinedup.identity import policy
+from joinedup.identity import guards, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied
@@ -59,7 +59,7 @@ def _day(raw: str | None, office: Office) -> datetime.date | None:
 # --- The person's pages -----------------------------------------------------------------
 
 
-@policy.requires("channels.appointments.mine")
+@guards.requires("channels.appointments.mine")
 def my_appointments(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return _my_page(request, context)
 
@@ -82,7 +82,7 @@ def _my_page(
     )
 
 
-@policy.requires("channels.appointments.mine")
+@guards.requires("channels.appointments.mine")
 def find_office(request: HttpRequest, context: ActingContext) -> HttpResponse:
     _subject(context)
     services = appointments.bookable_services()
@@ -103,7 +103,7 @@ def find_office(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@policy.requires("channels.appointments.mine")
+@guards.requires("channels.appointments.mine")
 def office_slots(request: HttpRequest, context: ActingContext, office_key: str) -> HttpResponse:
     office = get_object_or_404(Office.objects.select_related("agency"), key=office_key)
     person = _subject(context)
@@ -149,7 +149,7 @@ def office_slots(request: HttpRequest, context: ActingContext, office_key: str) 
 
 
 @require_POST
-@policy.requires("channels.appointments.mine")
+@guards.requires("channels.appointments.mine")
 def cancel(request: HttpRequest, context: ActingContext, appointment_id: int) -> HttpResponse:
     found = appointments.own_appointment(context, appointment_id)
     if found is None:
@@ -219,13 +219,13 @@ def _staff_booking(
     )
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def visit_appointment(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, visit_id, Interaction.Channel.COUNTER)
     return _staff_booking(request, context, found, "channels:visit")
 
 
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def call_appointment(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, call_id, Interaction.Channel.PHONE)
     return _staff_booking(request, context, found, "channels:call")
@@ -264,7 +264,7 @@ def _day_page(
     )
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def office_day(request: HttpRequest, context: ActingContext, office_key: str) -> HttpResponse:
     office = get_object_or_404(Office.objects.select_related("agency"), key=office_key)
     if not request.GET.get("day"):
@@ -276,7 +276,7 @@ def office_day(request: HttpRequest, context: ActingContext, office_key: str) ->
 
 
 @require_POST
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def mark(request: HttpRequest, context: ActingContext, appointment_id: int) -> HttpResponse:
     found = get_object_or_404(
         Appointment.objects.select_related("slot__office__agency"),

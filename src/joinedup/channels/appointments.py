@@ -20,7 +20,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Jurisdiction, Office, Service
+from joinedup.federation.calendars import calendar_for
+from joinedup.federation.models import WEEKDAYS, Jurisdiction, Office, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
@@ -64,9 +65,6 @@ def times_in_hours(
     """The appointment times of an office over `days` days from `first_day`: every `every`
     minutes within its opening hours, on its jurisdiction's working days (no weekend, no
     public holiday), in its local time. An appointment ends by closing time."""
-    from joinedup.federation.calendars import calendar_for
-    from joinedup.federation.models import WEEKDAYS
-
     calendar = calendar_for(office.jurisdiction)
     zone = zoneinfo.ZoneInfo(calendar.time_zone)
     times = []

@@ -21,7 +21,7 @@ from joinedup.bundles import definitions, journey
 from joinedup.bundles.models import BundleDraft
 from joinedup.bundles.submission import BundleError
 from joinedup.delivery import formdefs as delivery_forms
-from joinedup.identity import policy
+from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.policy import PolicyDenied
 
@@ -52,7 +52,7 @@ def _form_url(visit: Interaction, draft: BundleDraft, page: str | None) -> str:
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def bundle(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, visit_id, Interaction.Channel.COUNTER)
     form = forms.ChooseBundleForm(request.POST or None, bundles=definitions.active_bundles())
@@ -78,7 +78,7 @@ def bundle(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpR
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def questions(
     request: HttpRequest, context: ActingContext, visit_id: int, draft_id
 ) -> HttpResponse:
@@ -104,7 +104,7 @@ def questions(
     )
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def legs(request: HttpRequest, context: ActingContext, visit_id: int, draft_id) -> HttpResponse:
     found, assisted, draft = _draft(context, visit_id, draft_id)
     plans = journey.plans(assisted, draft)
@@ -125,7 +125,7 @@ def legs(request: HttpRequest, context: ActingContext, visit_id: int, draft_id) 
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def form_page(
     request: HttpRequest, context: ActingContext, visit_id: int, draft_id, page: str
 ) -> HttpResponse:
@@ -160,7 +160,7 @@ def form_page(
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def check(request: HttpRequest, context: ActingContext, visit_id: int, draft_id) -> HttpResponse:
     found, assisted, draft = _draft(context, visit_id, draft_id)
     problem, status = None, 200

@@ -25,7 +25,7 @@ from joinedup.delivery.models import Application, Document, Payment
 from joinedup.delivery.payments import flows
 from joinedup.delivery.payments import registry as payment_registry
 from joinedup.federation.models import Channel, Service
-from joinedup.identity import assurance, policy, registry
+from joinedup.identity import assurance, client_registry, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import AssuranceLevel, IdentityProofing, Person, User
 from joinedup.sharing.gate import Disclosure, disclose
@@ -41,7 +41,7 @@ SHOWN = ["identity", "birth_date", "address", "contact"]
 
 def find_person(context: ActingContext, kind: str, value: str) -> Person | None:
     policy.require(context, "person.find")
-    return registry.find_by_identifier(kind, value)
+    return client_registry.find_by_identifier(kind, value)
 
 
 def register(
@@ -50,12 +50,12 @@ def register(
     given_names: str,
     family_name: str,
     birth_date: datetime.date,
-    address: registry.AddressInput | None = None,
+    address: client_registry.AddressInput | None = None,
     contacts: Iterable[tuple[str, str]] = (),
 ) -> Person:
     """Register someone the registry does not know yet (self-asserted until verified)."""
     policy.require(context, "channels.counter")
-    return registry.register_person(
+    return client_registry.register_person(
         given_names=given_names,
         family_name=family_name,
         birth_date=birth_date,

@@ -13,19 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.policy import PERSON_FACING, Decision, allow, deny, rule
-
-
-def _must_sign_in(context: ActingContext) -> Decision | None:
-    if context.is_anonymous:
-        return deny("sign_in", _("Sign in to continue."))
-    if not context.verified:
-        return deny("second_factor", _("Staff accounts confirm each sign-in with a second factor."))
-    return None
+from joinedup.identity.policy import PERSON_FACING, Decision, allow, deny, must_sign_in, rule
 
 
 def _front_line(context: ActingContext) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if (
         context.is_staff
@@ -93,7 +85,7 @@ def _partner_write(context: ActingContext, resource: Any) -> Decision:
     ),
 )
 def _book(context: ActingContext, resource: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if context.api_client_id is not None:
         return deny("forbidden", _("An API client does not book appointments."))

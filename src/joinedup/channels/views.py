@@ -19,10 +19,10 @@ from django.views.decorators.http import require_POST
 from joinedup.delivery import documents
 from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency, Office
-from joinedup.identity import assurance, policy
+from joinedup.identity import assurance, guards
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.client_registry import AddressInput
 from joinedup.identity.policy import PolicyDenied
-from joinedup.identity.registry import AddressInput
 from joinedup.sharing.gate import DisclosureRefused
 
 from . import counter, forms, interactions, phone, transfers
@@ -55,7 +55,7 @@ def _find_and_start(
         return form, 403, None
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def counter_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form, status, visit = _find_and_start(request, context, counter.start_visit)
     if visit is not None:
@@ -72,7 +72,7 @@ def counter_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def register(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = forms.RegisterForm(request.POST or None)
     if request.method == "POST":
@@ -150,13 +150,13 @@ def _booked_in(found: Interaction) -> list:
     )
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def visit(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     return _visit_page(request, context, interactions.mine_or_404(context, visit_id, "counter"))
 
 
 @require_POST
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def verify(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, visit_id, "counter")
     form = forms.VerifyForm(request.POST)
@@ -172,7 +172,7 @@ def verify(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpR
     return _visit_page(request, context, found, status=400, verify_form=form)
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def service(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, visit_id, "counter")
     form = forms.ServiceForm(request.POST or None)
@@ -206,7 +206,7 @@ def service(request: HttpRequest, context: ActingContext, visit_id: int) -> Http
 
 
 @require_POST
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def issue(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, visit_id, "counter")
     try:
@@ -224,7 +224,7 @@ def issue(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpRe
 
 
 @require_POST
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def pay(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, visit_id, "counter")
     try:
@@ -245,7 +245,7 @@ def pay(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResp
     return redirect("channels:visit", visit_id=found.pk)
 
 
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def print_document(
     request: HttpRequest, context: ActingContext, visit_id: int, document_id
 ) -> HttpResponse:
@@ -262,7 +262,7 @@ def print_document(
 
 
 @require_POST
-@policy.requires("channels.counter")
+@guards.requires("channels.counter")
 def end_visit(request: HttpRequest, context: ActingContext, visit_id: int) -> HttpResponse:
     return _end(
         request, context, interactions.mine_or_404(context, visit_id, "counter"), "channels:counter"
@@ -286,7 +286,7 @@ def _end(request, context, found: Interaction, home: str) -> HttpResponse:
 # --- Phone ------------------------------------------------------------------------------
 
 
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def phone_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form, status, call = _find_and_start(request, context, phone.start_call)
     if call is not None:
@@ -325,13 +325,13 @@ def _call_page(
     )
 
 
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def call(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     return _call_page(request, context, interactions.mine_or_404(context, call_id, "phone"))
 
 
 @require_POST
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def send_code(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, call_id, "phone")
     try:
@@ -349,7 +349,7 @@ def send_code(request: HttpRequest, context: ActingContext, call_id: int) -> Htt
 
 
 @require_POST
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def verify_caller(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, call_id, "phone")
     form = forms.CallerForm(request.POST, questions=phone.questions(found.person))
@@ -376,7 +376,7 @@ def verify_caller(request: HttpRequest, context: ActingContext, call_id: int) ->
 
 
 @require_POST
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def transfer(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, call_id, "phone")
     agencies = Agency.objects.exclude(key=found.agency.key)
@@ -406,7 +406,7 @@ def transfer(request: HttpRequest, context: ActingContext, call_id: int) -> Http
 
 
 @require_POST
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def callback(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, call_id, "phone")
     form = forms.CallbackForm(request.POST)
@@ -435,7 +435,7 @@ def callback(request: HttpRequest, context: ActingContext, call_id: int) -> Http
 
 
 @require_POST
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def end_call(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     return _end(
         request, context, interactions.mine_or_404(context, call_id, "phone"), "channels:phone"
@@ -443,7 +443,7 @@ def end_call(request: HttpRequest, context: ActingContext, call_id: int) -> Http
 
 
 @require_POST
-@policy.requires("channels.phone")
+@guards.requires("channels.phone")
 def take_task(request: HttpRequest, context: ActingContext, task_id: int) -> HttpResponse:
     try:
         _task, new_call = transfers.take(context, task_id)

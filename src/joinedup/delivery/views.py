@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from joinedup.federation.models import Agency, Service
-from joinedup.identity import policy
+from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 
@@ -59,7 +59,7 @@ def _application(application_id, **_kwargs) -> Application:
 # --- Applying ---------------------------------------------------------------------------
 
 
-@policy.requires("service.apply", lambda key: _service(key))
+@guards.requires("service.apply", lambda key: _service(key))
 def apply_start(request: HttpRequest, context: ActingContext, service: Service, key: str):
     """Start (or resume) a draft of the current version of the service."""
     version = applications.current_version(service)
@@ -146,7 +146,7 @@ def _store_uploads(
     return errors
 
 
-@policy.requires("service.apply")
+@guards.requires("service.apply")
 @require_http_methods(["GET", "POST"])
 def draft_page(request: HttpRequest, context: ActingContext, draft_id, page: str | None = None):
     draft = _draft(context, draft_id)
@@ -183,7 +183,7 @@ def draft_page(request: HttpRequest, context: ActingContext, draft_id, page: str
     )
 
 
-@policy.requires("service.apply")
+@guards.requires("service.apply")
 @require_http_methods(["GET", "POST"])
 def draft_check(request: HttpRequest, context: ActingContext, draft_id):
     """Check your answers, then submit (idempotent: the draft's id is the key)."""
@@ -222,7 +222,7 @@ def draft_check(request: HttpRequest, context: ActingContext, draft_id):
 # --- The applicant's view -----------------------------------------------------------------
 
 
-@policy.requires("delivery.applications.mine")
+@guards.requires("delivery.applications.mine")
 def my_applications(request: HttpRequest, context: ActingContext):
     return render(
         request,
@@ -236,7 +236,7 @@ def my_applications(request: HttpRequest, context: ActingContext):
     )
 
 
-@policy.requires("delivery.application.view", _application)
+@guards.requires("delivery.application.view", _application)
 def application_status(
     request: HttpRequest, context: ActingContext, application: Application, application_id
 ):
@@ -272,7 +272,7 @@ def _status_page(
     )
 
 
-@policy.requires("delivery.application.respond", _application)
+@guards.requires("delivery.application.respond", _application)
 @require_http_methods(["POST"])
 def respond(request: HttpRequest, context: ActingContext, application: Application, application_id):
     """The applicant's answer to a request for information. An answer that cannot be taken
@@ -287,7 +287,7 @@ def respond(request: HttpRequest, context: ActingContext, application: Applicati
     return redirect("delivery:application", application.pk)
 
 
-@policy.requires("delivery.application.view", _application)
+@guards.requires("delivery.application.view", _application)
 def document_pdf(
     request: HttpRequest,
     context: ActingContext,
@@ -301,7 +301,7 @@ def document_pdf(
     return response
 
 
-@policy.public
+@guards.public
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request: HttpRequest, intent_id: str):
     """The sandbox processor's own checkout page (a real processor hosts its own)."""
@@ -317,7 +317,7 @@ def sandbox_checkout(request: HttpRequest, intent_id: str):
     )
 
 
-@policy.public
+@guards.public
 @require_http_methods(["GET", "POST"])
 def verify_document(request: HttpRequest, document_id):
     pdf = None
@@ -343,7 +343,7 @@ def _agency(context: ActingContext) -> Agency:
     return get_object_or_404(Agency, key=context.agency_key)
 
 
-@policy.requires("delivery.queue.read")
+@guards.requires("delivery.queue.read")
 def queue_page(request: HttpRequest, context: ActingContext):
     agency = _agency(context)
     status = request.GET.get("status") or None
@@ -381,7 +381,7 @@ def _item(item_id, **_kwargs) -> WorkItem:
     )
 
 
-@policy.requires("delivery.work_item.work", _item)
+@guards.requires("delivery.work_item.work", _item)
 @require_http_methods(["GET", "POST"])
 def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem, item_id):
     application = item.application
@@ -423,7 +423,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
     )
 
 
-@policy.requires("delivery.supervise")
+@guards.requires("delivery.supervise")
 def supervisor_page(request: HttpRequest, context: ActingContext):
     agency = _agency(context)
     return render(

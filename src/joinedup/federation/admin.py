@@ -1,5 +1,7 @@
 """Admin for the federation registry: search, filters and inlines for every record."""
 
+import datetime
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -150,8 +152,6 @@ class AgreementStatusFilter(admin.SimpleListFilter):
         return [("in_force", _("In force")), ("not_in_force", _("Not in force"))]
 
     def queryset(self, request, queryset):
-        import datetime
-
         in_force = Agreement.objects.in_force_on(datetime.date.today()).values("pk")
         if self.value() == "in_force":
             return queryset.filter(pk__in=in_force)

@@ -31,6 +31,7 @@ from .models import (
     Agency,
     Agreement,
     AgreementParty,
+    FederationLoad,
     Jurisdiction,
     LifeSituation,
     Offering,
@@ -625,8 +626,6 @@ def load_federation(
 
     Raises FederationRejected, listing every problem found, when anything is wrong.
     """
-    from .models import FederationLoad
-
     files = discover(paths)
     problems: list[Problem] = []
     if not files:

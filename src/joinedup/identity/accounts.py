@@ -8,10 +8,12 @@ sign-in with a time-based one-time password (TOTP) from an authenticator app.
 
 from __future__ import annotations
 
+import base64
 import datetime
 from collections.abc import Callable
 
 import segno
+from axes.utils import reset as reset_lockouts
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -192,8 +194,6 @@ def totp_qr_svg(device: TOTPDevice) -> str:
 
 def totp_secret(device: TOTPDevice) -> str:
     """The secret in base32, for typing into an authenticator app by hand."""
-    import base64
-
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
@@ -221,8 +221,6 @@ def check_totp(user: User, code: str) -> TOTPDevice | None:
 
 def set_new_password(form) -> User:
     """Save a new password from a reset link and lift any sign-in lockout on the account."""
-    from axes.utils import reset as reset_lockouts
-
     user = form.save()
     reset_lockouts(username=user.username)
     return user

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
 
 
 class IdentityConfig(AppConfig):
@@ -10,12 +11,11 @@ class IdentityConfig(AppConfig):
     verbose_name = _("Identity")
 
     def ready(self) -> None:
-        from django.views.i18n import set_language
-
-        from . import policy
+        # Imported once the app registry is ready: the rules and guards read the models.
+        from . import access_rules, guards  # noqa: F401  (identity's rules register on import)
 
         # Django's language switch is open to everyone; declared so the matrix test knows.
-        policy.declare(set_language, "public")
+        guards.declare(set_language, "public")
 
 
 class PolicyAdminConfig(admin_apps.AdminConfig):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency, Channel, Office, Service
 
 from .models import AssuranceLevel, IdentityProofing, Person, User
+from .providers import provider_name
 
 #: How long a proof stays valid, by level (None: until revoked).
 VALIDITY_DAYS = {
@@ -125,8 +126,6 @@ class StepUp:
 
 def online_options(level: int) -> list[OnlineOption]:
     """Configured identity providers whose proofs reach the level."""
-    from .oidc import provider_name
-
     return [
         OnlineOption(key=key, name=provider_name(key), level=config["assurance"])
         for key, config in settings.OIDC_PROVIDERS.items()

@@ -27,6 +27,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from joinedup.federation.models import Agency, Jurisdiction, Office
 
 from . import assurance, mandates
+from .client_registry import AddressInput, add_identifier, build_address
 from .identifiers import luhn_valid
 from .models import (
     AssuranceLevel,
@@ -40,7 +41,6 @@ from .models import (
     StaffMembership,
     User,
 )
-from .registry import AddressInput, add_identifier, build_address
 
 PASSWORD_FILE = "demo-password"  # noqa: S105 (a file name)
 TOTP_KEY_FILE = "demo-totp-key"

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.integrations.django_client import OAuth
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from . import assurance
@@ -32,26 +30,9 @@ from .models import (
     Person,
     User,
 )
+from .providers import provider_config
 
 _CLIENTS: dict[str, tuple[str, Any]] = {}
-
-
-class UnknownProvider(LookupError):
-    pass
-
-
-def provider_config(key: str) -> dict[str, Any]:
-    config = settings.OIDC_PROVIDERS.get(key)
-    if not config:
-        raise UnknownProvider(key)
-    return config
-
-
-def provider_name(key: str) -> str:
-    name = provider_config(key).get("name", key)
-    if isinstance(name, dict):
-        return name.get(get_language() or "en") or next(iter(name.values()), key)
-    return str(name)
 
 
 def client(key: str):

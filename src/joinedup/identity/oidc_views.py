@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from joserfc.errors import JoseError
 from requests import RequestException
 
-from . import accounts, acting, oidc, policy
+from . import accounts, acting, guards, oidc, providers
 
 SESSION_NEXT = "identity.oidc_next"
 
@@ -22,7 +22,7 @@ SESSION_NEXT = "identity.oidc_next"
 def _client_or_404(provider: str):
     try:
         return oidc.client(provider)
-    except oidc.UnknownProvider:
+    except providers.UnknownProvider:
         raise Http404(_("There is no sign-in service with this name.")) from None
 
 
@@ -33,18 +33,16 @@ def _unavailable(request: HttpRequest, provider: str) -> HttpResponse:
         {
             "title": _("Sign-in service unavailable"),
             "text": _("%(name)s does not answer at the moment. Try again later.")
-            % {"name": oidc.provider_name(provider)},
+            % {"name": providers.provider_name(provider)},
         },
         status=503,
     )
 
 
-@policy.public
+@guards.public
 def start(request: HttpRequest, provider: str) -> HttpResponse:
     client = _client_or_404(provider)
-    from .views import _next
-
-    request.session[SESSION_NEXT] = _next(request)
+    request.session[SESSION_NEXT] = guards.next_target(request)
     callback_url = request.build_absolute_uri(reverse("oidc:callback", args=[provider]))
     try:
         return client.authorize_redirect(request, callback_url)
@@ -52,7 +50,7 @@ def start(request: HttpRequest, provider: str) -> HttpResponse:
         return _unavailable(request, provider)
 
 
-@policy.public
+@guards.public
 def callback(request: HttpRequest, provider: str) -> HttpResponse:
     client = _client_or_404(provider)
     try:
@@ -67,7 +65,7 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
                 "title": _("Sign-in did not work"),
                 "text": _("%(name)s did not confirm who you are (%(error)s). Try again.")
                 % {
-                    "name": oidc.provider_name(provider),
+                    "name": providers.provider_name(provider),
                     "error": getattr(error, "error", "") or "error",
                 },
             },

@@ -1,4 +1,4 @@
-"""Identity pages: thin views that call `accounts`, `assurance`, `mandates` and `registry`.
+"""Identity pages: thin views that call `accounts`, `assurance`, `mandates` and `client_registry`.
 
 Each view declares its policy rule; the decorator builds the acting context once and hands it
 in. Bad input re-renders the form with a translated message and a 400.
@@ -18,14 +18,13 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from joinedup.federation.models import Office, Service
 
-from . import accounts, acting, assurance, mandates, oidc, policy, registry
+from . import accounts, acting, assurance, client_registry, guards, mandates, policy
 from .acting import ActingContext, ActingError
 from .forms import (
     ActingForForm,
@@ -39,16 +38,10 @@ from .forms import (
     SignInForm,
     SignUpForm,
 )
+from .guards import next_target
 from .models import AssuranceLevel, IdentityProofing, Person, User
-
-
-def _next(request: HttpRequest, default: str = "identity:account") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse(default)
+from .providers import provider_name
+from .tasks import send_record_copy
 
 
 def _apply_errors(form, error: ValidationError) -> None:
@@ -70,7 +63,7 @@ def load_service(key: str, **_kwargs) -> Service:
 # --- Sign-up, e-mail verification, sign-in, sign-out -------------------------------------
 
 
-@policy.public
+@guards.public
 def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST":
@@ -95,12 +88,12 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/sign_up.html", {"form": form})
 
 
-@policy.public
+@guards.public
 def sign_up_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/sign_up_sent.html")
 
 
-@policy.public
+@guards.public
 def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     try:
         accounts.verify_email(uidb64, token)
@@ -115,10 +108,10 @@ def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     return redirect("identity:sign-in")
 
 
-@policy.public
+@guards.public
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
-    next_url = _next(request)
+    next_url = next_target(request)
     if request.method == "POST":
         if form.is_valid():
             email = accounts.normalise_email(form.cleaned_data["username"])
@@ -146,11 +139,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 
 def _sign_in_page(form: SignInForm, next_url: str) -> dict:
-    providers = [{"key": key, "name": oidc.provider_name(key)} for key in settings.OIDC_PROVIDERS]
+    providers = [{"key": key, "name": provider_name(key)} for key in settings.OIDC_PROVIDERS]
     return {"form": form, "next": next_url, "providers": providers}
 
 
-@policy.requires("account.signed_in")
+@guards.requires("account.signed_in")
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)
@@ -161,7 +154,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 # --- Password reset ------------------------------------------------------------------------
 
 
-@policy.public
+@guards.public
 def password_reset(request: HttpRequest) -> HttpResponse:
     form = EmailForm(request.POST or None)
     if request.method == "POST":
@@ -183,7 +176,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     return render(request, "identity/password_reset.html", {"form": form})
 
 
-@policy.public
+@guards.public
 def password_reset_sent(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -198,7 +191,7 @@ def password_reset_sent(request: HttpRequest) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     user = accounts.user_from_uid(uidb64)
     if user is None or not default_token_generator.check_token(user, token):
@@ -224,12 +217,12 @@ def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> Htt
 # --- Second factor ------------------------------------------------------------------------
 
 
-@policy.requires("account.signed_in")
+@guards.requires("account.signed_in")
 def two_factor(request: HttpRequest, context: ActingContext) -> HttpResponse:
     user = User.objects.get(pk=context.user_id)
     if accounts.confirmed_device(user) is None:
         return redirect(
-            f"{reverse('identity:two-factor-setup')}?{urlencode({'next': _next(request)})}"
+            f"{reverse('identity:two-factor-setup')}?{urlencode({'next': next_target(request)})}"
         )
     form = CodeForm(request.POST or None)
     if request.method == "POST":
@@ -237,25 +230,30 @@ def two_factor(request: HttpRequest, context: ActingContext) -> HttpResponse:
             device = accounts.check_totp(user, form.cleaned_data["code"])
             if device is not None:
                 otp_login(request, device)
-                return redirect(_next(request))
+                return redirect(next_target(request))
             form.add_error("code", _("This code is not right, or has expired. Try the next one."))
         return render(
-            request, "identity/two_factor.html", {"form": form, "next": _next(request)}, status=400
+            request,
+            "identity/two_factor.html",
+            {"form": form, "next": next_target(request)},
+            status=400,
         )
-    return render(request, "identity/two_factor.html", {"form": form, "next": _next(request)})
+    return render(request, "identity/two_factor.html", {"form": form, "next": next_target(request)})
 
 
-@policy.requires("account.signed_in")
+@guards.requires("account.signed_in")
 def two_factor_setup(request: HttpRequest, context: ActingContext) -> HttpResponse:
     user = User.objects.get(pk=context.user_id)
     if accounts.confirmed_device(user) is not None and not context.second_factor:
         # Replacing an authenticator needs the current one: a stolen password is not enough.
-        return redirect(f"{reverse('identity:two-factor')}?{urlencode({'next': _next(request)})}")
+        return redirect(
+            f"{reverse('identity:two-factor')}?{urlencode({'next': next_target(request)})}"
+        )
     device = accounts.start_totp_enrolment(user)
     form = CodeForm(request.POST or None)
     page = {
         "form": form,
-        "next": _next(request),
+        "next": next_target(request),
         "qr": accounts.totp_qr_svg(device),
         "secret": accounts.totp_secret(device),
     }
@@ -263,7 +261,7 @@ def two_factor_setup(request: HttpRequest, context: ActingContext) -> HttpRespon
         if form.is_valid() and accounts.confirm_totp(device, form.cleaned_data["code"]):
             otp_login(request, device)
             messages.success(request, _("Your authenticator app is set up."))
-            return redirect(_next(request))
+            return redirect(next_target(request))
         if form.is_valid():
             form.add_error("code", _("This code is not right. Check the app and try again."))
         return render(request, "identity/two_factor_setup.html", page, status=400)
@@ -273,7 +271,7 @@ def two_factor_setup(request: HttpRequest, context: ActingContext) -> HttpRespon
 # --- The account, acting for someone, stepping up ------------------------------------------
 
 
-@policy.requires("account.self")
+@guards.requires("account.self")
 def account(request: HttpRequest, context: ActingContext) -> HttpResponse:
     user = User.objects.select_related("person").get(pk=context.user_id)
     person = user.person
@@ -295,7 +293,7 @@ def account(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@policy.requires("account.self")
+@guards.requires("account.self")
 @require_POST
 def choose_acting(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = ActingForForm(request.POST)
@@ -317,7 +315,7 @@ def choose_acting(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return redirect("identity:account")
 
 
-@policy.public
+@guards.public
 def step_up(request: HttpRequest, context: ActingContext) -> HttpResponse:
     key = request.GET.get("service", "")
     service = Service.objects.filter(key=key).first()
@@ -332,12 +330,12 @@ def step_up(request: HttpRequest, context: ActingContext) -> HttpResponse:
             "plan": plan,
             "service": service,
             "signed_in": not context.is_anonymous,
-            "next": _next(request),
+            "next": next_target(request),
         },
     )
 
 
-@policy.requires("service.apply", resource=load_service)
+@guards.requires("service.apply", resource=load_service)
 def service_start(
     request: HttpRequest, context: ActingContext, service: Service, key: str
 ) -> HttpResponse:
@@ -352,7 +350,7 @@ def service_start(
 # --- Staff ---------------------------------------------------------------------------------
 
 
-@policy.requires("staff.console")
+@guards.requires("staff.console")
 def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
     user = User.objects.get(pk=context.user_id)
     return render(
@@ -367,7 +365,7 @@ def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
     )
 
 
-@policy.requires("staff.console")
+@guards.requires("staff.console")
 @require_POST
 def choose_membership(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = MembershipForm(request.POST)
@@ -386,12 +384,12 @@ def choose_membership(request: HttpRequest, context: ActingContext) -> HttpRespo
     return redirect("identity-staff:home")
 
 
-@policy.requires("person.find")
+@guards.requires("person.find")
 def find_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
     form = FindPersonForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            person = registry.find_by_identifier(
+            person = client_registry.find_by_identifier(
                 form.cleaned_data["kind"], form.cleaned_data["value"]
             )
             if person is not None:
@@ -402,7 +400,7 @@ def find_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return render(request, "identity/find_person.html", {"form": form})
 
 
-@policy.requires("person.view", resource=load_person)
+@guards.requires("person.view", resource=load_person)
 def person_detail(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
@@ -430,7 +428,7 @@ def _staff_offices(context: ActingContext):
     return list(offices)
 
 
-@policy.requires("proofing.record", resource=load_person)
+@guards.requires("proofing.record", resource=load_person)
 def record_proofing(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
@@ -462,7 +460,7 @@ def record_proofing(
     return render(request, "identity/record_proofing.html", {"form": form, "person": person})
 
 
-@policy.requires("mandate.record", resource=load_person)
+@guards.requires("mandate.record", resource=load_person)
 def record_mandate(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
@@ -492,14 +490,12 @@ def record_mandate(
     return render(request, "identity/record_mandate.html", {"form": form, "person": person})
 
 
-@policy.requires("person.view", resource=load_person)
+@guards.requires("person.view", resource=load_person)
 @require_POST
 def email_record(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
     """Send a copy of the record by e-mail, in the background, with the requester's context."""
-    from .tasks import send_record_copy
-
     send_record_copy.enqueue(context.to_json(), person.pk)
     messages.success(request, _("A copy of the record is on its way to your email address."))
     return redirect("identity:person", person_id=person.pk)

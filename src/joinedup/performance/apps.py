@@ -8,5 +8,6 @@ class PerformanceConfig(AppConfig):
     verbose_name = _("Performance")
 
     def ready(self) -> None:
-        # Policy rules, outbox subscribers and periodic jobs register themselves at import.
+        # Only once the app registry is ready (they use the models): policy rules, outbox
+        # subscribers and periodic jobs register themselves at import.
         from . import policy, reactions, schedule  # noqa: F401

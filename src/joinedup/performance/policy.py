@@ -13,18 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.policy import Decision, Role, allow, deny, rule
+from joinedup.identity.policy import Decision, Role, allow, deny, must_sign_in, rule
 
 #: Staff roles that read their agency's dashboard.
 DASHBOARD_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR})
-
-
-def _must_sign_in(context: ActingContext) -> Decision | None:
-    if context.is_anonymous:
-        return deny("sign_in", _("Sign in to continue."))
-    if not context.verified:
-        return deny("second_factor", _("Staff accounts confirm each sign-in with a second factor."))
-    return None
 
 
 @rule(
@@ -34,7 +26,7 @@ def _must_sign_in(context: ActingContext) -> Decision | None:
     ),
 )
 def _dashboard(context: ActingContext, agency: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if not (context.is_staff and context.user_id and context.role in DASHBOARD_ROLES):
         return deny(
@@ -51,7 +43,7 @@ def _dashboard(context: ActingContext, agency: Any) -> Decision:
     description=gettext_lazy("A person sees and answers the surveys they were invited to."),
 )
 def _feedback_mine(context: ActingContext, resource: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if context.person_id is None or context.role:
         return deny("forbidden", _("Only a person who used a service is asked about it."))

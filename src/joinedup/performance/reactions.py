@@ -12,7 +12,7 @@ import logging
 
 from joinedup.sharing.subscribers import Event, subscriber
 
-from . import interactions, surveys, transactions
+from . import handle_time, surveys, transactions
 from .models import COMPLETIONS
 
 logger = logging.getLogger(__name__)
@@ -33,10 +33,10 @@ def on_application_event(event: Event) -> None:
             surveys.invite(txn, application_id, event.id)
 
 
-@subscriber(interactions.EVENT, name="performance.interactions")
+@subscriber(handle_time.EVENT, name="performance.interactions")
 def on_interaction(event: Event) -> None:
     """Add an interaction's handle time and cost; a malformed event is logged, not retried."""
     try:
-        interactions.record_interaction(event.id, event.data, event.time)
-    except interactions.BadInteraction as error:
+        handle_time.record_interaction(event.id, event.data, event.time)
+    except handle_time.BadInteraction as error:
         logger.error("interaction event %s not counted: %s", event.id, error)

@@ -9,18 +9,16 @@ from django_tasks import task
 
 from joinedup.sharing import schedule
 
+from . import surveys, transactions
+
 
 @task()
 def sweep_drafts() -> int:
-    from . import transactions
-
     return transactions.sweep_abandoned_drafts()
 
 
 @task()
 def expire_invitations() -> int:
-    from . import surveys
-
     return surveys.expire()
 
 

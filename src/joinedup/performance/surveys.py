@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from joinedup.delivery.models import Application
+from joinedup.delivery.notifications import channels, sending
 
 from . import rollups
 from .models import SurveyInvitation, SurveyResponse, Transaction
@@ -158,8 +159,6 @@ def survey_url(token: str, language: str) -> str:
 
 def _send_email(application_id, token: str) -> None:
     """E-mail the link (after the commit; a failure leaves the portal entry)."""
-    from joinedup.delivery.notifications import channels, sending
-
     application = (
         Application.objects.select_related("applicant", "service").filter(pk=application_id).first()
     )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from joinedup.federation.models import Agency, Jurisdiction, Service
-from joinedup.identity import policy
+from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
 from . import kpis, pages, surveys
@@ -35,13 +35,13 @@ def _render(request, template: str, context: dict, error: str | None = None) -> 
     return render(request, template, context, status=400 if error else 200)
 
 
-@policy.public
+@guards.public
 def index(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
     return _render(request, "performance/index.html", pages.overview(period), error)
 
 
-@policy.public
+@guards.public
 def service_page(request: HttpRequest, key: str) -> HttpResponse:
     service = get_object_or_404(Service, key=key)
     period, error = _period(request)
@@ -54,7 +54,7 @@ def service_page(request: HttpRequest, key: str) -> HttpResponse:
     return _render(request, "performance/service.html", context, error)
 
 
-@policy.public
+@guards.public
 def jurisdiction_page(request: HttpRequest, code: str) -> HttpResponse:
     jurisdiction = get_object_or_404(Jurisdiction, code=code.upper())
     period, error = _period(request)
@@ -67,7 +67,7 @@ def _agency(key: str) -> Agency:
     return get_object_or_404(Agency, key=key)
 
 
-@policy.requires("performance.dashboard", resource=_agency)
+@guards.requires("performance.dashboard", resource=_agency)
 def dashboard(request: HttpRequest, context: ActingContext, agency: Agency, key: str):
     period, error = _period(request)
     try:
@@ -81,7 +81,7 @@ def dashboard(request: HttpRequest, context: ActingContext, agency: Agency, key:
     )
 
 
-@policy.requires("performance.feedback.mine")
+@guards.requires("performance.feedback.mine")
 def feedback_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
     invitations = surveys.pending_for(context.person_id)
     names = dict(
@@ -97,7 +97,7 @@ def feedback_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@policy.requires("performance.feedback.mine")
+@guards.requires("performance.feedback.mine")
 def feedback_form(request: HttpRequest, context: ActingContext, invitation_id) -> HttpResponse:
     invitation = surveys.owned_by(invitation_id, context.person_id)
     if invitation is None:
@@ -106,7 +106,7 @@ def feedback_form(request: HttpRequest, context: ActingContext, invitation_id) -
 
 
 @require_http_methods(["GET", "POST"])
-@policy.public
+@guards.public
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     invitation = surveys.by_token(token)
     if invitation is None:
@@ -141,6 +141,6 @@ def _survey(request: HttpRequest, invitation, mode: str) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def survey_thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "performance/survey_thanks.html")

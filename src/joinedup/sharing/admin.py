@@ -1,11 +1,13 @@
 """Admin for sharing: categories and rules are edited; the ledger and consents are read-only;
 webhook deliveries can be retried."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import webhooks
+from . import dispatch, sharing_rules, webhooks
 from .models import (
     AccessEvent,
     BreakGlass,
@@ -41,8 +43,37 @@ class DataCategoryAdmin(admin.ModelAdmin):
     search_fields = ("key", "names")
 
 
+class SharingRuleForm(forms.ModelForm):
+    """A rule entered by hand is checked as one derived from an agreement is: every name in
+    it must be known, or a typo would silently widen or block sharing."""
+
+    class Meta:
+        model = SharingRule
+        fields = (
+            "agreement",
+            "provider",
+            "recipient",
+            "categories",
+            "fields",
+            "purposes",
+            "legal_basis",
+            "roles",
+            "valid_from",
+            "valid_to",
+            "active",
+        )
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # builds the rule from the form and runs the model's checks
+        try:
+            sharing_rules.validate_rule(self.instance)
+        except ValidationError as error:
+            self._update_errors(error)
+
+
 @admin.register(SharingRule)
 class SharingRuleAdmin(admin.ModelAdmin):
+    form = SharingRuleForm
     list_display = (
         "provider",
         "recipient",
@@ -127,7 +158,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Retry the selected deliveries now"))
     def retry_now(self, request, queryset) -> None:
-        count = webhooks.retry(queryset)
+        count = dispatch.retry(queryset)
         self.message_user(
             request,
             ngettext(

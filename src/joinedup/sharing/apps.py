@@ -8,5 +8,6 @@ class SharingConfig(AppConfig):
     verbose_name = _("Data sharing")
 
     def ready(self) -> None:
-        # Policy rules, internal subscribers and retention rules register at import time.
-        from . import breakglass, policy, retention, rules  # noqa: F401
+        # Only once the app registry is ready (they use the models): policy rules, internal
+        # subscribers and retention rules register at import time.
+        from . import breakglass, policy, retention, sharing_rules  # noqa: F401

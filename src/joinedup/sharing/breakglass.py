@@ -25,7 +25,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership, User
 from joinedup.identity.policy import PERSON_FACING
 
-from . import categories as catalogue
+from . import categories as data_categories
 from . import outbox
 from .models import BreakGlass, validate_reason
 from .subscribers import Event, subscriber
@@ -65,7 +65,7 @@ def open_break_glass(
     except ValidationError as error:
         errors["reason"] = error.messages[0]
     categories = list(dict.fromkeys(categories))
-    unknown = sorted(set(categories) - catalogue.known_categories())
+    unknown = sorted(set(categories) - data_categories.known_categories())
     if not categories or unknown:
         errors["categories"] = _("Choose the data categories you need.")
     if not 1 <= minutes <= settings.BREAK_GLASS_MAX_MINUTES:

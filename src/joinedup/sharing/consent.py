@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency, Agreement
 from joinedup.identity.models import Person
 
-from . import categories as catalogue
+from . import categories as data_categories
 from . import outbox
 from .models import ConsentEvent, ConsentRecord, DataCategory
-from .rules import PURPOSE
+from .sharing_rules import PURPOSE
 
 SOURCE = "/joinedup/sharing/consent"
 RECEIPT_SCHEMA = "ISO/IEC TS 27560:2023 consent record, Joinedup profile 1"
@@ -108,7 +108,7 @@ def record_consents(
     every grant is checked before anything is written, and the rows of all of them are
     written together (a handful of INSERTs, whatever the number of grants)."""
     errors: dict[str, str] = {}
-    known = catalogue.known_categories()
+    known = data_categories.known_categories()
     for grant in grants:
         grant.recipients = list(grant.recipients)
         grant.controllers = (
@@ -294,7 +294,7 @@ def receipt(consent: ConsentRecord) -> dict:
 
 def receipt_pdf(consent: ConsentRecord, language: str | None = None) -> bytes:
     """The receipt as an accessible PDF (PDF/UA), in the person's language."""
-    import weasyprint
+    import weasyprint  # takes seconds to import (Pango); only receipts need it, not every process
 
     language = language or consent.language or "en"
     with translation.override(language):

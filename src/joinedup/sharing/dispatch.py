@@ -31,7 +31,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -44,6 +44,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from . import subscribers, webhooks
 from .models import Delivery, DispatchWakeup, OutboxEvent, WebhookEndpoint
@@ -429,11 +431,6 @@ def notify(using: str = DEFAULT_DB_ALIAS) -> None:
 
 def queue_shares_database(using: str = DEFAULT_DB_ALIAS) -> bool:
     """Whether dispatch tasks are rows in this same database (the database task backend)."""
-    try:
-        from django_tasks_db import DatabaseBackend
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # pragma: no cover - the backend is installed with the project
-        return False
     backend = dispatch_outbox.get_backend()
     return isinstance(backend, DatabaseBackend) and router.db_for_write(DBTaskResult) == using
 
@@ -462,6 +459,28 @@ def kick(using: str = DEFAULT_DB_ALIAS, *, enqueue: bool = True) -> None:
         dispatch_outbox.enqueue()
     except Exception:
         logger.exception("could not enqueue the outbox dispatcher; the scheduler will retry")
+
+
+def retry(deliveries: Iterable[Delivery]) -> int:
+    """Send failed or dead deliveries again now (the admin's "retry" action)."""
+    count = 0
+    with transaction.atomic():
+        for delivery in deliveries:
+            if delivery.status == Delivery.Status.DELIVERED:
+                continue
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=Delivery.Status.PENDING, attempts=0, last_error=""
+            )
+            OutboxEvent.objects.filter(pk=delivery.event_id).update(
+                status=OutboxEvent.Status.PENDING,
+                next_attempt_at=timezone.now(),
+                locked_until=None,
+                locked_by="",
+            )
+            count += 1
+        if count:
+            transaction.on_commit(kick)
+    return count
 
 
 class _Listener:

@@ -36,10 +36,9 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership
 from joinedup.identity.policy import PERSON_FACING, within_staff_scope
 
-from . import breakglass, ledger
-from . import categories as catalogue
+from . import breakglass, ledger, sharing_rules
+from . import categories as data_categories
 from . import consent as consents
-from . import rules as sharing_rules
 from .models import AccessEvent, LegalBasis, Sensitivity
 
 Role = StaffMembership.Role
@@ -96,7 +95,7 @@ def _refuse(code: str, message: str) -> _Decision:
 
 
 def _role_reaches(role: str | None, category: str, reach: dict) -> bool:
-    return role in reach and catalogue.sensitivity(category) <= reach[role]
+    return role in reach and data_categories.sensitivity(category) <= reach[role]
 
 
 def _by_mandate(context: ActingContext, subject: Person, wanted: list[str], action: str):
@@ -109,7 +108,9 @@ def _by_mandate(context: ActingContext, subject: Person, wanted: list[str], acti
 
 def _own_agency(context: ActingContext, wanted: list[str]) -> _Decision:
     allowed = {
-        f for f in wanted if _role_reaches(context.role, catalogue.category_of(f), OWN_AGENCY_REACH)
+        f
+        for f in wanted
+        if _role_reaches(context.role, data_categories.category_of(f), OWN_AGENCY_REACH)
     }
     if not allowed:
         return _refuse(
@@ -147,7 +148,7 @@ def _shared(
             fields_for_role = [
                 f
                 for f in fields
-                if _role_reaches(context.role, catalogue.category_of(f), SHARED_REACH)
+                if _role_reaches(context.role, data_categories.category_of(f), SHARED_REACH)
             ]
         if fields and not fields_for_role:
             role_blocked = True
@@ -161,7 +162,7 @@ def _shared(
                 holder,
                 recipient,
                 purpose,
-                {catalogue.category_of(f) for f in fields},
+                {data_categories.category_of(f) for f in fields},
                 lock=True,
             )
             if covering is None:
@@ -218,7 +219,9 @@ def _decide(
         ), holder
     recipient = Agency.objects.get(key=context.agency_key)
     holder = holder or recipient
-    grant = breakglass.open_grant(context, subject.pk, {catalogue.category_of(f) for f in wanted})
+    grant = breakglass.open_grant(
+        context, subject.pk, {data_categories.category_of(f) for f in wanted}
+    )
     if grant is not None:
         return _Decision(
             allowed=set(wanted), basis=LegalBasis.BREAK_GLASS, break_glass_id=grant.pk
@@ -247,8 +250,8 @@ def disclose(
     `requested` mixes category keys ("identity") and field keys ("birth_date"). With
     `partial=False` the request is all or nothing. Raises DisclosureRefused.
     """
-    wanted = catalogue.expand(requested)
-    unknown = [f for f in wanted if catalogue.field(f) is None]
+    wanted = data_categories.expand(requested)
+    unknown = [f for f in wanted if data_categories.field(f) is None]
     if unknown:
         raise DisclosureRefused(
             "unknown_field",
@@ -264,7 +267,7 @@ def disclose(
     if context.person_id is not None and context.person_id == subject.pk and not context.role:
         # The person's own data: no gate, no ledger entry (it is not a use by someone else).
         return Disclosure(
-            subject.pk, {f: catalogue.field(f).read(subject) for f in wanted}, [], "self"
+            subject.pk, {f: data_categories.field(f).read(subject) for f in wanted}, [], "self"
         )
 
     with transaction.atomic():
@@ -276,7 +279,7 @@ def disclose(
         if decision.refusal is None:
             granted = [f for f in wanted if f in decision.allowed]
             event = _record(context, subject, holder, action, granted, purpose, decision)
-            values = {f: catalogue.field(f).read(subject) for f in granted}
+            values = {f: data_categories.field(f).read(subject) for f in granted}
             return Disclosure(
                 subject.pk,
                 values,
@@ -308,7 +311,7 @@ def _record(
         actor_role=context.role or "",
         holder_agency=holder.key if holder else "",
         action=action,
-        categories=sorted({catalogue.category_of(f) or "" for f in fields} - {""}),
+        categories=sorted({data_categories.category_of(f) or "" for f in fields} - {""}),
         fields=fields,
         purpose=purpose[:80],
         legal_basis="" if refused else decision.basis,

@@ -140,11 +140,6 @@ class SharingRule(models.Model):
     def __str__(self) -> str:
         return f"{self.provider.key} → {self.recipient.key}: {', '.join(self.categories)}"
 
-    def clean(self) -> None:
-        from . import rules
-
-        rules.validate_rule(self)
-
 
 class ConsentRecord(models.Model):
     """A person's consent, shaped after ISO/IEC TS 27560 (consent record information).

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from . import dispatch
 from .models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -137,18 +138,14 @@ class _Kick:
         self.using, self.enqueue = using, enqueue
 
     def __call__(self) -> None:
-        from .dispatch import kick
-
-        kick(self.using, enqueue=self.enqueue)
+        dispatch.kick(self.using, enqueue=self.enqueue)
 
 
 def _kick_after_commit(using: str) -> None:
     """One dispatch per transaction, however many events it emitted. (A savepoint rolled
     back takes its callback, and its queued task, with it: the next emit makes them again.)"""
-    from .dispatch import enqueue_with_the_commit
-
     pending = connections[using].run_on_commit
     if any(isinstance(entry[1], _Kick) for entry in pending):
         return
-    queued = enqueue_with_the_commit(using)
+    queued = dispatch.enqueue_with_the_commit(using)
     transaction.on_commit(_Kick(using, enqueue=not queued), using=using)

@@ -17,20 +17,13 @@ from joinedup.identity.policy import (
     Role,
     allow,
     deny,
+    must_sign_in,
     rule,
 )
 
 
-def _must_sign_in(context: ActingContext) -> Decision | None:
-    if context.is_anonymous:
-        return deny("sign_in", _("Sign in to continue."))
-    if not context.verified:
-        return deny("second_factor", _("Staff accounts confirm each sign-in with a second factor."))
-    return None
-
-
 def _as_person(context: ActingContext, scope: str) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if context.person_id is None:
         return deny("forbidden", _("Only a person registered with us has these records."))
@@ -67,7 +60,7 @@ def _withdraw(context: ActingContext, resource: Any) -> Decision:
     description=gettext_lazy("Front-line and case staff open emergency access, with a reason."),
 )
 def _break_glass_open(context: ActingContext, resource: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if context.is_staff and context.user_id and context.role in PERSON_FACING:
         return allow()
@@ -80,7 +73,7 @@ def _break_glass_open(context: ActingContext, resource: Any) -> Decision:
     description=gettext_lazy("Supervisors review emergency access in their agency."),
 )
 def _break_glass_review(context: ActingContext, resource: Any) -> Decision:
-    if denial := _must_sign_in(context):
+    if denial := must_sign_in(context):
         return denial
     if not (context.is_staff and context.user_id and context.role == Role.SUPERVISOR):
         return deny("forbidden", _("Only supervisors review emergency access."))

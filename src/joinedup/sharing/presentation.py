@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency
 from joinedup.identity.models import StaffMembership
 
-from . import categories as catalogue
+from . import categories as data_categories
 from .models import AccessEvent, DataCategory, LegalBasis
 
 
@@ -75,5 +75,5 @@ def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
 
 
 def field_label(key: str) -> str:
-    spec = catalogue.field(key)
+    spec = data_categories.field(key)
     return str(spec.label) if spec else key

@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from joinedup.identity import policy
+from joinedup.identity import guards, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, User
 
@@ -33,7 +33,7 @@ def _subject(context: ActingContext) -> Person:
     return person
 
 
-@policy.requires("sharing.own_records")
+@guards.requires("sharing.own_records")
 def access_log(request: HttpRequest, context: ActingContext) -> HttpResponse:
     page = Paginator(ledger.events_for(context.subject_id), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -59,7 +59,7 @@ def _own(context: ActingContext, consent_id: uuid.UUID) -> ConsentRecord:
     )
 
 
-@policy.requires("sharing.own_records")
+@guards.requires("sharing.own_records")
 def consent_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
     records = (
         ConsentRecord.objects.filter(subject_id=context.subject_id)
@@ -79,7 +79,7 @@ def consent_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 
 @require_POST
-@policy.requires("sharing.consent.withdraw")
+@guards.requires("sharing.consent.withdraw")
 def consent_withdraw(request: HttpRequest, context: ActingContext, consent_id) -> HttpResponse:
     consent = _own(context, consent_id)
     policy.require(context, "sharing.consent.withdraw", consent)
@@ -89,7 +89,7 @@ def consent_withdraw(request: HttpRequest, context: ActingContext, consent_id) -
     return redirect("sharing:consents")
 
 
-@policy.requires("sharing.own_records")
+@guards.requires("sharing.own_records")
 def consent_receipt(
     request: HttpRequest, context: ActingContext, consent_id, format: str
 ) -> HttpResponse:
@@ -109,7 +109,7 @@ def consent_receipt(
     return response
 
 
-@policy.requires("sharing.break_glass.review")
+@guards.requires("sharing.break_glass.review")
 def review_queue(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return render(
         request,
@@ -123,7 +123,7 @@ def review_queue(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 
 @require_POST
-@policy.requires("sharing.break_glass.review")
+@guards.requires("sharing.break_glass.review")
 def review_case(request: HttpRequest, context: ActingContext, case_id: int) -> HttpResponse:
     case = get_object_or_404(BreakGlass.objects.select_related("agency"), pk=case_id)
     try:

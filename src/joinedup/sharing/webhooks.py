@@ -16,15 +16,12 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterable
 
 import requests
-from django.db import transaction
-from django.utils import timezone
 
 from joinedup import __version__
 
-from .models import Delivery, OutboxEvent, WebhookAttempt, WebhookEndpoint
+from .models import Delivery, WebhookAttempt, WebhookEndpoint
 
 SIGNATURE_HEADER = "Joinedup-Signature"
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -92,30 +89,6 @@ def post(delivery: Delivery, body: bytes, event_id: str) -> tuple[bool, str]:
         response_excerpt=excerpt,
     )
     return not error, error
-
-
-def retry(deliveries: Iterable[Delivery]) -> int:
-    """Send failed or dead deliveries again now (the admin's "retry" action)."""
-    from .dispatch import kick
-
-    count = 0
-    with transaction.atomic():
-        for delivery in deliveries:
-            if delivery.status == Delivery.Status.DELIVERED:
-                continue
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.PENDING, attempts=0, last_error=""
-            )
-            OutboxEvent.objects.filter(pk=delivery.event_id).update(
-                status=OutboxEvent.Status.PENDING,
-                next_attempt_at=timezone.now(),
-                locked_until=None,
-                locked_by="",
-            )
-            count += 1
-        if count:
-            transaction.on_commit(kick)
-    return count
 
 
 def create_endpoint(name: str, url: str, event_types: list[str], agency=None) -> WebhookEndpoint:

@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from joinedup.federation import catalogue
 from joinedup.federation.models import Agency, Jurisdiction, LifeSituation
 from joinedup.federation.routing import RoutingError, route_for
-from joinedup.identity import policy
+from joinedup.identity import guards
 
 from .forms import PlaceForm, ServiceFilterForm
 from .pagination import paginate
 
 
-@policy.public
+@guards.public
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -31,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def service_list(request: HttpRequest) -> HttpResponse:
     """The catalogue with filters; bad filter values are explained, with a 400."""
     form = ServiceFilterForm(request.GET)
@@ -50,7 +50,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def service_detail(request: HttpRequest, key: str) -> HttpResponse:
     """A service, who delivers it where, and the answer to "who delivers it where I live?"."""
     service = catalogue.service_with_delivery(key)
@@ -85,14 +85,14 @@ def service_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def place_list(request: HttpRequest) -> HttpResponse:
     return render(
         request, "web/place_list.html", {"tree": catalogue.jurisdiction_tree(), "section": "places"}
     )
 
 
-@policy.public
+@guards.public
 def place_detail(request: HttpRequest, code: str) -> HttpResponse:
     """A jurisdiction: the places within it, its agencies, and what people there can get."""
     try:
@@ -113,7 +113,7 @@ def place_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def life_situation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -122,7 +122,7 @@ def life_situation_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def life_situation_detail(request: HttpRequest, key: str) -> HttpResponse:
     situation = LifeSituation.objects.filter(key=key).first()
     if situation is None:
@@ -140,7 +140,7 @@ def life_situation_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-@policy.public
+@guards.public
 def agency_detail(request: HttpRequest, key: str) -> HttpResponse:
     agency = Agency.objects.select_related("jurisdiction").filter(key=key).first()
     if agency is None:

@@ -6,6 +6,8 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from .. import measures
+
 register = template.Library()
 
 
@@ -38,8 +40,6 @@ def amount(value: float | None, currency: str = "") -> str:
 def days(value: int | None) -> str:
     if value is None:
         return "—"
-    from .. import measures
-
     if value >= measures.OVERFLOW:
         return _("over %(days)s") % {"days": measures.HISTOGRAM_DAYS}
     return str(value)

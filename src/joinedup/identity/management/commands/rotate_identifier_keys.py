@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
 from joinedup.identity import encryption
-from joinedup.identity.registry import rotate_identifier_keys
+from joinedup.identity.client_registry import rotate_identifier_keys
 
 
 class Command(BaseCommand):

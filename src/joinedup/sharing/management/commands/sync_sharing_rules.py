@@ -2,14 +2,14 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from joinedup.sharing import rules
+from joinedup.sharing import sharing_rules
 
 
 class Command(BaseCommand):
     help = "Derive the machine-checkable sharing rules from the data-sharing agreements."
 
     def handle(self, *args, **options) -> None:
-        written, problems = rules.sync_all()
+        written, problems = sharing_rules.sync_all()
         self.stdout.write(f"{written} sharing rules derived from the agreements.")
         if problems:
             for problem in problems:

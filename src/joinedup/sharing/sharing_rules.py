@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency, Agreement, AgreementParty
 from joinedup.identity.models import StaffMembership
 
-from . import categories as catalogue
+from . import categories as data_categories
 from .models import AGREEMENT_BASES, SharingRule
 
 PURPOSE = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*$")
@@ -54,13 +54,13 @@ def validate_rule(rule: SharingRule) -> None:
     cats = _list_of_strings(rule.categories, "categories")
     if not cats:
         errors["categories"] = _("Name at least one data category.")
-    unknown = sorted(set(cats) - catalogue.known_categories())
+    unknown = sorted(set(cats) - data_categories.known_categories())
     if unknown:
         errors["categories"] = _("Unknown data categories: %(names)s.") % {
             "names": ", ".join(unknown)
         }
     fields = _list_of_strings(rule.fields or [], "fields")
-    strays = sorted(f for f in fields if catalogue.category_of(f) not in cats)
+    strays = sorted(f for f in fields if data_categories.category_of(f) not in cats)
     if strays:
         errors["fields"] = _(
             "These fields are unknown or outside the rule's categories: %(names)s."
@@ -183,7 +183,7 @@ def in_force(
 
 
 def permitted_fields(rule: SharingRule) -> set[str]:
-    return set(rule.fields) if rule.fields else set(catalogue.fields_of(rule.categories))
+    return set(rule.fields) if rule.fields else set(data_categories.fields_of(rule.categories))
 
 
 # --- Keeping derived rules in step with the agreements -------------------------------------

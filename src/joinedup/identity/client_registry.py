@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup.federation.models import Jurisdiction
+
 from . import encryption, identifiers
 from .models import Address, ContactPoint, Person, PersonIdentifier
 
@@ -53,8 +55,6 @@ def _identifier(person: Person, kind: str, raw: str) -> PersonIdentifier:
 
 def build_address(person: Person, data: AddressInput, valid_from: datetime.date) -> Address:
     """An unsaved address for the person from `valid_from`; an unknown place is refused."""
-    from joinedup.federation.models import Jurisdiction
-
     jurisdiction = None
     if data.jurisdiction_code:
         jurisdiction = Jurisdiction.objects.filter(code=data.jurisdiction_code).first()
