@@ -104,17 +104,17 @@ def setup(clients: int) -> list[str]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from joinedup.bundles import loader
     from joinedup.delivery import versions
+    from joinedup.demo import loading
     from joinedup.federation.loader import load_federation
     from joinedup.federation.models import Office
     from joinedup.identity import assurance, tokens
     from joinedup.identity.client_registry import AddressInput, register_person
     from joinedup.identity.models import User
 
-    load_federation([ROOT / "src" / "joinedup" / "federation" / "demo" / "canada"])
-    versions.load_paths([versions.demo_folder()])
-    loader.load_demo()
+    load_federation([loading.federation_folder("canada")])
+    versions.load_paths([loading.SERVICE_VERSIONS])
+    loading.load_demo_bundles()
     clerk = User.objects.create_user("clerk@example.org", "clerk@example.org", "x" * 20)
     office = Office.objects.get(key="sc-toronto-downtown")
     secrets = []

@@ -38,7 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PYTHON = sys.executable
-DEMO_ROOT = Path(__file__).resolve().parent.parent / "src" / "joinedup" / "federation" / "demo"
+DEMO_ROOT = (
+    Path(__file__).resolve().parent.parent / "src" / "joinedup" / "demo" / "data" / "federations"
+)
 TARGET_RATIO = 0.5
 ROUTES_WANTED = 24
 

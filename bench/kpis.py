@@ -155,21 +155,22 @@ def run(args, scratch: str) -> int:
     from django.test.utils import override_settings
     from tqdm import tqdm
 
+    from joinedup.demo import loading
+    from joinedup.demo.history.run import generate_history
     from joinedup.federation.loader import load_federation
-    from joinedup.performance import history, kpis
+    from joinedup.performance import kpis
     from joinedup.performance.models import MonthlyRollup, Transaction
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
-    demo = ROOT / "src" / "joinedup" / "federation" / "demo"
-    load_federation([demo / "canada"])
-    load_federation([demo / "australia"])
+    load_federation([loading.federation_folder("canada")])
+    load_federation([loading.federation_folder("australia")])
     print(f"scratch database {DATABASE} migrated, federations loaded", flush=True)
 
     step = time.perf_counter()
     with tqdm(total=args.transactions, unit=" rows", unit_scale=True, mininterval=5) as bar:
         # Surveys and overheads are left out: the scans compare the transactions' figures.
-        history.generate_history(
+        generate_history(
             args.transactions, seed=20260101, progress=bar.update, surveys=False, overheads=False
         )
     generation = time.perf_counter() - step

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "joinedup.performance",
     "joinedup.web",
     "joinedup.api",
+    "joinedup.demo",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +329,15 @@ EMAIL_HOST_USER = env_str("JOINEDUP_EMAIL_USER")
 EMAIL_HOST_PASSWORD = env_str("JOINEDUP_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("JOINEDUP_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("JOINEDUP_EMAIL_FROM", "Joinedup <no-reply@localhost>")
+
+# --- Identity: the client registry -----------------------------------------------------
+# The country (ISO 3166-1 alpha-2) recorded for an address whose form and jurisdiction do not
+# say it; blank: none. An address within a jurisdiction takes its country from the tree.
+DEFAULT_COUNTRY = env_str("JOINEDUP_DEFAULT_COUNTRY").strip().upper()
+if DEFAULT_COUNTRY and not (len(DEFAULT_COUNTRY) == 2 and DEFAULT_COUNTRY.isalpha()):
+    raise ImproperlyConfigured(
+        f"JOINEDUP_DEFAULT_COUNTRY must be a two-letter country code, not {DEFAULT_COUNTRY!r}"
+    )
 
 # --- Identity: identifiers encrypted at rest ------------------------------------------
 # Fernet keys, comma-separated: the first encrypts, all decrypt (rotate by putting a new key

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.db import transaction
 
 from joinedup.bundles import loader
 from joinedup.delivery import versions
+from joinedup.demo import loading
 from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency, Office
 from joinedup.identity import acting, assurance
@@ -24,9 +24,8 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import Person, Relationship, StaffMembership, User
 
-ROOT = Path(__file__).resolve().parents[2]
-CANADA = ROOT / "src" / "joinedup" / "federation" / "demo" / "canada"
-BUNDLES = loader.demo_folder() / "bundles"
+CANADA = loading.federation_folder("canada")
+BUNDLES = loading.BUNDLES / "bundles"
 
 
 @dataclass
@@ -98,8 +97,8 @@ def world(django_db_setup, django_db_blocker) -> Iterator[Family]:
     """The demo federation, its service versions, the demo bundles and the family."""
     with django_db_blocker.unblock(), transaction.atomic():
         load_federation([CANADA])
-        versions.load_paths([versions.demo_folder()])
-        versions.load_paths([loader.demo_folder() / "services"])
+        versions.load_paths([loading.SERVICE_VERSIONS])
+        versions.load_paths([loading.BUNDLES / "services"])
         loader.load_bundles([BUNDLES])
         yield build_family()
         transaction.set_rollback(True)

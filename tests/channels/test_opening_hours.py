@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from joinedup.channels import appointments
 from joinedup.channels.models import Slot
+from joinedup.demo.loading import open_demo_appointments
 from joinedup.federation.models import Office
-from joinedup.web.demo import open_demo_appointments
 
 pytestmark = pytest.mark.django_db
 

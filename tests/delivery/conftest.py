@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
 
 from joinedup.delivery import versions
+from joinedup.demo import loading
 from joinedup.federation.models import Agency
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import IdentityProofing, StaffMembership, User
 
-DEMO = Path(versions.__file__).resolve().parent / "demo"
+DEMO = loading.SERVICE_VERSIONS
 
 
 @pytest.fixture(autouse=True)

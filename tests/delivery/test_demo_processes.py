@@ -5,7 +5,6 @@ its document issued and verifiable."""
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,20 +13,21 @@ from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application, WorkItem
 from joinedup.delivery.payments import flows
 from joinedup.delivery.payments.contrib.sandbox import SUCCEEDING_CARD, SandboxProvider
+from joinedup.demo import loading
 from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency
 
 from .conftest import person_context
 
 pytestmark = pytest.mark.django_db
-CANADA = Path(__file__).parents[2] / "src" / "joinedup" / "federation" / "demo" / "canada"
+CANADA = loading.federation_folder("canada")
 PAST = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
 
 
 @pytest.fixture
 def canada(db):
     load_federation([CANADA])
-    deployed = versions.load_paths([versions.demo_folder()])
+    deployed = versions.load_paths([loading.SERVICE_VERSIONS])
     assert len(deployed) == 6
     return {a.key: a for a in Agency.objects.select_related("jurisdiction")}
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
+from joinedup.demo import loading
 from joinedup.federation.loader import load_federation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CANADA = Path(__file__).resolve().parents[2] / "src" / "joinedup" / "federation" / "demo" / "canada"
+CANADA = loading.federation_folder("canada")
 OFFICE = "Service Canada Centre Toronto Downtown"
 
 
@@ -29,8 +29,8 @@ def demo(transactional_db, settings, tmp_path) -> str:
     """The Canadian federation, the demo identities and two times at an office, with one
     place each (committed, so the live server sees them); returns the demo password."""
     from joinedup.channels import appointments
+    from joinedup.demo.identities import create_demo_identities
     from joinedup.federation.models import Office
-    from joinedup.identity.demo import create_demo_identities
 
     settings.DATA_DIR = tmp_path
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -16,32 +16,31 @@ from __future__ import annotations
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 from django.core import mail
 from playwright.sync_api import Browser, Page, expect
 
-from joinedup.bundles import loader
 from joinedup.delivery import versions
+from joinedup.demo import loading
 from joinedup.federation.loader import load_federation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CANADA = Path(__file__).resolve().parents[2] / "src" / "joinedup" / "federation" / "demo" / "canada"
+CANADA = loading.federation_folder("canada")
 CLERK = "esdc.front-line@example.org"
 
 
 @pytest.fixture
 def demo(transactional_db, settings, tmp_path) -> str:
-    from joinedup.identity.demo import create_demo_identities
+    from joinedup.demo.identities import create_demo_identities
 
     settings.DATA_DIR = tmp_path
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     load_federation([CANADA])
-    versions.load_paths([versions.demo_folder()])
-    loader.load_demo()
+    versions.load_paths([loading.SERVICE_VERSIONS])
+    loading.load_demo_bundles()
     return create_demo_identities()[0].password
 
 

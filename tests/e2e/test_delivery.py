@@ -26,6 +26,7 @@ from playwright.sync_api import Page, expect
 from joinedup.delivery import versions
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application
+from joinedup.demo import loading
 from joinedup.federation.models import Agency
 from joinedup.identity import acting, assurance
 from joinedup.identity.client_registry import AddressInput, register_person
@@ -36,7 +37,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def birth_registration(federation) -> None:
-    versions.load_file(versions.demo_folder() / "birth-registration.json")
+    versions.load_file(loading.SERVICE_VERSIONS / "birth-registration.json")
 
 
 @pytest.fixture

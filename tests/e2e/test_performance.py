@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from joinedup.performance import history
+from joinedup.demo.history.run import generate_history
 from joinedup.performance.models import SurveyInvitation
 from joinedup.sharing import dispatch
 from tests.e2e.test_delivery import applicant, birth_registration, sign_in  # noqa: F401
@@ -27,7 +27,7 @@ PAGES = {
 
 @pytest.fixture
 def figures(federation) -> None:
-    history.generate_history(4000, years=2, seed=11)
+    generate_history(4000, years=2, seed=11)
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -6,13 +6,13 @@ transaction that is rolled back afterwards; each test runs in its own savepoint 
 
 import datetime
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import transaction
 from django.db.models import F
 from django.utils import translation
 
+from joinedup.demo import loading
 from joinedup.federation.loader import LoadResult, load_federation
 from joinedup.federation.models import (
     Agency,
@@ -28,7 +28,7 @@ from joinedup.federation.models import (
 )
 from joinedup.federation.routing import RoutingError, route
 
-DEMO = Path(__file__).resolve().parents[2] / "src" / "joinedup" / "federation" / "demo"
+DEMO = loading.demo_root()
 CANADA = DEMO / "canada"
 AUSTRALIA = DEMO / "australia"
 

@@ -7,9 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from joinedup.demo.identities import create_demo_identities, demo_password
+from joinedup.demo.loading import demo_root
 from joinedup.federation.loader import load_federation
 from joinedup.identity import assurance
-from joinedup.identity.demo import create_demo_identities, demo_password
 from joinedup.identity.models import (
     IdentityProofing,
     Mandate,
@@ -18,7 +19,6 @@ from joinedup.identity.models import (
     StaffMembership,
     User,
 )
-from joinedup.web.demo import demo_root
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ from django.core import mail
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from joinedup.demo.history.run import generate_history
 from joinedup.federation.models import Agency
 from joinedup.identity.models import StaffMembership, User
-from joinedup.performance import history, kpis, rollups
+from joinedup.performance import kpis, rollups
 from joinedup.performance.models import (
     PeerGroup,
     SurveyInvitation,
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def generated(small_federation):
     """A small synthetic history of the test federation."""
-    history.generate_history(3000, years=2, seed=7)
+    generate_history(3000, years=2, seed=7)
     return kpis.parse_period("12m")
 
 

@@ -43,7 +43,7 @@ def test_demo_jurisdiction_codes_and_services_exist_in_the_demo_federation():
     from joinedup.federation.loader import load_federation
     from joinedup.federation.models import Service
 
-    demo = Path(__file__).parents[2] / "src" / "joinedup" / "federation" / "demo"
+    demo = Path(__file__).parents[2] / "src" / "joinedup" / "demo" / "data" / "federations"
     load_federation([demo / "canada"])
     load_federation([demo / "australia"])
     codes = set(Jurisdiction.objects.values_list("code", flat=True))

@@ -16,8 +16,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from joinedup.demo.launch import ADMIN_PASSWORD_FILE
+from joinedup.demo.loading import demo_federation_folders
 from joinedup.federation.models import FederationLoad, Jurisdiction
-from joinedup.web.demo import ADMIN_PASSWORD_FILE, demo_federation_folders
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Loading bundles (life events) from data files, all or nothing, with located problems.
 
-    joinedup load-bundles src/joinedup/bundles/demo/
+    joinedup load-bundles src/joinedup/demo/data/bundles/bundles/
 
 Files are read, located and reported exactly as federation files are (the pieces come from
 `joinedup.federation.loader`): each file is checked against the published schema
@@ -26,7 +26,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from joinedup.delivery import formdefs as forms
-from joinedup.delivery import versions
 from joinedup.federation.loader import (
     Document,
     Problem,
@@ -310,28 +309,3 @@ def load_bundles(
                 bundle.save()
     result.counts = counts
     return result
-
-
-def demo_folder() -> Path:
-    """The demo: `bundles/` (the data files), `services/` and `processes/` (the versions of
-    the services their legs need that delivery's demo does not deploy)."""
-    return Path(__file__).resolve().parent / "demo"
-
-
-def load_demo() -> str:
-    """The demo's bundles and the service versions their legs need, when the Canadian demo
-    catalogue is there; says what was done (for the demo command's output)."""
-    folder = demo_folder()
-    deployed = versions.load_paths([folder / "services"], skip_missing_services=True)
-    needed = set()
-    for path in discover([folder / "bundles"]):
-        document, _problems = read_document(path, path.name)
-        for bundle in (document.data if document else {}).get("bundles", []):
-            needed.update(leg["service"] for leg in bundle.get("legs", []))
-    if Service.objects.filter(key__in=needed).count() < len(needed):
-        return _("Bundles: the demo catalogue they need is not loaded; none loaded.")
-    result = load_bundles([folder / "bundles"], base=folder)
-    return _(
-        "Bundles: %(created)s new, %(updated)s updated, %(unchanged)s unchanged; "
-        "%(versions)s service versions deployed for their legs."
-    ) % {**result.counts, "versions": sum(d.created for d in deployed)}

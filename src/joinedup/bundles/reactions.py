@@ -3,8 +3,10 @@
 - A birth registered (`org.joinedup.application.birth_registered`): the child enters the
   registry with a mandate for each parent (`births.py`), and each parent is offered the
   benefits for the child they have not applied for yet.
-- An address changed (the change of address approved): the moving services not yet asked
-  for at the new place are offered.
+- An address changed (`org.joinedup.application.address_changed`, announced by a change of
+  address's process once the new address is confirmed; its answers `new_province` and
+  `moved_on` say where and since when): the moving services not yet asked for at the new
+  place are offered.
 - A death registered (`org.joinedup.application.death_registered`): the informant is offered
   the survivor's services.
 
@@ -66,10 +68,8 @@ def on_birth_registered(event: Event) -> None:
         )
 
 
-@subscriber("org.joinedup.application.approved", name="bundles.address-changed")
+@subscriber("org.joinedup.application.address_changed", name="bundles.address-changed")
 def on_address_changed(event: Event) -> None:
-    if event.data.get("service") != "ca.change-of-address":
-        return
     application = _application(event)
     if application is None:
         return

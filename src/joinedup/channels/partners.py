@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.delivery.models import Application
-from joinedup.federation.models import Agency
+from joinedup.federation.models import Agency, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import ApiClient
@@ -31,7 +31,9 @@ from joinedup.sharing.models import WebhookEndpoint
 
 from .models import BirthNotice
 
-REGISTRATION = "ca.birth-registration"
+#: What a birth registration produces, in the catalogue's terms (a service's `evidence`): the
+#: services that list it are those whose applications a hospital's notice is matched with.
+REGISTRATION_EVIDENCE = "birth-registration"
 EVENT_PREFIX = "org.joinedup.birth_notice."
 SOURCE = "/joinedup/channels"
 
@@ -64,9 +66,18 @@ def same_birth(notice: BirthNotice, registration: Application) -> bool:
     return bool(place and hospital) and (hospital in place or place in hospital)
 
 
+def registration_services() -> list[str]:
+    """The catalogue keys of the services that register a birth (their evidence says so)."""
+    return [
+        key
+        for key, evidence in Service.objects.values_list("key", "evidence")
+        if REGISTRATION_EVIDENCE in (evidence or [])
+    ]
+
+
 def _candidates_for_notice(notice: BirthNotice) -> list[Application]:
     apps = Application.objects.filter(
-        service__key=REGISTRATION,
+        service__key__in=registration_services(),
         birth_notice__isnull=True,
         submitted_at__date__gte=notice.child_birth_date,
     ).select_related("agency")
@@ -106,7 +117,7 @@ def match_notice(notice: BirthNotice) -> BirthNotice:
 
 def match_registration(registration: Application) -> BirthNotice | None:
     """When a birth registration arrives: the one waiting notice it matches, if exactly one."""
-    if registration.service.key != REGISTRATION:
+    if REGISTRATION_EVIDENCE not in (registration.service.evidence or []):
         return None
     waiting = BirthNotice.objects.filter(registration__isnull=True).select_related("agency")
     found = [n for n in waiting if same_birth(n, registration)]

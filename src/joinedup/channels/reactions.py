@@ -1,6 +1,7 @@
 """What channels does when others announce something (outbox subscribers).
 
-- A birth registration submitted: match it with a waiting hospital notice of the birth.
+- A birth registration submitted (a service whose evidence is a birth registration): match
+  it with a waiting hospital notice of the birth.
 - Any application event: forward the status change to the delivering agency's partner
   systems as `org.joinedup.partner.<agency>.application.<verb>` (sent by sharing's webhooks).
 """
@@ -17,7 +18,7 @@ from . import partners
 def on_application_event(event: Event) -> None:
     partners.forward_status(event.type, event.data)
     if event.type == "org.joinedup.application.submitted":
-        if event.data.get("service") != partners.REGISTRATION:
+        if event.data.get("service") not in partners.registration_services():
             return
         registration = (
             Application.objects.select_related("service", "agency")

@@ -85,7 +85,7 @@ def register(request: HttpRequest, context: ActingContext) -> HttpResponse:
                     data["locality"],
                     "",
                     data["postal_code"],
-                    "CA",
+                    "",  # the country of the place, or the setting DEFAULT_COUNTRY
                     data["place"].upper(),
                 )
             try:

@@ -148,7 +148,3 @@ def load_paths(paths: list[Path], *, skip_missing_services: bool = False) -> lis
                 continue
         results.append(load_file(file))
     return results
-
-
-def demo_folder() -> Path:
-    return Path(__file__).resolve().parent / "demo"

@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ class AddressInput:
     locality: str
     region: str = ""
     postal_code: str = ""
-    country: str = "CA"
+    country: str = ""  # blank: the jurisdiction's country, else the setting DEFAULT_COUNTRY
     jurisdiction_code: str = ""
     kind: str = Address.Kind.RESIDENTIAL
 
@@ -53,6 +54,15 @@ def _identifier(person: Person, kind: str, raw: str) -> PersonIdentifier:
     return record
 
 
+def country_of(jurisdiction) -> str:
+    """The country a jurisdiction lies in: the code of its tree's root (`CA` for
+    `CA-ON-TOR`), when that is a two-letter country code; blank otherwise."""
+    if jurisdiction is None:
+        return ""
+    root = (jurisdiction.path or jurisdiction.code).split("/")[0]
+    return root if len(root) == 2 and root.isalpha() else ""
+
+
 def build_address(person: Person, data: AddressInput, valid_from: datetime.date) -> Address:
     """An unsaved address for the person from `valid_from`; an unknown place is refused."""
     jurisdiction = None
@@ -72,7 +82,7 @@ def build_address(person: Person, data: AddressInput, valid_from: datetime.date)
         locality=data.locality,
         region=data.region,
         postal_code=data.postal_code,
-        country=data.country,
+        country=data.country or country_of(jurisdiction) or settings.DEFAULT_COUNTRY,
         jurisdiction=jurisdiction,
         valid_from=valid_from,
     )

@@ -8,6 +8,7 @@ registered at a counter) and an account alone proves nothing about identity.
 import datetime
 import re
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -168,6 +169,11 @@ class PersonIdentifier(models.Model):
         return "•" * 6 + self.hint
 
 
+def default_country() -> str:
+    """The country of a new address when nothing else says it (setting DEFAULT_COUNTRY)."""
+    return settings.DEFAULT_COUNTRY
+
+
 class Address(models.Model):
     """Where a person lives (or receives mail) over a period: addresses are never overwritten."""
 
@@ -185,7 +191,7 @@ class Address(models.Model):
     locality = models.CharField(_("city or town"), max_length=100)
     region = models.CharField(_("province or state"), max_length=100, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
-    country = models.CharField(_("country"), max_length=2, default="CA")
+    country = models.CharField(_("country"), max_length=2, blank=True, default=default_country)
     jurisdiction = models.ForeignKey(
         "federation.Jurisdiction",
         verbose_name=_("jurisdiction"),

@@ -152,16 +152,3 @@ def overhead_pools(
     for pool in query:
         pools[(pool.agency, pool.month, pool.basis)] += pool.amount
     return dict(pools)
-
-
-#: Illustrative unit costs (cents per transaction) for a demonstration, by channel. Real
-#: figures come from each jurisdiction's cost accounting.
-ILLUSTRATIVE_UNIT_COSTS = {
-    "online": 60,
-    "partner": 90,
-    "phone": 450,
-    "video": 700,
-    "mail": 950,
-    "counter": 1400,
-}
-ILLUSTRATIVE_HOURLY = 5200

@@ -9,13 +9,11 @@ class Command(BaseCommand):
     help = "Deploy service versions (form definition + BPMN process) from JSON files or folders."
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "paths", nargs="*", type=Path, help="files or folders (default: the demo)"
-        )
+        parser.add_argument("paths", nargs="+", type=Path, help="files or folders")
 
     def handle(self, *args, paths, **options):
         try:
-            results = versions.load_paths(paths or [versions.demo_folder()])
+            results = versions.load_paths(paths)
         except versions.VersionError as error:
             raise CommandError(str(error)) from None
         for result in results:

@@ -6,7 +6,7 @@ federations and makes sure the demo accounts exist; it can run again and again. 
 watches them: Ctrl-C or SIGTERM stops both cleanly, and if either dies the other is stopped
 too, so a half-working demo never lingers.
 
-The web app sits at the bottom of the import order, so it may gather demo accounts from every
+The demo app sits at the top of the import order, so it may gather demo accounts from every
 other app: add a function to `DEMO_ACCOUNTS` that creates its accounts (idempotently) and
 returns how to sign in with them.
 """
@@ -24,22 +24,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles.finders import get_finders
 from django.core.management import call_command
-from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
-from joinedup.federation.loader import LoadResult, discover, load_federation
-from joinedup.federation.models import FederationLoad
 from joinedup.web.server import ServerOptions, gunicorn_command
+
+from .identities import create_demo_identities
+from .loading import (
+    demo_federation_folders,
+    load_demo_bundles,
+    load_demo_federation,
+    load_demo_service_versions,
+    open_demo_appointments,
+)
 
 Output = Callable[[str], None]
 
-# The federations the demo shows, in this order; each is a folder of data files.
-DEMO_FEDERATIONS = ("canada", "australia")
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "demo-admin-password"  # noqa: S105 (a file name)
 STOP_TIMEOUT = 15.0
@@ -54,70 +58,6 @@ class SignIn:
     username: str
     password: str
     path: str
-
-
-def demo_root() -> Path:
-    """The folder that holds the demo federations, one sub-folder each."""
-    return Path(apps.get_app_config("federation").path) / "demo"
-
-
-def demo_federation_folders(root: Path | None = None) -> tuple[list[Path], str | None]:
-    """The demo federation folders to load, and a note when they are not the usual ones.
-
-    The usual ones are `DEMO_FEDERATIONS`; when some are missing (or hold no data file yet)
-    the other folders found are loaded instead, and the note says so.
-    """
-    root = root or demo_root()
-    folders = (
-        sorted(p for p in root.iterdir() if p.is_dir() and _has_data(p)) if root.is_dir() else []
-    )
-    wanted = [root / name for name in DEMO_FEDERATIONS]
-    if all(folder in folders for folder in wanted):
-        return wanted, None
-    missing = ", ".join(folder.name for folder in wanted if folder not in folders)
-    if not folders:
-        return [], _("No demo federation was found in %(root)s; the catalogue stays empty.") % {
-            "root": root
-        }
-    return folders, _("The demo federation(s) %(missing)s are not there; loading %(found)s.") % {
-        "missing": missing,
-        "found": ", ".join(folder.name for folder in folders),
-    }
-
-
-def _has_data(folder: Path) -> bool:
-    return any(p.suffix in {".yaml", ".yml", ".json"} for p in folder.rglob("*"))
-
-
-def load_summary(result: LoadResult) -> str:
-    """One line that says what a federation load wrote."""
-    counts = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.counts.items())
-    note = _(" (illustrative)") if result.illustrative else ""
-    return _("Loaded %(name)s%(note)s: %(counts)s.") % {
-        "name": result.name,
-        "note": note,
-        "counts": counts,
-    }
-
-
-def files_checksum(folder: Path) -> str:
-    """The digest the loader records for a folder's files (see `FederationLoad.checksum`)."""
-    digest = hashlib.sha256()
-    for path in discover([folder]):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def load_demo_federation(folder: Path) -> str:
-    """Load one demo federation unless these very files were loaded before; say which.
-
-    Loading twice changes nothing but takes seconds at every start, and would undo what a
-    visitor changed in the admin since.
-    """
-    previous = FederationLoad.objects.filter(checksum=files_checksum(folder)).first()
-    if previous is not None:
-        return _("%(name)s: loaded already from the same files.") % {"name": previous.name}
-    return load_summary(load_federation([folder], base=folder.parent))
 
 
 def demo_admin() -> list[SignIn]:
@@ -149,9 +89,7 @@ def demo_admin() -> list[SignIn]:
 
 
 def demo_identities() -> list[SignIn]:
-    """The demo people and staff of the identity app (a family, staff in every role...)."""
-    from joinedup.identity.demo import create_demo_identities
-
+    """The demo people and staff (a family, staff in every role...)."""
     return [SignIn(s.role, s.username, s.password, s.path) for s in create_demo_identities()]
 
 
@@ -165,8 +103,6 @@ def static_fingerprint() -> str:
     Collecting compresses every file, which takes minutes; the demo does it only when this
     digest differs from the one kept after the last collection.
     """
-    from django.contrib.staticfiles.finders import get_finders
-
     entries = []
     for finder in get_finders():
         for path, storage in finder.list(["CVS", ".*", "*~"]):
@@ -209,31 +145,13 @@ def prepare_demo(out: Output) -> list[SignIn]:
         out(note)
     for folder in folders:
         out(load_demo_federation(folder))
-    from joinedup.delivery import versions
-
-    deployed = versions.load_paths([versions.demo_folder()], skip_missing_services=True)
-    out(_("Service versions: %(count)s deployed.") % {"count": sum(d.created for d in deployed)})
-    from joinedup.bundles.loader import load_demo as load_demo_bundles
-
+    out(load_demo_service_versions())
     out(load_demo_bundles())
     out(open_demo_appointments())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
         sign_ins.extend(accounts())
     return sign_ins
-
-
-def open_demo_appointments(days: int = 14) -> str:
-    """Appointment times at every counter office for the next two weeks (30 minutes, two
-    people each), so booking can be tried at once; times already offered are kept."""
-    from joinedup.channels.appointments import counter_offices, open_hours
-
-    offices = counter_offices()
-    added = sum(open_hours(office, timezone.localdate(), days) for office in offices)
-    return _("Appointments: %(added)s times added at %(offices)s offices.") % {
-        "added": added,
-        "offices": len(offices),
-    }
 
 
 def demo_urls(port: int) -> list[tuple[str, str]]:

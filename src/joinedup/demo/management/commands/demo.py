@@ -4,8 +4,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from joinedup.demo.launch import demo_urls, describe, prepare_demo, run_processes
 from joinedup.federation.loader import FederationRejected
-from joinedup.web.demo import demo_urls, describe, prepare_demo, run_processes
 
 
 class Command(BaseCommand):

@@ -25,11 +25,10 @@ from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from joinedup.federation.models import Agency, Jurisdiction, Office
-
-from . import assurance, mandates
-from .client_registry import AddressInput, add_identifier, build_address
-from .identifiers import luhn_valid
-from .models import (
+from joinedup.identity import assurance, mandates
+from joinedup.identity.client_registry import AddressInput, add_identifier, build_address
+from joinedup.identity.identifiers import luhn_valid
+from joinedup.identity.models import (
     AssuranceLevel,
     Business,
     ContactPoint,
@@ -104,7 +103,7 @@ PEOPLE = [
         "Okafor",
         datetime.date(1988, 3, 14),
         "en",
-        AddressInput("40 Bay St", "Toronto", "ON", "M5J 2X2", jurisdiction_code="CA-ON-TOR"),
+        AddressInput("40 Bay St", "Toronto", "ON", "M5J 2X2", "CA", "CA-ON-TOR"),
         "27182818",
         AssuranceLevel.IN_PERSON,
         gettext_lazy("Parent (family, Toronto)"),
@@ -115,7 +114,7 @@ PEOPLE = [
         "Okafor",
         datetime.date(1986, 11, 2),
         "en",
-        AddressInput("40 Bay St", "Toronto", "ON", "M5J 2X2", jurisdiction_code="CA-ON-TOR"),
+        AddressInput("40 Bay St", "Toronto", "ON", "M5J 2X2", "CA", "CA-ON-TOR"),
         "31415926",
         AssuranceLevel.REMOTE,
         gettext_lazy("Parent (family, Toronto)"),
@@ -131,7 +130,8 @@ PEOPLE = [
             "Montréal",
             "QC",
             "H2L 2A2",
-            jurisdiction_code="CA-QC-MTL",
+            "CA",
+            "CA-QC-MTL",
         ),
         "14142135",
         AssuranceLevel.REMOTE,
@@ -143,9 +143,7 @@ PEOPLE = [
         "Chen",
         datetime.date(1990, 1, 30),
         "en",
-        AddressInput(
-            "555 W Hastings St", "Vancouver", "BC", "V6B 4N6", jurisdiction_code="CA-BC-VAN"
-        ),
+        AddressInput("555 W Hastings St", "Vancouver", "BC", "V6B 4N6", "CA", "CA-BC-VAN"),
         "17320508",
         AssuranceLevel.REMOTE,
         gettext_lazy("Small-business owner (Vancouver)"),

@@ -1,14 +1,18 @@
-"""Synthetic history: realistic transactions for demonstrations, tests and benchmarks.
+"""The transactions of the synthetic history, and the illustrative costs they are priced at.
 
-`generate_history(n)` writes n transactions of the loaded federation's offerings over the
-last years: more in some months than others (a yearly wave, quiet weekends, slow growth),
-a channel mix that moves online over time and differs per jurisdiction, turnarounds per
-jurisdiction counted in each one's own business days (with the clock pauses of some cases),
-abandonment, refusals, channel and staff costs, and survey answers that follow timeliness.
-Then the rollups are rebuilt from the facts.
+Two generators (see `joinedup.demo.history`):
+
+- `costs` (order 10): illustrative unit costs per channel and staff rates per agency, when
+  none are set, so the transactions carry costs;
+- `transactions` (order 20): n transactions of the loaded federation's offerings over the
+  run's days: more in some months than others (a yearly wave, quiet weekends, slow growth),
+  a channel mix that moves online over time and differs per jurisdiction, turnarounds per
+  jurisdiction counted in each one's own business days (with the clock pauses of some
+  cases), abandonment, refusals, channel and staff costs with staff handle times.
 
 It writes in bulk: PostgreSQL's COPY, or batches of INSERTs on SQLite. Ten million rows take
-a few minutes on PostgreSQL. The random generator is seeded, so a run can be repeated.
+a few minutes on PostgreSQL, where from `PARALLEL_FROM` rows one process per core writes a
+share. The random generator is the run's, seeded, so a run can be repeated.
 """
 
 from __future__ import annotations
@@ -17,28 +21,24 @@ import bisect
 import datetime
 import itertools
 import math
+import multiprocessing
+import os
 import random
 import secrets
-from collections import defaultdict
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from joinedup.federation.calendars import calendar_for
 from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering
+from joinedup.performance import costs
+from joinedup.performance.models import ChannelUnitCost, StaffCostRate, Transaction
 
-from . import costs, rollups
-from .models import (
-    ChannelUnitCost,
-    OverheadPool,
-    StaffCostRate,
-    SurveyResponse,
-    SurveyRollup,
-    Transaction,
-)
+from .run import HistoryRun, NothingToGenerate, generator
 
 COLUMNS = (
     "source",
@@ -59,6 +59,18 @@ COLUMNS = (
     "handle_cost",
 )
 BATCH = 20_000
+#: Illustrative unit costs (cents per transaction) for a demonstration, by channel. Real
+#: figures come from each jurisdiction's cost accounting.
+ILLUSTRATIVE_UNIT_COSTS = {
+    "online": 60,
+    "partner": 90,
+    "phone": 450,
+    "video": 700,
+    "mail": 950,
+    "counter": 1400,
+}
+#: Illustrative staff cost per hour (cents), for every agency.
+ILLUSTRATIVE_HOURLY = 5200
 CURRENCIES = {"CA": "CAD", "AU": "AUD", "US": "USD", "GB": "GBP", "FR": "EUR", "NZ": "NZD"}
 #: Relative use of the channels other than online, where the offering has them.
 ASSISTED_MIX = {"counter": 0.4, "phone": 0.3, "mail": 0.15, "video": 0.05, "partner": 0.1}
@@ -70,10 +82,6 @@ HANDLE_SECONDS = {
     "mail": (300, 900),
     "partner": (60, 300),
 }
-
-
-class NothingToGenerate(RuntimeError):
-    """No federation is loaded, so there is no service to make history for."""
 
 
 class BusinessDays:
@@ -183,35 +191,47 @@ def _day_weights(first: datetime.date, last: datetime.date) -> tuple[list, list[
     return days, cumulative
 
 
-def ensure_illustrative_costs(start: datetime.date) -> None:
-    """Illustrative unit costs and staff rates, when none were set (a demonstration)."""
+def ensure_illustrative_costs(start: datetime.date) -> int:
+    """Illustrative unit costs and staff rates, when none were set (a demonstration); returns
+    how many records it wrote."""
+    written = 0
     if not ChannelUnitCost.objects.exists():
         roots = Jurisdiction.objects.filter(parent__isnull=True)
-        ChannelUnitCost.objects.bulk_create(
-            ChannelUnitCost(
-                jurisdiction=root.code,
-                channel=channel,
-                amount=amount,
-                currency=CURRENCIES.get(root.code[:2], ""),
-                valid_from=start,
-                illustrative=True,
+        written += len(
+            ChannelUnitCost.objects.bulk_create(
+                ChannelUnitCost(
+                    jurisdiction=root.code,
+                    channel=channel,
+                    amount=amount,
+                    currency=CURRENCIES.get(root.code[:2], ""),
+                    valid_from=start,
+                    illustrative=True,
+                )
+                for root in roots
+                for channel, amount in ILLUSTRATIVE_UNIT_COSTS.items()
             )
-            for root in roots
-            for channel, amount in costs.ILLUSTRATIVE_UNIT_COSTS.items()
         )
     if not StaffCostRate.objects.exists():
-        StaffCostRate.objects.bulk_create(
-            StaffCostRate(
-                agency=agency.key,
-                hourly=costs.ILLUSTRATIVE_HOURLY,
-                currency=CURRENCIES.get(
-                    (agency.jurisdiction.code if agency.jurisdiction else "")[:2], ""
-                ),
-                valid_from=start,
-                illustrative=True,
+        written += len(
+            StaffCostRate.objects.bulk_create(
+                StaffCostRate(
+                    agency=agency.key,
+                    hourly=ILLUSTRATIVE_HOURLY,
+                    currency=CURRENCIES.get(
+                        (agency.jurisdiction.code if agency.jurisdiction else "")[:2], ""
+                    ),
+                    valid_from=start,
+                    illustrative=True,
+                )
+                for agency in Agency.objects.select_related("jurisdiction")
             )
-            for agency in Agency.objects.select_related("jurisdiction")
         )
+    return written
+
+
+@generator("costs", order=10, help="illustrative unit costs and staff rates, when none are set")
+def make_costs(run: HistoryRun) -> int:
+    return ensure_illustrative_costs(run.first)
 
 
 def _rows(
@@ -367,8 +387,6 @@ PARALLEL_FROM = 500_000
 
 def _worker(part: int, count: int, args: tuple, seed: int, done) -> None:
     """A forked process: its own connection, its own generator, its own COPY."""
-    from django.db import connections
-
     connections.close_all()  # never share the parent's socket
     lanes, first, last, unit_costs, rates = args
     rows = _rows(count, lanes, first, last, random.Random(seed + part), unit_costs, rates)
@@ -384,12 +402,6 @@ def _worker(part: int, count: int, args: tuple, seed: int, done) -> None:
 
 def _write_in_parallel(n, lanes, first, last, seed, unit_costs, rates, advance) -> None:
     """Split the rows among one process per core (each commits its own share)."""
-    import multiprocessing
-    import os
-    import time
-
-    from django.db import connections
-
     workers = max(1, min(4, os.cpu_count() or 1))
     context = multiprocessing.get_context("fork")
     done = context.Value("q", 0)
@@ -415,128 +427,21 @@ def _write_in_parallel(n, lanes, first, last, seed, unit_costs, rates, advance) 
         raise RuntimeError(f"a history worker failed (exit codes {failed})")
 
 
-def _surveys(rng: random.Random, share: float = 0.02, response_rate: float = 0.25) -> int:
-    """Survey answers for a sample of the completions, with invitations to match."""
-    completions = (
-        Transaction.objects.filter(outcome__in=("completed", "not_eligible"))
-        .values_list("service_key", "jurisdiction", "channel", "end_day", "met_standard")
-        .order_by()
-    )
-    invited: dict[tuple, int] = defaultdict(int)
-    responses = []
-    total = 0
-    for service_key, jurisdiction, channel, end_day, met in completions.iterator(chunk_size=BATCH):
-        if rng.random() >= share / response_rate:
-            continue
-        month = end_day.replace(day=1)
-        invited[(month, service_key, jurisdiction, channel)] += 1
-        if rng.random() >= response_rate:
-            continue
-        lift = 0.6 if met else (-0.6 if met is False else 0.0)
-
-        def answer(spread: float = 0.9, shift: float = 0.0, lift: float = lift) -> int:
-            return max(1, min(5, round(rng.gauss(3.7 + lift + shift, spread))))
-
-        timeliness = answer(shift=0.3 * lift)
-        responses.append(
-            SurveyResponse(
-                month=month,
-                service_key=service_key,
-                jurisdiction=jurisdiction,
-                channel=channel,
-                mode=rng.choice(("portal", "email")),
-                satisfaction=max(1, min(5, round((timeliness + answer()) / 2 + 0.2))),
-                timeliness=timeliness,
-                competence=answer() if channel != "online" or rng.random() < 0.5 else None,
-                courtesy=answer(1.0, -0.2) if channel != "online" else None,
-                fairness=answer(0.7, 0.2),
-                outcome=answer(0.8, 0.3),
-                trust=answer(1.0, -0.3),
-            )
-        )
-        if len(responses) >= BATCH:
-            SurveyResponse.objects.bulk_create(responses)
-            total += len(responses)
-            responses = []
-    SurveyResponse.objects.bulk_create(responses)
-    total += len(responses)
-    # The invitation counts join those already kept; the answer sums are rebuilt afterwards.
-    for row in SurveyRollup.objects.all():
-        invited[(row.month, row.service_key, row.jurisdiction, row.channel)] += row.invited
-    SurveyRollup.objects.all().delete()
-    SurveyRollup.objects.bulk_create(
-        (
-            SurveyRollup(
-                month=month,
-                service_key=service_key,
-                jurisdiction=jurisdiction,
-                channel=channel,
-                invited=count,
-            )
-            for (month, service_key, jurisdiction, channel), count in invited.items()
-        ),
-        batch_size=BATCH,
-    )
-    return total
-
-
-def _overheads(first: datetime.date) -> None:
-    """Illustrative monthly overheads per agency: about a fifth on top of direct costs."""
-    if OverheadPool.objects.exists():
-        return
-    monthly = (
-        Transaction.objects.filter(end_day__gte=first).values_list("agency", "end_day").order_by()
-    )
-    counts: dict[tuple[str, datetime.date], int] = defaultdict(int)
-    for agency, end_day in monthly.iterator(chunk_size=BATCH):
-        counts[(agency, end_day.replace(day=1))] += 1
-    currency = {rate.agency: rate.currency for rate in StaffCostRate.objects.all() if rate.currency}
-    OverheadPool.objects.bulk_create(
-        OverheadPool(
-            agency=agency,
-            month=month,
-            amount=count * 180,
-            currency=currency.get(agency, ""),
-            description="Shared IT and accommodation (illustrative)",
-            illustrative=True,
-        )
-        for (agency, month), count in counts.items()
-    )
-
-
-def generate_history(
-    n: int,
-    *,
-    years: int = 3,
-    seed: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    surveys: bool = True,
-    overheads: bool = True,
-) -> int:
-    """Write n synthetic transactions over the last `years` years, then rebuild the rollups.
-    Returns the number of transactions written."""
-    if n <= 0:
-        return 0
-    rng = random.Random(seed)
-    last = timezone.localdate()
-    first = last.replace(year=last.year - years, day=1)
-    ensure_illustrative_costs(first)
+@generator("transactions", order=20, help="the transactions", atomic=False)
+def make_transactions(run: HistoryRun) -> int:
+    """The run's transactions: in one transaction, or on PostgreSQL from `PARALLEL_FROM` rows
+    in one per writer process (each commits its share)."""
+    n, first, last, rng = run.transactions, run.first, run.last, run.rng
     lanes = _lanes(first, last + datetime.timedelta(days=730), rng)
-    advance = progress or (lambda _count: None)
     unit_costs, rates = costs.UnitCosts(), costs.StaffRates()
     if connection.vendor == "postgresql" and n >= PARALLEL_FROM:
-        _write_in_parallel(n, lanes, first, last, rng.randrange(2**32), unit_costs, rates, advance)
-    else:
-        rows = _rows(n, lanes, first, last, rng, unit_costs, rates)
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                _write_postgresql(rows, advance)
-            else:
-                _write_sqlite(rows, advance)
+        seed = rng.randrange(2**32)
+        _write_in_parallel(n, lanes, first, last, seed, unit_costs, rates, run.progress)
+        return n
+    rows = _rows(n, lanes, first, last, rng, unit_costs, rates)
     with transaction.atomic():
-        if overheads:
-            _overheads(first)
-        if surveys:
-            _surveys(rng)
-    rollups.recompute_rollups()
+        if connection.vendor == "postgresql":
+            _write_postgresql(rows, run.progress)
+        else:
+            _write_sqlite(rows, run.progress)
     return n

@@ -1,10 +1,14 @@
-"""`joinedup generate-history --transactions N`: synthetic history with a progress bar."""
+"""`joinedup generate-history --transactions N`: synthetic history with a progress bar.
+
+Runs every registered history generator in order (see `joinedup.demo.history`); each may add
+options of its own to this command.
+"""
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from joinedup.performance.history import NothingToGenerate, generate_history
+from joinedup.demo.history.run import NothingToGenerate, generate_history, generators
 
 
 class Command(BaseCommand):
@@ -15,6 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--years", type=int, default=3, help="how far back (default 3)")
         parser.add_argument("--seed", type=int, default=None, help="repeat a run exactly")
         parser.add_argument("--no-surveys", action="store_true", help="no survey answers")
+        names = [step.name for step in generators()]
+        parser.add_argument(
+            "--skip",
+            action="append",
+            default=[],
+            choices=names,
+            metavar="GENERATOR",
+            help="a generator not to run (repeatable): " + ", ".join(names),
+        )
+        for step in generators():
+            if step.arguments is not None:
+                step.arguments(parser)
 
     def handle(self, *args, **options) -> None:
         count = options["transactions"]
@@ -30,6 +46,8 @@ class Command(BaseCommand):
                     seed=options["seed"],
                     progress=bar.update,
                     surveys=not options["no_surveys"],
+                    skip=options["skip"],
+                    options=options,
                 )
             except NothingToGenerate as error:
                 raise CommandError(str(error)) from None

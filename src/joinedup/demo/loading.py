@@ -1,0 +1,143 @@
+"""The demo's data files, and loading them with the platform's own loaders.
+
+The platform's loaders take paths and know no demo: this module gives them the demo's.
+
+    data/federations/   the demo federations, one folder each (canada, australia)
+    data/delivery/      service versions (form + BPMN process) for the services the
+                        delivery pages show: `services/*.json`, `processes/*.bpmn`
+    data/bundles/       the life-event bundles (`bundles/`), and the versions of the
+                        services their legs need that delivery's do not deploy
+                        (`services/`, `processes/`)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from joinedup.bundles.loader import load_bundles
+from joinedup.channels.appointments import counter_offices, open_hours
+from joinedup.delivery import versions
+from joinedup.federation.loader import LoadResult, discover, load_federation, read_document
+from joinedup.federation.models import FederationLoad, Service
+
+DATA = Path(__file__).resolve().parent / "data"
+FEDERATIONS = DATA / "federations"
+SERVICE_VERSIONS = DATA / "delivery" / "services"
+BUNDLES = DATA / "bundles"
+
+# The federations the demo shows, in this order; each is a folder of data files.
+DEMO_FEDERATIONS = ("canada", "australia")
+
+
+def demo_root() -> Path:
+    """The folder that holds the demo federations, one sub-folder each."""
+    return FEDERATIONS
+
+
+def federation_folder(name: str) -> Path:
+    """One demo federation's folder: `federation_folder("canada")`."""
+    return FEDERATIONS / name
+
+
+def demo_federation_folders(root: Path | None = None) -> tuple[list[Path], str | None]:
+    """The demo federation folders to load, and a note when they are not the usual ones.
+
+    The usual ones are `DEMO_FEDERATIONS`; when some are missing (or hold no data file yet)
+    the other folders found are loaded instead, and the note says so.
+    """
+    root = root or demo_root()
+    folders = (
+        sorted(p for p in root.iterdir() if p.is_dir() and _has_data(p)) if root.is_dir() else []
+    )
+    wanted = [root / name for name in DEMO_FEDERATIONS]
+    if all(folder in folders for folder in wanted):
+        return wanted, None
+    missing = ", ".join(folder.name for folder in wanted if folder not in folders)
+    if not folders:
+        return [], _("No demo federation was found in %(root)s; the catalogue stays empty.") % {
+            "root": root
+        }
+    return folders, _("The demo federation(s) %(missing)s are not there; loading %(found)s.") % {
+        "missing": missing,
+        "found": ", ".join(folder.name for folder in folders),
+    }
+
+
+def _has_data(folder: Path) -> bool:
+    return any(p.suffix in {".yaml", ".yml", ".json"} for p in folder.rglob("*"))
+
+
+def load_summary(result: LoadResult) -> str:
+    """One line that says what a federation load wrote."""
+    counts = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in result.counts.items())
+    note = _(" (illustrative)") if result.illustrative else ""
+    return _("Loaded %(name)s%(note)s: %(counts)s.") % {
+        "name": result.name,
+        "note": note,
+        "counts": counts,
+    }
+
+
+def files_checksum(folder: Path) -> str:
+    """The digest the loader records for a folder's files (see `FederationLoad.checksum`)."""
+    digest = hashlib.sha256()
+    for path in discover([folder]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_demo_federation(folder: Path) -> str:
+    """Load one demo federation unless these very files were loaded before; say which.
+
+    Loading twice changes nothing but takes seconds at every start, and would undo what a
+    visitor changed in the admin since.
+    """
+    previous = FederationLoad.objects.filter(checksum=files_checksum(folder)).first()
+    if previous is not None:
+        return _("%(name)s: loaded already from the same files.") % {"name": previous.name}
+    return load_summary(load_federation([folder], base=folder.parent))
+
+
+def load_service_versions(*, skip_missing_services: bool = True) -> list[versions.Deployed]:
+    """Deploy the demo's service versions (those of services the catalogue lacks are
+    skipped unless `skip_missing_services` is false)."""
+    return versions.load_paths([SERVICE_VERSIONS], skip_missing_services=skip_missing_services)
+
+
+def load_demo_service_versions() -> str:
+    """The demo's service versions, deployed; says how many were new."""
+    deployed = load_service_versions()
+    return _("Service versions: %(count)s deployed.") % {"count": sum(d.created for d in deployed)}
+
+
+def load_demo_bundles() -> str:
+    """The demo's bundles and the service versions their legs need, when the Canadian demo
+    catalogue is there; says what was done (for the demo command's output)."""
+    deployed = versions.load_paths([BUNDLES / "services"], skip_missing_services=True)
+    needed = set()
+    for path in discover([BUNDLES / "bundles"]):
+        document, _problems = read_document(path, path.name)
+        for bundle in (document.data if document else {}).get("bundles", []):
+            needed.update(leg["service"] for leg in bundle.get("legs", []))
+    if Service.objects.filter(key__in=needed).count() < len(needed):
+        return _("Bundles: the demo catalogue they need is not loaded; none loaded.")
+    result = load_bundles([BUNDLES / "bundles"], base=BUNDLES)
+    return _(
+        "Bundles: %(created)s new, %(updated)s updated, %(unchanged)s unchanged; "
+        "%(versions)s service versions deployed for their legs."
+    ) % {**result.counts, "versions": sum(d.created for d in deployed)}
+
+
+def open_demo_appointments(days: int = 14) -> str:
+    """Appointment times at every counter office for the next two weeks (30 minutes, two
+    people each), so booking can be tried at once; times already offered are kept."""
+    offices = counter_offices()
+    added = sum(open_hours(office, timezone.localdate(), days) for office in offices)
+    return _("Appointments: %(added)s times added at %(offices)s offices.") % {
+        "added": added,
+        "offices": len(offices),
+    }
