@@ -8,7 +8,11 @@ postgres://postgres@127.0.0.1:5432/test), migrates it, and measures in one run:
 - ledger appends per second with 8 concurrent writers, one transaction each (an append
   locks the head of a free chain, hashes, inserts and moves the head), beside the limit:
   plain inserts of the same rows by the same writers into an unchained copy of the table;
-  and the same appends on a single chain (the former design), then verifies the chains;
+  the same appends with witnessing on (a signer signing the moved heads every
+  `--sign-every` seconds and publishing each to a file witness, and the appends asking for
+  checkpoints as they do in the platform), beside them with witnessing off, alternately
+  (`--rounds`, 3 each); the cost of a signing; the same appends on a single chain (the
+  former design); then verifies the chains against the witness;
 - the outbox, with dispatchers running as separate processes (`dispatch.run_dispatcher`,
   what `joinedup dispatch-outbox --loop` runs) and one internal subscriber:
   the producer's rate (one event per transaction, nothing dispatching: the limit);
@@ -53,10 +57,24 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, help="events/s for the delay (default: half the lower limit)"
     )
+    parser.add_argument(
+        "--sign-every",
+        type=float,
+        default=1.0,
+        help="seconds between signings with witnessing on (default 1: five times the "
+        "platform's rate, so that each round of a few seconds signs several times)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternate rounds of witnessing off and on"
+    )
+    parser.add_argument("--ledger-only", action="store_true", help="skip the outbox")
     parser.add_argument("--dispatcher", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--signer", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dispatcher:
         return dispatcher_process()
+    if args.signer:
+        return signer_process(args.signer)
 
     import psycopg
 
@@ -75,6 +93,7 @@ def main() -> int:
     os.environ.update(
         DATABASE_URL=server.rsplit("/", 1)[0] + "/" + name,
         JOINEDUP_DATA_DIR=data_dir,
+        JOINEDUP_LEDGER_WITNESSES=f"file:{data_dir}/witness",
         DJANGO_SETTINGS_MODULE="joinedup.settings",
         JOINEDUP_TASK_BACKEND="database",
         JOINEDUP_LOG_LEVEL="WARNING",
@@ -115,6 +134,33 @@ def dispatcher_process() -> int:
     return 0
 
 
+def signer_process(every: float) -> int:
+    """The signing as the task worker does it, in its own process: every `every` seconds,
+    sign the moved heads and publish them to the witness, until standard input closes;
+    then print each signing's seconds and heads signed."""
+    import django
+
+    django.setup()
+    from joinedup.sharing import ledger
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    print("ready", flush=True)
+    signings = []
+    while not stop.wait(every):
+        started = time.perf_counter()
+        signed = ledger.checkpoint()
+        signings.append((time.perf_counter() - started, len(signed)))
+    for seconds, heads in signings:
+        print(f"{seconds} {heads}")
+    return 0
+
+
 def run(args) -> int:
     import django
 
@@ -126,7 +172,8 @@ def run(args) -> int:
     call_command("migrate", verbosity=0)
     print(f"PostgreSQL {connection.pg_version // 10000}, {os.cpu_count()} cores")
     bench_ledger(args, settings)
-    bench_outbox(args)
+    if not args.ledger_only:
+        bench_outbox(args)
     return 0
 
 
@@ -209,30 +256,109 @@ def bench_ledger(args, settings) -> None:
             ledger.append(**row)
 
     chains = settings.LEDGER_CHAINS
+    sign_every = args.sign_every
+    signings: list[tuple[float, int]] = []  # (seconds, heads signed)
+
+    def witnessing(on: bool):
+        """Appends with witnessing on (a signer process every `sign_every` seconds, as the
+        task worker, and appends asking for checkpoints) or off (neither: the ledger as it
+        was before witnesses)."""
+        hooks = list(ledger.after_append)
+
+        def run() -> float:
+            signer = None
+            if on:
+                signer = subprocess.Popen(
+                    [sys.executable, __file__, "--signer", str(sign_every)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+                )
+                assert signer.stdout.readline().strip() == "ready"
+            else:
+                ledger.after_append.clear()
+            try:
+                return concurrently(args.writers, chained)
+            finally:
+                ledger.after_append[:] = hooks
+                if signer:
+                    out, _ = signer.communicate(timeout=120)
+                    for line in out.split("\n"):
+                        if line.strip():
+                            seconds, heads = line.split()
+                            signings.append((float(seconds), int(heads)))
+
+        return run
+
     # Warm up both paths, then measure the limit first and the ledger second.
     plain(-1)
     ledger.append(**row)
+    ledger.checkpoint()
     plain_seconds = concurrently(args.writers, plain)
-    chains_seconds = concurrently(args.writers, chained)
+    off_seconds, on_seconds = [], []
+    for n in range(args.rounds):
+        # Off first in even rounds, on first in odd ones: neither gains from going first.
+        for on in (False, True) if n % 2 == 0 else (True, False):
+            (on_seconds if on else off_seconds).append(witnessing(on=on)())
     settings.LEDGER_CHAINS = 1
     single_seconds = concurrently(args.writers, chained)
     settings.LEDGER_CHAINS = chains
+
+    # The signing alone: an Ed25519 signature of a tree head, and a whole checkpoint
+    # (read the heads, sign, insert, publish to the file witness with fsync) of one head.
+    from joinedup.sharing import witness
+
+    key = ledger.signing_key()
+    head = witness.TreeHead(chain=1, tree_size=10**6, root_hash="ab" * 32, timestamp=0)
     started = time.perf_counter()
-    verification = ledger.verify()
+    for _ in range(1000):
+        key.sign(head.tbs())
+    sign_ms = (time.perf_counter() - started) / 1000 * 1000
+    one_head = []
+    for _ in range(20):
+        ledger.append(**row)
+        started = time.perf_counter()
+        ledger.checkpoint()
+        one_head.append((time.perf_counter() - started) * 1000)
+
+    ledger.checkpoint()
+    places = witness.configured()
+    started = time.perf_counter()
+    verification = ledger.verify(witnesses=places)
     verify_seconds = time.perf_counter() - started
     assert verification.ok, verification.problems
-    assert verification.checked == 2 * total + 1
+    assert verification.checked == (1 + 2 * args.rounds) * total + 1 + 20
     plain_rate = total / plain_seconds
     print(f"\nLedger, {args.writers} concurrent writers, {total} rows each way:")
     print(f"  plain inserts (the limit)        {plain_rate:8.0f} rows/s")
-    for label, seconds in (
-        (f"ledger appends, {chains} chains", chains_seconds),
-        ("ledger appends, 1 chain (before)", single_seconds),
+    off_rate = args.rounds * total / sum(off_seconds)
+    on_rate = args.rounds * total / sum(on_seconds)
+    for label, rate in (
+        (f"ledger appends, {chains} chains, witnessing off (before)", off_rate),
+        (f"ledger appends, {chains} chains, witnessing on", on_rate),
+        ("ledger appends, 1 chain (the first design)", total / single_seconds),
     ):
-        rate = total / seconds
-        print(f"  {label:32s} {rate:8.0f} rows/s   ratio {rate / plain_rate:.2f}")
+        print(f"  {label:52s} {rate:8.0f} rows/s   ratio to plain {rate / plain_rate:.2f}")
+    rounds = ", ".join(
+        f"{total / off:.0f} / {total / on:.0f}"
+        for off, on in zip(off_seconds, on_seconds, strict=True)
+    )
+    print(f"  witnessing on / off: {on_rate / off_rate:.2f} (rounds, off / on rows/s: {rounds})")
+    signed_heads = sum(n for _, n in signings)
+    busy = sum(seconds for seconds, _ in signings)
     print(
-        f"  verified: {verification.checked} rows in {verification.chains} chains intact "
+        f"  signings while writing: {len(signings)} every {sign_every:g} s, {signed_heads} "
+        f"heads signed and witnessed, {busy * 1000 / max(1, signed_heads):.1f} ms per head"
+    )
+    print(
+        f"  signing cost: Ed25519 signature of a tree head {sign_ms:.3f} ms; a checkpoint "
+        f"of one head (read, sign, insert, witness file + fsync) median "
+        f"{statistics.median(one_head):.1f} ms, p90 {percentile(one_head, 0.9):.1f} ms"
+    )
+    print(
+        f"  verified against the witness: {verification.checked} rows in "
+        f"{verification.chains} chains, {verification.checkpoints} checkpoints intact "
         f"({verification.checked / verify_seconds:.0f} rows/s)"
     )
 

@@ -362,7 +362,15 @@ LEDGER_SIGNING_KEY = env_str("JOINEDUP_LEDGER_SIGNING_KEY")
 LEDGER_VERIFY_KEYS = env_list("JOINEDUP_LEDGER_VERIFY_KEYS")
 if SECURE and not LEDGER_SIGNING_KEY:
     raise ImproperlyConfigured("JOINEDUP_LEDGER_SIGNING_KEY must be set when JOINEDUP_SECURE=true")
-LEDGER_CHECKPOINT_SECONDS = env_int("JOINEDUP_LEDGER_CHECKPOINT_SECONDS", 300)
+# Checkpoints are signed every few seconds (a signature costs well under a millisecond):
+# this interval is how long new access events stay open to an undetected rewrite.
+LEDGER_CHECKPOINT_SECONDS = env_int("JOINEDUP_LEDGER_CHECKPOINT_SECONDS", 5)
+# How late a checkpoint may be (a busy queue) before `ledger verify --witness` reports the
+# rows it should have covered.
+LEDGER_CHECKPOINT_SLACK_SECONDS = env_int("JOINEDUP_LEDGER_CHECKPOINT_SLACK_SECONDS", 10)
+# Where each signed checkpoint is also kept, outside the database (comma-separated, e.g.
+# `file:/mnt/ledger-witness`); see sharing/witness.py. Embedded set-up: <data dir>/ledger-witness.
+LEDGER_WITNESSES = env_list("JOINEDUP_LEDGER_WITNESSES")
 # Parallel chains of the ledger on PostgreSQL: concurrent appends each take a free one.
 LEDGER_CHAINS = env_int("JOINEDUP_LEDGER_CHAINS", 8)
 if LEDGER_CHAINS < 1:

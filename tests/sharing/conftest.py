@@ -59,3 +59,11 @@ def esdc_caseworker(federation):
 @pytest.fixture
 def ontario_front_line(federation):
     return staff_context(make_user("on-front-line"), federation["serviceontario"], "front_line")
+
+
+@pytest.fixture(autouse=True)
+def ledger_witness(settings, tmp_path):
+    """Each test's checkpoints go to a witness directory of its own (never the checkout's)."""
+    settings.LEDGER_WITNESSES = [f"file:{tmp_path / 'witness'}"]
+    (tmp_path / "witness").mkdir()
+    return tmp_path / "witness"

@@ -9,5 +9,6 @@ class SharingConfig(AppConfig):
 
     def ready(self) -> None:
         # Only once the app registry is ready (they use the models): policy rules, internal
-        # subscribers and retention rules register at import time.
-        from . import breakglass, policy, retention, sharing_rules  # noqa: F401
+        # subscribers and retention rules register at import time; the scheduler asks for a
+        # ledger checkpoint after appends in every process.
+        from . import breakglass, policy, retention, schedule, sharing_rules  # noqa: F401

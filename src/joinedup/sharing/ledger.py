@@ -5,7 +5,12 @@ Each row's hash is SHA-256 over the previous row's hash and the canonical JSON o
 where it happened, and `verify` names that row. Anyone able to write to the database could
 rebuild a whole chain after tampering with it; signed checkpoints stop that: every so often
 the head of each chain (position and hash) is signed with an Ed25519 key the database does
-not hold, so a rebuilt or truncated chain no longer matches a signature.
+not hold, so a rebuilt or truncated chain no longer matches a signature. Each checkpoint is a
+signed tree head in the shape of RFC 9162 and is published, as it is signed, to witnesses
+outside the database (`witness.py`): deleting checkpoints, or the rows they cover, no longer
+goes unseen. What stays open is the interval between checkpoints (a few seconds): rows newer
+than the last checkpoint can be rewritten; `verify` reports rows older than that interval that
+no checkpoint covers.
 
 An append is chained when it is written, in the caller's transaction: it locks the head of
 one chain until that transaction commits. So that concurrent writers do not queue behind one
@@ -22,9 +27,11 @@ import base64
 import datetime
 import hashlib
 import json
-import os
+import logging
 import random
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -36,10 +43,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
+from joinedup.keyfiles import read_or_create
+
+from . import witness
 from .models import AccessEvent, LedgerCheckpoint, LedgerHead
+
+logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 KEY_FILE = "ledger-signing-key"
@@ -176,6 +187,29 @@ def _write(event: AccessEvent) -> None:
     event._state.db = connection.alias
 
 
+#: Called after a transaction that appended commits, at most once per checkpoint interval in
+#: each process: the scheduler asks for a checkpoint here (`schedule.py`), so that signing
+#: follows appends wherever they are made, with or without the periodic-tasks loop.
+after_append: list[Callable[[], None]] = []
+_next_call = 0.0
+_next_call_lock = threading.Lock()
+
+
+def _call_after_append() -> None:
+    for callback in after_append:
+        callback()
+
+
+def _after_append_due() -> bool:
+    global _next_call
+    now = time.monotonic()
+    with _next_call_lock:
+        if now < _next_call:
+            return False
+        _next_call = now + max(1, settings.LEDGER_CHECKPOINT_SECONDS)
+    return True
+
+
 def append(**values: object) -> AccessEvent:
     """Write one access event at the end of a chain and return it.
 
@@ -191,6 +225,8 @@ def append(**values: object) -> AccessEvent:
         event.fields = sorted(set(event.fields or []))
         event.hash = row_hash(event.prev_hash, event)
         _write(event)
+        if after_append and _after_append_due():
+            transaction.on_commit(_call_after_append)
     return event
 
 
@@ -201,13 +237,17 @@ def append(**values: object) -> AccessEvent:
 class Problem:
     """One finding of `verify`: what kind of tampering, where in which chain, and the row."""
 
-    kind: str  # altered | deleted | inserted | checkpoint
+    #: altered | deleted | inserted | checkpoint (signature not valid); with witnesses also
+    #: checkpoint-missing | truncated | unsigned | witness (a witness's copy is unreadable)
+    kind: str
     seq: int
     row_id: int | None
     detail: str
     chain: int = 1
 
     def __str__(self) -> str:
+        if self.chain == 0:
+            return f"{self.kind}: {self.detail}"
         row = f" (row id {self.row_id})" if self.row_id is not None else ""
         return f"{self.kind} at position {self.seq} of chain {self.chain}{row}: {self.detail}"
 
@@ -314,17 +354,39 @@ class _ChainWalk:
             )
 
 
-def verify(batch_size: int = 5000) -> Verification:
-    """Walk every chain and the checkpoints; report every break, first chain first."""
+def verify(
+    batch_size: int = 5000,
+    witnesses: list[witness.Witness] | None = None,
+    now: datetime.datetime | None = None,
+) -> Verification:
+    """Walk every chain and the checkpoints; report every break, first chain first.
+
+    With `witnesses`, also compare the database with the signed tree heads they keep: a
+    witnessed checkpoint missing from the database, a chain shorter than a witnessed
+    checkpoint covers or differing from it, and rows older than the checkpoint interval
+    (plus its slack) that no checkpoint covers.
+    """
     result = Verification()
+    # A checkpoint is published before its transaction commits: one signed just before the
+    # witnesses are read may not be in the snapshot yet, and is not missing.
+    slack = datetime.timedelta(seconds=settings.LEDGER_CHECKPOINT_SLACK_SECONDS)
+    committing_since = timezone.now() - slack
+    witnessed, witness_problems = _witnessed(witnesses or [])
+    result.problems.extend(witness_problems)
+    now = now or timezone.now()
     with _one_snapshot():
         checkpoints = list(LedgerCheckpoint.objects.order_by("chain", "seq", "pk"))
         heads = {head.pk: head for head in LedgerHead.objects.all()}
         wanted: dict[int, set[int]] = {}
-        for cp in checkpoints:
-            wanted.setdefault(cp.chain, set()).add(cp.seq)
+        last_signed: dict[int, int] = {}
+        for chain, seq in [(cp.chain, cp.seq) for cp in checkpoints] + [
+            (head.chain, head.tree_size) for head, _ in witnessed
+        ]:
+            wanted.setdefault(chain, set()).add(seq)
+            last_signed[chain] = max(last_signed.get(chain, 0), seq)
         walks: dict[int, _ChainWalk] = {}
         walk: _ChainWalk | None = None
+        unsigned: dict[int, AccessEvent] = {}  # the oldest row after a chain's last checkpoint
         rows = AccessEvent.objects.order_by("chain", "seq", "pk").iterator(chunk_size=batch_size)
         for row in rows:
             if walk is None or walk.chain != row.chain:
@@ -334,6 +396,10 @@ def verify(batch_size: int = 5000) -> Verification:
                     row.chain, result, wanted.get(row.chain, set())
                 )
             walk.step(row)
+            if row.seq > last_signed.get(row.chain, 0):
+                oldest = unsigned.get(row.chain)
+                if oldest is None or row.occurred_at < oldest.occurred_at:
+                    unsigned[row.chain] = row
         if walk is not None:
             walk.end(heads.get(walk.chain))
     for chain, head in sorted(heads.items()):
@@ -373,7 +439,118 @@ def verify(batch_size: int = 5000) -> Verification:
                     cp.chain,
                 )
             )
+    if witnesses is not None:
+        _compare_with_witnesses(result, witnessed, checkpoints, walks, keys, committing_since)
+        _report_unsigned(result, unsigned, now)
     return result
+
+
+def _witnessed(
+    found_in: list[witness.Witness],
+) -> tuple[list[tuple[witness.TreeHead, witness.Witness]], list[Problem]]:
+    """Every tree head the witnesses keep, and a problem for each one that cannot be read."""
+    heads, problems = [], []
+    for place in found_in:
+        for item in place.read():
+            if isinstance(item, witness.WitnessError):
+                problems.append(Problem("witness", 0, None, str(item), 0))
+            else:
+                heads.append((item, place))
+    return heads, problems
+
+
+def _compare_with_witnesses(
+    result: Verification,
+    witnessed: list[tuple[witness.TreeHead, witness.Witness]],
+    checkpoints: list[LedgerCheckpoint],
+    walks: dict[int, _ChainWalk],
+    keys: dict[str, Ed25519PublicKey],
+    committing_since: datetime.datetime,
+) -> None:
+    in_database = {_tree_head(cp) for cp in checkpoints}
+    for head, place in witnessed:
+        chain, seq = head.chain, head.tree_size
+        if not _tree_head_valid(head, keys):
+            result.problems.append(
+                Problem(
+                    "witness",
+                    seq,
+                    None,
+                    f"the witness {place} holds a tree head whose signature does not verify",
+                    chain,
+                )
+            )
+            continue
+        signed_at = _from_milliseconds(head.timestamp)
+        if head not in in_database and signed_at < committing_since:
+            result.problems.append(
+                Problem(
+                    "checkpoint-missing",
+                    seq,
+                    None,
+                    f"the witness {place} holds a checkpoint signed at {_timestamp(signed_at)} "
+                    "that the database does not",
+                    chain,
+                )
+            )
+        walk = walks.get(chain)
+        found = walk.hashes_at.get(seq) if walk else None
+        if found is None:
+            length = walk.prev_seq if walk else 0
+            if length < seq:
+                result.problems.append(
+                    Problem(
+                        "truncated",
+                        seq,
+                        None,
+                        f"the chain holds {length} rows, fewer than the {seq} that a checkpoint "
+                        f"kept by the witness {place} covers",
+                        chain,
+                    )
+                )
+            else:
+                result.problems.append(
+                    Problem(
+                        "deleted",
+                        seq,
+                        None,
+                        f"a checkpoint kept by the witness {place} covers position {seq}, "
+                        "which is gone",
+                        chain,
+                    )
+                )
+        elif found[0] != head.root_hash:
+            result.problems.append(
+                Problem(
+                    "altered",
+                    seq,
+                    found[1],
+                    f"the chain up to here differs from the checkpoint the witness {place} keeps",
+                    chain,
+                )
+            )
+
+
+def _report_unsigned(
+    result: Verification, unsigned: dict[int, AccessEvent], now: datetime.datetime
+) -> None:
+    """Rows no checkpoint covers, older than the interval in which one should have been
+    signed: the signer stopped, or the rows (or the checkpoints after them) were forged."""
+    window = datetime.timedelta(
+        seconds=settings.LEDGER_CHECKPOINT_SECONDS + settings.LEDGER_CHECKPOINT_SLACK_SECONDS
+    )
+    for chain, row in sorted(unsigned.items()):
+        if now - row.occurred_at > window:
+            result.problems.append(
+                Problem(
+                    "unsigned",
+                    row.seq,
+                    row.pk,
+                    f"no signed checkpoint covers this row, dated {_timestamp(row.occurred_at)}: "
+                    f"one is signed every {settings.LEDGER_CHECKPOINT_SECONDS} s",
+                    chain,
+                )
+            )
 
 
 # --- Signed checkpoints -------------------------------------------------------------------
@@ -404,17 +581,7 @@ def new_key() -> str:
 
 def _development_key() -> str:
     """The embedded set-up's key: made once into the data directory, readable by us only."""
-    path = Path(settings.DATA_DIR) / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(new_key() + "\n")
-    return path.read_text().strip()
+    return read_or_create(Path(settings.DATA_DIR) / KEY_FILE, new_key)
 
 
 def signing_key() -> Ed25519PrivateKey:
@@ -441,15 +608,56 @@ def trusted_public_keys() -> dict[str, Ed25519PublicKey]:
 
 
 def _signed_message(chain: int, seq: int, hash_: str, signed_at: datetime.datetime) -> bytes:
-    """What a checkpoint signs. Chain 1 leaves the chain out: checkpoints signed before the
-    ledger had several chains stay valid, and moving a checkpoint between chains breaks it."""
+    """What checkpoints signed before they were tree heads (still verified). Chain 1 leaves
+    the chain out: checkpoints signed before the ledger had several chains stay valid."""
     message = {"seq": seq, "hash": hash_, "signed_at": _timestamp(signed_at)}
     if chain != 1:
         message["chain"] = chain
     return canonical(message)
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _milliseconds(moment: datetime.datetime) -> int:
+    """Milliseconds since the epoch, exactly (no float); -1 for a time finer than that (a
+    checkpoint signed before tree heads, which never matches one)."""
+    if moment.microsecond % 1000:
+        return -1
+    return (moment - _EPOCH) // datetime.timedelta(milliseconds=1)
+
+
+def _from_milliseconds(value: int) -> datetime.datetime:
+    return _EPOCH + datetime.timedelta(milliseconds=value)
+
+
+def _tree_head(cp: LedgerCheckpoint) -> witness.TreeHead:
+    """The checkpoint as the RFC 9162 tree head it signs: the chain's position is the tree
+    size, its head hash the root hash, the signing time (milliseconds) the timestamp."""
+    return witness.TreeHead(
+        chain=cp.chain,
+        tree_size=cp.seq,
+        root_hash=cp.hash,
+        timestamp=_milliseconds(cp.signed_at),
+        key_id=cp.key_id,
+        signature=cp.signature,
+    )
+
+
+def _tree_head_valid(head: witness.TreeHead, keys: dict[str, Ed25519PublicKey]) -> bool:
+    key = keys.get(head.key_id)
+    if key is None or head.timestamp < 0:
+        return False
+    try:
+        key.verify(base64.b64decode(head.signature), head.tbs())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def _signature_valid(cp: LedgerCheckpoint, keys: dict[str, Ed25519PublicKey]) -> bool:
+    if _tree_head_valid(_tree_head(cp), keys):
+        return True
     key = keys.get(cp.key_id)
     if key is None:
         return False
@@ -461,37 +669,70 @@ def _signature_valid(cp: LedgerCheckpoint, keys: dict[str, Ed25519PublicKey]) ->
     return True
 
 
-def checkpoint() -> list[LedgerCheckpoint]:
-    """Sign the head of every chain that moved since its last checkpoint; returns the new
+def _last_signed(chain: int) -> int:
+    last = (
+        LedgerCheckpoint.objects.filter(chain=chain).order_by("-seq").values_list("seq", flat=True)
+    ).first()
+    return last or 0
+
+
+def needs_checkpoint() -> bool:
+    """Whether a chain's head moved since its last checkpoint (a few index lookups)."""
+    return any(
+        _last_signed(chain) < seq
+        for chain, seq in LedgerHead.objects.filter(seq__gt=0).values_list("pk", "seq")
+    )
+
+
+def checkpoint(publish_to: list[witness.Witness] | None = None) -> list[LedgerCheckpoint]:
+    """Sign the head of every chain that moved since its last checkpoint, as an RFC 9162 tree
+    head, and publish each to the witnesses (the configured ones by default); returns the new
     checkpoints (none when nothing was appended since).
 
-    A head is read as committed, without a lock: its position and hash are those of rows
-    that are committed too, and appends carry on meanwhile.
+    A checkpoint is kept in the database only once at least one witness has kept it (a
+    witness that failed is logged; a head no witness kept stays unsigned and is signed again
+    at the next interval; if none was kept, the signing fails). The checkpoints are then
+    written in one transaction. A head is read as committed, without a lock: its position
+    and hash are those of rows that are committed too, and appends carry on meanwhile.
     """
+    places = witness.configured() if publish_to is None else publish_to
     private = signing_key()
     signer = key_id(private.public_key())
-    signed = dict(
-        LedgerCheckpoint.objects.values("chain")
-        .annotate(last=Max("seq"))
-        .values_list("chain", "last")
-    )
-    created = []
+    kept, failures = [], []
     for head in LedgerHead.objects.filter(seq__gt=0).order_by("pk"):
-        if signed.get(head.pk) == head.seq:
+        if _last_signed(head.pk) >= head.seq:
             continue
-        signed_at = timezone.now()
-        signature = private.sign(_signed_message(head.pk, head.seq, head.hash, signed_at))
-        created.append(
-            LedgerCheckpoint.objects.create(
-                chain=head.pk,
-                seq=head.seq,
-                hash=head.hash,
-                signed_at=signed_at,
-                key_id=signer,
-                signature=base64.b64encode(signature).decode("ascii"),
-            )
+        now = timezone.now()
+        signed_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        cp = LedgerCheckpoint(
+            chain=head.pk, seq=head.seq, hash=head.hash, signed_at=signed_at, key_id=signer
         )
-    return created
+        cp.signature = base64.b64encode(private.sign(_tree_head(cp).tbs())).decode("ascii")
+        try:
+            _publish(_tree_head(cp), places)
+        except witness.WitnessError as error:
+            failures.append(error)
+            continue
+        kept.append(cp)
+    if kept:
+        with transaction.atomic():
+            LedgerCheckpoint.objects.bulk_create(kept)
+    elif failures:
+        raise failures[0]
+    return kept
+
+
+def _publish(tree_head: witness.TreeHead, places: list[witness.Witness]) -> None:
+    """Give the tree head to every witness; raise when none kept it."""
+    failures = []
+    for place in places:
+        try:
+            place.publish(tree_head)
+        except witness.WitnessError as error:
+            failures.append(error)
+            logger.error("%s", error)
+    if places and len(failures) == len(places):
+        raise failures[0]
 
 
 def events_for(subject_id: int) -> Iterable[AccessEvent]:

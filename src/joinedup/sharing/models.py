@@ -418,6 +418,8 @@ class LedgerCheckpoint(models.Model):
         verbose_name = _("ledger checkpoint")
         verbose_name_plural = _("ledger checkpoints")
         ordering = ["chain", "seq", "pk"]
+        # The last checkpoint of a chain is looked up before each signing (every few seconds).
+        indexes = [models.Index(fields=["chain", "seq"], name="ledger_checkpoint_chain_seq")]
 
     def __str__(self) -> str:
         return f"#{self.chain}.{self.seq} {self.hash[:12]}… ({self.signed_at:%Y-%m-%d %H:%M})"

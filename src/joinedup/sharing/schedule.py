@@ -22,8 +22,19 @@ from .models import PeriodicRun
 
 @task()
 def checkpoint_ledger() -> int:
-    """Sign the heads of the access ledger's chains; returns how many were signed."""
+    """Sign the heads of the access ledger's chains and publish them to the witnesses;
+    returns how many were signed."""
     return len(ledger.checkpoint())
+
+
+def _checkpoint_soon() -> None:
+    """After appends commit (at most once per interval in each process), ask the task worker
+    for a checkpoint: signing follows the appends with or without the periodic-tasks loop."""
+    checkpoint_ledger.enqueue()
+
+
+if _checkpoint_soon not in ledger.after_append:
+    ledger.after_append.append(_checkpoint_soon)
 
 
 @task()
@@ -52,6 +63,7 @@ JOBS = [
         "sharing.ledger-checkpoint",
         lambda: timedelta(seconds=settings.LEDGER_CHECKPOINT_SECONDS),
         checkpoint_ledger,
+        ledger.needs_checkpoint,
     ),
     Job("sharing.retention", lambda: timedelta(days=1), apply_retention),
 ]
