@@ -99,6 +99,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the scheme from X-Forwarded-Proto, believed only from JOINEDUP_PROXY_COUNT proxies.
+    "joinedup.web.proxies.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,7 +108,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Each agency API client's requests under /api/ are rate limited (429 beyond its rate).
+    # Each API client's and personal token's requests under /api/ are rate limited (429).
     "joinedup.channels.ratelimit.RateLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "joinedup.identity.sessions.SessionLengthMiddleware",
@@ -236,7 +238,8 @@ if SECURE:
     SECURE_SSL_REDIRECT = env_bool("JOINEDUP_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("JOINEDUP_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # No SECURE_PROXY_SSL_HEADER: Django would believe X-Forwarded-Proto from anyone. The
+    # scheme comes from joinedup.web.proxies, which believes it only from our own proxies.
 
 # --- API -------------------------------------------------------------------------------
 API_PAGE_SIZE = env_int("JOINEDUP_API_PAGE_SIZE", 50)
@@ -246,6 +249,15 @@ NINJA_PAGINATION_MAX_LIMIT = API_MAX_PAGE_SIZE
 #: Agency API clients: requests per minute and burst (token bucket; see channels/ratelimit.py).
 API_CLIENT_RATE_PER_MINUTE = env_int("JOINEDUP_API_CLIENT_RATE_PER_MINUTE", 600)
 API_CLIENT_BURST = env_int("JOINEDUP_API_CLIENT_BURST", 60)
+#: Personal tokens: requests per minute and burst (a bucket in the cache, per token). The
+#: default (20 a second, 100 at once) is far above a person's own use.
+PERSONAL_TOKEN_RATE_PER_MINUTE = env_int("JOINEDUP_PERSONAL_TOKEN_RATE_PER_MINUTE", 1200)
+PERSONAL_TOKEN_BURST = env_int("JOINEDUP_PERSONAL_TOKEN_BURST", 100)
+if PERSONAL_TOKEN_RATE_PER_MINUTE < 1 or PERSONAL_TOKEN_BURST < 1:
+    raise ImproperlyConfigured(
+        "JOINEDUP_PERSONAL_TOKEN_RATE_PER_MINUTE and JOINEDUP_PERSONAL_TOKEN_BURST "
+        "must be 1 or more"
+    )
 
 
 # --- Cache -----------------------------------------------------------------------------
@@ -276,6 +288,15 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1,
     "joinedup.api.caching.CatalogueCacheMiddleware",
 )
+# Before the cache and every view: over-long URLs (414), and under /api/ bodies that are too
+# large (413), not JSON in UTF-8 (415, 400) or hold a NUL character (422), all answered in JSON.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1,
+    "joinedup.api.admission.AdmissionMiddleware",
+)
+#: The longest URL (path and query) answered; longer ones get 414. gunicorn is started with
+#: no limit of its own below this one (joinedup.web.server), so the refusal is ours.
+MAX_URL_LENGTH = env_int("JOINEDUP_MAX_URL_LENGTH", 8192)
 
 # --- Identity: accounts, second factor, external identity providers -------------------
 LOGIN_URL = "identity:sign-in"
@@ -305,7 +326,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "identity/locked_out.html"
 AXES_USERNAME_CALLABLE = "joinedup.identity.accounts.axes_username"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env_int("JOINEDUP_PROXY_COUNT", 0) or None
+#: Proxies in front of the platform (each adds to X-Forwarded-For and X-Forwarded-Proto):
+#: 0, none, and those headers are not believed.
+PROXY_COUNT = env_int("JOINEDUP_PROXY_COUNT", 0)
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT or None
 OTP_TOTP_ISSUER = env_str("JOINEDUP_OTP_ISSUER", "Joinedup")
 # Sessions: people stay signed in for a working day; staff are signed out after a short idle.
 SESSION_COOKIE_AGE = env_int("JOINEDUP_SESSION_SECONDS", 8 * 3600)

@@ -113,7 +113,7 @@ def test_acting_for_a_child_needs_a_mandate(world):
     child.save()
     mandates.grant_parental_mandate(world.amara.person, child)
     listed = client_for(world.amara).get("/api/v1/me/bundles", HTTP_X_ACTING_FOR=str(child.pk))
-    assert listed.status_code == 200 and listed.json() == []
+    assert listed.status_code == 200 and listed.json()["items"] == []
 
 
 def test_a_submission_is_seen_by_its_person_only(world):
@@ -129,7 +129,7 @@ def test_a_submission_is_seen_by_its_person_only(world):
         .status_code
         == 404
     )
-    assert [s["id"] for s in client_for(world.amara).get("/api/v1/me/bundles").json()] == [
+    assert [s["id"] for s in client_for(world.amara).get("/api/v1/me/bundles").json()["items"]] == [
         made["id"]
     ]
 

@@ -83,7 +83,7 @@ def test_someone_elses_log_is_not_shown(client, bearer, federation, esdc_casewor
 def test_consents_list_receipt_and_withdraw(
     client, bearer, outreach, federation, person, esdc_caseworker
 ):
-    listed = client.get("/api/v1/me/consents", **bearer).json()
+    listed = client.get("/api/v1/me/consents", **bearer).json()["items"]
     assert [c["id"] for c in listed] == [str(outreach.pk)]
     assert listed[0]["status"] == "active"
     receipt = client.get(f"/api/v1/me/consents/{outreach.pk}/receipt", **bearer)

@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.views import default_home
 
 from joinedup import __version__
+from joinedup.api.admission import BODY_METHODS
 from joinedup.bundles.api import router as bundles_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
@@ -53,39 +54,55 @@ api.add_router("/", performance_router)
 api.add_router("/", rules_router)
 
 
-#: The body of every refusal: `{"detail": ...}` (a message, or the list of a validation's
-#: messages), with a machine `code` and the `errors` of invalid input when there are some.
-REFUSAL = {
-    "type": "object",
-    "required": ["detail"],
-    "properties": {
-        "detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {}}]},
-        "code": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-        "errors": {"anyOf": [{"type": "array", "items": {}}, {"type": "null"}]},
-    },
+#: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the
+#: operations that answer it themselves put it among the document's components).
+REFUSAL = {"$ref": "#/components/schemas/Refusal"}
+
+
+#: The header every operation reads: act for the person with this registry number.
+ACTING_FOR = {
+    "name": "X-Acting-For",
+    "in": "header",
+    "required": False,
+    "description": "Act for this person (registry number) under a mandate the caller holds; "
+    "empty: for oneself.",
+    "schema": {"type": "string", "pattern": "^[0-9]{0,18}$"},
 }
 
 
 def document_refusals(target: NinjaAPI) -> None:
     """Write into each operation's OpenAPI answers the refusals it can give besides its own,
     so that the contract partners build against says them all: 401 (no or bad credentials:
-    every operation reads the Authorization header), 429 (an API client beyond its rate),
-    403 (the policy refuses: every rule but `public`), 404 (an unknown record in the path),
-    400 and 422 (invalid input: operations that take any). An answer an operation documents
-    itself is kept as it is."""
+    every operation reads the Authorization header), 429 (beyond a credential's rate), 400 (a
+    malformed X-Acting-For, read by every operation), 403 (the policy refuses, or refuses the
+    person asked for in X-Acting-For), 414 (an over-long URL), 422 (invalid input, a NUL
+    character in the path or query included), 404 (an unknown record in the path), and for
+    operations that take a body 413 (too large) and 415 (not JSON in UTF-8). An answer an
+    operation documents itself is kept as it is. X-Acting-For is documented as a parameter.
+
+    Public operations need no credential: their security says so (`{}`, none, or a bearer
+    token, which is checked when sent), so that no partner is told to hold a token for them.
+    """
+    # The rule a router is mounted with, for its operations that declare none (bound later).
+    mounted = {id(entry[1]): entry[2] for entry in target._router_registrations}
     for _prefix, router in target._routers:
         for path, path_view in router.path_operations.items():
             for operation in path_view.operations:
-                actions = {getattr(auth, "action", None) for auth in operation.auth_callbacks or ()}
+                auths = operation.auth_callbacks or mounted.get(id(router)) or ()
+                auths = auths if isinstance(auths, list | tuple) else [auths]
+                actions = {getattr(auth, "action", None) for auth in auths}
                 codes = {401: "Not signed in, or the credentials are not valid."}
-                codes[429] = "Too many requests from this API client (see Retry-After)."
-                if actions - {"public", None}:
-                    codes[403] = "The policy does not allow this."
+                codes[429] = "Too many requests with this credential (see Retry-After)."
+                codes[400] = "The request is not valid."
+                codes[414] = "The address of this request is too long."
+                codes[422] = "The request is not valid."
+                # Refused by the policy, or the X-Acting-For asked is not allowed (any rule).
+                codes[403] = "The policy does not allow this."
                 if "{" in path:
                     codes[404] = "Not found."
-                if operation.models:
-                    codes[400] = "The request is not valid."
-                    codes[422] = "The request is not valid."
+                if set(operation.methods) & BODY_METHODS:
+                    codes[413] = "The request body is too large."
+                    codes[415] = "The request body is not JSON in UTF-8."
                 declared = {int(code) for code in operation.response_models}
                 extra = {
                     str(code): {
@@ -95,12 +112,17 @@ def document_refusals(target: NinjaAPI) -> None:
                     for code, text in codes.items()
                     if code not in declared
                 }
+                openapi_extra = dict(operation.openapi_extra or {})
+                openapi_extra["parameters"] = [
+                    *(openapi_extra.get("parameters") or []),
+                    ACTING_FOR,
+                ]
+                if actions == {"public"}:
+                    # Added to the bearer scheme ninja writes: either no credential or one.
+                    openapi_extra["security"] = [{}]
                 operation.openapi_extra = {
-                    **(operation.openapi_extra or {}),
-                    "responses": {
-                        **extra,
-                        **((operation.openapi_extra or {}).get("responses") or {}),
-                    },
+                    **openapi_extra,
+                    "responses": {**extra, **(openapi_extra.get("responses") or {})},
                 }
 
 

@@ -14,7 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
 
+from joinedup.apicontract import Pages
+from joinedup.apicontract import Refusal as ErrorOut
 from joinedup.delivery import clock
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Service
@@ -26,12 +29,6 @@ from . import definitions, offers, portal, submission
 from .models import Bundle, BundleSubmission, Offer
 
 router = Router(tags=["bundles"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
-    errors: list[dict[str, str]] | None = None
 
 
 class LegOut(Schema):
@@ -297,9 +294,10 @@ def get_submission(request: HttpRequest, submission_id: uuid.UUID):
 
 
 @router.get("/me/bundles", response=list[SubmissionOut], auth=api_auth("bundles.view"))
+@paginate(Pages)
 def my_bundles(request: HttpRequest):
-    """The bundles submitted for the person the caller acts for."""
-    return [submission_out(s) for s in portal.submissions_for(request.auth)[:100]]
+    """The bundles submitted for the person the caller acts for (paged like every list)."""
+    return [submission_out(s) for s in portal.submissions_for(request.auth)]
 
 
 @router.get("/me/offers", response=OfferList, auth=api_auth("bundles.view"))

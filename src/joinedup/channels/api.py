@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
+from joinedup.apicontract import Refusal as ErrorOut
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Office, Service
 from joinedup.identity.acting import ActingContext
@@ -27,12 +28,6 @@ from joinedup.identity.models import Person
 from . import appointments, partners
 
 router = Router(tags=["channels"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
-    errors: list[Any] | None = None
 
 
 #: What any operation may answer besides its own results: not signed in (401), not allowed

@@ -1,25 +1,37 @@
-"""Rate limits per agency API client: a token bucket kept in the database.
+"""Rate limits per credential: a token bucket for each agency API client and each personal
+token.
+
+Agency clients: a bucket kept in the database.
 
 Each client has a bucket of `burst` requests refilled at `per_minute` per minute (the
 platform's defaults, JOINEDUP_API_CLIENT_RATE_PER_MINUTE and JOINEDUP_API_CLIENT_BURST, or
 the client's own on its `RateBucket`). A request takes one token; with none left the API
 answers 429 with `Retry-After` (whole seconds until the next token). The bucket's row is
 locked while it is read and written, so concurrent requests of one client never overspend.
+
+Personal tokens (a person's own scripts): a bucket of JOINEDUP_PERSONAL_TOKEN_BURST requests
+refilled at JOINEDUP_PERSONAL_TOKEN_RATE_PER_MINUTE, far above what a person's own use
+needs, so that only a runaway or stolen token meets it. It is kept in Django's cache, not
+the database, so that a person's requests cost no write: with the default cache each web
+process counts on its own; with a shared cache (JOINEDUP_CACHE_URL=redis://...) all count
+together. Two requests racing in one instant may both pass: a bound, not an exact meter.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.identity import tokens
-from joinedup.identity.models import ApiClient
+from joinedup.identity.models import ApiClient, PersonalToken
 
 from .models import RateBucket
 
@@ -67,17 +79,40 @@ def take(client: ApiClient) -> Verdict:
         return Verdict(False, 0, max(1, wait), per_minute)
 
 
-def _client_of(request: HttpRequest) -> ApiClient | None:
+def take_personal(token: PersonalToken) -> Verdict:
+    """Take one request from the personal token's bucket (the generic cell rate algorithm:
+    one number per token, the time at which its bucket will be full again)."""
+    per_minute = settings.PERSONAL_TOKEN_RATE_PER_MINUTE
+    burst = settings.PERSONAL_TOKEN_BURST
+    interval = 60.0 / per_minute
+    # The key id, not the row id: a row id can come back after a delete, a key id does not.
+    key = f"ratelimit:personal-token:{token.key_id}"
+    now = time.time()
+    full_at = max(cache.get(key) or now, now)
+    # The bucket holds `burst` requests: it is empty once full_at is burst intervals away.
+    if full_at - now > interval * (burst - 1):
+        wait = full_at - now - interval * (burst - 1)
+        return Verdict(False, 0, max(1, math.ceil(wait)), per_minute)
+    full_at += interval
+    cache.set(key, full_at, timeout=math.ceil(full_at - now) + 1)
+    remaining = int((interval * burst - (full_at - now)) / interval)
+    return Verdict(True, max(0, remaining), limit=per_minute)
+
+
+def _credential_of(request: HttpRequest) -> ApiClient | PersonalToken | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip().startswith(tokens.CLIENT_PREFIX + "_"):
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value.startswith(
+        (tokens.CLIENT_PREFIX + "_", tokens.PERSONAL_PREFIX + "_")
+    ):
         return None
-    credential = tokens.authenticate(value)
-    return credential if isinstance(credential, ApiClient) else None
+    return tokens.authenticate(value)
 
 
 class RateLimitMiddleware:
-    """Applies each API client's bucket to its requests under /api/ (others pass)."""
+    """Applies each credential's bucket (API client or personal token) to its requests under
+    /api/ (others pass; an unknown credential is refused by the API itself)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -85,10 +120,12 @@ class RateLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        client = _client_of(request)
-        if client is None:
+        credential = _credential_of(request)
+        if credential is None:
             return self.get_response(request)
-        verdict = take(client)
+        verdict = (
+            take(credential) if isinstance(credential, ApiClient) else take_personal(credential)
+        )
         if not verdict.allowed:
             response = JsonResponse(
                 {

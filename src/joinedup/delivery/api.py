@@ -18,8 +18,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from joinedup.apicontract import Pages
+from joinedup.apicontract import Refusal as ErrorOut
 from joinedup.federation.models import Agency
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -32,12 +34,6 @@ from .payments import flows, registry
 from .payments.base import WebhookRejected
 
 router = Router(tags=["applications"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
-    errors: list[dict[str, str]] | None = None
 
 
 class ApplicationIn(Schema):
@@ -218,7 +214,15 @@ def _load(application_id: uuid.UUID) -> Application:
 
 @router.post(
     "/applications",
-    response={201: ApplicationOut, 200: ApplicationOut, 400: ErrorOut, 422: ErrorOut},
+    # 404: no service with that key; 409: the idempotency key was used for other answers.
+    response={
+        201: ApplicationOut,
+        200: ApplicationOut,
+        400: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     auth=api_auth("service.apply"),
 )
 def submit(request: HttpRequest, payload: ApplicationIn):
@@ -279,7 +283,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID):
     response=list[ApplicationSummary],
     auth=api_auth("delivery.applications.mine"),
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def my_applications(request: HttpRequest):
     """The signed-in person's applications (or those of the person they act for)."""
     return [
@@ -320,7 +324,7 @@ def item_out(item: WorkItem) -> WorkItemOut:
     auth=api_auth("delivery.queue.read"),
     tags=["staff"],
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def queue(
     request: HttpRequest,
     agency: str,

@@ -13,7 +13,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+
+from joinedup.apicontract import Pages, Refusal
 
 from . import catalogue
 from .models import Agency, Jurisdiction, Offering, Office, PartnerRole, Service
@@ -208,7 +210,9 @@ class RouteOut(Schema):
     explanation: list[str]
 
 
-class RoutingErrorOut(Schema):
+class RoutingErrorOut(Refusal):
+    """A refusal of routing, with its reason and the reasoning that led to it."""
+
     detail: str
     reason: str = Field(description="unknown_service, unknown_jurisdiction or not_delivered")
     explanation: list[str]
@@ -246,7 +250,7 @@ def filter_services(filters: ServiceFilters) -> QuerySet[Service]:
 
 
 @router.get("/jurisdictions", response=list[JurisdictionOut], summary="The jurisdiction tree")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_jurisdictions(request: HttpRequest, parent: str | None = None, level: str | None = None):
     """Every jurisdiction, parents before children (ordered by path)."""
     jurisdictions = Jurisdiction.objects.select_related("parent")
@@ -263,7 +267,7 @@ def get_jurisdiction(request: HttpRequest, code: str):
 
 
 @router.get("/agencies", response=list[AgencyOut], summary="Agencies")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_agencies(
     request: HttpRequest,
     jurisdiction: str | None = None,
@@ -292,7 +296,7 @@ def list_offices(request: HttpRequest, key: str):
 
 
 @router.get("/services", response=list[ServiceOut], summary="The service catalogue")
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def list_services(request: HttpRequest, filters: Query[ServiceFilters]):
     return filter_services(filters)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja.errors import AuthenticationError, AuthorizationError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.security.base import AuthBase
 from ninja.utils import check_csrf
 
@@ -24,11 +24,12 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def _acting_for(request: HttpRequest) -> int | None:
-    raw = request.headers.get("X-Acting-For", "").strip()
-    if not raw:
+    raw = request.headers.get("X-Acting-For", "")
+    if raw == "":
         return None
-    if not raw.isdigit():
-        raise AuthorizationError(message=_("X-Acting-For must be a person's registry number."))
+    # ASCII digits only (str.isdigit() also takes "²"), and a number the database can hold.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise HttpError(400, _("X-Acting-For must be a person's registry number."))
     return int(raw)
 
 

@@ -10,8 +10,9 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from joinedup.apicontract import Pages
 from joinedup.identity.api_auth import api_auth
 
 from . import kpis
@@ -81,7 +82,7 @@ def published(figures: kpis.Figures, period: kpis.Period) -> dict:
     auth=api_auth("public"),
     summary="Performance figures (completion, take-up, timeliness, cost, satisfaction)",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def kpi_list(request: HttpRequest, filters: Query[KpiFilters]):
     try:
         period = kpis.parse_period(filters.period)

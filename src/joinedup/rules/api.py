@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from joinedup.apicontract import Refusal
 from joinedup.identity.api_auth import api_auth
 
 from .errors import PackageRefused, SituationError
@@ -111,16 +112,9 @@ class CalculationOut(Schema):
     situation: dict[str, Any] = Field(description="The situation with the values asked filled")
 
 
-class SituationErrorOut(Schema):
-    detail: str
-    entity: str | None = None
-    variable: str | None = None
-    period: str | None = None
-
-
 @router.post(
     "/rules/calculate",
-    response={200: CalculationOut, 422: SituationErrorOut, 503: SituationErrorOut},
+    response={200: CalculationOut, 422: Refusal, 503: Refusal},
     auth=api_auth("public"),
     summary="Compute the benefits of every level of government for a situation",
 )
@@ -142,15 +136,17 @@ def calculate_situation(request: HttpRequest, body: CalculateIn):
     except SituationError as error:
         return Status(
             422,
-            SituationErrorOut(
+            Refusal(
                 detail=str(error),
-                entity=error.entity,
-                variable=error.variable,
-                period=error.period,
+                code="situation",
+                # Where the situation is wrong, for a client that points at the field.
+                errors=[
+                    {"entity": error.entity, "variable": error.variable, "period": error.period}
+                ],
             ),
         )
     except PackageRefused:
-        return Status(503, SituationErrorOut(detail=_("The rules for this place are unavailable.")))
+        return Status(503, Refusal(detail=_("The rules for this place are unavailable.")))
     return Status(
         200,
         CalculationOut(

@@ -15,8 +15,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import get_language
 from ninja import Field, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from joinedup.apicontract import Pages
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
@@ -94,7 +95,7 @@ def _own_consent(context: ActingContext, consent_id: uuid.UUID) -> ConsentRecord
     auth=api_auth("sharing.own_records"),
     summary="Who used my data",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def access_log(request) -> list:
     context: ActingContext = request.auth
     events = ledger.events_for(context.subject_id)
@@ -102,6 +103,7 @@ def access_log(request) -> list:
 
 
 @router.get("/me/consents", response=list[ConsentOut], auth=api_auth("sharing.own_records"))
+@paginate(Pages)
 def my_consents(request) -> list[ConsentOut]:
     context: ActingContext = request.auth
     records = (

@@ -57,6 +57,14 @@ def gunicorn_command(options: ServerOptions) -> list[str]:
         # The control socket lives at one path per user: two servers on one machine (a demo
         # beside a benchmark, parallel tests) would fight over it, and nothing uses it.
         "--no-control-socket",
+        # URLs longer than gunicorn's 4 KiB default reach the application, which refuses those
+        # over JOINEDUP_MAX_URL_LENGTH itself (JSON under /api/); gunicorn still stops at 1 MiB.
+        # Believe no X-Forwarded-* header here: the application decides whom to believe
+        # (JOINEDUP_PROXY_COUNT, joinedup.web.proxies), not gunicorn's own list of addresses.
+        "--forwarded-allow-ips",
+        "",
+        "--limit-request-line",
+        "0",
         "--error-logfile",
         "-",
     ]
