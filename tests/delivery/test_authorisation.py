@@ -12,7 +12,8 @@ that record:
 - applicants (and those with a mandate) only their own applications;
 - staff only their own agency's queues and work items, in the role the process names;
 - supervisors their own agency's due and breached work;
-- document verification and the payment provider's pages are public.
+- document verification is public; the sandbox payment page is the applicant's (it names
+  their application's fee and reference, and pays it).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import datetime
 import json
 
 import pytest
+from django.db import transaction
 
 from joinedup.delivery import queues, versions
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application, WorkItem
+from joinedup.delivery.payments import flows
 from joinedup.federation.models import Agency
 from joinedup.identity import acting, policy
 from joinedup.identity.models import Person
@@ -89,7 +92,8 @@ def test_every_delivery_endpoint_is_in_the_matrix():
     assert len(api) >= 7, api
     actions = {e.name: e.action for e in delivery_endpoints() if not e.api}
     assert actions["delivery:verify"] == "public"
-    assert actions["delivery:sandbox-checkout"] == "public"
+    # The sandbox checkout names an application's fee and reference: the applicant's only.
+    assert actions["delivery:sandbox-checkout"] == "delivery.application.respond"
     assert actions["delivery:queue"] == "delivery.queue.read"
     assert actions["delivery:supervisor"] == "delivery.supervise"
     assert actions["delivery:work-item"] == "delivery.work_item.work"
@@ -103,6 +107,7 @@ class Records:
     decided_application: Application  # Amara's, approved, with its document
     item: WorkItem  # the open task
     document_id: str
+    intent_id: str  # the sandbox checkout of the open application's fee
 
 
 ANSWERS = {
@@ -139,11 +144,14 @@ def make_records(world: World) -> Records:
     clerk = staff_context(registrar, Agency.objects.get(key="serviceontario"), "caseworker")
     queues.complete(clerk, decided.work_items.get(), "approve")
     document = decided.documents.get()
+    with transaction.atomic():
+        fee = flows.request(open_application, amount="25.00")
     return Records(
         open_application=open_application,
         decided_application=decided,
         item=open_application.work_items.get(status="open"),
         document_id=str(document.pk),
+        intent_id=fee.intent_id,
     )
 
 
@@ -169,7 +177,7 @@ def url_for(endpoint, records: Records, world: World) -> str:
         "item_id": records.item.pk,
         "document_id": records.document_id,
         "agency": "serviceontario",
-        "intent_id": "no-such-intent",
+        "intent_id": records.intent_id,
         "draft_id": "00000000-0000-0000-0000-000000000000",
         "page": "child",
     }
@@ -270,3 +278,49 @@ def test_the_matrix_means_what_it_says(small_federation):
     assert not policy.decide(staff(esdc, "caseworker"), "delivery.queue.read", ontario).allowed
     assert not policy.decide(acting.ANONYMOUS, view, records.open_application).allowed
     assert policy.decide(acting.ANONYMOUS, "public").allowed
+
+
+#: Address parameters that name one person's record.
+PERSONAL_PARAMS = {"application_id", "item_id", "document_id", "intent_id", "person_id"}
+
+
+#: Checking a certificate is open to anyone it is shown to (a landlord, a school): by design.
+def _verifies_a_certificate(endpoint) -> bool:
+    return endpoint.action == "public" and endpoint.route.rstrip("/").endswith("/verify")
+
+
+@pytest.mark.parametrize("other", ["citizen-verified", "parent-acting-for-child"])
+def test_no_page_naming_one_persons_record_opens_for_another_person(
+    other, small_federation, settings
+):
+    """Independently of the rule each endpoint declares: every page and API operation whose
+    address names a record of Amara's (her applications, their work item, document and fee)
+    is refused to another signed-in person (Lina, verified; David acting for his child). A
+    page that declares a rule too lenient for what it shows fails here."""
+    settings.OIDC_PROVIDERS = {}
+    world = build_world()
+    client, _context, restore = sign_in_as(next(r for r in ROLES if r.name == other), world)
+    client.raise_request_exception = False
+    records = make_records(world)
+    opened = []
+    walked = 0
+    for endpoint in delivery_endpoints():
+        if not PERSONAL_PARAMS & set(endpoint.params) or _verifies_a_certificate(endpoint):
+            continue
+        url = url_for(endpoint, records, world)
+        for method in endpoint.methods if endpoint.api else ("GET", "POST"):
+            if method == "GET":
+                response = client.get(url)
+            else:
+                body = BODIES.get(endpoint.route.removesuffix("/"), {})
+                response = client.generic(
+                    method, url, json.dumps(body), content_type="application/json"
+                )
+                restore()
+            walked += 1
+            if response.status_code == 405:
+                continue
+            if not was_refused(response, url) and response.status_code != 404:
+                opened.append(f"{method} {url}: {response.status_code}")
+    assert walked >= 8
+    assert not opened, "\n".join(opened)

@@ -533,13 +533,13 @@ def payment(submitted):
 
 
 def test_the_sandbox_checkout_declines_then_takes_a_payment(
-    payment, settings, django_capture_on_commit_callbacks
+    payment, browser, settings, django_capture_on_commit_callbacks
 ):
     from joinedup.delivery.payments.contrib.sandbox import SUCCEEDING_CARD
 
     # The processor's webhook is a background task after the commit: run it at once here.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    checkout = Client()
+    checkout = browser  # the applicant's own browser: the page names their application
     url = payment.checkout_url.split("services.example.org", 1)[-1]
     page = checkout.get(url)
     html = page.content.decode()
@@ -557,3 +557,20 @@ def test_the_sandbox_checkout_declines_then_takes_a_payment(
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
     assert checkout.get("/en/payments/sandbox/no-such-intent/").status_code == 404
+
+
+def test_nobody_else_opens_or_pays_the_sandbox_checkout(payment, make_applicant):
+    """Another signed-in person neither sees the fee and reference nor pays them; someone
+    not signed in is sent to sign in."""
+    from joinedup.delivery.payments.contrib.sandbox import SUCCEEDING_CARD
+
+    url = payment.checkout_url.split("services.example.org", 1)[-1]
+    stranger = sign_in(Client(), make_applicant(email="stranger@example.org"))
+    page = stranger.get(url)
+    assert page.status_code == 403
+    assert "25" not in page.content.decode().split("<main", 1)[-1]
+    assert stranger.post(url, {"card": SUCCEEDING_CARD}).status_code == 403
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/en/account/")

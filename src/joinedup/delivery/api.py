@@ -275,6 +275,7 @@ def application_detail(request: HttpRequest, application_id: uuid.UUID):
     """One application: status, clock and due date, timeline, documents, payments."""
     application = _load(application_id)
     policy.require(request.auth, "delivery.application.view", application)
+    queues.read_application(request.auth, application)  # in the applicant's ledger
     return application_out(application)
 
 

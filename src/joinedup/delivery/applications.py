@@ -74,10 +74,24 @@ def _service_and_version(service_key: str) -> tuple[Service | None, ServiceVersi
     return Service.objects.filter(key=service_key).first(), None
 
 
-def fingerprint(service_key: str, data: dict, place: str | None) -> str:
-    """What makes two submissions 'the same': the service, the answers and the place."""
+def fingerprint(
+    service_key: str,
+    data: dict,
+    place: str | None,
+    applicant_id: int | None = None,
+    actor: str = "",
+) -> str:
+    """What makes two submissions 'the same': the service, the answers, the place, whom the
+    application is for and who sends it. Someone acting for two people who reuses a key with
+    the same answers must never get the first person's application back."""
     canonical = json.dumps(
-        {"service": service_key, "data": data, "place": place or ""},
+        {
+            "service": service_key,
+            "data": data,
+            "place": place or "",
+            "applicant": applicant_id,
+            "actor": actor,
+        },
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -85,11 +99,18 @@ def fingerprint(service_key: str, data: dict, place: str | None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_scope(context: ActingContext) -> str:
-    """Keys are unique per submitter: an account or an agency's API client."""
+def idempotency_scope(context: ActingContext, applicant_id: int | None = None) -> str:
+    """Keys are unique per submitter (an account or an agency's API client) and, when the
+    submitter acts for someone else, per person acted for: a key reused for another person
+    is a new submission for that person, not a replay of the first one."""
     if context.api_client_id is not None:
-        return f"client:{context.api_client_id}"
-    return f"user:{context.user_id}"
+        scope = f"client:{context.api_client_id}"
+    else:
+        scope = f"user:{context.user_id}"
+    subject = applicant_id if applicant_id is not None else context.subject_id
+    if subject is not None and subject != context.person_id:
+        scope += f":for:{subject}"
+    return scope
 
 
 def new_reference(prefix: str = "A") -> str:
@@ -182,8 +203,9 @@ def submit_application(
     idempotency_key = (idempotency_key or "").strip()
     if len(idempotency_key) > 200:
         raise SubmissionError("invalid_key", _("An idempotency key has at most 200 characters."))
-    scope = idempotency_scope(context)
-    print_ = fingerprint(service_key, data, place_code)
+    applicant_id = applicant.pk if applicant is not None else context.subject_id
+    scope = idempotency_scope(context, applicant_id)
+    print_ = fingerprint(service_key, data, place_code, applicant_id, scope)
     if idempotency_key:
         existing = _existing(scope, idempotency_key, print_)
         if existing is not None:

@@ -18,10 +18,19 @@ class DeliveryConfig(AppConfig):
         # late completion), outbox subscribers and periodic jobs.
         # Imported here, not at the top: they import models, which the app registry is not
         # ready to give while this module loads.
+        from joinedup.sharing import categories
+
         from . import guarantees, policy, queues, reactions, schedule  # noqa: F401
         from .backends.contrib import own_queues, signed_rest  # noqa: F401
         from .notifications import channels
         from .payments.contrib import sandbox  # noqa: F401
         from .workflows import handlers  # noqa: F401
 
+        # A person's applications are data the gate discloses (and the ledger names).
+        categories.register_field(
+            queues.APPLICATIONS_FIELD,
+            "events",
+            _("applications and their progress"),
+            queues.applications_of,
+        )
         channels.load_builtin()

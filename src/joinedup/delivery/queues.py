@@ -277,6 +277,34 @@ def applicant_facts(
     return rows, None
 
 
+#: The catalogue field that names a person's applications (registered by the app's ready()).
+APPLICATIONS_FIELD = "applications"
+
+
+def applications_of(person) -> list[str]:
+    """The catalogue's reader of the field: the references of the person's applications."""
+    return list(
+        Application.objects.filter(applicant=person)
+        .order_by("submitted_at")
+        .values_list("reference", flat=True)
+    )
+
+
+def read_application(context: ActingContext, application: Application) -> None:
+    """Record, through the data gate, that someone other than the applicant (staff of the
+    delivering agency, someone with a mandate) reads one of the applicant's applications;
+    the applicant's own reads pass without an entry. Raises the gate's DisclosureRefused
+    (a PermissionDenied) when the gate says no."""
+    gate.disclose(
+        context,
+        application.applicant,
+        [APPLICATIONS_FIELD],
+        APPLICANT_DATA_PURPOSE,
+        holder=application.agency if context.role else None,
+        partial=False,
+    )
+
+
 @dataclass(frozen=True)
 class SupervisorRow:
     application: Application

@@ -30,6 +30,7 @@ from .models import (
     ApplicationStatus,
     Document,
     Draft,
+    Payment,
     SandboxIntent,
     Upload,
     WorkItem,
@@ -240,6 +241,7 @@ def my_applications(request: HttpRequest, context: ActingContext):
 def application_status(
     request: HttpRequest, context: ActingContext, application: Application, application_id
 ):
+    queues.read_application(context, application)  # staff's or a mandate holder's read
     return _status_page(request, context, application)
 
 
@@ -296,16 +298,27 @@ def document_pdf(
     document_id,
 ):
     document = get_object_or_404(Document, pk=document_id, application=application)
+    queues.read_application(context, application)  # staff's or a mandate holder's read
     response = HttpResponse(documents.pdf_for(document), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{document.template}-{document.pk}.pdf"'
     return response
 
 
-@guards.public
+def _application_paid_by(intent_id: str, **_kwargs) -> Application:
+    payment = get_object_or_404(Payment.objects.select_related("application"), intent_id=intent_id)
+    return _application(payment.application_id)
+
+
+@guards.requires("delivery.application.respond", _application_paid_by)
 @require_http_methods(["GET", "POST"])
-def sandbox_checkout(request: HttpRequest, intent_id: str):
-    """The sandbox processor's own checkout page (a real processor hosts its own)."""
+def sandbox_checkout(
+    request: HttpRequest, context: ActingContext, application: Application, intent_id: str
+):
+    """The sandbox processor's own checkout page (a real processor hosts its own). It names
+    an application's fee and reference, so only the applicant (or someone with a mandate to
+    apply for them) opens it and pays."""
     intent = get_object_or_404(SandboxIntent, pk=intent_id)
+    queues.read_application(context, application)  # a mandate holder's read is recorded
     result = None
     if request.method == "POST":
         intent = SandboxProvider().pay(intent.pk, request.POST.get("card", ""))

@@ -2,9 +2,11 @@
 characters. Secrets of tokens and API clients are never stored, so never shown either."""
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from . import acting, disclosure
 from .models import (
     Address,
     ApiClient,
@@ -22,6 +24,57 @@ from .models import (
 )
 
 
+class LedgeredAdmin(admin.ModelAdmin):
+    """A model admin whose pages show people's records: each person shown (on a list page,
+    every person of the page; on a record's own pages, its people) is recorded in their
+    ledger through the data gate, as platform administration."""
+
+    #: Names of the record's fields that hold a Person (itself: "").
+    people_in: tuple[str, ...] = ()
+
+    def _people(self, objects) -> list[Person]:
+        found: dict[int, Person] = {}
+        for obj in objects:
+            for name in self.people_in:
+                person = obj if not name else getattr(obj, name, None)
+                if isinstance(person, Person):
+                    found[person.pk] = person
+        return list(found.values())
+
+    def _record(self, request, objects) -> None:
+        context = acting.for_request(request)
+        for person in self._people(objects):
+            disclosure.disclose(context, person, ADMIN_READ, disclosure.ADMINISTRATION)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}) or {}
+        if "cl" in changelist:
+            self._record(request, changelist["cl"].result_list)
+        return response
+
+    def _with_object(self, view, request, object_id, *args, **kwargs):
+        response = view(request, object_id, *args, **kwargs)
+        if response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None:
+                self._record(request, [obj])
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self._with_object(super().change_view, request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._with_object(super().delete_view, request, object_id, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._with_object(super().history_view, request, object_id, extra_context)
+
+
+#: What the admin's pages of a person's records may show of them (recorded as read).
+ADMIN_READ = ("identity", "birth", "address", "contact", "family")
+
+
 class MembershipInline(admin.TabularInline):
     model = StaffMembership
     extra = 0
@@ -29,7 +82,8 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class AccountAdmin(UserAdmin):
+class AccountAdmin(LedgeredAdmin, UserAdmin):
+    people_in = ("person",)
     list_display = ["username", "email", "person", "is_active", "is_staff", "is_superuser"]
     search_fields = ["username", "email", "person__family_name"]
     raw_id_fields = ["person"]
@@ -78,28 +132,32 @@ class ProofingInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(LedgeredAdmin):
+    people_in = ("",)
     list_display = ["pk", "family_name", "given_names", "birth_date", "preferred_language"]
     search_fields = ["family_name", "given_names", "preferred_name"]
     inlines = [IdentifierInline, AddressInline, ContactPointInline, ProofingInline]
 
 
 @admin.register(IdentityProofing)
-class IdentityProofingAdmin(admin.ModelAdmin):
+class IdentityProofingAdmin(LedgeredAdmin):
+    people_in = ("person",)
     list_display = ["person", "level", "method", "agency", "office", "verified_at", "valid_until"]
     list_filter = ["level", "method", "agency"]
     raw_id_fields = ["person", "verified_by", "office", "agency"]
 
 
 @admin.register(Mandate)
-class MandateAdmin(admin.ModelAdmin):
+class MandateAdmin(LedgeredAdmin):
+    people_in = ("holder", "subject")
     list_display = ["holder", "kind", "subject", "business", "valid_from", "valid_to", "revoked_at"]
     list_filter = ["kind"]
     raw_id_fields = ["holder", "subject", "business", "recorded_by"]
 
 
 @admin.register(Relationship)
-class RelationshipAdmin(admin.ModelAdmin):
+class RelationshipAdmin(LedgeredAdmin):
+    people_in = ("person", "related_person")
     list_display = ["person", "kind", "related_person", "valid_from", "valid_to"]
     raw_id_fields = ["person", "related_person"]
 

@@ -11,7 +11,7 @@ import datetime
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
-from . import acting, assurance, mandates, policy, tokens
+from . import acting, assurance, disclosure, mandates, policy, tokens
 from .acting import ActingContext
 from .api_auth import api_auth
 from .models import Person, PersonalToken, User
@@ -74,6 +74,17 @@ class PersonOut(Schema):
     proofs: list[ProofOut]
 
 
+#: What the person endpoint returns, read through the data gate, and why.
+PERSON_FIELDS = (
+    "given_names",
+    "family_name",
+    "birth_date",
+    "preferred_language",
+    "masked_identifiers",
+)
+PERSON_PURPOSE = "person-record"
+
+
 def _ref(person: Person | None) -> PersonRef | None:
     return PersonRef(id=person.pk, name=person.full_name) if person else None
 
@@ -132,14 +143,18 @@ def person(request, person_id: int) -> PersonOut:
     context: ActingContext = request.auth
     record = get_object_or_404(Person, pk=person_id)
     policy.require(context, "person.view", record)
+    # Read through the data gate: what it withholds is left out, and the read is in the
+    # person's ledger (unless the caller is the person).
+    shown = disclosure.disclose(context, record, PERSON_FIELDS, PERSON_PURPOSE).fields
+    birth_date = shown.get("birth_date")
     return PersonOut(
         id=record.pk,
-        given_names=record.given_names,
-        family_name=record.family_name,
-        birth_date=record.birth_date,
-        preferred_language=record.preferred_language,
+        given_names=shown.get("given_names") or "",
+        family_name=shown.get("family_name") or "",
+        birth_date=datetime.date.fromisoformat(birth_date) if birth_date else None,
+        preferred_language=shown.get("preferred_language") or "",
         level_of_assurance=assurance.level_of(record),
-        identifiers={i.kind: i.masked for i in record.identifiers.all()},
+        identifiers=shown.get("masked_identifiers") or {},
         proofs=[
             ProofOut(
                 level=p.level,

@@ -24,7 +24,7 @@ from django_otp import login as otp_login
 
 from joinedup.federation.models import Office, Service
 
-from . import accounts, acting, assurance, client_registry, guards, mandates, policy
+from . import accounts, acting, assurance, client_registry, disclosure, guards, mandates, policy
 from .acting import ActingContext, ActingError
 from .forms import (
     ActingForForm,
@@ -400,20 +400,38 @@ def find_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
     return render(request, "identity/find_person.html", {"form": form})
 
 
+#: What the person page shows, read through the data gate, and why it is read.
+PERSON_RECORD = ("identity", "birth", "address")
+PERSON_RECORD_PURPOSE = "person-record"
+#: What the pages recording a proof or a mandate show of the person: their name.
+NAME = ("given_names", "family_name")
+
+
+def _refused(request: HttpRequest, refusal: disclosure.Refused) -> HttpResponse:
+    return render(request, "identity/forbidden.html", {"reason": refusal.message}, status=403)
+
+
 @guards.requires("person.view", resource=load_person)
 def person_detail(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
+    """A person's record: for anyone but the person, only what the data gate lets through,
+    and the read is in the person's ledger."""
+    try:
+        shown = disclosure.disclose(context, person, PERSON_RECORD, PERSON_RECORD_PURPOSE)
+    except disclosure.Refused as refusal:
+        return _refused(request, refusal)
     return render(
         request,
         "identity/person.html",
         {
             "person": person,
             "context": context,
+            "shown": shown.fields,
             "level": assurance.level_of(person),
             "proofings": assurance.valid_proofings(person).select_related("office", "agency"),
-            "identifiers": person.identifiers.all(),
-            "address": person.current_address(),
+            "identifiers": person.identifiers.all() if "masked_identifiers" in shown.fields else [],
+            "address": person.current_address() if "address" in shown.fields else None,
             "mandates_given": mandates.in_force().filter(subject=person).select_related("holder"),
             "can_prove": policy.decide(context, "proofing.record", person).allowed,
             "can_record_mandate": policy.decide(context, "mandate.record", person).allowed,
@@ -432,6 +450,10 @@ def _staff_offices(context: ActingContext):
 def record_proofing(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
+    try:  # the page names the person
+        disclosure.disclose(context, person, NAME, "identity-proofing")
+    except disclosure.Refused as refusal:
+        return _refused(request, refusal)
     offices = _staff_offices(context)
     form = ProofingForm(request.POST or None, offices=offices)
     if request.method == "POST":
@@ -464,6 +486,10 @@ def record_proofing(
 def record_mandate(
     request: HttpRequest, context: ActingContext, person: Person, person_id: int
 ) -> HttpResponse:
+    try:  # the page names the person
+        disclosure.disclose(context, person, NAME, "mandate-recording")
+    except disclosure.Refused as refusal:
+        return _refused(request, refusal)
     form = MandateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():

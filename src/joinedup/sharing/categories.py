@@ -177,6 +177,12 @@ register_field(
     _("birth date"),
     lambda p: p.birth_date.isoformat() if p.birth_date else None,
 )
+register_field(
+    "masked_identifiers",
+    "identity",
+    _("identifiers, last digits only"),
+    lambda p: {i.kind: i.masked for i in p.identifiers.all()},
+)
 register_field("address", "address", _("current address"), _address)
 register_field("email", "contact", _("email address"), _contact("email"))
 register_field("phone", "contact", _("phone number"), _contact("phone"))

@@ -15,6 +15,8 @@ It answers, in this order:
 3. Need to know: the actor's role must be one the rule names, or (when the rule names none)
    a role whose usual reach covers the sensitivity of the data.
 4. Emergency access (break-glass) opened by the actor for this person stands in for 2 and 3.
+5. Platform administrators, in the admin site only (purpose "platform-administration"), see
+   records whole; it is recorded on that basis, in the person's ledger like any other use.
 
 Only the fields that pass are read and returned; what was asked but withheld is listed.
 Every decision — disclosed or refused — is written to the access ledger.
@@ -26,11 +28,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
+from joinedup.identity import disclosure as identity_disclosure
 from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership
@@ -61,13 +63,13 @@ SHARED_REACH = {
 BASIS_ORDER = (LegalBasis.STATUTE, LegalBasis.PUBLIC_TASK, LegalBasis.CONSENT)
 
 
-class DisclosureRefused(PermissionDenied):
-    """The gate said no. `code` is for machines, the message for people (translated)."""
+class DisclosureRefused(identity_disclosure.Refused):
+    """The gate said no. `code` is for machines, the message for people (translated).
+    (A kind of identity's `Refused`, so that identity's pages, which reach the gate through
+    `identity.disclosure`, catch it without importing sharing.)"""
 
     def __init__(self, code: str, message: str, event: AccessEvent | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.event = event
 
 
@@ -206,6 +208,14 @@ def _decide(
 ) -> tuple[_Decision, Agency | None]:
     if context.is_anonymous or not context.verified:
         return _refuse("sign_in", _("Sign in to continue.")), holder
+    if (
+        context.platform_admin
+        and context.token_id is None
+        and purpose == identity_disclosure.ADMINISTRATION
+    ):
+        # The admin site (platform administrators with their second factor only) shows
+        # records whole; each one shown is recorded as the administration it is.
+        return _Decision(allowed=set(wanted), basis=LegalBasis.ADMINISTRATION), holder
     if context.person_id is not None and context.role is None and context.api_client_id is None:
         # A person acting for someone else (never for themselves: that needs no gate).
         return _by_mandate(context, subject, wanted, action), holder

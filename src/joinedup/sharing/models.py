@@ -34,6 +34,7 @@ class LegalBasis(models.TextChoices):
     MANDATE = "mandate", _("A mandate you gave to act for you")
     OWN_AGENCY = "own_agency", _("The agency's own record")
     BREAK_GLASS = "break_glass", _("Emergency access")
+    ADMINISTRATION = "administration", _("Platform administration")
 
 
 #: The legal bases a data-sharing agreement may name.

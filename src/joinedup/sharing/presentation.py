@@ -46,7 +46,9 @@ def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
     bases = dict(LegalBasis.choices)
     entries = []
     for e in events:
-        if e.actor_agency:
+        if e.legal_basis == LegalBasis.ADMINISTRATION:
+            agency_name = _("The platform's administrators")
+        elif e.actor_agency:
             agency_name = agencies.get(e.actor_agency, e.actor_agency)
         elif e.actor_person_id:
             agency_name = _("Someone you gave a mandate to")
