@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from joinedup.federation.loader import load_federation
@@ -31,3 +33,57 @@ def english_between_tests():
 def small_federation(db):
     """The small Canadian test federation: CA, ON, QC, three cities, five agencies."""
     return load_federation([SMALL_FEDERATION])
+
+
+@pytest.fixture
+def queries_at_10_and_200():
+    """measure(add, read): the SQL statements of `read()` with 10 rows, then with 200.
+
+    `add(n)` writes n more rows of what the page lists (bulk inserts: keep it quick);
+    `start` is how many the test already made. `read` is called once before counting, so
+    that per-process caches (calendars, content types, the catalogue version) are warm in
+    both measurements. A list page must send the same statements whatever the rows."""
+
+    def measure(add, read, start: int = 0) -> tuple[int, int]:
+        add(10 - start)
+        read()
+        with CaptureQueriesContext(connection) as at_10:
+            read()
+        add(200 - 10)
+        with CaptureQueriesContext(connection) as at_200:
+            read()
+        print(f"queries with 10 rows: {len(at_10)}, with 200: {len(at_200)}")
+        return len(at_10), len(at_200)
+
+    return measure
+
+
+def _fields(record) -> dict:
+    return {f.attname: getattr(record, f.attname) for f in record._meta.concrete_fields}
+
+
+@pytest.fixture
+def add_services(db):
+    """add_services(n, like): n more services of the catalogue, each a copy of the service
+    `like` (a key) with its offerings, under its own key; bulk inserted, so the catalogue's
+    version is bumped by hand (bulk inserts send no signals)."""
+    from joinedup.api.caching import bump_catalogue_version
+    from joinedup.federation.models import Offering, Service
+
+    def add(count: int, like: str) -> list:
+        template = Service.objects.get(key=like)
+        offerings = list(template.offerings.all())
+        start = Service.objects.count()
+        made = Service.objects.bulk_create(
+            Service(**{**_fields(template), "id": None, "key": f"{like}-{start + n}"})
+            for n in range(count)
+        )
+        Offering.objects.bulk_create(
+            Offering(**{**_fields(offering), "id": None, "service_id": service.pk})
+            for service in made
+            for offering in offerings
+        )
+        bump_catalogue_version()
+        return made
+
+    return add

@@ -154,8 +154,11 @@ def _error(error: submission.BundleError) -> HttpResponse:
     )
 
 
-def leg_out(leg: dict) -> LegOut:
-    service = Service.objects.filter(key=leg["service"]).first()
+def leg_out(leg: dict, services: dict | None = None) -> LegOut:
+    """`services`: the legs' services by key, when the caller read them for several legs."""
+    if services is None:
+        services = services_of([leg])
+    service = services.get(leg["service"])
     return LegOut(
         key=leg["key"],
         service=leg["service"],
@@ -169,7 +172,13 @@ def leg_out(leg: dict) -> LegOut:
     )
 
 
-def bundle_out(bundle: Bundle, detail: bool = False):
+def services_of(legs: list[dict]) -> dict:
+    """The services of bundles' legs by key, in one query."""
+    return Service.objects.in_bulk({leg["service"] for leg in legs}, field_name="key")
+
+
+def bundle_out(bundle: Bundle, detail: bool = False, services: dict | None = None):
+    services = services_of(bundle.legs) if services is None else services
     values = {
         "key": bundle.key,
         "name": bundle.name,
@@ -177,7 +186,7 @@ def bundle_out(bundle: Bundle, detail: bool = False):
         "description": bundle.description,
         "life_situation": bundle.life_situation,
         "illustrative": bundle.illustrative,
-        "legs": [leg_out(leg) for leg in bundle.legs],
+        "legs": [leg_out(leg, services) for leg in bundle.legs],
     }
     if not detail:
         return BundleOut(**values)
@@ -189,8 +198,9 @@ def bundle_out(bundle: Bundle, detail: bool = False):
     )
 
 
-def submission_out(found: BundleSubmission) -> SubmissionOut:
-    legs = submission.legs_of(found)
+def submission_out(found: BundleSubmission, legs: list | None = None) -> SubmissionOut:
+    """`legs`: the submission's legs, when the caller read them with others'."""
+    legs = submission.legs_of(found) if legs is None else legs
     code, label = submission.status_of(legs)
     return SubmissionOut(
         id=found.pk,
@@ -241,7 +251,9 @@ def offer_out(offer: Offer) -> OfferOut:
 @router.get("/bundles", response=BundleList, auth=api_auth("public"))
 def list_bundles(request: HttpRequest):
     """Life events a person can apply for in one go, with their legs."""
-    items = [bundle_out(b) for b in definitions.active_bundles()]
+    bundles = list(definitions.active_bundles())
+    services = services_of([leg for b in bundles for leg in b.legs])
+    items = [bundle_out(b, services=services) for b in bundles]
     return {"items": items, "count": len(items)}
 
 
@@ -296,8 +308,11 @@ def get_submission(request: HttpRequest, submission_id: uuid.UUID):
 @router.get("/me/bundles", response=list[SubmissionOut], auth=api_auth("bundles.view"))
 @paginate(Pages)
 def my_bundles(request: HttpRequest):
-    """The bundles submitted for the person the caller acts for (paged like every list)."""
-    return [submission_out(s) for s in portal.submissions_for(request.auth)]
+    """The bundles submitted for the person the caller acts for (paged like every list; a
+    person has few, so they are read whole, their legs in one query)."""
+    found = list(portal.submissions_for(request.auth))
+    legs = portal.legs_of_each(found)
+    return [submission_out(s, legs[s.pk]) for s in found]
 
 
 @router.get("/me/offers", response=OfferList, auth=api_auth("bundles.view"))

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from joinedup.bundles import journey
@@ -235,9 +236,15 @@ def submit_draft_for(
 
 
 def applications_of(visit: Interaction) -> list[Application]:
+    """The person's latest applications, each with what `issuable` needs (its version's
+    documents, the documents already issued) read with the list, not once per row."""
     return list(
         Application.objects.filter(applicant=visit.person)
-        .select_related("service", "agency")
+        .select_related("service", "agency", "version")
+        .defer("data", "process_state", "version__form", "version__bpmn", "version__spec")
+        .prefetch_related(
+            Prefetch("documents", queryset=Document.objects.only("id", "application", "template"))
+        )
         .order_by("-submitted_at")[:50]
     )
 
@@ -254,7 +261,7 @@ def issuable(application: Application) -> list[str]:
     """Templates of the application's version not issued yet (once it is approved)."""
     if application.status != "approved":
         return []
-    done = set(application.documents.values_list("template", flat=True))
+    done = {document.template for document in application.documents.all()}
     return [key for key in (application.version.documents or {}) if key not in done]
 
 

@@ -11,7 +11,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,12 +50,15 @@ def queue(
     service: str | None = None,
     mine: bool = False,
 ) -> QuerySet[WorkItem]:
-    """The agency's open staff work items this person may work, oldest due first."""
+    """The agency's open staff work items this person may work, oldest due first.
+
+    Each row's clock needs its application's agency (the calendar is its jurisdiction's):
+    it is joined here, or every row of the page would read it (docs/performance.md)."""
     identity_policy.require(context, "delivery.queue.read", agency)
     items = (
         WorkItem.objects.filter(agency=agency, role__in=works_roles(context))
         .exclude(role=WorkItem.APPLICANT)
-        .select_related("application__service", "assignee", "agency")
+        .select_related("application__service", "application__agency", "assignee", "agency")
         .defer("application__process_state", "application__data")
     )
     if status:
@@ -316,26 +320,33 @@ def supervisor_view(
     context: ActingContext, agency: Agency, at: datetime.datetime | None = None
 ) -> dict[str, list[SupervisorRow]]:
     """Open applications of the agency in three groups: breached, due soon, on track (and
-    paused), each by due date."""
+    paused), each by due date. Each row's count of open tasks is counted by the database
+    with the row (a subquery), not by reading every open task of the agency."""
     identity_policy.require(context, "delivery.supervise", agency)
     groups: dict[str, list[SupervisorRow]] = {"breached": [], "at_risk": [], "on_track": []}
+    open_items = (
+        WorkItem.objects.filter(
+            application=OuterRef("pk"),
+            agency=agency,
+            status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED],
+        )
+        .order_by()
+        .values("application")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     open_apps = (
         Application.objects.filter(agency=agency)
         .exclude(status__in=[s.value for s in ApplicationStatus if s.value in _CLOSED])
         .select_related("service", "agency__jurisdiction", "place")
         .defer("process_state", "data")
+        .annotate(open_items=Coalesce(Subquery(open_items), 0))
         .order_by("due_date", "submitted_at")
     )
-    counts = {}
-    for item in WorkItem.objects.filter(
-        agency=agency,
-        status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED, WorkItem.Status.FORWARDED],
-    ).values_list("application_id", flat=True):
-        counts[item] = counts.get(item, 0) + 1
     for application in open_apps[:500]:
         state = clock.state(application, at)
         group = state.code if state.code in groups else "on_track"
-        groups[group].append(SupervisorRow(application, state, counts.get(application.pk, 0)))
+        groups[group].append(SupervisorRow(application, state, application.open_items))
     return groups
 
 

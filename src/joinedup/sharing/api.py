@@ -98,8 +98,21 @@ def _own_consent(context: ActingContext, consent_id: uuid.UUID) -> ConsentRecord
 @paginate(Pages)
 def access_log(request) -> list:
     context: ActingContext = request.auth
-    events = ledger.events_for(context.subject_id)
-    return presentation.access_entries(events)
+    return _EntriesByPage(ledger.events_for(context.subject_id))
+
+
+class _EntriesByPage:
+    """A person's ledger as the paginator sees it: counted by the database, and only the
+    page asked for read and explained (a long ledger is never read whole for one page)."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def __len__(self) -> int:
+        return self.events.count()
+
+    def __getitem__(self, page: slice) -> list:
+        return presentation.access_entries(self.events[page])
 
 
 @router.get("/me/consents", response=list[ConsentOut], auth=api_auth("sharing.own_records"))
