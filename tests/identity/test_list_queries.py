@@ -5,8 +5,8 @@ import datetime
 
 import pytest
 from django.test import Client
-from joinedup.identity.client_registry import AddressInput, move
 
+from joinedup.identity.client_registry import AddressInput, move
 from joinedup.identity.models import Mandate, Person
 
 from .conftest import sign_in
