@@ -1,23 +1,26 @@
-"""Newborn bundle submissions per second over HTTP on PostgreSQL, beside the limit of the
-database for the same rows, in one run.
+"""Newborn bundles accepted per second over HTTP on PostgreSQL, beside the limit of the
+database for the same rows, and the time the task workers take to start every leg, in one run.
 
 Run it with the project's Python: `.venv/bin/python bench/bundles.py` (also `make bench`).
 
 It creates a fresh database on the PostgreSQL server of DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/test), migrates it, loads the Canadian demo federation,
 the service versions and the demo bundles, makes 32 demo parents (verified in person, living
-in Toronto, each with a personal API token), starts `joinedup serve` (gunicorn, its default
-workers and threads) on a loopback port, and measures:
+in Toronto, each with a personal API token), starts `joinedup serve` as a user runs it (DEBUG
+off, its default workers and threads) on a loopback port, and measures:
 
-- bundles per second: `POST /api/v1/bundles/newborn/submissions` from 32 concurrent
-  clients (a Python asyncio load generator on keep-alive connections, each request with its
-  own Idempotency-Key), all six legs kept and consented: each bundle is one submission, six
-  consents and six applications in three agencies (ServiceOntario, ESDC, CRA), with their
-  processes started, in one transaction; and the 95th-percentile latency;
+- bundles accepted per second: `POST /api/v1/bundles/newborn/submissions` from 32
+  concurrent clients (a Python asyncio load generator on keep-alive connections, each request
+  with its own Idempotency-Key), all six legs kept and consented: each bundle is accepted in
+  one transaction (the submission, six consents, six legs, the events that start them, in
+  three agencies: ServiceOntario, ESDC, CRA) and answered with each leg "received"; no task
+  worker runs meanwhile, so this is the acceptance alone; and the 95th-percentile latency;
 - the limit, measured in the same run: the same rows (table by table, as many per bundle as
   the HTTP run wrote on average) inserted with plain psycopg, one transaction per bundle,
-  from the same number of concurrent connections;
-- the ratio of the two.
+  from the same number of concurrent connections; and the ratio of the two;
+- legs started per second: the server stopped, two `joinedup worker` processes are started
+  and the time is taken until every leg of every bundle accepted (warm-up included) has its
+  application and its process started.
 
 The request loop is bounded in count and time and sends traffic only to 127.0.0.1. The
 database is dropped at the end. Without a PostgreSQL server it says so and exits 1.
@@ -30,6 +33,7 @@ import json
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -64,6 +68,7 @@ def main() -> int:
     parser.add_argument("--bundles", type=int, default=640, help="submissions over HTTP at most")
     parser.add_argument("--seconds", type=float, default=120, help="time limit of the HTTP run")
     parser.add_argument("--warmup", type=int, default=32, help="submissions before measuring")
+    parser.add_argument("--workers", type=int, default=2, help="`joinedup worker` processes")
     args = parser.parse_args()
     import psycopg
 
@@ -369,6 +374,68 @@ def reference(database_url: str, per_bundle: dict[str, int], bundles: int, clien
     return len(done) / (time.perf_counter() - began)
 
 
+def legs_started(database_url: str, last_leg: int) -> tuple[int, int]:
+    """(legs started, legs) of the bundles accepted over HTTP."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(application_id), count(*) FROM bundles_bundleleg WHERE id <= %s",
+            (last_leg,),
+        ).fetchone()
+
+
+def start_legs(database_url: str, workers: int, last_leg: int, seconds: float = 900) -> dict:
+    """Start `workers` task workers and time them until every leg is started."""
+    logs = [
+        Path(tempfile.mkstemp(prefix="joinedup-bench-worker-", suffix=".log")[1])
+        for _ in range(workers)
+    ]
+    began = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "joinedup.cli", "worker"],
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("wb"),
+            env={**os.environ, "JOINEDUP_DEBUG": "false"},
+        )
+        for log in logs
+    ]
+    cpu = [0.0] * workers
+    first = None
+    try:
+        deadline = began + seconds
+        while time.perf_counter() < deadline:
+            started, total = legs_started(database_url, last_leg)
+            if started and first is None:
+                first = time.perf_counter()
+            if started == total:
+                break
+            for n, process in enumerate(processes):
+                if process.poll() is None:
+                    cpu[n] = process_cpu_seconds(process.pid)
+            time.sleep(0.05)
+        ended = time.perf_counter()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    started, total = legs_started(database_url, last_leg)
+    return {
+        "started": started,
+        "total": total,
+        "wall": ended - began,
+        "from_first": ended - (first or began),
+        "cpu": sum(cpu),
+        "errors": "\n".join(server_errors(log, 20) for log in logs) if started < total else "",
+    }
+
+
 def run(args, database_url: str) -> int:
     import psycopg
 
@@ -406,10 +473,26 @@ def run(args, database_url: str) -> int:
     rate = submitted / wall
     added = {t: after[t] - before.get(t, 0) for t in after if after[t] > before.get(t, 0)}
     per_bundle = {t: max(1, round(n / submitted)) for t, n in added.items()}
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        last_leg = conn.execute("SELECT max(id) FROM bundles_bundleleg").fetchone()[0]
+        waiting = [
+            row[0]
+            for row in conn.execute("SELECT id FROM sharing_outboxevent WHERE status = 'pending'")
+        ]
+    # The reference copies the legs as accepted (no application yet): they start only after.
     limit = reference(database_url, per_bundle, submitted, args.clients)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # The reference's copies are not bundles: their events are set aside, their legs
+        # not counted.
+        conn.execute(
+            "UPDATE sharing_outboxevent SET status = 'delivered' "
+            "WHERE status = 'pending' AND NOT (id = ANY(%s))",
+            (waiting,),
+        )
+    legs = start_legs(database_url, args.workers, last_leg)
     rows = sum(per_bundle.values())
     print(
-        f"newborn bundles over HTTP, {args.clients} clients:  {rate:8.1f} bundles/s "
+        f"newborn bundles accepted over HTTP, {args.clients} clients: {rate:8.1f} bundles/s "
         f"({submitted} in {wall:.1f} s, {len(errors)} errors)"
     )
     print(
@@ -424,6 +507,16 @@ def run(args, database_url: str) -> int:
     )
     print(f"ratio (HTTP / limit):                              {rate / limit:8.3f}")
     print("rows per bundle: " + ", ".join(f"{t} {n}" for t, n in sorted(per_bundle.items())))
+    print(
+        f"legs started by {args.workers} task workers:               "
+        f"{legs['started'] / legs['wall']:8.1f} legs/s "
+        f"({legs['started']} of {legs['total']} legs in {legs['wall']:.1f} s from the workers' "
+        f"start; {legs['started'] / legs['from_first']:.1f} legs/s from the first leg started; "
+        f"workers' CPU {legs['cpu'] / max(1, legs['started']) * 1000:.0f} ms per leg)"
+    )
+    if legs["started"] < legs["total"]:
+        print(f"not every leg started; the workers said:\n{legs['errors']}", file=sys.stderr)
+        return 1
     if errors:
         print(
             f"errors: {errors[:3]}\nthe server said:\n{server_errors(server_log)}", file=sys.stderr

@@ -174,3 +174,11 @@ def staff(agency_key: str, role: str = "caseworker") -> ActingContext:
         agency_jurisdiction=agency.jurisdiction.code if agency.jurisdiction_id else None,
         role=role,
     )
+
+
+def run_workers() -> None:
+    """What the task workers do after a bundle is accepted: deliver the outbox's events,
+    which start each leg's application in its agency (`bundles.starting`)."""
+    from joinedup.sharing import dispatch
+
+    dispatch.dispatch_pending()

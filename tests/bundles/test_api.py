@@ -13,7 +13,7 @@ from joinedup.federation.models import Service
 from joinedup.identity import mandates, tokens
 from joinedup.identity.client_registry import register_person
 
-from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening
+from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, run_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,9 @@ def test_submit_once_whatever_the_retries(world):
     assert {leg["agency"] for leg in made["legs"]} == {"serviceontario", "esdc", "cra"}
     assert {leg["jurisdiction"] for leg in made["legs"]} == {"CA", "CA-ON"}
     assert all(leg["due_date"] for leg in made["legs"])
+    # Accepted: every leg received, its application made next by the task workers.
+    assert {leg["status"] for leg in made["legs"]} == {"received"}
+    assert all(leg["application"] is None for leg in made["legs"])
     again = post(client)
     assert again.status_code == 200 and again.json()["id"] == made["id"]
     assert BundleSubmission.objects.count() == 1
@@ -118,9 +121,15 @@ def test_acting_for_a_child_needs_a_mandate(world):
 
 def test_a_submission_is_seen_by_its_person_only(world):
     made = post(client_for(world.amara)).json()
+    assert made["status"] == "submitted" and made["status_label"] == "Received"
+    run_workers()  # each leg's application is made: the API shows where each one stands
     mine = client_for(world.amara).get(f"/api/v1/submissions/{made['id']}")
     assert mine.status_code == 200
     assert mine.json()["status"] == "waiting_for_applicant"  # the certificate's fee
+    legs = mine.json()["legs"]
+    assert all(leg["application"] and leg["reference"].startswith("A-") for leg in legs)
+    promised = {leg["leg"]: leg["due_date"] for leg in made["legs"]}
+    assert {leg["leg"]: leg["due_date"] for leg in legs} == promised
     assert client_for(world.jordan).get(f"/api/v1/submissions/{made['id']}").status_code == 403
     assert Client().get(f"/api/v1/submissions/{made['id']}").status_code == 401
     assert (

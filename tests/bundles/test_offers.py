@@ -16,7 +16,7 @@ from joinedup.identity.models import Person
 from joinedup.sharing import dispatch
 from joinedup.sharing.models import ConsentRecord
 
-from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, staff
+from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, run_workers, staff
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,7 @@ def register_birth_with_benefit_left_out(world):
         "newborn-1",
         screening=newborn_screening(),
     )
+    run_workers()  # the legs' applications are made by the task workers
     return made, made.legs.get(key="birth-registration").application
 
 
@@ -228,6 +229,7 @@ def test_a_registered_death_offers_the_survivor_benefit(world):
         "health-card",
         "stop-pensions",
     ]
+    run_workers()  # the legs' applications are made by the task workers
     registrar_approves(made.legs.get(key="death-registration").application)
     offer = Offer.objects.get(person=world.amara.person)
     assert offer.service.key == "ca.survivor-benefit" and offer.trigger == "death_registered"

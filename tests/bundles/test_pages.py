@@ -15,7 +15,7 @@ from joinedup.identity import acting, mandates
 from joinedup.identity.client_registry import register_person
 from joinedup.sharing.models import ConsentRecord
 
-from .conftest import newborn_answers
+from .conftest import newborn_answers, run_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +121,9 @@ def test_the_newborn_journey_without_javascript(world):
     made = BundleSubmission.objects.get()
     assert sent["Location"] == f"/en/my/bundles/{made.pk}/"
     assert made.legs.count() == 5
+    accepted = client.get(sent["Location"]).content.decode()
+    assert "Being sent to the agency." in accepted and "Pay the fee" not in accepted
+    run_workers()  # the task workers make each leg's application
     status = client.get(sent["Location"]).content.decode()
     assert made.reference in status and "5 agencies" not in status
     assert "3 agencies, 2 jurisdictions" in status

@@ -1,5 +1,7 @@
-"""Submitting a bundle: one submission, one consent and one application per leg in each
-competent agency — all or nothing, once per idempotency key, with clear refusals."""
+"""Submitting a bundle: accepted at once (one submission, one consent and one leg per service
+kept, each "received" with its due date), then one application per leg in each competent
+agency, made by the task workers — the acceptance all or nothing, once per idempotency key,
+with clear refusals."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from joinedup.delivery.models import Application
 from joinedup.identity.policy import PolicyDenied
 from joinedup.sharing.models import ConsentRecord, OutboxEvent
 
-from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening
+from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, run_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +43,12 @@ def counts():
 def test_one_application_per_leg_in_each_competent_agency(world):
     made, created = submit(world)
     assert created
+    # Accepted: each leg received, with the due date it promises; no application yet.
+    accepted = list(made.legs.all())
+    assert accepted and all(leg.status == "received" and leg.due_date for leg in accepted)
+    assert not Application.objects.filter(applicant=world.amara.person).exists()
+    assert OutboxEvent.objects.filter(type="org.joinedup.bundle.legs_received").count() == 3
+    run_workers()
     legs = {leg.key: leg for leg in made.legs.select_related("agency__jurisdiction", "application")}
     assert set(legs) == set(NEWBORN_LEGS)
     agencies = {leg.key: leg.agency.key for leg in legs.values()}
@@ -56,6 +64,9 @@ def test_one_application_per_leg_in_each_competent_agency(world):
     for leg in legs.values():
         assert leg.application.applicant_id == world.amara.person_id
         assert leg.application.due_date is not None
+        assert leg.state == "started"
+        assert leg.application.submitted_at == made.submitted_at
+        assert leg.application.channel == "online"
         assert leg.consent is not None and leg.consent.recipients.get() == leg.agency
     # Each agency received its own form's answers, mapped from the one unified form.
     assert legs["social-insurance-number"].application.data == {
@@ -90,22 +101,22 @@ def test_the_same_key_with_other_answers_is_refused(world):
     assert refused.value.code == "idempotency_conflict"
 
 
-def test_a_failure_in_any_leg_writes_nothing(world):
-    """The database refuses the fourth application: the three before it, their consents,
-    their events and the submission are all rolled back."""
+def test_a_failure_in_the_acceptance_writes_nothing(world):
+    """The database refuses the legs: the submission, its consents and its events are all
+    rolled back. (A leg whose application cannot be made later is held up, not lost:
+    test_starting.py.)"""
     before = counts()
     inserted = []
 
-    def fail_fourth(execute, sql, params, many, context):
-        if sql.startswith('INSERT INTO "delivery_application"'):
+    def fail_legs(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "bundles_bundleleg"'):
             inserted.append(sql)
-            if len(inserted) == 4:
-                raise IntegrityError("the agency's database refused the application")
+            raise IntegrityError("the database refused the legs")
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(fail_fourth), pytest.raises(IntegrityError):
+    with connection.execute_wrapper(fail_legs), pytest.raises(IntegrityError):
         submit(world, key="")
-    assert len(inserted) == 4
+    assert len(inserted) == 1
     assert counts() == before
     assert not BundleLeg.objects.exists()
 
@@ -192,6 +203,14 @@ def test_anonymous_and_staff_cannot_submit(world):
 def test_status_follows_the_legs(world):
     made, _created = submit(world)
     legs = submission.legs_of(made)
+    code, _label = submission.status_of(legs)
+    assert code == "submitted"  # accepted: every leg received
+    promised = {leg.key: leg.due_date for leg in legs}
+    assert submission.due_date_of(legs) == max(promised.values())
+    run_workers()
+    legs = submission.legs_of(made)
+    # Each application keeps the due date its leg promised when the bundle was accepted.
+    assert {leg.key: leg.application.due_date for leg in legs} == promised
     code, _label = submission.status_of(legs)
     # The certificate's fee is to be paid: the bundle waits for the parent.
     assert code == "waiting_for_applicant"

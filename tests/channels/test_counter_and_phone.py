@@ -41,6 +41,10 @@ def test_a_counter_visit_verifies_in_person_and_submits_a_bundle(world):
         NEWBORN_LEGS,
         screening=newborn_screening(),
     )
+    assert {leg.status for leg in submission.legs.all()} == {"received"}
+    from joinedup.sharing import dispatch
+
+    dispatch.dispatch_pending()  # the task workers make the legs' applications
     legs = list(submission.legs.select_related("application__agency"))
     assert legs and all(leg.application.channel == "counter" for leg in legs)
     assert all(leg.application.submitted_by_id == world.esdc_clerk.pk for leg in legs)
@@ -64,7 +68,6 @@ def test_a_counter_visit_verifies_in_person_and_submits_a_bundle(world):
     assert event.data["minutes"] >= 0 and event.data["outcome"] == "submitted"
     # Measurement counts it: its handle time is shared among the applications it touched.
     from joinedup.performance.models import Interaction as Counted
-    from joinedup.sharing import dispatch
 
     dispatch.dispatch_pending()
     counted = Counted.objects.get(event_id=str(event.id))

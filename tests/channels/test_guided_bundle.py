@@ -11,6 +11,7 @@ import pytest
 
 from joinedup.bundles.models import BundleDraft, BundleSubmission
 from joinedup.channels import counter
+from joinedup.sharing import dispatch
 from joinedup.sharing.models import ConsentRecord
 from tests.bundles.conftest import newborn_answers, newborn_screening
 
@@ -100,7 +101,10 @@ def test_the_agent_submits_a_life_event_through_the_guided_pages(world):
     sent = client.post(check, {"submit": "1", "consent": keys})
     assert sent.status_code == 302, sent.content.decode()[:3000]
     made = BundleSubmission.objects.get(subject=person)
+    assert set(made.legs.values_list("state", flat=True)) == {"received"}
+    dispatch.dispatch_pending()  # the task workers make each leg's application
     legs_sent = list(made.legs.values_list("application_id", flat=True))
+    assert None not in legs_sent
     assert set(visit.applications.values_list("pk", flat=True)) == set(legs_sent)
     assert BundleDraft.objects.get(submitted=made).user_id == world.esdc_clerk.pk
     records = ConsentRecord.objects.filter(subject=person, method="counter")

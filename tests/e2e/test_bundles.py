@@ -149,8 +149,14 @@ def test_a_parent_registers_her_newborn_and_accepts_the_offer_that_follows(
     ):
         expect(page.locator("#legs").get_by_text(agency).first).to_be_visible()
     expect(page.locator("#legs")).to_contain_text("Due")
+    # Accepted: the legs are on their way; the task workers make their applications, and
+    # the page follows by itself (it refreshes while a leg is on its way).
+    expect(page.locator("#legs")).to_contain_text("Being sent to the agency.")
     screenshot(page, "bundle-08-status")
     axe(page)
+    dispatch.dispatch_pending()
+    expect(page.locator("#legs")).not_to_contain_text("Being sent to the agency.", timeout=15000)
+    expect(page.locator("#legs")).to_contain_text("Waiting for you")  # the certificate's fee
     status_url = page.url
 
     # 7. A registrar of ServiceOntario completes the birth registration.

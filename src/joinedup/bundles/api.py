@@ -82,7 +82,7 @@ class LegStatusOut(Schema):
     agency: str
     agency_name: str
     jurisdiction: str | None
-    application: uuid.UUID
+    application: uuid.UUID | None
     reference: str
     status: str
     status_label: str
@@ -221,11 +221,11 @@ def submission_out(found: BundleSubmission, legs: list | None = None) -> Submiss
                 agency_name=leg.agency.name,
                 jurisdiction=leg.agency.jurisdiction.code if leg.agency.jurisdiction_id else None,
                 application=leg.application_id,
-                reference=leg.application.reference,
-                status=leg.application.status,
-                status_label=str(leg.application.get_status_display()),
-                due_date=leg.application.due_date,
-                clock=str(clock.state(leg.application).label),
+                reference=leg.application.reference if leg.application_id else "",
+                status=leg.status,
+                status_label=leg.status_label,
+                due_date=leg.current_due_date,
+                clock=str(clock.state(leg.application).label) if leg.application_id else "",
                 consent=leg.consent_id,
             )
             for leg in legs
@@ -274,9 +274,11 @@ def get_bundle(request: HttpRequest, key: str):
     auth=api_auth("bundles.apply"),
 )
 def submit(request: HttpRequest, key: str, payload: SubmissionIn):
-    """Submit a bundle: one application per leg kept, in each competent agency, all or
-    nothing. Send an `Idempotency-Key` header: the same key and answers return the first
-    submission (200) instead of making a second one (201)."""
+    """Submit a bundle: accepted at once, all or nothing, each leg kept "received" with its
+    due date; each leg's application is then made in its competent agency by the task
+    workers (follow it with GET /submissions/{id}). Send an `Idempotency-Key` header: the
+    same key and answers return the first submission (200) instead of making a second one
+    (201)."""
     context: ActingContext = request.auth
     try:
         made, created = submission.submit_bundle(
@@ -311,7 +313,7 @@ def my_bundles(request: HttpRequest):
     """The bundles submitted for the person the caller acts for (paged like every list; a
     person has few, so they are read whole, their legs in one query)."""
     found = list(portal.submissions_for(request.auth))
-    legs = portal.legs_of_each(found)
+    legs = submission.legs_of_each(found)
     return [submission_out(s, legs[s.pk]) for s in found]
 
 

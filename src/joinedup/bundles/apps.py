@@ -8,6 +8,6 @@ class BundlesConfig(AppConfig):
     verbose_name = _("Life events and bundles")
 
     def ready(self) -> None:
-        # Only once the app registry is ready (they use the models): policy rules and outbox
-        # subscribers register themselves at import time.
-        from . import policy, reactions  # noqa: F401
+        # Only once the app registry is ready (they use the models): policy rules, outbox
+        # subscribers and periodic jobs register themselves at import time.
+        from . import policy, reactions, schedule  # noqa: F401

@@ -4,7 +4,8 @@ and the births the platform registered.
 A bundle is loaded from a data file (see `loader.py`) and kept whole as JSON: its screening
 questions, its unified form, its legs with their conditions, field mapping and consent text,
 and the offers its events trigger. A submission keeps the checksum of the definition it was
-made with, and each leg points to the one application it created in the competent agency.
+made with, and each leg keeps what was accepted for it (its checked answers, place, service
+version and agency) until the task workers make its one application in the competent agency.
 """
 
 import uuid
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from joinedup.federation.localization import pick
-from joinedup.federation.models import Agency, Service
+from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.identity.models import Person
 
 
@@ -130,6 +131,12 @@ class BundleSubmission(models.Model):
         _("idempotency key"), max_length=200, blank=True, editable=False
     )
     fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    #: Who submitted (the acting context, as JSON): the legs' applications are made later,
+    #: by the task workers, in that person's (or agent's) name.
+    actor = models.JSONField(default=dict, blank=True, editable=False)
+    #: Where the submission came from, for the caller's own records (a counter visit:
+    #: "visit:<id>"); the caller's hook reads it when each leg starts.
+    origin = models.CharField(max_length=80, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("bundle submission")
@@ -148,7 +155,13 @@ class BundleSubmission(models.Model):
 
 
 class BundleLeg(models.Model):
-    """One leg of a submission: the application it made in the competent agency."""
+    """One leg of a submission: accepted with the submission, then started by the task
+    workers, which make its one application in the competent agency."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        STARTED = "started", _("Sent to the agency")
+        HELD_UP = "held_up", _("Held up: our staff are looking into it")
 
     submission = models.ForeignKey(BundleSubmission, on_delete=models.CASCADE, related_name="legs")
     key = models.SlugField(_("leg"), max_length=60)
@@ -156,7 +169,11 @@ class BundleLeg(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     application = models.OneToOneField(
-        "delivery.Application", on_delete=models.PROTECT, related_name="bundle_leg"
+        "delivery.Application",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bundle_leg",
     )
     consent = models.ForeignKey(
         "sharing.ConsentRecord",
@@ -165,6 +182,25 @@ class BundleLeg(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # What was accepted, checked against the leg's own form, kept until the leg starts.
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.RECEIVED, db_index=True
+    )
+    version = models.ForeignKey(
+        "delivery.ServiceVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    offering = models.ForeignKey(
+        Offering, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    place = models.ForeignKey(
+        Jurisdiction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    data = models.JSONField(_("answers"), default=dict, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts to start"), default=0)
+    last_error = models.TextField(_("why it could not start"), blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("bundle leg")
@@ -176,6 +212,23 @@ class BundleLeg(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission.reference}: {self.key}"
+
+    @property
+    def status(self) -> str:
+        """The application's status once the leg started, else the leg's own state."""
+        return self.application.status if self.application_id else self.state
+
+    @property
+    def status_label(self) -> str:
+        if self.application_id:
+            return str(self.application.get_status_display())
+        return str(self.get_state_display())
+
+    @property
+    def current_due_date(self):
+        """The application's due date once started (pauses move it), else the one promised
+        when the leg was accepted."""
+        return self.application.due_date if self.application_id else self.due_date
 
 
 class Offer(models.Model):

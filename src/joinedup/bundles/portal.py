@@ -55,21 +55,6 @@ def offers_for(context: ActingContext, status: str | None = "open"):
     return found
 
 
-def legs_of_each(found: list[BundleSubmission]) -> dict[uuid.UUID, list[BundleLeg]]:
-    """The legs of several submissions, as `submission.legs_of` gives one's, in one query:
-    a list of bundles reads its legs once, not once per bundle."""
-    legs: dict[uuid.UUID, list[BundleLeg]] = {s.pk: [] for s in found}
-    for leg in (
-        BundleLeg.objects.filter(submission__in=list(legs))
-        .select_related("service", "agency__jurisdiction", "application", "application__service")
-        .order_by("submission", "position")
-    ):
-        if leg.application.agency_id == leg.agency_id:
-            leg.application.agency = leg.agency  # one agency object: its calendar, read once
-        legs[leg.submission_id].append(leg)
-    return legs
-
-
 @dataclass
 class BundleCard:
     submission: BundleSubmission
@@ -128,7 +113,7 @@ def gather(context: ActingContext) -> MyServices:
     subject = Person.objects.filter(pk=subject_id).first() if subject_id else None
     cards = []
     latest = list(submissions_for(context)[:20])
-    legs_of = legs_of_each(latest)
+    legs_of = submission.legs_of_each(latest)
     for found in latest:
         legs = legs_of[found.pk]
         code, label = submission.status_of(legs)

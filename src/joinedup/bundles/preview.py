@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import ServiceVersion
 from joinedup.federation.localization import pick
-from joinedup.federation.models import Agency, Jurisdiction, Service
+from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
@@ -44,6 +44,7 @@ class LegPreview:
     consent_text: str
     categories: list[str]
     route_problem: str = ""
+    offering: Offering | None = None
 
     @property
     def ok(self) -> bool:
@@ -157,10 +158,11 @@ def build(
         raw = mapping.apply(plan.leg["mapping"], data_source)
         cleaned, errors = forms.validate(plan.version.form, raw)
         where = screening.leg_place(plan.version, subject, cleaned, place, home)
-        agency, problem = None, ""
+        agency, offering, problem = None, None, ""
         if where is not None:
             try:
-                agency = route_for(plan.service, where, explain=False).agency
+                offering = route_for(plan.service, where, explain=False).offering
+                agency = offering.agency
             except RoutingError as error:
                 problem = error.message
         else:
@@ -181,6 +183,7 @@ def build(
                 consent_text=pick(consent["text"]),
                 categories=category_names(consent["categories"], names),
                 route_problem=problem,
+                offering=offering,
             )
         )
     return Preview(plans=plans, legs=legs, dropped=left_out, place=place)

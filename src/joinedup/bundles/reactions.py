@@ -9,6 +9,8 @@
   place are offered.
 - A death registered (`org.joinedup.application.death_registered`): the informant is offered
   the survivor's services.
+- A bundle accepted (`org.joinedup.bundle.legs_received`, one per agency): that agency's legs
+  get their applications and processes (`starting.py`).
 
 Each runs as an outbox subscriber, in a transaction with the record of its success, so it
 happens once per event; the offers are unique per event and service, so a replay adds none.
@@ -24,7 +26,7 @@ from joinedup.delivery.models import Application
 from joinedup.federation.models import Jurisdiction
 from joinedup.sharing.subscribers import Event, subscriber
 
-from . import births, offers
+from . import births, offers, starting
 from .models import Offer
 
 
@@ -98,3 +100,8 @@ def on_death_registered(event: Event) -> None:
         since=_start_of(application.data.get("date_of_death"), application.submitted_at),
         source_application=application,
     )
+
+
+@subscriber(starting.LEGS_RECEIVED, name="bundles.start-legs")
+def on_legs_received(event: Event) -> None:
+    starting.start_legs(event.data.get("legs") or [])

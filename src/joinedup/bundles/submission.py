@@ -1,21 +1,27 @@
-"""Submitting a bundle: one submission, one consent and one application per leg, together.
+"""Submitting a bundle: accepted at once, each leg started by the task workers.
 
     submission, created = submit_bundle(context, "newborn", answers, consents=["sin", …],
                                         dropped_legs=["education-savings"],
                                         idempotency_key=key, screening={...})
 
 Everything is checked first (screening, the unified form, every leg's own form, routing, the
-consent for every leg kept) and every problem is reported at once. Then, in ONE transaction,
-the submission is recorded, each leg's consent is recorded (sharing) and each leg's
-application is submitted to the competent agency (delivery); if any leg fails, nothing at all
-is written. The same idempotency key from the same account returns the first submission; the
-same key with different answers is refused.
+consent for every leg kept, whether the person may apply) and every problem is reported at
+once. Then the bundle is **accepted** in one short transaction of a few statements: the
+submission, each leg's consent (sharing), the legs with what was checked for them (answers,
+place, version, agency, the due date promised) and the events that start them, one per
+agency. The answer comes at once, each leg "received" with its due date; the task workers
+then make each leg's application and start its agency's process, exactly once
+(`starting.py`). As everything that could be refused was refused before, an accepted bundle
+does not fail later for its answers; a leg that cannot start for another reason is held up
+and retried, never dropped. The same idempotency key from the same account returns the first
+submission; the same key with different answers is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +42,7 @@ from joinedup.identity.models import Person, User
 from joinedup.sharing import consent as sharing_consent
 from joinedup.sharing import outbox
 
-from . import definitions, prefill, preview, screening
+from . import definitions, prefill, preview, screening, starting
 from .models import Bundle, BundleLeg, BundleSubmission
 
 EVENT_PREFIX = "org.joinedup.bundle."
@@ -190,6 +196,10 @@ def check(
             )
     if problems:
         raise BundleError("invalid", _("Some answers need correcting."), problems)
+    if context.role is None:
+        # Refused now, not when a worker starts the leg: an accepted bundle does not fail.
+        for leg in built.legs:
+            policy.require(context, "service.apply", leg.service)
     return Checked(bundle, subject, cleaned_screening, cleaned, built.legs, dropped)
 
 
@@ -216,8 +226,12 @@ def submit_bundle(
     *,
     screening: Mapping[str, Any] | None = None,
     channel: str = Channel.ONLINE,
+    origin: str = "",
 ) -> tuple[BundleSubmission, bool]:
     """Submit a bundle (see the module's description). Returns (submission, created).
+
+    `origin`: where it came from, for the caller's hook when each leg starts (the counter's
+    visit, "visit:<id>"; see `starting.when_started`).
 
     Raises BundleError (with every problem) and PolicyDenied (not allowed to apply).
     """
@@ -248,7 +262,7 @@ def submit_bundle(
     # Routing is asked once per leg: the preview's answer is the one the legs are sent by.
     with routing.remembered():
         checked = check(context, bundle, answers, consents, dropped_legs, screening)
-        return _write(context, bundle, checked, channel, scope, key, print_)
+        return _write(context, bundle, checked, channel, scope, key, print_, origin)
 
 
 def _write(
@@ -259,10 +273,29 @@ def _write(
     scope: str,
     key: str,
     print_: str,
+    origin: str = "",
 ) -> tuple[BundleSubmission, bool]:
-    """Write a checked submission: all of it in one transaction, or nothing."""
-    user = User.objects.filter(pk=context.user_id).first() if context.user_id else None
+    """Accept a checked submission: the submission, its consents, its legs and the events
+    that start them, in one transaction and a few statements (or nothing at all)."""
+    user = User(pk=context.user_id) if context.user_id else None
     language = (get_language() or "en").split("-")[0]
+    now = timezone.now()
+    # The due date each leg promises: its application, made later with the same time
+    # received, keeps it (delivery's `received`; nothing is written).
+    promised = [
+        applications.received(
+            context,
+            leg.version,
+            checked.subject,
+            leg.data,
+            channel,
+            leg.place,
+            leg.offering,
+            submitted_at=now,
+            language=language,
+        ).due_date
+        for leg in checked.legs
+    ]
     try:
         with transaction.atomic(), outbox.batch():
             submission = BundleSubmission.objects.create(
@@ -277,10 +310,12 @@ def _write(
                 answers=checked.answers,
                 dropped=checked.dropped,
                 definition_checksum=bundle.checksum,
-                submitted_at=timezone.now(),
+                submitted_at=now,
                 idempotency_scope=scope if key else "",
                 idempotency_key=key,
                 fingerprint=print_,
+                actor=json.loads(context.to_json()),
+                origin=origin,
             )
             records = sharing_consent.record_consents(
                 checked.subject,
@@ -297,57 +332,25 @@ def _write(
                 language=language,
                 recorded_by=user,
             )
-            made = []
-            for position, (leg, record) in enumerate(zip(checked.legs, records, strict=True)):
-                try:
-                    application, _created = applications.submit_application(
-                        context,
-                        leg.service.key,
-                        leg.data,
-                        channel,
-                        version=leg.version,
-                        applicant=checked.subject,
-                        place=leg.place,
-                    )
-                except applications.SubmissionError as error:
-                    raise BundleError(
-                        error.code,
-                        _("%(service)s: %(message)s")
-                        % {"service": leg.service.name, "message": error.message},
-                        _field_errors(error.errors, leg.key),
-                    ) from None
-                made.append(
-                    BundleLeg(
-                        submission=submission,
-                        key=leg.key,
-                        position=position,
-                        service=leg.service,
-                        agency=application.agency,
-                        application=application,
-                        consent=record,
-                    )
+            made = BundleLeg.objects.bulk_create(
+                BundleLeg(
+                    submission=submission,
+                    key=leg.key,
+                    position=position,
+                    service=leg.service,
+                    agency=leg.agency,
+                    consent=record,
+                    version=leg.version,
+                    offering=leg.offering,
+                    place=leg.place,
+                    data=leg.data,
+                    due_date=due,
                 )
-            BundleLeg.objects.bulk_create(made)
-            outbox.emit(
-                EVENT_PREFIX + "submitted",
-                source=SOURCE,
-                subject=str(submission.pk),
-                data={
-                    "submission": str(submission.pk),
-                    "reference": submission.reference,
-                    "bundle": bundle.key,
-                    "person": checked.subject.pk,
-                    "legs": [
-                        {
-                            "leg": item.key,
-                            "service": item.service.key,
-                            "agency": item.agency.key,
-                            "application": str(item.application_id),
-                        }
-                        for item in made
-                    ],
-                },
+                for position, (leg, record, due) in enumerate(
+                    zip(checked.legs, records, promised, strict=True)
+                )
             )
+            _announce(submission, bundle, checked.subject, made)
     except IntegrityError:
         if not key:
             raise
@@ -357,6 +360,47 @@ def _write(
             raise
         return found, False
     return submission, True
+
+
+def _announce(
+    submission: BundleSubmission, bundle: Bundle, subject: Person, made: list[BundleLeg]
+) -> None:
+    """The bundle's own event, and one per agency that starts that agency's legs (the task
+    workers share the agencies out; `starting.start_legs`)."""
+    outbox.emit(
+        EVENT_PREFIX + "submitted",
+        source=SOURCE,
+        subject=str(submission.pk),
+        data={
+            "submission": str(submission.pk),
+            "reference": submission.reference,
+            "bundle": bundle.key,
+            "person": subject.pk,
+            "legs": [
+                {
+                    "leg": item.key,
+                    "service": item.service.key,
+                    "agency": item.agency.key,
+                    "due_date": item.due_date.isoformat() if item.due_date else None,
+                }
+                for item in made
+            ],
+        },
+    )
+    by_agency: dict[str, list[BundleLeg]] = {}
+    for item in made:
+        by_agency.setdefault(item.agency.key, []).append(item)
+    for agency, items in by_agency.items():
+        outbox.emit(
+            starting.LEGS_RECEIVED,
+            source=SOURCE,
+            subject=str(submission.pk),
+            data={
+                "submission": str(submission.pk),
+                "agency": agency,
+                "legs": [item.pk for item in items],
+            },
+        )
 
 
 # --- Reading a submission back ---------------------------------------------------------
@@ -373,22 +417,37 @@ class LegStatus:
 OPEN_WAITING = ApplicationStatus.WAITING
 
 
-def legs_of(submission: BundleSubmission) -> list[BundleLeg]:
-    legs = list(
-        submission.legs.select_related(
-            "service", "agency__jurisdiction", "application", "application__service"
-        ).order_by("position")
-    )
-    for leg in legs:
-        if leg.application.agency_id == leg.agency_id:
+def legs_of_each(found: list[BundleSubmission]) -> dict[uuid.UUID, list[BundleLeg]]:
+    """The legs of several submissions, in one query: a list of bundles reads its legs once,
+    not once per bundle."""
+    legs: dict[uuid.UUID, list[BundleLeg]] = {s.pk: [] for s in found}
+    for leg in (
+        BundleLeg.objects.filter(submission__in=list(legs))
+        .select_related("service", "agency__jurisdiction", "application", "application__service")
+        .order_by("submission", "position")
+    ):
+        if leg.application_id and leg.application.agency_id == leg.agency_id:
             # The same agency, read once: its calendar gives each leg's days left.
             leg.application.agency = leg.agency
+        legs[leg.submission_id].append(leg)
     return legs
 
 
+def legs_of(submission: BundleSubmission) -> list[BundleLeg]:
+    return legs_of_each([submission])[submission.pk]
+
+
 def status_of(legs: list[BundleLeg]) -> tuple[str, str]:
-    """The bundle's own status, from its legs': (code, label)."""
-    statuses = [leg.application.status for leg in legs]
+    """The bundle's own status, from its legs': (code, label). A leg accepted and not
+    started yet counts as received; one that could not start, as held up."""
+    statuses = [
+        ApplicationStatus.SUBMITTED
+        if leg.status == BundleLeg.State.RECEIVED
+        else ApplicationStatus.NEEDS_ATTENTION
+        if leg.status == BundleLeg.State.HELD_UP
+        else leg.status
+        for leg in legs
+    ]
     if not statuses:
         return "empty", _("Nothing was applied for")
     if any(s == ApplicationStatus.WAITING for s in statuses):
@@ -411,8 +470,9 @@ def status_of(legs: list[BundleLeg]) -> tuple[str, str]:
 def due_date_of(legs: list[BundleLeg]):
     """The bundle's due date: when its last open leg is due."""
     dates = [
-        leg.application.due_date
+        leg.current_due_date
         for leg in legs
-        if leg.application.due_date is not None and not leg.application.is_closed
+        if leg.current_due_date is not None
+        and not (leg.application_id and leg.application.is_closed)
     ]
     return max(dates) if dates else None

@@ -217,10 +217,13 @@ def submission_status(
             "submission": found,
             "rows": [
                 (leg, clock.state(leg.application), queues.applicant_task(leg.application))
+                if leg.application_id
+                else (leg, None, None)
                 for leg in legs
             ],
             "status": code,
             "status_label": label,
+            "starting": any(not leg.application_id for leg in legs),
             "due_date": submission.due_date_of(legs),
             "agencies": len({leg.agency_id for leg in legs}),
             "jurisdictions": len({leg.agency.jurisdiction_id for leg in legs}),

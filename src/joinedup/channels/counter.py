@@ -18,7 +18,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from joinedup.bundles import journey
-from joinedup.bundles.models import Bundle, BundleDraft, BundleSubmission
+from joinedup.bundles.models import Bundle, BundleDraft, BundleLeg, BundleSubmission
 from joinedup.bundles.submission import submit_bundle
 from joinedup.delivery import documents
 from joinedup.delivery.applications import submit_application
@@ -171,7 +171,8 @@ def submit_bundle_for(
     idempotency_key: str = "",
 ) -> BundleSubmission:
     """Submit a life event for the person at the counter. Every leg delivered by another
-    agency needs joint delivery; if one does not have it, nothing is submitted."""
+    agency needs joint delivery; if one does not have it, nothing is submitted. The legs'
+    applications, made by the task workers, are recorded on the visit (`touch_visit`)."""
     interactions.require_open(visit)
     policy.require(context, "channels.counter")
     policy.require(context, "person.view", visit.person)
@@ -187,16 +188,30 @@ def submit_bundle_for(
                 idempotency_key,
                 screening=screening,
                 channel=Channel.COUNTER,
+                origin=VISIT_ORIGIN + str(visit.pk),
             )
-            for leg in submission.legs.select_related("application__agency", "service"):
-                agreement = colocation.authorise_within(context, leg.application, visit.person)
-                interactions.touch(visit, leg.application)
+            for leg in submission.legs.select_related("agency", "service"):
+                # A leg names its service and agency as its application will.
+                agreement = colocation.authorise_within(context, leg, visit.person)
                 if agreement is not None:
-                    interactions.served_for(visit, leg.application.agency.key)
+                    interactions.served_for(visit, leg.agency.key)
     except colocation.NotCoLocated as refusal:
         colocation.record_refusal_for(context, refusal, visit.person)
         raise
     return submission
+
+
+VISIT_ORIGIN = "visit:"
+
+
+def touch_visit(leg: BundleLeg, application: Application) -> None:
+    """When a leg submitted at the counter starts (in the task worker), its application is
+    recorded on the visit, as an application submitted there at once is."""
+    origin = leg.submission.origin
+    if origin.startswith(VISIT_ORIGIN):
+        visit = Interaction.objects.filter(pk=origin.removeprefix(VISIT_ORIGIN)).first()
+        if visit is not None:
+            interactions.touch(visit, application)
 
 
 def start_bundle_draft(context: ActingContext, visit: Interaction, bundle: Bundle) -> BundleDraft:

@@ -9,10 +9,16 @@ different answers is refused rather than silently ignored. The competent agency 
 routing the service to the applicant's place; the clock starts; the application's process
 starts; and `org.joinedup.application.submitted` is written to the outbox in the same
 transaction, so the application and its announcement exist together or not at all.
+
+A single application starts its process in the request: the caller wants its first task
+(pay the fee, send a document) in the answer, and one process start is a small part of the
+request. A life-event bundle is only accepted in the request; each leg's application is
+made later by the task workers with `received` and `start` (see the bundles app).
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import secrets
@@ -23,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Channel, Jurisdiction, Service
+from joinedup.federation.models import Channel, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -225,38 +231,22 @@ def submit_application(
         route = route_for(service, place, explain=False)
     except RoutingError as error:
         raise SubmissionError(error.reason, error.message) from None
-    route.offering.service = service  # its standard and fee fall back to the service's
-
-    application = Application(
-        reference=new_reference(),
-        service=service,
-        version=version,
-        applicant=person,
-        acting_person_id=context.person_id if context.person_id != person.pk else None,
-        submitted_by_id=context.user_id,
-        channel=channel,
-        language=(get_language() or "en").split("-")[0],
-        data=cleaned,
-        place=place,
-        agency=route.agency,
-        offering=route.offering,
-        status=ApplicationStatus.SUBMITTED,
-        submitted_at=timezone.now(),
-        fee_amount=route.offering.effective_fee,
-        fee_currency=service.fee_currency,
-        idempotency_scope=scope if idempotency_key else "",
-        idempotency_key=idempotency_key,
-        fingerprint=print_,
+    application = received(
+        context,
+        version,
+        person,
+        cleaned,
+        channel,
+        place,
+        route.offering,
+        scope=scope if idempotency_key else "",
+        key=idempotency_key,
+        print_=print_,
     )
-    clock.start(application)
     try:
         # A savepoint only where a lost race must be answered inside the caller's transaction.
         with transaction.atomic(savepoint=bool(idempotency_key)):
-            application.save(force_insert=True)
-            record_status(
-                application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True
-            )
-            engine.start(application)
+            start(application, context)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -266,6 +256,62 @@ def submit_application(
             raise
         return existing, False
     return application, True
+
+
+def received(
+    context: ActingContext,
+    version: ServiceVersion,
+    applicant: Person,
+    data: dict[str, Any],
+    channel: str,
+    place: Jurisdiction,
+    offering: Offering,
+    *,
+    submitted_at: datetime.datetime | None = None,
+    language: str | None = None,
+    scope: str = "",
+    key: str = "",
+    print_: str = "",
+) -> Application:
+    """An application as received, not saved yet: its agency, fee and clock set from the
+    offering routing chose. A bundle's leg uses it twice: when the bundle is accepted, for
+    the due date it promises; and when its worker starts it, with the same time received,
+    so that the application keeps that promise."""
+    service = version.service
+    offering.service = service  # its standard and fee fall back to the service's
+    application = Application(
+        reference=new_reference(),
+        service=service,
+        version=version,
+        applicant=applicant,
+        acting_person_id=context.person_id if context.person_id != applicant.pk else None,
+        submitted_by_id=context.user_id,
+        channel=channel,
+        language=language or (get_language() or "en").split("-")[0],
+        data=data,
+        place=place,
+        agency=offering.agency,
+        offering=offering,
+        status=ApplicationStatus.SUBMITTED,
+        submitted_at=submitted_at or timezone.now(),
+        fee_amount=offering.effective_fee,
+        fee_currency=service.fee_currency,
+        idempotency_scope=scope,
+        idempotency_key=key,
+        fingerprint=print_,
+    )
+    clock.start(application)
+    return application
+
+
+def start(application: Application, context: ActingContext) -> Application:
+    """Save a received application, open its timeline and start its process, in the
+    caller's transaction (`submit_application` in the request; a bundle's leg in the task
+    worker, after its answers were checked when the bundle was accepted)."""
+    application.save(force_insert=True)
+    record_status(application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True)
+    engine.start(application)
+    return application
 
 
 def _existing(scope: str, key: str, print_: str) -> Application | None:
