@@ -170,6 +170,10 @@ def test_a_counter_visit(page: Page, live_server, demo, axe, screenshot):
     screenshot(page, "counter-02-submitted")
     axe(page)
 
+    # Accepted: the task workers make each leg's application (here, the dispatcher at once).
+    dispatch.dispatch_pending()
+    page.reload()  # the page now shows each leg's application, the certificate's fee with it
+
     # The certificate's fee, at the terminal.
     certificate = Application.objects.get(
         applicant=person_of("david"), service__key="ca.birth-certificate"
