@@ -14,6 +14,7 @@ own; Redis and nginx are the Debian packages `make test` installs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -44,6 +45,7 @@ LEGS = [
     "provincial-child-benefit",
     "education-savings",
 ]
+TOKEN_SCOPES = ["--scope", "read", "--scope", "write"]
 METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
 
 
@@ -170,10 +172,8 @@ def _kill_tree(pid: int) -> None:
     """SIGKILL a process and every process under it (an RQ worker and its work horse)."""
     for child in _children(pid):
         _kill_tree(child)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _alive(pid: int) -> bool:
@@ -210,7 +210,7 @@ def _submission(number: int) -> bytes:
 
 
 def _post(url: str, token: str, number: int) -> tuple[int, dict, str]:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (the cluster's own http:// address)
         f"{url}/api/v1/bundles/newborn/submissions",
         data=_submission(number),
         method="POST",
@@ -228,7 +228,7 @@ def _post(url: str, token: str, number: int) -> tuple[int, dict, str]:
 
 
 def _get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (ours)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (ours)
             return response.status, response.read()
@@ -249,8 +249,7 @@ def test_every_leg_is_delivered_once_through_nginx_with_a_worker_killed(cluster)
     assert "amara@example.org / " in output.text(), "and the demo sign-ins"
 
     token = subprocess.run(
-        [sys.executable, "-m", "joinedup.cli", "token", "amara@example.org"]
-        + ["--scope", "read", "--scope", "write"],
+        [sys.executable, "-m", "joinedup.cli", "token", "amara@example.org", *TOKEN_SCOPES],
         env=env,
         cwd=ROOT,
         check=True,
