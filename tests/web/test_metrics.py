@@ -142,3 +142,9 @@ def test_the_figures_take_the_same_queries_however_much_waits(
             outbox.emit("org.joinedup.test.many", data={"n": n})
     with django_assert_max_num_queries(8 + 2 * 8):
         _figures(client, token)
+
+
+def test_the_refusal_is_in_the_reader_s_language(client, token):
+    response = client.get("/metrics", HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 401
+    assert "jeton des métriques" in response.json()["detail"]
