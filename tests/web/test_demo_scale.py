@@ -33,6 +33,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from joinedup.demo import launch
 from joinedup.demo.cluster import STATE_FILE, cluster_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,3 +316,16 @@ def test_every_leg_is_delivered_once_through_nginx_with_a_worker_killed(cluster)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0, output.tail()
     assert not [pid for pid in pids if _alive(pid)], "a process outlived the cluster"
+
+
+@pytest.mark.slow
+def test_a_worker_that_keeps_dying_stops_the_cluster_instead_of_spinning():
+    printed: list[str] = []
+    dying = launch.Child("task worker 1", [sys.executable, "-c", "raise SystemExit(3)"], True)
+    # Nothing answers on port 9 (discard): the cluster never becomes ready.
+    assert launch.supervise([dying], 9, printed.append, []) == 1
+    assert len(dying.started) == launch.RESTART_LIMIT
+    assert printed.count("The task worker 1 stopped (exit code 3); starting it again.") == (
+        launch.RESTART_LIMIT - 1
+    )
+    assert printed[-1] == "The task worker 1 stopped (exit code 3); stopping the demo."

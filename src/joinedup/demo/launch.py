@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -48,6 +48,9 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "demo-admin-password"  # noqa: S105 (a file name)
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT = 60.0
+#: A child marked `restart` that is started this often within this many seconds stops the demo.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
 
 
 @dataclass(frozen=True)
@@ -211,9 +214,17 @@ class Child:
     #: A service the others use (the cluster's Redis): stopped only after them.
     service: bool = False
     process: subprocess.Popen | None = None
+    started: list[float] = field(default_factory=list)
 
     def start(self) -> None:
         self.process = _start(self.command)
+        self.started.append(time.monotonic())
+
+    def failing(self) -> bool:
+        """Started RESTART_LIMIT times within RESTART_WINDOW seconds: it cannot run, so
+        starting it again would only spin."""
+        recent = [t for t in self.started if t > time.monotonic() - RESTART_WINDOW]
+        return len(recent) >= RESTART_LIMIT
 
 
 def task_worker_command() -> list[str] | None:
@@ -278,7 +289,8 @@ def supervise(
     """Start the children not started yet and watch them all until told to stop.
 
     The demo is ready once `/healthz` answers on `port`; then the URLs and sign-ins are
-    printed. A child marked `restart` that dies is started again; any other stops the demo.
+    printed. A child marked `restart` that dies is started again (unless it keeps dying:
+    RESTART_LIMIT starts within RESTART_WINDOW seconds); any other stops the demo.
     `on_change` is called once ready and after each restart (the cluster records its
     processes). Returns 0 after Ctrl-C or SIGTERM, 1 when a child process died on its own.
     """
@@ -298,7 +310,7 @@ def supervise(
                 code = child.process.poll() if child.process else None
                 if code is None:
                     continue
-                if child.restart:
+                if child.restart and not child.failing():
                     out(
                         _("The %(name)s stopped (exit code %(code)s); starting it again.")
                         % {"name": child.label, "code": code}
