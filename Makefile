@@ -1,5 +1,6 @@
 # Joinedup: the two commands of the quick start, and the ones developers use every day.
 #   make demo   set up everything on a fresh machine and run the demo federation
+#   make demo-scale  the same demo as a small cluster (PostgreSQL, Redis, nginx, two of each)
 #   make test   set up what is missing and run the whole test suite (SQLite and PostgreSQL)
 #   make lint   ruff, formatting and the import order between apps
 #   make bench  the benchmarks in bench/, each beside its reference
@@ -11,11 +12,19 @@ BIN := $(VENV)/bin
 STAMPS := .make
 APT_PACKAGES := gettext chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: demo test lint bench install assets system messages format clean
+.PHONY: demo demo-scale test lint bench install assets system messages format clean
 
 demo: install assets messages
 	$(BIN)/joinedup demo
 
+# The cluster demo runs Redis and nginx (Debian packages) as this user's own processes, on
+# the local PostgreSQL server (a database of its own); see src/joinedup/demo/cluster.py.
+demo-scale: APT_PACKAGES += nginx redis-server
+demo-scale: install assets system messages
+	$(BIN)/python -m joinedup.demo.cluster
+
+# The slow test of the cluster (tests/web/test_demo_scale.py) needs nginx and Redis too.
+test: APT_PACKAGES += nginx redis-server
 test: install assets system messages
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests bench

@@ -297,6 +297,9 @@ MIDDLEWARE.insert(
 #: The longest URL (path and query) answered; longer ones get 414. gunicorn is started with
 #: no limit of its own below this one (joinedup.web.server), so the refusal is ours.
 MAX_URL_LENGTH = env_int("JOINEDUP_MAX_URL_LENGTH", 8192)
+#: The bearer token of the monitoring endpoint /metrics (queue depth, outbox lag, ledger
+#: checkpoint age; joinedup.web.watch); unset, the endpoint answers 404.
+METRICS_TOKEN = env_str("JOINEDUP_METRICS_TOKEN")
 
 # --- Identity: accounts, second factor, external identity providers -------------------
 LOGIN_URL = "identity:sign-in"

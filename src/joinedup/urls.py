@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", web_views.health, name="health"),
     path("ping", web_views.ping, name="ping"),
+    path("metrics", web_views.metrics, name="metrics"),
     path("account/oidc/", include("joinedup.identity.oidc_urls")),
 ]
 # Pages live under a language prefix (/en/, /fr/); "/" redirects to the reader's language.
@@ -33,3 +34,5 @@ handler404 = "joinedup.web.views.page_not_found"
 # declared public so that the authorisation matrix knows them.
 guards.declare(web_views.health, "public")
 guards.declare(web_views.ping, "public")
+# Monitoring: no person's data, and a bearer token of its own (JOINEDUP_METRICS_TOKEN).
+guards.declare(web_views.metrics, "public")

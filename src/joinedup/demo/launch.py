@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -48,6 +48,9 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "demo-admin-password"  # noqa: S105 (a file name)
 STOP_TIMEOUT = 15.0
 READY_TIMEOUT = 60.0
+#: A child marked `restart` that is started this often within this many seconds stops the demo.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
 
 
 @dataclass(frozen=True)
@@ -130,13 +133,17 @@ def static_files_current() -> bool:
     )
 
 
-def prepare_demo(out: Output) -> list[SignIn]:
-    """Everything the demo needs before its processes start; safe to run again."""
+def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
+    """Everything the demo needs before its processes start; safe to run again.
+
+    `static=False` leaves the static files alone: only for a test that uses the API and no
+    page (with DEBUG off, pages need the collected files, which take minutes to compress).
+    """
     out(_("Bringing the database up to date…"))
     call_command("migrate", interactive=False, verbosity=0)
-    if static_files_current():
+    if static and static_files_current():
         out(_("Static files are up to date."))
-    else:
+    elif static:
         out(_("Collecting static files (the first time takes a minute or two)…"))
         call_command("collectstatic", interactive=False, verbosity=0)
         _static_fingerprint_file().write_text(static_fingerprint())
@@ -195,6 +202,31 @@ def _start(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603
 
 
+@dataclass
+class Child:
+    """A process the demo runs and watches: what it is called, its command, and whether it is
+    started again when it dies (task workers, which may die at any time by design) or its
+    death stops the whole demo (everything else)."""
+
+    label: str
+    command: list[str]
+    restart: bool = False
+    #: A service the others use (the cluster's Redis): stopped only after them.
+    service: bool = False
+    process: subprocess.Popen | None = None
+    started: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.process = _start(self.command)
+        self.started.append(time.monotonic())
+
+    def failing(self) -> bool:
+        """Started RESTART_LIMIT times within RESTART_WINDOW seconds: it cannot run, so
+        starting it again would only spin."""
+        recent = [t for t in self.started if t > time.monotonic() - RESTART_WINDOW]
+        return len(recent) >= RESTART_LIMIT
+
+
 def task_worker_command() -> list[str] | None:
     """The command that runs the background-task worker, or None when tasks need none.
 
@@ -228,57 +260,75 @@ class _Stop(Exception):
     """Raised by the signal handler to leave the waiting loop."""
 
 
-def _stop_children(children: dict[str, subprocess.Popen]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.terminate()
+def stop_children(children: list[Child]) -> None:
+    """Stop every child (SIGTERM, then SIGKILL after STOP_TIMEOUT), services last."""
+    for wave in ([c for c in children if not c.service], [c for c in children if c.service]):
+        _stop_all([child.process for child in wave if child.process is not None])
+
+
+def _stop_all(running: list[subprocess.Popen]) -> None:
+    for process in running:
+        if process.poll() is None:
+            process.terminate()
     deadline = time.monotonic() + STOP_TIMEOUT
-    for child in children.values():
+    for process in running:
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            process.kill()
+            process.wait()
 
 
-def run_processes(port: int, out: Output, sign_ins: list[SignIn]) -> int:
-    """Start the web server and the task worker, and watch them until told to stop.
+def supervise(
+    children: list[Child],
+    port: int,
+    out: Output,
+    sign_ins: list[SignIn],
+    on_change: Callable[[list[Child]], None] | None = None,
+) -> int:
+    """Start the children not started yet and watch them all until told to stop.
 
-    Returns 0 after Ctrl-C or SIGTERM, 1 when a child process died on its own.
+    The demo is ready once `/healthz` answers on `port`; then the URLs and sign-ins are
+    printed. A child marked `restart` that dies is started again (unless it keeps dying:
+    RESTART_LIMIT starts within RESTART_WINDOW seconds); any other stops the demo.
+    `on_change` is called once ready and after each restart (the cluster records its
+    processes). Returns 0 after Ctrl-C or SIGTERM, 1 when a child process died on its own.
     """
 
     def stop(signum: int, frame: object) -> None:
         raise _Stop
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    children: dict[str, subprocess.Popen] = {}
     try:
-        children[_("web server")] = _start(
-            gunicorn_command(ServerOptions(bind=f"127.0.0.1:{port}"))
-        )
-        worker = task_worker_command()
-        if worker:
-            children[_("task worker")] = _start(worker)
-        else:
-            out(_("Tasks run without a worker process with this task backend."))
-        # The worker has no clock: this enqueues the periodic jobs (outbox, ledger, retention).
-        children[_("periodic tasks")] = _start(
-            [sys.executable, "-m", "joinedup.cli", "periodic-tasks", "--loop"]
-        )
+        for child in children:
+            if child.process is None:
+                child.start()
         ready_by = time.monotonic() + READY_TIMEOUT
         ready = False
         while True:
-            for name, child in children.items():
-                code = child.poll()
-                if code is not None:
+            for child in children:
+                code = child.process.poll() if child.process else None
+                if code is None:
+                    continue
+                if child.restart and not child.failing():
                     out(
-                        _("The %(name)s stopped (exit code %(code)s); stopping the demo.")
-                        % {"name": name, "code": code}
+                        _("The %(name)s stopped (exit code %(code)s); starting it again.")
+                        % {"name": child.label, "code": code}
                     )
-                    return 1
+                    child.start()
+                    if ready and on_change:
+                        on_change(children)
+                    continue
+                out(
+                    _("The %(name)s stopped (exit code %(code)s); stopping the demo.")
+                    % {"name": child.label, "code": code}
+                )
+                return 1
             if not ready:
                 if _answers(f"http://127.0.0.1:{port}/healthz"):
                     ready = True
+                    if on_change:
+                        on_change(children)
                     out(_("Joinedup is running (Ctrl-C stops it):"))
                     out(describe(demo_urls(port), sign_ins, port))
                 elif time.monotonic() > ready_by:
@@ -292,6 +342,26 @@ def run_processes(port: int, out: Output, sign_ins: list[SignIn]) -> int:
         # No more interruptions while the children are being stopped.
         for sig in previous:
             signal.signal(sig, signal.SIG_IGN)
-        _stop_children(children)
+        stop_children(children)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def periodic_tasks_command() -> list[str]:
+    """The worker has no clock: this enqueues the periodic jobs (outbox, ledger, retention)."""
+    return [sys.executable, "-m", "joinedup.cli", "periodic-tasks", "--loop"]
+
+
+def run_processes(port: int, out: Output, sign_ins: list[SignIn]) -> int:
+    """Start the web server and the task worker, and watch them until told to stop.
+
+    Returns 0 after Ctrl-C or SIGTERM, 1 when a child process died on its own.
+    """
+    children = [Child(_("web server"), gunicorn_command(ServerOptions(bind=f"127.0.0.1:{port}")))]
+    worker = task_worker_command()
+    if worker:
+        children.append(Child(_("task worker"), worker))
+    else:
+        out(_("Tasks run without a worker process with this task backend."))
+    children.append(Child(_("periodic tasks"), periodic_tasks_command()))
+    return supervise(children, port, out, sign_ins)

@@ -4,6 +4,9 @@ Queries live in `joinedup.federation.catalogue` and routing in `joinedup.federat
 wording of facts (money, standards, hours) in `presentation`.
 """
 
+import hmac
+
+from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,6 +18,7 @@ from joinedup.federation.models import Agency, Jurisdiction, LifeSituation
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import guards
 
+from . import watch
 from .forms import PlaceForm, ServiceFilterForm
 from .pagination import paginate
 
@@ -170,6 +174,25 @@ def health(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers; also the framework's floor in the catalogue benchmark."""
     connection.ensure_connection()
     return JsonResponse({"status": "ok"})
+
+
+def metrics(request: HttpRequest) -> JsonResponse:
+    """What to watch at scale (queue depth, outbox lag, ledger checkpoint age: `watch`), for
+    a monitor holding `JOINEDUP_METRICS_TOKEN` as a bearer token. Without a token set, the
+    endpoint does not exist (404); a wrong or missing token gets 401."""
+    expected = settings.METRICS_TOKEN
+    if not expected:
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
+        response = JsonResponse(
+            {"detail": _("This needs the metrics token (Authorization: Bearer …).")}, status=401
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    response = JsonResponse(watch.figures().as_json())
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def ping(request: HttpRequest) -> HttpResponse:
