@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FundingConfig(AppConfig):
+    """Funding linked to results: programs' logic models and indicators, money flowing from
+    funders to deliverers, expenditures, outcome-based agreements, scenarios, oversight."""
+
+    name = "joinedup.funding"
+    label = "funding"
+    verbose_name = _("Funding and results")
+
+    def ready(self) -> None:
+        # The policy rules register themselves when their module is imported.
+        from . import policy  # noqa: F401
