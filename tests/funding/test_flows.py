@@ -104,7 +104,7 @@ def test_a_pool_shares_its_payouts_among_its_funders_pro_rata(world):
     )
     # The Ontario contribution is federal money passed on: the origin is the federal funder.
     allocate("out-1", world.toronto, world.hands, world.jobs, "10.00", from_pool=pool)
-    with pytest.raises(flows.FundingRefused, match="holds 30.00 CAD"):
+    with pytest.raises(flows.FundingRefused, match=r"holds 30\.00 CAD"):
         allocate("out-2", world.toronto, world.hands, world.jobs, "30.01", from_pool=pool)
     tree = flows.Tree.load([2025])
     shares = tree.funders_of(world.hands.pk)
@@ -113,7 +113,7 @@ def test_a_pool_shares_its_payouts_among_its_funders_pro_rata(world):
 
 
 def test_expenditures_stay_in_the_fiscal_year_and_within_the_allocation(world):
-    report = dict(category="staff", user_id=None, agency="helping-hands", reason="monthly")
+    report = {"category": "staff", "user_id": None, "agency": "helping-hands", "reason": "monthly"}
     # Canada's fiscal year 2025 runs from April 2025 to March 2026.
     expenditures.report_expenditure(
         world.municipal,
@@ -168,7 +168,7 @@ def test_expenditures_stay_in_the_fiscal_year_and_within_the_allocation(world):
     assert flows.executed_total(world.municipal.pk) == Decimal("25.00")
     assert Expenditure.objects.count() == 2
     # Spent money cannot be passed on again.
-    with pytest.raises(flows.FundingRefused, match="has 15.00 CAD left"):
+    with pytest.raises(flows.FundingRefused, match=r"has 15\.00 CAD left"):
         allocate("sub", world.hands, world.toronto, world.jobs, "15.01", source=world.municipal)
 
 

@@ -24,7 +24,7 @@ def to_money(value: object, *, allow_negative: bool = False) -> Decimal:
 
     Floats are refused; more than two decimal places are refused rather than rounded away.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise MoneyError(_("Give amounts as text or whole numbers, not floating point."))
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value

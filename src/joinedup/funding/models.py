@@ -181,6 +181,9 @@ class IndicatorValue(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.period_start:%Y-%m}"
+
 
 # --- Money ---------------------------------------------------------------------------------
 
@@ -354,6 +357,9 @@ class Expenditure(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.allocation} {self.period:%Y-%m} {self.get_category_display()}"
+
 
 class ChangeRecord(models.Model):
     """Who changed which funding record, when and why (allocations, expenditures, values)."""
@@ -380,8 +386,11 @@ class ChangeRecord(models.Model):
         verbose_name_plural = _("change records")
         ordering = ["-at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.record} {self.record_key}"
 
-# --- Linking money to results ----------------------------------------------------------------
+
+# --- Linking money to results --------------------------------------------------------------
 
 
 class OutcomeAgreement(Named):
@@ -461,6 +470,9 @@ class OutcomePayment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.agreement} {self.period_start:%Y-%m}"
+
 
 class Scenario(Named):
     """An analyst's what-if: this year's allocations copied, amounts moved; saved, compared
@@ -511,6 +523,9 @@ class ScenarioLine(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.scenario} {self.allocation}"
+
 
 # --- Oversight -----------------------------------------------------------------------------
 
@@ -546,6 +561,9 @@ class Review(models.Model):
         verbose_name_plural = _("reviews")
         ordering = ["-held_on"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.provider} {self.held_on}"
+
 
 class Finding(models.Model):
     class Severity(models.IntegerChoices):
@@ -568,3 +586,6 @@ class Finding(models.Model):
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         ordering = ["review", "-severity"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

@@ -79,14 +79,16 @@ def statement(steps: list[dict[str, str]], currency: str) -> list[str]:
         if kind == "base":
             lines.append(
                 _(
-                    "%(outcomes)s outcomes × %(rate)s %(currency)s per outcome = %(amount)s %(currency)s."
+                    "%(outcomes)s outcomes × %(rate)s %(currency)s per outcome = "
+                    "%(amount)s %(currency)s."
                 )
                 % {**step, "currency": currency}
             )
         elif kind == "bonus":
             lines.append(
                 _(
-                    "The target was met: a bonus of %(share)s of the base, %(bonus)s %(currency)s, gives %(amount)s %(currency)s."
+                    "The target was met: a bonus of %(share)s of the base, %(bonus)s "
+                    "%(currency)s, gives %(amount)s %(currency)s."
                 )
                 % {**step, "currency": currency}
             )
@@ -189,14 +191,16 @@ class CostPerOutcome:
             share = self.payments_to_people / self.spending * 100
             lines.append(
                 _(
-                    "%(share)s %% of the spending is money paid to people, which the cost per transaction does not count."
+                    "%(share)s %% of the spending is money paid to people, which the cost "
+                    "per transaction does not count."
                 )
                 % {"share": f"{share:.1f}"}
             )
         if self.delivery_cost is not None and self.spending:
             lines.append(
                 _(
-                    "Delivering the transactions cost %(delivery)s %(currency)s of %(spending)s %(currency)s spent."
+                    "Delivering the transactions cost %(delivery)s %(currency)s of "
+                    "%(spending)s %(currency)s spent."
                 )
                 % {
                     "delivery": f"{self.delivery_cost:,.2f}",
