@@ -20,11 +20,10 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from . import audit, fiscal
-from .models import ZERO, Allocation, Expenditure
+from .models import ZERO, Allocation, Expenditure, sum_money
 
 CENT = fiscal.CENT
 
@@ -38,17 +37,16 @@ def _money(amount: Decimal | None, currency: str) -> str:
 
 
 def executed_total(allocation_id: int) -> Decimal:
-    total = Expenditure.objects.filter(
-        allocation_id=allocation_id, phase=Expenditure.Phase.EXECUTED
-    ).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    return sum_money(
+        Expenditure.objects.filter(allocation_id=allocation_id, phase=Expenditure.Phase.EXECUTED)
+    )
 
 
 def passed_on_total(allocation_id: int, *, excluding: int | None = None) -> Decimal:
     rows = Allocation.objects.filter(source_id=allocation_id)
     if excluding is not None:
         rows = rows.exclude(pk=excluding)
-    return rows.aggregate(total=Sum("amount"))["total"] or ZERO
+    return sum_money(rows)
 
 
 def pool_balance(pool_id: int, fiscal_year: int, *, excluding: int | None = None) -> Decimal:
@@ -57,9 +55,7 @@ def pool_balance(pool_id: int, fiscal_year: int, *, excluding: int | None = None
     paid_out = Allocation.objects.filter(from_pool_id=pool_id, fiscal_year=fiscal_year)
     if excluding is not None:
         paid_out = paid_out.exclude(pk=excluding)
-    return (paid_in.aggregate(t=Sum("amount"))["t"] or ZERO) - (
-        paid_out.aggregate(t=Sum("amount"))["t"] or ZERO
-    )
+    return sum_money(paid_in) - sum_money(paid_out)
 
 
 def problems(allocation: Allocation) -> list[str]:

@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import BigIntegerField, F, Sum
+from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext_lazy as _
 
 from joinedup.federation.localization import pick
@@ -21,6 +23,19 @@ from joinedup.federation.models import Agency, Jurisdiction, Program, validate_t
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def sum_money(rows: models.QuerySet, field: str = "amount") -> Decimal:
+    """The exact total of a money column, to the cent, on every database.
+
+    SQLite keeps decimals as binary floating point, so a plain SUM can drift by fractions of
+    a cent over many rows; each amount is turned into whole cents first, then summed as
+    integers (exact on PostgreSQL's numeric too).
+    """
+    cents = rows.aggregate(total=Sum(Cast(Round(F(field) * 100), output_field=BigIntegerField())))[
+        "total"
+    ]
+    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
 
 
 class Named(models.Model):

@@ -29,7 +29,7 @@ from joinedup.performance import kpis
 
 from . import fiscal, indicators
 from .flows import FundingRefused
-from .models import ZERO, Expenditure, Indicator, OutcomeAgreement, OutcomePayment
+from .models import ZERO, Expenditure, Indicator, OutcomeAgreement, OutcomePayment, sum_money
 
 CENT = fiscal.CENT
 
@@ -246,10 +246,8 @@ def cost_per_outcome(program: Program, fiscal_year: int) -> CostPerOutcome:
         allocation__fiscal_year=fiscal_year,
         phase=Expenditure.Phase.EXECUTED,
     )
-    spending = spent.aggregate(t=Sum("amount"))["t"] or ZERO
-    paid_out = (
-        spent.filter(category=Expenditure.Category.PAYMENTS).aggregate(t=Sum("amount"))["t"] or ZERO
-    )
+    spending = sum_money(spent)
+    paid_out = sum_money(spent.filter(category=Expenditure.Category.PAYMENTS))
     keys = list(Service.objects.filter(program=program).values_list("key", flat=True))
     delivery, completions = None, 0
     if keys:
