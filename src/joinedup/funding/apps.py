@@ -12,4 +12,10 @@ class FundingConfig(AppConfig):
 
     def ready(self) -> None:
         # The policy rules register themselves when their module is imported.
+        # Apps are loaded before their modules may touch models: imported here, not on top.
+        from joinedup.performance.opendata import register_exporter
+
         from . import policy  # noqa: F401
+        from .package import export_open_data
+
+        register_exporter("funding", export_open_data)

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Program, Service
+from joinedup.federation.models import Offering, Program, Service
 from joinedup.performance import kpis
 
 from . import fiscal, indicators
@@ -248,7 +248,8 @@ def cost_per_outcome(program: Program, fiscal_year: int) -> CostPerOutcome:
     )
     spending = sum_money(spent)
     paid_out = sum_money(spent.filter(category=Expenditure.Category.PAYMENTS))
-    keys = list(Service.objects.filter(program=program).values_list("key", flat=True))
+    keys = set(Service.objects.filter(program=program).values_list("key", flat=True))
+    keys |= set(Offering.objects.filter(program=program).values_list("service__key", flat=True))
     delivery, completions = None, 0
     if keys:
         period = kpis.Period("fy", first, last.replace(day=1))

@@ -270,6 +270,15 @@ class Reader:
         return typed
 
 
+def _unchanged(record: Any) -> bool:
+    """Whether a record read from the package is the same as the one stored."""
+    stored = type(record).objects.filter(pk=record.pk).first()
+    if stored is None:
+        return False
+    fields = [f.attname for f in record._meta.concrete_fields]
+    return all(getattr(stored, name) == getattr(record, name) for name in fields)
+
+
 def _names(row: dict[str, Any], prefix: str = "name") -> dict[str, str]:
     return {lang: row[f"{prefix}_{lang}"] for lang in ("en", "fr") if row.get(f"{prefix}_{lang}")}
 
@@ -298,6 +307,8 @@ class Loader:
     def save(
         self, record: Any, where: str, name: str, writer: Callable[[], Any] | None = None
     ) -> bool:
+        if record is not None and record.pk and _unchanged(record):
+            return True
         try:
             if writer is not None:
                 writer()
@@ -482,6 +493,16 @@ class Loader:
             where = f"expenditures.csv, row {number}"
             allocation = self.find(known, row["allocation"], where, _("allocation"))
             if allocation is None:
+                continue
+            same = Expenditure.objects.filter(
+                allocation=allocation,
+                period=row["period"],
+                category=row["category"],
+                phase=row["phase"],
+                amount=row["amount"],
+                ftes=row.get("ftes") or Decimal("0"),
+            )
+            if same.exists():
                 continue
             self.save(
                 None,
@@ -758,3 +779,9 @@ def export_package(folder: Path, *, published_only: bool = False) -> dict[str, i
         json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     return counts
+
+
+def export_open_data(folder: Path, period: object) -> int:
+    """What `export-open-data` publishes of funding: the published package (every fiscal
+    year; the period of the performance measures does not narrow it)."""
+    return sum(export_package(folder, published_only=True).values())
