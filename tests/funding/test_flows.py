@@ -7,12 +7,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from joinedup.federation.models import Jurisdiction
-from joinedup.funding import expenditures, fiscal, flows
-from joinedup.funding.models import Allocation, ChangeRecord, Expenditure, Pool
+from joinedup.funding import expenditures, explorer, fiscal, flows
+from joinedup.funding.models import Allocation, ChangeRecord, Expenditure, Pool, sum_money
 
 from .conftest import allocate
 
@@ -255,3 +255,48 @@ def test_net_total_of_any_chain_is_its_first_appropriation(cuts):
         amount = max(Decimal("0.00"), amount - Decimal(cut) / 100)
     assert flows.net_total(rows) == Decimal("100000.00")
     assert flows.gross_total(rows) == sum(r.amount for r in rows)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amounts=st.lists(
+        st.decimals(min_value=0, max_value=10**8, places=2, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_database_totals_reconcile_to_the_cent(world, amounts):
+    """Whatever the amounts, the totals the explorer reads from the database equal the exact
+    Decimal sum of the lines (SQLite keeps decimals as floating point; PostgreSQL exactly)."""
+    allocation = Allocation.objects.create(
+        key="big",
+        kind=Allocation.Kind.APPROPRIATION,
+        funder=world.esdc,
+        recipient=world.hands,
+        program=world.housing,
+        fiscal_year=2025,
+        calendar=world.esdc.jurisdiction,
+        currency="CAD",
+        amount=Decimal("10000000000.00"),
+        instrument="grant",
+        condition="ring_fenced",
+    )
+    months = fiscal.months(2025, 4)
+    Expenditure.objects.bulk_create(
+        Expenditure(
+            allocation=allocation,
+            period=months[index % 12],
+            category=Expenditure.Category.values[index // 12 % 5],
+            phase=Expenditure.Phase.values[index // 60],
+            amount=amount,
+        )
+        for index, amount in enumerate(amounts)
+    )
+    expected = sum(amounts, Decimal("0.00"))
+    assert sum_money(Expenditure.objects.filter(allocation=allocation)) == expected
+    totals = explorer.totals(explorer.Selection(2025, world.housing))
+    assert sum(totals.phases.values(), Decimal("0.00")) == expected
+    Expenditure.objects.filter(allocation=allocation).delete()
+    allocation.delete()

@@ -125,3 +125,14 @@ def test_the_command_loads_and_exports(exported, tmp_path, capsys):
     call_command("export_funding", "--output", str(out), "--published")
     keys = [row["key"] for row in _rows(out / "allocations.csv")]
     assert "fed-housing" not in keys and "fed-jobs" in keys
+
+
+def test_export_open_data_adds_the_published_funding(exported, tmp_path):
+    Allocation.objects.filter(key="fed-housing").update(published=False)
+    out = tmp_path / "open-data"
+    call_command("export_open_data", "--output", str(out))
+    assert (out / "kpis.csv").exists()
+    descriptor = json.loads((out / "funding" / "datapackage.json").read_text())
+    assert descriptor["profile"] == "fiscal-data-package"
+    keys = {row["key"] for row in _rows(out / "funding" / "allocations.csv")}
+    assert keys == {"fed-jobs", "on-jobs", "tor-jobs"}

@@ -214,3 +214,36 @@ def test_an_analyst_builds_compares_and_proposes_a_scenario(world):
     assert Allocation.objects.get(key="fed-jobs").amount == Decimal("100.00")
     other, _u = staff_client(world.ontario, "analyst")
     assert other.get(f"/en/funding/scenarios/{scenario.pk}/").status_code == 403
+
+
+def test_the_data_owner_reports_indicator_values_through_the_api(world):
+    from joinedup.funding.models import Indicator, Result
+
+    result = Result.objects.create(
+        key="work", program=world.jobs, level="immediate", names={"en": "Work"}
+    )
+    Indicator.objects.create(
+        key="placements",
+        result=result,
+        names={"en": "Placements", "fr": "Placements"},
+        unit="count",
+        direction="increase",
+        target_type="at_least",
+        target_min=Decimal("5"),
+        frequency="quarterly",
+        data_owner=world.hands,
+        source="reported",
+    )
+    body = {"period_start": "2025-04-01", "period_end": "2025-06-30", "value": "7", "reason": "Q1"}
+    other, _u = staff_client(world.toronto, "analyst")
+    url = "/api/v1/funding/indicators/placements/values"
+    assert other.post(url, body, content_type="application/json").status_code == 403
+    owner, _u = staff_client(world.hands, "analyst")
+    made = owner.post(url, body, content_type="application/json")
+    assert made.status_code == 201 and made.json()["status"] == "met"
+    bad = owner.post(url, {**body, "value": "lots"}, content_type="application/json")
+    assert bad.status_code == 400 and "not a number" in bad.json()["detail"]
+    read = Client().get("/api/v1/funding/indicators/placements").json()
+    assert [v["value"] for v in read["values"]] == ["7.0000"]
+    programs = Client().get("/api/v1/funding/programs").json()["items"]
+    assert programs[0]["results"][0]["indicators"][0]["key"] == "placements"
