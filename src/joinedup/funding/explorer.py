@@ -108,18 +108,21 @@ def calendar_of(selection: Selection) -> tuple[str, int]:
 
 def totals(selection: Selection) -> Totals:
     """Money allocated into the selection (transfers inside it counted once) and spent in it,
-    by phase, with full-time equivalents: four queries."""
+    by phase, with full-time equivalents: three queries."""
     rows = list(
         selection.allocations().only(
             "pk", "amount", "source_id", "from_pool_id", "into_pool_id", "fiscal_year"
         )
     )
     lines = Expenditure.objects.filter(allocation__in=selection.allocations().values("pk"))
+    grouped = list(lines.values("phase").annotate(cents=_cents_sum(), ftes=Sum("ftes")).order_by())
     phases = {
-        row["phase"]: (Decimal(row["cents"] or 0) / 100).quantize(fiscal.CENT)
-        for row in lines.values("phase").annotate(cents=_cents_sum()).order_by()
+        row["phase"]: (Decimal(row["cents"] or 0) / 100).quantize(fiscal.CENT) for row in grouped
     }
-    ftes = lines.filter(phase=Expenditure.Phase.EXECUTED).aggregate(t=Sum("ftes"))["t"] or ZERO
+    ftes = next(
+        (row["ftes"] or ZERO for row in grouped if row["phase"] == Expenditure.Phase.EXECUTED),
+        ZERO,
+    )
     currency, first_month = calendar_of(selection)
     return Totals(
         fiscal_year=selection.fiscal_year,
