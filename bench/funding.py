@@ -24,12 +24,12 @@ checks, change records): it measures reading, not writing.
 
 import argparse
 import math
-from decimal import Decimal
 import os
 import statistics
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,12 +254,12 @@ def run(args) -> int:
 
     def duck(where: str, params: list) -> dict:
         # The file names are our own temporary folder's; the values go as parameters.
-        rows = scan.execute(  # noqa: S608
-            f"SELECT l.phase, sum(l.cents) FROM '{folder}/lines.parquet' l "
+        query = (
+            f"SELECT l.phase, sum(l.cents) FROM '{folder}/lines.parquet' l "  # noqa: S608
             f"JOIN '{folder}/allocations.parquet' a ON a.id = l.allocation_id "
-            f"WHERE a.published AND a.fiscal_year = ? AND {where} GROUP BY l.phase",
-            params,
-        ).fetchall()
+            f"WHERE a.published AND a.fiscal_year = ? AND {where} GROUP BY l.phase"
+        )
+        rows = scan.execute(query, params).fetchall()
         return {phase: (Decimal(total) / 100).quantize(Decimal("0.01")) for phase, total in rows}
 
     year = FIRST_YEAR + args.years - 1
