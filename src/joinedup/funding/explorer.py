@@ -198,7 +198,7 @@ def sankey(selection: Selection, currency: str) -> Chart:
     }
     return Chart(
         id="flows",
-        title=_("Where the money goes"),
+        title=_("Money from funders to recipients"),
         summary=summary,
         figure=figure,
         headers=[_("From"), _("To"), _("Amount")],

@@ -68,11 +68,10 @@ def explore(request: HttpRequest) -> HttpResponse:
         "place": place,
         "error": error,
         "charts": [],
+        "analyst": _sees_unpublished(context),
     }
     if year is not None:
-        selection = explorer.Selection(
-            year, program, place, published_only=not _sees_unpublished(context)
-        )
+        selection = explorer.Selection(year, program, place, published_only=not page["analyst"])
         totals = explorer.totals(selection)
         lines = explorer.programs(selection, totals.first_month)
         page.update(
