@@ -39,3 +39,24 @@ def test_the_demo_funding_loads_and_traces_federal_money_to_community_organisati
     assert load_demo_funding().startswith("Funding: nothing new")
     page = Client().get("/fr/funding/programs/settlement-program/", {"year": 2025})
     assert page.status_code == 200 and "Paiement aux résultats" in page.content.decode()
+
+
+def test_the_funder_approves_an_outcome_payment_through_the_api():
+    from .conftest import staff_client
+
+    load_federation([federation_folder("canada")], base=federation_folder("canada").parent)
+    load_demo_funding()
+    listed = Client().get("/api/v1/funding/agreements/tnwc-employment-outcomes-2025/payments")
+    first = listed.json()[0]
+    assert first["status"] == "computed"
+    assert "outcomes × 1500.00 CAD per outcome = " in first["statement"][0]
+    recipient, _u = staff_client(
+        Allocation.objects.get(key="ircc-tnwc-2025").recipient, "supervisor"
+    )
+    url = f"/api/v1/funding/payments/{first['id']}/approve"
+    assert recipient.post(url).status_code == 403
+    funder, _u = staff_client(Allocation.objects.get(key="ircc-tnwc-2025").funder, "supervisor")
+    approved = funder.post(url)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    again = funder.post(url)
+    assert again.status_code == 400 and "approved already" in again.json()["detail"]

@@ -10,7 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -22,8 +22,8 @@ from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
 
-from . import expenditures, explorer, fiscal, flows, indicators
-from .models import Allocation, Expenditure, Indicator, Result
+from . import expenditures, explorer, fiscal, flows, indicators, outcomes
+from .models import Allocation, Expenditure, Indicator, OutcomeAgreement, OutcomePayment, Result
 
 router = Router(tags=["funding"])
 
@@ -497,3 +497,65 @@ def totals(
         place=get_object_or_404(Jurisdiction, code=place.upper()) if place else None,
     )
     return explorer.totals(selection).as_dict()
+
+
+# --- Outcome payments ------------------------------------------------------------------------
+
+
+class PaymentOut(Schema):
+    id: int
+    agreement: str
+    period_start: datetime.date
+    period_end: datetime.date
+    outcomes: str
+    amount: str
+    currency: str
+    status: str = Field(description="computed (awaiting the funder's approval) or approved")
+    statement: list[str] = Field(description="How the amount was computed, step by step")
+
+
+def payment_out(payment: OutcomePayment) -> dict:
+    currency = payment.agreement.allocation.currency
+    return {
+        "id": payment.pk,
+        "agreement": payment.agreement.key,
+        "period_start": payment.period_start,
+        "period_end": payment.period_end,
+        "outcomes": str(payment.outcomes),
+        "amount": str(payment.amount),
+        "currency": currency,
+        "status": payment.status,
+        "statement": outcomes.statement(payment.steps, currency),
+    }
+
+
+@router.get(
+    "/funding/agreements/{key}/payments",
+    response=list[PaymentOut],
+    auth=api_auth("funding.explore"),
+    summary="An outcome-based agreement's payments per period, with the statement of how",
+)
+def payment_list(request: HttpRequest, key: str):
+    agreement = get_object_or_404(OutcomeAgreement.objects.select_related("allocation"), key=key)
+    if not agreement.allocation.published:
+        raise Http404
+    rows = agreement.payments.select_related("agreement__allocation").order_by("period_start")
+    return [payment_out(p) for p in rows]
+
+
+@router.post(
+    "/funding/payments/{payment_id}/approve",
+    response=PaymentOut,
+    auth=api_auth("funding.allocate"),
+    summary="Approve a computed outcome payment (the funder's supervisors and administrators)",
+)
+def payment_approve(request: HttpRequest, payment_id: int):
+    payment = get_object_or_404(
+        OutcomePayment.objects.select_related("agreement__allocation__funder"), pk=payment_id
+    )
+    policy.require(request.auth, "funding.allocate", payment.agreement.allocation.funder)
+    try:
+        outcomes.approve(payment, user_id=request.auth.user_id)
+    except flows.FundingRefused as error:
+        raise _refuse(error) from None
+    return payment_out(payment)

@@ -52,7 +52,14 @@ def payment(
 ) -> tuple[Decimal, list[dict[str, str]]]:
     """The amount for a period and the steps that led to it."""
     base = _cents(outcomes * rate)
-    steps = [{"step": "base", "outcomes": str(outcomes), "rate": str(rate), "amount": str(base)}]
+    steps = [
+        {
+            "step": "base",
+            "outcomes": f"{outcomes.normalize():f}",
+            "rate": str(rate),
+            "amount": str(base),
+        }
+    ]
     amount = base
     if bonus_share and target_met:
         bonus = _cents(base * bonus_share)
