@@ -17,6 +17,7 @@ from joinedup.bundles.api import router as bundles_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
+from joinedup.funding.api import router as funding_router
 from joinedup.identity import guards
 from joinedup.identity.api import router as identity_router
 from joinedup.identity.api_auth import api_auth
@@ -52,6 +53,8 @@ api.add_router("/", channels_router)
 api.add_router("/", performance_router)
 # Rules as code: a public computation that stores nothing.
 api.add_router("/", rules_router)
+# Funding and results: public reads of what is published; writes declare their rule.
+api.add_router("/", funding_router)
 
 
 #: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the

@@ -38,6 +38,7 @@ from .loading import (
     demo_federation_folders,
     load_demo_bundles,
     load_demo_federation,
+    load_demo_funding,
     load_demo_service_versions,
     open_demo_appointments,
 )
@@ -154,6 +155,7 @@ def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
         out(load_demo_federation(folder))
     out(load_demo_service_versions())
     out(load_demo_bundles())
+    out(load_demo_funding())
     out(open_demo_appointments())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:

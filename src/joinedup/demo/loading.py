@@ -8,6 +8,7 @@ The platform's loaders take paths and know no demo: this module gives them the d
     data/bundles/       the life-event bundles (`bundles/`), and the versions of the
                         services their legs need that delivery's do not deploy
                         (`services/`, `processes/`)
+    data/funding/       funding packages (Fiscal Data Package) per demo federation
 """
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ from joinedup.channels.appointments import counter_offices, open_hours
 from joinedup.delivery import versions
 from joinedup.federation.loader import LoadResult, discover, load_federation, read_document
 from joinedup.federation.models import FederationLoad, Service
+from joinedup.funding import fiscal, outcomes
+from joinedup.funding.models import OutcomeAgreement
+from joinedup.funding.package import PackageRefused, load_package
 
 DATA = Path(__file__).resolve().parent / "data"
 FEDERATIONS = DATA / "federations"
 SERVICE_VERSIONS = DATA / "delivery" / "services"
 BUNDLES = DATA / "bundles"
+FUNDING = DATA / "funding"
 
 # The federations the demo shows, in this order; each is a folder of data files.
 DEMO_FEDERATIONS = ("canada", "australia")
@@ -140,4 +145,37 @@ def open_demo_appointments(days: int = 14) -> str:
     return _("Appointments: %(added)s times added at %(offices)s offices.") % {
         "added": added,
         "offices": len(offices),
+    }
+
+
+def load_demo_funding() -> str:
+    """The Canadian demo's funding package (illustrative), when its federation is loaded,
+    and the ended quarters of its outcome-based agreement computed for the funder."""
+    if not Service.objects.filter(key="ca.settlement-services").exists():
+        return _("Funding: the Canadian demo federation is not loaded; nothing loaded.")
+    try:
+        loaded = load_package(FUNDING / "canada")
+    except PackageRefused as refused:
+        return _("Funding: the demo package was refused: %(problems)s") % {
+            "problems": "; ".join(refused.problems[:3])
+        }
+    today = timezone.localdate()
+    computed = 0
+    for agreement in OutcomeAgreement.objects.select_related("indicator", "allocation__calendar"):
+        year = agreement.allocation.fiscal_year
+        _currency, first_month = agreement.allocation.calendar.fiscal_terms()
+        values = agreement.indicator.values.filter(
+            current=True,
+            period_end__lt=today,
+            period_start__gte=fiscal.first_day(year, first_month),
+            period_end__lte=fiscal.last_day(year, first_month),
+        )
+        for value in values.order_by("period_start"):
+            if not agreement.payments.filter(period_start=value.period_start).exists():
+                outcomes.compute_period(agreement, value.period_start, value.period_end, today)
+                computed += 1
+    counts = ", ".join(f"{n} {kind}" for kind, n in loaded.counts.items()) or _("nothing new")
+    return _("Funding: %(counts)s; %(computed)s outcome payments computed.") % {
+        "counts": counts,
+        "computed": computed,
     }

@@ -44,6 +44,8 @@ class JurisdictionAdmin(NameColumn, admin.ModelAdmin):
         "time_zone",
         "holiday_country",
         "holiday_subdivision",
+        "currency",
+        "fiscal_year_first_month",
         "illustrative",
     )
     list_filter = ("level", "holiday_country", "illustrative")

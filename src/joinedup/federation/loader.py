@@ -348,6 +348,8 @@ class _Loader:
         jurisdiction.time_zone = item["time_zone"]
         jurisdiction.holiday_country = calendar.get("country", "")
         jurisdiction.holiday_subdivision = calendar.get("subdivision", "")
+        jurisdiction.currency = item.get("currency", "")
+        jurisdiction.fiscal_year_first_month = item.get("fiscal_year_first_month")
         jurisdiction.illustrative = illustrative
         if self.save(jurisdiction, document, path, exclude=["path"]):
             self.count("jurisdictions")

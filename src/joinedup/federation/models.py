@@ -163,6 +163,20 @@ class Jurisdiction(LocalizedNameMixin, models.Model):
         default=False,
         help_text=_("Demonstration data, not an authoritative record."),
     )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as CAD."))],
+        help_text=_("ISO 4217 code of the money it budgets in; blank inherits the parent's."),
+    )
+    fiscal_year_first_month = models.PositiveSmallIntegerField(
+        _("first month of the fiscal year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text=_("1 to 12 (4 for April to March); blank inherits the parent's."),
+    )
 
     class Meta:
         verbose_name = _("jurisdiction")
@@ -249,6 +263,21 @@ class Jurisdiction(LocalizedNameMixin, models.Model):
 
     def descendants(self) -> models.QuerySet["Jurisdiction"]:
         return Jurisdiction.objects.filter(path__startswith=self.path + "/")
+
+    def fiscal_terms(self) -> tuple[str, int]:
+        """The currency and first month of the fiscal year, from the nearest level that sets
+        them (a city budgets in its country's money; January when no level says)."""
+        ancestors = {
+            j.code: j
+            for j in Jurisdiction.objects.filter(code__in=self.ancestor_codes).only(
+                "code", "currency", "fiscal_year_first_month"
+            )
+        }
+        ancestors[self.code] = self
+        chain = [ancestors[c] for c in reversed(self.ancestor_codes) if c in ancestors]
+        currency = next((j.currency for j in chain if j.currency), "")
+        month = next((j.fiscal_year_first_month for j in chain if j.fiscal_year_first_month), 1)
+        return currency, month
 
 
 class Agency(LocalizedNameMixin, models.Model):

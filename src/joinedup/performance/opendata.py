@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -116,6 +117,16 @@ def datapackage(period: kpis.Period) -> dict:
             }
         ],
     }
+
+
+#: Other apps' open data written beside the measures, each in its own sub-folder: apps
+#: above performance register here (performance imports none of them).
+EXPORTERS: dict[str, Callable[[Path, kpis.Period], int]] = {}
+
+
+def register_exporter(name: str, write: Callable[[Path, kpis.Period], int]) -> None:
+    """Have `export-open-data` call `write(folder / name, period)`; it returns its rows."""
+    EXPORTERS[name] = write
 
 
 def write_open_data(folder: Path, period: kpis.Period) -> int:

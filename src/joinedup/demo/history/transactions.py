@@ -71,7 +71,6 @@ ILLUSTRATIVE_UNIT_COSTS = {
 }
 #: Illustrative staff cost per hour (cents), for every agency.
 ILLUSTRATIVE_HOURLY = 5200
-CURRENCIES = {"CA": "CAD", "AU": "AUD", "US": "USD", "GB": "GBP", "FR": "EUR", "NZ": "NZD"}
 #: Relative use of the channels other than online, where the offering has them.
 ASSISTED_MIX = {"counter": 0.4, "phone": 0.3, "mail": 0.15, "video": 0.05, "partner": 0.1}
 #: Staff handle time per transaction, in seconds (low, high), by channel.
@@ -203,7 +202,7 @@ def ensure_illustrative_costs(start: datetime.date) -> int:
                     jurisdiction=root.code,
                     channel=channel,
                     amount=amount,
-                    currency=CURRENCIES.get(root.code[:2], ""),
+                    currency=root.currency,
                     valid_from=start,
                     illustrative=True,
                 )
@@ -212,13 +211,18 @@ def ensure_illustrative_costs(start: datetime.date) -> int:
             )
         )
     if not StaffCostRate.objects.exists():
+        currencies = dict(
+            Jurisdiction.objects.filter(parent__isnull=True).values_list("code", "currency")
+        )
         written += len(
             StaffCostRate.objects.bulk_create(
                 StaffCostRate(
                     agency=agency.key,
                     hourly=ILLUSTRATIVE_HOURLY,
-                    currency=CURRENCIES.get(
-                        (agency.jurisdiction.code if agency.jurisdiction else "")[:2], ""
+                    # The currency its jurisdiction's data file gives (a root sets it).
+                    currency=currencies.get(
+                        (agency.jurisdiction.path if agency.jurisdiction else "").split("/")[0],
+                        "",
                     ),
                     valid_from=start,
                     illustrative=True,

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from joinedup.performance import kpis
-from joinedup.performance.opendata import write_open_data
+from joinedup.performance.opendata import EXPORTERS, write_open_data
 
 
 class Command(BaseCommand):
@@ -23,6 +23,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         folder = Path(options["output"])
         count = write_open_data(folder, period)
+        for name, write in EXPORTERS.items():
+            count += write(folder / name, period)
         self.stdout.write(
             _("%(count)s rows written to %(folder)s.") % {"count": count, "folder": folder}
         )

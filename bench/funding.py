@@ -1,0 +1,304 @@
+"""Funding benchmark: the explorer's totals for one program and one place, beside a full
+DuckDB scan of the same expenditure lines.
+
+Run it with the project's Python: `.venv/bin/python bench/funding.py` (also `make bench`).
+
+In one run it creates a scratch database on the PostgreSQL server of DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/test), migrates it, loads the Canadian demonstration
+federation (for its places), and bulk-loads `--entities` agencies (default 5,000),
+`--programs` programs over `--years` fiscal years, chains of allocations (a federal
+appropriation to a province, passed on to community organisations) and `--lines`
+expenditure lines (default 2,000,000; the issue's figure is 10,000,000) with PostgreSQL
+COPY. The same lines are written to Parquet. Then it times, repeated `--repeat` times:
+
+(a) the explorer's totals for one program in one fiscal year (`explorer.totals`, what the
+    page and GET /api/v1/funding/totals call), in this process;
+(b) the same for one place (a province and everything under it) in one fiscal year;
+(c) the same two figures by a full DuckDB scan of the Parquet lines;
+
+checks that (a)/(b) and (c) give identical totals per phase, to the cent, and prints the
+median times with the ratio. The aim is under 100 ms and at least 10× faster than the scan.
+The database is dropped at the end. Bulk loading skips the per-record rules (over-allocation
+checks, change records): it measures reading, not writing.
+"""
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
+DATABASE = "bench_funding"
+CATEGORIES = ("staff", "operations", "payments", "capital", "overhead")
+PHASES = ("proposed", "approved", "adjusted", "executed")
+FIRST_YEAR = 2016
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=2_000_000)
+    parser.add_argument("--entities", type=int, default=5_000)
+    parser.add_argument("--programs", type=int, default=200)
+    parser.add_argument("--years", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each way")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
+    admin_url = server.replace("postgres://", "postgresql://", 1)
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
+        return 1
+    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+    admin.execute(f"CREATE DATABASE {DATABASE}")
+    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{DATABASE}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
+    try:
+        return run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin.close()
+
+
+def build(args):
+    """Agencies, programs and allocation chains through the ORM (bulk), in memory too."""
+    from joinedup.demo import loading
+    from joinedup.federation.loader import load_federation
+    from joinedup.federation.models import Agency, Jurisdiction, Program
+    from joinedup.funding.models import Allocation
+
+    load_federation([loading.federation_folder("canada")])
+    places = list(Jurisdiction.objects.filter(level="local"))
+    provinces = list(Jurisdiction.objects.filter(level="subnational"))
+    canada = Jurisdiction.objects.get(code="CA")
+    federal_count = max(1, args.entities // 100)
+    provincial_count = max(len(provinces), args.entities // 10)
+    agencies = [
+        Agency(key=f"b-fed-{i}", kind="ministry", jurisdiction=canada, names={"en": f"F{i}"})
+        for i in range(federal_count)
+    ]
+    agencies += [
+        Agency(
+            key=f"b-prov-{i}",
+            kind="ministry",
+            jurisdiction=provinces[i % len(provinces)],
+            names={"en": f"P{i}"},
+        )
+        for i in range(provincial_count)
+    ]
+    agencies += [
+        Agency(
+            key=f"b-org-{i}",
+            kind="community_organisation",
+            jurisdiction=places[i % len(places)],
+            names={"en": f"O{i}"},
+        )
+        for i in range(args.entities - federal_count - provincial_count)
+    ]
+    Agency.objects.bulk_create(agencies, batch_size=2000)
+    agencies = list(Agency.objects.filter(key__startswith="b-").select_related("jurisdiction"))
+    federal = [a for a in agencies if a.key.startswith("b-fed-")]
+    provincial = [a for a in agencies if a.key.startswith("b-prov-")]
+    community = [a for a in agencies if a.key.startswith("b-org-")]
+    programs = Program.objects.bulk_create(
+        Program(key=f"b-program-{i}", agency=federal[i % len(federal)], names={"en": f"P{i}"})
+        for i in range(args.programs)
+    )
+    combos = 12 * len(CATEGORIES) * len(PHASES)
+    per_chain = max(2, math.ceil(args.lines / combos / args.years / args.programs))
+    rows, chains = [], []
+    for year in range(FIRST_YEAR, FIRST_YEAR + args.years):
+        for p_index, program in enumerate(programs):
+            province = provincial[(p_index * 7 + year) % len(provincial)]
+            head = Allocation(
+                key=f"b-{year}-{p_index}",
+                kind="appropriation",
+                funder=program.agency,
+                recipient=province,
+                program=program,
+                fiscal_year=year,
+                calendar=canada,
+                currency="CAD",
+                amount=10_000_000,
+                instrument="transfer",
+                condition="ring_fenced",
+            )
+            rows.append(head)
+            chains.append((head, []))
+    Allocation.objects.bulk_create(rows, batch_size=5000)
+    rows = []
+    for head, children in chains:
+        for k in range(per_chain - 1):
+            child = Allocation(
+                key=f"{head.key}-{k}",
+                kind="allocation",
+                funder=head.recipient,
+                recipient=community[(head.pk * 31 + k) % len(community)],
+                program=head.program,
+                fiscal_year=head.fiscal_year,
+                calendar=canada,
+                currency="CAD",
+                amount=100_000,
+                instrument="contribution",
+                condition="ring_fenced",
+                source=head,
+            )
+            rows.append(child)
+            children.append(child)
+    Allocation.objects.bulk_create(rows, batch_size=5000)
+    return Allocation.objects.select_related("recipient__jurisdiction").order_by("pk"), provinces
+
+
+def run(args) -> int:
+    import django
+
+    django.setup()
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as parquet
+    from django.core.management import call_command
+    from django.db import connection
+
+    from joinedup.federation.models import Program
+    from joinedup.funding import explorer
+    from joinedup.funding.models import Expenditure
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    allocations, provinces = build(args)
+    allocations = list(allocations)
+    count = len(allocations)
+    print(
+        f"{args.entities:,} agencies, {args.programs} programs, {args.years} fiscal years, "
+        f"{count:,} allocations ({time.perf_counter() - started:.1f} s)",
+        flush=True,
+    )
+
+    # Each line is a distinct (allocation, month, category, phase): line i takes allocation
+    # i mod count and the (i div count)-th combination of the other three.
+    step = time.perf_counter()
+    rng = np.random.default_rng(21)
+    index = np.arange(args.lines, dtype=np.int64)
+    which = index % count
+    combo = index // count
+    if combo.max() >= 12 * len(CATEGORIES) * len(PHASES):
+        print("Too many lines for the allocations: raise --programs or --years.")
+        return 1
+    month = combo % 12
+    category = (combo // 12) % len(CATEGORIES)
+    phase = combo // (12 * len(CATEGORIES))
+    cents = rng.integers(100, 500_000, args.lines, dtype=np.int64)
+    ids = np.array([a.pk for a in allocations], dtype=np.int64)
+    years = np.array([a.fiscal_year for a in allocations], dtype=np.int64)
+    month_index = years[which] * 12 + 3 + month  # April first
+    table = Expenditure._meta.db_table
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        columns = "allocation_id, period, category, phase, amount, ftes, reported_at"
+        with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            batch = 200_000
+            for start in range(0, args.lines, batch):
+                end = min(start + batch, args.lines)
+                lines = [
+                    f"{ids[w]}\t{m // 12}-{m % 12 + 1:02d}-01\t{CATEGORIES[c]}\t{PHASES[p]}\t"
+                    f"{v // 100}.{v % 100:02d}\t0\t2026-01-01T00:00:00Z\n"
+                    for w, m, c, p, v in zip(
+                        which[start:end].tolist(),
+                        month_index[start:end].tolist(),
+                        category[start:end].tolist(),
+                        phase[start:end].tolist(),
+                        cents[start:end].tolist(),
+                        strict=True,
+                    )
+                ]
+                copy.write("".join(lines))
+        cursor.execute(f"ANALYZE {table}")
+        cursor.execute("ANALYZE funding_allocation")
+    print(f"{args.lines:,} expenditure lines loaded by COPY ({time.perf_counter() - step:.1f} s)")
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-funding-"))
+    parquet.write_table(
+        pa.table({"allocation_id": ids[which], "phase": np.array(PHASES)[phase], "cents": cents}),
+        folder / "lines.parquet",
+    )
+    parquet.write_table(
+        pa.table(
+            {
+                "id": ids,
+                "program_id": np.array([a.program_id for a in allocations], dtype=np.int64),
+                "fiscal_year": years,
+                "place": [a.recipient.jurisdiction.path for a in allocations],
+                "published": [a.published for a in allocations],
+            }
+        ),
+        folder / "allocations.parquet",
+    )
+    scan = duckdb.connect()
+
+    def duck(where: str, params: list) -> dict:
+        # The file names are our own temporary folder's; the values go as parameters.
+        query = (
+            f"SELECT l.phase, sum(l.cents) FROM '{folder}/lines.parquet' l "  # noqa: S608
+            f"JOIN '{folder}/allocations.parquet' a ON a.id = l.allocation_id "
+            f"WHERE a.published AND a.fiscal_year = ? AND {where} GROUP BY l.phase"
+        )
+        rows = scan.execute(query, params).fetchall()
+        return {phase: (Decimal(total) / 100).quantize(Decimal("0.01")) for phase, total in rows}
+
+    year = FIRST_YEAR + args.years - 1
+    program = Program.objects.get(key="b-program-7")
+    province = provinces[0]
+    cases = [
+        (
+            f"one program ({program.key}), fiscal year {year}",
+            explorer.Selection(year, program=program),
+            ("a.program_id = ?", [year, program.pk]),
+        ),
+        (
+            f"one place ({province.code} and below), fiscal year {year}",
+            explorer.Selection(year, place=province),
+            ("(a.place = ? OR a.place LIKE ?)", [year, province.path, province.path + "/%"]),
+        ),
+    ]
+    failed = False
+    print(f"{'selection':<48} {'explorer':>10} {'DuckDB scan':>12} {'ratio':>7}")
+    for label, selection, (where, params) in cases:
+        ours, theirs = [], []
+        for _run in range(args.repeat):
+            step = time.perf_counter()
+            totals = explorer.totals(selection)
+            ours.append(time.perf_counter() - step)
+            step = time.perf_counter()
+            scanned = duck(where, params)
+            theirs.append(time.perf_counter() - step)
+        same = {k: v for k, v in totals.phases.items() if v} == scanned
+        failed |= not same
+        a, b = statistics.median(ours), statistics.median(theirs)
+        print(f"{label:<48} {a * 1000:8.1f} ms {b * 1000:9.1f} ms {b / a:6.1f}×")
+        print(
+            f"   executed {totals.executed:,.2f} CAD; allocated {totals.allocated:,.2f} CAD "
+            f"({totals.gross:,.2f} with transfers counted again); "
+            f"{'identical to the scan' if same else 'DIFFERENT from the scan: ' + str(scanned)}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,561 @@
+"""GET /funding/...: programs, results, indicators, allocations, expenditures and totals;
+POST to change an allocation (the funder's staff) or report an expenditure or an indicator
+value (the recipient's or data owner's staff), each with the reason recorded.
+
+Anyone reads what is published; analysts and auditors read their own agency's unpublished
+allocations too. Amounts are strings of Decimal with two places, never floats.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from joinedup.federation.models import Agency, Jurisdiction, Program
+from joinedup.identity import policy
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.api_auth import api_auth
+
+from . import expenditures, explorer, fiscal, flows, indicators, outcomes
+from .models import Allocation, Expenditure, Indicator, OutcomeAgreement, OutcomePayment, Result
+
+router = Router(tags=["funding"])
+
+
+def _refuse(error: Exception) -> HttpError:
+    return HttpError(400, str(error))
+
+
+def _visible(context: ActingContext, rows):
+    """Published rows for everyone; an analyst's own agency's unpublished rows too."""
+    if policy.decide(context, "funding.analyse").allowed and context.agency_key:
+        return rows.filter(Q(published=True) | Q(funder__key=context.agency_key))
+    return rows.filter(published=True)
+
+
+# --- Programs, results, indicators ----------------------------------------------------------
+
+
+class IndicatorOut(Schema):
+    key: str
+    name: str
+    unit: str
+    direction: str
+    target_type: str
+    target_min: str | None
+    target_max: str | None
+    baseline: str | None
+    frequency: str
+    data_owner: str
+    source: str = Field(description="reported, or platform (bound to a performance measure)")
+    bound_measure: str
+    counts_outcomes: bool
+
+
+class ResultOut(Schema):
+    key: str
+    level: str = Field(description="input, activity, output, immediate, intermediate, ultimate")
+    name: str
+    indicators: list[IndicatorOut]
+
+
+class ProgramOut(Schema):
+    key: str
+    name: str
+    owner: str
+    results: list[ResultOut]
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def indicator_out(i: Indicator) -> dict:
+    return {
+        "key": i.key,
+        "name": i.name,
+        "unit": i.unit,
+        "direction": i.direction,
+        "target_type": i.target_type,
+        "target_min": _text(i.target_min),
+        "target_max": _text(i.target_max),
+        "baseline": _text(i.baseline),
+        "frequency": i.frequency,
+        "data_owner": i.data_owner.key,
+        "source": i.source,
+        "bound_measure": i.bound_measure,
+        "counts_outcomes": i.is_outcome_count,
+    }
+
+
+@router.get(
+    "/funding/programs",
+    response=list[ProgramOut],
+    auth=api_auth("funding.explore"),
+    summary="Programs with their logic models: results and indicators",
+)
+@paginate(LimitOffsetPagination)
+def program_list(request: HttpRequest):
+    results = Result.objects.prefetch_related("indicators__data_owner")
+    programs = (
+        Program.objects.filter(results__isnull=False)
+        .distinct()
+        .select_related("agency")
+        .prefetch_related(Prefetch("results", queryset=results))
+        .order_by("key")
+    )
+    return [
+        {
+            "key": p.key,
+            "name": p.name,
+            "owner": p.agency.key,
+            "results": [
+                {
+                    "key": r.key,
+                    "level": r.level,
+                    "name": r.name,
+                    "indicators": [indicator_out(i) for i in r.indicators.all()],
+                }
+                for r in p.results.all()
+            ],
+        }
+        for p in programs
+    ]
+
+
+class ValueOut(Schema):
+    period_start: datetime.date
+    period_end: datetime.date
+    value: str | None
+    status: str = Field(description="met, not_met, not_available or future")
+    note: str
+
+
+class IndicatorDetailOut(IndicatorOut):
+    values: list[ValueOut]
+
+
+@router.get(
+    "/funding/indicators/{key}",
+    response=IndicatorDetailOut,
+    auth=api_auth("funding.explore"),
+    summary="One indicator with its reported values and each period's status",
+)
+def indicator_detail(request: HttpRequest, key: str):
+    indicator = get_object_or_404(Indicator.objects.select_related("data_owner"), key=key)
+    today = datetime.date.today()
+    values = [
+        {
+            "period_start": v.period_start,
+            "period_end": v.period_end,
+            "value": _text(v.value),
+            "status": indicators.status(indicator, v.value, v.period_end, today),
+            "note": v.note,
+        }
+        for v in indicator.values.filter(current=True).order_by("period_start")
+    ]
+    return {**indicator_out(indicator), "values": values}
+
+
+class ValueIn(Schema):
+    period_start: datetime.date
+    period_end: datetime.date
+    value: str | None = Field(description='A number as text ("12", "0.85"), or null')
+    note: str = ""
+    reason: str = Field(description="Why it is reported or corrected")
+
+
+@router.post(
+    "/funding/indicators/{key}/values",
+    response={201: ValueOut},
+    auth=api_auth("funding.report"),
+    summary="Report (or correct) an indicator's value for a period (its data owner's staff)",
+)
+def report_value(request: HttpRequest, key: str, payload: ValueIn):
+    indicator = get_object_or_404(Indicator.objects.select_related("data_owner"), key=key)
+    policy.require(request.auth, "funding.report", indicator.data_owner)
+    try:
+        row = indicators.report_value(
+            indicator,
+            period_start=payload.period_start,
+            period_end=payload.period_end,
+            value=payload.value,
+            note=payload.note,
+            user_id=request.auth.user_id,
+            agency=request.auth.agency_key or "",
+            reason=payload.reason,
+        )
+    except (flows.FundingRefused, ValueError) as error:
+        raise _refuse(error) from None
+    return 201, {
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "value": _text(row.value),
+        "status": indicators.status(indicator, row.value, row.period_end, datetime.date.today()),
+        "note": row.note,
+    }
+
+
+# --- Allocations and expenditures -----------------------------------------------------------
+
+
+class AllocationFilters(Schema):
+    fiscal_year: int | None = Field(None, description="The year the fiscal year starts in")
+    program: str | None = None
+    funder: str | None = None
+    recipient: str | None = None
+
+
+class AllocationOut(Schema):
+    key: str
+    kind: str
+    funder: str
+    recipient: str
+    program: str
+    fiscal_year: int
+    fiscal_year_label: str
+    currency: str
+    amount: str
+    instrument: str
+    condition: str
+    source: str | None = Field(description="The allocation it passes on")
+    into_pool: str | None
+    from_pool: str | None
+    published: bool
+
+
+def allocation_out(a: Allocation, first_month: int) -> dict:
+    return {
+        "key": a.key,
+        "kind": a.kind,
+        "funder": a.funder.key,
+        "recipient": a.recipient.key,
+        "program": a.program.key,
+        "fiscal_year": a.fiscal_year,
+        "fiscal_year_label": fiscal.label(a.fiscal_year, first_month),
+        "currency": a.currency,
+        "amount": str(a.amount),
+        "instrument": a.instrument,
+        "condition": a.condition,
+        "source": a.source.key if a.source_id else None,
+        "into_pool": a.into_pool.key if a.into_pool_id else None,
+        "from_pool": a.from_pool.key if a.from_pool_id else None,
+        "published": a.published,
+    }
+
+
+def _months() -> dict[str, int]:
+    """First fiscal month per calendar jurisdiction code (one query, inheritance resolved)."""
+    places = list(Jurisdiction.objects.only("code", "path", "fiscal_year_first_month"))
+    own = {j.code: j.fiscal_year_first_month for j in places}
+    result = {}
+    for j in places:
+        month = next((own[c] for c in reversed(j.path.split("/")) if own.get(c)), 1)
+        result[j.pk] = month
+    return result
+
+
+@router.get(
+    "/funding/allocations",
+    response=list[AllocationOut],
+    auth=api_auth("funding.explore"),
+    summary="Appropriations and allocations, funder → recipient",
+)
+@paginate(LimitOffsetPagination)
+def allocation_list(request: HttpRequest, filters: Query[AllocationFilters]):
+    rows = _visible(request.auth, Allocation.objects.all())
+    if filters.fiscal_year:
+        rows = rows.filter(fiscal_year=filters.fiscal_year)
+    for name in ("program", "funder", "recipient"):
+        if getattr(filters, name):
+            rows = rows.filter(**{f"{name}__key": getattr(filters, name)})
+    months = _months()
+    rows = rows.select_related("funder", "recipient", "program", "source", "into_pool", "from_pool")
+    return [
+        allocation_out(a, months.get(a.calendar_id, 1)) for a in rows.order_by("fiscal_year", "key")
+    ]
+
+
+class AllocationIn(Schema):
+    key: str
+    kind: str = Field(description="appropriation or allocation")
+    funder: str
+    recipient: str
+    program: str
+    fiscal_year: int
+    amount: str = Field(description='Decimal as text, e.g. "1250000.00"')
+    instrument: str
+    condition: str = "ring_fenced"
+    source: str | None = None
+    published: bool = True
+    reason: str
+
+
+class AllocationChange(Schema):
+    amount: str
+    reason: str
+
+
+def _amount(text: str):
+    try:
+        return fiscal.to_money(text)
+    except fiscal.MoneyError as error:
+        raise _refuse(error) from None
+
+
+@router.post(
+    "/funding/allocations",
+    response={201: AllocationOut},
+    auth=api_auth("funding.allocate"),
+    summary="Create an allocation (the funder's supervisors and administrators)",
+)
+def allocation_create(request: HttpRequest, payload: AllocationIn):
+    funder = get_object_or_404(Agency.objects.select_related("jurisdiction"), key=payload.funder)
+    policy.require(request.auth, "funding.allocate", funder)
+    recipient = get_object_or_404(Agency, key=payload.recipient)
+    program = get_object_or_404(Program, key=payload.program)
+    if Allocation.objects.filter(key=payload.key).exists():
+        raise HttpError(400, _("An allocation with this key exists; change it instead."))
+    if funder.jurisdiction is None:
+        raise HttpError(400, _("The funder has no jurisdiction whose fiscal calendar to follow."))
+    source = None
+    if payload.source:
+        source = get_object_or_404(Allocation, key=payload.source)
+    currency, first_month = funder.jurisdiction.fiscal_terms()
+    allocation = Allocation(
+        key=payload.key,
+        kind=payload.kind,
+        funder=funder,
+        recipient=recipient,
+        program=program,
+        fiscal_year=payload.fiscal_year,
+        calendar=funder.jurisdiction,
+        currency=currency,
+        amount=_amount(payload.amount),
+        instrument=payload.instrument,
+        condition=payload.condition,
+        source=source,
+        published=payload.published,
+    )
+    try:
+        flows.save_allocation(
+            allocation,
+            user_id=request.auth.user_id,
+            agency=request.auth.agency_key or "",
+            reason=payload.reason,
+        )
+    except (flows.FundingRefused, ValueError) as error:
+        raise _refuse(error) from None
+    return 201, allocation_out(allocation, first_month)
+
+
+@router.patch(
+    "/funding/allocations/{key}",
+    response=AllocationOut,
+    auth=api_auth("funding.allocate"),
+    summary="Change an allocation's amount, saying why (the funder's staff)",
+)
+def allocation_change(request: HttpRequest, key: str, payload: AllocationChange):
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("funder", "recipient", "program", "calendar"), key=key
+    )
+    policy.require(request.auth, "funding.allocate", allocation.funder)
+    allocation.amount = _amount(payload.amount)
+    try:
+        flows.save_allocation(
+            allocation,
+            user_id=request.auth.user_id,
+            agency=request.auth.agency_key or "",
+            reason=payload.reason,
+        )
+    except (flows.FundingRefused, ValueError) as error:
+        raise _refuse(error) from None
+    return allocation_out(allocation, allocation.calendar.fiscal_terms()[1])
+
+
+class ExpenditureOut(Schema):
+    allocation: str
+    period: str = Field(description="YYYY-MM")
+    category: str
+    phase: str = Field(description="proposed, approved, adjusted or executed")
+    amount: str
+    ftes: str
+
+
+class ExpenditureIn(Schema):
+    allocation: str
+    period: str = Field(description="YYYY-MM")
+    category: str
+    phase: str
+    amount: str
+    ftes: str = "0"
+    reason: str
+
+
+def expenditure_out(e: Expenditure) -> dict:
+    return {
+        "allocation": e.allocation.key,
+        "period": e.period.strftime("%Y-%m"),
+        "category": e.category,
+        "phase": e.phase,
+        "amount": str(e.amount),
+        "ftes": str(e.ftes),
+    }
+
+
+@router.get(
+    "/funding/expenditures",
+    response=list[ExpenditureOut],
+    auth=api_auth("funding.explore"),
+    summary="Expenditures reported against allocations",
+)
+@paginate(LimitOffsetPagination)
+def expenditure_list(
+    request: HttpRequest, allocation: str | None = None, fiscal_year: int | None = None
+):
+    visible = _visible(request.auth, Allocation.objects.all())
+    rows = Expenditure.objects.filter(allocation__in=visible.values("pk")).select_related(
+        "allocation"
+    )
+    if allocation:
+        rows = rows.filter(allocation__key=allocation)
+    if fiscal_year:
+        rows = rows.filter(allocation__fiscal_year=fiscal_year)
+    return [
+        expenditure_out(e) for e in rows.order_by("allocation__key", "period", "category", "phase")
+    ]
+
+
+@router.post(
+    "/funding/expenditures",
+    response={201: ExpenditureOut},
+    auth=api_auth("funding.report"),
+    summary="Report an expenditure against an allocation received (the recipient's staff)",
+)
+def expenditure_report(request: HttpRequest, payload: ExpenditureIn):
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("recipient", "calendar"), key=payload.allocation
+    )
+    policy.require(request.auth, "funding.report", allocation.recipient)
+    try:
+        period = datetime.date.fromisoformat(payload.period + "-01")
+    except ValueError:
+        raise HttpError(400, _("Give the month as YYYY-MM.")) from None
+    try:
+        line = expenditures.report_expenditure(
+            allocation,
+            period=period,
+            category=payload.category,
+            phase=payload.phase,
+            amount=payload.amount,
+            ftes=payload.ftes,
+            user_id=request.auth.user_id,
+            agency=request.auth.agency_key or "",
+            reason=payload.reason,
+        )
+    except (flows.FundingRefused, ValueError) as error:
+        raise _refuse(error) from None
+    return 201, expenditure_out(line)
+
+
+# --- Totals ------------------------------------------------------------------------------------
+
+
+class TotalsOut(Schema):
+    fiscal_year: int
+    fiscal_year_label: str
+    currency: str
+    allocated: str = Field(description="Money entering the selection; transfers counted once")
+    allocated_gross: str = Field(description="Every allocation summed (transfers counted again)")
+    phases: dict[str, str]
+    ftes: str
+    allocations: int
+
+
+@router.get(
+    "/funding/totals",
+    response=TotalsOut,
+    auth=api_auth("funding.explore"),
+    summary="The explorer's totals for a fiscal year, program and place",
+)
+def totals(
+    request: HttpRequest, fiscal_year: int, program: str | None = None, place: str | None = None
+):
+    selection = explorer.Selection(
+        fiscal_year=fiscal_year,
+        program=get_object_or_404(
+            Program.objects.select_related("agency__jurisdiction"), key=program
+        )
+        if program
+        else None,
+        place=get_object_or_404(Jurisdiction, code=place.upper()) if place else None,
+    )
+    return explorer.totals(selection).as_dict()
+
+
+# --- Outcome payments ------------------------------------------------------------------------
+
+
+class PaymentOut(Schema):
+    id: int
+    agreement: str
+    period_start: datetime.date
+    period_end: datetime.date
+    outcomes: str
+    amount: str
+    currency: str
+    status: str = Field(description="computed (awaiting the funder's approval) or approved")
+    statement: list[str] = Field(description="How the amount was computed, step by step")
+
+
+def payment_out(payment: OutcomePayment) -> dict:
+    currency = payment.agreement.allocation.currency
+    return {
+        "id": payment.pk,
+        "agreement": payment.agreement.key,
+        "period_start": payment.period_start,
+        "period_end": payment.period_end,
+        "outcomes": str(payment.outcomes),
+        "amount": str(payment.amount),
+        "currency": currency,
+        "status": payment.status,
+        "statement": outcomes.statement(payment.steps, currency),
+    }
+
+
+@router.get(
+    "/funding/agreements/{key}/payments",
+    response=list[PaymentOut],
+    auth=api_auth("funding.explore"),
+    summary="An outcome-based agreement's payments per period, with the statement of how",
+)
+def payment_list(request: HttpRequest, key: str):
+    agreement = get_object_or_404(OutcomeAgreement.objects.select_related("allocation"), key=key)
+    if not agreement.allocation.published:
+        raise Http404
+    rows = agreement.payments.select_related("agreement__allocation").order_by("period_start")
+    return [payment_out(p) for p in rows]
+
+
+@router.post(
+    "/funding/payments/{payment_id}/approve",
+    response=PaymentOut,
+    auth=api_auth("funding.allocate"),
+    summary="Approve a computed outcome payment (the funder's supervisors and administrators)",
+)
+def payment_approve(request: HttpRequest, payment_id: int):
+    payment = get_object_or_404(
+        OutcomePayment.objects.select_related("agreement__allocation__funder"), pk=payment_id
+    )
+    policy.require(request.auth, "funding.allocate", payment.agreement.allocation.funder)
+    try:
+        outcomes.approve(payment, user_id=request.auth.user_id)
+    except flows.FundingRefused as error:
+        raise _refuse(error) from None
+    return payment_out(payment)

@@ -1,0 +1,364 @@
+""" "Where the money goes": the figures the explorer page, the API and the benchmark share.
+
+A selection is a fiscal year, optionally a program and a place (the place an allocation is
+for, or else where its recipient is; a place includes the places under it). Totals count
+each transfer once (see `flows.net_total`); spending is what recipients executed, and the
+planning phases are shown beside it. Everything here runs a fixed number of queries,
+whatever the number of allocations or expenditure lines.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import BigIntegerField, F, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Round
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency, Jurisdiction, Program
+from joinedup.performance import kpis
+from joinedup.performance.charts import BLUE, Chart
+
+from . import fiscal, flows, indicators
+from .models import ZERO, Allocation, Expenditure, Indicator, IndicatorValue
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """An amount in the reader's locale with its currency: 1,234.56 CAD or 1 234,56 CAD."""
+    if amount is None:
+        return "—"
+    return f"{number_format(amount, 2, use_l10n=True, force_grouping=True)} {currency}".strip()
+
+
+@dataclass(frozen=True)
+class Selection:
+    fiscal_year: int
+    program: Program | None = None
+    place: Jurisdiction | None = None
+    published_only: bool = True
+
+    def allocations(self) -> QuerySet[Allocation]:
+        rows = Allocation.objects.filter(fiscal_year=self.fiscal_year)
+        if self.program is not None:
+            rows = rows.filter(program=self.program)
+        if self.place is not None:
+            prefix = self.place.path
+            here = Q(place__path=prefix) | Q(place__path__startswith=prefix + "/")
+            theirs = Q(recipient__jurisdiction__path=prefix) | Q(
+                recipient__jurisdiction__path__startswith=prefix + "/"
+            )
+            rows = rows.filter(here | (Q(place__isnull=True) & theirs))
+        if self.published_only:
+            rows = rows.filter(published=True)
+        return rows
+
+
+def _cents_sum(field_name: str = "amount") -> Sum:
+    return Sum(Cast(Round(F(field_name) * 100), output_field=BigIntegerField()))
+
+
+@dataclass
+class Totals:
+    fiscal_year: int
+    currency: str
+    first_month: int
+    allocated: Decimal
+    gross: Decimal
+    phases: dict[str, Decimal]
+    ftes: Decimal
+    allocations: int
+
+    @property
+    def label(self) -> str:
+        return fiscal.label(self.fiscal_year, self.first_month)
+
+    @property
+    def executed(self) -> Decimal:
+        return self.phases.get(Expenditure.Phase.EXECUTED, ZERO)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "fiscal_year": self.fiscal_year,
+            "fiscal_year_label": self.label,
+            "currency": self.currency,
+            "allocated": str(self.allocated),
+            "allocated_gross": str(self.gross),
+            "phases": {
+                phase: str(self.phases.get(phase, ZERO)) for phase in Expenditure.Phase.values
+            },
+            "ftes": str(self.ftes),
+            "allocations": self.allocations,
+        }
+
+
+def calendar_of(selection: Selection) -> tuple[str, int]:
+    """The currency and first fiscal month the selection is read in."""
+    if selection.place is not None:
+        return selection.place.fiscal_terms()
+    if selection.program is not None and selection.program.agency.jurisdiction is not None:
+        return selection.program.agency.jurisdiction.fiscal_terms()
+    first = selection.allocations().select_related("calendar").first()
+    return first.calendar.fiscal_terms() if first else ("", 1)
+
+
+def totals(selection: Selection) -> Totals:
+    """Money allocated into the selection (transfers inside it counted once) and spent in it,
+    by phase, with full-time equivalents: three queries."""
+    rows = list(
+        selection.allocations().only(
+            "pk", "amount", "source_id", "from_pool_id", "into_pool_id", "fiscal_year"
+        )
+    )
+    lines = Expenditure.objects.filter(allocation__in=selection.allocations().values("pk"))
+    grouped = list(lines.values("phase").annotate(cents=_cents_sum(), ftes=Sum("ftes")).order_by())
+    phases = {
+        row["phase"]: (Decimal(row["cents"] or 0) / 100).quantize(fiscal.CENT) for row in grouped
+    }
+    ftes = next(
+        (row["ftes"] or ZERO for row in grouped if row["phase"] == Expenditure.Phase.EXECUTED),
+        ZERO,
+    )
+    currency, first_month = calendar_of(selection)
+    return Totals(
+        fiscal_year=selection.fiscal_year,
+        currency=currency,
+        first_month=first_month,
+        allocated=flows.net_total(rows),
+        gross=flows.gross_total(rows),
+        phases=phases,
+        ftes=Decimal(ftes).quantize(fiscal.CENT),
+        allocations=len(rows),
+    )
+
+
+def fiscal_years() -> list[int]:
+    return sorted(set(Allocation.objects.values_list("fiscal_year", flat=True)), reverse=True)
+
+
+# --- The flow diagram ----------------------------------------------------------------------
+
+
+def sankey(selection: Selection, currency: str) -> Chart:
+    """Funders to recipients, one band per pair, its width the money passed."""
+    pairs = (
+        selection.allocations()
+        .values("funder_id", "recipient_id")
+        .annotate(cents=_cents_sum())
+        .order_by("-cents")
+    )
+    pairs = list(pairs)
+    ids = {p["funder_id"] for p in pairs} | {p["recipient_id"] for p in pairs}
+    agencies = {a.pk: a for a in Agency.objects.filter(pk__in=ids)}
+    order = sorted(ids, key=lambda pk: agencies[pk].name)
+    index = {pk: i for i, pk in enumerate(order)}
+    amounts = [(Decimal(p["cents"] or 0) / 100).quantize(fiscal.CENT) for p in pairs]
+    figure = {
+        "data": [
+            {
+                "type": "sankey",
+                "orientation": "h",
+                "node": {
+                    "label": [agencies[pk].short_name for pk in order],
+                    "pad": 18,
+                    "thickness": 16,
+                    "color": BLUE,
+                },
+                "link": {
+                    "source": [index[p["funder_id"]] for p in pairs],
+                    "target": [index[p["recipient_id"]] for p in pairs],
+                    "value": [float(a) for a in amounts],
+                    "hovertemplate": "%{source.label} → %{target.label}: %{value:,.2f} "
+                    + currency
+                    + "<extra></extra>",
+                },
+            }
+        ],
+        "layout": {
+            "font": {"family": "Source Sans Pro, Helvetica, Arial, sans-serif", "size": 13},
+            "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+            "paper_bgcolor": "#ffffff",
+        },
+    }
+    rows = [
+        [agencies[p["funder_id"]].name, agencies[p["recipient_id"]].name, money(a, currency)]
+        for p, a in zip(pairs, amounts, strict=True)
+    ]
+    summary = _(
+        "Money allocated in the fiscal year from %(funders)s funders to %(recipients)s "
+        "recipients, in %(links)s flows; each band's width is the amount."
+    ) % {
+        "funders": len({p["funder_id"] for p in pairs}),
+        "recipients": len({p["recipient_id"] for p in pairs}),
+        "links": len(pairs),
+    }
+    return Chart(
+        id="flows",
+        title=_("Money from funders to recipients"),
+        summary=summary,
+        figure=figure,
+        headers=[_("From"), _("To"), _("Amount")],
+        rows=rows,
+    )
+
+
+# --- Spending against results ------------------------------------------------------------------
+
+
+@dataclass
+class ProgramLine:
+    program: Program
+    allocated: Decimal = ZERO
+    executed: Decimal = ZERO
+    outcomes: Decimal | None = None
+    open_findings: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cost_per_outcome(self) -> Decimal | None:
+        if not self.outcomes:
+            return None
+        return (self.executed / self.outcomes).quantize(fiscal.CENT)
+
+
+def programs(selection: Selection, first_month: int) -> list[ProgramLine]:
+    """Per program: money allocated into the selection, executed, outcomes counted in the
+    fiscal year and the cost per outcome — a fixed number of queries."""
+    rows = list(
+        selection.allocations()
+        .select_related("program__agency")
+        .only("pk", "amount", "source_id", "from_pool_id", "into_pool_id", "fiscal_year", "program")
+    )
+    by_program: dict[int, list[Allocation]] = defaultdict(list)
+    for row in rows:
+        by_program[row.program_id].append(row)
+    spent = {
+        r["allocation__program"]: (Decimal(r["cents"] or 0) / 100).quantize(fiscal.CENT)
+        for r in Expenditure.objects.filter(
+            allocation__in=selection.allocations().values("pk"), phase=Expenditure.Phase.EXECUTED
+        )
+        .values("allocation__program")
+        .annotate(cents=_cents_sum())
+        .order_by()
+    }
+    first = fiscal.first_day(selection.fiscal_year, first_month)
+    last = fiscal.last_day(selection.fiscal_year, first_month)
+    counted = outcome_counts(list(by_program), first, last)
+    lines = []
+    for program_id, allocations in by_program.items():
+        lines.append(
+            ProgramLine(
+                program=allocations[0].program,
+                allocated=flows.net_total(allocations),
+                executed=spent.get(program_id, ZERO),
+                outcomes=counted.get(program_id),
+            )
+        )
+    return sorted(lines, key=lambda line: line.program.name)
+
+
+def outcome_counts(
+    program_ids: list[int], first: datetime.date, last: datetime.date
+) -> dict[int, Decimal]:
+    """Outcomes counted per program in the period: reported values summed in one query,
+    platform-bound ones read from one computation of performance's figures."""
+    counted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    reported = (
+        IndicatorValue.objects.filter(
+            current=True,
+            indicator__is_outcome_count=True,
+            indicator__source=Indicator.Source.REPORTED,
+            indicator__result__program__in=program_ids,
+            period_start__gte=first,
+            period_end__lte=last,
+        )
+        .values("indicator__result__program")
+        .annotate(total=Sum("value"))
+        .order_by()
+    )
+    for row in reported:
+        if row["total"] is not None:
+            counted[row["indicator__result__program"]] += Decimal(row["total"])
+    bound = list(
+        Indicator.objects.filter(
+            is_outcome_count=True,
+            source=Indicator.Source.PLATFORM,
+            result__program__in=program_ids,
+        ).select_related("result")
+    )
+    if bound:
+        period = kpis.Period("fy", first, last.replace(day=1))
+        figures = kpis.compute(period, ("service_key", "jurisdiction"))
+        for indicator in bound:
+            _label, read = indicators.PLATFORM_MEASURES[indicator.bound_measure]
+            for item in figures:
+                if indicator.bound_service and item.key["service_key"] != indicator.bound_service:
+                    continue
+                code = indicator.bound_jurisdiction
+                if code and not (item.key["jurisdiction"] + "-").startswith(code + "-"):
+                    continue
+                value = read(item)
+                if value is not None:
+                    counted[indicator.result.program_id] += Decimal(str(value))
+    return dict(counted)
+
+
+def spending_chart(lines: list[ProgramLine], currency: str) -> Chart:
+    """Spending and cost per outcome per program, as bars with the table beside."""
+    names = [line.program.name for line in lines]
+    figure = {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": names,
+                "x": [float(line.allocated) for line in lines],
+                "name": _("Allocated"),
+                "marker": {"color": "#71767a"},
+            },
+            {
+                "type": "bar",
+                "orientation": "h",
+                "y": names,
+                "x": [float(line.executed) for line in lines],
+                "name": _("Spent"),
+                "marker": {"color": BLUE},
+            },
+        ],
+        "layout": {
+            "barmode": "group",
+            "font": {"family": "Source Sans Pro, Helvetica, Arial, sans-serif", "size": 13},
+            "margin": {"l": 220, "r": 16, "t": 8, "b": 48},
+            "xaxis": {"title": {"text": currency}},
+            "legend": {"orientation": "h", "y": -0.2},
+            "paper_bgcolor": "#ffffff",
+            "plot_bgcolor": "#ffffff",
+        },
+    }
+    rows = [
+        [
+            line.program.name,
+            money(line.allocated, currency),
+            money(line.executed, currency),
+            "—"
+            if line.outcomes is None
+            else number_format(line.outcomes, 0, use_l10n=True, force_grouping=True),
+            money(line.cost_per_outcome, currency),
+        ]
+        for line in lines
+    ]
+    return Chart(
+        id="spending",
+        title=_("Spending against results, per program"),
+        summary=_(
+            "For each program, the money allocated into the selection and the money spent, "
+            "with the outcomes counted and the cost per outcome in the table."
+        ),
+        figure=figure,
+        headers=[_("Program"), _("Allocated"), _("Spent"), _("Outcomes"), _("Cost per outcome")],
+        rows=rows,
+    )

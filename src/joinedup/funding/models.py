@@ -1,0 +1,606 @@
+"""Funding and results: the records, and the invariants a single record can check itself.
+
+Money is `Decimal` with two places in the currency of the jurisdiction whose calendar the
+record follows; a fiscal year is named by the calendar year it starts in (`2025` is April
+2025 to March 2026 in Canada, July 2025 to June 2026 in Australia). Rules that look across
+records (over-allocation, a period outside the fiscal year, who may change what) live in the
+modules named for them, which write through these models inside one transaction.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import BigIntegerField, F, Sum
+from django.db.models.functions import Cast, Round
+from django.utils.translation import gettext_lazy as _
+
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Agency, Jurisdiction, Program, validate_texts
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+def sum_money(rows: models.QuerySet, field: str = "amount") -> Decimal:
+    """The exact total of a money column, to the cent, on every database.
+
+    SQLite keeps decimals as binary floating point, so a plain SUM can drift by fractions of
+    a cent over many rows; each amount is turned into whole cents first, then summed as
+    integers (exact on PostgreSQL's numeric too).
+    """
+    cents = rows.aggregate(total=Sum(Cast(Round(F(field) * 100), output_field=BigIntegerField())))[
+        "total"
+    ]
+    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
+
+
+class Named(models.Model):
+    names = models.JSONField(_("names"), default=dict, validators=[validate_texts])
+
+    class Meta:
+        abstract = True
+
+    @property
+    def name(self) -> str:
+        return pick(self.names)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Programs, results and indicators ------------------------------------------------------
+
+
+class Result(Named):
+    """One box of a program's logic model: an input, activity, output or outcome."""
+
+    class Level(models.TextChoices):
+        INPUT = "input", _("Input")
+        ACTIVITY = "activity", _("Activity")
+        OUTPUT = "output", _("Output")
+        IMMEDIATE = "immediate", _("Immediate outcome")
+        INTERMEDIATE = "intermediate", _("Intermediate outcome")
+        ULTIMATE = "ultimate", _("Ultimate outcome")
+
+    OUTCOME_LEVELS = (Level.IMMEDIATE, Level.INTERMEDIATE, Level.ULTIMATE)
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    program = models.ForeignKey(
+        Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="results"
+    )
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    leads_to = models.ManyToManyField(
+        "self", verbose_name=_("leads to"), symmetrical=False, blank=True, related_name="comes_from"
+    )
+
+    class Meta:
+        verbose_name = _("result")
+        verbose_name_plural = _("results")
+        ordering = ["program__key", "position", "key"]
+
+
+class Indicator(Named):
+    """How a result is measured (the shape of a departmental results framework)."""
+
+    class Unit(models.TextChoices):
+        COUNT = "count", _("Number")
+        SHARE = "share", _("Share (0 to 1)")
+        MONEY = "money", _("Amount of money")
+        DAYS = "days", _("Days")
+        SCORE = "score", _("Score (0 to 100)")
+
+    class Direction(models.TextChoices):
+        INCREASE = "increase", _("Higher is better")
+        DECREASE = "decrease", _("Lower is better")
+        MAINTAIN = "maintain", _("Stay within the range")
+
+    class TargetType(models.TextChoices):
+        AT_LEAST = "at_least", _("At least")
+        AT_MOST = "at_most", _("At most")
+        RANGE = "range", _("Between")
+        EXACTLY = "exactly", _("Exactly")
+
+    class Frequency(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly")
+        QUARTERLY = "quarterly", _("Quarterly")
+        ANNUAL = "annual", _("Annual")
+
+    class Source(models.TextChoices):
+        REPORTED = "reported", _("Reported by the responsible agency")
+        PLATFORM = "platform", _("Measured by the platform")
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    result = models.ForeignKey(
+        Result, verbose_name=_("result"), on_delete=models.CASCADE, related_name="indicators"
+    )
+    measures = models.JSONField(_("what is measured"), default=dict, blank=True)
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices)
+    direction = models.CharField(_("direction sought"), max_length=8, choices=Direction.choices)
+    target_type = models.CharField(_("target type"), max_length=8, choices=TargetType.choices)
+    target_min = models.DecimalField(
+        _("target (minimum)"), max_digits=18, decimal_places=4, null=True, blank=True
+    )
+    target_max = models.DecimalField(
+        _("target (maximum)"), max_digits=18, decimal_places=4, null=True, blank=True
+    )
+    baseline = models.DecimalField(
+        _("baseline"), max_digits=18, decimal_places=4, null=True, blank=True
+    )
+    methodology = models.JSONField(_("methodology"), default=dict, blank=True)
+    frequency = models.CharField(_("frequency"), max_length=10, choices=Frequency.choices)
+    data_owner = models.ForeignKey(
+        Agency, verbose_name=_("data owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    #: For a platform indicator: the measure (see `indicators.PLATFORM_MEASURES`), the
+    #: service it is read from and optionally the delivering jurisdiction.
+    bound_measure = models.CharField(_("platform measure"), max_length=40, blank=True)
+    bound_service = models.CharField(_("service"), max_length=100, blank=True)
+    bound_jurisdiction = models.CharField(_("jurisdiction"), max_length=40, blank=True)
+    is_outcome_count = models.BooleanField(
+        _("counts outcomes"),
+        default=False,
+        help_text=_("Its values count outcomes achieved: the divisor of the cost per outcome."),
+    )
+
+    class Meta:
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        ordering = ["key"]
+
+
+class IndicatorValue(models.Model):
+    """An indicator's actual value for one period, as reported; a correction is a new row
+    that supersedes the old one, which stays (who said what, when)."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.CASCADE, related_name="values"
+    )
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    value = models.DecimalField(_("value"), max_digits=18, decimal_places=4, null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reported_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("corrects"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrected_by",
+    )
+    current = models.BooleanField(_("current"), default=True)
+
+    class Meta:
+        verbose_name = _("indicator value")
+        verbose_name_plural = _("indicator values")
+        ordering = ["indicator", "period_start", "-reported_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "period_start"],
+                condition=models.Q(current=True),
+                name="funding_one_current_value_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator} {self.period_start:%Y-%m}"
+
+
+# --- Money ---------------------------------------------------------------------------------
+
+
+class Pool(Named):
+    """A pooled fund (place-based or outcome fund) several funders put money in; what it
+    pays out is shared among them pro rata of what each put in."""
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    manager = models.ForeignKey(
+        Agency, verbose_name=_("manager"), on_delete=models.PROTECT, related_name="+"
+    )
+    place = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("place"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("pooled fund")
+        verbose_name_plural = _("pooled funds")
+        ordering = ["key"]
+
+
+class Allocation(models.Model):
+    """Money a funder gives a recipient for a fiscal year. An appropriation is a funder's own
+    money; an allocation passes on money the funder received (`source`) or that a pool
+    holds (`from_pool`)."""
+
+    class Kind(models.TextChoices):
+        APPROPRIATION = "appropriation", _("Appropriation")
+        ALLOCATION = "allocation", _("Allocation")
+
+    class Instrument(models.TextChoices):
+        GRANT = "grant", _("Grant")
+        CONTRIBUTION = "contribution", _("Contribution")
+        TRANSFER = "transfer", _("Transfer")
+        CONTRACT = "contract", _("Contract")
+        INTERNAL = "internal", _("Internal")
+
+    class Condition(models.TextChoices):
+        RING_FENCED = "ring_fenced", _("Ring-fenced (only for the program)")
+        POOLED = "pooled", _("Pooled")
+
+    key = models.SlugField(_("key"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    funder = models.ForeignKey(
+        Agency, verbose_name=_("funder"), on_delete=models.PROTECT, related_name="funding_given"
+    )
+    recipient = models.ForeignKey(
+        Agency,
+        verbose_name=_("recipient"),
+        on_delete=models.PROTECT,
+        related_name="funding_received",
+    )
+    program = models.ForeignKey(
+        Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    fiscal_year = models.PositiveSmallIntegerField(
+        _("fiscal year"), help_text=_("The calendar year the funder's fiscal year starts in.")
+    )
+    calendar = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("fiscal calendar of"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The jurisdiction whose fiscal year and currency the amount follows."),
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(ZERO)], **MONEY)
+    instrument = models.CharField(_("instrument"), max_length=16, choices=Instrument.choices)
+    condition = models.CharField(_("condition"), max_length=16, choices=Condition.choices)
+    source = models.ForeignKey(
+        "self",
+        verbose_name=_("passes on"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="passed_on",
+    )
+    into_pool = models.ForeignKey(
+        Pool,
+        verbose_name=_("paid into pool"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contributions",
+    )
+    from_pool = models.ForeignKey(
+        Pool,
+        verbose_name=_("paid from pool"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payouts",
+    )
+    place = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=_("place"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Where the money is spent, when it is for one place."),
+    )
+    conditions = models.JSONField(_("conditions"), default=dict, blank=True)
+    published = models.BooleanField(_("published"), default=True)
+    illustrative = models.BooleanField(_("illustrative"), default=False)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["fiscal_year", "key"]
+        indexes = [models.Index(fields=["program", "fiscal_year"])]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Expenditure(models.Model):
+    """Money a recipient reports against an allocation, for a month and a category, in one
+    phase: proposed, approved, adjusted (the plans) or executed (what was spent)."""
+
+    class Phase(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        ADJUSTED = "adjusted", _("Adjusted")
+        EXECUTED = "executed", _("Executed")
+
+    class Category(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        OPERATIONS = "operations", _("Operations")
+        PAYMENTS = "payments", _("Payments to people")
+        CAPITAL = "capital", _("Capital")
+        OVERHEAD = "overhead", _("Overhead")
+
+    allocation = models.ForeignKey(
+        Allocation,
+        verbose_name=_("allocation"),
+        on_delete=models.PROTECT,
+        related_name="expenditures",
+    )
+    period = models.DateField(_("month"), help_text=_("The first day of the month."))
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    phase = models.CharField(_("phase"), max_length=10, choices=Phase.choices)
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(ZERO)], **MONEY)
+    ftes = models.DecimalField(
+        _("full-time equivalents"), max_digits=9, decimal_places=2, default=ZERO
+    )
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reported by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reported_at = models.DateTimeField(_("reported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("expenditure")
+        verbose_name_plural = _("expenditures")
+        ordering = ["allocation", "period", "category", "phase"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "period", "category", "phase"],
+                name="funding_one_expenditure_line",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.allocation} {self.period:%Y-%m} {self.get_category_display()}"
+
+
+class ChangeRecord(models.Model):
+    """Who changed which funding record, when and why (allocations, expenditures, values)."""
+
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    agency = models.CharField(_("on behalf of"), max_length=64, blank=True)
+    record = models.CharField(_("record"), max_length=40)
+    record_key = models.CharField(_("record key"), max_length=120)
+    action = models.CharField(_("action"), max_length=20)
+    reason = models.TextField(_("why"))
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("change record")
+        verbose_name_plural = _("change records")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.record} {self.record_key}"
+
+
+# --- Linking money to results --------------------------------------------------------------
+
+
+class OutcomeAgreement(Named):
+    """Payment by results: a rate per outcome with a floor and a cap, and/or a bonus share of
+    the base amount when the indicator meets its target."""
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    allocation = models.ForeignKey(
+        Allocation,
+        verbose_name=_("allocation"),
+        on_delete=models.PROTECT,
+        related_name="outcome_agreements",
+    )
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="+"
+    )
+    rate_per_outcome = models.DecimalField(
+        _("rate per outcome"), validators=[MinValueValidator(ZERO)], **MONEY
+    )
+    floor = models.DecimalField(
+        _("floor"), validators=[MinValueValidator(ZERO)], default=ZERO, **MONEY
+    )
+    cap = models.DecimalField(
+        _("cap"), validators=[MinValueValidator(ZERO)], null=True, blank=True, **MONEY
+    )
+    bonus_share = models.DecimalField(
+        _("bonus share"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0"),
+        help_text=_("Share of the payment added when the indicator meets its target (0.1)."),
+    )
+
+    class Meta:
+        verbose_name = _("outcome-based agreement")
+        verbose_name_plural = _("outcome-based agreements")
+        ordering = ["key"]
+
+
+class OutcomePayment(models.Model):
+    """One period's payment computed under an outcome agreement, routed to the funder."""
+
+    class Status(models.TextChoices):
+        COMPUTED = "computed", _("Awaiting the funder's approval")
+        APPROVED = "approved", _("Approved")
+
+    agreement = models.ForeignKey(
+        OutcomeAgreement,
+        verbose_name=_("agreement"),
+        on_delete=models.CASCADE,
+        related_name="payments",
+    )
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    outcomes = models.DecimalField(_("outcomes"), max_digits=18, decimal_places=4)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    steps = models.JSONField(_("how it was computed"), default=list)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.COMPUTED
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("outcome payment")
+        verbose_name_plural = _("outcome payments")
+        ordering = ["agreement", "period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "period_start"], name="funding_one_payment_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} {self.period_start:%Y-%m}"
+
+
+class Scenario(Named):
+    """An analyst's what-if: this year's allocations copied, amounts moved; saved, compared
+    and proposed, never applied by itself."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PROPOSED = "proposed", _("Proposed")
+
+    funder = models.ForeignKey(
+        Agency, verbose_name=_("funder"), on_delete=models.PROTECT, related_name="+"
+    )
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation scenario")
+        verbose_name_plural = _("allocation scenarios")
+        ordering = ["-created_at"]
+
+
+class ScenarioLine(models.Model):
+    scenario = models.ForeignKey(
+        Scenario, verbose_name=_("scenario"), on_delete=models.CASCADE, related_name="lines"
+    )
+    allocation = models.ForeignKey(
+        Allocation, verbose_name=_("allocation"), on_delete=models.CASCADE, related_name="+"
+    )
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(ZERO)], **MONEY)
+
+    class Meta:
+        verbose_name = _("scenario line")
+        verbose_name_plural = _("scenario lines")
+        ordering = ["scenario", "allocation__key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scenario", "allocation"], name="funding_one_line_per_allocation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scenario} {self.allocation}"
+
+
+# --- Oversight -----------------------------------------------------------------------------
+
+
+class Review(models.Model):
+    """An overseer's inspection or review of a provider."""
+
+    class Kind(models.TextChoices):
+        INSPECTION = "inspection", _("Inspection")
+        REVIEW = "review", _("Review")
+        AUDIT = "audit", _("Audit")
+
+    overseer = models.ForeignKey(
+        Agency, verbose_name=_("overseer"), on_delete=models.PROTECT, related_name="+"
+    )
+    provider = models.ForeignKey(
+        Agency, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    program = models.ForeignKey(
+        Program,
+        verbose_name=_("program"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    held_on = models.DateField(_("held on"))
+    summary = models.TextField(_("summary"), blank=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["-held_on"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.provider} {self.held_on}"
+
+
+class Finding(models.Model):
+    class Severity(models.IntegerChoices):
+        LOW = 1, _("Low")
+        MEDIUM = 2, _("Medium")
+        HIGH = 3, _("High")
+        CRITICAL = 4, _("Critical")
+
+    review = models.ForeignKey(
+        Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="findings"
+    )
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
+    text = models.TextField(_("finding"))
+    corrective_action = models.TextField(_("corrective action"), blank=True)
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    follow_up = models.TextField(_("follow-up"), blank=True)
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("finding")
+        verbose_name_plural = _("findings")
+        ordering = ["review", "-severity"]
+
+    def __str__(self) -> str:
+        return self.text[:60]

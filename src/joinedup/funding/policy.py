@@ -1,0 +1,99 @@
+"""The funding app's rules in the one authorisation policy (deny by default).
+
+The explorer is public for what is published; staff see everything. A funder's
+supervisors and administrators change its allocations and approve outcome payments; its
+analysts build scenarios; a recipient's staff report their own expenditures; a data owner's
+staff report its indicators; an overseer's staff record reviews. The resource is the agency
+on whose behalf the action is taken (the funder, the recipient, the data owner).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.policy import Decision, Role, allow, deny, must_sign_in, rule
+
+#: Who changes a funder's allocations and approves what it pays.
+ALLOCATING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
+#: Who reports an agency's expenditures and indicator values.
+REPORTING_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR})
+#: Who builds scenarios and reads unpublished figures.
+ANALYSING_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR})
+
+
+def _staff_of(context: ActingContext, agency: Any, roles: frozenset[str], refusal: str) -> Decision:
+    if denial := must_sign_in(context):
+        return denial
+    if not (context.is_staff and context.role in roles):
+        return deny("forbidden", refusal)
+    if agency is not None and getattr(agency, "key", agency) != context.agency_key:
+        return deny("forbidden", _("You may act only for your own agency."))
+    return allow()
+
+
+@rule(
+    "funding.explore", scope="public", description=gettext_lazy("Anyone reads published funding.")
+)
+def _explore(context: ActingContext, resource: Any) -> Decision:
+    return allow()
+
+
+@rule(
+    "funding.allocate",
+    scope="write",
+    description=gettext_lazy("A funder's supervisors and administrators change its allocations."),
+)
+def _allocate(context: ActingContext, funder: Any) -> Decision:
+    return _staff_of(
+        context,
+        funder,
+        ALLOCATING_ROLES,
+        _("Only the funder's supervisors and administrators change its allocations."),
+    )
+
+
+@rule(
+    "funding.report",
+    scope="write",
+    description=gettext_lazy(
+        "A recipient's staff report its own expenditures; a data owner's its indicator values."
+    ),
+)
+def _report(context: ActingContext, agency: Any) -> Decision:
+    return _staff_of(
+        context,
+        agency,
+        REPORTING_ROLES,
+        _("Only the agency's analysts, supervisors and administrators report its figures."),
+    )
+
+
+@rule(
+    "funding.analyse",
+    description=gettext_lazy("Staff analysts read unpublished funding and build scenarios."),
+)
+def _analyse(context: ActingContext, agency: Any) -> Decision:
+    return _staff_of(
+        context,
+        agency,
+        ANALYSING_ROLES,
+        _("Only analysts, supervisors, administrators and auditors analyse funding."),
+    )
+
+
+@rule(
+    "funding.oversee",
+    scope="write",
+    description=gettext_lazy("An overseer's staff record reviews and findings."),
+)
+def _oversee(context: ActingContext, overseer: Any) -> Decision:
+    return _staff_of(
+        context,
+        overseer,
+        ANALYSING_ROLES,
+        _("Only an overseer's analysts, supervisors, administrators and auditors record reviews."),
+    )

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "funding"
+
+urlpatterns = [
+    path("funding/", views.explore, name="explorer"),
+    path("funding/programs/<slug:key>/", views.program_page, name="program"),
+    path("funding/scenarios/", views.scenario_list, name="scenarios"),
+    path("funding/scenarios/<int:scenario_id>/", views.scenario_page, name="scenario"),
+]

@@ -1,0 +1,377 @@
+"""Pages: "Where the money goes" (public for what is published), a program's logic model,
+results and money, and analysts' allocation scenarios.
+
+Views read the filters, ask `explorer`, `outcomes` and `scenarios` for the figures, and
+render; refusals of bad input are a 400 with the message on the page.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from joinedup.federation.models import Agency, Jurisdiction, Program
+from joinedup.identity import acting, guards, policy
+from joinedup.identity.acting import ActingContext
+from joinedup.performance.charts import PALETTE
+
+from . import explorer, fiscal, flows, indicators, outcomes, oversight, scenarios
+from .models import Allocation, Expenditure, Indicator, OutcomeAgreement, Result, Scenario
+
+
+def _sees_unpublished(context: ActingContext) -> bool:
+    return policy.decide(context, "funding.analyse").allowed
+
+
+def _year(request: HttpRequest, years: list[int]) -> tuple[int | None, str | None]:
+    raw = request.GET.get("year") or ""
+    if not raw:
+        return (years[0] if years else None), None
+    if not raw.isdigit() or int(raw) not in years:
+        return (years[0] if years else None), _("No allocation is recorded for that fiscal year.")
+    return int(raw), None
+
+
+@guards.public
+def explore(request: HttpRequest) -> HttpResponse:
+    context = acting.for_request(request)
+    years = explorer.fiscal_years()
+    year, error = _year(request, years)
+    program = place = None
+    if request.GET.get("program"):
+        program = (
+            Program.objects.select_related("agency__jurisdiction")
+            .filter(key=request.GET["program"])
+            .first()
+        )
+        error = error or (None if program else _("No such program."))
+    if request.GET.get("place"):
+        place = Jurisdiction.objects.filter(code=request.GET["place"].upper()).first()
+        error = error or (None if place else _("No such place."))
+    page = {
+        "years": [(y, y) for y in years],
+        "year": year,
+        "programs": Program.objects.filter(
+            allocations__in=Allocation.objects.filter(published=True)
+            if not _sees_unpublished(context)
+            else Allocation.objects.all()
+        )
+        .distinct()
+        .order_by("key"),
+        "places": Jurisdiction.objects.order_by("path"),
+        "program": program,
+        "place": place,
+        "error": error,
+        "charts": [],
+        "analyst": _sees_unpublished(context),
+    }
+    if year is not None:
+        selection = explorer.Selection(year, program, place, published_only=not page["analyst"])
+        totals = explorer.totals(selection)
+        lines = explorer.programs(selection, totals.first_month)
+        page.update(
+            totals=totals,
+            money={
+                "allocated": explorer.money(totals.allocated, totals.currency),
+                "gross": explorer.money(totals.gross, totals.currency),
+                "executed": explorer.money(totals.executed, totals.currency),
+                "phases": [
+                    (label, explorer.money(totals.phases.get(value), totals.currency))
+                    for value, label in Expenditure.Phase.choices
+                ],
+            },
+            years=[(y, fiscal.label(y, totals.first_month)) for y in years],
+            charts=[
+                explorer.sankey(selection, totals.currency),
+                explorer.spending_chart(lines, totals.currency),
+            ],
+            providers=providers(selection, totals.currency),
+        )
+    return render(request, "funding/explorer.html", page, status=400 if error else 200)
+
+
+def providers(selection: explorer.Selection, currency: str) -> list[list[str]]:
+    """Recipients in the selection with what they received and unresolved findings."""
+    received: dict[int, Decimal] = {}
+    for row in selection.allocations().values("recipient_id", "amount"):
+        received[row["recipient_id"]] = (
+            received.get(row["recipient_id"], Decimal(0)) + row["amount"]
+        )
+    findings = oversight.unresolved_by_provider(datetime.date.today())
+    agencies = {a.pk: a for a in Agency.objects.filter(pk__in=received)}
+    rows = []
+    for pk, amount in sorted(received.items(), key=lambda item: agencies[item[0]].name):
+        found = findings.get(pk, {"open": 0, "overdue": 0})
+        rows.append(
+            [agencies[pk].name, explorer.money(amount, currency), found["open"], found["overdue"]]
+        )
+    return rows
+
+
+def _program(key: str) -> Program:
+    return get_object_or_404(Program.objects.select_related("agency__jurisdiction"), key=key)
+
+
+@guards.public
+def program_page(request: HttpRequest, key: str) -> HttpResponse:
+    context = acting.for_request(request)
+    program = _program(key)
+    years = sorted(set(program.allocations.values_list("fiscal_year", flat=True)), reverse=True)
+    year, error = _year(request, years)
+    currency, first_month = (
+        program.agency.jurisdiction.fiscal_terms() if program.agency.jurisdiction else ("", 1)
+    )
+    today = datetime.date.today()
+    results = list(
+        Result.objects.filter(program=program).prefetch_related(
+            "indicators__values", "indicators__data_owner"
+        )
+    )
+    levels = []
+    trend_rows, trend_series = [], {}
+    for value, label in Result.Level.choices:
+        here = [r for r in results if r.level == value]
+        if not here:
+            continue
+        boxes = []
+        for result in here:
+            rows = []
+            for indicator in result.indicators.all():
+                values = sorted(
+                    (v for v in indicator.values.all() if v.current), key=lambda v: v.period_start
+                )
+                rows.append(
+                    {
+                        "indicator": indicator,
+                        "target": target_text(indicator),
+                        "values": [
+                            {
+                                "period": f"{v.period_start:%Y-%m} – {v.period_end:%Y-%m}",
+                                "value": "—" if v.value is None else f"{v.value.normalize():f}",
+                                "status": indicators.STATUS_LABELS[
+                                    indicators.status(indicator, v.value, v.period_end, today)
+                                ],
+                            }
+                            for v in values
+                        ],
+                    }
+                )
+                for v in values:
+                    if v.value is not None:
+                        trend_series.setdefault(indicator.name, []).append(
+                            (v.period_start, v.value)
+                        )
+                        trend_rows.append(
+                            [indicator.name, f"{v.period_start:%Y-%m}", f"{v.value.normalize():f}"]
+                        )
+            boxes.append({"result": result, "indicators": rows})
+        levels.append({"label": label, "results": boxes})
+    page = {"program": program, "levels": levels, "error": error, "charts": []}
+    if trend_series:
+        page["charts"].append(trend_chart(trend_series, trend_rows))
+    if year is not None:
+        selection = explorer.Selection(year, program, published_only=not _sees_unpublished(context))
+        cost = outcomes.cost_per_outcome(program, year)
+        tree = flows.Tree.load([year])
+        visible = set(selection.allocations().values_list("pk", flat=True))
+        chains = []
+        for allocation in sorted(tree.by_pk.values(), key=lambda a: a.key):
+            if allocation.program_id != program.pk or allocation.pk not in visible:
+                continue
+            if allocation.source_id in visible:
+                continue
+            for depth, item in tree.down(allocation):
+                if item.pk in visible:
+                    chains.append(
+                        {
+                            "depth": depth,
+                            "indent": "— " * depth,
+                            "funder": item.funder.name,
+                            "recipient": item.recipient.name,
+                            "instrument": item.get_instrument_display(),
+                            "condition": item.get_condition_display(),
+                            "amount": explorer.money(item.amount, item.currency),
+                        }
+                    )
+        agreements = []
+        for agreement in OutcomeAgreement.objects.filter(
+            allocation__program=program, allocation__fiscal_year=year
+        ).select_related("allocation"):
+            agreements.append(
+                {
+                    "agreement": agreement,
+                    "payments": [
+                        {
+                            "period": f"{p.period_start:%Y-%m} – {p.period_end:%Y-%m}",
+                            "amount": explorer.money(p.amount, agreement.allocation.currency),
+                            "status": p.get_status_display(),
+                            "statement": outcomes.statement(p.steps, agreement.allocation.currency),
+                        }
+                        for p in agreement.payments.all()
+                    ],
+                }
+            )
+        page.update(
+            year=year,
+            years=[(y, fiscal.label(y, first_month)) for y in years],
+            year_label=fiscal.label(year, first_month),
+            cost=cost,
+            cost_money={
+                "spending": explorer.money(cost.spending, currency),
+                "cpo": explorer.money(cost.cost_per_outcome, currency),
+                "cpt": explorer.money(cost.cost_per_transaction, currency),
+                "outcomes": "—" if cost.outcomes is None else f"{cost.outcomes.normalize():f}",
+            },
+            chains=chains,
+            agreements=agreements,
+        )
+    return render(request, "funding/program.html", page, status=400 if error else 200)
+
+
+def target_text(indicator: Indicator) -> str:
+    low, high = indicator.target_min, indicator.target_max
+    show = lambda v: "—" if v is None else f"{v.normalize():f}"  # noqa: E731
+    if indicator.target_type == Indicator.TargetType.RANGE:
+        return _("between %(low)s and %(high)s") % {"low": show(low), "high": show(high)}
+    if indicator.target_type == Indicator.TargetType.AT_MOST:
+        return _("at most %(value)s") % {"value": show(high)}
+    if indicator.target_type == Indicator.TargetType.AT_LEAST:
+        return _("at least %(value)s") % {"value": show(low)}
+    return _("exactly %(value)s") % {"value": show(low)}
+
+
+def trend_chart(series: dict[str, list], rows: list[list[str]]) -> explorer.Chart:
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "x": [d.isoformat() for d, _v in points],
+            "y": [float(v) for _d, v in points],
+            "line": {"color": PALETTE[i % len(PALETTE)]},
+        }
+        for i, (name, points) in enumerate(sorted(series.items()))
+    ]
+    return explorer.Chart(
+        id="trends",
+        title=_("Indicator trends"),
+        summary=_("Each indicator's reported values, period by period."),
+        figure={
+            "data": data,
+            "layout": {
+                "font": {"family": "Source Sans Pro, Helvetica, Arial, sans-serif", "size": 13},
+                "margin": {"l": 56, "r": 16, "t": 8, "b": 48},
+                "legend": {"orientation": "h", "y": -0.25},
+                "paper_bgcolor": "#ffffff",
+                "plot_bgcolor": "#ffffff",
+            },
+        },
+        headers=[_("Indicator"), _("Period"), _("Value")],
+        rows=rows,
+    )
+
+
+# --- Scenarios ---------------------------------------------------------------------------------
+
+
+@guards.requires("funding.analyse")
+@require_http_methods(["GET", "POST"])
+def scenario_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    funder = Agency.objects.filter(key=context.agency_key).first()
+    years = sorted(
+        set(Allocation.objects.filter(funder=funder).values_list("fiscal_year", flat=True)),
+        reverse=True,
+    )
+    error = None
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()
+        year = request.POST.get("year") or ""
+        if not name:
+            error = _("Give the scenario a name.")
+        elif not year.isdigit():
+            error = _("Choose a fiscal year.")
+        else:
+            try:
+                scenario = scenarios.copy_allocations(
+                    funder, int(year), {request.LANGUAGE_CODE: name}, user_id=context.user_id
+                )
+            except flows.FundingRefused as refused:
+                error = str(refused)
+            else:
+                return redirect("funding:scenario", scenario_id=scenario.pk)
+    page = {
+        "scenarios": Scenario.objects.filter(funder=funder).select_related("created_by"),
+        "years": years,
+        "funder": funder,
+        "error": error,
+    }
+    return render(request, "funding/scenarios.html", page, status=400 if error else 200)
+
+
+def _scenario(scenario_id: int) -> Scenario:
+    return get_object_or_404(Scenario.objects.select_related("funder"), pk=scenario_id)
+
+
+@guards.requires("funding.analyse", resource=lambda scenario_id: _scenario(scenario_id).funder)
+@require_http_methods(["GET", "POST"])
+def scenario_page(
+    request: HttpRequest, context: ActingContext, funder: Agency, scenario_id: int
+) -> HttpResponse:
+    scenario = _scenario(scenario_id)
+    error = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "propose":
+                scenarios.propose(scenario)
+            else:
+                try:
+                    share = Decimal(request.POST.get("percent") or "") / 100
+                except InvalidOperation:
+                    raise flows.FundingRefused(
+                        _("Give the share to move as a percentage.")
+                    ) from None
+                source = Program.objects.filter(key=request.POST.get("source")).first()
+                target = Program.objects.filter(key=request.POST.get("target")).first()
+                if source is None or target is None:
+                    raise flows.FundingRefused(_("Choose the two programs."))
+                scenarios.move(scenario, source, target, share)
+        except flows.FundingRefused as refused:
+            error = str(refused)
+        else:
+            return redirect("funding:scenario", scenario_id=scenario.pk)
+    currency, first_month = funder.jurisdiction.fiscal_terms() if funder.jurisdiction else ("", 1)
+    program_ids = list(scenario.lines.values_list("allocation__program", flat=True).distinct())
+    costs = {}
+    for program in Program.objects.filter(pk__in=program_ids).select_related(
+        "agency__jurisdiction"
+    ):
+        costs[program.pk] = outcomes.cost_per_outcome(
+            program, scenario.fiscal_year
+        ).cost_per_outcome
+    rows = scenarios.compare(scenario, costs)
+    number = lambda v: "—" if v is None else f"{v:f}"  # noqa: E731
+    table = [
+        [
+            row.program.name,
+            explorer.money(row.current, currency),
+            explorer.money(row.proposed, currency),
+            explorer.money(row.change, currency),
+            explorer.money(row.cost_per_outcome, currency),
+            number(row.outcomes_now),
+            number(row.outcomes_then),
+        ]
+        for row in rows
+    ]
+    page = {
+        "scenario": scenario,
+        "year_label": fiscal.label(scenario.fiscal_year, first_month),
+        "table": table,
+        "programs": [row.program for row in rows],
+        "error": error,
+    }
+    return render(request, "funding/scenario.html", page, status=400 if error else 200)

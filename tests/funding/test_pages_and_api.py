@@ -1,0 +1,249 @@
+"""The explorer and program pages (both languages), the API, the policy on who changes
+what, and query counts that do not grow with the data."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from joinedup.funding import explorer
+from joinedup.funding.models import Allocation, ChangeRecord, Expenditure, Scenario
+
+from .conftest import allocate, staff_client
+
+pytestmark = pytest.mark.django_db
+
+
+def _grow(world, count):
+    """More allocations and programs, so that query counts can be compared at two sizes."""
+    from joinedup.federation.models import Program
+
+    for index in range(count):
+        program = Program.objects.create(
+            key=f"extra-{index}", agency=world.esdc, names={"en": f"Extra {index}"}
+        )
+        allocate(f"extra-{index}", world.esdc, world.toronto, program, "5.00")
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_explorer_is_public_in_both_languages(world, language):
+    Allocation.objects.filter(key="fed-housing").update(published=False)
+    page = Client().get(f"/{language}/funding/", {"year": 2025})
+    assert page.status_code == 200
+    text = page.content.decode()
+    heading = "Where the money goes" if language == "en" else "Où va l’argent"
+    assert heading in text
+    figure = json.loads(re.search(r'id="flows-data"[^>]*>(.*?)</script>', text, re.S).group(1))
+    assert figure["data"][0]["type"] == "sankey"
+    assert sorted(figure["data"][0]["link"]["value"]) == [40.0, 60.0, 100.0]
+    # Money entering the selection, each transfer once; the unpublished allocation hidden.
+    expected = "100.00 CAD" if language == "en" else "100,00 CAD"
+    assert expected in text and "Housing" not in text and "Logement" not in text
+
+
+def test_staff_analysts_see_their_unpublished_allocations(world):
+    Allocation.objects.filter(key="fed-housing").update(published=False)
+    analyst, _user = staff_client(world.esdc, "analyst")
+    text = analyst.get("/en/funding/", {"year": 2025}).content.decode()
+    assert "150.00 CAD" in text
+
+
+def test_a_bad_filter_is_a_400_with_a_message(world):
+    page = Client().get("/en/funding/", {"year": "1999"})
+    assert page.status_code == 400
+    assert "No allocation is recorded for that fiscal year." in page.content.decode()
+
+
+def test_the_explorer_and_the_list_api_do_not_grow_in_queries(world):
+    def count(url, params):
+        client = Client()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, params).status_code == 200
+        return len(queries)
+
+    small = (count("/en/funding/", {"year": 2025}), count("/api/v1/funding/allocations", {}))
+    _grow(world, 6)
+    large = (count("/en/funding/", {"year": 2025}), count("/api/v1/funding/allocations", {}))
+    assert small == large
+
+
+def test_the_program_page_traces_the_money_down_to_the_community_organisation(world):
+    text = Client().get("/en/funding/programs/jobs/", {"year": 2025}).content.decode()
+    chain = text[text.index("Where its money comes from") :]
+    assert chain.index("Employment and Social Development Canada") < chain.index("— ServiceOntario")
+    assert chain.index("— ServiceOntario") < chain.index(
+        "— — City of Toronto</th><td>Helping Hands"
+    )
+
+
+def test_only_the_funders_supervisors_change_allocations(world):
+    body = {
+        "key": "fed-jobs-2",
+        "kind": "appropriation",
+        "funder": "esdc",
+        "recipient": "serviceontario",
+        "program": "jobs",
+        "fiscal_year": 2025,
+        "amount": "10.00",
+        "instrument": "transfer",
+        "reason": "budget",
+    }
+    analyst, _u = staff_client(world.esdc, "analyst")
+    assert (
+        analyst.post(
+            "/api/v1/funding/allocations", body, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    other, _u = staff_client(world.ontario, "supervisor")
+    refused = other.post("/api/v1/funding/allocations", body, content_type="application/json")
+    assert refused.status_code == 403 and "your own agency" in refused.json()["detail"]
+    supervisor, user = staff_client(world.esdc, "supervisor")
+    made = supervisor.post("/api/v1/funding/allocations", body, content_type="application/json")
+    assert made.status_code == 201 and made.json()["amount"] == "10.00"
+    assert made.json()["fiscal_year_label"] == "2025–26"
+    change = ChangeRecord.objects.get(record_key="fed-jobs-2")
+    assert (change.user_id, change.reason) == (user.pk, "budget")
+    over = supervisor.patch(
+        "/api/v1/funding/allocations/fed-jobs",
+        {"amount": "59.99", "reason": "cut"},
+        content_type="application/json",
+    )
+    assert over.status_code == 400 and "cannot drop below" in over.json()["detail"]
+    negative = supervisor.patch(
+        "/api/v1/funding/allocations/fed-jobs",
+        {"amount": "-5", "reason": "cut"},
+        content_type="application/json",
+    )
+    assert negative.status_code == 400 and "negative" in negative.json()["detail"]
+    assert Allocation.objects.get(key="fed-jobs").amount == Decimal("100.00")
+
+
+def test_recipients_report_their_own_expenditures_only(world):
+    line = {
+        "allocation": "tor-jobs",
+        "period": "2025-05",
+        "category": "staff",
+        "phase": "executed",
+        "amount": "12.50",
+        "reason": "May",
+    }
+    funder, _u = staff_client(world.toronto, "supervisor")
+    assert (
+        funder.post(
+            "/api/v1/funding/expenditures", line, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    recipient, _u = staff_client(world.hands, "analyst")
+    made = recipient.post("/api/v1/funding/expenditures", line, content_type="application/json")
+    assert made.status_code == 201
+    late = recipient.post(
+        "/api/v1/funding/expenditures",
+        {**line, "period": "2026-04"},
+        content_type="application/json",
+    )
+    assert late.status_code == 400 and "outside fiscal year 2025–26" in late.json()["detail"]
+    assert Expenditure.objects.count() == 1
+    listed = Client().get("/api/v1/funding/expenditures", {"allocation": "tor-jobs"}).json()
+    assert listed["items"] == [
+        {
+            "allocation": "tor-jobs",
+            "period": "2025-05",
+            "category": "staff",
+            "phase": "executed",
+            "amount": "12.50",
+            "ftes": "0.00",
+        }
+    ]
+    totals = (
+        Client().get("/api/v1/funding/totals", {"fiscal_year": 2025, "place": "CA-ON-TOR"}).json()
+    )
+    # Money entering Toronto: the province's 60.00 to the city (the city's 40.00 to the
+    # community organisation is a transfer inside the place).
+    assert totals["allocated"] == "60.00" and totals["phases"]["executed"] == "12.50"
+
+
+def test_the_explorer_totals_for_a_program_and_a_place(world):
+    selection = explorer.Selection(2025, world.jobs)
+    figures = explorer.totals(selection)
+    assert (figures.allocated, figures.gross, figures.allocations) == (
+        Decimal("100.00"),
+        Decimal("200.00"),
+        3,
+    )
+    toronto = explorer.totals(explorer.Selection(2025, place=world.toronto.jurisdiction))
+    # The city and the community organisation are in Toronto: 60.00 entered, 40.00 of it
+    # passed on inside the place.
+    assert (toronto.allocated, toronto.gross, toronto.allocations) == (
+        Decimal("60.00"),
+        Decimal("100.00"),
+        2,
+    )
+
+
+def test_an_analyst_builds_compares_and_proposes_a_scenario(world):
+    analyst, _u = staff_client(world.esdc, "analyst")
+    assert Client().get("/en/funding/scenarios/").status_code == 302
+    made = analyst.post("/en/funding/scenarios/", {"name": "Shift to housing", "year": "2025"})
+    scenario = Scenario.objects.get()
+    assert made.status_code == 302 and made["Location"].endswith(
+        f"/funding/scenarios/{scenario.pk}/"
+    )
+    moved = analyst.post(
+        f"/en/funding/scenarios/{scenario.pk}/",
+        {"action": "move", "source": "jobs", "target": "housing", "percent": "10"},
+    )
+    assert moved.status_code == 302
+    text = analyst.get(f"/en/funding/scenarios/{scenario.pk}/").content.decode()
+    assert "90.00 CAD" in text and "60.00 CAD" in text and "-10.00 CAD" in text
+    bad = analyst.post(
+        f"/en/funding/scenarios/{scenario.pk}/",
+        {"action": "move", "source": "jobs", "target": "housing", "percent": "lots"},
+    )
+    assert bad.status_code == 400
+    analyst.post(f"/en/funding/scenarios/{scenario.pk}/", {"action": "propose"})
+    scenario.refresh_from_db()
+    assert scenario.status == "proposed"
+    assert Allocation.objects.get(key="fed-jobs").amount == Decimal("100.00")
+    other, _u = staff_client(world.ontario, "analyst")
+    assert other.get(f"/en/funding/scenarios/{scenario.pk}/").status_code == 403
+
+
+def test_the_data_owner_reports_indicator_values_through_the_api(world):
+    from joinedup.funding.models import Indicator, Result
+
+    result = Result.objects.create(
+        key="work", program=world.jobs, level="immediate", names={"en": "Work"}
+    )
+    Indicator.objects.create(
+        key="placements",
+        result=result,
+        names={"en": "Placements", "fr": "Placements"},
+        unit="count",
+        direction="increase",
+        target_type="at_least",
+        target_min=Decimal("5"),
+        frequency="quarterly",
+        data_owner=world.hands,
+        source="reported",
+    )
+    body = {"period_start": "2025-04-01", "period_end": "2025-06-30", "value": "7", "reason": "Q1"}
+    other, _u = staff_client(world.toronto, "analyst")
+    url = "/api/v1/funding/indicators/placements/values"
+    assert other.post(url, body, content_type="application/json").status_code == 403
+    owner, _u = staff_client(world.hands, "analyst")
+    made = owner.post(url, body, content_type="application/json")
+    assert made.status_code == 201 and made.json()["status"] == "met"
+    bad = owner.post(url, {**body, "value": "lots"}, content_type="application/json")
+    assert bad.status_code == 400 and "not a number" in bad.json()["detail"]
+    read = Client().get("/api/v1/funding/indicators/placements").json()
+    assert [v["value"] for v in read["values"]] == ["7.0000"]
+    programs = Client().get("/api/v1/funding/programs").json()["items"]
+    assert programs[0]["results"][0]["indicators"][0]["key"] == "placements"
