@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "joinedup.bundles",
     "joinedup.channels",
     "joinedup.performance",
+    "joinedup.engagement",
     "joinedup.web",
     "joinedup.api",
     "joinedup.demo",
