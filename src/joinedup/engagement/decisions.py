@@ -104,6 +104,7 @@ def link_change(
     bundle's checksum now): the two must differ, so a link always points at a real edit.
     """
     policy.require(context, "engagement.decide", proposal.consultation)
+    proposal = Proposal.objects.select_related("consultation__owner").get(pk=proposal.pk)
     if proposal.decision not in ADOPTED:
         raise ParticipationError(
             "not_adopted", _("Only an adopted proposal is linked to a change."), status=409

@@ -66,15 +66,18 @@ def results(consultation: Consultation) -> Results:
     supports = Support.objects.filter(proposal__consultation=consultation).count()
     participants = (
         Support.objects.filter(proposal__consultation=consultation)
+        .order_by()
         .values("person_id")
         .union(
-            Proposal.objects.filter(consultation=consultation, author__isnull=False).values(
-                "author_id"
-            ),
-            Comment.objects.filter(consultation=consultation, author__isnull=False).values(
-                "author_id"
-            ),
-            SurveyAnswer.objects.filter(question__consultation=consultation).values("person_id"),
+            Proposal.objects.filter(consultation=consultation, author__isnull=False)
+            .order_by()
+            .values("author_id"),
+            Comment.objects.filter(consultation=consultation, author__isnull=False)
+            .order_by()
+            .values("author_id"),
+            SurveyAnswer.objects.filter(question__consultation=consultation)
+            .order_by()
+            .values("person_id"),
         )
         .count()
     )
