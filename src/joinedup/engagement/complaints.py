@@ -175,6 +175,7 @@ def reply(context: ActingContext, complaint: Complaint, decision: str, note: str
     policy.require(context, "engagement.complaint.reply", complaint)
     if decision not in REPLIES:
         raise ComplaintError("decision", _("Accept the answer or ask for a second look."))
+    complaint.refresh_from_db(fields=["answered_at", "closed_at"])
     if complaint.answered_at is None:
         raise ComplaintError("not_answered", _("There is no answer to reply to yet."))
     with transaction.atomic():
@@ -239,6 +240,7 @@ def reopen(context: ActingContext, complaint: Complaint, why: str) -> Complaint:
 
 def rate(context: ActingContext, complaint: Complaint, stars: int) -> None:
     policy.require(context, "engagement.complaint.reply", complaint)
+    complaint.refresh_from_db(fields=["answered_at", "closed_at"])
     if complaint.answered_at is None and complaint.closed_at is None:
         raise ComplaintError("not_answered", _("Rate the complaint once it is answered."))
     if not isinstance(stars, int) or not 1 <= stars <= 5:
