@@ -116,7 +116,7 @@ def test_complaint_measures(federation, make_applicant, make_staff):
     assert by_service["ca.parking-permit"].resolved == 1
     by_agency = {m.group: m for m in measures.complaint_measures("agency", start, end)}
     assert by_agency["toronto"].complaints == 2
-    clerk = make_staff(federation["toronto"], "caseworker")
+    clerk = make_staff(federation["toronto"], "caseworker", "tagger@toronto.example")
     assert complaints.tag(clerk, complaint, ["Delay ", "delay", "Fees"]) == ["delay", "fees"]
     month = timezone.now().strftime("%Y-%m")
     assert measures.themes_by_month(start, end)[month] == {"delay": 1, "fees": 1}
