@@ -19,7 +19,7 @@ from tests.delivery.conftest import (  # noqa: F401 (fixtures shared with delive
 
 
 @pytest.fixture
-def ombudsmen(federation):
+def ombudsmen(federation):  # noqa: F811 (the fixture imported above)
     """Ontario's ombudsman and Canada's (Toronto has none: Ontario's answers for it)."""
     made = {}
     for key, code, en, fr in (
@@ -44,7 +44,7 @@ def today() -> datetime.date:
 
 
 @pytest.fixture
-def consultation(federation):
+def consultation(federation):  # noqa: F811 (the fixture imported above)
     """A consultation of ServiceOntario on birth registration, open to Toronto's residents,
     in its proposals phase today."""
     from joinedup.engagement.models import Consultation, Phase, SurveyQuestion
@@ -53,7 +53,10 @@ def consultation(federation):
     made = Consultation.objects.create(
         key="birth-registration-online",
         titles={"en": "Registering a birth online", "fr": "Enregistrer une naissance en ligne"},
-        questions={"en": "What would make it easier?", "fr": "Qu'est-ce qui la rendrait plus facile?"},
+        questions={
+            "en": "What would make it easier?",
+            "fr": "Qu'est-ce qui la rendrait plus facile?",
+        },
         owner=federation["serviceontario"],
         service=Service.objects.get(key="ca.birth-registration"),
         place=Jurisdiction.objects.get(code="CA-ON-TOR"),

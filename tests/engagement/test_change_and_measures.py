@@ -71,7 +71,7 @@ def test_adoption_is_measured_from_the_platform(initiative, make_applicant, make
     applicant = make_applicant()
     context = context_of(applicant)
     before = []
-    for n in range(2):
+    for _n in range(2):
         app, _ = submit_application(context, "ca.birth-registration", birth_answers())
         before.append(app)
     Application.objects.filter(pk__in=[a.pk for a in before]).update(

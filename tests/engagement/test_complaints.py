@@ -108,9 +108,7 @@ def test_the_whole_loop_answer_reply_second_tier_and_ombudsman(
     assert OutboxEvent.objects.filter(type="org.joinedup.engagement.complaint.referred").exists()
 
 
-def test_accepting_the_answer_closes_it_then_reopen_and_rate(
-    federation, resident, make_staff
-):
+def test_accepting_the_answer_closes_it_then_reopen_and_rate(federation, resident, make_staff):
     context = context_of(resident)
     complaint = file_complaint(
         context,

@@ -170,7 +170,9 @@ def test_survey_answers_as_data_and_validated(consultation, resident):
         participation.answer_survey(context, consultation, {"nope": "1"})
 
 
-def test_moderation_with_reasons(consultation, resident, make_applicant, owner, make_staff, federation):
+def test_moderation_with_reasons(
+    consultation, resident, make_applicant, owner, make_staff, federation
+):
     proposal = _propose(resident, consultation)
     reporter = make_applicant(email="rep@example.org")
     moderation.report(context_of(reporter), proposal, "abuse", "Insults")

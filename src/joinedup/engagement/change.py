@@ -19,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from joinedup.delivery.models import Application, ApplicationStatus
+from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -29,6 +31,17 @@ from joinedup.identity.models import StaffMembership
 from .models import AffectedRole, Initiative, ReadinessResponse, TrainingCompletion, TrainingModule
 
 WINDOW = datetime.timedelta(days=90)
+DIMENSION_LABELS = {
+    "awareness": gettext_lazy("Awareness"),
+    "desire": gettext_lazy("Desire"),
+    "knowledge": gettext_lazy("Knowledge"),
+    "ability": gettext_lazy("Ability"),
+    "reinforcement": gettext_lazy("Reinforcement"),
+}
+
+
+def _names(keys) -> dict[str, str]:
+    return {a.key: a.name for a in Agency.objects.filter(key__in=list(keys))}
 
 
 class ChangeError(Exception):
@@ -93,6 +106,11 @@ class Readiness:
     role: str
     answers: int
     scores: dict[str, float]
+    agency_name: str = ""
+
+    @property
+    def role_label(self) -> str:
+        return str(StaffMembership.Role(self.role).label)
 
     @property
     def weakest(self) -> str:
@@ -107,12 +125,15 @@ def readiness(initiative: Initiative) -> list[Readiness]:
         .annotate(n=Count("id"), **{d: Avg(d) for d in ReadinessResponse.DIMENSIONS})
         .order_by("agency__key", "role")
     )
+    rows = list(rows)
+    names = _names(row["agency__key"] for row in rows)
     return [
         Readiness(
             row["agency__key"],
             row["role"],
             row["n"],
             {d: round(float(row[d]), 2) for d in ReadinessResponse.DIMENSIONS},
+            names.get(row["agency__key"], ""),
         )
         for row in rows
     ]
@@ -152,6 +173,7 @@ class Adoption:
     rework_after: float | None
     errors_before: float | None
     errors_after: float | None
+    agency_name: str = ""
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -163,9 +185,7 @@ def adoption(initiative: Initiative, at: datetime.datetime | None = None) -> lis
     if initiative.service_id is None:
         return []
     at = at or timezone.now()
-    go_live = datetime.datetime.combine(
-        initiative.go_live, datetime.time.min, tzinfo=datetime.UTC
-    )
+    go_live = datetime.datetime.combine(initiative.go_live, datetime.time.min, tzinfo=datetime.UTC)
     new_number = initiative.new_version.number if initiative.new_version_id else None
     base = Application.objects.filter(
         service_id=initiative.service_id, agency__in=initiative.organisations.all()
@@ -173,9 +193,7 @@ def adoption(initiative: Initiative, at: datetime.datetime | None = None) -> lis
     measures = {
         "n": Count("id", distinct=True),
         "target": Count("id", filter=Q(channel=initiative.target_channel or "-"), distinct=True),
-        "rework": Count(
-            "id", filter=Q(work_items__decision="request_information"), distinct=True
-        ),
+        "rework": Count("id", filter=Q(work_items__decision="request_information"), distinct=True),
         "errors": Count(
             "id", filter=Q(timeline__to_status=ApplicationStatus.NEEDS_ATTENTION), distinct=True
         ),
@@ -192,7 +210,8 @@ def adoption(initiative: Initiative, at: datetime.datetime | None = None) -> lis
             figures.setdefault(row["agency__key"], {})[name] = row
     out = []
     empty = {"n": 0, "target": 0, "rework": 0, "errors": 0, "new": 0}
-    for key in sorted(initiative.organisations.values_list("key", flat=True)):
+    names = dict(initiative.organisations.values_list("key", "names"))
+    for key in sorted(names):
         before = figures.get(key, {}).get("before", empty)
         after = figures.get(key, {}).get("after", empty)
         out.append(
@@ -207,6 +226,7 @@ def adoption(initiative: Initiative, at: datetime.datetime | None = None) -> lis
                 rework_after=_share(after["rework"], after["n"]),
                 errors_before=_share(before["errors"], before["n"]),
                 errors_after=_share(after["errors"], after["n"]),
+                agency_name=pick(names[key]),
             )
         )
     return out

@@ -91,9 +91,7 @@ def sweep(at: datetime.datetime | None = None) -> dict[str, int]:
             continue
         if part.tier == 1 and clock.is_breached(application, at):
             for item in items:
-                if _complete_as_system(
-                    item, "escalate", _("The response standard was missed.")
-                ):
+                if _complete_as_system(item, "escalate", _("The response standard was missed.")):
                     done["escalated"] += 1
         elif part.tier == 2:
             due = second_tier_due(part)

@@ -38,9 +38,7 @@ class Measure:
     upheld_share: float | None
 
 
-def complaint_measures(
-    by: str, start: datetime.datetime, end: datetime.datetime
-) -> list[Measure]:
+def complaint_measures(by: str, start: datetime.datetime, end: datetime.datetime) -> list[Measure]:
     """The three measures per group (`by`: service, agency or jurisdiction)."""
     part_key, app_key = GROUPS[by]
     parts = ComplaintPart.objects.filter(
@@ -91,9 +89,11 @@ def complaint_measures(
 def themes_by_month(start: datetime.datetime, end: datetime.datetime) -> dict[str, dict[str, int]]:
     """{month: {theme: complaints}} for the complaints staff tagged."""
     found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for created, themes in Complaint.objects.filter(
-        created_at__gte=start, created_at__lt=end
-    ).exclude(themes=[]).values_list("created_at", "themes"):
+    for created, themes in (
+        Complaint.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(themes=[])
+        .values_list("created_at", "themes")
+    ):
         for theme in themes or ():
             found[created.strftime("%Y-%m")][theme] += 1
     return {month: dict(t) for month, t in sorted(found.items())}

@@ -112,6 +112,9 @@ class Phase(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.starts_on} – {self.ends_on}"
+
 
 class SurveyQuestion(models.Model):
     class Kind(models.TextChoices):
@@ -145,6 +148,9 @@ class SurveyQuestion(models.Model):
                 return pick(option)
         return key
 
+    def __str__(self) -> str:
+        return self.text
+
 
 class SurveyAnswer(models.Model):
     question = models.ForeignKey(SurveyQuestion, on_delete=models.CASCADE, related_name="answers")
@@ -156,6 +162,9 @@ class SurveyAnswer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["question", "person"], name="one_answer_per_person")
         ]
+
+    def __str__(self) -> str:
+        return self.value[:60]
 
 
 class Visibility(models.TextChoices):
@@ -237,7 +246,9 @@ class Proposal(Contribution):
 
 
 class Comment(Contribution):
-    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="comments")
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="comments"
+    )
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
@@ -247,6 +258,9 @@ class Comment(Contribution):
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["consultation", "visibility", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.body[:60]
 
 
 class Support(models.Model):
@@ -263,6 +277,9 @@ class Support(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["proposal", "person"], name="one_support_per_person")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} → {self.proposal_id}"
 
 
 class AbuseReport(models.Model):
@@ -299,6 +316,9 @@ class AbuseReport(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return self.get_reason_display()
+
 
 class Invitation(models.Model):
     """A person who used the service recently, sampled and invited to take part."""
@@ -316,6 +336,9 @@ class Invitation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["consultation", "person"], name="invited_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} → {self.consultation_id}"
 
 
 class Change(models.Model):
@@ -351,6 +374,9 @@ class Change(models.Model):
     def effect(self) -> str:
         return pick(self.effects)
 
+    def __str__(self) -> str:
+        return self.description or self.get_kind_display()
+
 
 class Notice(models.Model):
     """A decision or a change a participant must hear about; sent in a digest."""
@@ -375,6 +401,9 @@ class Notice(models.Model):
                 nulls_distinct=False,
             )
         ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
 
 
 # --- Complaints -----------------------------------------------------------------------
@@ -445,6 +474,9 @@ class ComplaintPart(models.Model):
             models.UniqueConstraint(fields=["complaint", "agency"], name="one_part_per_agency")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.agency_id}"
+
 
 # --- Change initiatives ----------------------------------------------------------------
 
@@ -498,11 +530,17 @@ class AffectedRole(models.Model):
     def what_changes(self) -> str:
         return pick(self.changes)
 
+    def __str__(self) -> str:
+        return self.get_role_display()
+
 
 class Champion(models.Model):
     initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="champions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}"
 
 
 class TrainingModule(models.Model):
@@ -514,6 +552,9 @@ class TrainingModule(models.Model):
     @property
     def name(self) -> str:
         return pick(self.names)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class TrainingCompletion(models.Model):
@@ -527,15 +568,16 @@ class TrainingCompletion(models.Model):
             models.UniqueConstraint(fields=["module", "user"], name="module_completed_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.module_id}: {self.user_id}"
+
 
 class ReadinessResponse(models.Model):
     """A staff member's readiness, 1 to 5 on each of five dimensions."""
 
     DIMENSIONS = ("awareness", "desire", "knowledge", "ability", "reinforcement")
 
-    initiative = models.ForeignKey(
-        Initiative, on_delete=models.CASCADE, related_name="readiness"
-    )
+    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="readiness")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(max_length=20, choices=StaffMembership.Role.choices)
@@ -550,3 +592,6 @@ class ReadinessResponse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["initiative", "user"], name="readiness_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id}: {self.user_id}"

@@ -46,9 +46,7 @@ def report(
     )
 
 
-def hide(
-    context: ActingContext, target: Proposal | Comment, reason: str, note: str = ""
-) -> None:
+def hide(context: ActingContext, target: Proposal | Comment, reason: str, note: str = "") -> None:
     """Take a contribution down with a stated reason; its open reports are resolved."""
     policy.require(context, "engagement.moderate", target.consultation)
     if reason not in ModerationReason.values:
@@ -79,9 +77,9 @@ def dismiss(context: ActingContext, target: Proposal | Comment) -> int:
     """The reports were unfounded: the contribution stays."""
     policy.require(context, "engagement.moderate", target.consultation)
     field = "proposal" if isinstance(target, Proposal) else "comment"
-    return AbuseReport.objects.filter(
-        **{field: target}, outcome=AbuseReport.Outcome.OPEN
-    ).update(outcome=AbuseReport.Outcome.DISMISSED, resolved_at=timezone.now())
+    return AbuseReport.objects.filter(**{field: target}, outcome=AbuseReport.Outcome.OPEN).update(
+        outcome=AbuseReport.Outcome.DISMISSED, resolved_at=timezone.now()
+    )
 
 
 def queue(consultation: Consultation, limit: int = 100) -> list[dict]:
@@ -105,7 +103,9 @@ def queue(consultation: Consultation, limit: int = 100) -> list[dict]:
         Q(proposal_id__in=wanted_p) | Q(comment_id__in=wanted_c),
         outcome=AbuseReport.Outcome.OPEN,
     ).only("proposal_id", "comment_id", "reason"):
-        key = ("proposal", found.proposal_id) if found.proposal_id else ("comment", found.comment_id)
+        key = (
+            ("proposal", found.proposal_id) if found.proposal_id else ("comment", found.comment_id)
+        )
         label = ModerationReason(found.reason).label
         if label not in reasons.setdefault(key, []):
             reasons[key].append(label)

@@ -87,9 +87,7 @@ def partner_agencies(consultation: Consultation) -> set[str]:
         legs = (consultation.bundle.definition or {}).get("legs") or []
         wanted = [leg.get("service") for leg in legs if isinstance(leg, dict)]
         services += list(
-            PartnerRole.objects.filter(service__key__in=wanted).values_list(
-                "service_id", flat=True
-            )
+            PartnerRole.objects.filter(service__key__in=wanted).values_list("service_id", flat=True)
         )
     if services:
         keys |= set(
@@ -97,9 +95,7 @@ def partner_agencies(consultation: Consultation) -> set[str]:
                 "agency__key", flat=True
             )
         )
-    keys |= set(
-        Agency.objects.filter(kind=Agency.Kind.COMMUNITY).values_list("key", flat=True)
-    )
+    keys |= set(Agency.objects.filter(kind=Agency.Kind.COMMUNITY).values_list("key", flat=True))
     return keys
 
 
@@ -133,9 +129,12 @@ def standing(context: ActingContext, consultation: Consultation) -> Standing:
         return Standing(person, None)
     if Audience.RESIDENTS in audiences and consultation.place_id:
         address = person.current_address()
-        if address is not None and address.jurisdiction_id:
-            if consultation.place.contains(address.jurisdiction):
-                return Standing(person, None)
+        if (
+            address is not None
+            and address.jurisdiction_id
+            and consultation.place.contains(address.jurisdiction)
+        ):
+            return Standing(person, None)
         raise ParticipationError(
             "not_resident",
             _("This consultation is for residents of %(place)s, by the address on record.")
@@ -212,9 +211,7 @@ def comment(
     """A comment on a proposal, or a reply to a comment (threads up to MAX_DEPTH deep)."""
     consultation = proposal.consultation
     who = standing(context, consultation)
-    _require_phase(
-        consultation, DISCUSSING, _("Comments are closed for this consultation.")
-    )
+    _require_phase(consultation, DISCUSSING, _("Comments are closed for this consultation."))
     if proposal.visibility != Visibility.VISIBLE:
         raise ParticipationError("hidden", _("This proposal was taken down."), status=409)
     if parent is not None and parent.proposal_id != proposal.pk:

@@ -130,15 +130,23 @@ def _complaint_view(context: ActingContext, complaint: Any) -> Decision:
     if denial := must_sign_in(context):
         return denial
     if complaint is None:
-        return allow() if (context.person_id or context.is_staff) else deny(
-            "forbidden", _("You may not see this complaint.")
+        return (
+            allow()
+            if (context.person_id or context.is_staff)
+            else deny("forbidden", _("You may not see this complaint."))
         )
-    if not context.role and complaint.person_id == context.subject_id:
-        if not context.acting_for_other or "view" in context.mandate_scopes:
-            return allow()
-    if context.is_staff and context.role in PERSON_FACING:
-        if _concerns_agency(complaint, context.agency_key):
-            return allow()
+    if (
+        not context.role
+        and complaint.person_id == context.subject_id
+        and (not context.acting_for_other or "view" in context.mandate_scopes)
+    ):
+        return allow()
+    if (
+        context.is_staff
+        and context.role in PERSON_FACING
+        and _concerns_agency(complaint, context.agency_key)
+    ):
+        return allow()
     return deny("forbidden", _("You may not see this complaint."))
 
 

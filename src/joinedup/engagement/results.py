@@ -17,7 +17,15 @@ from django.utils.translation import gettext as _
 
 from joinedup.performance.charts import BLUE, Chart
 
-from .models import Comment, Consultation, Proposal, Support, SurveyAnswer, SurveyQuestion, Visibility
+from .models import (
+    Comment,
+    Consultation,
+    Proposal,
+    Support,
+    SurveyAnswer,
+    SurveyQuestion,
+    Visibility,
+)
 
 TOP = 20
 
@@ -33,7 +41,9 @@ class Results:
     top: list[Proposal] = field(default_factory=list)
 
 
-def _bars(chart_id: str, title: str, labels: list[str], counts: list[int], summary: str) -> Chart:
+def bar_chart(
+    chart_id: str, title: str, labels: list[str], counts: list[int], summary: str
+) -> Chart:
     data = [
         {
             "type": "bar",
@@ -89,7 +99,7 @@ def results(consultation: Consultation) -> Results:
     charts = []
     if top:
         charts.append(
-            _bars(
+            bar_chart(
                 "proposals-support",
                 _("Proposals with the most support"),
                 [p.title for p in top],
@@ -102,7 +112,7 @@ def results(consultation: Consultation) -> Results:
         labels = [Proposal.Decision(k).label for k in Proposal.Decision.values if k in decided]
         counts = [decided[k] for k in Proposal.Decision.values if k in decided]
         charts.append(
-            _bars(
+            bar_chart(
                 "decisions",
                 _("Decisions on proposals"),
                 [str(label) for label in labels],
@@ -140,7 +150,7 @@ def survey_charts(consultation: Consultation) -> list[Chart]:
             labels = [question.option_label(k) for k in keys]
         values = [found.get(k, 0) for k in keys]
         charts.append(
-            _bars(
+            bar_chart(
                 f"survey-{question.key}",
                 question.text,
                 labels,
@@ -160,14 +170,30 @@ def open_data_csv(consultation: Consultation) -> str:
         consultation=consultation, visibility=Visibility.VISIBLE
     ).order_by("pk"):
         writer.writerow(
-            [p.kind, p.pk, "", "", p.created_at.date().isoformat(), p.supports_count, p.decision,
-             f"{p.title}\n{p.body}"]
+            [
+                p.kind,
+                p.pk,
+                "",
+                "",
+                p.created_at.date().isoformat(),
+                p.supports_count,
+                p.decision,
+                f"{p.title}\n{p.body}",
+            ]
         )
     for c in Comment.objects.filter(
         consultation=consultation, visibility=Visibility.VISIBLE
     ).order_by("pk"):
         writer.writerow(
-            ["comment", c.pk, c.proposal_id, c.parent_id or "", c.created_at.date().isoformat(),
-             "", "", c.body]
+            [
+                "comment",
+                c.pk,
+                c.proposal_id,
+                c.parent_id or "",
+                c.created_at.date().isoformat(),
+                "",
+                "",
+                c.body,
+            ]
         )
     return out.getvalue()
