@@ -47,12 +47,14 @@ def test_consultation_pages_in_english_and_french(client, consultation, resident
     page = client.get(reverse("engagement:consultation", args=[consultation.key]))
     assert page.status_code == 200
     assert b"Registering a birth online" in page.content and b"Save my answers" in page.content
-    french = client.get(f"/fr/consultations/{consultation.key}/").content.decode()
-    assert "Enregistrer une naissance en ligne" in french
-    assert "Propositions" in french and "Phases et leurs dates" in french
     results = client.get(reverse("engagement:results", args=[consultation.key]))
     assert results.status_code == 200 and b"Data of the chart" in results.content
     assert "Save my answers" in results.content.decode()
+    french = client.get(f"/fr/consultations/{consultation.key}/").content.decode()
+    assert "Enregistrer une naissance en ligne" in french
+    assert "Propositions" in french and "Phases et leurs dates" in french
+    french_results = client.get(f"/fr/consultations/{consultation.key}/results/").content
+    assert "Propositions les plus appuyées".encode() in french_results
 
 
 def test_list_pages_cost_the_same_whatever_the_data(client, consultation, make_applicant):
@@ -67,7 +69,10 @@ def test_list_pages_cost_the_same_whatever_the_data(client, consultation, make_a
     assert _queries(client, f"/api/v1/consultations/{consultation.key}/proposals") == api_small
     for n in range(3):
         Consultation.objects.create(
-            key=f"c{n}", titles={"en": f"C{n}"}, owner=consultation.owner, service=consultation.service
+            key=f"c{n}",
+            titles={"en": f"C{n}"},
+            owner=consultation.owner,
+            service=consultation.service,
         )
     assert _queries(client, reverse("engagement:consultations")) <= 6
 

@@ -4,7 +4,13 @@ city has none). Ombudsmen are agencies of kind `ombudsman` in the federation reg
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from joinedup.federation.models import Agency, Jurisdiction
+
+#: The registry's name for the kind, translated with this app's messages (the kind was
+#: added to the federation registry for complaints).
+KIND_LABEL = gettext_lazy("Ombudsman")
 
 
 def ombudsman_for(jurisdiction: Jurisdiction | None) -> Agency | None:
