@@ -9,7 +9,9 @@ rule comes back as the page with its message and a 4xx status, never a 500.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,7 +26,6 @@ from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied, decide
-from joinedup.web.pagination import paginate
 
 from . import change, complaints, decisions, measures, moderation, participation, results
 from .complaints import ComplaintError
@@ -39,6 +40,32 @@ from .models import (
     Visibility,
 )
 from .participation import ParticipationError
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Paged:
+    """A page of a list, with the links to the pages before and after it."""
+
+    page: Page
+    previous_url: str
+    next_url: str
+
+
+def paginate(request: HttpRequest, items) -> Paged:
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    return Paged(
+        page,
+        url(page.previous_page_number()) if page.has_previous() else "",
+        url(page.next_page_number()) if page.has_next() else "",
+    )
 
 
 def _consultation(key: str) -> Consultation:
