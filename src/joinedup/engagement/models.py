@@ -308,6 +308,7 @@ class AbuseReport(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["consultation", "outcome"])]
         constraints = [
             models.CheckConstraint(
                 condition=Q(proposal__isnull=False, comment__isnull=True)

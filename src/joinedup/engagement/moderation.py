@@ -84,32 +84,48 @@ def dismiss(context: ActingContext, target: Proposal | Comment) -> int:
 
 def queue(consultation: Consultation, limit: int = 100) -> list[dict]:
     """The contributions with open reports, most reported first, with the reasons given.
-    Three queries whatever the number of reports."""
-    open_reports = Q(reports__outcome=AbuseReport.Outcome.OPEN)
-    rows: list[dict] = []
-    for model, kind in ((Proposal, "proposal"), (Comment, "comment")):
-        items = (
-            model.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
-            .annotate(open_reports=Count("reports", filter=open_reports))
-            .filter(open_reports__gt=0)
-            .order_by("-open_reports", "created_at")[:limit]
-        )
-        for item in items:
-            rows.append({"kind": kind, "item": item, "reports": item.open_reports})
+    Read from the open reports (few) rather than the contributions (many): four queries
+    whatever the size of the consultation."""
+    visible = Q(proposal__visibility=Visibility.VISIBLE) | Q(comment__visibility=Visibility.VISIBLE)
+    open_reports = AbuseReport.objects.filter(
+        visible, consultation=consultation, outcome=AbuseReport.Outcome.OPEN
+    )
+    counted = list(
+        open_reports.values("proposal_id", "comment_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "proposal_id", "comment_id")[:limit]
+    )
+    proposals = Proposal.objects.only("title", "body", "consultation_id", "created_at").in_bulk(
+        [r["proposal_id"] for r in counted if r["proposal_id"]]
+    )
+    comments = Comment.objects.only("body", "consultation_id", "created_at").in_bulk(
+        [r["comment_id"] for r in counted if r["comment_id"]]
+    )
     reasons: dict[tuple[str, int], list[str]] = {}
-    wanted_p = [r["item"].pk for r in rows if r["kind"] == "proposal"]
-    wanted_c = [r["item"].pk for r in rows if r["kind"] == "comment"]
-    for found in AbuseReport.objects.filter(
-        Q(proposal_id__in=wanted_p) | Q(comment_id__in=wanted_c),
-        outcome=AbuseReport.Outcome.OPEN,
-    ).only("proposal_id", "comment_id", "reason"):
-        key = (
-            ("proposal", found.proposal_id) if found.proposal_id else ("comment", found.comment_id)
-        )
-        label = ModerationReason(found.reason).label
+    wanted_p = list(proposals)
+    wanted_c = list(comments)
+    for found in (
+        open_reports.filter(Q(proposal_id__in=wanted_p) | Q(comment_id__in=wanted_c))
+        .values_list("proposal_id", "comment_id", "reason")
+        .distinct()
+    ):
+        key = ("proposal", found[0]) if found[0] else ("comment", found[1])
+        label = str(ModerationReason(found[2]).label)
         if label not in reasons.setdefault(key, []):
             reasons[key].append(label)
-    for row in rows:
-        row["reasons"] = reasons.get((row["kind"], row["item"].pk), [])
-    rows.sort(key=lambda r: -r["reports"])
-    return rows[:limit]
+    rows = []
+    for row in counted:
+        if row["proposal_id"]:
+            kind, item = "proposal", proposals.get(row["proposal_id"])
+        else:
+            kind, item = "comment", comments.get(row["comment_id"])
+        if item is not None:
+            rows.append(
+                {
+                    "kind": kind,
+                    "item": item,
+                    "reports": row["n"],
+                    "reasons": sorted(reasons.get((kind, item.pk), [])),
+                }
+            )
+    return rows
