@@ -277,3 +277,29 @@ def test_results_charts_with_tables_and_anonymous_open_data(consultation, reside
     exported = results.open_data_csv(consultation)
     assert "Save my answers" in exported
     assert "Okafor" not in exported and "res@example.org" not in exported
+
+
+def test_people_who_used_the_service_are_invited_once(consultation, make_applicant):
+    from django.utils import timezone
+
+    from joinedup.delivery.applications import submit_application
+    from joinedup.delivery.models import Application
+    from joinedup.engagement.invitations import invite_recent_users
+    from tests.delivery.conftest import birth_answers
+
+    versions.load_file(loading.SERVICE_VERSIONS / "birth-registration.json")
+    users = [make_applicant(email=f"u{n}@example.org") for n in range(4)]
+    for user in users:
+        submit_application(context_of(user), "ca.birth-registration", birth_answers())
+    Application.objects.update(completed_at=timezone.now())
+    old = Application.objects.first()
+    Application.objects.filter(pk=old.pk).update(
+        completed_at=timezone.now() - datetime.timedelta(days=400)
+    )
+    first = invite_recent_users(consultation, months=6, sample=2, seed=1)
+    assert len(first) == 2
+    second = invite_recent_users(consultation, months=6, sample=10, seed=1)
+    invited = {i.person_id for i in consultation.invitations.all()}
+    assert len(second) == 1 and len(invited) == 3  # the one from last year is not invited
+    assert old.applicant_id not in invited
+    assert OutboxEvent.objects.filter(type="org.joinedup.engagement.invitation").count() == 3

@@ -11,4 +11,4 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering the policy rules and the process handlers needs the app registry ready.
-        from . import complaint_steps, policy  # noqa: F401
+        from . import complaint_steps, policy, schedule  # noqa: F401
