@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "joinedup.channels",
     "joinedup.performance",
     "joinedup.funding",
+    "joinedup.engagement",
     "joinedup.web",
     "joinedup.api",
     "joinedup.demo",

@@ -25,6 +25,7 @@ urlpatterns += i18n_patterns(
     path("", include("joinedup.delivery.urls")),
     path("", include("joinedup.performance.urls")),
     path("", include("joinedup.funding.urls")),
+    path("", include("joinedup.engagement.urls")),
     path("", include("joinedup.web.urls")),
     prefix_default_language=True,
 )

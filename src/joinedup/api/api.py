@@ -16,6 +16,7 @@ from joinedup.api.admission import BODY_METHODS
 from joinedup.bundles.api import router as bundles_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
+from joinedup.engagement.api import router as engagement_router
 from joinedup.federation.api import router as federation_router
 from joinedup.funding.api import router as funding_router
 from joinedup.identity import guards
@@ -55,6 +56,8 @@ api.add_router("/", performance_router)
 api.add_router("/", rules_router)
 # Funding and results: public reads of what is published; writes declare their rule.
 api.add_router("/", funding_router)
+# Consultations and complaints (each operation declares its rule).
+api.add_router("/", engagement_router)
 
 
 #: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the

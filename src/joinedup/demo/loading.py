@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from joinedup.bundles.loader import load_bundles
 from joinedup.channels.appointments import counter_offices, open_hours
 from joinedup.delivery import versions
+from joinedup.engagement import loader as engagement_loader
 from joinedup.federation.loader import LoadResult, discover, load_federation, read_document
 from joinedup.federation.models import FederationLoad, Service
 from joinedup.funding import fiscal, outcomes
@@ -33,6 +34,7 @@ FEDERATIONS = DATA / "federations"
 SERVICE_VERSIONS = DATA / "delivery" / "services"
 BUNDLES = DATA / "bundles"
 FUNDING = DATA / "funding"
+ENGAGEMENT = DATA / "engagement"
 
 # The federations the demo shows, in this order; each is a folder of data files.
 DEMO_FEDERATIONS = ("canada", "australia")
@@ -179,3 +181,8 @@ def load_demo_funding() -> str:
         "counts": counts,
         "computed": computed,
     }
+
+
+def load_demo_engagement() -> str:
+    """The ombudsmen, a consultation on the newborn bundle and a change initiative."""
+    return engagement_loader.load_paths(sorted(ENGAGEMENT.glob("*.yaml")))

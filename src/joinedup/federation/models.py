@@ -289,6 +289,8 @@ class Agency(LocalizedNameMixin, models.Model):
         MUNICIPALITY = "municipality", _("Municipality")
         COMMUNITY = "community_organisation", _("Community organisation")
         SHARED_SERVICES = "shared_service_provider", _("Shared-service provider")
+        #: The jurisdiction's ombudsman: complaints not settled by an agency go there.
+        OMBUDSMAN = "ombudsman", _("Ombudsman")
 
     key = models.SlugField(_("key"), max_length=64, unique=True)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)

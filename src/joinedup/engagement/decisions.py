@@ -1,0 +1,191 @@
+"""Closing the loop: the owner's decision on each proposal, with reasons; "what we heard,
+what we did" — the change an adopted proposal produced (a new service version, a bundle
+edit named by the bundle definition's checksum before and after, a pilot) and later its
+measured effect; and the participants told once per decision and per change, in a digest.
+
+Who hears: the author and everyone who supported or commented on the proposal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from joinedup.bundles.models import Bundle
+from joinedup.delivery.models import ServiceVersion
+from joinedup.identity import policy
+from joinedup.identity.acting import ActingContext
+from joinedup.sharing import outbox
+
+from .models import Change, Comment, Notice, Proposal, Support
+from .participation import ParticipationError
+
+EVENT = "org.joinedup.engagement."
+SOURCE = "/engagement"
+ADOPTED = {Proposal.Decision.ADOPTED, Proposal.Decision.ADOPTED_IN_PART}
+
+
+def participants(proposal: Proposal) -> set[int]:
+    """Person ids of the author, the supporters and the commenters of a proposal."""
+    people = set(Support.objects.filter(proposal=proposal).values_list("person_id", flat=True))
+    people |= set(
+        Comment.objects.filter(proposal=proposal, author__isnull=False).values_list(
+            "author_id", flat=True
+        )
+    )
+    if proposal.author_id:
+        people.add(proposal.author_id)
+    return people
+
+
+def _notify(proposal: Proposal, kind: str, change: Change | None = None) -> int:
+    people = participants(proposal)
+    Notice.objects.bulk_create(
+        [
+            Notice(
+                person_id=pid,
+                consultation_id=proposal.consultation_id,
+                proposal=proposal,
+                kind=kind,
+                change=change,
+            )
+            for pid in sorted(people)
+        ],
+        ignore_conflicts=True,
+    )
+    return len(people)
+
+
+def decide(context: ActingContext, proposal: Proposal, decision: str, reasons: str) -> Proposal:
+    """Publish the owner's decision on a proposal, with its reasons."""
+    policy.require(context, "engagement.decide", proposal.consultation)
+    if decision not in Proposal.Decision.values:
+        raise ParticipationError("decision", _("Choose adopted, adopted in part or not adopted."))
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise ParticipationError("reasons", _("Give the reasons for the decision."))
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if proposal.decision:
+            raise ParticipationError(
+                "decided", _("This proposal already has a decision."), status=409
+            )
+        proposal.decision = decision
+        proposal.decision_reasons = reasons[:5000]
+        proposal.decided_at = timezone.now()
+        proposal.decided_by_id = context.user_id
+        proposal.save(update_fields=["decision", "decision_reasons", "decided_at", "decided_by"])
+        _notify(proposal, Notice.Kind.DECISION)
+        outbox.emit(
+            EVENT + "proposal.decided",
+            source=SOURCE,
+            subject=str(proposal.pk),
+            data={"consultation": proposal.consultation.key, "decision": decision},
+        )
+    return proposal
+
+
+def link_change(
+    context: ActingContext,
+    proposal: Proposal,
+    kind: str,
+    descriptions: dict[str, str],
+    *,
+    service_version: ServiceVersion | None = None,
+    bundle: Bundle | None = None,
+    checksum_before: str = "",
+) -> Change:
+    """Link an adopted proposal to the change it produced.
+
+    A bundle edit is named by the definition's checksum before (given) and after (the
+    bundle's checksum now): the two must differ, so a link always points at a real edit.
+    """
+    policy.require(context, "engagement.decide", proposal.consultation)
+    proposal = Proposal.objects.select_related("consultation__owner").get(pk=proposal.pk)
+    if proposal.decision not in ADOPTED:
+        raise ParticipationError(
+            "not_adopted", _("Only an adopted proposal is linked to a change."), status=409
+        )
+    if not any((descriptions or {}).get(lang, "").strip() for lang in ("en", "fr")):
+        raise ParticipationError("description", _("Describe the change."))
+    after = ""
+    if kind == Change.Kind.SERVICE_VERSION:
+        if service_version is None:
+            raise ParticipationError("version", _("Choose the new version of the service."))
+        bundle = None
+    elif kind == Change.Kind.BUNDLE_EDIT:
+        if bundle is None:
+            raise ParticipationError("bundle", _("Choose the bundle that changed."))
+        checksum_before = (checksum_before or "").strip().lower()
+        if len(checksum_before) != 64:
+            raise ParticipationError(
+                "checksum", _("Give the checksum of the bundle's definition before the change.")
+            )
+        after = bundle.checksum
+        if after == checksum_before:
+            raise ParticipationError(
+                "unchanged",
+                _("The bundle's definition has not changed since that checksum."),
+                status=409,
+            )
+        service_version = None
+    elif kind == Change.Kind.PILOT:
+        service_version, bundle, checksum_before = None, None, ""
+    else:
+        raise ParticipationError("kind", _("Choose what kind of change it was."))
+    with transaction.atomic():
+        change = Change.objects.create(
+            proposal=proposal,
+            kind=kind,
+            descriptions={k: v.strip() for k, v in descriptions.items() if k in ("en", "fr")},
+            service_version=service_version,
+            bundle=bundle,
+            checksum_before=checksum_before,
+            checksum_after=after,
+        )
+        _notify(proposal, Notice.Kind.CHANGE, change)
+        outbox.emit(
+            EVENT + "change.linked",
+            source=SOURCE,
+            subject=str(change.pk),
+            data={"proposal": proposal.pk, "kind": kind},
+        )
+    return change
+
+
+def record_effect(context: ActingContext, change: Change, effects: dict[str, str]) -> Change:
+    """The change's measured effect, in words, once it is known."""
+    policy.require(context, "engagement.decide", change.proposal.consultation)
+    change.effects = {k: v.strip() for k, v in (effects or {}).items() if k in ("en", "fr")}
+    change.save(update_fields=["effects"])
+    return change
+
+
+def send_digests() -> int:
+    """One digest per person of every decision and change they have not heard of yet (an
+    outbox event each, for notifications to deliver). Returns how many digests."""
+    with transaction.atomic():
+        pending = list(
+            Notice.objects.select_for_update(skip_locked=True)
+            .filter(sent_at__isnull=True)
+            .order_by("person_id", "created_at")
+        )
+        by_person: dict[int, list[Notice]] = defaultdict(list)
+        for notice in pending:
+            by_person[notice.person_id].append(notice)
+        for person_id, notices in by_person.items():
+            outbox.emit(
+                EVENT + "digest",
+                source=SOURCE,
+                subject=str(person_id),
+                data={
+                    "person": person_id,
+                    "decisions": [n.proposal_id for n in notices if n.kind == "decision"],
+                    "changes": [n.change_id for n in notices if n.kind == "change"],
+                },
+            )
+        Notice.objects.filter(pk__in=[n.pk for n in pending]).update(sent_at=timezone.now())
+    return len(by_person)

@@ -1,0 +1,38 @@
+"""Engagement's periodic jobs, added to the sharing app's scheduler (`joinedup
+periodic-tasks --loop`): escalation of complaints whose standard was missed (hourly), and
+the digests of decisions and changes to participants (daily, so people get one message
+rather than a stream)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django_tasks import task
+
+from joinedup.sharing import schedule
+
+from . import decisions, escalation
+from .models import Notice
+
+
+@task()
+def escalate_missed_standards() -> dict:
+    return escalation.sweep()
+
+
+@task()
+def send_digests() -> int:
+    return decisions.send_digests()
+
+
+def _pending_notices() -> bool:
+    return Notice.objects.filter(sent_at__isnull=True).exists()
+
+
+JOBS = [
+    schedule.Job("engagement.escalation", lambda: timedelta(hours=1), escalate_missed_standards),
+    schedule.Job("engagement.digests", lambda: timedelta(days=1), send_digests, _pending_notices),
+]
+for _job in JOBS:
+    if all(existing.name != _job.name for existing in schedule.JOBS):
+        schedule.JOBS.append(_job)

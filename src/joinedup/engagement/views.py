@@ -1,0 +1,545 @@
+"""Pages: consultations, their proposals and results (public), taking part (signed in),
+moderation and decisions (the owner's staff); complaints (the person, and counter and phone
+staff recording one); change initiatives (staff).
+
+Views read the request, call the modules that hold the rules and render. A refusal from a
+rule comes back as the page with its message and a 4xx status, never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from joinedup.bundles.models import Bundle
+from joinedup.delivery import queues
+from joinedup.delivery.models import Application, ServiceVersion
+from joinedup.federation.models import Agency, Service
+from joinedup.identity import guards
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person
+from joinedup.identity.policy import PolicyDenied, decide
+
+from . import change, complaints, decisions, measures, moderation, participation, results
+from .complaints import ComplaintError
+from .models import (
+    Comment,
+    Complaint,
+    Consultation,
+    Initiative,
+    ModerationReason,
+    Proposal,
+    ReadinessResponse,
+    Visibility,
+)
+from .participation import ParticipationError
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Paged:
+    """A page of a list, with the links to the pages before and after it."""
+
+    page: Page
+    previous_url: str
+    next_url: str
+
+
+def paginate(request: HttpRequest, items) -> Paged:
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    return Paged(
+        page,
+        url(page.previous_page_number()) if page.has_previous() else "",
+        url(page.next_page_number()) if page.has_next() else "",
+    )
+
+
+def _consultation(key: str) -> Consultation:
+    return get_object_or_404(
+        Consultation.objects.select_related("owner", "owner__jurisdiction", "place", "service"),
+        key=key,
+    )
+
+
+def _proposal(key: str, pk: int) -> Proposal:
+    return get_object_or_404(
+        Proposal.objects.select_related("consultation", "consultation__owner"),
+        pk=pk,
+        consultation__key=key,
+    )
+
+
+def _complaint(reference: str) -> Complaint:
+    return get_object_or_404(
+        Complaint.objects.select_related("service", "person"), reference=reference.upper()
+    )
+
+
+def _refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return render(request, "engagement/refused.html", {"message": message}, status=status)
+
+
+@guards.public
+@require_GET
+def consultation_list(request: HttpRequest) -> HttpResponse:
+    page = paginate(
+        request, Consultation.objects.select_related("owner", "service", "place").order_by("key")
+    )
+    return render(request, "engagement/consultation_list.html", {"page": page})
+
+
+@guards.public
+@require_GET
+def consultation_detail(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    consultation = _consultation(key)
+    proposals = paginate(
+        request,
+        Proposal.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
+        .select_related("organisation")
+        .order_by("-supports_count", "created_at"),
+    )
+    return render(
+        request,
+        "engagement/consultation.html",
+        {
+            "consultation": consultation,
+            "phases": list(consultation.phases.all()),
+            "phase": participation.current_phase(consultation),
+            "page": proposals,
+            "questions": list(consultation.survey_questions.all()),
+            "signed_in": not context.is_anonymous,
+        },
+    )
+
+
+@guards.public
+@require_GET
+def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
+    consultation = _consultation(key)
+    found = results.results(consultation)
+    return render(
+        request,
+        "engagement/results.html",
+        {"consultation": consultation, "results": found, "charts": found.charts},
+    )
+
+
+@guards.public
+@require_GET
+def open_data(request: HttpRequest, key: str) -> HttpResponse:
+    consultation = _consultation(key)
+    response = HttpResponse(
+        results.open_data_csv(consultation), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{consultation.key}.csv"'
+    return response
+
+
+def _threads(proposal: Proposal) -> list[tuple[Comment, int]]:
+    """Comments in thread order with their depth (one query)."""
+    comments = list(
+        Comment.objects.filter(proposal=proposal)
+        .select_related("organisation")
+        .order_by("created_at")
+    )
+    children: dict[int | None, list[Comment]] = {}
+    for c in comments:
+        children.setdefault(c.parent_id, []).append(c)
+    ordered: list[tuple[Comment, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for c in children.get(parent_id, []):
+            ordered.append((c, depth))
+            walk(c.pk, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+@guards.public
+@require_GET
+def proposal_detail(request: HttpRequest, context: ActingContext, key: str, pk: int):
+    proposal = _proposal(key, pk)
+    may_decide = decide(context, "engagement.decide", proposal.consultation).allowed
+    return render(
+        request,
+        "engagement/proposal.html",
+        {
+            "consultation": proposal.consultation,
+            "proposal": proposal,
+            "threads": _threads(proposal),
+            "changes": list(proposal.changes.select_related("service_version", "bundle")),
+            "reasons": ModerationReason.choices,
+            "decisions": Proposal.Decision.choices,
+            "may_decide": may_decide,
+            "signed_in": not context.is_anonymous,
+        },
+    )
+
+
+def _participation_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    if isinstance(error, PolicyDenied):
+        return guards.denied_response(request, error.decision)
+    return _refused(request, error.message, error.status)  # type: ignore[attr-defined]
+
+
+@guards.requires("engagement.contribute")
+@require_POST
+def propose(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    consultation = _consultation(key)
+    try:
+        proposal = participation.submit_proposal(
+            context, consultation, request.POST.get("title", ""), request.POST.get("body", "")
+        )
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:proposal", key=key, pk=proposal.pk)
+
+
+@guards.requires("engagement.contribute")
+@require_POST
+def answer_survey(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    consultation = _consultation(key)
+    answers = {k[2:]: v for k, v in request.POST.items() if k.startswith("q-")}
+    try:
+        participation.answer_survey(context, consultation, answers)
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:consultation", key=key)
+
+
+@guards.requires("engagement.contribute")
+@require_POST
+def support(request: HttpRequest, context: ActingContext, key: str, pk: int) -> HttpResponse:
+    proposal = _proposal(key, pk)
+    try:
+        participation.support(context, proposal)
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:proposal", key=key, pk=pk)
+
+
+@guards.requires("engagement.contribute")
+@require_POST
+def add_comment(request: HttpRequest, context: ActingContext, key: str, pk: int) -> HttpResponse:
+    proposal = _proposal(key, pk)
+    parent = None
+    if request.POST.get("parent"):
+        parent = Comment.objects.filter(pk=request.POST["parent"], proposal=proposal).first()
+        if parent is None:
+            return _refused(request, _("You can only reply to a comment on this proposal."), 400)
+    try:
+        participation.comment(context, proposal, request.POST.get("body", ""), parent)
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:proposal", key=key, pk=pk)
+
+
+@guards.requires("engagement.contribute")
+@require_POST
+def report_abuse(request: HttpRequest, context: ActingContext, key: str, pk: int):
+    proposal = _proposal(key, pk)
+    target: Proposal | Comment | None = proposal
+    if request.POST.get("comment"):
+        target = Comment.objects.filter(pk=request.POST["comment"], proposal=proposal).first()
+        if target is None:
+            raise Http404
+    try:
+        moderation.report(
+            context, target, request.POST.get("reason", ""), request.POST.get("note", "")
+        )
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return render(request, "engagement/reported.html", {"proposal": proposal})
+
+
+@guards.requires("engagement.moderate", lambda key: _consultation(key))
+@require_http_methods(["GET", "POST"])
+def moderation_queue(
+    request: HttpRequest, context: ActingContext, consultation: Consultation, key: str
+):
+    if request.method == "POST":
+        model = Proposal if request.POST.get("kind") == "proposal" else Comment
+        target = model.objects.filter(pk=request.POST.get("id"), consultation=consultation).first()
+        if target is None:
+            raise Http404
+        try:
+            if request.POST.get("action") == "dismiss":
+                moderation.dismiss(context, target)
+            else:
+                moderation.hide(
+                    context, target, request.POST.get("reason", ""), request.POST.get("note", "")
+                )
+        except ParticipationError as error:
+            return _refused(request, error.message, error.status)
+        return redirect("engagement:moderation", key=key)
+    return render(
+        request,
+        "engagement/moderation.html",
+        {
+            "consultation": consultation,
+            "rows": moderation.queue(consultation),
+            "reasons": ModerationReason.choices,
+        },
+    )
+
+
+@guards.requires("engagement.decide")
+@require_POST
+def decide_proposal(request: HttpRequest, context: ActingContext, key: str, pk: int):
+    proposal = _proposal(key, pk)
+    try:
+        decisions.decide(
+            context, proposal, request.POST.get("decision", ""), request.POST.get("reasons", "")
+        )
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:proposal", key=key, pk=pk)
+
+
+@guards.requires("engagement.decide")
+@require_POST
+def link_change(request: HttpRequest, context: ActingContext, key: str, pk: int):
+
+    proposal = _proposal(key, pk)
+    kind = request.POST.get("kind", "")
+    version = bundle = None
+    try:
+        if request.POST.get("version"):
+            version = ServiceVersion.objects.filter(pk=int(request.POST["version"])).first()
+        if request.POST.get("bundle"):
+            bundle = Bundle.objects.filter(key=request.POST["bundle"]).first()
+        decisions.link_change(
+            context,
+            proposal,
+            kind,
+            {
+                "en": request.POST.get("description_en", ""),
+                "fr": request.POST.get("description_fr", ""),
+            },
+            service_version=version,
+            bundle=bundle,
+            checksum_before=request.POST.get("checksum_before", ""),
+        )
+    except ValueError:
+        return _refused(request, _("Choose the version from the list."), 400)
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:proposal", key=key, pk=pk)
+
+
+# --- Complaints -----------------------------------------------------------------------
+
+
+@guards.requires("engagement.complain")
+@require_http_methods(["GET", "POST"])
+def complaint_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """The complaint form, from a service page, My services, or a counter or phone console
+    (staff give the person: `?person=ID`)."""
+    source = request.POST if request.method == "POST" else request.GET
+    service = Service.objects.filter(key=source.get("service", "")).first()
+    application = None
+    if source.get("application"):
+        application = Application.objects.filter(reference=source["application"].upper()).first()
+    person = None
+    if context.is_staff:
+        person = Person.objects.filter(pk=source.get("person") or 0).first()
+        if person is None:
+            return _refused(request, _("Find the person first, then record their complaint."), 400)
+    elif context.subject_id:
+        person = Person.objects.get(pk=context.subject_id)
+    form = {
+        "service": service,
+        "application": application,
+        "person_id": person.pk if person and context.is_staff else "",
+        "services": Service.objects.exclude(key__startswith="complaints.").order_by("key")[:300],
+        "kinds": Complaint.Kind.choices,
+    }
+    if request.method == "GET":
+        return render(request, "engagement/complaint_form.html", form)
+    if person is None:
+        return _refused(request, _("Only a person can complain."), 403)
+    try:
+        complaint = complaints.file_complaint(
+            context,
+            person,
+            request.POST.get("text", ""),
+            kind=request.POST.get("kind", Complaint.Kind.COMPLAINT),
+            service=service,
+            application=application,
+            place_code=request.POST.get("place") or None,
+        )
+    except ComplaintError as error:
+        form["error"] = error.message
+        return render(request, "engagement/complaint_form.html", form, status=400)
+    except PolicyDenied as error:
+        return guards.denied_response(request, error.decision)
+    if context.is_staff:
+        return render(request, "engagement/complaint_recorded.html", {"complaint": complaint})
+    return redirect("engagement:complaint", reference=complaint.reference)
+
+
+@guards.requires("engagement.complaint.view")
+@require_GET
+def my_complaints(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    page = paginate(
+        request, complaints.visible_to_person(context.subject_id if not context.role else None)
+    )
+    rows = [(c, complaints.state_of(c)) for c in page.page.object_list]
+    return render(request, "engagement/complaint_list.html", {"page": page, "rows": rows})
+
+
+@guards.requires("engagement.complaint.view", lambda reference: _complaint(reference))
+@require_GET
+def complaint_detail(
+    request: HttpRequest, context: ActingContext, complaint: Complaint, reference: str
+) -> HttpResponse:
+    parts = list(complaint.parts.select_related("agency", "application", "ombudsman"))
+    facts, refusal = [], None
+    if context.role:
+        # Staff read the person's details through the data gate (recorded in their ledger).
+        mine = [p for p in parts if p.agency.key == context.agency_key]
+        if mine:
+            facts, refusal = queues.applicant_facts(context, mine[0].application)
+    return render(
+        request,
+        "engagement/complaint.html",
+        {
+            "complaint": complaint,
+            "parts": parts,
+            "state": complaints.state_of(complaint, parts),
+            "is_person": not context.role,
+            "facts": facts,
+            "refusal": refusal,
+        },
+    )
+
+
+@guards.requires("engagement.complaint.reply", lambda reference: _complaint(reference))
+@require_POST
+def complaint_act(
+    request: HttpRequest, context: ActingContext, complaint: Complaint, reference: str
+) -> HttpResponse:
+    action = request.POST.get("action", "")
+    try:
+        if action in complaints.REPLIES:
+            complaints.reply(context, complaint, action, request.POST.get("note", ""))
+        elif action == "reopen":
+            complaints.reopen(context, complaint, request.POST.get("why", ""))
+        elif action == "rate":
+            try:
+                stars = int(request.POST.get("rating", ""))
+            except ValueError:
+                stars = 0
+            complaints.rate(context, complaint, stars)
+        else:
+            return _refused(request, _("Choose what to do."), 400)
+    except ComplaintError as error:
+        return _refused(request, error.message, 400)
+    return redirect("engagement:complaint", reference=complaint.reference)
+
+
+@guards.requires("engagement.measures")
+@require_GET
+def complaint_measures(request: HttpRequest) -> HttpResponse:
+    by = request.GET.get("by", "service")
+    if by not in measures.GROUPS:
+        by = "service"
+    end = timezone.now()
+    start = end - datetime.timedelta(days=365)
+    return render(
+        request,
+        "engagement/measures.html",
+        {
+            "by": by,
+            "rows": measures.complaint_measures(by, start, end),
+            "themes": measures.themes_by_month(start, end),
+        },
+    )
+
+
+# --- Change initiatives --------------------------------------------------------------------
+
+
+def _initiative(key: str) -> Initiative:
+    return get_object_or_404(Initiative.objects.select_related("owner", "service"), key=key)
+
+
+@guards.requires("engagement.measures")
+@require_GET
+def initiative_dashboard(request: HttpRequest, key: str) -> HttpResponse:
+    initiative = _initiative(key)
+    adoption = change.adoption(initiative)
+    return render(
+        request,
+        "engagement/initiative.html",
+        {
+            "initiative": initiative,
+            "readiness": change.readiness(initiative),
+            "training": _named(change.training(initiative)),
+            "adoption": adoption,
+            "dimensions": list(change.DIMENSION_LABELS.values()),
+            "charts": [change_chart(adoption)] if adoption else [],
+        },
+    )
+
+
+def _named(by_key: dict) -> list[tuple[str, object]]:
+    names = {a.key: a.name for a in Agency.objects.filter(key__in=list(by_key))}
+    return [(names.get(key, key), value) for key, value in by_key.items()]
+
+
+def change_chart(adoption):
+    return results.bar_chart(
+        "adoption",
+        _("Share of work in the new process since go-live (%)"),
+        [row.agency_name for row in adoption],
+        [round((row.new_process or 0) * 100, 1) for row in adoption],
+        _("Organisations with a low share are where to look first."),
+    )
+
+
+@guards.requires("engagement.initiative")
+@require_http_methods(["GET", "POST"])
+def initiative_for_me(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    initiative = _initiative(key)
+    error = None
+    if request.method == "POST":
+        try:
+            change.record_readiness(
+                context,
+                initiative,
+                {d: request.POST.get(d) for d in ReadinessResponse.DIMENSIONS},
+            )
+        except change.ChangeError as refused:
+            error = refused.message
+        except PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
+        else:
+            return redirect("engagement:initiative-for-me", key=key)
+    return render(
+        request,
+        "engagement/for_me.html",
+        {
+            "initiative": initiative,
+            "affected": change.what_changes_for(initiative, context.role),
+            "modules": list(initiative.modules.all()),
+            "dimensions": ReadinessResponse.DIMENSIONS,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
