@@ -13,6 +13,7 @@ from ninja.openapi.views import default_home
 
 from joinedup import __version__
 from joinedup.bundles.api import router as bundles_router
+from joinedup.care.api import router as care_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
@@ -51,6 +52,8 @@ api.add_router("/", channels_router)
 api.add_router("/", performance_router)
 # Rules as code: a public computation that stores nothing.
 api.add_router("/", rules_router)
+# Human services: the directory in HSDS 3's own shape (public).
+api.add_router("/", care_router)
 
 
 #: The body of every refusal: `{"detail": ...}` (a message, or the list of a validation's
