@@ -16,7 +16,7 @@ from django.utils import translation
 
 from joinedup.care import directory
 from joinedup.care.models import Location, Organization, Service, ServiceCapacity
-from joinedup.care.packages import PackageRefused, export_package, load_package
+from joinedup.care.packages import PackageRefused, load_package
 from joinedup.demo.loading import federation_folder
 from joinedup.federation.loader import load_federation
 

@@ -65,6 +65,9 @@ class Organization(Translated):
 
 
 class Taxonomy(Translated):
+    def __str__(self) -> str:
+        return self.text("name")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"))
@@ -156,6 +159,9 @@ class Service(Translated):
 
 
 class Location(Translated):
+    def __str__(self) -> str:
+        return self.text("name") or self.address_1
+
     class Type(models.TextChoices):
         PHYSICAL = "physical", _("A place to visit")
         POSTAL = "postal", _("A postal address")
@@ -202,6 +208,9 @@ class Location(Translated):
 
 
 class ServiceAtLocation(Translated):
+    def __str__(self) -> str:
+        return f"{self.service_id} @ {self.location_id}"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="at_locations")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="services_here")
@@ -213,6 +222,9 @@ class ServiceAtLocation(Translated):
 
 
 class Contact(models.Model):
+    def __str__(self) -> str:
+        return self.name or self.email
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="contacts"
@@ -230,6 +242,9 @@ class Contact(models.Model):
 
 
 class Phone(Translated):
+    def __str__(self) -> str:
+        return self.number
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
@@ -251,6 +266,9 @@ class Phone(Translated):
 
 class Schedule(Translated):
     """Open hours as an iCalendar recurrence (HSDS 3): e.g. WEEKLY on MO,TU from 09:00 to 17:00."""
+
+    def __str__(self) -> str:
+        return f"{self.freq} {self.byday}".strip()
 
     class Freq(models.TextChoices):
         WEEKLY = "WEEKLY", _("Every week")
@@ -288,6 +306,9 @@ class Schedule(Translated):
 
 
 class ServiceArea(Translated):
+    def __str__(self) -> str:
+        return self.text("name")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="service_areas")
     name = models.CharField(_("name"), max_length=200, blank=True)
@@ -306,6 +327,9 @@ class ServiceArea(Translated):
 
 
 class Language(models.Model):
+    def __str__(self) -> str:
+        return self.name or self.code
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     service = models.ForeignKey(
         Service, null=True, blank=True, on_delete=models.CASCADE, related_name="languages"
@@ -322,6 +346,9 @@ class Language(models.Model):
 
 
 class CostOption(Translated):
+    def __str__(self) -> str:
+        return self.text("option")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="cost_options")
     valid_from = models.DateField(null=True, blank=True)
@@ -333,6 +360,9 @@ class CostOption(Translated):
 
 
 class RequiredDocument(Translated):
+    def __str__(self) -> str:
+        return self.text("document")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="required_documents"
@@ -343,6 +373,9 @@ class RequiredDocument(Translated):
 
 class Attribute(models.Model):
     """A taxonomy term attached to a record (HSDS's polymorphic link)."""
+
+    def __str__(self) -> str:
+        return f"{self.link_entity} {self.link_id}"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     link_id = models.UUIDField(db_index=True)
@@ -357,6 +390,9 @@ class Attribute(models.Model):
 class Unit(Translated):
     """What a capacity counts (beds, places, appointments): HSDS 3.1's unit."""
 
+    def __str__(self) -> str:
+        return self.text("name")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     name = models.CharField(_("name"), max_length=120)
     scheme = models.CharField(max_length=60, blank=True)
@@ -366,6 +402,9 @@ class Unit(Translated):
 
 class ServiceCapacity(Translated):
     """Live capacity (HSDS 3.1 `service_capacity`): e.g. 12 shelter beds free of 40."""
+
+    def __str__(self) -> str:
+        return f"{self.available}/{self.maximum or ''}"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="capacities")
@@ -442,6 +481,9 @@ class IntegratedCase(models.Model):
 
 
 class TeamMember(models.Model):
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.membership_id} ({self.role})"
+
     class Role(models.TextChoices):
         LEAD = "lead", _("Lead professional")
         NAVIGATOR = "navigator", _("Navigator")
@@ -482,6 +524,9 @@ class TeamMember(models.Model):
 
 
 class Need(models.Model):
+    def __str__(self) -> str:
+        return self.description[:60]
+
     case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="needs")
     domain = models.CharField(_("life domain"), max_length=12, choices=Domain.choices)
     description = models.TextField(_("need"))
@@ -489,6 +534,9 @@ class Need(models.Model):
 
 
 class Goal(models.Model):
+    def __str__(self) -> str:
+        return self.description[:60]
+
     class Outcome(models.TextChoices):
         OPEN = "", _("Not reviewed yet")
         ATTAINED = "attained", _("Attained")
@@ -505,6 +553,9 @@ class Goal(models.Model):
 
 
 class Action(models.Model):
+    def __str__(self) -> str:
+        return self.description[:60]
+
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
         IN_PROGRESS = "in_progress", _("In progress")
@@ -536,6 +587,9 @@ class Action(models.Model):
 class Review(models.Model):
     """A review meeting (case conference): who came and what was decided."""
 
+    def __str__(self) -> str:
+        return self.held_on.isoformat()
+
     case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="reviews")
     held_on = models.DateField(_("held on"))
     attendees = models.ManyToManyField(TeamMember, related_name="reviews_attended")
@@ -548,6 +602,9 @@ class Review(models.Model):
 
 class Note(models.Model):
     """A case note. Its domain decides its data category, hence its sensitivity at the gate."""
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.domain}"
 
     case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="notes")
     domain = models.CharField(_("about"), max_length=12, choices=Domain.choices)
@@ -562,6 +619,9 @@ class Note(models.Model):
 
 class Alert(models.Model):
     """A safety concern, shown to every member the gate lets see its domain."""
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.domain}"
 
     case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="alerts")
     domain = models.CharField(_("about"), max_length=12, choices=Domain.choices)
@@ -580,6 +640,9 @@ class Alert(models.Model):
 
 
 class Referral(models.Model):
+    def __str__(self) -> str:
+        return str(self.id)
+
     class Status(models.TextChoices):
         SENT = "sent", _("Sent")
         ACCEPTED = "accepted", _("Accepted")
@@ -653,6 +716,9 @@ class Referral(models.Model):
 
 class ReferralStep(models.Model):
     """One step of a referral, as the sender and the person see it."""
+
+    def __str__(self) -> str:
+        return f"{self.referral_id}: {self.status}"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="steps")
     status = models.CharField(max_length=10, choices=Referral.Status.choices)

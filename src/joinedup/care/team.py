@@ -63,7 +63,8 @@ def membership_of(context: ActingContext) -> StaffMembership | None:
 
 
 def _check_categories(categories: Iterable[str]) -> list[str]:
-    chosen = list(dict.fromkeys(categories))
+    """The care categories chosen, checked (a member always learns whom the case is about)."""
+    chosen = [c for c in dict.fromkeys(categories) if c != "identity"]
     unknown = sorted(set(chosen) - set(CARE_CATEGORIES))
     if unknown:
         raise ValidationError(
@@ -74,35 +75,29 @@ def _check_categories(categories: Iterable[str]) -> list[str]:
 
 def _ensure_rules(holder: Agency, recipient: Agency, basis: str) -> None:
     """The sharing rules that let the holding agency share a case with a member's agency for
-    care coordination: ordinary categories to the usual roles, special ones to case roles."""
+    care coordination: one rule per category, so that the gate decides category by category
+    (a consent that covers housing but not health lets housing through); special categories
+    go only to case roles."""
     if holder.pk == recipient.pk:
         return
     existing = SharingRule.objects.filter(
         provider=holder, recipient=recipient, legal_basis=basis, active=True
     )
-    have = {tuple(sorted(r.categories)) for r in existing if PURPOSE in r.purposes}
-    ordinary = tuple(sorted(c for c in CARE_CATEGORIES if c not in SPECIAL))
-    special = tuple(sorted(SPECIAL))
+    have = {tuple(r.categories) for r in existing if PURPOSE in r.purposes}
     start = _today() - datetime.timedelta(days=1)
-    if ordinary not in have:
-        SharingRule.objects.create(
+    SharingRule.objects.bulk_create(
+        SharingRule(
             provider=holder,
             recipient=recipient,
-            categories=list(ordinary),
+            categories=[category],
             purposes=[PURPOSE],
             legal_basis=basis,
+            roles=sorted(CASE_ROLES) if category in SPECIAL else [],
             valid_from=start,
         )
-    if special not in have:
-        SharingRule.objects.create(
-            provider=holder,
-            recipient=recipient,
-            categories=list(special),
-            purposes=[PURPOSE],
-            legal_basis=basis,
-            roles=sorted(CASE_ROLES),
-            valid_from=start,
-        )
+        for category in ("identity", *CARE_CATEGORIES)
+        if (category,) not in have
+    )
 
 
 def open_case(
@@ -149,7 +144,7 @@ def open_case(
                 person,
                 recipients=[membership.agency],
                 purposes=[PURPOSE],
-                categories=chosen,
+                categories=["identity", *chosen],
                 method=method,
                 provider=membership.agency,
             )
@@ -229,6 +224,7 @@ def _consent_for(
     case: IntegratedCase, agency: Agency, categories: list[str], method: str
 ) -> ConsentRecord:
     """The consent in force for this agency and these categories, or a new one."""
+    categories = ["identity", *categories]
     current = consents.covering(case.person_id, case.agency, agency, PURPOSE, categories)
     if current is not None and set(current.categories) == set(categories):
         return current
