@@ -23,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("", include("joinedup.sharing.urls")),
     path("", include("joinedup.delivery.urls")),
     path("", include("joinedup.performance.urls")),
+    path("", include("joinedup.care.urls")),
     path("", include("joinedup.web.urls")),
     prefix_default_language=True,
 )

@@ -34,6 +34,14 @@ class Translated(models.Model):
         translated = (self.translations or {}).get(language, {}).get(field)
         return translated or getattr(self, field) or ""
 
+    @property
+    def local_name(self) -> str:
+        return self.text("name")
+
+    @property
+    def local_description(self) -> str:
+        return self.text("description")
+
 
 # --- The directory (HSDS 3) ---------------------------------------------------------------
 
@@ -730,3 +738,24 @@ class ReferralStep(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+
+class PlanRequest(models.Model):
+    """The person asks for a review of their plan, or complains about it; it reaches the lead
+    professional's workspace."""
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("A review of my plan")
+        COMPLAINT = "complaint", _("A complaint about my plan")
+
+    case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="requests")
+    kind = models.CharField(_("what you ask for"), max_length=10, choices=Kind.choices)
+    text = models.TextField(_("your message"))
+    created_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.kind}"
