@@ -179,7 +179,9 @@ def move(
     if status == Status.CLOSED and outcome not in Referral.Outcome.values:
         raise ValidationError({"outcome": _("Say what came of it.")})
     with transaction.atomic():
-        locked = Referral.objects.select_for_update().select_related("from_agency", "to_agency")
+        locked = Referral.objects.select_for_update(of=("self",)).select_related(
+            "from_agency", "to_agency"
+        )
         referral = locked.get(pk=referral.pk)
         if referral.status not in MOVES[status]:
             raise ValidationError(

@@ -352,7 +352,7 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         service = Service.objects.filter(pk=_uuid(post.get("service"))).first()
         if service is None:
             raise ValidationError({"service": _("Choose a service of the directory.")})
-        referral, created = referrals.send_referral(
+        _referral, created = referrals.send_referral(
             context,
             case,
             service,

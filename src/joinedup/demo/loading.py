@@ -8,6 +8,7 @@ The platform's loaders take paths and know no demo: this module gives them the d
     data/bundles/       the life-event bundles (`bundles/`), and the versions of the
                         services their legs need that delivery's do not deploy
                         (`services/`, `processes/`)
+    data/care/directory/ the directory of human services: an HSDS 3 data package
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.bundles.loader import load_bundles
+from joinedup.care.packages import PackageRefused, load_package
 from joinedup.channels.appointments import counter_offices, open_hours
 from joinedup.delivery import versions
 from joinedup.federation.loader import LoadResult, discover, load_federation, read_document
@@ -140,4 +142,18 @@ def open_demo_appointments(days: int = 14) -> str:
     return _("Appointments: %(added)s times added at %(offices)s offices.") % {
         "added": added,
         "offices": len(offices),
+    }
+
+
+def load_demo_directory() -> str:
+    """The demo's directory of human services (an HSDS 3 package, illustrative), when the
+    Canadian demo federation whose agencies and places it names is loaded."""
+    try:
+        report = load_package(DATA / "care" / "directory")
+    except PackageRefused as refused:
+        return _("Directory of human services: not loaded (%(problem)s).") % {
+            "problem": refused.problems[0]
+        }
+    return _("Directory of human services: %(count)s services loaded.") % {
+        "count": report.counts.get("services.csv", 0)
     }
