@@ -183,20 +183,18 @@ def test_the_person_sees_their_plan_and_withdraws_consent_for_one_agency(
     plans.add_action(
         lead, goal, "Apply to the rent bank", ontario_agency(ontario), datetime.date(2027, 1, 15)
     )
-    page = person_client.get("/en/my-services/care/").content.decode()
+    page = person_client.get("/en/my/care/").content.decode()
     assert "Arrears cleared" in page and "Apply to the rent bank" in page
     assert "ServiceOntario" in page and "care plan: housing" in page
     assert staff_client(ontario).get(f"/en/staff/care/cases/{case.reference}/").status_code == 200
-    answer = person_client.post(
-        "/en/my-services/care/withdraw/", {"agency": ontario_agency(ontario).pk}
-    )
+    answer = person_client.post("/en/my/care/withdraw/", {"agency": ontario_agency(ontario).pk})
     assert answer.status_code == 302
     assert staff_client(ontario).get(f"/en/staff/care/cases/{case.reference}/").status_code == 403
-    assert person_client.post("/en/my-services/care/withdraw/", {"agency": "x"}).status_code == 400
-    person_client.post("/en/my-services/care/request/", {"kind": "review", "text": "Too fast."})
+    assert person_client.post("/en/my/care/withdraw/", {"agency": "x"}).status_code == 400
+    person_client.post("/en/my/care/request/", {"kind": "review", "text": "Too fast."})
     assert PlanRequest.objects.get().case == case
     assert "Too fast." in staff_client(lead).get("/en/staff/care/").content.decode()
-    assert person_client.post("/en/my-services/care/request/", {"kind": "x"}).status_code == 400
+    assert person_client.post("/en/my/care/request/", {"kind": "x"}).status_code == 400
 
 
 def ontario_agency(context):

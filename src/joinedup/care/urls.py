@@ -16,7 +16,7 @@ urlpatterns = [
         views.referral_step,
         name="referral-step",
     ),
-    path("my-services/care/", views.my_care, name="mine"),
-    path("my-services/care/withdraw/", views.my_withdraw, name="mine-withdraw"),
-    path("my-services/care/request/", views.my_request, name="mine-request"),
+    path("my/care/", views.my_care, name="mine"),
+    path("my/care/withdraw/", views.my_withdraw, name="mine-withdraw"),
+    path("my/care/request/", views.my_request, name="mine-request"),
 ]
