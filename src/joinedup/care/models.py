@@ -759,3 +759,49 @@ class PlanRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.kind}"
+
+
+# --- Assessments --------------------------------------------------------------------------
+
+
+class AssessmentSet(models.Model):
+    """A versioned question set with its scoring, defined as data (assessment_sets/*.yaml)."""
+
+    key = models.SlugField(_("key"), max_length=60)
+    version = models.PositiveIntegerField(_("version"))
+    names = models.JSONField(_("names"), default=dict)
+    description = models.JSONField(_("description"), default=dict)
+    questions = models.JSONField(_("questions"), default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="care_assessment_set_version")
+        ]
+        ordering = ["key", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
+
+    @property
+    def name(self) -> str:
+        language = (get_language() or "en").split("-")[0]
+        return self.names.get(language) or self.names.get("en") or self.key
+
+
+class Assessment(models.Model):
+    """One assessment of the person: the answers (1–5 per question) on a day."""
+
+    case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="assessments")
+    question_set = models.ForeignKey(
+        AssessmentSet, on_delete=models.PROTECT, related_name="assessments"
+    )
+    answers = models.JSONField(_("answers"), default=dict)
+    taken_on = models.DateField(_("taken on"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["taken_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.question_set_id} {self.taken_on}"

@@ -10,6 +10,11 @@ urlpatterns = [
     path("staff/care/cases/new/", views.case_open, name="case-open"),
     path("staff/care/cases/<str:reference>/", views.case_detail, name="case"),
     path("staff/care/cases/<str:reference>/<slug:what>/", views.case_act, name="case-act"),
+    path(
+        "staff/care/cases/<str:reference>/assessments/<slug:set_key>/",
+        views.assess,
+        name="assess",
+    ),
     path("staff/care/referrals/<uuid:referral_id>/", views.referral_detail, name="referral"),
     path(
         "staff/care/referrals/<uuid:referral_id>/step/",

@@ -24,7 +24,7 @@ from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership
 
-from . import directory, mine, plans, referrals, team
+from . import assessments, directory, mine, plans, referrals, team
 from .fields import CARE_CATEGORIES, LABELS
 from .models import (
     Action,
@@ -275,6 +275,8 @@ def _case_page(
             .order_by("name")[:200],
             "urgencies": Referral.Urgency.choices,
             "timeline": timeline,
+            "assessment_charts": assessments.history(case, view.domains),
+            "assessment_sets": assessments.current_sets(),
             "section": "care",
         },
         status=status,
@@ -404,6 +406,61 @@ def case_act(
         return render(request, "identity/forbidden.html", {"reason": str(refusal)}, status=403)
     messages.success(request, message)
     return redirect("care:case", reference=case.reference)
+
+
+@guards.requires("care.case.work")
+def assess(
+    request: HttpRequest, context: ActingContext, reference: str, set_key: str
+) -> HttpResponse:
+    case = _case(reference)
+    question_set = next((s for s in assessments.current_sets() if s.key == set_key), None)
+    if question_set is None:
+        raise Http404
+    if team.active_member(context, case) is None:
+        return render(
+            request,
+            "identity/forbidden.html",
+            {"reason": _("You are not a member of this case's team.")},
+            status=403,
+        )
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            assessments.record(
+                context,
+                case,
+                question_set,
+                {q["key"]: request.POST.get(q["key"]) for q in question_set.questions},
+                _date(request.POST.get("taken_on"), "taken_on"),
+            )
+        except ValidationError as error:
+            errors, status = _errors(error), 400
+        else:
+            messages.success(request, _("The assessment is recorded."))
+            return redirect("care:case", reference=case.reference)
+    questions = [
+        {
+            "key": q["key"],
+            "text": assessments.text(q["text"]),
+            "options": [(o["value"], assessments.text(o["label"])) for o in q["options"]],
+            "chosen": request.POST.get(q["key"], ""),
+        }
+        for q in question_set.questions
+    ]
+    return render(
+        request,
+        "care/assess.html",
+        {
+            "case": case,
+            "question_set": question_set,
+            "description": assessments.text(question_set.description),
+            "questions": questions,
+            "errors": errors,
+            "section": "care",
+        },
+        status=status,
+    )
 
 
 # --- A referral, for its receiver and its sender ------------------------------------------
