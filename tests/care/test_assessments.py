@@ -104,7 +104,7 @@ def test_the_assessment_pages(case, lead):
     assert "Nurtured" in browser.get(url).content.decode()
     refused = browser.post(url, {"safe": "2"})
     assert refused.status_code == 400 and "Answer every question" in refused.content.decode()
-    answers = {key: "4" for key in SHANARRI}
+    answers = dict.fromkeys(SHANARRI, "4")
     assert browser.post(url, answers).status_code == 302
     page = browser.get(f"/en/staff/care/cases/{case.reference}/").content.decode()
     assert "Scores over time: Child wellbeing (SHANARRI)" in page
