@@ -45,11 +45,11 @@ def scratch_database() -> tuple[str, callable]:
     if server.startswith("postgres"):
         import psycopg
 
-        admin = server.replace("postgres://", "postgresql://")
+        base = server.replace("postgres://", "postgresql://").rsplit("/", 1)[0]
+        admin = f"{base}/postgres"  # the server's own database: ours may not exist yet
         name = f"bench_care_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as db:
             db.execute(f'CREATE DATABASE "{name}"')
-        base = server.rsplit("/", 1)[0]
 
         def drop() -> None:
             from django.db import connections
