@@ -148,3 +148,28 @@ def test_a_service_off_the_platform_has_no_receiving_agency(lead, case, services
     referral, _created = _send(lead, case, services["Walk-in counselling"])
     assert referral.to_agency is None
     assert referral.consent is None  # no agency to consent to: nothing shared on the platform
+
+
+def test_a_receiver_off_the_platform_is_emailed_a_signed_link_and_answers_on_it(
+    lead, case, services, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        referral, _created = _send(lead, case, services["Walk-in counselling"], categories=[])
+    message = mailoutbox[0]
+    assert message.to == ["referrals@calm.example.org"]
+    assert "Jordan" not in message.body  # no personal data in the e-mail
+    url = message.body.split("on this page: ")[1].strip()
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{path}")
+    assert page.status_code == 200 and "Needs groceries this week." in page.content.decode()
+    assert client.post(f"/{path}", {"status": "closed"}).status_code == 400
+    client.post(f"/{path}", {"status": "accepted"})
+    client.post(f"/{path}", {"status": "closed", "outcome": "no_capacity"})
+    referral.refresh_from_db()
+    assert (referral.status, referral.outcome) == ("closed", "no_capacity")
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(f"/en/referral-reply/{token[:-2]}xx/").status_code == 404
+    # A link is no way into a referral to an organisation on the platform.
+    other, _c = _send(lead, case, services["Community food bank"], key="k")
+    with pytest.raises(PermissionDenied):
+        referrals.referral_of_link(referrals.link_token(other))

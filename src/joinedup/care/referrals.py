@@ -17,9 +17,13 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -140,6 +144,8 @@ def send_referral(
                 referral=referral, status=Status.SENT, by_id=context.user_id
             )
             _emit(referral, "sent")
+            if receiver is None and service.referral_email:
+                transaction.on_commit(lambda: _email_link(referral))
     except IntegrityError:
         existing = Referral.objects.filter(
             from_agency=agency, idempotency_key=idempotency_key
@@ -171,6 +177,16 @@ def move(
     outcome). A step that does not follow from the current state is refused."""
     if not _receiver_may(context, referral):
         raise PermissionDenied(_("Only the receiving organisation answers this referral."))
+    return _step(referral, status, note, outcome, context.user_id)
+
+
+def move_by_link(token: str, status: str, *, note: str = "", outcome: str = "") -> Referral:
+    """The same step, taken by a receiver off the platform through the signed link they were
+    e-mailed (no account): the link names one referral and expires."""
+    return _step(referral_of_link(token), status, note, outcome, None)
+
+
+def _step(referral: Referral, status: str, note: str, outcome: str, by_id: int | None) -> Referral:
     if status not in MOVES:
         raise ValidationError({"status": _("Choose a step.")})
     note = (note or "").strip()
@@ -201,11 +217,58 @@ def move(
             referral.outcome = outcome
             referral.closed_at = now
         referral.save()
-        ReferralStep.objects.create(
-            referral=referral, status=status, by_id=context.user_id, note=note
-        )
+        ReferralStep.objects.create(referral=referral, status=status, by_id=by_id, note=note)
         _emit(referral, status)
     return referral
+
+
+# --- Receivers off the platform -----------------------------------------------------------
+
+LINK_SALT = "joinedup.care.referral-link"
+LINK_DAYS = 60
+
+
+def link_token(referral: Referral) -> str:
+    return signing.dumps({"referral": str(referral.pk)}, salt=LINK_SALT)
+
+
+def referral_of_link(token: str) -> Referral:
+    """The referral a signed link names; PermissionDenied when forged or expired."""
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=datetime.timedelta(days=LINK_DAYS))
+    except signing.BadSignature:
+        raise PermissionDenied(_("This link is not valid, or it has expired.")) from None
+    referral = (
+        Referral.objects.select_related("service__organization", "from_agency")
+        .filter(pk=data.get("referral"), to_agency__isnull=True)
+        .first()
+    )
+    if referral is None:
+        raise PermissionDenied(_("This link is not valid, or it has expired."))
+    return referral
+
+
+def _email_link(referral: Referral) -> None:
+    """E-mail the receiver a signed link on which they report back without an account. The
+    person's data is not in the message: the link shows the referral's reason only."""
+    url = settings.PUBLIC_URL.rstrip("/") + reverse(
+        "care:referral-link", kwargs={"token": link_token(referral)}
+    )
+    send_mail(
+        _("A referral to %(service)s") % {"service": referral.service.name},
+        _(
+            "%(agency)s refers someone to your service %(service)s. Please answer by "
+            "%(due)s, and tell us what came of it, on this page: %(url)s"
+        )
+        % {
+            "agency": referral.from_agency.name,
+            "service": referral.service.name,
+            "due": referral.due_date.isoformat(),
+            "url": url,
+        },
+        None,
+        [referral.service.referral_email],
+    )
 
 
 def incoming(context: ActingContext) -> QuerySet[Referral]:

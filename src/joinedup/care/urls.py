@@ -21,6 +21,7 @@ urlpatterns = [
         views.referral_step,
         name="referral-step",
     ),
+    path("referral-reply/<str:token>/", views.referral_link, name="referral-link"),
     path("my/care/", views.my_care, name="mine"),
     path("my/care/withdraw/", views.my_withdraw, name="mine-withdraw"),
     path("my/care/request/", views.my_request, name="mine-request"),

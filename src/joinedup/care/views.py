@@ -526,6 +526,46 @@ def referral_step(
     return redirect("care:referral", referral_id=referral.pk)
 
 
+@guards.public
+def referral_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A receiver off the platform reports back on the signed link they were e-mailed."""
+    try:
+        referral = referrals.referral_of_link(token)
+    except PermissionDenied:
+        raise Http404 from None  # a forged or expired link names nothing
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            referral = referrals.move_by_link(
+                token,
+                request.POST.get("status", ""),
+                note=request.POST.get("note", ""),
+                outcome=request.POST.get("outcome", ""),
+            )
+        except ValidationError as error:
+            errors, status = _errors(error), 400
+        else:
+            messages.success(request, _("Thank you: the referring organisation sees your answer."))
+            return redirect("care:referral-link", token=token)
+    steps = [s for s, sources in referrals.MOVES.items() if referral.status in sources]
+    return render(
+        request,
+        "care/referral.html",
+        {
+            "referral": referral,
+            "receiver": True,
+            "action": reverse("care:referral-link", kwargs={"token": token}),
+            "steps": [(s, Referral.Status(s).label) for s in steps],
+            "outcomes": Referral.Outcome.choices,
+            "history": referral.steps.all(),
+            "errors": errors,
+            "public": True,
+        },
+        status=status,
+    )
+
+
 # --- The person's side --------------------------------------------------------------------
 
 
