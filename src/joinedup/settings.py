@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "joinedup.delivery",
     "joinedup.bundles",
     "joinedup.channels",
+    "joinedup.care",
     "joinedup.performance",
     "joinedup.funding",
     "joinedup.engagement",

@@ -26,6 +26,7 @@ urlpatterns += i18n_patterns(
     path("", include("joinedup.performance.urls")),
     path("", include("joinedup.funding.urls")),
     path("", include("joinedup.engagement.urls")),
+    path("", include("joinedup.care.urls")),
     path("", include("joinedup.web.urls")),
     prefix_default_language=True,
 )

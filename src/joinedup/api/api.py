@@ -14,6 +14,7 @@ from ninja.openapi.views import default_home
 from joinedup import __version__
 from joinedup.api.admission import BODY_METHODS
 from joinedup.bundles.api import router as bundles_router
+from joinedup.care.api import router as care_router
 from joinedup.channels.api import router as channels_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.engagement.api import router as engagement_router
@@ -58,6 +59,8 @@ api.add_router("/", rules_router)
 api.add_router("/", funding_router)
 # Consultations and complaints (each operation declares its rule).
 api.add_router("/", engagement_router)
+# Human services: the directory in HSDS 3's own shape (public).
+api.add_router("/", care_router)
 
 
 #: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the

@@ -37,6 +37,7 @@ from .identities import create_demo_identities
 from .loading import (
     demo_federation_folders,
     load_demo_bundles,
+    load_demo_directory,
     load_demo_engagement,
     load_demo_federation,
     load_demo_funding,
@@ -158,6 +159,7 @@ def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
     out(load_demo_bundles())
     out(load_demo_funding())
     out(load_demo_engagement())
+    out(load_demo_directory())
     out(open_demo_appointments())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:

@@ -9,6 +9,7 @@ The platform's loaders take paths and know no demo: this module gives them the d
                         services their legs need that delivery's do not deploy
                         (`services/`, `processes/`)
     data/funding/       funding packages (Fiscal Data Package) per demo federation
+    data/care/directory/ the directory of human services: an HSDS 3 data package
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.bundles.loader import load_bundles
+from joinedup.care import packages as care_packages
 from joinedup.channels.appointments import counter_offices, open_hours
 from joinedup.delivery import versions
 from joinedup.engagement import loader as engagement_loader
 from joinedup.federation.loader import LoadResult, discover, load_federation, read_document
 from joinedup.federation.models import FederationLoad, Service
 from joinedup.funding import fiscal, outcomes
+from joinedup.funding import package as funding_package
 from joinedup.funding.models import OutcomeAgreement
-from joinedup.funding.package import PackageRefused, load_package
 
 DATA = Path(__file__).resolve().parent / "data"
 FEDERATIONS = DATA / "federations"
@@ -156,8 +158,8 @@ def load_demo_funding() -> str:
     if not Service.objects.filter(key="ca.settlement-services").exists():
         return _("Funding: the Canadian demo federation is not loaded; nothing loaded.")
     try:
-        loaded = load_package(FUNDING / "canada")
-    except PackageRefused as refused:
+        loaded = funding_package.load_package(FUNDING / "canada")
+    except funding_package.PackageRefused as refused:
         return _("Funding: the demo package was refused: %(problems)s") % {
             "problems": "; ".join(refused.problems[:3])
         }
@@ -186,3 +188,17 @@ def load_demo_funding() -> str:
 def load_demo_engagement() -> str:
     """The ombudsmen, a consultation on the newborn bundle and a change initiative."""
     return engagement_loader.load_paths(sorted(ENGAGEMENT.glob("*.yaml")))
+
+
+def load_demo_directory() -> str:
+    """The demo's directory of human services (an HSDS 3 package, illustrative), when the
+    Canadian demo federation whose agencies and places it names is loaded."""
+    try:
+        report = care_packages.load_package(DATA / "care" / "directory")
+    except care_packages.PackageRefused as refused:
+        return _("Directory of human services: not loaded (%(problem)s).") % {
+            "problem": refused.problems[0]
+        }
+    return _("Directory of human services: %(count)s services loaded.") % {
+        "count": report.counts.get("services.csv", 0)
+    }

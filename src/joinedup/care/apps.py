@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CareConfig(AppConfig):
+    """Human services: the directory (HSDS 3), integrated cases, plans, teams, referrals."""
+
+    name = "joinedup.care"
+    label = "care"
+    verbose_name = _("Human services")
+
+    def ready(self) -> None:
+        # Imported here, not at the top: they use the models, which the app registry gives
+        # only once it is ready. Policy rules and the gate's care fields register on import.
+        from . import fields, policy  # noqa: F401

@@ -1,0 +1,375 @@
+"""The team around an integrated case, and what each member may see.
+
+Opening a case needs a lawful basis: the person's consent (recorded through sharing's consent
+records) or a statute (child protection). Members are staff of several agencies with a role in
+the team. Nothing is shown to anyone for being a member alone: every read of a case by a
+member goes through the data gate, per data category of the case's content, and lands in the
+person's ledger. The gate decides from
+
+- the member's own agency: the agency that holds the case uses it within its roles' reach;
+- another agency: a sharing rule from the holding agency to the member's agency for care
+  coordination (written when the member joins), on the case's basis: consent — the consent the
+  person gave for that agency's member, for the categories they chose — or statute;
+- special categories (health, justice) flow only to case roles (caseworker and above).
+
+A member who leaves, or whose agency's consent is withdrawn, loses access at the next read:
+membership and consent are read at every request, never cached.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person, StaffMembership
+from joinedup.identity.policy import CASE_ROLES, PERSON_FACING
+from joinedup.sharing import consent as consents
+from joinedup.sharing import gate
+from joinedup.sharing.models import ConsentRecord, LegalBasis, SharingRule
+
+from .fields import CARE_CATEGORIES, SPECIAL, domains_of, field_key
+from .models import Action, Alert, Goal, IntegratedCase, Need, Note, Referral, TeamMember
+
+#: The purpose every read of a case is made for (the ledger shows it).
+PURPOSE = "care-coordination"
+
+
+class NotOnTeam(PermissionDenied):
+    """The actor is not (or no longer) a member of the case's team."""
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def new_reference() -> str:
+    return "C-" + secrets.token_hex(4).upper()
+
+
+def membership_of(context: ActingContext) -> StaffMembership | None:
+    if not (context.is_staff and context.membership_id):
+        return None
+    return StaffMembership.objects.select_related("agency").filter(pk=context.membership_id).first()
+
+
+def _check_categories(categories: Iterable[str]) -> list[str]:
+    """The care categories chosen, checked (a member always learns whom the case is about)."""
+    chosen = [c for c in dict.fromkeys(categories) if c != "identity"]
+    unknown = sorted(set(chosen) - set(CARE_CATEGORIES))
+    if unknown:
+        raise ValidationError(
+            {"categories": _("Unknown kinds of data: %(names)s.") % {"names": ", ".join(unknown)}}
+        )
+    return chosen
+
+
+def _ensure_rules(holder: Agency, recipient: Agency, basis: str) -> None:
+    """The sharing rules that let the holding agency share a case with a member's agency for
+    care coordination: one rule per category, so that the gate decides category by category
+    (a consent that covers housing but not health lets housing through); special categories
+    go only to case roles."""
+    if holder.pk == recipient.pk:
+        return
+    existing = SharingRule.objects.filter(
+        provider=holder, recipient=recipient, legal_basis=basis, active=True
+    )
+    have = {tuple(r.categories) for r in existing if PURPOSE in r.purposes}
+    start = _today() - datetime.timedelta(days=1)
+    SharingRule.objects.bulk_create(
+        SharingRule(
+            provider=holder,
+            recipient=recipient,
+            categories=[category],
+            purposes=[PURPOSE],
+            legal_basis=basis,
+            roles=sorted(CASE_ROLES) if category in SPECIAL else [],
+            valid_from=start,
+        )
+        for category in ("identity", *CARE_CATEGORIES)
+        if (category,) not in have
+    )
+
+
+def open_case(
+    context: ActingContext,
+    person: Person,
+    *,
+    basis: str,
+    categories: Iterable[str] = (),
+    method: str = ConsentRecord.Method.COUNTER,
+    review_date: datetime.date | None = None,
+) -> IntegratedCase:
+    """Open the person's integrated case with the actor as lead professional.
+
+    With basis consent, the person's consent to their case being held by the actor's agency
+    for care coordination is recorded (the categories they agreed to); with basis statute,
+    none is asked. A person has at most one open case.
+    """
+    membership = membership_of(context)
+    if membership is None or membership.role not in CASE_ROLES:
+        raise PermissionDenied(_("Only caseworkers, case managers and supervisors open cases."))
+    if basis not in IntegratedCase.Basis.values:
+        raise ValidationError({"basis": _("Say on which lawful basis the case is opened.")})
+    chosen = _check_categories(categories)
+    if basis == IntegratedCase.Basis.CONSENT and not chosen:
+        raise ValidationError(
+            {"categories": _("Say which kinds of data the person agreed to have in their case.")}
+        )
+    if review_date is not None and review_date < _today():
+        raise ValidationError({"review_date": _("A review date cannot be in the past.")})
+    with transaction.atomic():
+        if IntegratedCase.objects.filter(person=person, status=IntegratedCase.Status.OPEN).exists():
+            raise ValidationError({"person": _("This person already has an open case.")})
+        case = IntegratedCase.objects.create(
+            reference=new_reference(),
+            person=person,
+            agency=membership.agency,
+            basis=basis,
+            opened_by_id=context.user_id,
+            review_date=review_date,
+        )
+        consent = None
+        if basis == IntegratedCase.Basis.CONSENT:
+            consent = consents.record_consent(
+                person,
+                recipients=[membership.agency],
+                purposes=[PURPOSE],
+                categories=["identity", *chosen],
+                method=method,
+                provider=membership.agency,
+            )
+        TeamMember.objects.create(
+            case=case, membership=membership, role=TeamMember.Role.LEAD, consent=consent
+        )
+    return case
+
+
+def active_member(context: ActingContext, case: IntegratedCase) -> TeamMember | None:
+    """The actor's current place in the team, read afresh (never cached)."""
+    if not context.is_staff or not context.membership_id:
+        return None
+    return (
+        TeamMember.objects.filter(
+            case=case, membership_id=context.membership_id, left_at__isnull=True
+        )
+        .select_related("membership__agency")
+        .first()
+    )
+
+
+def _require_coordinator(context: ActingContext, case: IntegratedCase) -> TeamMember:
+    member = active_member(context, case)
+    if member is None or member.role not in (TeamMember.Role.LEAD, TeamMember.Role.NAVIGATOR):
+        raise PermissionDenied(
+            _("Only the lead professional or a navigator of the case does this.")
+        )
+    return member
+
+
+def add_member(
+    context: ActingContext,
+    case: IntegratedCase,
+    membership: StaffMembership,
+    role: str,
+    *,
+    categories: Iterable[str] = (),
+    method: str = ConsentRecord.Method.COUNTER,
+) -> TeamMember:
+    """Add a professional to the team. For another agency under consent, the person's consent
+    to share the chosen categories with that agency is recorded now."""
+    _require_coordinator(context, case)
+    if role not in TeamMember.Role.values or role == TeamMember.Role.LEAD:
+        raise ValidationError({"role": _("Choose the member's role in the team.")})
+    if membership.role not in PERSON_FACING:
+        raise ValidationError(
+            {"membership": _("Only staff who serve people one by one join a team.")}
+        )
+    chosen = _check_categories(categories)
+    other_agency = membership.agency_id != case.agency_id
+    if other_agency and case.basis == IntegratedCase.Basis.CONSENT and not chosen:
+        raise ValidationError(
+            {"categories": _("Say which kinds of data the person agreed to share with them.")}
+        )
+    with transaction.atomic():
+        if TeamMember.objects.filter(
+            case=case, membership=membership, left_at__isnull=True
+        ).exists():
+            raise ValidationError({"membership": _("This person is already on the team.")})
+        consent = None
+        if other_agency:
+            basis = (
+                LegalBasis.CONSENT
+                if case.basis == IntegratedCase.Basis.CONSENT
+                else LegalBasis.STATUTE
+            )
+            _ensure_rules(case.agency, membership.agency, basis)
+            if basis == LegalBasis.CONSENT:
+                consent = _consent_for(case, membership.agency, chosen, method)
+        return TeamMember.objects.create(
+            case=case, membership=membership, role=role, consent=consent
+        )
+
+
+def _consent_for(
+    case: IntegratedCase, agency: Agency, categories: list[str], method: str
+) -> ConsentRecord:
+    """The consent in force for this agency and these categories, or a new one."""
+    categories = ["identity", *categories]
+    current = consents.covering(case.person_id, case.agency, agency, PURPOSE, categories)
+    if current is not None and set(current.categories) == set(categories):
+        return current
+    return consents.record_consent(
+        case.person,
+        recipients=[agency],
+        purposes=[PURPOSE],
+        categories=categories,
+        method=method,
+        provider=case.agency,
+    )
+
+
+def remove_member(context: ActingContext, member: TeamMember) -> TeamMember:
+    """The member leaves the team now: their next read is refused."""
+    _require_coordinator(context, member.case)
+    if member.role == TeamMember.Role.LEAD:
+        raise ValidationError({"member": _("Name another lead professional first.")})
+    if member.left_at is None:
+        member.left_at = timezone.now()
+        member.save(update_fields=["left_at"])
+    return member
+
+
+def withdraw_agency(case: IntegratedCase, agency: Agency, *, method: str) -> int:
+    """The person withdraws their consent for one member agency: every consent for care
+    coordination with that agency ends now. Answers how many were withdrawn."""
+    records = consents.active(case.person_id).filter(recipients=agency, provider=case.agency)
+    count = 0
+    for record in records:
+        if PURPOSE in record.purposes:
+            consents.withdraw_consent(record, method=method)
+            count += 1
+    return count
+
+
+# --- What a member sees -------------------------------------------------------------------
+
+
+@dataclass
+class CaseView:
+    """What the gate let one member see of a case, now."""
+
+    case: IntegratedCase
+    member: TeamMember
+    person_name: str
+    domains: list[str]
+    withheld: list[str]
+    needs: list[Need] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    team: list[TeamMember] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
+
+
+def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
+    """Everything of the case this member may see now, each read through the gate (one
+    ledger entry for the request). Raises NotOnTeam for anyone not on the team now."""
+    member = active_member(context, case)
+    if member is None:
+        raise NotOnTeam(_("You are not a member of this case's team."))
+    wanted = ["given_names", "family_name"] + [field_key(c) for c in CARE_CATEGORIES]
+    try:
+        disclosure = gate.disclose(context, case.person, wanted, PURPOSE, holder=case.agency)
+    except gate.DisclosureRefused as refusal:
+        raise NotOnTeam(refusal.message) from refusal
+    domains = sorted(
+        {d for key, value in disclosure.fields.items() if key.startswith("care.") for d in value}
+    )
+    withheld = sorted(
+        {key.removeprefix("care.") for key in disclosure.withheld if key.startswith("care.")}
+    )
+    name = " ".join(
+        v for v in (disclosure.fields.get("given_names"), disclosure.fields.get("family_name")) if v
+    )
+    needs = list(
+        Need.objects.filter(case=case, domain__in=domains)
+        .prefetch_related(
+            Prefetch(
+                "goals",
+                queryset=Goal.objects.prefetch_related(
+                    Prefetch(
+                        "actions",
+                        queryset=Action.objects.select_related("agency", "responsible").order_by(
+                            "due_date", "pk"
+                        ),
+                    )
+                ).order_by("pk"),
+            )
+        )
+        .order_by("pk")
+    )
+    return CaseView(
+        case=case,
+        member=member,
+        person_name=name,
+        domains=domains,
+        withheld=withheld,
+        needs=needs,
+        notes=list(
+            Note.objects.filter(case=case, domain__in=domains).select_related("agency")[:50]
+        ),
+        alerts=list(Alert.objects.filter(case=case, domain__in=domains, closed_at__isnull=True)),
+        team=list(
+            TeamMember.objects.filter(case=case, left_at__isnull=True)
+            .select_related("membership__agency", "membership__user")
+            .order_by("joined_at", "pk")
+        ),
+        referrals=list(
+            Referral.objects.filter(case=case).select_related("service", "to_agency")[:50]
+        ),
+    )
+
+
+def cases_of(context: ActingContext):
+    """The open cases the actor is on the team of (their caseload)."""
+    return (
+        IntegratedCase.objects.filter(
+            status=IntegratedCase.Status.OPEN,
+            team__membership_id=context.membership_id,
+            team__left_at__isnull=True,
+        )
+        .select_related("agency")
+        .order_by("review_date", "pk")
+        .distinct()
+    )
+
+
+def member_may_see(member: TeamMember, case: IntegratedCase) -> list[str]:
+    """What categories a member's agency may see, as the person reads it on their side
+    (from the consents and rules; deciding stays with the gate at each read)."""
+    if member.membership.agency_id == case.agency_id:
+        base = (
+            [c.categories for c in [member.consent] if c]
+            if case.basis == IntegratedCase.Basis.CONSENT
+            else [list(CARE_CATEGORIES)]
+        )
+        return sorted({c for cats in base for c in cats})
+    if case.basis == IntegratedCase.Basis.STATUTE:
+        return list(CARE_CATEGORIES)
+    records = consents.active(case.person_id).filter(
+        Q(provider=case.agency), recipients=member.membership.agency
+    )
+    return sorted({c for r in records if PURPOSE in r.purposes for c in r.categories})
+
+
+def domains_for(categories: Iterable[str]) -> list[str]:
+    return [d for c in categories for d in domains_of(c)]

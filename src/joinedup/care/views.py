@@ -1,0 +1,616 @@
+"""Pages: find help near you (public), the staff workspace and case page, a referral for its
+receiver, and the person's side in My services. Thin: they read forms and call `directory`,
+`team`, `plans`, `referrals` and `mine`; a refused form is shown again with its messages and
+a 400, nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from joinedup.federation.models import Agency, Jurisdiction
+from joinedup.identity import guards
+from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person, StaffMembership
+
+from . import assessments, directory, mine, plans, referrals, team
+from .fields import CARE_CATEGORIES, LABELS
+from .models import (
+    Action,
+    Domain,
+    Goal,
+    IntegratedCase,
+    Need,
+    PlanRequest,
+    Referral,
+    Service,
+    TaxonomyTerm,
+    TeamMember,
+)
+
+PAGE = 50
+
+
+def _date(value: str, name: str, *, required: bool = False) -> datetime.date | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValidationError({name: _("Give a date.")})
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({name: _("Give the date as YYYY-MM-DD.")}) from None
+
+
+def _errors(error: ValidationError) -> list[str]:
+    return error.messages
+
+
+def _categories() -> list[tuple[str, str]]:
+    return [(c, str(LABELS[c])) for c in CARE_CATEGORIES]
+
+
+# --- Find help (public) -------------------------------------------------------------------
+
+
+@guards.public
+def find_help(request: HttpRequest) -> HttpResponse:
+    need = request.GET.get("need", "")
+    place = request.GET.get("place", "")
+    language = request.GET.get("language", "")
+    terms = list(TaxonomyTerm.objects.filter(parent__isnull=True).order_by("name"))
+    places = list(
+        Jurisdiction.objects.filter(directory_locations__isnull=False).distinct().order_by("code")
+    )
+    term = next((t for t in terms if t.code == need), None)
+    error = ""
+    results: list[Service] = []
+    searched = bool(need or place or language)
+    if searched:
+        try:
+            queryset = directory.find(
+                taxonomy_term_id=str(term.id) if term else "",
+                place=place,
+                language=language[:8],
+                active_only=True,
+            )
+            results = list(
+                queryset.select_related("organization").prefetch_related(
+                    "capacities__unit",
+                    "phones",
+                    "at_locations__location",
+                    "at_locations__schedules",
+                )[:PAGE]
+            )
+        except directory.SearchError as refused:
+            error = str(refused)
+    status = 400 if error else 200
+    return render(
+        request,
+        "care/find_help.html",
+        {
+            "terms": terms,
+            "places": places,
+            "need": need,
+            "place": place,
+            "language": language,
+            "results": [
+                {
+                    "service": s,
+                    "locations": [
+                        {
+                            "location": sal.location,
+                            "hours": directory.hours_in_words(sal.schedules.all()),
+                        }
+                        for sal in s.at_locations.all()
+                    ],
+                }
+                for s in results
+            ],
+            "searched": searched,
+            "error": error,
+            "section": "find-help",
+        },
+        status=status,
+    )
+
+
+# --- Staff workspace ----------------------------------------------------------------------
+
+
+@guards.requires("care.workspace")
+def workspace(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    today = timezone.localdate()
+    cases = list(team.cases_of(context).select_related("person")[:PAGE])
+    due_actions = list(
+        Action.objects.filter(
+            agency__key=context.agency_key,
+            status__in=[Action.Status.PLANNED, Action.Status.IN_PROGRESS],
+            due_date__lte=today + datetime.timedelta(days=14),
+            goal__need__case__team__membership_id=context.membership_id,
+            goal__need__case__team__left_at__isnull=True,
+        )
+        .select_related("goal__need__case")
+        .order_by("due_date")
+        .distinct()[:PAGE]
+    )
+    requests = list(
+        PlanRequest.objects.filter(
+            handled_at__isnull=True,
+            case__team__membership_id=context.membership_id,
+            case__team__role=TeamMember.Role.LEAD,
+            case__team__left_at__isnull=True,
+        ).select_related("case")[:PAGE]
+    )
+    overdue = list(referrals.overdue(context)[:PAGE]) if context.role == "supervisor" else []
+    return render(
+        request,
+        "care/workspace.html",
+        {
+            "cases": cases,
+            "due_actions": due_actions,
+            "incoming": list(referrals.incoming(context)[:PAGE]),
+            "overdue": overdue,
+            "requests": requests,
+            "today": today,
+            "section": "care",
+        },
+    )
+
+
+@guards.requires("care.case.open")
+def case_open(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    values: dict[str, Any] = {"basis": "consent", "categories": []}
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        values = {
+            "given_names": request.POST.get("given_names", "").strip(),
+            "family_name": request.POST.get("family_name", "").strip(),
+            "birth_date": request.POST.get("birth_date", "").strip(),
+            "basis": request.POST.get("basis", ""),
+            "categories": request.POST.getlist("categories"),
+            "review_date": request.POST.get("review_date", ""),
+        }
+        try:
+            birth = _date(values["birth_date"], "birth_date", required=True)
+            people = list(
+                Person.objects.filter(
+                    given_names__iexact=values["given_names"],
+                    family_name__iexact=values["family_name"],
+                    birth_date=birth,
+                )[:2]
+            )
+            if len(people) != 1:
+                raise ValidationError(
+                    {"person": _("No single person in the registry has this name and birth date.")}
+                )
+            case = team.open_case(
+                context,
+                people[0],
+                basis=values["basis"],
+                categories=values["categories"],
+                review_date=_date(values["review_date"], "review_date"),
+            )
+        except ValidationError as error:
+            errors, status = _errors(error), 400
+        else:
+            messages.success(request, _("The case is open; you are its lead professional."))
+            return redirect("care:case", reference=case.reference)
+    return render(
+        request,
+        "care/case_open.html",
+        {
+            "values": values,
+            "errors": errors,
+            "bases": IntegratedCase.Basis.choices,
+            "categories": _categories(),
+            "section": "care",
+        },
+        status=status,
+    )
+
+
+def _case(reference: str) -> IntegratedCase:
+    return get_object_or_404(
+        IntegratedCase.objects.select_related("agency", "person"), reference=reference
+    )
+
+
+def _case_page(
+    request: HttpRequest,
+    context: ActingContext,
+    case: IntegratedCase,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    try:
+        view = team.read_case(context, case)
+    except team.NotOnTeam as refusal:
+        return render(request, "identity/forbidden.html", {"reason": str(refusal)}, status=403)
+    member_ids = {m.membership_id for m in view.team}
+    candidates = (
+        StaffMembership.objects.filter(role__in=["front_line", "caseworker", "case_manager"])
+        .exclude(pk__in=member_ids)
+        .select_related("user", "agency")
+        .order_by("agency__key", "user__username")[:100]
+    )
+    timeline = sorted(
+        [(n.created_at, _("Note"), n.text, n.agency.name) for n in view.notes]
+        + [
+            (r.sent_at, _("Referral sent"), r.service.text("name"), r.get_status_display())
+            for r in view.referrals
+        ],
+        key=lambda row: row[0],
+        reverse=True,
+    )
+    return render(
+        request,
+        "care/case.html",
+        {
+            "view": view,
+            "case": case,
+            "errors": errors or [],
+            "coordinator": view.member.role in plans.COORDINATORS,
+            "domains": [(d, label) for d, label in Domain.choices if d in view.domains],
+            "all_domains": Domain.choices,
+            "categories": _categories(),
+            "roles": [r for r in TeamMember.Role.choices if r[0] != TeamMember.Role.LEAD],
+            "candidates": candidates,
+            "agencies": Agency.objects.order_by("key"),
+            "services": Service.objects.filter(status=Service.Status.ACTIVE)
+            .select_related("organization")
+            .order_by("name")[:200],
+            "urgencies": Referral.Urgency.choices,
+            "timeline": timeline,
+            "assessment_charts": assessments.history(case, view.domains),
+            "assessment_sets": assessments.current_sets(),
+            "section": "care",
+        },
+        status=status,
+    )
+
+
+@guards.requires("care.workspace")
+def case_detail(request: HttpRequest, context: ActingContext, reference: str) -> HttpResponse:
+    return _case_page(request, context, _case(reference))
+
+
+def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
+    """Do one thing the case page's forms ask for; answers the message to show."""
+    if what == "note":
+        plans.add_note(context, case, post.get("domain", ""), post.get("text", ""))
+        return _("The note is recorded.")
+    if what == "alert":
+        plans.raise_alert(context, case, post.get("domain", ""), post.get("text", ""))
+        return _("The alert is shown to the team members entitled to see it.")
+    if what == "need":
+        plans.add_need(context, case, post.get("domain", ""), post.get("description", ""))
+        return _("The need is added to the plan.")
+    if what == "goal":
+        need = Need.objects.filter(case=case, pk=_int(post.get("need"))).first()
+        if need is None:
+            raise ValidationError({"need": _("Choose the need this goal answers.")})
+        plans.add_goal(
+            context, need, post.get("description", ""), _date(post.get("target_date"), "target")
+        )
+        return _("The goal is added to the plan.")
+    if what == "action":
+        goal = Goal.objects.filter(need__case=case, pk=_int(post.get("goal"))).first()
+        agency = Agency.objects.filter(pk=_int(post.get("agency"))).first()
+        if goal is None or agency is None:
+            raise ValidationError({"goal": _("Choose the goal and the organisation responsible.")})
+        plans.add_action(
+            context,
+            goal,
+            post.get("description", ""),
+            agency,
+            _date(post.get("due_date"), "due_date", required=True),
+        )
+        return _("The action is added to the plan.")
+    if what == "action-status":
+        action = Action.objects.filter(goal__need__case=case, pk=_int(post.get("action"))).first()
+        if action is None:
+            raise ValidationError({"action": _("Choose an action of this plan.")})
+        plans.set_action_status(context, action, post.get("status", ""))
+        return _("The action is updated.")
+    if what == "outcome":
+        goal = Goal.objects.filter(need__case=case, pk=_int(post.get("goal"))).first()
+        if goal is None:
+            raise ValidationError({"goal": _("Choose a goal of this plan.")})
+        plans.record_outcome(context, goal, post.get("outcome", ""))
+        return _("The goal's outcome is recorded.")
+    if what == "member":
+        membership = StaffMembership.objects.filter(pk=_int(post.get("membership"))).first()
+        if membership is None:
+            raise ValidationError({"membership": _("Choose who joins the team.")})
+        team.add_member(
+            context,
+            case,
+            membership,
+            post.get("role", ""),
+            categories=post.getlist("categories"),
+        )
+        return _("The member is added; the person's consent is recorded.")
+    if what == "remove":
+        member = TeamMember.objects.filter(case=case, pk=_int(post.get("member"))).first()
+        if member is None:
+            raise ValidationError({"member": _("Choose a member of this team.")})
+        team.remove_member(context, member)
+        return _("The member has left the team and no longer sees the case.")
+    if what == "referral":
+        service = Service.objects.filter(pk=_uuid(post.get("service"))).first()
+        if service is None:
+            raise ValidationError({"service": _("Choose a service of the directory.")})
+        _referral, created = referrals.send_referral(
+            context,
+            case,
+            service,
+            reason=post.get("reason", ""),
+            urgency=post.get("urgency", ""),
+            categories=post.getlist("categories"),
+            due_date=_date(post.get("due_date"), "due_date"),
+            idempotency_key=post.get("idempotency_key", ""),
+        )
+        return _("The referral is sent.") if created else _("This referral was already sent.")
+    if what == "review":
+        plans.record_review(
+            context,
+            case,
+            held_on=_date(post.get("held_on"), "held_on", required=True),
+            attendee_ids=[i for i in (_int(v) for v in post.getlist("attendees")) if i],
+            decisions=post.get("decisions", ""),
+            next_review=_date(post.get("next_review"), "next_review"),
+        )
+        return _("The review is recorded.")
+    raise Http404
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+@require_POST
+@guards.requires("care.case.work")
+def case_act(
+    request: HttpRequest, context: ActingContext, reference: str, what: str
+) -> HttpResponse:
+    case = _case(reference)
+    try:
+        message = _act(context, case, what, request.POST)
+    except ValidationError as error:
+        return _case_page(request, context, case, _errors(error), status=400)
+    except PermissionDenied as refusal:
+        return render(request, "identity/forbidden.html", {"reason": str(refusal)}, status=403)
+    messages.success(request, message)
+    return redirect("care:case", reference=case.reference)
+
+
+@guards.requires("care.case.work")
+def assess(
+    request: HttpRequest, context: ActingContext, reference: str, set_key: str
+) -> HttpResponse:
+    case = _case(reference)
+    question_set = next((s for s in assessments.current_sets() if s.key == set_key), None)
+    if question_set is None:
+        raise Http404
+    if team.active_member(context, case) is None:
+        return render(
+            request,
+            "identity/forbidden.html",
+            {"reason": _("You are not a member of this case's team.")},
+            status=403,
+        )
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            assessments.record(
+                context,
+                case,
+                question_set,
+                {q["key"]: request.POST.get(q["key"]) for q in question_set.questions},
+                _date(request.POST.get("taken_on"), "taken_on"),
+            )
+        except ValidationError as error:
+            errors, status = _errors(error), 400
+        else:
+            messages.success(request, _("The assessment is recorded."))
+            return redirect("care:case", reference=case.reference)
+    questions = [
+        {
+            "key": q["key"],
+            "text": assessments.text(q["text"]),
+            "options": [(o["value"], assessments.text(o["label"])) for o in q["options"]],
+            "chosen": request.POST.get(q["key"], ""),
+        }
+        for q in question_set.questions
+    ]
+    return render(
+        request,
+        "care/assess.html",
+        {
+            "case": case,
+            "question_set": question_set,
+            "description": assessments.text(question_set.description),
+            "questions": questions,
+            "errors": errors,
+            "section": "care",
+        },
+        status=status,
+    )
+
+
+# --- A referral, for its receiver and its sender ------------------------------------------
+
+
+def _visible_referral(context: ActingContext, referral_id: uuid.UUID) -> Referral:
+    referral = get_object_or_404(
+        Referral.objects.select_related("service__organization", "from_agency", "to_agency"),
+        pk=referral_id,
+    )
+    keys = {referral.from_agency.key, referral.to_agency.key if referral.to_agency_id else None}
+    if context.agency_key not in keys:
+        raise Http404
+    return referral
+
+
+@guards.requires("care.workspace")
+def referral_detail(
+    request: HttpRequest, context: ActingContext, referral_id: uuid.UUID
+) -> HttpResponse:
+    referral = _visible_referral(context, referral_id)
+    return _referral_page(request, context, referral)
+
+
+def _referral_page(request, context, referral, errors=None, status=200) -> HttpResponse:
+    receiver = referral.to_agency_id is not None and context.agency_key == referral.to_agency.key
+    steps = [s for s, sources in referrals.MOVES.items() if referral.status in sources]
+    return render(
+        request,
+        "care/referral.html",
+        {
+            "referral": referral,
+            "receiver": receiver,
+            "steps": [(s, Referral.Status(s).label) for s in steps],
+            "outcomes": Referral.Outcome.choices,
+            "history": referral.steps.select_related("by"),
+            "errors": errors or [],
+            "section": "care",
+        },
+        status=status,
+    )
+
+
+@require_POST
+@guards.requires("care.case.work")
+def referral_step(
+    request: HttpRequest, context: ActingContext, referral_id: uuid.UUID
+) -> HttpResponse:
+    referral = _visible_referral(context, referral_id)
+    try:
+        referrals.move(
+            context,
+            referral,
+            request.POST.get("status", ""),
+            note=request.POST.get("note", ""),
+            outcome=request.POST.get("outcome", ""),
+        )
+    except ValidationError as error:
+        return _referral_page(request, context, referral, _errors(error), status=400)
+    except PermissionDenied as refusal:
+        return render(request, "identity/forbidden.html", {"reason": str(refusal)}, status=403)
+    messages.success(request, _("The referral is updated; the sender sees it."))
+    return redirect("care:referral", referral_id=referral.pk)
+
+
+@guards.public
+def referral_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A receiver off the platform reports back on the signed link they were e-mailed."""
+    try:
+        referral = referrals.referral_of_link(token)
+    except PermissionDenied:
+        raise Http404 from None  # a forged or expired link names nothing
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            referral = referrals.move_by_link(
+                token,
+                request.POST.get("status", ""),
+                note=request.POST.get("note", ""),
+                outcome=request.POST.get("outcome", ""),
+            )
+        except ValidationError as error:
+            errors, status = _errors(error), 400
+        else:
+            messages.success(request, _("Thank you: the referring organisation sees your answer."))
+            return redirect("care:referral-link", token=token)
+    steps = [s for s, sources in referrals.MOVES.items() if referral.status in sources]
+    return render(
+        request,
+        "care/referral.html",
+        {
+            "referral": referral,
+            "receiver": True,
+            "action": reverse("care:referral-link", kwargs={"token": token}),
+            "steps": [(s, Referral.Status(s).label) for s in steps],
+            "outcomes": Referral.Outcome.choices,
+            "history": referral.steps.all(),
+            "errors": errors,
+            "public": True,
+        },
+        status=status,
+    )
+
+
+# --- The person's side --------------------------------------------------------------------
+
+
+@guards.requires("care.mine")
+def my_care(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    return _my_page(request, context)
+
+
+def _my_page(request, context, errors=None, status=200) -> HttpResponse:
+    return render(
+        request,
+        "care/my_care.html",
+        {
+            "mine": mine.my_case(context.person_id),
+            "labels": dict(_categories()),
+            "kinds": PlanRequest.Kind.choices,
+            "errors": errors or [],
+            "section": "my-services",
+        },
+        status=status,
+    )
+
+
+@require_POST
+@guards.requires("care.mine.change")
+def my_withdraw(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    try:
+        count = mine.withdraw(context.person_id, _int(request.POST.get("agency")) or 0)
+    except ValidationError as error:
+        return _my_page(request, context, _errors(error), status=400)
+    messages.success(
+        request,
+        _("Your consent is withdrawn: that agency no longer sees your plan.")
+        if count
+        else _("There was no consent in force for that agency."),
+    )
+    return redirect(reverse("care:mine"))
+
+
+@require_POST
+@guards.requires("care.mine.change")
+def my_request(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    try:
+        mine.ask(context.person_id, request.POST.get("kind", ""), request.POST.get("text", ""))
+    except ValidationError as error:
+        return _my_page(request, context, _errors(error), status=400)
+    messages.success(request, _("Your request is sent to your lead professional."))
+    return redirect(reverse("care:mine"))

@@ -1,0 +1,233 @@
+"""The pages: find help near you, the staff workspace and case page, a referral for its
+receiver, and the person's side — in the browser's terms (requests, statuses, what shows)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from joinedup.care import plans, team
+from joinedup.care.models import IntegratedCase, PlanRequest, Referral, Service
+from joinedup.care.packages import load_package
+from joinedup.identity import assurance
+from joinedup.identity.models import IdentityProofing, StaffMembership, User
+
+from .conftest import SMALL_DIRECTORY
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_client(context) -> Client:
+    client = Client()
+    user = User.objects.get(pk=context.user_id)
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="phone")
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def services(agencies):
+    load_package(SMALL_DIRECTORY)
+    return {s.name: s for s in Service.objects.all()}
+
+
+@pytest.fixture
+def lead(make_staff):
+    return make_staff("toronto", "caseworker", "lead@toronto.example.org")
+
+
+@pytest.fixture
+def ontario(make_staff):
+    return make_staff("serviceontario", "caseworker", "worker@ontario.example.org")
+
+
+@pytest.fixture
+def person_client(person):
+    user = User.objects.create_user("jordan@example.org", "jordan@example.org", "x" * 20)
+    user.person = person
+    user.save()
+    assurance.record_proofing(person, level=2, method=IdentityProofing.Method.DOCUMENT_CHECK)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_find_help_by_need_place_and_language_in_both_languages(services, client):
+    page = client.get("/en/find-help/", {"need": "food", "place": "CA-ON-TOR"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Community food bank" in text and "Monday: 09:00–17:00" in text
+    assert "Emergency shelter" not in text
+    shelter = client.get("/en/find-help/", {"need": "housing"}).content.decode()
+    assert "7 of 40 free (bed)" in shelter
+    french = client.get("/fr/find-help/", {"need": "food", "language": "fr"}).content.decode()
+    assert "Banque alimentaire communautaire" in french and "Repas communautaires" in french
+    assert client.get("/en/find-help/", {"place": "ZZ"}).status_code == 400
+
+
+def test_the_workspace_is_for_staff_only(person_client, client, lead):
+    assert client.get("/en/staff/care/").status_code == 302  # sign in first
+    assert person_client.get("/en/staff/care/").status_code == 403
+    assert staff_client(lead).get("/en/staff/care/").status_code == 200
+
+
+def test_a_case_opened_and_worked_through_the_pages(services, lead, ontario, person):
+    browser = staff_client(lead)
+    form = {
+        "given_names": "Jordan",
+        "family_name": "Mbeki",
+        "birth_date": "1988-06-01",
+        "basis": "consent",
+        "categories": ["housing", "income", "health"],
+    }
+    refused = browser.post("/en/staff/care/cases/new/", {**form, "birth_date": "1988-06-02"})
+    assert refused.status_code == 400
+    assert "No single person" in refused.content.decode()
+    assert not IntegratedCase.objects.exists()
+    opened = browser.post("/en/staff/care/cases/new/", form)
+    case = IntegratedCase.objects.get()
+    assert opened.url == f"/en/staff/care/cases/{case.reference}/"
+    base = opened.url
+    browser.post(f"{base}note/", {"domain": "housing", "text": "Two months of rent arrears."})
+    browser.post(f"{base}note/", {"domain": "health", "text": "Anxiety; on a waiting list."})
+    bad = browser.post(f"{base}note/", {"domain": "housing", "text": ""})
+    assert bad.status_code == 400 and "Write the note." in bad.content.decode()
+    membership = StaffMembership.objects.get(pk=ontario.membership_id)
+    browser.post(
+        f"{base}member/",
+        {"membership": membership.pk, "role": "key_worker", "categories": ["housing"]},
+    )
+    browser.post(f"{base}need/", {"domain": "housing", "description": "Keep the apartment"})
+    need = case.needs.get()
+    browser.post(f"{base}goal/", {"need": need.pk, "description": "Arrears cleared"})
+    goal = need.goals.get()
+    browser.post(
+        f"{base}action/",
+        {
+            "goal": goal.pk,
+            "description": "Apply to the rent bank",
+            "agency": membership.agency_id,
+            "due_date": "2027-01-15",
+        },
+    )
+    assert goal.actions.count() == 1
+    page = browser.get(base).content.decode()
+    assert "Jordan Mbeki" in page and "Anxiety" in page and "Apply to the rent bank" in page
+
+    province = staff_client(ontario)
+    theirs = province.get(base)
+    assert theirs.status_code == 200
+    text = theirs.content.decode()
+    assert "Two months of rent arrears." in text and "Anxiety" not in text
+    assert "Some parts of this case are not shown to you" in text
+    # Not a coordinator: the plan is not theirs to change.
+    assert province.post(f"{base}need/", {"domain": "food", "description": "x"}).status_code == 403
+
+    member = case.team.get(membership=membership)
+    browser.post(f"{base}remove/", {"member": member.pk})
+    assert province.get(base).status_code == 403
+
+
+def test_the_receiver_answers_a_referral_and_the_sender_sees_it(services, lead, person, make_staff):
+    case = team.open_case(lead, person, basis="consent", categories=["income"])
+    browser = staff_client(lead)
+    food = services["Community food bank"]
+    payload = {
+        "service": str(food.pk),
+        "reason": "Food this week",
+        "urgency": "soon",
+        "categories": ["income"],
+        "idempotency_key": "k-1",
+    }
+    browser.post(f"/en/staff/care/cases/{case.reference}/referral/", payload)
+    browser.post(f"/en/staff/care/cases/{case.reference}/referral/", payload)
+    referral = Referral.objects.get()
+    receiver = staff_client(make_staff("helping-hands", "caseworker", areas=("CA-ON-TOR",)))
+    assert "Community food bank" in receiver.get("/en/staff/care/").content.decode()
+    url = f"/en/staff/care/referrals/{referral.pk}/"
+    assert receiver.get(url).status_code == 200
+    bad = receiver.post(f"{url}step/", {"status": "declined"})
+    assert bad.status_code == 400
+    receiver.post(f"{url}step/", {"status": "accepted"})
+    receiver.post(f"{url}step/", {"status": "closed", "outcome": "got_help"})
+    referral.refresh_from_db()
+    assert (referral.status, referral.outcome) == ("closed", "got_help")
+    assert browser.post(f"{url}step/", {"status": "contacted"}).status_code == 403
+    assert "Got help" in browser.get(f"/en/staff/care/cases/{case.reference}/").content.decode()
+    outsider = staff_client(make_staff("esdc", "caseworker"))
+    assert outsider.get(url).status_code == 404
+
+
+def test_the_person_sees_their_plan_and_withdraws_consent_for_one_agency(
+    services, lead, ontario, person, person_client
+):
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "income"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing"],
+    )
+    need = plans.add_need(lead, case, "housing", "Keep the apartment")
+    goal = plans.add_goal(lead, need, "Arrears cleared", None)
+    plans.add_action(
+        lead, goal, "Apply to the rent bank", ontario_agency(ontario), datetime.date(2027, 1, 15)
+    )
+    page = person_client.get("/en/my/care/").content.decode()
+    assert "Arrears cleared" in page and "Apply to the rent bank" in page
+    assert "ServiceOntario" in page and "care plan: housing" in page
+    assert staff_client(ontario).get(f"/en/staff/care/cases/{case.reference}/").status_code == 200
+    answer = person_client.post("/en/my/care/withdraw/", {"agency": ontario_agency(ontario).pk})
+    assert answer.status_code == 302
+    assert staff_client(ontario).get(f"/en/staff/care/cases/{case.reference}/").status_code == 403
+    assert person_client.post("/en/my/care/withdraw/", {"agency": "x"}).status_code == 400
+    person_client.post("/en/my/care/request/", {"kind": "review", "text": "Too fast."})
+    assert PlanRequest.objects.get().case == case
+    assert "Too fast." in staff_client(lead).get("/en/staff/care/").content.decode()
+    assert person_client.post("/en/my/care/request/", {"kind": "x"}).status_code == 400
+
+
+def ontario_agency(context):
+    return StaffMembership.objects.get(pk=context.membership_id).agency
+
+
+def test_the_workspace_reads_a_constant_number_of_statements(services, lead, make_staff):
+    from joinedup.identity.client_registry import AddressInput, register_person
+
+    browser = staff_client(lead)
+
+    def add_cases(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            someone = register_person(
+                given_names=f"P{n}",
+                family_name="Test",
+                birth_date=datetime.date(1980, 1, 1),
+                address=AddressInput(
+                    street_address="1 Main St", locality="Toronto", jurisdiction_code="CA-ON-TOR"
+                ),
+            )
+            case = team.open_case(lead, someone, basis="statute")
+            need = plans.add_need(lead, case, "housing", "x")
+            goal = plans.add_goal(lead, need, "y", None)
+            plans.add_action(lead, goal, "z", ontario_agency(lead), datetime.date.today())
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get("/en/staff/care/").status_code == 200
+        return len(queries)
+
+    add_cases(2, 0)
+    statements()  # the first request of a session reads a few things once
+    few = statements()
+    add_cases(10, 2)
+    assert statements() == few

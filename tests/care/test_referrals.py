@@ -1,0 +1,175 @@
+"""Closed-loop referrals: sent with consent to share, answered by the receiving organisation
+step by step, idempotent, overdue ones in the sender's supervisors' queue."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from joinedup.care import referrals, team
+from joinedup.care.models import IntegratedCase, Referral, Service
+from joinedup.care.packages import load_package
+from joinedup.sharing.models import OutboxEvent
+
+from .conftest import SMALL_DIRECTORY
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def services(agencies):
+    load_package(SMALL_DIRECTORY)
+    return {s.name: s for s in Service.objects.select_related("organization__agency")}
+
+
+@pytest.fixture
+def lead(make_staff):
+    return make_staff("toronto", "caseworker", "lead@toronto.example.org")
+
+
+@pytest.fixture
+def case(lead, person):
+    return team.open_case(
+        lead, person, basis=IntegratedCase.Basis.CONSENT, categories=["housing", "income"]
+    )
+
+
+@pytest.fixture
+def food_bank_worker(make_staff):
+    return make_staff("helping-hands", "caseworker", "intake@helping.example.org")
+
+
+def _send(lead, case, service, key="", **overrides):
+    values = {
+        "reason": "Needs groceries this week.",
+        "urgency": "soon",
+        "categories": ["income"],
+        "idempotency_key": key,
+    }
+    values.update(overrides)
+    return referrals.send_referral(lead, case, service, **values)
+
+
+def test_a_referral_records_consent_for_the_receiver_and_announces_itself(
+    lead, case, services, agencies
+):
+    referral, created = _send(lead, case, services["Community food bank"])
+    assert created
+    assert referral.to_agency == agencies["helping-hands"]
+    assert referral.status == Referral.Status.SENT
+    assert referral.consent.categories == ["income"]
+    assert list(referral.consent.recipients.all()) == [agencies["helping-hands"]]
+    assert referral.due_date == datetime.date.today() + datetime.timedelta(days=3)
+    assert OutboxEvent.objects.filter(type="org.joinedup.care.referral.sent").count() == 1
+
+
+def test_the_same_idempotency_key_gives_back_the_same_referral(lead, case, services):
+    first, created = _send(lead, case, services["Community food bank"], key="abc-1")
+    again, created_again = _send(lead, case, services["Community food bank"], key="abc-1")
+    assert created and not created_again
+    assert first.pk == again.pk
+    assert Referral.objects.count() == 1
+
+
+def test_bad_referrals_are_refused_and_write_nothing(lead, case, services, make_staff):
+    food = services["Community food bank"]
+    with pytest.raises(ValidationError) as refused:
+        _send(lead, case, food, reason="  ", urgency="whenever", categories=["gossip"])
+    assert set(refused.value.message_dict) == {"reason", "urgency", "categories"}
+    with pytest.raises(ValidationError):
+        _send(lead, case, food, due_date=datetime.date(2020, 1, 1))
+    stranger = make_staff("serviceontario", "caseworker")
+    with pytest.raises(PermissionDenied):
+        _send(stranger, case, food)
+    assert not Referral.objects.exists()
+
+
+def test_the_receiver_accepts_contacts_delivers_and_closes_with_an_outcome(
+    lead, case, services, food_bank_worker
+):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    for step in ("accepted", "contacted", "delivered"):
+        referral = referrals.move(food_bank_worker, referral, step)
+    referral = referrals.move(food_bank_worker, referral, "closed", outcome="got_help")
+    assert referral.outcome == "got_help" and referral.closed_at is not None
+    assert [s.status for s in referral.steps.all()] == [
+        "sent",
+        "accepted",
+        "contacted",
+        "delivered",
+        "closed",
+    ]
+    # The sender sees every step, through the case.
+    view = team.read_case(lead, case)
+    assert view.referrals[0].status == "closed"
+    assert OutboxEvent.objects.filter(type="org.joinedup.care.referral.closed").exists()
+
+
+def test_declining_needs_a_reason_and_ends_the_referral(lead, case, services, food_bank_worker):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    with pytest.raises(ValidationError):
+        referrals.move(food_bank_worker, referral, "declined")
+    referral = referrals.move(food_bank_worker, referral, "declined", note="No capacity now.")
+    assert referral.decline_reason == "No capacity now."
+    with pytest.raises(ValidationError, match="does not follow"):
+        referrals.move(food_bank_worker, referral, "accepted")
+
+
+def test_steps_out_of_order_or_by_others_are_refused(lead, case, services, food_bank_worker):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    with pytest.raises(ValidationError, match="does not follow"):
+        referrals.move(food_bank_worker, referral, "delivered")
+    with pytest.raises(ValidationError):
+        referrals.move(food_bank_worker, referral, "accepted")  # then close without an outcome
+        referrals.move(food_bank_worker, referral, "closed")
+    with pytest.raises(PermissionDenied):
+        referrals.move(lead, referral, "contacted")
+    referral.refresh_from_db()
+    assert referral.status == "accepted"
+
+
+def test_incoming_and_overdue_queues(lead, case, services, food_bank_worker):
+    late, _c = _send(lead, case, services["Community food bank"], key="late")
+    Referral.objects.filter(pk=late.pk).update(
+        due_date=datetime.date.today() - datetime.timedelta(1)
+    )
+    answered, _c = _send(lead, case, services["Community food bank"], key="answered")
+    Referral.objects.filter(pk=answered.pk).update(
+        due_date=datetime.date.today() - datetime.timedelta(1)
+    )
+    referrals.move(food_bank_worker, answered, "accepted")
+    assert {r.pk for r in referrals.incoming(food_bank_worker)} == {late.pk, answered.pk}
+    assert [r.pk for r in referrals.overdue(lead)] == [late.pk]
+
+
+def test_a_service_off_the_platform_has_no_receiving_agency(lead, case, services):
+    referral, _created = _send(lead, case, services["Walk-in counselling"])
+    assert referral.to_agency is None
+    assert referral.consent is None  # no agency to consent to: nothing shared on the platform
+
+
+def test_a_receiver_off_the_platform_is_emailed_a_signed_link_and_answers_on_it(
+    lead, case, services, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        referral, _created = _send(lead, case, services["Walk-in counselling"], categories=[])
+    message = mailoutbox[0]
+    assert message.to == ["referrals@calm.example.org"]
+    assert "Jordan" not in message.body  # no personal data in the e-mail
+    url = message.body.split("on this page: ")[1].strip()
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    page = client.get(f"/{path}")
+    assert page.status_code == 200 and "Needs groceries this week." in page.content.decode()
+    assert client.post(f"/{path}", {"status": "closed"}).status_code == 400
+    client.post(f"/{path}", {"status": "accepted"})
+    client.post(f"/{path}", {"status": "closed", "outcome": "no_capacity"})
+    referral.refresh_from_db()
+    assert (referral.status, referral.outcome) == ("closed", "no_capacity")
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(f"/en/referral-reply/{token[:-2]}xx/").status_code == 404
+    # A link is no way into a referral to an organisation on the platform.
+    other, _c = _send(lead, case, services["Community food bank"], key="k")
+    with pytest.raises(PermissionDenied):
+        referrals.referral_of_link(referrals.link_token(other))
