@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "joinedup.federation",
     "joinedup.identity",
     "joinedup.sharing",
+    "joinedup.clientindex",
     "joinedup.rules",
     "joinedup.delivery",
     "joinedup.bundles",

@@ -1,0 +1,286 @@
+"""The Splink model of the client index (Fellegi–Sunter, DuckDB backend): its blocking rules
+and comparisons, training by EM, prediction over the whole index or between new and
+existing records, and clustering at a threshold.
+
+This is one of the two modules that import Splink (with `runs`); nothing the web process
+loads at start-up imports either. Input and output are Arrow tables of the columns made by
+`standardise`: identifiers are only ever identity's keyed blind index here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import splink
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+#: The columns the model reads (made by `standardise.linkage_row`).
+COLUMNS = (
+    "unique_id",
+    "agency",
+    "given",
+    "given_formal",
+    "family",
+    "birth_date",
+    "sex",
+    "street",
+    "postcode",
+    "phone",
+    "email",
+    "id_index",
+)
+SCHEMA = pa.schema([("unique_id", pa.int64())] + [(name, pa.string()) for name in COLUMNS[1:]])
+
+_DAY_MONTH_SWAPPED = (
+    "substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) "
+    "AND substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2) "
+    "AND substr(birth_date_l, 9, 2) = substr(birth_date_r, 6, 2)"
+)
+_YEAR_OFF_BY_ONE = (
+    "substr(birth_date_l, 6, 5) = substr(birth_date_r, 6, 5) AND "
+    "abs(cast(substr(birth_date_l, 1, 4) AS INTEGER) "
+    "- cast(substr(birth_date_r, 1, 4) AS INTEGER)) = 1"
+)
+
+
+def blocking_rules() -> list:
+    """Which pairs are compared at all: any one rule suffices. Broad on purpose, since a
+    pair never compared is a link lost (recall)."""
+    return [
+        block_on("birth_date"),
+        block_on("family", "given_formal"),
+        block_on("postcode"),
+        block_on("email"),
+        block_on("phone"),
+        block_on("id_index"),
+        block_on("substr(family, 1, 2)", "substr(birth_date, 1, 4)", "substr(given, 1, 1)"),
+    ]
+
+
+def comparisons() -> list:
+    """How two records are compared, field by field, from the most to the least alike."""
+    return [
+        cl.CustomComparison(
+            output_column_name="given",
+            comparison_description="Given name",
+            comparison_levels=[
+                cll.NullLevel("given"),
+                cll.ExactMatchLevel("given"),
+                cll.ExactMatchLevel("given_formal").configure(
+                    label_for_charts="Same formal name (a nickname)"
+                ),
+                cll.JaroWinklerLevel("given", 0.92),
+                cll.JaroWinklerLevel("given", 0.80),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.NameComparison("family", jaro_winkler_thresholds=[0.92, 0.80]).configure(
+            term_frequency_adjustments=True
+        ),
+        cl.CustomComparison(
+            output_column_name="birth_date",
+            comparison_description="Birth date",
+            comparison_levels=[
+                cll.NullLevel("birth_date"),
+                cll.ExactMatchLevel("birth_date"),
+                cll.CustomLevel(_DAY_MONTH_SWAPPED, label_for_charts="Day and month swapped"),
+                cll.LevenshteinLevel("birth_date", 1),
+                cll.CustomLevel(_YEAR_OFF_BY_ONE, label_for_charts="Year off by one"),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.CustomComparison(
+            output_column_name="postcode",
+            comparison_description="Postal code",
+            comparison_levels=[
+                cll.NullLevel("postcode"),
+                cll.ExactMatchLevel("postcode"),
+                cll.CustomLevel(
+                    "substr(postcode_l, 1, 3) = substr(postcode_r, 1, 3)",
+                    label_for_charts="Same area (first three characters)",
+                ),
+                cll.ElseLevel(),
+            ],
+        ),
+        cl.JaroWinklerAtThresholds("street", [0.9]),
+        cl.ExactMatch("email"),
+        cl.ExactMatch("phone"),
+        cl.ExactMatch("id_index"),
+        cl.ExactMatch("sex"),
+    ]
+
+
+def settings(record_count: int, people_estimate: float | None = None) -> SettingsCreator:
+    """The model before training: a prior from the expected number of people."""
+    people = people_estimate or max(record_count / 3, 1)
+    pairs = max(record_count * (record_count - 1) / 2, 1)
+    matches = max(record_count - people, 1)
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=min(matches / pairs, 0.5),
+        blocking_rules_to_generate_predictions=blocking_rules(),
+        comparisons=comparisons(),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=False,
+    )
+
+
+def _database() -> DuckDBAPI:
+    return DuckDBAPI()
+
+
+def _quiet() -> None:
+    logging.getLogger("splink").setLevel(logging.WARNING)
+
+
+def train(records: pa.Table, *, seed: int = 1, max_pairs: float = 2e6) -> dict[str, Any]:
+    """Estimate u by random sampling, then m by EM in two sessions (each blocked on fields the
+    other compares), and return the trained model as Splink's JSON."""
+    _quiet()
+    db = _database()
+    linker = Linker(db.register(records.cast(SCHEMA)), settings(records.num_rows), log_level=None)
+    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("birth_date"), estimate_without_term_frequencies=True
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("family", "given_formal"), estimate_without_term_frequencies=True
+    )
+    return linker.misc.save_model_to_json()
+
+
+@dataclass
+class Prediction:
+    """Scored pairs at or above the review weight, and how each comparison levelled."""
+
+    pairs: pa.Table
+    compared: int
+
+
+def _linker(records: pa.Table, model: dict[str, Any]) -> tuple[DuckDBAPI, Linker, Any]:
+    _quiet()
+    db = _database()
+    table = db.register(records.cast(SCHEMA))
+    model = dict(model, retain_intermediate_calculation_columns=True)
+    return db, Linker(table, model, log_level=None), table
+
+
+def predict(records: pa.Table, model: dict[str, Any], *, min_weight: float) -> Prediction:
+    """Every blocked pair of the index scored; the pairs at or above `min_weight` returned."""
+    _db, linker, _table = _linker(records, model)
+    scored = linker.inference.predict(threshold_match_weight=min_weight)
+    pairs = scored.as_pyarrow_table()
+    return Prediction(pairs=pairs, compared=pairs.num_rows)
+
+
+def predict_new(
+    existing: pa.Table, new: pa.Table, model: dict[str, Any], *, min_weight: float
+) -> pa.Table:
+    """New records scored against the existing ones and among themselves (incremental)."""
+    _quiet()
+    db = _database()
+    everything = pa.concat_tables([existing.cast(SCHEMA), new.cast(SCHEMA)])
+    all_table = db.register(everything)
+    linker = Linker(
+        all_table, dict(model, retain_intermediate_calculation_columns=True), log_level=None
+    )
+    # Term frequencies from the whole index, so a new record's surname weighs as in a run.
+    linker.table_management.compute_tf_table("family")
+    left = db.register(existing.cast(SCHEMA))
+    right = db.register(new.cast(SCHEMA))
+    between = linker.inference.predict_between(
+        left, right, threshold_match_weight=min_weight
+    ).as_pyarrow_table()
+    within = linker.inference.predict_within(
+        right, threshold_match_weight=min_weight
+    ).as_pyarrow_table()
+    keep = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+    extra = [c for c in between.column_names if c.startswith(("gamma_", "bf_"))]
+    return pa.concat_tables(
+        [between.select(keep + extra), within.select(keep + extra)], promote_options="default"
+    )
+
+
+def components(nodes: list[int], edges: list[tuple[int, int]]) -> dict[int, int]:
+    """Connected components of the linked pairs (Splink's clustering): record → component."""
+    _quiet()
+    db = _database()
+    node_table = pa.table({"unique_id": pa.array(nodes, pa.int64())})
+    edge_table = pa.table(
+        {
+            "unique_id_l": pa.array([a for a, _b in edges], pa.int64()),
+            "unique_id_r": pa.array([b for _a, b in edges], pa.int64()),
+        }
+    )
+    result = cluster_pairwise_predictions_at_threshold(
+        node_table, edge_table, db_api=db, node_id_column_name="unique_id"
+    ).as_pyarrow_table()
+    ids = result.column("unique_id").to_pylist()
+    clusters = result.column("cluster_id").to_pylist()
+    return {int(u): int(c) for u, c in zip(ids, clusters, strict=True)}
+
+
+def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """comparison output column → {gamma value: the level's label}, from the stored model."""
+    labels: dict[str, dict[int, str]] = {}
+    for comparison in model.get("comparisons", []):
+        name = comparison.get("output_column_name", "")
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        count = len(levels)
+        labels[name] = {
+            count - 1 - i: lv.get("label_for_charts") or lv.get("sql_condition", "")
+            for i, lv in enumerate(levels)
+        }
+        labels[name][-1] = "Missing on one side"
+    return labels
+
+
+def contributions(row: dict[str, Any], labels: dict[str, dict[int, str]]) -> list[dict]:
+    """What each comparison contributed to one pair's weight (log2 of its Bayes factor)."""
+    out = []
+    for name, by_gamma in labels.items():
+        gamma = row.get(f"gamma_{name}")
+        if gamma is None:
+            continue
+        factor = row.get(f"bf_{name}") or 1.0
+        tf = row.get(f"bf_tf_adj_{name}") or 1.0
+        out.append(
+            {
+                "comparison": name,
+                "level": by_gamma.get(int(gamma), str(gamma)),
+                "weight": round(math.log2(factor * tf), 2) if factor * tf > 0 else None,
+            }
+        )
+    return out
+
+
+def parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each comparison level's m, u and match weight: the data of the model's charts."""
+    rows = []
+    for comparison in model.get("comparisons", []):
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level"):
+                continue
+            m, u = level.get("m_probability"), level.get("u_probability")
+            weight = math.log2(m / u) if m and u else None
+            rows.append(
+                {
+                    "comparison": comparison.get("output_column_name", ""),
+                    "level": level.get("label_for_charts") or level.get("sql_condition", ""),
+                    "m": m,
+                    "u": u,
+                    "weight": round(weight, 2) if weight is not None else None,
+                }
+            )
+    return rows
+
+
+SPLINK_VERSION = splink.__version__
