@@ -14,6 +14,7 @@ from ninja.openapi.views import default_home
 from joinedup import __version__
 from joinedup.bundles.api import router as bundles_router
 from joinedup.channels.api import router as channels_router
+from joinedup.clientindex.api import router as clientindex_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.federation.api import router as federation_router
 from joinedup.identity import guards
@@ -51,6 +52,8 @@ api.add_router("/", channels_router)
 api.add_router("/", performance_router)
 # Rules as code: a public computation that stores nothing.
 api.add_router("/", rules_router)
+# The client index: agencies submit their client lists (the operation declares its rule).
+api.add_router("/", clientindex_router)
 
 
 #: The body of every refusal: `{"detail": ...}` (a message, or the list of a validation's

@@ -13,11 +13,13 @@ from joinedup.federation.models import Agency
 from joinedup.identity.models import Person
 from joinedup.sharing.categories import register_field
 
+from .clusters import resolve
 from .models import PersonAlias, SourceRecord
 
 
 def person_ids(person: Person) -> set[int]:
-    """The person and everyone merged into them (their records are the person's too)."""
+    """The person they now are, and everyone merged into them (their records count too)."""
+    person = resolve(person)
     ids = {person.pk}
     frontier = [person.pk]
     while frontier:

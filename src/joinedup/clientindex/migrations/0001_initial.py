@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('federation', '0002_load_source_of_any_length'),
-        ('identity', '0005_alter_apiclient_role_alter_staffmembership_role'),
+        ('identity', '0005_data_steward_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
