@@ -71,7 +71,11 @@ def test_a_run_links_the_silos_and_a_rerun_keeps_every_id(agencies, population, 
     # No identifier in clear in the linkage tables, nor in the logs.
     sins = {p.sin for p in synthetic.people(400, seed=7)}
     with connection.cursor() as cursor:
-        for table in ("clientindex_reviewpair", "clientindex_clusterchange", "clientindex_linkagemodel"):
+        for table in (
+            "clientindex_reviewpair",
+            "clientindex_clusterchange",
+            "clientindex_linkagemodel",
+        ):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (our own table names)
             dump = repr(cursor.fetchall())
             assert not any(sin in dump for sin in sins), table
@@ -97,14 +101,18 @@ def test_new_records_link_to_existing_people_at_load(agencies, population):
         others = [
             after[r.pk]
             for r in SourceRecord.objects.exclude(pk=record.pk).filter(
-                record_id__in=[rid for (a, rid), p in truth.items() if p == person and a != "toronto"]
+                record_id__in=[
+                    rid for (a, rid), p in truth.items() if p == person and a != "toronto"
+                ]
             )
             if truth.get((r.agency.key, r.record_id)) == person
         ]
         if others:
             joined += after[record.pk] in others
     assert joined >= 1
-    reasons = set(ClusterChange.objects.filter(record_id__in=outcome.touched).values_list("reason", flat=True))
+    reasons = set(
+        ClusterChange.objects.filter(record_id__in=outcome.touched).values_list("reason", flat=True)
+    )
     assert reasons <= {"new", "joined", "merged"}
 
 
@@ -127,7 +135,9 @@ def test_review_decisions_merge_split_and_undo(agencies, population, steward, ca
     assert resolve(b_person) == a.person
     assert set(holdings.agencies_holding(b_person)) == set(holdings.agencies_holding(a.person))
     assert AccessEvent.objects.count() > ledger_before
-    assert ClusterChange.objects.filter(decision=merged, reason="merged").count() == len(merged.moved)
+    assert ClusterChange.objects.filter(decision=merged, reason="merged").count() == len(
+        merged.moved
+    )
 
     # A rerun keeps the merge.
     runs.link_all()
@@ -137,7 +147,9 @@ def test_review_decisions_merge_split_and_undo(agencies, population, steward, ca
     decisions.undo(steward, merged, "Two people after all.")
     b.refresh_from_db()
     assert b.retired_at is None and resolve(b_person) == b_person
-    assert set(SourceRecord.objects.filter(pk__in=merged.moved).values_list("cluster__key", flat=True)) == {b.key}
+    assert set(
+        SourceRecord.objects.filter(pk__in=merged.moved).values_list("cluster__key", flat=True)
+    ) == {b.key}
 
     # Split a record off, then undo.
     a.refresh_from_db()
@@ -155,7 +167,10 @@ def test_review_decisions_merge_split_and_undo(agencies, population, steward, ca
     if pair is not None:
         decisions.decide_pair(steward, pair, ReviewPair.Status.NOT_MATCH, "Different people.")
         runs.link_all()
-        left, right = SourceRecord.objects.get(pk=pair.left_id), SourceRecord.objects.get(pk=pair.right_id)
+        left, right = (
+            SourceRecord.objects.get(pk=pair.left_id),
+            SourceRecord.objects.get(pk=pair.right_id),
+        )
         assert left.cluster_id != right.cluster_id or left.cluster.records.count() > 2
 
     # Access: a caseworker neither reviews nor decides.
