@@ -47,3 +47,28 @@ def steward(agencies):
 @pytest.fixture
 def caseworker(agencies):
     return context_for("caseworker", "esdc", "caseworker")
+
+
+@pytest.fixture
+def signed_in(client, agencies):
+    """Sign a new account in through the real pages, as staff in a role or as a person."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from joinedup.identity.client_registry import register_person
+    from tests.identity.conftest import PASSWORD, sign_in
+
+    def make(role: str | None, agency: str = "esdc", username: str | None = None):
+        username = username or f"{role or 'person'}@example.org"
+        user = User.objects.create_user(username, username, PASSWORD)
+        if role:
+            StaffMembership.objects.create(
+                user=user, agency=Agency.objects.get(key=agency), role=role
+            )
+            TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        else:
+            user.person = register_person(given_names="Marie", family_name="Tremblay")
+            user.save()
+        sign_in(client, user)
+        return user
+
+    return make

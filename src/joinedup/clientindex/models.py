@@ -383,3 +383,39 @@ class PersonAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} → {self.resolves_to_id}"
+
+
+class CorrectionRequest(models.Model):
+    """A person asking that the index's links about them be checked and corrected."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Received")
+        CLOSED = "closed", _("Answered")
+
+    person = models.ForeignKey(
+        "identity.Person",
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="index_corrections",
+    )
+    agency = models.ForeignKey(
+        "federation.Agency",
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    message = models.TextField(_("what is wrong"), max_length=2000)
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.created_at:%Y-%m-%d}"

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import clusters as cluster_store
-from . import linkage, stable_ids, standardise
+from . import linkage, stable_ids, standardise, weights
 from .models import (
     Cluster,
     ClusterChange,
@@ -186,9 +186,9 @@ def _apply(
 def _review_rows(
     pairs: pa.Table, model: LinkageModel, decided: set[tuple[int, int]]
 ) -> list[dict[str, Any]]:
-    labels = linkage.level_labels(model.settings_json)
-    weights = pairs.column("match_weight").to_pylist()
-    band = [i for i, w in enumerate(weights) if model.review_weight <= w < model.match_weight]
+    labels = weights.level_labels(model.settings_json)
+    scores = pairs.column("match_weight").to_pylist()
+    band = [i for i, w in enumerate(scores) if model.review_weight <= w < model.match_weight]
     rows = []
     if not band:
         return rows
@@ -202,7 +202,7 @@ def _review_rows(
                 "pair": key,
                 "match_weight": float(row["match_weight"]),
                 "match_probability": float(row["match_probability"]),
-                "contributions": linkage.contributions(row, labels),
+                "contributions": weights.contributions(row, labels),
             }
         )
     return rows
