@@ -8,442 +8,156 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("delivery", "0001_initial"),
-        ("federation", "0002_load_source_of_any_length"),
-        ("identity", "0003_proofing_mandates_staff_credentials"),
-        ("sharing", "0003_ledger_chains"),
+        ('delivery', '0001_initial'),
+        ('federation', '0002_load_source_of_any_length'),
+        ('identity', '0003_proofing_mandates_staff_credentials'),
+        ('sharing', '0003_ledger_chains'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Bundle",
+            name='Bundle',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=60, unique=True, verbose_name="key")),
-                ("names", models.JSONField(default=dict, verbose_name="names")),
-                (
-                    "descriptions",
-                    models.JSONField(blank=True, default=dict, verbose_name="descriptions"),
-                ),
-                (
-                    "life_situation",
-                    models.CharField(blank=True, max_length=80, verbose_name="life situation"),
-                ),
-                ("position", models.PositiveIntegerField(default=100, verbose_name="position")),
-                ("definition", models.JSONField(default=dict, verbose_name="definition")),
-                (
-                    "checksum",
-                    models.CharField(editable=False, max_length=64, verbose_name="checksum"),
-                ),
-                ("source", models.CharField(blank=True, max_length=300, verbose_name="source")),
-                ("illustrative", models.BooleanField(default=False, verbose_name="illustrative")),
-                ("active", models.BooleanField(default=True, verbose_name="taking submissions")),
-                (
-                    "loaded_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="loaded at"
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=60, unique=True, verbose_name='key')),
+                ('names', models.JSONField(default=dict, verbose_name='names')),
+                ('descriptions', models.JSONField(blank=True, default=dict, verbose_name='descriptions')),
+                ('life_situation', models.CharField(blank=True, max_length=80, verbose_name='life situation')),
+                ('position', models.PositiveIntegerField(default=100, verbose_name='position')),
+                ('definition', models.JSONField(default=dict, verbose_name='definition')),
+                ('checksum', models.CharField(editable=False, max_length=64, verbose_name='checksum')),
+                ('source', models.CharField(blank=True, max_length=300, verbose_name='source')),
+                ('illustrative', models.BooleanField(default=False, verbose_name='illustrative')),
+                ('active', models.BooleanField(default=True, verbose_name='taking submissions')),
+                ('loaded_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='loaded at')),
             ],
             options={
-                "verbose_name": "bundle",
-                "verbose_name_plural": "bundles",
-                "ordering": ["position", "key"],
+                'verbose_name': 'bundle',
+                'verbose_name_plural': 'bundles',
+                'ordering': ['position', 'key'],
             },
         ),
         migrations.CreateModel(
-            name="BundleSubmission",
+            name='BundleSubmission',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "reference",
-                    models.CharField(
-                        editable=False, max_length=20, unique=True, verbose_name="reference"
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(default="online", max_length=16, verbose_name="channel"),
-                ),
-                ("language", models.CharField(default="en", max_length=8, verbose_name="language")),
-                ("screening", models.JSONField(default=dict, verbose_name="screening answers")),
-                ("answers", models.JSONField(default=dict, verbose_name="answers")),
-                (
-                    "dropped",
-                    models.JSONField(blank=True, default=list, verbose_name="legs left out"),
-                ),
-                ("definition_checksum", models.CharField(editable=False, max_length=64)),
-                (
-                    "submitted_at",
-                    models.DateTimeField(
-                        db_index=True,
-                        default=django.utils.timezone.now,
-                        verbose_name="submitted at",
-                    ),
-                ),
-                ("idempotency_scope", models.CharField(blank=True, editable=False, max_length=40)),
-                (
-                    "idempotency_key",
-                    models.CharField(
-                        blank=True, editable=False, max_length=200, verbose_name="idempotency key"
-                    ),
-                ),
-                ("fingerprint", models.CharField(blank=True, editable=False, max_length=64)),
-                (
-                    "acting_person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="identity.person",
-                        verbose_name="submitted by (person)",
-                    ),
-                ),
-                (
-                    "bundle",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="submissions",
-                        to="bundles.bundle",
-                        verbose_name="bundle",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="bundle_submissions",
-                        to="identity.person",
-                        verbose_name="for",
-                    ),
-                ),
-                (
-                    "submitted_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="submitted by (account)",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('reference', models.CharField(editable=False, max_length=20, unique=True, verbose_name='reference')),
+                ('channel', models.CharField(default='online', max_length=16, verbose_name='channel')),
+                ('language', models.CharField(default='en', max_length=8, verbose_name='language')),
+                ('screening', models.JSONField(default=dict, verbose_name='screening answers')),
+                ('answers', models.JSONField(default=dict, verbose_name='answers')),
+                ('dropped', models.JSONField(blank=True, default=list, verbose_name='legs left out')),
+                ('definition_checksum', models.CharField(editable=False, max_length=64)),
+                ('submitted_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='submitted at')),
+                ('idempotency_scope', models.CharField(blank=True, editable=False, max_length=40)),
+                ('idempotency_key', models.CharField(blank=True, editable=False, max_length=200, verbose_name='idempotency key')),
+                ('fingerprint', models.CharField(blank=True, editable=False, max_length=64)),
+                ('acting_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='identity.person', verbose_name='submitted by (person)')),
+                ('bundle', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='bundles.bundle', verbose_name='bundle')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bundle_submissions', to='identity.person', verbose_name='for')),
+                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted by (account)')),
             ],
             options={
-                "verbose_name": "bundle submission",
-                "verbose_name_plural": "bundle submissions",
-                "ordering": ["-submitted_at"],
+                'verbose_name': 'bundle submission',
+                'verbose_name_plural': 'bundle submissions',
+                'ordering': ['-submitted_at'],
             },
         ),
         migrations.CreateModel(
-            name="BundleLeg",
+            name='BundleLeg',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=60, verbose_name="leg")),
-                ("position", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                    ),
-                ),
-                (
-                    "application",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="bundle_leg",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "consent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="sharing.consentrecord",
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.service",
-                    ),
-                ),
-                (
-                    "submission",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="legs",
-                        to="bundles.bundlesubmission",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=60, verbose_name='leg')),
+                ('position', models.PositiveSmallIntegerField(default=0)),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
+                ('application', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='bundle_leg', to='delivery.application')),
+                ('consent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sharing.consentrecord')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.service')),
+                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='legs', to='bundles.bundlesubmission')),
             ],
             options={
-                "verbose_name": "bundle leg",
-                "verbose_name_plural": "bundle legs",
-                "ordering": ["submission", "position"],
+                'verbose_name': 'bundle leg',
+                'verbose_name_plural': 'bundle legs',
+                'ordering': ['submission', 'position'],
             },
         ),
         migrations.CreateModel(
-            name="BundleDraft",
+            name='BundleDraft',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("screening", models.JSONField(blank=True, default=dict)),
-                ("answers", models.JSONField(blank=True, default=dict)),
-                ("dropped", models.JSONField(blank=True, default=list)),
-                ("consents", models.JSONField(blank=True, default=list)),
-                ("step", models.CharField(blank=True, max_length=60)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "bundle",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="drafts",
-                        to="bundles.bundle",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="bundle_drafts",
-                        to="identity.person",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="bundle_drafts",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "submitted",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="bundles.bundlesubmission",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('screening', models.JSONField(blank=True, default=dict)),
+                ('answers', models.JSONField(blank=True, default=dict)),
+                ('dropped', models.JSONField(blank=True, default=list)),
+                ('consents', models.JSONField(blank=True, default=list)),
+                ('step', models.CharField(blank=True, max_length=60)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('bundle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='bundles.bundle')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bundle_drafts', to='identity.person')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bundle_drafts', to=settings.AUTH_USER_MODEL)),
+                ('submitted', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='bundles.bundlesubmission')),
             ],
             options={
-                "verbose_name": "bundle draft",
-                "verbose_name_plural": "bundle drafts",
-                "ordering": ["-updated_at"],
+                'verbose_name': 'bundle draft',
+                'verbose_name_plural': 'bundle drafts',
+                'ordering': ['-updated_at'],
             },
         ),
         migrations.CreateModel(
-            name="Offer",
+            name='Offer',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("leg", models.SlugField(max_length=60, verbose_name="leg")),
-                (
-                    "trigger",
-                    models.CharField(
-                        choices=[
-                            ("birth_registered", "A birth was registered"),
-                            ("address_changed", "An address changed"),
-                            ("death_registered", "A death was registered"),
-                        ],
-                        max_length=30,
-                        verbose_name="because",
-                    ),
-                ),
-                ("event_id", models.CharField(max_length=64)),
-                ("answers", models.JSONField(default=dict, verbose_name="what we already know")),
-                ("place", models.CharField(blank=True, max_length=40, verbose_name="place")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("open", "Offered"),
-                            ("accepted", "Accepted"),
-                            ("declined", "Declined"),
-                            ("withdrawn", "No longer offered"),
-                        ],
-                        db_index=True,
-                        default="open",
-                        max_length=12,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="offered at"
-                    ),
-                ),
-                (
-                    "decided_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="decided at"),
-                ),
-                (
-                    "about",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The person the event was about (the newborn, the person who died).",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="identity.person",
-                        verbose_name="about",
-                    ),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "bundle",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="offers",
-                        to="bundles.bundle",
-                    ),
-                ),
-                (
-                    "consent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="sharing.consentrecord",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="offers",
-                        to="identity.person",
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="federation.service",
-                    ),
-                ),
-                (
-                    "source_application",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="delivery.application",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('leg', models.SlugField(max_length=60, verbose_name='leg')),
+                ('trigger', models.CharField(choices=[('birth_registered', 'A birth was registered'), ('address_changed', 'An address changed'), ('death_registered', 'A death was registered')], max_length=30, verbose_name='because')),
+                ('event_id', models.CharField(max_length=64)),
+                ('answers', models.JSONField(default=dict, verbose_name='what we already know')),
+                ('place', models.CharField(blank=True, max_length=40, verbose_name='place')),
+                ('status', models.CharField(choices=[('open', 'Offered'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('withdrawn', 'No longer offered')], db_index=True, default='open', max_length=12, verbose_name='status')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='offered at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
+                ('about', models.ForeignKey(blank=True, help_text='The person the event was about (the newborn, the person who died).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='identity.person', verbose_name='about')),
+                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='delivery.application')),
+                ('bundle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offers', to='bundles.bundle')),
+                ('consent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sharing.consentrecord')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offers', to='identity.person')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federation.service')),
+                ('source_application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='delivery.application')),
             ],
             options={
-                "verbose_name": "offer",
-                "verbose_name_plural": "offers",
-                "ordering": ["-created_at"],
+                'verbose_name': 'offer',
+                'verbose_name_plural': 'offers',
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="RegisteredBirth",
+            name='RegisteredBirth',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "child",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="identity.person",
-                    ),
-                ),
-                (
-                    "parents",
-                    models.ManyToManyField(blank=True, related_name="+", to="identity.person"),
-                ),
-                (
-                    "registration",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="registered_birth",
-                        to="delivery.application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('child', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.person')),
+                ('parents', models.ManyToManyField(blank=True, related_name='+', to='identity.person')),
+                ('registration', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='registered_birth', to='delivery.application')),
             ],
             options={
-                "verbose_name": "registered birth",
-                "verbose_name_plural": "registered births",
+                'verbose_name': 'registered birth',
+                'verbose_name_plural': 'registered births',
             },
         ),
         migrations.AddConstraint(
-            model_name="bundlesubmission",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("idempotency_key", ""), _negated=True),
-                fields=("idempotency_scope", "idempotency_key"),
-                name="one_bundle_submission_per_idempotency_key",
-            ),
+            model_name='bundlesubmission',
+            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('idempotency_scope', 'idempotency_key'), name='one_bundle_submission_per_idempotency_key'),
         ),
         migrations.AddConstraint(
-            model_name="bundleleg",
-            constraint=models.UniqueConstraint(
-                fields=("submission", "key"), name="one_leg_per_key"
-            ),
+            model_name='bundleleg',
+            constraint=models.UniqueConstraint(fields=('submission', 'key'), name='one_leg_per_key'),
         ),
         migrations.AddConstraint(
-            model_name="offer",
-            constraint=models.UniqueConstraint(
-                fields=("person", "service", "event_id"), name="one_offer_per_event_and_service"
-            ),
+            model_name='offer',
+            constraint=models.UniqueConstraint(fields=('person', 'service', 'event_id'), name='one_offer_per_event_and_service'),
         ),
     ]

@@ -7,435 +7,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("delivery", "0001_initial"),
-        ("federation", "0002_load_source_of_any_length"),
-        ("identity", "0003_proofing_mandates_staff_credentials"),
+        ('delivery', '0001_initial'),
+        ('federation', '0002_load_source_of_any_length'),
+        ('identity', '0003_proofing_mandates_staff_credentials'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Interaction",
+            name='Interaction',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("counter", "In person"),
-                            ("phone", "By phone"),
-                            ("video", "By video call"),
-                        ],
-                        max_length=16,
-                        verbose_name="channel",
-                    ),
-                ),
-                ("role", models.CharField(max_length=20, verbose_name="agent's role")),
-                (
-                    "started_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="started at"
-                    ),
-                ),
-                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
-                ("topic", models.CharField(blank=True, max_length=200, verbose_name="topic")),
-                (
-                    "outcome",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("", "Still open"),
-                            ("resolved", "Answered or resolved"),
-                            ("submitted", "Application submitted"),
-                            ("transferred", "Transferred to another agency"),
-                            ("callback", "Call-back arranged"),
-                            ("referred", "Referred elsewhere"),
-                            ("not_verified", "Caller could not be verified"),
-                            ("abandoned", "Ended without an outcome"),
-                        ],
-                        default="",
-                        max_length=16,
-                        verbose_name="outcome",
-                    ),
-                ),
-                (
-                    "served_for",
-                    models.JSONField(blank=True, default=list, verbose_name="served for agencies"),
-                ),
-                ("code_hash", models.CharField(blank=True, max_length=64)),
-                (
-                    "code_sent_to",
-                    models.CharField(blank=True, max_length=40, verbose_name="code sent to"),
-                ),
-                ("code_expires_at", models.DateTimeField(blank=True, null=True)),
-                ("verification_attempts", models.PositiveSmallIntegerField(default=0)),
-                (
-                    "verified_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="caller verified at"),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                        verbose_name="agent's agency",
-                    ),
-                ),
-                (
-                    "agent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="agent",
-                    ),
-                ),
-                (
-                    "applications",
-                    models.ManyToManyField(
-                        blank=True, to="delivery.application", verbose_name="applications touched"
-                    ),
-                ),
-                (
-                    "office",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.office",
-                        verbose_name="office",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="interactions",
-                        to="identity.person",
-                        verbose_name="person served",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channel', models.CharField(choices=[('counter', 'In person'), ('phone', 'By phone'), ('video', 'By video call')], max_length=16, verbose_name='channel')),
+                ('role', models.CharField(max_length=20, verbose_name="agent's role")),
+                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
+                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
+                ('topic', models.CharField(blank=True, max_length=200, verbose_name='topic')),
+                ('outcome', models.CharField(blank=True, choices=[('', 'Still open'), ('resolved', 'Answered or resolved'), ('submitted', 'Application submitted'), ('transferred', 'Transferred to another agency'), ('callback', 'Call-back arranged'), ('referred', 'Referred elsewhere'), ('not_verified', 'Caller could not be verified'), ('abandoned', 'Ended without an outcome')], default='', max_length=16, verbose_name='outcome')),
+                ('served_for', models.JSONField(blank=True, default=list, verbose_name='served for agencies')),
+                ('code_hash', models.CharField(blank=True, max_length=64)),
+                ('code_sent_to', models.CharField(blank=True, max_length=40, verbose_name='code sent to')),
+                ('code_expires_at', models.DateTimeField(blank=True, null=True)),
+                ('verification_attempts', models.PositiveSmallIntegerField(default=0)),
+                ('verified_at', models.DateTimeField(blank=True, null=True, verbose_name='caller verified at')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency', verbose_name="agent's agency")),
+                ('agent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='agent')),
+                ('applications', models.ManyToManyField(blank=True, to='delivery.application', verbose_name='applications touched')),
+                ('office', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.office', verbose_name='office')),
+                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='interactions', to='identity.person', verbose_name='person served')),
             ],
             options={
-                "verbose_name": "interaction",
-                "verbose_name_plural": "interactions",
-                "ordering": ["-started_at"],
+                'verbose_name': 'interaction',
+                'verbose_name_plural': 'interactions',
+                'ordering': ['-started_at'],
             },
         ),
         migrations.CreateModel(
-            name="CallTask",
+            name='CallTask',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("transfer", "Warm transfer"), ("callback", "Call-back")],
-                        max_length=10,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("summary", models.TextField(verbose_name="summary")),
-                ("context", models.JSONField(default=dict, verbose_name="call context")),
-                (
-                    "phone",
-                    models.CharField(blank=True, max_length=40, verbose_name="number to call back"),
-                ),
-                ("due_at", models.DateTimeField(blank=True, null=True, verbose_name="due")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("open", "Waiting"), ("done", "Done")],
-                        default="open",
-                        max_length=8,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="created at"
-                    ),
-                ),
-                ("done_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                        verbose_name="queue of",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "done_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "from_agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                        verbose_name="from agency",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="identity.person",
-                    ),
-                ),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="tasks",
-                        to="channels.interaction",
-                        verbose_name="call",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('transfer', 'Warm transfer'), ('callback', 'Call-back')], max_length=10, verbose_name='kind')),
+                ('summary', models.TextField(verbose_name='summary')),
+                ('context', models.JSONField(default=dict, verbose_name='call context')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='number to call back')),
+                ('due_at', models.DateTimeField(blank=True, null=True, verbose_name='due')),
+                ('status', models.CharField(choices=[('open', 'Waiting'), ('done', 'Done')], default='open', max_length=8, verbose_name='status')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
+                ('done_at', models.DateTimeField(blank=True, null=True)),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency', verbose_name='queue of')),
+                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('from_agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency', verbose_name='from agency')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.person')),
+                ('interaction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='channels.interaction', verbose_name='call')),
             ],
             options={
-                "verbose_name": "call task",
-                "verbose_name_plural": "call tasks",
-                "ordering": ["status", "due_at", "created_at"],
+                'verbose_name': 'call task',
+                'verbose_name_plural': 'call tasks',
+                'ordering': ['status', 'due_at', 'created_at'],
             },
         ),
         migrations.CreateModel(
-            name="RateBucket",
+            name='RateBucket',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("tokens", models.FloatField()),
-                ("updated_at", models.DateTimeField()),
-                ("per_minute", models.PositiveIntegerField(blank=True, null=True)),
-                ("burst", models.PositiveIntegerField(blank=True, null=True)),
-                (
-                    "client",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="identity.apiclient",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('tokens', models.FloatField()),
+                ('updated_at', models.DateTimeField()),
+                ('per_minute', models.PositiveIntegerField(blank=True, null=True)),
+                ('burst', models.PositiveIntegerField(blank=True, null=True)),
+                ('client', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.apiclient')),
             ],
             options={
-                "verbose_name": "API rate bucket",
-                "verbose_name_plural": "API rate buckets",
+                'verbose_name': 'API rate bucket',
+                'verbose_name_plural': 'API rate buckets',
             },
         ),
         migrations.CreateModel(
-            name="Slot",
+            name='Slot',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("starts_at", models.DateTimeField(verbose_name="starts at")),
-                (
-                    "minutes",
-                    models.PositiveSmallIntegerField(default=15, verbose_name="length in minutes"),
-                ),
-                ("capacity", models.PositiveSmallIntegerField(default=1, verbose_name="capacity")),
-                (
-                    "office",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="slots",
-                        to="federation.office",
-                        verbose_name="office",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('starts_at', models.DateTimeField(verbose_name='starts at')),
+                ('minutes', models.PositiveSmallIntegerField(default=15, verbose_name='length in minutes')),
+                ('capacity', models.PositiveSmallIntegerField(default=1, verbose_name='capacity')),
+                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slots', to='federation.office', verbose_name='office')),
             ],
             options={
-                "verbose_name": "appointment slot",
-                "verbose_name_plural": "appointment slots",
-                "ordering": ["office", "starts_at"],
+                'verbose_name': 'appointment slot',
+                'verbose_name_plural': 'appointment slots',
+                'ordering': ['office', 'starts_at'],
             },
         ),
         migrations.CreateModel(
-            name="Appointment",
+            name='Appointment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("seat", models.PositiveSmallIntegerField(verbose_name="seat")),
-                ("channel", models.CharField(max_length=16, verbose_name="booked through")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("booked", "Booked"), ("cancelled", "Cancelled")],
-                        default="booked",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="booked at"
-                    ),
-                ),
-                (
-                    "booked_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="identity.person",
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.service",
-                    ),
-                ),
-                (
-                    "slot",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="appointments",
-                        to="channels.slot",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seat', models.PositiveSmallIntegerField(verbose_name='seat')),
+                ('channel', models.CharField(max_length=16, verbose_name='booked through')),
+                ('status', models.CharField(choices=[('booked', 'Booked'), ('cancelled', 'Cancelled')], default='booked', max_length=10, verbose_name='status')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='booked at')),
+                ('booked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.person')),
+                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.service')),
+                ('slot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='appointments', to='channels.slot')),
             ],
             options={
-                "verbose_name": "appointment",
-                "verbose_name_plural": "appointments",
+                'verbose_name': 'appointment',
+                'verbose_name_plural': 'appointments',
             },
         ),
         migrations.CreateModel(
-            name="BirthNotice",
+            name='BirthNotice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "notice_id",
-                    models.CharField(max_length=100, verbose_name="the sender's reference"),
-                ),
-                ("mother_given_names", models.CharField(max_length=100)),
-                ("mother_family_name", models.CharField(max_length=100)),
-                ("child_birth_date", models.DateField()),
-                ("child_sex", models.CharField(blank=True, max_length=8)),
-                ("hospital", models.CharField(max_length=200)),
-                ("province", models.CharField(max_length=16)),
-                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("matched_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                    ),
-                ),
-                (
-                    "client",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="identity.apiclient",
-                    ),
-                ),
-                (
-                    "registration",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="birth_notice",
-                        to="delivery.application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('notice_id', models.CharField(max_length=100, verbose_name="the sender's reference")),
+                ('mother_given_names', models.CharField(max_length=100)),
+                ('mother_family_name', models.CharField(max_length=100)),
+                ('child_birth_date', models.DateField()),
+                ('child_sex', models.CharField(blank=True, max_length=8)),
+                ('hospital', models.CharField(max_length=200)),
+                ('province', models.CharField(max_length=16)),
+                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('matched_at', models.DateTimeField(blank=True, null=True)),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
+                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.apiclient')),
+                ('registration', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='birth_notice', to='delivery.application')),
             ],
             options={
-                "verbose_name": "notice of birth",
-                "verbose_name_plural": "notices of birth",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("client", "notice_id"), name="one_notice_per_id"
-                    )
-                ],
+                'verbose_name': 'notice of birth',
+                'verbose_name_plural': 'notices of birth',
+                'constraints': [models.UniqueConstraint(fields=('client', 'notice_id'), name='one_notice_per_id')],
             },
         ),
         migrations.AddIndex(
-            model_name="interaction",
-            index=models.Index(
-                fields=["agency", "channel", "started_at"], name="channels_in_agency__4b79f2_idx"
-            ),
+            model_name='interaction',
+            index=models.Index(fields=['agency', 'channel', 'started_at'], name='channels_in_agency__4b79f2_idx'),
         ),
         migrations.AddConstraint(
-            model_name="slot",
-            constraint=models.UniqueConstraint(
-                fields=("office", "starts_at"), name="one_slot_per_time"
-            ),
+            model_name='slot',
+            constraint=models.UniqueConstraint(fields=('office', 'starts_at'), name='one_slot_per_time'),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "booked")),
-                fields=("slot", "seat"),
-                name="one_booking_per_seat",
-            ),
+            model_name='appointment',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'booked')), fields=('slot', 'seat'), name='one_booking_per_seat'),
         ),
     ]

@@ -6,51 +6,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("channels", "0001_initial"),
-        ("federation", "0002_load_source_of_any_length"),
-        ("identity", "0003_proofing_mandates_staff_credentials"),
+        ('channels', '0001_initial'),
+        ('federation', '0002_load_source_of_any_length'),
+        ('identity', '0003_proofing_mandates_staff_credentials'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="appointment",
-            name="one_booking_per_seat",
+            model_name='appointment',
+            name='one_booking_per_seat',
         ),
         migrations.AddField(
-            model_name="appointment",
-            name="interaction",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="appointments",
-                to="channels.interaction",
-                verbose_name="booked during",
-            ),
+            model_name='appointment',
+            name='interaction',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='appointments', to='channels.interaction', verbose_name='booked during'),
         ),
         migrations.AlterField(
-            model_name="appointment",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("booked", "Booked"),
-                    ("cancelled", "Cancelled"),
-                    ("attended", "Attended"),
-                    ("no_show", "Did not come"),
-                ],
-                default="booked",
-                max_length=10,
-                verbose_name="status",
-            ),
+            model_name='appointment',
+            name='status',
+            field=models.CharField(choices=[('booked', 'Booked'), ('cancelled', 'Cancelled'), ('attended', 'Attended'), ('no_show', 'Did not come')], default='booked', max_length=10, verbose_name='status'),
         ),
         migrations.AddConstraint(
-            model_name="appointment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "cancelled"), _negated=True),
-                fields=("slot", "seat"),
-                name="one_booking_per_seat",
-            ),
+            model_name='appointment',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'cancelled'), _negated=True), fields=('slot', 'seat'), name='one_booking_per_seat'),
         ),
     ]

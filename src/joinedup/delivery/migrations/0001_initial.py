@@ -8,954 +8,351 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("federation", "0002_load_source_of_any_length"),
-        ("identity", "0003_proofing_mandates_staff_credentials"),
+        ('federation', '0002_load_source_of_any_length'),
+        ('identity', '0003_proofing_mandates_staff_credentials'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="SandboxIntent",
+            name='SandboxIntent',
             fields=[
-                ("id", models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ("amount", models.PositiveIntegerField(help_text="in cents")),
-                ("currency", models.CharField(max_length=3)),
-                ("status", models.CharField(default="requires_payment_method", max_length=30)),
-                ("description", models.CharField(blank=True, max_length=200)),
-                ("metadata", models.JSONField(blank=True, default=dict)),
-                ("last_error", models.CharField(blank=True, max_length=200)),
-                ("refunded", models.PositiveIntegerField(default=0)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ('id', models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ('amount', models.PositiveIntegerField(help_text='in cents')),
+                ('currency', models.CharField(max_length=3)),
+                ('status', models.CharField(default='requires_payment_method', max_length=30)),
+                ('description', models.CharField(blank=True, max_length=200)),
+                ('metadata', models.JSONField(blank=True, default=dict)),
+                ('last_error', models.CharField(blank=True, max_length=200)),
+                ('refunded', models.PositiveIntegerField(default=0)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name="SandboxSms",
+            name='SandboxSms',
             fields=[
-                ("id", models.CharField(max_length=40, primary_key=True, serialize=False)),
-                ("to", models.CharField(max_length=40)),
-                ("body", models.TextField()),
-                ("status", models.CharField(default="accepted", max_length=12)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ('id', models.CharField(max_length=40, primary_key=True, serialize=False)),
+                ('to', models.CharField(max_length=40)),
+                ('body', models.TextField()),
+                ('status', models.CharField(default='accepted', max_length=12)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name="AgencyBackend",
+            name='AgencyBackend',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "plugin",
-                    models.CharField(default="queues", max_length=40, verbose_name="back-end"),
-                ),
-                ("config", models.JSONField(blank=True, default=dict, verbose_name="settings")),
-                (
-                    "agency",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="backend",
-                        to="federation.agency",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('plugin', models.CharField(default='queues', max_length=40, verbose_name='back-end')),
+                ('config', models.JSONField(blank=True, default=dict, verbose_name='settings')),
+                ('agency', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='backend', to='federation.agency')),
             ],
             options={
-                "verbose_name": "agency back-end",
-                "verbose_name_plural": "agency back-ends",
+                'verbose_name': 'agency back-end',
+                'verbose_name_plural': 'agency back-ends',
             },
         ),
         migrations.CreateModel(
-            name="Application",
+            name='Application',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                (
-                    "reference",
-                    models.CharField(
-                        editable=False, max_length=20, unique=True, verbose_name="reference"
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("online", "Online"),
-                            ("counter", "In person"),
-                            ("phone", "By phone"),
-                            ("mail", "By mail"),
-                            ("video", "By video call"),
-                            ("partner", "Through a partner's system"),
-                        ],
-                        max_length=16,
-                        verbose_name="channel",
-                    ),
-                ),
-                ("language", models.CharField(default="en", max_length=8, verbose_name="language")),
-                ("data", models.JSONField(default=dict, verbose_name="answers")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("submitted", "Received"),
-                            ("in_progress", "Being worked on"),
-                            ("waiting_for_applicant", "Waiting for you"),
-                            ("approved", "Approved"),
-                            ("refused", "Refused"),
-                            ("referred", "Referred to another agency"),
-                            ("withdrawn", "Withdrawn"),
-                            ("needs_attention", "Held up: our staff are looking into it"),
-                        ],
-                        db_index=True,
-                        default="submitted",
-                        max_length=24,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "outcome_reasons",
-                    models.TextField(blank=True, verbose_name="reasons for the decision"),
-                ),
-                (
-                    "submitted_at",
-                    models.DateTimeField(
-                        db_index=True, default=django.utils.timezone.now, verbose_name="received at"
-                    ),
-                ),
-                (
-                    "completed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
-                ),
-                (
-                    "standard_days",
-                    models.PositiveIntegerField(null=True, verbose_name="service standard (days)"),
-                ),
-                (
-                    "standard_day_kind",
-                    models.CharField(
-                        choices=[("business", "business days"), ("calendar", "calendar days")],
-                        default="business",
-                        max_length=10,
-                        verbose_name="counted in",
-                    ),
-                ),
-                (
-                    "due_date",
-                    models.DateField(blank=True, db_index=True, null=True, verbose_name="due date"),
-                ),
-                ("paused_days", models.PositiveIntegerField(default=0, verbose_name="days paused")),
-                ("met_standard", models.BooleanField(null=True, verbose_name="met the standard")),
-                (
-                    "breached_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="standard missed at"),
-                ),
-                (
-                    "fee_amount",
-                    models.DecimalField(
-                        decimal_places=2, default=0, max_digits=10, verbose_name="fee"
-                    ),
-                ),
-                (
-                    "fee_currency",
-                    models.CharField(blank=True, max_length=3, verbose_name="currency"),
-                ),
-                ("idempotency_scope", models.CharField(blank=True, editable=False, max_length=40)),
-                (
-                    "idempotency_key",
-                    models.CharField(
-                        blank=True, editable=False, max_length=200, verbose_name="idempotency key"
-                    ),
-                ),
-                ("fingerprint", models.CharField(blank=True, editable=False, max_length=64)),
-                ("process_state", models.TextField(blank=True, editable=False)),
-                ("process_error", models.TextField(blank=True, verbose_name="process error")),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
-                (
-                    "acting_person",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Who filled it in, when someone applied for the applicant.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="identity.person",
-                        verbose_name="submitted by (person)",
-                    ),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="applications",
-                        to="federation.agency",
-                        verbose_name="delivering agency",
-                    ),
-                ),
-                (
-                    "applicant",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="applications",
-                        to="identity.person",
-                        verbose_name="applicant",
-                    ),
-                ),
-                (
-                    "offering",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        to="federation.offering",
-                        verbose_name="offering",
-                    ),
-                ),
-                (
-                    "place",
-                    models.ForeignKey(
-                        help_text="The place that decided which agency is competent.",
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.jurisdiction",
-                        verbose_name="place",
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="applications",
-                        to="federation.service",
-                        verbose_name="service",
-                    ),
-                ),
-                (
-                    "submitted_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="submitted by (account)",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('reference', models.CharField(editable=False, max_length=20, unique=True, verbose_name='reference')),
+                ('channel', models.CharField(choices=[('online', 'Online'), ('counter', 'In person'), ('phone', 'By phone'), ('mail', 'By mail'), ('video', 'By video call'), ('partner', "Through a partner's system")], max_length=16, verbose_name='channel')),
+                ('language', models.CharField(default='en', max_length=8, verbose_name='language')),
+                ('data', models.JSONField(default=dict, verbose_name='answers')),
+                ('status', models.CharField(choices=[('submitted', 'Received'), ('in_progress', 'Being worked on'), ('waiting_for_applicant', 'Waiting for you'), ('approved', 'Approved'), ('refused', 'Refused'), ('referred', 'Referred to another agency'), ('withdrawn', 'Withdrawn'), ('needs_attention', 'Held up: our staff are looking into it')], db_index=True, default='submitted', max_length=24, verbose_name='status')),
+                ('outcome_reasons', models.TextField(blank=True, verbose_name='reasons for the decision')),
+                ('submitted_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='received at')),
+                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
+                ('standard_days', models.PositiveIntegerField(null=True, verbose_name='service standard (days)')),
+                ('standard_day_kind', models.CharField(choices=[('business', 'business days'), ('calendar', 'calendar days')], default='business', max_length=10, verbose_name='counted in')),
+                ('due_date', models.DateField(blank=True, db_index=True, null=True, verbose_name='due date')),
+                ('paused_days', models.PositiveIntegerField(default=0, verbose_name='days paused')),
+                ('met_standard', models.BooleanField(null=True, verbose_name='met the standard')),
+                ('breached_at', models.DateTimeField(blank=True, null=True, verbose_name='standard missed at')),
+                ('fee_amount', models.DecimalField(decimal_places=2, default=0, max_digits=10, verbose_name='fee')),
+                ('fee_currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
+                ('idempotency_scope', models.CharField(blank=True, editable=False, max_length=40)),
+                ('idempotency_key', models.CharField(blank=True, editable=False, max_length=200, verbose_name='idempotency key')),
+                ('fingerprint', models.CharField(blank=True, editable=False, max_length=64)),
+                ('process_state', models.TextField(blank=True, editable=False)),
+                ('process_error', models.TextField(blank=True, verbose_name='process error')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
+                ('acting_person', models.ForeignKey(blank=True, help_text='Who filled it in, when someone applied for the applicant.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='identity.person', verbose_name='submitted by (person)')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='federation.agency', verbose_name='delivering agency')),
+                ('applicant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='identity.person', verbose_name='applicant')),
+                ('offering', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='federation.offering', verbose_name='offering')),
+                ('place', models.ForeignKey(help_text='The place that decided which agency is competent.', on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.jurisdiction', verbose_name='place')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='federation.service', verbose_name='service')),
+                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitted by (account)')),
             ],
             options={
-                "verbose_name": "application",
-                "verbose_name_plural": "applications",
-                "ordering": ["-submitted_at"],
+                'verbose_name': 'application',
+                'verbose_name_plural': 'applications',
+                'ordering': ['-submitted_at'],
             },
         ),
         migrations.CreateModel(
-            name="ClockPause",
+            name='ClockPause',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "started_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="started at"
-                    ),
-                ),
-                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
-                ("reason", models.CharField(blank=True, max_length=200, verbose_name="reason")),
-                ("days", models.PositiveIntegerField(default=0, verbose_name="days")),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="pauses",
-                        to="delivery.application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('started_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at')),
+                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
+                ('reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
+                ('days', models.PositiveIntegerField(default=0, verbose_name='days')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pauses', to='delivery.application')),
             ],
             options={
-                "verbose_name": "clock pause",
-                "verbose_name_plural": "clock pauses",
-                "ordering": ["started_at"],
+                'verbose_name': 'clock pause',
+                'verbose_name_plural': 'clock pauses',
+                'ordering': ['started_at'],
             },
         ),
         migrations.CreateModel(
-            name="Document",
+            name='Document',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("template", models.CharField(max_length=80, verbose_name="kind")),
-                ("language", models.CharField(max_length=8, verbose_name="language")),
-                ("title", models.CharField(max_length=200, verbose_name="title")),
-                ("facts", models.JSONField(default=dict, verbose_name="certified facts")),
-                (
-                    "issued_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="issued at"
-                    ),
-                ),
-                ("key_id", models.CharField(max_length=32, verbose_name="signing key")),
-                ("signature", models.CharField(max_length=200, verbose_name="signature")),
-                (
-                    "pdf",
-                    models.FileField(blank=True, upload_to="documents/%Y/%m/", verbose_name="PDF"),
-                ),
-                ("pdf_sha256", models.CharField(blank=True, max_length=64)),
-                ("pdf_signature", models.CharField(blank=True, max_length=200)),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
-                ),
-                (
-                    "revocation_reason",
-                    models.CharField(blank=True, max_length=300, verbose_name="why revoked"),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="documents",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "issuer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="documents",
-                        to="federation.agency",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="documents",
-                        to="identity.person",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('template', models.CharField(max_length=80, verbose_name='kind')),
+                ('language', models.CharField(max_length=8, verbose_name='language')),
+                ('title', models.CharField(max_length=200, verbose_name='title')),
+                ('facts', models.JSONField(default=dict, verbose_name='certified facts')),
+                ('issued_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='issued at')),
+                ('key_id', models.CharField(max_length=32, verbose_name='signing key')),
+                ('signature', models.CharField(max_length=200, verbose_name='signature')),
+                ('pdf', models.FileField(blank=True, upload_to='documents/%Y/%m/', verbose_name='PDF')),
+                ('pdf_sha256', models.CharField(blank=True, max_length=64)),
+                ('pdf_signature', models.CharField(blank=True, max_length=200)),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('revocation_reason', models.CharField(blank=True, max_length=300, verbose_name='why revoked')),
+                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='delivery.application')),
+                ('issuer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='federation.agency')),
+                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='documents', to='identity.person')),
             ],
             options={
-                "verbose_name": "document",
-                "verbose_name_plural": "documents",
-                "ordering": ["-issued_at"],
+                'verbose_name': 'document',
+                'verbose_name_plural': 'documents',
+                'ordering': ['-issued_at'],
             },
         ),
         migrations.CreateModel(
-            name="Payment",
+            name='Payment',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("provider", models.CharField(max_length=40, verbose_name="provider")),
-                (
-                    "intent_id",
-                    models.CharField(max_length=100, unique=True, verbose_name="payment intent"),
-                ),
-                (
-                    "checkout_url",
-                    models.CharField(blank=True, max_length=500, verbose_name="checkout page"),
-                ),
-                (
-                    "amount",
-                    models.DecimalField(decimal_places=2, max_digits=10, verbose_name="amount"),
-                ),
-                ("currency", models.CharField(max_length=3, verbose_name="currency")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Waiting for payment"),
-                            ("succeeded", "Paid"),
-                            ("failed", "Payment failed"),
-                            ("refunded", "Refunded"),
-                        ],
-                        default="pending",
-                        max_length=12,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "failure_reason",
-                    models.CharField(blank=True, max_length=300, verbose_name="why it failed"),
-                ),
-                ("refund_id", models.CharField(blank=True, max_length=100, verbose_name="refund")),
-                (
-                    "refund_reason",
-                    models.CharField(blank=True, max_length=300, verbose_name="why refunded"),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="created at"
-                    ),
-                ),
-                ("paid_at", models.DateTimeField(blank=True, null=True, verbose_name="paid at")),
-                (
-                    "refunded_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="refunded at"),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="payments",
-                        to="delivery.application",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('provider', models.CharField(max_length=40, verbose_name='provider')),
+                ('intent_id', models.CharField(max_length=100, unique=True, verbose_name='payment intent')),
+                ('checkout_url', models.CharField(blank=True, max_length=500, verbose_name='checkout page')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='amount')),
+                ('currency', models.CharField(max_length=3, verbose_name='currency')),
+                ('status', models.CharField(choices=[('pending', 'Waiting for payment'), ('succeeded', 'Paid'), ('failed', 'Payment failed'), ('refunded', 'Refunded')], default='pending', max_length=12, verbose_name='status')),
+                ('failure_reason', models.CharField(blank=True, max_length=300, verbose_name='why it failed')),
+                ('refund_id', models.CharField(blank=True, max_length=100, verbose_name='refund')),
+                ('refund_reason', models.CharField(blank=True, max_length=300, verbose_name='why refunded')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
+                ('paid_at', models.DateTimeField(blank=True, null=True, verbose_name='paid at')),
+                ('refunded_at', models.DateTimeField(blank=True, null=True, verbose_name='refunded at')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='delivery.application')),
             ],
             options={
-                "verbose_name": "payment",
-                "verbose_name_plural": "payments",
-                "ordering": ["-created_at"],
+                'verbose_name': 'payment',
+                'verbose_name_plural': 'payments',
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="PaymentWebhook",
+            name='PaymentWebhook',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("provider", models.CharField(max_length=40)),
-                ("event_id", models.CharField(max_length=100)),
-                ("type", models.CharField(max_length=60)),
-                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("payload", models.JSONField(default=dict)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('provider', models.CharField(max_length=40)),
+                ('event_id', models.CharField(max_length=100)),
+                ('type', models.CharField(max_length=60)),
+                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('payload', models.JSONField(default=dict)),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("provider", "event_id"), name="one_webhook_per_event"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('provider', 'event_id'), name='one_webhook_per_event')],
             },
         ),
         migrations.CreateModel(
-            name="ServiceVersion",
+            name='ServiceVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.PositiveIntegerField(verbose_name="version")),
-                ("form", models.JSONField(default=dict, verbose_name="form definition")),
-                ("bpmn", models.TextField(verbose_name="BPMN process")),
-                ("process_id", models.CharField(max_length=100, verbose_name="process id")),
-                (
-                    "spec",
-                    models.JSONField(default=dict, editable=False, verbose_name="parsed process"),
-                ),
-                (
-                    "checksum",
-                    models.CharField(editable=False, max_length=64, verbose_name="checksum"),
-                ),
-                (
-                    "place_field",
-                    models.CharField(
-                        blank=True,
-                        help_text="The form field whose value is the jurisdiction code that decides which agency is competent; blank: where the applicant lives.",
-                        max_length=100,
-                        verbose_name="place field",
-                    ),
-                ),
-                (
-                    "money_back_guarantee",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Refund the fee automatically when the service standard is missed.",
-                        verbose_name="money-back guarantee",
-                    ),
-                ),
-                (
-                    "notifications",
-                    models.JSONField(
-                        blank=True,
-                        default=dict,
-                        help_text='{"event": {"en": {"subject": …, "body": …}, "fr": {…}}}',
-                        verbose_name="notification templates",
-                    ),
-                ),
-                (
-                    "documents",
-                    models.JSONField(
-                        blank=True,
-                        default=dict,
-                        help_text='{"template-key": {"title": {"en": …, "fr": …}, "facts": [...]}}',
-                        verbose_name="document templates",
-                    ),
-                ),
-                (
-                    "active",
-                    models.BooleanField(
-                        default=True,
-                        help_text="New applications use the highest active version.",
-                        verbose_name="taking new applications",
-                    ),
-                ),
-                ("source", models.CharField(blank=True, max_length=300, verbose_name="source")),
-                (
-                    "deployed_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="deployed at"
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="versions",
-                        to="federation.service",
-                        verbose_name="service",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField(verbose_name='version')),
+                ('form', models.JSONField(default=dict, verbose_name='form definition')),
+                ('bpmn', models.TextField(verbose_name='BPMN process')),
+                ('process_id', models.CharField(max_length=100, verbose_name='process id')),
+                ('spec', models.JSONField(default=dict, editable=False, verbose_name='parsed process')),
+                ('checksum', models.CharField(editable=False, max_length=64, verbose_name='checksum')),
+                ('place_field', models.CharField(blank=True, help_text='The form field whose value is the jurisdiction code that decides which agency is competent; blank: where the applicant lives.', max_length=100, verbose_name='place field')),
+                ('money_back_guarantee', models.BooleanField(default=False, help_text='Refund the fee automatically when the service standard is missed.', verbose_name='money-back guarantee')),
+                ('notifications', models.JSONField(blank=True, default=dict, help_text='{"event": {"en": {"subject": …, "body": …}, "fr": {…}}}', verbose_name='notification templates')),
+                ('documents', models.JSONField(blank=True, default=dict, help_text='{"template-key": {"title": {"en": …, "fr": …}, "facts": [...]}}', verbose_name='document templates')),
+                ('active', models.BooleanField(default=True, help_text='New applications use the highest active version.', verbose_name='taking new applications')),
+                ('source', models.CharField(blank=True, max_length=300, verbose_name='source')),
+                ('deployed_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='deployed at')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='federation.service', verbose_name='service')),
             ],
             options={
-                "verbose_name": "service version",
-                "verbose_name_plural": "service versions",
-                "ordering": ["service__key", "-number"],
+                'verbose_name': 'service version',
+                'verbose_name_plural': 'service versions',
+                'ordering': ['service__key', '-number'],
             },
         ),
         migrations.CreateModel(
-            name="Draft",
+            name='Draft',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("data", models.JSONField(default=dict)),
-                ("page", models.CharField(blank=True, max_length=60)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "applicant",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="drafts",
-                        to="identity.person",
-                    ),
-                ),
-                (
-                    "submitted",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="drafts",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="drafts",
-                        to="delivery.serviceversion",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('data', models.JSONField(default=dict)),
+                ('page', models.CharField(blank=True, max_length=60)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('applicant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='identity.person')),
+                ('submitted', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='delivery.application')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to=settings.AUTH_USER_MODEL)),
+                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='delivery.serviceversion')),
             ],
             options={
-                "verbose_name": "draft",
-                "verbose_name_plural": "drafts",
-                "ordering": ["-updated_at"],
+                'verbose_name': 'draft',
+                'verbose_name_plural': 'drafts',
+                'ordering': ['-updated_at'],
             },
         ),
         migrations.AddField(
-            model_name="application",
-            name="version",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="applications",
-                to="delivery.serviceversion",
-                verbose_name="service version",
-            ),
+            model_name='application',
+            name='version',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='delivery.serviceversion', verbose_name='service version'),
         ),
         migrations.CreateModel(
-            name="StatusChange",
+            name='StatusChange',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
-                ("from_status", models.CharField(blank=True, max_length=24, verbose_name="from")),
-                ("to_status", models.CharField(max_length=24, verbose_name="to")),
-                (
-                    "actor_label",
-                    models.CharField(blank=True, max_length=200, verbose_name="by (as shown)"),
-                ),
-                ("reason", models.TextField(blank=True, verbose_name="reason")),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="by",
-                    ),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="timeline",
-                        to="delivery.application",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
+                ('from_status', models.CharField(blank=True, max_length=24, verbose_name='from')),
+                ('to_status', models.CharField(max_length=24, verbose_name='to')),
+                ('actor_label', models.CharField(blank=True, max_length=200, verbose_name='by (as shown)')),
+                ('reason', models.TextField(blank=True, verbose_name='reason')),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timeline', to='delivery.application')),
             ],
             options={
-                "verbose_name": "status change",
-                "verbose_name_plural": "status changes",
-                "ordering": ["at", "pk"],
+                'verbose_name': 'status change',
+                'verbose_name_plural': 'status changes',
+                'ordering': ['at', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="Upload",
+            name='Upload',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("field", models.CharField(max_length=100)),
-                ("name", models.CharField(max_length=200)),
-                ("content_type", models.CharField(max_length=100)),
-                ("size", models.PositiveIntegerField()),
-                ("sha256", models.CharField(max_length=64)),
-                ("file", models.FileField(upload_to="uploads/%Y/%m/")),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('field', models.CharField(max_length=100)),
+                ('name', models.CharField(max_length=200)),
+                ('content_type', models.CharField(max_length=100)),
+                ('size', models.PositiveIntegerField()),
+                ('sha256', models.CharField(max_length=64)),
+                ('file', models.FileField(upload_to='uploads/%Y/%m/')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
         ),
         migrations.CreateModel(
-            name="WorkItem",
+            name='WorkItem',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("role", models.CharField(db_index=True, max_length=20, verbose_name="role")),
-                ("task_id", models.UUIDField(verbose_name="process task")),
-                ("task_name", models.CharField(max_length=100, verbose_name="step")),
-                ("title", models.CharField(max_length=200, verbose_name="title")),
-                ("kind", models.CharField(default="review", max_length=30, verbose_name="kind")),
-                (
-                    "decisions",
-                    models.JSONField(blank=True, default=list, verbose_name="possible decisions"),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("open", "Waiting"),
-                            ("claimed", "Being worked on"),
-                            ("forwarded", "Sent to the agency's own system"),
-                            ("completed", "Done"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        db_index=True,
-                        default="open",
-                        max_length=12,
-                        verbose_name="status",
-                    ),
-                ),
-                (
-                    "claimed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="claimed at"),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="created at"
-                    ),
-                ),
-                (
-                    "completed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="completed at"),
-                ),
-                ("completed_by_label", models.CharField(blank=True, max_length=200)),
-                ("decision", models.CharField(blank=True, max_length=40, verbose_name="decision")),
-                ("reasons", models.TextField(blank=True, verbose_name="reasons")),
-                (
-                    "message",
-                    models.TextField(
-                        blank=True,
-                        help_text="What the applicant is asked for (more information).",
-                        verbose_name="message to the applicant",
-                    ),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="work_items",
-                        to="federation.agency",
-                    ),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="work_items",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "assignee",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="claimed by",
-                    ),
-                ),
-                (
-                    "completed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="completed by",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(db_index=True, max_length=20, verbose_name='role')),
+                ('task_id', models.UUIDField(verbose_name='process task')),
+                ('task_name', models.CharField(max_length=100, verbose_name='step')),
+                ('title', models.CharField(max_length=200, verbose_name='title')),
+                ('kind', models.CharField(default='review', max_length=30, verbose_name='kind')),
+                ('decisions', models.JSONField(blank=True, default=list, verbose_name='possible decisions')),
+                ('status', models.CharField(choices=[('open', 'Waiting'), ('claimed', 'Being worked on'), ('forwarded', "Sent to the agency's own system"), ('completed', 'Done'), ('cancelled', 'Cancelled')], db_index=True, default='open', max_length=12, verbose_name='status')),
+                ('claimed_at', models.DateTimeField(blank=True, null=True, verbose_name='claimed at')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
+                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
+                ('completed_by_label', models.CharField(blank=True, max_length=200)),
+                ('decision', models.CharField(blank=True, max_length=40, verbose_name='decision')),
+                ('reasons', models.TextField(blank=True, verbose_name='reasons')),
+                ('message', models.TextField(blank=True, help_text='What the applicant is asked for (more information).', verbose_name='message to the applicant')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='work_items', to='federation.agency')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='work_items', to='delivery.application')),
+                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='claimed by')),
+                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='completed by')),
             ],
             options={
-                "verbose_name": "work item",
-                "verbose_name_plural": "work items",
-                "ordering": ["created_at", "pk"],
+                'verbose_name': 'work item',
+                'verbose_name_plural': 'work items',
+                'ordering': ['created_at', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="Forwarding",
+            name='Forwarding',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("plugin", models.CharField(max_length=40)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Being sent"),
-                            ("delivered", "Received by the agency's system"),
-                            ("failed", "Could not be delivered"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("last_error", models.TextField(blank=True)),
-                ("receipt_id", models.CharField(blank=True, max_length=200)),
-                ("receipt", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("delivered_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                    ),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="forwardings",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "work_item",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="forwardings",
-                        to="delivery.workitem",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('plugin', models.CharField(max_length=40)),
+                ('status', models.CharField(choices=[('pending', 'Being sent'), ('delivered', "Received by the agency's system"), ('failed', 'Could not be delivered')], default='pending', max_length=10)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('last_error', models.TextField(blank=True)),
+                ('receipt_id', models.CharField(blank=True, max_length=200)),
+                ('receipt', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('delivered_at', models.DateTimeField(blank=True, null=True)),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
+                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='forwardings', to='delivery.application')),
+                ('work_item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='forwardings', to='delivery.workitem')),
             ],
             options={
-                "ordering": ["created_at"],
+                'ordering': ['created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Notification",
+            name='Notification',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("event", models.CharField(max_length=60, verbose_name="event")),
-                ("dedupe_key", models.CharField(max_length=100)),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[("email", "Email"), ("sms", "Text message")],
-                        max_length=8,
-                        verbose_name="channel",
-                    ),
-                ),
-                ("recipient", models.CharField(max_length=254, verbose_name="to")),
-                ("language", models.CharField(max_length=8, verbose_name="language")),
-                ("subject", models.CharField(blank=True, max_length=300, verbose_name="subject")),
-                ("body", models.TextField(verbose_name="message")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("queued", "Queued"),
-                            ("sent", "Sent"),
-                            ("delivered", "Delivered"),
-                            ("failed", "Failed"),
-                        ],
-                        default="queued",
-                        max_length=10,
-                        verbose_name="status",
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
-                (
-                    "next_attempt_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="next attempt"
-                    ),
-                ),
-                ("last_error", models.TextField(blank=True, verbose_name="last error")),
-                (
-                    "provider_id",
-                    models.CharField(blank=True, max_length=200, verbose_name="provider reference"),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="created at"
-                    ),
-                ),
-                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="sent at")),
-                (
-                    "delivered_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="delivered at"),
-                ),
-                (
-                    "application",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="notifications",
-                        to="delivery.application",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="notifications",
-                        to="identity.person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('event', models.CharField(max_length=60, verbose_name='event')),
+                ('dedupe_key', models.CharField(max_length=100)),
+                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Text message')], max_length=8, verbose_name='channel')),
+                ('recipient', models.CharField(max_length=254, verbose_name='to')),
+                ('language', models.CharField(max_length=8, verbose_name='language')),
+                ('subject', models.CharField(blank=True, max_length=300, verbose_name='subject')),
+                ('body', models.TextField(verbose_name='message')),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='queued', max_length=10, verbose_name='status')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
+                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='next attempt')),
+                ('last_error', models.TextField(blank=True, verbose_name='last error')),
+                ('provider_id', models.CharField(blank=True, max_length=200, verbose_name='provider reference')),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
+                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='sent at')),
+                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
+                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='delivery.application')),
+                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notifications', to='identity.person')),
             ],
             options={
-                "verbose_name": "notification",
-                "verbose_name_plural": "notifications",
-                "ordering": ["-created_at"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("dedupe_key", "channel", "recipient"),
-                        name="one_notification_per_event",
-                    )
-                ],
+                'verbose_name': 'notification',
+                'verbose_name_plural': 'notifications',
+                'ordering': ['-created_at'],
+                'constraints': [models.UniqueConstraint(fields=('dedupe_key', 'channel', 'recipient'), name='one_notification_per_event')],
             },
         ),
         migrations.AddConstraint(
-            model_name="serviceversion",
-            constraint=models.UniqueConstraint(
-                fields=("service", "number"), name="one_number_per_version"
-            ),
+            model_name='serviceversion',
+            constraint=models.UniqueConstraint(fields=('service', 'number'), name='one_number_per_version'),
         ),
         migrations.AddIndex(
-            model_name="application",
-            index=models.Index(fields=["agency", "status"], name="application_agency_status"),
+            model_name='application',
+            index=models.Index(fields=['agency', 'status'], name='application_agency_status'),
         ),
         migrations.AddConstraint(
-            model_name="application",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("idempotency_key", ""), _negated=True),
-                fields=("idempotency_scope", "idempotency_key"),
-                name="one_application_per_idempotency_key",
-            ),
+            model_name='application',
+            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key', ''), _negated=True), fields=('idempotency_scope', 'idempotency_key'), name='one_application_per_idempotency_key'),
         ),
         migrations.AddIndex(
-            model_name="workitem",
-            index=models.Index(fields=["agency", "status", "role"], name="workitem_queue"),
+            model_name='workitem',
+            index=models.Index(fields=['agency', 'status', 'role'], name='workitem_queue'),
         ),
         migrations.AddConstraint(
-            model_name="workitem",
-            constraint=models.UniqueConstraint(
-                fields=("application", "task_id"), name="one_item_per_task"
-            ),
+            model_name='workitem',
+            constraint=models.UniqueConstraint(fields=('application', 'task_id'), name='one_item_per_task'),
         ),
     ]

@@ -5,16 +5,15 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("delivery", "0001_initial"),
+        ('delivery', '0001_initial'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="serviceversion",
-            name="form",
-            field=joinedup.delivery.models.OrderedJSONField(
-                default=dict, verbose_name="form definition"
-            ),
+            model_name='serviceversion',
+            name='form',
+            field=joinedup.delivery.models.OrderedJSONField(default=dict, verbose_name='form definition'),
         ),
     ]

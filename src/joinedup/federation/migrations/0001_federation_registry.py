@@ -9,823 +9,246 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="FederationLoad",
+            name='FederationLoad',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=200, verbose_name="federation")),
-                ("source", models.CharField(max_length=500, verbose_name="source")),
-                ("checksum", models.CharField(max_length=64, verbose_name="checksum")),
-                ("illustrative", models.BooleanField(default=False, verbose_name="illustrative")),
-                ("counts", models.JSONField(default=dict, verbose_name="records")),
-                ("loaded_at", models.DateTimeField(auto_now_add=True, verbose_name="loaded at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200, verbose_name='federation')),
+                ('source', models.CharField(max_length=500, verbose_name='source')),
+                ('checksum', models.CharField(max_length=64, verbose_name='checksum')),
+                ('illustrative', models.BooleanField(default=False, verbose_name='illustrative')),
+                ('counts', models.JSONField(default=dict, verbose_name='records')),
+                ('loaded_at', models.DateTimeField(auto_now_add=True, verbose_name='loaded at')),
             ],
             options={
-                "verbose_name": "federation load",
-                "verbose_name_plural": "federation loads",
-                "ordering": ["-loaded_at"],
+                'verbose_name': 'federation load',
+                'verbose_name_plural': 'federation loads',
+                'ordering': ['-loaded_at'],
             },
         ),
         migrations.CreateModel(
-            name="LifeSituation",
+            name='LifeSituation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=64, unique=True, verbose_name="key")),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "descriptions",
-                    models.JSONField(blank=True, default=dict, verbose_name="descriptions"),
-                ),
-                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="position")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=64, unique=True, verbose_name='key')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('descriptions', models.JSONField(blank=True, default=dict, verbose_name='descriptions')),
+                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='position')),
             ],
             options={
-                "verbose_name": "life situation",
-                "verbose_name_plural": "life situations",
-                "ordering": ["position", "key"],
+                'verbose_name': 'life situation',
+                'verbose_name_plural': 'life situations',
+                'ordering': ['position', 'key'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="Jurisdiction",
+            name='Jurisdiction',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "code",
-                    models.CharField(
-                        help_text="ISO 3166-2 style: CA, CA-ON, CA-ON-TOR. A child's code extends its parent's.",
-                        max_length=40,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                re.compile("^[A-Z]{2}(-[A-Z0-9]{1,6})*$"),
-                                "Use an ISO 3166-2 style code.",
-                            )
-                        ],
-                        verbose_name="code",
-                    ),
-                ),
-                (
-                    "level",
-                    models.CharField(
-                        choices=[
-                            ("national", "National"),
-                            ("subnational", "Provincial, territorial or state"),
-                            ("local", "Municipal or local"),
-                            ("indigenous", "Indigenous government"),
-                        ],
-                        max_length=16,
-                        verbose_name="level",
-                    ),
-                ),
-                (
-                    "path",
-                    models.CharField(
-                        db_index=True,
-                        editable=False,
-                        help_text="Codes from the root down, separated by slashes; kept by save().",
-                        max_length=400,
-                        verbose_name="path",
-                    ),
-                ),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "official_languages",
-                    models.JSONField(blank=True, default=list, verbose_name="official languages"),
-                ),
-                (
-                    "time_zone",
-                    models.CharField(
-                        max_length=64,
-                        validators=[joinedup.federation.models.validate_time_zone],
-                        verbose_name="time zone",
-                    ),
-                ),
-                (
-                    "holiday_country",
-                    models.CharField(
-                        blank=True,
-                        help_text="Country code for the holiday calendar; blank inherits the parent's.",
-                        max_length=3,
-                        verbose_name="holiday calendar country",
-                    ),
-                ),
-                (
-                    "holiday_subdivision",
-                    models.CharField(
-                        blank=True,
-                        help_text="Subdivision of that country, e.g. ON or QC; blank for national holidays.",
-                        max_length=10,
-                        verbose_name="holiday calendar subdivision",
-                    ),
-                ),
-                (
-                    "illustrative",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Demonstration data, not an authoritative record.",
-                        verbose_name="illustrative",
-                    ),
-                ),
-                (
-                    "parent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="children",
-                        to="federation.jurisdiction",
-                        verbose_name="parent",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(help_text="ISO 3166-2 style: CA, CA-ON, CA-ON-TOR. A child's code extends its parent's.", max_length=40, unique=True, validators=[django.core.validators.RegexValidator(re.compile('^[A-Z]{2}(-[A-Z0-9]{1,6})*$'), 'Use an ISO 3166-2 style code.')], verbose_name='code')),
+                ('level', models.CharField(choices=[('national', 'National'), ('subnational', 'Provincial, territorial or state'), ('local', 'Municipal or local'), ('indigenous', 'Indigenous government')], max_length=16, verbose_name='level')),
+                ('path', models.CharField(db_index=True, editable=False, help_text='Codes from the root down, separated by slashes; kept by save().', max_length=400, verbose_name='path')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('official_languages', models.JSONField(blank=True, default=list, verbose_name='official languages')),
+                ('time_zone', models.CharField(max_length=64, validators=[joinedup.federation.models.validate_time_zone], verbose_name='time zone')),
+                ('holiday_country', models.CharField(blank=True, help_text="Country code for the holiday calendar; blank inherits the parent's.", max_length=3, verbose_name='holiday calendar country')),
+                ('holiday_subdivision', models.CharField(blank=True, help_text='Subdivision of that country, e.g. ON or QC; blank for national holidays.', max_length=10, verbose_name='holiday calendar subdivision')),
+                ('illustrative', models.BooleanField(default=False, help_text='Demonstration data, not an authoritative record.', verbose_name='illustrative')),
+                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='federation.jurisdiction', verbose_name='parent')),
             ],
             options={
-                "verbose_name": "jurisdiction",
-                "verbose_name_plural": "jurisdictions",
-                "ordering": ["path"],
+                'verbose_name': 'jurisdiction',
+                'verbose_name_plural': 'jurisdictions',
+                'ordering': ['path'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="Agency",
+            name='Agency',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=64, unique=True, verbose_name="key")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("ministry", "Ministry or department"),
-                            ("agency", "Agency"),
-                            ("municipality", "Municipality"),
-                            ("community_organisation", "Community organisation"),
-                            ("shared_service_provider", "Shared-service provider"),
-                        ],
-                        max_length=32,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "short_names",
-                    models.JSONField(blank=True, default=dict, verbose_name="short names"),
-                ),
-                ("website", models.URLField(blank=True, verbose_name="website")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
-                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
-                ("search_text", models.TextField(blank=True, editable=False)),
-                (
-                    "jurisdiction",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The government it belongs to; for a community organisation, where it works.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="agencies",
-                        to="federation.jurisdiction",
-                        verbose_name="jurisdiction",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=64, unique=True, verbose_name='key')),
+                ('kind', models.CharField(choices=[('ministry', 'Ministry or department'), ('agency', 'Agency'), ('municipality', 'Municipality'), ('community_organisation', 'Community organisation'), ('shared_service_provider', 'Shared-service provider')], max_length=32, verbose_name='kind')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('short_names', models.JSONField(blank=True, default=dict, verbose_name='short names')),
+                ('website', models.URLField(blank=True, verbose_name='website')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
+                ('search_text', models.TextField(blank=True, editable=False)),
+                ('jurisdiction', models.ForeignKey(blank=True, help_text='The government it belongs to; for a community organisation, where it works.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='agencies', to='federation.jurisdiction', verbose_name='jurisdiction')),
             ],
             options={
-                "verbose_name": "agency",
-                "verbose_name_plural": "agencies",
-                "ordering": ["key"],
+                'verbose_name': 'agency',
+                'verbose_name_plural': 'agencies',
+                'ordering': ['key'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="Office",
+            name='Office',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=80, unique=True, verbose_name="key")),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "street_address",
-                    models.CharField(blank=True, max_length=200, verbose_name="street address"),
-                ),
-                (
-                    "locality",
-                    models.CharField(blank=True, max_length=100, verbose_name="city or town"),
-                ),
-                (
-                    "region",
-                    models.CharField(blank=True, max_length=100, verbose_name="province or state"),
-                ),
-                (
-                    "postal_code",
-                    models.CharField(blank=True, max_length=20, verbose_name="postal code"),
-                ),
-                ("country", models.CharField(blank=True, max_length=2, verbose_name="country")),
-                (
-                    "hours",
-                    models.JSONField(
-                        blank=True,
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_hours],
-                        verbose_name="opening hours",
-                    ),
-                ),
-                (
-                    "channels",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        validators=[joinedup.federation.models.validate_channels],
-                        verbose_name="channels",
-                    ),
-                ),
-                ("phone", models.CharField(blank=True, max_length=40, verbose_name="phone")),
-                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="offices",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
-                (
-                    "jurisdiction",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="offices",
-                        to="federation.jurisdiction",
-                        verbose_name="located in",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=80, unique=True, verbose_name='key')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('street_address', models.CharField(blank=True, max_length=200, verbose_name='street address')),
+                ('locality', models.CharField(blank=True, max_length=100, verbose_name='city or town')),
+                ('region', models.CharField(blank=True, max_length=100, verbose_name='province or state')),
+                ('postal_code', models.CharField(blank=True, max_length=20, verbose_name='postal code')),
+                ('country', models.CharField(blank=True, max_length=2, verbose_name='country')),
+                ('hours', models.JSONField(blank=True, default=dict, validators=[joinedup.federation.models.validate_hours], verbose_name='opening hours')),
+                ('channels', models.JSONField(blank=True, default=list, validators=[joinedup.federation.models.validate_channels], verbose_name='channels')),
+                ('phone', models.CharField(blank=True, max_length=40, verbose_name='phone')),
+                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offices', to='federation.agency', verbose_name='agency')),
+                ('jurisdiction', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offices', to='federation.jurisdiction', verbose_name='located in')),
             ],
             options={
-                "verbose_name": "office",
-                "verbose_name_plural": "offices",
-                "ordering": ["agency__key", "key"],
+                'verbose_name': 'office',
+                'verbose_name_plural': 'offices',
+                'ordering': ['agency__key', 'key'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="Program",
+            name='Program',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=80, unique=True, verbose_name="key")),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "descriptions",
-                    models.JSONField(blank=True, default=dict, verbose_name="descriptions"),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="programs",
-                        to="federation.agency",
-                        verbose_name="owner",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=80, unique=True, verbose_name='key')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('descriptions', models.JSONField(blank=True, default=dict, verbose_name='descriptions')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='federation.agency', verbose_name='owner')),
             ],
             options={
-                "verbose_name": "program",
-                "verbose_name_plural": "programs",
-                "ordering": ["key"],
+                'verbose_name': 'program',
+                'verbose_name_plural': 'programs',
+                'ordering': ['key'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="Service",
+            name='Service',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "key",
-                    models.CharField(
-                        max_length=100,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                re.compile("^[a-z0-9]+([.-][a-z0-9]+)*$"),
-                                "Lower-case words joined by - or .",
-                            )
-                        ],
-                        verbose_name="catalogue key",
-                    ),
-                ),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "descriptions",
-                    models.JSONField(blank=True, default=dict, verbose_name="descriptions"),
-                ),
-                (
-                    "frame",
-                    models.CharField(
-                        choices=[
-                            ("back_office", "Back office"),
-                            ("transactional", "Transactional"),
-                            ("human_services", "Human services"),
-                        ],
-                        max_length=20,
-                        verbose_name="frame",
-                    ),
-                ),
-                (
-                    "client_type",
-                    models.CharField(
-                        choices=[
-                            ("person", "People"),
-                            ("business", "Businesses"),
-                            ("agency", "Agencies"),
-                        ],
-                        max_length=16,
-                        verbose_name="client type",
-                    ),
-                ),
-                (
-                    "channels",
-                    models.JSONField(
-                        default=list,
-                        validators=[joinedup.federation.models.validate_channels],
-                        verbose_name="channels",
-                    ),
-                ),
-                (
-                    "standard_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Days to a decision under normal circumstances; blank when none is set.",
-                        null=True,
-                        verbose_name="service standard (days)",
-                    ),
-                ),
-                (
-                    "standard_day_kind",
-                    models.CharField(
-                        choices=[("business", "business days"), ("calendar", "calendar days")],
-                        default="business",
-                        max_length=10,
-                        verbose_name="counted in",
-                    ),
-                ),
-                (
-                    "standard_target",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=3,
-                        help_text="For example 0.900 for 90 % of applications within the standard.",
-                        max_digits=4,
-                        null=True,
-                        validators=[
-                            django.core.validators.MinValueValidator(Decimal("0")),
-                            django.core.validators.MaxValueValidator(Decimal("1")),
-                        ],
-                        verbose_name="target share within standard",
-                    ),
-                ),
-                (
-                    "fee_amount",
-                    models.DecimalField(
-                        decimal_places=2,
-                        default=Decimal("0.00"),
-                        max_digits=10,
-                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
-                        verbose_name="fee",
-                    ),
-                ),
-                (
-                    "fee_currency",
-                    models.CharField(blank=True, max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "required_assurance",
-                    models.PositiveSmallIntegerField(
-                        choices=[
-                            (1, "Level 1: self-asserted"),
-                            (2, "Level 2: verified remotely"),
-                            (3, "Level 3: verified in person"),
-                        ],
-                        default=1,
-                        verbose_name="required level of assurance",
-                    ),
-                ),
-                (
-                    "evidence",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="Keys of the documents or facts the service produces, e.g. birth-certificate.",
-                        verbose_name="evidence produced",
-                    ),
-                ),
-                ("keywords", models.JSONField(blank=True, default=list, verbose_name="keywords")),
-                ("search_text", models.TextField(blank=True, editable=False)),
-                (
-                    "life_situations",
-                    models.ManyToManyField(
-                        blank=True,
-                        related_name="services",
-                        to="federation.lifesituation",
-                        verbose_name="life situations",
-                    ),
-                ),
-                (
-                    "program",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="services",
-                        to="federation.program",
-                        verbose_name="program",
-                    ),
-                ),
-                (
-                    "scope",
-                    models.ForeignKey(
-                        help_text="The jurisdiction whose catalogue lists this service; offerings lie within it.",
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="catalogue",
-                        to="federation.jurisdiction",
-                        verbose_name="catalogue of",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=100, unique=True, validators=[django.core.validators.RegexValidator(re.compile('^[a-z0-9]+([.-][a-z0-9]+)*$'), 'Lower-case words joined by - or .')], verbose_name='catalogue key')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('descriptions', models.JSONField(blank=True, default=dict, verbose_name='descriptions')),
+                ('frame', models.CharField(choices=[('back_office', 'Back office'), ('transactional', 'Transactional'), ('human_services', 'Human services')], max_length=20, verbose_name='frame')),
+                ('client_type', models.CharField(choices=[('person', 'People'), ('business', 'Businesses'), ('agency', 'Agencies')], max_length=16, verbose_name='client type')),
+                ('channels', models.JSONField(default=list, validators=[joinedup.federation.models.validate_channels], verbose_name='channels')),
+                ('standard_days', models.PositiveIntegerField(blank=True, help_text='Days to a decision under normal circumstances; blank when none is set.', null=True, verbose_name='service standard (days)')),
+                ('standard_day_kind', models.CharField(choices=[('business', 'business days'), ('calendar', 'calendar days')], default='business', max_length=10, verbose_name='counted in')),
+                ('standard_target', models.DecimalField(blank=True, decimal_places=3, help_text='For example 0.900 for 90 % of applications within the standard.', max_digits=4, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))], verbose_name='target share within standard')),
+                ('fee_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='fee')),
+                ('fee_currency', models.CharField(blank=True, max_length=3, verbose_name='currency')),
+                ('required_assurance', models.PositiveSmallIntegerField(choices=[(1, 'Level 1: self-asserted'), (2, 'Level 2: verified remotely'), (3, 'Level 3: verified in person')], default=1, verbose_name='required level of assurance')),
+                ('evidence', models.JSONField(blank=True, default=list, help_text='Keys of the documents or facts the service produces, e.g. birth-certificate.', verbose_name='evidence produced')),
+                ('keywords', models.JSONField(blank=True, default=list, verbose_name='keywords')),
+                ('search_text', models.TextField(blank=True, editable=False)),
+                ('life_situations', models.ManyToManyField(blank=True, related_name='services', to='federation.lifesituation', verbose_name='life situations')),
+                ('program', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='services', to='federation.program', verbose_name='program')),
+                ('scope', models.ForeignKey(help_text='The jurisdiction whose catalogue lists this service; offerings lie within it.', on_delete=django.db.models.deletion.PROTECT, related_name='catalogue', to='federation.jurisdiction', verbose_name='catalogue of')),
             ],
             options={
-                "verbose_name": "service",
-                "verbose_name_plural": "services",
-                "ordering": ["key"],
+                'verbose_name': 'service',
+                'verbose_name_plural': 'services',
+                'ordering': ['key'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="PartnerRole",
+            name='PartnerRole',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("policy_maker", "Policy maker"),
-                            ("regulator", "Regulator"),
-                            ("overseer", "Overseer"),
-                            ("service_provider", "Service provider"),
-                            ("funder", "Funder"),
-                        ],
-                        max_length=20,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="partner_roles",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="partner_roles",
-                        to="federation.service",
-                        verbose_name="service",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('policy_maker', 'Policy maker'), ('regulator', 'Regulator'), ('overseer', 'Overseer'), ('service_provider', 'Service provider'), ('funder', 'Funder')], max_length=20, verbose_name='role')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='partner_roles', to='federation.agency', verbose_name='agency')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='partner_roles', to='federation.service', verbose_name='service')),
             ],
             options={
-                "verbose_name": "partner role",
-                "verbose_name_plural": "partner roles",
-                "ordering": ["service__key", "role", "agency__key"],
+                'verbose_name': 'partner role',
+                'verbose_name_plural': 'partner roles',
+                'ordering': ['service__key', 'role', 'agency__key'],
             },
         ),
         migrations.CreateModel(
-            name="Offering",
+            name='Offering',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "channels",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="Blank: the service's channels.",
-                        validators=[joinedup.federation.models.validate_channels],
-                        verbose_name="channels",
-                    ),
-                ),
-                (
-                    "standard_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="Blank: the service's standard.",
-                        null=True,
-                        verbose_name="service standard (days)",
-                    ),
-                ),
-                (
-                    "fee_amount",
-                    models.DecimalField(
-                        blank=True,
-                        decimal_places=2,
-                        help_text="Blank: the service's fee.",
-                        max_digits=10,
-                        null=True,
-                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
-                        verbose_name="fee",
-                    ),
-                ),
-                ("url", models.URLField(blank=True, verbose_name="web page")),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="offerings",
-                        to="federation.agency",
-                        verbose_name="delivering agency",
-                    ),
-                ),
-                (
-                    "area",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="offerings",
-                        to="federation.jurisdiction",
-                        verbose_name="area",
-                    ),
-                ),
-                (
-                    "offices",
-                    models.ManyToManyField(
-                        blank=True,
-                        related_name="offerings",
-                        to="federation.office",
-                        verbose_name="offices",
-                    ),
-                ),
-                (
-                    "program",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="offerings",
-                        to="federation.program",
-                        verbose_name="program",
-                    ),
-                ),
-                (
-                    "service",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="offerings",
-                        to="federation.service",
-                        verbose_name="service",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('channels', models.JSONField(blank=True, default=list, help_text="Blank: the service's channels.", validators=[joinedup.federation.models.validate_channels], verbose_name='channels')),
+                ('standard_days', models.PositiveIntegerField(blank=True, help_text="Blank: the service's standard.", null=True, verbose_name='service standard (days)')),
+                ('fee_amount', models.DecimalField(blank=True, decimal_places=2, help_text="Blank: the service's fee.", max_digits=10, null=True, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='fee')),
+                ('url', models.URLField(blank=True, verbose_name='web page')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offerings', to='federation.agency', verbose_name='delivering agency')),
+                ('area', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offerings', to='federation.jurisdiction', verbose_name='area')),
+                ('offices', models.ManyToManyField(blank=True, related_name='offerings', to='federation.office', verbose_name='offices')),
+                ('program', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='offerings', to='federation.program', verbose_name='program')),
+                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='offerings', to='federation.service', verbose_name='service')),
             ],
             options={
-                "verbose_name": "offering",
-                "verbose_name_plural": "offerings",
-                "ordering": ["service__key", "area__path"],
+                'verbose_name': 'offering',
+                'verbose_name_plural': 'offerings',
+                'ordering': ['service__key', 'area__path'],
             },
         ),
         migrations.CreateModel(
-            name="Agreement",
+            name='Agreement',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=80, unique=True, verbose_name="key")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("joint_delivery", "Joint delivery"),
-                            ("data_sharing", "Data sharing"),
-                            ("shared_service", "Shared service"),
-                        ],
-                        max_length=20,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="title",
-                    ),
-                ),
-                (
-                    "descriptions",
-                    models.JSONField(blank=True, default=dict, verbose_name="summary"),
-                ),
-                ("start_date", models.DateField(verbose_name="start date")),
-                ("end_date", models.DateField(blank=True, null=True, verbose_name="end date")),
-                (
-                    "terminated_on",
-                    models.DateField(blank=True, null=True, verbose_name="terminated on"),
-                ),
-                (
-                    "terms",
-                    models.JSONField(
-                        blank=True,
-                        default=dict,
-                        help_text="Structured terms, e.g. the data categories, purposes and legal basis.",
-                        verbose_name="terms",
-                    ),
-                ),
-                (
-                    "services",
-                    models.ManyToManyField(
-                        blank=True,
-                        related_name="agreements",
-                        to="federation.service",
-                        verbose_name="services covered",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=80, unique=True, verbose_name='key')),
+                ('kind', models.CharField(choices=[('joint_delivery', 'Joint delivery'), ('data_sharing', 'Data sharing'), ('shared_service', 'Shared service')], max_length=20, verbose_name='kind')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='title')),
+                ('descriptions', models.JSONField(blank=True, default=dict, verbose_name='summary')),
+                ('start_date', models.DateField(verbose_name='start date')),
+                ('end_date', models.DateField(blank=True, null=True, verbose_name='end date')),
+                ('terminated_on', models.DateField(blank=True, null=True, verbose_name='terminated on')),
+                ('terms', models.JSONField(blank=True, default=dict, help_text='Structured terms, e.g. the data categories, purposes and legal basis.', verbose_name='terms')),
+                ('services', models.ManyToManyField(blank=True, related_name='agreements', to='federation.service', verbose_name='services covered')),
             ],
             options={
-                "verbose_name": "agreement",
-                "verbose_name_plural": "agreements",
-                "ordering": ["key"],
+                'verbose_name': 'agreement',
+                'verbose_name_plural': 'agreements',
+                'ordering': ['key'],
             },
             bases=(joinedup.federation.models.LocalizedNameMixin, models.Model),
         ),
         migrations.CreateModel(
-            name="AgreementParty",
+            name='AgreementParty',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        blank=True,
-                        help_text="For example provider, recipient, host or client.",
-                        max_length=40,
-                        verbose_name="role in the agreement",
-                    ),
-                ),
-                ("signed_on", models.DateField(blank=True, null=True, verbose_name="signed on")),
-                (
-                    "signed_by",
-                    models.CharField(blank=True, max_length=200, verbose_name="signed by"),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="agreements",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
-                (
-                    "agreement",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="parties",
-                        to="federation.agreement",
-                        verbose_name="agreement",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(blank=True, help_text='For example provider, recipient, host or client.', max_length=40, verbose_name='role in the agreement')),
+                ('signed_on', models.DateField(blank=True, null=True, verbose_name='signed on')),
+                ('signed_by', models.CharField(blank=True, max_length=200, verbose_name='signed by')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='agreements', to='federation.agency', verbose_name='agency')),
+                ('agreement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parties', to='federation.agreement', verbose_name='agreement')),
             ],
             options={
-                "verbose_name": "party",
-                "verbose_name_plural": "parties",
-                "ordering": ["agreement__key", "agency__key"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("agreement", "agency"), name="one_party_once")
-                ],
+                'verbose_name': 'party',
+                'verbose_name_plural': 'parties',
+                'ordering': ['agreement__key', 'agency__key'],
+                'constraints': [models.UniqueConstraint(fields=('agreement', 'agency'), name='one_party_once')],
             },
         ),
         migrations.AddConstraint(
-            model_name="service",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("standard_target__isnull", True),
-                    models.Q(("standard_target__gte", 0), ("standard_target__lte", 1)),
-                    _connector="OR",
-                ),
-                name="service_target_is_a_share",
-            ),
+            model_name='service',
+            constraint=models.CheckConstraint(condition=models.Q(('standard_target__isnull', True), models.Q(('standard_target__gte', 0), ('standard_target__lte', 1)), _connector='OR'), name='service_target_is_a_share'),
         ),
         migrations.AddConstraint(
-            model_name="partnerrole",
-            constraint=models.UniqueConstraint(
-                fields=("service", "agency", "role"), name="one_role_once"
-            ),
+            model_name='partnerrole',
+            constraint=models.UniqueConstraint(fields=('service', 'agency', 'role'), name='one_role_once'),
         ),
         migrations.AddConstraint(
-            model_name="offering",
-            constraint=models.UniqueConstraint(
-                fields=("service", "area"), name="one_offering_per_area"
-            ),
+            model_name='offering',
+            constraint=models.UniqueConstraint(fields=('service', 'area'), name='one_offering_per_area'),
         ),
         migrations.AddConstraint(
-            model_name="agreement",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("end_date__isnull", True),
-                    ("end_date__gte", models.F("start_date")),
-                    _connector="OR",
-                ),
-                name="agreement_ends_after_start",
-            ),
+            model_name='agreement',
+            constraint=models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='agreement_ends_after_start'),
         ),
     ]

@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("federation", "0001_federation_registry"),
+        ('federation', '0001_federation_registry'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="federationload",
-            name="source",
-            field=models.TextField(verbose_name="source"),
+            model_name='federationload',
+            name='source',
+            field=models.TextField(verbose_name='source'),
         ),
     ]

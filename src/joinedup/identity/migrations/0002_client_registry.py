@@ -7,236 +7,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("federation", "0001_federation_registry"),
-        ("identity", "0001_accounts"),
+        ('federation', '0001_federation_registry'),
+        ('identity', '0001_accounts'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Person",
+            name='Person',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("given_names", models.CharField(max_length=200, verbose_name="given names")),
-                ("family_name", models.CharField(max_length=200, verbose_name="family name")),
-                (
-                    "preferred_name",
-                    models.CharField(blank=True, max_length=200, verbose_name="preferred name"),
-                ),
-                (
-                    "birth_date",
-                    models.DateField(
-                        blank=True,
-                        null=True,
-                        validators=[joinedup.identity.models.validate_birth_date],
-                        verbose_name="birth date",
-                    ),
-                ),
-                (
-                    "preferred_language",
-                    models.CharField(
-                        choices=[("en", "English"), ("fr", "French")],
-                        default="en",
-                        max_length=8,
-                        verbose_name="preferred official language",
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(auto_now_add=True, verbose_name="registered at"),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('given_names', models.CharField(max_length=200, verbose_name='given names')),
+                ('family_name', models.CharField(max_length=200, verbose_name='family name')),
+                ('preferred_name', models.CharField(blank=True, max_length=200, verbose_name='preferred name')),
+                ('birth_date', models.DateField(blank=True, null=True, validators=[joinedup.identity.models.validate_birth_date], verbose_name='birth date')),
+                ('preferred_language', models.CharField(choices=[('en', 'English'), ('fr', 'French')], default='en', max_length=8, verbose_name='preferred official language')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='registered at')),
+                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
             ],
             options={
-                "verbose_name": "person",
-                "verbose_name_plural": "people",
-                "ordering": ["family_name", "given_names", "pk"],
+                'verbose_name': 'person',
+                'verbose_name_plural': 'people',
+                'ordering': ['family_name', 'given_names', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="ContactPoint",
+            name='ContactPoint',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("email", "Email"),
-                            ("phone", "Phone"),
-                            ("mobile", "Mobile phone (text messages)"),
-                        ],
-                        max_length=16,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("value", models.CharField(max_length=254, verbose_name="value")),
-                ("preferred", models.BooleanField(default=False, verbose_name="preferred")),
-                (
-                    "verified_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="verified at"),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="contact_points",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('email', 'Email'), ('phone', 'Phone'), ('mobile', 'Mobile phone (text messages)')], max_length=16, verbose_name='kind')),
+                ('value', models.CharField(max_length=254, verbose_name='value')),
+                ('preferred', models.BooleanField(default=False, verbose_name='preferred')),
+                ('verified_at', models.DateTimeField(blank=True, null=True, verbose_name='verified at')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_points', to='identity.person', verbose_name='person')),
             ],
             options={
-                "verbose_name": "contact point",
-                "verbose_name_plural": "contact points",
-                "ordering": ["person", "-preferred", "kind"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("person", "kind", "value"), name="contact_point_once_per_person"
-                    )
-                ],
+                'verbose_name': 'contact point',
+                'verbose_name_plural': 'contact points',
+                'ordering': ['person', '-preferred', 'kind'],
+                'constraints': [models.UniqueConstraint(fields=('person', 'kind', 'value'), name='contact_point_once_per_person')],
             },
         ),
         migrations.CreateModel(
-            name="Address",
+            name='Address',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("residential", "Home"), ("mailing", "Mailing")],
-                        default="residential",
-                        max_length=16,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("street_address", models.CharField(max_length=200, verbose_name="street address")),
-                ("locality", models.CharField(max_length=100, verbose_name="city or town")),
-                (
-                    "region",
-                    models.CharField(blank=True, max_length=100, verbose_name="province or state"),
-                ),
-                (
-                    "postal_code",
-                    models.CharField(blank=True, max_length=20, verbose_name="postal code"),
-                ),
-                ("country", models.CharField(default="CA", max_length=2, verbose_name="country")),
-                ("valid_from", models.DateField(verbose_name="from")),
-                ("valid_to", models.DateField(blank=True, null=True, verbose_name="until")),
-                (
-                    "jurisdiction",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The most local jurisdiction the address lies in; used for routing.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.jurisdiction",
-                        verbose_name="jurisdiction",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="addresses",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('residential', 'Home'), ('mailing', 'Mailing')], default='residential', max_length=16, verbose_name='kind')),
+                ('street_address', models.CharField(max_length=200, verbose_name='street address')),
+                ('locality', models.CharField(max_length=100, verbose_name='city or town')),
+                ('region', models.CharField(blank=True, max_length=100, verbose_name='province or state')),
+                ('postal_code', models.CharField(blank=True, max_length=20, verbose_name='postal code')),
+                ('country', models.CharField(default='CA', max_length=2, verbose_name='country')),
+                ('valid_from', models.DateField(verbose_name='from')),
+                ('valid_to', models.DateField(blank=True, null=True, verbose_name='until')),
+                ('jurisdiction', models.ForeignKey(blank=True, help_text='The most local jurisdiction the address lies in; used for routing.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.jurisdiction', verbose_name='jurisdiction')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='identity.person', verbose_name='person')),
             ],
             options={
-                "verbose_name": "address",
-                "verbose_name_plural": "addresses",
-                "ordering": ["person", "-valid_from"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("valid_to__isnull", True),
-                            ("valid_to__gte", models.F("valid_from")),
-                            _connector="OR",
-                        ),
-                        name="address_ends_after_it_starts",
-                    )
-                ],
+                'verbose_name': 'address',
+                'verbose_name_plural': 'addresses',
+                'ordering': ['person', '-valid_from'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='address_ends_after_it_starts')],
             },
         ),
         migrations.CreateModel(
-            name="PersonIdentifier",
+            name='PersonIdentifier',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=joinedup.identity.identifiers.choices,
-                        max_length=32,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("ciphertext", models.TextField(editable=False, verbose_name="encrypted value")),
-                (
-                    "blind_index",
-                    models.CharField(editable=False, max_length=64, verbose_name="blind index"),
-                ),
-                (
-                    "hint",
-                    models.CharField(
-                        blank=True, editable=False, max_length=8, verbose_name="last characters"
-                    ),
-                ),
-                ("added_at", models.DateTimeField(auto_now_add=True, verbose_name="added at")),
-                (
-                    "issued_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                        verbose_name="issued by",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="identifiers",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=joinedup.identity.identifiers.choices, max_length=32, verbose_name='kind')),
+                ('ciphertext', models.TextField(editable=False, verbose_name='encrypted value')),
+                ('blind_index', models.CharField(editable=False, max_length=64, verbose_name='blind index')),
+                ('hint', models.CharField(blank=True, editable=False, max_length=8, verbose_name='last characters')),
+                ('added_at', models.DateTimeField(auto_now_add=True, verbose_name='added at')),
+                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency', verbose_name='issued by')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identifiers', to='identity.person', verbose_name='person')),
             ],
             options={
-                "verbose_name": "identifier",
-                "verbose_name_plural": "identifiers",
-                "ordering": ["person", "kind"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("kind", "blind_index"), name="identifier_belongs_to_one_person"
-                    ),
-                    models.UniqueConstraint(
-                        fields=("person", "kind"), name="one_identifier_of_a_kind"
-                    ),
-                ],
+                'verbose_name': 'identifier',
+                'verbose_name_plural': 'identifiers',
+                'ordering': ['person', 'kind'],
+                'constraints': [models.UniqueConstraint(fields=('kind', 'blind_index'), name='identifier_belongs_to_one_person'), models.UniqueConstraint(fields=('person', 'kind'), name='one_identifier_of_a_kind')],
             },
         ),
     ]

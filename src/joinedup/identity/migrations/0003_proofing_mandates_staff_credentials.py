@@ -7,580 +7,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("federation", "0001_federation_registry"),
-        ("identity", "0002_client_registry"),
+        ('federation', '0001_federation_registry'),
+        ('identity', '0002_client_registry'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="user",
-            name="person",
-            field=models.OneToOneField(
-                blank=True,
-                help_text="Who this account belongs to in the client registry, once known.",
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="account",
-                to="identity.person",
-                verbose_name="person",
-            ),
+            model_name='user',
+            name='person',
+            field=models.OneToOneField(blank=True, help_text='Who this account belongs to in the client registry, once known.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='account', to='identity.person', verbose_name='person'),
         ),
         migrations.CreateModel(
-            name="ApiClient",
+            name='ApiClient',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "key_id",
-                    models.CharField(
-                        editable=False, max_length=24, unique=True, verbose_name="key id"
-                    ),
-                ),
-                (
-                    "secret_hash",
-                    models.CharField(editable=False, max_length=64, verbose_name="secret hash"),
-                ),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                ("scopes", models.JSONField(default=list, verbose_name="scopes")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("expires_at", models.DateTimeField(verbose_name="expires at")),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
-                ),
-                (
-                    "last_used_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last used at"),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("front_line", "Front-line worker"),
-                            ("caseworker", "Caseworker"),
-                            ("case_manager", "Case manager"),
-                            ("supervisor", "Supervisor"),
-                            ("analyst", "Analyst"),
-                            ("administrator", "Administrator"),
-                            ("auditor", "Auditor"),
-                        ],
-                        max_length=20,
-                        verbose_name="acts as",
-                    ),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_clients",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key_id', models.CharField(editable=False, max_length=24, unique=True, verbose_name='key id')),
+                ('secret_hash', models.CharField(editable=False, max_length=64, verbose_name='secret hash')),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('scopes', models.JSONField(default=list, verbose_name='scopes')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('expires_at', models.DateTimeField(verbose_name='expires at')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used at')),
+                ('role', models.CharField(choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor')], max_length=20, verbose_name='acts as')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_clients', to='federation.agency', verbose_name='agency')),
             ],
             options={
-                "verbose_name": "agency API client",
-                "verbose_name_plural": "agency API clients",
-                "ordering": ["agency__key", "name"],
+                'verbose_name': 'agency API client',
+                'verbose_name_plural': 'agency API clients',
+                'ordering': ['agency__key', 'name'],
             },
         ),
         migrations.CreateModel(
-            name="Business",
+            name='Business',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("legal_name", models.CharField(max_length=200, verbose_name="legal name")),
-                (
-                    "business_number",
-                    models.CharField(
-                        blank=True, db_index=True, max_length=15, verbose_name="business number"
-                    ),
-                ),
-                (
-                    "jurisdiction",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.jurisdiction",
-                        verbose_name="registered in",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('legal_name', models.CharField(max_length=200, verbose_name='legal name')),
+                ('business_number', models.CharField(blank=True, db_index=True, max_length=15, verbose_name='business number')),
+                ('jurisdiction', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.jurisdiction', verbose_name='registered in')),
             ],
             options={
-                "verbose_name": "business",
-                "verbose_name_plural": "businesses",
-                "ordering": ["legal_name"],
+                'verbose_name': 'business',
+                'verbose_name_plural': 'businesses',
+                'ordering': ['legal_name'],
             },
         ),
         migrations.CreateModel(
-            name="PersonalToken",
+            name='PersonalToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "key_id",
-                    models.CharField(
-                        editable=False, max_length=24, unique=True, verbose_name="key id"
-                    ),
-                ),
-                (
-                    "secret_hash",
-                    models.CharField(editable=False, max_length=64, verbose_name="secret hash"),
-                ),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                ("scopes", models.JSONField(default=list, verbose_name="scopes")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                ("expires_at", models.DateTimeField(verbose_name="expires at")),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
-                ),
-                (
-                    "last_used_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last used at"),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_tokens",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="account",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key_id', models.CharField(editable=False, max_length=24, unique=True, verbose_name='key id')),
+                ('secret_hash', models.CharField(editable=False, max_length=64, verbose_name='secret hash')),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('scopes', models.JSONField(default=list, verbose_name='scopes')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('expires_at', models.DateTimeField(verbose_name='expires at')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('last_used_at', models.DateTimeField(blank=True, null=True, verbose_name='last used at')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='account')),
             ],
             options={
-                "verbose_name": "personal API token",
-                "verbose_name_plural": "personal API tokens",
-                "ordering": ["-created_at"],
+                'verbose_name': 'personal API token',
+                'verbose_name_plural': 'personal API tokens',
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="ExternalAccount",
+            name='ExternalAccount',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("provider", models.CharField(max_length=64, verbose_name="identity provider")),
-                ("subject", models.CharField(max_length=255, verbose_name="subject identifier")),
-                ("linked_at", models.DateTimeField(auto_now_add=True, verbose_name="linked at")),
-                (
-                    "last_sign_in",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last sign-in"),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="external_accounts",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="account",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('provider', models.CharField(max_length=64, verbose_name='identity provider')),
+                ('subject', models.CharField(max_length=255, verbose_name='subject identifier')),
+                ('linked_at', models.DateTimeField(auto_now_add=True, verbose_name='linked at')),
+                ('last_sign_in', models.DateTimeField(blank=True, null=True, verbose_name='last sign-in')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='external_accounts', to=settings.AUTH_USER_MODEL, verbose_name='account')),
             ],
             options={
-                "verbose_name": "external account",
-                "verbose_name_plural": "external accounts",
-                "ordering": ["provider", "subject"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("provider", "subject"), name="external_account_once"
-                    )
-                ],
+                'verbose_name': 'external account',
+                'verbose_name_plural': 'external accounts',
+                'ordering': ['provider', 'subject'],
+                'constraints': [models.UniqueConstraint(fields=('provider', 'subject'), name='external_account_once')],
             },
         ),
         migrations.CreateModel(
-            name="IdentityProofing",
+            name='IdentityProofing',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "level",
-                    models.PositiveSmallIntegerField(
-                        choices=[
-                            (1, "Level 1: self-asserted"),
-                            (2, "Level 2: verified remotely"),
-                            (3, "Level 3: verified in person"),
-                        ],
-                        verbose_name="level of assurance",
-                    ),
-                ),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("self_asserted", "Declared by the person"),
-                            ("trusted_credential", "Trusted digital credential"),
-                            ("document_check", "Remote document check"),
-                            ("in_person", "In person, documents seen"),
-                        ],
-                        max_length=24,
-                        verbose_name="method",
-                    ),
-                ),
-                (
-                    "evidence",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="What was checked, e.g. a passport or a provincial credential.",
-                        verbose_name="evidence seen",
-                    ),
-                ),
-                (
-                    "provider",
-                    models.CharField(
-                        blank=True,
-                        help_text="The external sign-in service that vouched for the person, if any.",
-                        max_length=64,
-                        verbose_name="identity provider",
-                    ),
-                ),
-                (
-                    "verified_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="verified at"
-                    ),
-                ),
-                (
-                    "valid_until",
-                    models.DateField(blank=True, null=True, verbose_name="valid until"),
-                ),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
-                (
-                    "office",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.office",
-                        verbose_name="office",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="proofings",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "verified_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="verified by",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('level', models.PositiveSmallIntegerField(choices=[(1, 'Level 1: self-asserted'), (2, 'Level 2: verified remotely'), (3, 'Level 3: verified in person')], verbose_name='level of assurance')),
+                ('method', models.CharField(choices=[('self_asserted', 'Declared by the person'), ('trusted_credential', 'Trusted digital credential'), ('document_check', 'Remote document check'), ('in_person', 'In person, documents seen')], max_length=24, verbose_name='method')),
+                ('evidence', models.JSONField(blank=True, default=list, help_text='What was checked, e.g. a passport or a provincial credential.', verbose_name='evidence seen')),
+                ('provider', models.CharField(blank=True, help_text='The external sign-in service that vouched for the person, if any.', max_length=64, verbose_name='identity provider')),
+                ('verified_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='verified at')),
+                ('valid_until', models.DateField(blank=True, null=True, verbose_name='valid until')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency', verbose_name='agency')),
+                ('office', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.office', verbose_name='office')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proofings', to='identity.person', verbose_name='person')),
+                ('verified_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='verified by')),
             ],
             options={
-                "verbose_name": "identity proofing",
-                "verbose_name_plural": "identity proofings",
-                "ordering": ["person", "-verified_at"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("level__lt", 3),
-                            models.Q(("office__isnull", False), ("verified_by__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="in_person_proofing_names_office_and_verifier",
-                    )
-                ],
+                'verbose_name': 'identity proofing',
+                'verbose_name_plural': 'identity proofings',
+                'ordering': ['person', '-verified_at'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('level__lt', 3), models.Q(('office__isnull', False), ('verified_by__isnull', False)), _connector='OR'), name='in_person_proofing_names_office_and_verifier')],
             },
         ),
         migrations.CreateModel(
-            name="Mandate",
+            name='Mandate',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("parent", "Parent of a minor"),
-                            ("guardian", "Guardian"),
-                            ("power_of_attorney", "Power of attorney"),
-                            ("business_representative", "Representative of a business"),
-                        ],
-                        max_length=32,
-                        verbose_name="kind",
-                    ),
-                ),
-                ("scopes", models.JSONField(default=list, verbose_name="scope")),
-                (
-                    "basis",
-                    models.CharField(
-                        blank=True,
-                        help_text="The document or fact it rests on, e.g. a birth registration or a court order.",
-                        max_length=200,
-                        verbose_name="basis",
-                    ),
-                ),
-                (
-                    "valid_from",
-                    models.DateField(default=django.utils.timezone.localdate, verbose_name="from"),
-                ),
-                ("valid_to", models.DateField(blank=True, null=True, verbose_name="until")),
-                (
-                    "revoked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="revoked at"),
-                ),
-                (
-                    "recorded_at",
-                    models.DateTimeField(auto_now_add=True, verbose_name="recorded at"),
-                ),
-                (
-                    "business",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mandates",
-                        to="identity.business",
-                        verbose_name="for business",
-                    ),
-                ),
-                (
-                    "holder",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mandates_held",
-                        to="identity.person",
-                        verbose_name="held by",
-                    ),
-                ),
-                (
-                    "recorded_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="recorded by",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="mandates_given",
-                        to="identity.person",
-                        verbose_name="for person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('parent', 'Parent of a minor'), ('guardian', 'Guardian'), ('power_of_attorney', 'Power of attorney'), ('business_representative', 'Representative of a business')], max_length=32, verbose_name='kind')),
+                ('scopes', models.JSONField(default=list, verbose_name='scope')),
+                ('basis', models.CharField(blank=True, help_text='The document or fact it rests on, e.g. a birth registration or a court order.', max_length=200, verbose_name='basis')),
+                ('valid_from', models.DateField(default=django.utils.timezone.localdate, verbose_name='from')),
+                ('valid_to', models.DateField(blank=True, null=True, verbose_name='until')),
+                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked at')),
+                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
+                ('business', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='mandates', to='identity.business', verbose_name='for business')),
+                ('holder', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mandates_held', to='identity.person', verbose_name='held by')),
+                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
+                ('subject', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='mandates_given', to='identity.person', verbose_name='for person')),
             ],
             options={
-                "verbose_name": "mandate",
-                "verbose_name_plural": "mandates",
-                "ordering": ["holder", "-valid_from"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("subject__isnull", False), ("business__isnull", True)),
-                            models.Q(("subject__isnull", True), ("business__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="mandate_for_a_person_or_a_business",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("valid_to__isnull", True),
-                            ("valid_to__gte", models.F("valid_from")),
-                            _connector="OR",
-                        ),
-                        name="mandate_ends_after_it_starts",
-                    ),
-                ],
+                'verbose_name': 'mandate',
+                'verbose_name_plural': 'mandates',
+                'ordering': ['holder', '-valid_from'],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('subject__isnull', False), ('business__isnull', True)), models.Q(('subject__isnull', True), ('business__isnull', False)), _connector='OR'), name='mandate_for_a_person_or_a_business'), models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='mandate_ends_after_it_starts')],
             },
         ),
         migrations.CreateModel(
-            name="Relationship",
+            name='Relationship',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("parent_of", "Parent of"),
-                            ("guardian_of", "Guardian of"),
-                            ("spouse_of", "Spouse or partner of"),
-                        ],
-                        max_length=16,
-                        verbose_name="kind",
-                    ),
-                ),
-                (
-                    "valid_from",
-                    models.DateField(default=django.utils.timezone.localdate, verbose_name="from"),
-                ),
-                ("valid_to", models.DateField(blank=True, null=True, verbose_name="until")),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="relationships",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "related_person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="identity.person",
-                        verbose_name="related to",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('parent_of', 'Parent of'), ('guardian_of', 'Guardian of'), ('spouse_of', 'Spouse or partner of')], max_length=16, verbose_name='kind')),
+                ('valid_from', models.DateField(default=django.utils.timezone.localdate, verbose_name='from')),
+                ('valid_to', models.DateField(blank=True, null=True, verbose_name='until')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='relationships', to='identity.person', verbose_name='person')),
+                ('related_person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person', verbose_name='related to')),
             ],
             options={
-                "verbose_name": "relationship",
-                "verbose_name_plural": "relationships",
-                "ordering": ["person", "kind"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("person", "kind", "related_person"), name="relationship_once"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("person", models.F("related_person")), _negated=True),
-                        name="relationship_between_two_people",
-                    ),
-                ],
+                'verbose_name': 'relationship',
+                'verbose_name_plural': 'relationships',
+                'ordering': ['person', 'kind'],
+                'constraints': [models.UniqueConstraint(fields=('person', 'kind', 'related_person'), name='relationship_once'), models.CheckConstraint(condition=models.Q(('person', models.F('related_person')), _negated=True), name='relationship_between_two_people')],
             },
         ),
         migrations.CreateModel(
-            name="StaffMembership",
+            name='StaffMembership',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "role",
-                    models.CharField(
-                        choices=[
-                            ("front_line", "Front-line worker"),
-                            ("caseworker", "Caseworker"),
-                            ("case_manager", "Case manager"),
-                            ("supervisor", "Supervisor"),
-                            ("analyst", "Analyst"),
-                            ("administrator", "Administrator"),
-                            ("auditor", "Auditor"),
-                        ],
-                        max_length=20,
-                        verbose_name="role",
-                    ),
-                ),
-                (
-                    "valid_from",
-                    models.DateField(default=django.utils.timezone.localdate, verbose_name="from"),
-                ),
-                ("valid_to", models.DateField(blank=True, null=True, verbose_name="until")),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="staff",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
-                (
-                    "areas",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="Leave empty for the agency's whole jurisdiction.",
-                        related_name="+",
-                        to="federation.jurisdiction",
-                        verbose_name="limited to areas",
-                    ),
-                ),
-                (
-                    "offices",
-                    models.ManyToManyField(
-                        blank=True,
-                        help_text="Leave empty for every office of the agency.",
-                        related_name="+",
-                        to="federation.office",
-                        verbose_name="limited to offices",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="account",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor')], max_length=20, verbose_name='role')),
+                ('valid_from', models.DateField(default=django.utils.timezone.localdate, verbose_name='from')),
+                ('valid_to', models.DateField(blank=True, null=True, verbose_name='until')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='staff', to='federation.agency', verbose_name='agency')),
+                ('areas', models.ManyToManyField(blank=True, help_text="Leave empty for the agency's whole jurisdiction.", related_name='+', to='federation.jurisdiction', verbose_name='limited to areas')),
+                ('offices', models.ManyToManyField(blank=True, help_text='Leave empty for every office of the agency.', related_name='+', to='federation.office', verbose_name='limited to offices')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='account')),
             ],
             options={
-                "verbose_name": "staff membership",
-                "verbose_name_plural": "staff memberships",
-                "ordering": ["agency__key", "role", "user__username"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("user", "agency", "role"), name="membership_once"
-                    )
-                ],
+                'verbose_name': 'staff membership',
+                'verbose_name_plural': 'staff memberships',
+                'ordering': ['agency__key', 'role', 'user__username'],
+                'constraints': [models.UniqueConstraint(fields=('user', 'agency', 'role'), name='membership_once')],
             },
         ),
     ]

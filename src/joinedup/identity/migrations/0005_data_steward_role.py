@@ -4,45 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("identity", "0004_address_country_from_the_place"),
+        ('identity', '0004_address_country_from_the_place'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="apiclient",
-            name="role",
-            field=models.CharField(
-                choices=[
-                    ("front_line", "Front-line worker"),
-                    ("caseworker", "Caseworker"),
-                    ("case_manager", "Case manager"),
-                    ("supervisor", "Supervisor"),
-                    ("analyst", "Analyst"),
-                    ("administrator", "Administrator"),
-                    ("auditor", "Auditor"),
-                    ("data_steward", "Data steward"),
-                ],
-                max_length=20,
-                verbose_name="acts as",
-            ),
+            model_name='apiclient',
+            name='role',
+            field=models.CharField(choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor'), ('data_steward', 'Data steward')], max_length=20, verbose_name='acts as'),
         ),
         migrations.AlterField(
-            model_name="staffmembership",
-            name="role",
-            field=models.CharField(
-                choices=[
-                    ("front_line", "Front-line worker"),
-                    ("caseworker", "Caseworker"),
-                    ("case_manager", "Case manager"),
-                    ("supervisor", "Supervisor"),
-                    ("analyst", "Analyst"),
-                    ("administrator", "Administrator"),
-                    ("auditor", "Auditor"),
-                    ("data_steward", "Data steward"),
-                ],
-                max_length=20,
-                verbose_name="role",
-            ),
+            model_name='staffmembership',
+            name='role',
+            field=models.CharField(choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor'), ('data_steward', 'Data steward')], max_length=20, verbose_name='role'),
         ),
     ]

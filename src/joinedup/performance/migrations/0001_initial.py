@@ -9,477 +9,250 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
-    dependencies = []
+    dependencies = [
+    ]
 
     operations = [
         migrations.CreateModel(
-            name="ChannelUnitCost",
+            name='ChannelUnitCost',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "jurisdiction",
-                    models.CharField(
-                        blank=True,
-                        help_text="Blank: any jurisdiction.",
-                        max_length=40,
-                        verbose_name="jurisdiction",
-                    ),
-                ),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("online", "Online"),
-                            ("counter", "In person"),
-                            ("phone", "By phone"),
-                            ("mail", "By mail"),
-                            ("video", "By video call"),
-                            ("partner", "Through a partner's system"),
-                        ],
-                        max_length=16,
-                        verbose_name="channel",
-                    ),
-                ),
-                ("amount", models.BigIntegerField(verbose_name="cost per transaction (cents)")),
-                (
-                    "currency",
-                    models.CharField(default="CAD", max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "valid_from",
-                    models.DateField(
-                        default=django.utils.timezone.localdate, verbose_name="valid from"
-                    ),
-                ),
-                ("illustrative", models.BooleanField(default=False, verbose_name="illustrative")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('jurisdiction', models.CharField(blank=True, help_text='Blank: any jurisdiction.', max_length=40, verbose_name='jurisdiction')),
+                ('channel', models.CharField(choices=[('online', 'Online'), ('counter', 'In person'), ('phone', 'By phone'), ('mail', 'By mail'), ('video', 'By video call'), ('partner', "Through a partner's system")], max_length=16, verbose_name='channel')),
+                ('amount', models.BigIntegerField(verbose_name='cost per transaction (cents)')),
+                ('currency', models.CharField(default='CAD', max_length=3, verbose_name='currency')),
+                ('valid_from', models.DateField(default=django.utils.timezone.localdate, verbose_name='valid from')),
+                ('illustrative', models.BooleanField(default=False, verbose_name='illustrative')),
             ],
             options={
-                "verbose_name": "channel unit cost",
-                "verbose_name_plural": "channel unit costs",
-                "ordering": ["jurisdiction", "channel", "-valid_from"],
+                'verbose_name': 'channel unit cost',
+                'verbose_name_plural': 'channel unit costs',
+                'ordering': ['jurisdiction', 'channel', '-valid_from'],
             },
         ),
         migrations.CreateModel(
-            name="Interaction",
+            name='Interaction',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("event_id", models.CharField(max_length=64, unique=True, verbose_name="event")),
-                ("occurred_at", models.DateTimeField(verbose_name="when")),
-                ("day", models.DateField(verbose_name="day")),
-                ("channel", models.CharField(max_length=16, verbose_name="channel")),
-                ("agency", models.CharField(max_length=64, verbose_name="agent's agency")),
-                ("office", models.CharField(blank=True, max_length=80, verbose_name="office")),
-                ("seconds", models.BigIntegerField(verbose_name="handle time (seconds)")),
-                ("cost", models.BigIntegerField(verbose_name="cost (cents)")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('event_id', models.CharField(max_length=64, unique=True, verbose_name='event')),
+                ('occurred_at', models.DateTimeField(verbose_name='when')),
+                ('day', models.DateField(verbose_name='day')),
+                ('channel', models.CharField(max_length=16, verbose_name='channel')),
+                ('agency', models.CharField(max_length=64, verbose_name="agent's agency")),
+                ('office', models.CharField(blank=True, max_length=80, verbose_name='office')),
+                ('seconds', models.BigIntegerField(verbose_name='handle time (seconds)')),
+                ('cost', models.BigIntegerField(verbose_name='cost (cents)')),
             ],
             options={
-                "verbose_name": "interaction",
-                "verbose_name_plural": "interactions",
+                'verbose_name': 'interaction',
+                'verbose_name_plural': 'interactions',
             },
         ),
         migrations.CreateModel(
-            name="OverheadPool",
+            name='OverheadPool',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("agency", models.CharField(max_length=64, verbose_name="agency")),
-                (
-                    "month",
-                    models.DateField(help_text="The first day of the month.", verbose_name="month"),
-                ),
-                ("amount", models.BigIntegerField(verbose_name="amount (cents)")),
-                (
-                    "currency",
-                    models.CharField(default="CAD", max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "basis",
-                    models.CharField(
-                        choices=[
-                            ("transactions", "Share of transactions"),
-                            ("handle_time", "Share of staff handle time"),
-                        ],
-                        default="transactions",
-                        max_length=16,
-                        verbose_name="apportioned by",
-                    ),
-                ),
-                (
-                    "description",
-                    models.CharField(blank=True, max_length=200, verbose_name="description"),
-                ),
-                ("illustrative", models.BooleanField(default=False, verbose_name="illustrative")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('agency', models.CharField(max_length=64, verbose_name='agency')),
+                ('month', models.DateField(help_text='The first day of the month.', verbose_name='month')),
+                ('amount', models.BigIntegerField(verbose_name='amount (cents)')),
+                ('currency', models.CharField(default='CAD', max_length=3, verbose_name='currency')),
+                ('basis', models.CharField(choices=[('transactions', 'Share of transactions'), ('handle_time', 'Share of staff handle time')], default='transactions', max_length=16, verbose_name='apportioned by')),
+                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
+                ('illustrative', models.BooleanField(default=False, verbose_name='illustrative')),
             ],
             options={
-                "verbose_name": "overhead pool",
-                "verbose_name_plural": "overhead pools",
-                "ordering": ["agency", "-month"],
+                'verbose_name': 'overhead pool',
+                'verbose_name_plural': 'overhead pools',
+                'ordering': ['agency', '-month'],
             },
         ),
         migrations.CreateModel(
-            name="PeerGroup",
+            name='PeerGroup',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=64, unique=True, verbose_name="key")),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="names",
-                    ),
-                ),
-                (
-                    "jurisdictions",
-                    models.JSONField(
-                        default=list,
-                        help_text='Jurisdiction codes, e.g. ["CA-ON", "CA-QC"].',
-                        verbose_name="jurisdictions",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=64, unique=True, verbose_name='key')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='names')),
+                ('jurisdictions', models.JSONField(default=list, help_text='Jurisdiction codes, e.g. ["CA-ON", "CA-QC"].', verbose_name='jurisdictions')),
             ],
             options={
-                "verbose_name": "peer group",
-                "verbose_name_plural": "peer groups",
-                "ordering": ["key"],
+                'verbose_name': 'peer group',
+                'verbose_name_plural': 'peer groups',
+                'ordering': ['key'],
             },
         ),
         migrations.CreateModel(
-            name="StaffCostRate",
+            name='StaffCostRate',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("agency", models.CharField(max_length=64, verbose_name="agency")),
-                ("hourly", models.BigIntegerField(verbose_name="cost per hour (cents)")),
-                (
-                    "currency",
-                    models.CharField(default="CAD", max_length=3, verbose_name="currency"),
-                ),
-                (
-                    "valid_from",
-                    models.DateField(
-                        default=django.utils.timezone.localdate, verbose_name="valid from"
-                    ),
-                ),
-                ("illustrative", models.BooleanField(default=False, verbose_name="illustrative")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('agency', models.CharField(max_length=64, verbose_name='agency')),
+                ('hourly', models.BigIntegerField(verbose_name='cost per hour (cents)')),
+                ('currency', models.CharField(default='CAD', max_length=3, verbose_name='currency')),
+                ('valid_from', models.DateField(default=django.utils.timezone.localdate, verbose_name='valid from')),
+                ('illustrative', models.BooleanField(default=False, verbose_name='illustrative')),
             ],
             options={
-                "verbose_name": "staff cost rate",
-                "verbose_name_plural": "staff cost rates",
-                "ordering": ["agency", "-valid_from"],
+                'verbose_name': 'staff cost rate',
+                'verbose_name_plural': 'staff cost rates',
+                'ordering': ['agency', '-valid_from'],
             },
         ),
         migrations.CreateModel(
-            name="SurveyInvitation",
+            name='SurveyInvitation',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("token_hash", models.CharField(max_length=64, unique=True)),
-                ("application_id", models.UUIDField(blank=True, db_index=True, null=True)),
-                ("event_id", models.CharField(max_length=64, unique=True)),
-                ("service_key", models.CharField(max_length=100)),
-                ("jurisdiction", models.CharField(max_length=40)),
-                ("channel", models.CharField(max_length=16)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("expires_at", models.DateTimeField()),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('application_id', models.UUIDField(blank=True, db_index=True, null=True)),
+                ('event_id', models.CharField(max_length=64, unique=True)),
+                ('service_key', models.CharField(max_length=100)),
+                ('jurisdiction', models.CharField(max_length=40)),
+                ('channel', models.CharField(max_length=16)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('expires_at', models.DateTimeField()),
             ],
             options={
-                "verbose_name": "survey invitation",
-                "verbose_name_plural": "survey invitations",
+                'verbose_name': 'survey invitation',
+                'verbose_name_plural': 'survey invitations',
             },
         ),
         migrations.CreateModel(
-            name="DailyRollup",
+            name='DailyRollup',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("service_key", models.CharField(max_length=100)),
-                ("jurisdiction", models.CharField(max_length=40)),
-                ("agency", models.CharField(max_length=64)),
-                ("channel", models.CharField(max_length=16)),
-                ("started", models.BigIntegerField(default=0)),
-                ("completed", models.BigIntegerField(default=0)),
-                ("not_eligible", models.BigIntegerField(default=0)),
-                ("abandoned", models.BigIntegerField(default=0)),
-                ("with_standard", models.BigIntegerField(default=0)),
-                ("met_standard", models.BigIntegerField(default=0)),
-                ("elapsed_sum", models.BigIntegerField(default=0)),
-                ("histogram", models.BinaryField(default=b"")),
-                ("channel_cost", models.BigIntegerField(default=0)),
-                ("handle_seconds", models.BigIntegerField(default=0)),
-                ("handle_cost", models.BigIntegerField(default=0)),
-                ("day", models.DateField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('service_key', models.CharField(max_length=100)),
+                ('jurisdiction', models.CharField(max_length=40)),
+                ('agency', models.CharField(max_length=64)),
+                ('channel', models.CharField(max_length=16)),
+                ('started', models.BigIntegerField(default=0)),
+                ('completed', models.BigIntegerField(default=0)),
+                ('not_eligible', models.BigIntegerField(default=0)),
+                ('abandoned', models.BigIntegerField(default=0)),
+                ('with_standard', models.BigIntegerField(default=0)),
+                ('met_standard', models.BigIntegerField(default=0)),
+                ('elapsed_sum', models.BigIntegerField(default=0)),
+                ('histogram', models.BinaryField(default=b'')),
+                ('channel_cost', models.BigIntegerField(default=0)),
+                ('handle_seconds', models.BigIntegerField(default=0)),
+                ('handle_cost', models.BigIntegerField(default=0)),
+                ('day', models.DateField()),
             ],
             options={
-                "verbose_name": "daily rollup",
-                "verbose_name_plural": "daily rollups",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("day", "service_key", "jurisdiction", "agency", "channel"),
-                        name="perf_one_daily_rollup",
-                    )
-                ],
+                'verbose_name': 'daily rollup',
+                'verbose_name_plural': 'daily rollups',
+                'constraints': [models.UniqueConstraint(fields=('day', 'service_key', 'jurisdiction', 'agency', 'channel'), name='perf_one_daily_rollup')],
             },
         ),
         migrations.CreateModel(
-            name="MonthlyRollup",
+            name='MonthlyRollup',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("service_key", models.CharField(max_length=100)),
-                ("jurisdiction", models.CharField(max_length=40)),
-                ("agency", models.CharField(max_length=64)),
-                ("channel", models.CharField(max_length=16)),
-                ("started", models.BigIntegerField(default=0)),
-                ("completed", models.BigIntegerField(default=0)),
-                ("not_eligible", models.BigIntegerField(default=0)),
-                ("abandoned", models.BigIntegerField(default=0)),
-                ("with_standard", models.BigIntegerField(default=0)),
-                ("met_standard", models.BigIntegerField(default=0)),
-                ("elapsed_sum", models.BigIntegerField(default=0)),
-                ("histogram", models.BinaryField(default=b"")),
-                ("channel_cost", models.BigIntegerField(default=0)),
-                ("handle_seconds", models.BigIntegerField(default=0)),
-                ("handle_cost", models.BigIntegerField(default=0)),
-                ("month", models.DateField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('service_key', models.CharField(max_length=100)),
+                ('jurisdiction', models.CharField(max_length=40)),
+                ('agency', models.CharField(max_length=64)),
+                ('channel', models.CharField(max_length=16)),
+                ('started', models.BigIntegerField(default=0)),
+                ('completed', models.BigIntegerField(default=0)),
+                ('not_eligible', models.BigIntegerField(default=0)),
+                ('abandoned', models.BigIntegerField(default=0)),
+                ('with_standard', models.BigIntegerField(default=0)),
+                ('met_standard', models.BigIntegerField(default=0)),
+                ('elapsed_sum', models.BigIntegerField(default=0)),
+                ('histogram', models.BinaryField(default=b'')),
+                ('channel_cost', models.BigIntegerField(default=0)),
+                ('handle_seconds', models.BigIntegerField(default=0)),
+                ('handle_cost', models.BigIntegerField(default=0)),
+                ('month', models.DateField()),
             ],
             options={
-                "verbose_name": "monthly rollup",
-                "verbose_name_plural": "monthly rollups",
-                "indexes": [
-                    models.Index(fields=["month", "service_key"], name="perf_monthly_service")
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("month", "service_key", "jurisdiction", "agency", "channel"),
-                        name="perf_one_monthly_rollup",
-                    )
-                ],
+                'verbose_name': 'monthly rollup',
+                'verbose_name_plural': 'monthly rollups',
+                'indexes': [models.Index(fields=['month', 'service_key'], name='perf_monthly_service')],
+                'constraints': [models.UniqueConstraint(fields=('month', 'service_key', 'jurisdiction', 'agency', 'channel'), name='perf_one_monthly_rollup')],
             },
         ),
         migrations.CreateModel(
-            name="SurveyResponse",
+            name='SurveyResponse',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("month", models.DateField()),
-                ("service_key", models.CharField(max_length=100)),
-                ("jurisdiction", models.CharField(max_length=40)),
-                ("channel", models.CharField(max_length=16)),
-                (
-                    "mode",
-                    models.CharField(
-                        choices=[("portal", "In the portal"), ("email", "From an e-mail")],
-                        max_length=8,
-                    ),
-                ),
-                (
-                    "satisfaction",
-                    models.PositiveSmallIntegerField(
-                        validators=[
-                            django.core.validators.MinValueValidator(1),
-                            django.core.validators.MaxValueValidator(5),
-                        ]
-                    ),
-                ),
-                ("timeliness", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("competence", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("courtesy", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("fairness", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("outcome", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("trust", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('month', models.DateField()),
+                ('service_key', models.CharField(max_length=100)),
+                ('jurisdiction', models.CharField(max_length=40)),
+                ('channel', models.CharField(max_length=16)),
+                ('mode', models.CharField(choices=[('portal', 'In the portal'), ('email', 'From an e-mail')], max_length=8)),
+                ('satisfaction', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
+                ('timeliness', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('competence', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('courtesy', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('fairness', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('outcome', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('trust', models.PositiveSmallIntegerField(blank=True, null=True)),
             ],
             options={
-                "verbose_name": "survey response",
-                "verbose_name_plural": "survey responses",
-                "indexes": [
-                    models.Index(fields=["service_key", "month"], name="perf_survey_service")
-                ],
+                'verbose_name': 'survey response',
+                'verbose_name_plural': 'survey responses',
+                'indexes': [models.Index(fields=['service_key', 'month'], name='perf_survey_service')],
             },
         ),
         migrations.CreateModel(
-            name="SurveyRollup",
+            name='SurveyRollup',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("month", models.DateField()),
-                ("service_key", models.CharField(max_length=100)),
-                ("jurisdiction", models.CharField(max_length=40)),
-                ("channel", models.CharField(max_length=16)),
-                ("invited", models.BigIntegerField(default=0)),
-                ("responses", models.BigIntegerField(default=0)),
-                ("sums", models.JSONField(default=dict)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('month', models.DateField()),
+                ('service_key', models.CharField(max_length=100)),
+                ('jurisdiction', models.CharField(max_length=40)),
+                ('channel', models.CharField(max_length=16)),
+                ('invited', models.BigIntegerField(default=0)),
+                ('responses', models.BigIntegerField(default=0)),
+                ('sums', models.JSONField(default=dict)),
             ],
             options={
-                "verbose_name": "survey rollup",
-                "verbose_name_plural": "survey rollups",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("month", "service_key", "jurisdiction", "channel"),
-                        name="perf_one_survey_rollup",
-                    )
-                ],
+                'verbose_name': 'survey rollup',
+                'verbose_name_plural': 'survey rollups',
+                'constraints': [models.UniqueConstraint(fields=('month', 'service_key', 'jurisdiction', 'channel'), name='perf_one_survey_rollup')],
             },
         ),
         migrations.CreateModel(
-            name="Transaction",
+            name='Transaction',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("source", models.CharField(max_length=80, unique=True, verbose_name="source")),
-                ("service_key", models.CharField(max_length=100, verbose_name="service")),
-                (
-                    "jurisdiction",
-                    models.CharField(max_length=40, verbose_name="delivering jurisdiction"),
-                ),
-                ("agency", models.CharField(max_length=64, verbose_name="delivering agency")),
-                (
-                    "channel",
-                    models.CharField(
-                        choices=[
-                            ("online", "Online"),
-                            ("counter", "In person"),
-                            ("phone", "By phone"),
-                            ("mail", "By mail"),
-                            ("video", "By video call"),
-                            ("partner", "Through a partner's system"),
-                        ],
-                        max_length=16,
-                        verbose_name="channel",
-                    ),
-                ),
-                ("started_at", models.DateTimeField(verbose_name="started at")),
-                ("start_day", models.DateField(verbose_name="start day")),
-                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended at")),
-                ("end_day", models.DateField(blank=True, null=True, verbose_name="end day")),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[
-                            ("in_progress", "In progress"),
-                            ("completed", "Completed"),
-                            ("not_eligible", "Completed: not eligible"),
-                            ("abandoned", "Abandoned"),
-                        ],
-                        default="in_progress",
-                        max_length=16,
-                        verbose_name="outcome",
-                    ),
-                ),
-                (
-                    "elapsed_days",
-                    models.PositiveIntegerField(blank=True, null=True, verbose_name="days elapsed"),
-                ),
-                (
-                    "standard_days",
-                    models.PositiveIntegerField(null=True, verbose_name="service standard (days)"),
-                ),
-                ("met_standard", models.BooleanField(null=True, verbose_name="met the standard")),
-                (
-                    "channel_cost",
-                    models.BigIntegerField(default=0, verbose_name="channel cost (cents)"),
-                ),
-                (
-                    "handle_seconds",
-                    models.BigIntegerField(default=0, verbose_name="staff handle time (seconds)"),
-                ),
-                (
-                    "handle_cost",
-                    models.BigIntegerField(default=0, verbose_name="staff cost (cents)"),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(max_length=80, unique=True, verbose_name='source')),
+                ('service_key', models.CharField(max_length=100, verbose_name='service')),
+                ('jurisdiction', models.CharField(max_length=40, verbose_name='delivering jurisdiction')),
+                ('agency', models.CharField(max_length=64, verbose_name='delivering agency')),
+                ('channel', models.CharField(choices=[('online', 'Online'), ('counter', 'In person'), ('phone', 'By phone'), ('mail', 'By mail'), ('video', 'By video call'), ('partner', "Through a partner's system")], max_length=16, verbose_name='channel')),
+                ('started_at', models.DateTimeField(verbose_name='started at')),
+                ('start_day', models.DateField(verbose_name='start day')),
+                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended at')),
+                ('end_day', models.DateField(blank=True, null=True, verbose_name='end day')),
+                ('outcome', models.CharField(choices=[('in_progress', 'In progress'), ('completed', 'Completed'), ('not_eligible', 'Completed: not eligible'), ('abandoned', 'Abandoned')], default='in_progress', max_length=16, verbose_name='outcome')),
+                ('elapsed_days', models.PositiveIntegerField(blank=True, null=True, verbose_name='days elapsed')),
+                ('standard_days', models.PositiveIntegerField(null=True, verbose_name='service standard (days)')),
+                ('met_standard', models.BooleanField(null=True, verbose_name='met the standard')),
+                ('channel_cost', models.BigIntegerField(default=0, verbose_name='channel cost (cents)')),
+                ('handle_seconds', models.BigIntegerField(default=0, verbose_name='staff handle time (seconds)')),
+                ('handle_cost', models.BigIntegerField(default=0, verbose_name='staff cost (cents)')),
             ],
             options={
-                "verbose_name": "transaction",
-                "verbose_name_plural": "transactions",
-                "indexes": [
-                    models.Index(fields=["end_day"], name="perf_txn_end_day"),
-                    models.Index(fields=["service_key", "jurisdiction"], name="perf_txn_service"),
-                ],
+                'verbose_name': 'transaction',
+                'verbose_name_plural': 'transactions',
+                'indexes': [models.Index(fields=['end_day'], name='perf_txn_end_day'), models.Index(fields=['service_key', 'jurisdiction'], name='perf_txn_service')],
             },
         ),
         migrations.CreateModel(
-            name="InteractionShare",
+            name='InteractionShare',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("day", models.DateField()),
-                ("service_key", models.CharField(blank=True, max_length=100)),
-                ("jurisdiction", models.CharField(blank=True, max_length=40)),
-                ("agency", models.CharField(max_length=64)),
-                ("channel", models.CharField(max_length=16)),
-                ("seconds", models.BigIntegerField()),
-                ("cost", models.BigIntegerField()),
-                (
-                    "interaction",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="shares",
-                        to="performance.interaction",
-                    ),
-                ),
-                (
-                    "txn",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="performance.transaction",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('service_key', models.CharField(blank=True, max_length=100)),
+                ('jurisdiction', models.CharField(blank=True, max_length=40)),
+                ('agency', models.CharField(max_length=64)),
+                ('channel', models.CharField(max_length=16)),
+                ('seconds', models.BigIntegerField()),
+                ('cost', models.BigIntegerField()),
+                ('interaction', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shares', to='performance.interaction')),
+                ('txn', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='performance.transaction')),
             ],
         ),
     ]

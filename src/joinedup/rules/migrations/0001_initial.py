@@ -5,87 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("identity", "0003_proofing_mandates_staff_credentials"),
+        ('identity', '0003_proofing_mandates_staff_credentials'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Entitlement",
+            name='Entitlement',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "benefit",
-                    models.CharField(
-                        help_text="The rule's variable", max_length=100, verbose_name="benefit"
-                    ),
-                ),
-                (
-                    "service",
-                    models.CharField(
-                        blank=True,
-                        help_text="The catalogue key to apply",
-                        max_length=100,
-                        verbose_name="service",
-                    ),
-                ),
-                ("jurisdiction", models.CharField(max_length=32, verbose_name="jurisdiction")),
-                (
-                    "period",
-                    models.CharField(help_text="YYYY-MM", max_length=7, verbose_name="month"),
-                ),
-                (
-                    "amount",
-                    models.DecimalField(
-                        decimal_places=2, max_digits=12, verbose_name="amount per month"
-                    ),
-                ),
-                ("package", models.CharField(max_length=64, verbose_name="rule package")),
-                ("version", models.CharField(max_length=32, verbose_name="version of the rules")),
-                (
-                    "trace",
-                    models.JSONField(
-                        default=dict,
-                        help_text="The household and inputs it was computed from",
-                        verbose_name="trace",
-                    ),
-                ),
-                (
-                    "computed_at",
-                    models.DateTimeField(auto_now_add=True, verbose_name="computed at"),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('benefit', models.CharField(help_text="The rule's variable", max_length=100, verbose_name='benefit')),
+                ('service', models.CharField(blank=True, help_text='The catalogue key to apply', max_length=100, verbose_name='service')),
+                ('jurisdiction', models.CharField(max_length=32, verbose_name='jurisdiction')),
+                ('period', models.CharField(help_text='YYYY-MM', max_length=7, verbose_name='month')),
+                ('amount', models.DecimalField(decimal_places=2, max_digits=12, verbose_name='amount per month')),
+                ('package', models.CharField(max_length=64, verbose_name='rule package')),
+                ('version', models.CharField(max_length=32, verbose_name='version of the rules')),
+                ('trace', models.JSONField(default=dict, help_text='The household and inputs it was computed from', verbose_name='trace')),
+                ('computed_at', models.DateTimeField(auto_now_add=True, verbose_name='computed at')),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person', verbose_name='person')),
             ],
             options={
-                "verbose_name": "entitlement",
-                "verbose_name_plural": "entitlements",
-                "ordering": ["period", "person", "benefit"],
-                "indexes": [
-                    models.Index(
-                        fields=["jurisdiction", "period", "benefit"],
-                        name="rules_entit_jurisdi_69de22_idx",
-                    )
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("person", "benefit", "period"), name="entitlement_once_per_month"
-                    )
-                ],
+                'verbose_name': 'entitlement',
+                'verbose_name_plural': 'entitlements',
+                'ordering': ['period', 'person', 'benefit'],
+                'indexes': [models.Index(fields=['jurisdiction', 'period', 'benefit'], name='rules_entit_jurisdi_69de22_idx')],
+                'constraints': [models.UniqueConstraint(fields=('person', 'benefit', 'period'), name='entitlement_once_per_month')],
             },
         ),
     ]

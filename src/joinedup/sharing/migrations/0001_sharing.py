@@ -9,855 +9,310 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("federation", "0001_federation_registry"),
-        ("identity", "0003_proofing_mandates_staff_credentials"),
+        ('federation', '0001_federation_registry'),
+        ('identity', '0003_proofing_mandates_staff_credentials'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="DataCategory",
+            name='DataCategory',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.SlugField(max_length=40, unique=True, verbose_name="key")),
-                (
-                    "names",
-                    models.JSONField(
-                        default=dict,
-                        validators=[joinedup.federation.models.validate_texts],
-                        verbose_name="name",
-                    ),
-                ),
-                (
-                    "descriptions",
-                    models.JSONField(blank=True, default=dict, verbose_name="description"),
-                ),
-                (
-                    "sensitivity",
-                    models.PositiveSmallIntegerField(
-                        choices=[(1, "Low"), (2, "Moderate"), (3, "High"), (4, "Special category")],
-                        default=2,
-                        verbose_name="sensitivity",
-                    ),
-                ),
-                (
-                    "retention_days",
-                    models.PositiveIntegerField(
-                        blank=True,
-                        help_text="How long data of this category is kept once it is no longer current.",
-                        null=True,
-                        verbose_name="retention (days)",
-                    ),
-                ),
-                (
-                    "retention_action",
-                    models.CharField(
-                        choices=[("delete", "Delete"), ("anonymise", "Anonymise")],
-                        default="delete",
-                        max_length=12,
-                        verbose_name="when the period ends",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.SlugField(max_length=40, unique=True, verbose_name='key')),
+                ('names', models.JSONField(default=dict, validators=[joinedup.federation.models.validate_texts], verbose_name='name')),
+                ('descriptions', models.JSONField(blank=True, default=dict, verbose_name='description')),
+                ('sensitivity', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Moderate'), (3, 'High'), (4, 'Special category')], default=2, verbose_name='sensitivity')),
+                ('retention_days', models.PositiveIntegerField(blank=True, help_text='How long data of this category is kept once it is no longer current.', null=True, verbose_name='retention (days)')),
+                ('retention_action', models.CharField(choices=[('delete', 'Delete'), ('anonymise', 'Anonymise')], default='delete', max_length=12, verbose_name='when the period ends')),
             ],
             options={
-                "verbose_name": "data category",
-                "verbose_name_plural": "data categories",
-                "ordering": ["sensitivity", "key"],
+                'verbose_name': 'data category',
+                'verbose_name_plural': 'data categories',
+                'ordering': ['sensitivity', 'key'],
             },
         ),
         migrations.CreateModel(
-            name="DispatchWakeup",
+            name='DispatchWakeup',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("next_run_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('next_run_at', models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name="LedgerCheckpoint",
+            name='LedgerCheckpoint',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("seq", models.BigIntegerField(verbose_name="position")),
-                ("hash", models.CharField(max_length=64, verbose_name="hash")),
-                ("signed_at", models.DateTimeField(verbose_name="signed at")),
-                ("key_id", models.CharField(max_length=16, verbose_name="key id")),
-                ("signature", models.CharField(max_length=128, verbose_name="signature")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seq', models.BigIntegerField(verbose_name='position')),
+                ('hash', models.CharField(max_length=64, verbose_name='hash')),
+                ('signed_at', models.DateTimeField(verbose_name='signed at')),
+                ('key_id', models.CharField(max_length=16, verbose_name='key id')),
+                ('signature', models.CharField(max_length=128, verbose_name='signature')),
             ],
             options={
-                "verbose_name": "ledger checkpoint",
-                "verbose_name_plural": "ledger checkpoints",
-                "ordering": ["seq", "pk"],
+                'verbose_name': 'ledger checkpoint',
+                'verbose_name_plural': 'ledger checkpoints',
+                'ordering': ['seq', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="LedgerHead",
+            name='LedgerHead',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("seq", models.BigIntegerField(default=0)),
-                ("hash", models.CharField(max_length=64)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seq', models.BigIntegerField(default=0)),
+                ('hash', models.CharField(max_length=64)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                "verbose_name": "ledger head",
-                "verbose_name_plural": "ledger head",
+                'verbose_name': 'ledger head',
+                'verbose_name_plural': 'ledger head',
             },
         ),
         migrations.CreateModel(
-            name="PeriodicRun",
+            name='PeriodicRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=80, unique=True)),
-                ("last_run_at", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=80, unique=True)),
+                ('last_run_at', models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name="RetentionRecord",
+            name='RetentionRecord',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "run_at",
-                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="run at"),
-                ),
-                ("category", models.CharField(max_length=40, verbose_name="data category")),
-                ("rule", models.CharField(max_length=80, verbose_name="rule")),
-                (
-                    "action",
-                    models.CharField(
-                        choices=[("delete", "Delete"), ("anonymise", "Anonymise")],
-                        max_length=12,
-                        verbose_name="action",
-                    ),
-                ),
-                ("cutoff", models.DateTimeField(verbose_name="older than")),
-                ("count", models.PositiveIntegerField(verbose_name="records")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('run_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='run at')),
+                ('category', models.CharField(max_length=40, verbose_name='data category')),
+                ('rule', models.CharField(max_length=80, verbose_name='rule')),
+                ('action', models.CharField(choices=[('delete', 'Delete'), ('anonymise', 'Anonymise')], max_length=12, verbose_name='action')),
+                ('cutoff', models.DateTimeField(verbose_name='older than')),
+                ('count', models.PositiveIntegerField(verbose_name='records')),
             ],
             options={
-                "verbose_name": "retention record",
-                "verbose_name_plural": "retention records",
-                "ordering": ["-run_at", "category"],
+                'verbose_name': 'retention record',
+                'verbose_name_plural': 'retention records',
+                'ordering': ['-run_at', 'category'],
             },
         ),
         migrations.CreateModel(
-            name="AccessEvent",
+            name='AccessEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("seq", models.BigIntegerField(unique=True, verbose_name="position")),
-                ("occurred_at", models.DateTimeField(verbose_name="when")),
-                ("subject_id", models.BigIntegerField(db_index=True, verbose_name="person")),
-                (
-                    "actor_user_id",
-                    models.BigIntegerField(blank=True, null=True, verbose_name="account"),
-                ),
-                (
-                    "actor_person_id",
-                    models.BigIntegerField(blank=True, null=True, verbose_name="acting person"),
-                ),
-                (
-                    "api_client_id",
-                    models.BigIntegerField(blank=True, null=True, verbose_name="API client"),
-                ),
-                (
-                    "actor_agency",
-                    models.CharField(blank=True, max_length=80, verbose_name="agency"),
-                ),
-                ("actor_role", models.CharField(blank=True, max_length=20, verbose_name="role")),
-                (
-                    "holder_agency",
-                    models.CharField(blank=True, max_length=80, verbose_name="data held by"),
-                ),
-                (
-                    "action",
-                    models.CharField(
-                        choices=[("read", "Read"), ("write", "Changed")],
-                        max_length=8,
-                        verbose_name="action",
-                    ),
-                ),
-                ("categories", models.JSONField(default=list, verbose_name="data categories")),
-                ("fields", models.JSONField(default=list, verbose_name="fields")),
-                ("purpose", models.CharField(max_length=80, verbose_name="purpose")),
-                (
-                    "legal_basis",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("statute", "A law requires or permits it"),
-                            ("public_task", "A public task of the agency"),
-                            ("consent", "Your consent"),
-                            ("mandate", "A mandate you gave to act for you"),
-                            ("own_agency", "The agency's own record"),
-                            ("break_glass", "Emergency access"),
-                        ],
-                        max_length=16,
-                        verbose_name="legal basis",
-                    ),
-                ),
-                (
-                    "agreement_key",
-                    models.CharField(blank=True, max_length=80, verbose_name="agreement"),
-                ),
-                ("consent_id", models.CharField(blank=True, max_length=36, verbose_name="consent")),
-                (
-                    "break_glass_id",
-                    models.BigIntegerField(
-                        blank=True, null=True, verbose_name="break-glass access"
-                    ),
-                ),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[("disclosed", "Disclosed"), ("refused", "Refused")],
-                        max_length=10,
-                        verbose_name="outcome",
-                    ),
-                ),
-                ("reason", models.CharField(blank=True, max_length=40, verbose_name="reason")),
-                ("channel", models.CharField(blank=True, max_length=16, verbose_name="channel")),
-                ("prev_hash", models.CharField(max_length=64, verbose_name="previous hash")),
-                ("hash", models.CharField(max_length=64, verbose_name="hash")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seq', models.BigIntegerField(unique=True, verbose_name='position')),
+                ('occurred_at', models.DateTimeField(verbose_name='when')),
+                ('subject_id', models.BigIntegerField(db_index=True, verbose_name='person')),
+                ('actor_user_id', models.BigIntegerField(blank=True, null=True, verbose_name='account')),
+                ('actor_person_id', models.BigIntegerField(blank=True, null=True, verbose_name='acting person')),
+                ('api_client_id', models.BigIntegerField(blank=True, null=True, verbose_name='API client')),
+                ('actor_agency', models.CharField(blank=True, max_length=80, verbose_name='agency')),
+                ('actor_role', models.CharField(blank=True, max_length=20, verbose_name='role')),
+                ('holder_agency', models.CharField(blank=True, max_length=80, verbose_name='data held by')),
+                ('action', models.CharField(choices=[('read', 'Read'), ('write', 'Changed')], max_length=8, verbose_name='action')),
+                ('categories', models.JSONField(default=list, verbose_name='data categories')),
+                ('fields', models.JSONField(default=list, verbose_name='fields')),
+                ('purpose', models.CharField(max_length=80, verbose_name='purpose')),
+                ('legal_basis', models.CharField(blank=True, choices=[('statute', 'A law requires or permits it'), ('public_task', 'A public task of the agency'), ('consent', 'Your consent'), ('mandate', 'A mandate you gave to act for you'), ('own_agency', "The agency's own record"), ('break_glass', 'Emergency access')], max_length=16, verbose_name='legal basis')),
+                ('agreement_key', models.CharField(blank=True, max_length=80, verbose_name='agreement')),
+                ('consent_id', models.CharField(blank=True, max_length=36, verbose_name='consent')),
+                ('break_glass_id', models.BigIntegerField(blank=True, null=True, verbose_name='break-glass access')),
+                ('outcome', models.CharField(choices=[('disclosed', 'Disclosed'), ('refused', 'Refused')], max_length=10, verbose_name='outcome')),
+                ('reason', models.CharField(blank=True, max_length=40, verbose_name='reason')),
+                ('channel', models.CharField(blank=True, max_length=16, verbose_name='channel')),
+                ('prev_hash', models.CharField(max_length=64, verbose_name='previous hash')),
+                ('hash', models.CharField(max_length=64, verbose_name='hash')),
             ],
             options={
-                "verbose_name": "access event",
-                "verbose_name_plural": "access events",
-                "ordering": ["seq"],
-                "indexes": [
-                    models.Index(
-                        fields=["subject_id", "-occurred_at"], name="sharing_acc_subject_77efc8_idx"
-                    )
-                ],
+                'verbose_name': 'access event',
+                'verbose_name_plural': 'access events',
+                'ordering': ['seq'],
+                'indexes': [models.Index(fields=['subject_id', '-occurred_at'], name='sharing_acc_subject_77efc8_idx')],
             },
         ),
         migrations.CreateModel(
-            name="ConsentRecord",
+            name='ConsentRecord',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("purposes", models.JSONField(default=list, verbose_name="purposes")),
-                ("categories", models.JSONField(default=list, verbose_name="data categories")),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("online", "Online, in their account"),
-                            ("counter", "In person, at a counter"),
-                            ("phone", "By phone"),
-                            ("paper", "On a signed paper form"),
-                        ],
-                        max_length=12,
-                        verbose_name="how given",
-                    ),
-                ),
-                ("notice", models.TextField(blank=True, verbose_name="notice shown")),
-                ("language", models.CharField(default="en", max_length=8, verbose_name="language")),
-                (
-                    "given_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="given at"
-                    ),
-                ),
-                (
-                    "expires_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="expires at"),
-                ),
-                (
-                    "withdrawn_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="withdrawn at"),
-                ),
-                (
-                    "withdrawn_method",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("online", "Online, in their account"),
-                            ("counter", "In person, at a counter"),
-                            ("phone", "By phone"),
-                            ("paper", "On a signed paper form"),
-                        ],
-                        max_length=12,
-                        verbose_name="how withdrawn",
-                    ),
-                ),
-                (
-                    "agreement",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="consents",
-                        to="federation.agreement",
-                        verbose_name="agreement",
-                    ),
-                ),
-                (
-                    "controllers",
-                    models.ManyToManyField(
-                        related_name="consents_controlled",
-                        to="federation.agency",
-                        verbose_name="controllers",
-                    ),
-                ),
-                (
-                    "provider",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="The agency that holds the data; empty for any agency.",
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="consents_providing",
-                        to="federation.agency",
-                        verbose_name="data from",
-                    ),
-                ),
-                (
-                    "recipients",
-                    models.ManyToManyField(
-                        related_name="consents_receiving",
-                        to="federation.agency",
-                        verbose_name="recipients",
-                    ),
-                ),
-                (
-                    "recorded_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="recorded by",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="consents",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('purposes', models.JSONField(default=list, verbose_name='purposes')),
+                ('categories', models.JSONField(default=list, verbose_name='data categories')),
+                ('method', models.CharField(choices=[('online', 'Online, in their account'), ('counter', 'In person, at a counter'), ('phone', 'By phone'), ('paper', 'On a signed paper form')], max_length=12, verbose_name='how given')),
+                ('notice', models.TextField(blank=True, verbose_name='notice shown')),
+                ('language', models.CharField(default='en', max_length=8, verbose_name='language')),
+                ('given_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='given at')),
+                ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
+                ('withdrawn_at', models.DateTimeField(blank=True, null=True, verbose_name='withdrawn at')),
+                ('withdrawn_method', models.CharField(blank=True, choices=[('online', 'Online, in their account'), ('counter', 'In person, at a counter'), ('phone', 'By phone'), ('paper', 'On a signed paper form')], max_length=12, verbose_name='how withdrawn')),
+                ('agreement', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consents', to='federation.agreement', verbose_name='agreement')),
+                ('controllers', models.ManyToManyField(related_name='consents_controlled', to='federation.agency', verbose_name='controllers')),
+                ('provider', models.ForeignKey(blank=True, help_text='The agency that holds the data; empty for any agency.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consents_providing', to='federation.agency', verbose_name='data from')),
+                ('recipients', models.ManyToManyField(related_name='consents_receiving', to='federation.agency', verbose_name='recipients')),
+                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='identity.person', verbose_name='person')),
             ],
             options={
-                "verbose_name": "consent record",
-                "verbose_name_plural": "consent records",
-                "ordering": ["-given_at"],
+                'verbose_name': 'consent record',
+                'verbose_name_plural': 'consent records',
+                'ordering': ['-given_at'],
             },
         ),
         migrations.CreateModel(
-            name="ConsentEvent",
+            name='ConsentEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("given", "Given"), ("withdrawn", "Withdrawn")],
-                        max_length=12,
-                        verbose_name="event",
-                    ),
-                ),
-                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
-                (
-                    "method",
-                    models.CharField(
-                        choices=[
-                            ("online", "Online, in their account"),
-                            ("counter", "In person, at a counter"),
-                            ("phone", "By phone"),
-                            ("paper", "On a signed paper form"),
-                        ],
-                        max_length=12,
-                        verbose_name="how",
-                    ),
-                ),
-                (
-                    "by_user",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="by",
-                    ),
-                ),
-                (
-                    "consent",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="events",
-                        to="sharing.consentrecord",
-                        verbose_name="consent",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('given', 'Given'), ('withdrawn', 'Withdrawn')], max_length=12, verbose_name='event')),
+                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
+                ('method', models.CharField(choices=[('online', 'Online, in their account'), ('counter', 'In person, at a counter'), ('phone', 'By phone'), ('paper', 'On a signed paper form')], max_length=12, verbose_name='how')),
+                ('by_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),
+                ('consent', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='sharing.consentrecord', verbose_name='consent')),
             ],
             options={
-                "verbose_name": "consent event",
-                "verbose_name_plural": "consent events",
-                "ordering": ["consent", "at", "pk"],
+                'verbose_name': 'consent event',
+                'verbose_name_plural': 'consent events',
+                'ordering': ['consent', 'at', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="OutboxEvent",
+            name='OutboxEvent',
             fields=[
-                (
-                    "id",
-                    models.UUIDField(
-                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
-                    ),
-                ),
-                ("specversion", models.CharField(default="1.0", max_length=8)),
-                ("source", models.CharField(max_length=200, verbose_name="source")),
-                ("type", models.CharField(db_index=True, max_length=200, verbose_name="type")),
-                ("subject", models.CharField(blank=True, max_length=200, verbose_name="subject")),
-                (
-                    "time",
-                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="time"),
-                ),
-                ("datacontenttype", models.CharField(default="application/json", max_length=80)),
-                ("data", models.JSONField(blank=True, default=dict, verbose_name="data")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Waiting to be delivered"),
-                            ("delivered", "Delivered"),
-                            ("dead", "Gave up (dead letter)"),
-                        ],
-                        default="pending",
-                        max_length=12,
-                        verbose_name="status",
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
-                (
-                    "next_attempt_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="next attempt"
-                    ),
-                ),
-                (
-                    "locked_until",
-                    models.DateTimeField(blank=True, null=True, verbose_name="claimed until"),
-                ),
-                (
-                    "locked_by",
-                    models.CharField(blank=True, max_length=64, verbose_name="claimed by"),
-                ),
-                ("targets_resolved", models.BooleanField(default=False)),
-                (
-                    "delivered_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="delivered at"),
-                ),
-                ("last_error", models.TextField(blank=True, verbose_name="last error")),
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('specversion', models.CharField(default='1.0', max_length=8)),
+                ('source', models.CharField(max_length=200, verbose_name='source')),
+                ('type', models.CharField(db_index=True, max_length=200, verbose_name='type')),
+                ('subject', models.CharField(blank=True, max_length=200, verbose_name='subject')),
+                ('time', models.DateTimeField(default=django.utils.timezone.now, verbose_name='time')),
+                ('datacontenttype', models.CharField(default='application/json', max_length=80)),
+                ('data', models.JSONField(blank=True, default=dict, verbose_name='data')),
+                ('status', models.CharField(choices=[('pending', 'Waiting to be delivered'), ('delivered', 'Delivered'), ('dead', 'Gave up (dead letter)')], default='pending', max_length=12, verbose_name='status')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
+                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='next attempt')),
+                ('locked_until', models.DateTimeField(blank=True, null=True, verbose_name='claimed until')),
+                ('locked_by', models.CharField(blank=True, max_length=64, verbose_name='claimed by')),
+                ('targets_resolved', models.BooleanField(default=False)),
+                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
+                ('last_error', models.TextField(blank=True, verbose_name='last error')),
             ],
             options={
-                "verbose_name": "outbox event",
-                "verbose_name_plural": "outbox events",
-                "ordering": ["time", "pk"],
-                "indexes": [
-                    models.Index(
-                        fields=["status", "next_attempt_at"], name="sharing_out_status_08df2e_idx"
-                    )
-                ],
+                'verbose_name': 'outbox event',
+                'verbose_name_plural': 'outbox events',
+                'ordering': ['time', 'pk'],
+                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='sharing_out_status_08df2e_idx')],
             },
         ),
         migrations.CreateModel(
-            name="Delivery",
+            name='Delivery',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("target", models.CharField(max_length=200, verbose_name="target")),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Waiting"),
-                            ("delivered", "Delivered"),
-                            ("failed", "Failed, will retry"),
-                            ("dead", "Gave up"),
-                        ],
-                        default="pending",
-                        max_length=12,
-                        verbose_name="status",
-                    ),
-                ),
-                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
-                (
-                    "last_attempt_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="last attempt"),
-                ),
-                (
-                    "delivered_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="delivered at"),
-                ),
-                ("last_error", models.TextField(blank=True, verbose_name="last error")),
-                (
-                    "event",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="deliveries",
-                        to="sharing.outboxevent",
-                        verbose_name="event",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('target', models.CharField(max_length=200, verbose_name='target')),
+                ('status', models.CharField(choices=[('pending', 'Waiting'), ('delivered', 'Delivered'), ('failed', 'Failed, will retry'), ('dead', 'Gave up')], default='pending', max_length=12, verbose_name='status')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
+                ('last_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='last attempt')),
+                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
+                ('last_error', models.TextField(blank=True, verbose_name='last error')),
+                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='sharing.outboxevent', verbose_name='event')),
             ],
             options={
-                "verbose_name": "delivery",
-                "verbose_name_plural": "deliveries",
-                "ordering": ["event__time", "target"],
+                'verbose_name': 'delivery',
+                'verbose_name_plural': 'deliveries',
+                'ordering': ['event__time', 'target'],
             },
         ),
         migrations.CreateModel(
-            name="SharingRule",
+            name='SharingRule',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "source",
-                    models.CharField(
-                        choices=[
-                            ("agreement", "Derived from an agreement"),
-                            ("manual", "Entered by an administrator"),
-                        ],
-                        default="manual",
-                        max_length=12,
-                        verbose_name="source",
-                    ),
-                ),
-                ("categories", models.JSONField(default=list, verbose_name="data categories")),
-                (
-                    "fields",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="Leave empty for every field of the categories.",
-                        verbose_name="fields",
-                    ),
-                ),
-                ("purposes", models.JSONField(default=list, verbose_name="purposes")),
-                (
-                    "legal_basis",
-                    models.CharField(
-                        choices=[
-                            ("statute", "A law requires or permits it"),
-                            ("public_task", "A public task of the agency"),
-                            ("consent", "Your consent"),
-                        ],
-                        max_length=16,
-                        verbose_name="legal basis",
-                    ),
-                ),
-                (
-                    "roles",
-                    models.JSONField(
-                        blank=True,
-                        default=list,
-                        help_text="Staff roles of the receiving agency; empty means the usual roles.",
-                        verbose_name="roles with a need to know",
-                    ),
-                ),
-                ("valid_from", models.DateField(verbose_name="from")),
-                ("valid_to", models.DateField(blank=True, null=True, verbose_name="until")),
-                ("active", models.BooleanField(default=True, verbose_name="active")),
-                (
-                    "agreement",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="sharing_rules",
-                        to="federation.agreement",
-                        verbose_name="agreement",
-                    ),
-                ),
-                (
-                    "provider",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="rules_providing",
-                        to="federation.agency",
-                        verbose_name="from agency",
-                    ),
-                ),
-                (
-                    "recipient",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="rules_receiving",
-                        to="federation.agency",
-                        verbose_name="to agency",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('source', models.CharField(choices=[('agreement', 'Derived from an agreement'), ('manual', 'Entered by an administrator')], default='manual', max_length=12, verbose_name='source')),
+                ('categories', models.JSONField(default=list, verbose_name='data categories')),
+                ('fields', models.JSONField(blank=True, default=list, help_text='Leave empty for every field of the categories.', verbose_name='fields')),
+                ('purposes', models.JSONField(default=list, verbose_name='purposes')),
+                ('legal_basis', models.CharField(choices=[('statute', 'A law requires or permits it'), ('public_task', 'A public task of the agency'), ('consent', 'Your consent')], max_length=16, verbose_name='legal basis')),
+                ('roles', models.JSONField(blank=True, default=list, help_text='Staff roles of the receiving agency; empty means the usual roles.', verbose_name='roles with a need to know')),
+                ('valid_from', models.DateField(verbose_name='from')),
+                ('valid_to', models.DateField(blank=True, null=True, verbose_name='until')),
+                ('active', models.BooleanField(default=True, verbose_name='active')),
+                ('agreement', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='sharing_rules', to='federation.agreement', verbose_name='agreement')),
+                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules_providing', to='federation.agency', verbose_name='from agency')),
+                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules_receiving', to='federation.agency', verbose_name='to agency')),
             ],
             options={
-                "verbose_name": "sharing rule",
-                "verbose_name_plural": "sharing rules",
-                "ordering": ["provider__key", "recipient__key", "pk"],
+                'verbose_name': 'sharing rule',
+                'verbose_name_plural': 'sharing rules',
+                'ordering': ['provider__key', 'recipient__key', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="WebhookAttempt",
+            name='WebhookAttempt',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
-                (
-                    "status_code",
-                    models.PositiveIntegerField(blank=True, null=True, verbose_name="HTTP status"),
-                ),
-                (
-                    "duration_ms",
-                    models.PositiveIntegerField(default=0, verbose_name="duration (ms)"),
-                ),
-                ("error", models.TextField(blank=True, verbose_name="error")),
-                ("response_excerpt", models.TextField(blank=True, verbose_name="response")),
-                (
-                    "delivery",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="log",
-                        to="sharing.delivery",
-                        verbose_name="delivery",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
+                ('status_code', models.PositiveIntegerField(blank=True, null=True, verbose_name='HTTP status')),
+                ('duration_ms', models.PositiveIntegerField(default=0, verbose_name='duration (ms)')),
+                ('error', models.TextField(blank=True, verbose_name='error')),
+                ('response_excerpt', models.TextField(blank=True, verbose_name='response')),
+                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='log', to='sharing.delivery', verbose_name='delivery')),
             ],
             options={
-                "verbose_name": "webhook attempt",
-                "verbose_name_plural": "webhook attempts",
-                "ordering": ["-at"],
+                'verbose_name': 'webhook attempt',
+                'verbose_name_plural': 'webhook attempts',
+                'ordering': ['-at'],
             },
         ),
         migrations.CreateModel(
-            name="WebhookEndpoint",
+            name='WebhookEndpoint',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=100, verbose_name="name")),
-                ("url", models.URLField(max_length=500, verbose_name="URL")),
-                (
-                    "secret",
-                    models.CharField(
-                        blank=True,
-                        help_text="Leave empty to have one generated; share it with the receiver.",
-                        max_length=100,
-                        verbose_name="signing secret",
-                    ),
-                ),
-                (
-                    "event_types",
-                    models.JSONField(
-                        default=list,
-                        help_text='Types to send, e.g. ["org.joinedup.consent.*"]; "*" sends everything.',
-                        verbose_name="event types",
-                    ),
-                ),
-                ("active", models.BooleanField(default=True, verbose_name="active")),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="webhooks",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, verbose_name='name')),
+                ('url', models.URLField(max_length=500, verbose_name='URL')),
+                ('secret', models.CharField(blank=True, help_text='Leave empty to have one generated; share it with the receiver.', max_length=100, verbose_name='signing secret')),
+                ('event_types', models.JSONField(default=list, help_text='Types to send, e.g. ["org.joinedup.consent.*"]; "*" sends everything.', verbose_name='event types')),
+                ('active', models.BooleanField(default=True, verbose_name='active')),
+                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='webhooks', to='federation.agency', verbose_name='agency')),
             ],
             options={
-                "verbose_name": "webhook endpoint",
-                "verbose_name_plural": "webhook endpoints",
-                "ordering": ["name"],
+                'verbose_name': 'webhook endpoint',
+                'verbose_name_plural': 'webhook endpoints',
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="delivery",
-            name="webhook",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="deliveries",
-                to="sharing.webhookendpoint",
-                verbose_name="webhook",
-            ),
+            model_name='delivery',
+            name='webhook',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='sharing.webhookendpoint', verbose_name='webhook'),
         ),
         migrations.CreateModel(
-            name="BreakGlass",
+            name='BreakGlass',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("role", models.CharField(max_length=20, verbose_name="role")),
-                ("reason", models.TextField(verbose_name="reason")),
-                ("categories", models.JSONField(default=list, verbose_name="data categories")),
-                (
-                    "opened_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, verbose_name="opened at"
-                    ),
-                ),
-                ("expires_at", models.DateTimeField(verbose_name="expires at")),
-                (
-                    "closed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="closed at"),
-                ),
-                (
-                    "supervisors_alerted",
-                    models.JSONField(blank=True, default=list, verbose_name="supervisors alerted"),
-                ),
-                (
-                    "outcome",
-                    models.CharField(
-                        blank=True,
-                        choices=[("justified", "Justified"), ("not_justified", "Not justified")],
-                        max_length=16,
-                        verbose_name="review outcome",
-                    ),
-                ),
-                ("review_notes", models.TextField(blank=True, verbose_name="review notes")),
-                (
-                    "reviewed_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="reviewed at"),
-                ),
-                (
-                    "agency",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="federation.agency",
-                        verbose_name="agency",
-                    ),
-                ),
-                (
-                    "reviewed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="reviewed by",
-                    ),
-                ),
-                (
-                    "subject",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="break_glass",
-                        to="identity.person",
-                        verbose_name="person",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="break_glass",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="staff member",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(max_length=20, verbose_name='role')),
+                ('reason', models.TextField(verbose_name='reason')),
+                ('categories', models.JSONField(default=list, verbose_name='data categories')),
+                ('opened_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='opened at')),
+                ('expires_at', models.DateTimeField(verbose_name='expires at')),
+                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='closed at')),
+                ('supervisors_alerted', models.JSONField(blank=True, default=list, verbose_name='supervisors alerted')),
+                ('outcome', models.CharField(blank=True, choices=[('justified', 'Justified'), ('not_justified', 'Not justified')], max_length=16, verbose_name='review outcome')),
+                ('review_notes', models.TextField(blank=True, verbose_name='review notes')),
+                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='reviewed at')),
+                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency', verbose_name='agency')),
+                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reviewed by')),
+                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='break_glass', to='identity.person', verbose_name='person')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='break_glass', to=settings.AUTH_USER_MODEL, verbose_name='staff member')),
             ],
             options={
-                "verbose_name": "break-glass access",
-                "verbose_name_plural": "break-glass accesses",
-                "ordering": ["-opened_at"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(("expires_at__gt", models.F("opened_at"))),
-                        name="break_glass_expires_after_it_opens",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("reviewed_at__isnull", True),
-                            models.Q(
-                                models.Q(("outcome", ""), _negated=True),
-                                ("reviewed_by__isnull", False),
-                            ),
-                            _connector="OR",
-                        ),
-                        name="break_glass_review_has_outcome_and_reviewer",
-                    ),
-                ],
+                'verbose_name': 'break-glass access',
+                'verbose_name_plural': 'break-glass accesses',
+                'ordering': ['-opened_at'],
+                'constraints': [models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('opened_at'))), name='break_glass_expires_after_it_opens'), models.CheckConstraint(condition=models.Q(('reviewed_at__isnull', True), models.Q(models.Q(('outcome', ''), _negated=True), ('reviewed_by__isnull', False)), _connector='OR'), name='break_glass_review_has_outcome_and_reviewer')],
             },
         ),
         migrations.AddIndex(
-            model_name="consentrecord",
-            index=models.Index(
-                fields=["subject", "withdrawn_at"], name="sharing_con_subject_31ae91_idx"
-            ),
+            model_name='consentrecord',
+            index=models.Index(fields=['subject', 'withdrawn_at'], name='sharing_con_subject_31ae91_idx'),
         ),
         migrations.AddConstraint(
-            model_name="delivery",
-            constraint=models.UniqueConstraint(
-                fields=("event", "target"), name="one_delivery_per_target"
-            ),
+            model_name='delivery',
+            constraint=models.UniqueConstraint(fields=('event', 'target'), name='one_delivery_per_target'),
         ),
     ]

@@ -14,53 +14,42 @@ def create_heads(apps, schema_editor):
         if LedgerHead.objects.filter(pk=n).exists():
             continue
         last = AccessEvent.objects.filter(chain=n).order_by("-seq").first()
-        LedgerHead.objects.create(
-            pk=n, seq=last.seq if last else 0, hash=last.hash if last else "0" * 64
-        )
+        LedgerHead.objects.create(pk=n, seq=last.seq if last else 0, hash=last.hash if last else "0" * 64)
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("sharing", "0002_default_categories"),
+        ('sharing', '0002_default_categories'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="accessevent",
-            options={
-                "ordering": ["chain", "seq"],
-                "verbose_name": "access event",
-                "verbose_name_plural": "access events",
-            },
+            name='accessevent',
+            options={'ordering': ['chain', 'seq'], 'verbose_name': 'access event', 'verbose_name_plural': 'access events'},
         ),
         migrations.AlterModelOptions(
-            name="ledgercheckpoint",
-            options={
-                "ordering": ["chain", "seq", "pk"],
-                "verbose_name": "ledger checkpoint",
-                "verbose_name_plural": "ledger checkpoints",
-            },
+            name='ledgercheckpoint',
+            options={'ordering': ['chain', 'seq', 'pk'], 'verbose_name': 'ledger checkpoint', 'verbose_name_plural': 'ledger checkpoints'},
         ),
         migrations.AddField(
-            model_name="accessevent",
-            name="chain",
-            field=models.PositiveSmallIntegerField(default=1, verbose_name="chain"),
+            model_name='accessevent',
+            name='chain',
+            field=models.PositiveSmallIntegerField(default=1, verbose_name='chain'),
         ),
         migrations.AddField(
-            model_name="ledgercheckpoint",
-            name="chain",
-            field=models.PositiveSmallIntegerField(default=1, verbose_name="chain"),
+            model_name='ledgercheckpoint',
+            name='chain',
+            field=models.PositiveSmallIntegerField(default=1, verbose_name='chain'),
         ),
         migrations.AlterField(
-            model_name="accessevent",
-            name="seq",
-            field=models.BigIntegerField(verbose_name="position"),
+            model_name='accessevent',
+            name='seq',
+            field=models.BigIntegerField(verbose_name='position'),
         ),
         migrations.AddConstraint(
-            model_name="accessevent",
-            constraint=models.UniqueConstraint(
-                fields=("chain", "seq"), name="one_access_event_per_position"
-            ),
+            model_name='accessevent',
+            constraint=models.UniqueConstraint(fields=('chain', 'seq'), name='one_access_event_per_position'),
         ),
         migrations.RunPython(create_heads, migrations.RunPython.noop),
     ]
