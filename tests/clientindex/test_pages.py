@@ -154,3 +154,25 @@ def test_a_person_sees_the_agencies_holding_their_records_and_asks_a_correction(
 def test_staff_do_not_use_the_persons_page(client, signed_in):
     signed_in("data_steward")
     assert client.get(reverse("clientindex:my-records")).status_code == 403
+
+
+def test_stewards_and_people_reach_the_pages_by_following_links(client, agencies, signed_in):
+    import re
+
+    signed_in("data_steward", username="walker@example.org")
+    home = client.get(reverse("identity-staff:home")).content.decode()
+    console = re.search(r'href="([^"]*/staff/client-index/)"', home).group(1)
+    page = client.get(console).content.decode()
+    assert client.get(re.search(r'href="([^"]*/review/)"', page).group(1)).status_code == 200
+    client.logout()
+    signed_in(None, username="walking.person@example.org")
+    mine = client.get(reverse("bundles:my-services")).content.decode()
+    link = re.search(r'href="([^"]*/my-data/linked-records/)"', mine).group(1)
+    assert client.get(link).status_code == 200
+
+
+def test_the_pages_speak_french(client, agencies, signed_in):
+    signed_in("data_steward", username="fr.steward@example.org")
+    text = client.get("/fr/staff/client-index/").content.decode()
+    assert "Index des clients" in text and "Intendant des données" in text
+    assert "paires en attente de révision" in text or "paire en attente de révision" in text
