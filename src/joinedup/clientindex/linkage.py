@@ -173,11 +173,17 @@ def _linker(records: pa.Table, model: dict[str, Any]) -> tuple[DuckDBAPI, Linker
 
 
 def predict(records: pa.Table, model: dict[str, Any], *, min_weight: float) -> Prediction:
-    """Every blocked pair of the index scored; the pairs at or above `min_weight` returned."""
+    """Every blocked pair of the index scored (how many: `compared`); the pairs at or above
+    `min_weight` returned."""
     _db, linker, _table = _linker(records, model)
-    scored = linker.inference.predict(threshold_match_weight=min_weight)
-    pairs = scored.as_pyarrow_table()
-    return Prediction(pairs=pairs, compared=pairs.num_rows)
+    scored = linker.inference.predict()
+    table = scored.physical_name
+    compared = linker.misc.query_sql(f"SELECT count(*) AS n FROM {table}")  # noqa: S608
+    count = int(compared.as_pyarrow_table().column("n")[0].as_py())
+    kept = linker.misc.query_sql(
+        f"SELECT * FROM {table} WHERE match_weight >= {float(min_weight)!r}"  # noqa: S608
+    )
+    return Prediction(pairs=kept.as_pyarrow_table(), compared=count)
 
 
 def predict_new(
@@ -202,7 +208,7 @@ def predict_new(
         right, threshold_match_weight=min_weight
     ).as_pyarrow_table()
     keep = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
-    extra = [c for c in between.column_names if c.startswith(("gamma_", "bf_"))]
+    extra = [c for c in between.column_names if c.startswith("mw_")]
     return pa.concat_tables(
         [between.select(keep + extra), within.select(keep + extra)], promote_options="default"
     )

@@ -30,10 +30,11 @@ from .models import (
     SourceRecord,
 )
 
-#: Default thresholds (match weights): linked at 12 and above, reviewed from 6. See
-#: docs/client-index.md for how to set them from the review's results.
-MATCH_WEIGHT = 12.0
-REVIEW_WEIGHT = 6.0
+#: Default thresholds (match weights): linked at 3 and above, reviewed from 0 (and any pair
+#: at or above 0 whose given names wholly differ). See docs/client-index.md for how they
+#: were chosen and how to set them from the review's results.
+MATCH_WEIGHT = 3.0
+REVIEW_WEIGHT = 0.0
 
 _VALUES = (
     "pk",
@@ -186,14 +187,18 @@ def _apply(
 def _review_rows(
     pairs: pa.Table, model: LinkageModel, decided: set[tuple[int, int]]
 ) -> list[dict[str, Any]]:
-    labels = weights.level_labels(model.settings_json)
-    scores = pairs.column("match_weight").to_pylist()
-    band = [i for i, w in enumerate(scores) if model.review_weight <= w < model.match_weight]
-    rows = []
+    """The pairs for clerical review, with what each comparison contributed."""
+    levels = weights.level_weights(model.settings_json)
+    _linked, band = weights.sort_pairs(
+        pairs,
+        model.settings_json,
+        match_weight=model.match_weight,
+        review_weight=model.review_weight,
+    )
+    rows: list[dict[str, Any]] = []
     if not band:
         return rows
-    subset = pairs.take(band).to_pylist()
-    for row in subset:
+    for row in pairs.take(band).to_pylist():
         key = _pair(int(row["unique_id_l"]), int(row["unique_id_r"]))
         if key in decided:
             continue
@@ -202,7 +207,7 @@ def _review_rows(
                 "pair": key,
                 "match_weight": float(row["match_weight"]),
                 "match_probability": float(row["match_probability"]),
-                "contributions": weights.contributions(row, labels),
+                "contributions": weights.contributions(row, levels),
             }
         )
     return rows
@@ -215,14 +220,15 @@ def _edges(
     never: set[tuple[int, int]],
     apart: list,
 ) -> list[tuple[int, int]]:
+    linked, _band = weights.sort_pairs(
+        pairs,
+        model.settings_json,
+        match_weight=model.match_weight,
+        review_weight=model.review_weight,
+    )
     left = pairs.column("unique_id_l").to_pylist()
     right = pairs.column("unique_id_r").to_pylist()
-    weights = pairs.column("match_weight").to_pylist()
-    edges = {
-        _pair(int(a), int(b))
-        for a, b, w in zip(left, right, weights, strict=True)
-        if w >= model.match_weight
-    }
+    edges = {_pair(int(left[i]), int(right[i])) for i in linked}
     edges = (edges | always) - never
     for moved, rest in apart:
         edges = {

@@ -9,39 +9,51 @@ from __future__ import annotations
 import math
 from typing import Any
 
-
-def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
-    """comparison output column → {gamma value: the level's label}, from the stored model."""
-    labels: dict[str, dict[int, str]] = {}
-    for comparison in model.get("comparisons", []):
-        name = comparison.get("output_column_name", "")
-        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-        count = len(levels)
-        labels[name] = {
-            count - 1 - i: lv.get("label_for_charts") or lv.get("sql_condition", "")
-            for i, lv in enumerate(levels)
-        }
-        labels[name][-1] = "Missing on one side"
-    return labels
+MISSING = "Missing on one side"
 
 
-def contributions(row: dict[str, Any], labels: dict[str, dict[int, str]]) -> list[dict]:
-    """What each comparison contributed to one pair's weight (log2 of its Bayes factor)."""
+def level_weights(model: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
+    """comparison output column → [(the level's match weight, its label)], from the model."""
+    levels: dict[str, list[tuple[float, str]]] = {}
+    for row in parameters(model):
+        if row["weight"] is not None:
+            levels.setdefault(row["comparison"], []).append((row["weight"], row["level"]))
+    return levels
+
+
+def contributions(row: dict[str, Any], levels: dict[str, list[tuple[float, str]]]) -> list[dict]:
+    """What each comparison contributed to one pair's weight, and at which level.
+
+    Splink returns each comparison's weight (`mw_<name>`, plus `mw_tf_adj_<name>` for a
+    term-frequency adjustment); the level is the one whose weight that is (0 when a value is
+    missing on one side)."""
     out = []
-    for name, by_gamma in labels.items():
-        gamma = row.get(f"gamma_{name}")
-        if gamma is None:
+    for name, known in levels.items():
+        weight = row.get(f"mw_{name}")
+        if weight is None:
             continue
-        factor = row.get(f"bf_{name}") or 1.0
-        tf = row.get(f"bf_tf_adj_{name}") or 1.0
-        out.append(
-            {
-                "comparison": name,
-                "level": by_gamma.get(int(gamma), str(gamma)),
-                "weight": round(math.log2(factor * tf), 2) if factor * tf > 0 else None,
-            }
-        )
+        adjustment = row.get(f"mw_tf_adj_{name}") or 0.0
+        if abs(weight) < 1e-9:
+            label = MISSING
+        else:
+            label = min(known, key=lambda level: abs(level[0] - weight))[1]
+        out.append({"comparison": name, "level": label, "weight": round(weight + adjustment, 2)})
     return out
+
+
+def conflict_weight(model: dict[str, Any], comparison: str = "given") -> float | None:
+    """The weight of the lowest level of a comparison (given names wholly different)."""
+    weights = [w for w, _label in level_weights(model).get(comparison, [])]
+    return min(weights) if weights else None
+
+
+def conflicting(
+    row: dict[str, Any], model_conflict: float | None, comparison: str = "given"
+) -> bool:
+    """Whether a pair disagrees wholly on given names: such a pair is never linked without a
+    person's review (twins and siblings share everything else)."""
+    weight = row.get(f"mw_{comparison}")
+    return model_conflict is not None and weight is not None and weight <= model_conflict + 0.01
 
 
 def parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
@@ -63,3 +75,26 @@ def parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def sort_pairs(
+    pairs: Any, model: dict[str, Any], *, match_weight: float, review_weight: float
+) -> tuple[list[int], list[int]]:
+    """Row positions of the scored pairs (an Arrow table) to link and to send to review.
+
+    Linked: at or above the link weight, given names not in conflict. Review: from the
+    review weight up to the link weight, and above it when given names are in conflict.
+    """
+    scores = pairs.column("match_weight").to_pylist()
+    names = pairs.column_names
+    given = pairs.column("mw_given").to_pylist() if "mw_given" in names else [None] * len(scores)
+    conflict = conflict_weight(model)
+    linked, review = [], []
+    for i, (score, weight) in enumerate(zip(scores, given, strict=True)):
+        if score < review_weight:
+            continue
+        if score >= match_weight and not conflicting({"mw_given": weight}, conflict):
+            linked.append(i)
+        else:
+            review.append(i)
+    return linked, review
