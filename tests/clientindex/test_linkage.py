@@ -177,3 +177,25 @@ def test_review_decisions_merge_split_and_undo(agencies, population, steward, ca
     assert not decide(caseworker, "clientindex.steward").allowed
     assert not decide(caseworker, "clientindex.decide").allowed
     assert decide(steward, "clientindex.decide").allowed
+
+
+def test_review_decisions_feed_the_next_training_as_labels(agencies, population, steward):
+    _load_all(population, agencies)
+    runs.train_model()
+    runs.link_all()
+    # Label pairs of records the truth says are one person (as a steward would).
+    truth = population.truth
+    by_person: dict[int, list[int]] = {}
+    for pk, agency, record_id in SourceRecord.objects.values_list("pk", "agency__key", "record_id"):
+        by_person.setdefault(truth[(agency, record_id)], []).append(pk)
+    pairs = [tuple(sorted(v[:2])) for v in by_person.values() if len(v) > 1][:25]
+    for left, right in pairs:
+        pair, _ = ReviewPair.objects.get_or_create(
+            left_id=left, right_id=right, defaults={"match_weight": 1.0, "match_probability": 0.7}
+        )
+        decisions.decide_pair(steward, pair, ReviewPair.Status.MATCH, "Checked.")
+    model = runs.train_model()
+    assert model.version == 2 and model.labels_used == 25
+    assert (
+        model.settings_json != runs.current_model().__class__.objects.get(version=1).settings_json
+    )

@@ -17,6 +17,7 @@ import pyarrow as pa
 import splink
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
+from django.conf import settings
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
@@ -50,16 +51,18 @@ _YEAR_OFF_BY_ONE = (
 
 
 def blocking_rules() -> list:
-    """Which pairs are compared at all: any one rule suffices. Broad on purpose, since a
-    pair never compared is a link lost (recall)."""
+    """Which pairs are compared at all: any one rule suffices. Broad enough that a person's
+    records share at least one key despite the usual noise (a pair never compared is a link
+    lost), narrow enough that no block grows with the square of a common name."""
     return [
         block_on("birth_date"),
-        block_on("family", "given_formal"),
+        block_on("family", "given_formal", "substr(birth_date, 1, 4)"),
+        # The birth year off by one: same names, same day and month.
+        block_on("family", "given_formal", "substr(birth_date, 6, 5)"),
         block_on("postcode"),
         block_on("email"),
         block_on("phone"),
         block_on("id_index"),
-        block_on("substr(family, 1, 2)", "substr(birth_date, 1, 4)", "substr(given, 1, 1)"),
     ]
 
 
@@ -116,7 +119,7 @@ def comparisons() -> list:
     ]
 
 
-def settings(record_count: int, people_estimate: float | None = None) -> SettingsCreator:
+def model_settings(record_count: int, people_estimate: float | None = None) -> SettingsCreator:
     """The model before training: a prior from the expected number of people."""
     people = people_estimate or max(record_count / 3, 1)
     pairs = max(record_count * (record_count - 1) / 2, 1)
@@ -132,20 +135,65 @@ def settings(record_count: int, people_estimate: float | None = None) -> Setting
     )
 
 
-def _database() -> DuckDBAPI:
-    return DuckDBAPI()
+class BackendUnavailable(RuntimeError):
+    """The linkage backend asked for cannot run here (PySpark is not installed)."""
+
+
+def backend() -> str:
+    """`duckdb` (one machine, the default) or `spark` (JOINEDUP_LINKAGE_BACKEND)."""
+    return (getattr(settings, "LINKAGE_BACKEND", "duckdb") or "duckdb").lower()
+
+
+def _database() -> Any:
+    """The Splink database API of the configured backend. The same model, blocking rules and
+    comparisons run on both: the SQL they use is common to DuckDB and Spark."""
+    if backend() != "spark":
+        return DuckDBAPI()
+    try:
+        # PySpark is optional: only the Spark backend loads it.
+        from pyspark.sql import SparkSession
+        from splink import SparkAPI
+        from splink.backends.spark import similarity_jar_location
+    except ImportError as error:
+        raise BackendUnavailable(
+            "JOINEDUP_LINKAGE_BACKEND=spark needs PySpark (pip install pyspark)."
+        ) from error
+    session = (
+        SparkSession.builder.master(settings.SPARK_MASTER)
+        .appName("joinedup-client-index")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        # Splink's string-similarity functions (Jaro-Winkler) for Spark.
+        .config("spark.jars", similarity_jar_location())
+        .getOrCreate()
+    )
+    return SparkAPI(spark_session=session, break_lineage_method="persist")
 
 
 def _quiet() -> None:
     logging.getLogger("splink").setLevel(logging.WARNING)
 
 
-def train(records: pa.Table, *, seed: int = 1, max_pairs: float = 2e6) -> dict[str, Any]:
+#: Fewer pairs judged "same person" than this, and the labels are not used for m (too few
+#: to estimate every level's share without distorting it).
+MIN_LABELS = 20
+
+
+def train(
+    records: pa.Table,
+    *,
+    labels: list[tuple[int, int]] | None = None,
+    seed: int = 1,
+    max_pairs: float = 2e6,
+) -> dict[str, Any]:
     """Estimate u by random sampling, then m by EM in two sessions (each blocked on fields the
-    other compares), and return the trained model as Splink's JSON."""
+    other compares) and, when stewards judged enough pairs the same person, from those
+    labels too (Splink averages the sessions' estimates). Returns Splink's model JSON."""
     _quiet()
     db = _database()
-    linker = Linker(db.register(records.cast(SCHEMA)), settings(records.num_rows), log_level=None)
+    linker = Linker(
+        db.register(records.cast(SCHEMA)), model_settings(records.num_rows), log_level=None
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("birth_date"), estimate_without_term_frequencies=True
@@ -153,6 +201,14 @@ def train(records: pa.Table, *, seed: int = 1, max_pairs: float = 2e6) -> dict[s
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("family", "given_formal"), estimate_without_term_frequencies=True
     )
+    if labels and len(labels) >= MIN_LABELS:
+        table = pa.table(
+            {
+                "unique_id_l": pa.array([min(a, b) for a, b in labels], pa.int64()),
+                "unique_id_r": pa.array([max(a, b) for a, b in labels], pa.int64()),
+            }
+        )
+        linker.training.estimate_m_from_pairwise_labels(db.register(table))
     return linker.misc.save_model_to_json()
 
 
@@ -164,11 +220,32 @@ class Prediction:
     compared: int
 
 
-def _linker(records: pa.Table, model: dict[str, Any]) -> tuple[DuckDBAPI, Linker, Any]:
+def for_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The stored model in another SQL dialect (DuckDB-trained, run on Spark): the comparisons
+    are rebuilt from this module in that dialect and the trained m, u and prior copied in,
+    level by level (the levels are the same, being built by the same code)."""
+    if model.get("sql_dialect") == dialect:
+        return model
+    rebuilt = model_settings(2).create_settings_dict(dialect)
+    rebuilt["probability_two_random_records_match"] = model["probability_two_random_records_match"]
+    for fresh, trained in zip(rebuilt["comparisons"], model["comparisons"], strict=True):
+        for level, stored in zip(
+            fresh["comparison_levels"], trained["comparison_levels"], strict=True
+        ):
+            for key in ("m_probability", "u_probability"):
+                if key in stored:
+                    level[key] = stored[key]
+    return rebuilt
+
+
+def _linker(records: pa.Table, model: dict[str, Any]) -> tuple[Any, Linker, Any]:
     _quiet()
     db = _database()
     table = db.register(records.cast(SCHEMA))
-    model = dict(model, retain_intermediate_calculation_columns=True)
+    model = dict(
+        for_dialect(model, db.sql_dialect.sql_dialect_str),
+        retain_intermediate_calculation_columns=True,
+    )
     return db, Linker(table, model, log_level=None), table
 
 

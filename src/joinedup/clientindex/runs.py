@@ -87,7 +87,10 @@ def train_model(
     table = records_table()
     if table.num_rows < 2:
         raise ValueError("at least two records are needed to train a model")
-    trained = linkage.train(table)
+    labels = list(
+        ReviewPair.objects.filter(status=ReviewPair.Status.MATCH).values_list("left_id", "right_id")
+    )
+    trained = linkage.train(table, labels=labels)
     previous = current_model()
     return LinkageModel.objects.create(
         version=(previous.version + 1) if previous else 1,
@@ -100,7 +103,7 @@ def train_model(
         if review_weight is not None
         else (previous.review_weight if previous else REVIEW_WEIGHT),
         records_used=table.num_rows,
-        labels_used=ReviewPair.objects.exclude(status=ReviewPair.Status.OPEN).count(),
+        labels_used=len(labels) if len(labels) >= linkage.MIN_LABELS else 0,
         trained_by=user if getattr(user, "pk", None) else None,
     )
 
