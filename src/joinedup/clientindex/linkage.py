@@ -198,8 +198,11 @@ def train(
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("birth_date"), estimate_without_term_frequencies=True
     )
+    # Names and birth year: a block of common names alone grows with the square of the
+    # index (a 1,000,000-record run exhausted memory there).
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("family", "given_formal"), estimate_without_term_frequencies=True
+        block_on("family", "given_formal", "substr(birth_date, 1, 4)"),
+        estimate_without_term_frequencies=True,
     )
     if labels and len(labels) >= MIN_LABELS:
         table = pa.table(
