@@ -198,10 +198,12 @@ def train(
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("birth_date"), estimate_without_term_frequencies=True
     )
-    # Names and birth year: a block of common names alone grows with the square of the
-    # index (a 1,000,000-record run exhausted memory there).
+    # Names and postal code: a block of common names alone grows with the square of the
+    # index (a 1,000,000-record run exhausted memory there); with the postal code, every
+    # level of the birth date can still be seen (with the birth year, "year off by one"
+    # could not, and its m came out 0).
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("family", "given_formal", "substr(birth_date, 1, 4)"),
+        block_on("family", "given_formal", "postcode"),
         estimate_without_term_frequencies=True,
     )
     if labels and len(labels) >= MIN_LABELS:
