@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "joinedup.federation",
     "joinedup.identity",
     "joinedup.sharing",
+    "joinedup.clientindex",
     "joinedup.rules",
     "joinedup.delivery",
     "joinedup.bundles",
@@ -163,6 +164,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks ------------------------------------------------------------------
 TASK_BACKEND = env_str("JOINEDUP_TASK_BACKEND", "database")
+# Record linkage (joinedup.clientindex): DuckDB on one machine, Spark beyond one machine
+# (JOINEDUP_LINKAGE_BACKEND=spark, with JOINEDUP_SPARK_MASTER: local[N] or a cluster's URL).
+LINKAGE_BACKEND = env_str("JOINEDUP_LINKAGE_BACKEND", "duckdb")
+SPARK_MASTER = env_str("JOINEDUP_SPARK_MASTER", "local[2]")
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",

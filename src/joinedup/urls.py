@@ -22,6 +22,7 @@ urlpatterns += i18n_patterns(
     path("", include("joinedup.bundles.urls")),
     path("", include("joinedup.channels.urls")),
     path("", include("joinedup.sharing.urls")),
+    path("", include("joinedup.clientindex.urls")),
     path("", include("joinedup.delivery.urls")),
     path("", include("joinedup.performance.urls")),
     path("", include("joinedup.funding.urls")),

@@ -16,6 +16,7 @@ from joinedup.api.admission import BODY_METHODS
 from joinedup.bundles.api import router as bundles_router
 from joinedup.care.api import router as care_router
 from joinedup.channels.api import router as channels_router
+from joinedup.clientindex.api import router as clientindex_router
 from joinedup.delivery.api import router as delivery_router
 from joinedup.engagement.api import router as engagement_router
 from joinedup.federation.api import router as federation_router
@@ -61,6 +62,8 @@ api.add_router("/", funding_router)
 api.add_router("/", engagement_router)
 # Human services: the directory in HSDS 3's own shape (public).
 api.add_router("/", care_router)
+# The client index: agencies submit their client lists (the operation declares its rule).
+api.add_router("/", clientindex_router)
 
 
 #: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the

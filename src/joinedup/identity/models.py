@@ -520,6 +520,8 @@ class StaffMembership(models.Model):
         ANALYST = "analyst", _("Analyst")
         ADMINISTRATOR = "administrator", _("Administrator")
         AUDITOR = "auditor", _("Auditor")
+        #: Keeps the client index: reviews record links, decides merges and splits.
+        DATA_STEWARD = "data_steward", _("Data steward")
 
     user = models.ForeignKey(
         User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="memberships"

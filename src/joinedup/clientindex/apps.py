@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ClientIndexConfig(AppConfig):
+    """The client index. Splink is not imported here: it loads in the linkage modules, on the
+    first run, never when the web process starts."""
+
+    name = "joinedup.clientindex"
+    label = "clientindex"
+    verbose_name = _("Client index")
+
+    def ready(self) -> None:
+        # Registering the policy's rules and the gate's field is what loading these does.
+        from . import holdings, policy  # noqa: F401
