@@ -8,376 +8,1214 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('bundles', '0001_initial'),
-        ('delivery', '0002_form_keeps_its_order'),
-        ('federation', '0004_ombudsman_kind'),
-        ('identity', '0004_address_country_from_the_place'),
+        ("bundles", "0001_initial"),
+        ("delivery", "0002_form_keeps_its_order"),
+        ("federation", "0004_ombudsman_kind"),
+        ("identity", "0004_address_country_from_the_place"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Change',
+            name="Change",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('service_version', 'A new version of the service'), ('bundle_edit', 'A change to the life-event bundle'), ('pilot', 'A pilot')], max_length=16)),
-                ('descriptions', models.JSONField(default=dict)),
-                ('checksum_before', models.CharField(blank=True, max_length=64)),
-                ('checksum_after', models.CharField(blank=True, max_length=64)),
-                ('effects', models.JSONField(blank=True, default=dict, verbose_name='measured effect')),
-                ('linked_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('bundle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='bundles.bundle')),
-                ('service_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='delivery.serviceversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("service_version", "A new version of the service"),
+                            ("bundle_edit", "A change to the life-event bundle"),
+                            ("pilot", "A pilot"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("descriptions", models.JSONField(default=dict)),
+                ("checksum_before", models.CharField(blank=True, max_length=64)),
+                ("checksum_after", models.CharField(blank=True, max_length=64)),
+                (
+                    "effects",
+                    models.JSONField(blank=True, default=dict, verbose_name="measured effect"),
+                ),
+                ("linked_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "bundle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="bundles.bundle",
+                    ),
+                ),
+                (
+                    "service_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="delivery.serviceversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['linked_at'],
+                "ordering": ["linked_at"],
             },
         ),
         migrations.CreateModel(
-            name='Complaint',
+            name="Complaint",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('reference', models.CharField(max_length=20, unique=True)),
-                ('kind', models.CharField(choices=[('complaint', 'Complaint'), ('feedback', 'Feedback')], default='complaint', max_length=10)),
-                ('channel', models.CharField(default='online', max_length=16)),
-                ('text', models.TextField(verbose_name='what happened')),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('answer', models.TextField(blank=True, verbose_name='our answer')),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('reopened', models.PositiveSmallIntegerField(default=0)),
-                ('rating', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('themes', models.JSONField(blank=True, default=list, verbose_name='themes')),
-                ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='complaints', to='delivery.application')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='complaints', to='identity.person')),
-                ('place', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.jurisdiction')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='complaints', to='federation.service')),
-                ('submission', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='bundles.bundlesubmission')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("reference", models.CharField(max_length=20, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("complaint", "Complaint"), ("feedback", "Feedback")],
+                        default="complaint",
+                        max_length=10,
+                    ),
+                ),
+                ("channel", models.CharField(default="online", max_length=16)),
+                ("text", models.TextField(verbose_name="what happened")),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("answer", models.TextField(blank=True, verbose_name="our answer")),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("reopened", models.PositiveSmallIntegerField(default=0)),
+                ("rating", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("themes", models.JSONField(blank=True, default=list, verbose_name="themes")),
+                (
+                    "application",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="complaints",
+                        to="delivery.application",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="complaints",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "place",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="federation.jurisdiction",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="complaints",
+                        to="federation.service",
+                    ),
+                ),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="bundles.bundlesubmission",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Consultation',
+            name="Consultation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=80, unique=True, verbose_name='key')),
-                ('titles', models.JSONField(default=dict, verbose_name='title')),
-                ('questions', models.JSONField(default=dict, verbose_name='question')),
-                ('backgrounds', models.JSONField(blank=True, default=dict, verbose_name='background')),
-                ('documents', models.JSONField(blank=True, default=list, verbose_name='background documents')),
-                ('audiences', models.JSONField(default=list, verbose_name='who may take part')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('bundle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consultations', to='bundles.bundle')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='consultations', to='federation.agency', verbose_name='owner')),
-                ('place', models.ForeignKey(blank=True, help_text='The place it is about; residents are verified by their address there.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consultations', to='federation.jurisdiction')),
-                ('program', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consultations', to='federation.program')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consultations', to='federation.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=80, unique=True, verbose_name="key")),
+                ("titles", models.JSONField(default=dict, verbose_name="title")),
+                ("questions", models.JSONField(default=dict, verbose_name="question")),
+                (
+                    "backgrounds",
+                    models.JSONField(blank=True, default=dict, verbose_name="background"),
+                ),
+                (
+                    "documents",
+                    models.JSONField(blank=True, default=list, verbose_name="background documents"),
+                ),
+                ("audiences", models.JSONField(default=list, verbose_name="who may take part")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "bundle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consultations",
+                        to="bundles.bundle",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consultations",
+                        to="federation.agency",
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "place",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The place it is about; residents are verified by their address there.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consultations",
+                        to="federation.jurisdiction",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consultations",
+                        to="federation.program",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consultations",
+                        to="federation.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', 'key'],
+                "ordering": ["-created_at", "key"],
             },
         ),
         migrations.CreateModel(
-            name='Initiative',
+            name="Initiative",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=80, unique=True)),
-                ('names', models.JSONField(default=dict)),
-                ('descriptions', models.JSONField(blank=True, default=dict)),
-                ('target_channel', models.CharField(blank=True, max_length=16)),
-                ('go_live', models.DateField()),
-                ('new_version', models.ForeignKey(blank=True, help_text='Work on this version or a later one counts as done in the new process.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='delivery.serviceversion')),
-                ('organisations', models.ManyToManyField(related_name='initiatives', to='federation.agency')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=80, unique=True)),
+                ("names", models.JSONField(default=dict)),
+                ("descriptions", models.JSONField(blank=True, default=dict)),
+                ("target_channel", models.CharField(blank=True, max_length=16)),
+                ("go_live", models.DateField()),
+                (
+                    "new_version",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Work on this version or a later one counts as done in the new process.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="delivery.serviceversion",
+                    ),
+                ),
+                (
+                    "organisations",
+                    models.ManyToManyField(related_name="initiatives", to="federation.agency"),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="federation.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['go_live', 'key'],
+                "ordering": ["go_live", "key"],
             },
         ),
         migrations.CreateModel(
-            name='Champion',
+            name="Champion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federation.agency')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('initiative', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='champions', to='engagement.initiative')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "initiative",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="champions",
+                        to="engagement.initiative",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AffectedRole',
+            name="AffectedRole",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor')], max_length=20)),
-                ('changes', models.JSONField(default=dict, verbose_name='what changes')),
-                ('initiative', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='engagement.initiative')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("front_line", "Front-line worker"),
+                            ("caseworker", "Caseworker"),
+                            ("case_manager", "Case manager"),
+                            ("supervisor", "Supervisor"),
+                            ("analyst", "Analyst"),
+                            ("administrator", "Administrator"),
+                            ("auditor", "Auditor"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("changes", models.JSONField(default=dict, verbose_name="what changes")),
+                (
+                    "initiative",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="engagement.initiative",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('invited_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('application', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='delivery.application')),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='engagement.consultation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("invited_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="delivery.application",
+                    ),
+                ),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="engagement.consultation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Phase',
+            name="Phase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('information', 'Information'), ('proposals', 'Proposals'), ('deliberation', 'Deliberation'), ('decision', 'Decision'), ('follow_up', 'Follow-up')], max_length=16, verbose_name='phase')),
-                ('starts_on', models.DateField(verbose_name='from')),
-                ('ends_on', models.DateField(verbose_name='until')),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phases', to='engagement.consultation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("information", "Information"),
+                            ("proposals", "Proposals"),
+                            ("deliberation", "Deliberation"),
+                            ("decision", "Decision"),
+                            ("follow_up", "Follow-up"),
+                        ],
+                        max_length=16,
+                        verbose_name="phase",
+                    ),
+                ),
+                ("starts_on", models.DateField(verbose_name="from")),
+                ("ends_on", models.DateField(verbose_name="until")),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phases",
+                        to="engagement.consultation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_on'],
+                "ordering": ["starts_on"],
             },
         ),
         migrations.CreateModel(
-            name='Proposal',
+            name="Proposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(verbose_name='text')),
-                ('visibility', models.CharField(choices=[('visible', 'Published'), ('hidden', 'Hidden by a moderator')], db_index=True, default='visible', max_length=8)),
-                ('moderation_reason', models.CharField(blank=True, choices=[('off_topic', 'Not about the consultation'), ('personal_data', "Reveals someone's personal information"), ('abuse', 'Insulting, threatening or hateful'), ('spam', 'Advertising or repeated content'), ('illegal', 'Breaks the law')], max_length=16, verbose_name='reason')),
-                ('moderation_note', models.CharField(blank=True, max_length=500, verbose_name='note')),
-                ('moderated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('kind', models.CharField(choices=[('proposal', 'Proposal'), ('position', 'Formal position of a partner organisation')], default='proposal', max_length=10)),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('supports_count', models.PositiveIntegerField(default=0)),
-                ('decision', models.CharField(blank=True, choices=[('adopted', 'Adopted'), ('adopted_in_part', 'Adopted in part'), ('not_adopted', 'Not adopted')], max_length=16)),
-                ('decision_reasons', models.TextField(blank=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.person')),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='proposals', to='engagement.consultation')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('moderated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField(verbose_name="text")),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("visible", "Published"), ("hidden", "Hidden by a moderator")],
+                        db_index=True,
+                        default="visible",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "moderation_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("off_topic", "Not about the consultation"),
+                            ("personal_data", "Reveals someone's personal information"),
+                            ("abuse", "Insulting, threatening or hateful"),
+                            ("spam", "Advertising or repeated content"),
+                            ("illegal", "Breaks the law"),
+                        ],
+                        max_length=16,
+                        verbose_name="reason",
+                    ),
+                ),
+                (
+                    "moderation_note",
+                    models.CharField(blank=True, max_length=500, verbose_name="note"),
+                ),
+                ("moderated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("proposal", "Proposal"),
+                            ("position", "Formal position of a partner organisation"),
+                        ],
+                        default="proposal",
+                        max_length=10,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("supports_count", models.PositiveIntegerField(default=0)),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("adopted", "Adopted"),
+                            ("adopted_in_part", "Adopted in part"),
+                            ("not_adopted", "Not adopted"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("decision_reasons", models.TextField(blank=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="proposals",
+                        to="engagement.consultation",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "moderated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-supports_count', 'created_at'],
+                "ordering": ["-supports_count", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Notice',
+            name="Notice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('decision', 'Decision'), ('change', 'Change')], max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('change', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='engagement.change')),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='engagement.consultation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='engagement.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("decision", "Decision"), ("change", "Change")], max_length=10
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                (
+                    "change",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="engagement.change",
+                    ),
+                ),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="engagement.consultation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="engagement.proposal",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField(verbose_name='text')),
-                ('visibility', models.CharField(choices=[('visible', 'Published'), ('hidden', 'Hidden by a moderator')], db_index=True, default='visible', max_length=8)),
-                ('moderation_reason', models.CharField(blank=True, choices=[('off_topic', 'Not about the consultation'), ('personal_data', "Reveals someone's personal information"), ('abuse', 'Insulting, threatening or hateful'), ('spam', 'Advertising or repeated content'), ('illegal', 'Breaks the law')], max_length=16, verbose_name='reason')),
-                ('moderation_note', models.CharField(blank=True, max_length=500, verbose_name='note')),
-                ('moderated_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('depth', models.PositiveSmallIntegerField(default=0)),
-                ('account', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='identity.person')),
-                ('moderated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='engagement.comment')),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='engagement.consultation')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='engagement.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField(verbose_name="text")),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("visible", "Published"), ("hidden", "Hidden by a moderator")],
+                        db_index=True,
+                        default="visible",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "moderation_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("off_topic", "Not about the consultation"),
+                            ("personal_data", "Reveals someone's personal information"),
+                            ("abuse", "Insulting, threatening or hateful"),
+                            ("spam", "Advertising or repeated content"),
+                            ("illegal", "Breaks the law"),
+                        ],
+                        max_length=16,
+                        verbose_name="reason",
+                    ),
+                ),
+                (
+                    "moderation_note",
+                    models.CharField(blank=True, max_length=500, verbose_name="note"),
+                ),
+                ("moderated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("depth", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "moderated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="replies",
+                        to="engagement.comment",
+                    ),
+                ),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="engagement.consultation",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="engagement.proposal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.AddField(
-            model_name='change',
-            name='proposal',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='engagement.proposal'),
+            model_name="change",
+            name="proposal",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="changes",
+                to="engagement.proposal",
+            ),
         ),
         migrations.CreateModel(
-            name='AbuseReport',
+            name="AbuseReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('off_topic', 'Not about the consultation'), ('personal_data', "Reveals someone's personal information"), ('abuse', 'Insulting, threatening or hateful'), ('spam', 'Advertising or repeated content'), ('illegal', 'Breaks the law')], max_length=16)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('outcome', models.CharField(choices=[('open', 'Waiting for a moderator'), ('hidden', 'Contribution hidden'), ('dismissed', 'Report dismissed')], db_index=True, default='open', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person')),
-                ('comment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='engagement.comment')),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='abuse_reports', to='engagement.consultation')),
-                ('proposal', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='engagement.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("off_topic", "Not about the consultation"),
+                            ("personal_data", "Reveals someone's personal information"),
+                            ("abuse", "Insulting, threatening or hateful"),
+                            ("spam", "Advertising or repeated content"),
+                            ("illegal", "Breaks the law"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("open", "Waiting for a moderator"),
+                            ("hidden", "Contribution hidden"),
+                            ("dismissed", "Report dismissed"),
+                        ],
+                        db_index=True,
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "comment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="engagement.comment",
+                    ),
+                ),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="abuse_reports",
+                        to="engagement.consultation",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="engagement.proposal",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ReadinessResponse',
+            name="ReadinessResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor')], max_length=20)),
-                ('awareness', models.PositiveSmallIntegerField()),
-                ('desire', models.PositiveSmallIntegerField()),
-                ('knowledge', models.PositiveSmallIntegerField()),
-                ('ability', models.PositiveSmallIntegerField()),
-                ('reinforcement', models.PositiveSmallIntegerField()),
-                ('answered_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federation.agency')),
-                ('initiative', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='readiness', to='engagement.initiative')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("front_line", "Front-line worker"),
+                            ("caseworker", "Caseworker"),
+                            ("case_manager", "Case manager"),
+                            ("supervisor", "Supervisor"),
+                            ("analyst", "Analyst"),
+                            ("administrator", "Administrator"),
+                            ("auditor", "Auditor"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("awareness", models.PositiveSmallIntegerField()),
+                ("desire", models.PositiveSmallIntegerField()),
+                ("knowledge", models.PositiveSmallIntegerField()),
+                ("ability", models.PositiveSmallIntegerField()),
+                ("reinforcement", models.PositiveSmallIntegerField()),
+                ("answered_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
+                (
+                    "initiative",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="readiness",
+                        to="engagement.initiative",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Support',
+            name="Support",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('account', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person')),
-                ('proposal', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='supports', to='engagement.proposal')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "proposal",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="supports",
+                        to="engagement.proposal",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SurveyQuestion',
+            name="SurveyQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('kind', models.CharField(choices=[('choice', 'One choice'), ('scale', 'Scale from 1 to 5'), ('text', 'Free text')], max_length=8)),
-                ('texts', models.JSONField(default=dict)),
-                ('options', models.JSONField(blank=True, default=list)),
-                ('consultation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_questions', to='engagement.consultation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=60)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("choice", "One choice"),
+                            ("scale", "Scale from 1 to 5"),
+                            ("text", "Free text"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("texts", models.JSONField(default=dict)),
+                ("options", models.JSONField(blank=True, default=list)),
+                (
+                    "consultation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="survey_questions",
+                        to="engagement.consultation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'key'],
+                "ordering": ["position", "key"],
             },
         ),
         migrations.CreateModel(
-            name='SurveyAnswer',
+            name="SurveyAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.CharField(max_length=2000)),
-                ('answered_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='identity.person')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='engagement.surveyquestion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.CharField(max_length=2000)),
+                ("answered_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="identity.person",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="engagement.surveyquestion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TrainingModule',
+            name="TrainingModule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(max_length=60)),
-                ('names', models.JSONField(default=dict)),
-                ('role', models.CharField(blank=True, choices=[('front_line', 'Front-line worker'), ('caseworker', 'Caseworker'), ('case_manager', 'Case manager'), ('supervisor', 'Supervisor'), ('analyst', 'Analyst'), ('administrator', 'Administrator'), ('auditor', 'Auditor')], max_length=20)),
-                ('initiative', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='modules', to='engagement.initiative')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.SlugField(max_length=60)),
+                ("names", models.JSONField(default=dict)),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("front_line", "Front-line worker"),
+                            ("caseworker", "Caseworker"),
+                            ("case_manager", "Case manager"),
+                            ("supervisor", "Supervisor"),
+                            ("analyst", "Analyst"),
+                            ("administrator", "Administrator"),
+                            ("auditor", "Auditor"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "initiative",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="modules",
+                        to="engagement.initiative",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TrainingCompletion',
+            name="TrainingCompletion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('completed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='federation.agency')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='completions', to='engagement.trainingmodule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("completed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="completions",
+                        to="engagement.trainingmodule",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ComplaintPart',
+            name="ComplaintPart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('finding', models.CharField(blank=True, max_length=16)),
-                ('reasons', models.TextField(blank=True)),
-                ('earlier_applications', models.JSONField(blank=True, default=list)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('tier', models.PositiveSmallIntegerField(default=1)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('referred_at', models.DateTimeField(blank=True, null=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='complaint_parts', to='federation.agency')),
-                ('application', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='complaint_part', to='delivery.application')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='engagement.complaint')),
-                ('ombudsman', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='federation.agency')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("finding", models.CharField(blank=True, max_length=16)),
+                ("reasons", models.TextField(blank=True)),
+                ("earlier_applications", models.JSONField(blank=True, default=list)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("tier", models.PositiveSmallIntegerField(default=1)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                ("referred_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="complaint_parts",
+                        to="federation.agency",
+                    ),
+                ),
+                (
+                    "application",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="complaint_part",
+                        to="delivery.application",
+                    ),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="engagement.complaint",
+                    ),
+                ),
+                (
+                    "ombudsman",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="federation.agency",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('complaint', 'agency'), name='one_part_per_agency')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("complaint", "agency"), name="one_part_per_agency"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='consultation',
-            constraint=models.CheckConstraint(condition=models.Q(('service__isnull', False), ('bundle__isnull', False), ('program__isnull', False), ('place__isnull', False), _connector='OR'), name='consultation_is_about_something'),
+            model_name="consultation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("service__isnull", False),
+                    ("bundle__isnull", False),
+                    ("program__isnull", False),
+                    ("place__isnull", False),
+                    _connector="OR",
+                ),
+                name="consultation_is_about_something",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='affectedrole',
-            constraint=models.UniqueConstraint(fields=('initiative', 'role'), name='role_once_per_initiative'),
+            model_name="affectedrole",
+            constraint=models.UniqueConstraint(
+                fields=("initiative", "role"), name="role_once_per_initiative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(fields=('consultation', 'person'), name='invited_once'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                fields=("consultation", "person"), name="invited_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.UniqueConstraint(fields=('consultation', 'kind'), name='one_phase_of_a_kind'),
+            model_name="phase",
+            constraint=models.UniqueConstraint(
+                fields=("consultation", "kind"), name="one_phase_of_a_kind"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='phase_ends_after_start'),
+            model_name="phase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))),
+                name="phase_ends_after_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='proposal',
-            index=models.Index(fields=['consultation', 'visibility', 'created_at'], name='engagement__consult_c770a7_idx'),
+            model_name="proposal",
+            index=models.Index(
+                fields=["consultation", "visibility", "created_at"],
+                name="engagement__consult_c770a7_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notice',
-            constraint=models.UniqueConstraint(fields=('person', 'proposal', 'kind', 'change'), name='notice_once', nulls_distinct=False),
+            model_name="notice",
+            constraint=models.UniqueConstraint(
+                fields=("person", "proposal", "kind", "change"),
+                name="notice_once",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddIndex(
-            model_name='comment',
-            index=models.Index(fields=['consultation', 'visibility', 'created_at'], name='engagement__consult_20bfcb_idx'),
+            model_name="comment",
+            index=models.Index(
+                fields=["consultation", "visibility", "created_at"],
+                name="engagement__consult_20bfcb_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='abusereport',
-            index=models.Index(fields=['consultation', 'outcome'], name='engagement__consult_17b8a1_idx'),
+            model_name="abusereport",
+            index=models.Index(
+                fields=["consultation", "outcome"], name="engagement__consult_17b8a1_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='abusereport',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('comment__isnull', True), ('proposal__isnull', False)), models.Q(('comment__isnull', False), ('proposal__isnull', True)), _connector='OR'), name='report_is_about_one_contribution'),
+            model_name="abusereport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("comment__isnull", True), ("proposal__isnull", False)),
+                    models.Q(("comment__isnull", False), ("proposal__isnull", True)),
+                    _connector="OR",
+                ),
+                name="report_is_about_one_contribution",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='readinessresponse',
-            constraint=models.UniqueConstraint(fields=('initiative', 'user'), name='readiness_once'),
+            model_name="readinessresponse",
+            constraint=models.UniqueConstraint(
+                fields=("initiative", "user"), name="readiness_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='support',
-            constraint=models.UniqueConstraint(fields=('proposal', 'person'), name='one_support_per_person'),
+            model_name="support",
+            constraint=models.UniqueConstraint(
+                fields=("proposal", "person"), name="one_support_per_person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyquestion',
-            constraint=models.UniqueConstraint(fields=('consultation', 'key'), name='question_key_once'),
+            model_name="surveyquestion",
+            constraint=models.UniqueConstraint(
+                fields=("consultation", "key"), name="question_key_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='surveyanswer',
-            constraint=models.UniqueConstraint(fields=('question', 'person'), name='one_answer_per_person'),
+            model_name="surveyanswer",
+            constraint=models.UniqueConstraint(
+                fields=("question", "person"), name="one_answer_per_person"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingcompletion',
-            constraint=models.UniqueConstraint(fields=('module', 'user'), name='module_completed_once'),
+            model_name="trainingcompletion",
+            constraint=models.UniqueConstraint(
+                fields=("module", "user"), name="module_completed_once"
+            ),
         ),
     ]
