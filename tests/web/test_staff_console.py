@@ -1,0 +1,88 @@
+"""Staff reach their work: the console and the header offer exactly the tools their role
+allows — every link shown opens, every tool not shown would have refused them."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from joinedup.identity import console
+from tests.identity.conftest import make_account, make_staff, page_text, sign_in  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    "front_line": {"identity-find-person", "channels-counter", "channels-phone", "delivery-queue"},
+    "caseworker": {"identity-find-person", "channels-counter", "channels-phone", "delivery-queue"},
+    "supervisor": {
+        "identity-find-person",
+        "channels-counter",
+        "channels-phone",
+        "delivery-queue",
+        "delivery-supervisor",
+        "sharing-break-glass",
+        "performance-dashboard",
+    },
+    "analyst": {"performance-dashboard"},
+}
+
+
+def _links(html: str, marker: str) -> set[str]:
+    """The hrefs inside the element whose class names `marker` (the console's tool list)."""
+    start = html.index(marker)
+    block = html[start : html.index("</ul>", start)]
+    return set(re.findall(r'href="([^"]+)"', block))
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_the_console_offers_exactly_what_the_role_may_open(
+    client, small_federation, make_staff, role
+):
+    sign_in(client, make_staff(agency="esdc", role=role))
+    page = client.get(reverse("identity-staff:home"))
+    assert page.status_code == 200
+    html = page_text(page)
+    shown = _links(html, "jp-console") if "jp-console" in html else set()
+    if "identity-find-person" in EXPECTED[role]:
+        assert 'action="' + reverse("identity-staff:find-person") + '"' in html
+    by_url = {}
+    for entry in console.entries():
+        kwargs = {"key": "esdc"} if entry.url_kwargs else {}
+        by_url[reverse(entry.url_name, kwargs=kwargs)] = entry.key
+    expected = EXPECTED[role] | {"performance-published"}
+    assert {by_url[url] for url in shown} == expected - {"identity-find-person"}
+    # Every tool shown opens; every tool not shown would have refused.
+    for url, key in by_url.items():
+        answer = client.get(url)
+        if key in expected:
+            assert answer.status_code == 200, (role, key, answer.status_code)
+        else:
+            assert answer.status_code == 403, (role, key, answer.status_code)
+
+
+def test_staff_see_the_staff_header_with_sign_out(client, small_federation, make_staff):
+    sign_in(client, make_staff(agency="esdc", role="supervisor"))
+    html = page_text(client.get(reverse("web:home")))
+    header = html[html.index("<header") : html.index("</header>")]
+    assert reverse("identity-staff:home") in header
+    assert reverse("delivery:supervisor") in header and reverse("delivery:queue") in header
+    assert "Life events" not in header  # not the citizen header
+    assert reverse("identity:sign-out") in header and "Sign out" in header
+
+
+def test_a_citizen_has_account_and_sign_out_in_the_header(client, small_federation, make_account):
+    sign_in(client, make_account())
+    html = page_text(client.get(reverse("web:home")))
+    header = html[html.index("<header") : html.index("</header>")]
+    assert reverse("identity:account") in header and reverse("identity:sign-out") in header
+    assert reverse("identity-staff:home") not in header
+    signed_out = client.post(reverse("identity:sign-out"))
+    assert signed_out.status_code == 302
+    anonymous = page_text(client.get(reverse("web:home")))
+    assert reverse("identity:sign-out") not in anonymous[: anonymous.index("</header>")]
+
+
+def test_staff_without_their_second_factor_see_no_tools(client, small_federation, make_staff):
+    sign_in(client, make_staff(agency="esdc", role="supervisor"), second_factor=False)
+    html = page_text(client.get(reverse("web:home")))
+    assert reverse("delivery:supervisor") not in html
