@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from joinedup.identity import console
-from tests.identity.conftest import make_account, make_staff, page_text, sign_in  # noqa: F401
+from tests.identity.conftest import page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,7 @@ class ChannelsConfig(AppConfig):
             console.ConsoleEntry(
                 "channels-counter",
                 _("Counter"),
-                _(
-                    "Serve a person in front of you: check who they are, apply, print, take payment."
-                ),
+                _("Serve a person at the counter: check who they are, apply, print, take payment."),
                 "channels:counter",
                 "channels.counter",
                 order=30,
