@@ -22,9 +22,9 @@ from django.views.decorators.http import require_http_methods
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
 from joinedup.identity import policy as identity_policy
-from joinedup.identity.policy import PolicyDenied
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
+from joinedup.identity.policy import PolicyDenied
 
 from . import applications, clock, documents, formdefs, queues
 from .models import (
