@@ -86,3 +86,12 @@ def test_staff_without_their_second_factor_see_no_tools(client, small_federation
     sign_in(client, make_staff(agency="esdc", role="supervisor"), second_factor=False)
     html = page_text(client.get(reverse("web:home")))
     assert reverse("delivery:supervisor") not in html
+
+
+def test_the_staff_account_page_lists_the_roles(client, small_federation, make_staff):
+    sign_in(client, make_staff(agency="esdc", role="supervisor"))
+    html = page_text(client.get(reverse("identity:account")))
+    roles = html[html.index('data-testid="staff-roles"') :]
+    roles = roles[: roles.index("</ul>")]
+    assert "Supervisor at " in roles and "(your role now)" in roles
+    assert "Level of assurance" not in html  # a staff account without a person record
