@@ -95,3 +95,16 @@ def test_the_staff_account_page_lists_the_roles(client, small_federation, make_s
     roles = roles[: roles.index("</ul>")]
     assert "Supervisor at " in roles and "(your role now)" in roles
     assert "Level of assurance" not in html  # a staff account without a person record
+
+
+def test_a_missing_record_is_named_in_words_not_by_its_class(
+    client, small_federation, make_staff
+):
+    sign_in(client, make_staff(agency="esdc", role="supervisor"))
+    missing = client.get("/en/staff/work-items/999999/")
+    assert missing.status_code == 404
+    text = page_text(missing)
+    assert "We found no work item at this address." in text
+    assert "matches the given query" not in text and "WorkItem" not in text
+    french = page_text(client.get("/fr/staff/work-items/999999/"))
+    assert "Introuvable à cette adresse : tâche." in french

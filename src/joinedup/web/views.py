@@ -4,6 +4,9 @@ Queries live in `joinedup.federation.catalogue` and routing in `joinedup.federat
 wording of facts (money, standards, hours) in `presentation`.
 """
 
+import re
+
+from django.apps import apps as django_apps
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -163,7 +166,24 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     message = exception.args[0] if exception.args else ""
     if isinstance(exception, Resolver404) or not isinstance(message, str):
         message = ""
+    if match := _DJANGO_NOT_FOUND.match(message):
+        # Django's own words name the model's class ("No Service matches the given query"):
+        # say it in the reader's language, by what people call the thing.
+        message = _("We found no %(thing)s at this address.") % {
+            "thing": _verbose_name(match.group(1))
+        }
     return render(request, "404.html", {"message": message}, status=404)
+
+
+#: What get_object_or_404 says when nothing matches (in English, naming the model's class).
+_DJANGO_NOT_FOUND = re.compile(r"^No (\w+) matches the given query\.$")
+
+
+def _verbose_name(object_name: str) -> str:
+    for model in django_apps.get_models():
+        if model._meta.object_name == object_name:
+            return str(model._meta.verbose_name)
+    return _("such page")
 
 
 def health(request: HttpRequest) -> JsonResponse:
