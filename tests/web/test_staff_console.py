@@ -97,9 +97,7 @@ def test_the_staff_account_page_lists_the_roles(client, small_federation, make_s
     assert "Level of assurance" not in html  # a staff account without a person record
 
 
-def test_a_missing_record_is_named_in_words_not_by_its_class(
-    client, small_federation, make_staff
-):
+def test_a_missing_record_is_named_in_words_not_by_its_class(client, small_federation, make_staff):
     sign_in(client, make_staff(agency="esdc", role="supervisor"))
     missing = client.get("/en/staff/work-items/999999/")
     assert missing.status_code == 404

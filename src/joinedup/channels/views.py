@@ -149,7 +149,9 @@ def _visit_page(
 def _booked_in(found: Interaction) -> list:
     """The appointments booked during this visit or call."""
     return list(
-        found.appointments.select_related("slot__office", "service").order_by("slot__starts_at")
+        found.appointments.select_related("slot__office__jurisdiction", "service").order_by(
+            "slot__starts_at"
+        )
     )
 
 
