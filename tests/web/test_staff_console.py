@@ -106,3 +106,19 @@ def test_a_missing_record_is_named_in_words_not_by_its_class(client, small_feder
     assert "matches the given query" not in text and "WorkItem" not in text
     french = page_text(client.get("/fr/staff/work-items/999999/"))
     assert "Introuvable à cette adresse : tâche." in french
+
+
+def test_the_home_page_has_one_card_per_life_situation_with_its_description(client, db):
+    from joinedup.demo import loading
+    from joinedup.federation.loader import load_federation
+
+    load_federation([loading.federation_folder("canada")])
+    load_federation([loading.federation_folder("australia")])
+    for language, baby in (("en", "Having a baby"), ("fr", "Avoir un bébé")):
+        html = page_text(client.get(f"/{language}/"))
+        start = html.index('aria-labelledby="situations-heading"')
+        section = html[start : html.index("</section>", start)]
+        cards = re.findall(r'<h3 class="usa-card__heading"><a[^>]*>([^<]+)</a>', section)
+        assert cards.count(baby) == 1, cards
+        assert len(cards) == len(set(cards)) == 12
+        assert section.count("usa-card__body") == len(cards)  # each card has its description

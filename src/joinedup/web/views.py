@@ -29,9 +29,22 @@ def home(request: HttpRequest) -> HttpResponse:
         "web/home.html",
         {
             "nations": Jurisdiction.objects.filter(parent__isnull=True).order_by("path"),
-            "life_situations": catalogue.life_situations(),
+            "life_situations": _one_card_each(catalogue.life_situations()),
         },
     )
+
+
+def _one_card_each(situations) -> list[LifeSituation]:
+    """One card per life situation as people name it: each federation describes "Having a
+    baby" for its own services, and the home page shows it once — the record that says the
+    most (a description), else the first in editorial order."""
+    cards: dict[str, LifeSituation] = {}
+    for situation in situations:
+        name = situation.name.casefold()
+        kept = cards.get(name)
+        if kept is None or (not kept.description and situation.description):
+            cards[name] = situation
+    return list(cards.values())
 
 
 @guards.public
