@@ -11,6 +11,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from joinedup.federation import catalogue
@@ -36,15 +37,30 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _one_card_each(situations) -> list[LifeSituation]:
     """One card per life situation as people name it: each federation describes "Having a
-    baby" for its own services, and the home page shows it once — the record that says the
-    most (a description), else the first in editorial order."""
+    baby" for its own services, and the home page shows it once — the record that speaks the
+    reader's language and describes itself, else the first in editorial order."""
     cards: dict[str, LifeSituation] = {}
     for situation in situations:
-        name = situation.name.casefold()
+        # Grouped by the name in English, which every federation's data gives (Australia's
+        # situations are in English only, and read so in French too).
+        name = (situation.names.get("en") or situation.key).casefold()
         kept = cards.get(name)
-        if kept is None or (not kept.description and situation.description):
+        if kept is None or _says_more(situation, kept):
             cards[name] = situation
-    return list(cards.values())
+    return sorted(cards.values(), key=lambda s: (s.position, s.key))
+
+
+def _says_more(one: LifeSituation, other: LifeSituation) -> bool:
+    """Whether `one` speaks the reader's language where `other` does not, or else describes
+    itself where `other` does not."""
+    language = (get_language() or "en").split("-")[0]
+    speaks = (language in one.names, language in (one.descriptions or {}), bool(one.description))
+    others = (
+        language in other.names,
+        language in (other.descriptions or {}),
+        bool(other.description),
+    )
+    return speaks > others
 
 
 @guards.public
