@@ -9,6 +9,7 @@ the delivery modules.
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -328,7 +330,15 @@ def sandbox_checkout(
     return render(
         request,
         "delivery/sandbox_checkout.html",
-        {"intent": intent, "amount": intent.amount / 100, "result": result},
+        {
+            "intent": intent,
+            "application": application,
+            # Money by the reader's locale, from whole cents (never a float): "25.00 CAD".
+            "amount": formats.number_format(
+                Decimal(intent.amount) / 100, 2, use_l10n=True, force_grouping=True
+            ),
+            "result": result,
+        },
     )
 
 
