@@ -200,11 +200,16 @@ def test_withdrawing_a_consent_from_my_services(world):
     client = signed_in(world.amara)
     page = client.get("/en/my/").content.decode()
     assert "may check your identity for the child benefit" in page and ">Given<" in page
-    withdrawn = client.post(f"/en/my/consents/{consent.pk}/withdraw/")
+    asked = client.post(f"/en/my/consents/{consent.pk}/withdraw/")
+    assert asked.status_code == 200 and "Withdraw this consent?" in asked.content.decode()
+    assert ConsentRecord.objects.get(pk=consent.pk).withdrawn_at is None
+    withdrawn = client.post(f"/en/my/consents/{consent.pk}/withdraw/", {"confirm": "yes"})
     assert withdrawn.status_code == 302 and withdrawn["Location"] == "/en/my/"
     assert ConsentRecord.objects.get(pk=consent.pk).withdrawn_at is not None
     assert ">Withdrawn<" in client.get("/en/my/").content.decode()
-    other = signed_in(world.jordan).post(f"/en/my/consents/{consent.pk}/withdraw/")
+    other = signed_in(world.jordan).post(
+        f"/en/my/consents/{consent.pk}/withdraw/", {"confirm": "yes"}
+    )
     assert other.status_code == 404
 
 

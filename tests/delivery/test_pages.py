@@ -544,7 +544,9 @@ def test_the_sandbox_checkout_declines_then_takes_a_payment(
     page = checkout.get(url)
     html = page.content.decode()
     assert page.status_code == 200
-    assert "25.0 CAD" in html or "25 CAD" in html
+    assert "25.00 CAD" in html and payment.application.service.key not in html
+    french = checkout.get(url.replace("/en/", "/fr/")).content.decode()
+    assert "25,00 CAD" in french
     assert "no money moves" in html
     with django_capture_on_commit_callbacks(execute=True):
         declined = checkout.post(url, {"card": "4000 0000 0000 0002"})
@@ -554,6 +556,8 @@ def test_the_sandbox_checkout_declines_then_takes_a_payment(
     with django_capture_on_commit_callbacks(execute=True):
         paid = checkout.post(url, {"card": SUCCEEDING_CARD})
     assert "Payment accepted" in paid.content.decode()
+    back = f'href="/en/applications/{payment.application.pk}/"'
+    assert back in paid.content.decode()  # a way back to the application
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
     assert checkout.get("/en/payments/sandbox/no-such-intent/").status_code == 404

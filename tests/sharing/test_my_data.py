@@ -131,7 +131,8 @@ def test_pages_in_both_languages(
     assert page.status_code == 200
     text = page.content.decode()
     assert ("Who used my data" if language == "en" else "Qui a utilisé mes données") in text
-    assert "benefit-outreach" in text
+    assert "benefit-outreach" not in text  # the purpose by its name, never its key
+    assert "Benefit outreach" in text
     page = client.get(f"/{language}/my-data/consents/")
     assert page.status_code == 200
     assert reverse("sharing:consent-withdraw", args=[outreach.pk]) in page.content.decode()
@@ -139,7 +140,13 @@ def test_pages_in_both_languages(
 
 def test_withdraw_button(client, account, outreach):
     client.force_login(account)
-    response = client.post(f"/en/my-data/consents/{outreach.pk}/withdraw/")
+    url = f"/en/my-data/consents/{outreach.pk}/withdraw/"
+    asked = client.post(url)  # the first click asks, saying what withdrawing does
+    assert asked.status_code == 200
+    assert "Applications you already sent keep the answers you gave" in asked.content.decode()
+    outreach.refresh_from_db()
+    assert outreach.withdrawn_at is None
+    response = client.post(url, {"confirm": "yes"})
     assert response.status_code == 302
     outreach.refresh_from_db()
     assert outreach.withdrawn_at is not None
@@ -155,3 +162,40 @@ def test_pages_need_sign_in(client):
     response = client.get("/en/my-data/access/")
     assert response.status_code == 302
     assert "sign-in" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("language", "why", "kinds"),
+    [
+        ("en", "To work on your application", "Contact details"),
+        ("fr", "Pour traiter votre demande", "Coordonnées"),
+    ],
+)
+def test_purposes_and_kinds_of_data_read_as_words(
+    client, account, federation, person, esdc_caseworker, language, why, kinds
+):
+    SharingRule.objects.create(
+        provider=federation["serviceontario"],
+        recipient=federation["esdc"],
+        categories=["contact"],
+        purposes=["service-delivery"],
+        legal_basis="consent",
+        valid_from="2020-01-01",
+    )
+    consents.record_consent(
+        person,
+        recipients=[federation["esdc"]],
+        provider=federation["serviceontario"],
+        purposes=["service-delivery"],
+        categories=["contact"],
+        method="online",
+    )
+    disclose(
+        esdc_caseworker, person, ["email"], "service-delivery", holder=federation["serviceontario"]
+    )
+    client.force_login(account)
+    log = client.get(f"/{language}/my-data/access/").content.decode()
+    assert why in log and "service-delivery" not in log
+    page = client.get(f"/{language}/my-data/consents/").content.decode()
+    assert why in page and kinds in page
+    assert "service-delivery" not in page and ">contact<" not in page

@@ -20,6 +20,7 @@ from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext, ActingError
 from joinedup.identity.models import User
 from joinedup.sharing import consent as sharing_consent
+from joinedup.sharing import presentation as sharing_presentation
 from joinedup.sharing.models import ConsentRecord
 
 from . import definitions, journey, offers, portal, submission
@@ -324,6 +325,20 @@ def switch_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
 def withdraw_consent(request: HttpRequest, context: ActingContext, consent_id) -> HttpResponse:
     consent = get_object_or_404(ConsentRecord, pk=consent_id, subject_id=context.subject_id)
     policy.require(context, "sharing.consent.withdraw", consent)
+    if request.POST.get("confirm") != "yes":
+        # Ask once more, saying what withdrawing does (the data pages' confirmation).
+        (view,) = sharing_presentation.consent_views([consent])
+        return render(
+            request,
+            "sharing/consent_withdraw.html",
+            {
+                "consent": view,
+                "context": context,
+                "section": "my-services",
+                "action": reverse("bundles:withdraw-consent", args=[consent.pk]),
+                "back": reverse("bundles:my-services"),
+            },
+        )
     user = User.objects.filter(pk=context.user_id).first()
     sharing_consent.withdraw_consent(consent, method="online", by_user=user)
     messages.success(request, _("Your consent is withdrawn. No agency receives data under it now."))

@@ -12,4 +12,17 @@ class CareConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: they use the models, which the app registry gives
         # only once it is ready. Policy rules and the gate's care fields register on import.
+        from joinedup.identity import console
+
         from . import fields, policy  # noqa: F401
+
+        console.register(
+            console.ConsoleEntry(
+                "care-workspace",
+                _("My cases"),
+                _("People you work with across agencies: plans, due actions, referrals, alerts."),
+                "care:workspace",
+                "care.workspace",
+                order=25,
+            )
+        )

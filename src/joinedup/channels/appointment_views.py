@@ -13,7 +13,6 @@ import datetime
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -53,7 +52,7 @@ def _day(raw: str | None, office: Office) -> datetime.date | None:
         form = forms.DayForm({"day": raw})
         return form.cleaned_data["day"] if form.is_valid() else None
     days = appointments.days_with_room(office, limit=1)
-    return days[0] if days else timezone.localdate()
+    return days[0] if days else appointments.office_today(office)
 
 
 # --- The person's pages -----------------------------------------------------------------
@@ -127,7 +126,7 @@ def office_slots(request: HttpRequest, context: ActingContext, office_key: str) 
     day = _day(raw_day, office)
     if day is None:
         error, status = _("Write the day as YYYY-MM-DD."), 400
-        day = timezone.localdate()
+        day = appointments.office_today(office)
     return render(
         request,
         "channels/office_slots.html",
@@ -137,7 +136,7 @@ def office_slots(request: HttpRequest, context: ActingContext, office_key: str) 
             "day": day,
             "previous_day": day - datetime.timedelta(days=1),
             "next_day": day + datetime.timedelta(days=1),
-            "today": timezone.localdate(),
+            "today": appointments.office_today(office),
             "slots": appointments.available(office, day),
             "days": appointments.days_with_room(office),
             "day_form": forms.DayForm(initial={"day": day}),
@@ -172,7 +171,7 @@ def _staff_booking(
     offices = list(appointments.offices_for())
     data = request.POST if request.method == "POST" else (request.GET or None)
     form = forms.StaffBookingForm(data, services=services, offices=offices)
-    slots, error, status = None, "", 200
+    slots, error, status, office = None, "", 200, None
     if form.is_bound and not form.is_valid():
         status = 400
     elif form.is_bound:
@@ -198,9 +197,7 @@ def _staff_booking(
                     _("The appointment is booked: %(office)s, %(when)s.")
                     % {
                         "office": office.name,
-                        "when": timezone.localtime(appointment.slot.starts_at).strftime(
-                            "%Y-%m-%d %H:%M"
-                        ),
+                        "when": appointments.when_at(appointment.slot.starts_at, office),
                     },
                 )
                 return redirect(back, found.pk)
@@ -211,6 +208,7 @@ def _staff_booking(
         {
             "form": form,
             "interaction": found,
+            "office": office,
             "slots": slots,
             "back": back,
             "error": error,
@@ -268,10 +266,11 @@ def _day_page(
 def office_day(request: HttpRequest, context: ActingContext, office_key: str) -> HttpResponse:
     office = get_object_or_404(Office.objects.select_related("agency"), key=office_key)
     if not request.GET.get("day"):
-        return _day_page(request, context, office, timezone.localdate())
+        return _day_page(request, context, office, appointments.office_today(office))
     form = forms.DayForm(request.GET)
     if not form.is_valid():
-        return _day_page(request, context, office, timezone.localdate(), form=form, status=400)
+        today = appointments.office_today(office)
+        return _day_page(request, context, office, today, form=form, status=400)
     return _day_page(request, context, office, form.cleaned_data["day"], form=form)
 
 
@@ -284,7 +283,7 @@ def mark(request: HttpRequest, context: ActingContext, appointment_id: int) -> H
         slot__office__agency__key=context.agency_key,
     )
     office = found.slot.office
-    day = timezone.localtime(found.slot.starts_at).date()
+    day = found.slot.starts_at.astimezone(appointments.office_zone(office)).date()
     try:
         appointments.mark(context, found, request.POST.get("outcome", ""))
     except BookingError as refusal:

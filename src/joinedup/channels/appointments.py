@@ -17,7 +17,7 @@ import zoneinfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.calendars import calendar_for
@@ -124,10 +124,43 @@ def _with_seats_taken(slots: QuerySet[Slot]) -> QuerySet[Slot]:
     ).filter(capacity__gt=F("taken"))
 
 
+def office_zone(office: Office) -> zoneinfo.ZoneInfo:
+    """The time zone the office keeps its hours in (its jurisdiction's): every time of an
+    appointment is shown and read in it, whatever the server's zone."""
+    return zoneinfo.ZoneInfo(office.jurisdiction.time_zone or "UTC")
+
+
+def office_day_bounds(office: Office, day: datetime.date) -> tuple[datetime.datetime, ...]:
+    """The first instant of `day` at the office and of the next day (a DST day is 23 or 25
+    hours long, so the bounds are computed in the office's zone, not by adding 24 hours)."""
+    zone = office_zone(office)
+    start = datetime.datetime.combine(day, datetime.time.min, zone)
+    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min, zone)
+    return start, end
+
+
+def office_today(office: Office) -> datetime.date:
+    """Today at the office (in Melbourne it is already tomorrow for much of Toronto's day)."""
+    return timezone.now().astimezone(office_zone(office)).date()
+
+
+def when_at(moment: datetime.datetime, office: Office, *, with_date: bool = True) -> str:
+    """A time as the office's clock shows it, naming the zone: "Dec. 4, 2026, 9:30 a.m. EST"
+    (one format for the confirmation and the lists, in the reader's language)."""
+    local = moment.astimezone(office_zone(office))
+    time = formats.time_format(local, "TIME_FORMAT")
+    shown = f"{formats.date_format(local, 'DATE_FORMAT')}, {time}" if with_date else time
+    return f"{shown} {local.tzname()}"
+
+
 def available(office: Office, day: datetime.date) -> list[tuple[Slot, int]]:
-    """The office's slots on a day still to come that have room, with the seats left."""
+    """The office's slots on a day (the office's day, in its zone) still to come that have
+    room, with the seats left."""
+    start, end = office_day_bounds(office, day)
     slots = _with_seats_taken(
-        Slot.objects.filter(office=office, starts_at__date=day, starts_at__gt=timezone.now())
+        Slot.objects.filter(
+            office=office, starts_at__gte=start, starts_at__lt=end, starts_at__gt=timezone.now()
+        )
     ).order_by("starts_at")
     return [(slot, slot.capacity - slot.taken) for slot in slots]
 
@@ -138,8 +171,9 @@ def days_with_room(office: Office, limit: int = 5) -> list[datetime.date]:
     slots = _with_seats_taken(
         Slot.objects.filter(office=office, starts_at__gt=timezone.now())
     ).order_by("starts_at")
+    zone = office_zone(office)
     for starts_at in slots.values_list("starts_at", flat=True).iterator():
-        day = timezone.localtime(starts_at).date()
+        day = starts_at.astimezone(zone).date()
         if day not in days:
             days.append(day)
             if len(days) >= limit:
@@ -245,7 +279,7 @@ def upcoming_of(person: Person) -> QuerySet[Appointment]:
         Appointment.objects.filter(
             person=person, status=Appointment.Status.BOOKED, slot__starts_at__gt=timezone.now()
         )
-        .select_related("slot__office__agency", "service")
+        .select_related("slot__office__agency", "slot__office__jurisdiction", "service")
         .order_by("slot__starts_at")
     )
 
@@ -255,7 +289,7 @@ def history_of(person: Person, limit: int = 20) -> list[Appointment]:
     return list(
         Appointment.objects.filter(person=person)
         .exclude(status=Appointment.Status.BOOKED, slot__starts_at__gt=timezone.now())
-        .select_related("slot__office__agency", "service")
+        .select_related("slot__office__agency", "slot__office__jurisdiction", "service")
         .order_by("-slot__starts_at")[:limit]
     )
 
@@ -265,7 +299,7 @@ def own_appointment(context: ActingContext, appointment_id: int) -> Appointment 
     if context.subject_id is None:
         return None
     return (
-        Appointment.objects.select_related("slot__office", "service")
+        Appointment.objects.select_related("slot__office__jurisdiction", "service")
         .filter(pk=appointment_id, person_id=context.subject_id)
         .first()
     )
@@ -323,7 +357,12 @@ def require_office_staff(context: ActingContext, office: Office) -> None:
 def day_at(context: ActingContext, office: Office, day: datetime.date) -> list[Slot]:
     """The office's slots of a day with their appointments (cancelled ones left out)."""
     require_office_staff(context, office)
-    slots = list(Slot.objects.filter(office=office, starts_at__date=day).order_by("starts_at"))
+    start, end = office_day_bounds(office, day)
+    slots = list(
+        Slot.objects.filter(office=office, starts_at__gte=start, starts_at__lt=end).order_by(
+            "starts_at"
+        )
+    )
     booked = (
         Appointment.objects.filter(slot__in=slots, status__in=HOLDING)
         .select_related("person", "service")

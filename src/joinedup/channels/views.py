@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from joinedup.delivery import documents
 from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency, Office
-from joinedup.identity import assurance, guards
+from joinedup.identity import assurance, guards, presentation
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.client_registry import AddressInput
 from joinedup.identity.policy import PolicyDenied
@@ -129,7 +129,10 @@ def _visit_page(
         {
             "visit": visit,
             "person": visit.person,
-            "shown": shown.fields if shown else {},
+            # Facts as people read them: an address as an address, a date in their format.
+            "shown": {k: presentation.format_fact(k, v) for k, v in shown.fields.items()}
+            if shown
+            else {},
             "refused": refused,
             "level": assurance.level_of(visit.person),
             "verify_form": verify_form or forms.VerifyForm(),
@@ -146,7 +149,9 @@ def _visit_page(
 def _booked_in(found: Interaction) -> list:
     """The appointments booked during this visit or call."""
     return list(
-        found.appointments.select_related("slot__office", "service").order_by("slot__starts_at")
+        found.appointments.select_related("slot__office__jurisdiction", "service").order_by(
+            "slot__starts_at"
+        )
     )
 
 

@@ -12,4 +12,17 @@ class ClientIndexConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering the policy's rules and the gate's field is what loading these does.
+        from joinedup.identity import console  # asks the rules, which load with the apps
+
         from . import holdings, policy  # noqa: F401
+
+        console.register(
+            console.ConsoleEntry(
+                "clientindex-steward",
+                _("Client index"),
+                _("Review the pairs the linkage could not decide; merge, split and undo."),
+                "clientindex:console",
+                "clientindex.steward",
+                order=60,
+            )
+        )

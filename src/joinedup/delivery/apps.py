@@ -34,3 +34,31 @@ class DeliveryConfig(AppConfig):
             queues.applications_of,
         )
         channels.load_builtin()
+        _console_entries()
+
+
+def _console_entries() -> None:
+    """Delivery's tools on the staff console: the work queue and the supervisor's view."""
+    # Imported here: identity's console asks the policy, whose rules load with the apps.
+    from joinedup.identity import console
+
+    console.register(
+        console.ConsoleEntry(
+            "delivery-queue",
+            _("Work queue"),
+            _("Tasks waiting for your agency: claim one, decide, record the reasons."),
+            "delivery:queue",
+            "delivery.queue.read",
+            order=10,
+        )
+    )
+    console.register(
+        console.ConsoleEntry(
+            "delivery-supervisor",
+            _("Due and breached work"),
+            _("Your agency's open applications by due date: reassign or escalate their tasks."),
+            "delivery:supervisor",
+            "delivery.supervise",
+            order=20,
+        )
+    )

@@ -18,13 +18,16 @@ from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
 from joinedup.identity import policy as identity_policy
+from joinedup.identity import presentation
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import StaffMembership
+from joinedup.identity.policy import Role
 from joinedup.sharing import categories, gate
 
 from . import clock, timeline
 from .models import Application, ApplicationStatus, Payment, WorkItem
 from .payments import flows
-from .policy import works_roles
+from .policy import WORKS, works_roles
 from .workflows import engine
 
 #: Decisions that must come with reasons the applicant can read.
@@ -166,6 +169,61 @@ def complete(
     return item
 
 
+def _require_supervisor(context: ActingContext, item: WorkItem) -> None:
+    identity_policy.require(context, "delivery.supervise", item.agency)
+    if item.role == WorkItem.APPLICANT or item.status not in {
+        WorkItem.Status.OPEN,
+        WorkItem.Status.CLAIMED,
+    }:
+        raise QueueError("not_open", _("This task is no longer waiting for the agency."))
+
+
+def assignable_staff(item: WorkItem) -> list[StaffMembership]:
+    """Who may be given this task: staff of its agency, in force, whose role works its lane."""
+    memberships = StaffMembership.objects.filter(agency_id=item.agency_id).select_related(
+        "user", "agency"
+    )
+    return sorted(
+        (m for m in memberships if m.is_in_force() and item.role in WORKS.get(m.role, ())),
+        key=lambda m: (m.user.email, m.role),
+    )
+
+
+def reassign(context: ActingContext, item: WorkItem, membership_id: int) -> WorkItem:
+    """A supervisor gives a task to someone of the agency whose role works it: it is theirs
+    (claimed in their name) until they release it or complete it."""
+    _require_supervisor(context, item)
+    chosen = next((m for m in assignable_staff(item) if m.pk == membership_id), None)
+    if chosen is None:
+        raise QueueError("not_assignable", _("Choose someone of the agency who works this task."))
+    with transaction.atomic():
+        item = _lock(item)
+        _require_supervisor(context, item)
+        item.status = WorkItem.Status.CLAIMED
+        item.assignee_id = chosen.user_id
+        item.claimed_at = timezone.now()
+        item.save(update_fields=["status", "assignee", "claimed_at"])
+        engine.announce_item(item, "reassigned", {"by": context.user_id, "to": chosen.user_id})
+    return item
+
+
+def escalate(context: ActingContext, item: WorkItem) -> WorkItem:
+    """Move a task to the supervisors' lane: nobody below a supervisor can complete it now,
+    and it waits, unclaimed, in the supervisors' queue."""
+    _require_supervisor(context, item)
+    with transaction.atomic():
+        item = _lock(item)
+        _require_supervisor(context, item)
+        previous = item.role
+        item.role = Role.SUPERVISOR
+        item.status = WorkItem.Status.OPEN
+        item.assignee = None
+        item.claimed_at = None
+        item.save(update_fields=["role", "status", "assignee", "claimed_at"])
+        engine.announce_item(item, "escalated", {"by": context.user_id, "from_role": previous})
+    return item
+
+
 def _lock_with_application(item: WorkItem) -> WorkItem:
     """The work item and its application, both locked and loaded for a step of the process,
     in one query (the application's lock serialises the steps of its process)."""
@@ -273,11 +331,9 @@ def applicant_facts(
     rows = []
     for key, value in disclosure.fields.items():
         spec = categories.field(key)
-        if isinstance(value, dict):
-            value = ", ".join(str(v) for v in value.values() if v)
-        elif isinstance(value, list | tuple):
-            value = "; ".join(str(v) for v in value if v)
-        rows.append((str(spec.label) if spec else key, "" if value is None else str(value)))
+        # As people read them: "Preferred language: English", not "preferred language: en".
+        label = presentation.fact_label(spec.label) if spec else presentation.fact_label(key)
+        rows.append((label, presentation.format_fact(key, value)))
     return rows, None
 
 
@@ -314,6 +370,9 @@ class SupervisorRow:
     application: Application
     state: clock.ClockState
     open_items: int
+    #: The first open staff task, which the supervisor opens from the row (None: the
+    #: application waits for the applicant, or for the agency's own system).
+    item_id: int | None = None
 
 
 def supervisor_view(
@@ -340,13 +399,27 @@ def supervisor_view(
         .exclude(status__in=[s.value for s in ApplicationStatus if s.value in _CLOSED])
         .select_related("service", "agency__jurisdiction", "place")
         .defer("process_state", "data")
-        .annotate(open_items=Coalesce(Subquery(open_items), 0))
+        .annotate(
+            open_items=Coalesce(Subquery(open_items), 0),
+            first_item=Subquery(
+                WorkItem.objects.filter(
+                    application=OuterRef("pk"),
+                    agency=agency,
+                    status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED],
+                )
+                .exclude(role=WorkItem.APPLICANT)
+                .order_by("created_at", "pk")
+                .values("pk")[:1]
+            ),
+        )
         .order_by("due_date", "submitted_at")
     )
     for application in open_apps[:500]:
         state = clock.state(application, at)
         group = state.code if state.code in groups else "on_track"
-        groups[group].append(SupervisorRow(application, state, application.open_items))
+        groups[group].append(
+            SupervisorRow(application, state, application.open_items, application.first_item)
+        )
     return groups
 
 

@@ -9,6 +9,7 @@ the delivery modules.
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,13 +17,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
+from joinedup.identity import policy as identity_policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
+from joinedup.identity.policy import PolicyDenied
 
 from . import applications, clock, documents, formdefs, queues
 from .models import (
@@ -326,7 +330,15 @@ def sandbox_checkout(
     return render(
         request,
         "delivery/sandbox_checkout.html",
-        {"intent": intent, "amount": intent.amount / 100, "result": result},
+        {
+            "intent": intent,
+            "application": application,
+            # Money by the reader's locale, from whole cents (never a float): "25.00 CAD".
+            "amount": formats.number_format(
+                Decimal(intent.amount) / 100, 2, use_l10n=True, force_grouping=True
+            ),
+            "result": result,
+        },
     )
 
 
@@ -401,10 +413,23 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
     problem = None
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "claim":
+            action = request.POST.get("action")
+            if action == "claim":
                 queues.claim(context, item)
-            elif request.POST.get("action") == "release":
+            elif action == "release":
                 queues.release(context, item)
+            elif action == "reassign":
+                try:
+                    membership_id = int(request.POST.get("membership", ""))
+                except ValueError:
+                    raise queues.QueueError(
+                        "not_assignable", _("Choose someone of the agency who works this task.")
+                    ) from None
+                queues.reassign(context, item, membership_id)
+                messages.success(request, _("The task is reassigned."))
+            elif action == "escalate":
+                queues.escalate(context, item)
+                messages.success(request, _("The task now waits for a supervisor."))
             else:
                 queues.complete(
                     context,
@@ -418,7 +443,10 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             return redirect("delivery:work-item", item.pk)
         except queues.QueueError as error:
             problem = error.message
+        except PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
     applicant, refusal = queues.applicant_facts(context, application)
+    supervising = identity_policy.decide(context, "delivery.supervise", item.agency).allowed
     return render(
         request,
         "delivery/work_item.html",
@@ -431,6 +459,8 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
             "problem": problem,
+            "supervising": supervising,
+            "assignable": queues.assignable_staff(item) if supervising and item.is_open else [],
         },
         status=400 if problem else 200,
     )

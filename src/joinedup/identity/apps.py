@@ -17,6 +17,19 @@ class IdentityConfig(AppConfig):
         # Django's language switch is open to everyone; declared so the matrix test knows.
         guards.declare(set_language, "public")
 
+        from . import console  # reads the rules registered above
+
+        console.register(
+            console.ConsoleEntry(
+                "identity-find-person",
+                _("Find a person"),
+                _("Look a person up by an identifier number to serve them or record a proof."),
+                "identity-staff:find-person",
+                "person.find",
+                order=5,
+            )
+        )
+
 
 class PolicyAdminConfig(admin_apps.AdminConfig):
     """The admin app, with a site that asks the authorisation policy (see admin_site)."""

@@ -24,7 +24,17 @@ from django_otp import login as otp_login
 
 from joinedup.federation.models import Office, Service
 
-from . import accounts, acting, assurance, client_registry, disclosure, guards, mandates, policy
+from . import (
+    accounts,
+    acting,
+    assurance,
+    client_registry,
+    console,
+    disclosure,
+    guards,
+    mandates,
+    policy,
+)
 from .acting import ActingContext, ActingError
 from .forms import (
     ActingForForm,
@@ -352,14 +362,18 @@ def service_start(
 
 @guards.requires("staff.console")
 def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """The console: the tools the person's current role allows, each asked of the policy."""
     user = User.objects.get(pk=context.user_id)
+    tools = console.tools_for(context)
+    tool_keys = {tool.key for tool in tools}
     return render(
         request,
         "identity/staff_home.html",
         {
             "context": context,
             "memberships": acting.memberships_in_force(user),
-            "find_form": FindPersonForm(),
+            "find_form": FindPersonForm() if "identity-find-person" in tool_keys else None,
+            "tools": [tool for tool in tools if tool.key != "identity-find-person"],
             "section": "staff",
         },
     )

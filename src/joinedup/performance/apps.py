@@ -10,4 +10,37 @@ class PerformanceConfig(AppConfig):
     def ready(self) -> None:
         # Only once the app registry is ready (they use the models): policy rules, outbox
         # subscribers and periodic jobs register themselves at import.
+        from joinedup.identity import console  # asks the rules, which load with the apps
+
         from . import policy, reactions, schedule  # noqa: F401
+
+        console.register(
+            console.ConsoleEntry(
+                "performance-dashboard",
+                _("Your agency's dashboard"),
+                _("Timeliness, volumes, satisfaction and costs of your agency's services."),
+                "performance:dashboard",
+                "performance.dashboard",
+                resource=_own_agency,
+                url_kwargs=lambda context: {"key": context.agency_key},
+                order=60,
+            )
+        )
+        console.register(
+            console.ConsoleEntry(
+                "performance-published",
+                _("Published performance"),
+                _("The figures every service publishes, compared across jurisdictions."),
+                "performance:index",
+                "public",
+                order=70,
+            )
+        )
+
+
+def _own_agency(context):
+    """The agency the staff member works for in this session (the dashboard's resource)."""
+    # Imported here: models are not ready while the app configs load.
+    from joinedup.federation.models import Agency
+
+    return Agency.objects.filter(key=context.agency_key).first() if context.agency_key else None

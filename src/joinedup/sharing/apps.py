@@ -17,3 +17,16 @@ class SharingConfig(AppConfig):
         from . import breakglass, gate, policy, retention, schedule, sharing_rules  # noqa: F401
 
         disclosure.install(gate.disclose)
+
+        from joinedup.identity import console  # asks the rules, which load with the apps
+
+        console.register(
+            console.ConsoleEntry(
+                "sharing-break-glass",
+                _("Emergency access to review"),
+                _("Cases where staff of your agency opened a record in an emergency."),
+                "sharing:review-queue",
+                "sharing.break_glass.review",
+                order=50,
+            )
+        )

@@ -23,7 +23,7 @@ from joinedup.federation.models import Agency, Agreement
 from joinedup.identity.models import Person
 
 from . import categories as data_categories
-from . import outbox
+from . import outbox, purposes
 from .models import ConsentEvent, ConsentRecord, DataCategory
 from .sharing_rules import PURPOSE
 
@@ -300,6 +300,11 @@ def receipt_pdf(consent: ConsentRecord, language: str | None = None) -> bytes:
     with translation.override(language):
         html = render_to_string(
             "sharing/consent_receipt.html",
-            {"consent": consent, "receipt": receipt(consent), "LANGUAGE_CODE": language},
+            {
+                "consent": consent,
+                "receipt": receipt(consent),
+                "purpose_names": [purposes.name(p) for p in consent.purposes],
+                "LANGUAGE_CODE": language,
+            },
         )
     return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")

@@ -6,13 +6,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
 from joinedup.identity.models import StaffMembership
 
 from . import categories as data_categories
-from .models import AccessEvent, DataCategory, LegalBasis
+from . import purposes
+from .models import AccessEvent, ConsentRecord, DataCategory, LegalBasis
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class AccessEntry:
     category_names: list[str]
     fields: list[str]
     purpose: str
+    purpose_name: str
     legal_basis: str
     legal_basis_name: str
     outcome: str
@@ -67,6 +70,7 @@ def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
                 category_names=[names.get(c, c) for c in e.categories],
                 fields=list(e.fields),
                 purpose=e.purpose,
+                purpose_name=purposes.name(e.purpose),
                 legal_basis=e.legal_basis,
                 legal_basis_name=str(bases.get(e.legal_basis, _("None: refused"))),
                 outcome=e.outcome,
@@ -79,3 +83,61 @@ def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
 def field_label(key: str) -> str:
     spec = data_categories.field(key)
     return str(spec.label) if spec else key
+
+
+# --- Consents, by what they are for -----------------------------------------------------
+
+#: Functions of apps above (bundles) that say what each consent was given for: given
+#: consent records, {consent id: its title}. A consent nobody titles is titled by its
+#: purposes' names and its recipients.
+_CONSENT_TITLERS: list = []
+
+
+def register_consent_titler(titler) -> None:
+    """Let an app that records consents (a bundle's legs) title them by service and agency."""
+    _CONSENT_TITLERS.append(titler)
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """A consent as its person reads it: what for, which purposes and kinds of data."""
+
+    record: ConsentRecord
+    title: str
+    purpose_names: list[str]
+    category_names: list[str]
+
+
+def consent_views(records: Iterable[ConsentRecord]) -> list[ConsentView]:
+    """Consents with their titles and names in the reader's language (a fixed number of
+    queries whatever the number of consents)."""
+    records = list(records)
+    titles: dict = {}
+    for titler in _CONSENT_TITLERS:
+        titles.update(titler(records))
+    keys = {c for r in records for c in r.categories}
+    names = {c.key: c.name for c in DataCategory.objects.filter(key__in=keys)}
+    views = []
+    for record in records:
+        purpose_names = [purposes.name(p) for p in record.purposes]
+        title = titles.get(record.pk)
+        if not title:
+            recipients = "; ".join(a.name for a in record.recipients.all())
+            title = f"{', '.join(purpose_names)} — {recipients}" if recipients else ""
+            title = title or ", ".join(purpose_names)
+        views.append(
+            ConsentView(
+                record,
+                str(title),
+                purpose_names,
+                [str(names.get(c) or _category_default(c)) for c in record.categories],
+            )
+        )
+    return views
+
+
+def _category_default(key: str) -> str:
+    default = data_categories.DEFAULT_CATEGORIES.get(key)
+    if default is None:
+        return key
+    return default[1] if get_language() == "fr" else default[0]

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -72,7 +73,7 @@ def consent_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
         {
             "subject": _subject(context),
             "context": context,
-            "consents": records,
+            "consents": presentation.consent_views(records),
             "section": "my-data",
         },
     )
@@ -83,6 +84,20 @@ def consent_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
 def consent_withdraw(request: HttpRequest, context: ActingContext, consent_id) -> HttpResponse:
     consent = _own(context, consent_id)
     policy.require(context, "sharing.consent.withdraw", consent)
+    if request.POST.get("confirm") != "yes":
+        # One click is too easy to regret: say what withdrawing does, then ask again.
+        (view,) = presentation.consent_views([consent])
+        return render(
+            request,
+            "sharing/consent_withdraw.html",
+            {
+                "consent": view,
+                "context": context,
+                "section": "my-data",
+                "action": reverse("sharing:consent-withdraw", args=[consent.pk]),
+                "back": reverse("sharing:consents"),
+            },
+        )
     user = User.objects.filter(pk=context.user_id).first()
     consents.withdraw_consent(consent, method="online", by_user=user)
     messages.success(request, _("Your consent is withdrawn. No agency receives data under it now."))

@@ -5,12 +5,15 @@ wording of facts (money, standards, hours) in `presentation`.
 """
 
 import hmac
+import re
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from joinedup.federation import catalogue
@@ -30,9 +33,37 @@ def home(request: HttpRequest) -> HttpResponse:
         "web/home.html",
         {
             "nations": Jurisdiction.objects.filter(parent__isnull=True).order_by("path"),
-            "life_situations": catalogue.life_situations(),
+            "life_situations": _one_card_each(catalogue.life_situations()),
         },
     )
+
+
+def _one_card_each(situations) -> list[LifeSituation]:
+    """One card per life situation as people name it: each federation describes "Having a
+    baby" for its own services, and the home page shows it once — the record that speaks the
+    reader's language and describes itself, else the first in editorial order."""
+    cards: dict[str, LifeSituation] = {}
+    for situation in situations:
+        # Grouped by the name in English, which every federation's data gives (Australia's
+        # situations are in English only, and read so in French too).
+        name = (situation.names.get("en") or situation.key).casefold()
+        kept = cards.get(name)
+        if kept is None or _says_more(situation, kept):
+            cards[name] = situation
+    return sorted(cards.values(), key=lambda s: (s.position, s.key))
+
+
+def _says_more(one: LifeSituation, other: LifeSituation) -> bool:
+    """Whether `one` speaks the reader's language where `other` does not, or else describes
+    itself where `other` does not."""
+    language = (get_language() or "en").split("-")[0]
+    speaks = (language in one.names, language in (one.descriptions or {}), bool(one.description))
+    others = (
+        language in other.names,
+        language in (other.descriptions or {}),
+        bool(other.description),
+    )
+    return speaks > others
 
 
 @guards.public
@@ -167,7 +198,24 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     message = exception.args[0] if exception.args else ""
     if isinstance(exception, Resolver404) or not isinstance(message, str):
         message = ""
+    if match := _DJANGO_NOT_FOUND.match(message):
+        # Django's own words name the model's class ("No Service matches the given query"):
+        # say it in the reader's language, by what people call the thing.
+        message = _("We found no %(thing)s at this address.") % {
+            "thing": _verbose_name(match.group(1))
+        }
     return render(request, "404.html", {"message": message}, status=404)
+
+
+#: What get_object_or_404 says when nothing matches (in English, naming the model's class).
+_DJANGO_NOT_FOUND = re.compile(r"^No (\w+) matches the given query\.$")
+
+
+def _verbose_name(object_name: str) -> str:
+    for model in django_apps.get_models():
+        if model._meta.object_name == object_name:
+            return str(model._meta.verbose_name)
+    return _("such page")
 
 
 def health(request: HttpRequest) -> JsonResponse:
