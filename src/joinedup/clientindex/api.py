@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from joinedup.apicontract import Refusal
 from joinedup.federation.models import Agency
 from joinedup.identity.api_auth import api_auth
 from joinedup.identity.policy import decide
@@ -57,14 +58,9 @@ class LoadOut(Schema):
     errors: list[RowErrorOut]
 
 
-class RefusedOut(Schema):
-    detail: str
-    errors: list[RowErrorOut]
-
-
 @router.post(
     "/client-index/records",
-    response={200: LoadOut, 400: RefusedOut, 403: RefusedOut, 422: RefusedOut},
+    response={200: LoadOut, 400: Refusal, 403: Refusal, 422: Refusal},
     auth=api_auth("clientindex.submit"),
     summary="Submit a batch of the agency's client records to the client index",
 )

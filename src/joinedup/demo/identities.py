@@ -170,6 +170,7 @@ STAFF = [
     ("toronto", StaffMembership.Role.CASE_MANAGER, ()),
     ("statcan", StaffMembership.Role.ANALYST, ()),
     ("tbs", StaffMembership.Role.AUDITOR, ()),
+    ("esdc", StaffMembership.Role.DATA_STEWARD, ()),
 ]
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from joinedup.apicontract import Refusal as ErrorOut
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Service
 from joinedup.identity import policy
@@ -28,11 +29,6 @@ from .models import Complaint, Consultation, Proposal, Visibility
 from .participation import ParticipationError
 
 router = Router(tags=["engagement"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
 
 
 class PhaseOut(Schema):
