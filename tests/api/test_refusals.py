@@ -172,6 +172,8 @@ def test_public_operations_ask_for_no_credential_in_the_document():
         ("get", "/api/v1/offices/{office_key}/slots"),
         ("get", "/api/v1/performance/kpis"),
         ("get", "/api/v1/documents/{document_id}/verify"),
+        ("get", "/api/v1/hsds/services"),
+        ("get", "/api/v1/funding/programs"),
     }
     for method, path in public:
         assert {} in document["paths"][path][method]["security"], path

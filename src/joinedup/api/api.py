@@ -21,9 +21,9 @@ from joinedup.delivery.api import router as delivery_router
 from joinedup.engagement.api import router as engagement_router
 from joinedup.federation.api import router as federation_router
 from joinedup.funding.api import router as funding_router
-from joinedup.identity import guards
+from joinedup.identity import guards, policy
 from joinedup.identity.api import router as identity_router
-from joinedup.identity.api_auth import api_auth
+from joinedup.identity.api_auth import PolicyAuth, api_auth
 from joinedup.performance.api import router as performance_router
 from joinedup.rules.api import router as rules_router
 from joinedup.sharing.api import router as sharing_router
@@ -95,12 +95,20 @@ def document_refusals(target: NinjaAPI) -> None:
     Public operations need no credential: their security says so (`{}`, none, or a bearer
     token, which is checked when sent), so that no partner is told to hold a token for them.
     """
+    # Rules any caller passes, signed in or not (the policy's "public" scope).
+    public = {rule.action for rule in policy.rules() if rule.scope == "public"}
     # The rule a router is mounted with, for its operations that declare none (bound later).
-    mounted = {id(entry[1]): entry[2] for entry in target._router_registrations}
+    mounted = {
+        id(entry[1]): entry[2]
+        for entry in target._router_registrations
+        if isinstance(entry[2], PolicyAuth | list | tuple)
+    }
     for _prefix, router in target._routers:
         for path, path_view in router.path_operations.items():
             for operation in path_view.operations:
-                auths = operation.auth_callbacks or mounted.get(id(router)) or ()
+                own = getattr(router, "auth", None)  # a router made with its own rule
+                own = own if isinstance(own, PolicyAuth) else None
+                auths = operation.auth_callbacks or mounted.get(id(router)) or own or ()
                 auths = auths if isinstance(auths, list | tuple) else [auths]
                 actions = {getattr(auth, "action", None) for auth in auths}
                 codes = {401: "Not signed in, or the credentials are not valid."}
@@ -129,7 +137,7 @@ def document_refusals(target: NinjaAPI) -> None:
                     *(openapi_extra.get("parameters") or []),
                     ACTING_FOR,
                 ]
-                if actions == {"public"}:
+                if actions and actions <= public:
                     # Added to the bearer scheme ninja writes: either no credential or one.
                     openapi_extra["security"] = [{}]
                 operation.openapi_extra = {
