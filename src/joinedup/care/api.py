@@ -28,6 +28,7 @@ from .models import Organization, Service, ServiceAtLocation, Taxonomy, Taxonomy
 router = Router(tags=["hsds"], auth=api_auth("care.directory"))
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000
 
 
 def _uuid(value: str, name: str) -> str:
@@ -42,6 +43,9 @@ def _uuid(value: str, name: str) -> str:
 def _paging(page: int, per_page: int) -> tuple[int, int]:
     if page < 1:
         raise ValidationError(_("page starts at 1."))
+    if page > MAX_PAGE:
+        # Far beyond any directory, and an offset the database can still take.
+        raise ValidationError(_("page is at most %(max)s.") % {"max": MAX_PAGE})
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(_("per_page is between 1 and %(max)s.") % {"max": MAX_PER_PAGE})
     return page, per_page

@@ -17,6 +17,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from joinedup.apicontract import Refusal
 from joinedup.federation.models import Agency, Jurisdiction, Program
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -480,7 +481,7 @@ class TotalsOut(Schema):
 
 @router.get(
     "/funding/totals",
-    response=TotalsOut,
+    response={200: TotalsOut, 404: Refusal},
     auth=api_auth("funding.explore"),
     summary="The explorer's totals for a fiscal year, program and place",
 )
