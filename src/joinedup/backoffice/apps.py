@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BackofficeConfig(AppConfig):
+    """Shared services for agencies: service levels, requests, chargeback, joint procurement."""
+
+    name = "joinedup.backoffice"
+    label = "backoffice"
+    verbose_name = _("Back-office shared services")
+
+    def ready(self) -> None:
+        # Registering the policy rules and the outbox subscribers needs the app registry ready.
+        from . import policy, reactions  # noqa: F401

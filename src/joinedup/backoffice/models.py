@@ -1,0 +1,324 @@
+"""Back-office shared services: service levels of shared-service agreements, requests made
+by client agencies, breach alerts, monthly statements (chargeback) and joint procurements.
+
+A request is a delivery `Application` whose applicant is the client agency, worked by the
+provider with the existing engine; `Request` only adds what the agreement says of it (the
+service level, the price at the time it was made, who asked, the employee it concerns).
+Money is `Decimal` throughout: a statement reconciles to the cent with its requests.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from joinedup.delivery.models import Application
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Agency, Agreement, Service
+
+SHARE = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
+
+
+class ServiceLevel(models.Model):
+    """One service of a shared-service agreement: its levels, price and forecast volume."""
+
+    class DayKind(models.TextChoices):
+        BUSINESS = "business", _("business days")
+        CALENDAR = "calendar", _("calendar days")
+
+    agreement = models.ForeignKey(
+        Agreement,
+        verbose_name=_("agreement"),
+        on_delete=models.CASCADE,
+        related_name="service_levels",
+        limit_choices_to={"kind": Agreement.Kind.SHARED_SERVICE},
+    )
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="+"
+    )
+    response_hours = models.PositiveIntegerField(
+        _("response time (business hours)"),
+        null=True,
+        blank=True,
+        help_text=_("Hours of the provider's working day until someone takes the request up."),
+    )
+    resolution_days = models.PositiveIntegerField(_("resolution time (days)"))
+    day_kind = models.CharField(
+        _("counted in"), max_length=10, choices=DayKind.choices, default=DayKind.BUSINESS
+    )
+    target = models.DecimalField(
+        _("share to resolve within the level"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.900"),
+        validators=SHARE,
+    )
+    availability_target = models.DecimalField(
+        _("availability target"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=SHARE,
+        help_text=_("For a running service such as hosting: 0.9990 for 99.9 %."),
+    )
+    unit_price = models.DecimalField(
+        _("price per request"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal(0))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CAD")
+    forecast_monthly_volume = models.PositiveIntegerField(_("forecast requests a month"), default=0)
+    credit_rate = models.DecimalField(
+        _("service credit"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.000"),
+        validators=SHARE,
+        help_text=_(
+            "Share of the month's charge for this service credited back when fewer requests "
+            "than the target were resolved within the level."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("service level")
+        verbose_name_plural = _("service levels")
+        ordering = ["agreement__key", "service__key"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "service"], name="one_level_per_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} — {self.service}"
+
+
+class Request(models.Model):
+    """What the agreement says of one request (the application carries the rest)."""
+
+    application = models.OneToOneField(
+        Application,
+        verbose_name=_("application"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="shared_request",
+    )
+    client = models.ForeignKey(
+        Agency, verbose_name=_("client agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    provider = models.ForeignKey(
+        Agency, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.ForeignKey(
+        ServiceLevel, verbose_name=_("service level"), on_delete=models.PROTECT, related_name="+"
+    )
+    unit_price = models.DecimalField(_("price"), max_digits=10, decimal_places=2)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("received at"), db_index=True)
+    response_due = models.DateTimeField(_("response due"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("taken up at"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(
+        _("client satisfaction"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    #: Set when this request is a dispute of a statement line.
+    disputes = models.ForeignKey(
+        "StatementLine",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dispute_requests",
+    )
+
+    class Meta:
+        verbose_name = _("shared-service request")
+        verbose_name_plural = _("shared-service requests")
+        ordering = ["-submitted_at"]
+        indexes = [
+            models.Index(fields=["provider", "client", "submitted_at"], name="request_month"),
+        ]
+
+    def __str__(self) -> str:
+        return self.application.reference
+
+
+class BreachAlert(models.Model):
+    """A request past its service level, for one supervisor of the provider."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="alerts")
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("raised at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("breach alert")
+        verbose_name_plural = _("breach alerts")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "supervisor"], name="one_alert_each"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} → {self.supervisor}"
+
+
+class Statement(models.Model):
+    """A client agency's monthly chargeback statement from one provider."""
+
+    provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="statements")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    currency = models.CharField(_("currency"), max_length=3)
+    charges = models.DecimalField(_("charges"), max_digits=14, decimal_places=2)
+    credits = models.DecimalField(_("service credits"), max_digits=14, decimal_places=2)
+    total = models.DecimalField(_("amount due"), max_digits=14, decimal_places=2)
+    issued_at = models.DateTimeField(
+        pgettext_lazy("shared services", "issued at"), default=timezone.now
+    )
+
+    class Meta:
+        verbose_name = _("statement")
+        verbose_name_plural = _("statements")
+        ordering = ["-month", "client__key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "client", "month"], name="one_statement_a_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.month:%Y-%m}"
+
+
+class StatementLine(models.Model):
+    """One service on a statement: the requests, how many met the level, amount, credit."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting the client")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        DISPUTED = "disputed", _("Disputed")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
+    level = models.ForeignKey(ServiceLevel, on_delete=models.PROTECT, related_name="+")
+    requests = models.PositiveIntegerField(_("requests"))
+    within_level = models.PositiveIntegerField(_("resolved within the level"))
+    resolved = models.PositiveIntegerField(_("resolved"))
+    amount = models.DecimalField(_("charge"), max_digits=14, decimal_places=2)
+    credit = models.DecimalField(_("service credit"), max_digits=14, decimal_places=2)
+    status = models.CharField(
+        pgettext_lazy("shared services", "status"),
+        max_length=12,
+        choices=Status.choices,
+        default=Status.OPEN,
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("statement line")
+        verbose_name_plural = _("statement lines")
+        ordering = ["statement", "level__service__key"]
+
+    def __str__(self) -> str:
+        return f"{self.statement}: {self.level.service}"
+
+    @property
+    def service_name(self) -> str:
+        return pick(self.level.service.names)
+
+    @property
+    def level_met_share(self) -> Decimal | None:
+        if not self.resolved:
+            return None
+        return (Decimal(self.within_level) / Decimal(self.resolved)).quantize(Decimal("0.001"))
+
+
+class JointProcurement(models.Model):
+    """Several agencies pool a need; the lead agency runs the procurement."""
+
+    names = models.JSONField(_("title"), default=dict)
+    need = models.JSONField(_("pooled need"), default=dict)
+    lead = models.ForeignKey(
+        Agency, verbose_name=_("lead agency"), on_delete=models.PROTECT, related_name="+"
+    )
+    estimated_value = models.DecimalField(_("estimated value"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CAD")
+    created_at = models.DateTimeField(default=timezone.now)
+    request = models.ForeignKey(
+        Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("joint procurement")
+        verbose_name_plural = _("joint procurements")
+        ordering = ["-created_at"]
+
+    @property
+    def name(self) -> str:
+        return pick(self.names)
+
+    @property
+    def need_text(self) -> str:
+        return pick(self.need)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Participant(models.Model):
+    """One agency's share of a joint procurement and its signed commitment."""
+
+    procurement = models.ForeignKey(
+        JointProcurement, on_delete=models.CASCADE, related_name="participants"
+    )
+    agency = models.ForeignKey(Agency, verbose_name=_("agency"), on_delete=models.PROTECT)
+    share = models.DecimalField(_("share"), max_digits=5, decimal_places=4, validators=SHARE)
+    commitment = models.DecimalField(_("commitment"), max_digits=14, decimal_places=2)
+    signed_on = models.DateField(
+        pgettext_lazy("shared services", "signed on"), null=True, blank=True
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["procurement", "agency__key"]
+        constraints = [
+            models.UniqueConstraint(fields=["procurement", "agency"], name="participant_once"),
+            models.CheckConstraint(
+                condition=models.Q(share__gte=0, share__lte=1), name="participant_share_is_share"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procurement}: {self.agency}"
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)

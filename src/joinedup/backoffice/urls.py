@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "backoffice"
+
+urlpatterns = [
+    path("backoffice/", views.home, name="home"),
+    path("backoffice/order/<str:service_key>/", views.order, name="order"),
+    path("backoffice/requests/<uuid:request_id>/", views.request_detail, name="request"),
+    path("backoffice/requests/<uuid:request_id>/rating/", views.rate, name="rate"),
+    path("backoffice/statements/<int:pk>/", views.statement_detail, name="statement"),
+    path("backoffice/statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
+    path("backoffice/statements/<int:pk>/lines/<int:line>/", views.answer_line, name="answer"),
+    path("backoffice/provider/", views.provider_requests, name="provider"),
+    path("backoffice/provider/statements/", views.issue, name="issue"),
+    path("backoffice/provider/dashboard/", views.provider_dashboard, name="dashboard"),
+    path("backoffice/procurements/<int:pk>/", views.procurement_detail, name="procurement"),
+    path("backoffice/procurements/<int:pk>/sign/", views.sign, name="sign"),
+]

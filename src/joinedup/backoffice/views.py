@@ -1,0 +1,348 @@
+"""The back-office portal: a client agency's requesters order shared services and follow
+them, its staff read statements and acknowledge or dispute lines; a provider's staff see
+their clients' requests, its managers issue statements and read the dashboard; participants
+sign joint procurements. Views read the request, ask the modules and render.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from joinedup.delivery import clock
+from joinedup.delivery.applications import SubmissionError
+from joinedup.federation.models import Agency, Service
+from joinedup.identity import guards
+from joinedup.identity.acting import ActingContext
+
+from . import dashboard, levels, procurement, requests, statements
+from .models import BreachAlert, JointProcurement, Request, Statement, StatementLine, month_start
+
+PAGE_SIZE = 25
+
+
+@dataclass
+class Paged:
+    page: Page
+    previous_url: str
+    next_url: str
+
+
+def paginate(request: HttpRequest, items) -> Paged:
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    return Paged(
+        page,
+        url(page.previous_page_number()) if page.has_previous() else "",
+        url(page.next_page_number()) if page.has_next() else "",
+    )
+
+
+def _agency(context: ActingContext) -> Agency:
+    return get_object_or_404(Agency.objects.select_related("jurisdiction"), key=context.agency_key)
+
+
+def _refused(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    return render(request, "backoffice/refused.html", {"message": message}, status=status)
+
+
+def _request(pk) -> Request:
+    return get_object_or_404(
+        Request.objects.select_related(
+            "application__service",
+            "application__agency__jurisdiction",
+            "client",
+            "provider",
+            "level",
+        ),
+        pk=pk,
+    )
+
+
+def _statement(pk: int) -> Statement:
+    return get_object_or_404(Statement.objects.select_related("client", "provider"), pk=pk)
+
+
+def _procurement(pk: int) -> JointProcurement:
+    return get_object_or_404(
+        JointProcurement.objects.select_related("lead").prefetch_related("participants__agency"),
+        pk=pk,
+    )
+
+
+def _line_statement(pk: int, line: int) -> Statement:
+    return _statement(pk)
+
+
+def _month(value: str | None) -> datetime.date:
+    """The month asked for (YYYY-MM), else the last full month."""
+    if value:
+        try:
+            return datetime.date.fromisoformat(f"{value}-01")
+        except ValueError:
+            raise Http404 from None
+    return month_start(month_start(timezone.localdate()) - datetime.timedelta(days=1))
+
+
+# --- The client agency ---------------------------------------------------------------------
+
+
+@guards.requires("backoffice.client")
+@require_GET
+def home(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    agency = _agency(context)
+    return render(
+        request,
+        "backoffice/home.html",
+        {
+            "agency": agency,
+            "levels": levels.levels_for(agency, timezone.localdate())
+            if context.role == "service_requester"
+            else [],
+            "paged": paginate(request, requests.of_client(agency)),
+            "statements": Statement.objects.filter(client=agency).select_related("provider")[:12],
+            "procurements": JointProcurement.objects.filter(participants__agency=agency).distinct()[
+                :12
+            ],
+        },
+    )
+
+
+@guards.requires("backoffice.request")
+@require_http_methods(["GET", "POST"])
+def order(request: HttpRequest, context: ActingContext, service_key: str) -> HttpResponse:
+    agency = _agency(context)
+    service = get_object_or_404(Service, key=service_key, client_type=Service.ClientType.AGENCY)
+    level = levels.level_for(agency, service, timezone.localdate())
+    if level is None:
+        return _refused(
+            request,
+            _("Your agency has no shared-service agreement in force that covers this service."),
+            404,
+        )
+    errors: list[str] = []
+    values = {"details": "", "quantity": "", "needed_by": ""}
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "").strip() for name in values}
+        data: dict = {"details": values["details"]}
+        if values["quantity"]:
+            try:
+                data["quantity"] = int(values["quantity"])
+            except ValueError:
+                errors.append(_("Give how many as a whole number."))
+        if values["needed_by"]:
+            data["needed_by"] = values["needed_by"]
+        if not errors:
+            try:
+                made, _created = requests.submit_request(
+                    context, agency, service.key, data, request.POST.get("key", "")
+                )
+            except SubmissionError as error:
+                errors = [error.message] + [e.message for e in error.errors]
+            else:
+                return redirect("backoffice:request", request_id=made.pk)
+    return render(
+        request,
+        "backoffice/order.html",
+        {"service": service, "level": level, "values": values, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+@guards.requires("backoffice.view_request", resource=lambda request_id: _request(request_id))
+@require_GET
+def request_detail(
+    request: HttpRequest, context: ActingContext, shared: Request, request_id
+) -> HttpResponse:
+    application = shared.application
+    return render(
+        request,
+        "backoffice/request.html",
+        {
+            "shared": shared,
+            "application": application,
+            "clock": clock.state(application),
+            "timeline": application.timeline.all(),
+            "is_client": context.agency_key == shared.client.key,
+            "scores": range(1, 6),
+            "details": application.data.get("details") or application.data.get("reason") or "",
+        },
+    )
+
+
+@guards.requires("backoffice.view_request", resource=lambda request_id: _request(request_id))
+@require_POST
+def rate(request: HttpRequest, context: ActingContext, shared: Request, request_id) -> HttpResponse:
+    if context.agency_key != shared.client.key:
+        return _refused(request, _("Only the client agency rates its requests."), 403)
+    try:
+        requests.rate(shared, int(request.POST.get("score") or 0))
+    except (SubmissionError, ValueError) as error:
+        return _refused(request, getattr(error, "message", _("Give a score from 1 to 5.")))
+    return redirect("backoffice:request", request_id=shared.pk)
+
+
+# --- Statements ----------------------------------------------------------------------------
+
+
+@guards.requires("backoffice.statement", resource=lambda pk: _statement(pk))
+@require_GET
+def statement_detail(
+    request: HttpRequest, context: ActingContext, statement: Statement, pk: int
+) -> HttpResponse:
+    lines = list(statement.lines.select_related("level__service"))
+    return render(
+        request,
+        "backoffice/statement.html",
+        {
+            "statement": statement,
+            "lines": lines,
+            "is_client": context.agency_key == statement.client.key,
+        },
+    )
+
+
+@guards.requires("backoffice.statement", resource=lambda pk: _statement(pk))
+@require_GET
+def statement_pdf(
+    request: HttpRequest, context: ActingContext, statement: Statement, pk: int
+) -> HttpResponse:
+    lines = list(statement.lines.select_related("level__service"))
+    language = (translation.get_language() or "en").split("-")[0]
+    pdf = statements.render_pdf(statement, lines, language)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="statement-{statement.month:%Y-%m}.pdf"'
+    return response
+
+
+@guards.requires("backoffice.respond", resource=lambda pk, line: _line_statement(pk, line))
+@require_POST
+def answer_line(
+    request: HttpRequest, context: ActingContext, statement: Statement, pk: int, line: int
+) -> HttpResponse:
+    if statement.client.key != context.agency_key:
+        return _refused(request, _("Only the client agency answers its statement."), 403)
+    found = get_object_or_404(StatementLine, pk=line, statement=statement)
+    try:
+        if request.POST.get("answer") == "dispute":
+            statements.dispute(context, found, request.POST.get("reason", ""))
+        else:
+            statements.acknowledge(context, found)
+    except statements.StatementError as error:
+        return _refused(request, error.message)
+    return redirect("backoffice:statement", pk=statement.pk)
+
+
+# --- The provider --------------------------------------------------------------------------
+
+
+@guards.requires("backoffice.provider")
+@require_GET
+def provider_requests(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    provider = _agency(context)
+    rows = requests.of_provider(provider)
+    client = request.GET.get("client", "")
+    if client:
+        rows = rows.filter(client__key=client)
+    alerts = BreachAlert.objects.filter(
+        supervisor_id=context.user_id, request__provider=provider
+    ).select_related("request__application", "request__client")[:20]
+    return render(
+        request,
+        "backoffice/provider.html",
+        {
+            "provider": provider,
+            "clients": levels.clients_of(provider),
+            "client": client,
+            "paged": paginate(request, rows),
+            "alerts": alerts,
+            "statements": Statement.objects.filter(provider=provider).select_related("client")[:24],
+            "can_issue": context.role in {"supervisor", "administrator", "analyst"},
+            "last_month": _month(None),
+        },
+    )
+
+
+@guards.requires("backoffice.manage")
+@require_POST
+def issue(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    provider = _agency(context)
+    try:
+        month = _month(request.POST.get("month"))
+    except Http404:
+        return _refused(request, _("Give the month as year and month, like 2026-03."))
+    statements.issue_statements(provider, month)
+    return redirect("backoffice:provider")
+
+
+@guards.requires("backoffice.manage")
+@require_GET
+def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    provider = _agency(context)
+    month = _month(request.GET.get("month"))
+    first = month_start(month - datetime.timedelta(days=330))  # the last twelve months
+    start = statements.month_bounds(provider, first)[0]
+    end = statements.month_bounds(provider, month)[1]
+    clients = dashboard.by_client(provider, start, end)
+    services = dashboard.by_service(provider, start, end)
+    providers = dashboard.across_providers(start, end)
+    charts = [
+        dashboard.level_chart("by-client", _("Service levels met per client"), clients),
+        dashboard.level_chart("by-service", _("Service levels met per service"), services),
+        dashboard.level_chart("by-provider", _("Service levels met by each provider"), providers),
+    ]
+    return render(
+        request,
+        "backoffice/dashboard.html",
+        {
+            "provider": provider,
+            "first": first,
+            "month": month,
+            "clients": clients,
+            "services": services,
+            "charts": charts,
+            "recovery": dashboard.cost_recovery(provider, start, end),
+        },
+    )
+
+
+# --- Joint procurement ---------------------------------------------------------------------
+
+
+@guards.requires("backoffice.procurement", resource=lambda pk: _procurement(pk))
+@require_GET
+def procurement_detail(
+    request: HttpRequest, context: ActingContext, joint: JointProcurement, pk: int
+) -> HttpResponse:
+    return render(
+        request,
+        "backoffice/procurement.html",
+        {
+            "joint": joint,
+            "participants": list(joint.participants.all()),
+            "signed": procurement.fully_signed(joint),
+            "mine": context.agency_key,
+        },
+    )
+
+
+@guards.requires("backoffice.sign", resource=lambda pk: _procurement(pk))
+@require_POST
+def sign(request: HttpRequest, context: ActingContext, joint: JointProcurement, pk: int):
+    try:
+        procurement.sign(context, joint)
+    except procurement.ProcurementError as error:
+        return _refused(request, error.message)
+    return redirect("backoffice:procurement", pk=joint.pk)

@@ -1,0 +1,160 @@
+"""Shared-service requests of the last months: each client agency of each agreement orders
+the services its levels cover (around the forecast volumes), the provider resolves most of
+them within the level on its own calendar, some late, the newest still open; some are
+rated by the client. Written with bulk inserts (applications, their requests and first
+timeline step), as history: no process runs for them."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from joinedup.backoffice import levels as shared_levels
+from joinedup.backoffice.models import Request, ServiceLevel
+from joinedup.delivery.applications import current_version, new_reference
+from joinedup.delivery.models import Application, ApplicationStatus, StatusChange
+from joinedup.federation.models import Agreement, Offering
+
+from .run import HistoryRun, generator
+
+DETAILS = (
+    "Accounts, laptop and pay file for a new analyst",
+    "Retroactive pay increase after reclassification",
+    "Twelve monitors under the standing offer",
+    "A test environment for the licensing system",
+)
+
+
+def _arguments(parser) -> None:
+    parser.add_argument(
+        "--backoffice-requests",
+        type=int,
+        default=300,
+        help="how many shared-service requests to make (history of the back office)",
+    )
+
+
+def _clients(agreement: Agreement) -> list:
+    return [
+        party.agency
+        for party in agreement.parties.select_related("agency__jurisdiction")
+        if party.role == shared_levels.CLIENT_ROLE
+    ]
+
+
+@generator(
+    "backoffice",
+    order=60,
+    help="shared-service requests of client agencies (back office)",
+    arguments=_arguments,
+)
+def make_requests(run: HistoryRun) -> int:
+    wanted = int(run.options.get("backoffice_requests", 300) or 0)
+    levels = [
+        level
+        for level in ServiceLevel.objects.select_related("agreement", "service").order_by("pk")
+        if level.unit_price > 0
+    ]
+    if not wanted or not levels:
+        return 0
+    plans = []
+    for level in levels:
+        provider = shared_levels.provider_of(level.agreement)
+        offering = Offering.objects.filter(service=level.service, agency=provider).first()
+        version = current_version(level.service)
+        if provider is None or offering is None or version is None:
+            continue
+        calendar = shared_levels.calendar_of(provider)
+        for client in _clients(level.agreement):
+            plans.append((level, provider, offering, version, calendar, client))
+    if not plans:
+        return 0
+    now = timezone.now()
+    span_days = 180
+    weights = [max(1, p[0].forecast_monthly_volume) for p in plans]
+    applications, requests, changes = [], [], []
+    for index in range(wanted):
+        level, provider, offering, version, calendar, client = run.rng.choices(plans, weights)[0]
+        submitted = now - datetime.timedelta(
+            days=run.rng.uniform(1, span_days), hours=run.rng.uniform(0, 8)
+        )
+        due = calendar.add(submitted, level.resolution_days)
+        age = (now - submitted).days
+        finished = age > level.resolution_days * 1.6 or run.rng.random() < 0.5
+        late = run.rng.random() < 0.12
+        days = (
+            level.resolution_days + run.rng.randint(1, 6)
+            if late
+            else run.rng.randint(1, max(1, level.resolution_days))
+        )
+        completed = calendar.add(submitted, days) if finished else None
+        completed_at = (
+            datetime.datetime.combine(completed, datetime.time(15), tzinfo=submitted.tzinfo)
+            if completed and completed <= now.date()
+            else None
+        )
+        application = Application(
+            reference=new_reference(),
+            service=level.service,
+            version=version,
+            applicant_agency=client,
+            channel=run.rng.choice(("online", "online", "partner")),
+            language="en",
+            data={"details": run.rng.choice(DETAILS)},
+            place=client.jurisdiction,
+            agency=provider,
+            offering=offering,
+            status=ApplicationStatus.APPROVED if completed_at else ApplicationStatus.SUBMITTED,
+            submitted_at=submitted,
+            completed_at=completed_at,
+            standard_days=level.resolution_days,
+            standard_day_kind=level.day_kind,
+            due_date=due,
+            met_standard=(completed <= due) if completed_at else None,
+            fee_amount=level.unit_price,
+            fee_currency=level.currency,
+        )
+        applications.append(application)
+        requests.append(
+            Request(
+                application=application,
+                client=client,
+                provider=provider,
+                level=level,
+                unit_price=Decimal(level.unit_price),
+                submitted_at=submitted,
+                responded_at=submitted + datetime.timedelta(hours=run.rng.uniform(0.5, 6)),
+                satisfaction=(
+                    run.rng.choice((3, 4, 4, 5, 5) if not late else (1, 2, 3, 3))
+                    if completed_at and run.rng.random() < 0.3
+                    else None
+                ),
+            )
+        )
+        changes.append(
+            StatusChange(
+                application=application,
+                at=submitted,
+                to_status=ApplicationStatus.SUBMITTED,
+                actor_label="history",
+            )
+        )
+        if completed_at:
+            changes.append(
+                StatusChange(
+                    application=application,
+                    at=completed_at,
+                    from_status=ApplicationStatus.SUBMITTED,
+                    to_status=ApplicationStatus.APPROVED,
+                    actor_label="history",
+                )
+            )
+        if (index + 1) % 100 == 0:
+            run.progress(index + 1)
+    Application.objects.bulk_create(applications, batch_size=500)
+    Request.objects.bulk_create(requests, batch_size=500)
+    StatusChange.objects.bulk_create(changes, batch_size=500)
+    run.progress(wanted)
+    return len(requests)

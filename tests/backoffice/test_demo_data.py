@@ -1,0 +1,67 @@
+"""The demo's shared services load on the Canadian demo federation (twice without
+duplicates), its history generator makes requests that statements reconcile with, and a
+levels file with a mistake loads nothing."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from joinedup.backoffice import levels, statements
+from joinedup.backoffice.loader import LevelsRejected, load_levels
+from joinedup.backoffice.models import Request, ServiceLevel
+from joinedup.demo import loading
+from joinedup.demo.history import run as history
+from joinedup.federation.models import Agency
+
+
+@pytest.fixture
+def demo(db):
+    loading.load_demo_federation(loading.federation_folder("canada"))
+
+
+def test_demo_shared_services_load_and_reload(demo):
+    first = loading.load_demo_backoffice()
+    again = loading.load_demo_backoffice()
+    assert "9 service levels" in first and "9 service levels" in again
+    assert ServiceLevel.objects.count() == 9
+    provincial = Agency.objects.get(key="on-shared-services")
+    clients = {a.key for a in levels.clients_of(provincial, datetime.date(2026, 1, 5))}
+    assert clients == {"on-mccss", "on-mto", "on-moh", "toronto", "ottawa"}
+    federal = {a.key for a in levels.clients_of(Agency.objects.get(key="ssc"))}
+    assert {"esdc", "ircc"} <= federal
+
+
+def test_history_makes_requests_that_statements_reconcile_with(demo):
+    loading.load_demo_backoffice()
+    ticks: list[int] = []
+    history.generate_history(
+        1,
+        skip=["costs", "transactions", "overheads", "surveys", "rollups"],
+        options={"backoffice_requests": 250},
+        seed=3,
+        progress=ticks.append,
+    )
+    assert Request.objects.count() == 250 and ticks
+    provider = Agency.objects.get(key="on-shared-services")
+    month = max(Request.objects.filter(provider=provider).values_list("submitted_at", flat=True))
+    issued = statements.issue_statements(provider, month.date().replace(day=1))
+    assert issued
+    for statement in issued:
+        charged = sum(r.unit_price for r in statements.requests_of(statement))
+        assert statement.charges == charged
+
+
+def test_a_bad_levels_file_loads_nothing(demo, tmp_path):
+    loading.load_demo_backoffice()
+    before = list(ServiceLevel.objects.values_list("pk", "unit_price"))
+    bad = tmp_path / "levels.yaml"
+    bad.write_text(
+        "levels:\n  on-shared-services-2025:\n"
+        "    on.pay-change: {resolution_days: 3, unit_price: '1.00'}\n"
+        "    on.nothing: {resolution_days: 3, unit_price: '1.00'}\n"
+    )
+    with pytest.raises(LevelsRejected):
+        load_levels(bad)
+    assert list(ServiceLevel.objects.values_list("pk", "unit_price")) == before

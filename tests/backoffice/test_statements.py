@@ -1,0 +1,172 @@
+"""Chargeback statements reconcile to the cent with the requests; credits when the level's
+target is missed; a line is acknowledged or disputed once, and a dispute is a request of its
+own (never charged); joint procurement shares and sign-offs."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from joinedup.backoffice import procurement, statements
+from joinedup.backoffice.models import Request, ServiceLevel, Statement, StatementLine
+from joinedup.backoffice.requests import submit_request
+from joinedup.delivery.models import Application
+from joinedup.identity.policy import decide
+
+TORONTO = ZoneInfo("America/Toronto")
+MARCH = datetime.date(2026, 3, 1)
+
+
+def _orders(context, client, days_and_outcomes):
+    made = []
+    for day, met in days_and_outcomes:
+        request, _ = submit_request(
+            context,
+            client,
+            "on.onboarding",
+            {"details": f"Onboarding {day}"},
+            at=datetime.datetime(2026, 3, day, 11, tzinfo=TORONTO),
+        )
+        if met is not None:
+            Application.objects.filter(pk=request.pk).update(met_standard=met, status="approved")
+        made.append(request)
+    return made
+
+
+def test_a_statement_reconciles_to_the_cent_with_its_requests(shared, make_staff):
+    ministry = make_staff(shared["ministry"], "service_requester")
+    city = make_staff(shared["city"], "service_requester")
+    # Ministry: 4 resolved, 3 within the level (75 % < 90 %): a 10 % credit.
+    made = _orders(ministry, shared["ministry"], [(2, True), (3, True), (4, True), (5, False)])
+    _orders(ministry, shared["ministry"], [(31, None)])  # open: charged, not yet resolved
+    # A price changed mid-month: the request keeps the price it was made at.
+    ServiceLevel.objects.filter(service__key="on.onboarding").update(unit_price="199.99")
+    _orders(city, shared["city"], [(10, True), (11, True)])
+    # April's request is on April's statement.
+    submit_request(
+        city,
+        shared["city"],
+        "on.onboarding",
+        {"details": "April"},
+        at=datetime.datetime(2026, 4, 1, 0, 30, tzinfo=TORONTO),
+    )
+    issued = statements.issue_statements(shared["provincial"], MARCH)
+    by_client = {s.client.key: s for s in issued}
+    ministry_statement = by_client["serviceontario"]
+    line = ministry_statement.lines.get()
+    assert (line.requests, line.resolved, line.within_level) == (5, 4, 3)
+    assert line.amount == Decimal("1250.00")
+    assert line.credit == Decimal("125.00")
+    assert ministry_statement.total == Decimal("1125.00")
+    city_statement = by_client["toronto"]
+    assert city_statement.charges == Decimal("399.98")
+    assert city_statement.credits == Decimal("0.00")
+    for statement in issued:
+        charged = sum(r.unit_price for r in statements.requests_of(statement))
+        assert statement.charges == charged
+        assert statement.total == charged - statement.credits
+    assert {r.pk for r in statements.requests_of(ministry_statement)} == {
+        r.pk for r in Request.objects.filter(client=shared["ministry"])
+    } and made
+    # Issued once: issuing again writes nothing.
+    assert statements.issue_statements(shared["provincial"], MARCH) == []
+
+
+def test_a_line_is_acknowledged_or_disputed_once(shared, make_staff):
+    ministry = make_staff(shared["ministry"], "service_requester")
+    _orders(ministry, shared["ministry"], [(2, True)])
+    statement = statements.issue_statements(shared["provincial"], MARCH)[0]
+    line = statement.lines.get()
+    dispute = statements.dispute(ministry, line, "We did not order two of these.")
+    line.refresh_from_db()
+    assert line.status == StatementLine.Status.DISPUTED
+    assert dispute.disputes_id == line.pk
+    assert dispute.application.agency == shared["provincial"]  # a request in its queues
+    assert dispute.application.applicant_agency == shared["ministry"]
+    with pytest.raises(statements.StatementError):
+        statements.acknowledge(ministry, line)
+    with pytest.raises(statements.StatementError) as no_reason:
+        statements.dispute(ministry, line, " ")
+    assert no_reason.value.code == "no_reason"
+    # The dispute itself is never charged.
+    figures = statements.month_figures(
+        dispute.submitted_at.astimezone(TORONTO).date().replace(day=1), shared["provincial"]
+    )
+    assert all(line.level_id != dispute.level_id for f in figures.values() for line in f.lines)
+
+
+def test_only_the_client_and_the_providers_managers_read_a_statement(shared, make_staff):
+    _orders(make_staff(shared["ministry"], "service_requester"), shared["ministry"], [(2, True)])
+    statement = Statement.objects.get(
+        pk=statements.issue_statements(shared["provincial"], MARCH)[0].pk
+    )
+    assert decide(make_staff(shared["ministry"], "supervisor"), "backoffice.statement", statement)
+    assert decide(make_staff(shared["provincial"], "analyst"), "backoffice.statement", statement)
+    for agency, role in (("city", "service_requester"), ("provincial", "caseworker")):
+        staff = make_staff(shared[agency], role, f"{role}.{agency}.x@example.org")
+        assert not decide(staff, "backoffice.statement", statement).allowed
+
+
+def test_joint_procurement_shares_and_sign_offs(shared, make_staff):
+    ministry, city = shared["ministry"], shared["city"]
+    with pytest.raises(procurement.ProcurementError) as not_whole:
+        procurement.pool(
+            {"en": "Laptops", "fr": "Portables"},
+            {"en": "300 laptops", "fr": "300 portables"},
+            ministry,
+            Decimal("100000.00"),
+            [(ministry, Decimal("0.5")), (city, Decimal("0.4"))],
+        )
+    assert not_whole.value.code == "shares_not_whole"
+    with pytest.raises(procurement.ProcurementError):
+        procurement.pool({}, {}, shared["department"], Decimal(1), [(ministry, Decimal(1))])
+    joint = procurement.pool(
+        {"en": "Laptops", "fr": "Portables"},
+        {"en": "300 laptops", "fr": "300 portables"},
+        ministry,
+        Decimal("100000.00"),
+        [
+            (ministry, Decimal("0.3333")),
+            (city, Decimal("0.3333")),
+            (shared["department"], Decimal("0.3334")),
+        ],
+    )
+    commitments = [p.commitment for p in joint.participants.order_by("pk")]
+    assert commitments == [Decimal("33330.00"), Decimal("33330.00"), Decimal("33340.00")]
+    assert sum(commitments) == joint.estimated_value
+    outsider = make_staff(shared["provincial"], "supervisor")
+    assert not decide(outsider, "backoffice.sign", joint).allowed
+    signer = make_staff(city, "supervisor")
+    assert decide(signer, "backoffice.sign", joint).allowed
+    procurement.sign(signer, joint)
+    with pytest.raises(procurement.ProcurementError):
+        procurement.sign(signer, joint)
+    assert not procurement.fully_signed(joint)
+    procurement.sign(make_staff(ministry, "service_requester"), joint)
+    procurement.sign(make_staff(shared["department"], "administrator"), joint)
+    assert procurement.fully_signed(joint)
+
+
+def test_cost_recovery_prices_the_requests_with_the_channel_unit_costs(shared, make_staff):
+    from joinedup.backoffice import dashboard
+    from joinedup.performance.models import ChannelUnitCost
+
+    ChannelUnitCost.objects.create(
+        jurisdiction="CA-ON", channel="online", amount=8000, valid_from=datetime.date(2020, 1, 1)
+    )
+    ChannelUnitCost.objects.create(  # later, dearer: counts from its date only
+        jurisdiction="CA-ON", channel="online", amount=12000, valid_from=datetime.date(2026, 3, 4)
+    )
+    _orders(
+        make_staff(shared["ministry"], "service_requester"),
+        shared["ministry"],
+        [(2, True), (5, None)],
+    )
+    start, end = statements.month_bounds(shared["provincial"], MARCH)
+    recovery = dashboard.cost_recovery(shared["provincial"], start, end)
+    assert recovery.charged == Decimal("500.00")
+    assert recovery.cost == Decimal("200.00")
+    assert recovery.share == Decimal("2.500")

@@ -1,0 +1,110 @@
+"""The back office in a real browser: a ministry's requester orders an onboarding, the
+provider works it within its service level, the month's statement shows it, and the ministry
+disputes another line. axe-core on every page, screenshots kept."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from joinedup.backoffice import catalogue
+from joinedup.backoffice.models import ServiceLevel, StatementLine
+from joinedup.backoffice.requests import submit_request
+from joinedup.delivery import queues
+from joinedup.delivery.models import Application, WorkItem
+from joinedup.federation.models import Agency, Agreement, Offering
+from joinedup.identity.models import User
+from tests.backoffice.conftest import _service, build_shared
+from tests.delivery.conftest import staff_context
+from tests.e2e.test_delivery import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def world(federation):
+    made = build_shared({a.key: a for a in Agency.objects.select_related("jurisdiction")})
+    pay = _service("on.pay-change", made["onboarding"].scope, "Pay change", "Modification de paye")
+    Offering.objects.create(service=pay, area=pay.scope, agency=made["provincial"])
+    catalogue.deploy(pay.key)
+    ServiceLevel.objects.create(
+        agreement=Agreement.objects.get(key="on-shared-clients"),
+        service=pay,
+        resolution_days=10,
+        unit_price=Decimal("38.75"),
+    )
+    return made
+
+
+def _staff(agency: Agency, role: str) -> User:
+    email = f"{role}.{agency.key}@example.org"
+    user = User.objects.create_user(email, email, "x" * 20)
+    staff_context(user, agency, role)
+    return user
+
+
+def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_line(
+    page: Page, live_server, world, axe, screenshot
+):
+    ministry, provider = world["ministry"], world["provincial"]
+    requester = _staff(ministry, "service_requester")
+    sign_in(page, live_server.url, requester, second_factor=True)
+    page.goto(live_server.url + "/en/backoffice/")
+    expect(page.get_by_role("heading", name="Shared services for ServiceOntario")).to_be_visible()
+    axe(page)
+    page.get_by_role("link", name="Order: New employee onboarding").click()
+    axe(page)
+    page.get_by_label("What is needed").fill("Accounts, laptop and pay file for Mo Diallo")
+    screenshot(page, "backoffice-order")
+    page.get_by_role("button", name="Send the request").click()
+    expect(page.get_by_text("Ontario Shared Services")).to_be_visible()
+    axe(page)
+    screenshot(page, "backoffice-request")
+    onboarding = Application.objects.get(service__key="on.onboarding")
+
+    # The provider works it within its level (its queue, the engine's own steps).
+    worker = staff_context(_staff(provider, "caseworker"), provider, "caseworker")
+    item = WorkItem.objects.get(application=onboarding, status="open")
+    queues.claim(worker, item)
+    queues.complete(worker, WorkItem.objects.get(pk=item.pk), "approve", "Accounts created")
+    assert Application.objects.get(pk=onboarding.pk).met_standard is True
+    # Another line to dispute: a pay change ordered by API this month.
+    submit_request(
+        staff_context(requester, ministry, "service_requester"),
+        ministry,
+        "on.pay-change",
+        {"details": "Retroactive increase"},
+    )
+
+    supervisor = _staff(provider, "supervisor")
+    provider_page = page.context.browser.new_context(locale="en-CA").new_page()
+    sign_in(provider_page, live_server.url, supervisor, second_factor=True)
+    provider_page.goto(live_server.url + "/en/backoffice/provider/")
+    expect(provider_page.get_by_role("link", name=onboarding.reference)).to_be_visible()
+    axe(provider_page)
+    provider_page.get_by_label("Month (year-month)").fill(timezone.localdate().strftime("%Y-%m"))
+    provider_page.get_by_role("button", name="Issue the month's statements").click()
+    provider_page.goto(live_server.url + "/en/backoffice/provider/dashboard/")
+    expect(
+        provider_page.get_by_role("heading", name="Service levels met per client")
+    ).to_be_visible()
+    axe(provider_page)
+    screenshot(provider_page, "backoffice-dashboard")
+    provider_page.context.close()
+
+    page.goto(live_server.url + "/en/backoffice/")
+    page.get_by_role("link", name="Ontario Shared Services").first.click()
+    expect(page.get_by_role("rowheader", name="New employee onboarding")).to_be_visible()
+    axe(page)
+    screenshot(page, "backoffice-statement")
+    page.get_by_role("button", name="Acknowledge: New employee onboarding").click()
+    page.get_by_label("Why you dispute: Pay change").fill("This pay change was cancelled.")
+    page.get_by_role("button", name="Dispute").click()
+    expect(page.get_by_role("cell", name="Disputed")).to_be_visible()
+    axe(page)
+    statuses = dict(StatementLine.objects.values_list("level__service__key", "status"))
+    assert statuses == {"on.onboarding": "acknowledged", "on.pay-change": "disputed"}
+    assert Application.objects.filter(service__key="on.statement-dispute").count() == 1
