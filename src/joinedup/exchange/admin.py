@@ -1,0 +1,82 @@
+"""Admin for the exchange: the message logs and the trust list, read-only (evidence); dead
+letters can be sent again. Private keys and sealed bodies are not shown."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .models import IncomingMessage, OutgoingMessage, PeerKey, PeerNode, RefusedMessage, TrustList
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are evidence: shown, never changed or removed from the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PeerKeyInline(admin.TabularInline):
+    model = PeerKey
+    extra = 0
+    can_delete = False
+    fields = ("use", "kid", "valid_from", "valid_to", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PeerNode)
+class PeerNodeAdmin(ReadOnlyAdmin):
+    list_display = ("node_id", "base_url", "valid_from", "valid_to", "revoked_at")
+    inlines = [PeerKeyInline]
+
+
+@admin.register(TrustList)
+class TrustListAdmin(ReadOnlyAdmin):
+    list_display = ("issuer", "sequence", "issued_at", "expires_at", "loaded_at")
+
+
+@admin.register(OutgoingMessage)
+class OutgoingMessageAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "to_node", "status", "attempts", "next_attempt_at")
+    list_filter = ("status", "kind")
+    search_fields = ("=message_id", "conversation")
+    exclude = ("sealed",)
+    actions = ["send_again"]
+
+    @admin.action(description=_("Send the given-up messages again"))
+    def send_again(self, request, queryset) -> None:
+        count = queryset.filter(
+            status=OutgoingMessage.Status.FAILED, expires_at__gt=timezone.now()
+        ).update(status=OutgoingMessage.Status.PENDING, next_attempt_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d message will be sent again.",
+                "%(count)d messages will be sent again.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(IncomingMessage)
+class IncomingMessageAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "kind", "from_node", "subject_id")
+    list_filter = ("kind",)
+    search_fields = ("=message_id", "conversation")
+
+
+@admin.register(RefusedMessage)
+class RefusedMessageAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "reason", "claimed_sender", "remote_address")
+    list_filter = ("reason",)

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ExchangeConfig(AppConfig):
+    """Node-to-node exchange between deployments (docs/exchange.md)."""
+
+    name = "joinedup.exchange"
+    label = "exchange"
+    verbose_name = _("Exchange between nodes")
+
+    def ready(self) -> None:
+        # The built-in handlers (referrals, evidence) register when the app loads, so that a
+        # message arriving in any process finds them.
+        from . import handlers  # noqa: F401

@@ -1,0 +1,142 @@
+"""The registry of message kinds: what this node does with each kind of message it accepts.
+
+Apps higher in the import order (delivery, bundles, care) register the kinds they take
+(`register("bundle-leg", ...)`) in their `ready()`, as plugin families already work; the
+exchange never imports them. Two kinds are built in, so that a node with nothing else
+installed still records what arrives: `referral` and `evidence`. A higher app may take them
+over with `register(kind, handler, replace=True)`.
+
+A handler runs in the transaction that records the message: if it raises `HandlerRefused`
+nothing of the message is kept (no half-written record) and the sender is told why.
+
+When a message carries a person's data (`body["fields"]`), the receiving agency's reading of
+it is written to that person's access ledger here (the data came from another node's
+agency, under the purpose and legal basis the message states), so "Who used my data" on this
+node shows it like any other read. The person is found through the identifiers the sending
+node asserts (`sub.identifiers`), by the client registry's blind index.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from joinedup.identity import client_registry
+from joinedup.identity.models import Person
+from joinedup.sharing import categories, ledger
+from joinedup.sharing.models import AccessEvent, LegalBasis
+
+from .models import PeerNode
+
+logger = logging.getLogger(__name__)
+
+#: The channel written in the ledger for data that arrived from another node.
+CHANNEL = "exchange"
+
+
+class HandlerRefused(Exception):
+    """The handler does not accept this message; the message (translated) says why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True)
+class Received:
+    """A verified message, as a handler sees it."""
+
+    message_id: uuid.UUID
+    kind: str
+    conversation: str
+    purpose: str
+    sender: PeerNode
+    sent_at: datetime.datetime
+    body: dict[str, Any]
+    subject: dict[str, Any]
+
+
+#: A handler returns what it recorded (kept, without the body, in the message log) and may
+#: set the local person (`"subject_id"`).
+Handler = Callable[[Received], dict[str, Any]]
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register(kind: str, handler: Handler, *, replace: bool = False) -> None:
+    """Let this node accept messages of `kind`, handled by `handler`."""
+    if kind in _HANDLERS and not replace:
+        raise ValueError(f"a handler for {kind!r} is already registered")
+    _HANDLERS[kind] = handler
+
+
+def handler_for(kind: str) -> Handler | None:
+    return _HANDLERS.get(kind)
+
+
+def kinds() -> list[str]:
+    return sorted(_HANDLERS)
+
+
+def find_person(subject: dict[str, Any]) -> Person | None:
+    """This node's record of the person the sender asserts, by one of their identifiers."""
+    identifiers = subject.get("identifiers") if isinstance(subject, dict) else None
+    for kind, raw in (identifiers or {}).items():
+        try:
+            person = client_registry.find_by_identifier(str(kind), str(raw))
+        except (LookupError, ValueError, ValidationError):
+            continue  # an identifier type this node does not know, or an invalid value
+        if person is not None:
+            return person
+    return None
+
+
+def record_read(received: Received, person: Person, fields: list[str]) -> AccessEvent:
+    """Write, in the person's ledger, the receiving agency's read of the fields that came
+    from the sending agency (on another node), under the message's purpose and basis."""
+    body = received.body
+    basis = str(body.get("legal_basis", ""))
+    if basis not in LegalBasis.values:
+        basis = ""
+    return ledger.append(
+        subject_id=person.pk,
+        actor_agency=str(body.get("to_agency", ""))[:80],
+        holder_agency=str(body.get("from_agency") or received.sender.node_id)[:80],
+        action=AccessEvent.Action.READ,
+        categories=[c for c in (categories.category_of(f) for f in fields) if c],
+        fields=fields,
+        purpose=received.purpose[:80],
+        legal_basis=basis,
+        consent_id=str(body.get("consent_id", ""))[:36],
+        outcome=AccessEvent.Outcome.DISCLOSED,
+        channel=CHANNEL,
+    )
+
+
+def _record(received: Received) -> dict[str, Any]:
+    """The built-in handling of referrals and evidence: record it; log the person's read."""
+    fields = received.body.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise HandlerRefused("malformed", _("The fields of the message must be named values."))
+    outcome: dict[str, Any] = {"recorded": True, "fields": sorted(fields)}
+    if not fields:
+        return outcome
+    person = find_person(received.subject)
+    if person is None:
+        # Kept for the client index's stewards; no ledger of this node knows the person yet.
+        outcome["person"] = "unknown"
+        return outcome
+    event = record_read(received, person, sorted(fields))
+    outcome.update(subject_id=person.pk, ledger_event=event.pk)
+    return outcome
+
+
+register("referral", _record)
+register("evidence", _record)

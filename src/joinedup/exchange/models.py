@@ -1,0 +1,206 @@
+"""What the exchange keeps: this node's keys, the peers a trust list names, and the log of
+messages sent and received.
+
+The log keeps digests and metadata, never a body in clear: an outgoing message is stored
+sealed (signed, then encrypted to the receiver), an incoming one only as its digest and what
+its handler recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class KeyUse(models.TextChoices):
+    SIGNING = "sig", _("Signing")
+    ENCRYPTION = "enc", _("Encryption")
+
+
+class NodeKey(models.Model):
+    """One of this node's own key pairs. The private half is stored encrypted (Fernet, with a
+    key derived from the secret key) and is never shown; only the public JWK is published."""
+
+    use = models.CharField(_("use"), max_length=3, choices=KeyUse.choices)
+    kid = models.CharField(_("key id"), max_length=80, unique=True)
+    public_jwk = models.JSONField(_("public key"))
+    private_sealed = models.TextField(_("private key (encrypted)"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    active = models.BooleanField(_("signs or receives new messages"), default=True)
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("node key")
+        verbose_name_plural = _("node keys")
+        ordering = ["use", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.use} {self.kid}"
+
+
+class TrustList(models.Model):
+    """A trust list that was loaded: its issuer, number and validity, and its digest."""
+
+    issuer = models.CharField(_("issuer"), max_length=200)
+    sequence = models.PositiveBigIntegerField(_("number"))
+    issued_at = models.DateTimeField(_("issued"))
+    expires_at = models.DateTimeField(_("expires"))
+    signer_kid = models.CharField(_("signed with key"), max_length=80)
+    digest = models.CharField(_("digest"), max_length=64)
+    loaded_at = models.DateTimeField(_("loaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("trust list")
+        verbose_name_plural = _("trust lists")
+        ordering = ["-sequence"]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} #{self.sequence}"
+
+
+class PeerNode(models.Model):
+    """Another deployment, as the trust list describes it."""
+
+    node_id = models.CharField(_("member code"), max_length=200, unique=True)
+    names = models.JSONField(_("name"), default=dict)
+    base_url = models.URLField(_("address"), max_length=300)
+    jurisdictions = models.JSONField(_("jurisdictions served"), default=list)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateTimeField(_("valid until"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    trust_list = models.ForeignKey(
+        TrustList, on_delete=models.PROTECT, related_name="nodes", verbose_name=_("trust list")
+    )
+
+    class Meta:
+        verbose_name = _("peer node")
+        verbose_name_plural = _("peer nodes")
+        ordering = ["node_id"]
+
+    def __str__(self) -> str:
+        return self.node_id
+
+    def trusted_at(self, moment) -> bool:
+        """In the list, inside its validity and not revoked at `moment`."""
+        if self.revoked_at is not None and self.revoked_at <= moment:
+            return False
+        if self.valid_from is not None and moment < self.valid_from:
+            return False
+        return self.valid_to is None or moment < self.valid_to
+
+
+class PeerKey(models.Model):
+    """A public key of a peer. Keys rotate with overlap: several may be valid at once."""
+
+    node = models.ForeignKey(PeerNode, on_delete=models.CASCADE, related_name="keys")
+    use = models.CharField(_("use"), max_length=3, choices=KeyUse.choices)
+    kid = models.CharField(_("key id"), max_length=80)
+    jwk = models.JSONField(_("public key"))
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateTimeField(_("valid until"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("peer key")
+        verbose_name_plural = _("peer keys")
+        constraints = [
+            models.UniqueConstraint(fields=["node", "kid"], name="exchange_one_kid_per_node")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.use} {self.kid}"
+
+    def valid_at(self, moment) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= moment:
+            return False
+        if self.valid_from is not None and moment < self.valid_from:
+            return False
+        return self.valid_to is None or moment < self.valid_to
+
+
+class OutgoingMessage(models.Model):
+    """A message in this node's outbox: sealed for its receiver when it was queued, sent by
+    `sending` until the receiver acknowledges it (at least once), or given up (dead letter)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be delivered")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Given up")
+
+    message_id = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True)
+    conversation = models.CharField(_("conversation"), max_length=100, db_index=True)
+    kind = models.CharField(_("kind"), max_length=60)
+    purpose = models.CharField(_("purpose"), max_length=80)
+    to_node = models.ForeignKey(
+        PeerNode, on_delete=models.PROTECT, related_name="outgoing", verbose_name=_("to")
+    )
+    subject_id = models.BigIntegerField(_("person"), null=True, blank=True)
+    sealed = models.TextField(_("sealed message"))
+    digest = models.CharField(_("digest"), max_length=64)
+    created_at = models.DateTimeField(_("queued"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    receipt = models.TextField(_("receiver's signed receipt"), blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to_node_id} ({self.status})"
+
+
+class IncomingMessage(models.Model):
+    """A message this node accepted: one row per message id, so a second copy is
+    recognised (and not handled twice), and a different message under a used id is refused."""
+
+    message_id = models.UUIDField(_("message id"), unique=True)
+    conversation = models.CharField(_("conversation"), max_length=100, db_index=True)
+    kind = models.CharField(_("kind"), max_length=60)
+    purpose = models.CharField(_("purpose"), max_length=80)
+    from_node = models.ForeignKey(
+        PeerNode, on_delete=models.PROTECT, related_name="incoming", verbose_name=_("from")
+    )
+    subject_id = models.BigIntegerField(_("person"), null=True, blank=True)
+    digest = models.CharField(_("digest"), max_length=64)
+    sent_at = models.DateTimeField(_("sent"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    outcome = models.JSONField(_("what the handler recorded"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("incoming message")
+        verbose_name_plural = _("incoming messages")
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ← {self.from_node_id}"
+
+
+class RefusedMessage(models.Model):
+    """A message this node refused, and why: what it claimed, never its body."""
+
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=40)
+    claimed_sender = models.CharField(_("claimed sender"), max_length=200, blank=True)
+    claimed_message_id = models.CharField(_("claimed message id"), max_length=80, blank=True)
+    digest = models.CharField(_("digest"), max_length=64)
+    remote_address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refused message")
+        verbose_name_plural = _("refused messages")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.claimed_sender}"

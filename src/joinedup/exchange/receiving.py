@@ -1,0 +1,131 @@
+"""Receiving: a sealed message from another node is opened, checked, recorded once, handed
+to the handler of its kind, and acknowledged with this node's signed receipt.
+
+Idempotent by message id: the same signed message arriving again (the sender retrying after
+a lost answer) is acknowledged again and not handled twice; a different message under an id
+already used (a replay of an id with other content) is refused. Every refusal is logged
+with its reason, the claimed sender and the digest — never the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from joinedup.sharing import outbox
+
+from . import envelope, handlers
+from .models import IncomingMessage, RefusedMessage
+
+EVENT_RECEIVED = "org.joinedup.exchange.message.received"
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    message_id: str
+    status: str  # "accepted" or "duplicate"
+    receipt: str
+    outcome: dict
+
+
+def _log_refusal(token: str, refused: envelope.Refused, remote_address: str | None) -> None:
+    RefusedMessage.objects.create(
+        reason=refused.code,
+        claimed_sender=refused.sender,
+        claimed_message_id=refused.jti,
+        digest=hashlib.sha256(token.encode(errors="replace")).hexdigest(),
+        remote_address=remote_address or None,
+    )
+
+
+def _refuse(opened: envelope.Opened, code: str, status: int, message: str) -> envelope.Refused:
+    return envelope.Refused(
+        code, status, message, sender=opened.sender.node_id, jti=str(opened.claims["jti"])
+    )
+
+
+def _duplicate(opened: envelope.Opened) -> Acknowledged:
+    existing = IncomingMessage.objects.get(message_id=opened.message_id)
+    if existing.digest != opened.digest or existing.from_node_id != opened.sender.pk:
+        raise _refuse(
+            opened, "replay", 409, _("A different message was already received under this id.")
+        )
+    receipt = envelope.sign_receipt(opened, "duplicate")
+    return Acknowledged(str(opened.message_id), "duplicate", receipt, existing.outcome)
+
+
+def _accept(opened: envelope.Opened) -> Acknowledged:
+    claims = opened.claims
+    handler = handlers.handler_for(str(claims["kind"]))
+    if handler is None:
+        raise _refuse(
+            opened, "unknown_kind", 422, _("This node does not take messages of this kind.")
+        )
+    body, subject = claims.get("body"), claims.get("sub") or {}
+    if not isinstance(body, dict) or not isinstance(subject, dict):
+        raise _refuse(opened, "malformed", 400, _("The message's content is malformed."))
+    received = handlers.Received(
+        message_id=opened.message_id,
+        kind=str(claims["kind"]),
+        conversation=str(claims["cid"])[:100],
+        purpose=str(claims["purpose"])[:80],
+        sender=opened.sender,
+        sent_at=opened.sent_at,
+        body=body,
+        subject=subject,
+    )
+    try:
+        with transaction.atomic():
+            record = IncomingMessage.objects.create(
+                message_id=received.message_id,
+                conversation=received.conversation,
+                kind=received.kind[:60],
+                purpose=received.purpose,
+                from_node=opened.sender,
+                digest=opened.digest,
+                sent_at=received.sent_at,
+            )
+            try:
+                outcome = handler(received)
+            except handlers.HandlerRefused as refused:
+                raise _refuse(opened, refused.code, 422, refused.message) from None
+            record.outcome = outcome
+            record.subject_id = outcome.get("subject_id")
+            record.save(update_fields=["outcome", "subject_id"])
+            outbox.emit(
+                EVENT_RECEIVED,
+                source=f"/exchange/{settings.EXCHANGE_NODE_ID}",
+                subject=str(received.message_id),
+                data={
+                    "message_id": str(received.message_id),
+                    "kind": received.kind,
+                    "conversation": received.conversation,
+                    "from_node": opened.sender.node_id,
+                    "subject_id": record.subject_id,
+                },
+            )
+    except IntegrityError:
+        # The same id arrived at the same moment in another request, which recorded it.
+        return _duplicate(opened)
+    receipt = envelope.sign_receipt(opened, "accepted")
+    return Acknowledged(str(received.message_id), "accepted", receipt, outcome)
+
+
+def receive(token: str, *, remote_address: str | None = None) -> Acknowledged:
+    """Open, check and record one message; envelope.Refused (logged) if it is not accepted."""
+    try:
+        if not settings.EXCHANGE_NODE_ID:
+            raise envelope.Refused(
+                "exchange_off", 404, _("This deployment does not exchange with other nodes.")
+            )
+        opened = envelope.open_envelope(token)
+        if IncomingMessage.objects.filter(message_id=opened.message_id).exists():
+            return _duplicate(opened)
+        return _accept(opened)
+    except envelope.Refused as refused:
+        _log_refusal(token, refused, remote_address)
+        raise

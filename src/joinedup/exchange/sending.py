@@ -1,0 +1,240 @@
+"""Sending: messages go through this node's outbox and are delivered at least once.
+
+`send(...)` seals the message for its receiver and queues it in the caller's transaction (so
+a message exists if and only if the change that caused it was committed). `deliver_due()`
+posts what is due: a 2xx with the receiver's valid signed receipt marks it delivered; a
+refusal (4xx) is final — a dead letter, with the receiver's reason, for operators; anything
+else (the peer down, a 5xx, a timeout) is retried with exponential backoff until the
+message expires or the attempts run out. Messages of one conversation go in order: a
+message waits while an earlier one of its conversation is still pending.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from . import envelope
+from .models import OutgoingMessage, PeerNode
+
+logger = logging.getLogger(__name__)
+
+PATH = "/exchange/v1/messages"
+#: Answers that mean "try again later", not "no".
+RETRYABLE = {408, 425, 429}
+BATCH_SIZE = 50
+
+
+class NoPeer(LookupError):
+    """No node of the trust list is in force for this address."""
+
+
+def peer(node_id: str) -> PeerNode:
+    """The peer node `node_id`, trusted now; NoPeer otherwise."""
+    node = PeerNode.objects.filter(node_id=node_id).first()
+    if node is None or not node.trusted_at(timezone.now()):
+        raise NoPeer(node_id)
+    return node
+
+
+def peer_for_jurisdiction(code: str) -> PeerNode | None:
+    """The node in force that hosts the agencies of jurisdiction `code`, if any."""
+    now = timezone.now()
+    for node in PeerNode.objects.filter(revoked_at=None):
+        if code in node.jurisdictions and node.trusted_at(now):
+            return node
+    return None
+
+
+def send(
+    kind: str,
+    to: PeerNode | str,
+    body: dict,
+    *,
+    purpose: str,
+    conversation: str | None = None,
+    subject: dict | None = None,
+    subject_id: int | None = None,
+) -> OutgoingMessage:
+    """Seal a message for `to` and queue it; delivered after the commit by `deliver_due`."""
+    node = peer(to) if isinstance(to, str) else to
+    sealed = envelope.seal(
+        kind, node, body, purpose=purpose, conversation=conversation, subject=subject
+    )
+    with transaction.atomic():
+        return OutgoingMessage.objects.create(
+            message_id=sealed.message_id,
+            conversation=conversation or str(sealed.message_id),
+            kind=kind,
+            purpose=purpose,
+            to_node=node,
+            subject_id=subject_id,
+            sealed=sealed.token,
+            digest=sealed.digest,
+            expires_at=sealed.expires_at,
+        )
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    """Wait before attempt `attempts + 1`: doubling from the base, capped, with jitter."""
+    base = settings.EXCHANGE_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    seconds = min(settings.EXCHANGE_RETRY_MAX_SECONDS, base)
+    return datetime.timedelta(seconds=seconds * random.uniform(0.8, 1.0))
+
+
+def due(now: datetime.datetime | None = None):
+    """Pending messages whose time has come and with no earlier pending one in their
+    conversation, oldest first."""
+    now = now or timezone.now()
+    earlier = OutgoingMessage.objects.filter(
+        status=OutgoingMessage.Status.PENDING,
+        conversation=OuterRef("conversation"),
+        id__lt=OuterRef("id"),
+    )
+    return (
+        OutgoingMessage.objects.filter(
+            status=OutgoingMessage.Status.PENDING, next_attempt_at__lte=now
+        )
+        .exclude(Exists(earlier))
+        .order_by("id")
+    )
+
+
+@dataclass
+class Report:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retrying + self.failed
+
+
+def _post(session: requests.Session, message: OutgoingMessage) -> requests.Response:
+    return session.post(
+        message.to_node.base_url + PATH,
+        data=message.sealed.encode(),
+        headers={"Content-Type": "application/jose", "Accept": "application/json"},
+        timeout=settings.EXCHANGE_TIMEOUT_SECONDS,
+    )
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))[:500]
+    except ValueError:
+        return response.text[:200]
+
+
+def _fail_or_retry(message: OutgoingMessage, error: str, now: datetime.datetime) -> str:
+    message.last_error = error[:1000]
+    if message.attempts >= settings.EXCHANGE_MAX_ATTEMPTS or message.expires_at <= now:
+        message.status = OutgoingMessage.Status.FAILED
+        logger.warning("exchange message %s given up: %s", message.message_id, error)
+        return "failed"
+    message.next_attempt_at = now + backoff(message.attempts)
+    return "retrying"
+
+
+def attempt(message: OutgoingMessage, session: requests.Session) -> str:
+    """Post one message once and record the outcome: delivered, retrying or failed."""
+    now = timezone.now()
+    message.attempts += 1
+    try:
+        response = _post(session, message)
+    except requests.RequestException as error:
+        outcome = _fail_or_retry(message, f"{type(error).__name__}: {error}", now)
+    else:
+        if response.status_code in (200, 201):
+            try:
+                receipt = response.json()["receipt"]
+                envelope.verify_receipt(
+                    receipt, message.to_node, message.message_id, message.digest
+                )
+            except (ValueError, KeyError, TypeError):
+                outcome = _fail_or_retry(message, "the answer carries no valid receipt", now)
+            else:
+                message.status = OutgoingMessage.Status.DELIVERED
+                message.delivered_at, message.receipt, message.last_error = now, receipt, ""
+                outcome = "delivered"
+        elif 400 <= response.status_code < 500 and response.status_code not in RETRYABLE:
+            message.status = OutgoingMessage.Status.FAILED
+            message.last_error = f"{response.status_code}: {_detail(response)}"
+            outcome = "failed"
+        else:
+            outcome = _fail_or_retry(message, f"{response.status_code}: {_detail(response)}", now)
+    message.save(
+        update_fields=[
+            "attempts",
+            "status",
+            "next_attempt_at",
+            "last_error",
+            "delivered_at",
+            "receipt",
+        ]
+    )
+    return outcome
+
+
+def _claim(pk: int, now: datetime.datetime) -> OutgoingMessage | None:
+    """Take the message for one attempt: a conditional UPDATE moves its next attempt past
+    the post's timeout, so another deliverer does not take it meanwhile; no transaction is
+    held open while the peer answers."""
+    lease = now + datetime.timedelta(seconds=settings.EXCHANGE_TIMEOUT_SECONDS + 30)
+    taken = OutgoingMessage.objects.filter(
+        pk=pk, status=OutgoingMessage.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=lease)
+    if not taken:
+        return None
+    return (
+        OutgoingMessage.objects.select_related("to_node")
+        .prefetch_related("to_node__keys")
+        .get(pk=pk)
+    )
+
+
+def deliver_due(limit: int = BATCH_SIZE, session: requests.Session | None = None) -> Report:
+    """Attempt every due message once (up to `limit`), each claimed first so that several
+    deliverers never post the same one at once."""
+    report = Report()
+    session = session or requests.Session()
+    blocked: set[str] = set()
+    now = timezone.now()
+    for pk, conversation in list(due(now).values_list("pk", "conversation")[:limit]):
+        if conversation in blocked:
+            continue
+        message = _claim(pk, now)
+        if message is None:
+            continue
+        outcome = attempt(message, session)
+        if outcome != "delivered":
+            blocked.add(conversation)  # keep the conversation's order
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def run(
+    *,
+    interval: float = 1.0,
+    on_report: Callable[[Report], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Deliver due messages until stopped; sleep `interval` seconds when nothing was due."""
+    session = requests.Session()
+    while not should_stop():
+        report = deliver_due(session=session)
+        if on_report:
+            on_report(report)
+        if report.attempted == 0:
+            time.sleep(interval)

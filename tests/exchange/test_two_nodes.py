@@ -1,0 +1,162 @@
+"""Two nodes, two processes each, two databases: a message sealed on one is delivered over
+HTTP to the other's web server (gunicorn, DEBUG off), after that server was down, and the
+receipt comes back; then the other answers. Everything through the commands an operator
+runs: migrate, exchange-keys, load-trust-list, exchange-send, exchange-deliver, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import Governance
+
+pytestmark = pytest.mark.slow
+
+ONTARIO = "CA/GOV/ON/joinedup"
+FEDERAL = "CA/GOV/CA/joinedup"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Node:
+    def __init__(self, root: Path, node_id: str, anchors: str):
+        self.root, self.node_id, self.port = root, node_id, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database = root / "node.sqlite3"
+        root.mkdir()
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(sys.path),
+            "DJANGO_SETTINGS_MODULE": "joinedup.settings",
+            "DATABASE_URL": f"sqlite:///{self.database}",
+            "JOINEDUP_DATA_DIR": str(root),
+            "JOINEDUP_DEBUG": "false",
+            "JOINEDUP_EXCHANGE_NODE_ID": node_id,
+            "JOINEDUP_EXCHANGE_TRUST_ANCHORS": anchors,
+            "JOINEDUP_EXCHANGE_RETRY_BASE_SECONDS": "1",
+        }
+        self.server: subprocess.Popen | None = None
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "joinedup.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def start(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "joinedup.cli", *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "server.log").open("wb"),
+        )
+
+    def serve(self) -> None:
+        self.server = self.start("serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "1")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/ping", timeout=2).read()  # noqa: S310 (loopback)
+                return
+            except OSError:
+                assert self.server.poll() is None, (self.root / "server.log").read_text()
+                time.sleep(0.3)
+        raise AssertionError("the server did not start")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=30)
+
+    def entry(self, jurisdictions: list[str]) -> dict:
+        return {
+            "id": self.node_id,
+            "names": {"en": self.node_id, "fr": self.node_id},
+            "base_url": self.url,
+            "jurisdictions": jurisdictions,
+            "keys": json.loads(self.run("exchange-keys", "show"))["keys"],
+        }
+
+    def query(self, sql: str) -> list[tuple]:
+        with sqlite3.connect(self.database) as connection:
+            return connection.execute(sql).fetchall()
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    governance = Governance()
+    ontario = Node(tmp_path / "ontario", ONTARIO, governance.jwks())
+    federal = Node(tmp_path / "federal", FEDERAL, governance.jwks())
+    migrations = [node.start("migrate", "--verbosity", "0") for node in (ontario, federal)]
+    assert all(process.wait(timeout=600) == 0 for process in migrations)
+    listed = governance.signed([ontario.entry(["CA-ON"]), federal.entry(["CA"])])
+    trust_list = tmp_path / "trust-list.json"
+    trust_list.write_text(json.dumps(listed))
+    for node in (ontario, federal):
+        assert "2 nodes, 4 keys" in node.run("load-trust-list", str(trust_list))
+    yield ontario, federal
+    for node in (ontario, federal):
+        node.stop()
+
+
+def test_two_nodes_exchange_a_message_end_to_end(nodes, tmp_path):
+    ontario, federal = nodes
+    body = tmp_path / "evidence.json"
+    body.write_text(json.dumps({"body": {"note": "birth registered", "event": "newborn"}}))
+    message_id = ontario.run(
+        "exchange-send", FEDERAL, "evidence", str(body), "--purpose", "newborn-bundle"
+    ).strip()
+
+    # the federal node is down: the message waits, nothing is lost
+    assert "0 delivered, 1 to retry" in ontario.run("exchange-deliver")
+    federal.serve()
+    time.sleep(1.2)  # the first backoff (JOINEDUP_EXCHANGE_RETRY_BASE_SECONDS=1)
+    assert "1 delivered" in ontario.run("exchange-deliver")
+
+    sent = ontario.query("select status, attempts, digest, receipt from exchange_outgoingmessage")
+    assert [(status, attempts) for status, attempts, *_ in sent] == [("delivered", 2)]
+    received = federal.query("select message_id, digest, kind from exchange_incomingmessage")
+    assert len(received) == 1
+    assert received[0][0].replace("-", "") == message_id.replace("-", "")
+    assert received[0][1] == sent[0][2] and received[0][2] == "evidence"
+    # the log keeps digests and metadata: the body is nowhere in clear on either side
+    for node in (ontario, federal):
+        for stored in node.root.glob("node.sqlite3*"):  # the database and its journal
+            assert b"birth registered" not in stored.read_bytes()
+
+    # and back: the federal node answers on the same conversation
+    ontario.serve()
+    answer = tmp_path / "answer.json"
+    answer.write_text(json.dumps({"body": {"note": "SIN issued"}}))
+    federal.run(
+        "exchange-send",
+        ONTARIO,
+        "referral",
+        str(answer),
+        "--purpose",
+        "newborn-bundle",
+        "--conversation",
+        message_id,
+    )
+    assert "1 delivered" in federal.run("exchange-deliver")
+    assert ontario.query("select kind, conversation from exchange_incomingmessage") == [
+        ("referral", message_id)
+    ]
