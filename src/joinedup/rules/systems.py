@@ -36,8 +36,10 @@ def build_system(packages: list[RulePackage]) -> TaxBenefitSystem:
     root = packages[0]
     if not root.entities:
         raise PackageRefused(root.id, ["the first package of a system must declare entities"])
-    entities = importlib.import_module(root.entities).entities
-    system = TaxBenefitSystem(entities)
+    root_module = importlib.import_module(root.entities)
+    system = TaxBenefitSystem(root_module.entities)
+    # The federation's inputs (ages, family income) come with its entities (federations.py).
+    system.add_variables(*getattr(root_module, "inputs", []))
     system.parameters = ParameterNode("", data={})
     for package in packages:
         system.add_variables_from_directory(str(package.variables_dir))

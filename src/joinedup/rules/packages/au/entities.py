@@ -1,28 +1,19 @@
-"""The Australian federation's entities: people, and the families the payments go to.
+"""The Australian federation's entities and inputs: people, the families the payments go
+to, ages and the family's adjusted taxable income.
 
 Every Australian rule package (Commonwealth, state, local) computes on these entities, so
 their amounts add up for one family.
 """
 
-from openfisca_core.entities import build_entity
+from joinedup.rules.federations import build
 
-Person = build_entity(
-    key="person",
-    plural="persons",
-    label="A person",
-    doc="One person: a parent, a child or another member of the family.",
-    is_person=True,
+federation = build(
+    family_doc="The parents (or the one parent) and the children who live with them.",
+    income="au_family_income",
+    income_label="The family's adjusted taxable income (the estimate for the year)",
+    income_reference="https://guides.dss.gov.au/family-assistance-guide/1/1/a/30",
 )
-
-Family = build_entity(
-    key="family",
-    plural="families",
-    label="A family (the benefit unit)",
-    doc="The parents (or the one parent) and the children who live with them.",
-    roles=[
-        {"key": "parent", "plural": "parents", "label": "Parents", "max": 2},
-        {"key": "child", "plural": "children", "label": "Children"},
-    ],
-)
-
-entities = [Person, Family]
+Person = federation.person
+Family = federation.family
+entities = federation.entities
+inputs = federation.inputs

@@ -1,28 +1,19 @@
-"""The Canadian federation's entities: people, and the families the benefits are paid to.
+"""The Canadian federation's entities and inputs: people, the families the benefits are paid
+to, ages and the family's adjusted net income.
 
 Every Canadian rule package (federal, provincial, municipal) computes on these entities, so
 their amounts add up for one family.
 """
 
-from openfisca_core.entities import build_entity
+from joinedup.rules.federations import build
 
-Person = build_entity(
-    key="person",
-    plural="persons",
-    label="A person",
-    doc="One person: a parent, a child or another member of the family.",
-    is_person=True,
+federation = build(
+    family_doc="The parents (or the one parent) and the children who live with them.",
+    income="adjusted_family_net_income",
+    income_label="Adjusted family net income for a tax year (both parents' net incomes)",
+    income_reference="https://laws-lois.justice.gc.ca/eng/acts/I-3.3/section-122.6.html",
 )
-
-Family = build_entity(
-    key="family",
-    plural="families",
-    label="A family (the benefit unit)",
-    doc="The parents (or the one parent) and the children who live with them.",
-    roles=[
-        {"key": "parent", "plural": "parents", "label": "Parents", "max": 2},
-        {"key": "child", "plural": "children", "label": "Children"},
-    ],
-)
-
-entities = [Person, Family]
+Person = federation.person
+Family = federation.family
+entities = federation.entities
+inputs = federation.inputs
