@@ -15,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from joinedup.care import plans, team
 from joinedup.care.models import IntegratedCase, PlanRequest, Referral, Service
 from joinedup.care.packages import load_package
+from joinedup.delivery.models import WorkItem
 from joinedup.identity import assurance
 from joinedup.identity.models import IdentityProofing, StaffMembership, User
 
@@ -192,8 +193,25 @@ def test_the_person_sees_their_plan_and_withdraws_consent_for_one_agency(
     assert staff_client(ontario).get(f"/en/staff/care/cases/{case.reference}/").status_code == 403
     assert person_client.post("/en/my/care/withdraw/", {"agency": "x"}).status_code == 400
     person_client.post("/en/my/care/request/", {"kind": "review", "text": "Too fast."})
-    assert PlanRequest.objects.get().case == case
+    asked = PlanRequest.objects.get()
+    assert asked.case == case
     assert "Too fast." in staff_client(lead).get("/en/staff/care/").content.decode()
+    # The request is work of the engine: an application of the lead agency's plan-review
+    # service, its task in that agency's queue, answered when a review is held.
+    assert asked.application.applicant_id == case.person_id
+    item = WorkItem.objects.get(application=asked.application, status="open")
+    assert (item.agency_id, item.kind) == (case.agency_id, "plan_review")
+    plans.record_review(
+        lead,
+        case,
+        held_on=datetime.date.today(),
+        attendee_ids=[case.team.get(role="lead").pk],
+        decisions="Slower pace agreed.",
+        next_review=None,
+    )
+    asked.refresh_from_db()
+    assert asked.handled_at is not None
+    assert "Too fast." not in staff_client(lead).get("/en/staff/care/").content.decode()
     assert person_client.post("/en/my/care/request/", {"kind": "x"}).status_code == 400
 
 

@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from joinedup.care import referrals, team
 from joinedup.care.models import IntegratedCase, Referral, Service
 from joinedup.care.packages import load_package
+from joinedup.delivery import queues
+from joinedup.delivery.models import ApplicationStatus, WorkItem
 from joinedup.sharing.models import OutboxEvent
 
 from .conftest import SMALL_DIRECTORY
@@ -61,7 +63,9 @@ def test_a_referral_records_consent_for_the_receiver_and_announces_itself(
     assert referral.status == Referral.Status.SENT
     assert referral.consent.categories == ["income"]
     assert list(referral.consent.recipients.all()) == [agencies["helping-hands"]]
-    assert referral.due_date == datetime.date.today() + datetime.timedelta(days=3)
+    # Three business days on the receiver's calendar (weekends and holidays do not count).
+    assert referral.due_date >= datetime.date.today() + datetime.timedelta(days=3)
+    assert referral.due_date.weekday() < 5
     assert OutboxEvent.objects.filter(type="org.joinedup.care.referral.sent").count() == 1
 
 
@@ -173,3 +177,138 @@ def test_a_receiver_off_the_platform_is_emailed_a_signed_link_and_answers_on_it(
     other, _c = _send(lead, case, services["Community food bank"], key="k")
     with pytest.raises(PermissionDenied):
         referrals.referral_of_link(referrals.link_token(other))
+
+
+def test_a_referral_on_the_platform_is_an_application_in_the_receivers_engine_queue(
+    lead, case, services, food_bank_worker, agencies
+):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    application = referral.application
+    assert application is not None
+    assert application.channel == "referral"
+    assert application.applicant_id == case.person_id
+    assert application.agency == agencies["helping-hands"]
+    assert application.service.key == "referrals.helping-hands"
+    assert application.standard_day_kind == "business" and application.due_date is not None
+    waiting = list(queues.queue(food_bank_worker, agencies["helping-hands"]))
+    assert [(i.application_id, i.kind, i.decisions[:2]) for i in waiting] == [
+        (application.pk, "referral", ["accepted", "declined"])
+    ]
+    # The sender's agency has no such work: the referral is the receiver's.
+    assert not WorkItem.objects.filter(agency=agencies["toronto"]).exists()
+
+
+def test_the_receivers_steps_run_the_process_and_close_the_application(
+    lead, case, services, food_bank_worker
+):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    # Completing the engine's work item from delivery's queue is the same step.
+    item = WorkItem.objects.get(application=referral.application, status="open")
+    queues.complete(food_bank_worker, item, "accepted")
+    referral.refresh_from_db()
+    assert referral.status == "accepted" and referral.accepted_at is not None
+    referral = referrals.move(food_bank_worker, referral, "contacted", note="Called her.")
+    referral = referrals.move(food_bank_worker, referral, "closed", outcome="got_help")
+    application = referral.application
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+    assert application.completed_at is not None
+    assert not WorkItem.objects.filter(
+        application=application, status__in=["open", "claimed"]
+    ).exists()
+    assert [s.status for s in referral.steps.all()] == ["sent", "accepted", "contacted", "closed"]
+
+
+def test_a_declined_referral_ends_its_application(lead, case, services, food_bank_worker):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    referral = referrals.move(food_bank_worker, referral, "declined", note="Full this month.")
+    referral.application.refresh_from_db()
+    assert referral.application.status == ApplicationStatus.REFUSED
+    assert referral.decline_reason == "Full this month."
+
+
+def test_the_persons_applications_are_in_the_case_timeline_for_whom_the_gate_allows(
+    lead, case, services, make_staff
+):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    # The holding agency's caseworker: the gate discloses the person's applications.
+    seen = team.read_case(lead, case)
+    assert [a.pk for a in seen.applications] == [referral.application_id]
+    # A member of another agency, consented for housing only: no applications.
+    ontario = make_staff("serviceontario", "caseworker", "w@ontario.example.org")
+    team.add_member(
+        lead,
+        case,
+        team.StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing"],
+    )
+    assert team.read_case(ontario, case).applications == []
+
+
+def test_referral_measures_per_organisation_place_and_service(
+    lead, case, services, food_bank_worker
+):
+    from joinedup.performance import referrals as referral_measures
+
+    helped, _c = _send(lead, case, services["Community food bank"], key="a")
+    referrals.move(food_bank_worker, helped, "accepted")
+    referrals.move(food_bank_worker, helped, "closed", outcome="got_help")
+    declined, _c = _send(lead, case, services["Community food bank"], key="b")
+    referrals.move(food_bank_worker, declined, "declined", note="Full.")
+    _send(lead, case, services["Community food bank"], key="c")  # still open
+    rows = referral_measures.by_organisation_and_place()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.place, row.sent, row.accepted, row.ended, row.closed_with_outcome) == (
+        "CA-ON-TOR",
+        3,
+        1,
+        2,
+        1,
+    )
+    assert row.closed_with_outcome_share == 0.5
+    assert row.days_to_accept is not None and 0 <= row.days_to_accept < 1
+    assert referral_measures.outcomes_by_service() == {"Community food bank": {"got_help": 1}}
+
+
+def test_the_public_referrals_page_shows_the_measures_with_their_table(
+    lead, case, services, food_bank_worker, client, settings
+):
+    settings.PERFORMANCE_MIN_COUNT = 1
+    referral, _c = _send(lead, case, services["Community food bank"])
+    referrals.move(food_bank_worker, referral, "accepted")
+    referrals.move(food_bank_worker, referral, "closed", outcome="got_help")
+    page = client.get("/en/performance/referrals/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert referral.service.organization.name in text and "Toronto" in text
+    assert "100 %" in text and "Got help" in text
+    settings.PERFORMANCE_MIN_COUNT = 5
+    hidden = client.get("/en/performance/referrals/").content.decode()
+    assert "100 %" not in hidden  # too few referrals to publish
+
+
+def test_the_receivers_work_queue_shows_the_referral_in_words(
+    lead, case, services, food_bank_worker
+):
+    from .test_pages import staff_client  # the signed-in, second-factor browser of the pages
+
+    referral, _created = _send(lead, case, services["Community food bank"])
+    item = WorkItem.objects.get(application=referral.application, status="open")
+    browser = staff_client(food_bank_worker)
+    page = browser.get(f"/en/staff/work-items/{item.pk}/").content.decode()
+    assert "Community food bank" in page and "Needs groceries this week." in page
+    assert "Within a few days" in page and "City of Toronto" in page
+    assert "care plan: income and food" in page
+    assert "Accept the referral" in page and "Decline the referral" in page
+    # No identifier, field name or code where a person reads.
+    assert str(referral.pk) not in page
+    assert ">soon<" not in page and ">accepted<" not in page and ">declined<" not in page
+    french = browser.get(f"/fr/staff/work-items/{item.pk}/").content.decode()
+    assert "D&#x27;ici quelques jours" in french and "Accepter l&#x27;orientation" in french
+    queues.complete(food_bank_worker, item, "accepted")
+    follow_up = WorkItem.objects.get(application=referral.application, status="open")
+    page = browser.get(f"/en/staff/work-items/{follow_up.pk}/").content.decode()
+    assert "Record that contact was made" in page and "Close: Got help" in page
+    assert ">got_help<" not in page

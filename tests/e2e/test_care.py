@@ -24,6 +24,25 @@ from .test_delivery import choose, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+#: True once the page's own scripts are done with the DOM: every table wrapped in its
+#: scrolling box (web/tables.js, at DOMContentLoaded, which waits for the deferred plotly of
+#: the case page) and every chart drawn (charts.js).
+SETTLED = """() => document.readyState === "complete"
+    && Array.from(document.querySelectorAll("table")).every(t => t.parentElement
+        && (t.parentElement.classList.contains("jp-table-scroll")
+            || t.parentElement.classList.contains("usa-table-container--scrollable")))
+    && Array.from(document.querySelectorAll("[data-chart]")).every(
+        c => typeof window.Plotly === "undefined" || c.querySelector(".main-svg"))"""
+
+
+def settled(page: Page) -> Page:
+    """Wait for the page to be loaded and left alone by its scripts before axe-core walks
+    it: a text may be visible while the deferred scripts still move the tables, and axe
+    walking a DOM that changes under it fails ("reading 'nthChild'")."""
+    page.wait_for_load_state("load")
+    page.wait_for_function(SETTLED)
+    return page
+
 
 @pytest.fixture
 def world(federation) -> dict:
@@ -62,12 +81,12 @@ def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdraw
     base = live_server.url
     page.goto(f"{base}/en/find-help/?need=food")
     expect(page.get_by_role("heading", name="Community food bank")).to_be_visible()
-    axe(page)
+    axe(settled(page))
     screenshot(page, "care-find-help")
 
     sign_in(page, base, world["navigator"], second_factor=True)
     page.goto(f"{base}/en/staff/care/")
-    axe(page)
+    axe(settled(page))
     page.get_by_role("link", name="Open a case").click()
     page.get_by_label("Given names").fill("Jordan")
     page.get_by_label("Family name").fill("Mbeki")
@@ -75,7 +94,7 @@ def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdraw
     choose(page, "The person's consent")
     for label in ("care plan: housing", "care plan: income and food"):
         page.locator("label.usa-checkbox__label", has_text=label).click()
-    axe(page)
+    axe(settled(page))
     page.get_by_role("button", name="Open the case").click()
     expect(page.get_by_text("The case is open")).to_be_visible()
     case = IntegratedCase.objects.get()
@@ -115,15 +134,22 @@ def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdraw
     page.locator("label.usa-checkbox__label[for=rcat-income]").click()
     page.get_by_role("button", name="Send the referral").click()
     expect(page.get_by_text("The referral is sent.")).to_be_visible()
-    axe(page)
+    # The case page: the message shows before its deferred scripts (plotly, then the
+    # tables' wrapping) have run; axe waits for them.
+    axe(settled(page))
     screenshot(page, "care-case-page")
     referral = Referral.objects.get()
+    # The referral is an application of the food bank's referral service, in its engine queue.
+    assert referral.application.channel == "referral"
+    assert referral.application.work_items.filter(status="open", kind="referral").count() == 1
 
     food = browser.new_context(locale="en-CA").new_page()
     sign_in(food, base, world["food"], second_factor=True)
     food.goto(f"{base}/en/staff/care/")
     food.get_by_role("link", name="Community food bank").click()
-    axe(food)
+    # The click navigates: wait for the referral page itself, not the workspace leaving.
+    expect(food.get_by_role("button", name="Record this step")).to_be_visible()
+    axe(settled(food))
     food.locator("label.usa-radio__label", has_text="Accepted").click()
     food.get_by_role("button", name="Record this step").click()
     food.locator("label.usa-radio__label", has_text="Closed with an outcome").click()
@@ -133,6 +159,8 @@ def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdraw
     screenshot(food, "care-referral-closed")
     referral.refresh_from_db()
     assert (referral.status, referral.outcome) == ("closed", "got_help")
+    referral.application.refresh_from_db()
+    assert referral.application.status == "approved"  # the engine's process ended
 
     province = browser.new_context(locale="en-CA").new_page()
     sign_in(province, base, world["province"], second_factor=True)
@@ -144,7 +172,7 @@ def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdraw
     person.goto(f"{base}/en/my/")
     person.get_by_role("link", name="My care plan, team and referrals").click()
     expect(person.get_by_text("Rent arrears cleared by spring")).to_be_visible()
-    axe(person)
+    axe(settled(person))
     screenshot(person, "care-my-plan")
     person.get_by_role("button", name="Withdraw my consent for ServiceOntario").click()
     expect(person.get_by_text("Your consent is withdrawn")).to_be_visible()

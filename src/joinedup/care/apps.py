@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CareConfig(AppConfig):
@@ -7,14 +8,15 @@ class CareConfig(AppConfig):
 
     name = "joinedup.care"
     label = "care"
-    verbose_name = _("Human services")
+    verbose_name = pgettext_lazy("human services", "Human services")
 
     def ready(self) -> None:
         # Imported here, not at the top: they use the models, which the app registry gives
-        # only once it is ready. Policy rules and the gate's care fields register on import.
+        # only once it is ready. Policy rules, the gate's care fields and the
+        # engine's care handlers and the periodic job register on import.
         from joinedup.identity import console
 
-        from . import fields, policy  # noqa: F401
+        from . import fields, policy, schedule, work  # noqa: F401
 
         console.register(
             console.ConsoleEntry(

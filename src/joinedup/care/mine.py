@@ -7,14 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
+from joinedup.delivery.applications import SubmissionError, submit_application
 from joinedup.federation.models import Agency
+from joinedup.identity.acting import ActingContext
 
 from . import team
 from .fields import CARE_CATEGORIES, LABELS
 from .models import Action, Goal, IntegratedCase, Need, PlanRequest, Referral, TeamMember
+from .work import area_for, request_version
 
 
 @dataclass
@@ -98,14 +102,21 @@ def withdraw(person_id: int, agency_id: int) -> int:
     return team.withdraw_agency(case, agency, method="online")
 
 
-def ask(person_id: int, kind: str, text: str) -> PlanRequest:
-    case = IntegratedCase.objects.filter(
-        person_id=person_id, status=IntegratedCase.Status.OPEN
-    ).first()
+def ask(context: ActingContext, kind: str, text: str) -> PlanRequest:
+    """The person asks for a review of their plan, or complains about it. The request is an
+    application of the lead agency's plan-review service: its task waits in that agency's
+    queue of the engine (and in the lead professional's workspace), on its clock."""
+    case = (
+        IntegratedCase.objects.filter(
+            person_id=context.subject_id, status=IntegratedCase.Status.OPEN
+        )
+        .select_related("person")
+        .first()
+    )
     if case is None:
         raise ValidationError(_("You have no open plan."))
     errors = {}
-    if kind not in PlanRequest.Kind.values:
+    if kind not in PlanRequest.PERSON_KINDS:
         errors["kind"] = _("Say whether you ask for a review or complain.")
     text = (text or "").strip()
     if not text:
@@ -114,4 +125,27 @@ def ask(person_id: int, kind: str, text: str) -> PlanRequest:
         errors["text"] = _("Keep it under 4,000 characters.")
     if errors:
         raise ValidationError(errors)
-    return PlanRequest.objects.create(case=case, kind=kind, text=text)
+    lead = (
+        TeamMember.objects.filter(case=case, role=TeamMember.Role.LEAD, left_at__isnull=True)
+        .select_related("membership__agency__jurisdiction")
+        .first()
+    )
+    agency = lead.membership.agency if lead is not None else case.agency
+    with transaction.atomic():
+        request = PlanRequest.objects.create(case=case, kind=kind, text=text)
+        try:
+            version = request_version(agency, area_for(agency, case.person))
+            application, _created = submit_application(
+                context,
+                version.service.key,
+                {"request": str(request.pk), "kind": kind},
+                channel="online",
+                applicant=case.person,
+                version=version,
+                place=area_for(agency, case.person),
+            )
+        except (SubmissionError, ValueError) as error:
+            raise ValidationError({"kind": str(error)}) from None
+        request.application = application
+        request.save(update_fields=["application"])
+    return request

@@ -16,7 +16,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -442,7 +442,7 @@ class Domain(models.TextChoices):
 
 class IntegratedCase(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("human services", "Open")
         CLOSED = "closed", _("Closed")
 
     class Basis(models.TextChoices):
@@ -550,11 +550,11 @@ class Goal(models.Model):
         ATTAINED = "attained", _("Attained")
         PARTLY = "partly", _("Partly attained")
         NOT_ATTAINED = "not_attained", _("Not attained")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("human services", "Cancelled")
 
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="goals")
     description = models.TextField(_("goal"))
-    target_date = models.DateField(_("by"), null=True, blank=True)
+    target_date = models.DateField(pgettext_lazy("human services", "by"), null=True, blank=True)
     outcome = models.CharField(
         _("outcome"), max_length=12, choices=Outcome.choices, blank=True, default=""
     )
@@ -567,8 +567,8 @@ class Action(models.Model):
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
         IN_PROGRESS = "in_progress", _("In progress")
-        DONE = "done", _("Done")
-        CANCELLED = "cancelled", _("Cancelled")
+        DONE = "done", pgettext_lazy("human services", "Done")
+        CANCELLED = "cancelled", pgettext_lazy("human services", "Cancelled")
 
     goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="actions")
     description = models.TextField(_("action"))
@@ -652,9 +652,9 @@ class Referral(models.Model):
         return str(self.id)
 
     class Status(models.TextChoices):
-        SENT = "sent", _("Sent")
-        ACCEPTED = "accepted", _("Accepted")
-        DECLINED = "declined", _("Declined")
+        SENT = "sent", pgettext_lazy("human services", "Sent")
+        ACCEPTED = "accepted", pgettext_lazy("human services", "Accepted")
+        DECLINED = "declined", pgettext_lazy("human services", "Declined")
         CONTACTED = "contacted", _("Contact made")
         DELIVERED = "delivered", _("Service delivered")
         CLOSED = "closed", _("Closed with an outcome")
@@ -710,6 +710,17 @@ class Referral(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
+    application = models.OneToOneField(
+        "delivery.Application",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="care_referral",
+        help_text=_(
+            "When the receiver is on the platform, the referral is an application of its "
+            "referral service, carried by the engine."
+        ),
+    )
 
     class Meta:
         ordering = ["-sent_at"]
@@ -747,15 +758,41 @@ class PlanRequest(models.Model):
     class Kind(models.TextChoices):
         REVIEW = "review", _("A review of my plan")
         COMPLAINT = "complaint", _("A complaint about my plan")
+        DUE_REVIEW = "due_review", _("The plan's review is due")
+
+    #: What a person may ask for themselves; a due review is opened by the platform.
+    PERSON_KINDS = (Kind.REVIEW, Kind.COMPLAINT)
 
     case = models.ForeignKey(IntegratedCase, on_delete=models.CASCADE, related_name="requests")
     kind = models.CharField(_("what you ask for"), max_length=10, choices=Kind.choices)
-    text = models.TextField(_("your message"))
+    text = models.TextField(_("your message"), blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     handled_at = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField(
+        _("review due on"),
+        null=True,
+        blank=True,
+        help_text=_("For a due review: the review date of the plan that fell due."),
+    )
+    application = models.OneToOneField(
+        "delivery.Application",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="care_request",
+        help_text=_("The work of the lead professional's agency, carried by the engine."),
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            # One review task per review date of a case, however often the job runs.
+            models.UniqueConstraint(
+                fields=["case", "due_on"],
+                condition=models.Q(kind="due_review"),
+                name="care_one_due_review_per_date",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.kind}"

@@ -577,8 +577,30 @@ def load_package(folder: Path) -> LoadReport:
                 _load_addresses(result)
             else:
                 _upsert(table, result)
+            if table.file == "locations.csv":
+                _coordinates_from_offices(result)
             counts[table.file] = len(result.rows)
     return LoadReport(counts)
+
+
+def _coordinates_from_offices(result: _Parsed) -> None:
+    """A location that is an office of the registry (`x_office`) and whose row gives no
+    coordinates is placed where the registry places the office (its data file's
+    `coordinates`): no geocoding service is reachable, and the office is one place whichever
+    file describes it. Coordinates the row gives win."""
+    ids = [
+        values["id"]
+        for _index, values, _t in result.rows
+        if "x_office" in values and "latitude" not in values and "longitude" not in values
+    ]
+    located = []
+    for location in m.Location.objects.filter(
+        pk__in=ids, office__latitude__isnull=False, office__longitude__isnull=False
+    ).select_related("office"):
+        location.latitude = location.office.latitude
+        location.longitude = location.office.longitude
+        located.append(location)
+    m.Location.objects.bulk_update(located, ["latitude", "longitude"], batch_size=500)
 
 
 def _upsert(table: Table, result: _Parsed) -> None:

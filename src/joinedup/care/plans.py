@@ -9,17 +9,38 @@ transaction, so a refused form leaves nothing behind.
 from __future__ import annotations
 
 import datetime
+import logging
+import zoneinfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup.delivery import queues
+from joinedup.delivery.models import WorkItem
 from joinedup.federation.models import Agency
+from joinedup.federation.routing import RoutingError
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.policy import PolicyDenied
 
-from .models import Action, Alert, Domain, Goal, IntegratedCase, Need, Note, Review, TeamMember
+from .models import (
+    Action,
+    Alert,
+    Domain,
+    Goal,
+    IntegratedCase,
+    Need,
+    Note,
+    PlanRequest,
+    Review,
+    TeamMember,
+)
 from .team import NotOnTeam, active_member
+from .work import area_for, open_due_review_work
+
+log = logging.getLogger(__name__)
 
 COORDINATORS = (TeamMember.Role.LEAD, TeamMember.Role.NAVIGATOR)
 
@@ -142,7 +163,92 @@ def record_review(
         review.attendees.set(attendees)
         case.review_date = next_review
         case.save(update_fields=["review_date"])
+        _answer_requests(context, case)
     return review
+
+
+def _answer_requests(context: ActingContext, case: IntegratedCase) -> None:
+    """A review held answers the person's open requests: their tasks in the engine's queue
+    are completed (the process marks each request handled), where the actor may work them."""
+    items = WorkItem.objects.filter(
+        application__care_request__case=case,
+        application__care_request__handled_at__isnull=True,
+        kind="plan_review",
+        status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED],
+    ).select_related("agency", "application")
+    for item in items:
+        try:
+            queues.complete(context, item, "reviewed", reasons=_("The plan was reviewed."))
+        except (queues.QueueError, PolicyDenied):
+            continue  # another agency's or role's task: it stays in its queue
+
+
+def open_requests(case: IntegratedCase):
+    """The person's requests still waiting for an answer."""
+    return PlanRequest.objects.filter(case=case, handled_at__isnull=True)
+
+
+#: The furthest ahead of UTC any place's calendar runs (UTC+14): no review date later than
+#: UTC's today plus this can have come anywhere yet.
+_AHEAD = datetime.timedelta(hours=14)
+
+
+def due_reviews(now: datetime.datetime | None = None) -> QuerySet[IntegratedCase]:
+    """Open cases whose review date may have come (somewhere) and that have no review task
+    for that date yet. Cheap: the scheduler asks it before enqueueing the job."""
+    horizon = ((now or timezone.now()) + _AHEAD).date()
+    opened = PlanRequest.objects.filter(
+        case=OuterRef("pk"), kind=PlanRequest.Kind.DUE_REVIEW, due_on=OuterRef("review_date")
+    )
+    return IntegratedCase.objects.filter(
+        status=IntegratedCase.Status.OPEN,
+        review_date__isnull=False,
+        review_date__lte=horizon,
+    ).filter(~Exists(opened))
+
+
+def open_due_reviews(now: datetime.datetime | None = None) -> list[PlanRequest]:
+    """Open the review task of every plan whose review date has come, on the calendar of the
+    place whose agency leads it: an application of the lead agency's plan-review service, its
+    task in that agency's queue and in the lead professional's workspace. Holding the review
+    (`record_review`) answers it, like a person's request.
+
+    Idempotent: one task per case and review date (a unique constraint; a second run, or two
+    schedulers at once, open nothing more). Returns the requests opened by this call."""
+    now = now or timezone.now()
+    leads = TeamMember.objects.filter(
+        role=TeamMember.Role.LEAD, left_at__isnull=True
+    ).select_related("membership__agency__jurisdiction")
+    cases = (
+        due_reviews(now)
+        .select_related("person", "agency__jurisdiction")
+        .prefetch_related(Prefetch("team", queryset=leads, to_attr="leads"))
+        .order_by("review_date", "pk")
+    )
+    opened = []
+    for case in cases:
+        agency = case.leads[0].membership.agency if case.leads else case.agency
+        try:
+            area = area_for(agency, case.person)
+        except ValueError:
+            log.warning("care: no place to route the due review of case %s", case.pk)
+            continue
+        if now.astimezone(zoneinfo.ZoneInfo(area.time_zone)).date() < case.review_date:
+            continue  # not yet the review date where the lead agency works
+        try:
+            with transaction.atomic():
+                request = PlanRequest.objects.create(
+                    case=case, kind=PlanRequest.Kind.DUE_REVIEW, due_on=case.review_date
+                )
+                request.application = open_due_review_work(request, agency, area)
+                request.save(update_fields=["application"])
+        except IntegrityError:
+            continue  # another run opened it meanwhile
+        except RoutingError:
+            log.warning("care: no plan-review service offered for case %s", case.pk)
+            continue
+        opened.append(request)
+    return opened
 
 
 def add_note(context: ActingContext, case: IntegratedCase, domain: str, text: str) -> Note:

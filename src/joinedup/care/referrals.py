@@ -10,6 +10,11 @@ accepts or declines with a reason, records contact, delivery and an outcome; the
 the person see each step. A referral past its answer date without an answer is overdue and
 shows in the sending agency's supervisors' queue. The same idempotency key from the same
 agency gives back the same referral. Each step announces itself through the outbox.
+
+A referral to an agency of the registry IS an application of that agency's referral service
+(`work.referral_version`), carried by delivery's engine: the receiver's steps complete the
+work items of the referral process in its queue, and the process writes them back here.
+Only a service off the platform (reached by e-mail) keeps its steps in care alone.
 """
 
 from __future__ import annotations
@@ -27,17 +32,28 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup.delivery import queues
+from joinedup.delivery.applications import SubmissionError, submit_application
+from joinedup.delivery.models import WorkItem
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.policy import PERSON_FACING
 from joinedup.sharing import consent as consents
-from joinedup.sharing import outbox
 from joinedup.sharing.models import ConsentRecord
 
 from .fields import CARE_CATEGORIES
 from .models import IntegratedCase, Referral, ReferralStep, Service
 from .team import PURPOSE, active_member
+from .work import (
+    REFERRAL_CHANNEL,
+    announce,
+    answer_due,
+    apply_step,
+    area_for,
+    decision_for,
+    on_platform,
+    referral_version,
+)
 
-SOURCE = "/joinedup/care/referrals"
 Status = Referral.Status
 
 #: Which step leads from which state.
@@ -48,28 +64,13 @@ MOVES: dict[str, tuple[str, ...]] = {
     Status.DELIVERED: (Status.ACCEPTED, Status.CONTACTED),
     Status.CLOSED: (Status.ACCEPTED, Status.CONTACTED, Status.DELIVERED),
 }
-#: Days to answer, by urgency (calendar days).
+#: Days to answer, by urgency: business days on the receiver's calendar when the receiver is
+#: on the platform (the engine's calendar), calendar days for a receiver reached by e-mail.
 ANSWER_DAYS = {
     Referral.Urgency.URGENT: 1,
     Referral.Urgency.SOON: 3,
     Referral.Urgency.ROUTINE: 10,
 }
-
-
-def _emit(referral: Referral, step: str) -> None:
-    outbox.emit(
-        f"org.joinedup.care.referral.{step}",
-        source=SOURCE,
-        subject=f"person/{referral.person_id}",
-        data={
-            "referral_id": str(referral.pk),
-            "service_id": str(referral.service_id),
-            "from_agency": referral.from_agency.key,
-            "to_agency": referral.to_agency.key if referral.to_agency_id else None,
-            "status": referral.status,
-            "outcome": referral.outcome or None,
-        },
-    )
 
 
 def send_referral(
@@ -113,6 +114,7 @@ def send_referral(
     if errors:
         raise ValidationError(errors)
     receiver = service.organization.agency
+    asked_date = due_date
     due_date = due_date or today + datetime.timedelta(days=ANSWER_DAYS[urgency])
     try:
         with transaction.atomic():
@@ -143,7 +145,9 @@ def send_referral(
             ReferralStep.objects.create(
                 referral=referral, status=Status.SENT, by_id=context.user_id
             )
-            _emit(referral, "sent")
+            if on_platform(receiver):
+                _carry(context, referral, receiver, asked_date)
+            announce(referral, "sent")
             if receiver is None and service.referral_email:
                 transaction.on_commit(lambda: _email_link(referral))
     except IntegrityError:
@@ -154,6 +158,39 @@ def send_referral(
             raise
         return existing, False
     return referral, True
+
+
+def _carry(
+    context: ActingContext,
+    referral: Referral,
+    receiver,
+    asked_date: datetime.date | None,
+) -> None:
+    """Make the referral an application of the receiver's referral service, made by the
+    referrer for the person on the channel "referral": the engine starts the referral process
+    (the receiver's first task waits in its queue) and its clock on the receiver's calendar."""
+    try:
+        area = area_for(receiver, referral.person, referral.from_agency)
+    except ValueError:
+        raise ValidationError(
+            {"service": _("We do not know where the person lives: add their address first.")}
+        ) from None
+    version = referral_version(receiver, area)
+    try:
+        application, _created = submit_application(
+            context,
+            version.service.key,
+            {"referral": str(referral.pk), "urgency": referral.urgency},
+            channel=REFERRAL_CHANNEL,
+            applicant=referral.person,
+            version=version,
+            place=area,
+        )
+    except SubmissionError as error:
+        raise ValidationError({"service": error.message}) from None
+    referral.application = application
+    referral.due_date = asked_date or answer_due(application, ANSWER_DAYS[referral.urgency])
+    referral.save(update_fields=["application", "due_date"])
 
 
 def _receiver_may(context: ActingContext, referral: Referral) -> bool:
@@ -177,7 +214,7 @@ def move(
     outcome). A step that does not follow from the current state is refused."""
     if not _receiver_may(context, referral):
         raise PermissionDenied(_("Only the receiving organisation answers this referral."))
-    return _step(referral, status, note, outcome, context.user_id)
+    return _step(referral, status, note, outcome, context.user_id, context)
 
 
 def move_by_link(token: str, status: str, *, note: str = "", outcome: str = "") -> Referral:
@@ -186,7 +223,14 @@ def move_by_link(token: str, status: str, *, note: str = "", outcome: str = "") 
     return _step(referral_of_link(token), status, note, outcome, None)
 
 
-def _step(referral: Referral, status: str, note: str, outcome: str, by_id: int | None) -> Referral:
+def _step(
+    referral: Referral,
+    status: str,
+    note: str,
+    outcome: str,
+    by_id: int | None,
+    context: ActingContext | None = None,
+) -> Referral:
     if status not in MOVES:
         raise ValidationError({"status": _("Choose a step.")})
     note = (note or "").strip()
@@ -206,19 +250,26 @@ def _step(referral: Referral, status: str, note: str, outcome: str, by_id: int |
                     % {"state": referral.get_status_display().lower()}
                 }
             )
-        now = timezone.now()
-        referral.status = status
-        if status == Status.ACCEPTED:
-            referral.accepted_at = now
-        if status == Status.DECLINED:
-            referral.decline_reason = note
-            referral.closed_at = now
-        if status == Status.CLOSED:
-            referral.outcome = outcome
-            referral.closed_at = now
-        referral.save()
-        ReferralStep.objects.create(referral=referral, status=status, by_id=by_id, note=note)
-        _emit(referral, status)
+        if referral.application_id is None or context is None:
+            return apply_step(referral, status, note, outcome, by_id)
+        # Carried by the engine: the receiver completes the task waiting in its queue, and
+        # the process records the step (care_referral_step) in this transaction.
+        item = (
+            WorkItem.objects.select_related("agency", "application")
+            .filter(
+                application_id=referral.application_id,
+                kind="referral",
+                status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED],
+            )
+            .first()
+        )
+        if item is None:
+            raise ValidationError({"status": _("This referral is not waiting for a step.")})
+        try:
+            queues.complete(context, item, decision_for(status, outcome), reasons=note)
+        except queues.QueueError as error:
+            raise ValidationError({"status": error.message}) from None
+        referral.refresh_from_db()
     return referral
 
 

@@ -29,6 +29,8 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup.delivery.models import Application
+from joinedup.delivery.queues import APPLICATIONS_FIELD
 from joinedup.federation.models import Agency
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, StaffMembership
@@ -278,6 +280,13 @@ class CaseView:
     alerts: list[Alert] = field(default_factory=list)
     team: list[TeamMember] = field(default_factory=list)
     referrals: list[Referral] = field(default_factory=list)
+    #: The person's latest applications across agencies (links, nothing copied), when the
+    #: gate disclosed them to this member; a bundle's parts are among them.
+    applications: list[Application] = field(default_factory=list)
+
+
+#: How many of the person's latest applications the case's timeline shows.
+TIMELINE_APPLICATIONS = 20
 
 
 def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
@@ -286,11 +295,16 @@ def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
     member = active_member(context, case)
     if member is None:
         raise NotOnTeam(_("You are not a member of this case's team."))
-    wanted = ["given_names", "family_name"] + [field_key(c) for c in CARE_CATEGORIES]
-    try:
-        disclosure = gate.disclose(context, case.person, wanted, PURPOSE, holder=case.agency)
-    except gate.DisclosureRefused as refusal:
-        raise NotOnTeam(refusal.message) from refusal
+    wanted = ["given_names", "family_name", APPLICATIONS_FIELD] + [
+        field_key(c) for c in CARE_CATEGORIES
+    ]
+    # One pass of the gate for the name and every category (its rules, consents and
+    # sensitivities read once), one ledger entry.
+    (disclosure,) = gate.disclose_many(
+        context, case.person, [gate.Request(tuple(wanted), PURPOSE, case.agency)]
+    )
+    if isinstance(disclosure, gate.DisclosureRefused):
+        raise NotOnTeam(disclosure.message) from disclosure
     domains = sorted(
         {d for key, value in disclosure.fields.items() if key.startswith("care.") for d in value}
     )
@@ -336,6 +350,28 @@ def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
         referrals=list(
             Referral.objects.filter(case=case).select_related("service", "to_agency")[:50]
         ),
+        applications=_applications(disclosure.fields.get(APPLICATIONS_FIELD) or []),
+    )
+
+
+def _applications(references: list[str]) -> list[Application]:
+    """The latest of the applications the gate disclosed (by reference), for the timeline."""
+    if not references:
+        return []
+    return list(
+        Application.objects.filter(reference__in=references[-TIMELINE_APPLICATIONS:])
+        .select_related("service", "agency")
+        .only(
+            "reference",
+            "status",
+            "channel",
+            "submitted_at",
+            "service__key",
+            "service__names",
+            "agency__key",
+            "agency__names",
+        )
+        .order_by("-submitted_at")
     )
 
 

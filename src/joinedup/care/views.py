@@ -252,6 +252,15 @@ def _case_page(
         + [
             (r.sent_at, _("Referral sent"), r.service.text("name"), r.get_status_display())
             for r in view.referrals
+        ]
+        + [
+            (
+                a.submitted_at,
+                _("Application %(reference)s") % {"reference": a.reference},
+                a.service.name,
+                f"{a.get_status_display()} — {a.agency.name}",
+            )
+            for a in view.applications
         ],
         key=lambda row: row[0],
         reverse=True,
@@ -581,7 +590,7 @@ def _my_page(request, context, errors=None, status=200) -> HttpResponse:
         {
             "mine": mine.my_case(context.person_id),
             "labels": dict(_categories()),
-            "kinds": PlanRequest.Kind.choices,
+            "kinds": [(k.value, k.label) for k in PlanRequest.PERSON_KINDS],
             "errors": errors or [],
             "section": "my-services",
         },
@@ -609,7 +618,7 @@ def my_withdraw(request: HttpRequest, context: ActingContext) -> HttpResponse:
 @guards.requires("care.mine.change")
 def my_request(request: HttpRequest, context: ActingContext) -> HttpResponse:
     try:
-        mine.ask(context.person_id, request.POST.get("kind", ""), request.POST.get("text", ""))
+        mine.ask(context, request.POST.get("kind", ""), request.POST.get("text", ""))
     except ValidationError as error:
         return _my_page(request, context, _errors(error), status=400)
     messages.success(request, _("Your request is sent to your lead professional."))

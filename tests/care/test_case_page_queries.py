@@ -1,0 +1,70 @@
+"""The case page reads a constant number of statements, whatever the size of the case."""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from joinedup.care import plans, referrals, team
+from joinedup.identity.models import StaffMembership
+
+from .test_pages import ontario_agency, services, staff_client  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lead(make_staff):
+    return make_staff("toronto", "caseworker", "lead@toronto.example.org")
+
+
+@pytest.fixture
+def ontario(make_staff):
+    return make_staff("serviceontario", "caseworker", "worker@ontario.example.org")
+
+
+def test_the_case_page_reads_a_constant_number_of_statements(
+    services,  # noqa: F811
+    lead,
+    ontario,
+    person,
+):
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "income"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing", "income"],
+    )
+    food = services["Community food bank"]
+
+    def grow(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            need = plans.add_need(lead, case, "housing" if i % 2 else "income", f"need {i}")
+            goal = plans.add_goal(lead, need, f"goal {i}", None)
+            plans.add_action(lead, goal, f"act {i}", ontario_agency(lead), datetime.date.today())
+            plans.add_note(lead, case, "housing", f"note {i}")
+            referrals.send_referral(
+                lead, case, food, reason="r", urgency="routine", categories=["income"]
+            )
+
+    url = f"/en/staff/care/cases/{case.reference}/"
+    readers = {"lead": staff_client(lead), "ontario": staff_client(ontario)}
+
+    def statements(who: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert readers[who].get(url).status_code == 200
+        if os.environ.get("CARE_SHOW_QUERIES"):
+            for q in queries.captured_queries:
+                print(q["sql"][:300])
+        return len(queries)
+
+    grow(2, 0)
+    first = {who: (statements(who), statements(who))[1] for who in readers}
+    grow(10, 2)
+    assert {who: statements(who) for who in readers} == first
