@@ -70,3 +70,12 @@ def test_an_analyst_follows_the_money_and_compares_a_scenario(
     axe(page)
     page.get_by_role("button", name="Propose this scenario").click()
     expect(page.get_by_text("proposed")).to_be_visible()
+
+    # The funder's own pages: oversight reviews it may read, outcome payments to decide.
+    page.goto(live_server.url + "/en/funding/oversight/")
+    expect(page.get_by_role("heading", name="Oversight reviews", exact=True)).to_be_visible()
+    axe(page)
+    page.goto(live_server.url + "/fr/funding/payments/")
+    expect(page.get_by_role("heading", name="Paiements aux résultats", exact=True)).to_be_visible()
+    screenshot(page, "funding-payments")
+    axe(page)

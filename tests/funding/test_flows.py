@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from joinedup.federation.models import Jurisdiction
-from joinedup.funding import expenditures, explorer, fiscal, flows
+from joinedup.funding import expenditures, explorer, fiscal, flows, rollup
 from joinedup.funding.models import Allocation, ChangeRecord, Expenditure, Pool, sum_money
 
 from .conftest import allocate
@@ -110,6 +110,35 @@ def test_a_pool_shares_its_payouts_among_its_funders_pro_rata(world):
     shares = tree.funders_of(world.hands.pk)
     assert sum(shares.values()) == Decimal("50.00")  # 40 from the chain + 10 from the pool
     assert shares == {world.esdc.pk: Decimal("50.00")}
+
+
+def test_spending_from_a_pool_is_checked_against_its_payouts(world):
+    """The pool holds 30.00 + 10.00 = 40.00; it pays 25.00 out to Helping Hands, so its
+    manager may spend 15.00 directly, whichever contribution the lines are reported against;
+    and what was spent is no longer there to pay out."""
+    pool = Pool.objects.create(key="toronto-fund", manager=world.toronto, names={"en": "Fund"})
+    first = allocate(
+        "into-1", world.esdc, world.toronto, world.jobs, "30.00",
+        into_pool=pool, condition=Allocation.Condition.POOLED,
+    )  # fmt: skip
+    second = allocate(
+        "into-2", world.ontario, world.toronto, world.jobs, "10.00", source=world.federal,
+        into_pool=pool, condition=Allocation.Condition.POOLED,
+    )  # fmt: skip
+    allocate("out-1", world.toronto, world.hands, world.jobs, "25.00", from_pool=pool)
+    line = {"category": "operations", "phase": "executed", "user_id": None, "agency": "toronto"}
+    april, may = datetime.date(2025, 4, 1), datetime.date(2025, 5, 1)
+    expenditures.report_expenditure(first, period=april, amount="10.00", reason="r", **line)
+    with pytest.raises(flows.FundingRefused, match=r"after its payouts Fund holds 5\.00 CAD"):
+        expenditures.report_expenditure(second, period=april, amount="5.01", reason="r", **line)
+    assert not Expenditure.objects.filter(allocation=second).exists()
+    expenditures.report_expenditure(second, period=april, amount="5.00", reason="r", **line)
+    # Replacing a line counts it once: 10.00 becomes 9.00, so 1.00 more is free.
+    expenditures.report_expenditure(first, period=april, amount="9.00", reason="r", **line)
+    expenditures.report_expenditure(first, period=may, amount="1.00", reason="r", **line)
+    with pytest.raises(flows.FundingRefused, match=r"holds 0\.00 CAD"):
+        allocate("out-2", world.toronto, world.hands, world.jobs, "0.01", from_pool=pool)
+    assert flows.pool_balance(pool.pk, 2025) == Decimal("0.00")
 
 
 def test_expenditures_stay_in_the_fiscal_year_and_within_the_allocation(world):
@@ -294,9 +323,11 @@ def test_the_database_totals_reconcile_to_the_cent(world, amounts):
         )
         for index, amount in enumerate(amounts)
     )
+    rollup.rebuild()  # lines loaded in bulk, outside the rules: the rollup is rebuilt
     expected = sum(amounts, Decimal("0.00"))
     assert sum_money(Expenditure.objects.filter(allocation=allocation)) == expected
     totals = explorer.totals(explorer.Selection(2025, world.housing))
     assert sum(totals.phases.values(), Decimal("0.00")) == expected
     Expenditure.objects.filter(allocation=allocation).delete()
     allocation.delete()
+    rollup.rebuild()

@@ -136,3 +136,22 @@ def test_export_open_data_adds_the_published_funding(exported, tmp_path):
     assert descriptor["profile"] == "fiscal-data-package"
     keys = {row["key"] for row in _rows(out / "funding" / "allocations.csv")}
     assert keys == {"fed-jobs", "on-jobs", "tor-jobs"}
+
+
+@pytest.mark.django_db
+def test_loaded_counts_are_words_in_the_readers_language():
+    from django.utils import translation
+
+    from joinedup.demo.loading import load_demo_funding
+    from joinedup.funding.package import describe_counts
+
+    counts = {"allocations": 2, "expenditures": 1, "outcome agreements": 1}
+    assert describe_counts(counts) == (
+        "2 allocations, 1 expenditure line, 1 outcome-based agreement"
+    )
+    with translation.override("fr"):
+        assert describe_counts(counts) == (
+            "2 affectations, 1 ligne de dépense, 1 entente axée sur les résultats"
+        )
+        # Without the Canadian demo federation the demo loader says so, in French too.
+        assert "rien n’a été chargé" in load_demo_funding()

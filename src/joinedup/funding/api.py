@@ -23,8 +23,17 @@ from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
 
-from . import expenditures, explorer, fiscal, flows, indicators, outcomes
-from .models import Allocation, Expenditure, Indicator, OutcomeAgreement, OutcomePayment, Result
+from . import expenditures, explorer, fiscal, flows, indicators, outcomes, oversight
+from .models import (
+    Allocation,
+    Expenditure,
+    Finding,
+    Indicator,
+    OutcomeAgreement,
+    OutcomePayment,
+    Result,
+    Review,
+)
 
 router = Router(tags=["funding"])
 
@@ -511,7 +520,10 @@ class PaymentOut(Schema):
     outcomes: str
     amount: str
     currency: str
-    status: str = Field(description="computed (awaiting the funder's approval) or approved")
+    status: str = Field(
+        description="computed (awaiting the funder's approval), approved or returned"
+    )
+    reason: str = Field(description="Why the funder approved or returned it")
     statement: list[str] = Field(description="How the amount was computed, step by step")
 
 
@@ -526,6 +538,7 @@ def payment_out(payment: OutcomePayment) -> dict:
         "amount": str(payment.amount),
         "currency": currency,
         "status": payment.status,
+        "reason": payment.decision_reason,
         "statement": outcomes.statement(payment.steps, currency),
     }
 
@@ -556,7 +569,199 @@ def payment_approve(request: HttpRequest, payment_id: int):
     )
     policy.require(request.auth, "funding.allocate", payment.agreement.allocation.funder)
     try:
-        outcomes.approve(payment, user_id=request.auth.user_id)
+        outcomes.approve(
+            payment, user_id=request.auth.user_id, agency=request.auth.agency_key or ""
+        )
     except flows.FundingRefused as error:
         raise _refuse(error) from None
     return payment_out(payment)
+
+
+class ReturnIn(Schema):
+    reason: str = Field(description="Why the payment goes back (kept with who and when)")
+
+
+@router.post(
+    "/funding/payments/{payment_id}/return",
+    response={200: PaymentOut, 400: Refusal},
+    auth=api_auth("funding.allocate"),
+    summary="Return a computed outcome payment with a reason (the funder's supervisors)",
+)
+def payment_return(request: HttpRequest, payment_id: int, payload: ReturnIn):
+    payment = get_object_or_404(
+        OutcomePayment.objects.select_related("agreement__allocation__funder"), pk=payment_id
+    )
+    policy.require(request.auth, "funding.allocate", payment.agreement.allocation.funder)
+    try:
+        outcomes.send_back(
+            payment,
+            user_id=request.auth.user_id,
+            reason=payload.reason,
+            agency=request.auth.agency_key or "",
+        )
+    except flows.FundingRefused as error:
+        raise _refuse(error) from None
+    return payment_out(payment)
+
+
+# --- Oversight -------------------------------------------------------------------------------
+
+
+class FindingOut(Schema):
+    id: int
+    severity: str = Field(description="low, medium, high or critical")
+    text: str
+    corrective_action: str
+    due_on: datetime.date | None
+    overdue: bool
+    follow_up: list[str]
+    resolved_on: datetime.date | None
+
+
+class ReviewOut(Schema):
+    id: int
+    overseer: str
+    provider: str
+    kind: str = Field(description="inspection, review or audit")
+    held_on: datetime.date
+    summary: str
+    findings: list[FindingOut]
+
+
+SEVERITY_CODES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+
+def finding_out(f: Finding, today: datetime.date) -> dict:
+    return {
+        "id": f.pk,
+        "severity": SEVERITY_CODES[f.severity],
+        "text": f.text,
+        "corrective_action": f.corrective_action,
+        "due_on": f.due_on,
+        "overdue": f.resolved_on is None and f.due_on is not None and f.due_on < today,
+        "follow_up": [line for line in f.follow_up.splitlines() if line.strip()],
+        "resolved_on": f.resolved_on,
+    }
+
+
+def review_out(r: Review) -> dict:
+    today = datetime.date.today()
+    return {
+        "id": r.pk,
+        "overseer": r.overseer.key,
+        "provider": r.provider.key,
+        "kind": r.kind,
+        "held_on": r.held_on,
+        "summary": r.summary,
+        "findings": [finding_out(f, today) for f in r.findings.all()],
+    }
+
+
+@router.get(
+    "/funding/reviews",
+    response=list[ReviewOut],
+    auth=api_auth("funding.oversight"),
+    summary="Oversight reviews the caller's agency may read (overseer, provider, funder)",
+)
+@paginate(LimitOffsetPagination)
+def review_list(request: HttpRequest, provider: str | None = None):
+    rows = oversight.visible_to(request.auth.agency_key or "").prefetch_related("findings")
+    if provider:
+        rows = rows.filter(provider__key=provider)
+    return [review_out(r) for r in rows]
+
+
+class ReviewIn(Schema):
+    provider: str
+    kind: str = Field(description="inspection, review or audit")
+    held_on: datetime.date
+    summary: str = ""
+
+
+def _overseer(request: HttpRequest) -> Agency:
+    agency = Agency.objects.filter(key=request.auth.agency_key or "").first()
+    policy.require(request.auth, "funding.oversee", agency)
+    return agency
+
+
+@router.post(
+    "/funding/reviews",
+    response={201: ReviewOut, 400: Refusal},
+    auth=api_auth("funding.oversee"),
+    summary="Record a review of a provider (an overseer's staff)",
+)
+def review_create(request: HttpRequest, payload: ReviewIn):
+    overseer = _overseer(request)
+    provider = Agency.objects.filter(key=payload.provider).first()
+    if provider is None:
+        raise HttpError(400, _("No such provider."))
+    if payload.kind not in Review.Kind.values:
+        raise HttpError(400, _("Choose the kind of review."))
+    try:
+        review = oversight.record_review(
+            overseer, provider, kind=payload.kind, held_on=payload.held_on, summary=payload.summary
+        )
+    except flows.FundingRefused as error:
+        raise _refuse(error) from None
+    return 201, review_out(review)
+
+
+class FindingIn(Schema):
+    severity: str = Field(description="low, medium, high or critical")
+    text: str
+    corrective_action: str = ""
+    due_on: datetime.date | None = None
+
+
+@router.post(
+    "/funding/reviews/{review_id}/findings",
+    response={201: FindingOut, 400: Refusal},
+    auth=api_auth("funding.oversee"),
+    summary="Add a finding with its corrective action and due date (the overseer)",
+)
+def finding_create(request: HttpRequest, review_id: int, payload: FindingIn):
+    review = get_object_or_404(Review.objects.select_related("overseer"), pk=review_id)
+    policy.require(request.auth, "funding.oversee", review.overseer)
+    severity = {code: value for value, code in SEVERITY_CODES.items()}.get(payload.severity, 0)
+    try:
+        finding = oversight.add_finding(
+            review,
+            severity=severity,
+            text=payload.text,
+            corrective_action=payload.corrective_action,
+            due_on=payload.due_on,
+        )
+    except flows.FundingRefused as error:
+        raise _refuse(error) from None
+    return 201, finding_out(finding, datetime.date.today())
+
+
+class FollowUpIn(Schema):
+    note: str
+    resolved: bool = Field(False, description="The overseer closes the finding with this note")
+
+
+@router.post(
+    "/funding/findings/{finding_id}/follow-up",
+    response={200: FindingOut, 400: Refusal},
+    auth=api_auth("funding.oversight"),
+    summary="Follow up a finding (provider or overseer); the overseer may resolve it",
+)
+def finding_follow_up(request: HttpRequest, finding_id: int, payload: FollowUpIn):
+    finding = get_object_or_404(Finding.objects.select_related("review"), pk=finding_id)
+    review = oversight.load_review(finding.review_id)
+    policy.require(request.auth, "funding.oversight", review)
+    today = datetime.date.today()
+    key = request.auth.agency_key
+    try:
+        if payload.resolved:
+            policy.require(request.auth, "funding.oversee", review.overseer)
+            oversight.resolve(finding, on=today, follow_up=payload.note)
+        elif key in (review.overseer.key, review.provider.key):
+            who = review.overseer.name if key == review.overseer.key else review.provider.name
+            oversight.follow_up(finding, note=payload.note, by=who, on=today)
+        else:
+            raise flows.FundingRefused(_("Only the overseer and the provider write follow-ups."))
+    except flows.FundingRefused as error:
+        raise _refuse(error) from None
+    return finding_out(finding, today)

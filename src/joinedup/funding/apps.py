@@ -19,3 +19,6 @@ class FundingConfig(AppConfig):
         from .package import export_open_data
 
         register_exporter("funding", export_open_data)
+        from . import rollup
+
+        rollup.follow_places()

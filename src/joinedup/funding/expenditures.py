@@ -14,9 +14,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import audit, fiscal
-from .flows import FundingRefused, executed_total, passed_on_total
-from .models import ZERO, Allocation, Expenditure
+from . import audit, fiscal, rollup
+from .flows import FundingRefused, executed_total, passed_on_total, pool_balance
+from .models import ZERO, Allocation, Expenditure, Pool
 
 
 def report_expenditure(
@@ -56,7 +56,12 @@ def report_expenditure(
             }
         )
     with transaction.atomic():
-        Allocation.objects.select_for_update().filter(pk=allocation.pk).first()
+        locked = (
+            Allocation.objects.select_for_update(of=("self",))
+            .filter(pk=allocation.pk)
+            .select_related("place", "recipient__jurisdiction")
+            .first()
+        )
         line = Expenditure.objects.filter(
             allocation=allocation, period=month, category=category, phase=phase
         ).first()
@@ -74,6 +79,25 @@ def report_expenditure(
                         "amount": f"{money:,.2f}",
                     }
                 )
+            if allocation.into_pool_id:
+                # Money paid into a pool is spent by its manager only as far as the pool
+                # still holds it after its payouts: the pool is locked while checking.
+                pool = Pool.objects.select_for_update().get(pk=allocation.into_pool_id)
+                held = pool_balance(pool.pk, allocation.fiscal_year)
+                held += line.amount if line else ZERO
+                if money > held:
+                    raise FundingRefused(
+                        _(
+                            "Over-spent: after its payouts %(pool)s holds %(held)s %(currency)s "
+                            "for the year, not %(amount)s."
+                        )
+                        % {
+                            "pool": pool.name,
+                            "held": f"{held:,.2f}",
+                            "currency": allocation.currency,
+                            "amount": f"{money:,.2f}",
+                        }
+                    )
         line = line or Expenditure(
             allocation=allocation, period=month, category=category, phase=phase
         )
@@ -81,6 +105,14 @@ def report_expenditure(
         line.ftes = fte
         line.reported_by_id = user_id
         line.save()
+        rollup.add(
+            rollup.key_of(locked or allocation),
+            phase,
+            cents=rollup.cents(money) - (rollup.cents(Decimal(before["amount"])) if before else 0),
+            fte_hundredths=rollup.cents(fte)
+            - (rollup.cents(Decimal(before["ftes"])) if before else 0),
+            lines=0 if before else 1,
+        )
         audit.record(
             user_id=user_id,
             agency=agency,

@@ -22,8 +22,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import audit, fiscal
-from .models import ZERO, Allocation, Expenditure, sum_money
+from . import audit, fiscal, rollup
+from .models import ZERO, Allocation, Expenditure, Pool, sum_money
 
 CENT = fiscal.CENT
 
@@ -50,12 +50,18 @@ def passed_on_total(allocation_id: int, *, excluding: int | None = None) -> Deci
 
 
 def pool_balance(pool_id: int, fiscal_year: int, *, excluding: int | None = None) -> Decimal:
-    """What a pool received in the fiscal year less what it paid out."""
+    """What a pool received in the fiscal year less what it paid out and what its manager
+    spent directly out of the contributions (executed lines against them)."""
     paid_in = Allocation.objects.filter(into_pool_id=pool_id, fiscal_year=fiscal_year)
     paid_out = Allocation.objects.filter(from_pool_id=pool_id, fiscal_year=fiscal_year)
     if excluding is not None:
         paid_out = paid_out.exclude(pk=excluding)
-    return sum_money(paid_in) - sum_money(paid_out)
+    spent = Expenditure.objects.filter(
+        allocation__into_pool_id=pool_id,
+        allocation__fiscal_year=fiscal_year,
+        phase=Expenditure.Phase.EXECUTED,
+    )
+    return sum_money(paid_in) - sum_money(paid_out) - sum_money(spent)
 
 
 def problems(allocation: Allocation) -> list[str]:
@@ -177,9 +183,17 @@ def save_allocation(
     with transaction.atomic():
         if allocation.source_id:
             Allocation.objects.select_for_update().filter(pk=allocation.source_id).first()
-        before = None
+        if allocation.from_pool_id:
+            # Payouts and direct spending of one pool are checked one at a time.
+            Pool.objects.select_for_update().filter(pk=allocation.from_pool_id).first()
+        before = previous = None
         if allocation.pk:
-            previous = Allocation.objects.select_for_update().filter(pk=allocation.pk).first()
+            previous = (
+                Allocation.objects.select_for_update(of=("self",))
+                .filter(pk=allocation.pk)
+                .select_related("place", "recipient__jurisdiction")
+                .first()
+            )
             before = snapshot(previous) if previous else None
         if not allocation.calendar_id:
             raise FundingRefused(_("Say which jurisdiction's fiscal calendar the amount follows."))
@@ -188,6 +202,8 @@ def save_allocation(
             raise FundingRefused(" ".join(found))
         allocation.full_clean()
         allocation.save()
+        if previous is not None:
+            rollup.move(allocation.pk, rollup.key_of(previous), rollup.key_of(allocation))
         audit.record(
             user_id=user_id,
             agency=agency,

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import BigIntegerField, F, Sum
 from django.db.models.functions import Cast, Round
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Program, validate_texts
@@ -72,7 +73,9 @@ class Result(Named):
     program = models.ForeignKey(
         Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="results"
     )
-    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    level = models.CharField(
+        pgettext_lazy("funding", "level"), max_length=16, choices=Level.choices
+    )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     leads_to = models.ManyToManyField(
         "self", verbose_name=_("leads to"), symmetrical=False, blank=True, related_name="comes_from"
@@ -88,7 +91,7 @@ class Indicator(Named):
     """How a result is measured (the shape of a departmental results framework)."""
 
     class Unit(models.TextChoices):
-        COUNT = "count", _("Number")
+        COUNT = "count", pgettext_lazy("funding", "Number")
         SHARE = "share", _("Share (0 to 1)")
         MONEY = "money", _("Amount of money")
         DAYS = "days", _("Days")
@@ -141,7 +144,9 @@ class Indicator(Named):
     #: service it is read from and optionally the delivering jurisdiction.
     bound_measure = models.CharField(_("platform measure"), max_length=40, blank=True)
     bound_service = models.CharField(_("service"), max_length=100, blank=True)
-    bound_jurisdiction = models.CharField(_("jurisdiction"), max_length=40, blank=True)
+    bound_jurisdiction = models.CharField(
+        pgettext_lazy("funding", "jurisdiction"), max_length=40, blank=True
+    )
     is_outcome_count = models.BooleanField(
         _("counts outcomes"),
         default=False,
@@ -327,7 +332,7 @@ class Expenditure(models.Model):
 
     class Phase(models.TextChoices):
         PROPOSED = "proposed", _("Proposed")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("funding", "Approved")
         ADJUSTED = "adjusted", _("Adjusted")
         EXECUTED = "executed", _("Executed")
 
@@ -389,7 +394,7 @@ class ChangeRecord(models.Model):
         related_name="+",
     )
     agency = models.CharField(_("on behalf of"), max_length=64, blank=True)
-    record = models.CharField(_("record"), max_length=40)
+    record = models.CharField(pgettext_lazy("funding", "record"), max_length=40)
     record_key = models.CharField(_("record key"), max_length=120)
     action = models.CharField(_("action"), max_length=20)
     reason = models.TextField(_("why"))
@@ -450,7 +455,8 @@ class OutcomePayment(models.Model):
 
     class Status(models.TextChoices):
         COMPUTED = "computed", _("Awaiting the funder's approval")
-        APPROVED = "approved", _("Approved")
+        APPROVED = "approved", pgettext_lazy("funding", "Approved")
+        RETURNED = "returned", _("Returned by the funder")
 
     agreement = models.ForeignKey(
         OutcomeAgreement,
@@ -464,16 +470,21 @@ class OutcomePayment(models.Model):
     amount = models.DecimalField(_("amount"), **MONEY)
     steps = models.JSONField(_("how it was computed"), default=list)
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.COMPUTED
+        pgettext_lazy("funding", "status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.COMPUTED,
     )
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
+        verbose_name=_("decided by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("why"), blank=True)
 
     class Meta:
         verbose_name = _("outcome payment")
@@ -502,7 +513,10 @@ class Scenario(Named):
     )
     fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+        pgettext_lazy("funding", "status"),
+        max_length=10,
+        choices=Status.choices,
+        default=Status.DRAFT,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -557,7 +571,10 @@ class Review(models.Model):
         Agency, verbose_name=_("overseer"), on_delete=models.PROTECT, related_name="+"
     )
     provider = models.ForeignKey(
-        Agency, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="reviews"
+        Agency,
+        verbose_name=pgettext_lazy("funding", "provider"),
+        on_delete=models.PROTECT,
+        related_name="reviews",
     )
     program = models.ForeignKey(
         Program,
@@ -568,7 +585,7 @@ class Review(models.Model):
         related_name="+",
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
-    held_on = models.DateField(_("held on"))
+    held_on = models.DateField(pgettext_lazy("funding", "held on"))
     summary = models.TextField(_("summary"), blank=True)
 
     class Meta:
@@ -604,3 +621,43 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+# --- The explorer's rollup -----------------------------------------------------------------
+
+
+class SpendingRollup(models.Model):
+    """Expenditure lines summed by program, place, fiscal year, phase and publication, so the
+    explorer's totals read a few hundred rows instead of millions of lines.
+
+    The place is where the money is spent: the allocation's place, or else its recipient's
+    jurisdiction (the same rule as the explorer's selection), kept as the jurisdiction's path
+    so "a province and everything under it" is a prefix. Amounts are whole cents (exact on
+    every database). Kept up to date inside the transaction of every write (see `rollup`);
+    rebuilt whole by `joinedup rebuild-funding-rollup` after a bulk load.
+    """
+
+    program = models.ForeignKey(
+        Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="+"
+    )
+    place_path = models.CharField(_("place"), max_length=255, blank=True)
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    phase = models.CharField(_("phase"), max_length=10, choices=Expenditure.Phase.choices)
+    published = models.BooleanField(_("published"))
+    cents = models.BigIntegerField(_("amount in cents"), default=0)
+    fte_hundredths = models.BigIntegerField(_("full-time equivalents in hundredths"), default=0)
+    lines = models.BigIntegerField(_("expenditure lines"), default=0)
+
+    class Meta:
+        verbose_name = _("spending rollup")
+        verbose_name_plural = _("spending rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fiscal_year", "program", "place_path", "phase", "published"],
+                name="funding_one_rollup_row",
+            )
+        ]
+        indexes = [models.Index(fields=["fiscal_year", "place_path"], name="funding_rollup_place")]
+
+    def __str__(self) -> str:
+        return f"{self.program_id} {self.place_path} {self.fiscal_year} {self.phase}"

@@ -22,12 +22,13 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Offering, Program, Service
 from joinedup.performance import kpis
 
-from . import fiscal, indicators
+from . import audit, fiscal, indicators
 from .flows import FundingRefused
 from .models import ZERO, Expenditure, Indicator, OutcomeAgreement, OutcomePayment, sum_money
 
@@ -146,17 +147,109 @@ def compute_period(
             raise FundingRefused(_("This period's payment is approved already."))
         row = row or OutcomePayment(agreement=agreement, period_start=start)
         row.period_end, row.outcomes, row.amount, row.steps = end, value, amount, steps
+        row.status = OutcomePayment.Status.COMPUTED
         row.save()
     return row
 
 
-def approve(payment_row: OutcomePayment, *, user_id: int | None) -> OutcomePayment:
-    if payment_row.status == OutcomePayment.Status.APPROVED:
-        raise FundingRefused(_("This payment is approved already."))
-    payment_row.status = OutcomePayment.Status.APPROVED
-    payment_row.approved_by_id = user_id
-    payment_row.save(update_fields=["status", "approved_by"])
+def approve(
+    payment_row: OutcomePayment, *, user_id: int | None, reason: str = "", agency: str = ""
+) -> OutcomePayment:
+    """The funder approves a computed payment; who, when and why are kept."""
+    return _decide(payment_row, OutcomePayment.Status.APPROVED, user_id, reason, agency)
+
+
+def send_back(
+    payment_row: OutcomePayment, *, user_id: int | None, reason: str, agency: str = ""
+) -> OutcomePayment:
+    """The funder returns a computed payment with a reason (a value to correct, a period in
+    dispute); it is computed again when the indicator's value is corrected."""
+    if not reason.strip():
+        raise FundingRefused(_("Say why the payment is returned."))
+    return _decide(payment_row, OutcomePayment.Status.RETURNED, user_id, reason, agency)
+
+
+def _decide(
+    payment_row: OutcomePayment, status: str, user_id: int | None, reason: str, agency: str
+) -> OutcomePayment:
+    with transaction.atomic():
+        row = OutcomePayment.objects.select_for_update().get(pk=payment_row.pk)
+        if row.status == OutcomePayment.Status.APPROVED:
+            raise FundingRefused(_("This payment is approved already."))
+        if row.status == OutcomePayment.Status.RETURNED:
+            raise FundingRefused(_("This payment was returned; it is computed again first."))
+        before = {"status": row.status, "amount": str(row.amount)}
+        row.status = status
+        row.approved_by_id = user_id
+        row.decided_at = timezone.now()
+        row.decision_reason = reason.strip()
+        row.save(update_fields=["status", "approved_by", "decided_at", "decision_reason"])
+        audit.record(
+            user_id=user_id,
+            agency=agency,
+            record="outcome payment",
+            key=f"{row.agreement.key}/{row.period_start:%Y-%m}",
+            action=status,
+            reason=reason.strip() or _("Approved as computed."),
+            before=before,
+            after={"status": status, "amount": str(row.amount)},
+        )
+    payment_row.refresh_from_db()
     return payment_row
+
+
+def periods(agreement: OutcomeAgreement) -> list[tuple[datetime.date, datetime.date]]:
+    """The agreement's payment periods: its indicator's frequency, inside the fiscal year of
+    the allocation it pays under (the allocation's own calendar)."""
+    allocation = agreement.allocation
+    _currency, first_month = allocation.calendar.fiscal_terms()
+    months = fiscal.months(allocation.fiscal_year, first_month)
+    step = {
+        Indicator.Frequency.MONTHLY: 1,
+        Indicator.Frequency.QUARTERLY: 3,
+        Indicator.Frequency.ANNUAL: 12,
+    }[agreement.indicator.frequency]
+    found = []
+    for index in range(0, 12, step):
+        start = months[index]
+        last_month = months[index + step - 1]
+        end = (last_month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+        found.append((start, end - datetime.timedelta(days=1)))
+    return found
+
+
+@dataclass
+class Scheduled:
+    computed: list[OutcomePayment] = field(default_factory=list)
+    waiting: list[tuple[OutcomeAgreement, datetime.date]] = field(default_factory=list)
+
+
+def schedule(today: datetime.date) -> Scheduled:
+    """Compute every ended period's payment that is not yet computed, and every returned one
+    (its value may have been corrected since), routed to the funder for approval. A period
+    whose indicator has no value yet waits, and is listed."""
+    done = Scheduled()
+    agreements = OutcomeAgreement.objects.select_related(
+        "allocation__calendar", "indicator__result"
+    )
+    held = {
+        (p.agreement_id, p.period_start): p.status
+        for p in OutcomePayment.objects.only("agreement_id", "period_start", "status")
+    }
+    for agreement in agreements:
+        for start, end in periods(agreement):
+            if end >= today:
+                continue
+            status = held.get((agreement.pk, start))
+            if status in (OutcomePayment.Status.APPROVED, OutcomePayment.Status.COMPUTED):
+                continue
+            try:
+                row = compute_period(agreement, start, end, today)
+            except FundingRefused:
+                done.waiting.append((agreement, start))
+                continue
+            done.computed.append(row)
+    return done
 
 
 # --- Cost per outcome --------------------------------------------------------------------------

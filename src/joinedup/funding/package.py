@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from joinedup.federation.models import Agency, Jurisdiction, Program
 
@@ -399,7 +400,9 @@ class Loader:
         for number, row in rows:
             where = f"pools.csv, row {number}"
             manager = self.find(self.agencies, row["manager"], where, _("agency"))
-            place = self.find(self.places, row.get("place"), where, _("jurisdiction"))
+            place = self.find(
+                self.places, row.get("place"), where, pgettext("funding", "jurisdiction")
+            )
             if manager is None:
                 continue
             pool = Pool.objects.filter(key=row["key"]).first() or Pool(key=row["key"])
@@ -436,8 +439,10 @@ class Loader:
         funder = self.find(self.agencies, row["funder"], where, _("agency"))
         recipient = self.find(self.agencies, row["recipient"], where, _("agency"))
         program = self.find(self.programs, row["program"], where, _("program"))
-        calendar = self.find(self.places, row["calendar"], where, _("jurisdiction"))
-        place = self.find(self.places, row.get("place"), where, _("jurisdiction"))
+        calendar = self.find(
+            self.places, row["calendar"], where, pgettext("funding", "jurisdiction")
+        )
+        place = self.find(self.places, row.get("place"), where, pgettext("funding", "jurisdiction"))
         into_pool = self.find(pools, row.get("into_pool"), where, _("pool"))
         from_pool = self.find(pools, row.get("from_pool"), where, _("pool"))
         source = None
@@ -550,6 +555,28 @@ ORDER = (
     "expenditures",
     "outcome-agreements",
 )
+
+
+#: What a count of loaded rows is, in the reader's language (the keys are the loader's).
+COUNT_WORDS = {
+    "results": lambda n: ngettext("%(n)s result", "%(n)s results", n),
+    "indicators": lambda n: ngettext("%(n)s indicator", "%(n)s indicators", n),
+    "indicator values": lambda n: ngettext("%(n)s indicator value", "%(n)s indicator values", n),
+    "pools": lambda n: ngettext("%(n)s pooled fund", "%(n)s pooled funds", n),
+    "allocations": lambda n: ngettext("%(n)s allocation", "%(n)s allocations", n),
+    "expenditures": lambda n: ngettext("%(n)s expenditure line", "%(n)s expenditure lines", n),
+    "outcome agreements": lambda n: ngettext(
+        "%(n)s outcome-based agreement", "%(n)s outcome-based agreements", n
+    ),
+}
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """'12 allocations, 40 expenditure lines' in the reader's language; empty when none."""
+    return ", ".join(
+        COUNT_WORDS[kind](n) % {"n": n} if kind in COUNT_WORDS else f"{n} {kind}"
+        for kind, n in counts.items()
+    )
 
 
 def load_package(folder: Path) -> Loaded:

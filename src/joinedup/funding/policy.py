@@ -97,3 +97,26 @@ def _oversee(context: ActingContext, overseer: Any) -> Decision:
         ANALYSING_ROLES,
         _("Only an overseer's analysts, supervisors, administrators and auditors record reviews."),
     )
+
+
+#: Who reads oversight reviews of a provider: every staff role that acts for an agency.
+READING_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR})
+
+
+@rule(
+    "funding.oversight",
+    description=gettext_lazy(
+        "A review and its findings are read by the overseer, the provider and its funders' staff."
+    ),
+)
+def _read_oversight(context: ActingContext, review: Any) -> Decision:
+    if denial := must_sign_in(context):
+        return denial
+    if not (context.is_staff and context.role in READING_ROLES and context.agency_key):
+        return deny("forbidden", _("Only staff of an agency read oversight reviews."))
+    if review is None:
+        return allow()
+    # The loader names the parties (`oversight.load_review`): the policy reads no records.
+    if context.agency_key in getattr(review, "parties", ()):
+        return allow()
+    return deny("forbidden", _("Only the overseer, the provider and its funders read this review."))

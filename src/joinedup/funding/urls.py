@@ -9,4 +9,7 @@ urlpatterns = [
     path("funding/programs/<slug:key>/", views.program_page, name="program"),
     path("funding/scenarios/", views.scenario_list, name="scenarios"),
     path("funding/scenarios/<int:scenario_id>/", views.scenario_page, name="scenario"),
+    path("funding/oversight/", views.oversight_list, name="oversight"),
+    path("funding/oversight/<int:review_id>/", views.review_page, name="review"),
+    path("funding/payments/", views.payment_list, name="payments"),
 ]

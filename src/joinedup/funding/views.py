@@ -21,7 +21,17 @@ from joinedup.identity.acting import ActingContext
 from joinedup.performance.charts import PALETTE
 
 from . import explorer, fiscal, flows, indicators, outcomes, oversight, scenarios
-from .models import Allocation, Expenditure, Indicator, OutcomeAgreement, Result, Scenario
+from .models import (
+    Allocation,
+    Expenditure,
+    Finding,
+    Indicator,
+    OutcomeAgreement,
+    OutcomePayment,
+    Result,
+    Review,
+    Scenario,
+)
 
 
 def _sees_unpublished(context: ActingContext) -> bool:
@@ -375,3 +385,197 @@ def scenario_page(
         "error": error,
     }
     return render(request, "funding/scenario.html", page, status=400 if error else 200)
+
+
+# --- Oversight ---------------------------------------------------------------------------------
+
+
+def _date(text: str | None, *, required: bool = True) -> datetime.date | None:
+    if not text:
+        if required:
+            raise flows.FundingRefused(_("Give the date."))
+        return None
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise flows.FundingRefused(_("Give the date as YYYY-MM-DD.")) from None
+
+
+@guards.requires("funding.oversight")
+@require_http_methods(["GET", "POST"])
+def oversight_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """Reviews the agency's staff may read; an overseer's staff record new ones here."""
+    agency = Agency.objects.filter(key=context.agency_key).first()
+    may_record = (
+        agency is not None
+        and oversight.is_overseer(agency)
+        and policy.decide(context, "funding.oversee", agency).allowed
+    )
+    error = None
+    if request.method == "POST":
+        try:
+            if not may_record:
+                policy.require(context, "funding.oversee", agency)
+                raise flows.FundingRefused(_("Your agency is not an overseer in the registry."))
+            provider = Agency.objects.filter(key=request.POST.get("provider") or "").first()
+            if provider is None:
+                raise flows.FundingRefused(_("Choose the provider reviewed."))
+            kind = request.POST.get("kind") or ""
+            if kind not in Review.Kind.values:
+                raise flows.FundingRefused(_("Choose the kind of review."))
+            review = oversight.record_review(
+                agency,
+                provider,
+                kind=kind,
+                held_on=_date(request.POST.get("held_on")),
+                summary=(request.POST.get("summary") or "").strip(),
+            )
+        except flows.FundingRefused as refused:
+            error = str(refused)
+        except policy.PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
+        else:
+            return redirect("funding:review", review_id=review.pk)
+    page = {
+        "reviews": oversight.visible_to(context.agency_key or ""),
+        "may_record": may_record,
+        "providers": Agency.objects.exclude(pk=agency.pk if agency else None).order_by("key")
+        if may_record
+        else [],
+        "kinds": Review.Kind.choices,
+        "error": error,
+        "today": datetime.date.today().isoformat(),
+    }
+    return render(request, "funding/oversight.html", page, status=400 if error else 200)
+
+
+@guards.requires("funding.oversight", resource=lambda review_id: oversight.load_review(review_id))
+@require_http_methods(["GET", "POST"])
+def review_page(
+    request: HttpRequest, context: ActingContext, review: Review, review_id: int
+) -> HttpResponse:
+    """A review's findings, corrective actions and follow-up: the overseer adds findings and
+    resolves them; the provider and the overseer write follow-ups."""
+    is_overseer = (
+        context.agency_key == review.overseer.key
+        and policy.decide(context, "funding.oversee", review.overseer).allowed
+    )
+    is_provider = context.agency_key == review.provider.key
+    error = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        today = datetime.date.today()
+        try:
+            if action == "finding":
+                policy.require(context, "funding.oversee", review.overseer)
+                try:
+                    severity = int(request.POST.get("severity") or "")
+                except ValueError:
+                    severity = 0
+                oversight.add_finding(
+                    review,
+                    severity=severity,
+                    text=request.POST.get("text") or "",
+                    corrective_action=request.POST.get("corrective_action") or "",
+                    due_on=_date(request.POST.get("due_on"), required=False),
+                )
+            elif action in ("follow_up", "resolve"):
+                finding = Finding.objects.filter(
+                    review=review, pk=request.POST.get("finding") or 0
+                ).first()
+                if finding is None:
+                    raise flows.FundingRefused(_("No such finding in this review."))
+                if action == "resolve":
+                    policy.require(context, "funding.oversee", review.overseer)
+                    oversight.resolve(finding, on=today, follow_up=request.POST.get("note") or "")
+                else:
+                    if not (is_overseer or is_provider):
+                        raise flows.FundingRefused(
+                            _("Only the overseer and the provider write follow-ups.")
+                        )
+                    who = review.overseer.name if is_overseer else review.provider.name
+                    oversight.follow_up(
+                        finding, note=request.POST.get("note") or "", by=who, on=today
+                    )
+            else:
+                raise flows.FundingRefused(_("Choose what to do."))
+        except flows.FundingRefused as refused:
+            error = str(refused)
+        except policy.PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
+        else:
+            return redirect("funding:review", review_id=review.pk)
+    today = datetime.date.today()
+    findings = [
+        {
+            "finding": f,
+            "overdue": f.resolved_on is None and f.due_on is not None and f.due_on < today,
+            "follow_up": [line for line in f.follow_up.splitlines() if line.strip()],
+        }
+        for f in review.findings.all()
+    ]
+    page = {
+        "review": review,
+        "findings": findings,
+        "is_overseer": is_overseer,
+        "is_provider": is_provider,
+        "severities": Finding.Severity.choices,
+        "error": error,
+    }
+    return render(request, "funding/review.html", page, status=400 if error else 200)
+
+
+# --- Outcome payments awaiting the funder --------------------------------------------------------
+
+
+@guards.requires("funding.allocate")
+@require_http_methods(["GET", "POST"])
+def payment_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """The funder's outcome payments: those awaiting approval first, each with the statement
+    of how it was computed; approve, or return with a reason (who and why are kept)."""
+    funder = Agency.objects.filter(key=context.agency_key).first()
+    error = None
+    if request.method == "POST":
+        row = (
+            OutcomePayment.objects.select_related("agreement__allocation__funder")
+            .filter(pk=request.POST.get("payment") or 0, agreement__allocation__funder=funder)
+            .first()
+        )
+        reason = request.POST.get("reason") or ""
+        try:
+            if row is None:
+                raise flows.FundingRefused(_("No such payment awaits your agency."))
+            if request.POST.get("action") == "approve":
+                outcomes.approve(
+                    row, user_id=context.user_id, reason=reason, agency=context.agency_key or ""
+                )
+            elif request.POST.get("action") == "return":
+                outcomes.send_back(
+                    row, user_id=context.user_id, reason=reason, agency=context.agency_key or ""
+                )
+            else:
+                raise flows.FundingRefused(_("Choose approve or return."))
+        except flows.FundingRefused as refused:
+            error = str(refused)
+        else:
+            return redirect("funding:payments")
+    rows = (
+        OutcomePayment.objects.filter(agreement__allocation__funder=funder)
+        .select_related("agreement__allocation__recipient", "approved_by")
+        .order_by("period_start", "pk")
+    )
+    order = {OutcomePayment.Status.COMPUTED: 0, OutcomePayment.Status.RETURNED: 1}
+    payments = [
+        {
+            "payment": p,
+            "agreement": p.agreement.name,
+            "recipient": p.agreement.allocation.recipient.name,
+            "period": f"{p.period_start:%Y-%m} – {p.period_end:%Y-%m}",
+            "amount": explorer.money(p.amount, p.agreement.allocation.currency),
+            "statement": outcomes.statement(p.steps, p.agreement.allocation.currency),
+            "awaiting": p.status == OutcomePayment.Status.COMPUTED,
+        }
+        for p in sorted(rows, key=lambda p: order.get(p.status, 2))
+    ]
+    page = {"payments": payments, "funder": funder, "error": error}
+    return render(request, "funding/payments.html", page, status=400 if error else 200)

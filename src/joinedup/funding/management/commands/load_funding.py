@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from joinedup.funding.package import PackageRefused, load_package
+from joinedup.funding.package import PackageRefused, describe_counts, load_package
 
 
 class Command(BaseCommand):
@@ -24,5 +24,5 @@ class Command(BaseCommand):
                 _("The package was refused; nothing was written:\n%(problems)s")
                 % {"problems": "\n".join(f"- {p}" for p in refused.problems)}
             ) from None
-        counts = ", ".join(f"{count} {kind}" for kind, count in loaded.counts.items())
+        counts = describe_counts(loaded.counts)
         self.stdout.write(_("Loaded: %(counts)s.") % {"counts": counts or _("nothing new")})
