@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from joinedup.engagement.models import Consultation, Phase, Proposal
 from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.identity.models import StaffMembership, User
+from tests.e2e.test_bundles import demo  # noqa: F401 (the Canadian demo, a fixture)
 from tests.e2e.test_delivery import applicant, sign_in  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -104,4 +105,128 @@ def test_a_person_complains_and_follows_it(
     axe(page)
     page.goto(live_server.url + "/fr/complaints/")
     expect(page.get_by_role("heading", name="Mes plaintes")).to_be_visible()
+    axe(page)
+
+
+def test_newborn_bundle_consultation_adopted_into_a_new_bundle_version_and_a_counter_complaint(
+    page: Page,
+    live_server,
+    demo,  # noqa: F811 (the fixture imported above)
+    axe,
+    screenshot,
+):
+    """A Toronto resident proposes in a consultation on the newborn bundle; the owner adopts
+    the proposal and links it to the bundle's new definition (checksums before and after); a
+    person complains at the counter about one leg and gets one answer."""
+    from joinedup.bundles.loader import checksum
+    from joinedup.bundles.models import Bundle
+    from joinedup.channels import counter
+    from joinedup.delivery import queues
+    from joinedup.delivery.applications import submit_application
+    from joinedup.engagement.models import Complaint
+    from joinedup.identity import acting
+    from tests.delivery.conftest import birth_answers
+
+    newborn = Bundle.objects.get(key="newborn")
+    Consultation.objects.create(
+        key="newborn-bundle",
+        titles={"en": "Registering your newborn", "fr": "Enregistrer votre nouveau-né"},
+        questions={"en": "What would make it easier?", "fr": "Qu'est-ce qui aiderait?"},
+        owner=Agency.objects.get(key="serviceontario"),
+        bundle=newborn,
+        place=Jurisdiction.objects.get(code="CA-ON-TOR"),
+        audiences=["residents"],
+    )
+    Phase.objects.create(
+        consultation=Consultation.objects.get(key="newborn-bundle"),
+        kind="proposals",
+        starts_on=datetime.date.today() - datetime.timedelta(days=3),
+        ends_on=datetime.date.today() + datetime.timedelta(days=3),
+    )
+    amara = User.objects.get(username="amara@example.org")
+
+    # 1. The resident takes part.
+    sign_in(page, live_server.url, amara)
+    page.goto(live_server.url + "/en/consultations/")
+    axe(page)
+    page.get_by_role("link", name="Registering your newborn").click()
+    page.get_by_label("Title").fill("Ask the hospital once")
+    page.get_by_label("Your proposal").fill("Let the hospital's notice start every leg.")
+    axe(page)
+    page.get_by_role("button", name="Send the proposal").click()
+    expect(page.get_by_role("heading", name="Ask the hospital once")).to_be_visible()
+    screenshot(page, "engagement-newborn-proposal")
+    axe(page)
+
+    # 2. The bundle is edited (a new definition), and the owner adopts and links it.
+    before = newborn.checksum
+    definition = dict(newborn.definition)
+    definition["descriptions"] = {
+        **(definition.get("descriptions") or {}),
+        "en": "Register your newborn: the hospital's notice starts every leg.",
+    }
+    newborn.definition = definition
+    newborn.checksum = checksum(definition)
+    newborn.save()
+    owner = User.objects.get(username="serviceontario.supervisor@example.org")
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, owner, second_factor=True)
+    page.goto(live_server.url + "/en/consultations/newborn-bundle/")
+    axe(page)
+    page.get_by_role("link", name="Ask the hospital once").click()
+    page.get_by_label("Decision").select_option("adopted")
+    page.get_by_label("Reasons").fill("Parents told us the same thing three times.")
+    page.get_by_role("button", name="Publish the decision").click()
+    page.get_by_label("Kind of change").select_option("bundle_edit")
+    page.get_by_label("Bundle (for a bundle change)").fill("newborn")
+    page.get_by_label("Checksum of the bundle's definition before the change").fill(before)
+    page.get_by_label("What changed (English)").fill("The hospital's notice starts every leg.")
+    page.get_by_role("button", name="Link the change").click()
+    expect(page.get_by_test_id("bundle-checksums")).to_contain_text(before[:12])
+    expect(page.get_by_test_id("bundle-checksums")).to_contain_text(newborn.checksum[:12])
+    screenshot(page, "engagement-newborn-bundle-edit")
+    axe(page)
+    page.goto(live_server.url + "/en/consultations/newborn-bundle/invitations/")
+    axe(page)
+
+    # 3. At the counter, a person complains about one leg (birth registration).
+    leg, _created = submit_application(
+        acting.for_user(amara), "ca.birth-registration", birth_answers()
+    )
+    clerk = User.objects.get(username="serviceontario.front-line@example.org")
+    clerk_context = acting.for_user(clerk, second_factor=True)
+    visit = counter.start_visit(clerk_context, amara.person)
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, clerk, second_factor=True)
+    page.goto(live_server.url + f"/en/counter/visits/{visit.pk}/")
+    page.get_by_role("link", name=f"Record a complaint or feedback about {leg.reference}").click()
+    axe(page)
+    page.get_by_label("What happened?").fill("The letter about the registration never came.")
+    page.get_by_role("button", name="Send").click()
+    screenshot(page, "engagement-counter-complaint")
+    axe(page)
+    complaint = Complaint.objects.get(application=leg)
+    assert complaint.channel == "counter" and complaint.parts.count() == 1
+    part = complaint.parts.get().application
+    for task, decision in (("acknowledge", "acknowledge"), ("respond", "uphold")):
+        item = part.work_items.get(task_name=task, status="open")
+        worker = User.objects.filter(
+            memberships__agency=part.agency, memberships__role=item.role
+        ).first()
+        queues.complete(
+            acting.for_user(worker, second_factor=True),
+            item,
+            decision,
+            "We are sorry: the letter was sent to an old address. A new one is on its way.",
+        )
+
+    # 4. The person sees one answer.
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, amara)
+    page.goto(live_server.url + "/en/complaints/")
+    axe(page)
+    page.get_by_role("link", name=complaint.reference).click()
+    expect(page.get_by_role("heading", name="Our answer")).to_have_count(1)
+    expect(page.get_by_text("A new one is on its way.")).to_be_visible()
+    screenshot(page, "engagement-counter-complaint-answered")
     axe(page)

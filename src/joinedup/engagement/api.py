@@ -16,6 +16,9 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from joinedup.apicontract import Refusal as ErrorOut
+from joinedup.bundles.models import BundleSubmission
+from joinedup.care.models import IntegratedCase
+from joinedup.channels.models import Interaction
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Service
 from joinedup.identity import policy
@@ -99,6 +102,9 @@ class ComplaintIn(Schema):
     application: str | None = Field(None, description="Reference of the application")
     place: str | None = Field(None, description="Jurisdiction code; else the person's address")
     person: int | None = Field(None, description="Staff recording for a person: their number")
+    submission: str | None = Field(None, description="Reference of a life-event request")
+    interaction: int | None = Field(None, description="Number of a visit or call")
+    case: str | None = Field(None, description="Reference of a care plan")
 
 
 class PartOut(Schema):
@@ -317,6 +323,27 @@ def complain(request: HttpRequest, payload: ComplaintIn):
                     code="unknown_application",
                 ),
             )
+    about = {
+        "submission": BundleSubmission.objects.filter(
+            reference=(payload.submission or "").upper()
+        ).first()
+        if payload.submission
+        else None,
+        "interaction": Interaction.objects.filter(pk=payload.interaction).first()
+        if payload.interaction
+        else None,
+        "case": IntegratedCase.objects.filter(reference=(payload.case or "").upper()).first()
+        if payload.case
+        else None,
+    }
+    for name, value in about.items():
+        if getattr(payload, name) and value is None:
+            return Status(
+                404,
+                ErrorOut(
+                    detail=_("Nothing with this reference was found."), code=f"unknown_{name}"
+                ),
+            )
     try:
         made = complaints.file_complaint(
             context,
@@ -326,6 +353,7 @@ def complain(request: HttpRequest, payload: ComplaintIn):
             service=service,
             application=application,
             place_code=payload.place,
+            **about,
         )
     except ComplaintError as error:
         return _refusal(error, 422)

@@ -11,4 +11,11 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering the policy rules and the process handlers needs the app registry ready.
-        from . import complaint_steps, policy, schedule  # noqa: F401
+        from joinedup.performance.complaints import ComplaintSource, register_complaint_source
+
+        from . import complaint_steps, measures, policy, schedule  # noqa: F401
+
+        # Performance shows the complaint measures on its pages; it may not import this app.
+        register_complaint_source(
+            ComplaintSource(measures=measures.complaint_measures, themes=measures.themes_by_month)
+        )

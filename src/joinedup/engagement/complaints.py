@@ -20,8 +20,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from joinedup.bundles.models import BundleSubmission
+from joinedup.care.models import IntegratedCase
+from joinedup.channels.models import Interaction
 from joinedup.delivery import queues
 from joinedup.delivery.applications import SubmissionError, new_reference, submit_application
 from joinedup.delivery.models import Application, WorkItem
@@ -71,9 +74,15 @@ def responsible_agencies(
     service: Service | None = None,
     application: Application | None = None,
     submission: BundleSubmission | None = None,
+    interaction: Interaction | None = None,
+    case: IntegratedCase | None = None,
     place: Jurisdiction,
 ) -> tuple[Service, list[Agency]]:
-    """The service complained about and the agencies that answer for it (one per part)."""
+    """The service complained about and the agencies that answer for it (one per part).
+
+    A visit or call is answered by the agency whose agent served the person; a care plan by
+    the agency that holds the case and every agency with a member in its team, so the person
+    does not have to know which of them is at fault."""
     if application is not None:
         if application.applicant_id != person.pk:
             raise ComplaintError("not_yours", _("This application is not this person's."))
@@ -88,6 +97,25 @@ def responsible_agencies(
         for leg in legs:
             agencies.setdefault(leg.agency_id, leg.agency)
         return legs[0].service, list(agencies.values())
+    if interaction is not None:
+        if interaction.person_id != person.pk:
+            raise ComplaintError("not_yours", _("This visit or call was not with this person."))
+        first = interaction.applications.select_related("service").first()
+        chosen = first.service if first is not None else service
+        if chosen is None:
+            raise ComplaintError("no_subject", _("Say which service the visit or call was about."))
+        return chosen, [interaction.agency]
+    if case is not None:
+        if case.person_id != person.pk:
+            raise ComplaintError("not_yours", _("This care plan is not this person's."))
+        if service is None:
+            raise ComplaintError("no_subject", _("Say which service of the plan it is about."))
+        team: dict[int, Agency] = {case.agency_id: case.agency}
+        for agency in Agency.objects.filter(
+            staff__care_teams__case=case, staff__care_teams__left_at__isnull=True
+        ).order_by("key"):
+            team.setdefault(agency.pk, agency)
+        return service, list(team.values())
     if service is None:
         raise ComplaintError("no_subject", _("Say which service the complaint is about."))
     try:
@@ -106,6 +134,8 @@ def file_complaint(
     service: Service | None = None,
     application: Application | None = None,
     submission: BundleSubmission | None = None,
+    interaction: Interaction | None = None,
+    case: IntegratedCase | None = None,
     place_code: str | None = None,
 ) -> Complaint:
     """Take a complaint (or feedback) from the person, or recorded for them at a counter or on
@@ -122,7 +152,13 @@ def file_complaint(
         raise ComplaintError("kind", _("Choose complaint or feedback."))
     place = _place(person, place_code)
     subject_service, agencies = responsible_agencies(
-        person, service=service, application=application, submission=submission, place=place
+        person,
+        service=service,
+        application=application,
+        submission=submission,
+        interaction=interaction,
+        case=case,
+        place=place,
     )
     channel = context.channel if context.role else "online"
     if context.role and channel == "online":
@@ -137,6 +173,8 @@ def file_complaint(
             service=subject_service,
             application=application,
             submission=submission,
+            interaction=interaction,
+            case=case,
             place=place,
             text=text,
         )
@@ -265,7 +303,7 @@ def state_of(complaint: Complaint, parts: list[ComplaintPart] | None = None) -> 
     if complaint.closed_at is not None:
         if any(p.ombudsman_id or p.tier == 3 for p in parts):
             return _("Referred to the ombudsman")
-        return _("Closed")
+        return pgettext("consultations and complaints", "Closed")
     if complaint.answered_at is not None:
         return _("Answered: waiting for your reply")
     if any(p.tier >= 2 for p in parts):

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from joinedup.bundles.models import Bundle
 from joinedup.delivery.models import ServiceVersion
+from joinedup.delivery.notifications import sending
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.sharing import outbox
@@ -165,12 +168,14 @@ def record_effect(context: ActingContext, change: Change, effects: dict[str, str
 
 
 def send_digests() -> int:
-    """One digest per person of every decision and change they have not heard of yet (an
-    outbox event each, for notifications to deliver). Returns how many digests."""
+    """One digest per person of every decision and change they have not heard of yet: one
+    e-mail (and text message) through delivery's notifications, and an outbox event. Returns
+    how many digests."""
     with transaction.atomic():
         pending = list(
-            Notice.objects.select_for_update(skip_locked=True)
+            Notice.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(sent_at__isnull=True)
+            .select_related("person", "proposal", "consultation", "change")
             .order_by("person_id", "created_at")
         )
         by_person: dict[int, list[Notice]] = defaultdict(list)
@@ -187,5 +192,59 @@ def send_digests() -> int:
                     "changes": [n.change_id for n in notices if n.kind == "change"],
                 },
             )
+            _email_digest(notices)
         Notice.objects.filter(pk__in=[n.pk for n in pending]).update(sent_at=timezone.now())
     return len(by_person)
+
+
+def _digest_line(notice: Notice, language: str) -> str:
+    """One line of a digest, in the person's language."""
+    title = notice.proposal.title
+    if notice.kind == Notice.Kind.CHANGE and notice.change is not None:
+        change = notice.change
+        said = change.descriptions.get(language) or change.descriptions.get("en") or ""
+        kind = str(Change.Kind(change.kind).label)
+        return _("“%(title)s” led to a change (%(kind)s): %(what)s") % {
+            "title": title,
+            "kind": kind,
+            "what": said,
+        }
+    decision = (
+        str(Proposal.Decision(notice.proposal.decision).label) if notice.proposal.decision else ""
+    )
+    return _("“%(title)s”: %(decision)s. %(reasons)s") % {
+        "title": title,
+        "decision": decision,
+        "reasons": notice.proposal.decision_reasons,
+    }
+
+
+def _email_digest(notices: list[Notice]) -> None:
+    """The person's digest by e-mail and text message (delivery's notification machinery:
+    their preferred language, retries, delivery status)."""
+    person = notices[0].person
+    language = person.preferred_language if person.preferred_language in ("en", "fr") else "en"
+    with translation.override(language):
+        consultations = {n.consultation_id: n.consultation for n in notices}
+        lines = []
+        for consultation in consultations.values():
+            lines.append(consultation.title)
+            lines.extend(
+                "- " + _digest_line(n, language)
+                for n in notices
+                if n.consultation_id == consultation.pk
+            )
+        first = next(iter(consultations.values()))
+        path = reverse("engagement:results", args=[first.key])
+        variables = {
+            "name": person.preferred_name or person.given_names,
+            "count": len(notices),
+            "items": "\n".join(lines),
+            "results_url": settings.PUBLIC_URL.rstrip("/") + path,
+        }
+    sending.notify(
+        person,
+        "engagement_digest",
+        f"engagement-digest:{person.pk}:{notices[0].pk}:{notices[-1].pk}",
+        variables,
+    )

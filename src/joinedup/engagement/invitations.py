@@ -15,7 +15,7 @@ from joinedup.delivery.models import Application
 from joinedup.federation.models import Service
 from joinedup.sharing import outbox
 
-from .models import Consultation, Invitation
+from .models import Comment, Consultation, Invitation, Proposal, Support, SurveyAnswer
 
 EVENT = "org.joinedup.engagement.invitation"
 
@@ -64,3 +64,29 @@ def invite_recent_users(
                 data={"consultation": consultation.key, "person": invitation.person_id},
             )
     return made
+
+
+def took_part(consultation: Consultation) -> int:
+    """How many invited people proposed, commented, supported or answered the survey."""
+    invited = consultation.invitations.values("person_id")
+    people = set(
+        Proposal.objects.filter(consultation=consultation, author_id__in=invited).values_list(
+            "author_id", flat=True
+        )
+    )
+    people |= set(
+        Comment.objects.filter(consultation=consultation, author_id__in=invited).values_list(
+            "author_id", flat=True
+        )
+    )
+    people |= set(
+        Support.objects.filter(
+            proposal__consultation=consultation, person_id__in=invited
+        ).values_list("person_id", flat=True)
+    )
+    people |= set(
+        SurveyAnswer.objects.filter(
+            question__consultation=consultation, person_id__in=invited
+        ).values_list("person_id", flat=True)
+    )
+    return len(people)

@@ -15,8 +15,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from joinedup.bundles.models import Bundle, BundleSubmission
+from joinedup.care.models import IntegratedCase
+from joinedup.channels.models import Interaction
 from joinedup.delivery.models import Application, ServiceVersion
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Program, Service
@@ -27,7 +30,7 @@ class Audience(models.TextChoices):
     PUBLIC = "public", _("The public")
     RESIDENTS = "residents", _("Residents of the place")
     PARTNERS = "partners", _("Partner organisations")
-    STAFF = "staff", _("Staff")
+    STAFF = "staff", pgettext_lazy("consultations and complaints", "Staff")
 
 
 class Consultation(models.Model):
@@ -99,9 +102,11 @@ class Phase(models.Model):
         FOLLOW_UP = "follow_up", _("Follow-up")
 
     consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="phases")
-    kind = models.CharField(_("phase"), max_length=16, choices=Kind.choices)
+    kind = models.CharField(
+        pgettext_lazy("consultations and complaints", "phase"), max_length=16, choices=Kind.choices
+    )
     starts_on = models.DateField(_("from"))
-    ends_on = models.DateField(_("until"))
+    ends_on = models.DateField(pgettext_lazy("consultations and complaints", "until"))
 
     class Meta:
         ordering = ["starts_on"]
@@ -384,7 +389,7 @@ class Notice(models.Model):
 
     class Kind(models.TextChoices):
         DECISION = "decision", _("Decision")
-        CHANGE = "change", _("Change")
+        CHANGE = "change", pgettext_lazy("consultations and complaints", "Change")
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="+")
@@ -431,6 +436,14 @@ class Complaint(models.Model):
     )
     submission = models.ForeignKey(
         BundleSubmission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: A visit or call the complaint is about (how the person was served).
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: A care plan the complaint is about (every agency of its team answers).
+    case = models.ForeignKey(
+        IntegratedCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     place = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
     text = models.TextField(_("what happened"))

@@ -33,4 +33,12 @@ urlpatterns = [
     path("complaints/<str:reference>/act/", views.complaint_act, name="complaint-act"),
     path("initiatives/<slug:key>/", views.initiative_dashboard, name="initiative"),
     path("initiatives/<slug:key>/for-me/", views.initiative_for_me, name="initiative-for-me"),
+    path("initiatives/<slug:key>/champions/", views.initiative_champions, name="champions"),
+    path("initiatives/<slug:key>/training/", views.initiative_training, name="training"),
+    path(
+        "initiatives/<slug:key>/training/<int:module>/done/",
+        views.training_done,
+        name="training-done",
+    ),
+    path("consultations/<slug:key>/invitations/", views.invitations_page, name="invitations"),
 ]

@@ -18,7 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from joinedup.bundles.models import Bundle
+from joinedup.bundles.models import Bundle, BundleSubmission
+from joinedup.care.models import IntegratedCase
+from joinedup.channels.models import Interaction
 from joinedup.delivery import queues
 from joinedup.delivery.models import Application, ServiceVersion
 from joinedup.federation.models import Agency, Service
@@ -27,9 +29,19 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied, decide
 
-from . import change, complaints, decisions, measures, moderation, participation, results
+from . import (
+    change,
+    complaints,
+    decisions,
+    invitations,
+    measures,
+    moderation,
+    participation,
+    results,
+)
 from .complaints import ComplaintError
 from .models import (
+    Champion,
     Comment,
     Complaint,
     Consultation,
@@ -37,6 +49,8 @@ from .models import (
     ModerationReason,
     Proposal,
     ReadinessResponse,
+    TrainingCompletion,
+    TrainingModule,
     Visibility,
 )
 from .participation import ParticipationError
@@ -122,6 +136,7 @@ def consultation_detail(request: HttpRequest, context: ActingContext, key: str) 
             "page": proposals,
             "questions": list(consultation.survey_questions.all()),
             "signed_in": not context.is_anonymous,
+            "may_decide": decide(context, "engagement.decide", consultation).allowed,
         },
     )
 
@@ -352,9 +367,10 @@ def complaint_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
     (staff give the person: `?person=ID`)."""
     source = request.POST if request.method == "POST" else request.GET
     service = Service.objects.filter(key=source.get("service", "")).first()
-    application = None
-    if source.get("application"):
-        application = Application.objects.filter(reference=source["application"].upper()).first()
+    about = _complaint_subjects(source)
+    if missing := _missing_subject(source, about):
+        return _refused(request, missing, 404)
+    application = about["application"]
     person = None
     if context.is_staff:
         person = Person.objects.filter(pk=source.get("person") or 0).first()
@@ -364,7 +380,7 @@ def complaint_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
         person = Person.objects.get(pk=context.subject_id)
     form = {
         "service": service,
-        "application": application,
+        **about,
         "person_id": person.pk if person and context.is_staff else "",
         "services": Service.objects.exclude(key__startswith="complaints.").order_by("key")[:300],
         "kinds": Complaint.Kind.choices,
@@ -381,6 +397,9 @@ def complaint_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
             kind=request.POST.get("kind", Complaint.Kind.COMPLAINT),
             service=service,
             application=application,
+            submission=about["submission"],
+            interaction=about["interaction"],
+            case=about["case"],
             place_code=request.POST.get("place") or None,
         )
     except ComplaintError as error:
@@ -391,6 +410,41 @@ def complaint_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
     if context.is_staff:
         return render(request, "engagement/complaint_recorded.html", {"complaint": complaint})
     return redirect("engagement:complaint", reference=complaint.reference)
+
+
+def _complaint_subjects(source) -> dict:
+    """What the complaint is about, from the link that led to the form: an application, a
+    life-event request, a visit or call, or a care plan (each checked to be the person's
+    when the complaint is filed)."""
+    found: dict = {"application": None, "submission": None, "interaction": None, "case": None}
+    if source.get("application"):
+        found["application"] = Application.objects.filter(
+            reference=source["application"].strip().upper()
+        ).first()
+    if source.get("submission"):
+        found["submission"] = BundleSubmission.objects.filter(
+            reference=source["submission"].strip().upper()
+        ).first()
+    if str(source.get("interaction", "")).isdigit():
+        found["interaction"] = Interaction.objects.filter(pk=int(source["interaction"])).first()
+    if source.get("case"):
+        found["case"] = IntegratedCase.objects.filter(
+            reference=source["case"].strip().upper()
+        ).first()
+    return found
+
+
+def _missing_subject(source, about: dict) -> str:
+    """The message for a link naming something that does not exist ('' when all is found)."""
+    for name, message in (
+        ("application", _("There is no application with this reference.")),
+        ("submission", _("There is no life-event request with this reference.")),
+        ("interaction", _("There is no visit or call with this number.")),
+        ("case", _("There is no care plan with this reference.")),
+    ):
+        if source.get(name) and about[name] is None:
+            return message
+    return ""
 
 
 @guards.requires("engagement.complaint.view")
@@ -531,15 +585,128 @@ def initiative_for_me(request: HttpRequest, context: ActingContext, key: str) ->
             return guards.denied_response(request, denied.decision)
         else:
             return redirect("engagement:initiative-for-me", key=key)
+    done = set(
+        TrainingCompletion.objects.filter(
+            module__initiative=initiative, user_id=context.user_id
+        ).values_list("module_id", flat=True)
+    )
     return render(
         request,
         "engagement/for_me.html",
         {
             "initiative": initiative,
             "affected": change.what_changes_for(initiative, context.role),
-            "modules": list(initiative.modules.all()),
+            "modules": [
+                (m, m.pk in done) for m in initiative.modules.all() if m.role in ("", context.role)
+            ],
+            "champions": _champions(initiative),
             "dimensions": ReadinessResponse.DIMENSIONS,
             "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _champions(initiative: Initiative) -> list[Champion]:
+    return list(
+        Champion.objects.filter(initiative=initiative)
+        .select_related("user", "agency")
+        .order_by("agency__key", "user__last_name", "user__pk")
+    )
+
+
+@guards.requires("engagement.initiative")
+@require_GET
+def initiative_champions(request: HttpRequest, key: str) -> HttpResponse:
+    """Who to ask: the initiative's champions in each organisation."""
+    initiative = _initiative(key)
+    return render(
+        request,
+        "engagement/champions.html",
+        {"initiative": initiative, "champions": _champions(initiative)},
+    )
+
+
+@guards.requires("engagement.measures")
+@require_GET
+def initiative_training(request: HttpRequest, key: str) -> HttpResponse:
+    """Training completion per organisation: a chart of the share done, and its table."""
+    initiative = _initiative(key)
+    rows = [
+        (name, done, due, round(done / due, 4) if due else None)
+        for name, (done, due) in _named(change.training(initiative))
+    ]
+    chart = results.bar_chart(
+        "training",
+        _("Share of training completed, per organisation (%)"),
+        [name for name, *_rest in rows],
+        [round((share or 0) * 100, 1) for *_rest, share in rows],
+        _("Modules completed by staff in the roles affected, out of the modules due."),
+    )
+    return render(
+        request,
+        "engagement/training.html",
+        {
+            "initiative": initiative,
+            "rows": rows,
+            "modules": list(initiative.modules.all()),
+            "charts": [chart] if rows else [],
+        },
+    )
+
+
+@guards.requires("engagement.initiative.respond")
+@require_POST
+def training_done(request: HttpRequest, context: ActingContext, key: str, module: int):
+    """A staff member records a training module as completed (once)."""
+    initiative = _initiative(key)
+    found = get_object_or_404(TrainingModule, pk=module, initiative=initiative)
+    try:
+        change.complete_training(context, found)
+    except change.ChangeError as refused:
+        return _refused(request, refused.message, refused.status)
+    except PolicyDenied as denied:
+        return guards.denied_response(request, denied.decision)
+    return redirect("engagement:initiative-for-me", key=key)
+
+
+INVITE_MAX_SAMPLE = 5000
+
+
+@guards.requires("engagement.decide", lambda key: _consultation(key))
+@require_http_methods(["GET", "POST"])
+def invitations_page(
+    request: HttpRequest, context: ActingContext, consultation: Consultation, key: str
+) -> HttpResponse:
+    """The owner invites a sample of the people who used the service in the last months (not
+    only those who come by themselves), and sees how many were invited and took part."""
+    error = ""
+    if request.method == "POST":
+        try:
+            months = int(request.POST.get("months", ""))
+            sample = int(request.POST.get("sample", ""))
+        except ValueError:
+            months = sample = 0
+        if not (1 <= months <= 24 and 1 <= sample <= INVITE_MAX_SAMPLE):
+            error = _("Give a number of months from 1 to 24 and a sample from 1 to %(n)s.") % {
+                "n": INVITE_MAX_SAMPLE
+            }
+        else:
+            made = invitations.invite_recent_users(consultation, months=months, sample=sample)
+            if made or invitations.service_ids(consultation):
+                return redirect("engagement:invitations", key=key)
+            error = _("This consultation is not about a service or a bundle: nobody to invite.")
+    invited = consultation.invitations.count()
+    took_part = invitations.took_part(consultation)
+    return render(
+        request,
+        "engagement/invitations.html",
+        {
+            "consultation": consultation,
+            "invited": invited,
+            "took_part": took_part,
+            "error": error,
+            "max_sample": INVITE_MAX_SAMPLE,
         },
         status=400 if error else 200,
     )
