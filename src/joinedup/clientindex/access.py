@@ -1,24 +1,37 @@
-"""The ledger entries of the client index: every steward's read and decision lands in the
-ledger of each person it touches.
+"""The gate for the client index: every steward's read and decision goes through
+`sharing.gate.disclose` and lands in the ledger of each person it touches.
 
-The gate's `disclose` serves people-facing roles reading a person's registry fields; a data
-steward reads agency records to keep the index, a public task no agreement needs to name.
-So these reads and decisions are written with the ledger's own `append`, with the purpose
-`client-index` and the basis public task, holder = the agency whose record was read.
+A data steward reads agency records to keep the index: a public task, for the purpose
+`client-index` only (registered with the gate in `apps.ready`), whichever agency holds the
+record. The gate decides and records it like any other read, holder = the agency whose
+record was read; a context the gate refuses (not a steward, another purpose) raises
+`DisclosureRefused` and the refusal is in the ledger too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils.translation import gettext_lazy as _
+
 from joinedup.identity.acting import ActingContext
-from joinedup.sharing import ledger
+from joinedup.identity.models import Person
+from joinedup.identity.policy import Role
+from joinedup.sharing import gate, purposes
 from joinedup.sharing.models import AccessEvent, LegalBasis
 
 from .models import SourceRecord
 
 PURPOSE = "client-index"
+#: What a steward sees of a source record, as the gate's fields (their categories).
 READ_FIELDS = ["given_names", "family_name", "birth_date", "address", "email", "phone"]
+CATEGORIES = ("identity", "birth", "address", "contact")
+
+
+def register() -> None:
+    """Name the purpose and let data stewards read for it (called from `apps.ready`)."""
+    purposes.register(PURPOSE, _("To keep the index linking your records across agencies"))
+    gate.register_stewardship(Role.DATA_STEWARD, PURPOSE, CATEGORIES, basis=LegalBasis.PUBLIC_TASK)
 
 
 def record_use(
@@ -28,34 +41,26 @@ def record_use(
     action: str = AccessEvent.Action.READ,
     fields: list[str] | None = None,
 ) -> int:
-    """One ledger row per (person, holding agency) among the records; how many were written."""
-    seen: set[tuple[int, str]] = set()
+    """One gate decision (and ledger row) per (person, holding agency) among the records;
+    how many were made. Raises `gate.DisclosureRefused` when the gate says no."""
+    seen: set[tuple[int, int]] = set()
+    subjects: dict[int, Person] = {}
     for record in records:
         cluster = record.cluster
         if cluster is None or cluster.person_id is None:
             continue
-        key = (cluster.person_id, record.agency.key)
+        key = (cluster.person_id, record.agency_id)
         if key in seen:
             continue
         seen.add(key)
-        ledger.append(
-            subject_id=cluster.person_id,
-            actor_user_id=context.user_id,
-            actor_person_id=None,
-            api_client_id=context.api_client_id,
-            actor_agency=context.agency_key or "",
-            actor_role=context.role or "",
-            holder_agency=record.agency.key,
+        if cluster.person_id not in subjects:
+            subjects[cluster.person_id] = Person.objects.get(pk=cluster.person_id)
+        gate.disclose(
+            context,
+            subjects[cluster.person_id],
+            fields or READ_FIELDS,
+            PURPOSE,
+            holder=record.agency,
             action=action,
-            categories=["identity", "birth", "address", "contact"],
-            fields=fields or READ_FIELDS,
-            purpose=PURPOSE,
-            legal_basis=LegalBasis.PUBLIC_TASK,
-            agreement_key="",
-            consent_id="",
-            break_glass_id=None,
-            outcome=AccessEvent.Outcome.DISCLOSED,
-            reason="",
-            channel=context.channel or "",
         )
     return len(seen)

@@ -14,7 +14,9 @@ class ClientIndexConfig(AppConfig):
         # Registering the policy's rules and the gate's field is what loading these does.
         from joinedup.identity import console  # asks the rules, which load with the apps
 
-        from . import holdings, policy  # noqa: F401
+        from . import access, holdings, policy  # noqa: F401
+
+        access.register()
 
         console.register(
             console.ConsoleEntry(

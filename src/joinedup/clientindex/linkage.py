@@ -38,6 +38,9 @@ COLUMNS = (
 )
 SCHEMA = pa.schema([("unique_id", pa.int64())] + [(name, pa.string()) for name in COLUMNS[1:]])
 
+#: The columns whose agreement is weighed by how common the value is.
+TF_COLUMNS = ("given", "family")
+
 _DAY_MONTH_SWAPPED = (
     "substr(birth_date_l, 1, 4) = substr(birth_date_r, 1, 4) "
     "AND substr(birth_date_l, 6, 2) = substr(birth_date_r, 9, 2) "
@@ -74,7 +77,8 @@ def comparisons() -> list:
             comparison_description="Given name",
             comparison_levels=[
                 cll.NullLevel("given"),
-                cll.ExactMatchLevel("given"),
+                # A common given name (Marie) agreeing says less than a rare one.
+                cll.ExactMatchLevel("given", term_frequency_adjustments=True),
                 cll.ExactMatchLevel("given_formal").configure(
                     label_for_charts="Same formal name (a nickname)"
                 ),
@@ -279,8 +283,9 @@ def predict_new(
     linker = Linker(
         all_table, dict(model, retain_intermediate_calculation_columns=True), log_level=None
     )
-    # Term frequencies from the whole index, so a new record's surname weighs as in a run.
-    linker.table_management.compute_tf_table("family")
+    # Term frequencies from the whole index, so a new record's names weigh as in a run.
+    for column in TF_COLUMNS:
+        linker.table_management.compute_tf_table(column)
     left = db.register(existing.cast(SCHEMA))
     right = db.register(new.cast(SCHEMA))
     between = linker.inference.predict_between(

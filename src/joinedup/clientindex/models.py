@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Load(models.Model):
@@ -24,7 +25,9 @@ class Load(models.Model):
     agency = models.ForeignKey(
         "federation.Agency", verbose_name=_("agency"), on_delete=models.PROTECT, related_name="+"
     )
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    channel = models.CharField(
+        pgettext_lazy("client index", "channel"), max_length=8, choices=Channel.choices
+    )
     name = models.CharField(_("file or batch"), max_length=200, blank=True)
     partial = models.BooleanField(_("partial load allowed"), default=False)
     received = models.PositiveIntegerField(_("rows received"), default=0)
@@ -41,7 +44,7 @@ class Load(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    loaded_at = models.DateTimeField(_("loaded at"), auto_now_add=True)
+    loaded_at = models.DateTimeField(pgettext_lazy("client index", "loaded at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("client list load")
@@ -76,7 +79,9 @@ class Cluster(models.Model):
         on_delete=models.PROTECT,
         related_name="absorbed",
     )
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_at = models.DateTimeField(
+        pgettext_lazy("client index", "created at"), auto_now_add=True
+    )
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
 
     class Meta:
@@ -125,7 +130,7 @@ class SourceRecord(models.Model):
     load = models.ForeignKey(
         Load, verbose_name=_("load"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
+    loaded_at = models.DateTimeField(pgettext_lazy("client index", "loaded at"), auto_now=True)
 
     class Meta:
         verbose_name = _("source record")
@@ -188,14 +193,16 @@ class LinkRun(models.Model):
         LinkageModel, verbose_name=_("model"), on_delete=models.PROTECT, related_name="runs"
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
-    records = models.PositiveIntegerField(_("records"), default=0)
+    records = models.PositiveIntegerField(pgettext_lazy("client index", "records"), default=0)
     pairs = models.PositiveIntegerField(_("pairs scored"), default=0)
     linked_pairs = models.PositiveIntegerField(_("pairs linked"), default=0)
     review_pairs = models.PositiveIntegerField(_("pairs sent to review"), default=0)
     clusters = models.PositiveIntegerField(_("people"), default=0)
     changes = models.PositiveIntegerField(_("ids changed"), default=0)
     seconds = models.FloatField(_("seconds"), default=0)
-    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    started_at = models.DateTimeField(
+        pgettext_lazy("client index", "started at"), auto_now_add=True
+    )
 
     class Meta:
         verbose_name = _("linking run")
@@ -406,11 +413,34 @@ class CorrectionRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted: the links were corrected")
+        DECLINED = "declined", pgettext_lazy("client index", "Declined")
+
     message = models.TextField(_("what is wrong"), max_length=2000)
     status = models.CharField(
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
     )
-    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    created_at = models.DateTimeField(pgettext_lazy("client index", "sent at"), auto_now_add=True)
+    outcome = models.CharField(
+        pgettext_lazy("client index", "outcome"), max_length=8, choices=Outcome.choices, blank=True
+    )
+    #: The steward's answer, which the person reads in My services.
+    answer = models.TextField(_("answer"), max_length=2000, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    #: The merges and splits the answer made (each reversible like any other).
+    decisions = models.ManyToManyField(
+        Decision, verbose_name=_("merges and splits made"), blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("correction request")

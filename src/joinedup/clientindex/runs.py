@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import clusters as cluster_store
-from . import linkage, stable_ids, standardise, weights
+from . import constraints, linkage, stable_ids, standardise, weights
 from .models import (
     Cluster,
     ClusterChange,
@@ -35,6 +35,8 @@ from .models import (
 #: were chosen and how to set them from the review's results.
 MATCH_WEIGHT = 3.0
 REVIEW_WEIGHT = 0.0
+#: The weight of the link holding an existing person's records together in an incremental run.
+KEPT = 1e9
 
 _VALUES = (
     "pk",
@@ -51,28 +53,37 @@ _VALUES = (
 )
 
 
+#: Standardised rows by record, with the digest they were made from: a worker linking loads
+#: one after another standardises only what changed (a record changed has a new digest).
+_STANDARDISED: dict[int, tuple[str, dict[str, object]]] = {}
+
+
 def records_table(queryset=None) -> pa.Table:
     """The records as the model reads them (no identifier in clear: the blind index only)."""
     rows = []
-    for values in (
-        (queryset or SourceRecord.objects.all()).values_list(*_VALUES).iterator(chunk_size=5000)
-    ):
-        pk, agency, given, family, birth, sex, street, postal, phone, email, index = values
-        rows.append(
-            standardise.linkage_row(
-                pk,
-                agency=agency,
-                given_names=given,
-                family_name=family,
-                birth_date=birth.isoformat() if birth else "",
-                sex=sex,
-                street_address=street,
-                postal_code=postal,
-                phone=phone,
-                email=email,
-                identifier_index=index,
-            )
+    queryset = queryset if queryset is not None else SourceRecord.objects.all()
+    for values in queryset.values_list(*_VALUES, "digest").iterator(chunk_size=5000):
+        pk, agency, given, family, birth, sex, street, postal, phone, email, index, digest = values
+        digest = f"{agency}:{digest}"
+        cached = _STANDARDISED.get(pk)
+        if cached is not None and cached[0] == digest:
+            rows.append(cached[1])
+            continue
+        row = standardise.linkage_row(
+            pk,
+            agency=agency,
+            given_names=given,
+            family_name=family,
+            birth_date=birth.isoformat() if birth else "",
+            sex=sex,
+            street_address=street,
+            postal_code=postal,
+            phone=phone,
+            email=email,
+            identifier_index=index,
         )
+        _STANDARDISED[pk] = (digest, row)
+        rows.append(row)
     return pa.Table.from_pylist(rows, schema=linkage.SCHEMA)
 
 
@@ -222,7 +233,9 @@ def _edges(
     always: set[tuple[int, int]],
     never: set[tuple[int, int]],
     apart: list,
-) -> list[tuple[int, int]]:
+) -> tuple[dict[tuple[int, int], float], set[tuple[int, int]]]:
+    """The links to cluster with their weights (a steward's "same person" above any score),
+    and the pairs to keep apart: judged not a match, or split apart by a decision."""
     linked, _band = weights.sort_pairs(
         pairs,
         model.settings_json,
@@ -231,15 +244,15 @@ def _edges(
     )
     left = pairs.column("unique_id_l").to_pylist()
     right = pairs.column("unique_id_r").to_pylist()
-    edges = {_pair(int(left[i]), int(right[i])) for i in linked}
-    edges = (edges | always) - never
+    scores = pairs.column("match_weight").to_pylist()
+    links = {_pair(int(left[i]), int(right[i])): float(scores[i]) for i in linked}
+    links.update(dict.fromkeys(always, constraints.DECIDED))
+    kept_apart = set(never)
     for moved, rest in apart:
-        edges = {
-            (a, b)
-            for a, b in edges
-            if not ((a in moved and b in rest) or (b in moved and a in rest))
-        }
-    return sorted(edges)
+        kept_apart.update(_pair(a, b) for a in moved for b in rest)
+    for pair in kept_apart:
+        links.pop(pair, None)
+    return links, kept_apart
 
 
 def _store_review(run: LinkRun, rows: list[dict[str, Any]], *, replace_open: bool) -> None:
@@ -273,9 +286,10 @@ def link_all(model: LinkageModel | None = None) -> tuple[LinkRun, stable_ids.Ass
     table = records_table()
     prediction = linkage.predict(table, model.settings_json, min_weight=model.review_weight)
     always, never, apart = _steward_constraints()
-    edges = _edges(prediction.pairs, model, always, never, apart)
+    links, kept_apart = _edges(prediction.pairs, model, always, never, apart)
+    edges = sorted(links)
     nodes = table.column("unique_id").to_pylist()
-    components = linkage.components(nodes, edges)
+    components = constraints.enforce(linkage.components(nodes, edges), links, kept_apart)
     review = _review_rows(prediction.pairs, model, always | never)
     with transaction.atomic():
         previous = dict(
@@ -312,7 +326,7 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
             existing, new, model.settings_json, min_weight=model.review_weight
         )
     always, never, apart = _steward_constraints()
-    edges = _edges(pairs, model, always, never, apart)
+    links, kept_apart = _edges(pairs, model, always, never, apart)
     review = _review_rows(pairs, model, always | never)
     with transaction.atomic():
         previous = dict(
@@ -323,14 +337,17 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
         for record, key in previous.items():
             by_key[key].append(record)
         touched = set(record_ids)
-        for a, b in edges:
+        for a, b in links:
             touched.update((a, b))
         keys_touched = {previous[r] for r in touched if r in previous}
         nodes = sorted(touched | {r for k in keys_touched for r in by_key[k]})
         for key in keys_touched:
+            # Existing people hold together (below a steward's word, above any score).
             members = by_key[key]
-            edges.extend((members[0], m) for m in members[1:])
-        components = linkage.components(nodes, edges)
+            for m in members[1:]:
+                links.setdefault(_pair(members[0], m), KEPT)
+        edges = sorted(links)
+        components = constraints.enforce(linkage.components(nodes, edges), links, kept_apart)
         run = LinkRun.objects.create(
             model=model, kind=LinkRun.Kind.INCREMENTAL, records=len(record_ids)
         )

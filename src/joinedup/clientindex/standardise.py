@@ -43,10 +43,17 @@ def first_given(text: str | None) -> str:
     return value.split(" ", 1)[0] if value else ""
 
 
+#: Formal names sharing a nickname (Chris for Christine and Christopher, Alex for Alexandra
+#: and Alexandre) compare as one: otherwise "Chris" would disagree wholly with one of them.
+#: The sex and every other field still tell the two apart.
+SHARED_NICKNAME: dict[str, str] = {"christine": "christopher", "alexandra": "alexandre"}
+
+
 def formal_given(text: str | None) -> str:
     """The formal name a nickname stands for, or the (first) given name itself."""
     given = first_given(text)
-    return NICKNAMES.get(given, given)
+    formal = NICKNAMES.get(given, given)
+    return SHARED_NICKNAME.get(formal, formal)
 
 
 def digits(text: str | None) -> str:

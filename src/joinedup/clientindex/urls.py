@@ -14,5 +14,16 @@ urlpatterns = [
     path("staff/client-index/people/<str:key>/split/", views.split, name="split"),
     path("staff/client-index/decisions/<int:decision_id>/undo/", views.undo, name="undo"),
     path("staff/client-index/model/", views.model, name="model"),
+    path("staff/client-index/corrections/", views.correction_queue, name="corrections"),
+    path(
+        "staff/client-index/corrections/<int:request_id>/",
+        views.correction,
+        name="correction",
+    ),
+    path(
+        "staff/client-index/corrections/<int:request_id>/answer/",
+        views.answer_correction,
+        name="answer-correction",
+    ),
     path("my-data/linked-records/", views.my_records, name="my-records"),
 ]

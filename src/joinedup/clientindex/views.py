@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from joinedup.federation.models import Agency
@@ -71,15 +72,15 @@ def review_queue(request: HttpRequest, context: ActingContext) -> HttpResponse:
 
 def _side_by_side(left: SourceRecord, right: SourceRecord) -> list[tuple[str, str, str]]:
     names = [
-        ("given_names", _("Given names")),
-        ("family_name", _("Family name")),
+        ("given_names", pgettext("client index", "Given names")),
+        ("family_name", pgettext("client index", "Family name")),
         ("birth_date", _("Birth date")),
         ("sex", _("Sex")),
         ("street_address", _("Street address")),
         ("locality", _("City or town")),
         ("postal_code", _("Postal code")),
         ("phone", _("Phone")),
-        ("email", _("Email address")),
+        ("email", pgettext("client index", "Email address")),
     ]
     rows = []
     for name, label in names:
@@ -232,6 +233,62 @@ def model(request: HttpRequest, context: ActingContext) -> HttpResponse:
         "clientindex/model.html",
         {"model": current, "charts": figures, "versions": LinkageModel.objects.all()[:20]},
     )
+
+
+@guards.requires("clientindex.steward")
+def correction_queue(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """Open requests, oldest first: dates and agencies only (no personal data listed)."""
+    requests = CorrectionRequest.objects.filter(status=CorrectionRequest.Status.OPEN).order_by(
+        "created_at", "pk"
+    )
+    page = Paginator(requests.select_related("agency"), PAGE_SIZE).get_page(request.GET.get("page"))
+    answered = CorrectionRequest.objects.exclude(status=CorrectionRequest.Status.OPEN)
+    return render(
+        request,
+        "clientindex/corrections.html",
+        {"page": page, "answered": answered.select_related("agency", "answered_by")[:20]},
+    )
+
+
+@guards.requires("clientindex.steward")
+def correction(request: HttpRequest, context: ActingContext, request_id: int) -> HttpResponse:
+    """One request beside the records linked to the person (read through the gate)."""
+    item = get_object_or_404(
+        CorrectionRequest.objects.select_related("agency", "answered_by"), pk=request_id
+    )
+    records = corrections.linked_records(item)
+    access.record_use(context, records)
+    return render(
+        request,
+        "clientindex/correction.html",
+        {"item": item, "records": records, "decisions": item.decisions.all()},
+    )
+
+
+@require_POST
+@guards.requires("clientindex.decide")
+def answer_correction(
+    request: HttpRequest, context: ActingContext, request_id: int
+) -> HttpResponse:
+    item = get_object_or_404(CorrectionRequest, pk=request_id)
+    outcome = request.POST.get("outcome", "")
+    if outcome not in CorrectionRequest.Outcome.values:
+        messages.error(request, _("Say whether you accept or decline the request."))
+        return redirect("clientindex:correction", request_id=item.pk)
+    try:
+        corrections.answer(
+            context,
+            item,
+            accept=outcome == CorrectionRequest.Outcome.ACCEPTED,
+            text=request.POST.get("answer", ""),
+            unlink=[int(v) for v in request.POST.getlist("records") if v.isdigit()],
+            link_key=request.POST.get("link", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+        return redirect("clientindex:correction", request_id=item.pk)
+    messages.success(request, _("Your answer is sent. The person reads it in My services."))
+    return redirect("clientindex:corrections")
 
 
 @guards.requires("clientindex.mine")

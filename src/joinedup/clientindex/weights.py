@@ -77,23 +77,37 @@ def parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+#: Comparisons of what only one person has (an identifier, an e-mail address, a phone): when
+#: one agrees, given names wholly different are a nickname or a typo, not a twin.
+PERSONAL = ("id_index", "email", "phone")
+
+
 def sort_pairs(
     pairs: Any, model: dict[str, Any], *, match_weight: float, review_weight: float
 ) -> tuple[list[int], list[int]]:
     """Row positions of the scored pairs (an Arrow table) to link and to send to review.
 
-    Linked: at or above the link weight, given names not in conflict. Review: from the
-    review weight up to the link weight, and above it when given names are in conflict.
+    Linked: at or above the link weight, given names not in conflict (or in conflict, but an
+    identifier, e-mail or phone agrees). Review: from the review weight up to the link
+    weight, and above it when given names are in conflict with nothing personal agreeing.
     """
     scores = pairs.column("match_weight").to_pylist()
     names = pairs.column_names
-    given = pairs.column("mw_given").to_pylist() if "mw_given" in names else [None] * len(scores)
+    empty = [None] * len(scores)
+    given = pairs.column("mw_given").to_pylist() if "mw_given" in names else empty
+    own = [
+        pairs.column(f"mw_{name}").to_pylist() if f"mw_{name}" in names else empty
+        for name in PERSONAL
+    ]
     conflict = conflict_weight(model)
     linked, review = [], []
     for i, (score, weight) in enumerate(zip(scores, given, strict=True)):
         if score < review_weight:
             continue
-        if score >= match_weight and not conflicting({"mw_given": weight}, conflict):
+        in_conflict = conflicting({"mw_given": weight}, conflict) and not any(
+            (column[i] or 0) > 0 for column in own
+        )
+        if score >= match_weight and not in_conflict:
             linked.append(i)
         else:
             review.append(i)
