@@ -18,6 +18,10 @@ off, its default workers and threads) on a loopback port, and measures:
 - the limit, measured in the same run: the same rows (table by table, as many per bundle as
   the HTTP run wrote on average) inserted with plain psycopg, one transaction per bundle,
   from the same number of concurrent connections; and the ratio of the two;
+- the floor, through the same server in the same run: `POST /api/v1/bundles/newborn/floor`
+  (an operation the server has only when started with JOINEDUP_BENCH_FLOOR=true, as here),
+  the same clients and bodies: token authentication plus the acceptance's transaction and
+  inserts alone (its checks done once per person and kept), and the ratio of ours to it;
 - legs started per second: the server stopped, two `joinedup worker` processes are started
   and the time is taken until every leg of every bundle accepted (warm-up included) has its
   application and its process started.
@@ -69,7 +73,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120, help="time limit of the HTTP run")
     parser.add_argument("--warmup", type=int, default=32, help="submissions before measuring")
     parser.add_argument("--workers", type=int, default=2, help="`joinedup worker` processes")
+    parser.add_argument(
+        "--quick", action="store_true", help="128 bundles at most, 30 s per HTTP run"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.bundles, args.seconds = min(args.bundles, 128), min(args.seconds, 30)
     import psycopg
 
     server = os.environ.get("DATABASE_URL", DEFAULT_SERVER)
@@ -164,6 +173,7 @@ def body(number: int) -> bytes:
                 "birth_date": born,
                 "sex": "female",
                 "birth_place": "Toronto General Hospital",
+                "birth_town": "Toronto",
                 "certificate_reason": "passport",
                 "marital_status": "single",
                 "income_last_year": 50000 + number,
@@ -175,7 +185,13 @@ def body(number: int) -> bytes:
 
 
 async def one_client(
-    port: int, secret: str, numbers, latencies: list, errors: list, deadline: float
+    port: int,
+    secret: str,
+    numbers,
+    latencies: list,
+    errors: list,
+    deadline: float,
+    path: str = "submissions",
 ) -> None:
     """One keep-alive connection sending submissions one after the other."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -185,7 +201,7 @@ async def one_client(
                 return
             payload = body(number)
             head = (
-                f"POST /api/v1/bundles/newborn/submissions HTTP/1.1\r\n"
+                f"POST /api/v1/bundles/newborn/{path} HTTP/1.1\r\n"
                 f"Host: 127.0.0.1:{port}\r\nAuthorization: Bearer {secret}\r\n"
                 f"Content-Type: application/json\r\nIdempotency-Key: bench-{number}\r\n"
                 f"Content-Length: {len(payload)}\r\nConnection: keep-alive\r\n\r\n"
@@ -213,7 +229,14 @@ async def one_client(
         writer.close()
 
 
-async def load(port: int, secrets: list[str], first: int, count: int, seconds: float):
+async def load(
+    port: int,
+    secrets: list[str],
+    first: int,
+    count: int,
+    seconds: float,
+    path: str = "submissions",
+):
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.perf_counter() + seconds
@@ -228,6 +251,7 @@ async def load(port: int, secrets: list[str], first: int, count: int, seconds: f
                 latencies,
                 errors,
                 deadline,
+                path,
             )
             for i, secret in enumerate(secrets)
         ]
@@ -446,7 +470,7 @@ def run(args, database_url: str) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server, server_log = start_server(port)
+    server, server_log = start_server(port, JOINEDUP_BENCH_FLOOR="true")
     try:
         _warm, warm_errors, _wall = asyncio.run(load(port, secrets, 0, args.warmup, 60))
         if warm_errors:
@@ -462,6 +486,24 @@ def run(args, database_url: str) -> int:
         server_cpu = process_cpu_seconds(server.pid) - server_cpu
         with psycopg.connect(database_url, autocommit=True) as conn:
             after = table_counts(conn)
+            last_leg = conn.execute("SELECT max(id) FROM bundles_bundleleg").fetchone()[0]
+            waiting = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM sharing_outboxevent WHERE status = 'pending'"
+                )
+            ]
+        # The floor: one request per client first (each person's checks, done once and
+        # kept), then the same number of requests as the run above, through the same server.
+        _warm, floor_errors, _wall = asyncio.run(
+            load(port, secrets, 10**6, len(secrets), 60, "floor")
+        )
+        floor_cpu = process_cpu_seconds(server.pid)
+        floor_latencies, more, floor_wall = asyncio.run(
+            load(port, secrets, 2 * 10**6, args.bundles, args.seconds, "floor")
+        )
+        floor_cpu = process_cpu_seconds(server.pid) - floor_cpu
+        floor_errors += more
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -473,17 +515,11 @@ def run(args, database_url: str) -> int:
     rate = submitted / wall
     added = {t: after[t] - before.get(t, 0) for t in after if after[t] > before.get(t, 0)}
     per_bundle = {t: max(1, round(n / submitted)) for t, n in added.items()}
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        last_leg = conn.execute("SELECT max(id) FROM bundles_bundleleg").fetchone()[0]
-        waiting = [
-            row[0]
-            for row in conn.execute("SELECT id FROM sharing_outboxevent WHERE status = 'pending'")
-        ]
     # The reference copies the legs as accepted (no application yet): they start only after.
     limit = reference(database_url, per_bundle, submitted, args.clients)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        # The reference's copies are not bundles: their events are set aside, their legs
-        # not counted.
+        # The reference's copies and the floor's are not bundles: their events are set
+        # aside, their legs not counted.
         conn.execute(
             "UPDATE sharing_outboxevent SET status = 'delivered' "
             "WHERE status = 'pending' AND NOT (id = ANY(%s))",
@@ -505,7 +541,18 @@ def run(args, database_url: str) -> int:
         f"the same rows with plain psycopg (limit):          {limit:8.1f} bundles/s "
         f"({rows} rows in {len(per_bundle)} tables per bundle, one transaction each)"
     )
+    floor = len(floor_latencies) / floor_wall if floor_latencies else 0.0
+    if floor_latencies:
+        print(
+            f"the floor through the same server (auth + inserts): {floor:8.1f} bundles/s "
+            f"(p95 {percentile(floor_latencies, 0.95) * 1000:.0f} ms; server CPU "
+            f"{floor_cpu / len(floor_latencies) * 1000:.0f} ms per bundle; "
+            f"{len(floor_errors)} errors)"
+        )
     print(f"ratio (HTTP / limit):                              {rate / limit:8.3f}")
+    if floor:
+        print(f"ratio (HTTP / floor):                              {rate / floor:8.3f}")
+        print(f"ratio (floor / limit):                             {floor / limit:8.3f}")
     print("rows per bundle: " + ", ".join(f"{t} {n}" for t, n in sorted(per_bundle.items())))
     print(
         f"legs started by {args.workers} task workers:               "
@@ -517,11 +564,12 @@ def run(args, database_url: str) -> int:
     if legs["started"] < legs["total"]:
         print(f"not every leg started; the workers said:\n{legs['errors']}", file=sys.stderr)
         return 1
-    if errors:
+    if errors or floor_errors:
         print(
-            f"errors: {errors[:3]}\nthe server said:\n{server_errors(server_log)}", file=sys.stderr
+            f"errors: {(errors + floor_errors)[:3]}\nthe server said:\n{server_errors(server_log)}",
+            file=sys.stderr,
         )
-    return 0 if not errors else 1
+    return 0 if not (errors or floor_errors) else 1
 
 
 if __name__ == "__main__":

@@ -53,6 +53,9 @@ BASE_DIR = PACKAGE_DIR.parent.parent
 DATA_DIR = Path(env_str("JOINEDUP_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 
 DEBUG = env_bool("JOINEDUP_DEBUG", False)
+# The bundle benchmark's floor (authentication and the acceptance's inserts alone, through
+# the same server): an operation that exists only when this is on. Never on in production.
+BENCH_FLOOR = env_bool("JOINEDUP_BENCH_FLOOR", False)
 SECURE = env_bool("JOINEDUP_SECURE", False)
 
 
@@ -89,6 +92,7 @@ INSTALLED_APPS = [
     "joinedup.identity",
     "joinedup.sharing",
     "joinedup.clientindex",
+    "joinedup.exchange",
     "joinedup.rules",
     "joinedup.delivery",
     "joinedup.bundles",
@@ -97,6 +101,7 @@ INSTALLED_APPS = [
     "joinedup.performance",
     "joinedup.funding",
     "joinedup.engagement",
+    "joinedup.backoffice",
     "joinedup.web",
     "joinedup.api",
     "joinedup.demo",
@@ -160,6 +165,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Server-side binding with psycopg's prepared statements: off unless asked for (it does
+    # not work behind a transaction-mode pooler; see docs/operations.md, "PostgreSQL and a
+    # pooler"). JOINEDUP_DB_PREPARE_THRESHOLD=N prepares a statement on its Nth use.
+    if env_str("JOINEDUP_DB_PREPARE_THRESHOLD"):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True,
+            prepare_threshold=env_int("JOINEDUP_DB_PREPARE_THRESHOLD", 5),
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks ------------------------------------------------------------------
@@ -418,6 +431,27 @@ OUTBOX_POLL_SECONDS = env_int("JOINEDUP_OUTBOX_POLL_SECONDS", 5)
 OUTBOX_TASK_SECONDS = 60
 BREAK_GLASS_DEFAULT_MINUTES = 60
 BREAK_GLASS_MAX_MINUTES = env_int("JOINEDUP_BREAK_GLASS_MAX_MINUTES", 240)
+
+# --- Exchange: this node among other deployments (docs/exchange.md) --------------------
+# This node's member code in the trust list (INSTANCE/CLASS/MEMBER/SUBSYSTEM). Empty: this
+# deployment is alone, and the exchange endpoint refuses every message.
+EXCHANGE_NODE_ID = env_str("JOINEDUP_EXCHANGE_NODE_ID")
+# This node's private keys as JWK JSON (Ed25519 for signing, X25519 for encryption). Empty:
+# made on first use and kept in the database, encrypted with a key derived from SECRET_KEY.
+EXCHANGE_SIGNING_KEY = env_str("JOINEDUP_EXCHANGE_SIGNING_KEY")
+EXCHANGE_ENCRYPTION_KEY = env_str("JOINEDUP_EXCHANGE_ENCRYPTION_KEY")
+# The governance authority's public keys that sign trust lists: a JWK set (JSON) or the path
+# of a file holding one.
+EXCHANGE_TRUST_ANCHORS = env_str("JOINEDUP_EXCHANGE_TRUST_ANCHORS")
+# How long a sealed message stays valid (seconds); a peer down longer gets a dead letter.
+EXCHANGE_MESSAGE_TTL_SECONDS = env_int("JOINEDUP_EXCHANGE_MESSAGE_TTL_SECONDS", 3 * 24 * 3600)
+# Clock difference tolerated between nodes (seconds).
+EXCHANGE_CLOCK_SKEW_SECONDS = env_int("JOINEDUP_EXCHANGE_CLOCK_SKEW_SECONDS", 60)
+EXCHANGE_MAX_ATTEMPTS = env_int("JOINEDUP_EXCHANGE_MAX_ATTEMPTS", 20)
+EXCHANGE_RETRY_BASE_SECONDS = env_int("JOINEDUP_EXCHANGE_RETRY_BASE_SECONDS", 2)
+EXCHANGE_RETRY_MAX_SECONDS = env_int("JOINEDUP_EXCHANGE_RETRY_MAX_SECONDS", 1800)
+EXCHANGE_TIMEOUT_SECONDS = env_int("JOINEDUP_EXCHANGE_TIMEOUT_SECONDS", 15)
+EXCHANGE_MAX_MESSAGE_BYTES = env_int("JOINEDUP_EXCHANGE_MAX_MESSAGE_BYTES", 5_000_000)
 
 # --- Delivery: documents, payments, notifications, clocks ------------------------------
 # The address people reach this installation at (links in e-mails, QR codes on documents).

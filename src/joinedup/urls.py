@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from joinedup.api.api import api
+from joinedup.exchange import views as exchange_views
 from joinedup.identity import guards
 from joinedup.web import views as web_views
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("ping", web_views.ping, name="ping"),
     path("metrics", web_views.metrics, name="metrics"),
     path("account/oidc/", include("joinedup.identity.oidc_urls")),
+    # Other nodes post here; no language prefix (machines), answers follow Accept-Language.
+    path("exchange/", include("joinedup.exchange.urls")),
 ]
 # Pages live under a language prefix (/en/, /fr/); "/" redirects to the reader's language.
 urlpatterns += i18n_patterns(
@@ -28,6 +31,8 @@ urlpatterns += i18n_patterns(
     path("", include("joinedup.funding.urls")),
     path("", include("joinedup.engagement.urls")),
     path("", include("joinedup.care.urls")),
+    path("", include("joinedup.backoffice.urls")),
+    path("", include("joinedup.rules.urls")),
     path("", include("joinedup.web.urls")),
     prefix_default_language=True,
 )
@@ -40,3 +45,5 @@ guards.declare(web_views.health, "public")
 guards.declare(web_views.ping, "public")
 # Monitoring: no person's data, and a bearer token of its own (JOINEDUP_METRICS_TOKEN).
 guards.declare(web_views.metrics, "public")
+# Node-to-node messages: the sender is proved by the message's signature (trust list).
+guards.declare(exchange_views.messages, "public")

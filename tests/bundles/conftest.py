@@ -26,6 +26,8 @@ from joinedup.identity.models import Person, Relationship, StaffMembership, User
 
 CANADA = loading.federation_folder("canada")
 BUNDLES = loading.BUNDLES / "bundles"
+# A birth inside the registration period (the form refuses one older than 30 days).
+RECENT_BIRTH = (datetime.date.today() - datetime.timedelta(days=3)).isoformat()
 
 
 @dataclass
@@ -135,6 +137,7 @@ def newborn_answers(**overrides) -> dict:
         "birth_date": (datetime.date.today() - datetime.timedelta(days=3)).isoformat(),
         "sex": "female",
         "birth_place": "Toronto General Hospital",
+        "birth_town": "Toronto",
         "other_parent_given_names": "David",
         "other_parent_family_name": "Okafor",
         "certificate_reason": "passport",

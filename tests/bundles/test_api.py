@@ -13,7 +13,7 @@ from joinedup.federation.models import Service
 from joinedup.identity import mandates, tokens
 from joinedup.identity.client_registry import register_person
 
-from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, run_workers
+from .conftest import NEWBORN_LEGS, RECENT_BIRTH, newborn_answers, newborn_screening, run_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +151,7 @@ def test_offers_are_listed_accepted_and_declined(world):
         service=Service.objects.get(key="ca.education-savings-referral"),
         trigger="birth_registered",
         event_id="test-event",
-        answers={"child_given_names": "Noor", "birth_date": "2026-01-02"},
+        answers={"child_given_names": "Noor", "birth_date": RECENT_BIRTH},
         place="CA-ON-TOR",
     )
     client = client_for(world.amara)

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db
 GOOD = """
 bundles:
   - key: tiny
-    names: {en: Tiny}
+    names: {en: Tiny, fr: Minuscule}
     screening: {schema: {type: object, properties: {ok: {type: boolean}}}}
     form: {schema: {type: object, properties: {name: {type: string}}}}
     legs:
       - key: sin
         service: ca.social-insurance-number
         mapping: {given_names: name}
-        consent: {text: {en: Yes.}, purposes: [sin-issuance], categories: [identity]}
+        consent: {text: {en: Yes., fr: Oui.}, purposes: [sin-issuance], categories: [identity]}
 """
 
 

@@ -15,7 +15,7 @@ from joinedup.identity import acting, mandates
 from joinedup.identity.client_registry import register_person
 from joinedup.sharing.models import ConsentRecord
 
-from .conftest import newborn_answers, run_workers
+from .conftest import RECENT_BIRTH, newborn_answers, run_workers
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,8 @@ def test_the_newborn_journey_without_javascript(world):
     answers = newborn_answers()
     assert page.endswith("/form/child/")
     child = {
-        k: answers[k] for k in ("child_given_names", "child_family_name", "sex", "birth_place")
+        k: answers[k]
+        for k in ("child_given_names", "child_family_name", "sex", "birth_place", "birth_town")
     }
     missing = client.post(page, {})
     assert missing.status_code == 400
@@ -234,9 +235,9 @@ def test_an_offer_page_accepts_in_one_step(world):
     assert refused.status_code == 400
     accepted = client.post(
         f"/en/my/offers/{offer.pk}/",
-        {"accept": "1", "consent": "1", **date_fields("birth_date", "2026-01-02")},
+        {"accept": "1", "consent": "1", **date_fields("birth_date", RECENT_BIRTH)},
     )
     assert accepted.status_code == 302, accepted.content.decode()[:3000]
     offer.refresh_from_db()
-    assert offer.status == "accepted" and offer.application.data["child_birth_date"] == "2026-01-02"
+    assert offer.status == "accepted" and offer.application.data["child_birth_date"] == RECENT_BIRTH
     assert signed_in(world.jordan).get(f"/en/my/offers/{offer.pk}/").status_code == 403

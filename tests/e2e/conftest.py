@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from joinedup.federation.loader import load_federation
 
@@ -160,6 +161,32 @@ def _describe(violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _run_axe(page: Page) -> dict:
+    """Inject axe-core into the settled page and run it.
+
+    A click that navigates returns once the new document is committed, not loaded: axe
+    injected then finds no <head>, or walks nodes the parser is still adding. So the check
+    waits for the load event; should the page still change under axe (a redirect after a
+    form), it waits for the network to settle and runs once more.
+    """
+    for attempt in (1, 2):
+        page.wait_for_load_state("load")
+        # Served as if from the site itself, so the page's Content Security Policy (scripts
+        # from 'self' only) lets it run and stays in force for the test.
+        url = urljoin(page.url, AXE_URL)
+        page.route(url, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+        try:
+            page.add_script_tag(url=url)
+            return page.evaluate(
+                "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+            )
+        except PlaywrightError:
+            if attempt == 2:
+                raise
+            page.wait_for_load_state("networkidle")
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture
 def axe() -> Callable[[Page], list[dict]]:
     """check(page): run axe-core with the WCAG 2.0/2.1 A and AA rules; fail on any violation."""
@@ -167,12 +194,7 @@ def axe() -> Callable[[Page], list[dict]]:
     def check(page: Page) -> list[dict]:
         # Served as if from the site itself, so the page's Content Security Policy (scripts
         # from 'self' only) lets it run and stays in force for the test.
-        url = urljoin(page.url, AXE_URL)
-        page.route(url, lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
-        page.add_script_tag(url=url)
-        results = page.evaluate(
-            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-        )
+        results = _run_axe(page)
         violations = results["violations"]
         if violations:
             ARTIFACTS.mkdir(exist_ok=True)

@@ -104,6 +104,7 @@ def test_a_parent_registers_her_newborn_and_accepts_the_offer_that_follows(
     page.locator("#f-birth-date-year").fill(str(born.year))
     choose(page, "f-sex-1")
     page.get_by_label("Hospital or place of birth").fill("Toronto General Hospital")
+    page.get_by_label("City or town of birth").fill("Toronto")
     screenshot(page, "bundle-04-form-child")
     axe(page)
     page.get_by_role("button", name="Save and continue").click()

@@ -85,6 +85,7 @@ def fill_newborn_form(page: Page, axe) -> None:
         "Baby's given names": "Noor",
         "Baby's family name": "Okafor",
         "Hospital or place of birth": "Toronto General Hospital",
+        "City or town of birth": "Toronto",
         "Other parent's given names": "Amara",
         "Other parent's family name": "Okafor",
         "Family net income last year (dollars)": "85000",
@@ -172,7 +173,11 @@ def test_a_counter_visit(page: Page, live_server, demo, axe, screenshot):
 
     # Accepted: the task workers make each leg's application (here, the dispatcher at once).
     dispatch.dispatch_pending()
-    page.reload()  # the page now shows each leg's application, the certificate's fee with it
+    # No reload: the visit page refreshes itself while the legs are on their way, and shows
+    # each leg's application, the certificate's fee with it.
+    expect(page.get_by_role("button", name=re.compile("Take the fee"))).to_be_visible(
+        timeout=15_000
+    )
 
     # The certificate's fee, at the terminal.
     certificate = Application.objects.get(

@@ -386,7 +386,7 @@ def test_agreements_cover_every_kind_in_varied_states(demo):
 
 
 @pytest.mark.django_db
-def test_australia_sits_beside_canada_in_english_only(demo):
+def test_australia_sits_beside_canada_named_in_english_and_french(demo):
     services = Service.objects.filter(scope__code="AU")
     assert 10 <= services.count() <= 14
     assert all(key.startswith("au.") for key in services.values_list("key", flat=True))
@@ -398,12 +398,14 @@ def test_australia_sits_beside_canada_in_english_only(demo):
         *services,
         *Agreement.objects.filter(key__startswith="au-"),
     ]
-    assert [str(r) for r in records if set(r.names) != {"en"}] == []
+    # Its official language is English; its names are in both languages of the interface.
+    assert [str(r) for r in records if not {"en", "fr"} <= set(r.names)] == []
     assert Jurisdiction.objects.get(code="AU").official_languages == ["en"]
     assert Jurisdiction.objects.get(code="AU-VIC").time_zone == "Australia/Melbourne"
     assert Jurisdiction.objects.get(code="AU-NSW").holiday_subdivision == "NSW"
     with translation.override("fr"):
-        assert Service.objects.get(key="au.birth-certificate").name == "Get a birth certificate"
+        certificate = Service.objects.get(key="au.birth-certificate")
+        assert certificate.name == "Obtenir un acte de naissance"
         assert LifeSituation.objects.get(key="having-a-baby").name == "Avoir un bébé"
     assert route("au.birth-certificate", "AU-NSW-SYD").agency.key == "service-nsw"
     victoria = route("au.birth-certificate", "AU-VIC-MEL").offering

@@ -31,14 +31,14 @@ jurisdictions:
   - code: CA-ON
     parent: CA
     level: subnational
-    names: {en: Ontario}
+    names: {en: Ontario, fr: Ontario}
     time_zone: America/Toronto
     holidays: {country: CA, subdivision: ON}
 agencies:
   - key: serviceontario
     kind: agency
     jurisdiction: CA-ON
-    names: {en: ServiceOntario}
+    names: {en: ServiceOntario, fr: ServiceOntario}
 """
 
 
@@ -97,7 +97,7 @@ def test_a_later_file_can_extend_what_is_loaded(small_federation, tmp_path):
         services:
           - key: ca.parking-permit
             scope: CA
-            names: {en: Residential parking permit}
+            names: {en: Residential parking permit, fr: Permis de stationnement résidentiel}
             frame: transactional
             client_type: person
             channels: [online]
@@ -127,12 +127,12 @@ def test_schema_problems_name_file_line_and_path(tmp_path):
         jurisdictions:
           - code: CA
             level: national
-            names: {en: Canada}
+            names: {en: Canada, fr: Canada}
             time_zone: America/Toronto
           - code: CA-ON
             parent: CA
             level: province
-            names: {en: Ontario}
+            names: {en: Ontario, fr: Ontario}
             time_zone: America/Toronto
         """,
     )
@@ -170,7 +170,7 @@ def test_unknown_references_are_located(tmp_path):
         services:
           - key: ca.birth-certificate
             scope: CA
-            names: {en: Birth certificate}
+            names: {en: Birth certificate, fr: Acte de naissance}
             frame: transactional
             client_type: person
             channels: [online]
@@ -195,7 +195,7 @@ def test_rejection_writes_nothing_at_all(tmp_path):
           - key: nowhere
             kind: agency
             jurisdiction: CA-XX
-            names: {en: Agency of nowhere}
+            names: {en: Agency of nowhere, fr: Organisme de nulle part}
         """,
     )
     with pytest.raises(FederationRejected):
@@ -216,7 +216,7 @@ def test_duplicates_point_to_the_first_definition(tmp_path):
           - key: serviceontario
             kind: agency
             jurisdiction: CA-ON
-            names: {en: ServiceOntario again}
+            names: {en: ServiceOntario again, fr: ServiceOntario de nouveau}
         """,
     )
     found = problems_of(tmp_path / "a.yaml", tmp_path / "b.yaml")
@@ -231,8 +231,8 @@ def test_a_parent_cycle_is_found(tmp_path):
         "cycle.yaml",
         """\
         jurisdictions:
-          - {code: CA-A, parent: CA-A-B, level: subnational, names: {en: A}, time_zone: UTC}
-          - {code: CA-A-B, parent: CA-A, level: local, names: {en: B}, time_zone: UTC}
+          - {code: CA-A, parent: CA-A-B, level: subnational, names: {en: A, fr: A}, time_zone: UTC}
+          - {code: CA-A-B, parent: CA-A, level: local, names: {en: B, fr: B}, time_zone: UTC}
         """,
     )
     found = problems_of(path)
@@ -248,13 +248,13 @@ def test_model_rules_apply_to_files(tmp_path):
         jurisdictions:
           - code: AU
             level: national
-            names: {en: Australia}
+            names: {en: Australia, fr: Australie}
             time_zone: Australia/Sydney
             holidays: {country: AU, subdivision: ON}
         services:
           - key: ca.fishing-licence
             scope: CA-ON
-            names: {en: Fishing licence}
+            names: {en: Fishing licence, fr: Permis de pêche}
             frame: transactional
             client_type: person
             channels: [online]
@@ -291,11 +291,11 @@ def test_a_sign_off_in_the_future_is_refused(tmp_path):
   - key: esdc
     kind: ministry
     jurisdiction: CA
-    names: {en: ESDC}
+    names: {en: ESDC, fr: ESDC}
 agreements:
   - key: future
     kind: joint_delivery
-    names: {en: Future}
+    names: {en: Future, fr: Avenir}
     start: 2020-01-01
     parties:
       - {agency: esdc, signed_on: 2999-01-01}

@@ -200,6 +200,7 @@ def _submission(number: int) -> bytes:
                 "birth_date": born,
                 "sex": "female",
                 "birth_place": "Toronto General Hospital",
+                "birth_town": "Toronto",
                 "certificate_reason": "passport",
                 "marital_status": "single",
                 "income_last_year": 50000 + number,

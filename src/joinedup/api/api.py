@@ -13,6 +13,7 @@ from ninja.openapi.views import default_home
 
 from joinedup import __version__
 from joinedup.api.admission import BODY_METHODS
+from joinedup.backoffice.api import router as backoffice_router
 from joinedup.bundles.api import router as bundles_router
 from joinedup.care.api import router as care_router
 from joinedup.channels.api import router as channels_router
@@ -64,6 +65,8 @@ api.add_router("/", engagement_router)
 api.add_router("/", care_router)
 # The client index: agencies submit their client lists (the operation declares its rule).
 api.add_router("/", clientindex_router)
+# Back-office shared services: agencies order and read statements (each declares its rule).
+api.add_router("/", backoffice_router)
 
 
 #: The body of every refusal: one schema, `joinedup.apicontract.Refusal`, for every app (the

@@ -10,6 +10,7 @@ import json
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -293,6 +294,36 @@ def submit(request: HttpRequest, key: str, payload: SubmissionIn):
     except submission.BundleError as error:
         return _error(error)
     return Status(201 if created else 200, submission_out(portal.load_submission(made.pk)))
+
+
+class FloorOut(Schema):
+    id: uuid.UUID
+    reference: str
+
+
+if settings.BENCH_FLOOR:
+    # Only in the benchmark's server: authentication plus the acceptance's inserts alone.
+
+    @router.post(
+        "/bundles/{key}/floor",
+        response={201: FloorOut, 404: ErrorOut, 422: ErrorOut},
+        auth=api_auth("bundles.apply"),
+        include_in_schema=False,
+    )
+    def floor(request: HttpRequest, key: str, payload: SubmissionIn):
+        """The benchmark's floor (see `submission.write_floor`)."""
+        try:
+            made = submission.write_floor(
+                request.auth,
+                key,
+                payload.answers,
+                payload.consents,
+                payload.dropped_legs,
+                payload.screening or {},
+            )
+        except submission.BundleError as error:
+            return _error(error)
+        return Status(201, FloorOut(id=made.pk, reference=made.reference))
 
 
 @router.get(

@@ -31,8 +31,10 @@ from joinedup.federation.loader import (
     Problem,
     discover,
     format_path,
+    language_problems,
     read_document,
     schema_problems,
+    schema_text_keys,
 )
 from joinedup.federation.models import LifeSituation, Service
 from joinedup.sharing import categories as data_categories
@@ -263,6 +265,7 @@ def load_bundles(
         )
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
+    text_keys = schema_text_keys(schema)
     problems: list[Problem] = []
     documents: list[Document] = []
     for path in files:
@@ -273,7 +276,9 @@ def load_bundles(
         problems.extend(read_problems)
         if document is None:
             continue
-        file_problems = schema_problems(document, validator)
+        file_problems = schema_problems(document, validator) or language_problems(
+            document, text_keys
+        )
         problems.extend(file_problems)
         if not file_problems:
             documents.append(document)

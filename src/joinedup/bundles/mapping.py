@@ -9,6 +9,7 @@ A bundle's leg says, for each field of its service's form, where the value comes
       primary_document: {const: birth_certificate}      # a constant
       family_name: {path: family_name, transform: upper}
       children: {list: [{object: {given_names: child_given_names, birth_date: birth_date}}]}
+      certificate_copies: {const: 1, if: screening.wants_certificate}  # only when that is true
 
 Paths read the unified answers, `screening.<question>`, `place.province`, `place.municipality`
 and `today`. Transforms come from a short whitelist (`TRANSFORMS`); nothing is evaluated. A
@@ -122,6 +123,9 @@ def resolve(spec: Any, data: Mapping[str, Any]) -> Any:
     if isinstance(spec, str):
         value = lookup(data, spec)
         return MISSING if _empty(value) else value
+    if "if" in spec and lookup(data, spec["if"]) is not True:
+        # A value given only when a yes/no answer is yes (a field the leg asks only then).
+        return MISSING
     if "const" in spec:
         return spec["const"]
     if "path" in spec:
@@ -159,8 +163,11 @@ def paths(spec: Any) -> list[str]:
     """Every source path a spec reads."""
     if isinstance(spec, str):
         return [spec]
+    condition = [spec["if"]] if "if" in spec else []
+    if "const" in spec:
+        return condition
     if "path" in spec:
-        return [spec["path"]]
+        return [spec["path"], *condition]
     if "object" in spec:
         return [p for part in spec["object"].values() for p in paths(part)]
     if "list" in spec:

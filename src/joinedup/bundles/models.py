@@ -244,6 +244,7 @@ class Offer(models.Model):
         BIRTH_REGISTERED = "birth_registered", _("A birth was registered")
         ADDRESS_CHANGED = "address_changed", _("An address changed")
         DEATH_REGISTERED = "death_registered", _("A death was registered")
+        ENTITLEMENT_FOUND = "entitlement_found", _("The rules found you may be entitled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="offers")
@@ -270,6 +271,12 @@ class Offer(models.Model):
     )
     answers = models.JSONField(_("what we already know"), default=dict)
     place = models.CharField(_("place"), max_length=40, blank=True)
+    # An offer of an entitlement the rules found: the estimated amount, for which month.
+    amount = models.DecimalField(
+        _("estimated amount per month"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    period = models.CharField(_("month"), max_length=7, blank=True)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True
     )

@@ -352,3 +352,64 @@ def decline_offer(context: ActingContext, offer: Offer) -> Offer:
                 data={"offer": str(locked.pk), "person": locked.person_id},
             )
     return locked
+
+
+# --- Offers of what the rules found --------------------------------------------------------
+
+
+def _bundle_with(service_key: str) -> tuple[Bundle, dict] | None:
+    """The first active bundle with a leg for the service (accepting goes through its leg)."""
+    for bundle in definitions.active_bundles():
+        for leg in bundle.legs:
+            if leg["service"] == service_key:
+                return bundle, leg
+    return None
+
+
+def _currency(place: Jurisdiction | None) -> str:
+    codes = place.ancestor_codes if place is not None else []
+    found = dict(Jurisdiction.objects.filter(code__in=codes).values_list("code", "currency"))
+    return next((found[c] for c in reversed(codes) if found.get(c)), "")
+
+
+def offer_entitlement(event_id: str, data: Mapping[str, Any]) -> Offer | None:
+    """Offer a person the service of an entitlement a population run found, with the
+    estimated amount. One offer per person, benefit and month however often the run is
+    repeated (its key is the benefit and the month, not the event); none when the catalogue
+    has no such service, no bundle carries it, or the person already has it."""
+    person = Person.objects.filter(pk=data.get("person")).first()
+    service = Service.objects.filter(key=data.get("service") or "").first()
+    period = str(data.get("period") or "")
+    if person is None or service is None or len(period) != 7:
+        return None
+    found = _bundle_with(service.key)
+    if found is None:
+        return None
+    bundle, leg = found
+    start = datetime.date.fromisoformat(period + "-01")
+    since = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    key = f"rules:{data.get('benefit')}:{period}"
+    existing = Offer.objects.filter(person=person, service=service, event_id=key).first()
+    if existing is not None:
+        return existing
+    if already_has(person, service, since - datetime.timedelta(days=365)):
+        return None
+    address = person.current_address()
+    place = address.jurisdiction if address is not None else None
+    offer, created = Offer.objects.get_or_create(
+        person=person,
+        service=service,
+        event_id=key,
+        defaults={
+            "bundle": bundle,
+            "leg": leg["key"],
+            "trigger": Offer.Trigger.ENTITLEMENT_FOUND,
+            "place": place.code if place is not None else "",
+            "amount": data.get("amount"),
+            "currency": _currency(place),
+            "period": period,
+        },
+    )
+    if created:
+        notify(offer, {})
+    return offer

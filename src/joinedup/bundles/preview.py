@@ -18,7 +18,7 @@ from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import ServiceVersion
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
-from joinedup.federation.routing import RoutingError, route_for
+from joinedup.federation.routing import RoutingError, remember_routes, route_for
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.sharing.models import DataCategory
@@ -149,6 +149,7 @@ def build(
     data_source = mapping.source(answers, screening_answers, screening.place_facts(place))
     legs: list[LegPreview] = []
     left_out: list[screening.LegPlan] = []
+    kept = []
     for plan in plans:
         if not plan.included:
             continue
@@ -158,6 +159,10 @@ def build(
         raw = mapping.apply(plan.leg["mapping"], data_source)
         cleaned, errors = forms.validate(plan.version.form, raw)
         where = screening.leg_place(plan.version, subject, cleaned, place, home)
+        kept.append((plan, cleaned, errors, where))
+    # Every leg routed in one query (inside the caller's `routing.remembered()`).
+    remember_routes((plan.service, where) for plan, _c, _e, where in kept if where is not None)
+    for plan, cleaned, errors, where in kept:
         agency, offering, problem = None, None, ""
         if where is not None:
             try:

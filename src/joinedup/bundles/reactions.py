@@ -9,6 +9,9 @@
   place are offered.
 - A death registered (`org.joinedup.application.death_registered`): the informant is offered
   the survivor's services.
+- An entitlement found by the rules' population run
+  (`org.joinedup.rules.entitlement.found`): the person is offered the benefit's service with
+  the estimated amount, once per benefit and month (`offers.offer_entitlement`).
 - A bundle accepted (`org.joinedup.bundle.legs_received`, one per agency): that agency's legs
   get their applications and processes (`starting.py`).
 
@@ -105,3 +108,8 @@ def on_death_registered(event: Event) -> None:
 @subscriber(starting.LEGS_RECEIVED, name="bundles.start-legs")
 def on_legs_received(event: Event) -> None:
     starting.start_legs(event.data.get("legs") or [])
+
+
+@subscriber("org.joinedup.rules.entitlement.found", name="bundles.entitlement-found")
+def on_entitlement_found(event: Event) -> None:
+    offers.offer_entitlement(event.id, event.data)

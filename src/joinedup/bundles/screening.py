@@ -9,6 +9,9 @@ engine uses (`delivery.workflows.scripting`: no attribute access, no imports, no
     municipality  the municipality's code, or ""       municipality in ["CA-ON-TOR"]
     offered       the services delivered at the place  "ca.provincial-child-benefit" in offered
     assurance     the actor's level of assurance       assurance >= 2
+    eligible()    whether the rules give the household  eligible("ca.child-benefit")
+                  a benefit (by service key or rule variable), from the answers
+                  (`rules.eligibility`: income, children, adults)
 
 The place is where the person lives, or the jurisdiction named by the screening question the
 bundle gives as `place_from` (where the baby was born, where the person moves to).
@@ -33,12 +36,15 @@ from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
+from joinedup.rules.eligibility import Eligibility
 
 from .models import Bundle
 
 logger = logging.getLogger(__name__)
 
-VARIABLES = frozenset({"answers", "place", "province", "municipality", "offered", "assurance"})
+VARIABLES = frozenset(
+    {"answers", "place", "province", "municipality", "offered", "assurance", "eligible"}
+)
 
 
 class OfferedAt:
@@ -119,6 +125,8 @@ def variables(
         "municipality": facts["municipality"],
         "offered": OfferedAt(place),
         "assurance": assurance,
+        # Computed only when a condition calls it (the rules load on first use).
+        "eligible": Eligibility(screening, facts["code"]),
     }
 
 

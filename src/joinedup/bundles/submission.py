@@ -476,3 +476,35 @@ def due_date_of(legs: list[BundleLeg]):
         and not (leg.application_id and leg.application.is_closed)
     ]
     return max(dates) if dates else None
+
+
+# --- The benchmark's floor ------------------------------------------------------------
+
+#: The first check of each person's submission, kept by the floor operation (per process).
+_FLOOR_CHECKED: dict[tuple[str, int | None], Checked] = {}
+
+
+def write_floor(
+    context: ActingContext,
+    bundle_key: str,
+    answers: Mapping[str, Any],
+    consents: Iterable[str],
+    dropped_legs: Iterable[str],
+    screening: Mapping[str, Any],
+) -> BundleSubmission:
+    """The acceptance's writes alone, for `bench/bundles.py`'s floor: the same transaction,
+    rows and statements as `submit_bundle`'s write, with the checks done once per person
+    and process and kept (so a request costs authentication plus the bulk insert). Exists
+    for the benchmark only; its operation is off unless `settings.BENCH_FLOOR`."""
+    bundle = definitions.get_bundle(bundle_key)
+    if bundle is None:
+        raise BundleError(
+            "unknown_bundle", _("There is no life event called “%(key)s”.") % {"key": bundle_key}
+        )
+    found = _FLOOR_CHECKED.get((bundle.key, context.subject_id))
+    if found is None:
+        with routing.remembered():
+            found = check(context, bundle, answers, list(consents), list(dropped_legs), screening)
+        _FLOOR_CHECKED[(bundle.key, context.subject_id)] = found
+    made, _created = _write(context, bundle, found, Channel.ONLINE, "", "", "")
+    return made

@@ -22,7 +22,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied
 
-from . import appointments, forms, interactions, phone
+from . import appointments, forms, interactions, phone, picklists
 from .appointments import BookingError
 from .colocation import NotCoLocated
 from .interactions import InteractionError
@@ -83,8 +83,12 @@ def _my_page(
 
 @guards.requires("channels.appointments.mine")
 def find_office(request: HttpRequest, context: ActingContext) -> HttpResponse:
-    _subject(context)
-    services = appointments.bookable_services()
+    person = _subject(context)
+    place = picklists.place_of(person)
+    # The services of the person's own federation, those of their place first.
+    services = picklists.services(
+        appointments.bookable_services(), picklists.root_of(place.code if place else ""), place
+    )
     form = forms.FindOfficeForm(request.GET or None, services=services)
     offices, service, status = None, None, 200
     if form.is_bound:
@@ -167,8 +171,12 @@ def cancel(request: HttpRequest, context: ActingContext, appointment_id: int) ->
 def _staff_booking(
     request: HttpRequest, context: ActingContext, found: Interaction, back: str
 ) -> HttpResponse:
-    services = appointments.bookable_services()
-    offices = list(appointments.offices_for())
+    # The agent's own federation only; their own office first (the default), then the
+    # offices nearest the person.
+    root = picklists.root_of(context.agency_jurisdiction)
+    place = picklists.place_of(found.person)
+    services = picklists.services(appointments.bookable_services(), root, place)
+    offices = picklists.offices(appointments.offices_for(), root, context.office_keys, place)
     data = request.POST if request.method == "POST" else (request.GET or None)
     form = forms.StaffBookingForm(data, services=services, offices=offices)
     slots, error, status, office = None, "", 200, None

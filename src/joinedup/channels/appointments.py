@@ -243,7 +243,9 @@ def cancel(context: ActingContext, appointment: Appointment) -> Appointment:
 def bookable_services() -> list[Service]:
     """Services delivered by an agency with an office taking appointments, by name."""
     agencies = Slot.objects.filter(starts_at__gt=timezone.now()).values("office__agency")
-    found = Service.objects.filter(offerings__agency__in=agencies).distinct()
+    found = (
+        Service.objects.filter(offerings__agency__in=agencies).select_related("scope").distinct()
+    )
     return sorted(found, key=lambda service: service.name.casefold())
 
 

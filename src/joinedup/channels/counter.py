@@ -264,6 +264,22 @@ def applications_of(visit: Interaction) -> list[Application]:
     )
 
 
+def legs_on_their_way(visit: Interaction) -> str:
+    """How soon the visit page should look again for the applications of a life event
+    submitted at this visit whose legs the task workers have not started yet: "3s" while a
+    leg is just received, "20s" while the only ones left are held up (retried later), ""
+    once every leg has its application (and its fee to take, if any). The page refreshes
+    itself meanwhile, as the person's own status page does."""
+    waiting = set(
+        BundleLeg.objects.filter(
+            submission__origin=VISIT_ORIGIN + str(visit.pk), application__isnull=True
+        ).values_list("state", flat=True)
+    )
+    if BundleLeg.State.RECEIVED in waiting:
+        return "3s"
+    return "20s" if waiting else ""
+
+
 def documents_of(visit: Interaction) -> list[Document]:
     return list(
         Document.objects.filter(person=visit.person)

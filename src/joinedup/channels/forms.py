@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from joinedup.identity.forms import FindPersonForm
 
+from . import picklists
 from .models import Interaction
 
 TEXT = {"class": "usa-input"}
@@ -148,7 +149,7 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, agencies=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agency"].choices = [(a.key, a.name) for a in agencies]
+        self.fields["agency"].choices = picklists.agency_choices(list(agencies))
 
 
 class CallbackForm(forms.Form):
@@ -179,9 +180,8 @@ class FindOfficeForm(forms.Form):
 
     def __init__(self, *args, services=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service"].choices = [("", _("Any service"))] + [
-            (s.key, s.name) for s in services
-        ]
+        choices = picklists.service_choices(list(services))
+        self.fields["service"].choices = [("", _("Any service")), *choices]
 
 
 class DayForm(forms.Form):
@@ -205,8 +205,5 @@ class StaffBookingForm(forms.Form):
 
     def __init__(self, *args, services=(), offices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service"].choices = [(s.key, s.name) for s in services]
-        self.fields["office"].choices = [
-            (o.key, f"{o.name} ({', '.join(o.address_lines)})" if o.address_lines else o.name)
-            for o in offices
-        ]
+        self.fields["service"].choices = picklists.service_choices(list(services))
+        self.fields["office"].choices = picklists.office_choices(list(offices))

@@ -18,14 +18,14 @@ from django.views.decorators.http import require_POST
 
 from joinedup.delivery import documents
 from joinedup.delivery.applications import SubmissionError
-from joinedup.federation.models import Agency, Office
+from joinedup.federation.models import Office
 from joinedup.identity import assurance, guards, presentation
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.client_registry import AddressInput
 from joinedup.identity.policy import PolicyDenied
 from joinedup.sharing.gate import DisclosureRefused
 
-from . import counter, forms, interactions, phone, transfers
+from . import counter, forms, interactions, phone, picklists, transfers
 from .colocation import NotCoLocated
 from .interactions import InteractionError
 from .models import Interaction
@@ -117,15 +117,20 @@ def _visit_page(
     error: str = "",
     verify_form=None,
 ) -> HttpResponse:
+    # While legs of a life event are on their way, the page asks again for its applications
+    # (htmx); that request gets only the part that changes, and reads none of the person's
+    # details (so it adds nothing to their ledger).
+    refreshing = bool(request.headers.get("HX-Request")) and status == 200
     shown, refused = None, ""
-    try:
-        shown = counter.person_view(context, visit)
-    except DisclosureRefused as refusal:
-        refused = refusal.message
+    if not refreshing:
+        try:
+            shown = counter.person_view(context, visit)
+        except DisclosureRefused as refusal:
+            refused = refusal.message
     apps = counter.applications_of(visit)
     return render(
         request,
-        "channels/visit.html",
+        "channels/_visit_applications.html" if refreshing else "channels/visit.html",
         {
             "visit": visit,
             "person": visit.person,
@@ -141,6 +146,7 @@ def _visit_page(
             "booked": _booked_in(visit),
             "end_form": forms.EndForm(),
             "error": error,
+            "refresh_every": counter.legs_on_their_way(visit),
         },
         status=status,
     )
@@ -310,7 +316,7 @@ def _call_page(
     found = []
     if call.verified_at is not None and call.is_open:
         found = phone.lookup(context, call)
-    agencies = Agency.objects.exclude(key=call.agency.key).order_by("key")
+    agencies = picklists.transfer_agencies(call.agency, call.person)
     return render(
         request,
         "channels/call.html",
@@ -384,7 +390,7 @@ def verify_caller(request: HttpRequest, context: ActingContext, call_id: int) ->
 @guards.requires("channels.phone")
 def transfer(request: HttpRequest, context: ActingContext, call_id: int) -> HttpResponse:
     found = interactions.mine_or_404(context, call_id, "phone")
-    agencies = Agency.objects.exclude(key=found.agency.key)
+    agencies = picklists.transfer_agencies(found.agency, found.person)
     form = forms.TransferForm(request.POST, agencies=agencies)
     if not form.is_valid():
         return _call_page(

@@ -29,13 +29,14 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Channel, Jurisdiction, Offering, Service
+from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.models import Person, User
+from joinedup.identity.models import Business, Person, User
+from joinedup.sharing import outbox
 
-from . import clock, formdefs
+from . import clock, formdefs, timeline
 from .models import Application, ApplicationStatus, ServiceVersion
 from .timeline import STATUS_EVENTS, record_status  # noqa: F401 (STATUS_EVENTS: read here too)
 from .workflows import engine
@@ -261,12 +262,14 @@ def submit_application(
 def received(
     context: ActingContext,
     version: ServiceVersion,
-    applicant: Person,
+    applicant: Person | None,
     data: dict[str, Any],
     channel: str,
     place: Jurisdiction,
     offering: Offering,
     *,
+    applicant_agency: Agency | None = None,
+    applicant_business: Business | None = None,
     submitted_at: datetime.datetime | None = None,
     language: str | None = None,
     scope: str = "",
@@ -276,7 +279,10 @@ def received(
     """An application as received, not saved yet: its agency, fee and clock set from the
     offering routing chose. A bundle's leg uses it twice: when the bundle is accepted, for
     the due date it promises; and when its worker starts it, with the same time received,
-    so that the application keeps that promise."""
+    so that the application keeps that promise.
+
+    The applicant is one party: a person (`applicant`), or else a business or an agency (a
+    shared service's request, received by the back office on an agency's behalf)."""
     service = version.service
     offering.service = service  # its standard and fee fall back to the service's
     application = Application(
@@ -284,7 +290,11 @@ def received(
         service=service,
         version=version,
         applicant=applicant,
-        acting_person_id=context.person_id if context.person_id != applicant.pk else None,
+        applicant_agency=applicant_agency if applicant is None else None,
+        applicant_business=applicant_business if applicant is None else None,
+        acting_person_id=(
+            context.person_id if applicant is None or context.person_id != applicant.pk else None
+        ),
         submitted_by_id=context.user_id,
         channel=channel,
         language=language or (get_language() or "en").split("-")[0],
@@ -308,9 +318,10 @@ def start(application: Application, context: ActingContext) -> Application:
     """Save a received application, open its timeline and start its process, in the
     caller's transaction (`submit_application` in the request; a bundle's leg in the task
     worker, after its answers were checked when the bundle was accepted)."""
-    application.save(force_insert=True)
-    record_status(application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True)
-    engine.start(application)
+    with transaction.atomic(savepoint=False), outbox.batch(), timeline.batch():
+        # The row is inserted once, with its first step (the timeline and events in bulk).
+        record_status(application, ApplicationStatus.SUBMITTED, context, "", save=False, first=True)
+        engine.start(application, context=None, saved=False)
     return application
 
 

@@ -140,11 +140,13 @@ def elapsed(application: Application, at: datetime.datetime | None = None, curre
     return max(0, days)
 
 
-def finish(application: Application, at: datetime.datetime | None = None) -> None:
+def finish(application: Application, at: datetime.datetime | None = None, current=_UNKNOWN) -> None:
     """On completion: close any pause and record whether the standard was met (the caller
-    saves the application)."""
+    saves the application). `current`: the open pause, when the caller already knows it
+    (None: there is none)."""
     at = at or timezone.now()
-    current = open_pause(application)
+    if current is _UNKNOWN:
+        current = open_pause(application)
     if current is not None:
         resume(application, at, save=False, current=current)
     if application.standard_days is not None:

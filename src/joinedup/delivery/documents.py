@@ -47,6 +47,7 @@ from joinedup.sharing import outbox
 
 from . import formdefs
 from .models import Application, Document
+from .party import party_of
 
 EVENT = "org.joinedup.document."
 DEV_KEY_FILE = "document-signing-key"
@@ -154,7 +155,7 @@ def facts_for(application: Application, template: str, extra: dict | None = None
     """What the document certifies: the template's chosen answers and the decision."""
     config = (application.version.documents or {}).get(template) or {}
     facts: dict = {
-        "holder": application.applicant.full_name,
+        "holder": party_of(application).name,
         "reference": application.reference,
         "service": application.service.key,
         "service_name": pick(application.service.names, application.language),
@@ -176,7 +177,7 @@ def issue(application: Application, template: str, extra_facts: dict | None = No
     if not template:
         raise ValueError("issue_document needs a template")
     config = (application.version.documents or {}).get(template) or {}
-    language = application.applicant.preferred_language or application.language or "en"
+    language = party_of(application).language or application.language or "en"
     private, kid = signing_key()
     document = Document(
         application=application,

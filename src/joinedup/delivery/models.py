@@ -20,7 +20,7 @@ from django.utils.translation import pgettext_lazy
 
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Service
-from joinedup.identity.models import Person
+from joinedup.identity.models import Business, Person
 
 
 class OrderedJSONField(models.TextField):
@@ -136,7 +136,8 @@ CLOSED_STATUSES = frozenset(
 
 
 class Application(models.Model):
-    """One person's (or business's) request for one service, worked by one agency."""
+    """One party's request for one service, worked by one agency: a person's, a business's
+    or (a shared service's request) an agency's."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
@@ -149,11 +150,31 @@ class Application(models.Model):
         on_delete=models.PROTECT,
         related_name="applications",
     )
+    # The applicant is a party: a person, a business or an agency (a shared service's
+    # client); exactly one of the three is set (see `party` for it in words).
     applicant = models.ForeignKey(
         Person,
         verbose_name=_("applicant"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="applications",
+    )
+    applicant_business = models.ForeignKey(
+        Business,
+        verbose_name=_("applicant business"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    applicant_agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("applicant agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests_made",
     )
     acting_person = models.ForeignKey(
         Person,
@@ -233,8 +254,31 @@ class Application(models.Model):
                 condition=~Q(idempotency_key=""),
                 name="one_application_per_idempotency_key",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(applicant__isnull=False)
+                    & Q(applicant_business__isnull=True)
+                    & Q(applicant_agency__isnull=True)
+                )
+                | (
+                    Q(applicant__isnull=True)
+                    & Q(applicant_business__isnull=False)
+                    & Q(applicant_agency__isnull=True)
+                )
+                | (
+                    Q(applicant__isnull=True)
+                    & Q(applicant_business__isnull=True)
+                    & Q(applicant_agency__isnull=False)
+                ),
+                name="application_has_one_party",
+            ),
         ]
-        indexes = [models.Index(fields=["agency", "status"], name="application_agency_status")]
+        indexes = [
+            models.Index(fields=["agency", "status"], name="application_agency_status"),
+            models.Index(
+                fields=["applicant_agency", "submitted_at"], name="application_client_month"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.service.key})"

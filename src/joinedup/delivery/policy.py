@@ -49,8 +49,8 @@ def _agency_key(resource: Any) -> str | None:
 
 
 def _applicant_may(context: ActingContext, application: Any, scope: str) -> bool:
-    if context.person_id is None or context.role:
-        return False
+    if context.person_id is None or context.role or application.applicant_id is None:
+        return False  # an organisation's application is its staff's (see backoffice)
     if application.applicant_id == context.person_id:
         return True
     mandate = mandates.mandate_for(context.person_id, application.applicant_id)

@@ -8,6 +8,7 @@ change, the outbox events) are recorded together or not at all.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -22,10 +23,11 @@ from joinedup.identity import presentation
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import StaffMembership
 from joinedup.identity.policy import Role
-from joinedup.sharing import categories, gate
+from joinedup.sharing import categories, gate, outbox
 
-from . import clock, timeline
+from . import clock, formdefs, timeline
 from .models import Application, ApplicationStatus, Payment, WorkItem
+from .party import party_of
 from .payments import flows
 from .policy import WORKS, works_roles
 from .workflows import engine
@@ -144,7 +146,8 @@ def complete(
         raise QueueError(
             "too_long", _("Reasons are limited to %(n)s characters.") % {"n": MAX_REASONS}
         )
-    with transaction.atomic():
+    # One step: its events and timeline rows written together when the block ends.
+    with transaction.atomic(), outbox.batch(), timeline.batch():
         item = _lock_with_application(item)
         if not item.is_open:
             raise QueueError("not_open", _("This task is no longer waiting."))
@@ -231,8 +234,10 @@ def _lock_with_application(item: WorkItem) -> WorkItem:
         WorkItem.objects.select_for_update(of=("self", "application"))
         .select_related(*(f"application__{name}" for name in engine.LOCK_RELATED))
         .defer(*(f"application__{name}" for name in engine.LOCK_DEFERRED))
+        .annotate(application_has_open_pause=engine.open_pause_exists("application_id"))
         .get(pk=item.pk)
     )
+    locked.application.has_open_pause = locked.application_has_open_pause
     if locked.agency_id == locked.application.agency_id:
         locked.agency = locked.application.agency  # one agency object, read once
     return locked
@@ -283,7 +288,7 @@ def respond(
         raise QueueError(
             "too_long", _("Answers are limited to %(n)s characters.") % {"n": MAX_REASONS}
         )
-    with transaction.atomic():
+    with transaction.atomic(), outbox.batch(), timeline.batch():
         item = applicant_task(application, kind)
         if item is None:
             raise QueueError("not_open", _("Nothing is waiting for your answer."))
@@ -312,12 +317,72 @@ APPLICANT_DATA = ("identity", "contact")
 APPLICANT_DATA_PURPOSE = "service-delivery"
 
 
+# --- A task in words ----------------------------------------------------------------------
+
+#: The engine's own decisions, as staff read them.
+DECISION_LABELS: dict[str, Callable[[], str]] = {
+    "approve": lambda: _("Approve"),
+    "refuse": lambda: _("Refuse"),
+    "request_information": lambda: _("Ask the applicant for more information"),
+    "refer": lambda: _("Refer to another agency"),
+}
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How an app whose work the engine carries (care's referrals, its plan reviews) shows
+    that work in words: its answers, read from the app's own record (None: the form's own
+    summary), and the labels of its tasks' decisions."""
+
+    answers: Callable[[Application], list[tuple[str, str]] | None] | None = None
+    decisions: Mapping[str, Callable[[], str]] | None = None
+
+
+#: Service key prefix → wording; an app registers its own at import (`register_wording`).
+WORDINGS: dict[str, Wording] = {}
+
+
+def register_wording(prefix: str, wording: Wording) -> None:
+    WORDINGS[prefix] = wording
+
+
+def _wording(application: Application) -> Wording | None:
+    key = application.service.key
+    return next((w for prefix, w in WORDINGS.items() if key.startswith(prefix)), None)
+
+
+def answers_in_words(application: Application) -> list[tuple[str, str]]:
+    """(question, answer) as staff read them: labels and chosen options, never field names,
+    codes or identifiers."""
+    wording = _wording(application)
+    if wording is not None and wording.answers is not None:
+        rows = wording.answers(application)
+        if rows is not None:
+            return rows
+    summary = formdefs.summary(application.version.form, application.data)
+    return [(question, answer) for _page, question, answer in summary]
+
+
+def decisions_in_words(item: WorkItem) -> list[tuple[str, str]]:
+    """The task's decisions as (value, label): the app's labels, else the engine's, else the
+    decision as the process names it."""
+    wording = _wording(item.application)
+    labels = dict(DECISION_LABELS)
+    if wording is not None and wording.decisions:
+        labels.update(wording.decisions)
+    return [(d, str(labels[d]()) if d in labels else d) for d in item.decisions]
+
+
 def applicant_facts(
     context: ActingContext, application: Application
 ) -> tuple[list[tuple[str, str]], str | None]:
     """The applicant's data a staff member working the application may see, as (label,
     value) rows, read through the data gate (which records the access in the ledger);
-    or no rows and the gate's reason for refusing."""
+    or no rows and the gate's reason for refusing. An organisation's request (a business's,
+    an agency's) is no person's data: its name is shown as it is."""
+    if application.applicant_id is None:
+        party = party_of(application)
+        return [(party.kind_label, party.name)], None
     try:
         disclosure = gate.disclose(
             context,
@@ -354,7 +419,10 @@ def read_application(context: ActingContext, application: Application) -> None:
     """Record, through the data gate, that someone other than the applicant (staff of the
     delivering agency, someone with a mandate) reads one of the applicant's applications;
     the applicant's own reads pass without an entry. Raises the gate's DisclosureRefused
-    (a PermissionDenied) when the gate says no."""
+    (a PermissionDenied) when the gate says no. An organisation's request names no person:
+    there is nothing to record."""
+    if application.applicant_id is None:
+        return
     gate.disclose(
         context,
         application.applicant,

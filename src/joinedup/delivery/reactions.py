@@ -17,6 +17,7 @@ from joinedup.sharing.subscribers import Event, subscriber
 from . import guarantees
 from .models import Application, ApplicationStatus, Document, Payment
 from .notifications import sending
+from .party import applicant_name as party_name
 
 
 def status_url(application: Application, language: str) -> str:
@@ -32,8 +33,11 @@ def variables(application: Application, language: str, **extra) -> dict:
         )
         submitted = formats.date_format(application.submitted_at, "DATE_FORMAT")
         status = str(ApplicationStatus(application.status).label)
+    person = application.applicant
     values = {
-        "name": application.applicant.preferred_name or application.applicant.given_names,
+        "name": (person.preferred_name or person.given_names)
+        if person
+        else party_name(application),
         "reference": application.reference,
         "service": pick(application.service.names, language),
         "agency": pick(application.agency.names, language),
@@ -56,7 +60,9 @@ def _application(event: Event) -> Application | None:
 
 
 def _notify(event: Event, name: str, application: Application | None, **extra) -> None:
-    if application is None:
+    if application is None or application.applicant_id is None:
+        # An organisation's request: its staff follow it in the back-office portal and the
+        # provider's reactions (backoffice) tell its contact address.
         return
     language = application.applicant.preferred_language or application.language
     sending.notify(

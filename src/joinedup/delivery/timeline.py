@@ -8,9 +8,19 @@ writes here, so this module sits at the bottom of the app, on the models alone:
 
 A status change and its announcement (`org.joinedup.application.<verb>` in the outbox) are
 written in the caller's transaction, so they exist together or not at all.
+
+A step of the process engine writes its status changes inside `batch()`: they are then
+inserted in one statement when the block ends (a submission's "submitted" and "started"
+together), still in the caller's transaction.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from joinedup.identity.acting import ActingContext
 from joinedup.sharing import outbox
@@ -93,7 +103,7 @@ def record_status(
     application.status = to_status
     if save:
         application.save(update_fields=["status", "updated_at"])
-    change = StatusChange.objects.create(
+    change = StatusChange(
         application=application,
         from_status=from_status,
         to_status=to_status,
@@ -101,5 +111,52 @@ def record_status(
         actor_label=actor_label(context),
         reason=reason,
     )
+    if _BATCH.get() is not None:
+        transaction.on_commit(_Held(change))
+    else:
+        change.save(force_insert=True)
     announce(application, STATUS_EVENTS.get(to_status, "changed"), {"from": change.from_status})
     return change
+
+
+class _Held:
+    """A status change held by a batch. Like the outbox's held events, it rides on the
+    transaction's commit callbacks only so that a savepoint rolled back takes it away;
+    calling it does nothing."""
+
+    __slots__ = ("change",)
+
+    def __init__(self, change: StatusChange) -> None:
+        self.change = change
+
+    def __call__(self) -> None:
+        return None
+
+
+_BATCH: ContextVar[bool | None] = ContextVar("timeline_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Within the block (inside a transaction), the status changes recorded are inserted
+    together at its end, in the order they were recorded. A change recorded in a savepoint
+    that is rolled back is not written; if the block raises, nothing is written. A batch
+    inside a batch joins it."""
+    if _BATCH.get() is not None:
+        yield
+        return
+    token = _BATCH.set(True)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+    connection = connections[DEFAULT_DB_ALIAS]
+    kept, changes = [], []
+    for entry in connection.run_on_commit:
+        if isinstance(entry[1], _Held):
+            changes.append(entry[1].change)
+        else:
+            kept.append(entry)
+    connection.run_on_commit = kept
+    if changes:
+        StatusChange.objects.bulk_create(changes)

@@ -20,6 +20,8 @@ from typing import Any
 
 from django.db import transaction
 
+from joinedup.federation.loader import format_path
+from joinedup.federation.localization import gap_message, language_gaps
 from joinedup.federation.models import Service
 
 from . import formdefs
@@ -109,6 +111,12 @@ def load_file(path: Path) -> Deployed:
         raise VersionError(f"{path}: {error}") from None
     if not isinstance(raw, dict) or "service" not in raw or "process" not in raw:
         raise VersionError(f'{path}: needs at least "service" and "process"')
+    gaps = [
+        f"{path}: {format_path(where)}: {gap_message(missing)}"
+        for where, missing in language_gaps(raw)
+    ]
+    if gaps:
+        raise VersionError("\n".join(gaps))
     process_path = (path.parent / raw["process"]).resolve()
     try:
         bpmn = process_path.read_text(encoding="utf-8")

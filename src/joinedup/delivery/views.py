@@ -17,7 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats
+from django.utils import formats, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -28,7 +29,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied
 
-from . import applications, clock, documents, formdefs, queues
+from . import applications, clock, decision_support, documents, formdefs, queues
 from .models import (
     Application,
     ApplicationStatus,
@@ -453,7 +454,8 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
         {
             "item": item,
             "application": application,
-            "answers": formdefs.summary(application.version.form, application.data),
+            "answers": queues.answers_in_words(application),
+            "decisions": queues.decisions_in_words(item),
             "applicant": applicant,
             "refusal": refusal,
             "clock": clock.state(application),
@@ -461,8 +463,23 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             "problem": problem,
             "supervising": supervising,
             "assignable": queues.assignable_staff(item) if supervising and item.is_open else [],
+            "support": _decision_support(application),
         },
         status=400 if problem else 200,
+    )
+
+
+def _decision_support(application) -> decision_support.Support | None:
+    """What the rules compute from the application's answers, for the month it came in."""
+    submitted = application.submitted_at
+    if submitted is None or application.place_id is None:
+        return None
+    return decision_support.support_for(
+        application.service.key,
+        application.place.code,
+        application.data,
+        timezone.localtime(submitted).strftime("%Y-%m"),
+        (get_language() or "en")[:2],
     )
 
 

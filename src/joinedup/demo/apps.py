@@ -9,6 +9,7 @@ HISTORY_GENERATORS = (
     "joinedup.demo.history.transactions",
     "joinedup.demo.history.overheads",
     "joinedup.demo.history.surveys",
+    "joinedup.demo.history.backoffice",
     "joinedup.demo.history.rollups",
 )
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from joinedup.federation.models import Agency, Jurisdiction, Office
-from joinedup.identity import assurance, mandates
+from joinedup.identity import acting, assurance, mandates
 from joinedup.identity.client_registry import AddressInput, add_identifier, build_address
 from joinedup.identity.identifiers import luhn_valid
 from joinedup.identity.models import (
@@ -54,6 +54,10 @@ class DemoSignIn:
     username: str
     password: str
     path: str
+    #: Whether signing in asks a code from an authenticator (it does for staff accounts).
+    second_factor: bool = False
+    #: What a counter or phone agent finds the person by (fictitious numbers), for people.
+    found_by: str = ""
 
 
 def _secret(name: str, make) -> str:
@@ -73,6 +77,28 @@ def demo_password() -> str:
 
 def demo_totp_key() -> str:
     return _secret(TOTP_KEY_FILE, lambda: secrets.token_hex(20))
+
+
+def format_sin(sin: str) -> str:
+    """A social insurance number as people write it: 123 456 789."""
+    return f"{sin[:3]} {sin[3:6]} {sin[6:]}"
+
+
+def asks_second_factor(user: User) -> bool:
+    """Whether the sign-in page asks this account for an authenticator code (the same test
+    the sign-in view makes)."""
+    return acting.needs_second_factor(user)
+
+
+def give_demo_authenticator(user: User) -> None:
+    """A confirmed authenticator on the demo key, so `joinedup totp-code USER` gives codes."""
+    key = demo_totp_key()
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        TOTPDevice.objects.create(user=user, name=_("Demo authenticator"), key=key, confirmed=True)
+    elif device.key != key:
+        device.key = key
+        device.save(update_fields=["key"])
 
 
 def sin_with_check_digit(first_eight: str) -> str:
@@ -171,6 +197,16 @@ STAFF = [
     ("statcan", StaffMembership.Role.ANALYST, ()),
     ("tbs", StaffMembership.Role.AUDITOR, ()),
     ("esdc", StaffMembership.Role.DATA_STEWARD, ()),
+    # Back-office shared services: client agencies' requesters, the providers' staff.
+    ("on-mccss", StaffMembership.Role.SERVICE_REQUESTER, ()),
+    ("on-mccss", StaffMembership.Role.SUPERVISOR, ()),
+    ("toronto", StaffMembership.Role.SERVICE_REQUESTER, ()),
+    ("esdc", StaffMembership.Role.SERVICE_REQUESTER, ()),
+    ("on-shared-services", StaffMembership.Role.CASEWORKER, ()),
+    ("on-shared-services", StaffMembership.Role.SUPERVISOR, ()),
+    ("on-shared-services", StaffMembership.Role.ANALYST, ()),
+    ("ssc", StaffMembership.Role.CASEWORKER, ()),
+    ("ssc", StaffMembership.Role.SUPERVISOR, ()),
 ]
 
 
@@ -241,12 +277,7 @@ def _staff(agency: Agency, role: str, offices: tuple[str, ...], hashed: str, key
     )
     if offices:
         membership.offices.set(Office.objects.filter(key__in=offices, agency=agency))
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        TOTPDevice.objects.create(user=user, name=_("Demo authenticator"), key=key, confirmed=True)
-    elif device.key != key:
-        device.key = key
-        device.save(update_fields=["key"])
+    give_demo_authenticator(user)
     return user
 
 
@@ -268,11 +299,11 @@ def create_demo_identities() -> list[DemoSignIn]:
         label = StaffMembership.Role(role).label
         sign_ins.append(
             DemoSignIn(
-                _("%(role)s, %(agency)s (second factor: joinedup totp-code %(user)s)")
-                % {"role": label, "agency": agency.short_name, "user": user.username},
+                _("%(role)s, %(agency)s") % {"role": label, "agency": agency.short_name},
                 user.username,
                 password,
                 "/en/staff/",
+                second_factor=asks_second_factor(user),
             )
         )
 
@@ -302,6 +333,12 @@ def create_demo_identities() -> list[DemoSignIn]:
                 user.username,
                 password,
                 "/en/account/",
+                second_factor=asks_second_factor(user),
+                found_by=_("social insurance number %(sin)s (fictitious), born %(birth_date)s")
+                % {
+                    "sin": format_sin(sin_with_check_digit(spec.sin_prefix)),
+                    "birth_date": spec.birth_date.isoformat(),
+                },
             )
         )
 

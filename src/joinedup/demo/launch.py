@@ -33,9 +33,10 @@ from django.utils.translation import gettext as _
 
 from joinedup.web.server import ServerOptions, gunicorn_command
 
-from .identities import create_demo_identities
+from .identities import asks_second_factor, create_demo_identities, give_demo_authenticator
 from .loading import (
     demo_federation_folders,
+    load_demo_backoffice,
     load_demo_bundles,
     load_demo_directory,
     load_demo_engagement,
@@ -64,6 +65,8 @@ class SignIn:
     username: str
     password: str
     path: str
+    second_factor: bool = False
+    found_by: str = ""
 
 
 def demo_admin() -> list[SignIn]:
@@ -91,12 +94,25 @@ def demo_admin() -> list[SignIn]:
         user.is_active = user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-    return [SignIn(_("Administrator"), ADMIN_USERNAME, password, "/admin/")]
+    # The administration asks a second factor of staff: the demo authenticator answers it.
+    give_demo_authenticator(user)
+    return [
+        SignIn(
+            _("Administrator"),
+            ADMIN_USERNAME,
+            password,
+            "/admin/",
+            second_factor=asks_second_factor(user),
+        )
+    ]
 
 
 def demo_identities() -> list[SignIn]:
     """The demo people and staff (a family, staff in every role...)."""
-    return [SignIn(s.role, s.username, s.password, s.path) for s in create_demo_identities()]
+    return [
+        SignIn(s.role, s.username, s.password, s.path, s.second_factor, s.found_by)
+        for s in create_demo_identities()
+    ]
 
 
 # Each function creates its demo accounts if they are missing and returns how to sign in.
@@ -160,6 +176,7 @@ def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
     out(load_demo_funding())
     out(load_demo_engagement())
     out(load_demo_directory())
+    out(load_demo_backoffice())
     out(open_demo_appointments())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
@@ -191,6 +208,16 @@ def describe(urls: list[tuple[str, str]], sign_ins: list[SignIn], port: int) -> 
                 f"  {sign_in.role}: {sign_in.username} / {sign_in.password}"
                 f"  (http://127.0.0.1:{port}{sign_in.path})"
             )
+            if sign_in.second_factor:
+                lines.append(
+                    "    "
+                    + _("then the authenticator code that `joinedup totp-code %(user)s` prints")
+                    % {"user": sign_in.username}
+                )
+            if sign_in.found_by:
+                lines.append(
+                    "    " + _("an agent finds them by %(how)s") % {"how": sign_in.found_by}
+                )
     return "\n".join(lines)
 
 

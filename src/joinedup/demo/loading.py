@@ -20,6 +20,7 @@ from pathlib import Path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup.backoffice.loader import load_levels
 from joinedup.bundles.loader import load_bundles
 from joinedup.care import packages as care_packages
 from joinedup.channels.appointments import counter_offices, open_hours
@@ -178,7 +179,7 @@ def load_demo_funding() -> str:
             if not agreement.payments.filter(period_start=value.period_start).exists():
                 outcomes.compute_period(agreement, value.period_start, value.period_end, today)
                 computed += 1
-    counts = ", ".join(f"{n} {kind}" for kind, n in loaded.counts.items()) or _("nothing new")
+    counts = funding_package.describe_counts(loaded.counts) or _("nothing new")
     return _("Funding: %(counts)s; %(computed)s outcome payments computed.") % {
         "counts": counts,
         "computed": computed,
@@ -201,4 +202,21 @@ def load_demo_directory() -> str:
         }
     return _("Directory of human services: %(count)s services loaded.") % {
         "count": report.counts.get("services.csv", 0)
+    }
+
+
+BACKOFFICE = DATA / "backoffice"
+
+
+def load_demo_backoffice() -> str:
+    """A provincial shared-services provider, its agreements and levels, and the federal
+    provider's levels: when the Canadian demo federation they refer to is loaded."""
+    folder = BACKOFFICE / "federation"
+    if not FederationLoad.objects.filter(name__startswith="Canada").exists():
+        return _("Shared services: not loaded (the Canadian demo federation is not there).")
+    federation = load_demo_federation(folder)
+    count = load_levels(BACKOFFICE / "levels.yaml")
+    return _("%(federation)s Shared services: %(count)s service levels.") % {
+        "federation": federation,
+        "count": count,
     }

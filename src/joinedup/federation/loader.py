@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .localization import gap_message, language_gaps
 from .models import (
     Agency,
     Agreement,
@@ -54,6 +55,8 @@ FIELD_PATHS: dict[str, Path_] = {
     "region": ("address", "region"),
     "postal_code": ("address", "postal_code"),
     "country": ("address", "country"),
+    "latitude": ("coordinates", "lat"),
+    "longitude": ("coordinates", "lon"),
     "standard_days": ("standard", "days"),
     "standard_day_kind": ("standard", "count"),
     "standard_target": ("standard", "target"),
@@ -205,6 +208,33 @@ def _schema_problems(
             Problem(document.file, document.line(path), _format_path(path), error.message)
         )
     return problems
+
+
+def schema_text_keys(schema: dict[str, Any]) -> frozenset[str]:
+    """The names of the properties a schema declares as text per language (`$defs/texts`)."""
+    keys: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items():
+                if isinstance(sub, dict) and str(sub.get("$ref", "")).endswith("/texts"):
+                    keys.add(name)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return frozenset(keys)
+
+
+def _language_problems(document: _Document, text_keys: frozenset[str]) -> list[Problem]:
+    """A data file is refused when a text people see lacks a language of the interface."""
+    return [
+        Problem(document.file, document.line(path), _format_path(path), gap_message(missing))
+        for path, missing in language_gaps(document.data, text_keys)
+    ]
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -414,6 +444,9 @@ class _Loader:
         office.channels = item.get("channels", [])
         office.phone = item.get("phone", "")
         office.email = item.get("email", "")
+        coordinates = item.get("coordinates") or {}
+        office.latitude = _degrees(coordinates.get("lat"))
+        office.longitude = _degrees(coordinates.get("lon"))
         if self.save(office, document, path):
             self.count("offices")
 
@@ -618,6 +651,12 @@ def _date(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
 
+def _degrees(value: float | None) -> Decimal | None:
+    """A coordinate from a data file, to the micro-degree the model keeps (YAML gives a float:
+    its shortest decimal text is what the file says)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.000001"))
+
+
 def load_federation(
     paths: Iterable[str | Path],
     *,
@@ -642,6 +681,7 @@ def load_federation(
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
+    text_keys = schema_text_keys(schema)
     documents: list[_Document] = []
     digest = hashlib.sha256()
     for path in files:
@@ -653,7 +693,9 @@ def load_federation(
         if document is None:
             continue
         digest.update(path.read_bytes())
-        file_problems = _schema_problems(document, validator)
+        file_problems = _schema_problems(document, validator) or _language_problems(
+            document, text_keys
+        )
         problems.extend(file_problems)
         if not file_problems:
             documents.append(document)
@@ -690,3 +732,4 @@ Document = _Document
 read_document = _read
 format_path = _format_path
 schema_problems = _schema_problems
+language_problems = _language_problems

@@ -30,6 +30,7 @@ class Channel(models.TextChoices):
     MAIL = "mail", _("By mail")
     VIDEO = "video", _("By video call")
     PARTNER = "partner", _("Through a partner's system")
+    REFERRAL = "referral", _("By referral from another organisation")
 
 
 def validate_channels(value: object) -> None:
@@ -357,6 +358,14 @@ class Office(LocalizedNameMixin, models.Model):
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
+    #: Where the office is, from its data file (no geocoding service is reachable): the
+    #: directory of human services shows offices on the same map as its locations.
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("office")

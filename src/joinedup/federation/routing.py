@@ -9,7 +9,7 @@ preview, then its legs' submissions) asks inside `remembered()`: each pair is th
 once, and every step of the work is sent where the first answer said.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -148,6 +148,34 @@ def route_for(service: Service, place: Jurisdiction, *, explain: bool = True) ->
 _REMEMBERED: ContextVar[dict[tuple[int, int], Offering] | None] = ContextVar(
     "routing_remembered", default=None
 )
+
+
+def remember_routes(pairs: Iterable[tuple[Service, Jurisdiction]]) -> None:
+    """Inside `remembered()`, read the offerings of many (service, place) pairs in one query
+    (a bundle's six legs), so that each `route_for(..., explain=False)` after it is answered
+    from memory with the offering it would have chosen. Outside it, does nothing. Pairs
+    nobody delivers are not remembered: `route_for` refuses them as before."""
+    memo = _REMEMBERED.get()
+    if memo is None:
+        return
+    wanted = {(s.pk, p.pk): (s, p) for s, p in pairs if (s.pk, p.pk) not in memo}
+    if len(wanted) < 2:
+        return  # one pair costs `route_for` its one query anyway
+    codes = {code for _s, place in wanted.values() for code in place.ancestor_codes}
+    offerings = (
+        Offering.objects.filter(service__in={s.pk for s, _p in wanted.values()})
+        .filter(area__code__in=codes)
+        .select_related("agency", "area", "program")
+        .order_by()
+    )
+    by_service: dict[int, list[Offering]] = {}
+    for offering in offerings:
+        by_service.setdefault(offering.service_id, []).append(offering)
+    for (service_pk, place_pk), (_service, place) in wanted.items():
+        ranks = place.ancestor_codes
+        found = [o for o in by_service.get(service_pk, []) if o.area.code in ranks]
+        if found:
+            memo[service_pk, place_pk] = max(found, key=lambda o: ranks.index(o.area.code))
 
 
 @contextmanager

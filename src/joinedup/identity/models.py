@@ -522,6 +522,9 @@ class StaffMembership(models.Model):
         AUDITOR = "auditor", _("Auditor")
         #: Keeps the client index: reviews record links, decides merges and splits.
         DATA_STEWARD = "data_steward", _("Data steward")
+        #: Orders shared services (hosting, onboarding, pay changes) for its own agency from
+        #: the agency's shared-service providers, in the back-office portal or by API.
+        SERVICE_REQUESTER = "service_requester", _("Service requester")
 
     user = models.ForeignKey(
         User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="memberships"

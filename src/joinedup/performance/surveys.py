@@ -165,6 +165,8 @@ def _send_email(application_id, token: str) -> None:
     if application is None:
         return
     person = application.applicant
+    if person is None:
+        return  # an agency's request: its requesters answer in the back-office portal
     language = person.preferred_language or application.language or "en"
     emails = [address for kind, address in sending.addresses(person) if kind == "email"]
     if not emails:

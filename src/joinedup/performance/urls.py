@@ -10,7 +10,9 @@ urlpatterns = [
     path("performance/jurisdictions/<str:code>/", views.jurisdiction_page, name="jurisdiction"),
     path("performance/agencies/<slug:key>/", views.dashboard, name="dashboard"),
     path("performance/feedback/", views.feedback_list, name="feedback"),
+    path("performance/complaints/", views.complaints_page, name="complaints"),
     path("performance/feedback/<uuid:invitation_id>/", views.feedback_form, name="feedback-form"),
     path("performance/survey/thanks/", views.survey_thanks, name="survey-thanks"),
     path("performance/survey/<str:token>/", views.survey, name="survey"),
+    path("performance/referrals/", views.referrals_page, name="referrals"),
 ]

@@ -16,7 +16,7 @@ from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
-from . import kpis, pages, surveys
+from . import complaints, kpis, pages, referrals, surveys
 from .models import SurveyResponse
 
 
@@ -144,3 +144,19 @@ def _survey(request: HttpRequest, invitation, mode: str) -> HttpResponse:
 @guards.public
 def survey_thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "performance/survey_thanks.html")
+
+
+@guards.public
+def referrals_page(request: HttpRequest) -> HttpResponse:
+    """Closed-loop referrals of human services: how the loop closes, per organisation."""
+    return render(request, "performance/referrals.html", referrals.page())
+
+
+@guards.public
+def complaints_page(request: HttpRequest) -> HttpResponse:
+    """Complaint measures by service, agency or jurisdiction, and themes over time."""
+    period, error = _period(request)
+    by = request.GET.get("by") or "service"
+    if by not in complaints.GROUPS:
+        by, error = "service", _("Choose service, agency or jurisdiction.")
+    return _render(request, "performance/complaints.html", complaints.page(by, period), error)

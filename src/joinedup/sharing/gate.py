@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
@@ -41,7 +43,14 @@ from joinedup.identity.policy import PERSON_FACING, within_staff_scope
 from . import breakglass, ledger, sharing_rules
 from . import categories as data_categories
 from . import consent as consents
-from .models import AccessEvent, LegalBasis, Sensitivity
+from .models import (
+    AccessEvent,
+    BreakGlass,
+    ConsentRecord,
+    DataCategory,
+    LegalBasis,
+    Sensitivity,
+)
 
 Role = StaffMembership.Role
 
@@ -61,6 +70,19 @@ SHARED_REACH = {
     Role.SUPERVISOR: Sensitivity.HIGH,
 }
 BASIS_ORDER = (LegalBasis.STATUTE, LegalBasis.PUBLIC_TASK, LegalBasis.CONSENT)
+
+#: Staff roles keeping a register for a purpose of its own (the client index's data
+#: stewards): (role, purpose) → (legal basis, categories reached). An app higher up fills
+#: it in `ready()` with `register_stewardship`; the gate then decides and records such a read
+#: like any other, holder = the agency whose record is read.
+STEWARDSHIP: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+
+
+def register_stewardship(
+    role: str, purpose: str, categories: Iterable[str], basis: str = LegalBasis.PUBLIC_TASK
+) -> None:
+    """Let staff in `role` read these categories for `purpose` (never another purpose)."""
+    STEWARDSHIP[(role, purpose)] = (basis, frozenset(categories))
 
 
 class DisclosureRefused(identity_disclosure.Refused):
@@ -96,8 +118,11 @@ def _refuse(code: str, message: str) -> _Decision:
     return _Decision(refusal=(code, message))
 
 
-def _role_reaches(role: str | None, category: str, reach: dict) -> bool:
-    return role in reach and data_categories.sensitivity(category) <= reach[role]
+def _role_reaches(
+    role: str | None, category: str, reach: dict, lookups: _Lookups | None = None
+) -> bool:
+    level = lookups.sensitivity(category) if lookups else data_categories.sensitivity(category)
+    return role in reach and level <= reach[role]
 
 
 def _by_mandate(context: ActingContext, subject: Person, wanted: list[str], action: str):
@@ -108,11 +133,13 @@ def _by_mandate(context: ActingContext, subject: Person, wanted: list[str], acti
     return _Decision(allowed=set(wanted), basis=LegalBasis.MANDATE)
 
 
-def _own_agency(context: ActingContext, wanted: list[str]) -> _Decision:
+def _own_agency(
+    context: ActingContext, wanted: list[str], lookups: _Lookups | None = None
+) -> _Decision:
     allowed = {
         f
         for f in wanted
-        if _role_reaches(context.role, data_categories.category_of(f), OWN_AGENCY_REACH)
+        if _role_reaches(context.role, data_categories.category_of(f), OWN_AGENCY_REACH, lookups)
     }
     if not allowed:
         return _refuse(
@@ -129,8 +156,13 @@ def _shared(
     recipient: Agency,
     wanted: list[str],
     purpose: str,
+    lookups: _Lookups | None = None,
 ) -> _Decision:
-    candidates = sharing_rules.in_force(holder, recipient, purpose)
+    candidates = (
+        lookups.rules(holder, recipient, purpose)
+        if lookups
+        else sharing_rules.in_force(holder, recipient, purpose)
+    )
     if not candidates:
         return _refuse(
             "no_agreement",
@@ -150,7 +182,9 @@ def _shared(
             fields_for_role = [
                 f
                 for f in fields
-                if _role_reaches(context.role, data_categories.category_of(f), SHARED_REACH)
+                if _role_reaches(
+                    context.role, data_categories.category_of(f), SHARED_REACH, lookups
+                )
             ]
         if fields and not fields_for_role:
             role_blocked = True
@@ -159,13 +193,13 @@ def _shared(
             continue
         consent_id = ""
         if rule.legal_basis == LegalBasis.CONSENT:
-            covering = consents.covering(
-                subject.pk,
-                holder,
-                recipient,
-                purpose,
-                {data_categories.category_of(f) for f in fields},
-                lock=True,
+            wanted_categories = {data_categories.category_of(f) for f in fields}
+            covering = (
+                lookups.covering(holder, recipient, purpose, wanted_categories)
+                if lookups
+                else consents.covering(
+                    subject.pk, holder, recipient, purpose, wanted_categories, lock=True
+                )
             )
             if covering is None:
                 consent_missing = True
@@ -205,6 +239,7 @@ def _decide(
     purpose: str,
     holder: Agency | None,
     action: str,
+    lookups: _Lookups | None = None,
 ) -> tuple[_Decision, Agency | None]:
     if context.is_anonymous or not context.verified:
         return _refuse("sign_in", _("Sign in to continue.")), holder
@@ -216,6 +251,18 @@ def _decide(
         # The admin site (platform administrators with their second factor only) shows
         # records whole; each one shown is recorded as the administration it is.
         return _Decision(allowed=set(wanted), basis=LegalBasis.ADMINISTRATION), holder
+    stewardship = STEWARDSHIP.get((context.role or "", purpose))
+    if stewardship is not None and context.is_staff and context.api_client_id is None:
+        # A register's keepers (data stewards) read what the register holds, for its purpose
+        # only, whichever agency holds the record; what lies outside is withheld.
+        basis, reached = stewardship
+        allowed = {f for f in wanted if data_categories.category_of(f) in reached}
+        if not allowed:
+            return _refuse(
+                "need_to_know",
+                _("Your role has no need to know this kind of data about the person."),
+            ), holder
+        return _Decision(allowed=allowed, basis=basis), holder
     if context.person_id is not None and context.role is None and context.api_client_id is None:
         # A person acting for someone else (never for themselves: that needs no gate).
         return _by_mandate(context, subject, wanted, action), holder
@@ -227,22 +274,25 @@ def _decide(
                 "of an agency serving them may see this data."
             ),
         ), holder
-    recipient = Agency.objects.get(key=context.agency_key)
+    recipient = lookups.recipient() if lookups else Agency.objects.get(key=context.agency_key)
     holder = holder or recipient
-    grant = breakglass.open_grant(
-        context, subject.pk, {data_categories.category_of(f) for f in wanted}
+    wanted_categories = {data_categories.category_of(f) for f in wanted}
+    grant = (
+        lookups.grant(wanted_categories)
+        if lookups
+        else breakglass.open_grant(context, subject.pk, wanted_categories)
     )
     if grant is not None:
         return _Decision(
             allowed=set(wanted), basis=LegalBasis.BREAK_GLASS, break_glass_id=grant.pk
         ), holder
-    if not within_staff_scope(context, subject):
+    if not (lookups.in_scope() if lookups else within_staff_scope(context, subject)):
         return _refuse(
             "out_of_scope", _("This person is outside the area your agency serves.")
         ), holder
     if holder.pk == recipient.pk:
-        return _own_agency(context, wanted), holder
-    return _shared(context, subject, holder, recipient, wanted, purpose), holder
+        return _own_agency(context, wanted, lookups), holder
+    return _shared(context, subject, holder, recipient, wanted, purpose, lookups), holder
 
 
 def disclose(
@@ -302,6 +352,178 @@ def disclose(
     raise DisclosureRefused(code, message, event)
 
 
+# --- Many requests at once ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request of `disclose_many`: what is asked, for which purpose, held by whom."""
+
+    requested: tuple[str, ...]
+    purpose: str
+    holder: Agency | None = None
+
+
+class _Lookups:
+    """What deciding needs, read once for all the requests of one call (one subject, one
+    actor): the categories' sensitivities, the actor's agency, open emergency access, the
+    person's place, the rules in force and the consents in force (locked, as `covering`
+    locks them). Each decision is then made as `disclose` makes it, in memory."""
+
+    def __init__(self, context: ActingContext, subject: Person):
+        self.context = context
+        self.subject = subject
+        self._levels: dict[str, int] | None = None
+        self._recipient: Agency | None = None
+        self._grants: list | None = None
+        self._scope: bool | None = None
+        self._rules: dict[tuple[int, int, str], list] = {}
+        self._consents: dict[tuple[int, int], list[ConsentRecord]] = {}
+
+    def sensitivity(self, category: str) -> int:
+        if self._levels is None:
+            self._levels = dict(DataCategory.objects.values_list("key", "sensitivity"))
+        level = self._levels.get(category)
+        return level if level is not None else data_categories.sensitivity(category)
+
+    def recipient(self) -> Agency:
+        if self._recipient is None:
+            self._recipient = Agency.objects.get(key=self.context.agency_key)
+        return self._recipient
+
+    def grant(self, categories: set[str]):
+        if not self.context.user_id or not self.context.agency_key:
+            return None
+        if self._grants is None:
+            self._grants = list(
+                BreakGlass.objects.filter(
+                    user_id=self.context.user_id,
+                    agency__key=self.context.agency_key,
+                    subject_id=self.subject.pk,
+                    closed_at__isnull=True,
+                    expires_at__gt=timezone.now(),
+                ).order_by("-opened_at")
+            )
+        return next((g for g in self._grants if categories <= set(g.categories)), None)
+
+    def in_scope(self) -> bool:
+        if self._scope is None:
+            self._scope = within_staff_scope(self.context, self.subject)
+        return self._scope
+
+    def rules(self, holder: Agency, recipient: Agency, purpose: str) -> list:
+        key = (holder.pk, recipient.pk, purpose)
+        if key not in self._rules:
+            self._rules[key] = sharing_rules.in_force(holder, recipient, purpose)
+        return self._rules[key]
+
+    def covering(
+        self, holder: Agency, recipient: Agency, purpose: str, categories: set[str]
+    ) -> ConsentRecord | None:
+        key = (holder.pk, recipient.pk)
+        if key not in self._consents:
+            ids = list(
+                consents.active(self.subject.pk)
+                .filter(recipients=recipient)
+                .filter(Q(provider__isnull=True) | Q(provider=holder))
+                .values_list("pk", flat=True)
+            )
+            self._consents[key] = list(
+                ConsentRecord.objects.select_for_update()
+                .filter(pk__in=ids)
+                .order_by("given_at", "pk")
+            )
+        for consent in self._consents[key]:
+            if (
+                purpose in consent.purposes
+                and categories <= set(consent.categories)
+                and consent.status == ConsentRecord.Status.ACTIVE
+            ):
+                return consent
+        return None
+
+
+def disclose_many(
+    context: ActingContext,
+    subject: Person,
+    requests: Iterable[Request],
+    *,
+    action: str = AccessEvent.Action.READ,
+) -> list[Disclosure | DisclosureRefused]:
+    """Decide several requests about one person in one pass, as `disclose` decides each (with
+    `partial=True`), and write their ledger entries in one bulk insert. Answers, in the order
+    of the requests, a Disclosure or the DisclosureRefused that `disclose` would raise.
+
+    Why: a page that shows a person's data by category (a case page) asks about many
+    categories at once; asked one by one, each reads the same rules, consents and
+    sensitivities again and appends its own row to the ledger's chain."""
+    answers: list[Disclosure | DisclosureRefused | None] = []
+    pending: list[tuple[int, list[str], Agency | None, str, _Decision]] = []
+    own = context.person_id is not None and context.person_id == subject.pk and not context.role
+    lookups = _Lookups(context, subject)
+    with transaction.atomic():
+        for request in requests:
+            wanted = data_categories.expand(request.requested)
+            unknown = [f for f in wanted if data_categories.field(f) is None]
+            if unknown:
+                answers.append(
+                    DisclosureRefused(
+                        "unknown_field",
+                        _("These are not data the platform can share: %(names)s.")
+                        % {"names": ", ".join(unknown)},
+                    )
+                )
+                continue
+            if not wanted:
+                answers.append(DisclosureRefused("nothing_asked", _("Say which data is needed.")))
+                continue
+            if not sharing_rules.PURPOSE.match(request.purpose or ""):
+                answers.append(
+                    DisclosureRefused(
+                        "no_purpose",
+                        _("Say for which purpose the data is needed (e.g. sin-issuance)."),
+                    )
+                )
+                continue
+            if own:
+                values = {f: data_categories.field(f).read(subject) for f in wanted}
+                answers.append(Disclosure(subject.pk, values, [], "self"))
+                continue
+            decision, holder = _decide(
+                context, subject, wanted, request.purpose, request.holder, action, lookups
+            )
+            pending.append((len(answers), wanted, holder, request.purpose, decision))
+            answers.append(None)
+        rows = [
+            _values(
+                context,
+                subject,
+                holder,
+                action,
+                wanted if decision.refusal else [f for f in wanted if f in decision.allowed],
+                purpose,
+                decision,
+                refused=decision.refusal[0] if decision.refusal else "",
+            )
+            for _index, wanted, holder, purpose, decision in pending
+        ]
+        events = ledger.append_many(rows)
+    for (index, wanted, _holder, _purpose, decision), event in zip(pending, events, strict=True):
+        if decision.refusal is not None:
+            code, message = decision.refusal
+            answers[index] = DisclosureRefused(code, message, event)
+            continue
+        granted = [f for f in wanted if f in decision.allowed]
+        answers[index] = Disclosure(
+            subject.pk,
+            {f: data_categories.field(f).read(subject) for f in granted},
+            [f for f in wanted if f not in decision.allowed],
+            decision.basis,
+            event,
+        )
+    return [a for a in answers if a is not None]
+
+
 def _record(
     context: ActingContext,
     subject: Person,
@@ -313,22 +535,38 @@ def _record(
     refused: str = "",
 ) -> AccessEvent:
     return ledger.append(
-        subject_id=subject.pk,
-        actor_user_id=context.user_id,
-        actor_person_id=context.person_id if not context.role else None,
-        api_client_id=context.api_client_id,
-        actor_agency=context.agency_key or "",
-        actor_role=context.role or "",
-        holder_agency=holder.key if holder else "",
-        action=action,
-        categories=sorted({data_categories.category_of(f) or "" for f in fields} - {""}),
-        fields=fields,
-        purpose=purpose[:80],
-        legal_basis="" if refused else decision.basis,
-        agreement_key=decision.agreement_key,
-        consent_id=decision.consent_id,
-        break_glass_id=decision.break_glass_id,
-        outcome=AccessEvent.Outcome.REFUSED if refused else AccessEvent.Outcome.DISCLOSED,
-        reason=refused,
-        channel=context.channel or "",
+        **_values(context, subject, holder, action, fields, purpose, decision, refused)
     )
+
+
+def _values(
+    context: ActingContext,
+    subject: Person,
+    holder: Agency | None,
+    action: str,
+    fields: list[str],
+    purpose: str,
+    decision: _Decision,
+    refused: str = "",
+) -> dict[str, Any]:
+    """The columns of one ledger entry for a decision."""
+    return {
+        "subject_id": subject.pk,
+        "actor_user_id": context.user_id,
+        "actor_person_id": context.person_id if not context.role else None,
+        "api_client_id": context.api_client_id,
+        "actor_agency": context.agency_key or "",
+        "actor_role": context.role or "",
+        "holder_agency": holder.key if holder else "",
+        "action": action,
+        "categories": sorted({data_categories.category_of(f) or "" for f in fields} - {""}),
+        "fields": fields,
+        "purpose": purpose[:80],
+        "legal_basis": "" if refused else decision.basis,
+        "agreement_key": decision.agreement_key,
+        "consent_id": decision.consent_id,
+        "break_glass_id": decision.break_glass_id,
+        "outcome": AccessEvent.Outcome.REFUSED if refused else AccessEvent.Outcome.DISCLOSED,
+        "reason": refused,
+        "channel": context.channel or "",
+    }

@@ -230,6 +230,35 @@ def append(**values: object) -> AccessEvent:
     return event
 
 
+def append_many(rows: list[dict[str, object]]) -> list[AccessEvent]:
+    """Write several access events, in order, at the end of one chain, in one bulk insert
+    (and one move of the chain's head); the same rows and hashes as appending them one by
+    one on that chain. Joins the caller's transaction like `append`."""
+    if not rows:
+        return []
+    # No savepoint of its own: the rows are written all together or not at all, with the
+    # caller's transaction (the decisions they record).
+    with transaction.atomic(savepoint=False):
+        chain, seq, prev_hash = _lock_a_head()
+        now = timezone.now()
+        events = []
+        for values in rows:
+            seq += 1
+            event = AccessEvent(
+                chain=chain, seq=seq, prev_hash=prev_hash, occurred_at=now, **values
+            )
+            event.categories = sorted(set(event.categories or []))
+            event.fields = sorted(set(event.fields or []))
+            event.hash = row_hash(event.prev_hash, event)
+            prev_hash = event.hash
+            events.append(event)
+        AccessEvent.objects.bulk_create(events)
+        LedgerHead.objects.filter(pk=chain).update(seq=seq, hash=prev_hash, updated_at=now)
+        if after_append and _after_append_due():
+            transaction.on_commit(_call_after_append)
+    return events
+
+
 # --- Verification -------------------------------------------------------------------------
 
 

@@ -89,6 +89,12 @@ def check_definition(definition: Mapping) -> None:
         condition = hint.get("show_if")
         if condition and condition.get("field") not in properties:
             raise DefinitionError(f"{name}: show_if refers to unknown field {condition!r}")
+        after = hint.get("after")
+        if after is not None and after not in properties:
+            raise DefinitionError(f"{name}: after refers to unknown field {after!r}")
+        within = hint.get("within_days")
+        if within is not None and (not isinstance(within, int) or within < 0):
+            raise DefinitionError(f"{name}: within_days must be a whole number of days")
 
 
 def pages_of(definition: Mapping) -> list[dict]:

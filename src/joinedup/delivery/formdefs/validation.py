@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -33,7 +35,34 @@ from .definitions import (
 def effective_schema(definition: Mapping, data: Mapping) -> dict:
     """The schema with conditional questions made required when they are shown."""
     schema = copy.deepcopy(schema_of(definition))
-    required = list(schema.get("required") or [])
+    schema["required"] = _effective_required(definition, data)
+    return schema
+
+
+#: Validators compiled once per schema (and set of required questions) and kept per
+#: process: a bundle validates six legs' answers and its unified form on every submission,
+#: and building a validator (and the references it resolves) cost more than validating.
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+_MOST_VALIDATORS = 512
+
+
+def _validator_for(definition: Mapping, data: Mapping) -> Draft202012Validator:
+    schema = schema_of(definition)
+    required = _effective_required(definition, data)
+    key = json.dumps([schema, required], sort_keys=True, separators=(",", ":"), default=str)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        # A copy of its own, so that no caller's later change reaches the kept validator.
+        compiled = {**copy.deepcopy(schema), "required": required}
+        validator = Draft202012Validator(compiled, format_checker=FormatChecker())
+        if len(_VALIDATORS) >= _MOST_VALIDATORS:
+            _VALIDATORS.clear()
+        _VALIDATORS[key] = validator
+    return validator
+
+
+def _effective_required(definition: Mapping, data: Mapping) -> list[str]:
+    required = list(schema_of(definition).get("required") or [])
     for name, hint in (ui_of(definition).get("fields") or {}).items():
         if "." in name or not hint.get("show_if"):
             continue
@@ -42,8 +71,7 @@ def effective_schema(definition: Mapping, data: Mapping) -> dict:
                 required.append(name)
         elif name in required and not condition_holds(hint["show_if"], data):
             required.remove(name)
-    schema["required"] = required
-    return schema
+    return required
 
 
 def clean(definition: Mapping, data: Mapping) -> dict:
@@ -125,21 +153,53 @@ def _message(definition: Mapping, error, path: str) -> tuple[str, str]:
     return validator, _("“%(label)s” is not valid.") % {"label": label}
 
 
+#: No date a person gives is older than this: a birth date before it is a mistyped year.
+OLDEST_YEARS = 130
+
+
+def _years_before(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
+def _day_of(data: Mapping, name: str) -> datetime.date | None:
+    raw = data.get(name)
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
 def _date_checks(definition: Mapping, data: Mapping) -> list[FieldError]:
-    """The hints `past` / `future` for dates (JSON Schema has no such keyword)."""
+    """What a date can plausibly be, which JSON Schema cannot say. Every date question:
+    not more than 130 years ago. The hints: `past` / `future` (today or before / after);
+    `within_days: N` (not more than N days ago: a birth within its registration period);
+    `after: other_field` (on or after another date of the same form: a baby not born before
+    the parent, a death not before the birth)."""
     errors = []
     today = datetime.date.today()
+    oldest = _years_before(today, OLDEST_YEARS)
     for name, hint in (ui_of(definition).get("fields") or {}).items():
         if hint.get("widget") != "date" or "." in name:
             continue
-        raw = data.get(name)
-        if not isinstance(raw, str):
-            continue
-        try:
-            day = datetime.date.fromisoformat(raw)
-        except ValueError:
+        day = _day_of(data, name)
+        if day is None:
             continue
         label = label_of(definition, name)
+        if day < oldest:
+            errors.append(
+                FieldError(
+                    name,
+                    _("“%(label)s” is more than %(years)s years ago: check the year.")
+                    % {"label": label, "years": OLDEST_YEARS},
+                    "implausible",
+                )
+            )
+            continue
         if hint.get("past") and day > today:
             errors.append(
                 FieldError(name, _("“%(label)s” must be today or in the past.") % {"label": label})
@@ -147,6 +207,34 @@ def _date_checks(definition: Mapping, data: Mapping) -> list[FieldError]:
         if hint.get("future") and day < today:
             errors.append(
                 FieldError(name, _("“%(label)s” must be today or later.") % {"label": label})
+            )
+        other = hint.get("after")
+        earlier = _day_of(data, other) if isinstance(other, str) else None
+        if earlier is not None and day < earlier:
+            errors.append(
+                FieldError(
+                    name,
+                    _("“%(label)s” cannot be before “%(other)s” (%(date)s).")
+                    % {
+                        "label": label,
+                        "other": label_of(definition, other),
+                        "date": formats.date_format(earlier, "DATE_FORMAT"),
+                    },
+                    "before_other",
+                )
+            )
+        within = hint.get("within_days")
+        if isinstance(within, int) and day < today - datetime.timedelta(days=within):
+            errors.append(
+                FieldError(
+                    name,
+                    _(
+                        "“%(label)s” must be within the last %(days)s days. For an older "
+                        "date, contact the agency."
+                    )
+                    % {"label": label, "days": within},
+                    "too_old",
+                )
             )
     return errors
 
@@ -171,8 +259,7 @@ def validate(definition: Mapping, data: Mapping) -> tuple[dict, list[FieldError]
     if not isinstance(data, Mapping):
         return {}, [FieldError("", _("The answers must be a JSON object."), "type")]
     cleaned = clean(definition, data)
-    schema = effective_schema(definition, cleaned)
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = _validator_for(definition, cleaned)
     errors: list[FieldError] = []
     seen: set[str] = set()
     for error in validator.iter_errors(cleaned):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -44,7 +45,7 @@ from joinedup.sharing import outbox
 
 from .. import clock, timeline
 from ..backends import registry as backends
-from ..models import Application, ApplicationStatus, ServiceVersion, WorkItem
+from ..models import Application, ApplicationStatus, ClockPause, ServiceVersion, WorkItem
 from . import scripting
 
 logger = logging.getLogger(__name__)
@@ -85,12 +86,27 @@ class Run:
     #: The savepoint (an atomic block) opened before the first handler of this step writes
     #: anything: a step that runs no handler (most steps) needs none.
     writes: Any = None
+    #: Whether the application's row exists. A process started on a new application inserts
+    #: it once, with the state of its first step, instead of inserting then updating it.
+    saved: bool = True
+
+    def save_application(self) -> None:
+        """Write the application with this step's changes: one INSERT or one UPDATE."""
+        if self.saved:
+            self.application.save(update_fields=STEP_FIELDS)
+        else:
+            self.application.save(force_insert=True)
+            self.saved = True
 
     def protect_writes(self) -> None:
         """Open a savepoint before a handler writes, so that a process error after it is
         rolled back to here (with the on-commit actions it registered) while the rest of the
-        transaction (the work item completed, the hold recorded) stands."""
+        transaction (the work item completed, the hold recorded) stands. A new application
+        is inserted first (outside the savepoint): handlers may read it or refer to it."""
         if self.writes is None:
+            if not self.saved:
+                self.application.save(force_insert=True)
+                self.saved = True
             self.writes = transaction.atomic()
             self.writes.__enter__()
 
@@ -342,14 +358,21 @@ def initial_data(application: Application) -> dict[str, Any]:
     }
 
 
-def start(application: Application, context: ActingContext | None = None) -> None:
+def start(
+    application: Application, context: ActingContext | None = None, *, saved: bool = True
+) -> None:
     """Start the application's process (in the caller's transaction) and run it as far as
-    it goes without anyone: up to the first work item, or to the end."""
+    it goes without anyone: up to the first work item, or to the end.
+
+    `saved=False`: the application is new and not inserted yet; it is inserted once, with
+    its first step's state (a submission then writes its row once, not twice)."""
     spec, subprocesses = spec_for(application.version)
-    run = Run(application, context)
+    run = Run(application, context, saved=saved)
+    if not saved:
+        application.has_open_pause = False  # a new application has never been paused
     workflow = BpmnWorkflow(spec, subprocesses, script_engine=Engine(run))
     workflow.task_tree.data.update(initial_data(application))
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), outbox.batch(), timeline.batch():
         _advance(run, workflow, first=True)
 
 
@@ -395,13 +418,13 @@ def _advance(
         timeline.record_status(
             application, ApplicationStatus.NEEDS_ATTENTION, None, str(error)[:500], save=False
         )
-        application.save(update_fields=STEP_FIELDS)
+        run.save_application()
         return
     run.end_writes()
     _sync(run, workflow, known)
     application.process_state = dump_state(workflow)
     application.process_error = ""
-    application.save(update_fields=STEP_FIELDS)
+    run.save_application()
 
 
 def _ready_user_tasks(workflow: BpmnWorkflow):
@@ -470,13 +493,16 @@ def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None
             item.save(update_fields=["status", "completed_at"])
             announce_item(item, "cancelled")
     waiting_for_applicant = False
-    for task_id, task in ready.items():
-        if task_id not in known:
-            item = _work_item_for(application, task)
-            item.save(force_insert=True)
-            announce_item(item, "created")
-            if item.role != WorkItem.APPLICANT:
-                backends.open_item(item)
+    # The new work items in one INSERT (the application's row may come later in the same
+    # transaction: foreign keys are checked at the commit).
+    new_items = WorkItem.objects.bulk_create(
+        [_work_item_for(application, task) for tid, task in ready.items() if tid not in known]
+    )
+    for item in new_items:
+        announce_item(item, "created")
+        if item.role != WorkItem.APPLICANT:
+            backends.open_item(item)
+    for task in ready.values():
         if _lane_of(task) == WorkItem.APPLICANT:
             waiting_for_applicant = True
 
@@ -499,7 +525,11 @@ def _finish(run: Run, workflow: BpmnWorkflow) -> None:
     raw = str(data.get("outcome") or data.get("decision") or "approve").lower()
     outcome = OUTCOMES.get(raw, ApplicationStatus.APPROVED)
     now = timezone.now()
-    clock.finish(application, now)
+    # The lock says whether a pause is open (`has_open_pause`): no query when none is.
+    if getattr(application, "has_open_pause", None) is False:
+        clock.finish(application, now, current=None)
+    else:
+        clock.finish(application, now)
     application.completed_at = now
     application.outcome_reasons = str(data.get("reasons") or "")[:4000]
     timeline.record_status(
@@ -511,12 +541,22 @@ def _finish(run: Run, workflow: BpmnWorkflow) -> None:
 
 
 #: What a step of the engine reads with its application: the version (without its BPMN
-#: text and parsed definition, which are kept once per process by `spec_for`), the service
-#: and the delivering agency. No more: PostgreSQL plans a query's joins anew each time, and
-#: planning a join of eight tables cost more than running it (the applicant, the agency's
-#: jurisdiction and its back-end are read when a step needs them).
-LOCK_RELATED = ("version", "service", "agency")
+#: text and parsed definition, which are kept once per process by `spec_for`), the service,
+#: the delivering agency and its back-end (which every new staff work item is opened in).
+#: No more: PostgreSQL plans a query's joins anew each time, and planning a join of eight
+#: tables cost more than running it (the applicant and the agency's jurisdiction are read
+#: when a step needs them).
+LOCK_RELATED = ("version", "service", "agency__backend")
 LOCK_DEFERRED = ("version__spec", "version__bpmn", "version__form")
+
+
+def open_pause_exists(application_ref: str = "pk"):
+    """Whether the application has an open clock pause, as a column of the lock's query
+    (`has_open_pause`): a step that completes the application then reads no pause when
+    there is none."""
+    return Exists(
+        ClockPause.objects.filter(application_id=OuterRef(application_ref), ended_at__isnull=True)
+    )
 
 
 def lock(application_id) -> Application:
@@ -525,6 +565,7 @@ def lock(application_id) -> Application:
         Application.objects.select_for_update(of=("self",))
         .select_related(*LOCK_RELATED)
         .defer(*LOCK_DEFERRED)
+        .annotate(has_open_pause=open_pause_exists())
         .get(pk=application_id)
     )
 
@@ -540,7 +581,7 @@ def complete_task(
     """Complete one waiting task with the data it produced (a decision, answers) and run the
     process on. Raises TaskNotOpen when the task is no longer waiting. `locked`: the caller
     already holds the application's row lock (and loaded it as `lock` does)."""
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), outbox.batch(), timeline.batch():
         if not locked:
             application = lock(application.pk)
         if not application.process_state:

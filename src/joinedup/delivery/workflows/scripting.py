@@ -50,6 +50,9 @@ METHODS: dict[type, frozenset[str]] = {
     list: frozenset({"count", "index"}),
 }
 CONSTANTS = {"True": True, "False": False, "None": None}
+#: Functions the caller supplies with the variables, bound to what it evaluates for (a
+#: bundle's screening passes `eligible`, which asks the rules about the person's answers).
+CONTEXT_FUNCTIONS = frozenset({"eligible"})
 
 BIN_OPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -149,7 +152,7 @@ def check(tree: ast.AST) -> None:
                 raise ScriptError(f"attribute access is not allowed: .{node.attr}")
         elif isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name):
-                if node.func.id not in FUNCTIONS:
+                if node.func.id not in FUNCTIONS and node.func.id not in CONTEXT_FUNCTIONS:
                     raise ScriptError(f"calling {node.func.id} is not allowed")
             elif not isinstance(node.func, ast.Attribute):
                 raise ScriptError("only named functions and whitelisted methods may be called")
@@ -320,6 +323,10 @@ class Interpreter:
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords}
         if isinstance(node.func, ast.Name):
             function = FUNCTIONS.get(node.func.id)
+            if function is None and node.func.id in CONTEXT_FUNCTIONS:
+                function = self.variables.get(node.func.id)
+                if not callable(function):
+                    raise ScriptError(f"{node.func.id}() is not available here")
             if function is None:
                 raise ScriptError(f"calling {node.func.id} is not allowed")
             return function(*args, **kwargs)
