@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from joinedup.federation.models import Jurisdiction, Service
+from joinedup.federation.models import Agreement, Jurisdiction, Service
 
 PAGES = [
     "",
@@ -330,7 +330,11 @@ def test_pages_cost_a_fixed_number_of_queries(
 
 
 def test_text_missing_in_french_is_marked_as_english(client, small_federation):
-    """The agreement has only an English title: a French page marks it lang="en"."""
+    """A title entered in English only (data files must carry both languages, an agency's
+    edit in the admin need not): a French page marks it lang="en"."""
+    agreement = Agreement.objects.get(key="sin-at-birth")
+    agreement.names = {"en": agreement.names["en"]}
+    agreement.save(update_fields=["names"])
     french = client.get("/fr/services/ca.birth-registration/").content.decode()
     assert '<span lang="en">Birth information for social insurance numbers</span>' in french
     assert "<span lang=" not in french.split("<h1", 1)[1].split("</h1>", 1)[0]
