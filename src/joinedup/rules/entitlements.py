@@ -14,9 +14,9 @@ place's stack of packages).
 Each amount above zero becomes an `Entitlement` (person, benefit, month, amount, the
 package and its version, the household and inputs as its trace): a family's benefit goes to
 its first parent. A rerun for the same month updates amounts that changed and emits
-nothing for them; only new entitlements emit `org.joinedup.rules.entitlement.found`, for
-bundles to turn into proactive offers and performance to count take-up (neither is built
-yet). Entitlements a rerun no longer finds are left as they are.
+nothing for them; only new entitlements are announced, in batches of up to 1,000 per
+`org.joinedup.rules.entitlements.found` event (its `entitlements` list), for bundles to turn
+into proactive offers in bulk. Entitlements a rerun no longer finds are left as they are.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ from .models import Entitlement
 from .population import Population, compute
 from .systems import Registry, registry
 
-EVENT = "org.joinedup.rules.entitlement.found"
+#: One event per batch of up to BATCH new entitlements (`data.entitlements`, a list).
+EVENT = "org.joinedup.rules.entitlements.found"
+BATCH = 1000
 SOURCE = "/joinedup/rules"
 GROUPING = (
     Relationship.Kind.PARENT_OF,
@@ -256,20 +258,26 @@ def _store(found: dict[tuple[int, str], Entitlement], month: str, report: RunRep
                 changed.append(old)
         Entitlement.objects.bulk_create(new, batch_size=5000)
         Entitlement.objects.bulk_update(changed, ["amount", "version", "trace"], batch_size=5000)
-        for entitlement in new:
+        for start in range(0, len(new), BATCH):
+            chunk = new[start : start + BATCH]
             outbox.emit(
                 EVENT,
                 source=SOURCE,
-                subject=str(entitlement.person_id),
-                data={
-                    "entitlement": entitlement.pk,
-                    "person": entitlement.person_id,
-                    "benefit": entitlement.benefit,
-                    "service": entitlement.service or None,
-                    "jurisdiction": entitlement.jurisdiction,
-                    "period": entitlement.period,
-                    "amount": str(entitlement.amount),
-                },
+                subject=f"{month}:{start // BATCH + 1}",
+                data={"period": month, "entitlements": [_event_item(e) for e in chunk]},
             )
     report.new = len(new)
     report.updated = len(changed)
+
+
+def _event_item(entitlement: Entitlement) -> dict:
+    """One new entitlement as its batch event carries it: identifiers and the amount."""
+    return {
+        "entitlement": entitlement.pk,
+        "person": entitlement.person_id,
+        "benefit": entitlement.benefit,
+        "service": entitlement.service or None,
+        "jurisdiction": entitlement.jurisdiction,
+        "period": entitlement.period,
+        "amount": str(entitlement.amount),
+    }
