@@ -13,6 +13,7 @@ goes to the agency, records the consent and submits, in one transaction.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -460,7 +461,7 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
             )
         )
     Offer.objects.bulk_create(made, batch_size=1000)
-    sending.notify_many([_notice(offer) for offer in made])
+    sending.notify_many(_notices(made))
     return made
 
 
@@ -488,16 +489,27 @@ def _currencies(paths: set[str]) -> dict[str, str]:
     }
 
 
-def _notice(offer: Offer) -> tuple[Person, str, str, dict[str, Any]]:
-    """What `notify` sends for an offer of an entitlement, for the bulk pass."""
-    language = offer.person.preferred_language or "en"
-    with translation.override(language):
+def _notices(made: list[Offer]) -> list[tuple[Person, str, str, dict[str, Any]]]:
+    """What `notify` sends for each offer of an entitlement, for the bulk pass: the address
+    of the offer's page and the reason worded once per language, not once per offer."""
+    placeholder = uuid.UUID(int=0)
+    worded: dict[str, tuple[str, str]] = {}
+    notices = []
+    for offer in made:
+        language = offer.person.preferred_language or "en"
+        if language not in worded:
+            with translation.override(language):
+                worded[language] = (
+                    settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[placeholder]),
+                    str(Offer.Trigger.ENTITLEMENT_FOUND.label),
+                )
+        url, reason = worded[language]
         variables = {
             "name": offer.person.preferred_name or offer.person.given_names,
             "service": pick(offer.service.names, language),
-            "reason": str(Offer.Trigger(offer.trigger).label),
+            "reason": reason,
             "message": "",
-            "offer_url": settings.PUBLIC_URL.rstrip("/")
-            + reverse("bundles:offer", args=[offer.pk]),
+            "offer_url": url.replace(str(placeholder), str(offer.pk)),
         }
-    return offer.person, "offer", f"offer:{offer.pk}", variables
+        notices.append((offer.person, "offer", f"offer:{offer.pk}", variables))
+    return notices

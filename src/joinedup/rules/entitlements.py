@@ -22,6 +22,7 @@ into proactive offers in bulk. Entitlements a rerun no longer finds are left as 
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from django.utils.translation import gettext as _
 from openfisca_core import periods
 
 from joinedup.federation.models import Jurisdiction
-from joinedup.identity.models import Address, Person, Relationship
+from joinedup.identity.models import Address, Relationship
 from joinedup.sharing import outbox
 
 from .errors import UnknownPlace
@@ -74,6 +75,8 @@ class RunReport:
     new: int = 0
     updated: int = 0
     by_benefit: dict[str, int] = field(default_factory=dict)
+    #: Seconds spent reading the households, computing, and writing (bench/rules.py).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _root(items: dict[int, int], item: int) -> int:
@@ -85,26 +88,43 @@ def _root(items: dict[int, int], item: int) -> int:
 
 def households(code: str, on: datetime.date) -> list[Household]:
     """The families living at a place (or below it) on a day, from the registry."""
+    return _households(code, on)[0]
+
+
+def _households(
+    code: str, on: datetime.date
+) -> tuple[list[Household], dict[int, datetime.date | None]]:
+    """The families at a place on a day, and everyone's birth date, in two queries (the
+    people of the place are a subquery of the second, never a list of ids sent back: a list
+    of a million ids is slow to send)."""
     place = Jurisdiction.objects.filter(code=code).values_list("path", flat=True).first()
     if not place:
         raise UnknownPlace(_("No jurisdiction has the code %(code)s.") % {"code": code})
-    homes = (
-        Address.objects.filter(kind=Address.Kind.RESIDENTIAL, valid_to__isnull=True)
-        .filter(jurisdiction__path__startswith=place)
-        .values_list("person_id", "jurisdiction__code", "jurisdiction__path")
+    at_place = Address.objects.filter(
+        kind=Address.Kind.RESIDENTIAL, valid_to__isnull=True, jurisdiction__path__startswith=place
     )
-    where = {
-        person: (jurisdiction, path)
-        for person, jurisdiction, path in homes
-        if path == place or path.startswith(place + "/")
-    }
-    born = dict(Person.objects.filter(pk__in=where).values_list("pk", "birth_date"))
-    links = Relationship.objects.filter(
-        kind__in=GROUPING, person_id__in=where, related_person_id__in=where, valid_from__lte=on
-    ).exclude(valid_to__lt=on)
+    where: dict[int, tuple[str, str]] = {}
+    born: dict[int, datetime.date | None] = {}
+    for person, jurisdiction, path, birth in at_place.values_list(
+        "person_id", "jurisdiction__code", "jurisdiction__path", "person__birth_date"
+    ):
+        if path == place or path.startswith(place + "/"):
+            where[person] = (jurisdiction, path)
+            born[person] = birth
+    # The related person is checked here, not in SQL: both sides as subqueries make
+    # SQLite probe its (person, kind, related person) index for every pair of residents.
+    links = (
+        Relationship.objects.filter(
+            kind__in=GROUPING, person_id__in=at_place.values("person_id"), valid_from__lte=on
+        )
+        .exclude(valid_to__lt=on)
+        .order_by()
+    )
     parent = {person: person for person in where}
     cared_for = set()
     for person, related, kind in links.values_list("person_id", "related_person_id", "kind"):
+        if person not in where or related not in where:
+            continue  # a sibling place's path that only starts like this one's
         parent[_root(parent, person)] = _root(parent, related)
         if kind != Relationship.Kind.SPOUSE_OF:
             cared_for.add(related)
@@ -129,7 +149,7 @@ def households(code: str, on: datetime.date) -> list[Household]:
         jurisdiction, path = where[parents[0]]
         roles = [(p, "parent") for p in parents] + [(p, "child") for p in children]
         result.append(Household(jurisdiction, path, roles))
-    return result
+    return result, born
 
 
 def _population(
@@ -183,15 +203,13 @@ def run_population(
     month = periods.period(period)
     on = datetime.date(month.start.year, month.start.month, 1)
     report = RunReport(jurisdiction=code, period=str(month))
-    families = households(code, on)
-    born = dict(
-        Person.objects.filter(pk__in=[p for h in families for p, _role in h.members]).values_list(
-            "pk", "birth_date"
-        )
-    )
+    started = time.perf_counter()
+    families, born = _households(code, on)
     report.families = len(families)
     report.people = sum(len(h.members) for h in families)
     rules = rules or registry()
+    report.seconds["read"] = time.perf_counter() - started
+    started = time.perf_counter()
     found: dict[tuple[int, str], Entitlement] = {}
     by_place: dict[str, list[Household]] = defaultdict(list)
     for household in families:
@@ -233,7 +251,10 @@ def run_population(
     report.found = len(found)
     for _person, variable in found:
         report.by_benefit[variable] = report.by_benefit.get(variable, 0) + 1
+    report.seconds["compute"] = time.perf_counter() - started
+    started = time.perf_counter()
     _store(found, str(month), report)
+    report.seconds["write"] = time.perf_counter() - started
     return report
 
 
