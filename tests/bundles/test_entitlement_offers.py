@@ -141,3 +141,23 @@ def test_a_batch_is_offered_in_bulk_once_per_person_benefit_and_month(world):
     assert len(offers.offer_entitlements(later)) == 1
     assert Offer.objects.filter(trigger=Offer.Trigger.ENTITLEMENT_FOUND).count() == 16
     assert notices.count() == 16
+
+
+def test_the_offer_page_explains_the_amount_in_plain_words(world, child, client):
+    run(world)
+    offer = Offer.objects.get(
+        trigger=Offer.Trigger.ENTITLEMENT_FOUND, service__key="ca.child-benefit"
+    )
+    parent = world.amara if offer.person_id == world.amara.person.pk else world.david
+    client.force_login(parent)
+    page = client.get(f"/en/my/offers/{offer.pk}/").content.decode()
+    # Zola is 2 in July 2026; the family's income is both parents' (30,000 + 12,000).
+    assert "How we estimated it" in page
+    assert "The children&#x27;s ages: 2" in page
+    assert "The family&#x27;s income in 2025: $42,000.00" in page
+    assert "Yearly maximum per child under 6: $8,157.00 (since July 1, 2026)" in page
+    french = client.get(f"/fr/my/offers/{offer.pk}/").content.decode()
+    french = french.replace("\u00a0", " ").replace("\u202f", " ")
+    assert "Comment nous l’avons estimé" in french
+    assert "Le revenu de la famille en 2025 : 42 000,00 $" in french
+    assert "Maximum annuel par enfant de moins de 6 ans : 8 157,00 $" in french

@@ -243,6 +243,12 @@ def run_population(
                     trace={
                         "place": household.jurisdiction,
                         "members": household.members,
+                        # Ages at the month, for the person's explanation (no birth dates).
+                        "children_ages": [
+                            _age(born.get(p), on)
+                            for p, role in household.members
+                            if role == "child"
+                        ],
                         "incomes": {
                             str(p): dict(incomes.get(p, {})) for p, _role in household.members
                         },
@@ -289,6 +295,12 @@ def _store(found: dict[tuple[int, str], Entitlement], month: str, report: RunRep
             )
     report.new = len(new)
     report.updated = len(changed)
+
+
+def _age(birth: datetime.date | None, on: datetime.date) -> int | None:
+    if birth is None:
+        return None
+    return (on.year - birth.year) - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _event_item(entitlement: Entitlement) -> dict:

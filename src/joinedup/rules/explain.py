@@ -21,6 +21,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from .errors import RulesError
+from .manifests import discover
+from .places import jurisdictions_at
+
 #: A parameter for a number of children, by the last part of its name.
 BY_CHILDREN = {"one_child": 1, "two_children": 2, "three_children": 3, "four_or_more_children": 4}
 
@@ -131,3 +135,62 @@ def explain(
                 )
             )
     return explanation
+
+
+def for_entitlement(entitlement, currency: str, language: str) -> Explanation | None:
+    """The plain explanation of an entitlement a population run stored, recomputed from what
+    its trace kept (the place, the children's ages at the month, the parents' incomes), with
+    the law of its month; None when the trace lacks them (runs before ages were kept) or the
+    rules no longer compute it."""
+    # OpenFisca loads on the first computation, never when the web process starts.
+    from .calculate import calculate
+
+    trace = entitlement.trace or {}
+    ages = trace.get("children_ages")
+    members = trace.get("members") or []
+    if ages is None or not members or not trace.get("place"):
+        return None
+    try:
+        codes = jurisdictions_at(trace["place"])
+    except RulesError:
+        return None
+    root = next((p for p in discover().values() if p.entities and p.jurisdiction == codes[0]), None)
+    if root is None or not root.family_income:
+        return None
+    parents = [str(p) for p, role in members if role == "parent"]
+    incomes = trace.get("incomes") or {}
+    years: dict[str, float] = {}
+    for person in parents:
+        for year, amount in (incomes.get(person) or {}).items():
+            years[str(year)] = years.get(str(year), 0.0) + float(amount)
+    period = entitlement.period
+    persons: dict[str, Any] = {f"parent_{p}": {"age": {period: 40}} for p in parents}
+    children = [f"child_{i + 1}" for i, age in enumerate(ages) if age is not None]
+    for name, age in zip(children, [a for a in ages if a is not None], strict=True):
+        persons[name] = {"age": {period: age}}
+    situation = {
+        "persons": persons,
+        "families": {
+            "family": {
+                "parents": list(persons)[: len(parents)],
+                "children": children,
+                root.family_income: years,
+            }
+        },
+    }
+    try:
+        result = calculate(situation, jurisdictions=codes, period=period, language=language)
+    except RulesError:
+        return None
+    benefit = next((b for b in result.benefits if b.variable == entitlement.benefit), None)
+    if benefit is None:
+        return None
+    return explain(
+        result.trace,
+        benefit.trace,
+        result.situation,
+        root.family_income,
+        currency,
+        language,
+        benefit.id if benefit.entity == "families" else None,
+    )
