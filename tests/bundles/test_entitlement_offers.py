@@ -5,6 +5,7 @@ rerunning offers nothing twice."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -72,3 +73,91 @@ def test_no_offer_for_a_benefit_without_a_service(world, child):
         )
     )
     assert services <= {"ca.child-benefit", "ca.provincial-child-benefit"}
+
+
+def neighbours(count: int) -> list:
+    return [
+        register_person(
+            given_names=f"Parent{n}",
+            family_name="Test",
+            birth_date=datetime.date(1990, 1, 1),
+            address=AddressInput("1 King St", "Toronto", "", "M5H 1A1", "CA", "CA-ON-TOR"),
+            contacts=[("email", f"parent{n}@example.org")],
+        )
+        for n in range(count)
+    ]
+
+
+def batch(people, benefit="ca_child_benefit", service="ca.child-benefit") -> list[dict]:
+    return [
+        {
+            "entitlement": n,
+            "person": p.pk,
+            "benefit": benefit,
+            "service": service,
+            "jurisdiction": "CA",
+            "period": "2026-07",
+            "amount": "514.07",
+        }
+        for n, p in enumerate(people)
+    ]
+
+
+def test_a_batch_is_offered_in_bulk_once_per_person_benefit_and_month(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from joinedup.bundles import offers
+    from joinedup.delivery.models import Notification
+
+    few, many = neighbours(3), neighbours(12)
+    offers.offer_entitlements(batch(few[:1]))  # warm the catalogue's caches
+    with CaptureQueriesContext(connection) as at_2:
+        made = offers.offer_entitlements(batch(few[1:]))
+    with CaptureQueriesContext(connection) as at_12:
+        offers.offer_entitlements(batch(many))
+    assert len(made) == 2 and len(at_2) == len(at_12)
+    made = Offer.objects.filter(person__in=few + many, trigger=Offer.Trigger.ENTITLEMENT_FOUND)
+    assert made.count() == 15
+    offer = made.get(person=many[0])
+    assert (offer.amount, offer.currency, offer.place, offer.event_id) == (
+        Decimal("514.07"),
+        "CAD",
+        "CA-ON-TOR",
+        "rules:ca_child_benefit:2026-07",
+    )
+    # One notification each, in one pass, queued for the periodic sender.
+    notices = Notification.objects.filter(event="offer", person__in=few + many)
+    assert notices.count() == 15 and set(notices.values_list("status", flat=True)) == {"queued"}
+    assert notices.get(person=many[0]).recipient == "parent0@example.org"
+    assert f"/offers/{offer.pk}/" in notices.get(person=many[0]).body
+
+    # The same batch again (a rerun, or the event delivered twice): nothing new.
+    assert offers.offer_entitlements(batch(many)) == []
+    # Declined, it is still not offered again for that month; the next month it is.
+    made.filter(person=many[1]).update(status=Offer.Status.DECLINED)
+    assert offers.offer_entitlements(batch(many[1:2])) == []
+    later = [dict(item, period="2026-08") for item in batch(many[1:2])]
+    assert len(offers.offer_entitlements(later)) == 1
+    assert Offer.objects.filter(trigger=Offer.Trigger.ENTITLEMENT_FOUND).count() == 16
+    assert notices.count() == 16
+
+
+def test_the_offer_page_explains_the_amount_in_plain_words(world, child, client):
+    run(world)
+    offer = Offer.objects.get(
+        trigger=Offer.Trigger.ENTITLEMENT_FOUND, service__key="ca.child-benefit"
+    )
+    parent = world.amara if offer.person_id == world.amara.person.pk else world.david
+    client.force_login(parent)
+    page = client.get(f"/en/my/offers/{offer.pk}/").content.decode()
+    # Zola is 2 in July 2026; the family's income is both parents' (30,000 + 12,000).
+    assert "How we estimated it" in page
+    assert "The children&#x27;s ages: 2" in page
+    assert "The family&#x27;s income in 2025: $42,000.00" in page
+    assert "Yearly maximum per child under 6: $8,157.00 (since July 1, 2026)" in page
+    french = client.get(f"/fr/my/offers/{offer.pk}/").content.decode()
+    french = french.replace("\u00a0", " ").replace("\u202f", " ")
+    assert "Comment nous l’avons estimé" in french
+    assert "Le revenu de la famille en 2025 : 42 000,00 $" in french
+    assert "Maximum annuel par enfant de moins de 6 ans : 8 157,00 $" in french

@@ -79,17 +79,23 @@ def test_a_run_stores_each_entitlement_with_one_event_and_a_rerun_adds_none(peop
         "2026.7.0",
     )
     assert federal.trace["place"] == "CA-ON-TOR"
-    events = OutboxEvent.objects.filter(type=EVENT)
-    assert events.count() == 5
-    assert {e.data["benefit"] for e in events.filter(subject=str(people["toronto"].pk))} == {
+    # One event for the batch of five, each new entitlement in it.
+    (event,) = OutboxEvent.objects.filter(type=EVENT)
+    assert event.data["period"] == "2026-07"
+    items = event.data["entitlements"]
+    assert len(items) == 5
+    assert {i["benefit"] for i in items if i["person"] == people["toronto"].pk} == {
         "ca_child_benefit",
         "ca_on_child_benefit",
         "ca_on_tor_transit_discount",
     }
+    assert {i["entitlement"] for i in items} == set(
+        Entitlement.objects.values_list("pk", flat=True)
+    )
 
     again = run_population("CA-ON", "2026-07", incomes)
     assert (again.found, again.new, again.updated) == (5, 0, 0)
-    assert OutboxEvent.objects.filter(type=EVENT).count() == 5
+    assert OutboxEvent.objects.filter(type=EVENT).count() == 1
 
     # A higher income: the amounts are updated, no new entitlement, no new event.
     # (15,040 − 13.5% × 11,763) / 12 = 1,121.00; (3,524 − 8% × 23,109) / 12 = 139.61
@@ -98,7 +104,23 @@ def test_a_run_stores_each_entitlement_with_one_event_and_a_rerun_adds_none(peop
     assert (changed.new, changed.updated) == (0, 2)
     assert stored()[("Tamara", "ca_child_benefit")] == Decimal("1121.00")
     assert stored()[("Tamara", "ca_on_child_benefit")] == Decimal("139.61")
-    assert OutboxEvent.objects.filter(type=EVENT).count() == 5
+    assert OutboxEvent.objects.filter(type=EVENT).count() == 1
+
+
+def test_new_entitlements_are_announced_in_batches_of_a_thousand(people, monkeypatch):
+    from joinedup.rules import entitlements
+
+    assert entitlements.BATCH == 1000
+    monkeypatch.setattr(entitlements, "BATCH", 2)
+    incomes = {p.pk: {2025: 45000} for p in people.values()}
+    assert run_population("CA-ON", "2026-07", incomes).new == 5
+    batches = [
+        e.data["entitlements"] for e in OutboxEvent.objects.filter(type=EVENT).order_by("pk")
+    ]
+    assert sorted(len(b) for b in batches) == [1, 2, 2]
+    assert len({i["entitlement"] for b in batches for i in b}) == 5
+    assert run_population("CA-ON", "2026-07", incomes).new == 0  # a rerun announces nothing
+    assert OutboxEvent.objects.filter(type=EVENT).count() == 3
 
 
 def test_the_command_runs_a_place_from_a_csv_of_incomes(people, tmp_path):

@@ -127,3 +127,29 @@ def test_anonymous_visitors_get_no_prefill(client, small_federation):
     response = client.get(URL)
     assert response.status_code == 200
     assert response.context["values"] == {}
+
+
+def test_the_person_reads_how_the_amount_was_made_in_plain_words(client, small_federation):
+    """Two children of 3 and 8, income 45,000 last year: what they said and the law's
+    figures that set the federal amount, only the rates for two children, in EN and FR."""
+    answers = {"place": "CA-ON", "adults": 2, "child_1": 3, "child_2": 8, "income": 45000}
+    english = client.get("/en/what-could-i-get/", {**answers, "period": "2026-07"})
+    federal = english.context["result"].benefits[0]
+    inputs = {line.label: line.value for line in federal.explanation.inputs}
+    assert inputs == {"The children's ages": "3, 8", "The family's income in 2025": 45000.0}
+    law = {line.label: line.value for line in federal.explanation.law}
+    assert law["Yearly maximum per child under 6"] == 8157
+    assert law["First phase-out rate for two children"] == 0.135
+    assert "First phase-out rate for one child" not in law
+    page = english.content.decode()
+    assert "From what you told us:" in page
+    assert "The family&#x27;s income in 2025: $45,000.00" in page
+    assert "First phase-out rate for two children: 13.5%" in page
+    assert "Yearly maximum per child under 6: $8,157.00 (since July 1, 2026)" in page
+
+    french = client.get("/fr/what-could-i-get/", {**answers, "period": "2026-07"}).content
+    french = french.decode().replace("\u00a0", " ").replace("\u202f", " ")
+    assert "D’après ce que vous nous avez dit :" in french
+    assert "Le revenu de la famille en 2025 : 45 000,00 $" in french
+    assert "Premier taux de réduction pour deux enfants : 13,5 %" in french
+    assert "Maximum annuel par enfant de moins de 6 ans : 8 157,00 $ (depuis le 1" in french

@@ -13,12 +13,14 @@ goes to the agency, records the consent and submits, in one transaction.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -32,7 +34,7 @@ from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import assurance, policy
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.models import Person, User
+from joinedup.identity.models import Address, Person, User
 from joinedup.sharing import consent as sharing_consent
 from joinedup.sharing import outbox
 
@@ -366,50 +368,148 @@ def _bundle_with(service_key: str) -> tuple[Bundle, dict] | None:
     return None
 
 
-def _currency(place: Jurisdiction | None) -> str:
-    codes = place.ancestor_codes if place is not None else []
-    found = dict(Jurisdiction.objects.filter(code__in=codes).values_list("code", "currency"))
-    return next((found[c] for c in reversed(codes) if found.get(c)), "")
-
-
 def offer_entitlement(event_id: str, data: Mapping[str, Any]) -> Offer | None:
-    """Offer a person the service of an entitlement a population run found, with the
-    estimated amount. One offer per person, benefit and month however often the run is
-    repeated (its key is the benefit and the month, not the event); none when the catalogue
-    has no such service, no bundle carries it, or the person already has it."""
-    person = Person.objects.filter(pk=data.get("person")).first()
-    service = Service.objects.filter(key=data.get("service") or "").first()
-    period = str(data.get("period") or "")
-    if person is None or service is None or len(period) != 7:
-        return None
-    found = _bundle_with(service.key)
-    if found is None:
-        return None
-    bundle, leg = found
-    start = datetime.date.fromisoformat(period + "-01")
-    since = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
-    key = f"rules:{data.get('benefit')}:{period}"
-    existing = Offer.objects.filter(person=person, service=service, event_id=key).first()
-    if existing is not None:
-        return existing
-    if already_has(person, service, since - datetime.timedelta(days=365)):
-        return None
-    address = person.current_address()
-    place = address.jurisdiction if address is not None else None
-    offer, created = Offer.objects.get_or_create(
-        person=person,
-        service=service,
-        event_id=key,
-        defaults={
-            "bundle": bundle,
-            "leg": leg["key"],
-            "trigger": Offer.Trigger.ENTITLEMENT_FOUND,
-            "place": place.code if place is not None else "",
-            "amount": data.get("amount"),
-            "currency": _currency(place),
-            "period": period,
-        },
-    )
-    if created:
-        notify(offer, {})
-    return offer
+    """Offer one entitlement (an event of one, as runs before batching announced them)."""
+    offer_entitlements([data])
+    key = f"rules:{data.get('benefit')}:{data.get('period')}"
+    return Offer.objects.filter(
+        person_id=data.get("person"), service__key=data.get("service") or "", event_id=key
+    ).first()
+
+
+def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
+    """Offer people the services of the entitlements a population run found (a batch event's
+    `entitlements`), with the estimated amounts, in bulk: a fixed number of queries
+    whatever the batch's size, the offers written in one insert and their notifications in
+    one pass. One offer per person, benefit and month however often the run is repeated
+    (its key is the benefit and the month, not the event); none when the catalogue has no
+    such service, no bundle carries it, or the person applied for it in the year before the
+    month or has it open as an offer. Returns the offers made."""
+    wanted = [
+        item
+        for item in items
+        if item.get("person") and item.get("service") and len(str(item.get("period") or "")) == 7
+    ]
+    services = {s.key: s for s in Service.objects.filter(key__in={i["service"] for i in wanted})}
+    carried = {key: _bundle_with(key) for key in services}
+    wanted = [i for i in wanted if carried.get(i["service"]) is not None]
+    if not wanted:
+        return []
+    person_ids = {int(i["person"]) for i in wanted}
+    service_ids = {services[i["service"]].pk for i in wanted}
+    keys = {f"rules:{i.get('benefit')}:{i['period']}" for i in wanted}
+    people = {p.pk: p for p in Person.objects.filter(pk__in=person_ids)}
+    # What stops an offer: the same key offered before (whatever became of it), an open
+    # offer of the service, an application for it in the year before the month.
+    offered = set()
+    taken = set()
+    for person_id, service_id, key, status in (
+        Offer.objects.filter(person_id__in=person_ids, service_id__in=service_ids)
+        .filter(Q(status=Offer.Status.OPEN) | Q(event_id__in=keys))
+        .values_list("person_id", "service_id", "event_id", "status")
+    ):
+        offered.add((person_id, service_id, key))
+        if status == Offer.Status.OPEN:
+            taken.add((person_id, service_id))
+    earliest = min(datetime.date.fromisoformat(i["period"] + "-01") for i in wanted)
+    since = timezone.make_aware(datetime.datetime.combine(earliest, datetime.time.min))
+    applied: dict[tuple[int, int], datetime.datetime] = {}
+    for person_id, service_id, submitted in (
+        Application.objects.filter(
+            applicant_id__in=person_ids,
+            service_id__in=service_ids,
+            submitted_at__gte=since - datetime.timedelta(days=365),
+        )
+        .exclude(status__in=[ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN])
+        .values_list("applicant_id", "service_id", "submitted_at")
+    ):
+        latest = applied.get((person_id, service_id))
+        applied[(person_id, service_id)] = max(submitted, latest) if latest else submitted
+    homes = _homes(person_ids)
+    currencies = _currencies({home.path for home in homes.values()})
+    made = []
+    for item in wanted:
+        person = people.get(int(item["person"]))
+        service = services[item["service"]]
+        if person is None:
+            continue
+        key = f"rules:{item.get('benefit')}:{item['period']}"
+        pair = (person.pk, service.pk)
+        start = datetime.date.fromisoformat(item["period"] + "-01")
+        year_before = timezone.make_aware(
+            datetime.datetime.combine(start, datetime.time.min)
+        ) - datetime.timedelta(days=365)
+        if (*pair, key) in offered or pair in taken:
+            continue
+        if pair in applied and applied[pair] >= year_before:
+            continue
+        bundle, leg = carried[service.key]
+        place = homes.get(person.pk)
+        taken.add(pair)
+        made.append(
+            Offer(
+                person=person,
+                service=service,
+                event_id=key,
+                bundle=bundle,
+                leg=leg["key"],
+                trigger=Offer.Trigger.ENTITLEMENT_FOUND,
+                place=place.code if place is not None else "",
+                amount=item.get("amount"),
+                currency=currencies.get(place.path, "") if place is not None else "",
+                period=item["period"],
+            )
+        )
+    Offer.objects.bulk_create(made, batch_size=1000)
+    sending.notify_many(_notices(made))
+    return made
+
+
+def _homes(person_ids: set[int]) -> dict[int, Jurisdiction]:
+    """Each person's place today (as `Person.current_address`), in one query."""
+    today = timezone.localdate()
+    homes: dict[int, Jurisdiction] = {}
+    for address in (
+        Address.objects.filter(person_id__in=person_ids, valid_from__lte=today)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("jurisdiction")
+        .order_by("person_id", "-valid_from")
+    ):
+        homes.setdefault(address.person_id, address.jurisdiction)
+    return homes
+
+
+def _currencies(paths: set[str]) -> dict[str, str]:
+    """The currency of each place (the nearest one up its path that has one)."""
+    codes = {code for path in paths for code in path.split("/")}
+    found = dict(Jurisdiction.objects.filter(code__in=codes).values_list("code", "currency"))
+    return {
+        path: next((found[c] for c in reversed(path.split("/")) if found.get(c)), "")
+        for path in paths
+    }
+
+
+def _notices(made: list[Offer]) -> list[tuple[Person, str, str, dict[str, Any]]]:
+    """What `notify` sends for each offer of an entitlement, for the bulk pass: the address
+    of the offer's page and the reason worded once per language, not once per offer."""
+    placeholder = uuid.UUID(int=0)
+    worded: dict[str, tuple[str, str]] = {}
+    notices = []
+    for offer in made:
+        language = offer.person.preferred_language or "en"
+        if language not in worded:
+            with translation.override(language):
+                worded[language] = (
+                    settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[placeholder]),
+                    str(Offer.Trigger.ENTITLEMENT_FOUND.label),
+                )
+        url, reason = worded[language]
+        variables = {
+            "name": offer.person.preferred_name or offer.person.given_names,
+            "service": pick(offer.service.names, language),
+            "reason": reason,
+            "message": "",
+            "offer_url": url.replace(str(placeholder), str(offer.pk)),
+        }
+        notices.append((offer.person, "offer", f"offer:{offer.pk}", variables))
+    return notices

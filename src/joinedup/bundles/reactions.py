@@ -9,9 +9,10 @@
   place are offered.
 - A death registered (`org.joinedup.application.death_registered`): the informant is offered
   the survivor's services.
-- An entitlement found by the rules' population run
-  (`org.joinedup.rules.entitlement.found`): the person is offered the benefit's service with
-  the estimated amount, once per benefit and month (`offers.offer_entitlement`).
+- Entitlements found by the rules' population run (`org.joinedup.rules.entitlements.found`,
+  up to 1,000 per event): each person is offered the benefit's service with the estimated
+  amount, once per benefit and month, the batch's offers written in bulk
+  (`offers.offer_entitlements`).
 - A bundle accepted (`org.joinedup.bundle.legs_received`, one per agency): that agency's legs
   get their applications and processes (`starting.py`).
 
@@ -110,6 +111,12 @@ def on_legs_received(event: Event) -> None:
     starting.start_legs(event.data.get("legs") or [])
 
 
+@subscriber("org.joinedup.rules.entitlements.found", name="bundles.entitlements-found")
+def on_entitlements_found(event: Event) -> None:
+    offers.offer_entitlements(event.data.get("entitlements") or [])
+
+
 @subscriber("org.joinedup.rules.entitlement.found", name="bundles.entitlement-found")
 def on_entitlement_found(event: Event) -> None:
+    """An event of one entitlement, as runs announced them before they were batched."""
     offers.offer_entitlement(event.id, event.data)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -19,6 +20,8 @@ from joinedup.federation.models import Service
 from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext, ActingError
 from joinedup.identity.models import User
+from joinedup.rules import explain as rules_explain
+from joinedup.rules.models import Entitlement
 from joinedup.sharing import consent as sharing_consent
 from joinedup.sharing import presentation as sharing_presentation
 from joinedup.sharing.models import ConsentRecord
@@ -285,9 +288,29 @@ def offer_page(
     return render(
         request,
         "bundles/offer.html",
-        {"offer": offer, "seen": seen, "page": page, "problem": problem},
+        {
+            "offer": offer,
+            "seen": seen,
+            "page": page,
+            "problem": problem,
+            "explanation": _entitlement_explained(offer),
+        },
         status=400 if problem else 200,
     )
+
+
+def _entitlement_explained(offer: Offer):
+    """How the rules estimated an offer's amount, in plain words (an offer of an
+    entitlement a population run found; its key is `rules:<benefit>:<month>`)."""
+    if offer.trigger != Offer.Trigger.ENTITLEMENT_FOUND or not offer.event_id.startswith("rules:"):
+        return None
+    _prefix, benefit, period = [*offer.event_id.split(":"), "", ""][:3]
+    entitlement = Entitlement.objects.filter(
+        person_id=offer.person_id, benefit=benefit, period=period
+    ).first()
+    if entitlement is None:
+        return None
+    return rules_explain.for_entitlement(entitlement, offer.currency, (get_language() or "en")[:2])
 
 
 # --- My services -----------------------------------------------------------------------------

@@ -75,6 +75,10 @@ class WorkItemOut(Schema):
     assignee: int | None = None
     created_at: datetime.datetime
     due_date: datetime.date | None = None
+    follows_rules: bool | None = Field(
+        None, description="Whether the decision followed what the rules compute"
+    )
+    rules_departure: str = ""
 
 
 class DocumentRef(Schema):
@@ -128,6 +132,15 @@ class CompleteIn(Schema):
     decision: str
     reasons: str = ""
     message: str = Field("", description="For request_information: what the applicant is asked")
+    follows_rules: bool | None = Field(
+        None,
+        description="Whether the decision follows what the rules compute (services some rule "
+        "package grants); false needs rules_departure and rules_note",
+    )
+    rules_departure: str = Field(
+        "", description="Why it departs: facts, discretion, rules or other"
+    )
+    rules_note: str = ""
 
 
 class VerificationOut(Schema):
@@ -333,6 +346,8 @@ def item_out(item: WorkItem) -> WorkItemOut:
         assignee=item.assignee_id,
         created_at=item.created_at,
         due_date=item.application.due_date,
+        follows_rules=item.follows_rules,
+        rules_departure=item.rules_departure,
     )
 
 
@@ -373,8 +388,15 @@ def complete(request: HttpRequest, item_id: int, payload: CompleteIn):
     if item.role == WorkItem.APPLICANT:
         raise HttpError(422, _("This task is the applicant's."))
     try:
+        rules = (
+            None
+            if payload.follows_rules is None
+            else queues.RulesRecord(
+                payload.follows_rules, payload.rules_departure.strip(), payload.rules_note.strip()
+            )
+        )
         item = queues.complete(
-            request.auth, item, payload.decision, payload.reasons, payload.message
+            request.auth, item, payload.decision, payload.reasons, payload.message, rules
         )
     except queues.QueueError as error:
         status = 409 if error.code in {"not_open", "claimed"} else 422

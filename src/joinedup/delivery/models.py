@@ -347,6 +347,14 @@ class WorkItem(models.Model):
         COMPLETED = "completed", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class RulesDeparture(models.TextChoices):
+        """Why a decision departs from what the rules compute (decision support)."""
+
+        FACTS = "facts", _("Facts the answers do not show (checked evidence)")
+        DISCRETION = "discretion", _("Discretion the law gives the decision maker")
+        RULES = "rules", _("The rules do not match the law or the policy in force")
+        OTHER = "other", _("Another reason")
+
     #: Lane name for the applicant's own tasks (send more information, pay the fee).
     APPLICANT = "applicant"
 
@@ -389,6 +397,23 @@ class WorkItem(models.Model):
         _("message to the applicant"),
         blank=True,
         help_text=_("What the applicant is asked for (more information)."),
+    )
+    # Decision support: whether the decision followed what the rules compute (None: not
+    # recorded, as for a service no rule grants), and why not.
+    follows_rules = models.BooleanField(_("follows the rules"), null=True, blank=True)
+    rules_departure = models.CharField(
+        _("why it departs from the rules"),
+        max_length=20,
+        choices=RulesDeparture.choices,
+        blank=True,
+    )
+    rules_note = models.TextField(_("note on the departure from the rules"), blank=True)
+    rules_per_month = models.DecimalField(
+        _("amount per month the rules computed"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
     )
 
     class Meta:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
@@ -35,6 +36,53 @@ from .workflows import engine
 #: Decisions that must come with reasons the applicant can read.
 REASONED = {"refuse", "request_information", "refer"}
 MAX_REASONS = 4000
+#: Decisions that decide nothing about an entitlement: no record of the rules is asked.
+NOT_AGAINST_RULES = {"request_information"}
+
+
+@dataclass(frozen=True)
+class RulesRecord:
+    """Whether a decision followed what the rules compute (decision support), and why not:
+    `followed` None when the caseworker said nothing; `departure` one of
+    `WorkItem.RulesDeparture`; `per_month` the amount the rules computed, kept with the
+    decision (None when the answers lacked what the rules need)."""
+
+    followed: bool | None
+    departure: str = ""
+    note: str = ""
+    per_month: Decimal | None = None
+
+    @classmethod
+    def from_form(cls, followed: str, departure: str, note: str, per_month=None) -> RulesRecord:
+        """From a form's yes/no answer ("yes", "no", or nothing)."""
+        choice = {"yes": True, "no": False}.get((followed or "").strip())
+        return cls(choice, (departure or "").strip(), (note or "").strip(), per_month)
+
+
+def _check_rules_record(decision: str, record: RulesRecord | None) -> RulesRecord | None:
+    """The record to keep with the decision, or a QueueError saying what is missing."""
+    if record is None or decision in NOT_AGAINST_RULES:
+        return None
+    if record.followed is None:
+        raise QueueError(
+            "follows_rules", _("Say whether the decision follows what the rules compute.")
+        )
+    if record.followed:
+        return RulesRecord(True, per_month=record.per_month)
+    if record.departure not in WorkItem.RulesDeparture.values:
+        raise QueueError(
+            "rules_departure",
+            _("Choose why the decision departs from what the rules compute."),
+        )
+    if not record.note:
+        raise QueueError(
+            "rules_note", _("Write a note on why the decision departs from what the rules compute.")
+        )
+    if len(record.note) > MAX_REASONS:
+        raise QueueError(
+            "too_long", _("Reasons are limited to %(n)s characters.") % {"n": MAX_REASONS}
+        )
+    return record
 
 
 class QueueError(Exception):
@@ -124,8 +172,13 @@ def complete(
     decision: str,
     reasons: str = "",
     message: str = "",
+    rules: RulesRecord | None = None,
 ) -> WorkItem:
-    """Decide a work item with reasons and run the application's process on."""
+    """Decide a work item with reasons and run the application's process on.
+
+    `rules`: whether the decision follows what the rules compute, for a service some rule
+    package grants (the work item's page asks it); a departure needs a reason and a note.
+    Nothing is recorded for a request for more information."""
     identity_policy.require(context, "delivery.work_item.work", item)
     decision = (decision or "").strip()
     reasons = (reasons or "").strip()
@@ -146,6 +199,7 @@ def complete(
         raise QueueError(
             "too_long", _("Reasons are limited to %(n)s characters.") % {"n": MAX_REASONS}
         )
+    rules = _check_rules_record(decision, rules)
     # One step: its events and timeline rows written together when the block ends.
     with transaction.atomic(), outbox.batch(), timeline.batch():
         item = _lock_with_application(item)
@@ -157,8 +211,12 @@ def complete(
             and context.role != "supervisor"
         ):
             raise QueueError("claimed", _("Someone else is working on this task."))
-        _close(item, decision, reasons, context)
-        engine.announce_item(item, "completed", {"decision": decision})
+        _close(item, decision, reasons, context, rules)
+        completed = {"decision": decision}
+        if rules is not None:
+            completed["follows_rules"] = rules.followed
+            completed["rules_departure"] = rules.departure
+        engine.announce_item(item, "completed", completed)
         try:
             engine.complete_task(
                 item.application,
@@ -243,10 +301,23 @@ def _lock_with_application(item: WorkItem) -> WorkItem:
     return locked
 
 
-def _close(item: WorkItem, decision: str, reasons: str, context: ActingContext | None) -> None:
+def _close(
+    item: WorkItem,
+    decision: str,
+    reasons: str,
+    context: ActingContext | None,
+    rules: RulesRecord | None = None,
+) -> None:
     item.status = WorkItem.Status.COMPLETED
     item.decision = decision
     item.reasons = reasons
+    fields = []
+    if rules is not None:
+        item.follows_rules = rules.followed
+        item.rules_departure = rules.departure
+        item.rules_note = rules.note
+        item.rules_per_month = rules.per_month
+        fields = ["follows_rules", "rules_departure", "rules_note", "rules_per_month"]
     item.completed_at = timezone.now()
     item.completed_by_id = context.user_id if context else None
     item.completed_by_label = timeline.actor_label(context)
@@ -258,6 +329,7 @@ def _close(item: WorkItem, decision: str, reasons: str, context: ActingContext |
             "completed_at",
             "completed_by",
             "completed_by_label",
+            *fields,
         ]
     )
 
@@ -366,11 +438,64 @@ def answers_in_words(application: Application) -> list[tuple[str, str]]:
 def decisions_in_words(item: WorkItem) -> list[tuple[str, str]]:
     """The task's decisions as (value, label): the app's labels, else the engine's, else the
     decision as the process names it."""
+    return decisions_in_words_for(item, item.decisions)
+
+
+def decisions_in_words_for(item: WorkItem, decisions: list[str]) -> list[tuple[str, str]]:
     wording = _wording(item.application)
     labels = dict(DECISION_LABELS)
     if wording is not None and wording.decisions:
         labels.update(wording.decisions)
-    return [(d, str(labels[d]()) if d in labels else d) for d in item.decisions]
+    return [(d, str(labels[d]()) if d in labels else d) for d in decisions]
+
+
+def decision_label(item: WorkItem) -> str:
+    """A decided task's decision in words."""
+    return dict(decisions_in_words_for(item, [item.decision])).get(item.decision, item.decision)
+
+
+def rules_record_in_words(item: WorkItem) -> str:
+    """Whether a decision followed what the rules compute, in words ("" when not recorded)."""
+    if item.follows_rules is None:
+        return ""
+    if item.follows_rules:
+        return _("It follows what the rules compute.")
+    return _("It departs from what the rules compute (%(reason)s): %(note)s") % {
+        "reason": item.get_rules_departure_display(),
+        "note": item.rules_note,
+    }
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime.datetime
+    text: str
+
+
+def history(application: Application) -> list[HistoryRow]:
+    """The application's history as staff read it: its status changes and the decisions
+    taken on its tasks (with whether each followed the rules), oldest first; two queries."""
+    rows = [
+        HistoryRow(
+            change.at, f"{change.to_label}: {change.reason}" if change.reason else change.to_label
+        )
+        for change in application.timeline.all()
+    ]
+    decided = (
+        application.work_items.filter(status=WorkItem.Status.COMPLETED)
+        .exclude(role=WorkItem.APPLICANT)
+        .exclude(decision="")
+        .order_by("completed_at", "pk")
+    )
+    for item in decided:
+        item.application = application
+        text = _("Decision on “%(task)s”: %(decision)s.") % {
+            "task": item.title,
+            "decision": decision_label(item),
+        }
+        record = rules_record_in_words(item)
+        rows.append(HistoryRow(item.completed_at, f"{text} {record}" if record else text))
+    return sorted(rows, key=lambda row: row.at)
 
 
 def applicant_facts(

@@ -438,6 +438,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
                     request.POST.get("decision", ""),
                     request.POST.get("reasons", ""),
                     request.POST.get("message", ""),
+                    _rules_record(request, application),
                 )
                 messages.success(request, _("The decision is recorded."))
                 return redirect("delivery:queue")
@@ -448,6 +449,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             return guards.denied_response(request, denied.decision)
     applicant, refusal = queues.applicant_facts(context, application)
     supervising = identity_policy.decide(context, "delivery.supervise", item.agency).allowed
+    support = _decision_support(application)
     return render(
         request,
         "delivery/work_item.html",
@@ -459,13 +461,32 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             "applicant": applicant,
             "refusal": refusal,
             "clock": clock.state(application),
-            "timeline": application.timeline.all(),
+            "history": queues.history(application),
             "problem": problem,
+            "entered": request.POST if problem else {},
             "supervising": supervising,
             "assignable": queues.assignable_staff(item) if supervising and item.is_open else [],
-            "support": _decision_support(application),
+            "support": support,
+            "departures": WorkItem.RulesDeparture.choices,
+            "decided_as": queues.decision_label(item) if item.decision else "",
+            "rules_record": queues.rules_record_in_words(item),
         },
         status=400 if problem else 200,
+    )
+
+
+def _rules_record(request: HttpRequest, application) -> queues.RulesRecord | None:
+    """Whether the decision follows what the rules compute, as the form says it: asked
+    only when the page shows what the rules compute (a service some rule package grants)."""
+    support = _decision_support(application)
+    if support is None:
+        return None
+    per_month = Decimal(str(support.per_month)) if support.known else None
+    return queues.RulesRecord.from_form(
+        request.POST.get("follows_rules", ""),
+        request.POST.get("rules_departure", ""),
+        request.POST.get("rules_note", ""),
+        per_month,
     )
 
 

@@ -173,6 +173,11 @@ class _Explainer:
         return {
             "name": name,
             "description": node.description or name,
+            "descriptions": {
+                "en": node.description or name,
+                "fr": node.metadata.get("description_fr") or node.description or name,
+            },
+            "unit": node.metadata.get("unit") or "",
             "value": _values(value) if isinstance(value, np.ndarray) else _plain(value),
             "in_force_since": since,
             "illustrative": bool(node.metadata.get("illustrative", False)),

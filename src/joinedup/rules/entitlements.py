@@ -14,14 +14,15 @@ place's stack of packages).
 Each amount above zero becomes an `Entitlement` (person, benefit, month, amount, the
 package and its version, the household and inputs as its trace): a family's benefit goes to
 its first parent. A rerun for the same month updates amounts that changed and emits
-nothing for them; only new entitlements emit `org.joinedup.rules.entitlement.found`, for
-bundles to turn into proactive offers and performance to count take-up (neither is built
-yet). Entitlements a rerun no longer finds are left as they are.
+nothing for them; only new entitlements are announced, in batches of up to 1,000 per
+`org.joinedup.rules.entitlements.found` event (its `entitlements` list), for bundles to turn
+into proactive offers in bulk. Entitlements a rerun no longer finds are left as they are.
 """
 
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from django.utils.translation import gettext as _
 from openfisca_core import periods
 
 from joinedup.federation.models import Jurisdiction
-from joinedup.identity.models import Address, Person, Relationship
+from joinedup.identity.models import Address, Relationship
 from joinedup.sharing import outbox
 
 from .errors import UnknownPlace
@@ -41,7 +42,9 @@ from .models import Entitlement
 from .population import Population, compute
 from .systems import Registry, registry
 
-EVENT = "org.joinedup.rules.entitlement.found"
+#: One event per batch of up to BATCH new entitlements (`data.entitlements`, a list).
+EVENT = "org.joinedup.rules.entitlements.found"
+BATCH = 1000
 SOURCE = "/joinedup/rules"
 GROUPING = (
     Relationship.Kind.PARENT_OF,
@@ -72,6 +75,8 @@ class RunReport:
     new: int = 0
     updated: int = 0
     by_benefit: dict[str, int] = field(default_factory=dict)
+    #: Seconds spent reading the households, computing, and writing (bench/rules.py).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _root(items: dict[int, int], item: int) -> int:
@@ -83,26 +88,43 @@ def _root(items: dict[int, int], item: int) -> int:
 
 def households(code: str, on: datetime.date) -> list[Household]:
     """The families living at a place (or below it) on a day, from the registry."""
+    return _households(code, on)[0]
+
+
+def _households(
+    code: str, on: datetime.date
+) -> tuple[list[Household], dict[int, datetime.date | None]]:
+    """The families at a place on a day, and everyone's birth date, in two queries (the
+    people of the place are a subquery of the second, never a list of ids sent back: a list
+    of a million ids is slow to send)."""
     place = Jurisdiction.objects.filter(code=code).values_list("path", flat=True).first()
     if not place:
         raise UnknownPlace(_("No jurisdiction has the code %(code)s.") % {"code": code})
-    homes = (
-        Address.objects.filter(kind=Address.Kind.RESIDENTIAL, valid_to__isnull=True)
-        .filter(jurisdiction__path__startswith=place)
-        .values_list("person_id", "jurisdiction__code", "jurisdiction__path")
+    at_place = Address.objects.filter(
+        kind=Address.Kind.RESIDENTIAL, valid_to__isnull=True, jurisdiction__path__startswith=place
     )
-    where = {
-        person: (jurisdiction, path)
-        for person, jurisdiction, path in homes
-        if path == place or path.startswith(place + "/")
-    }
-    born = dict(Person.objects.filter(pk__in=where).values_list("pk", "birth_date"))
-    links = Relationship.objects.filter(
-        kind__in=GROUPING, person_id__in=where, related_person_id__in=where, valid_from__lte=on
-    ).exclude(valid_to__lt=on)
+    where: dict[int, tuple[str, str]] = {}
+    born: dict[int, datetime.date | None] = {}
+    for person, jurisdiction, path, birth in at_place.values_list(
+        "person_id", "jurisdiction__code", "jurisdiction__path", "person__birth_date"
+    ):
+        if path == place or path.startswith(place + "/"):
+            where[person] = (jurisdiction, path)
+            born[person] = birth
+    # The related person is checked here, not in SQL: both sides as subqueries make
+    # SQLite probe its (person, kind, related person) index for every pair of residents.
+    links = (
+        Relationship.objects.filter(
+            kind__in=GROUPING, person_id__in=at_place.values("person_id"), valid_from__lte=on
+        )
+        .exclude(valid_to__lt=on)
+        .order_by()
+    )
     parent = {person: person for person in where}
     cared_for = set()
     for person, related, kind in links.values_list("person_id", "related_person_id", "kind"):
+        if person not in where or related not in where:
+            continue  # a sibling place's path that only starts like this one's
         parent[_root(parent, person)] = _root(parent, related)
         if kind != Relationship.Kind.SPOUSE_OF:
             cared_for.add(related)
@@ -127,7 +149,7 @@ def households(code: str, on: datetime.date) -> list[Household]:
         jurisdiction, path = where[parents[0]]
         roles = [(p, "parent") for p in parents] + [(p, "child") for p in children]
         result.append(Household(jurisdiction, path, roles))
-    return result
+    return result, born
 
 
 def _population(
@@ -181,15 +203,13 @@ def run_population(
     month = periods.period(period)
     on = datetime.date(month.start.year, month.start.month, 1)
     report = RunReport(jurisdiction=code, period=str(month))
-    families = households(code, on)
-    born = dict(
-        Person.objects.filter(pk__in=[p for h in families for p, _role in h.members]).values_list(
-            "pk", "birth_date"
-        )
-    )
+    started = time.perf_counter()
+    families, born = _households(code, on)
     report.families = len(families)
     report.people = sum(len(h.members) for h in families)
     rules = rules or registry()
+    report.seconds["read"] = time.perf_counter() - started
+    started = time.perf_counter()
     found: dict[tuple[int, str], Entitlement] = {}
     by_place: dict[str, list[Household]] = defaultdict(list)
     for household in families:
@@ -223,6 +243,12 @@ def run_population(
                     trace={
                         "place": household.jurisdiction,
                         "members": household.members,
+                        # Ages at the month, for the person's explanation (no birth dates).
+                        "children_ages": [
+                            _age(born.get(p), on)
+                            for p, role in household.members
+                            if role == "child"
+                        ],
                         "incomes": {
                             str(p): dict(incomes.get(p, {})) for p, _role in household.members
                         },
@@ -231,7 +257,10 @@ def run_population(
     report.found = len(found)
     for _person, variable in found:
         report.by_benefit[variable] = report.by_benefit.get(variable, 0) + 1
+    report.seconds["compute"] = time.perf_counter() - started
+    started = time.perf_counter()
     _store(found, str(month), report)
+    report.seconds["write"] = time.perf_counter() - started
     return report
 
 
@@ -256,20 +285,32 @@ def _store(found: dict[tuple[int, str], Entitlement], month: str, report: RunRep
                 changed.append(old)
         Entitlement.objects.bulk_create(new, batch_size=5000)
         Entitlement.objects.bulk_update(changed, ["amount", "version", "trace"], batch_size=5000)
-        for entitlement in new:
+        for start in range(0, len(new), BATCH):
+            chunk = new[start : start + BATCH]
             outbox.emit(
                 EVENT,
                 source=SOURCE,
-                subject=str(entitlement.person_id),
-                data={
-                    "entitlement": entitlement.pk,
-                    "person": entitlement.person_id,
-                    "benefit": entitlement.benefit,
-                    "service": entitlement.service or None,
-                    "jurisdiction": entitlement.jurisdiction,
-                    "period": entitlement.period,
-                    "amount": str(entitlement.amount),
-                },
+                subject=f"{month}:{start // BATCH + 1}",
+                data={"period": month, "entitlements": [_event_item(e) for e in chunk]},
             )
     report.new = len(new)
     report.updated = len(changed)
+
+
+def _age(birth: datetime.date | None, on: datetime.date) -> int | None:
+    if birth is None:
+        return None
+    return (on.year - birth.year) - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _event_item(entitlement: Entitlement) -> dict:
+    """One new entitlement as its batch event carries it: identifiers and the amount."""
+    return {
+        "entitlement": entitlement.pk,
+        "person": entitlement.person_id,
+        "benefit": entitlement.benefit,
+        "service": entitlement.service or None,
+        "jurisdiction": entitlement.jurisdiction,
+        "period": entitlement.period,
+        "amount": str(entitlement.amount),
+    }

@@ -31,6 +31,7 @@ from joinedup.identity.models import Person, Relationship
 from joinedup.sharing import gate
 
 from .errors import SituationError
+from .explain import Explanation, explain
 from .manifests import discover
 
 PURPOSE = "benefits-screener"
@@ -64,6 +65,8 @@ class ScreenedBenefit:
     why: list[str]
     sources: list[dict[str, str]]
     illustrative: bool
+    #: For the person: what they told us and the law's figures, in their language.
+    explanation: Explanation | None = None
 
 
 @dataclass
@@ -237,6 +240,7 @@ def screen(answers: Answers, language: str = "en") -> Screening:
         for code, names in Jurisdiction.objects.filter(code__in=codes).values_list("code", "names")
     }
     level_names = dict(Jurisdiction.Level.choices)
+    currency = _currency(codes)
     benefits = []
     for benefit in result.benefits:
         if benefit.per_month <= 0:
@@ -256,12 +260,21 @@ def screen(answers: Answers, language: str = "en") -> Screening:
                 why=_why(result, benefit.trace, language),
                 sources=benefit.sources,
                 illustrative=any(p.illustrative for p in result.packages),
+                explanation=explain(
+                    result.trace,
+                    benefit.trace,
+                    result.situation,
+                    root.family_income,
+                    currency,
+                    language,
+                    benefit.id if benefit.entity == "families" else None,
+                ),
             )
         )
     return Screening(
         place_name=names.get(codes[-1], codes[-1]),
         period=answers.period,
-        currency=_currency(codes),
+        currency=currency,
         benefits=benefits,
         refused=list(result.refused),
     )

@@ -13,6 +13,7 @@ status_url, document, amount, currency, reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.template import Context, Engine, Template, TemplateDoesNotExist
@@ -53,6 +54,12 @@ def render(version, event: str, language: str, variables: dict[str, Any]) -> Mes
     subject, body = _from_version(version, event, language) or _default(event, language)
     context = Context(variables, autoescape=False)
     return Message(
-        subject=" ".join(Template(subject, engine=_ENGINE).render(context).split())[:300],
-        body=Template(body, engine=_ENGINE).render(context).strip(),
+        subject=" ".join(_compiled(subject).render(context).split())[:300],
+        body=_compiled(body).render(context).strip(),
     )
+
+
+@lru_cache(maxsize=256)
+def _compiled(text: str) -> Template:
+    """A template's text compiled once per process (a bulk pass renders it many times)."""
+    return Template(text, engine=_ENGINE)
