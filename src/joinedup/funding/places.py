@@ -1,0 +1,281 @@
+"""Places: the registry's jurisdictions and service areas drawn in GeoJSON, and what is counted
+in each ("Total Place").
+
+`load_places(paths)` makes a place of every jurisdiction of the registry and reads service
+areas (and shapes for jurisdictions) from GeoJSON files: all or nothing, every problem named
+with its file and feature. `view(place)` gathers everything counted in one place in a fixed
+number of queries, whatever the number of allocations, lines or months.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency, Jurisdiction, Offering
+
+from . import fiscal
+from .explorer import _cents_sum, money
+from .models import Allocation, Expenditure, Pilot, Place, PlaceFigure, SpendingRollup
+
+SLUG = re.compile(r"^[-a-z0-9_]{1,80}$")
+SHAPES = {"Polygon", "MultiPolygon"}
+
+
+class PlacesRefused(ValueError):
+    """A GeoJSON file could not be loaded; the message lists every problem."""
+
+
+def jurisdiction_key(code: str) -> str:
+    return code.lower()
+
+
+def _check_geometry(geometry: Any) -> str | None:
+    if not isinstance(geometry, dict) or geometry.get("type") not in SHAPES:
+        return _("the geometry must be a Polygon or a MultiPolygon")
+    rings = geometry.get("coordinates")
+    polygons = rings if geometry["type"] == "MultiPolygon" else [rings]
+    try:
+        for polygon in polygons:
+            for ring in polygon:
+                if len(ring) < 4 or ring[0] != ring[-1]:
+                    return _("each ring needs at least four points and must close on itself")
+                for lon, lat in ring:
+                    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+                        return _("a point lies outside longitude −180..180 or latitude −90..90")
+    except (TypeError, ValueError):
+        return _("the coordinates are not pairs of numbers")
+    return None
+
+
+@dataclass
+class Loaded:
+    jurisdictions: int = 0
+    areas: int = 0
+    shapes: int = 0
+
+
+def load_places(paths: list[Path]) -> Loaded:
+    """A place for every jurisdiction of the registry, then the features of each GeoJSON file:
+    `kind: area` makes a service area (`key`, `name_en`, `name_fr`, `jurisdiction` it lies in),
+    `kind: jurisdiction` gives a jurisdiction its shape. `population` and `synthetic` are
+    optional. Loading twice changes nothing; nothing is written if any feature is refused."""
+    jurisdictions = {j.code: j for j in Jurisdiction.objects.all()}
+    problems: list[str] = []
+    features: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            problems.append(
+                _("%(file)s: not a readable GeoJSON file (%(error)s).")
+                % {"file": Path(path).name, "error": error}
+            )
+            continue
+        if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+            problems.append(_("%(file)s: not a FeatureCollection.") % {"file": Path(path).name})
+            continue
+        for number, feature in enumerate(document.get("features") or [], start=1):
+            where = _("%(file)s, feature %(number)s") % {"file": Path(path).name, "number": number}
+            properties = (feature or {}).get("properties") or {}
+            kind = properties.get("kind")
+            code = properties.get("jurisdiction") or ""
+            if kind not in Place.Kind.values:
+                problems.append(
+                    _("%(where)s: kind must be “area” or “jurisdiction”.") % {"where": where}
+                )
+                continue
+            if code not in jurisdictions:
+                problems.append(
+                    _("%(where)s: no jurisdiction %(code)s in the registry.")
+                    % {"where": where, "code": code or "—"}
+                )
+                continue
+            if error := _check_geometry(feature.get("geometry")):
+                problems.append(f"{where}: {error}.")
+                continue
+            if kind == Place.Kind.AREA:
+                key = properties.get("key") or ""
+                if not SLUG.match(key) or not properties.get("name_en"):
+                    problems.append(
+                        _(
+                            "%(where)s: a service area needs a key (lower-case letters, digits, "
+                            "hyphens) and name_en."
+                        )
+                        % {"where": where}
+                    )
+                    continue
+            population = properties.get("population")
+            if population is not None and (not isinstance(population, int) or population < 0):
+                problems.append(
+                    _("%(where)s: population must be a whole number.") % {"where": where}
+                )
+                continue
+            features.append((Path(path).name, properties, feature["geometry"]))
+    if problems:
+        raise PlacesRefused("\n".join(problems))
+    loaded = Loaded()
+    with transaction.atomic():
+        existing = {p.key: p for p in Place.objects.filter(kind=Place.Kind.JURISDICTION)}
+        for code, jurisdiction in jurisdictions.items():
+            key = jurisdiction_key(code)
+            if key in existing:
+                place = existing[key]
+                if place.names != jurisdiction.names:
+                    place.names = jurisdiction.names
+                    place.save(update_fields=["names"])
+                continue
+            Place.objects.create(
+                key=key,
+                kind=Place.Kind.JURISDICTION,
+                jurisdiction=jurisdiction,
+                names=jurisdiction.names,
+            )
+            loaded.jurisdictions += 1
+        for source, properties, geometry in features:
+            jurisdiction = jurisdictions[properties["jurisdiction"]]
+            if properties["kind"] == Place.Kind.JURISDICTION:
+                key = jurisdiction_key(jurisdiction.code)
+                defaults = {"shape": geometry, "source": source}
+                loaded.shapes += 1
+            else:
+                key = properties["key"]
+                names = {"en": properties["name_en"]}
+                if properties.get("name_fr"):
+                    names["fr"] = properties["name_fr"]
+                defaults = {
+                    "kind": Place.Kind.AREA,
+                    "jurisdiction": jurisdiction,
+                    "names": names,
+                    "shape": geometry,
+                    "source": source,
+                    "synthetic": bool(properties.get("synthetic")),
+                }
+                loaded.areas += 1
+            if properties.get("population") is not None:
+                defaults["population"] = properties["population"]
+            Place.objects.update_or_create(key=key, defaults=defaults)
+    return loaded
+
+
+# --- Everything in this place --------------------------------------------------------------
+
+
+@dataclass
+class YearMoney:
+    fiscal_year: int
+    label: str
+    allocated: str
+    executed: str
+    phases: list[tuple[str, str]]
+
+
+@dataclass
+class PlaceView:
+    place: Place
+    currency: str = ""
+    years: list[YearMoney] = field(default_factory=list)
+    funders: list[list[str]] = field(default_factory=list)
+    services: list[list[str]] = field(default_factory=list)
+    figures: dict[str, list[tuple[Any, float]]] = field(default_factory=dict)
+    pilots: list[Pilot] = field(default_factory=list)
+    compared_in: list[Pilot] = field(default_factory=list)
+    traced: bool = False
+
+
+def _in_place(prefix: str) -> Q:
+    """The explorer's rule: the allocation's place, or else its recipient's jurisdiction."""
+    here = Q(place__path=prefix) | Q(place__path__startswith=prefix + "/")
+    theirs = Q(recipient__jurisdiction__path=prefix) | Q(
+        recipient__jurisdiction__path__startswith=prefix + "/"
+    )
+    return here | (Q(place__isnull=True) & theirs)
+
+
+def view(place: Place, *, published_only: bool = True) -> PlaceView:
+    """What is counted in the place: money allocated into it (each transfer once) and spent
+    there by fiscal year and phase, who funds it, the services offered there and who delivers
+    them, its monthly figures and the pilots it takes part in. A fixed number of queries."""
+    result = PlaceView(place=place)
+    jurisdiction = place.jurisdiction
+    if place.kind == Place.Kind.JURISDICTION and jurisdiction is not None:
+        result.traced = True
+        result.currency, first_month = jurisdiction.fiscal_terms()
+        prefix = jurisdiction.path
+        chosen = Allocation.objects.filter(_in_place(prefix))
+        spending = SpendingRollup.objects.filter(
+            Q(place_path=prefix) | Q(place_path__startswith=prefix + "/")
+        )
+        if published_only:
+            chosen = chosen.filter(published=True)
+            spending = spending.filter(published=True)
+        # Money entering the place from outside: a transfer whose source or pool is inside
+        # the place was counted when it entered (flows.net_total).
+        entering = chosen.exclude(source_id__in=chosen.values("pk")).exclude(
+            from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
+        )
+        allocated = {
+            row["fiscal_year"]: Decimal(row["cents"] or 0) / 100
+            for row in entering.values("fiscal_year").annotate(cents=_cents_sum()).order_by()
+        }
+        phases: dict[int, dict[str, Decimal]] = defaultdict(dict)
+        for row in spending.values("fiscal_year", "phase").annotate(cents=Sum("cents")).order_by():
+            phases[row["fiscal_year"]][row["phase"]] = Decimal(row["cents"] or 0) / 100
+        for year in sorted(set(allocated) | set(phases), reverse=True):
+            here = phases.get(year, {})
+            result.years.append(
+                YearMoney(
+                    fiscal_year=year,
+                    label=fiscal.label(year, first_month),
+                    allocated=money(allocated.get(year, Decimal(0)), result.currency),
+                    executed=money(
+                        here.get(Expenditure.Phase.EXECUTED, Decimal(0)), result.currency
+                    ),
+                    phases=[
+                        (label, money(here.get(value, Decimal(0)), result.currency))
+                        for value, label in Expenditure.Phase.choices
+                    ],
+                )
+            )
+        by_funder = list(
+            entering.values("funder_id", "fiscal_year").annotate(cents=_cents_sum()).order_by()
+        )
+        agencies = {
+            a.pk: a for a in Agency.objects.filter(pk__in={row["funder_id"] for row in by_funder})
+        }
+        for row in sorted(
+            by_funder, key=lambda r: (-r["fiscal_year"], agencies[r["funder_id"]].name)
+        ):
+            result.funders.append(
+                [
+                    agencies[row["funder_id"]].name,
+                    fiscal.label(row["fiscal_year"], first_month),
+                    money(Decimal(row["cents"] or 0) / 100, result.currency),
+                ]
+            )
+    if jurisdiction is not None:
+        # A service offered for a wider area (the province, the country) is offered here too.
+        codes = jurisdiction.ancestor_codes
+        offerings = (
+            Offering.objects.filter(area__code__in=codes)
+            .select_related("service", "agency", "area")
+            .order_by("service__key", "area__path")
+        )
+        for offering in offerings:
+            result.services.append(
+                [offering.service.name, offering.agency.name, offering.area.name]
+            )
+    for figure in PlaceFigure.objects.filter(place=place).order_by("measure", "period"):
+        result.figures.setdefault(figure.measure, []).append((figure.period, figure.value))
+    result.pilots = list(place.pilots.all())
+    result.compared_in = list(place.compared_in.all())
+    return result

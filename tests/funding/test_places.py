@@ -1,0 +1,129 @@
+"""Places: the registry's jurisdictions and GeoJSON service areas, the synthetic history's
+places and pilot, and everything counted in a place (money traced from the funding flows)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from joinedup.demo.history.places import write_places
+from joinedup.demo.loading import PLACES
+from joinedup.federation.loader import load_federation
+from joinedup.funding import expenditures, places
+from joinedup.funding.models import Expenditure, Pilot, Place, PlaceFigure
+from tests.conftest import SMALL_FEDERATION
+
+
+def square(lon: float, lat: float) -> dict:
+    ring = [[lon, lat], [lon + 0.1, lat], [lon + 0.1, lat + 0.1], [lon, lat + 0.1], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def collection(*features: dict) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": list(features)})
+
+
+def area(key: str, code: str = "CA-ON-TOR", **extra) -> dict:
+    properties = {"kind": "area", "key": key, "name_en": key.title(), "jurisdiction": code}
+    properties.update(extra)
+    return {"type": "Feature", "properties": properties, "geometry": square(-79.4, 43.6)}
+
+
+@pytest.fixture
+def registry(db):
+    load_federation([SMALL_FEDERATION])
+
+
+def test_every_jurisdiction_becomes_a_place_and_areas_load_from_geojson(registry, tmp_path):
+    path = tmp_path / "areas.geojson"
+    path.write_text(
+        collection(
+            area("east-end", name_fr="Est", population=1200, synthetic=True),
+            {
+                "type": "Feature",
+                "properties": {"kind": "jurisdiction", "jurisdiction": "CA-ON-OTT"},
+                "geometry": square(-75.7, 45.4),
+            },
+        )
+    )
+    call_command("load_places", str(path))
+    toronto = Place.objects.get(key="ca-on-tor")
+    assert toronto.kind == Place.Kind.JURISDICTION and toronto.jurisdiction.code == "CA-ON-TOR"
+    east = Place.objects.get(key="east-end")
+    assert east.kind == Place.Kind.AREA and east.synthetic and east.population == 1200
+    assert east.jurisdiction.code == "CA-ON-TOR" and east.names["fr"] == "Est"
+    assert Place.objects.get(key="ca-on-ott").shape["type"] == "Polygon"
+    count = Place.objects.count()
+    call_command("load_places", str(path))  # loading twice changes nothing
+    assert Place.objects.count() == count
+
+
+def test_a_bad_feature_is_named_and_nothing_is_written(registry, tmp_path):
+    broken = area("open-ring")
+    broken["geometry"]["coordinates"][0].pop()  # the ring no longer closes
+    path = tmp_path / "bad.geojson"
+    path.write_text(collection(area("fine"), area("nowhere", code="CA-XX"), broken))
+    with pytest.raises(CommandError) as refused:
+        call_command("load_places", str(path))
+    message = str(refused.value)
+    assert "bad.geojson, feature 2: no jurisdiction CA-XX" in message
+    assert "bad.geojson, feature 3" in message and "close" in message
+    assert not Place.objects.exists()
+
+
+def test_the_demo_shapes_are_small_synthetic_and_load(registry):
+    document = json.loads((PLACES / "canada.geojson").read_text())
+    assert all(f["properties"]["synthetic"] for f in document["features"])
+    known = {"CA-ON-TOR", "CA-ON-OTT", "CA-QC-MTL"}
+    subset = [f for f in document["features"] if f["properties"]["jurisdiction"] in known]
+    loaded = places.load_places([])
+    assert loaded.jurisdictions == Place.objects.count()
+    # the features naming jurisdictions of the small federation load as they are
+    with pytest.raises(places.PlacesRefused):
+        places.load_places([PLACES / "canada.geojson"])  # Quebec City is not in it
+    assert len(subset) >= 4
+
+
+def test_synthetic_history_writes_places_figures_and_a_pilot_with_its_effect(registry):
+    months = [datetime.date(2024, m, 1) for m in range(1, 13)] + [
+        datetime.date(2025, m, 1) for m in range(1, 13)
+    ]
+    write_places(count=30, months=months, seed=3, pilot="navigators", effect=4.0, treated=4)
+    synthetic = Place.objects.filter(synthetic=True, key__startswith="synthetic-")
+    assert synthetic.count() == 30
+    assert all(p.shape["type"] == "Polygon" for p in synthetic)
+    assert PlaceFigure.objects.filter(measure="within_standard").count() == 30 * 24
+    pilot = Pilot.objects.get(key="navigators")
+    assert pilot.synthetic and pilot.injected_effect == 4.0
+    assert pilot.treated.count() == 4 and pilot.comparison.count() == 26
+    assert pilot.starts_on == datetime.date(2025, 1, 1)
+    # again: the synthetic places are replaced, not added to
+    write_places(count=30, months=months, seed=4)
+    assert Place.objects.filter(synthetic=True, key__startswith="synthetic-").count() == 30
+    assert not Pilot.objects.exists()
+
+
+def test_place_money_is_traced_from_the_funding_flows(world):
+    places.load_places([])
+    for allocation, amount in ((world.municipal, "30.00"), (world.provincial, "5.00")):
+        expenditures.report_expenditure(
+            allocation,
+            period=datetime.date(2025, 5, 1),
+            category=Expenditure.Category.STAFF,
+            phase=Expenditure.Phase.EXECUTED,
+            amount=Decimal(amount),
+            user_id=None,
+            agency=allocation.recipient.key,
+            reason="test",
+        )
+    toronto = places.view(Place.objects.get(key="ca-on-tor"))
+    (year,) = toronto.years
+    # 60 entered Toronto from Ontario; the 40 passed on to a Toronto charity is inside it
+    assert year.allocated == "60.00 CAD" and year.executed == "35.00 CAD"
+    assert toronto.funders == [["ServiceOntario", year.label, "60.00 CAD"]]
+    ontario = places.view(Place.objects.get(key="ca-on"))
+    assert ontario.years[0].allocated == "150.00 CAD"  # the federal 100 and 50, once each
