@@ -9,6 +9,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from joinedup.demo.history.places import write_places
 from joinedup.demo.loading import PLACES
@@ -16,6 +19,7 @@ from joinedup.federation.loader import load_federation
 from joinedup.funding import expenditures, places
 from joinedup.funding.models import Expenditure, Pilot, Place, PlaceFigure
 from tests.conftest import SMALL_FEDERATION
+from tests.funding.conftest import staff_client
 
 
 def square(lon: float, lat: float) -> dict:
@@ -127,3 +131,78 @@ def test_place_money_is_traced_from_the_funding_flows(world):
     assert toronto.funders == [["ServiceOntario", year.label, "60.00 CAD"]]
     ontario = places.view(Place.objects.get(key="ca-on"))
     assert ontario.years[0].allocated == "150.00 CAD"  # the federal 100 and 50, once each
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+def _history(count: int, months: int = 18, **pilot) -> None:
+    days = [datetime.date(2024 + (m // 12), m % 12 + 1, 1) for m in range(months)]
+    write_places(count=count, months=days, seed=7, **pilot)
+
+
+def test_places_and_pilots_are_for_analysts(world):
+    places.load_places([])
+    _history(12, pilot="navigators", effect=4.0, treated=3, pilot_months=6)
+    assert Client().get("/en/funding/places/").status_code in (302, 403)
+    front_line, _user = staff_client(world.toronto, "front_line")
+    assert front_line.get("/en/funding/places/").status_code == 403
+    assert front_line.get("/en/funding/pilots/navigators/").status_code == 403
+
+
+def test_the_places_list_has_a_map_with_its_table_and_bounded_queries(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(6)
+    client.get("/en/funding/places/")  # the first request of a session does more
+    with CaptureQueriesContext(connection) as small:
+        response = client.get("/en/funding/places/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<svg" in page and "Synthetic place 06" in page and "synthetic" in page
+    _history(30, pilot="navigators", effect=4.0, treated=5, pilot_months=6)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get("/en/funding/places/")
+    assert response.status_code == 200 and "Synthetic place 30" in response.content.decode()
+    assert len(large) == len(small)
+    assert client.get("/en/funding/places/?measure=nonsense").status_code == 400
+    french = client.get("/fr/funding/places/")
+    assert "Lieux et projets pilotes" in french.content.decode()
+
+
+def test_a_place_page_shows_money_services_figures_and_bounded_queries(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    toronto = client.get("/en/funding/places/ca-on-tor/")
+    assert toronto.status_code == 200
+    assert "60.00 CAD" in toronto.content.decode() and "ServiceOntario" in toronto.content.decode()
+    _history(4, months=6)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/en/funding/places/synthetic-01/").status_code == 200
+    _history(4, months=30, pilot="navigators", effect=2.0, treated=1, pilot_months=6)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get("/en/funding/places/synthetic-01/")
+    assert len(large) == len(small)
+    page = response.content.decode()
+    assert "Data of the chart" in page and "2026-06" in page  # the table beside the chart
+    assert client.get("/en/funding/places/nowhere/").status_code == 404
+
+
+def test_a_pilot_page_states_the_estimate_interval_and_computed_caveats(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(12, months=18, pilot="navigators", effect=4.0, treated=3, pilot_months=6)
+    response = client.get("/en/funding/pilots/navigators/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "95 % confidence interval" in page and "Wild-cluster bootstrap" in page
+    assert "Only 12 places are compared" in page  # computed, from the panel
+    assert "Event study" in page and "Data of the chart" in page
+    assert "Months before the start</th><td>12" in page
+    french = client.get("/fr/funding/pilots/navigators/").content.decode()
+    assert "Intervalle de confiance" in french
+    _history(12, months=18, pilot="alone", effect=5.0, treated=1, pilot_months=6)
+    single = client.get("/en/funding/pilots/alone/").content.decode()
+    assert "Synthetic control" in single and "rank among placebo runs" in single
+    assert "runs in one place" in single
+    assert client.get("/en/funding/pilots/nothing/").status_code == 404

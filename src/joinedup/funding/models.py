@@ -764,6 +764,10 @@ class Pilot(Named):
     )
     synthetic = models.BooleanField(_("synthetic"), default=False)
 
+    @property
+    def description_text(self) -> str:
+        return pick(self.description)
+
     class Meta:
         verbose_name = _("pilot")
         verbose_name_plural = _("pilots")

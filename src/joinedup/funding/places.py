@@ -10,6 +10,7 @@ number of queries, whatever the number of allocations, lines or months.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -279,3 +280,77 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
     result.pilots = list(place.pilots.all())
     result.compared_in = list(place.compared_in.all())
     return result
+
+
+# --- The map -------------------------------------------------------------------------------
+
+#: Five classes from light to dark (USWDS blues), each with the text colour it needs.
+CLASSES = ("#e7f2f5", "#99deea", "#00bde3", "#0081a1", "#07648d")
+
+
+@dataclass
+class MapArea:
+    place: Place
+    path: str
+    fill: str
+    value: float | None
+
+
+def latest_values(measure: str) -> tuple[Any, dict[int, float]]:
+    """The month with the most recent figures of the measure, and each place's value then."""
+    rows = PlaceFigure.objects.filter(measure=measure)
+    last = rows.order_by("-period").values_list("period", flat=True).first()
+    if last is None:
+        return None, {}
+    return last, dict(rows.filter(period=last).values_list("place_id", "value"))
+
+
+def choropleth(
+    shaped: list[Place], values: dict[int, float], width: int = 640
+) -> tuple[list[MapArea], int, list[tuple[str, str]]]:
+    """SVG paths of the places' shapes (equirectangular, scaled by the cosine of the mean
+    latitude), each filled by the class of its value (quintiles); the height, and the legend."""
+    polygons: list[tuple[Place, list[list[list[float]]]]] = []
+    for place in shaped:
+        shape = place.shape or {}
+        rings = shape.get("coordinates") or []
+        if shape.get("type") == "Polygon":
+            polygons.append((place, rings))
+        elif shape.get("type") == "MultiPolygon":
+            polygons.append((place, [ring for polygon in rings for ring in polygon]))
+    points = [pt for _p, rings in polygons for ring in rings for pt in ring]
+    if not points:
+        return [], 0, []
+    lons = [float(p[0]) for p in points]
+    lats = [float(p[1]) for p in points]
+    scale_x = math.cos(math.radians(sum(lats) / len(lats)))
+    span_x = max((max(lons) - min(lons)) * scale_x, 1e-9)
+    span_y = max(max(lats) - min(lats), 1e-9)
+    unit = (width - 20) / span_x
+    height = int(span_y * unit) + 20
+    known = sorted(v for v in values.values() if v is not None)
+    cuts = [known[int(len(known) * q / 5)] for q in range(1, 5)] if known else []
+    legend = []
+    if known:
+        bounds = [known[0], *cuts, known[-1]]
+        legend = [
+            (CLASSES[i], f"{bounds[i]:.1f} – {bounds[i + 1]:.1f}") for i in range(len(CLASSES))
+        ]
+    areas = []
+    for place, rings in polygons:
+        d = " ".join(
+            "M "
+            + " L ".join(
+                f"{10 + (float(x) - min(lons)) * scale_x * unit:.1f},"
+                f"{10 + (max(lats) - float(y)) * unit:.1f}"
+                for x, y in ring
+            )
+            + " Z"
+            for ring in rings
+        )
+        value = values.get(place.pk)
+        fill = "#dfe1e2"
+        if value is not None and cuts:
+            fill = CLASSES[sum(1 for c in cuts if value >= c)]
+        areas.append(MapArea(place=place, path=d, fill=fill, value=value))
+    return areas, height, legend
