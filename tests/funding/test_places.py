@@ -3,10 +3,14 @@ places and pilot, and everything counted in a place (money traced from the fundi
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import json
+import zipfile
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -206,3 +210,29 @@ def test_a_pilot_page_states_the_estimate_interval_and_computed_caveats(world):
     assert "Synthetic control" in single and "rank among placebo runs" in single
     assert "runs in one place" in single
     assert client.get("/en/funding/pilots/nothing/").status_code == 404
+
+
+def test_two_places_side_by_side_and_a_place_exported_as_a_data_package(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(4, months=6)
+    response = client.get("/en/funding/places/ca-on-tor/compare/?with=synthetic-02")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "side by side" in page and "60.00 CAD" in page and "Synthetic place 02" in page
+    assert client.get("/en/funding/places/ca-on-tor/compare/?with=nowhere").status_code == 400
+    exported = client.get("/en/funding/places/ca-on-tor/export/")
+    assert exported["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        descriptor = json.loads(archive.read("datapackage.json"))
+        money_rows = list(csv.DictReader(io.StringIO(archive.read("money.csv").decode())))
+    assert [r["name"] for r in descriptor["resources"]] == ["money", "services", "figures"]
+    assert money_rows[0]["allocated"] == "60.00" and money_rows[0]["currency"] == "CAD"
+
+
+def test_similar_places_are_suggested_as_comparisons():
+    from joinedup.funding import evaluation
+
+    values = np.array([[10.0, 11, 12, 20], [10, 11, 12, 13], [30, 31, 32, 33], [11, 12, 13, 14]])
+    panel = evaluation.Panel.build(["t", "near", "far", "close"], [0, 1, 2, 3], values, [0], 3)
+    assert [key for key, _d in evaluation.similar_places(panel, 2)] == ["near", "close"]

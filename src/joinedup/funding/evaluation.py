@@ -312,6 +312,19 @@ def synthetic_control(panel: Panel) -> SyntheticControl:
     )
 
 
+def similar_places(panel: Panel, count: int = 5) -> list[tuple[str, float]]:
+    """Comparison places most like the pilot's before the start: root mean squared distance
+    of each one's pre-period series from the mean of the treated places', smallest first."""
+    pre = panel.values[:, : panel.start]
+    target = pre[panel.treated].mean(axis=0)
+    distances = [
+        (panel.units[j], float(np.sqrt(np.mean((pre[j] - target) ** 2))))
+        for j in range(len(panel.units))
+        if j not in panel.treated
+    ]
+    return sorted(distances, key=lambda item: item[1])[:count]
+
+
 @dataclass(frozen=True)
 class Caveat:
     code: str

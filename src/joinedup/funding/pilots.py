@@ -71,6 +71,7 @@ class Evaluation:
     charts: list[Chart] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
     weights: list[list[str]] = field(default_factory=list)
+    similar: list[list[str]] = field(default_factory=list)
     error: str = ""
 
 
@@ -120,6 +121,9 @@ def evaluate(pilot: Pilot) -> Evaluation:
         (_("Months since the start"), str(panel.post_periods)),
     ]
     result.charts.append(event_chart(panel, result.study, measure))
+    result.similar = [
+        [places[key].name, number(distance)] for key, distance in evaluation.similar_places(panel)
+    ]
     if result.control is not None:
         control = result.control
         result.facts += [

@@ -9,9 +9,12 @@ number of queries, whatever the number of allocations, lines or months.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import re
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +23,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency, Jurisdiction, Offering
@@ -178,6 +182,8 @@ class YearMoney:
     allocated: str
     executed: str
     phases: list[tuple[str, str]]
+    #: The amounts themselves (allocated, then each phase), for exports.
+    raw: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass
@@ -245,6 +251,13 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
                         (label, money(here.get(value, Decimal(0)), result.currency))
                         for value, label in Expenditure.Phase.choices
                     ],
+                    raw={
+                        "allocated": allocated.get(year, Decimal(0)).quantize(fiscal.CENT),
+                        **{
+                            value: here.get(value, Decimal(0)).quantize(fiscal.CENT)
+                            for value in Expenditure.Phase.values
+                        },
+                    },
                 )
             )
         by_funder = list(
@@ -354,3 +367,118 @@ def choropleth(
             fill = CLASSES[sum(1 for c in cuts if value >= c)]
         areas.append(MapArea(place=place, path=d, fill=fill, value=value))
     return areas, height, legend
+
+
+# --- Export and comparison -----------------------------------------------------------------
+
+
+def data_package(counted: PlaceView) -> bytes:
+    """A place's counts as a zipped Frictionless data package: `datapackage.json` with
+    `money.csv` (by fiscal year: allocated and each phase), `services.csv` and
+    `figures.csv` (measure, month, value) — to start the redesign conversation."""
+    place = counted.place
+    tables = {
+        "money": (
+            ["fiscal_year", "currency", "allocated", *Expenditure.Phase.values],
+            [
+                [y.fiscal_year, counted.currency, y.raw["allocated"]]
+                + [y.raw[phase] for phase in Expenditure.Phase.values]
+                for y in counted.years
+            ],
+        ),
+        "services": (["service", "delivered_by", "offered_for"], counted.services),
+        "figures": (
+            ["measure", "month", "value"],
+            [
+                [measure, period.strftime("%Y-%m"), value]
+                for measure, points in counted.figures.items()
+                for period, value in points
+            ],
+        ),
+    }
+    types = {
+        "fiscal_year": "integer",
+        "allocated": "number",
+        "value": "number",
+        **dict.fromkeys(Expenditure.Phase.values, "number"),
+    }
+    descriptor = {
+        "profile": "tabular-data-package",
+        "name": f"place-{place.key}",
+        "title": place.name,
+        "description": (
+            "Synthetic place: made for demonstrations and tests." if place.synthetic else ""
+        ),
+        "resources": [
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "schema": {
+                    "fields": [{"name": c, "type": types.get(c, "string")} for c in columns]
+                },
+            }
+            for name, (columns, _rows) in tables.items()
+        ],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("datapackage.json", json.dumps(descriptor, indent=2, ensure_ascii=False))
+        for name, (columns, rows) in tables.items():
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(rows)
+            archive.writestr(f"{name}.csv", text.getvalue())
+    return buffer.getvalue()
+
+
+def _latest(points: list[tuple[Any, float]] | None) -> str:
+    if not points:
+        return "—"
+    period, value = points[-1]
+    return f"{number_format(round(value, 1), 1, use_l10n=True)} ({period:%Y-%m})"
+
+
+def comparison_rows(left: PlaceView, right: PlaceView) -> list[list[str]]:
+    """Two places side by side: population, money of the latest fiscal year each has,
+    services offered, pilots, and the latest value of each measure."""
+
+    def latest_year(view: PlaceView) -> YearMoney | None:
+        return view.years[0] if view.years else None
+
+    def show(value: Any) -> str:
+        return "—" if value in (None, "") else str(value)
+
+    rows = [
+        [
+            _("Population"),
+            show(left.place.population and number_format(left.place.population, 0, True, True)),
+            show(right.place.population and number_format(right.place.population, 0, True, True)),
+        ],
+    ]
+    a, b = latest_year(left), latest_year(right)
+    rows.append([_("Latest fiscal year with funding"), show(a and a.label), show(b and b.label)])
+    rows.append([_("Allocated that year"), show(a and a.allocated), show(b and b.allocated)])
+    rows.append([_("Spent that year"), show(a and a.executed), show(b and b.executed)])
+    rows.append([_("Services offered"), str(len(left.services)), str(len(right.services))])
+    rows.append(
+        [
+            _("Pilots taking part in"),
+            str(len(left.pilots)),
+            str(len(right.pilots)),
+        ]
+    )
+    labels = dict(PlaceFigure.Measure.choices)
+    for measure in PlaceFigure.Measure.values:
+        ours, theirs = left.figures.get(measure), right.figures.get(measure)
+        if not ours and not theirs:
+            continue
+        rows.append(
+            [
+                _("%(measure)s, latest month") % {"measure": labels[measure]},
+                _latest(ours),
+                _latest(theirs),
+            ]
+        )
+    return rows

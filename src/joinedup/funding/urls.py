@@ -14,5 +14,7 @@ urlpatterns = [
     path("funding/payments/", views.payment_list, name="payments"),
     path("funding/places/", views.place_list, name="places"),
     path("funding/places/<slug:key>/", views.place_page, name="place"),
+    path("funding/places/<slug:key>/compare/", views.place_compare, name="place-compare"),
+    path("funding/places/<slug:key>/export/", views.place_export, name="place-export"),
     path("funding/pilots/<slug:key>/", views.pilot_page, name="pilot"),
 ]

@@ -660,6 +660,33 @@ def figure_chart(chart_id: str, label: str, points: list) -> explorer.Chart:
 
 
 @guards.requires("funding.places")
+def place_export(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    place = get_object_or_404(Place.objects.select_related("jurisdiction"), key=key)
+    counted = places.view(place, published_only=not _sees_unpublished(context))
+    response = HttpResponse(places.data_package(counted), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="place-{place.key}.zip"'
+    return response
+
+
+@guards.requires("funding.places")
+def place_compare(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    place = get_object_or_404(Place.objects.select_related("jurisdiction"), key=key)
+    other_key = request.GET.get("with") or ""
+    other = Place.objects.select_related("jurisdiction").filter(key=other_key).first()
+    choices = Place.objects.exclude(pk=place.pk).order_by("synthetic", "kind", "key")
+    page = {"place": place, "other": other, "choices": choices, "rows": [], "error": None}
+    if other_key and other is None:
+        page["error"] = _("No such place.")
+    elif other is not None:
+        unpublished = _sees_unpublished(context)
+        page["rows"] = places.comparison_rows(
+            places.view(place, published_only=not unpublished),
+            places.view(other, published_only=not unpublished),
+        )
+    return render(request, "funding/compare.html", page, status=400 if page["error"] else 200)
+
+
+@guards.requires("funding.places")
 def pilot_page(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
     pilot = get_object_or_404(Pilot, key=key)
     result = pilots.evaluate(pilot)
