@@ -10,7 +10,7 @@
   a test of a linear difference in trends over the pre-period (one restriction, clustered),
   which the caveats read.
 - **Synthetic control** for one treated place: non-negative weights summing to one over the
-  comparison places that best reproduce its pre-period (`scipy.optimize.minimize`, SLSQP);
+  comparison places that best reproduce its pre-period (`scipy.optimize.nnls`);
   the effect is the mean gap after the start. Inference is by placebo: the same fit run on
   every comparison place, ranked by post/pre RMSPE; p = rank ÷ (places + 1), no invented
   interval.
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
+import statsmodels.api as sm
 from scipy import optimize
 
 #: Below this many places (clusters) clustered errors are unreliable: bootstrap instead.
@@ -117,8 +117,18 @@ class Estimate:
     replications: int = 0
 
 
-def _clustered(formula: str, frame: pd.DataFrame):
-    return smf.ols(formula, data=frame).fit(
+def _clustered(columns: list[str], frame: pd.DataFrame):
+    """OLS of y on the columns with place and period fixed effects (dummies, the first of
+    each left out), errors clustered by place. The design is built directly: a formula's
+    parser takes longer than the fit on a panel of a few thousand rows."""
+    dummies = pd.get_dummies(
+        frame[["unit", "period"]].astype("category"), drop_first=True, dtype=float
+    )
+    exog = pd.concat(
+        [pd.Series(1.0, index=frame.index, name="const"), frame[columns].astype(float), dummies],
+        axis=1,
+    )
+    return sm.OLS(frame["y"], exog).fit(
         cov_type="cluster", cov_kwds={"groups": frame["unit"].to_numpy()}
     )
 
@@ -137,7 +147,7 @@ def difference_in_differences(
     """The two-way fixed-effects estimate of the pilot's effect, errors clustered by place;
     a wild-cluster bootstrap-t gives the interval below `MIN_CLUSTERS` places."""
     frame = panel.long()
-    fit = _clustered("y ~ D + C(unit) + C(period)", frame)
+    fit = _clustered(["D"], frame)
     effect = float(fit.params["D"])
     std_error = float(fit.bse["D"])
     clusters = len(panel.units)
@@ -167,6 +177,7 @@ def difference_in_differences(
     exog = fit.model.exog
     row = list(fit.model.exog_names).index("D")
     projector = fit.model.pinv_wexog  # (X'X)⁻¹X'
+    exog = np.asarray(exog)
     fitted, residuals = fit.fittedvalues.to_numpy(), fit.resid.to_numpy()
     units = frame["unit"].to_numpy()
     rng = np.random.default_rng(seed)
@@ -212,7 +223,7 @@ def event_study(panel: Panel, *, level: float = 0.95) -> EventStudy:
         name = f"e{period}"
         frame[name] = ((frame["period"] == period) & (frame["treated"] == 1)).astype(int)
         names.append((period, name))
-    fit = _clustered("y ~ " + " + ".join(n for _p, n in names) + " + C(unit) + C(period)", frame)
+    fit = _clustered([n for _p, n in names], frame)
     bounds = fit.conf_int(1 - level)
     relative, coefficients, lows, highs = [], [], [], []
     for period in range(len(panel.periods)):
@@ -229,7 +240,7 @@ def event_study(panel: Panel, *, level: float = 0.95) -> EventStudy:
     # Parallel trends: a linear difference in trends over the pre-period, one restriction.
     pre = frame[frame["period"] < panel.start].copy()
     pre["trend"] = pre["treated"] * pre["period"]
-    trend_fit = _clustered("y ~ trend + C(unit) + C(period)", pre)
+    trend_fit = _clustered(["trend"], pre)
     return EventStudy(
         relative=relative,
         coefficients=coefficients,
@@ -254,20 +265,13 @@ class SyntheticControl:
 
 
 def _fit_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
-    """w ≥ 0, Σw = 1 minimising ‖target − donors·w‖² (SLSQP)."""
-    count = donors.shape[1]
-    result = optimize.minimize(
-        lambda w: float(np.sum((target - donors @ w) ** 2)),
-        np.full(count, 1 / count),
-        jac=lambda w: -2 * donors.T @ (target - donors @ w),
-        method="SLSQP",
-        bounds=[(0.0, 1.0)] * count,
-        constraints=[
-            {"type": "eq", "fun": lambda w: w.sum() - 1, "jac": lambda w: np.ones_like(w)}
-        ],
-        options={"maxiter": 300, "ftol": 1e-9},
-    )
-    weights = np.clip(result.x, 0, None)
+    """w ≥ 0, Σw = 1 minimising ‖target − donors·w‖²: non-negative least squares
+    (`scipy.optimize.nnls`) with Σw = 1 added as a row weighted far above the data, so it
+    holds to rounding; the weights are then rescaled to sum to exactly one."""
+    scale = max(float(np.abs(donors).max()), 1.0) * 1e3
+    system = np.vstack([donors, np.full((1, donors.shape[1]), scale)])
+    wanted = np.concatenate([target, [scale]])
+    weights, _residual = optimize.nnls(system, wanted, maxiter=50 * donors.shape[1])
     return weights / weights.sum()
 
 
