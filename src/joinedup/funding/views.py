@@ -690,4 +690,9 @@ def place_compare(request: HttpRequest, context: ActingContext, key: str) -> Htt
 def pilot_page(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
     pilot = get_object_or_404(Pilot, key=key)
     result = pilots.evaluate(pilot)
-    return render(request, "funding/pilot.html", {"pilot": pilot, "result": result})
+    return render(
+        request,
+        "funding/pilot.html",
+        # `charts` tells the base template to load the chart scripts.
+        {"pilot": pilot, "result": result, "charts": result.charts},
+    )
