@@ -602,7 +602,10 @@ def place_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
         measure = PlaceFigure.Measure.WITHIN_STANDARD
     rows = list(rows)
     month, values = places.latest_values(measure)
-    areas, height, legend = places.choropleth([p for p in rows if p.shape], values)
+    # The places with a value of the measure (all shaped places when none has one yet), so
+    # the map is not stretched over the whole country by shapes with nothing to show.
+    shaped = [p for p in rows if p.shape and (not values or p.pk in values)]
+    areas, height, legend = places.choropleth(shaped, values)
     for row in rows:
         row.latest = pilots.number(values[row.pk]) if row.pk in values else "—"
     page = {
