@@ -236,3 +236,37 @@ def test_similar_places_are_suggested_as_comparisons():
     values = np.array([[10.0, 11, 12, 20], [10, 11, 12, 13], [30, 31, 32, 33], [11, 12, 13, 14]])
     panel = evaluation.Panel.build(["t", "near", "far", "close"], [0, 1, 2, 3], values, [0], 3)
     assert [key for key, _d in evaluation.similar_places(panel, 2)] == ["near", "close"]
+
+
+def test_jurisdiction_figures_come_from_the_rollups_and_reconcile_with_them(registry):
+    from joinedup.performance.models import MonthlyRollup
+
+    month = datetime.date(2025, 1, 1)
+    for code, completed, with_standard, met in (
+        ("CA-ON-TOR", 10, 8, 6),
+        ("CA-ON-OTT", 5, 5, 5),
+        ("CA-QC-MTL", 3, 0, 0),
+    ):
+        MonthlyRollup.objects.create(
+            month=month,
+            service_key="ca.passport",
+            jurisdiction=code,
+            agency="esdc",
+            channel="online",
+            completed=completed,
+            with_standard=with_standard,
+            met_standard=met,
+        )
+    call_command("load_places", "--figures")
+
+    def figure(key, measure):
+        return PlaceFigure.objects.get(place__key=key, measure=measure, period=month).value
+
+    assert figure("ca-on-tor", "completed") == 10 and figure("ca-on-tor", "within_standard") == 75
+    assert figure("ca-on", "completed") == 15
+    assert figure("ca-on", "within_standard") == pytest.approx(11 / 13 * 100)
+    # the country's total is the rollups' total: nothing lost, nothing counted twice
+    assert figure("ca", "completed") == sum(r.completed for r in MonthlyRollup.objects.all())
+    assert not PlaceFigure.objects.filter(place__key="ca-qc-mtl", measure="within_standard")
+    places.figures_from_rollups()  # again: replaced, not added
+    assert PlaceFigure.objects.filter(place__key="ca", measure="completed").count() == 1

@@ -27,6 +27,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency, Jurisdiction, Offering
+from joinedup.performance.models import MonthlyRollup
 
 from . import fiscal
 from .explorer import _cents_sum, money
@@ -482,3 +483,66 @@ def comparison_rows(left: PlaceView, right: PlaceView) -> list[list[str]]:
             ]
         )
     return rows
+
+
+# --- Figures from the platform's own measures ----------------------------------------------
+
+
+def figures_from_rollups() -> int:
+    """Monthly figures of every jurisdiction place from performance's monthly rollups:
+    completed transactions and the share within the service standard, summed over the
+    jurisdiction and every jurisdiction under it (by delivering jurisdiction: transactions
+    do not record the person's place yet). Replaces the non-synthetic figures of those two
+    measures; returns how many were written. One aggregate query over the rollups."""
+    paths = dict(Jurisdiction.objects.values_list("code", "path"))
+    by_place_code = dict(
+        Place.objects.filter(kind=Place.Kind.JURISDICTION, jurisdiction__isnull=False).values_list(
+            "jurisdiction__code", "pk"
+        )
+    )
+    totals: dict[tuple[int, Any], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = (
+        MonthlyRollup.objects.values("jurisdiction", "month")
+        .annotate(
+            completed=Sum("completed"), with_standard=Sum("with_standard"), met=Sum("met_standard")
+        )
+        .order_by()
+    )
+    for row in rows:
+        path = paths.get(row["jurisdiction"])
+        if not path:
+            continue
+        for code in path.split("/"):
+            place_id = by_place_code.get(code)
+            if place_id is None:
+                continue
+            cell = totals[(place_id, row["month"])]
+            cell[0] += row["completed"] or 0
+            cell[1] += row["with_standard"] or 0
+            cell[2] += row["met"] or 0
+    figures = []
+    for (place_id, month), (completed, with_standard, met) in totals.items():
+        figures.append(
+            PlaceFigure(
+                place_id=place_id,
+                measure=PlaceFigure.Measure.COMPLETED,
+                period=month,
+                value=float(completed),
+            )
+        )
+        if with_standard:
+            figures.append(
+                PlaceFigure(
+                    place_id=place_id,
+                    measure=PlaceFigure.Measure.WITHIN_STANDARD,
+                    period=month,
+                    value=met / with_standard * 100,
+                )
+            )
+    measures = [PlaceFigure.Measure.COMPLETED, PlaceFigure.Measure.WITHIN_STANDARD]
+    with transaction.atomic():
+        PlaceFigure.objects.filter(
+            place__kind=Place.Kind.JURISDICTION, synthetic=False, measure__in=measures
+        ).delete()
+        PlaceFigure.objects.bulk_create(figures, batch_size=2000)
+    return len(figures)

@@ -23,6 +23,7 @@ from argparse import ArgumentParser
 import numpy as np
 
 from joinedup.federation.models import Jurisdiction
+from joinedup.funding import places as funding_places
 from joinedup.funding.models import Pilot, Place, PlaceFigure
 
 from .run import HistoryRun, generator
@@ -182,7 +183,10 @@ def write_places(
 )
 def make_places(run: HistoryRun) -> int:
     options = run.options
-    return write_places(
+    # The registry's jurisdictions as places, with their figures from the rollups just built.
+    funding_places.load_places([])
+    written = funding_places.figures_from_rollups()
+    return written + write_places(
         count=int(options.get("places", 36)),
         months=_months(run.first, run.last),
         seed=run.rng.getrandbits(32),

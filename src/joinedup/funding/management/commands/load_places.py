@@ -14,6 +14,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="*", type=Path, help="GeoJSON FeatureCollections")
+        parser.add_argument(
+            "--figures",
+            action="store_true",
+            help="also compute the jurisdictions' monthly figures from performance's rollups",
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -31,3 +36,8 @@ class Command(BaseCommand):
                 "shapes": loaded.shapes,
             }
         )
+        if options["figures"]:
+            count = places.figures_from_rollups()
+            self.stdout.write(
+                _("%(count)s monthly figures computed from the rollups.") % {"count": count}
+            )
