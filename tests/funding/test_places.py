@@ -74,12 +74,15 @@ def test_a_bad_feature_is_named_and_nothing_is_written(registry, tmp_path):
     broken = area("open-ring")
     broken["geometry"]["coordinates"][0].pop()  # the ring no longer closes
     path = tmp_path / "bad.geojson"
-    path.write_text(collection(area("fine"), area("nowhere", code="CA-XX"), broken))
+    path.write_text(
+        collection(area("fine"), area("nowhere", code="CA-XX"), broken, area("ca-on-ott"))
+    )
     with pytest.raises(CommandError) as refused:
         call_command("load_places", str(path))
     message = str(refused.value)
     assert "bad.geojson, feature 2: no jurisdiction CA-XX" in message
     assert "bad.geojson, feature 3" in message and "close" in message
+    assert "feature 4: ca-on-ott is the key of a jurisdiction's place" in message
     assert not Place.objects.exists()
 
 

@@ -120,8 +120,16 @@ def load_places(paths: list[Path]) -> Loaded:
                         % {"where": where}
                     )
                     continue
+                if key.upper() in jurisdictions:
+                    problems.append(
+                        _("%(where)s: %(key)s is the key of a jurisdiction's place.")
+                        % {"where": where, "key": key}
+                    )
+                    continue
             population = properties.get("population")
-            if population is not None and (not isinstance(population, int) or population < 0):
+            if population is not None and (
+                isinstance(population, bool) or not isinstance(population, int) or population < 0
+            ):
                 problems.append(
                     _("%(where)s: population must be a whole number.") % {"where": where}
                 )
