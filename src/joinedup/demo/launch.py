@@ -42,6 +42,7 @@ from .loading import (
     load_demo_engagement,
     load_demo_federation,
     load_demo_funding,
+    load_demo_places,
     load_demo_service_versions,
     open_demo_appointments,
 )
@@ -174,6 +175,7 @@ def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
     out(load_demo_service_versions())
     out(load_demo_bundles())
     out(load_demo_funding())
+    out(load_demo_places())
     out(load_demo_engagement())
     out(load_demo_directory())
     out(load_demo_backoffice())

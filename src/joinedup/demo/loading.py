@@ -10,6 +10,8 @@ The platform's loaders take paths and know no demo: this module gives them the d
                         (`services/`, `processes/`)
     data/funding/       funding packages (Fiscal Data Package) per demo federation
     data/care/directory/ the directory of human services: an HSDS 3 data package
+    data/places/        service areas and jurisdictions' shapes (GeoJSON; synthetic boxes,
+                        not real boundaries), one file per demo federation
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from joinedup.channels.appointments import counter_offices, open_hours
 from joinedup.delivery import versions
 from joinedup.engagement import loader as engagement_loader
 from joinedup.federation.loader import LoadResult, discover, load_federation, read_document
-from joinedup.federation.models import FederationLoad, Service
+from joinedup.federation.models import FederationLoad, Jurisdiction, Service
 from joinedup.funding import fiscal, outcomes
 from joinedup.funding import package as funding_package
+from joinedup.funding import places as funding_places
 from joinedup.funding.models import OutcomeAgreement
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -38,6 +41,7 @@ SERVICE_VERSIONS = DATA / "delivery" / "services"
 BUNDLES = DATA / "bundles"
 FUNDING = DATA / "funding"
 ENGAGEMENT = DATA / "engagement"
+PLACES = DATA / "places"
 
 # The federations the demo shows, in this order; each is a folder of data files.
 DEMO_FEDERATIONS = ("canada", "australia")
@@ -183,6 +187,26 @@ def load_demo_funding() -> str:
     return _("Funding: %(counts)s; %(computed)s outcome payments computed.") % {
         "counts": counts,
         "computed": computed,
+    }
+
+
+def load_demo_places() -> str:
+    """A place for every jurisdiction, and the synthetic shapes of the loaded federations."""
+    loaded_codes = set(
+        Jurisdiction.objects.filter(parent__isnull=True).values_list("code", flat=True)
+    )
+    files = [
+        PLACES / f"{name}.geojson"
+        for name in DEMO_FEDERATIONS
+        if (PLACES / f"{name}.geojson").exists() and name[:2].upper() in loaded_codes
+    ]
+    try:
+        loaded = funding_places.load_places(files)
+    except funding_places.PlacesRefused as refused:
+        return _("Places: the demo shapes were refused: %(problems)s") % {"problems": refused}
+    return _("Places: %(jurisdictions)s jurisdictions, %(areas)s service areas.") % {
+        "jurisdictions": loaded.jurisdictions,
+        "areas": loaded.areas,
     }
 
 

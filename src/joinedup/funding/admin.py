@@ -22,6 +22,8 @@ from .models import (
     IndicatorValue,
     OutcomeAgreement,
     OutcomePayment,
+    Pilot,
+    Place,
     Pool,
     Result,
     Review,
@@ -156,3 +158,20 @@ admin.site.register(OutcomePayment, ReadOnly)
 admin.site.register(Scenario, ReadOnly)
 admin.site.register(Review)
 admin.site.register(Finding)
+
+
+@admin.register(Place)
+class PlaceAdmin(admin.ModelAdmin):
+    list_display = ("key", "kind", "jurisdiction", "population", "synthetic")
+    list_filter = ("kind", "synthetic")
+    search_fields = ("key", "names")
+
+
+@admin.register(Pilot)
+class PilotAdmin(admin.ModelAdmin):
+    """Pilots are data: what changes, where, since when, the measure and the comparison."""
+
+    list_display = ("key", "change", "measure", "starts_on", "synthetic")
+    list_filter = ("change", "measure", "synthetic")
+    search_fields = ("key", "names")
+    filter_horizontal = ("treated", "comparison")

@@ -661,3 +661,114 @@ class SpendingRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.place_path} {self.fiscal_year} {self.phase}"
+
+
+# --- Places and pilots ---------------------------------------------------------------------
+
+
+class Place(Named):
+    """A place counted as a whole ("Total Place"): a jurisdiction of the registry, or a service
+    area drawn as a polygon (GeoJSON, loaded from files) inside one.
+
+    `shape` is a GeoJSON geometry (Polygon or MultiPolygon, longitude/latitude); a place made
+    by the synthetic history is marked `synthetic` and says so wherever it is shown.
+    """
+
+    class Kind(models.TextChoices):
+        JURISDICTION = "jurisdiction", _("Jurisdiction")
+        AREA = "area", _("Service area")
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    jurisdiction = models.ForeignKey(
+        Jurisdiction,
+        verbose_name=pgettext_lazy("funding", "jurisdiction"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The jurisdiction itself, or the one a service area lies in."),
+    )
+    shape = models.JSONField(_("shape (GeoJSON geometry)"), default=dict, blank=True)
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    source = models.CharField(_("loaded from"), max_length=200, blank=True)
+    synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
+        ordering = ["key"]
+
+
+class PlaceFigure(models.Model):
+    """One measure of one place for one month (the first day of the month)."""
+
+    class Measure(models.TextChoices):
+        COMPLETED = "completed", _("Completed transactions")
+        WITHIN_STANDARD = "within_standard", _("Share within the service standard (%)")
+        SATISFACTION = "satisfaction", _("Satisfaction (0 to 100)")
+        TAKE_UP = "take_up", _("Take-up of benefits (%)")
+        REFERRALS_COMPLETED = "referrals_completed", _("Referrals completed (%)")
+
+    place = models.ForeignKey(
+        Place, verbose_name=_("place"), on_delete=models.CASCADE, related_name="figures"
+    )
+    measure = models.CharField(_("measure"), max_length=40, choices=Measure.choices)
+    period = models.DateField(_("month"), help_text=_("The first day of the month."))
+    value = models.FloatField(_("value"))
+    synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        verbose_name = _("place figure")
+        verbose_name_plural = _("place figures")
+        ordering = ["place", "measure", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["place", "measure", "period"], name="funding_one_figure_per_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.place} {self.measure} {self.period:%Y-%m}"
+
+
+class Pilot(Named):
+    """A locally led pilot: what changes, in which places, since when, the measure watched,
+    and the places it is compared with."""
+
+    class Change(models.TextChoices):
+        SERVICE_VERSION = "service_version", _("A new version of a service")
+        BUNDLE = "bundle", _("A bundle of services")
+        CHANNEL = "channel", _("A channel (such as a joint counter)")
+        NAVIGATOR = "navigator", _("A navigator program")
+        OTHER = "other", _("Another change")
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    change = models.CharField(_("what changes"), max_length=20, choices=Change.choices)
+    description = models.JSONField(_("description"), default=dict, blank=True)
+    treated = models.ManyToManyField(
+        Place, verbose_name=_("places of the pilot"), related_name="pilots"
+    )
+    comparison = models.ManyToManyField(
+        Place, verbose_name=_("comparison places"), related_name="compared_in", blank=True
+    )
+    starts_on = models.DateField(_("since"))
+    measure = models.CharField(
+        _("outcome measure"), max_length=40, choices=PlaceFigure.Measure.choices
+    )
+    injected_effect = models.FloatField(
+        _("injected effect"),
+        null=True,
+        blank=True,
+        help_text=_("For a synthetic pilot: the effect the synthetic history added."),
+    )
+    synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    @property
+    def description_text(self) -> str:
+        return pick(self.description)
+
+    class Meta:
+        verbose_name = _("pilot")
+        verbose_name_plural = _("pilots")
+        ordering = ["key"]

@@ -120,3 +120,18 @@ def _read_oversight(context: ActingContext, review: Any) -> Decision:
     if context.agency_key in getattr(review, "parties", ()):
         return allow()
     return deny("forbidden", _("Only the overseer, the provider and its funders read this review."))
+
+
+@rule(
+    "funding.places",
+    description=gettext_lazy(
+        "Analysts read places (everything counted in one place) and the evaluation of pilots."
+    ),
+)
+def _places(context: ActingContext, resource: Any) -> Decision:
+    return _staff_of(
+        context,
+        None,
+        ANALYSING_ROLES,
+        _("Only analysts, supervisors, administrators and auditors read places and pilots."),
+    )

@@ -12,4 +12,9 @@ urlpatterns = [
     path("funding/oversight/", views.oversight_list, name="oversight"),
     path("funding/oversight/<int:review_id>/", views.review_page, name="review"),
     path("funding/payments/", views.payment_list, name="payments"),
+    path("funding/places/", views.place_list, name="places"),
+    path("funding/places/<slug:key>/", views.place_page, name="place"),
+    path("funding/places/<slug:key>/compare/", views.place_compare, name="place-compare"),
+    path("funding/places/<slug:key>/export/", views.place_export, name="place-export"),
+    path("funding/pilots/<slug:key>/", views.pilot_page, name="pilot"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.performance.charts import PALETTE
 
-from . import explorer, fiscal, flows, indicators, outcomes, oversight, scenarios
+from . import explorer, fiscal, flows, indicators, outcomes, oversight, pilots, places, scenarios
 from .models import (
     Allocation,
     Expenditure,
@@ -28,6 +29,9 @@ from .models import (
     Indicator,
     OutcomeAgreement,
     OutcomePayment,
+    Pilot,
+    Place,
+    PlaceFigure,
     Result,
     Review,
     Scenario,
@@ -579,3 +583,119 @@ def payment_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
     ]
     page = {"payments": payments, "funder": funder, "error": error}
     return render(request, "funding/payments.html", page, status=400 if error else 200)
+
+
+# --- Places and pilots -------------------------------------------------------------------------
+
+
+@guards.requires("funding.places")
+def place_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    rows = (
+        Place.objects.select_related("jurisdiction")
+        .annotate(months=Count("figures__period", distinct=True))
+        .order_by("synthetic", "kind", "key")
+    )
+    measure = request.GET.get("measure") or PlaceFigure.Measure.WITHIN_STANDARD
+    error = None
+    if measure not in PlaceFigure.Measure.values:
+        error = _("No such measure.")
+        measure = PlaceFigure.Measure.WITHIN_STANDARD
+    rows = list(rows)
+    month, values = places.latest_values(measure)
+    # The places with a value of the measure (all shaped places when none has one yet), so
+    # the map is not stretched over the whole country by shapes with nothing to show.
+    shaped = [p for p in rows if p.shape and (not values or p.pk in values)]
+    areas, height, legend = places.choropleth(shaped, values)
+    for row in rows:
+        row.latest = pilots.number(values[row.pk]) if row.pk in values else "—"
+    page = {
+        "places": rows,
+        "pilots": Pilot.objects.annotate(places=Count("treated", distinct=True)).order_by("key"),
+        "measures": PlaceFigure.Measure.choices,
+        "measure": measure,
+        "measure_label": PlaceFigure.Measure(measure).label,
+        "month": month,
+        "areas": areas,
+        "height": height,
+        "legend": legend,
+        "error": error,
+    }
+    return render(request, "funding/places.html", page, status=400 if error else 200)
+
+
+@guards.requires("funding.places")
+def place_page(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    place = get_object_or_404(Place.objects.select_related("jurisdiction"), key=key)
+    counted = places.view(place, published_only=not _sees_unpublished(context))
+    labels = dict(PlaceFigure.Measure.choices)
+    charts = [
+        figure_chart(f"figure-{measure}", str(labels.get(measure, measure)), points)
+        for measure, points in counted.figures.items()
+    ]
+    return render(
+        request, "funding/place.html", {"place": place, "counted": counted, "charts": charts}
+    )
+
+
+def figure_chart(chart_id: str, label: str, points: list) -> explorer.Chart:
+    months = [period.strftime("%Y-%m") for period, _value in points]
+    values = [value for _period, value in points]
+    return explorer.Chart(
+        id=chart_id,
+        title=label,
+        summary=_("The place's monthly figures: %(measure)s.") % {"measure": label},
+        figure={
+            "data": [
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": label,
+                    "x": months,
+                    "y": values,
+                    "line": {"color": PALETTE[0]},
+                }
+            ],
+            "layout": {**pilots.LAYOUT, "yaxis": {"title": {"text": label}}},
+        },
+        headers=[_("Month"), label],
+        rows=[[m, pilots.number(v)] for m, v in zip(months, values, strict=True)],
+    )
+
+
+@guards.requires("funding.places")
+def place_export(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    place = get_object_or_404(Place.objects.select_related("jurisdiction"), key=key)
+    counted = places.view(place, published_only=not _sees_unpublished(context))
+    response = HttpResponse(places.data_package(counted), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="place-{place.key}.zip"'
+    return response
+
+
+@guards.requires("funding.places")
+def place_compare(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    place = get_object_or_404(Place.objects.select_related("jurisdiction"), key=key)
+    other_key = request.GET.get("with") or ""
+    other = Place.objects.select_related("jurisdiction").filter(key=other_key).first()
+    choices = Place.objects.exclude(pk=place.pk).order_by("synthetic", "kind", "key")
+    page = {"place": place, "other": other, "choices": choices, "rows": [], "error": None}
+    if other_key and other is None:
+        page["error"] = _("No such place.")
+    elif other is not None:
+        unpublished = _sees_unpublished(context)
+        page["rows"] = places.comparison_rows(
+            places.view(place, published_only=not unpublished),
+            places.view(other, published_only=not unpublished),
+        )
+    return render(request, "funding/compare.html", page, status=400 if page["error"] else 200)
+
+
+@guards.requires("funding.places")
+def pilot_page(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    pilot = get_object_or_404(Pilot, key=key)
+    result = pilots.evaluate(pilot)
+    return render(
+        request,
+        "funding/pilot.html",
+        # `charts` tells the base template to load the chart scripts.
+        {"pilot": pilot, "result": result, "charts": result.charts},
+    )

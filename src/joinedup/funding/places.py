@@ -1,0 +1,556 @@
+"""Places: the registry's jurisdictions and service areas drawn in GeoJSON, and what is counted
+in each ("Total Place").
+
+`load_places(paths)` makes a place of every jurisdiction of the registry and reads service
+areas (and shapes for jurisdictions) from GeoJSON files: all or nothing, every problem named
+with its file and feature. `view(place)` gathers everything counted in one place in a fixed
+number of queries, whatever the number of allocations, lines or months.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency, Jurisdiction, Offering
+from joinedup.performance.models import MonthlyRollup
+
+from . import fiscal
+from .explorer import _cents_sum, money
+from .models import Allocation, Expenditure, Pilot, Place, PlaceFigure, SpendingRollup
+
+SLUG = re.compile(r"^[-a-z0-9_]{1,80}$")
+SHAPES = {"Polygon", "MultiPolygon"}
+
+
+class PlacesRefused(ValueError):
+    """A GeoJSON file could not be loaded; the message lists every problem."""
+
+
+def jurisdiction_key(code: str) -> str:
+    return code.lower()
+
+
+def _check_geometry(geometry: Any) -> str | None:
+    if not isinstance(geometry, dict) or geometry.get("type") not in SHAPES:
+        return _("the geometry must be a Polygon or a MultiPolygon")
+    rings = geometry.get("coordinates")
+    polygons = rings if geometry["type"] == "MultiPolygon" else [rings]
+    try:
+        for polygon in polygons:
+            for ring in polygon:
+                if len(ring) < 4 or ring[0] != ring[-1]:
+                    return _("each ring needs at least four points and must close on itself")
+                for lon, lat in ring:
+                    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+                        return _("a point lies outside longitude −180..180 or latitude −90..90")
+    except (TypeError, ValueError):
+        return _("the coordinates are not pairs of numbers")
+    return None
+
+
+@dataclass
+class Loaded:
+    jurisdictions: int = 0
+    areas: int = 0
+    shapes: int = 0
+
+
+def load_places(paths: list[Path]) -> Loaded:
+    """A place for every jurisdiction of the registry, then the features of each GeoJSON file:
+    `kind: area` makes a service area (`key`, `name_en`, `name_fr`, `jurisdiction` it lies in),
+    `kind: jurisdiction` gives a jurisdiction its shape. `population` and `synthetic` are
+    optional. Loading twice changes nothing; nothing is written if any feature is refused."""
+    jurisdictions = {j.code: j for j in Jurisdiction.objects.all()}
+    problems: list[str] = []
+    features: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    for path in paths:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            problems.append(
+                _("%(file)s: not a readable GeoJSON file (%(error)s).")
+                % {"file": Path(path).name, "error": error}
+            )
+            continue
+        if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+            problems.append(_("%(file)s: not a FeatureCollection.") % {"file": Path(path).name})
+            continue
+        for number, feature in enumerate(document.get("features") or [], start=1):
+            where = _("%(file)s, feature %(number)s") % {"file": Path(path).name, "number": number}
+            properties = (feature or {}).get("properties") or {}
+            kind = properties.get("kind")
+            code = properties.get("jurisdiction") or ""
+            if kind not in Place.Kind.values:
+                problems.append(
+                    _("%(where)s: kind must be “area” or “jurisdiction”.") % {"where": where}
+                )
+                continue
+            if code not in jurisdictions:
+                problems.append(
+                    _("%(where)s: no jurisdiction %(code)s in the registry.")
+                    % {"where": where, "code": code or "—"}
+                )
+                continue
+            if error := _check_geometry(feature.get("geometry")):
+                problems.append(f"{where}: {error}.")
+                continue
+            if kind == Place.Kind.AREA:
+                key = properties.get("key") or ""
+                if not SLUG.match(key) or not properties.get("name_en"):
+                    problems.append(
+                        _(
+                            "%(where)s: a service area needs a key (lower-case letters, digits, "
+                            "hyphens) and name_en."
+                        )
+                        % {"where": where}
+                    )
+                    continue
+                if key.upper() in jurisdictions:
+                    problems.append(
+                        _("%(where)s: %(key)s is the key of a jurisdiction's place.")
+                        % {"where": where, "key": key}
+                    )
+                    continue
+            population = properties.get("population")
+            if population is not None and (
+                isinstance(population, bool) or not isinstance(population, int) or population < 0
+            ):
+                problems.append(
+                    _("%(where)s: population must be a whole number.") % {"where": where}
+                )
+                continue
+            features.append((Path(path).name, properties, feature["geometry"]))
+    if problems:
+        raise PlacesRefused("\n".join(problems))
+    loaded = Loaded()
+    with transaction.atomic():
+        existing = {p.key: p for p in Place.objects.filter(kind=Place.Kind.JURISDICTION)}
+        for code, jurisdiction in jurisdictions.items():
+            key = jurisdiction_key(code)
+            if key in existing:
+                place = existing[key]
+                if place.names != jurisdiction.names:
+                    place.names = jurisdiction.names
+                    place.save(update_fields=["names"])
+                continue
+            Place.objects.create(
+                key=key,
+                kind=Place.Kind.JURISDICTION,
+                jurisdiction=jurisdiction,
+                names=jurisdiction.names,
+            )
+            loaded.jurisdictions += 1
+        for source, properties, geometry in features:
+            jurisdiction = jurisdictions[properties["jurisdiction"]]
+            if properties["kind"] == Place.Kind.JURISDICTION:
+                key = jurisdiction_key(jurisdiction.code)
+                defaults = {"shape": geometry, "source": source}
+                loaded.shapes += 1
+            else:
+                key = properties["key"]
+                names = {"en": properties["name_en"]}
+                if properties.get("name_fr"):
+                    names["fr"] = properties["name_fr"]
+                defaults = {
+                    "kind": Place.Kind.AREA,
+                    "jurisdiction": jurisdiction,
+                    "names": names,
+                    "shape": geometry,
+                    "source": source,
+                    "synthetic": bool(properties.get("synthetic")),
+                }
+                loaded.areas += 1
+            if properties.get("population") is not None:
+                defaults["population"] = properties["population"]
+            Place.objects.update_or_create(key=key, defaults=defaults)
+    return loaded
+
+
+# --- Everything in this place --------------------------------------------------------------
+
+
+@dataclass
+class YearMoney:
+    fiscal_year: int
+    label: str
+    allocated: str
+    executed: str
+    phases: list[tuple[str, str]]
+    #: The amounts themselves (allocated, then each phase), for exports.
+    raw: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class PlaceView:
+    place: Place
+    currency: str = ""
+    years: list[YearMoney] = field(default_factory=list)
+    funders: list[list[str]] = field(default_factory=list)
+    services: list[list[str]] = field(default_factory=list)
+    figures: dict[str, list[tuple[Any, float]]] = field(default_factory=dict)
+    pilots: list[Pilot] = field(default_factory=list)
+    compared_in: list[Pilot] = field(default_factory=list)
+    traced: bool = False
+
+
+def _in_place(prefix: str) -> Q:
+    """The explorer's rule: the allocation's place, or else its recipient's jurisdiction."""
+    here = Q(place__path=prefix) | Q(place__path__startswith=prefix + "/")
+    theirs = Q(recipient__jurisdiction__path=prefix) | Q(
+        recipient__jurisdiction__path__startswith=prefix + "/"
+    )
+    return here | (Q(place__isnull=True) & theirs)
+
+
+def view(place: Place, *, published_only: bool = True) -> PlaceView:
+    """What is counted in the place: money allocated into it (each transfer once) and spent
+    there by fiscal year and phase, who funds it, the services offered there and who delivers
+    them, its monthly figures and the pilots it takes part in. A fixed number of queries."""
+    result = PlaceView(place=place)
+    jurisdiction = place.jurisdiction
+    if place.kind == Place.Kind.JURISDICTION and jurisdiction is not None:
+        result.traced = True
+        result.currency, first_month = jurisdiction.fiscal_terms()
+        prefix = jurisdiction.path
+        chosen = Allocation.objects.filter(_in_place(prefix))
+        spending = SpendingRollup.objects.filter(
+            Q(place_path=prefix) | Q(place_path__startswith=prefix + "/")
+        )
+        if published_only:
+            chosen = chosen.filter(published=True)
+            spending = spending.filter(published=True)
+        # Money entering the place from outside: a transfer whose source or pool is inside
+        # the place was counted when it entered (flows.net_total).
+        entering = chosen.exclude(source_id__in=chosen.values("pk")).exclude(
+            from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
+        )
+        allocated = {
+            row["fiscal_year"]: Decimal(row["cents"] or 0) / 100
+            for row in entering.values("fiscal_year").annotate(cents=_cents_sum()).order_by()
+        }
+        phases: dict[int, dict[str, Decimal]] = defaultdict(dict)
+        for row in spending.values("fiscal_year", "phase").annotate(cents=Sum("cents")).order_by():
+            phases[row["fiscal_year"]][row["phase"]] = Decimal(row["cents"] or 0) / 100
+        for year in sorted(set(allocated) | set(phases), reverse=True):
+            here = phases.get(year, {})
+            result.years.append(
+                YearMoney(
+                    fiscal_year=year,
+                    label=fiscal.label(year, first_month),
+                    allocated=money(allocated.get(year, Decimal(0)), result.currency),
+                    executed=money(
+                        here.get(Expenditure.Phase.EXECUTED, Decimal(0)), result.currency
+                    ),
+                    phases=[
+                        (label, money(here.get(value, Decimal(0)), result.currency))
+                        for value, label in Expenditure.Phase.choices
+                    ],
+                    raw={
+                        "allocated": allocated.get(year, Decimal(0)).quantize(fiscal.CENT),
+                        **{
+                            value: here.get(value, Decimal(0)).quantize(fiscal.CENT)
+                            for value in Expenditure.Phase.values
+                        },
+                    },
+                )
+            )
+        by_funder = list(
+            entering.values("funder_id", "fiscal_year").annotate(cents=_cents_sum()).order_by()
+        )
+        agencies = {
+            a.pk: a for a in Agency.objects.filter(pk__in={row["funder_id"] for row in by_funder})
+        }
+        for row in sorted(
+            by_funder, key=lambda r: (-r["fiscal_year"], agencies[r["funder_id"]].name)
+        ):
+            result.funders.append(
+                [
+                    agencies[row["funder_id"]].name,
+                    fiscal.label(row["fiscal_year"], first_month),
+                    money(Decimal(row["cents"] or 0) / 100, result.currency),
+                ]
+            )
+    if jurisdiction is not None:
+        # A service offered for a wider area (the province, the country) is offered here too.
+        codes = jurisdiction.ancestor_codes
+        offerings = (
+            Offering.objects.filter(area__code__in=codes)
+            .select_related("service", "agency", "area")
+            .order_by("service__key", "area__path")
+        )
+        for offering in offerings:
+            result.services.append(
+                [offering.service.name, offering.agency.name, offering.area.name]
+            )
+    for figure in PlaceFigure.objects.filter(place=place).order_by("measure", "period"):
+        result.figures.setdefault(figure.measure, []).append((figure.period, figure.value))
+    result.pilots = list(place.pilots.all())
+    result.compared_in = list(place.compared_in.all())
+    return result
+
+
+# --- The map -------------------------------------------------------------------------------
+
+#: Five classes from light to dark (USWDS blues), each with the text colour it needs.
+CLASSES = ("#e7f2f5", "#99deea", "#00bde3", "#0081a1", "#07648d")
+
+
+@dataclass
+class MapArea:
+    place: Place
+    path: str
+    fill: str
+    value: float | None
+
+
+def latest_values(measure: str) -> tuple[Any, dict[int, float]]:
+    """The month with the most recent figures of the measure, and each place's value then."""
+    rows = PlaceFigure.objects.filter(measure=measure)
+    last = rows.order_by("-period").values_list("period", flat=True).first()
+    if last is None:
+        return None, {}
+    return last, dict(rows.filter(period=last).values_list("place_id", "value"))
+
+
+def choropleth(
+    shaped: list[Place], values: dict[int, float], width: int = 640
+) -> tuple[list[MapArea], int, list[tuple[str, str]]]:
+    """SVG paths of the places' shapes (equirectangular, scaled by the cosine of the mean
+    latitude), each filled by the class of its value (quintiles); the height, and the legend."""
+    polygons: list[tuple[Place, list[list[list[float]]]]] = []
+    for place in shaped:
+        shape = place.shape or {}
+        rings = shape.get("coordinates") or []
+        if shape.get("type") == "Polygon":
+            polygons.append((place, rings))
+        elif shape.get("type") == "MultiPolygon":
+            polygons.append((place, [ring for polygon in rings for ring in polygon]))
+    points = [pt for _p, rings in polygons for ring in rings for pt in ring]
+    if not points:
+        return [], 0, []
+    lons = [float(p[0]) for p in points]
+    lats = [float(p[1]) for p in points]
+    scale_x = math.cos(math.radians(sum(lats) / len(lats)))
+    span_x = max((max(lons) - min(lons)) * scale_x, 1e-9)
+    span_y = max(max(lats) - min(lats), 1e-9)
+    unit = (width - 20) / span_x
+    height = int(span_y * unit) + 20
+    known = sorted(v for v in values.values() if v is not None)
+    cuts = [known[int(len(known) * q / 5)] for q in range(1, 5)] if known else []
+    legend = []
+    if known:
+        bounds = [known[0], *cuts, known[-1]]
+        legend = [
+            (CLASSES[i], f"{bounds[i]:.1f} – {bounds[i + 1]:.1f}") for i in range(len(CLASSES))
+        ]
+    areas = []
+    for place, rings in polygons:
+        d = " ".join(
+            "M "
+            + " L ".join(
+                f"{10 + (float(x) - min(lons)) * scale_x * unit:.1f},"
+                f"{10 + (max(lats) - float(y)) * unit:.1f}"
+                for x, y in ring
+            )
+            + " Z"
+            for ring in rings
+        )
+        value = values.get(place.pk)
+        fill = "#dfe1e2"
+        if value is not None and cuts:
+            fill = CLASSES[sum(1 for c in cuts if value >= c)]
+        areas.append(MapArea(place=place, path=d, fill=fill, value=value))
+    return areas, height, legend
+
+
+# --- Export and comparison -----------------------------------------------------------------
+
+
+def data_package(counted: PlaceView) -> bytes:
+    """A place's counts as a zipped Frictionless data package: `datapackage.json` with
+    `money.csv` (by fiscal year: allocated and each phase), `services.csv` and
+    `figures.csv` (measure, month, value) — to start the redesign conversation."""
+    place = counted.place
+    tables = {
+        "money": (
+            ["fiscal_year", "currency", "allocated", *Expenditure.Phase.values],
+            [
+                [y.fiscal_year, counted.currency, y.raw["allocated"]]
+                + [y.raw[phase] for phase in Expenditure.Phase.values]
+                for y in counted.years
+            ],
+        ),
+        "services": (["service", "delivered_by", "offered_for"], counted.services),
+        "figures": (
+            ["measure", "month", "value"],
+            [
+                [measure, period.strftime("%Y-%m"), value]
+                for measure, points in counted.figures.items()
+                for period, value in points
+            ],
+        ),
+    }
+    types = {
+        "fiscal_year": "integer",
+        "allocated": "number",
+        "value": "number",
+        **dict.fromkeys(Expenditure.Phase.values, "number"),
+    }
+    descriptor = {
+        "profile": "tabular-data-package",
+        "name": f"place-{place.key}",
+        "title": place.name,
+        "description": (
+            "Synthetic place: made for demonstrations and tests." if place.synthetic else ""
+        ),
+        "resources": [
+            {
+                "name": name,
+                "path": f"{name}.csv",
+                "profile": "tabular-data-resource",
+                "schema": {
+                    "fields": [{"name": c, "type": types.get(c, "string")} for c in columns]
+                },
+            }
+            for name, (columns, _rows) in tables.items()
+        ],
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("datapackage.json", json.dumps(descriptor, indent=2, ensure_ascii=False))
+        for name, (columns, rows) in tables.items():
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(columns)
+            writer.writerows(rows)
+            archive.writestr(f"{name}.csv", text.getvalue())
+    return buffer.getvalue()
+
+
+def _latest(points: list[tuple[Any, float]] | None) -> str:
+    if not points:
+        return "—"
+    period, value = points[-1]
+    return f"{number_format(round(value, 1), 1, use_l10n=True)} ({period:%Y-%m})"
+
+
+def comparison_rows(left: PlaceView, right: PlaceView) -> list[list[str]]:
+    """Two places side by side: population, money of the latest fiscal year each has,
+    services offered, pilots, and the latest value of each measure."""
+
+    def latest_year(view: PlaceView) -> YearMoney | None:
+        return view.years[0] if view.years else None
+
+    def show(value: Any) -> str:
+        return "—" if value in (None, "") else str(value)
+
+    rows = [
+        [
+            _("Population"),
+            show(left.place.population and number_format(left.place.population, 0, True, True)),
+            show(right.place.population and number_format(right.place.population, 0, True, True)),
+        ],
+    ]
+    a, b = latest_year(left), latest_year(right)
+    rows.append([_("Latest fiscal year with funding"), show(a and a.label), show(b and b.label)])
+    rows.append([_("Allocated that year"), show(a and a.allocated), show(b and b.allocated)])
+    rows.append([_("Spent that year"), show(a and a.executed), show(b and b.executed)])
+    rows.append([_("Services offered"), str(len(left.services)), str(len(right.services))])
+    rows.append(
+        [
+            _("Pilots taking part in"),
+            str(len(left.pilots)),
+            str(len(right.pilots)),
+        ]
+    )
+    labels = dict(PlaceFigure.Measure.choices)
+    for measure in PlaceFigure.Measure.values:
+        ours, theirs = left.figures.get(measure), right.figures.get(measure)
+        if not ours and not theirs:
+            continue
+        rows.append(
+            [
+                _("%(measure)s, latest month") % {"measure": labels[measure]},
+                _latest(ours),
+                _latest(theirs),
+            ]
+        )
+    return rows
+
+
+# --- Figures from the platform's own measures ----------------------------------------------
+
+
+def figures_from_rollups() -> int:
+    """Monthly figures of every jurisdiction place from performance's monthly rollups:
+    completed transactions and the share within the service standard, summed over the
+    jurisdiction and every jurisdiction under it (by delivering jurisdiction: transactions
+    do not record the person's place yet). Replaces the non-synthetic figures of those two
+    measures; returns how many were written. One aggregate query over the rollups."""
+    paths = dict(Jurisdiction.objects.values_list("code", "path"))
+    by_place_code = dict(
+        Place.objects.filter(kind=Place.Kind.JURISDICTION, jurisdiction__isnull=False).values_list(
+            "jurisdiction__code", "pk"
+        )
+    )
+    totals: dict[tuple[int, Any], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = (
+        MonthlyRollup.objects.values("jurisdiction", "month")
+        .annotate(
+            completed=Sum("completed"), with_standard=Sum("with_standard"), met=Sum("met_standard")
+        )
+        .order_by()
+    )
+    for row in rows:
+        path = paths.get(row["jurisdiction"])
+        if not path:
+            continue
+        for code in path.split("/"):
+            place_id = by_place_code.get(code)
+            if place_id is None:
+                continue
+            cell = totals[(place_id, row["month"])]
+            cell[0] += row["completed"] or 0
+            cell[1] += row["with_standard"] or 0
+            cell[2] += row["met"] or 0
+    figures = []
+    for (place_id, month), (completed, with_standard, met) in totals.items():
+        figures.append(
+            PlaceFigure(
+                place_id=place_id,
+                measure=PlaceFigure.Measure.COMPLETED,
+                period=month,
+                value=float(completed),
+            )
+        )
+        if with_standard:
+            figures.append(
+                PlaceFigure(
+                    place_id=place_id,
+                    measure=PlaceFigure.Measure.WITHIN_STANDARD,
+                    period=month,
+                    value=met / with_standard * 100,
+                )
+            )
+    measures = [PlaceFigure.Measure.COMPLETED, PlaceFigure.Measure.WITHIN_STANDARD]
+    with transaction.atomic():
+        PlaceFigure.objects.filter(
+            place__kind=Place.Kind.JURISDICTION, synthetic=False, measure__in=measures
+        ).delete()
+        PlaceFigure.objects.bulk_create(figures, batch_size=2000)
+    return len(figures)

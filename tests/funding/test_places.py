@@ -1,0 +1,275 @@
+"""Places: the registry's jurisdictions and GeoJSON service areas, the synthetic history's
+places and pilot, and everything counted in a place (money traced from the funding flows)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import zipfile
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from joinedup.demo.history.places import write_places
+from joinedup.demo.loading import PLACES
+from joinedup.federation.loader import load_federation
+from joinedup.funding import expenditures, places
+from joinedup.funding.models import Expenditure, Pilot, Place, PlaceFigure
+from tests.conftest import SMALL_FEDERATION
+from tests.funding.conftest import staff_client
+
+
+def square(lon: float, lat: float) -> dict:
+    ring = [[lon, lat], [lon + 0.1, lat], [lon + 0.1, lat + 0.1], [lon, lat + 0.1], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def collection(*features: dict) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": list(features)})
+
+
+def area(key: str, code: str = "CA-ON-TOR", **extra) -> dict:
+    properties = {"kind": "area", "key": key, "name_en": key.title(), "jurisdiction": code}
+    properties.update(extra)
+    return {"type": "Feature", "properties": properties, "geometry": square(-79.4, 43.6)}
+
+
+@pytest.fixture
+def registry(db):
+    load_federation([SMALL_FEDERATION])
+
+
+def test_every_jurisdiction_becomes_a_place_and_areas_load_from_geojson(registry, tmp_path):
+    path = tmp_path / "areas.geojson"
+    path.write_text(
+        collection(
+            area("east-end", name_fr="Est", population=1200, synthetic=True),
+            {
+                "type": "Feature",
+                "properties": {"kind": "jurisdiction", "jurisdiction": "CA-ON-OTT"},
+                "geometry": square(-75.7, 45.4),
+            },
+        )
+    )
+    call_command("load_places", str(path))
+    toronto = Place.objects.get(key="ca-on-tor")
+    assert toronto.kind == Place.Kind.JURISDICTION and toronto.jurisdiction.code == "CA-ON-TOR"
+    east = Place.objects.get(key="east-end")
+    assert east.kind == Place.Kind.AREA and east.synthetic and east.population == 1200
+    assert east.jurisdiction.code == "CA-ON-TOR" and east.names["fr"] == "Est"
+    assert Place.objects.get(key="ca-on-ott").shape["type"] == "Polygon"
+    count = Place.objects.count()
+    call_command("load_places", str(path))  # loading twice changes nothing
+    assert Place.objects.count() == count
+
+
+def test_a_bad_feature_is_named_and_nothing_is_written(registry, tmp_path):
+    broken = area("open-ring")
+    broken["geometry"]["coordinates"][0].pop()  # the ring no longer closes
+    path = tmp_path / "bad.geojson"
+    path.write_text(
+        collection(area("fine"), area("nowhere", code="CA-XX"), broken, area("ca-on-ott"))
+    )
+    with pytest.raises(CommandError) as refused:
+        call_command("load_places", str(path))
+    message = str(refused.value)
+    assert "bad.geojson, feature 2: no jurisdiction CA-XX" in message
+    assert "bad.geojson, feature 3" in message and "close" in message
+    assert "feature 4: ca-on-ott is the key of a jurisdiction's place" in message
+    assert not Place.objects.exists()
+
+
+def test_the_demo_shapes_are_small_synthetic_and_load(registry):
+    document = json.loads((PLACES / "canada.geojson").read_text())
+    assert all(f["properties"]["synthetic"] for f in document["features"])
+    known = {"CA-ON-TOR", "CA-ON-OTT", "CA-QC-MTL"}
+    subset = [f for f in document["features"] if f["properties"]["jurisdiction"] in known]
+    loaded = places.load_places([])
+    assert loaded.jurisdictions == Place.objects.count()
+    # the features naming jurisdictions of the small federation load as they are
+    with pytest.raises(places.PlacesRefused):
+        places.load_places([PLACES / "canada.geojson"])  # Quebec City is not in it
+    assert len(subset) >= 4
+
+
+def test_synthetic_history_writes_places_figures_and_a_pilot_with_its_effect(registry):
+    months = [datetime.date(2024, m, 1) for m in range(1, 13)] + [
+        datetime.date(2025, m, 1) for m in range(1, 13)
+    ]
+    write_places(count=30, months=months, seed=3, pilot="navigators", effect=4.0, treated=4)
+    synthetic = Place.objects.filter(synthetic=True, key__startswith="synthetic-")
+    assert synthetic.count() == 30
+    assert all(p.shape["type"] == "Polygon" for p in synthetic)
+    assert PlaceFigure.objects.filter(measure="within_standard").count() == 30 * 24
+    pilot = Pilot.objects.get(key="navigators")
+    assert pilot.synthetic and pilot.injected_effect == 4.0
+    assert pilot.treated.count() == 4 and pilot.comparison.count() == 26
+    assert pilot.starts_on == datetime.date(2025, 1, 1)
+    # again: the synthetic places are replaced, not added to
+    write_places(count=30, months=months, seed=4)
+    assert Place.objects.filter(synthetic=True, key__startswith="synthetic-").count() == 30
+    assert not Pilot.objects.exists()
+
+
+def test_place_money_is_traced_from_the_funding_flows(world):
+    places.load_places([])
+    for allocation, amount in ((world.municipal, "30.00"), (world.provincial, "5.00")):
+        expenditures.report_expenditure(
+            allocation,
+            period=datetime.date(2025, 5, 1),
+            category=Expenditure.Category.STAFF,
+            phase=Expenditure.Phase.EXECUTED,
+            amount=Decimal(amount),
+            user_id=None,
+            agency=allocation.recipient.key,
+            reason="test",
+        )
+    toronto = places.view(Place.objects.get(key="ca-on-tor"))
+    (year,) = toronto.years
+    # 60 entered Toronto from Ontario; the 40 passed on to a Toronto charity is inside it
+    assert year.allocated == "60.00 CAD" and year.executed == "35.00 CAD"
+    assert toronto.funders == [["ServiceOntario", year.label, "60.00 CAD"]]
+    ontario = places.view(Place.objects.get(key="ca-on"))
+    assert ontario.years[0].allocated == "150.00 CAD"  # the federal 100 and 50, once each
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+def _history(count: int, months: int = 18, **pilot) -> None:
+    days = [datetime.date(2024 + (m // 12), m % 12 + 1, 1) for m in range(months)]
+    write_places(count=count, months=days, seed=7, **pilot)
+
+
+def test_places_and_pilots_are_for_analysts(world):
+    places.load_places([])
+    _history(12, pilot="navigators", effect=4.0, treated=3, pilot_months=6)
+    assert Client().get("/en/funding/places/").status_code in (302, 403)
+    front_line, _user = staff_client(world.toronto, "front_line")
+    assert front_line.get("/en/funding/places/").status_code == 403
+    assert front_line.get("/en/funding/pilots/navigators/").status_code == 403
+
+
+def test_the_places_list_has_a_map_with_its_table_and_bounded_queries(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(6)
+    client.get("/en/funding/places/")  # the first request of a session does more
+    with CaptureQueriesContext(connection) as small:
+        response = client.get("/en/funding/places/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<svg" in page and "Synthetic place 06" in page and "synthetic" in page
+    _history(30, pilot="navigators", effect=4.0, treated=5, pilot_months=6)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get("/en/funding/places/")
+    assert response.status_code == 200 and "Synthetic place 30" in response.content.decode()
+    assert len(large) == len(small)
+    assert client.get("/en/funding/places/?measure=nonsense").status_code == 400
+    french = client.get("/fr/funding/places/")
+    assert "Lieux et projets pilotes" in french.content.decode()
+
+
+def test_a_place_page_shows_money_services_figures_and_bounded_queries(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    toronto = client.get("/en/funding/places/ca-on-tor/")
+    assert toronto.status_code == 200
+    assert "60.00 CAD" in toronto.content.decode() and "ServiceOntario" in toronto.content.decode()
+    _history(4, months=6)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get("/en/funding/places/synthetic-01/").status_code == 200
+    _history(4, months=30, pilot="navigators", effect=2.0, treated=1, pilot_months=6)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get("/en/funding/places/synthetic-01/")
+    assert len(large) == len(small)
+    page = response.content.decode()
+    assert "Data of the chart" in page and "2026-06" in page  # the table beside the chart
+    assert client.get("/en/funding/places/nowhere/").status_code == 404
+
+
+def test_a_pilot_page_states_the_estimate_interval_and_computed_caveats(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(12, months=18, pilot="navigators", effect=4.0, treated=3, pilot_months=6)
+    response = client.get("/en/funding/pilots/navigators/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "95 % confidence interval" in page and "Wild-cluster bootstrap" in page
+    assert "Only 12 places are compared" in page  # computed, from the panel
+    assert "Event study" in page and "Data of the chart" in page
+    assert "Months before the start</th><td>12" in page
+    french = client.get("/fr/funding/pilots/navigators/").content.decode()
+    assert "Intervalle de confiance" in french
+    _history(12, months=18, pilot="alone", effect=5.0, treated=1, pilot_months=6)
+    single = client.get("/en/funding/pilots/alone/").content.decode()
+    assert "Synthetic control" in single and "rank among placebo runs" in single
+    assert "runs in one place" in single
+    assert client.get("/en/funding/pilots/nothing/").status_code == 404
+
+
+def test_two_places_side_by_side_and_a_place_exported_as_a_data_package(world):
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(4, months=6)
+    response = client.get("/en/funding/places/ca-on-tor/compare/?with=synthetic-02")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "side by side" in page and "60.00 CAD" in page and "Synthetic place 02" in page
+    assert client.get("/en/funding/places/ca-on-tor/compare/?with=nowhere").status_code == 400
+    exported = client.get("/en/funding/places/ca-on-tor/export/")
+    assert exported["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        descriptor = json.loads(archive.read("datapackage.json"))
+        money_rows = list(csv.DictReader(io.StringIO(archive.read("money.csv").decode())))
+    assert [r["name"] for r in descriptor["resources"]] == ["money", "services", "figures"]
+    assert money_rows[0]["allocated"] == "60.00" and money_rows[0]["currency"] == "CAD"
+
+
+def test_similar_places_are_suggested_as_comparisons():
+    from joinedup.funding import evaluation
+
+    values = np.array([[10.0, 11, 12, 20], [10, 11, 12, 13], [30, 31, 32, 33], [11, 12, 13, 14]])
+    panel = evaluation.Panel.build(["t", "near", "far", "close"], [0, 1, 2, 3], values, [0], 3)
+    assert [key for key, _d in evaluation.similar_places(panel, 2)] == ["near", "close"]
+
+
+def test_jurisdiction_figures_come_from_the_rollups_and_reconcile_with_them(registry):
+    from joinedup.performance.models import MonthlyRollup
+
+    month = datetime.date(2025, 1, 1)
+    for code, completed, with_standard, met in (
+        ("CA-ON-TOR", 10, 8, 6),
+        ("CA-ON-OTT", 5, 5, 5),
+        ("CA-QC-MTL", 3, 0, 0),
+    ):
+        MonthlyRollup.objects.create(
+            month=month,
+            service_key="ca.passport",
+            jurisdiction=code,
+            agency="esdc",
+            channel="online",
+            completed=completed,
+            with_standard=with_standard,
+            met_standard=met,
+        )
+    call_command("load_places", "--figures")
+
+    def figure(key, measure):
+        return PlaceFigure.objects.get(place__key=key, measure=measure, period=month).value
+
+    assert figure("ca-on-tor", "completed") == 10 and figure("ca-on-tor", "within_standard") == 75
+    assert figure("ca-on", "completed") == 15
+    assert figure("ca-on", "within_standard") == pytest.approx(11 / 13 * 100)
+    # the country's total is the rollups' total: nothing lost, nothing counted twice
+    assert figure("ca", "completed") == sum(r.completed for r in MonthlyRollup.objects.all())
+    assert not PlaceFigure.objects.filter(place__key="ca-qc-mtl", measure="within_standard")
+    places.figures_from_rollups()  # again: replaced, not added
+    assert PlaceFigure.objects.filter(place__key="ca", measure="completed").count() == 1
