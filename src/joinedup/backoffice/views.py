@@ -21,6 +21,7 @@ from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person
 
 from . import dashboard, levels, procurement, requests, statements
 from .models import BreachAlert, JointProcurement, Request, Statement, StatementLine, month_start
@@ -133,7 +134,7 @@ def order(request: HttpRequest, context: ActingContext, service_key: str) -> Htt
             404,
         )
     errors: list[str] = []
-    values = {"details": "", "quantity": "", "needed_by": ""}
+    values = {"details": "", "quantity": "", "needed_by": "", "employee": ""}
     if request.method == "POST":
         values = {name: request.POST.get(name, "").strip() for name in values}
         data: dict = {"details": values["details"]}
@@ -144,10 +145,20 @@ def order(request: HttpRequest, context: ActingContext, service_key: str) -> Htt
                 errors.append(_("Give how many as a whole number."))
         if values["needed_by"]:
             data["needed_by"] = values["needed_by"]
+        employee = None
+        if values["employee"]:
+            employee = _employee(values["employee"])
+            if employee is None:
+                errors.append(_("There is no person with this number in the person registry."))
         if not errors:
             try:
                 made, _created = requests.submit_request(
-                    context, agency, service.key, data, request.POST.get("key", "")
+                    context,
+                    agency,
+                    service.key,
+                    data,
+                    request.POST.get("key", ""),
+                    employee=employee,
                 )
             except SubmissionError as error:
                 errors = [error.message] + [e.message for e in error.errors]
@@ -161,12 +172,22 @@ def order(request: HttpRequest, context: ActingContext, service_key: str) -> Htt
     )
 
 
+def _employee(value: str) -> Person | None:
+    """The person a requester names by their registry number (linked, not read)."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return Person.objects.filter(pk=number).only("pk").first() if number > 0 else None
+
+
 @guards.requires("backoffice.view_request", resource=lambda request_id: _request(request_id))
 @require_GET
 def request_detail(
     request: HttpRequest, context: ActingContext, shared: Request, request_id
 ) -> HttpResponse:
     application = shared.application
+    employee_rows, employee_refused = requests.employee_facts(context, shared)
     return render(
         request,
         "backoffice/request.html",
@@ -178,6 +199,8 @@ def request_detail(
             "is_client": context.agency_key == shared.client.key,
             "scores": range(1, 6),
             "details": application.data.get("details") or application.data.get("reason") or "",
+            "employee_rows": employee_rows,
+            "employee_refused": employee_refused,
         },
     )
 
