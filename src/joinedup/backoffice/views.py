@@ -321,6 +321,7 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
     clients = dashboard.by_client(provider, start, end)
     services = dashboard.by_service(provider, start, end)
     providers = dashboard.across_providers(start, end)
+    recovery = dashboard.recovery_by_service(provider, start, end)
     charts = [
         dashboard.level_chart("by-client", _("Service levels met per client"), clients),
         dashboard.level_chart("by-service", _("Service levels met per service"), services),
@@ -336,7 +337,8 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
             "clients": clients,
             "services": services,
             "charts": charts,
-            "recovery": dashboard.cost_recovery(provider, start, end),
+            "recovery_rows": recovery,
+            "recovery": dashboard.total(recovery, _("All services")),
         },
     )
 
