@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 
 from joinedup.delivery.models import CLOSED_STATUSES, WorkItem
 from joinedup.federation.localization import pick
-from joinedup.federation.models import Agency
-from joinedup.performance import charts, costs
-from joinedup.performance.models import Transaction
+from joinedup.federation.models import Agency, Offering, Service
+from joinedup.performance import charts, costs, measures
+from joinedup.performance.models import SurveyResponse, Transaction
 
 from . import levels
 from .models import Request, ServiceLevel
@@ -272,3 +272,91 @@ def total(rows: list[Recovery], label: str = "", currency: str = "CAD") -> Recov
 def cost_recovery(provider: Agency, start, end) -> Recovery:
     """The provider's cost recovery over the period, all services together."""
     return total(recovery_by_service(provider, start, end))
+
+
+# --- Client satisfaction: performance's survey, asked of client agencies -------------------
+
+
+@dataclass
+class SurveyRow:
+    """Answers to the satisfaction survey (anonymous: per service, never per agency), on
+    `performance`'s 0–100 scale."""
+
+    label: str
+    responses: int = 0
+    total: int = 0
+    timely_total: int = 0
+    timely_count: int = 0
+
+    @property
+    def satisfaction(self) -> float | None:
+        return measures.satisfaction_score(self.total, self.responses)
+
+    @property
+    def timeliness(self) -> float | None:
+        return measures.satisfaction_score(self.timely_total, self.timely_count)
+
+
+def _offered(provider: Agency | None = None):
+    """(service key, delivering jurisdiction code) → (provider id, service names) of shared
+    services, for one provider or all."""
+    offerings = Offering.objects.filter(
+        service__client_type=Service.ClientType.AGENCY, agency__kind=Agency.Kind.SHARED_SERVICES
+    )
+    if provider is not None:
+        offerings = offerings.filter(agency=provider)
+    return {
+        (key, code or ""): (agency_id, names)
+        for key, code, agency_id, names in offerings.values_list(
+            "service__key", "agency__jurisdiction__code", "agency_id", "service__names"
+        )
+    }
+
+
+def _survey_groups(offered: dict, first, last):
+    return (
+        SurveyResponse.objects.filter(
+            service_key__in={key for key, _code in offered}, month__gte=first, month__lte=last
+        )
+        .values("service_key", "jurisdiction")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("satisfaction"),
+            timely_total=Sum("timeliness"),
+            timely_count=Count("timeliness"),
+        )
+        .order_by()
+    )
+
+
+def _add(row: SurveyRow, group: dict) -> None:
+    row.responses += group["n"]
+    row.total += group["total"] or 0
+    row.timely_total += group["timely_total"] or 0
+    row.timely_count += group["timely_count"]
+
+
+def survey_by_service(provider: Agency, first, last) -> list[SurveyRow]:
+    """The provider's client agencies' answers per service, months `first` to `last`."""
+    offered = _offered(provider)
+    rows: dict[str, SurveyRow] = {}
+    for group in _survey_groups(offered, first, last):
+        found = offered.get((group["service_key"], group["jurisdiction"]))
+        if found is None:
+            continue
+        label = pick(found[1])
+        _add(rows.setdefault(label, SurveyRow(label)), group)
+    return sorted(rows.values(), key=lambda r: r.label)
+
+
+def survey_across_providers(first, last) -> list[SurveyRow]:
+    """Every provider's answers over the same months (benchmarking)."""
+    offered = _offered()
+    names = {a.pk: a.name for a in Agency.objects.filter(kind=Agency.Kind.SHARED_SERVICES)}
+    rows: dict[int, SurveyRow] = {}
+    for group in _survey_groups(offered, first, last):
+        found = offered.get((group["service_key"], group["jurisdiction"]))
+        if found is None:
+            continue
+        _add(rows.setdefault(found[0], SurveyRow(names.get(found[0], ""))), group)
+    return sorted(rows.values(), key=lambda r: r.label)

@@ -22,8 +22,9 @@ from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
+from joinedup.performance import surveys
 
-from . import dashboard, levels, procurement, requests, statements
+from . import dashboard, feedback, levels, procurement, requests, statements
 from .models import BreachAlert, JointProcurement, Request, Statement, StatementLine, month_start
 
 PAGE_SIZE = 25
@@ -117,6 +118,7 @@ def home(request: HttpRequest, context: ActingContext) -> HttpResponse:
             "procurements": JointProcurement.objects.filter(participants__agency=agency).distinct()[
                 :12
             ],
+            "surveys": feedback.open_for_agency(agency),
         },
     )
 
@@ -199,6 +201,9 @@ def request_detail(
             "is_client": context.agency_key == shared.client.key,
             "scores": range(1, 6),
             "details": application.data.get("details") or application.data.get("reason") or "",
+            "survey": feedback.open_for_request(shared)
+            if context.agency_key == shared.client.key
+            else None,
             "employee_rows": employee_rows,
             "employee_refused": employee_refused,
         },
@@ -215,6 +220,41 @@ def rate(request: HttpRequest, context: ActingContext, shared: Request, request_
     except (SubmissionError, ValueError) as error:
         return _refused(request, getattr(error, "message", _("Give a score from 1 to 5.")))
     return redirect("backoffice:request", request_id=shared.pk)
+
+
+@guards.requires("backoffice.survey", resource=lambda request_id: _request(request_id))
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, context: ActingContext, shared: Request, request_id):
+    """`performance`'s satisfaction survey, answered by the client agency in the portal."""
+    invitation = feedback.open_for_request(shared)
+    if invitation is None:
+        return _refused(
+            request,
+            _("There is no survey waiting for this request: it was answered, or it expired."),
+            404,
+        )
+    error, chosen = None, {}
+    if request.method == "POST":
+        chosen = {q.name: request.POST.get(q.name, "") for q in surveys.QUESTIONS}
+        try:
+            feedback.answer(invitation, chosen)
+        except feedback.SurveyError as problem:
+            error = str(problem)
+        else:
+            return redirect("backoffice:request", request_id=shared.pk)
+    return render(
+        request,
+        "backoffice/survey.html",
+        {
+            "shared": shared,
+            "service": shared.application.service,
+            "questions": surveys.QUESTIONS,
+            "chosen": chosen,
+            "error": error,
+            "scale": range(1, 6),
+        },
+        status=400 if error else 200,
+    )
 
 
 # --- Statements ----------------------------------------------------------------------------
@@ -322,6 +362,8 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
     services = dashboard.by_service(provider, start, end)
     providers = dashboard.across_providers(start, end)
     recovery = dashboard.recovery_by_service(provider, start, end)
+    survey_services = dashboard.survey_by_service(provider, first, month)
+    survey_providers = dashboard.survey_across_providers(first, month)
     charts = [
         dashboard.level_chart("by-client", _("Service levels met per client"), clients),
         dashboard.level_chart("by-service", _("Service levels met per service"), services),
@@ -338,6 +380,8 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
             "services": services,
             "charts": charts,
             "recovery_rows": recovery,
+            "survey_services": survey_services,
+            "survey_providers": survey_providers,
             "recovery": dashboard.total(recovery, _("All services")),
         },
     )
