@@ -103,6 +103,10 @@ def test_the_request_page_shows_the_employee_through_the_gate(shared, make_staff
         legal_basis=LegalBasis.OWN_AGENCY,
         outcome=AccessEvent.Outcome.DISCLOSED,
     ).exists()
+    # The requester (not a person-facing role) sees that it concerns someone, not who.
+    requester, _ = staff_client(shared["ministry"], "service_requester")
+    page = requester.get(f"/en/backoffice/requests/{request.pk}/").content.decode()
+    assert "Employee concerned" in page and "Haddad" not in page
     # Another provider's staff do not even see the request.
     outsider, _ = staff_client(shared["federal"], "caseworker")
     assert outsider.get(f"/en/backoffice/requests/{request.pk}/").status_code == 403
