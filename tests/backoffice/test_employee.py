@@ -104,7 +104,7 @@ def test_the_request_page_shows_the_employee_through_the_gate(shared, make_staff
         outcome=AccessEvent.Outcome.DISCLOSED,
     ).exists()
     # The requester (not a person-facing role) sees that it concerns someone, not who.
-    requester, _ = staff_client(shared["ministry"], "service_requester")
+    requester, _ = staff_client(shared["ministry"], "service_requester", "hr@example.org")
     page = requester.get(f"/en/backoffice/requests/{request.pk}/").content.decode()
     assert "Employee concerned" in page and "Haddad" not in page
     # Another provider's staff do not even see the request.
