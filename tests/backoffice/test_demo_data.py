@@ -8,9 +8,10 @@ import datetime
 
 import pytest
 
-from joinedup.backoffice import levels, statements
+from joinedup.backoffice import dashboard, levels, statements
 from joinedup.backoffice.loader import LevelsRejected, load_levels
 from joinedup.backoffice.models import Request, ServiceLevel
+from joinedup.delivery.models import WorkItem
 from joinedup.demo import loading
 from joinedup.demo.history import run as history
 from joinedup.federation.models import Agency
@@ -51,6 +52,13 @@ def test_history_makes_requests_that_statements_reconcile_with(demo):
     for statement in issued:
         charged = sum(r.unit_price for r in statements.requests_of(statement))
         assert statement.charges == charged
+    # Each resolved request has the provider's done task: staff time the dashboard prices.
+    resolved = Request.objects.filter(application__completed_at__isnull=False)
+    assert WorkItem.objects.filter(status="completed").count() == resolved.count() > 0
+    start = min(Request.objects.values_list("submitted_at", flat=True))
+    rows = dashboard.recovery_by_service(provider, start, month + datetime.timedelta(seconds=1))
+    assert sum(r.requests for r in rows) == Request.objects.filter(provider=provider).count()
+    assert all(r.staff_seconds > 0 for r in rows if r.requests > 5)
 
 
 def test_a_bad_levels_file_loads_nothing(demo, tmp_path):

@@ -12,7 +12,7 @@ from django.test import Client
 from joinedup.backoffice import statements
 from joinedup.backoffice.models import Request, StatementLine
 from joinedup.backoffice.requests import submit_request
-from joinedup.delivery.models import Application
+from joinedup.delivery.models import Application, WorkItem
 from joinedup.identity import tokens
 
 MARCH = datetime.date(2026, 3, 1)
@@ -172,6 +172,7 @@ def test_lists_send_the_same_queries_at_10_and_200(
     first = _march_request(requester, shared["ministry"])
     browser, _ = staff_client(shared["ministry"], "supervisor")
     provider, _ = staff_client(shared["provincial"], "caseworker")
+    manager, _ = staff_client(shared["provincial"], "supervisor", "manager@example.org")
 
     def add(count: int) -> None:
         for application in copies_of(first.application, count):
@@ -183,6 +184,12 @@ def test_lists_send_the_same_queries_at_10_and_200(
                 unit_price=first.unit_price,
                 submitted_at=application.submitted_at,
             )
+        # Every task done: the dashboard prices their staff time.
+        WorkItem.objects.filter(agency=shared["provincial"]).update(
+            status=WorkItem.Status.COMPLETED,
+            claimed_at=datetime.datetime(2026, 3, 4, 14, tzinfo=datetime.UTC),
+            completed_at=datetime.datetime(2026, 3, 4, 16, tzinfo=datetime.UTC),
+        )
 
     _api_client, secret = tokens.create_api_client(
         shared["ministry"], name="HR", role="service_requester", scopes=("read",)
@@ -192,6 +199,8 @@ def test_lists_send_the_same_queries_at_10_and_200(
     def read() -> None:
         assert browser.get("/en/backoffice/").status_code == 200
         assert provider.get("/en/backoffice/provider/").status_code == 200
+        # The dashboard, its cost recovery included, at the same cost whatever the volume.
+        assert manager.get("/en/backoffice/provider/dashboard/?month=2026-03").status_code == 200
         listed = api.get("/api/v1/backoffice/requests?limit=50", **_bearer(secret))
         assert listed.status_code == 200 and len(listed.json()["items"]) <= 50
 

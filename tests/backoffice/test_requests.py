@@ -171,3 +171,46 @@ def test_an_application_has_exactly_one_party(shared, make_staff):
         Application.objects.filter(pk=application.pk).update(
             applicant_business_id=None, applicant_agency=None, applicant_id=None
         )
+
+
+def test_a_business_is_a_party_the_engine_carries(shared, make_staff):
+    """identity's Business as applicant: received and worked by the same engine, named in
+    words, and (no person's data) neither read through the gate nor notified as a person."""
+    from joinedup.delivery import applications
+    from joinedup.delivery.models import StatusChange
+    from joinedup.federation.models import Offering
+    from joinedup.identity.models import Business
+    from joinedup.sharing.models import AccessEvent
+
+    business = Business.objects.create(
+        legal_name="Maple Cleaning Ltd.",
+        business_number="123456789",
+        jurisdiction=Jurisdiction.objects.get(code="CA-ON"),
+    )
+    clerk = make_staff(shared["provincial"], "front_line")
+    offering = Offering.objects.get(service=shared["onboarding"], agency=shared["provincial"])
+    version = applications.current_version(shared["onboarding"])
+    application = applications.received(
+        clerk,
+        version,
+        None,
+        {"details": "A supplier's account"},
+        "counter",
+        offering.area,
+        offering,
+        applicant_business=business,
+    )
+    applications.start(application, clerk)
+    application.refresh_from_db()
+    assert application.applicant_id is None and application.applicant_agency_id is None
+    party = party_of(application)
+    assert (party.kind, party.name, party.is_person) == ("business", "Maple Cleaning Ltd.", False)
+    assert applicant_name(application) == "Maple Cleaning Ltd."
+    assert StatusChange.objects.filter(application=application).exists()
+    item = WorkItem.objects.get(application=application)
+    assert item.agency == shared["provincial"]
+    caseworker = make_staff(shared["provincial"], "caseworker")
+    rows, refused = queues.applicant_facts(caseworker, application)
+    assert refused is None and rows == [("Business", "Maple Cleaning Ltd.")]
+    assert not AccessEvent.objects.exists()
+    assert not Notification.objects.filter(application=application).exclude(person=None).exists()

@@ -170,3 +170,63 @@ def test_cost_recovery_prices_the_requests_with_the_channel_unit_costs(shared, m
     assert recovery.charged == Decimal("500.00")
     assert recovery.cost == Decimal("200.00")
     assert recovery.share == Decimal("2.500")
+
+
+def test_cost_recovery_adds_the_staff_time_at_the_providers_hourly_cost(
+    shared, make_staff, staff_client
+):
+    """Staff time: each completed task of the provider, from taken to done, counted in the
+    provider's working hours (at most a working day a task), plus the handle time
+    `performance` recorded on the request, at the provider's hourly staff cost."""
+    from joinedup.backoffice import dashboard
+    from joinedup.delivery.models import WorkItem
+    from joinedup.performance import handle_time
+    from joinedup.performance.models import ChannelUnitCost, StaffCostRate, Transaction
+
+    ChannelUnitCost.objects.create(
+        jurisdiction="CA-ON", channel="online", amount=1000, valid_from=datetime.date(2020, 1, 1)
+    )
+    StaffCostRate.objects.create(
+        agency="on-shared", hourly=6000, valid_from=datetime.date(2020, 1, 1)
+    )
+    first, second = _orders(
+        make_staff(shared["ministry"], "service_requester"),
+        shared["ministry"],
+        [(2, True), (3, True)],
+    )
+    # Taken Monday 2 March at 14:30, done Tuesday at 10:00: 2 h + 1.5 h of working day.
+    WorkItem.objects.filter(application=first.application, agency=shared["provincial"]).update(
+        status=WorkItem.Status.COMPLETED,
+        claimed_at=datetime.datetime(2026, 3, 2, 14, 30, tzinfo=TORONTO),
+        completed_at=datetime.datetime(2026, 3, 3, 10, 0, tzinfo=TORONTO),
+    )
+    # Held for a week: counts one working day (8 h), not the week.
+    WorkItem.objects.filter(application=second.application, agency=shared["provincial"]).update(
+        status=WorkItem.Status.COMPLETED,
+        claimed_at=datetime.datetime(2026, 3, 3, 12, 0, tzinfo=TORONTO),
+        completed_at=datetime.datetime(2026, 3, 10, 12, 0, tzinfo=TORONTO),
+    )
+    # A call about the second request, recorded by performance: 30 minutes, 30.00.
+    handle_time.record_interaction(
+        "call-1",
+        {"channel": "phone", "agency": "on-shared", "minutes": 30, "applications": [second.pk]},
+        datetime.datetime(2026, 3, 4, 9, tzinfo=TORONTO),
+    )
+    assert Transaction.objects.get(source=f"application:{second.pk}").handle_cost == 3000
+    start, end = statements.month_bounds(shared["provincial"], MARCH)
+    (row,) = dashboard.recovery_by_service(shared["provincial"], start, end)
+    assert row.label == "New employee onboarding"
+    assert row.requests == 2 and row.charged == Decimal("500.00")
+    assert row.channel_cost == Decimal("20.00")
+    assert row.staff_seconds == int((3.5 + 8 + 0.5) * 3600)
+    assert row.staff_cost == Decimal("210.00") + Decimal("480.00") + Decimal("30.00")
+    assert row.cost == Decimal("740.00")
+    assert row.share == Decimal("0.676")
+    assert row.cost_per_request == Decimal("370.00")
+    assert dashboard.cost_recovery(shared["provincial"], start, end).cost == Decimal("740.00")
+    # The dashboard shows it, per service, in both languages.
+    browser, _ = staff_client(shared["provincial"], "supervisor")
+    page = browser.get("/en/backoffice/provider/dashboard/?month=2026-03").content.decode()
+    assert "Cost recovery per service" in page and "$740.00" in page and "12.0" in page
+    french = browser.get("/fr/backoffice/provider/dashboard/?month=2026-03").content.decode()
+    assert "Recouvrement des coûts par service" in french

@@ -1,6 +1,7 @@
 """The back office in a real browser: a ministry's requester orders an onboarding, the
 provider works it within its service level, the month's statement shows it, and the ministry
-disputes another line. axe-core on every page, screenshots kept."""
+disputes another line, then answers the satisfaction survey about the onboarding. axe-core
+on every page, screenshots kept."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from joinedup.delivery import queues
 from joinedup.delivery.models import Application, WorkItem
 from joinedup.federation.models import Agency, Agreement, Offering
 from joinedup.identity.models import User
+from joinedup.performance import surveys, transactions
+from joinedup.performance.models import SurveyResponse
 from tests.backoffice.conftest import _service, build_shared
 from tests.delivery.conftest import staff_context
 from tests.e2e.test_delivery import sign_in
@@ -47,7 +50,7 @@ def _staff(agency: Agency, role: str) -> User:
 
 
 def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_line(
-    page: Page, live_server, world, axe, screenshot
+    page: Page, live_server, world, axe, screenshot, settings
 ):
     ministry, provider = world["ministry"], world["provincial"]
     requester = _staff(ministry, "service_requester")
@@ -71,6 +74,9 @@ def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_lin
     queues.claim(worker, item)
     queues.complete(worker, WorkItem.objects.get(pk=item.pk), "approve", "Accounts created")
     assert Application.objects.get(pk=onboarding.pk).met_standard is True
+    # performance samples the finished request for its satisfaction survey (all of them here).
+    settings.PERFORMANCE_SURVEY_RATE = 1
+    surveys.invite(transactions.record_submitted(onboarding.pk), onboarding.pk, "e2e-survey")
     # Another line to dispute: a pay change ordered by API this month.
     submit_request(
         staff_context(requester, ministry, "service_requester"),
@@ -108,3 +114,16 @@ def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_lin
     statuses = dict(StatementLine.objects.values_list("level__service__key", "status"))
     assert statuses == {"on.onboarding": "acknowledged", "on.pay-change": "disputed"}
     assert Application.objects.filter(service__key="on.statement-dispute").count() == 1
+
+    # The ministry answers the satisfaction survey about the onboarding, in the portal.
+    page.goto(live_server.url + "/en/backoffice/")
+    page.get_by_role("link", name=f"How did the provider do with {onboarding.reference}").click()
+    expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
+    axe(page)
+    page.locator("label[for=satisfaction-4]").click()
+    page.locator("label[for=timeliness-5]").click()
+    screenshot(page, "backoffice-survey")
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_role("heading", name=f"Request {onboarding.reference}")).to_be_visible()
+    answer = SurveyResponse.objects.get()
+    assert (answer.service_key, answer.satisfaction, answer.timeliness) == ("on.onboarding", 4, 5)

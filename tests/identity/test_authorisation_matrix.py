@@ -126,6 +126,7 @@ class World:
     noor: Person  # a child of David's, no account
     service: Service  # needs level 2
     device: TOTPDevice  # someone's authenticator (the admin shows its set-up code)
+    shared_request: object  # an ESDC request to the federal shared-services provider
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,24 @@ def build_world() -> World:
         noor=noor,
         service=Service.objects.get(key="ca.birth-registration"),
         device=TOTPDevice.objects.create(user=_user("someone@example.org"), name="phone"),
+        shared_request=_shared_request(),
     )
+
+
+def _shared_request():
+    """A back-office request of ESDC (a client of the federal provider), so the back office's
+    rules are checked against a real request (the client's roles, the provider's, others')."""
+    # Imported here: the back office's fixtures build on the small federation set up above.
+    from joinedup.backoffice.requests import submit_request
+    from tests.backoffice.conftest import build_shared
+
+    build_shared({a.key: a for a in Agency.objects.all()})
+    esdc = Agency.objects.get(key="esdc")
+    requester = _user("esdc-requester-for-matrix@example.org")
+    StaffMembership.objects.create(user=requester, agency=esdc, role="service_requester")
+    context = acting.for_user(requester, second_factor=True)
+    request, _created = submit_request(context, esdc, "ca.hosting", {"details": "A test bed"})
+    return request
 
 
 def sign_in_as(role: Role, world: World):
@@ -264,12 +282,16 @@ def samples(world: World) -> dict[str, object]:
         "object_id": "1",
         "content_type_id": 1,
         "pk": world.device.pk,
+        # Only the back office's request pages take it (others name their own requests).
+        "backoffice:request_id": world.shared_request.pk,
     }
 
 
 def resource_for(endpoint: Endpoint, world: World):
     if "person_id" in endpoint.params:
         return world.amara
+    if endpoint.name.startswith("backoffice:") and "request_id" in endpoint.params:
+        return world.shared_request
     if endpoint.action == "service.apply" and "key" in endpoint.params:
         return world.service  # otherwise the service is named in the body, read after the gate
     return None
@@ -312,6 +334,8 @@ def _fallback(route: str, name: str) -> object:
 
 def url_of(endpoint: Endpoint, values: dict[str, object]) -> str | None:
     kwargs = {p: values.get(p, _fallback(endpoint.route, p)) for p in endpoint.params}
+    if endpoint.name.startswith("backoffice:") and "request_id" in kwargs:
+        kwargs["request_id"] = values["backoffice:request_id"]
     for name, value in kwargs.items():
         if f"<slug:{name}>" in endpoint.route and not re.fullmatch(r"[-\w]+", str(value)):
             kwargs[name] = "nothing-here"

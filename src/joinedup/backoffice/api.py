@@ -12,6 +12,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -22,6 +23,7 @@ from joinedup.federation.models import Agency
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
+from joinedup.identity.models import Person
 
 from . import requests
 from .models import Request, Statement
@@ -33,6 +35,11 @@ class RequestIn(Schema):
     service: str = Field(description="Catalogue key of the shared service")
     answers: dict = Field(description="The service's form: details, quantity, needed_by")
     idempotency_key: str = Field("", max_length=200)
+    employee: int | None = Field(
+        None,
+        description="Registry number of the person the request concerns (a pay change); "
+        "linked, never returned: the provider reads it through the data gate",
+    )
 
 
 class RequestOut(Schema):
@@ -121,6 +128,17 @@ def _agency(context: ActingContext) -> Agency:
 )
 def order(request: HttpRequest, payload: RequestIn):
     context: ActingContext = request.auth
+    employee = None
+    if payload.employee is not None:
+        employee = Person.objects.filter(pk=payload.employee).only("pk").first()
+        if employee is None:
+            return Status(
+                422,
+                ErrorOut(
+                    detail=_("There is no person with this number in the person registry."),
+                    code="unknown_employee",
+                ),
+            )
     try:
         made, created = requests.submit_request(
             context,
@@ -129,6 +147,7 @@ def order(request: HttpRequest, payload: RequestIn):
             payload.answers,
             payload.idempotency_key,
             channel="partner" if context.api_client_id else "online",
+            employee=employee,
         )
     except SubmissionError as error:
         status = 409 if error.code == "idempotency_conflict" else 422

@@ -1,6 +1,7 @@
 """A provider's dashboard: volumes, backlog, service levels met per client and per service,
-charges against the forecast, client satisfaction; and the same figures for every provider,
-side by side (benchmarking). One GROUP BY each, whatever the number of requests.
+charges against the forecast and against the cost (cost recovery), client satisfaction; and
+the same figures for every provider, side by side (benchmarking). A fixed number of queries,
+whatever the number of requests.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext as _
 
-from joinedup.delivery.models import CLOSED_STATUSES
+from joinedup.delivery.models import CLOSED_STATUSES, WorkItem
 from joinedup.federation.localization import pick
-from joinedup.federation.models import Agency
-from joinedup.performance import charts, costs
+from joinedup.federation.models import Agency, Offering, Service
+from joinedup.performance import charts, costs, measures
+from joinedup.performance.models import SurveyResponse, Transaction
 
+from . import levels
 from .models import Request, ServiceLevel
 
 
@@ -136,32 +139,224 @@ def level_chart(chart_id: str, title: str, rows: list[Row]) -> charts.Chart:
     )
 
 
+#: A task's staff time counts at most one working day (a task left claimed over days is
+#: not days of work).
+TASK_CAP_SECONDS = levels.DAY_HOURS * 3600
+
+
 @dataclass
 class Recovery:
+    """What the provider charged for a service (or in all) against what the requests cost it:
+    channel unit costs plus staff time at the provider's hourly staff cost."""
+
+    label: str
+    requests: int
     charged: Decimal
-    cost: Decimal
+    channel_cost: Decimal
+    staff_seconds: int
+    staff_cost: Decimal
     currency: str
+
+    @property
+    def cost(self) -> Decimal:
+        return self.channel_cost + self.staff_cost
+
+    @property
+    def staff_hours(self) -> Decimal:
+        return (Decimal(self.staff_seconds) / 3600).quantize(Decimal("0.1"))
 
     @property
     def share(self) -> Decimal | None:
         return (self.charged / self.cost).quantize(Decimal("0.001")) if self.cost else None
 
+    @property
+    def cost_per_request(self) -> Decimal | None:
+        return (self.cost / self.requests).quantize(Decimal("0.01")) if self.requests else None
 
-def cost_recovery(provider: Agency, start, end) -> Recovery:
-    """What the provider charged its clients against what the requests cost it, priced with
-    `performance`'s channel unit costs where the provider is (one GROUP BY per channel and
-    day; staff time is not yet counted per request)."""
+
+def _cents(amount: int) -> Decimal:
+    return Decimal(amount) / 100
+
+
+def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
+    """Cost recovery per service of the requests received in the period, with `performance`'s
+    costs (a fixed number of queries, whatever the number of requests):
+
+    - channel unit costs where the provider is, on the day each request was received (one
+      GROUP BY per level, channel and day);
+    - staff time of the provider's completed tasks on the requests: from claimed (or created)
+      to completed, in the provider's working hours, at most one working day a task;
+    - staff handle time `performance` recorded on the requests (interactions that touched
+      them: calls, visits);
+    both priced at the provider's hourly staff cost on the day (`performance`'s staff rates).
+    """
     rows = Request.objects.filter(provider=provider, submitted_at__gte=start, submitted_at__lt=end)
-    charged = rows.aggregate(total=Sum("unit_price"))["total"] or Decimal(0)
     place = provider.jurisdiction.code if provider.jurisdiction_id else ""
-    unit_costs = costs.UnitCosts()
-    cents = 0
+    currency = costs.Currencies().of(place) or "CAD"
+    unit_costs, rates = costs.UnitCosts(), costs.StaffRates()
+    found: dict[int, dict] = {}
+
+    def figures(level_id: int) -> dict:
+        return found.setdefault(
+            level_id, {"n": 0, "charged": Decimal(0), "channel": 0, "seconds": 0, "staff": 0}
+        )
+
     for row in (
         rows.annotate(day=TruncDate("submitted_at"))
-        .values("application__channel", "day")
-        .annotate(n=Count("pk"))
+        .values("level_id", "application__channel", "day")
+        .annotate(n=Count("pk"), charged=Sum("unit_price"))
         .order_by()
     ):
-        cents += row["n"] * unit_costs.cost(place, row["application__channel"], row["day"])
-    currency = costs.Currencies().of(place) or "CAD"
-    return Recovery(Decimal(charged), Decimal(cents) / 100, currency)
+        entry = figures(row["level_id"])
+        entry["n"] += row["n"]
+        entry["charged"] += row["charged"] or Decimal(0)
+        entry["channel"] += row["n"] * unit_costs.cost(
+            place, row["application__channel"], row["day"]
+        )
+    calendar = levels.calendar_of(provider)
+    for task in WorkItem.objects.filter(
+        application__shared_request__in=rows,
+        agency=provider,
+        status=WorkItem.Status.COMPLETED,
+        completed_at__isnull=False,
+    ).values("application__shared_request__level_id", "claimed_at", "created_at", "completed_at"):
+        began = task["claimed_at"] or task["created_at"]
+        seconds = levels.working_seconds(calendar, began, task["completed_at"], TASK_CAP_SECONDS)
+        entry = figures(task["application__shared_request__level_id"])
+        entry["seconds"] += seconds
+        entry["staff"] += rates.cost(
+            provider.key, seconds, calendar.local_date(task["completed_at"])
+        )
+    handled = {
+        txn["source"].removeprefix("application:"): txn
+        for txn in Transaction.objects.filter(
+            agency=provider.key, handle_seconds__gt=0, source__startswith="application:"
+        ).values("source", "handle_seconds", "handle_cost")
+    }
+    if handled:
+        for pk, level_id in rows.filter(pk__in=list(handled)).values_list("pk", "level_id"):
+            entry = figures(level_id)
+            entry["seconds"] += handled[str(pk)]["handle_seconds"]
+            entry["staff"] += handled[str(pk)]["handle_cost"]
+    names = {
+        level.pk: pick(level.service.names)
+        for level in ServiceLevel.objects.filter(pk__in=list(found)).select_related("service")
+    }
+    merged: dict[str, Recovery] = {}
+    for level_id, entry in found.items():
+        label = names.get(level_id, "")
+        row = merged.setdefault(
+            label, Recovery(label, 0, Decimal(0), Decimal(0), 0, Decimal(0), currency)
+        )
+        row.requests += entry["n"]
+        row.charged += entry["charged"]
+        row.channel_cost += _cents(entry["channel"])
+        row.staff_seconds += entry["seconds"]
+        row.staff_cost += _cents(entry["staff"])
+    return sorted(merged.values(), key=lambda r: r.label)
+
+
+def total(rows: list[Recovery], label: str = "", currency: str = "CAD") -> Recovery:
+    """The rows added up (the provider's cost recovery in all)."""
+    return Recovery(
+        label,
+        sum(r.requests for r in rows),
+        sum((r.charged for r in rows), Decimal(0)),
+        sum((r.channel_cost for r in rows), Decimal(0)),
+        sum(r.staff_seconds for r in rows),
+        sum((r.staff_cost for r in rows), Decimal(0)),
+        rows[0].currency if rows else currency,
+    )
+
+
+def cost_recovery(provider: Agency, start, end) -> Recovery:
+    """The provider's cost recovery over the period, all services together."""
+    return total(recovery_by_service(provider, start, end))
+
+
+# --- Client satisfaction: performance's survey, asked of client agencies -------------------
+
+
+@dataclass
+class SurveyRow:
+    """Answers to the satisfaction survey (anonymous: per service, never per agency), on
+    `performance`'s 0–100 scale."""
+
+    label: str
+    responses: int = 0
+    total: int = 0
+    timely_total: int = 0
+    timely_count: int = 0
+
+    @property
+    def satisfaction(self) -> float | None:
+        return measures.satisfaction_score(self.total, self.responses)
+
+    @property
+    def timeliness(self) -> float | None:
+        return measures.satisfaction_score(self.timely_total, self.timely_count)
+
+
+def _offered(provider: Agency | None = None):
+    """(service key, delivering jurisdiction code) → (provider id, service names) of shared
+    services, for one provider or all."""
+    offerings = Offering.objects.filter(
+        service__client_type=Service.ClientType.AGENCY, agency__kind=Agency.Kind.SHARED_SERVICES
+    )
+    if provider is not None:
+        offerings = offerings.filter(agency=provider)
+    return {
+        (key, code or ""): (agency_id, names)
+        for key, code, agency_id, names in offerings.values_list(
+            "service__key", "agency__jurisdiction__code", "agency_id", "service__names"
+        )
+    }
+
+
+def _survey_groups(offered: dict, first, last):
+    return (
+        SurveyResponse.objects.filter(
+            service_key__in={key for key, _code in offered}, month__gte=first, month__lte=last
+        )
+        .values("service_key", "jurisdiction")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("satisfaction"),
+            timely_total=Sum("timeliness"),
+            timely_count=Count("timeliness"),
+        )
+        .order_by()
+    )
+
+
+def _add(row: SurveyRow, group: dict) -> None:
+    row.responses += group["n"]
+    row.total += group["total"] or 0
+    row.timely_total += group["timely_total"] or 0
+    row.timely_count += group["timely_count"]
+
+
+def survey_by_service(provider: Agency, first, last) -> list[SurveyRow]:
+    """The provider's client agencies' answers per service, months `first` to `last`."""
+    offered = _offered(provider)
+    rows: dict[str, SurveyRow] = {}
+    for group in _survey_groups(offered, first, last):
+        found = offered.get((group["service_key"], group["jurisdiction"]))
+        if found is None:
+            continue
+        label = pick(found[1])
+        _add(rows.setdefault(label, SurveyRow(label)), group)
+    return sorted(rows.values(), key=lambda r: r.label)
+
+
+def survey_across_providers(first, last) -> list[SurveyRow]:
+    """Every provider's answers over the same months (benchmarking)."""
+    offered = _offered()
+    names = {a.pk: a.name for a in Agency.objects.filter(kind=Agency.Kind.SHARED_SERVICES)}
+    rows: dict[int, SurveyRow] = {}
+    for group in _survey_groups(offered, first, last):
+        found = offered.get((group["service_key"], group["jurisdiction"]))
+        if found is None:
+            continue
+        _add(rows.setdefault(found[0], SurveyRow(names.get(found[0], ""))), group)
+    return sorted(rows.values(), key=lambda r: r.label)

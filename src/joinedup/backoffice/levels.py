@@ -56,6 +56,32 @@ def add_business_hours(
         local = datetime.datetime.combine(day, DAY_START, tzinfo=zone)
 
 
+def working_seconds(
+    calendar: Calendar,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    cap: int | None = None,
+) -> int:
+    """Seconds of the provider's working day (08:30–16:30 on its business days) between two
+    moments, stopping at `cap` when given (a task held over a weekend counts only its working
+    hours)."""
+    if end <= start:
+        return 0
+    zone = ZoneInfo(calendar.time_zone)
+    local, until = start.astimezone(zone), end.astimezone(zone)
+    total = 0
+    day = local.date()
+    while day <= until.date() and (cap is None or total < cap):
+        if calendar.is_business_day(day):
+            opens = datetime.datetime.combine(day, DAY_START, tzinfo=zone)
+            closes = opens + datetime.timedelta(hours=DAY_HOURS)
+            begin, finish = max(local, opens), min(until, closes)
+            if finish > begin:
+                total += int((finish - begin).total_seconds())
+        day += datetime.timedelta(days=1)
+    return min(total, cap) if cap is not None else total
+
+
 def agreements_between(client: Agency, day: datetime.date):
     """Shared-service agreements in force on `day` in which `client` is a client."""
     return Agreement.objects.in_force_on(day).filter(

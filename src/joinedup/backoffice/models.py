@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 from joinedup.delivery.models import Application
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Agreement, Service
+from joinedup.identity.models import Person
 
 SHARE = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
 
@@ -137,6 +138,16 @@ class Request(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+    #: The employee the request concerns (a pay change, an onboarding's pay file): a person of
+    #: the registry, whose data anyone reads only through the data gate (`requests.employee_facts`).
+    employee = models.ForeignKey(
+        Person,
+        verbose_name=_("employee concerned"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     #: Set when this request is a dispute of a statement line.
     disputes = models.ForeignKey(

@@ -195,3 +195,21 @@ def _view_request(context: ActingContext, request: Any) -> Decision:
     if context.agency_key == request.provider.key and context.role in PROVIDER_ROLES:
         return allow()
     return deny("forbidden", _("This request is another agency's."))
+
+
+@rule(
+    "backoffice.survey",
+    scope="write",
+    description=gettext_lazy(
+        "A client agency's requesters, supervisors and administrators answer the satisfaction "
+        "survey about its finished requests."
+    ),
+)
+def _survey(context: ActingContext, request: Any) -> Decision:
+    if denial := _staff(context):
+        return denial
+    if context.role not in CLIENT_ROLES:
+        return deny("forbidden", _("Your role does not answer surveys for your agency."))
+    if request is not None and _key(request.client) != context.agency_key:
+        return deny("forbidden", _("Only the client agency answers the survey on its request."))
+    return allow()

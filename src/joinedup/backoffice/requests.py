@@ -24,13 +24,22 @@ from joinedup.delivery import applications, clock, formdefs
 from joinedup.delivery.applications import SubmissionError
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Agency, Channel, Offering, Service
-from joinedup.identity import policy
+from joinedup.identity import policy, presentation
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person
+from joinedup.sharing import categories, gate
 
 from . import levels
 from .models import Request, StatementLine
 
 __all__ = ["SubmissionError", "submit_request"]
+
+#: The purpose under which anyone reads the employee a request concerns (data-sharing rules
+#: between a client agency and its provider name it).
+EMPLOYEE_PURPOSE = "shared-services"
+#: What of the employee a request's page shows (their identity, never pay figures: those stay
+#: in the client agency's pay system).
+EMPLOYEE_DATA = ("given_names", "family_name", "birth_date")
 
 
 def _scope(context: ActingContext, client: Agency) -> str:
@@ -78,9 +87,13 @@ def submit_request(
     *,
     channel: str = Channel.ONLINE,
     disputes: StatementLine | None = None,
+    employee: Person | None = None,
     at=None,
 ) -> tuple[Request, bool]:
     """Receive a client agency's request (see the module's description).
+
+    `employee` is the person the request concerns (a pay change): it is linked, not read;
+    whoever reads it later goes through the data gate (`employee_facts`).
 
     Raises PolicyDenied (not one of the agency's requesters) and SubmissionError (no
     agreement in force covers the service, bad answers, a key reused for other answers).
@@ -95,7 +108,9 @@ def submit_request(
         raise SubmissionError("invalid", _("The answers must be a JSON object."))
     idempotency_key = (idempotency_key or "").strip()[:200]
     scope = _scope(context, client)
-    print_ = _fingerprint(service_key, data, scope)
+    print_ = _fingerprint(
+        service_key, {**data, "employee": employee.pk} if employee else data, scope
+    )
     if idempotency_key and (existing := _replay(scope, idempotency_key, print_)):
         return existing, False
 
@@ -149,6 +164,7 @@ def submit_request(
         requested_by_id=context.user_id,
         submitted_at=application.submitted_at,
         disputes=disputes,
+        employee=employee,
     )
     if level.response_hours is not None:
         request.response_due = levels.add_business_hours(
@@ -203,3 +219,31 @@ def rate(request: Request, score: int) -> None:
         raise SubmissionError("invalid", _("Give a score from 1 to 5."))
     request.satisfaction = score
     request.save(update_fields=["satisfaction"])
+
+
+def employee_facts(
+    context: ActingContext, request: Request
+) -> tuple[list[tuple[str, str]], str | None]:
+    """The employee a request concerns, as (label, value) rows, read through the data gate
+    for the shared-services purpose with the client agency as the holder (so the read, or
+    the refusal, lands in the person's access ledger); or no rows and the gate's reason.
+    A request that concerns nobody has neither."""
+    if request.employee_id is None:
+        return [], None
+    try:
+        disclosure = gate.disclose(
+            context,
+            request.employee,
+            list(EMPLOYEE_DATA),
+            EMPLOYEE_PURPOSE,
+            holder=request.client,
+            partial=True,
+        )
+    except gate.DisclosureRefused as error:
+        return [], error.message
+    rows = []
+    for key, value in disclosure.fields.items():
+        spec = categories.field(key)
+        label = presentation.fact_label(spec.label) if spec else presentation.fact_label(key)
+        rows.append((label, presentation.format_fact(key, value)))
+    return rows, None

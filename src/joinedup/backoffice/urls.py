@@ -9,6 +9,7 @@ urlpatterns = [
     path("backoffice/order/<str:service_key>/", views.order, name="order"),
     path("backoffice/requests/<uuid:request_id>/", views.request_detail, name="request"),
     path("backoffice/requests/<uuid:request_id>/rating/", views.rate, name="rate"),
+    path("backoffice/requests/<uuid:request_id>/survey/", views.survey, name="survey"),
     path("backoffice/statements/<int:pk>/", views.statement_detail, name="statement"),
     path("backoffice/statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
     path("backoffice/statements/<int:pk>/lines/<int:line>/", views.answer_line, name="answer"),

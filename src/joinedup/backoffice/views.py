@@ -21,8 +21,10 @@ from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Person
+from joinedup.performance import surveys
 
-from . import dashboard, levels, procurement, requests, statements
+from . import dashboard, feedback, levels, procurement, requests, statements
 from .models import BreachAlert, JointProcurement, Request, Statement, StatementLine, month_start
 
 PAGE_SIZE = 25
@@ -116,6 +118,7 @@ def home(request: HttpRequest, context: ActingContext) -> HttpResponse:
             "procurements": JointProcurement.objects.filter(participants__agency=agency).distinct()[
                 :12
             ],
+            "surveys": feedback.open_for_agency(agency),
         },
     )
 
@@ -133,7 +136,7 @@ def order(request: HttpRequest, context: ActingContext, service_key: str) -> Htt
             404,
         )
     errors: list[str] = []
-    values = {"details": "", "quantity": "", "needed_by": ""}
+    values = {"details": "", "quantity": "", "needed_by": "", "employee": ""}
     if request.method == "POST":
         values = {name: request.POST.get(name, "").strip() for name in values}
         data: dict = {"details": values["details"]}
@@ -144,10 +147,20 @@ def order(request: HttpRequest, context: ActingContext, service_key: str) -> Htt
                 errors.append(_("Give how many as a whole number."))
         if values["needed_by"]:
             data["needed_by"] = values["needed_by"]
+        employee = None
+        if values["employee"]:
+            employee = _employee(values["employee"])
+            if employee is None:
+                errors.append(_("There is no person with this number in the person registry."))
         if not errors:
             try:
                 made, _created = requests.submit_request(
-                    context, agency, service.key, data, request.POST.get("key", "")
+                    context,
+                    agency,
+                    service.key,
+                    data,
+                    request.POST.get("key", ""),
+                    employee=employee,
                 )
             except SubmissionError as error:
                 errors = [error.message] + [e.message for e in error.errors]
@@ -161,12 +174,22 @@ def order(request: HttpRequest, context: ActingContext, service_key: str) -> Htt
     )
 
 
+def _employee(value: str) -> Person | None:
+    """The person a requester names by their registry number (linked, not read)."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return Person.objects.filter(pk=number).only("pk").first() if number > 0 else None
+
+
 @guards.requires("backoffice.view_request", resource=lambda request_id: _request(request_id))
 @require_GET
 def request_detail(
     request: HttpRequest, context: ActingContext, shared: Request, request_id
 ) -> HttpResponse:
     application = shared.application
+    employee_rows, employee_refused = requests.employee_facts(context, shared)
     return render(
         request,
         "backoffice/request.html",
@@ -178,6 +201,11 @@ def request_detail(
             "is_client": context.agency_key == shared.client.key,
             "scores": range(1, 6),
             "details": application.data.get("details") or application.data.get("reason") or "",
+            "survey": feedback.open_for_request(shared)
+            if context.agency_key == shared.client.key
+            else None,
+            "employee_rows": employee_rows,
+            "employee_refused": employee_refused,
         },
     )
 
@@ -192,6 +220,41 @@ def rate(request: HttpRequest, context: ActingContext, shared: Request, request_
     except (SubmissionError, ValueError) as error:
         return _refused(request, getattr(error, "message", _("Give a score from 1 to 5.")))
     return redirect("backoffice:request", request_id=shared.pk)
+
+
+@guards.requires("backoffice.survey", resource=lambda request_id: _request(request_id))
+@require_http_methods(["GET", "POST"])
+def survey(request: HttpRequest, context: ActingContext, shared: Request, request_id):
+    """`performance`'s satisfaction survey, answered by the client agency in the portal."""
+    invitation = feedback.open_for_request(shared)
+    if invitation is None:
+        return _refused(
+            request,
+            _("There is no survey waiting for this request: it was answered, or it expired."),
+            404,
+        )
+    error, chosen = None, {}
+    if request.method == "POST":
+        chosen = {q.name: request.POST.get(q.name, "") for q in surveys.QUESTIONS}
+        try:
+            feedback.answer(invitation, chosen)
+        except feedback.SurveyError as problem:
+            error = str(problem)
+        else:
+            return redirect("backoffice:request", request_id=shared.pk)
+    return render(
+        request,
+        "backoffice/survey.html",
+        {
+            "shared": shared,
+            "service": shared.application.service,
+            "questions": surveys.QUESTIONS,
+            "chosen": chosen,
+            "error": error,
+            "scale": range(1, 6),
+        },
+        status=400 if error else 200,
+    )
 
 
 # --- Statements ----------------------------------------------------------------------------
@@ -298,6 +361,9 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
     clients = dashboard.by_client(provider, start, end)
     services = dashboard.by_service(provider, start, end)
     providers = dashboard.across_providers(start, end)
+    recovery = dashboard.recovery_by_service(provider, start, end)
+    survey_services = dashboard.survey_by_service(provider, first, month)
+    survey_providers = dashboard.survey_across_providers(first, month)
     charts = [
         dashboard.level_chart("by-client", _("Service levels met per client"), clients),
         dashboard.level_chart("by-service", _("Service levels met per service"), services),
@@ -313,7 +379,10 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
             "clients": clients,
             "services": services,
             "charts": charts,
-            "recovery": dashboard.cost_recovery(provider, start, end),
+            "recovery_rows": recovery,
+            "survey_services": survey_services,
+            "survey_providers": survey_providers,
+            "recovery": dashboard.total(recovery, _("All services")),
         },
     )
 

@@ -1,12 +1,15 @@
 """Shared-service requests of the last months: each client agency of each agreement orders
 the services its levels cover (around the forecast volumes), the provider resolves most of
 them within the level on its own calendar, some late, the newest still open; some are
-rated by the client. Written with bulk inserts (applications, their requests and first
-timeline step), as history: no process runs for them."""
+rated by the client; each resolved one has the provider's done task (a few working hours of
+staff time, which the dashboard's cost recovery prices). Written with bulk inserts
+(applications, their requests, timeline steps and tasks), as history: no process runs for
+them."""
 
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import Decimal
 
 from django.utils import timezone
@@ -14,7 +17,7 @@ from django.utils import timezone
 from joinedup.backoffice import levels as shared_levels
 from joinedup.backoffice.models import Request, ServiceLevel
 from joinedup.delivery.applications import current_version, new_reference
-from joinedup.delivery.models import Application, ApplicationStatus, StatusChange
+from joinedup.delivery.models import Application, ApplicationStatus, StatusChange, WorkItem
 from joinedup.federation.models import Agreement, Offering
 
 from .run import HistoryRun, generator
@@ -74,7 +77,7 @@ def make_requests(run: HistoryRun) -> int:
     now = timezone.now()
     span_days = 180
     weights = [max(1, p[0].forecast_monthly_volume) for p in plans]
-    applications, requests, changes = [], [], []
+    applications, requests, changes, tasks = [], [], [], []
     for index in range(wanted):
         level, provider, offering, version, calendar, client = run.rng.choices(plans, weights)[0]
         submitted = now - datetime.timedelta(
@@ -142,6 +145,22 @@ def make_requests(run: HistoryRun) -> int:
             )
         )
         if completed_at:
+            tasks.append(
+                WorkItem(
+                    application=application,
+                    agency=provider,
+                    role="caseworker",
+                    task_id=uuid.uuid4(),
+                    task_name="fulfil",
+                    title="Fulfil the request",
+                    status=WorkItem.Status.COMPLETED,
+                    created_at=submitted,
+                    claimed_at=completed_at - datetime.timedelta(minutes=run.rng.randint(30, 300)),
+                    completed_at=completed_at,
+                    completed_by_label="history",
+                    decision="approve",
+                )
+            )
             changes.append(
                 StatusChange(
                     application=application,
@@ -156,5 +175,6 @@ def make_requests(run: HistoryRun) -> int:
     Application.objects.bulk_create(applications, batch_size=500)
     Request.objects.bulk_create(requests, batch_size=500)
     StatusChange.objects.bulk_create(changes, batch_size=500)
+    WorkItem.objects.bulk_create(tasks, batch_size=500)
     run.progress(wanted)
     return len(requests)
