@@ -50,3 +50,14 @@ def _feedback_mine(context: ActingContext, resource: Any) -> Decision:
     if context.acting_for_other:
         return deny("forbidden", _("Only the person who used the service answers its survey."))
     return allow()
+
+
+@rule(
+    "performance.insight",
+    description=gettext_lazy(
+        "Anyone reads the published figures by client group and by channel (small counts "
+        "suppressed, with secondary suppression)."
+    ),
+)
+def _insight(context: ActingContext, resource: Any) -> Decision:
+    return allow()

@@ -16,7 +16,7 @@ from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
-from . import complaints, kpis, pages, referrals, surveys
+from . import complaints, insight, kpis, pages, referrals, surveys
 from .models import SurveyResponse
 
 
@@ -160,3 +160,36 @@ def complaints_page(request: HttpRequest) -> HttpResponse:
     if by not in complaints.GROUPS:
         by, error = "service", _("Choose service, agency or jurisdiction.")
     return _render(request, "performance/complaints.html", complaints.page(by, period), error)
+
+
+def _insight_choices(request: HttpRequest, measure_default: str = "completion_rate"):
+    dimension = request.GET.get("dimension") or "age_band"
+    measure = request.GET.get("measure") or measure_default
+    service = request.GET.get("service") or None
+    return dimension, measure, service
+
+
+@guards.requires("performance.insight")
+def groups_page(request: HttpRequest) -> HttpResponse:
+    """Every measure by one client-group dimension at a time, published with suppression."""
+    period, error = _period(request)
+    dimension, measure, service = _insight_choices(request)
+    try:
+        data = insight.by_group(period, dimension, measure, service)
+    except insight.InsightError as problem:
+        error = str(problem)
+        data = insight.by_group(period, "age_band", "completion_rate", service)
+    return _render(request, "performance/groups.html", data, error)
+
+
+@guards.requires("performance.insight")
+def channels_page(request: HttpRequest) -> HttpResponse:
+    """Channel appropriateness: each group's channels, and where online falls short."""
+    period, error = _period(request)
+    dimension, _measure, service = _insight_choices(request)
+    try:
+        data = insight.channels(period, dimension, service)
+    except insight.InsightError as problem:
+        error = str(problem)
+        data = insight.channels(period, "age_band", service)
+    return _render(request, "performance/channels.html", data, error)
