@@ -356,3 +356,40 @@ def interval_chart(
     layout["yaxis"]["automargin"] = True
     layout["xaxis"]["range"] = [0, 100]
     return Chart(chart_id, title, summary, {"data": data, "layout": layout}, headers, rows)
+
+
+def line_chart(
+    chart_id: str,
+    title: str,
+    x: Sequence[str],
+    series: list[tuple[str, list[float | None]]],
+    axes: tuple[str, str],
+    summary: str,
+    first_header: str,
+) -> Chart:
+    """Several lines over one axis (weeks, half-hours); the table has one column per line."""
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": list(x),
+            "y": values,
+            "name": name,
+            "line": {"color": PALETTE[index % len(PALETTE)], "dash": dashes[index % len(dashes)]},
+            "connectgaps": False,
+        }
+        for index, (name, values) in enumerate(series)
+    ]
+    rows = [
+        [label, *("—" if values[i] is None else values[i] for _name, values in series)]
+        for i, label in enumerate(x)
+    ]
+    return Chart(
+        chart_id,
+        title,
+        summary,
+        {"data": data, "layout": _layout(*axes)},
+        [first_header, *(name for name, _values in series)],
+        rows,
+    )

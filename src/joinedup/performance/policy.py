@@ -61,3 +61,14 @@ def _feedback_mine(context: ActingContext, resource: Any) -> Decision:
 )
 def _insight(context: ActingContext, resource: Any) -> Decision:
     return allow()
+
+
+@rule(
+    "performance.staffing",
+    description=gettext_lazy(
+        "Analysts, supervisors and administrators read the volume forecast and staffing of "
+        "their own agency's offices."
+    ),
+)
+def _staffing(context: ActingContext, office: Any) -> Decision:
+    return _dashboard(context, office.agency if office is not None else None)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("performance/referrals/", views.referrals_page, name="referrals"),
     path("performance/groups/", views.groups_page, name="groups"),
     path("performance/channels/", views.channels_page, name="channels"),
+    path("performance/offices/<slug:key>/staffing/", views.staffing_page, name="staffing"),
 ]

@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from joinedup.federation.models import Agency, Jurisdiction, Service
+from joinedup.federation.models import Agency, Jurisdiction, Office, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
-from . import complaints, insight, kpis, pages, referrals, surveys
+from . import complaints, insight, kpis, pages, planning, referrals, surveys
 from .models import SurveyResponse
 
 
@@ -193,3 +193,21 @@ def channels_page(request: HttpRequest) -> HttpResponse:
         error = str(problem)
         data = insight.channels(period, "age_band", service)
     return _render(request, "performance/channels.html", data, error)
+
+
+def _office(key: str) -> Office:
+    return get_object_or_404(Office.objects.select_related("agency", "jurisdiction"), key=key)
+
+
+@guards.requires("performance.staffing", resource=_office)
+def staffing_page(request: HttpRequest, context: ActingContext, office: Office, key: str):
+    """An office's forecast and the agents it needs, for its agency's analysts."""
+    error = None
+    try:
+        data = planning.page(office, request.GET.get("channel") or None)
+    except planning.PlanningError as problem:
+        error = str(problem)
+        data = planning.page(office, None)
+    data.setdefault("periods", [])
+    data["period_error"] = error
+    return render(request, "performance/staffing.html", data, status=400 if error else 200)
