@@ -215,7 +215,7 @@ def page(office: Office, channel: str | None, today: datetime.date | None = None
     if not shares or not handle:
         return context
     share, within = staffing.STANDARDS[channel]
-    roster = load_roster(getattr(settings, "PERFORMANCE_ROSTER_FILE", ""), office.key)
+    roster = load_roster(settings.PERFORMANCE_ROSTER_FILE, office.key)
     next_week = result.forecast[0]
     busiest = max(WEEKDAYS, key=lambda day: sum(v for (d, _s), v in shares.items() if d == day))
     slots = sorted({slot for (_d, slot) in shares} | {slot for (_d, slot) in roster})
