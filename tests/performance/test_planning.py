@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime
 import math
+import random
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from joinedup.demo.history.rosters import make_rosters
+from joinedup.demo.history.run import HistoryRun
 from joinedup.federation.models import Office
 from joinedup.performance import planning, staffing
 from joinedup.performance.models import Transaction
@@ -99,3 +102,15 @@ def test_the_staffing_page_is_for_the_offices_agency(counter_history, language):
     other = _staff_client("serviceontario", "analyst")
     assert other.get(url).status_code == 403
     assert Client().get(url).status_code == 302
+
+
+def test_the_demo_writes_a_roster_near_the_needs(counter_history, tmp_path, settings):
+    settings.PERFORMANCE_ROSTER_FILE = str(tmp_path / "performance" / "roster.csv")
+    today = timezone.localdate()
+    run = HistoryRun(1, 2, today, today, random.Random(5))
+    written = make_rosters(run)
+    assert written > 0
+    context = planning.page(counter_history, "counter")
+    assert context["has_roster"]
+    gaps = [row["gap"] for row in context["slots"] if row["needed"]]
+    assert gaps and all(-1 <= gap <= 1 for gap in gaps)

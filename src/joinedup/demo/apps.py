@@ -11,6 +11,7 @@ HISTORY_GENERATORS = (
     "joinedup.demo.history.surveys",
     "joinedup.demo.history.backoffice",
     "joinedup.demo.history.rollups",
+    "joinedup.demo.history.rosters",
 )
 
 
