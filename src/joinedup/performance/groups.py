@@ -70,6 +70,25 @@ def label(dimension: str, value: str) -> str:
     return str(VALUES.get(dimension, {}).get(value, value))
 
 
+def order_of(dimension: str, values) -> list[str]:
+    """Values in their natural order (youngest first, smallest business first …), those
+    without a name after, "not known" last."""
+    known = list(VALUES.get(dimension, {}))
+
+    def rank(value: str) -> tuple:
+        if not value:
+            return (2, "")
+        return (0, known.index(value), "") if value in known else (1, 0, value)
+
+    return sorted(values, key=rank)
+
+
+def ordered(dimension: str, cells: Sequence[Figures]) -> list[Figures]:
+    """Cells keyed by "group", in the dimension's natural order."""
+    by_value = {cell.key["group"]: cell for cell in cells}
+    return [by_value[value] for value in order_of(dimension, by_value)]
+
+
 def age_band(birth_date: datetime.date | None, on: datetime.date) -> str:
     """The band of the age reached on a day (blank without a birth date)."""
     if birth_date is None:

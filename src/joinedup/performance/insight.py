@@ -57,7 +57,9 @@ def by_group(
     """Every measure of one dimension's groups, the total, and a chart of one share with
     Wilson intervals (shown only for the groups whose figure is published)."""
     check(dimension, measure)
-    cells = kpis.compute(period, ("group",), service=service, dimension=dimension)
+    cells = groups.ordered(
+        dimension, kpis.compute(period, ("group",), service=service, dimension=dimension)
+    )
     records = groups.publish_cells(cells)
     for cell, record in zip(cells, records, strict=True):
         record["name"] = groups.label(dimension, cell.key["group"])
@@ -143,7 +145,7 @@ def channels(period: kpis.Period, dimension: str, service: str | None = None) ->
     all_done, all_online = sum(totals.values()), sum(online.values())
     channel_names = {value: str(name) for value, name in Channel.choices}
     rows = []
-    for value in sorted(per_group, key=lambda v: groups.label(dimension, v).lower()):
+    for value in groups.order_of(dimension, per_group):
         done = totals[value]
         hidden = done < minimum
         others_done, others_online = all_done - done, all_online - online[value]

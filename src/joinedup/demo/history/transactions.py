@@ -142,6 +142,8 @@ class Lane:
     speed: float  # the jurisdiction's turnaround factor
     french: float = 0.04  # the share served in French
     offices: tuple[str, ...] = ()  # the agency's offices, for the assisted channels
+    #: Their cumulative weights: a few large centres take most visits (1, 1/2, 1/3 …).
+    office_weights: tuple[float, ...] = ()
 
     @property
     def assisted(self) -> tuple[list[str], list[float]]:
@@ -195,6 +197,11 @@ def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> lis
                 speed=speeds[code],
                 french=_french_share(code),
                 offices=tuple(offices.get(offering.agency_id, ())),
+                office_weights=tuple(
+                    itertools.accumulate(
+                        1 / (rank + 1) for rank in range(len(offices.get(offering.agency_id, ())))
+                    )
+                ),
             )
         )
     return lanes
@@ -409,7 +416,7 @@ def _rows(
                 unit,
                 seconds if end_day is not None else 0,
                 handle_cost if end_day is not None else 0,
-                lane.offices[number % len(lane.offices)]
+                lane.offices[bisect.bisect(lane.office_weights, rnd() * lane.office_weights[-1])]
                 if channel in ("counter", "phone", "video") and lane.offices
                 else "",
                 *groups.values(),
