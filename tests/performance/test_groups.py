@@ -179,3 +179,13 @@ def test_a_group_or_measure_not_offered_is_a_400_with_a_message(generated):
     assert "Choose one of the client-group dimensions offered." in response.content.decode()
     response = Client().get("/fr/performance/channels/?dimension=income")
     assert response.status_code == 400
+
+
+def test_no_channel_of_a_shown_group_can_be_recovered(generated, settings):
+    settings.PERFORMANCE_MIN_COUNT = 10
+    page = insight.channels(generated, "age_band")
+    for row in page["rows"]:
+        if row["completions"] is None:
+            continue
+        hidden = [item for item in row["channels"] if item["share"] is None]
+        assert len(hidden) != 1, row["name"]

@@ -157,8 +157,19 @@ def channels(period: kpis.Period, dimension: str, service: str | None = None) ->
             else round((others - share) * 100, 1)
         )
         mix = []
-        for cell in sorted(per_group[value], key=lambda c: c.key["channel"]):
-            small = cell.completions < minimum or hidden
+        cells_of = sorted(per_group[value], key=lambda c: c.key["channel"])
+        # The group's total is shown: one hidden channel would be its total minus the others,
+        # so the next smallest channel is hidden with it (secondary suppression).
+        secret = {i for i, c in enumerate(cells_of) if 0 < c.completions < minimum}
+        if len(secret) == 1:
+            others = sorted(
+                (c.completions, i)
+                for i, c in enumerate(cells_of)
+                if c.completions and i not in secret
+            )
+            secret |= {others[0][1]} if others else set()
+        for index, cell in enumerate(cells_of):
+            small = cell.completions < max(minimum, 1) or hidden or index in secret
             direct = cell.channel_cost + cell.handle_cost
             mix.append(
                 {
