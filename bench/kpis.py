@@ -14,6 +14,9 @@ Then it times, for the last twelve months:
     (read through ADBC into Arrow);
 (c) the same figures by a PostgreSQL GROUP BY over the transaction table;
 
+(d) the same page by client group (age band: every service × group) from the group
+    rollups, and (e) the same counts by a DuckDB scan grouped by service and age band;
+
 checks that the three give identical figures per service (counts, completion, take-up and
 within-standard counts, elapsed days, costs, and the 50th, 90th and 95th percentiles), and
 prints the table with the ratios. The database is dropped at the end.
@@ -31,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
-DATABASE = "bench_kpis"
+#: The scratch database (another name lets two runs share a server).
+DATABASE = os.environ.get("JOINEDUP_BENCH_DATABASE", "bench_kpis")
 OVERFLOW = 101  # measures.OVERFLOW: turnarounds past 100 days share the last bucket
 DIGITAL = ("online", "partner")
 FIELDS = (
@@ -94,6 +98,24 @@ SELECT coalesce(s.service_key, e.service_key) AS service_key,
        coalesce(e.handle_cost, 0), coalesce(e.digital_completions, 0), e.p50, e.p90, e.p95
 FROM started s FULL OUTER JOIN ended e ON s.service_key = e.service_key
 ORDER BY 1
+"""
+
+#: Counts per service and age band over the period: started by start day, ended by end day.
+GROUP_SCAN_SQL = """
+WITH started AS (
+    SELECT service_key, age_band, count(*) AS started FROM {table}
+    WHERE start_day BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY service_key, age_band
+), ended AS (
+    SELECT service_key, age_band,
+           sum(CASE WHEN outcome IN ('completed', 'not_eligible') THEN 1 ELSE 0 END) AS done,
+           sum(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS abandoned
+    FROM {table}
+    WHERE end_day BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY service_key, age_band
+)
+SELECT coalesce(s.service_key, e.service_key), coalesce(s.age_band, e.age_band),
+       coalesce(s.started, 0), coalesce(e.done, 0), coalesce(e.abandoned, 0)
+FROM started s FULL OUTER JOIN ended e
+  ON s.service_key = e.service_key AND s.age_band = e.age_band
 """
 
 
@@ -171,7 +193,12 @@ def run(args, scratch: str) -> int:
     with tqdm(total=args.transactions, unit=" rows", unit_scale=True, mininterval=5) as bar:
         # Surveys and overheads are left out: the scans compare the transactions' figures.
         generate_history(
-            args.transactions, seed=20260101, progress=bar.update, surveys=False, overheads=False
+            args.transactions,
+            seed=20260101,
+            progress=bar.update,
+            surveys=False,
+            overheads=False,
+            skip=("rosters",),
         )
     generation = time.perf_counter() - step
     with connection.cursor() as cursor:
@@ -215,7 +242,7 @@ def run(args, scratch: str) -> int:
     table = Transaction._meta.db_table
     columns = (
         "service_key, channel, start_day, end_day, outcome, elapsed_days, met_standard, "
-        "channel_cost, handle_seconds, handle_cost"
+        "channel_cost, handle_seconds, handle_cost, age_band"
     )
     step = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
@@ -235,6 +262,12 @@ def run(args, scratch: str) -> int:
         )
         duck = duckdb.connect()
         duck_times, duck_rows = timed(lambda: duck.sql(sql).fetchall(), args.repeat)
+        group_sql = GROUP_SCAN_SQL.format(
+            table=f"read_parquet('{path}')", first=period.first, last=period.end
+        )
+        duck_group_times, duck_group_rows = timed(
+            lambda: duck.sql(group_sql).fetchall(), args.repeat
+        )
         duck.close()
     duck_result = as_table(duck_rows)
 
@@ -249,7 +282,22 @@ def run(args, scratch: str) -> int:
     pg_times, pg_rows = timed(postgres, max(1, min(args.repeat, 3)))
     pg_result = as_table(pg_rows)
 
-    identical = rollup_result == duck_result == pg_result
+    # (d) the page by client group, from the group rollups
+    def by_group():
+        return {
+            (f.key["service_key"], f.key["group"]): (f.started, f.completions, f.abandoned)
+            for f in kpis.compute(period, ("service_key", "group"), dimension="age_band")
+        }
+
+    with override_settings(PERFORMANCE_DIGITAL_CHANNELS=list(DIGITAL)):
+        by_group()
+        group_times, group_result = timed(by_group, args.repeat)
+    duck_group = {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in duck_group_rows}
+    groups_identical = {k: v for k, v in group_result.items() if any(v)} == {
+        k: v for k, v in duck_group.items() if any(v)
+    }
+
+    identical = rollup_result == duck_result == pg_result and groups_identical
     if not identical:
         for key in sorted(set(rollup_result) | set(duck_result) | set(pg_result)):
             a, b, c = rollup_result.get(key), duck_result.get(key), pg_result.get(key)
@@ -267,6 +315,8 @@ def run(args, scratch: str) -> int:
         ("(a) rollups (kpis.compute, the page's call)", rollup_times),
         ("(b) DuckDB full scan of Parquet", duck_times),
         ("(c) PostgreSQL GROUP BY", pg_times),
+        ("(d) by client group (age band), group rollups", group_times),
+        ("(e) by client group, DuckDB full scan", duck_group_times),
     ):
         median = statistics.median(times)
         print(
@@ -274,6 +324,11 @@ def run(args, scratch: str) -> int:
             f"{median / reference:>9.1f}×"
         )
     print(f"figures identical in the three ways: {'yes' if identical else 'NO'}")
+    print(
+        f"by client group: {len(group_result)} service × age band cells, DuckDB scan "
+        f"{statistics.median(duck_group_times) / statistics.median(group_times):.1f}× the "
+        f"group rollups; counts identical: {'yes' if groups_identical else 'NO'}"
+    )
     print(
         f"(Parquet export through ADBC: {export:.1f} s; whole run "
         f"{time.perf_counter() - started:.0f} s)"

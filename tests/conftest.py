@@ -29,6 +29,12 @@ def english_between_tests():
     translation.activate("en")
 
 
+@pytest.fixture(autouse=True)
+def no_roster_file(settings):
+    """The synthetic history writes no roster into the data folder unless a test asks."""
+    settings.PERFORMANCE_ROSTER_FILE = ""
+
+
 @pytest.fixture
 def small_federation(db):
     """The small Canadian test federation: CA, ON, QC, three cities, five agencies."""

@@ -488,6 +488,10 @@ except ValueError:
 PERFORMANCE_SURVEY_DAYS = env_int("JOINEDUP_PERFORMANCE_SURVEY_DAYS", 30)
 PERFORMANCE_DRAFT_TIMEOUT_DAYS = env_int("JOINEDUP_PERFORMANCE_DRAFT_TIMEOUT_DAYS", 30)
 PERFORMANCE_DIGITAL_CHANNELS = env_list("JOINEDUP_PERFORMANCE_DIGITAL_CHANNELS", "online,partner")
+#: A CSV roster of agents per office, weekday and hours (see docs/performance-measures.md).
+PERFORMANCE_ROSTER_FILE = env_str(
+    "JOINEDUP_PERFORMANCE_ROSTER_FILE", str(DATA_DIR / "performance" / "roster.csv")
+)
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

@@ -5,11 +5,13 @@ JavaScript."""
 import re
 
 import pytest
+from django.db.models import Count
 from playwright.sync_api import Page, expect
 
 from joinedup.demo.history.run import generate_history
-from joinedup.performance.models import SurveyInvitation
+from joinedup.performance.models import SurveyInvitation, Transaction
 from joinedup.sharing import dispatch
+from tests.e2e.test_channels import demo, sign_in_staff  # noqa: F401 (the demo, its sign-in)
 from tests.e2e.test_delivery import applicant, birth_registration, sign_in  # noqa: F401
 from tests.performance.test_transactions import at, decide_at, submit
 
@@ -22,6 +24,8 @@ PAGES = {
         "/fr/performance/services/ca.birth-registration/?measure=completion_rate"
     ),
     "performance-place": "/en/performance/jurisdictions/CA-ON/",
+    "performance-groups": "/en/performance/groups/?dimension=age_band&measure=digital_take_up",
+    "performance-channels-fr": "/fr/performance/channels/?dimension=age_band",
 }
 
 
@@ -72,4 +76,38 @@ def test_my_applications_leads_to_the_survey(
     expect(page).to_have_url(
         re.compile(re.escape(f"/en/performance/feedback/{invitation.pk}/") + "$")
     )
+    axe(page)
+
+
+def test_a_supervisor_reads_an_offices_staffing(
+    page: Page,
+    live_server,
+    demo,  # noqa: F811 (the fixture imported above)
+    settings,
+    tmp_path,
+    axe,
+    screenshot,
+):
+    """A planner (the agency's supervisor) reads the staffing chart of an office, with its
+    forecast error and the roster's gap, in English and French."""
+    settings.PERFORMANCE_ROSTER_FILE = str(tmp_path / "roster.csv")
+    generate_history(30000, years=3, seed=5, surveys=False)
+    office = (
+        Transaction.objects.filter(agency="esdc", channel="counter")
+        .exclude(office="")
+        .values("office")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()["office"]
+    )
+    url = f"{live_server.url}/en/performance/offices/{office}/staffing/?channel=counter"
+    sign_in_staff(page, url, "esdc.supervisor@example.org", demo)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Staffing of")
+    expect(page.locator("[data-chart] svg.main-svg").first).to_be_visible()
+    expect(page.get_by_text("Agents rostered").first).to_be_visible()
+    screenshot(page, "performance-staffing")
+    axe(page)
+    page.goto(url.replace("/en/", "/fr/"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Effectifs de")
+    screenshot(page, "performance-staffing-fr")
     axe(page)

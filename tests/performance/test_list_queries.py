@@ -71,6 +71,9 @@ def test_the_performance_pages_and_api_do_not_query_per_service(
         )
         api = public.get("/api/v1/performance/kpis?by=service&limit=500").json()
         assert api["count"] == measured
+        for page in ("groups", "channels"):
+            insight = public.get(f"/en/performance/{page}/?dimension=age_band")
+            assert insight.status_code == 200 and len(insight.context["services"]) == measured
 
     at_10, at_200 = queries_at_10_and_200(
         add_measured_services(add_services), read, start=start - 1

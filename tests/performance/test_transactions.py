@@ -18,6 +18,7 @@ from joinedup.performance import kpis, measures, rollups, transactions
 from joinedup.performance.models import (
     ChannelUnitCost,
     DailyRollup,
+    GroupRollup,
     InteractionShare,
     MonthlyRollup,
     OverheadPool,
@@ -73,9 +74,22 @@ def snapshot() -> dict:
         (r.month, r.service_key, r.jurisdiction, r.channel, r.invited, r.responses, str(r.sums))
         for r in SurveyRollup.objects.all()
     )
+    groups = sorted(
+        (
+            r.month,
+            r.service_key,
+            r.channel,
+            r.dimension,
+            r.value,
+            *(getattr(r, name) for name in r.COUNTERS),
+            tuple(r.histogram),
+        )
+        for r in GroupRollup.objects.all()
+    )
     return {
         "daily": rows(DailyRollup, "day"),
         "monthly": rows(MonthlyRollup, "month"),
+        "groups": groups,
         "surveys": surveys,
     }
 
@@ -260,6 +274,6 @@ def test_recomputation_gives_the_rows_the_increments_built(birth_registration, a
     dispatch.dispatch_pending()
     assert SurveyRollup.objects.filter(invited__gt=0).exists()
     before = snapshot()
-    assert before["daily"] and before["monthly"]
+    assert before["daily"] and before["monthly"] and before["groups"]
     rollups.recompute_rollups()
     assert snapshot() == before

@@ -12,6 +12,7 @@ HISTORY_GENERATORS = (
     "joinedup.demo.history.backoffice",
     "joinedup.demo.history.rollups",
     "joinedup.demo.history.places",
+    "joinedup.demo.history.rosters",
 )
 
 

@@ -6,7 +6,7 @@ Facts, rollups and survey answers are read-only here: they change only through e
 
 from django.contrib import admin
 
-from .models import ChannelUnitCost, OverheadPool, PeerGroup, StaffCostRate
+from .models import ChannelUnitCost, OverheadPool, PeerGroup, PlaceArea, StaffCostRate
 
 
 @admin.register(ChannelUnitCost)
@@ -34,3 +34,10 @@ class OverheadPoolAdmin(admin.ModelAdmin):
 class PeerGroupAdmin(admin.ModelAdmin):
     list_display = ("key", "name", "jurisdictions")
     search_fields = ("key",)
+
+
+@admin.register(PlaceArea)
+class PlaceAreaAdmin(admin.ModelAdmin):
+    list_display = ("jurisdiction", "area")
+    list_filter = ("area",)
+    search_fields = ("jurisdiction",)

@@ -318,3 +318,78 @@ def bar_chart(
     return Chart(
         chart_id, title, summary, {"data": data, "layout": layout}, ["", value_label], rows
     )
+
+
+def interval_chart(
+    chart_id: str,
+    title: str,
+    bars: Sequence[tuple[str, float]],
+    below: Sequence[float],
+    above: Sequence[float],
+    value_label: str,
+    summary: str,
+    headers: list[str],
+    rows: list[list[Any]],
+) -> Chart:
+    """Shares (0–1) as horizontal bars with asymmetric error bars (points below and above,
+    in %), e.g. Wilson intervals; the table is given whole (it names hidden groups too)."""
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "y": [label for label, _v in bars],
+            "x": [round(v * 100, 1) for _label, v in bars],
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": list(above),
+                "arrayminus": list(below),
+                "color": INK,
+            },
+            "marker": {"color": BLUE},
+            "name": value_label,
+            "hovertemplate": "%{y}: %{x:.1f} %<extra></extra>",
+        }
+    ]
+    layout = _layout(value_label, "", showlegend=False)
+    layout["margin"]["l"] = 240
+    layout["yaxis"]["automargin"] = True
+    layout["xaxis"]["range"] = [0, 100]
+    return Chart(chart_id, title, summary, {"data": data, "layout": layout}, headers, rows)
+
+
+def line_chart(
+    chart_id: str,
+    title: str,
+    x: Sequence[str],
+    series: list[tuple[str, list[float | None]]],
+    axes: tuple[str, str],
+    summary: str,
+    first_header: str,
+) -> Chart:
+    """Several lines over one axis (weeks, half-hours); the table has one column per line."""
+    dashes = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "x": list(x),
+            "y": values,
+            "name": name,
+            "line": {"color": PALETTE[index % len(PALETTE)], "dash": dashes[index % len(dashes)]},
+            "connectgaps": False,
+        }
+        for index, (name, values) in enumerate(series)
+    ]
+    rows = [
+        [label, *("—" if values[i] is None else values[i] for _name, values in series)]
+        for i, label in enumerate(x)
+    ]
+    return Chart(
+        chart_id,
+        title,
+        summary,
+        {"data": data, "layout": _layout(*axes)},
+        [first_header, *(name for name, _values in series)],
+        rows,
+    )

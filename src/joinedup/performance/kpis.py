@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import costs, measures
-from .models import InteractionShare, MonthlyRollup, OverheadPool, SurveyRollup
+from .models import GroupRollup, InteractionShare, MonthlyRollup, OverheadPool, SurveyRollup
 
 #: The currency of a group whose costs are kept in several (their sum means nothing).
 MIXED = "mixed"
@@ -293,12 +293,20 @@ def _filters(
 SUMMED = MonthlyRollup.COUNTERS
 
 
-def _rollup_rows(where: Q, months: tuple[datetime.date, datetime.date]) -> list[tuple]:
+def _rollup_rows(
+    where: Q, months: tuple[datetime.date, datetime.date], dimension: str | None = None
+) -> list[tuple]:
     """The monthly rollup rows of the period, as plain tuples (no model instances: a page
-    reads thousands of them)."""
-    query = MonthlyRollup.objects.filter(where, month__range=months).values_list(
-        *ROLLUP_FIELDS, *SUMMED, "histogram"
-    )
+    reads thousands of them); with a client-group dimension, its group rollup rows, each
+    ending with the group's value."""
+    if dimension:
+        query = GroupRollup.objects.filter(
+            where, month__range=months, dimension=dimension
+        ).values_list(*ROLLUP_FIELDS, *SUMMED, "histogram", "value")
+    else:
+        query = MonthlyRollup.objects.filter(where, month__range=months).values_list(
+            *ROLLUP_FIELDS, *SUMMED, "histogram"
+        )
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -313,17 +321,24 @@ def compute(
     jurisdictions: Sequence[str] | None = None,
     agency: str | None = None,
     channel: str | None = None,
+    dimension: str | None = None,
 ) -> list[Figures]:
-    """The figures of every group (by any of GROUPINGS) over the period, sorted by key."""
-    unknown = set(by) - set(GROUPINGS)
+    """The figures of every group (by any of GROUPINGS) over the period, sorted by key.
+
+    With a client-group `dimension` ("age_band", …), the figures come from the group
+    rollups and `by` may also name "group" (the dimension's value). Survey answers carry no
+    group, so satisfaction is then left out."""
+    unknown = set(by) - set(GROUPINGS) - ({"group"} if dimension else set())
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}")
     where = _filters(service, jurisdictions, agency, channel)
     months = (period.first, period.last)
-    rows = _rollup_rows(where, months)
+    rows = _rollup_rows(where, months, dimension)
     digital = costs.digital_channels()
-    positions = [ROLLUP_FIELDS.index(name) for name in by]
     width = len(SUMMED)
+    hist = len(ROLLUP_FIELDS) + width
+    fields = (*ROLLUP_FIELDS, *SUMMED, "histogram", "group")
+    positions = [fields.index(name) for name in by]
     sums: dict[tuple, list[int]] = {}
     digital_sums: dict[tuple, list[int]] = {}
     packed: dict[tuple, int] = defaultdict(int)
@@ -342,8 +357,8 @@ def compute(
             extra = (values[1] + values[2], values[7] + values[9])
             current = digital_sums.get(key, (0, 0))
             digital_sums[key] = [current[0] + extra[0], current[1] + extra[1]]
-        if row[-1]:
-            packed[key] += int.from_bytes(row[-1], "little")
+        if row[hist]:
+            packed[key] += int.from_bytes(row[hist], "little")
         owners[(row[1], row[2], row[4])] = row[3]
         codes[key].add(row[2])
     groups: dict[tuple, Figures] = {}
@@ -367,7 +382,8 @@ def compute(
         groups[key].overhead += amount
         if is_digital:
             groups[key].digital_cost += amount
-    _add_surveys(groups, by, where, months, owners)
+    if dimension is None:
+        _add_surveys(groups, by, where, months, owners)
     return [groups[key] for key in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
 
 

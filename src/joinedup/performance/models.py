@@ -57,6 +57,18 @@ class Transaction(models.Model):
     channel_cost = models.BigIntegerField(_("channel cost (cents)"), default=0)
     handle_seconds = models.BigIntegerField(_("staff handle time (seconds)"), default=0)
     handle_cost = models.BigIntegerField(_("staff cost (cents)"), default=0)
+    #: Where it was served (the office of the staff member who recorded it; blank online),
+    #: and the client group it falls in, derived when it was recorded (see `groups`): never
+    #: who the person is, only bands and kinds. Blank: not known or not applicable.
+    office = models.CharField(_("office"), max_length=80, blank=True, default="")
+    age_band = models.CharField(_("age band"), max_length=16, blank=True, default="")
+    language = models.CharField(_("language of service"), max_length=8, blank=True, default="")
+    area = models.CharField(_("rural or urban"), max_length=8, blank=True, default="")
+    mandate = models.CharField(_("served under a mandate"), max_length=8, blank=True, default="")
+    accessibility = models.CharField(
+        _("accessibility needs declared"), max_length=16, blank=True, default=""
+    )
+    business_size = models.CharField(_("business size"), max_length=8, blank=True, default="")
 
     class Meta:
         verbose_name = _("transaction")
@@ -148,6 +160,59 @@ class MonthlyRollup(RollupBase):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.service_key} {self.jurisdiction} {self.channel}"
+
+
+class GroupRollup(RollupBase):
+    """The monthly figures once more per client group: one dimension (age band, language…)
+    and its value per row, so that a page reads any measure by one dimension at a time.
+    Every transaction falls in exactly one value of each dimension, so the rows of one
+    dimension add up to the monthly rollup."""
+
+    month = models.DateField()
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("client group rollup")
+        verbose_name_plural = _("client group rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "month",
+                    "service_key",
+                    "jurisdiction",
+                    "agency",
+                    "channel",
+                    "dimension",
+                    "value",
+                ],
+                name="perf_one_group_rollup",
+            )
+        ]
+        indexes = [models.Index(fields=["dimension", "month"], name="perf_group_dimension")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.service_key} {self.dimension}={self.value}"
+
+
+class PlaceArea(models.Model):
+    """Whether a place (a jurisdiction, and the places under it unless they say otherwise)
+    is rural or urban, as the statistical agency classifies it."""
+
+    class Area(models.TextChoices):
+        URBAN = "urban", _("Urban")
+        RURAL = "rural", _("Rural")
+
+    jurisdiction = models.CharField(_("jurisdiction"), max_length=40, unique=True)
+    area = models.CharField(_("rural or urban"), max_length=8, choices=Area.choices)
+
+    class Meta:
+        verbose_name = _("rural or urban place")
+        verbose_name_plural = _("rural or urban places")
+        ordering = ["jurisdiction"]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction}: {self.area}"
 
 
 class Interaction(models.Model):

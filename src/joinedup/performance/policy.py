@@ -50,3 +50,25 @@ def _feedback_mine(context: ActingContext, resource: Any) -> Decision:
     if context.acting_for_other:
         return deny("forbidden", _("Only the person who used the service answers its survey."))
     return allow()
+
+
+@rule(
+    "performance.insight",
+    description=gettext_lazy(
+        "Anyone reads the published figures by client group and by channel (small counts "
+        "suppressed, with secondary suppression)."
+    ),
+)
+def _insight(context: ActingContext, resource: Any) -> Decision:
+    return allow()
+
+
+@rule(
+    "performance.staffing",
+    description=gettext_lazy(
+        "Analysts, supervisors and administrators read the volume forecast and staffing of "
+        "their own agency's offices."
+    ),
+)
+def _staffing(context: ActingContext, office: Any) -> Decision:
+    return _dashboard(context, office.agency if office is not None else None)

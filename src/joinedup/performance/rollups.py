@@ -23,6 +23,7 @@ from . import measures
 from .models import (
     COMPLETIONS,
     DailyRollup,
+    GroupRollup,
     InteractionShare,
     MonthlyRollup,
     Outcome,
@@ -33,6 +34,15 @@ from .models import (
 )
 
 KEY_FIELDS = ("service_key", "jurisdiction", "agency", "channel")
+#: The client-group dimensions a transaction carries (see `groups`), one rollup row each.
+GROUP_DIMENSIONS = (
+    "age_band",
+    "language",
+    "area",
+    "mandate",
+    "accessibility",
+    "business_size",
+)
 BATCH = 5000
 
 
@@ -66,9 +76,15 @@ def _bump(
         row.save()
 
 
-def _bump_both(day: datetime.date, key: dict, counts: dict[str, int], histogram=None) -> None:
+def _bump_both(
+    day: datetime.date, key: dict, counts: dict[str, int], histogram=None, txn=None
+) -> None:
     _bump(DailyRollup, {"day": day, **key}, counts, histogram)
     _bump(MonthlyRollup, {"month": month_of(day), **key}, counts, histogram)
+    if txn is not None:
+        for dimension in GROUP_DIMENSIONS:
+            group = {"dimension": dimension, "value": getattr(txn, dimension)}
+            _bump(GroupRollup, {"month": month_of(day), **key, **group}, counts, histogram)
 
 
 def ended_counts(txn: Transaction) -> tuple[dict[str, int], list[int] | None]:
@@ -93,12 +109,12 @@ def ended_counts(txn: Transaction) -> tuple[dict[str, int], list[int] | None]:
 
 
 def add_started(txn: Transaction) -> None:
-    _bump_both(txn.start_day, _key(txn), {"started": 1})
+    _bump_both(txn.start_day, _key(txn), {"started": 1}, txn=txn)
 
 
 def add_ended(txn: Transaction) -> None:
     counts, histogram = ended_counts(txn)
-    _bump_both(txn.end_day, _key(txn), counts, histogram)
+    _bump_both(txn.end_day, _key(txn), counts, histogram, txn=txn)
 
 
 def add_share(txn: Transaction, share: InteractionShare) -> None:
@@ -106,7 +122,8 @@ def add_share(txn: Transaction, share: InteractionShare) -> None:
     a transaction in progress reaches the rollups with the transaction when it ends.)"""
     if txn.end_day is None:
         return
-    _bump_both(txn.end_day, _key(txn), {"handle_seconds": share.seconds, "handle_cost": share.cost})
+    counts = {"handle_seconds": share.seconds, "handle_cost": share.cost}
+    _bump_both(txn.end_day, _key(txn), counts, txn=txn)
 
 
 def add_survey(
@@ -164,12 +181,14 @@ def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-def compute_rows(period: str = "day") -> dict[tuple, dict]:
+def compute_rows(period: str = "day", fields: tuple[str, ...] = KEY_FIELDS) -> dict[tuple, dict]:
     """Rollup rows per day (or month), {(day, service, jurisdiction, agency, channel):
-    figures}, from the facts. The database does the adding up, histograms included (one
-    "bucket:count" list per row), so that Python only reads the finished rows."""
+    figures}, from the facts (with `fields`, grouped by those columns instead). The database
+    does the adding up, histograms included (one "bucket:count" list per row), so that
+    Python only reads the finished rows."""
     table = Transaction._meta.db_table
-    keys = ", ".join(KEY_FIELDS)
+    keys = ", ".join(fields)
+    end = 1 + len(fields)
     done = "outcome IN ('completed', 'not_eligible')"
     smaller = "LEAST" if connection.vendor == "postgresql" else "MIN"
     concat = "string_agg" if connection.vendor == "postgresql" else "group_concat"
@@ -202,24 +221,36 @@ def compute_rows(period: str = "day") -> dict[tuple, dict]:
     with connection.cursor() as cursor:
         cursor.execute(queries["started"])
         for found in cursor.fetchall():
-            rows[(_as_date(found[0]), *found[1:5])]["started"] += found[5]
+            rows[(_as_date(found[0]), *found[1:end])]["started"] += found[end]
         cursor.execute(queries["ended"])
         for found in cursor.fetchall():
-            row = rows[(_as_date(found[0]), *found[1:5])]
-            for name, value in zip(ended_fields, found[5:], strict=True):
+            row = rows[(_as_date(found[0]), *found[1:end])]
+            for name, value in zip(ended_fields, found[end:], strict=True):
                 row[name] += int(value or 0)
         cursor.execute(queries["histogram"])
         for found in cursor.fetchall():
             counts = [0] * (measures.OVERFLOW + 1)
-            for pair in found[5].split(","):
+            for pair in found[end].split(","):
                 bucket, count = pair.split(":")
                 counts[int(bucket)] += int(count)
-            rows[(_as_date(found[0]), *found[1:5])]["histogram"] = measures.trim(counts)
+            rows[(_as_date(found[0]), *found[1:end])]["histogram"] = measures.trim(counts)
     return dict(rows)
 
 
 def compute_daily() -> dict[tuple, dict]:
     return compute_rows("day")
+
+
+def compute_group_rows() -> dict[tuple, dict]:
+    """Client-group rollup rows, {(month, service, jurisdiction, agency, channel, dimension,
+    value): figures}: one GROUP BY per dimension."""
+    rows: dict[tuple, dict] = {}
+    for dimension in GROUP_DIMENSIONS:
+        for (month, *key, value), figures in compute_rows(
+            "month", (*KEY_FIELDS, dimension)
+        ).items():
+            rows[(month, *key, dimension, value)] = figures
+    return rows
 
 
 def months_of(daily: dict[tuple, dict]) -> dict[tuple, dict]:
@@ -240,10 +271,15 @@ def months_of(daily: dict[tuple, dict]) -> dict[tuple, dict]:
     return dict(monthly)
 
 
-def _write(model: type[RollupBase], period: str, rows: dict[tuple, dict]) -> None:
+def _write(
+    model: type[RollupBase],
+    period: str,
+    rows: dict[tuple, dict],
+    key_fields: tuple[str, ...] = KEY_FIELDS,
+) -> None:
     """Insert rollup rows in bulk (COPY on PostgreSQL, batched INSERTs elsewhere): the ORM's
     per-object work would dominate a rebuild of a few hundred thousand rows."""
-    columns = (period, *KEY_FIELDS, *RollupBase.COUNTERS, "histogram")
+    columns = (period, *key_fields, *RollupBase.COUNTERS, "histogram")
     table = model._meta.db_table
 
     def values() -> Iterable[tuple]:
@@ -311,8 +347,9 @@ def recompute_rollups() -> int:
     """Rebuild every rollup from the facts, in one transaction. Returns the daily rows."""
     with transaction.atomic():
         daily = compute_daily()
-        _clear(DailyRollup, MonthlyRollup)
+        _clear(DailyRollup, MonthlyRollup, GroupRollup)
         _write(DailyRollup, "day", daily)
         _write(MonthlyRollup, "month", months_of(daily))
+        _write(GroupRollup, "month", compute_group_rows(), (*KEY_FIELDS, "dimension", "value"))
         recompute_survey_rollups()
     return len(daily)

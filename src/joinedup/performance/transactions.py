@@ -24,7 +24,7 @@ from joinedup.federation.calendars import calendar_for
 from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.federation.routing import RoutingError, route_for
 
-from . import costs, rollups
+from . import costs, groups, rollups
 from .models import Outcome, Transaction
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _local_day(jurisdiction: Jurisdiction | None, moment: datetime.datetime) -> 
 def _load(application_id) -> Application | None:
     return (
         Application.objects.select_related(
-            "service", "agency__jurisdiction", "offering__area", "place"
+            "service", "agency__jurisdiction", "offering__area", "place", "applicant"
         )
         .defer("process_state", "data")
         .filter(pk=application_id)
@@ -85,6 +85,7 @@ def _start(application: Application) -> Transaction:
         started_at=started_at,
         start_day=_local_day(jurisdiction, started_at),
         standard_days=application.standard_days,
+        **groups.derive(application),
     )
     rollups.add_started(txn)
     return txn
@@ -166,6 +167,7 @@ def sweep_abandoned_drafts(now: datetime.datetime | None = None) -> int:
                 end_day=_local_day(jurisdiction, ended_at),
                 outcome=Outcome.ABANDONED,
                 standard_days=service.standard_days,
+                age_band=groups.age_band(draft.applicant.birth_date, draft.created_at.date()),
             )
             txn.channel_cost = unit_costs.cost(txn.jurisdiction, "online", txn.end_day)
             txn.save(update_fields=["channel_cost"])

@@ -15,4 +15,7 @@ urlpatterns = [
     path("performance/survey/thanks/", views.survey_thanks, name="survey-thanks"),
     path("performance/survey/<str:token>/", views.survey, name="survey"),
     path("performance/referrals/", views.referrals_page, name="referrals"),
+    path("performance/groups/", views.groups_page, name="groups"),
+    path("performance/channels/", views.channels_page, name="channels"),
+    path("performance/offices/<slug:key>/staffing/", views.staffing_page, name="staffing"),
 ]

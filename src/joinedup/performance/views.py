@@ -12,11 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from joinedup.federation.models import Agency, Jurisdiction, Service
+from joinedup.federation.models import Agency, Jurisdiction, Office, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
-from . import complaints, kpis, pages, referrals, surveys
+from . import complaints, insight, kpis, pages, planning, referrals, surveys
 from .models import SurveyResponse
 
 
@@ -160,3 +160,54 @@ def complaints_page(request: HttpRequest) -> HttpResponse:
     if by not in complaints.GROUPS:
         by, error = "service", _("Choose service, agency or jurisdiction.")
     return _render(request, "performance/complaints.html", complaints.page(by, period), error)
+
+
+def _insight_choices(request: HttpRequest, measure_default: str = "completion_rate"):
+    dimension = request.GET.get("dimension") or "age_band"
+    measure = request.GET.get("measure") or measure_default
+    service = request.GET.get("service") or None
+    return dimension, measure, service
+
+
+@guards.requires("performance.insight")
+def groups_page(request: HttpRequest) -> HttpResponse:
+    """Every measure by one client-group dimension at a time, published with suppression."""
+    period, error = _period(request)
+    dimension, measure, service = _insight_choices(request)
+    try:
+        data = insight.by_group(period, dimension, measure, service)
+    except insight.InsightError as problem:
+        error = str(problem)
+        data = insight.by_group(period, "age_band", "completion_rate", service)
+    return _render(request, "performance/groups.html", data, error)
+
+
+@guards.requires("performance.insight")
+def channels_page(request: HttpRequest) -> HttpResponse:
+    """Channel appropriateness: each group's channels, and where online falls short."""
+    period, error = _period(request)
+    dimension, _measure, service = _insight_choices(request)
+    try:
+        data = insight.channels(period, dimension, service)
+    except insight.InsightError as problem:
+        error = str(problem)
+        data = insight.channels(period, "age_band", service)
+    return _render(request, "performance/channels.html", data, error)
+
+
+def _office(key: str) -> Office:
+    return get_object_or_404(Office.objects.select_related("agency", "jurisdiction"), key=key)
+
+
+@guards.requires("performance.staffing", resource=_office)
+def staffing_page(request: HttpRequest, context: ActingContext, office: Office, key: str):
+    """An office's forecast and the agents it needs, for its agency's analysts."""
+    error = None
+    try:
+        data = planning.page(office, request.GET.get("channel") or None)
+    except planning.PlanningError as problem:
+        error = str(problem)
+        data = planning.page(office, None)
+    data.setdefault("periods", [])
+    data["period_error"] = error
+    return render(request, "performance/staffing.html", data, status=400 if error else 200)

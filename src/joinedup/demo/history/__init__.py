@@ -10,6 +10,7 @@ before it wrote. The generators of today, by order:
     30 overheads     illustrative monthly overheads per agency (overheads.py)
     40 surveys       survey answers that follow timeliness (surveys.py)
     90 rollups       the monthly rollups, rebuilt from the facts (rollups.py)
+    95 rosters       a roster file of agents per office, near the forecast's needs (rosters.py)
 
 To add one (client groups, places, pilots, handle times...): write a module here with a
 function decorated by `@generator("name", order=N)` that takes the `HistoryRun` and returns

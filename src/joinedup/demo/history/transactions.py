@@ -34,7 +34,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from joinedup.federation.calendars import calendar_for
-from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering
+from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Office
 from joinedup.performance import costs
 from joinedup.performance.models import ChannelUnitCost, StaffCostRate, Transaction
 
@@ -57,7 +57,24 @@ COLUMNS = (
     "channel_cost",
     "handle_seconds",
     "handle_cost",
+    "office",
+    "age_band",
+    "language",
+    "area",
+    "mandate",
+    "accessibility",
+    "business_size",
 )
+#: Client groups (see `joinedup.performance.groups`), with the weights of their values and
+#: how each changes the chance of going online: older people, rural places, people with
+#: accessibility needs and those served under a mandate go online less (the digital-inclusion
+#: gaps the channel page looks for), and abandon more online when they do.
+AGE_BANDS = (("under_18", 0.04), ("18_24", 0.12), ("25_44", 0.36), ("45_64", 0.28),
+             ("65_plus", 0.20))  # fmt: skip
+ONLINE_FACTOR = {"under_18": 0.7, "18_24": 1.15, "25_44": 1.1, "45_64": 0.95, "65_plus": 0.55}
+BUSINESS_SIZES = (("micro", 0.55), ("small", 0.35), ("medium", 0.08), ("large", 0.02))
+BUSINESS_SHARE = 0.06
+RURAL_SHARE = 0.2
 BATCH = 20_000
 #: Illustrative unit costs (cents per transaction) for a demonstration, by channel. Real
 #: figures come from each jurisdiction's cost accounting.
@@ -123,6 +140,10 @@ class Lane:
     weight: float
     online_share: float
     speed: float  # the jurisdiction's turnaround factor
+    french: float = 0.04  # the share served in French
+    offices: tuple[str, ...] = ()  # the agency's offices, for the assisted channels
+    #: Their cumulative weights: a few large centres take most visits (1, 1/2, 1/3 …).
+    office_weights: tuple[float, ...] = ()
 
     @property
     def assisted(self) -> tuple[list[str], list[float]]:
@@ -147,6 +168,9 @@ def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> lis
     speeds: dict[str, float] = {}
     online: dict[str, float] = {}
     popularity: dict[str, float] = {}
+    offices: dict[int, list[str]] = {}
+    for agency_id, key in Office.objects.order_by("key").values_list("agency_id", "key"):
+        offices.setdefault(agency_id, []).append(key)
     lanes = []
     for offering in offerings:
         service = offering.service
@@ -171,9 +195,62 @@ def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> lis
                 weight=popularity[service.key] * rng.uniform(0.3, 1.7),
                 online_share=online[code] if "online" in channels else 0.0,
                 speed=speeds[code],
+                french=_french_share(code),
+                offices=tuple(offices.get(offering.agency_id, ())),
+                office_weights=tuple(
+                    itertools.accumulate(
+                        1 / (rank + 1) for rank in range(len(offices.get(offering.agency_id, ())))
+                    )
+                ),
             )
         )
     return lanes
+
+
+def _french_share(code: str) -> float:
+    """Roughly how many are served in French in a place (more in Quebec and New Brunswick)."""
+    if code.startswith("CA-QC"):
+        return 0.8
+    if code.startswith("CA-NB"):
+        return 0.3
+    if code.startswith("CA"):
+        return 0.05
+    return 0.01
+
+
+def _pick(rnd: Callable[[], float], weighted: tuple[tuple[str, float], ...]) -> str:
+    roll = rnd()
+    for value, weight in weighted:
+        roll -= weight
+        if roll < 0:
+            return value
+    return weighted[-1][0]
+
+
+def _groups(lane: Lane, rnd: Callable[[], float]) -> tuple[dict[str, str], float]:
+    """One client's groups, and the factor they put on the chance of going online."""
+    business = rnd() < BUSINESS_SHARE
+    age = "" if business else _pick(rnd, AGE_BANDS)
+    factor = 1.0 if business else ONLINE_FACTOR[age]
+    area = "rural" if rnd() < RURAL_SHARE else "urban"
+    if area == "rural":
+        factor *= 0.8
+    needs = not business and rnd() < (0.2 if age == "65_plus" else 0.07)
+    if needs:
+        factor *= 0.7
+    mandate_chance = {"under_18": 0.6, "65_plus": 0.15}.get(age, 0.05)
+    mandate = rnd() < mandate_chance
+    if mandate:
+        factor *= 0.6
+    groups = {
+        "age_band": age,
+        "language": "fr" if rnd() < lane.french else "en",
+        "area": area,
+        "mandate": "mandate" if mandate else "self",
+        "accessibility": "declared" if needs else "none",
+        "business_size": _pick(rnd, BUSINESS_SIZES) if business else "",
+    }
+    return groups, factor
 
 
 def _day_weights(first: datetime.date, last: datetime.date) -> tuple[list, list[float]]:
@@ -269,7 +346,8 @@ def _rows(
         for lane, start in zip(picked_lanes, picked_days, strict=True):
             number = next(counter)
             t = (start - first).days / span
-            channel = _channel(lane, t, rng)
+            groups, online_factor = _groups(lane, rnd)
+            channel = _channel(lane, t, rng, online_factor)
             started_at = combine(start, clock_time(8 + int(rnd() * 10), int(rnd() * 60)), lane.zone)
             base = (lane.standard_days or 10) * 0.55 * lane.speed
             if channel == "mail":
@@ -284,6 +362,8 @@ def _rows(
                 end = start + datetime.timedelta(days=elapsed + paused)
             roll = rnd()
             abandon = 0.12 if channel == "online" else 0.04
+            if channel == "online" and online_factor < 0.75:
+                abandon += 0.06  # those less at ease online give up more often
             if roll < abandon:
                 outcome = "abandoned"
                 end = start + datetime.timedelta(days=int(rnd() * 21))
@@ -336,11 +416,15 @@ def _rows(
                 unit,
                 seconds if end_day is not None else 0,
                 handle_cost if end_day is not None else 0,
+                lane.offices[bisect.bisect(lane.office_weights, rnd() * lane.office_weights[-1])]
+                if channel in ("counter", "phone", "video") and lane.offices
+                else "",
+                *groups.values(),
             )
 
 
-def _channel(lane: Lane, t: float, rng: random.Random) -> str:
-    if lane.online_share and rng.random() < min(0.95, lane.online_share + 0.15 * t):
+def _channel(lane: Lane, t: float, rng: random.Random, factor: float = 1.0) -> str:
+    if lane.online_share and rng.random() < min(0.95, (lane.online_share + 0.15 * t) * factor):
         return "online"
     others, cumulative = lane.assisted
     if not others:
@@ -351,13 +435,15 @@ def _channel(lane: Lane, t: float, rng: random.Random) -> str:
 def _copy_line(row: tuple) -> str:
     """One row in COPY's text format (our values hold no tabs, newlines or backslashes)."""
     (source, service, place, agency, channel, started_at, start_day, ended_at, end_day,
-     outcome, elapsed, standard, met, unit, seconds, handle) = row  # fmt: skip
+     outcome, elapsed, standard, met, unit, seconds, handle, *groups) = row  # fmt: skip
     return (
         f"{source}\t{service}\t{place}\t{agency}\t{channel}\t{started_at.isoformat()}\t"
         f"{start_day.isoformat()}\t{ended_at.isoformat() if ended_at else NULL}\t"
         f"{end_day.isoformat() if end_day else NULL}\t{outcome}\t"
         f"{NULL if elapsed is None else elapsed}\t{NULL if standard is None else standard}\t"
-        f"{NULL if met is None else ('t' if met else 'f')}\t{unit}\t{seconds}\t{handle}\n"
+        f"{NULL if met is None else ('t' if met else 'f')}\t{unit}\t{seconds}\t{handle}\t"
+        + "\t".join(groups)
+        + "\n"
     )
 
 

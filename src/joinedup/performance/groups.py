@@ -1,0 +1,179 @@
+"""Client groups as data: the dimensions a transaction is counted in, how it is placed in each
+when it is recorded, and publication of a measure by group with secondary suppression.
+
+A transaction keeps, beside its service and channel, one value per dimension — an age band,
+the language it was served in, whether the place is rural or urban, whether someone acted
+for the client under a mandate, whether accessibility needs were declared, the size of the
+business — derived from the application when it is recorded. Nothing that identifies the
+person is kept: a band, never a birth date; a kind of place, never an address. A blank
+value means "not known or not applicable" and is a group of its own, so that the groups of
+a dimension always add up to the total.
+
+Publication hides any cell resting on fewer than `JOINEDUP_PERFORMANCE_MIN_COUNT` cases
+(primary suppression). Because the total of the dimension is published too, one hidden cell
+could be recovered by subtracting the others from it; so when a measure has exactly one cell
+hidden, the next smallest is hidden as well (secondary, or complementary, suppression).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from joinedup.identity.models import StaffMembership
+
+from .kpis import Figures
+from .models import PlaceArea
+
+#: The dimensions, in the order pages offer them, with their names.
+DIMENSIONS = {
+    "age_band": _("Age band"),
+    "language": _("Language of service"),
+    "area": _("Rural or urban place"),
+    "mandate": _("Served under a mandate"),
+    "accessibility": _("Accessibility needs declared"),
+    "business_size": _("Business size"),
+}
+UNKNOWN = _("Not known or not applicable")
+#: The words for each dimension's values (a language is named by its own catalogue).
+VALUES = {
+    "age_band": {
+        "under_18": _("Under 18"),
+        "18_24": _("18 to 24"),
+        "25_44": _("25 to 44"),
+        "45_64": _("45 to 64"),
+        "65_plus": _("65 and over"),
+    },
+    "language": {"en": _("English"), "fr": _("French")},
+    "area": {"urban": _("Urban"), "rural": _("Rural")},
+    "mandate": {"self": _("The client themself"), "mandate": _("Someone acting for the client")},
+    "accessibility": {"declared": _("Needs declared"), "none": _("None declared")},
+    "business_size": {
+        "micro": _("Micro (1 to 4 employees)"),
+        "small": _("Small (5 to 99)"),
+        "medium": _("Medium (100 to 499)"),
+        "large": _("Large (500 and more)"),
+    },
+}
+#: Age bands: (lowest age, value), highest first.
+AGE_BANDS = ((65, "65_plus"), (45, "45_64"), (25, "25_44"), (18, "18_24"), (0, "under_18"))
+
+
+def label(dimension: str, value: str) -> str:
+    """A group's name in the reader's language."""
+    if not value:
+        return str(UNKNOWN)
+    return str(VALUES.get(dimension, {}).get(value, value))
+
+
+def order_of(dimension: str, values) -> list[str]:
+    """Values in their natural order (youngest first, smallest business first …), those
+    without a name after, "not known" last."""
+    known = list(VALUES.get(dimension, {}))
+
+    def rank(value: str) -> tuple:
+        if not value:
+            return (2, "")
+        return (0, known.index(value), "") if value in known else (1, 0, value)
+
+    return sorted(values, key=rank)
+
+
+def ordered(dimension: str, cells: Sequence[Figures]) -> list[Figures]:
+    """Cells keyed by "group", in the dimension's natural order."""
+    by_value = {cell.key["group"]: cell for cell in cells}
+    return [by_value[value] for value in order_of(dimension, by_value)]
+
+
+def age_band(birth_date: datetime.date | None, on: datetime.date) -> str:
+    """The band of the age reached on a day (blank without a birth date)."""
+    if birth_date is None:
+        return ""
+    age = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+    return next(value for lowest, value in AGE_BANDS if age >= lowest)
+
+
+def area_of(place) -> str:
+    """Rural or urban from the place's own classification, else the nearest ancestor's."""
+    if place is None:
+        return ""
+    codes = (place.path or place.code).split("/")
+    found = dict(
+        PlaceArea.objects.filter(jurisdiction__in=codes).values_list("jurisdiction", "area")
+    )
+    return next((found[code] for code in reversed(codes) if code in found), "")
+
+
+def office_of(application) -> str:
+    """The office of the staff member who recorded the application, when their membership
+    names exactly one office (a counter or a phone centre); blank otherwise."""
+    if application.submitted_by_id is None:
+        return ""
+    keys = list(
+        StaffMembership.objects.filter(
+            user_id=application.submitted_by_id, agency_id=application.agency_id
+        ).values_list("offices__key", flat=True)[:2]
+    )
+    return keys[0] if len(keys) == 1 and keys[0] else ""
+
+
+def derive(application) -> dict[str, str]:
+    """The office and the group values of an application's transaction.
+
+    The profile does not hold an accessibility-needs declaration or a business's size yet
+    (see docs/performance-measures.md, "not built"): they are recorded as not known."""
+    person = application.applicant
+    received = application.submitted_at.date()
+    acting = application.acting_person_id
+    return {
+        "office": office_of(application),
+        "age_band": age_band(person.birth_date if person else None, received),
+        "language": (application.language or "")[:8],
+        "area": area_of(application.place),
+        "mandate": "mandate" if acting and acting != application.applicant_id else "self",
+        "accessibility": "",
+        "business_size": "",
+    }
+
+
+#: Each published measure and the count it rests on (the base its suppression reads).
+BASES = {
+    "started": lambda f: f.started,
+    "completions": lambda f: f.completions,
+    "completion_rate": lambda f: f.ended,
+    "digital_take_up": lambda f: f.completions,
+    "within_standard": lambda f: f.with_standard,
+    "median_days": lambda f: f.decided,
+    "p90_days": lambda f: f.decided,
+    "p95_days": lambda f: f.decided,
+    "cost_per_transaction": lambda f: f.completions,
+    "digital_cost_per_transaction": lambda f: f.digital_completions,
+    "satisfaction": lambda f: f.responses,
+    "trust": lambda f: f.responses,
+    "response_rate": lambda f: f.invited,
+    "responses": lambda f: f.responses,
+}
+
+
+def publish_cells(cells: Sequence[Figures], min_count: int | None = None) -> list[dict[str, Any]]:
+    """The published record of each group of one dimension, with primary and secondary
+    suppression per measure: no measure ever has exactly one cell hidden among cells that
+    have cases, so none can be recovered from the published total."""
+    minimum = settings.PERFORMANCE_MIN_COUNT if min_count is None else min_count
+    records = [cell.published(minimum) for cell in cells]
+    for measure, base in BASES.items():
+        counts = [base(cell) for cell in cells]
+        hidden = {i for i, n in enumerate(counts) if 0 < n < minimum}
+        if len(hidden) == 1:
+            shown = sorted((n, i) for i, n in enumerate(counts) if n > 0 and i not in hidden)
+            if shown:
+                hidden.add(shown[0][1])
+        for i in hidden:
+            if records[i].get(measure) is not None:
+                records[i][measure] = None
+                records[i]["suppressed"].append(measure)
+    return records

@@ -1,0 +1,191 @@
+"""Client groups: derived when a transaction is recorded, carried by the rollups, published by
+one dimension at a time with primary and secondary suppression, and the pages that show
+them (results by group, channel appropriateness)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db.models import Sum
+from django.test import Client
+
+from joinedup.demo.history.run import generate_history
+from joinedup.performance import groups, insight, kpis, measures, rollups
+from joinedup.performance.kpis import Figures
+from joinedup.performance.models import GroupRollup, PlaceArea, Transaction
+from joinedup.sharing import dispatch
+
+from .test_transactions import at, decide_at, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_age_bands_by_hand():
+    born = datetime.date(2000, 6, 15)
+    assert groups.age_band(born, datetime.date(2025, 6, 14)) == "18_24"  # 24 the day before
+    assert groups.age_band(born, datetime.date(2025, 6, 15)) == "25_44"  # 25 on the day
+    assert groups.age_band(datetime.date(1960, 1, 1), datetime.date(2025, 1, 1)) == "65_plus"
+    assert groups.age_band(datetime.date(2010, 1, 1), datetime.date(2025, 1, 1)) == "under_18"
+    assert groups.age_band(None, datetime.date(2025, 1, 1)) == ""
+
+
+def group_rows() -> list[tuple]:
+    return sorted(
+        (
+            r.month,
+            r.service_key,
+            r.jurisdiction,
+            r.agency,
+            r.channel,
+            r.dimension,
+            r.value,
+            *(getattr(r, name) for name in r.COUNTERS),
+            tuple(r.histogram),
+        )
+        for r in GroupRollup.objects.all()
+    )
+
+
+def test_a_transaction_records_its_groups_and_the_rollups_carry_them(birth_registration, applicant):
+    applicant.person.birth_date = datetime.date(1950, 3, 1)
+    applicant.person.save()
+    PlaceArea.objects.create(jurisdiction="CA", area="rural")
+    first = submit(applicant, "g1")
+    second = submit(applicant, "g2")
+    dispatch.dispatch_pending()
+    decide_at(first, "approved", at("2026-03-10"))
+    decide_at(second, "withdrawn", at("2026-03-11"))
+    dispatch.dispatch_pending()
+    txn = Transaction.objects.get(source=f"application:{first.pk}")
+    # The place (Ontario) has no class of its own: the nearest ancestor's applies.
+    assert first.place.path.split("/") == ["CA", "CA-ON"]
+    assert (txn.age_band, txn.language, txn.area, txn.mandate) == ("65_plus", "en", "rural", "self")
+    assert txn.accessibility == "" and txn.business_size == "" and txn.office == ""
+    # Nothing that identifies the person is on the fact.
+    names = {field.name for field in Transaction._meta.get_fields()}
+    assert not names & {"applicant", "person", "birth_date", "address", "application"}
+    # Every dimension has one row per month and value, adding up to the monthly rollup.
+    elder = GroupRollup.objects.filter(dimension="age_band", value="65_plus").aggregate(
+        started=Sum("started"), completed=Sum("completed"), abandoned=Sum("abandoned")
+    )
+    assert elder == {"started": 2, "completed": 1, "abandoned": 1}
+    assert not GroupRollup.objects.filter(dimension="age_band").exclude(value="65_plus").exists()
+    assert set(GroupRollup.objects.values_list("dimension", flat=True)) == set(
+        rollups.GROUP_DIMENSIONS
+    )
+    # A more specific place says otherwise.
+    PlaceArea.objects.create(jurisdiction="CA-ON", area="urban")
+    assert groups.area_of(first.place) == "urban"
+    before = group_rows()
+    rollups.recompute_rollups()
+    assert group_rows() == before
+
+
+def cell(value: str, completed: int, abandoned: int = 0) -> Figures:
+    return Figures(
+        key={"group": value},
+        started=completed + abandoned,
+        completed=completed,
+        abandoned=abandoned,
+        with_standard=completed,
+        met_standard=completed // 2,
+        histogram=measures.histogram_of([3] * completed),
+    )
+
+
+def hidden(records: list[dict], measure: str) -> list[str]:
+    return [r["group"] for r in records if r[measure] is None]
+
+
+def test_secondary_suppression_hides_a_second_cell_so_none_can_be_recovered():
+    # 30 + 25 + 4 = 59 completions in all. The 4 is below 10 (primary); alone, it would be
+    # 59 − 30 − 25: the next smallest (25) is hidden with it.
+    cells = [cell("a", 30), cell("b", 25), cell("c", 4)]
+    records = groups.publish_cells(cells, min_count=10)
+    for measure in ("started", "completions", "completion_rate", "within_standard", "median_days"):
+        assert hidden(records, measure) == ["b", "c"], measure
+    assert "completion_rate" in records[1]["suppressed"]
+    assert records[0]["completion_rate"] == 1.0 and records[0]["completions"] == 30
+    # The total (published) minus the shown cell leaves 29: either split is possible.
+    # Two small cells hide each other; nothing more is needed.
+    records = groups.publish_cells([cell("a", 30), cell("b", 5), cell("c", 4)], min_count=10)
+    assert hidden(records, "completions") == ["b", "c"]
+    # A group without any case hides no other (its zero is no secret).
+    records = groups.publish_cells([cell("a", 30), cell("b", 25), cell("c", 0)], min_count=10)
+    assert [r["completions"] for r in records[:2]] == [30, 25]
+    # Whatever the counts, no measure ever has exactly one hidden cell among those with cases.
+    for counts in ([12, 3, 40, 11], [9, 50], [10, 10, 1], [2, 2, 2]):
+        records = groups.publish_cells([cell(str(i), n) for i, n in enumerate(counts)], 10)
+        assert len(hidden(records, "completions")) != 1, counts
+
+
+@pytest.fixture
+def generated(small_federation):
+    generate_history(3000, years=2, seed=11)
+    return kpis.parse_period("12m")
+
+
+def test_measures_by_group_reconcile_with_the_totals_and_recompute_identically(generated):
+    total = kpis.compute(generated, ())[0]
+    snapshot = {}
+    for dimension in rollups.GROUP_DIMENSIONS:
+        cells = kpis.compute(generated, ("group",), dimension=dimension)
+        assert len(cells) >= 2, dimension
+        for name in ("started", "completions", "abandoned", "met_standard", "with_standard"):
+            assert sum(getattr(c, name) for c in cells) == getattr(total, name), (dimension, name)
+        assert measures.merge(*(c.histogram for c in cells)) == total.histogram
+        assert sum(c.channel_cost + c.handle_cost for c in cells) == (
+            total.channel_cost + total.handle_cost
+        )
+        assert sum(c.overhead for c in cells) == total.overhead
+        snapshot[dimension] = [(c.key, c.completions, tuple(c.histogram)) for c in cells]
+    rollups.recompute_rollups()
+    for dimension in rollups.GROUP_DIMENSIONS:
+        cells = kpis.compute(generated, ("group",), dimension=dimension)
+        assert [(c.key, c.completions, tuple(c.histogram)) for c in cells] == snapshot[dimension]
+
+
+def test_the_history_gives_groups_realistic_differences(generated):
+    cells = {c.key["group"]: c for c in kpis.compute(generated, ("group",), dimension="age_band")}
+    assert cells["65_plus"].digital_take_up < cells["25_44"].digital_take_up - 0.1
+    assert {"micro", "small"} <= {
+        c.key["group"] for c in kpis.compute(generated, ("group",), dimension="business_size")
+    }
+    assert Transaction.objects.exclude(office="").filter(channel="online").count() == 0
+    page = insight.channels(generated, "age_band")
+    flagged = {row["name"] for row in page["rows"] if row["flagged"]}
+    assert "65 and over" in flagged and "25 to 44" not in flagged
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_group_and_channel_pages_in_both_languages(generated, language):
+    client = Client()
+    page = client.get(f"/{language}/performance/groups/?dimension=age_band&measure=digital_take_up")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "chart-groups" in text and "<table" in text and "<script>" not in text
+    assert ("65 and over" if language == "en" else "65 ans et plus") in text
+    page = client.get(f"/{language}/performance/channels/?dimension=area")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "chart-channels" in text
+    assert ("Rural" if language == "en" else "Rurale") in text
+
+
+def test_a_group_or_measure_not_offered_is_a_400_with_a_message(generated):
+    response = Client().get("/en/performance/groups/?dimension=income")
+    assert response.status_code == 400
+    assert "Choose one of the client-group dimensions offered." in response.content.decode()
+    response = Client().get("/fr/performance/channels/?dimension=income")
+    assert response.status_code == 400
+
+
+def test_no_channel_of_a_shown_group_can_be_recovered(generated, settings):
+    settings.PERFORMANCE_MIN_COUNT = 10
+    page = insight.channels(generated, "age_band")
+    for row in page["rows"]:
+        if row["completions"] is None:
+            continue
+        hidden = [item for item in row["channels"] if item["share"] is None]
+        assert len(hidden) != 1, row["name"]
