@@ -258,7 +258,7 @@ def _outcomes(
 
 
 def _share(value: float | None) -> str:
-    return "—" if value is None else f"{number_format(value * 100, 1, use_l10n=True)} %"
+    return "—" if value is None else f"{number_format(round(value * 100, 1), 1, use_l10n=True)} %"
 
 
 def _count(value: Decimal | int | None) -> str:
@@ -331,7 +331,9 @@ def findings(comparison: Comparison) -> list[str]:
             % {
                 "contracted": money(a, comparison.currency),
                 "own": money(b, comparison.currency),
-                "ratio": number_format(a / b, 2, use_l10n=True) if b else "—",
+                "ratio": number_format((a / b).quantize(fiscal.CENT), 2, use_l10n=True)
+                if b
+                else "—",
             }
         )
     else:
