@@ -175,7 +175,10 @@ def test_unpublished_spending_is_for_analysts(world, delivered):
     public = providers.compare(delivered, 2025)
     hands = next(p for p in public.providers if p.agency.key == "helping-hands")
     assert hands.kind == providers.IN_HOUSE and hands.figures.spending == D("30.00")
-    staff = providers.compare(delivered, 2025, published_only=False)
+    other = providers.compare(delivered, 2025, analyst_of="esdc")  # not the funder
+    hands = next(p for p in other.providers if p.agency.key == "helping-hands")
+    assert hands.kind == providers.IN_HOUSE
+    staff = providers.compare(delivered, 2025, analyst_of="toronto")
     hands = next(p for p in staff.providers if p.agency.key == "helping-hands")
     assert hands.kind == providers.CONTRACTED and hands.figures.spending == D("40.00")
 
@@ -214,7 +217,7 @@ def test_analysts_see_unpublished_contracts_on_the_page(world, delivered):
     anonymous = Client().get(f"/en/funding/services/{SERVICE}/providers/?year=2025")
     assert "All contracted providers" in anonymous.content.decode()
     assert "nothing to compare" in anonymous.content.decode()
-    analyst, _user = staff_client(world.esdc, "analyst")
+    analyst, _user = staff_client(world.toronto, "analyst")
     page = analyst.get(f"/en/funding/services/{SERVICE}/providers/?year=2025")
     assert "An outcome cost 5.00 CAD" in page.content.decode()
 
@@ -234,3 +237,20 @@ def test_queries_do_not_grow_with_the_data(world, delivered):
     with CaptureQueriesContext(connection) as large:
         assert client.get(url).status_code == 200
     assert len(large) == len(small)
+
+
+def test_the_api_gives_the_same_comparison(world, delivered):
+    client = Client()
+    response = client.get(f"/api/v1/funding/services/{SERVICE}/providers?fiscal_year=2025")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["compared"] is True and body["currency"] == "CAD"
+    assert body["fiscal_year_label"] == "2025–26"
+    hands = next(p for p in body["providers"] if p["agency"] == "helping-hands")
+    assert hands["delivery"] == "contracted"
+    assert hands["cost_per_outcome"] == "5.00" and hands["within_standard"] == 0.6
+    assert body["totals"]["in_house"]["cost_per_outcome"] == "2.50"
+    missing = client.get("/api/v1/funding/services/no.such/providers?fiscal_year=2025")
+    assert missing.status_code == 404 and "detail" in missing.json()
+    bad = client.get(f"/api/v1/funding/services/{SERVICE}/providers?fiscal_year=soon")
+    assert bad.status_code in (400, 422) and "detail" in bad.json()

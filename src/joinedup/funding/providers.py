@@ -161,9 +161,10 @@ def _terms(service: Service, programs: list[Program]) -> tuple[str, int]:
     return service.scope.fiscal_terms()
 
 
-def compare(service: Service, fiscal_year: int, *, published_only: bool = True) -> Comparison:
+def compare(service: Service, fiscal_year: int, *, analyst_of: str | None = None) -> Comparison:
     """Every provider of the service in the fiscal year, contracted or in house, with its
-    figures, and the two groups' totals."""
+    figures, and the two groups' totals. Published allocations only, and the unpublished ones
+    the agency `analyst_of` funded (an analyst's own agency's, as elsewhere in funding)."""
     programs = programs_of(service)
     currency, first_month = _terms(service, programs)
     first = fiscal.first_day(fiscal_year, first_month)
@@ -177,7 +178,9 @@ def compare(service: Service, fiscal_year: int, *, published_only: bool = True) 
         min_count=settings.PERFORMANCE_MIN_COUNT,
     )
     allocations = Allocation.objects.filter(program__in=programs, fiscal_year=fiscal_year)
-    if published_only:
+    if analyst_of:
+        allocations = allocations.filter(Q(published=True) | Q(funder__key=analyst_of))
+    else:
         allocations = allocations.filter(published=True)
 
     # Delivery, measured by the platform: one pass over the rollups, by agency.

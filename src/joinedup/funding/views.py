@@ -298,14 +298,16 @@ def trend_chart(series: dict[str, list], rows: list[list[str]]) -> explorer.Char
 @guards.requires("funding.explore")
 def provider_comparison(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
     """A service's contracted providers beside its in-house delivery: cost per outcome and
-    the share within the service standard (published figures; analysts see unpublished
-    allocations' spending too)."""
+    the share within the service standard (published figures; an analyst also sees the
+    unpublished allocations their agency funded)."""
     service = get_object_or_404(Service.objects.select_related("scope"), key=key)
     years = providers.fiscal_years(service)
     year, error = _year(request, years)
     page = {"service": service, "error": error, "charts": [], "years": []}
     if year is not None:
-        comparison = providers.compare(service, year, published_only=not _sees_unpublished(context))
+        comparison = providers.compare(
+            service, year, analyst_of=context.agency_key if _sees_unpublished(context) else None
+        )
         page.update(
             year=year,
             years=[(y, fiscal.label(y, comparison.first_month)) for y in years],
