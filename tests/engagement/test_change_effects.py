@@ -194,3 +194,24 @@ def test_measuring_does_not_grow_with_the_applications(adopted, owner, make_appl
         found = effects.measure(change)
     assert found.after.received == 8
     assert len(large) == len(small) == 2
+
+
+def test_what_we_heard_what_we_did_on_the_results_page(adopted, owner, consultation):
+    proposal, new = adopted
+    change = decisions.link_change(
+        owner, proposal, "service_version", {"en": "Answers saved."}, service_version=new
+    )
+    url = f"/en/consultations/{consultation.key}/results/"
+    client = Client()
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    decisions.record_effect(owner, change, {"en": "Fewer people start again."})
+    page = client.get(url).content.decode()
+    assert "What we heard, what we did" in page
+    assert "Many asked for it." in page and "Answers saved." in page
+    assert "Fewer people start again." in page
+    assert "within the service standard: 33.3 % before, 100.0 % after" in page
+    with CaptureQueriesContext(connection) as large:
+        client.get(url)
+    assert len(large) == len(small)

@@ -150,7 +150,12 @@ def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
     return render(
         request,
         "engagement/results.html",
-        {"consultation": consultation, "results": found, "charts": found.charts},
+        {
+            "consultation": consultation,
+            "results": found,
+            "charts": found.charts,
+            "loop": results.what_we_did(consultation),
+        },
     )
 
 
