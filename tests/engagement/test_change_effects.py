@@ -19,6 +19,7 @@ from joinedup.demo import loading
 from joinedup.engagement import decisions, effects, participation
 from joinedup.engagement.models import Change, Notice
 from joinedup.engagement.participation import ParticipationError
+from joinedup.identity.policy import PolicyDenied
 from joinedup.sharing.models import OutboxEvent
 from tests.delivery.conftest import birth_answers
 
@@ -127,8 +128,6 @@ def test_someone_else_cannot_record_an_effect(adopted, owner, make_staff, federa
         owner, proposal, "service_version", {"en": "Answers saved."}, service_version=new
     )
     other = make_staff(federation["toronto"], "supervisor", "sup@toronto.example")
-    from joinedup.identity.policy import PolicyDenied  # the refusal raised by policy.require
-
     with pytest.raises(PolicyDenied):
         decisions.record_effect(other, change, {"en": "Nothing."})
     assert not Change.objects.get(pk=change.pk).measured
