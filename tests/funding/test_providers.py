@@ -254,3 +254,9 @@ def test_the_api_gives_the_same_comparison(world, delivered):
     assert missing.status_code == 404 and "detail" in missing.json()
     bad = client.get(f"/api/v1/funding/services/{SERVICE}/providers?fiscal_year=soon")
     assert bad.status_code in (400, 422) and "detail" in bad.json()
+
+
+@pytest.mark.parametrize("year", ["9223372036854775808", "99999", "0", "-5", "1899", "²"])
+def test_a_year_without_calendar_dates_is_refused_not_a_500(world, delivered, year):
+    response = Client().get(f"/api/v1/funding/services/{SERVICE}/providers?fiscal_year={year}")
+    assert response.status_code == 422 and "detail" in response.json()

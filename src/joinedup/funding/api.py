@@ -509,6 +509,9 @@ def totals(
     return explorer.totals(selection).as_dict()
 
 
+#: The fiscal years the API accepts: a year outside has no calendar dates to compute.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 # --- Contracted and in-house delivery -------------------------------------------------------
 
 
@@ -563,7 +566,13 @@ def _delivery_figures(comparison: providers.Comparison, figures: providers.Figur
     auth=api_auth("funding.explore"),
     summary="A service's contracted providers beside its in-house delivery in a fiscal year",
 )
-def provider_comparison(request: HttpRequest, key: str, fiscal_year: int):
+def provider_comparison(
+    request: HttpRequest,
+    key: str,
+    fiscal_year: int = Query(
+        ..., ge=FIRST_YEAR, le=LAST_YEAR, description="Named by the calendar year it starts in"
+    ),
+):
     service = get_object_or_404(Service.objects.select_related("scope"), key=key)
     analyst = policy.decide(request.auth, "funding.analyse").allowed
     comparison = providers.compare(
