@@ -186,6 +186,18 @@ def test_newborn_bundle_consultation_adopted_into_a_new_bundle_version_and_a_cou
     expect(page.get_by_test_id("bundle-checksums")).to_contain_text(newborn.checksum[:12])
     screenshot(page, "engagement-newborn-bundle-edit")
     axe(page)
+    # Later, its measured effect: the platform's figures before and after, with the words.
+    page.get_by_label("What the change achieved (English)").fill("Parents tell us once.")
+    page.get_by_role("button", name="Record the effect").click()
+    effect = page.locator("[data-testid^='effect-']")
+    expect(effect).to_contain_text("as recorded")
+    expect(effect).to_contain_text("Finished within the service standard")
+    axe(page)
+    page.goto(live_server.url + "/en/consultations/newborn-bundle/results/")
+    expect(page.get_by_role("heading", name="What we heard, what we did")).to_be_visible()
+    expect(page.get_by_text("Measured effect: Parents tell us once.")).to_be_visible()
+    screenshot(page, "engagement-what-we-did")
+    axe(page)
     page.goto(live_server.url + "/en/consultations/newborn-bundle/invitations/")
     axe(page)
 

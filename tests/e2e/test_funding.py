@@ -79,3 +79,28 @@ def test_an_analyst_follows_the_money_and_compares_a_scenario(
     expect(page.get_by_role("heading", name="Paiements aux résultats", exact=True)).to_be_visible()
     screenshot(page, "funding-payments")
     axe(page)
+
+
+def test_contracted_providers_beside_in_house_delivery(
+    page: Page, live_server, demo, axe, screenshot
+):
+    """From a program to its service's providers: contracted organisations beside the
+    cities that deliver the service themselves, with the chart and its table."""
+    page.goto(live_server.url + "/en/funding/programs/vancouver-homelessness-services/")
+    page.get_by_role("link", name="Get help finding or keeping housing").click()
+    expect(page).to_have_url(re.compile(r"/en/funding/services/ca\.housing-help/providers/"))
+    expect(
+        page.get_by_role("heading", name=re.compile("Contracted and in-house delivery"))
+    ).to_be_visible()
+    table = page.get_by_role("table", name=re.compile("Data of the chart"))
+    expect(table).to_contain_text("Contracted")
+    expect(table).to_contain_text("In house")
+    expect(table).to_contain_text("All contracted providers")
+    expect(page.locator("[data-chart] svg.main-svg").first).to_be_visible()
+    screenshot(page, "funding-providers")
+    axe(page)
+    page.goto(live_server.url + "/fr/funding/services/ca.housing-help/providers/")
+    expect(
+        page.get_by_role("heading", name=re.compile("Prestation sous contrat et en régie"))
+    ).to_be_visible()
+    axe(page)

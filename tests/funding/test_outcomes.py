@@ -19,6 +19,7 @@ from joinedup.funding.models import (
     Result,
     ScenarioLine,
 )
+from joinedup.sharing.models import OutboxEvent
 
 from .conftest import allocate
 
@@ -232,3 +233,66 @@ def test_overseers_findings_count_against_the_provider_until_resolved(world):
     assert oversight.unresolved_by_provider(TODAY) == {world.hands.pk: {"open": 2, "overdue": 1}}
     oversight.resolve(late, on=datetime.date(2025, 8, 1), follow_up="Checked in August")
     assert oversight.unresolved_by_provider(TODAY) == {world.hands.pk: {"open": 1, "overdue": 0}}
+
+
+def test_a_payment_computed_and_decided_is_announced_on_the_outbox(world):
+    indicator = _indicator(world)
+    agreement = OutcomeAgreement.objects.create(
+        key="announced-contract",
+        names={"en": "Announced contract"},
+        allocation=world.municipal,
+        indicator=indicator,
+        rate_per_outcome=D("3.00"),
+    )
+    _report(indicator, Q1, "4")
+    _report(indicator, Q2, "2")
+    first = outcomes.compute_period(agreement, *Q1, today=TODAY)
+    computed = OutboxEvent.objects.get(type=outcomes.PAYMENT_COMPUTED, subject=str(first.pk))
+    assert computed.source == "/funding"
+    assert computed.data == {
+        "agreement": "announced-contract",
+        "period_start": "2025-04-01",
+        "period_end": "2025-06-30",
+        "outcomes": "4",
+        "amount": "12.00",
+        "currency": "CAD",
+        "funder": "toronto",
+        "recipient": "helping-hands",
+        "status": "computed",
+    }
+    assert not OutboxEvent.objects.filter(type=outcomes.PAYMENT_DECIDED).exists()
+
+    outcomes.approve(first, user_id=None)
+    decided = OutboxEvent.objects.get(type=outcomes.PAYMENT_DECIDED, subject=str(first.pk))
+    assert decided.data["decision"] == "approved" and decided.data["amount"] == "12.00"
+
+    second = outcomes.compute_period(agreement, *Q2, today=TODAY)
+    outcomes.send_back(second, user_id=None, reason="The value is disputed.")
+    returned = OutboxEvent.objects.get(type=outcomes.PAYMENT_DECIDED, subject=str(second.pk))
+    assert returned.data["decision"] == "returned"
+    assert returned.data["reason"] == "The value is disputed."
+    # Computed again after the return: a second "computed" event for the same payment.
+    outcomes.compute_period(agreement, *Q2, today=TODAY)
+    assert (
+        OutboxEvent.objects.filter(type=outcomes.PAYMENT_COMPUTED, subject=str(second.pk)).count()
+        == 2
+    )
+
+
+def test_a_refused_decision_announces_nothing(world):
+    indicator = _indicator(world)
+    agreement = OutcomeAgreement.objects.create(
+        key="refused-contract",
+        names={"en": "Refused contract"},
+        allocation=world.municipal,
+        indicator=indicator,
+        rate_per_outcome=D("3.00"),
+    )
+    _report(indicator, Q1, "4")
+    row = outcomes.compute_period(agreement, *Q1, today=TODAY)
+    with pytest.raises(flows.FundingRefused):
+        outcomes.send_back(row, user_id=None, reason="  ")
+    outcomes.approve(row, user_id=None)
+    with pytest.raises(flows.FundingRefused, match="approved already"):
+        outcomes.approve(row, user_id=None)
+    assert OutboxEvent.objects.filter(type=outcomes.PAYMENT_DECIDED).count() == 1

@@ -8,6 +8,7 @@ Who hears: the author and everyone who supported or commented on the proposal.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.sharing import outbox
 
+from . import effects as effects_module
 from .models import Change, Comment, Notice, Proposal, Support
 from .participation import ParticipationError
 
@@ -159,11 +161,46 @@ def link_change(
     return change
 
 
-def record_effect(context: ActingContext, change: Change, effects: dict[str, str]) -> Change:
-    """The change's measured effect, in words, once it is known."""
+def record_effect(
+    context: ActingContext,
+    change: Change,
+    effects: dict[str, str],
+    at: datetime.datetime | None = None,
+) -> Change:
+    """Record the change's measured effect: the platform's figures before and after it (a
+    service version or a bundle edit; kept as they are now) and the owner's words on them.
+    The participants hear of it in their next digest, once."""
     policy.require(context, "engagement.decide", change.proposal.consultation)
-    change.effects = {k: v.strip() for k, v in (effects or {}).items() if k in ("en", "fr")}
-    change.save(update_fields=["effects"])
+    words = {k: v.strip() for k, v in (effects or {}).items() if k in ("en", "fr") and v.strip()}
+    if not words:
+        raise ParticipationError("effect", _("Say in words what the change achieved."))
+    with transaction.atomic():
+        change = (
+            Change.objects.select_for_update(of=("self",))
+            .select_related("proposal__consultation", "service_version", "bundle")
+            .get(pk=change.pk)
+        )
+        first_time = change.effect_recorded_at is None
+        measured = effects_module.measure(change, at)
+        change.effects = {k: v[:5000] for k, v in words.items()}
+        change.measured = measured.as_data() if measured is not None else {}
+        change.effect_recorded_at = timezone.now()
+        change.save(update_fields=["effects", "measured", "effect_recorded_at"])
+        # Participants hear of the effect once; corrected words are read by a digest not
+        # yet sent.
+        if first_time:
+            _notify(change.proposal, Notice.Kind.EFFECT, change)
+        outbox.emit(
+            EVENT + "change.effect_recorded",
+            source=SOURCE,
+            subject=str(change.pk),
+            data={
+                "proposal": change.proposal_id,
+                "consultation": change.proposal.consultation.key,
+                "kind": change.kind,
+                "measured": change.measured,
+            },
+        )
     return change
 
 
@@ -190,6 +227,7 @@ def send_digests() -> int:
                     "person": person_id,
                     "decisions": [n.proposal_id for n in notices if n.kind == "decision"],
                     "changes": [n.change_id for n in notices if n.kind == "change"],
+                    "effects": [n.change_id for n in notices if n.kind == "effect"],
                 },
             )
             _email_digest(notices)
@@ -200,6 +238,16 @@ def send_digests() -> int:
 def _digest_line(notice: Notice, language: str) -> str:
     """One line of a digest, in the person's language."""
     title = notice.proposal.title
+    if notice.kind == Notice.Kind.EFFECT and notice.change is not None:
+        change = notice.change
+        said = change.effects.get(language) or change.effects.get("en") or ""
+        measured = effects_module.Effect.from_data(change.measured)
+        figures = (" " + effects_module.summary(measured)) if measured is not None else ""
+        return _("“%(title)s”: the effect of the change: %(what)s%(figures)s") % {
+            "title": title,
+            "what": said,
+            "figures": figures,
+        }
     if notice.kind == Notice.Kind.CHANGE and notice.change is not None:
         change = notice.change
         said = change.descriptions.get(language) or change.descriptions.get("en") or ""

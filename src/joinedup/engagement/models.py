@@ -367,6 +367,10 @@ class Change(models.Model):
     checksum_before = models.CharField(max_length=64, blank=True)
     checksum_after = models.CharField(max_length=64, blank=True)
     effects = models.JSONField(_("measured effect"), default=dict, blank=True)
+    #: The platform's figures before and after the change, kept when its effect is recorded
+    #: (see `effects.measure`).
+    measured = models.JSONField(_("figures measured"), default=dict, blank=True)
+    effect_recorded_at = models.DateTimeField(_("effect recorded at"), null=True, blank=True)
     linked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -390,6 +394,7 @@ class Notice(models.Model):
     class Kind(models.TextChoices):
         DECISION = "decision", _("Decision")
         CHANGE = "change", pgettext_lazy("consultations and complaints", "Change")
+        EFFECT = "effect", _("Measured effect")
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
     consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="+")

@@ -12,12 +12,14 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.utils.translation import gettext as _
 
 from joinedup.performance.charts import BLUE, Chart
 
+from . import effects
 from .models import (
+    Change,
     Comment,
     Consultation,
     Proposal,
@@ -123,6 +125,35 @@ def results(consultation: Consultation) -> Results:
         )
     charts += survey_charts(consultation)
     return Results(proposals, comments, supports, participants, decided, charts, top)
+
+
+def what_we_did(consultation: Consultation) -> list[dict]:
+    """ "What we heard, what we did": every decided proposal with its decision and reasons,
+    the changes it produced and their measured effect as recorded (two queries)."""
+    decided = (
+        Proposal.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
+        .exclude(decision="")
+        .order_by("-supports_count", "created_at")
+        .prefetch_related(
+            Prefetch(
+                "changes",
+                queryset=Change.objects.select_related("service_version", "bundle"),
+            )
+        )
+    )
+    found = []
+    for proposal in decided:
+        changes = []
+        for change in proposal.changes.all():
+            measured = effects.Effect.from_data(change.measured)
+            changes.append(
+                {
+                    "change": change,
+                    "figures": effects.summary(measured) if measured is not None else "",
+                }
+            )
+        found.append({"proposal": proposal, "changes": changes})
+    return found
 
 
 def survey_charts(consultation: Consultation) -> list[Chart]:

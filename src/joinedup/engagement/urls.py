@@ -26,6 +26,11 @@ urlpatterns = [
     path(
         "consultations/<slug:key>/proposals/<int:pk>/change/", views.link_change, name="link-change"
     ),
+    path(
+        "consultations/<slug:key>/proposals/<int:pk>/changes/<int:change_id>/effect/",
+        views.record_effect,
+        name="record-effect",
+    ),
     path("complaints/", views.my_complaints, name="complaints"),
     path("complaints/new/", views.complaint_new, name="complaint-new"),
     path("complaints/measures/", views.complaint_measures, name="measures"),

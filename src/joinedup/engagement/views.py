@@ -33,6 +33,7 @@ from . import (
     change,
     complaints,
     decisions,
+    effects,
     invitations,
     measures,
     moderation,
@@ -149,7 +150,12 @@ def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
     return render(
         request,
         "engagement/results.html",
-        {"consultation": consultation, "results": found, "charts": found.charts},
+        {
+            "consultation": consultation,
+            "results": found,
+            "charts": found.charts,
+            "loop": results.what_we_did(consultation),
+        },
     )
 
 
@@ -197,13 +203,35 @@ def proposal_detail(request: HttpRequest, context: ActingContext, key: str, pk: 
             "consultation": proposal.consultation,
             "proposal": proposal,
             "threads": _threads(proposal),
-            "changes": list(proposal.changes.select_related("service_version", "bundle")),
+            "changes": _changes(proposal, may_decide),
             "reasons": ModerationReason.choices,
             "decisions": Proposal.Decision.choices,
             "may_decide": may_decide,
             "signed_in": not context.is_anonymous,
         },
     )
+
+
+def _changes(proposal: Proposal, may_decide: bool) -> list[dict]:
+    """Each change with its measured effect: as recorded (everyone), or as measured now
+    (the owner, before recording it)."""
+    found = []
+    for linked in proposal.changes.select_related("service_version", "bundle"):
+        recorded = effects.Effect.from_data(linked.measured)
+        live = None
+        if may_decide and recorded is None:
+            live = effects.measure(linked)
+        shown = recorded or live
+        found.append(
+            {
+                "change": linked,
+                "rows": effects.rows(shown) if shown is not None else [],
+                "recorded": recorded is not None,
+                "since": shown.since if shown is not None else None,
+                "until": shown.until if shown is not None else None,
+            }
+        )
+    return found
 
 
 def _participation_error(request: HttpRequest, error: Exception) -> HttpResponse:
@@ -335,7 +363,17 @@ def link_change(request: HttpRequest, context: ActingContext, key: str, pk: int)
     version = bundle = None
     try:
         if request.POST.get("version"):
-            version = ServiceVersion.objects.filter(pk=int(request.POST["version"])).first()
+            # The form asks for the version number of the consultation's service; a
+            # consultation about a bundle or a place names the version by its id.
+            raw = int(request.POST["version"])
+            service_id = proposal.consultation.service_id
+            version = (
+                ServiceVersion.objects.filter(service_id=service_id, number=raw).first()
+                if service_id
+                else ServiceVersion.objects.filter(pk=raw).first()
+            )
+            if version is None:
+                return _refused(request, _("Choose the version from the list."), 400)
         if request.POST.get("bundle"):
             bundle = Bundle.objects.filter(key=request.POST["bundle"]).first()
         decisions.link_change(
@@ -352,6 +390,29 @@ def link_change(request: HttpRequest, context: ActingContext, key: str, pk: int)
         )
     except ValueError:
         return _refused(request, _("Choose the version from the list."), 400)
+    except (ParticipationError, PolicyDenied) as error:
+        return _participation_error(request, error)
+    return redirect("engagement:proposal", key=key, pk=pk)
+
+
+@guards.requires("engagement.decide")
+@require_POST
+def record_effect(
+    request: HttpRequest, context: ActingContext, key: str, pk: int, change_id: int
+) -> HttpResponse:
+    proposal = _proposal(key, pk)
+    linked = proposal.changes.filter(pk=change_id).first()
+    if linked is None:
+        return _refused(request, _("No such change of this proposal."), 404)
+    try:
+        decisions.record_effect(
+            context,
+            linked,
+            {
+                "en": request.POST.get("effect_en", ""),
+                "fr": request.POST.get("effect_fr", ""),
+            },
+        )
     except (ParticipationError, PolicyDenied) as error:
         return _participation_error(request, error)
     return redirect("engagement:proposal", key=key, pk=pk)

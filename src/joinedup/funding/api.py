@@ -18,12 +18,12 @@ from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from joinedup.apicontract import Refusal
-from joinedup.federation.models import Agency, Jurisdiction, Program
+from joinedup.federation.models import Agency, Jurisdiction, Program, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
 
-from . import expenditures, explorer, fiscal, flows, indicators, outcomes, oversight
+from . import expenditures, explorer, fiscal, flows, indicators, outcomes, oversight, providers
 from .models import (
     Allocation,
     Expenditure,
@@ -507,6 +507,98 @@ def totals(
         place=get_object_or_404(Jurisdiction, code=place.upper()) if place else None,
     )
     return explorer.totals(selection).as_dict()
+
+
+#: The fiscal years the API accepts: a year outside has no calendar dates to compute.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+# --- Contracted and in-house delivery -------------------------------------------------------
+
+
+class DeliveryFiguresOut(Schema):
+    spending: str = Field(description="Executed spending under the service's programs")
+    outcomes: str | None = Field(description="Outcomes reported on the programs' indicators")
+    cost_per_outcome: str | None
+    completions: int | None = Field(description="None below the publication threshold")
+    within_standard: float | None = Field(description="Share, 0 to 1; None when not published")
+    spending_per_completion: str | None
+    cost_per_transaction: str | None = Field(description="Performance's delivery cost")
+
+
+class ProviderOut(DeliveryFiguresOut):
+    agency: str
+    name: str
+    delivery: str = Field(description="contracted or in_house")
+
+
+class ProviderComparisonOut(Schema):
+    service: str
+    fiscal_year: int
+    fiscal_year_label: str
+    currency: str
+    compared: bool = Field(description="Whether the service is delivered both ways")
+    providers: list[ProviderOut]
+    totals: dict[str, DeliveryFiguresOut] = Field(description="contracted and in_house")
+    findings: list[str]
+
+
+def _delivery_figures(comparison: providers.Comparison, figures: providers.Figures) -> dict:
+    shown = comparison.published(figures)
+    text = lambda v: None if v is None else str(v)  # noqa: E731
+    return {
+        "spending": str(figures.spending),
+        "outcomes": None if figures.outcomes is None else f"{figures.outcomes.normalize():f}",
+        "cost_per_outcome": text(figures.cost_per_outcome),
+        "completions": figures.completions if shown else None,
+        "within_standard": (
+            None
+            if not shown or figures.within_standard is None
+            else round(figures.within_standard, 4)
+        ),
+        "spending_per_completion": text(figures.spending_per_completion) if shown else None,
+        "cost_per_transaction": text(figures.cost_per_transaction) if shown else None,
+    }
+
+
+@router.get(
+    "/funding/services/{key}/providers",
+    response={200: ProviderComparisonOut, 404: Refusal},
+    auth=api_auth("funding.explore"),
+    summary="A service's contracted providers beside its in-house delivery in a fiscal year",
+)
+def provider_comparison(
+    request: HttpRequest,
+    key: str,
+    fiscal_year: int = Query(
+        ..., ge=FIRST_YEAR, le=LAST_YEAR, description="Named by the calendar year it starts in"
+    ),
+):
+    service = get_object_or_404(Service.objects.select_related("scope"), key=key)
+    analyst = policy.decide(request.auth, "funding.analyse").allowed
+    comparison = providers.compare(
+        service, fiscal_year, analyst_of=request.auth.agency_key if analyst else None
+    )
+    return {
+        "service": service.key,
+        "fiscal_year": fiscal_year,
+        "fiscal_year_label": fiscal.label(fiscal_year, comparison.first_month),
+        "currency": comparison.currency,
+        "compared": comparison.both,
+        "providers": [
+            {
+                "agency": p.agency.key,
+                "name": p.agency.name,
+                "delivery": p.kind,
+                **_delivery_figures(comparison, p.figures),
+            }
+            for p in comparison.providers
+        ],
+        "totals": {
+            kind: _delivery_figures(comparison, figures)
+            for kind, figures in comparison.groups.items()
+        },
+        "findings": providers.findings(comparison),
+    }
 
 
 # --- Outcome payments ------------------------------------------------------------------------

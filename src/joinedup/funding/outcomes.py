@@ -27,12 +27,41 @@ from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Offering, Program, Service
 from joinedup.performance import kpis
+from joinedup.sharing import outbox
 
 from . import audit, fiscal, indicators
 from .flows import FundingRefused
 from .models import ZERO, Expenditure, Indicator, OutcomeAgreement, OutcomePayment, sum_money
 
 CENT = fiscal.CENT
+
+#: Outbox events: a payment computed (routed to the funder) and decided (approved or returned).
+PAYMENT_COMPUTED = "org.joinedup.funding.payment.computed"
+PAYMENT_DECIDED = "org.joinedup.funding.payment.decided"
+SOURCE = "/funding"
+
+
+def _announce(event: str, row: OutcomePayment, **extra: Any) -> None:
+    """Tell subscribers (the recipient's systems, a finance system, the funder's queue) about a
+    payment, in the transaction that changed it."""
+    allocation = row.agreement.allocation
+    outbox.emit(
+        event,
+        source=SOURCE,
+        subject=str(row.pk),
+        data={
+            "agreement": row.agreement.key,
+            "period_start": row.period_start.isoformat(),
+            "period_end": row.period_end.isoformat(),
+            "outcomes": f"{row.outcomes.normalize():f}",
+            "amount": str(row.amount),
+            "currency": allocation.currency,
+            "funder": allocation.funder.key,
+            "recipient": allocation.recipient.key,
+            "status": row.status,
+            **extra,
+        },
+    )
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -149,6 +178,7 @@ def compute_period(
         row.period_end, row.outcomes, row.amount, row.steps = end, value, amount, steps
         row.status = OutcomePayment.Status.COMPUTED
         row.save()
+        _announce(PAYMENT_COMPUTED, row)
     return row
 
 
@@ -173,7 +203,11 @@ def _decide(
     payment_row: OutcomePayment, status: str, user_id: int | None, reason: str, agency: str
 ) -> OutcomePayment:
     with transaction.atomic():
-        row = OutcomePayment.objects.select_for_update().get(pk=payment_row.pk)
+        row = (
+            OutcomePayment.objects.select_for_update(of=("self",))
+            .select_related("agreement__allocation__funder", "agreement__allocation__recipient")
+            .get(pk=payment_row.pk)
+        )
         if row.status == OutcomePayment.Status.APPROVED:
             raise FundingRefused(_("This payment is approved already."))
         if row.status == OutcomePayment.Status.RETURNED:
@@ -193,6 +227,13 @@ def _decide(
             reason=reason.strip() or _("Approved as computed."),
             before=before,
             after={"status": status, "amount": str(row.amount)},
+        )
+        _announce(
+            PAYMENT_DECIDED,
+            row,
+            decision=status,
+            reason=row.decision_reason,
+            decided_at=row.decided_at.isoformat(),
         )
     payment_row.refresh_from_db()
     return payment_row
@@ -230,7 +271,10 @@ def schedule(today: datetime.date) -> Scheduled:
     whose indicator has no value yet waits, and is listed."""
     done = Scheduled()
     agreements = OutcomeAgreement.objects.select_related(
-        "allocation__calendar", "indicator__result"
+        "allocation__calendar",
+        "allocation__funder",
+        "allocation__recipient",
+        "indicator__result",
     )
     held = {
         (p.agreement_id, p.period_start): p.status

@@ -7,6 +7,11 @@ app_name = "funding"
 urlpatterns = [
     path("funding/", views.explore, name="explorer"),
     path("funding/programs/<slug:key>/", views.program_page, name="program"),
+    path(
+        "funding/services/<str:key>/providers/",
+        views.provider_comparison,
+        name="providers",
+    ),
     path("funding/scenarios/", views.scenario_list, name="scenarios"),
     path("funding/scenarios/<int:scenario_id>/", views.scenario_page, name="scenario"),
     path("funding/oversight/", views.oversight_list, name="oversight"),

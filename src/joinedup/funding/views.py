@@ -10,18 +10,29 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from joinedup.federation.models import Agency, Jurisdiction, Program
+from joinedup.federation.models import Agency, Jurisdiction, Program, Service
 from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.performance.charts import PALETTE
 
-from . import explorer, fiscal, flows, indicators, outcomes, oversight, pilots, places, scenarios
+from . import (
+    explorer,
+    fiscal,
+    flows,
+    indicators,
+    outcomes,
+    oversight,
+    pilots,
+    places,
+    providers,
+    scenarios,
+)
 from .models import (
     Allocation,
     Expenditure,
@@ -104,12 +115,12 @@ def explore(request: HttpRequest) -> HttpResponse:
                 explorer.sankey(selection, totals.currency),
                 explorer.spending_chart(lines, totals.currency),
             ],
-            providers=providers(selection, totals.currency),
+            providers=recipients(selection, totals.currency),
         )
     return render(request, "funding/explorer.html", page, status=400 if error else 200)
 
 
-def providers(selection: explorer.Selection, currency: str) -> list[list[str]]:
+def recipients(selection: explorer.Selection, currency: str) -> list[list[str]]:
     """Recipients in the selection with what they received and unresolved findings."""
     received: dict[int, Decimal] = {}
     for row in selection.allocations().values("recipient_id", "amount"):
@@ -244,6 +255,11 @@ def program_page(request: HttpRequest, key: str) -> HttpResponse:
             chains=chains,
             agreements=agreements,
         )
+    page["services"] = (
+        Service.objects.filter(Q(program=program) | Q(offerings__program=program))
+        .distinct()
+        .order_by("key")
+    )
     return render(request, "funding/program.html", page, status=400 if error else 200)
 
 
@@ -288,6 +304,33 @@ def trend_chart(series: dict[str, list], rows: list[list[str]]) -> explorer.Char
         headers=[_("Indicator"), _("Period"), _("Value")],
         rows=rows,
     )
+
+
+# --- Contracted and in-house delivery ----------------------------------------------------------
+
+
+@guards.requires("funding.explore")
+def provider_comparison(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    """A service's contracted providers beside its in-house delivery: cost per outcome and
+    the share within the service standard (published figures; an analyst also sees the
+    unpublished allocations their agency funded)."""
+    service = get_object_or_404(Service.objects.select_related("scope"), key=key)
+    years = providers.fiscal_years(service)
+    year, error = _year(request, years)
+    page = {"service": service, "error": error, "charts": [], "years": []}
+    if year is not None:
+        comparison = providers.compare(
+            service, year, analyst_of=context.agency_key if _sees_unpublished(context) else None
+        )
+        page.update(
+            year=year,
+            years=[(y, fiscal.label(y, comparison.first_month)) for y in years],
+            year_label=fiscal.label(year, comparison.first_month),
+            comparison=comparison,
+            findings=providers.findings(comparison),
+            charts=[providers.chart(comparison)] if comparison.providers else [],
+        )
+    return render(request, "funding/providers.html", page, status=400 if error else 200)
 
 
 # --- Scenarios ---------------------------------------------------------------------------------
