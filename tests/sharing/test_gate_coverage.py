@@ -28,6 +28,7 @@ from tests.identity.test_authorisation_matrix import (
     ROLES,
     Role,
     World,
+    _shared_request,
     endpoints,
     samples,
     sign_in_as,
@@ -58,6 +59,7 @@ def demo_world() -> World:
         noor=noor,
         service=Service.objects.get(key="ca.birth-registration"),
         device=TOTPDevice.objects.create(user=device_owner, name="phone"),
+        shared_request=_shared_request(),
     )
 
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import statsmodels.api as sm
-from scipy import optimize
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Below this many places (clusters) clustered errors are unreliable: bootstrap instead.
 MIN_CLUSTERS = 30
@@ -87,6 +88,8 @@ class Panel:
         return len(self.periods) - self.start
 
     def long(self) -> pd.DataFrame:
+        import pandas as pd  # loaded on the first evaluation, not when the web process starts
+
         units, periods = self.values.shape
         frame = pd.DataFrame(
             {
@@ -121,6 +124,10 @@ def _clustered(columns: list[str], frame: pd.DataFrame):
     """OLS of y on the columns with place and period fixed effects (dummies, the first of
     each left out), errors clustered by place. The design is built directly: a formula's
     parser takes longer than the fit on a panel of a few thousand rows."""
+    # statsmodels (and pandas, which loads numexpr) on the first evaluation, not at start-up
+    import pandas as pd
+    import statsmodels.api as sm
+
     dummies = pd.get_dummies(
         frame[["unit", "period"]].astype("category"), drop_first=True, dtype=float
     )
@@ -271,6 +278,8 @@ def _fit_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
     scale = max(float(np.abs(donors).max()), 1.0) * 1e3
     system = np.vstack([donors, np.full((1, donors.shape[1]), scale)])
     wanted = np.concatenate([target, [scale]])
+    from scipy import optimize  # loaded on the first evaluation, not at start-up
+
     weights, _residual = optimize.nnls(system, wanted, maxiter=50 * donors.shape[1])
     return weights / weights.sum()
 
