@@ -8,8 +8,9 @@ window; axe-core on every page and a screenshot of each kept in test-artifacts/.
   the partner, the child's age), and the offer a population run made of the child benefit,
   with its amount and how it was estimated, in plain words.
 - A caseworker of the Canada Revenue Agency opens a child benefit application from the
-  queue, sees what the rules compute from its answers with their trace, and records that
-  the decision follows the rules.
+  queue, sees what the rules compute from its answers with their trace (in French too, from
+  the parameter files' French descriptions), and records that the decision follows the
+  rules.
 """
 
 from __future__ import annotations
@@ -235,6 +236,17 @@ def test_a_caseworker_sees_the_rules_trace_and_records_the_decision_follows_them
     expect(support.locator("li").first).to_contain_text("in force since")
     expect(support.get_by_role("link").first).to_be_visible()  # the law's source
     check(page, axe, screenshot, f"rules-staff-{width}-work-item")
+    if width == WIDTHS[0]:
+        # In French, the trace reads each parameter's French description.
+        page.locator("button.usa-language__link[lang=fr]").click()
+        support = page.get_by_test_id("decision-support")
+        expect(support).to_contain_text("Ce que calculent les règles")
+        expect(support).to_contain_text("Maximum annuel par enfant de moins de 6 ans : 8157")
+        expect(support).to_contain_text("en vigueur depuis le")
+        check(page, axe, screenshot, f"rules-staff-{width}-work-item-fr")
+        page.locator("button.usa-language__link[lang=en]").click()
+        support = page.get_by_test_id("decision-support")
+        expect(support).to_contain_text("Yearly maximum per child under 6: 8157")
 
     page.get_by_role("button", name="Claim").click()
     expect(page.get_by_role("button", name="Release")).to_be_visible()
