@@ -10,7 +10,7 @@ window; axe-core on every page and a screenshot of each kept in test-artifacts/.
 - A caseworker of the Canada Revenue Agency opens a child benefit application from the
   queue, sees what the rules compute from its answers with their trace (in French too, from
   the parameter files' French descriptions), and records that the decision follows the
-  rules.
+  rules (on the narrow window: that it departs from them, with a reason and a note).
 """
 
 from __future__ import annotations
@@ -252,11 +252,19 @@ def test_a_caseworker_sees_the_rules_trace_and_records_the_decision_follows_them
     expect(page.get_by_role("button", name="Release")).to_be_visible()
     page.locator('label[for="decision-approve"]').click()
     page.get_by_label("Reasons (the applicant will read them)").fill("All in order.")
-    page.locator('label[for="follows-rules-yes"]').click()
+    if width == WIDTHS[0]:
+        page.locator('label[for="follows-rules-yes"]').click()
+        recorded = ("approve", True, "", "")
+    else:
+        # On the narrow window the decision departs from the rules, with its reason.
+        page.locator('label[for="follows-rules-no"]').click()
+        page.get_by_label("If not, why not").select_option("facts")
+        page.get_by_label("Note on the departure (staff only)").fill("The NOA shows 31,000.")
+        recorded = ("approve", False, "facts", "The NOA shows 31,000.")
     page.get_by_role("button", name="Record the decision").click()
     expect(page.locator("main")).to_contain_text("The decision is recorded.")
     check(page, axe, screenshot, f"rules-staff-{width}-decided")
     item.refresh_from_db()
-    assert (item.decision, item.follows_rules, item.rules_departure) == ("approve", True, "")
+    assert (item.decision, item.follows_rules, item.rules_departure, item.rules_note) == recorded
     assert str(item.rules_per_month) == "679.75"
     page.context.close()
