@@ -32,3 +32,16 @@ def test_no_income_no_computation_and_no_rule_no_section(small_federation):
     answers = {k: v for k, v in ANSWERS.items() if k != "income_last_year"}
     assert support_for("ca.child-benefit", "CA-QC", answers, "2026-07").known is False
     assert support_for("ca.birth-registration", "CA-QC", ANSWERS, "2026-07") is None
+
+
+def test_the_trace_is_in_the_readers_language(small_federation):
+    # Each parameter file gives its description in English and, in its metadata, in French.
+    english = support_for("ca.child-benefit", "CA-QC", ANSWERS, "2026-07", "en").benefits[0]
+    french = support_for("ca.child-benefit", "CA-QC", ANSWERS, "2026-07", "fr").benefits[0]
+    assert any(line.startswith("Yearly maximum per child under 6: 8157") for line in english.why)
+    assert any(
+        line.startswith("Maximum annuel par enfant de moins de 6 ans : 8157")
+        and "en vigueur depuis le 2026-07-01" in line
+        for line in french.why
+    )
+    assert not any("Yearly maximum" in line for line in french.why)

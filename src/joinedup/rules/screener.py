@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from joinedup.federation.localization import pick
@@ -187,8 +187,9 @@ def _currency(codes: list[str]) -> str:
 
 
 def _why(calculation, key: str, language: str) -> list[str]:
-    """The explanation in plain words: the inputs the amount came from and each amount,
-    threshold or rate of the law it read, with the date it took effect."""
+    """The full trace for staff: each amount, threshold or rate of the law the amount read,
+    described in the reader's language (the parameter file's `description`, or its
+    `metadata.description_fr` in French), with its value and the date it took effect."""
     lines: list[str] = []
     seen: set[str] = set()
     pending = [key]
@@ -199,10 +200,14 @@ def _why(calculation, key: str, language: str) -> list[str]:
         seen.add(step_key)
         step = calculation.trace[step_key]
         for parameter in step.get("parameters") or []:
+            with translation.override(language):
+                line = _("%(name)s: %(value)s (in force since %(since)s)")
             lines.append(
-                _("%(name)s: %(value)s (in force since %(since)s)")
+                line
                 % {
-                    "name": parameter.get("description") or parameter.get("name"),
+                    "name": (parameter.get("descriptions") or {}).get(language)
+                    or parameter.get("description")
+                    or parameter.get("name"),
                     "value": parameter.get("value"),
                     "since": parameter.get("in_force_since") or "—",
                 }
