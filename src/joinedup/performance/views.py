@@ -16,7 +16,7 @@ from joinedup.federation.models import Agency, Jurisdiction, Office, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
-from . import complaints, insight, kpis, pages, planning, referrals, surveys
+from . import complaints, insight, integration, kpis, pages, planning, referrals, surveys
 from .models import SurveyResponse
 
 
@@ -211,3 +211,12 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
     data.setdefault("periods", [])
     data["period_error"] = error
     return render(request, "performance/staffing.html", data, status=400 if error else 200)
+
+
+@guards.requires("performance.insight")
+def integration_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The agencies that serve the same people in a jurisdiction: counts only, suppressed."""
+    jurisdiction = get_object_or_404(Jurisdiction, code=code.upper())
+    data = integration.page(jurisdiction)
+    data.update(periods=[], period_error=None)
+    return render(request, "performance/integration.html", data)
