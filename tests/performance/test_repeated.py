@@ -32,8 +32,8 @@ AGENCY = {
 }
 
 
-@pytest.fixture
-def versions(federation):
+def make_versions() -> dict[str, ServiceVersion]:
+    """A version of each of the three services, its form asking the fields of FORMS."""
     return {
         key: ServiceVersion.objects.create(
             service=Service.objects.get(key=key),
@@ -47,6 +47,11 @@ def versions(federation):
         )
         for key, names in FORMS.items()
     }
+
+
+@pytest.fixture
+def versions(federation):
+    return make_versions()
 
 
 def person(versions, *services, linked=True, place="CA-ON-TOR", days_ago=30):
