@@ -96,7 +96,9 @@ def test_small_counts_are_not_published(linked_set):
     assert integration.pair_count(found, keys["serviceontario"], keys["helping-hands"]) == 0
     chart = integration.network_chart(found)
     rows = {row[0]: row[1:] for row in chart.rows}
-    assert rows["Toronto — Helping Hands".replace("Toronto", "City of Toronto")] == ["—", "—", "—"]
+    assert rows["City of Toronto — Helping Hands"] == ["—", "—", "—"]
+    # Helping Hands' own count is hidden, so its share is too; ServiceOntario's is 0 %.
+    assert rows["ServiceOntario — Helping Hands"] == [0, "0", "—"]
     assert rows["ServiceOntario — City of Toronto"] == [7, "58", "88"]
     # A line only for the published pairs that share people.
     lines = [trace for trace in chart.figure["data"] if trace["mode"] == "lines"]

@@ -107,7 +107,8 @@ def pair_count(found: Shared, first: int, second: int) -> int | None:
 
 
 def _share(part: int | None, whole: int | None) -> str:
-    if not part or not whole:
+    """Part of whole in %; — when either is hidden (sharing nobody is 0, not a secret)."""
+    if part is None or not whole:
         return "—"
     return f"{part / whole * 100:.0f}"
 
