@@ -88,12 +88,15 @@ def shared(jurisdiction: Jurisdiction, min_count: int | None = None) -> Shared:
     """The published matrix: agencies by how many people of the jurisdiction they hold."""
     minimum = settings.PERFORMANCE_MIN_COUNT if min_count is None else min_count
     totals, pairs = counts(jurisdiction)
+    people = {pk: _hide(n, minimum) for pk, n in totals.items()}
+    # By the published count (a hidden one as 0): the order tells nothing of hidden counts.
     agencies = sorted(
-        Agency.objects.filter(pk__in=totals), key=lambda a: (-totals[a.pk], a.name.casefold())
+        Agency.objects.filter(pk__in=totals),
+        key=lambda a: (-(people[a.pk] or 0), a.name.casefold()),
     )
     return Shared(
         agencies,
-        {pk: _hide(n, minimum) for pk, n in totals.items()},
+        people,
         {pair: _hide(n, minimum) for pair, n in pairs.items()},
         minimum,
     )

@@ -67,7 +67,7 @@ def _fields(form: dict) -> frozenset[str]:
 
 def effort(jurisdiction: Jurisdiction, today: datetime.date | None = None) -> dict[str, Any]:
     """Unsuppressed: every pair of services and every field asked twice (this module and
-    its tests only; `published` hides the small rows). Five queries whatever the data."""
+    its tests only; `published` hides the small rows). At most five queries whatever the data."""
     end = (
         timezone.now()
         if today is None
