@@ -13,6 +13,8 @@ from joinedup.performance.models import SurveyInvitation, Transaction
 from joinedup.sharing import dispatch
 from tests.e2e.test_channels import demo, sign_in_staff  # noqa: F401 (the demo, its sign-in)
 from tests.e2e.test_delivery import applicant, birth_registration, sign_in  # noqa: F401
+from tests.performance.test_integration import linked
+from tests.performance.test_repeated import BIRTH, SIN, make_versions, person
 from tests.performance.test_transactions import at, decide_at, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -110,4 +112,30 @@ def test_a_supervisor_reads_an_offices_staffing(
     page.goto(url.replace("/en/", "/fr/"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Effectifs de")
     screenshot(page, "performance-staffing-fr")
+    axe(page)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_planner_reads_the_integration_candidates(
+    language, page: Page, live_server, federation, settings, axe, screenshot
+):
+    settings.PERFORMANCE_MIN_COUNT = 3
+    for keys, times in (
+        (("esdc", "serviceontario", "toronto"), 5),
+        (("serviceontario", "toronto"), 4),
+        (("serviceontario",), 3),
+        (("esdc", "helping-hands", "toronto"), 1),
+    ):
+        for _ in range(times):
+            linked(*keys)
+    versions = make_versions()
+    for _ in range(3):
+        person(versions, BIRTH, SIN)
+    response = page.goto(
+        f"{live_server.url}/{language}/performance/jurisdictions/CA-ON/integration/"
+    )
+    assert response is not None and response.ok
+    expect(page.locator("[data-chart] svg.main-svg").first).to_be_visible()
+    expect(page.get_by_role("table").first).to_be_visible()
+    screenshot(page, f"performance-integration-{language}")
     axe(page)

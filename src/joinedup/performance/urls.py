@@ -15,6 +15,11 @@ urlpatterns = [
     path("performance/survey/thanks/", views.survey_thanks, name="survey-thanks"),
     path("performance/survey/<str:token>/", views.survey, name="survey"),
     path("performance/referrals/", views.referrals_page, name="referrals"),
+    path(
+        "performance/jurisdictions/<str:code>/integration/",
+        views.integration_page,
+        name="integration",
+    ),
     path("performance/groups/", views.groups_page, name="groups"),
     path("performance/channels/", views.channels_page, name="channels"),
     path("performance/offices/<slug:key>/staffing/", views.staffing_page, name="staffing"),

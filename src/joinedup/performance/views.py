@@ -16,7 +16,17 @@ from joinedup.federation.models import Agency, Jurisdiction, Office, Service
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 
-from . import complaints, insight, kpis, pages, planning, referrals, surveys
+from . import (
+    complaints,
+    insight,
+    integration,
+    kpis,
+    pages,
+    planning,
+    referrals,
+    repeated,
+    surveys,
+)
 from .models import SurveyResponse
 
 
@@ -211,3 +221,13 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
     data.setdefault("periods", [])
     data["period_error"] = error
     return render(request, "performance/staffing.html", data, status=400 if error else 200)
+
+
+@guards.requires("performance.insight")
+def integration_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The agencies that serve the same people in a jurisdiction, and the questions they ask
+    the same people twice: counts only, small ones left out."""
+    jurisdiction = get_object_or_404(Jurisdiction, code=code.upper())
+    data = integration.page(jurisdiction)
+    data.update(repeated.published(jurisdiction), periods=[], period_error=None)
+    return render(request, "performance/integration.html", data)
