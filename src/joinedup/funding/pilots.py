@@ -1,5 +1,6 @@
 """A pilot's evaluation as a reader sees it: the panel read from the places' monthly figures,
-the estimates (`evaluation`), the charts with their data tables and the caveats in words.
+the estimates (`evaluation`), the charts with their data tables and the caveats in words; and
+the recording of a pilot (`record_pilot`), all or nothing, every refusal in words.
 
 The panel is the pilot's places and its comparison places (every other place with figures of
 the measure when none is chosen), over every month any of them has; a place missing a month
@@ -8,10 +9,13 @@ is left out and counted in the caveats. A fixed number of queries.
 
 from __future__ import annotations
 
+import datetime
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -32,6 +36,120 @@ LAYOUT = {
 
 def number(value: float, places: int = 2) -> str:
     return number_format(round(value, places), places, use_l10n=True)
+
+
+#: A pilot's key: lower-case letters, digits and hyphens ("new" names the form's page).
+KEY = re.compile(r"^[a-z0-9][-a-z0-9]{0,79}$")
+RESERVED_KEYS = frozenset({"new"})
+
+
+class PilotRefused(ValueError):
+    """A pilot could not be recorded: `problems` lists every reason, each in words."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def suggested_comparison(
+    treated: list[Place], measure: str, starts_on: datetime.date, count: int = 5
+) -> list[Place]:
+    """The `count` places most like the treated ones before the start (the evaluation's
+    similarity: root mean squared distance of each pre-period series from the treated places'
+    mean), among every other place with figures of the measure. Empty when the figures do
+    not allow it (no month before the start, or no other place). A fixed number of queries."""
+    treated_ids = {p.pk for p in treated}
+    values: dict[int, dict[Any, float]] = {}
+    rows = PlaceFigure.objects.filter(measure=measure, period__lt=starts_on)
+    for place_id, period, value in rows.values_list("place_id", "period", "value"):
+        values.setdefault(place_id, {})[period] = value
+    others = sorted(set(values) - treated_ids)
+    if not others or not treated_ids & set(values):
+        return []
+    periods = sorted({period for series in values.values() for period in series})
+    units = [p.pk for p in treated] + others
+    matrix = [[values.get(u, {}).get(t, float("nan")) for t in periods] for u in units]
+    # The whole pre-period counts as "before": a last column stands in for the start.
+    matrix = [[*row, 0.0] for row in matrix]
+    try:
+        panel = evaluation.Panel.build(
+            [str(u) for u in units],
+            [*periods, starts_on],
+            matrix,
+            list(range(len(treated))),
+            len(periods),
+        )
+    except evaluation.NotEstimable:
+        return []
+    chosen = [int(key) for key, _distance in evaluation.similar_places(panel, count)]
+    by_id = Place.objects.in_bulk(chosen)
+    return [by_id[pk] for pk in chosen]
+
+
+def record_pilot(
+    *,
+    key: str,
+    names: dict[str, str],
+    change: str,
+    description: dict[str, str],
+    treated: list[Place],
+    starts_on: datetime.date | None,
+    measure: str,
+    comparison: list[Place],
+    suggest: bool = False,
+) -> Pilot:
+    """Record a pilot: checks every field first and refuses with every problem named, so that
+    nothing is half-written. `suggest` replaces the comparison places with the ones most
+    like the treated places before the start (`suggested_comparison`)."""
+    problems: list[str] = []
+    key = (key or "").strip()
+    if not KEY.match(key) or key in RESERVED_KEYS:
+        problems.append(
+            _(
+                "Give the pilot a key of lower-case letters, digits and hyphens (at most 80), "
+                "other than “new”."
+            )
+        )
+    elif Pilot.objects.filter(key=key).exists():
+        problems.append(_("A pilot with the key %(key)s is already recorded.") % {"key": key})
+    names = {lang: (text or "").strip() for lang, text in names.items() if (text or "").strip()}
+    if not names.get("en") or not names.get("fr"):
+        problems.append(_("Give the pilot's name in English and in French."))
+    if change not in Pilot.Change.values:
+        problems.append(_("Choose what the pilot changes."))
+    if measure not in PlaceFigure.Measure.values:
+        problems.append(_("Choose the outcome measure to watch."))
+    if starts_on is None:
+        problems.append(_("Give the month the pilot starts, as YYYY-MM."))
+    if not treated:
+        problems.append(_("Choose at least one place where the pilot runs."))
+    treated_ids = {p.pk for p in treated}
+    if not suggest and treated_ids & {p.pk for p in comparison}:
+        problems.append(_("A place cannot be both a place of the pilot and a comparison place."))
+    if suggest and not problems:
+        comparison = suggested_comparison(treated, measure, starts_on)
+        if not comparison:
+            problems.append(
+                _(
+                    "No comparison place can be suggested: no other place has figures of "
+                    "this measure before the start."
+                )
+            )
+    if problems:
+        raise PilotRefused(problems)
+    description = {lang: text.strip() for lang, text in description.items() if (text or "").strip()}
+    with transaction.atomic():
+        pilot = Pilot.objects.create(
+            key=key,
+            names=names,
+            change=change,
+            description=description,
+            starts_on=starts_on,
+            measure=measure,
+        )
+        pilot.treated.set(treated)
+        pilot.comparison.set(comparison)
+    return pilot
 
 
 def panel_for(pilot: Pilot) -> tuple[evaluation.Panel, dict[str, Place]]:
@@ -68,6 +186,8 @@ class Evaluation:
     study: evaluation.EventStudy | None = None
     control: evaluation.SyntheticControl | None = None
     caveats: list[str] = field(default_factory=list)
+    #: The caveats' codes, in the order of `caveats` (for the API).
+    caveat_codes: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
     weights: list[list[str]] = field(default_factory=list)
@@ -93,11 +213,11 @@ def evaluate(pilot: Pilot) -> Evaluation:
     result.study = evaluation.event_study(panel)
     if len(panel.treated) == 1 and len(panel.units) >= 3:
         result.control = evaluation.synthetic_control(panel)
-    result.caveats = [
-        caveat_text(c)
-        for c in evaluation.caveats(panel, result.estimate, result.study, result.control)
-    ]
+    found = evaluation.caveats(panel, result.estimate, result.study, result.control)
+    result.caveats = [caveat_text(c) for c in found]
+    result.caveat_codes = [c.code for c in found]
     if pilot.synthetic:
+        result.caveat_codes.append("synthetic")
         result.caveats.append(
             _(
                 "The figures are synthetic: the history added an effect of %(effect)s to the "
