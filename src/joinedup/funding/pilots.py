@@ -10,12 +10,16 @@ is left out and counted in the caveats. A fixed number of queries.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, F, Max, Min, Sum
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -152,9 +156,13 @@ def record_pilot(
     return pilot
 
 
-def panel_for(pilot: Pilot) -> tuple[evaluation.Panel, dict[str, Place]]:
-    treated = list(pilot.treated.all())
-    comparison = list(pilot.comparison.all())
+def panel_for(
+    pilot: Pilot,
+    treated: list[Place] | None = None,
+    comparison: list[Place] | None = None,
+) -> tuple[evaluation.Panel, dict[str, Place]]:
+    treated = list(pilot.treated.all()) if treated is None else treated
+    comparison = list(pilot.comparison.all()) if comparison is None else comparison
     treated_ids = {p.pk for p in treated}
     rows = PlaceFigure.objects.filter(measure=pilot.measure)
     if comparison:
@@ -195,24 +203,93 @@ class Evaluation:
     error: str = ""
 
 
+#: Raised when the estimators or the panel change, so that no result of older code is read.
+CACHE_VERSION = 1
+#: How long a cached evaluation is kept unread (its key changes with the figures anyway).
+CACHE_SECONDS = 7 * 24 * 3600
+NOT_ESTIMABLE = "not-estimable"
+
+Estimates = tuple[
+    evaluation.Panel,
+    evaluation.Estimate,
+    evaluation.EventStudy,
+    evaluation.SyntheticControl | None,
+]
+
+
+def cache_key(pilot: Pilot, treated: list[Place], comparison: list[Place]) -> str:
+    """The key of a pilot's evaluation: what the pilot is (measure, start, places) and the
+    state of the figures it reads — how many, their sum, their sum weighted by row, the
+    newest row and the months they span — so that adding, removing or changing a figure
+    gives a new key, and the evaluation is recomputed only then. One aggregate query."""
+    rows = PlaceFigure.objects.filter(measure=pilot.measure)
+    if comparison:
+        rows = rows.filter(place__in=treated + comparison)
+    state = rows.aggregate(
+        count=Count("id"),
+        total=Sum("value"),
+        weighted=Sum(F("value") * F("id")),
+        last=Max("id"),
+        first_month=Min("period"),
+        last_month=Max("period"),
+    )
+    text = json.dumps(
+        [
+            CACHE_VERSION,
+            pilot.pk,
+            pilot.measure,
+            pilot.starts_on.isoformat(),
+            sorted(p.pk for p in treated),
+            sorted(p.pk for p in comparison),
+            {k: (repr(v) if isinstance(v, float) else str(v)) for k, v in state.items()},
+        ],
+        sort_keys=True,
+    )
+    return "funding:pilot-evaluation:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def estimates(pilot: Pilot) -> Estimates | None:
+    """The pilot's panel and estimates (difference in differences, event study, synthetic
+    control for a single place), or None when it cannot be evaluated yet. Kept in the cache
+    under `cache_key`: recomputed only when the pilot or its figures change."""
+    treated = list(pilot.treated.all())
+    comparison = list(pilot.comparison.all())
+    key = cache_key(pilot, treated, comparison)
+    cached = cache.get(key)
+    if cached == NOT_ESTIMABLE:
+        return None
+    if cached is not None:
+        return cached
+    try:
+        panel, _places = panel_for(pilot, treated, comparison)
+    except evaluation.NotEstimable:
+        cache.set(key, NOT_ESTIMABLE, CACHE_SECONDS)
+        return None
+    with warnings.catch_warnings():
+        # The page states the bootstrap among the caveats; the warning is for other callers.
+        warnings.simplefilter("ignore", evaluation.FewClustersWarning)
+        estimate = evaluation.difference_in_differences(panel)
+    study = evaluation.event_study(panel)
+    control = None
+    if len(panel.treated) == 1 and len(panel.units) >= 3:
+        control = evaluation.synthetic_control(panel)
+    computed = (panel, estimate, study, control)
+    cache.set(key, computed, CACHE_SECONDS)
+    return computed
+
+
 def evaluate(pilot: Pilot) -> Evaluation:
     result = Evaluation(pilot=pilot)
-    try:
-        panel, places = panel_for(pilot)
-    except evaluation.NotEstimable:
+    computed = estimates(pilot)
+    if computed is None:
         result.error = _(
             "This pilot cannot be evaluated yet: it needs figures of its measure for its places "
             "and for comparison places, both before and after it started."
         )
         return result
+    panel, result.estimate, result.study, result.control = computed
     result.panel = panel
-    with warnings.catch_warnings():
-        # The page states the bootstrap among the caveats; the warning is for other callers.
-        warnings.simplefilter("ignore", evaluation.FewClustersWarning)
-        result.estimate = evaluation.difference_in_differences(panel)
-    result.study = evaluation.event_study(panel)
-    if len(panel.treated) == 1 and len(panel.units) >= 3:
-        result.control = evaluation.synthetic_control(panel)
+    places = {p.key: p for p in Place.objects.filter(key__in=panel.units)}
     found = evaluation.caveats(panel, result.estimate, result.study, result.control)
     result.caveats = [caveat_text(c) for c in found]
     result.caveat_codes = [c.code for c in found]
