@@ -7,9 +7,11 @@ allocations too. Amounts are strings of Decimal with two places, never floats.
 """
 
 import datetime
+import math
 from decimal import Decimal
+from typing import Literal
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -17,13 +19,25 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from joinedup.apicontract import Refusal
+from joinedup.apicontract import Pages, Refusal
 from joinedup.federation.models import Agency, Jurisdiction, Program, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
 
-from . import expenditures, explorer, fiscal, flows, indicators, outcomes, oversight, providers
+from . import (
+    evaluation,
+    expenditures,
+    explorer,
+    fiscal,
+    flows,
+    indicators,
+    outcomes,
+    oversight,
+    pilots,
+    places,
+    providers,
+)
 from .models import (
     Allocation,
     Expenditure,
@@ -31,6 +45,9 @@ from .models import (
     Indicator,
     OutcomeAgreement,
     OutcomePayment,
+    Pilot,
+    Place,
+    PlaceFigure,
     Result,
     Review,
 )
@@ -857,3 +874,362 @@ def finding_follow_up(request: HttpRequest, finding_id: int, payload: FollowUpIn
     except flows.FundingRefused as error:
         raise _refuse(error) from None
     return finding_out(finding, today)
+
+
+# --- Places and pilots -----------------------------------------------------------------------
+
+
+def _finite(value: float | None, digits: int = 6) -> float | None:
+    """A float the JSON can carry: None for a figure the estimators could not compute."""
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+class PlaceOut(Schema):
+    key: str
+    name: str
+    kind: str = Field(description="jurisdiction (of the registry) or area (a service area)")
+    jurisdiction: str | None = Field(
+        description="The registry code of the jurisdiction itself, or of the one an area lies in"
+    )
+    population: int | None
+    synthetic: bool = Field(description="Made by the synthetic history: not a real place")
+    shaped: bool = Field(description="Whether a shape (GeoJSON geometry) is loaded")
+    months: int = Field(description="Months with figures of any measure")
+
+    @staticmethod
+    def resolve_jurisdiction(place: Place | dict) -> str | None:
+        if isinstance(place, dict):
+            return place["jurisdiction"]
+        return place.jurisdiction.code if place.jurisdiction else None
+
+    @staticmethod
+    def resolve_shaped(place: Place | dict) -> bool:
+        return place["shaped"] if isinstance(place, dict) else bool(place.shape)
+
+
+def place_out(place: Place) -> dict:
+    return {
+        "key": place.key,
+        "name": place.name,
+        "kind": place.kind,
+        "jurisdiction": place.jurisdiction.code if place.jurisdiction else None,
+        "population": place.population,
+        "synthetic": place.synthetic,
+        "shaped": bool(place.shape),
+        "months": getattr(place, "months", 0),
+    }
+
+
+@router.get(
+    "/funding/places",
+    response=list[PlaceOut],
+    auth=api_auth("funding.places"),
+    summary="Places: the registry's jurisdictions and service areas (analysts)",
+)
+@paginate(Pages)
+def place_list(
+    request: HttpRequest,
+    kind: Literal["jurisdiction", "area"] | None = None,
+    synthetic: bool | None = None,
+):
+    rows = (
+        Place.objects.select_related("jurisdiction")
+        .annotate(months=Count("figures__period", distinct=True))
+        .order_by("key")
+    )
+    if kind:
+        rows = rows.filter(kind=kind)
+    if synthetic is not None:
+        rows = rows.filter(synthetic=synthetic)
+    return rows
+
+
+class YearMoneyOut(Schema):
+    fiscal_year: int = Field(description="Named by the calendar year it starts in")
+    label: str
+    allocated: str = Field(description="Entering the place from outside, each transfer once")
+    proposed: str
+    approved: str
+    adjusted: str
+    executed: str
+
+
+class FunderOut(Schema):
+    funder: str = Field(description="The funder's agency key")
+    fiscal_year: int
+    amount: str
+
+
+class OfferedOut(Schema):
+    service: str
+    delivered_by: str
+    offered_for: str = Field(description="The area the offering covers (this place or wider)")
+
+
+class PointOut(Schema):
+    month: str = Field(description="YYYY-MM")
+    value: float
+
+
+class SeriesOut(Schema):
+    measure: str
+    label: str
+    points: list[PointOut]
+
+
+class PlaceDetailOut(PlaceOut):
+    traced: bool = Field(
+        description="Whether money is traced here (jurisdictions; service areas have none)"
+    )
+    currency: str
+    money: list[YearMoneyOut]
+    funders: list[FunderOut]
+    services: list[OfferedOut]
+    figures: list[SeriesOut]
+    pilots: list[str] = Field(description="Keys of the pilots run in this place")
+    compared_in: list[str] = Field(description="Keys of the pilots it is a comparison place of")
+
+
+@router.get(
+    "/funding/places/{key}",
+    response={200: PlaceDetailOut, 404: Refusal},
+    auth=api_auth("funding.places"),
+    summary="Everything counted in one place: money by year, funders, services, figures, pilots",
+)
+def place_detail(request: HttpRequest, key: str):
+    place = get_object_or_404(
+        Place.objects.select_related("jurisdiction").annotate(
+            months=Count("figures__period", distinct=True)
+        ),
+        key=key,
+    )
+    unpublished = policy.decide(request.auth, "funding.analyse").allowed
+    counted = places.view(place, published_only=not unpublished)
+    labels = dict(PlaceFigure.Measure.choices)
+    return {
+        **place_out(place),
+        "traced": counted.traced,
+        "currency": counted.currency,
+        "money": [
+            {
+                "fiscal_year": year.fiscal_year,
+                "label": year.label,
+                **{name: str(amount) for name, amount in year.raw.items()},
+            }
+            for year in counted.years
+        ],
+        "funders": [
+            {"funder": funder, "fiscal_year": year, "amount": str(amount)}
+            for funder, year, amount in counted.funded
+        ],
+        "services": [
+            {"service": s, "delivered_by": a, "offered_for": area}
+            for s, a, area in counted.services
+        ],
+        "figures": [
+            {
+                "measure": measure,
+                "label": str(labels.get(measure, measure)),
+                "points": [{"month": f"{p:%Y-%m}", "value": v} for p, v in points],
+            }
+            for measure, points in counted.figures.items()
+        ],
+        "pilots": [p.key for p in counted.pilots],
+        "compared_in": [p.key for p in counted.compared_in],
+    }
+
+
+class PilotOut(Schema):
+    key: str
+    name: str
+    change: str = Field(description="service_version, bundle, channel, navigator or other")
+    description: str
+    measure: str
+    starts_on: datetime.date = Field(description="The first day of the month it starts")
+    treated: list[str] = Field(description="Keys of the places of the pilot")
+    comparison: list[str] = Field(
+        description="Keys of the comparison places chosen (empty: every other place with "
+        "figures of the measure)"
+    )
+    synthetic: bool
+    injected_effect: float | None = Field(
+        description="For a synthetic pilot: the effect the synthetic history added"
+    )
+
+    @staticmethod
+    def resolve_description(pilot: Pilot | dict) -> str:
+        return pilot["description"] if isinstance(pilot, dict) else pilot.description_text
+
+    @staticmethod
+    def resolve_treated(pilot: Pilot | dict) -> list[str]:
+        if isinstance(pilot, dict):
+            return pilot["treated"]
+        return [p.key for p in pilot.treated.all()]
+
+    @staticmethod
+    def resolve_comparison(pilot: Pilot | dict) -> list[str]:
+        if isinstance(pilot, dict):
+            return pilot["comparison"]
+        return [p.key for p in pilot.comparison.all()]
+
+
+def pilot_out(pilot: Pilot) -> dict:
+    return {
+        "key": pilot.key,
+        "name": pilot.name,
+        "change": pilot.change,
+        "description": pilot.description_text,
+        "measure": pilot.measure,
+        "starts_on": pilot.starts_on,
+        "treated": [p.key for p in pilot.treated.all()],
+        "comparison": [p.key for p in pilot.comparison.all()],
+        "synthetic": pilot.synthetic,
+        "injected_effect": pilot.injected_effect,
+    }
+
+
+@router.get(
+    "/funding/pilots",
+    response=list[PilotOut],
+    auth=api_auth("funding.places"),
+    summary="Pilots: what changes, where, since when, the measure and the comparison places",
+)
+@paginate(Pages)
+def pilot_list(request: HttpRequest):
+    return Pilot.objects.prefetch_related("treated", "comparison").order_by("key")
+
+
+class EstimateOut(Schema):
+    effect: float | None = Field(description="Difference in differences: the estimated effect")
+    low: float | None
+    high: float | None
+    level: float = Field(description="Confidence level of the interval (0.95)")
+    p_value: float | None
+    method: str = Field(description="clustered (errors clustered by place) or wild_bootstrap")
+    method_text: str
+    replications: int = Field(description="Bootstrap draws (0 for clustered errors)")
+
+
+class CaveatOut(Schema):
+    code: str = Field(
+        description="few_clusters, few_pre_periods, few_post_periods, not_parallel, "
+        "one_treated, few_treated, dropped, placebo_floor, poor_fit, includes_zero, synthetic"
+    )
+    text: str
+
+
+class WeightOut(Schema):
+    place: str
+    weight: float
+
+
+class SyntheticControlOut(Schema):
+    effect: float | None = Field(description="Mean gap since the start")
+    rank: int = Field(description="The pilot's rank among the placebo runs (1: largest)")
+    runs: int = Field(description="Placebo runs, the pilot's own included")
+    p_value: float = Field(description="rank ÷ runs; no confidence interval is invented")
+    weights: list[WeightOut]
+
+
+class EventOut(Schema):
+    relative_month: int
+    coefficient: float | None
+    low: float | None
+    high: float | None
+
+
+class SimilarOut(Schema):
+    place: str
+    distance: float | None
+
+
+class PilotDetailOut(PilotOut):
+    evaluated: bool
+    error: str | None = Field(description="Why it cannot be evaluated yet, when it cannot")
+    estimate: EstimateOut | None
+    places_treated: int
+    places_compared: int
+    months_before: int
+    months_since: int
+    caveats: list[CaveatOut] = Field(description="Computed from the figures, in words")
+    event_study: list[EventOut]
+    synthetic_control: SyntheticControlOut | None = Field(
+        description="When the pilot runs in one place"
+    )
+    suggested_comparison: list[SimilarOut] = Field(
+        description="The comparison places most like the pilot's before the start"
+    )
+
+
+@router.get(
+    "/funding/pilots/{key}",
+    response={200: PilotDetailOut, 404: Refusal},
+    auth=api_auth("funding.places"),
+    summary="A pilot with its evaluation: estimate, interval, method and computed caveats",
+)
+def pilot_detail(request: HttpRequest, key: str):
+    pilot = get_object_or_404(Pilot.objects.prefetch_related("treated", "comparison"), key=key)
+    result = pilots.evaluate(pilot)
+    out = {
+        **pilot_out(pilot),
+        "evaluated": not result.error,
+        "error": result.error or None,
+        "estimate": None,
+        "places_treated": 0,
+        "places_compared": 0,
+        "months_before": 0,
+        "months_since": 0,
+        "caveats": [
+            {"code": code, "text": text}
+            for code, text in zip(result.caveat_codes, result.caveats, strict=True)
+        ],
+        "event_study": [],
+        "synthetic_control": None,
+        "suggested_comparison": [],
+    }
+    panel, estimate = result.panel, result.estimate
+    if panel is None or estimate is None:
+        return out
+    out.update(
+        estimate={
+            "effect": _finite(estimate.effect),
+            "low": _finite(estimate.low),
+            "high": _finite(estimate.high),
+            "level": estimate.level,
+            "p_value": _finite(estimate.p_value),
+            "method": "wild_bootstrap" if estimate.bootstrap else "clustered",
+            "method_text": pilots.method_text(estimate),
+            "replications": estimate.replications,
+        },
+        places_treated=len(panel.treated),
+        places_compared=len(panel.units) - len(panel.treated),
+        months_before=panel.pre_periods,
+        months_since=panel.post_periods,
+        suggested_comparison=[
+            {"place": key, "distance": _finite(distance)}
+            for key, distance in evaluation.similar_places(panel)
+        ],
+    )
+    if result.study is not None:
+        study = result.study
+        out["event_study"] = [
+            {"relative_month": k, "coefficient": _finite(c), "low": _finite(lo), "high": _finite(h)}
+            for k, c, lo, h in zip(
+                study.relative, study.coefficients, study.lows, study.highs, strict=True
+            )
+        ]
+    if result.control is not None:
+        control = result.control
+        out["synthetic_control"] = {
+            "effect": _finite(control.effect),
+            "rank": control.rank,
+            "runs": control.placebos + 1,
+            "p_value": control.p_value,
+            "weights": [
+                {"place": key, "weight": round(weight, 6)}
+                for key, weight in sorted(control.weights.items(), key=lambda kv: -kv[1])
+            ],
+        }
+    return out

@@ -1,5 +1,6 @@
 """A pilot's evaluation as a reader sees it: the panel read from the places' monthly figures,
-the estimates (`evaluation`), the charts with their data tables and the caveats in words.
+the estimates (`evaluation`), the charts with their data tables and the caveats in words; and
+the recording of a pilot (`record_pilot`), all or nothing, every refusal in words.
 
 The panel is the pilot's places and its comparison places (every other place with figures of
 the measure when none is chosen), over every month any of them has; a place missing a month
@@ -8,10 +9,17 @@ is left out and counted in the caveats. A fixed number of queries.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, Sum
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -34,9 +42,127 @@ def number(value: float, places: int = 2) -> str:
     return number_format(round(value, places), places, use_l10n=True)
 
 
-def panel_for(pilot: Pilot) -> tuple[evaluation.Panel, dict[str, Place]]:
-    treated = list(pilot.treated.all())
-    comparison = list(pilot.comparison.all())
+#: A pilot's key: lower-case letters, digits and hyphens ("new" names the form's page).
+KEY = re.compile(r"^[a-z0-9][-a-z0-9]{0,79}$")
+RESERVED_KEYS = frozenset({"new"})
+
+
+class PilotRefused(ValueError):
+    """A pilot could not be recorded: `problems` lists every reason, each in words."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def suggested_comparison(
+    treated: list[Place], measure: str, starts_on: datetime.date, count: int = 5
+) -> list[Place]:
+    """The `count` places most like the treated ones before the start (the evaluation's
+    similarity: root mean squared distance of each pre-period series from the treated places'
+    mean), among every other place with figures of the measure. Empty when the figures do
+    not allow it (no month before the start, or no other place). A fixed number of queries."""
+    treated_ids = {p.pk for p in treated}
+    values: dict[int, dict[Any, float]] = {}
+    rows = PlaceFigure.objects.filter(measure=measure, period__lt=starts_on)
+    for place_id, period, value in rows.values_list("place_id", "period", "value"):
+        values.setdefault(place_id, {})[period] = value
+    others = sorted(set(values) - treated_ids)
+    if not others or not treated_ids & set(values):
+        return []
+    periods = sorted({period for series in values.values() for period in series})
+    units = [p.pk for p in treated] + others
+    matrix = [[values.get(u, {}).get(t, float("nan")) for t in periods] for u in units]
+    # The whole pre-period counts as "before": a last column stands in for the start.
+    matrix = [[*row, 0.0] for row in matrix]
+    try:
+        panel = evaluation.Panel.build(
+            [str(u) for u in units],
+            [*periods, starts_on],
+            matrix,
+            list(range(len(treated))),
+            len(periods),
+        )
+    except evaluation.NotEstimable:
+        return []
+    chosen = [int(key) for key, _distance in evaluation.similar_places(panel, count)]
+    by_id = Place.objects.in_bulk(chosen)
+    return [by_id[pk] for pk in chosen]
+
+
+def record_pilot(
+    *,
+    key: str,
+    names: dict[str, str],
+    change: str,
+    description: dict[str, str],
+    treated: list[Place],
+    starts_on: datetime.date | None,
+    measure: str,
+    comparison: list[Place],
+    suggest: bool = False,
+) -> Pilot:
+    """Record a pilot: checks every field first and refuses with every problem named, so that
+    nothing is half-written. `suggest` replaces the comparison places with the ones most
+    like the treated places before the start (`suggested_comparison`)."""
+    problems: list[str] = []
+    key = (key or "").strip()
+    if not KEY.match(key) or key in RESERVED_KEYS:
+        problems.append(
+            _(
+                "Give the pilot a key of lower-case letters, digits and hyphens (at most 80), "
+                "other than “new”."
+            )
+        )
+    elif Pilot.objects.filter(key=key).exists():
+        problems.append(_("A pilot with the key %(key)s is already recorded.") % {"key": key})
+    names = {lang: (text or "").strip() for lang, text in names.items() if (text or "").strip()}
+    if not names.get("en") or not names.get("fr"):
+        problems.append(_("Give the pilot's name in English and in French."))
+    if change not in Pilot.Change.values:
+        problems.append(_("Choose what the pilot changes."))
+    if measure not in PlaceFigure.Measure.values:
+        problems.append(_("Choose the outcome measure to watch."))
+    if starts_on is None:
+        problems.append(_("Give the month the pilot starts, as YYYY-MM."))
+    if not treated:
+        problems.append(_("Choose at least one place where the pilot runs."))
+    treated_ids = {p.pk for p in treated}
+    if not suggest and treated_ids & {p.pk for p in comparison}:
+        problems.append(_("A place cannot be both a place of the pilot and a comparison place."))
+    if suggest and not problems:
+        comparison = suggested_comparison(treated, measure, starts_on)
+        if not comparison:
+            problems.append(
+                _(
+                    "No comparison place can be suggested: no other place has figures of "
+                    "this measure before the start."
+                )
+            )
+    if problems:
+        raise PilotRefused(problems)
+    description = {lang: text.strip() for lang, text in description.items() if (text or "").strip()}
+    with transaction.atomic():
+        pilot = Pilot.objects.create(
+            key=key,
+            names=names,
+            change=change,
+            description=description,
+            starts_on=starts_on,
+            measure=measure,
+        )
+        pilot.treated.set(treated)
+        pilot.comparison.set(comparison)
+    return pilot
+
+
+def panel_for(
+    pilot: Pilot,
+    treated: list[Place] | None = None,
+    comparison: list[Place] | None = None,
+) -> tuple[evaluation.Panel, dict[str, Place]]:
+    treated = list(pilot.treated.all()) if treated is None else treated
+    comparison = list(pilot.comparison.all()) if comparison is None else comparison
     treated_ids = {p.pk for p in treated}
     rows = PlaceFigure.objects.filter(measure=pilot.measure)
     if comparison:
@@ -68,6 +194,8 @@ class Evaluation:
     study: evaluation.EventStudy | None = None
     control: evaluation.SyntheticControl | None = None
     caveats: list[str] = field(default_factory=list)
+    #: The caveats' codes, in the order of `caveats` (for the API).
+    caveat_codes: list[str] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
     weights: list[list[str]] = field(default_factory=list)
@@ -75,29 +203,98 @@ class Evaluation:
     error: str = ""
 
 
+#: Raised when the estimators or the panel change, so that no result of older code is read.
+CACHE_VERSION = 1
+#: How long a cached evaluation is kept unread (its key changes with the figures anyway).
+CACHE_SECONDS = 7 * 24 * 3600
+NOT_ESTIMABLE = "not-estimable"
+
+Estimates = tuple[
+    evaluation.Panel,
+    evaluation.Estimate,
+    evaluation.EventStudy,
+    evaluation.SyntheticControl | None,
+]
+
+
+def cache_key(pilot: Pilot, treated: list[Place], comparison: list[Place]) -> str:
+    """The key of a pilot's evaluation: what the pilot is (measure, start, places) and the
+    state of the figures it reads — how many, their sum, their sum weighted by row, the
+    newest row and the months they span — so that adding, removing or changing a figure
+    gives a new key, and the evaluation is recomputed only then. One aggregate query."""
+    rows = PlaceFigure.objects.filter(measure=pilot.measure)
+    if comparison:
+        rows = rows.filter(place__in=treated + comparison)
+    state = rows.aggregate(
+        count=Count("id"),
+        total=Sum("value"),
+        weighted=Sum(F("value") * F("id")),
+        last=Max("id"),
+        first_month=Min("period"),
+        last_month=Max("period"),
+    )
+    text = json.dumps(
+        [
+            CACHE_VERSION,
+            pilot.pk,
+            pilot.measure,
+            pilot.starts_on.isoformat(),
+            sorted(p.pk for p in treated),
+            sorted(p.pk for p in comparison),
+            {k: (repr(v) if isinstance(v, float) else str(v)) for k, v in state.items()},
+        ],
+        sort_keys=True,
+    )
+    return "funding:pilot-evaluation:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def estimates(pilot: Pilot) -> Estimates | None:
+    """The pilot's panel and estimates (difference in differences, event study, synthetic
+    control for a single place), or None when it cannot be evaluated yet. Kept in the cache
+    under `cache_key`: recomputed only when the pilot or its figures change."""
+    treated = list(pilot.treated.all())
+    comparison = list(pilot.comparison.all())
+    key = cache_key(pilot, treated, comparison)
+    cached = cache.get(key)
+    if cached == NOT_ESTIMABLE:
+        return None
+    if cached is not None:
+        return cached
+    try:
+        panel, _places = panel_for(pilot, treated, comparison)
+    except evaluation.NotEstimable:
+        cache.set(key, NOT_ESTIMABLE, CACHE_SECONDS)
+        return None
+    with warnings.catch_warnings():
+        # The page states the bootstrap among the caveats; the warning is for other callers.
+        warnings.simplefilter("ignore", evaluation.FewClustersWarning)
+        estimate = evaluation.difference_in_differences(panel)
+    study = evaluation.event_study(panel)
+    control = None
+    if len(panel.treated) == 1 and len(panel.units) >= 3:
+        control = evaluation.synthetic_control(panel)
+    computed = (panel, estimate, study, control)
+    cache.set(key, computed, CACHE_SECONDS)
+    return computed
+
+
 def evaluate(pilot: Pilot) -> Evaluation:
     result = Evaluation(pilot=pilot)
-    try:
-        panel, places = panel_for(pilot)
-    except evaluation.NotEstimable:
+    computed = estimates(pilot)
+    if computed is None:
         result.error = _(
             "This pilot cannot be evaluated yet: it needs figures of its measure for its places "
             "and for comparison places, both before and after it started."
         )
         return result
+    panel, result.estimate, result.study, result.control = computed
     result.panel = panel
-    with warnings.catch_warnings():
-        # The page states the bootstrap among the caveats; the warning is for other callers.
-        warnings.simplefilter("ignore", evaluation.FewClustersWarning)
-        result.estimate = evaluation.difference_in_differences(panel)
-    result.study = evaluation.event_study(panel)
-    if len(panel.treated) == 1 and len(panel.units) >= 3:
-        result.control = evaluation.synthetic_control(panel)
-    result.caveats = [
-        caveat_text(c)
-        for c in evaluation.caveats(panel, result.estimate, result.study, result.control)
-    ]
+    places = {p.key: p for p in Place.objects.filter(key__in=panel.units)}
+    found = evaluation.caveats(panel, result.estimate, result.study, result.control)
+    result.caveats = [caveat_text(c) for c in found]
+    result.caveat_codes = [c.code for c in found]
     if pilot.synthetic:
+        result.caveat_codes.append("synthetic")
         result.caveats.append(
             _(
                 "The figures are synthetic: the history added an effect of %(effect)s to the "

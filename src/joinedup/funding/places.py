@@ -201,6 +201,8 @@ class PlaceView:
     currency: str = ""
     years: list[YearMoney] = field(default_factory=list)
     funders: list[list[str]] = field(default_factory=list)
+    #: The same, as figures: (funder's key, fiscal year, amount), for the API.
+    funded: list[tuple[str, int, Decimal]] = field(default_factory=list)
     services: list[list[str]] = field(default_factory=list)
     figures: dict[str, list[tuple[Any, float]]] = field(default_factory=dict)
     pilots: list[Pilot] = field(default_factory=list)
@@ -278,6 +280,13 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
         for row in sorted(
             by_funder, key=lambda r: (-r["fiscal_year"], agencies[r["funder_id"]].name)
         ):
+            result.funded.append(
+                (
+                    agencies[row["funder_id"]].key,
+                    row["fiscal_year"],
+                    (Decimal(row["cents"] or 0) / 100).quantize(fiscal.CENT),
+                )
+            )
             result.funders.append(
                 [
                     agencies[row["funder_id"]].name,

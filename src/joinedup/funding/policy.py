@@ -135,3 +135,24 @@ def _places(context: ActingContext, resource: Any) -> Decision:
         ANALYSING_ROLES,
         _("Only analysts, supervisors, administrators and auditors read places and pilots."),
     )
+
+
+#: Who records pilots: the roles that analyse, less the auditors, who read without writing.
+PILOTING_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR})
+
+
+@rule(
+    "funding.pilots.record",
+    scope="write",
+    description=gettext_lazy(
+        "Analysts, supervisors and administrators record pilots: what changes, where, since "
+        "when, the measure watched and the comparison places."
+    ),
+)
+def _record_pilot(context: ActingContext, resource: Any) -> Decision:
+    return _staff_of(
+        context,
+        None,
+        PILOTING_ROLES,
+        _("Only analysts, supervisors and administrators record pilots."),
+    )

@@ -21,5 +21,6 @@ urlpatterns = [
     path("funding/places/<slug:key>/", views.place_page, name="place"),
     path("funding/places/<slug:key>/compare/", views.place_compare, name="place-compare"),
     path("funding/places/<slug:key>/export/", views.place_export, name="place-export"),
+    path("funding/pilots/new/", views.pilot_new, name="pilot-new"),
     path("funding/pilots/<slug:key>/", views.pilot_page, name="pilot"),
 ]

@@ -654,6 +654,7 @@ def place_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
     page = {
         "places": rows,
         "pilots": Pilot.objects.annotate(places=Count("treated", distinct=True)).order_by("key"),
+        "records_pilots": policy.decide(context, "funding.pilots.record").allowed,
         "measures": PlaceFigure.Measure.choices,
         "measure": measure,
         "measure_label": PlaceFigure.Measure(measure).label,
@@ -730,6 +731,65 @@ def place_compare(request: HttpRequest, context: ActingContext, key: str) -> Htt
             places.view(other, published_only=not unpublished),
         )
     return render(request, "funding/compare.html", page, status=400 if page["error"] else 200)
+
+
+def _month(text: str) -> datetime.date | None:
+    """The first day of a month given as YYYY-MM (or a date in it), or None."""
+    try:
+        day = datetime.date.fromisoformat(text if len(text) > 7 else text + "-01")
+    except ValueError:
+        return None
+    return day.replace(day=1)
+
+
+@guards.requires("funding.pilots.record")
+@require_http_methods(["GET", "POST"])
+def pilot_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """Record a pilot: what changes, where, since when, the measure watched and the
+    comparison places (chosen by hand, or the ones suggested by similarity before the start).
+    A refusal names every problem (400) and writes nothing."""
+    choices = list(
+        Place.objects.select_related("jurisdiction").order_by("synthetic", "kind", "key")
+    )
+    by_key = {p.key: p for p in choices}
+    problems: list[str] = []
+    form = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        treated_keys = request.POST.getlist("treated")
+        comparison_keys = request.POST.getlist("comparison")
+        unknown = [k for k in treated_keys + comparison_keys if k not in by_key]
+        starts_on = _month((request.POST.get("starts_on") or "").strip())
+        try:
+            if unknown:
+                raise pilots.PilotRefused([_("No such place.")])
+            pilot = pilots.record_pilot(
+                key=request.POST.get("key") or "",
+                names={"en": request.POST.get("name_en"), "fr": request.POST.get("name_fr")},
+                change=request.POST.get("change") or "",
+                description={
+                    "en": request.POST.get("description_en") or "",
+                    "fr": request.POST.get("description_fr") or "",
+                },
+                treated=[by_key[k] for k in treated_keys],
+                starts_on=starts_on,
+                measure=request.POST.get("measure") or "",
+                comparison=[by_key[k] for k in comparison_keys],
+                suggest=request.POST.get("comparison_from") == "suggested",
+            )
+        except pilots.PilotRefused as refused:
+            problems = refused.problems
+        else:
+            return redirect("funding:pilot", key=pilot.key)
+    page = {
+        "places": choices,
+        "changes": Pilot.Change.choices,
+        "measures": PlaceFigure.Measure.choices,
+        "form": form,
+        "treated": set(form.getlist("treated")) if form else set(),
+        "comparison": set(form.getlist("comparison")) if form else set(),
+        "problems": problems,
+    }
+    return render(request, "funding/pilot_new.html", page, status=400 if problems else 200)
 
 
 @guards.requires("funding.places")
