@@ -241,12 +241,15 @@ def test_a_caseworker_sees_the_rules_trace_and_records_the_decision_follows_them
         page.locator("button.usa-language__link[lang=fr]").click()
         support = page.get_by_test_id("decision-support")
         expect(support).to_contain_text("Ce que calculent les règles")
-        expect(support).to_contain_text("Maximum annuel par enfant de moins de 6 ans : 8157")
+        # The amount said by locale, not as the parameter file writes it (8157).
+        expect(support).to_contain_text(
+            "Maximum annuel par enfant de moins de 6 ans : 8\xa0157,00\xa0$"
+        )
         expect(support).to_contain_text("en vigueur depuis le")
         check(page, axe, screenshot, f"rules-staff-{width}-work-item-fr")
         page.locator("button.usa-language__link[lang=en]").click()
         support = page.get_by_test_id("decision-support")
-        expect(support).to_contain_text("Yearly maximum per child under 6: 8157")
+        expect(support).to_contain_text("Yearly maximum per child under 6: $8,157.00")
 
     page.get_by_role("button", name="Claim").click()
     expect(page.get_by_role("button", name="Release")).to_be_visible()

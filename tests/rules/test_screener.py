@@ -81,7 +81,7 @@ def test_the_answer_explains_itself_in_french(client, small_federation):
     assert "679,75" in page
     assert "Pourquoi ce montant" in page
     why = response.context["result"].benefits[0].why
-    assert any("8157" in line for line in why)
+    assert any(line.value == 8157 and line.unit == "money" for line in why)
 
 
 def test_bad_answers_are_said_by_question(client, small_federation):

@@ -115,26 +115,30 @@ def explain(
             if name in seen or (wanted is not None and wanted != min(count, 4)):
                 continue
             seen.add(name)
-            unit = str(parameter.get("unit") or "")
-            kind, money = "text", ""
-            if unit.startswith("currency-"):
-                kind, money = "money", unit.removeprefix("currency-")
-            elif unit == "/1":
-                kind = "percent"
-            elif unit == "year":
-                kind = "years"
-            descriptions = parameter.get("descriptions") or {}
-            since = parameter.get("in_force_since")
-            explanation.law.append(
-                Line(
-                    descriptions.get(language) or parameter.get("description") or name,
-                    parameter.get("value"),
-                    kind,
-                    money or currency,
-                    datetime.date.fromisoformat(since) if since else None,
-                )
-            )
+            explanation.law.append(law_line(parameter, currency, language))
     return explanation
+
+
+def law_line(parameter: dict[str, Any], currency: str, language: str) -> Line:
+    """One figure of the law as a trace records it, described in the reader's language, with
+    its unit (an amount, a rate, years) so that the page says it by locale, and its date."""
+    unit = str(parameter.get("unit") or "")
+    kind, money = "text", ""
+    if unit.startswith("currency-"):
+        kind, money = "money", unit.removeprefix("currency-")
+    elif unit == "/1":
+        kind = "percent"
+    elif unit == "year":
+        kind = "years"
+    descriptions = parameter.get("descriptions") or {}
+    since = parameter.get("in_force_since")
+    return Line(
+        descriptions.get(language) or parameter.get("description") or parameter.get("name") or "",
+        parameter.get("value"),
+        kind,
+        money or currency,
+        datetime.date.fromisoformat(since) if since else None,
+    )
 
 
 def for_entitlement(entitlement, currency: str, language: str) -> Explanation | None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.localization import pick
@@ -31,7 +31,7 @@ from joinedup.identity.models import Person, Relationship
 from joinedup.sharing import gate
 
 from .errors import SituationError
-from .explain import Explanation, explain
+from .explain import Explanation, Line, explain, law_line
 from .manifests import discover
 
 PURPOSE = "benefits-screener"
@@ -62,7 +62,7 @@ class ScreenedBenefit:
     service_name: str
     #: Whether the catalogue has the service, so that the page can link to it.
     in_catalogue: bool
-    why: list[str]
+    why: list[Line]
     sources: list[dict[str, str]]
     illustrative: bool
     #: For the person: what they told us and the law's figures, in their language.
@@ -186,11 +186,12 @@ def _currency(codes: list[str]) -> str:
     return ""
 
 
-def _why(calculation, key: str, language: str) -> list[str]:
+def _why(calculation, key: str, currency: str, language: str) -> list[Line]:
     """The full trace for staff: each amount, threshold or rate of the law the amount read,
     described in the reader's language (the parameter file's `description`, or its
-    `metadata.description_fr` in French), with its value and the date it took effect."""
-    lines: list[str] = []
+    `metadata.description_fr` in French), with its value and the date it took effect; the
+    page says the value by locale (`rules/includes/value.html`)."""
+    lines: list[Line] = []
     seen: set[str] = set()
     pending = [key]
     while pending:
@@ -199,19 +200,9 @@ def _why(calculation, key: str, language: str) -> list[str]:
             continue
         seen.add(step_key)
         step = calculation.trace[step_key]
-        for parameter in step.get("parameters") or []:
-            with translation.override(language):
-                line = _("%(name)s: %(value)s (in force since %(since)s)")
-            lines.append(
-                line
-                % {
-                    "name": (parameter.get("descriptions") or {}).get(language)
-                    or parameter.get("description")
-                    or parameter.get("name"),
-                    "value": parameter.get("value"),
-                    "since": parameter.get("in_force_since") or "—",
-                }
-            )
+        lines.extend(
+            law_line(parameter, currency, language) for parameter in step.get("parameters") or []
+        )
         pending.extend(step.get("depends_on") or [])
     return lines
 
@@ -262,7 +253,7 @@ def screen(answers: Answers, language: str = "en") -> Screening:
                 service_key=benefit.service,
                 service_name=pick(service.names, language) if service is not None else "",
                 in_catalogue=service is not None,
-                why=_why(result, benefit.trace, language),
+                why=_why(result, benefit.trace, currency, language),
                 sources=benefit.sources,
                 illustrative=any(p.illustrative for p in result.packages),
                 explanation=explain(
