@@ -236,8 +236,11 @@ def test_the_offices_day_lists_appointments_and_marks_who_came(world):
     clerk = world.staff(world.esdc_clerk)
     booked = appointments.book(clerk, slot.pk, world.amara.person, channel="counter")
     client = signed_in(world.esdc_clerk, second_factor=True)
-    day = timezone.localtime(slot.starts_at).date().isoformat()
-    page = client.get("/en/counter/offices/sc-toronto-downtown/appointments/", {"day": day})
+    # The office lists its own day, in its own time zone (not the server's).
+    office_day = slot.starts_at.astimezone(appointments.office_zone(slot.office)).date()
+    page = client.get(
+        "/en/counter/offices/sc-toronto-downtown/appointments/", {"day": office_day.isoformat()}
+    )
     assert page.status_code == 200
     assert "Amara Okafor" in page.content.decode()
     assert (

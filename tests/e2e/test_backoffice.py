@@ -107,6 +107,8 @@ def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_lin
     axe(page)
     screenshot(page, "backoffice-statement")
     page.get_by_role("button", name="Acknowledge: New employee onboarding").click()
+    # The acknowledgement reloads the statement: fill the dispute on the new page, not the old.
+    expect(page.get_by_role("button", name="Acknowledge: New employee onboarding")).to_have_count(0)
     page.get_by_label("Why you dispute: Pay change").fill("This pay change was cancelled.")
     page.get_by_role("button", name="Dispute").click()
     expect(page.get_by_role("cell", name="Disputed")).to_be_visible()
