@@ -12,4 +12,9 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         # The built-in handlers (referrals, evidence) register when the app loads, so that a
         # message arriving in any process finds them.
-        from . import handlers  # noqa: F401
+        from joinedup.sharing import presentation
+
+        from . import handlers, readreceipts  # noqa: F401
+
+        # "Who used my data" names the agencies of other nodes whose reads came back.
+        presentation.register_agency_namer(readreceipts.agency_names)

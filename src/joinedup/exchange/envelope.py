@@ -244,19 +244,27 @@ def open_envelope(token: str, *, now: datetime.datetime | None = None) -> Opened
     return Opened(claims, sender, digest_of(signed))
 
 
-def sign_receipt(opened: Opened, status: str, *, now: datetime.datetime | None = None) -> str:
-    """This node's signed acknowledgement of a message: id, digest, when, and the outcome."""
+def sign_receipt(
+    opened: Opened,
+    status: str,
+    *,
+    reads: list[dict] | None = None,
+    now: datetime.datetime | None = None,
+) -> str:
+    """This node's signed acknowledgement of a message: id, digest, when, the outcome, and
+    the reads of the person's data it caused here (readreceipts.py)."""
     now = now or timezone.now()
-    return sign(
-        {
-            "iss": settings.EXCHANGE_NODE_ID,
-            "aud": opened.sender.node_id,
-            "jti": opened.claims["jti"],
-            "digest": opened.digest,
-            "iat": int(now.timestamp()),
-            "status": status,
-        }
-    )
+    claims = {
+        "iss": settings.EXCHANGE_NODE_ID,
+        "aud": opened.sender.node_id,
+        "jti": opened.claims["jti"],
+        "digest": opened.digest,
+        "iat": int(now.timestamp()),
+        "status": status,
+    }
+    if reads:
+        claims["reads"] = reads
+    return sign(claims)
 
 
 def verify_receipt(receipt: str, sender: PeerNode, message_id: uuid.UUID, digest: str) -> dict:

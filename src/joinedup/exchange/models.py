@@ -204,3 +204,25 @@ class RefusedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} {self.claimed_sender}"
+
+
+class RemoteAgency(models.Model):
+    """An agency of another node, named as that node's signed read receipts name it, so that
+    "Who used my data" here says who read the data there in words, not by key."""
+
+    node = models.ForeignKey(
+        PeerNode, on_delete=models.CASCADE, related_name="agencies", verbose_name=_("node")
+    )
+    key = models.CharField(_("key"), max_length=80)
+    names = models.JSONField(_("name"), default=dict)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("agency of another node")
+        verbose_name_plural = _("agencies of other nodes")
+        constraints = [
+            models.UniqueConstraint(fields=["node", "key"], name="exchange_one_remote_agency")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.node_id})"

@@ -1,5 +1,6 @@
 """Receiving: a sealed message from another node is opened, checked, recorded once, handed
-to the handler of its kind, and acknowledged with this node's signed receipt.
+to the handler of its kind, and acknowledged with this node's signed receipt (which reports
+the reads of the person's data the message caused here: readreceipts.py).
 
 Idempotent by message id: the same signed message arriving again (the sender retrying after
 a lost answer) is acknowledged again and not handled twice; a different message under an id
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from joinedup.sharing import outbox
 
-from . import envelope, handlers
+from . import envelope, handlers, readreceipts
 from .models import IncomingMessage, RefusedMessage
 
 EVENT_RECEIVED = "org.joinedup.exchange.message.received"
@@ -54,7 +55,8 @@ def _duplicate(opened: envelope.Opened) -> Acknowledged:
         raise _refuse(
             opened, "replay", 409, _("A different message was already received under this id.")
         )
-    receipt = envelope.sign_receipt(opened, "duplicate")
+    reads = existing.outcome.get("reads") or []
+    receipt = envelope.sign_receipt(opened, "duplicate", reads=reads)
     return Acknowledged(str(opened.message_id), "duplicate", receipt, existing.outcome)
 
 
@@ -93,6 +95,9 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
                 outcome = handler(received)
             except handlers.HandlerRefused as refused:
                 raise _refuse(opened, refused.code, 422, refused.message) from None
+            reads = readreceipts.reads_of(outcome)
+            if reads:
+                outcome = {**outcome, "reads": reads}
             record.outcome = outcome
             record.subject_id = outcome.get("subject_id")
             record.save(update_fields=["outcome", "subject_id"])
@@ -111,7 +116,7 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
     except IntegrityError:
         # The same id arrived at the same moment in another request, which recorded it.
         return _duplicate(opened)
-    receipt = envelope.sign_receipt(opened, "accepted")
+    receipt = envelope.sign_receipt(opened, "accepted", reads=outcome.get("reads"))
     return Acknowledged(str(received.message_id), "accepted", receipt, outcome)
 
 

@@ -2,7 +2,8 @@
 
 `send(...)` seals the message for its receiver and queues it in the caller's transaction (so
 a message exists if and only if the change that caused it was committed). `deliver_due()`
-posts what is due: a 2xx with the receiver's valid signed receipt marks it delivered; a
+posts what is due: a 2xx with the receiver's valid signed receipt marks it delivered (and
+writes the reads the receipt reports in the person's ledger: readreceipts.py); a
 refusal (4xx) is final — a dead letter, with the receiver's reason, for operators; anything
 else (the peer down, a 5xx, a timeout) is retried with exponential backoff until the
 message expires or the attempts run out. Messages of one conversation go in order: a
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from . import envelope
+from . import envelope, readreceipts
 from .models import OutgoingMessage, PeerNode
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ def attempt(message: OutgoingMessage, session: requests.Session) -> str:
         if response.status_code in (200, 201):
             try:
                 receipt = response.json()["receipt"]
-                envelope.verify_receipt(
+                claims = envelope.verify_receipt(
                     receipt, message.to_node, message.message_id, message.digest
                 )
             except (ValueError, KeyError, TypeError):
@@ -174,16 +175,20 @@ def attempt(message: OutgoingMessage, session: requests.Session) -> str:
             outcome = "failed"
         else:
             outcome = _fail_or_retry(message, f"{response.status_code}: {_detail(response)}", now)
-    message.save(
-        update_fields=[
-            "attempts",
-            "status",
-            "next_attempt_at",
-            "last_error",
-            "delivered_at",
-            "receipt",
-        ]
-    )
+    with transaction.atomic():
+        if outcome == "delivered":
+            # The reads the receiver reports land in the person's ledger with the delivery.
+            readreceipts.record(message, claims)
+        message.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "next_attempt_at",
+                "last_error",
+                "delivered_at",
+                "receipt",
+            ]
+        )
     return outcome
 
 

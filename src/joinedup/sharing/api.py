@@ -44,6 +44,10 @@ class AccessOut(Schema):
     legal_basis_name: str
     outcome: Literal["disclosed", "refused"]
     emergency: bool = Field(description="Emergency (break-glass) access, reviewed afterwards")
+    elsewhere: bool = Field(
+        False,
+        description="Made on another government's deployment, reported back by its signed receipt",
+    )
 
 
 class AgencyRef(Schema):

@@ -53,6 +53,9 @@ from .models import AccessEvent, LedgerCheckpoint, LedgerHead
 logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+#: The channel of an access made on another deployment (node) and reported back to the
+#: person's home node by that node's signed read receipt (docs/exchange.md).
+REMOTE_CHANNEL = "remote"
 KEY_FILE = "ledger-signing-key"
 
 #: The columns the hash covers, in no particular order (the JSON keys are sorted).

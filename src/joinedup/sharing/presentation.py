@@ -14,6 +14,7 @@ from joinedup.identity.models import StaffMembership
 
 from . import categories as data_categories
 from . import purposes
+from .ledger import REMOTE_CHANNEL
 from .models import AccessEvent, ConsentRecord, DataCategory, LegalBasis
 
 
@@ -37,12 +38,34 @@ class AccessEntry:
     legal_basis_name: str
     outcome: str
     emergency: bool
+    #: Made on another deployment (another government's node), reported by its signed receipt.
+    elsewhere: bool = False
+
+
+#: Functions that name agencies this deployment's registry does not hold (those of other
+#: nodes, whose reads are reported back): given keys, they answer {key: name}.
+_AGENCY_NAMERS: list = []
+
+
+def register_agency_namer(namer) -> None:
+    """Let an app that knows other deployments' agencies (the exchange) name them."""
+    _AGENCY_NAMERS.append(namer)
+
+
+def _agency_names(keys: set[str]) -> dict[str, str]:
+    names = {a.key: a.name for a in Agency.objects.filter(key__in=keys)}
+    for namer in _AGENCY_NAMERS:
+        missing = keys - set(names)
+        if not missing:
+            break
+        names.update(namer(missing))
+    return names
 
 
 def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
     events = list(events)
     agency_keys = {e.actor_agency for e in events if e.actor_agency}
-    agencies = {a.key: a.name for a in Agency.objects.filter(key__in=agency_keys)}
+    agencies = _agency_names(agency_keys)
     category_keys = {c for e in events for c in e.categories}
     names = {c.key: c.name for c in DataCategory.objects.filter(key__in=category_keys)}
     roles = dict(StaffMembership.Role.choices)
@@ -75,6 +98,7 @@ def access_entries(events: Iterable[AccessEvent]) -> list[AccessEntry]:
                 legal_basis_name=str(bases.get(e.legal_basis, _("None: refused"))),
                 outcome=e.outcome,
                 emergency=e.break_glass_id is not None,
+                elsewhere=e.channel == REMOTE_CHANNEL,
             )
         )
     return entries
