@@ -54,7 +54,7 @@ def test_a_message_is_delivered_and_acknowledged(self_at, live_server):
 
 def test_a_peer_that_was_down_gets_the_message_once_it_is_back(self_at, live_server):
     node = self_at(f"http://127.0.0.1:{closed_port()}")
-    message = sending.send("referral", node, {"note": "housing"}, purpose="referral")
+    message = sending.send("evidence", node, {"note": "housing"}, purpose="referral")
     report = sending.deliver_due()
     assert (report.delivered, report.retrying) == (0, 1)
     message.refresh_from_db()

@@ -149,7 +149,7 @@ def test_two_nodes_exchange_a_message_end_to_end(nodes, tmp_path):
     federal.run(
         "exchange-send",
         ONTARIO,
-        "referral",
+        "evidence",
         str(answer),
         "--purpose",
         "newborn-bundle",
@@ -158,5 +158,5 @@ def test_two_nodes_exchange_a_message_end_to_end(nodes, tmp_path):
     )
     assert "1 delivered" in federal.run("exchange-deliver")
     assert ontario.query("select kind, conversation from exchange_incomingmessage") == [
-        ("referral", message_id)
+        ("evidence", message_id)
     ]

@@ -1,12 +1,21 @@
 """Admin for the exchange: the message logs and the trust list, read-only (evidence); dead
-letters can be sent again. Private keys and sealed bodies are not shown."""
+letters can be sent again; access granted to other nodes is made and ended here. Private
+keys and sealed bodies are not shown."""
 
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import IncomingMessage, OutgoingMessage, PeerKey, PeerNode, RefusedMessage, TrustList
+from .models import (
+    IncomingMessage,
+    OutgoingMessage,
+    PeerKey,
+    PeerNode,
+    RefusedMessage,
+    ServiceGrant,
+    TrustList,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -80,3 +89,13 @@ class IncomingMessageAdmin(ReadOnlyAdmin):
 class RefusedMessageAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "reason", "claimed_sender", "remote_address")
     list_filter = ("reason",)
+
+
+@admin.register(ServiceGrant)
+class ServiceGrantAdmin(admin.ModelAdmin):
+    """Grants are configuration, not evidence: operators make, end and revoke them here (or
+    with `joinedup exchange-grant`)."""
+
+    list_display = ("provider", "service", "client_node", "granted_at", "valid_to", "revoked_at")
+    list_filter = ("client_node",)
+    raw_id_fields = ("provider", "service")

@@ -1,10 +1,11 @@
 """The registry of message kinds: what this node does with each kind of message it accepts.
 
 Apps higher in the import order (delivery, bundles, care) register the kinds they take
-(`register("bundle-leg", ...)`) in their `ready()`, as plugin families already work; the
-exchange never imports them. Two kinds are built in, so that a node with nothing else
-installed still records what arrives: `referral` and `evidence`. A higher app may take them
-over with `register(kind, handler, replace=True)`.
+(`register("bundle-leg", ..., per_service=True)`) in their `ready()`, as plugin families
+already work; the exchange never imports them. Two kinds are built in, so that a node with
+nothing else installed still records what arrives: `referral` (asks a service: only under
+the provider's grant, grants.py) and `evidence`. A higher app may take them over with
+`register(kind, handler, replace=True)`.
 
 A handler runs in the transaction that records the message: if it raises `HandlerRefused`
 nothing of the message is kept (no half-written record) and the sender is told why.
@@ -68,17 +69,32 @@ class Received:
 Handler = Callable[[Received], dict[str, Any]]
 
 _HANDLERS: dict[str, Handler] = {}
+#: The kinds that ask a service of the receiver: accepted only under a grant (grants.py).
+_PER_SERVICE: set[str] = set()
 
 
-def register(kind: str, handler: Handler, *, replace: bool = False) -> None:
-    """Let this node accept messages of `kind`, handled by `handler`."""
+def register(
+    kind: str, handler: Handler, *, replace: bool = False, per_service: bool = False
+) -> None:
+    """Let this node accept messages of `kind`, handled by `handler`. With `per_service`,
+    a message of the kind must name `to_agency` and `service`, and that agency must have
+    granted the sending node access to that service (grants.py)."""
     if kind in _HANDLERS and not replace:
         raise ValueError(f"a handler for {kind!r} is already registered")
     _HANDLERS[kind] = handler
+    if per_service:
+        _PER_SERVICE.add(kind)
+    else:
+        _PER_SERVICE.discard(kind)
 
 
 def handler_for(kind: str) -> Handler | None:
     return _HANDLERS.get(kind)
+
+
+def per_service(kind: str) -> bool:
+    """Whether messages of `kind` need the provider's grant of the service they ask for."""
+    return kind in _PER_SERVICE
 
 
 def kinds() -> list[str]:
@@ -138,5 +154,7 @@ def _record(received: Received) -> dict[str, Any]:
     return outcome
 
 
-register("referral", _record)
+# A referral asks a service of the receiving agency: only under its grant. Evidence answers
+# what was asked (or is a fact the person consented to send): no grant of a service.
+register("referral", _record, per_service=True)
 register("evidence", _record)

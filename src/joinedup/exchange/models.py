@@ -226,3 +226,45 @@ class RemoteAgency(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.node_id})"
+
+
+class ServiceGrant(models.Model):
+    """A provider agency of this node lets one client node send it requests for one of its
+    services (publishing a service grants nothing), like a data-sharing rule in `sharing`.
+    A message of a kind that asks for a service is refused without a grant in force."""
+
+    provider = models.ForeignKey(
+        "federation.Agency",
+        on_delete=models.CASCADE,
+        related_name="exchange_grants",
+        verbose_name=_("provider"),
+    )
+    service = models.ForeignKey(
+        "federation.Service",
+        on_delete=models.CASCADE,
+        related_name="exchange_grants",
+        verbose_name=_("service"),
+    )
+    client_node = models.ForeignKey(
+        PeerNode, on_delete=models.CASCADE, related_name="grants", verbose_name=_("client node")
+    )
+    granted_at = models.DateTimeField(_("granted"), default=timezone.now)
+    valid_to = models.DateTimeField(_("valid until"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access granted to a node")
+        verbose_name_plural = _("access granted to nodes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "service", "client_node"], name="exchange_one_grant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} {self.service_id} → {self.client_node_id}"
+
+    def in_force_at(self, moment) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= moment:
+            return False
+        return self.valid_to is None or moment < self.valid_to

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from joinedup.sharing import outbox
 
-from . import envelope, handlers, readreceipts
+from . import envelope, grants, handlers, readreceipts
 from .models import IncomingMessage, RefusedMessage
 
 EVENT_RECEIVED = "org.joinedup.exchange.message.received"
@@ -70,6 +70,15 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
     body, subject = claims.get("body"), claims.get("sub") or {}
     if not isinstance(body, dict) or not isinstance(subject, dict):
         raise _refuse(opened, "malformed", 400, _("The message's content is malformed."))
+    if handlers.per_service(str(claims["kind"])) and not grants.granted(
+        opened.sender, str(body.get("to_agency") or ""), str(body.get("service") or "")
+    ):
+        raise _refuse(
+            opened,
+            "not_granted",
+            403,
+            _("The receiving agency has not granted your node access to this service."),
+        )
     received = handlers.Received(
         message_id=opened.message_id,
         kind=str(claims["kind"]),
