@@ -44,7 +44,7 @@ class PeerKeyInline(admin.TabularInline):
 
 @admin.register(PeerNode)
 class PeerNodeAdmin(ReadOnlyAdmin):
-    list_display = ("node_id", "base_url", "valid_from", "valid_to", "revoked_at")
+    list_display = ("node_id", "base_url", "max_assurance", "valid_from", "valid_to", "revoked_at")
     inlines = [PeerKeyInline]
 
 
@@ -80,7 +80,7 @@ class OutgoingMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(IncomingMessage)
 class IncomingMessageAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "kind", "from_node", "subject_id")
+    list_display = ("received_at", "kind", "from_node", "subject_id", "assurance")
     list_filter = ("kind",)
     search_fields = ("=message_id", "conversation")
 

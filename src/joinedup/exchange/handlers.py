@@ -62,6 +62,11 @@ class Received:
     sent_at: datetime.datetime
     body: dict[str, Any]
     subject: dict[str, Any]
+    #: The level of assurance of the person's identity this node accepts: the sender's
+    #: assertion (`sub.level_of_assurance`), at most what the trust list says its proofing
+    #: reaches; 0 when nothing was asserted. A handler that serves the person uses it as
+    #: their proof, so that nobody proves who they are twice.
+    assurance: int = 0
 
 
 #: A handler returns what it recorded (kept, without the body, in the message log) and may

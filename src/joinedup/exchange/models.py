@@ -71,6 +71,11 @@ class PeerNode(models.Model):
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
     valid_to = models.DateTimeField(_("valid until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    #: How far the node's identity proofing reaches, as the trust list says: the highest
+    #: level of assurance this node accepts from its assertions (identity.AssuranceLevel).
+    max_assurance = models.PositiveSmallIntegerField(
+        _("highest level of assurance accepted"), default=1
+    )
     trust_list = models.ForeignKey(
         TrustList, on_delete=models.PROTECT, related_name="nodes", verbose_name=_("trust list")
     )
@@ -173,6 +178,9 @@ class IncomingMessage(models.Model):
         PeerNode, on_delete=models.PROTECT, related_name="incoming", verbose_name=_("from")
     )
     subject_id = models.BigIntegerField(_("person"), null=True, blank=True)
+    #: The level of assurance of the person's identity accepted from the sender: what it
+    #: asserted, at most what the trust list lets its proofing reach; 0 when none asserted.
+    assurance = models.PositiveSmallIntegerField(_("level of assurance accepted"), default=0)
     digest = models.CharField(_("digest"), max_length=64)
     sent_at = models.DateTimeField(_("sent"))
     received_at = models.DateTimeField(_("received"), default=timezone.now)

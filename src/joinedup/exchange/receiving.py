@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from joinedup.sharing import outbox
 
 from . import envelope, grants, handlers, readreceipts
-from .models import IncomingMessage, RefusedMessage
+from .models import IncomingMessage, PeerNode, RefusedMessage
 
 EVENT_RECEIVED = "org.joinedup.exchange.message.received"
 
@@ -60,6 +60,15 @@ def _duplicate(opened: envelope.Opened) -> Acknowledged:
     return Acknowledged(str(opened.message_id), "duplicate", receipt, existing.outcome)
 
 
+def accepted_assurance(subject: dict, sender: PeerNode) -> int:
+    """The level of assurance taken from the sender's assertion about the person: what it
+    asserts, capped at what the trust list says the sender's proofing reaches."""
+    asserted = subject.get("level_of_assurance")
+    if not isinstance(asserted, int) or isinstance(asserted, bool) or asserted < 1:
+        return 0
+    return min(asserted, sender.max_assurance)
+
+
 def _accept(opened: envelope.Opened) -> Acknowledged:
     claims = opened.claims
     handler = handlers.handler_for(str(claims["kind"]))
@@ -88,6 +97,7 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
         sent_at=opened.sent_at,
         body=body,
         subject=subject,
+        assurance=accepted_assurance(subject, opened.sender),
     )
     try:
         with transaction.atomic():
@@ -97,6 +107,7 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
                 kind=received.kind[:60],
                 purpose=received.purpose,
                 from_node=opened.sender,
+                assurance=received.assurance,
                 digest=opened.digest,
                 sent_at=received.sent_at,
             )

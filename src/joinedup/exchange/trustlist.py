@@ -28,6 +28,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
+from joinedup.identity.models import AssuranceLevel
+
 from .models import KeyUse, PeerKey, PeerNode, TrustList
 
 ALGORITHM = "Ed25519"
@@ -165,6 +167,12 @@ def load(signed: object, *, now: datetime.datetime | None = None) -> Loaded:
 def _load_node(entry: object, trust_list: TrustList) -> tuple[PeerNode, int]:
     if not isinstance(entry, dict) or not entry.get("id") or not entry.get("base_url"):
         raise TrustListRefused(_("The trust list is malformed: a node has no id or address."))
+    assurance = entry.get("assurance", AssuranceLevel.SELF_ASSERTED)
+    if assurance not in AssuranceLevel.values or isinstance(assurance, bool):
+        raise TrustListRefused(
+            _("The trust list is malformed: the level of assurance of %(node)s is not 1, 2 or 3.")
+            % {"node": entry["id"]}
+        )
     node, _created = PeerNode.objects.update_or_create(
         node_id=entry["id"],
         defaults={
@@ -174,6 +182,7 @@ def _load_node(entry: object, trust_list: TrustList) -> tuple[PeerNode, int]:
             "valid_from": _moment(entry.get("valid_from"), "valid_from"),
             "valid_to": _moment(entry.get("valid_to"), "valid_to"),
             "revoked_at": _moment(entry.get("revoked_at"), "revoked_at"),
+            "max_assurance": assurance,
             "trust_list": trust_list,
         },
     )
