@@ -12,6 +12,7 @@ import secrets
 
 from django.db.models import QuerySet
 
+from joinedup.identity import encryption, identifiers
 from joinedup.identity.models import Person, PersonIdentifier
 
 from .models import Cluster, PersonAlias, SourceRecord
@@ -52,6 +53,27 @@ def resolve(person: Person) -> Person:
             return person
         person = alias.resolves_to
         seen.add(person.pk)
+
+
+def person_with_identifier(kind: str, raw: str) -> Person | None:
+    """The person an agency's record holding this identifier is linked to, resolved: how
+    another node's assertion finds someone this node knows only from its agencies' client
+    lists (not yet in the registry by that identifier). None when no linked record holds it;
+    ValidationError or LookupError for an identifier that is not valid or not known."""
+    identifier_type = identifiers.get(kind)
+    index = encryption.blind_index(identifier_type.key, identifier_type.clean(raw))
+    record = (
+        SourceRecord.objects.filter(
+            identifier_kind=identifier_type.key,
+            identifier_index=index,
+            cluster__isnull=False,
+            cluster__person__isnull=False,
+        )
+        .select_related("cluster__person")
+        .order_by("pk")
+        .first()
+    )
+    return resolve(record.cluster.person) if record else None
 
 
 def resolve_key(key: str) -> Cluster | None:

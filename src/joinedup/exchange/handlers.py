@@ -14,7 +14,9 @@ When a message carries a person's data (`body["fields"]`), the receiving agency'
 it is written to that person's access ledger here (the data came from another node's
 agency, under the purpose and legal basis the message states), so "Who used my data" on this
 node shows it like any other read. The person is found through the identifiers the sending
-node asserts (`sub.identifiers`), by the client registry's blind index.
+node asserts (`sub.identifiers`), by the blind index: in the client registry, else in the
+client index's agency records linked to a person; a person merged into another is found as
+the one they now are.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from joinedup.clientindex import clusters
 from joinedup.identity import client_registry
 from joinedup.identity.models import Person
 from joinedup.sharing import categories, ledger
@@ -107,15 +110,19 @@ def kinds() -> list[str]:
 
 
 def find_person(subject: dict[str, Any]) -> Person | None:
-    """This node's record of the person the sender asserts, by one of their identifiers."""
+    """This node's record of the person the sender asserts, by one of their identifiers: in
+    the registry, else through the client index (an agency's client record holding the
+    identifier and linked to a person), and always as the person a merge made them."""
     identifiers = subject.get("identifiers") if isinstance(subject, dict) else None
     for kind, raw in (identifiers or {}).items():
         try:
             person = client_registry.find_by_identifier(str(kind), str(raw))
+            if person is None:
+                person = clusters.person_with_identifier(str(kind), str(raw))
         except (LookupError, ValueError, ValidationError):
             continue  # an identifier type this node does not know, or an invalid value
         if person is not None:
-            return person
+            return clusters.resolve(person)
     return None
 
 
