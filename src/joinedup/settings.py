@@ -451,6 +451,12 @@ EXCHANGE_MAX_ATTEMPTS = env_int("JOINEDUP_EXCHANGE_MAX_ATTEMPTS", 20)
 EXCHANGE_RETRY_BASE_SECONDS = env_int("JOINEDUP_EXCHANGE_RETRY_BASE_SECONDS", 2)
 EXCHANGE_RETRY_MAX_SECONDS = env_int("JOINEDUP_EXCHANGE_RETRY_MAX_SECONDS", 1800)
 EXCHANGE_TIMEOUT_SECONDS = env_int("JOINEDUP_EXCHANGE_TIMEOUT_SECONDS", 15)
+#: How many messages (of different conversations) one deliverer posts at once: several on
+#: PostgreSQL; one on SQLite, which takes one writer at a time anyway.
+EXCHANGE_DELIVERY_CONCURRENCY = env_int(
+    "JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY",
+    1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8,
+)
 EXCHANGE_MAX_MESSAGE_BYTES = env_int("JOINEDUP_EXCHANGE_MAX_MESSAGE_BYTES", 5_000_000)
 
 # --- Delivery: documents, payments, notifications, clocks ------------------------------

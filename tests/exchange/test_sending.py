@@ -12,6 +12,7 @@ import datetime
 import socket
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from joinedup.exchange import sending, trustlist
@@ -119,6 +120,28 @@ def test_a_conversation_keeps_its_order(self_at, live_server):
         IncomingMessage.objects.filter(conversation="case-7").values_list("message_id", flat=True)
     )
     assert received == [first.message_id, second.message_id]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite takes one writer at a time (the deliverer posts one by one there), and the "
+    "in-memory test database's shared cache refuses concurrent writers instead of waiting",
+)
+def test_many_conversations_are_posted_at_once_each_exactly_once(self_at, live_server):
+    node = self_at(live_server.url)
+    sent = [
+        sending.send("evidence", node, {"n": n}, purpose="p", conversation=f"case-{n}")
+        for n in range(12)
+    ]
+    report = sending.deliver_due(concurrency=4)
+    assert (report.delivered, report.retrying, report.failed) == (12, 0, 0)
+    assert set(
+        OutgoingMessage.objects.filter(pk__in=[m.pk for m in sent]).values_list(
+            "status", "attempts"
+        )
+    ) == {("delivered", 1)}
+    assert IncomingMessage.objects.count() == 12
+    assert sending.deliver_due(concurrency=4).attempted == 0
 
 
 def test_backoff_grows_and_is_capped(settings):

@@ -7,7 +7,8 @@ writes the reads the receipt reports in the person's ledger: readreceipts.py); a
 refusal (4xx) is final — a dead letter, with the receiver's reason, for operators; anything
 else (the peer down, a 5xx, a timeout) is retried with exponential backoff until the
 message expires or the attempts run out. Messages of one conversation go in order: a
-message waits while an earlier one of its conversation is still pending.
+message waits while an earlier one of its conversation is still pending; messages of
+different conversations are posted several at once.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -209,23 +212,52 @@ def _claim(pk: int, now: datetime.datetime) -> OutgoingMessage | None:
     )
 
 
-def deliver_due(limit: int = BATCH_SIZE, session: requests.Session | None = None) -> Report:
+def _deliver_one(pk: int, now: datetime.datetime, session: requests.Session) -> str | None:
+    """Claim message `pk` and post it once; its outcome, or None if another deliverer has it."""
+    message = _claim(pk, now)
+    return attempt(message, session) if message is not None else None
+
+
+_local = threading.local()
+
+
+def _in_thread(pk: int, now: datetime.datetime) -> str | None:
+    """`_deliver_one` in a worker thread: its own HTTP session, and its database connection
+    closed when done (each thread has its own)."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    try:
+        return _deliver_one(pk, now, _local.session)
+    finally:
+        connection.close()
+
+
+def deliver_due(
+    limit: int = BATCH_SIZE,
+    session: requests.Session | None = None,
+    *,
+    concurrency: int | None = None,
+) -> Report:
     """Attempt every due message once (up to `limit`), each claimed first so that several
-    deliverers never post the same one at once."""
+    deliverers never post the same one at once.
+
+    `due()` lists at most one message per conversation (the earliest pending), so one
+    round's messages may be posted at the same time, `concurrency` at once
+    (`JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY`), without breaking any conversation's order:
+    the wait for one peer's answer no longer holds up the others."""
     report = Report()
-    session = session or requests.Session()
-    blocked: set[str] = set()
     now = timezone.now()
-    for pk, conversation in list(due(now).values_list("pk", "conversation")[:limit]):
-        if conversation in blocked:
-            continue
-        message = _claim(pk, now)
-        if message is None:
-            continue
-        outcome = attempt(message, session)
-        if outcome != "delivered":
-            blocked.add(conversation)  # keep the conversation's order
-        setattr(report, outcome, getattr(report, outcome) + 1)
+    pks = list(due(now).values_list("pk", flat=True)[:limit])
+    workers = min(concurrency or settings.EXCHANGE_DELIVERY_CONCURRENCY, len(pks))
+    if workers <= 1:
+        session = session or requests.Session()
+        outcomes = [_deliver_one(pk, now, session) for pk in pks]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exchange") as pool:
+            outcomes = list(pool.map(lambda pk: _in_thread(pk, now), pks))
+    for outcome in outcomes:
+        if outcome is not None:
+            setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
