@@ -14,7 +14,15 @@ for the run signs the trust list both load. It measures, in one run:
   cryptography's own cost, and the ratio;
 - beside the same payloads posted unsealed to the same endpoint of the same server (refused
   at once as malformed and logged): HTTP and the server's own floor, and the ratio;
-- the p95 latency at a steady 50 messages per second for `--seconds` (default 10).
+- the p95 latency at a steady 50 messages per second for `--seconds` (default 10), each
+  message sent and posted in turn by this process;
+- the same steady 50 per second the way a node runs: messages queued by `sending.send` as
+  requests would, and posted by one deliverer (`sending.deliver_due` in a loop, several
+  conversations at once where the database allows: `JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY`),
+  each timed from its queueing on the sender to its recording on the receiver.
+
+`--postgres` puts both nodes on scratch PostgreSQL databases (on the server of DATABASE_URL,
+default postgres://postgres@127.0.0.1:5432/test), dropped at the end.
 
 It prints the load average, since other work on the machine moves every figure. With its
 defaults it takes about two minutes on a two-core machine (most of it migrating the two
@@ -24,6 +32,7 @@ databases).
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import socket
@@ -31,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -130,7 +140,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10.0, help="the steady 50/s phase")
+    parser.add_argument(
+        "--postgres", action="store_true", help="both nodes on scratch PostgreSQL databases"
+    )
     args = parser.parse_args()
+    admin = _postgres_admin() if args.postgres else None
 
     scratch = Path(tempfile.mkdtemp(prefix="joinedup-bench-exchange-"))
     (scratch / "sender").mkdir()
@@ -142,13 +156,14 @@ def main() -> int:
     anchors = json.dumps({"keys": [{**governance.as_dict(private=False), "kid": "bench"}]})
     os.environ.update(
         DJANGO_SETTINGS_MODULE="joinedup.settings",
-        DATABASE_URL=f"sqlite:///{scratch / 'sender' / 'sender.sqlite3'}",
+        DATABASE_URL=_database(admin, "sender", scratch / "sender" / "sender.sqlite3"),
         JOINEDUP_DATA_DIR=str(scratch / "sender"),
         JOINEDUP_DEBUG="false",
         JOINEDUP_EXCHANGE_NODE_ID=SENDER,
         JOINEDUP_EXCHANGE_TRUST_ANCHORS=anchors,
     )
     receiver = Receiver(scratch / "receiver", anchors)
+    receiver.env["DATABASE_URL"] = _database(admin, "receiver", scratch / "receiver" / "r.sqlite3")
     migrating = receiver.command("migrate", "--verbosity", "0", background=True)
 
     import django
@@ -164,6 +179,60 @@ def main() -> int:
         return run(args, receiver, governance)
     finally:
         receiver.stop()
+        if admin is not None:
+            from django.db import connections
+
+            connections.close_all()
+            for role in ("sender", "receiver"):
+                admin.execute(f"DROP DATABASE IF EXISTS bench_exchange_{role} WITH (FORCE)")
+
+
+def _postgres_admin():
+    import psycopg
+
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    try:
+        admin = psycopg.connect(
+            server.replace("postgres://", "postgresql://", 1), autocommit=True, connect_timeout=3
+        )
+    except psycopg.OperationalError as error:
+        raise SystemExit(f"PostgreSQL does not answer at {server}: {error}") from None
+    admin.server_url = server
+    return admin
+
+
+def _database(admin, role: str, sqlite_path: Path) -> str:
+    """The URL of a node's scratch database: a fresh PostgreSQL one, or a SQLite file."""
+    if admin is None:
+        return f"sqlite:///{sqlite_path}"
+    name = f"bench_exchange_{role}"
+    admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {name}")
+    return admin.server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _received_at(url: str) -> dict[str, float]:
+    """When the receiver recorded each message (message id, hex, to a Unix time)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            rows = connection.execute(
+                "select message_id, received_at from exchange_incomingmessage"
+            ).fetchall()
+        from django.utils.dateparse import parse_datetime
+
+        return {
+            str(m).replace("-", ""): parse_datetime(str(t)).replace(tzinfo=datetime.UTC).timestamp()
+            for m, t in rows
+        }
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://", 1)) as connection:
+        rows = connection.execute(
+            "select message_id, received_at from exchange_incomingmessage"
+        ).fetchall()
+    return {m.hex: t.timestamp() for m, t in rows}
 
 
 def entry(node_id: str, url: str, jwks: dict) -> dict:
@@ -272,9 +341,55 @@ def run(args, receiver: Receiver, governance) -> int:
         steady.append(time.perf_counter() - due)  # from when it was due: queueing counts
     achieved = count / (time.perf_counter() - start)
 
+    # 5. A steady 50 messages per second the way a node runs: queued, posted by a deliverer.
+    from django.conf import settings
+    from django.db import connection
+
+    from joinedup.exchange.models import OutgoingMessage
+
+    stop = threading.Event()
+
+    def deliverer() -> None:
+        try:
+            while not stop.is_set():
+                if sending.deliver_due(session=session).attempted == 0:
+                    time.sleep(0.005)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=deliverer)
+    worker.start()
+    queued = []
+    start = time.perf_counter()
+    for number in range(count):
+        wait = start + number * interval - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        queued.append(
+            sending.send("evidence", peer, body(number), purpose="bench", conversation=f"c{number}")
+        )
+    deadline = time.time() + 120
+    ids = [m.pk for m in queued]
+    while OutgoingMessage.objects.filter(pk__in=ids, status="pending").exists():
+        if time.time() > deadline:
+            break
+        time.sleep(0.05)
+    stop.set()
+    worker.join()
+    received = _received_at(receiver.env["DATABASE_URL"])
+    flow = [
+        received[m.message_id.hex] - m.created_at.timestamp()
+        for m in queued
+        if m.message_id.hex in received
+    ]
+    concurrency = settings.EXCHANGE_DELIVERY_CONCURRENCY
+
     ms = 1000
     load = os.getloadavg()
-    print(f"exchange between two nodes on this machine ({args.messages} messages, SQLite)")
+    print(
+        f"exchange between two nodes on this machine ({args.messages} messages, "
+        f"{'PostgreSQL' if args.postgres else 'SQLite'})"
+    )
     print(
         f"  sealed+sent+received+opened over HTTP: {http_rate:7.1f} messages/s, "
         f"median {statistics.median(latencies) * ms:.1f} ms, "
@@ -293,6 +408,11 @@ def run(args, receiver: Receiver, governance) -> int:
         f"  steady 50 messages/s for {args.seconds:.0f} s: achieved {achieved:.1f}/s, "
         f"p95 {percentile(steady, 0.95) * ms:.1f} ms from when due (target < 100 ms), "
         f"p95 {percentile(service, 0.95) * ms:.1f} ms per message alone"
+    )
+    print(
+        f"  steady 50 messages/s queued, one deliverer ({concurrency} at once): "
+        f"{len(flow)}/{count} received, p95 {percentile(flow, 0.95) * ms:.1f} ms "
+        f"from queued to recorded by the receiver (target < 100 ms)"
     )
     print(f"  load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
     return 0
