@@ -18,7 +18,7 @@ the standard) are those facts summed, bulk-loaded as the synthetic history would
 checks that (a) and (b) agree for every place and month, and prints the medians per place
 with the ratio. The issue's aim: under 200 ms per place and at least 10× the scan, for 500
 places and 10,000,000 transactions (the default). `--quick`: 100 places, 1,000,000
-transactions.
+transactions. `--profile` also prints where the view's time goes (cProfile, by own time).
 """
 
 import argparse
@@ -46,6 +46,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each way")
     parser.add_argument("--postgres", action="store_true", help="a scratch PostgreSQL database")
     parser.add_argument("--quick", action="store_true", help="100 places, 1,000,000 facts")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where the view's time goes"
+    )
     args = parser.parse_args()
     if args.quick:
         args.places, args.transactions, args.sample = 100, 1_000_000, 30
@@ -180,6 +183,16 @@ def run(args, scratch: Path) -> int:
             period = months[month]
             if shown.get(period) != count or abs(share.get(period, -1) - percent) > 1e-6:
                 mismatches += 1
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for place in sample:
+            places.view(place)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     view_ms = statistics.median(view_times) * 1000
     scan_ms = statistics.median(scan_times) * 1000
     print(f"place view (places.view), median per place: {view_ms:8.1f} ms")

@@ -69,6 +69,16 @@ def test_a_referral_records_consent_for_the_receiver_and_announces_itself(
     assert OutboxEvent.objects.filter(type="org.joinedup.care.referral.sent").count() == 1
 
 
+def test_a_referral_records_the_persons_place_not_their_address(lead, case, services, person):
+    referral, _created = _send(lead, case, services["Community food bank"])
+    referral.refresh_from_db()
+    # the municipality of the person's address, so referrals can be counted by place
+    assert referral.place.code == "CA-ON-TOR"
+    assert "King" not in str(Referral.objects.filter(pk=referral.pk).values().get())
+    person.addresses.all().delete()
+    assert referrals.person_place(person) is None  # no address known: not placed
+
+
 def test_the_same_idempotency_key_gives_back_the_same_referral(lead, case, services):
     first, created = _send(lead, case, services["Community food bank"], key="abc-1")
     again, created_again = _send(lead, case, services["Community food bank"], key="abc-1")

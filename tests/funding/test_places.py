@@ -273,3 +273,188 @@ def test_jurisdiction_figures_come_from_the_rollups_and_reconcile_with_them(regi
     assert not PlaceFigure.objects.filter(place__key="ca-qc-mtl", measure="within_standard")
     places.figures_from_rollups()  # again: replaced, not added
     assert PlaceFigure.objects.filter(place__key="ca", measure="completed").count() == 1
+
+
+# --- Satisfaction, referrals, cost, take-up ---------------------------------------------------
+
+
+def _activity(world, size: int) -> None:
+    """Activity of people in Toronto over the last months: `size` services measured by
+    performance, referrals to two organisations, offers of a benefit to people found
+    entitled, and a completed year for the cost per outcome."""
+    from django.utils import timezone
+
+    from joinedup.bundles.models import Bundle, Offer
+    from joinedup.care.models import Organization, Referral
+    from joinedup.care.models import Service as CareService
+    from joinedup.federation.models import Service
+    from joinedup.identity.models import Person, User
+    from joinedup.performance.models import ChannelUnitCost, MonthlyRollup, SurveyRollup
+
+    this_month = timezone.localdate().replace(day=1)
+    channel = "online" if size == 2 else "phone"  # each call adds rows of its own
+    ChannelUnitCost.objects.get_or_create(
+        jurisdiction="CA", channel=channel, defaults={"amount": 100, "currency": "CAD"}
+    )
+    services = list(Service.objects.order_by("key"))[:size]
+    for n, service in enumerate(services):
+        for back in range(size):
+            month = (this_month - datetime.timedelta(days=31 * back)).replace(day=1)
+            MonthlyRollup.objects.create(
+                month=month,
+                service_key=service.key,
+                jurisdiction="CA-ON-TOR",
+                agency="toronto",
+                channel=channel,
+                completed=40 if n == 0 else 3,
+                with_standard=40 if n == 0 else 3,
+                met_standard=30 if n == 0 else 3,
+                channel_cost=(40 if n == 0 else 3) * 1234,
+            )
+            SurveyRollup.objects.create(
+                month=month,
+                service_key=service.key,
+                jurisdiction="CA-ON-TOR",
+                channel=channel,
+                invited=20,
+                responses=12 if n == 0 else 2,
+                sums={"satisfaction": [48, 12] if n == 0 else [10, 2]},
+            )
+    # the year of the allocations: 50 transactions completed in Toronto
+    MonthlyRollup.objects.create(
+        month=datetime.date(2025, 6, 1),
+        service_key=services[0].key,
+        jurisdiction="CA-ON-TOR",
+        agency="toronto",
+        channel=channel,
+        completed=50,
+    )
+    user = User.objects.create_user(
+        username=f"sender{size}", email=f"sender{size}@example.org", password="x" * 20
+    )
+    pantry_org = Organization.objects.create(name="Community pantry", description="Food")
+    tiny_org = Organization.objects.create(name="Tiny club", description="Friends")
+    pantry = CareService.objects.create(organization=pantry_org, name="Pantry", status="active")
+    tiny = CareService.objects.create(organization=tiny_org, name="Club", status="active")
+    toronto = world.toronto.jurisdiction
+    bundle, _made = Bundle.objects.get_or_create(
+        key="benefits", defaults={"names": {"en": "Benefits"}, "checksum": "x"}
+    )
+    for i in range(12 * size):
+        person = Person.objects.create(given_names="P", family_name=f"{size}-{i}")
+        Referral.objects.create(
+            person=person,
+            from_agency=world.toronto,
+            service=pantry,
+            sent_by=user,
+            reason="food",
+            urgency="routine",
+            due_date=this_month,
+            place=toronto,
+            accepted_at=timezone.now(),
+            status="closed" if i % 6 else "declined",
+            outcome="got_help" if i % 6 else "",
+        )
+        if i < 2:
+            Referral.objects.create(
+                person=person,
+                from_agency=world.toronto,
+                service=tiny,
+                sent_by=user,
+                reason="company",
+                urgency="routine",
+                due_date=this_month,
+                place=toronto,
+            )
+        Offer.objects.create(
+            person=person,
+            bundle=bundle,
+            leg="benefit",
+            service=services[0],
+            trigger=Offer.Trigger.ENTITLEMENT_FOUND,
+            event_id=f"rules:benefit:{size}-{i}",
+            place="CA-ON-TOR",
+            period=f"{this_month:%Y-%m}",
+            status="accepted" if i % 4 else "open",
+        )
+
+
+def test_a_place_shows_satisfaction_referrals_cost_and_take_up_with_small_counts_hidden(world):
+    from joinedup.federation.models import Service
+
+    places.load_places([])
+    expenditures.report_expenditure(
+        world.municipal,
+        period=datetime.date(2025, 5, 1),
+        category=Expenditure.Category.STAFF,
+        phase=Expenditure.Phase.EXECUTED,
+        amount=Decimal("35.00"),
+        user_id=None,
+        agency=world.municipal.recipient.key,
+        reason="test",
+    )
+    client, _user = staff_client(world.toronto, "analyst")
+    _activity(world, 2)
+    client.get("/en/funding/places/ca-on-tor/")
+    with CaptureQueriesContext(connection) as small:
+        response = client.get("/en/funding/places/ca-on-tor/")
+    counted = places.view(Place.objects.get(key="ca-on-tor"))
+    first, second = (Service.objects.order_by("key")[i].name for i in (0, 1))
+    by_service = {row[0]: row for row in counted.performance}
+    # 80 completed over two months, 75 % within the standard, satisfaction (4 − 1) / 4 = 75
+    assert by_service[first][1:] == ["80", "75 %", "75.0", "24", "12.34 CAD"]
+    # 6 transactions and 4 answers: below the publication minimum, not shown
+    assert by_service[second][1:] == ["—", "—", "—", "—", "—"]
+    referrals = {row[0]: row for row in counted.referrals}
+    assert referrals["Community pantry"][1:3] == ["24", "24"]
+    assert referrals["Community pantry"][4:] == ["83 %", "83 %"]  # 20 of 24 ended with help
+    assert referrals["Tiny club"][1:] == ["—"] * 5
+    assert counted.take_up[0][1:] == ["24", "18", "75 %"]
+    (year,) = counted.cost_per_outcome
+    assert year[1:] == ["35.00 CAD", "50", "0.70 CAD"]  # 35 spent ÷ 50 completed that year
+    assert counted.suppressed
+    page = response.content.decode()
+    assert "Community pantry" in page and "Got help" in page and "0.70 CAD" in page
+    _activity(world, 4)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get("/en/funding/places/ca-on-tor/").status_code == 200
+    assert len(large) == len(small)
+    french = client.get("/fr/funding/places/ca-on-tor/").content.decode()
+    assert "Coût par résultat" in french and "Satisfaction (0 à 100)" in french
+    assert "0,35 CAD" in french  # 35 spent ÷ 100 completed now, in the French way
+    # a service area: counted by jurisdiction, said so
+    area_place = Place.objects.create(
+        key="downtown", kind="area", jurisdiction=world.toronto.jurisdiction, names={"en": "D"}
+    )
+    assert places.view(area_place).performance == []
+
+
+def test_the_map_shows_the_month_and_measure_chosen_with_a_plain_form(world):
+    from joinedup.funding import pilots
+
+    places.load_places([])
+    client, _user = staff_client(world.toronto, "analyst")
+    _history(6, months=6)  # January to June 2024
+    page = client.get("/en/funding/places/").content.decode()
+    assert '<form method="get"' in page and 'name="month"' in page
+    assert '<option value="2024-06" selected>' in page  # the latest month by default
+    response = client.get("/en/funding/places/?measure=completed&month=2024-03")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<option value="2024-03" selected>' in page and "March 2024" in page
+    assert '<option value="completed" selected>' in page
+    march = PlaceFigure.objects.get(
+        place__key="synthetic-02", measure="completed", period="2024-03-01"
+    )
+    june = PlaceFigure.objects.get(
+        place__key="synthetic-02", measure="completed", period="2024-06-01"
+    )
+    assert pilots.number(march.value) in page  # the data table gives the month chosen
+    assert "<svg" in page and "<table" in page
+    if pilots.number(june.value) != pilots.number(march.value):
+        assert f"Synthetic place 02: {june.value:.1f}" not in page
+    for bad in ("2024-13", "nonsense", "2019-01"):
+        refused = client.get(f"/en/funding/places/?measure=completed&month={bad}")
+        assert refused.status_code == 400 and "usa-alert--error" in refused.content.decode()
+    french = client.get("/fr/funding/places/?month=2024-03").content.decode()
+    assert "Mois affiché" in french and "mars 2024" in french

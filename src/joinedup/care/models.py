@@ -710,6 +710,18 @@ class Referral(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
+    place = models.ForeignKey(
+        "federation.Jurisdiction",
+        verbose_name=_("person's place"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "The jurisdiction (municipality) the person lived in when referred, from their "
+            "address: never the address itself."
+        ),
+    )
     application = models.OneToOneField(
         "delivery.Application",
         null=True,

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from joinedup.delivery import queues
 from joinedup.delivery.applications import SubmissionError, submit_application
 from joinedup.delivery.models import WorkItem
+from joinedup.federation.models import Jurisdiction
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.policy import PERSON_FACING
 from joinedup.sharing import consent as consents
@@ -141,6 +142,7 @@ def send_referral(
                 consent=consent,
                 due_date=due_date,
                 idempotency_key=idempotency_key,
+                place=person_place(case.person),
             )
             ReferralStep.objects.create(
                 referral=referral, status=Status.SENT, by_id=context.user_id
@@ -158,6 +160,14 @@ def send_referral(
             raise
         return existing, False
     return referral, True
+
+
+def person_place(person) -> Jurisdiction | None:
+    """The most local jurisdiction of the person's current address (their municipality),
+    kept with the referral so referrals can be counted by place; None when no address is
+    known. Only the jurisdiction is kept, never the address."""
+    address = person.current_address()
+    return address.jurisdiction if address is not None else None
 
 
 def _carry(

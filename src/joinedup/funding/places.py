@@ -10,6 +10,8 @@ number of queries, whatever the number of allocations, lines or months.
 from __future__ import annotations
 
 import csv
+import datetime
+import functools
 import io
 import json
 import math
@@ -21,12 +23,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q, Sum
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Avg, Count, F, Q, Sum
+from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Agency, Jurisdiction, Offering
+from joinedup.bundles.models import Offer
+from joinedup.care.models import Referral
+from joinedup.federation.localization import pick
+from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
+from joinedup.performance import kpis
 from joinedup.performance.models import MonthlyRollup
 
 from . import fiscal
@@ -208,6 +217,18 @@ class PlaceView:
     pilots: list[Pilot] = field(default_factory=list)
     compared_in: list[Pilot] = field(default_factory=list)
     traced: bool = False
+    #: The months the service, referral and take-up counts cover (first, last).
+    window: tuple[datetime.date, datetime.date] | None = None
+    #: Per service: volumes, timeliness, satisfaction and cost per transaction (as text).
+    performance: list[list[str]] = field(default_factory=list)
+    #: Per receiving organisation: referrals sent, accepted, closed with an outcome.
+    referrals: list[list[str]] = field(default_factory=list)
+    #: Per benefit's service: offers to people found entitled, acted on, take-up.
+    take_up: list[list[str]] = field(default_factory=list)
+    #: Per fiscal year: money executed in the place, outcomes, cost per outcome.
+    cost_per_outcome: list[list[str]] = field(default_factory=list)
+    #: Whether a figure was left out for resting on too few cases.
+    suppressed: bool = False
 
 
 def _in_place(prefix: str) -> Q:
@@ -294,23 +315,250 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
                     money(Decimal(row["cents"] or 0) / 100, result.currency),
                 ]
             )
+    language = get_language()
     if jurisdiction is not None:
         # A service offered for a wider area (the province, the country) is offered here too.
         codes = jurisdiction.ancestor_codes
-        offerings = (
-            Offering.objects.filter(area__code__in=codes)
-            .select_related("service", "agency", "area")
-            .order_by("service__key", "area__path")
-        )
-        for offering in offerings:
-            result.services.append(
-                [offering.service.name, offering.agency.name, offering.area.name]
-            )
-    for figure in PlaceFigure.objects.filter(place=place).order_by("measure", "period"):
-        result.figures.setdefault(figure.measure, []).append((figure.period, figure.value))
-    result.pilots = list(place.pilots.all())
-    result.compared_in = list(place.compared_in.all())
+        result.services = [
+            [_name(service, language), _name(agency, language), _name(area, language)]
+            for service, agency, area in _rows("offerings", len(codes), codes)
+        ]
+    if jurisdiction is not None and place.kind == Place.Kind.JURISDICTION:
+        _measured(result, jurisdiction)
+    figures = result.figures
+    for measure, period, value in _rows("figures", 1, [place.pk]):
+        points = figures.get(measure)
+        if points is None:
+            points = figures[measure] = []
+        points.append((_date(period), value))
+    # The pilots the place is in, and those it is compared in: one query, whatever there is.
+    for pilot in Pilot.objects.raw(_compiled(connection.vendor, "pilots", 1), [place.pk] * 2):
+        (result.pilots if pilot.role else result.compared_in).append(pilot)
     return result
+
+
+# The place view is read for many places at once (a map, a comparison, an export, the
+# benchmark): its three plain reads are compiled by the ORM once per database and shape, then
+# run with the place's values, so that most of the time goes to the database, not to building
+# the same query again. The rows come back as the database gives them (see _name, _date).
+
+
+@functools.cache
+def _compiled(vendor: str, kind: str, size: int) -> str:
+    if kind == "offerings":
+        query = (
+            Offering.objects.filter(area__code__in=[f"code{i}" for i in range(size)])
+            .order_by("service__key", "area__path")
+            .values_list("service__names", "agency__names", "area__names")
+        )
+    elif kind == "figures":
+        query = (
+            PlaceFigure.objects.filter(place_id=0)
+            .order_by("measure", "period")
+            .values_list("measure", "period", "value")
+        )
+    else:
+        quote = connection.ops.quote_name
+        pilot = quote(Pilot._meta.db_table)
+        treated = quote(Pilot.treated.through._meta.db_table)
+        compared = quote(Pilot.comparison.through._meta.db_table)
+        return (
+            f"SELECT p.*, 1 AS role FROM {pilot} p JOIN {treated} t ON t.pilot_id = p.id "  # noqa: S608
+            "WHERE t.place_id = %s "
+            f"UNION ALL SELECT p.*, 0 AS role FROM {pilot} p JOIN {compared} c "
+            f"ON c.pilot_id = p.id WHERE c.place_id = %s ORDER BY {quote('key')}"
+        )
+    sql, _params = query.query.sql_with_params()
+    return sql
+
+
+def _rows(kind: str, size: int, params: list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_compiled(connection.vendor, kind, size), params)
+        return cursor.fetchall()
+
+
+@functools.lru_cache(maxsize=8192)
+def _picked(raw: str, language: str | None) -> str:
+    return pick(json.loads(raw), language)
+
+
+def _name(value: Any, language: str | None) -> str:
+    """A name in the reader's language from a `names` column as the database gives it: JSON
+    text (decoded once per distinct text: the same agencies and areas recur from place to
+    place) or an already decoded mapping."""
+    return _picked(value, language) if isinstance(value, str) else pick(value, language)
+
+
+def _date(value: Any) -> datetime.date:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+# --- Services, referrals, take-up and cost per outcome in the place --------------------------
+
+#: The months counted: the twelve up to and including the current one.
+WINDOW_MONTHS = 12
+
+
+def _window(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    last = today.replace(day=1)
+    index = last.year * 12 + last.month - 1 - (WINDOW_MONTHS - 1)
+    return datetime.date(index // 12, index % 12 + 1, 1), last
+
+
+def _count(n: int) -> str:
+    return number_format(n, 0, use_l10n=True, force_grouping=True)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{number_format(round(value * 100), 0, use_l10n=True)} %"
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None else number_format(round(value, 1), 1, use_l10n=True)
+
+
+def _days(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds() / 86400
+    return float(value) / 86_400_000_000  # SQLite answers microseconds
+
+
+def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
+    """The place's services measured by performance (volumes, timeliness, satisfaction, cost
+    per transaction), the referrals of people living there and how they closed, the take-up of
+    benefits offered to the people the rules found entitled, and the cost per outcome. Every
+    figure resting on fewer cases than the publication minimum is shown as —, as on every
+    published page. A fixed number of queries: each table is one grouped query."""
+    minimum = settings.PERFORMANCE_MIN_COUNT
+    hidden = False
+    prefix = jurisdiction.path
+    inside = Jurisdiction.objects.filter(Q(path=prefix) | Q(path__startswith=prefix + "/"))
+    codes = list(inside.values_list("code", flat=True))
+    first, last = _window(timezone.localdate())
+    result.window = (first, last)
+    figures = kpis.compute(kpis.Period("place", first, last), ("service_key",), jurisdictions=codes)
+    keys = {f.key["service_key"] for f in figures}
+    offers = (
+        Offer.objects.filter(
+            trigger=Offer.Trigger.ENTITLEMENT_FOUND,
+            place__in=codes,
+            period__gte=f"{first:%Y-%m}",
+            period__lte=f"{last:%Y-%m}",
+        )
+        .values("service__key", "service__names")
+        .annotate(
+            offers=Count("pk"),
+            acted_on=Count("pk", filter=Q(status=Offer.Status.ACCEPTED)),
+        )
+        .order_by("service__key")
+    )
+    names = {s.key: s.name for s in Service.objects.filter(key__in=keys).only("key", "names")}
+    for figure in sorted(figures, key=lambda f: names.get(f.key["service_key"], "")):
+        shown = figure.published(minimum)
+        hidden = hidden or bool(shown["suppressed"])
+        cost = shown["cost_per_transaction"]
+        if cost is not None and shown["currency"] == kpis.MIXED:
+            cost_text = _("several currencies")
+        else:
+            cost_text = money(None if cost is None else Decimal(str(cost)), shown["currency"] or "")
+        result.performance.append(
+            [
+                names.get(figure.key["service_key"]) or _("A service no longer in the catalogue"),
+                "—" if shown["completions"] is None else _count(shown["completions"]),
+                _share(shown["within_standard"]),
+                _score(shown["satisfaction"]),
+                "—" if shown["responses"] is None else _count(shown["responses"]),
+                cost_text,
+            ]
+        )
+    for row in offers:
+        rate = row["acted_on"] / row["offers"] if row["offers"] else None
+        few = row["offers"] < minimum
+        hidden = hidden or few
+        result.take_up.append(
+            [
+                pick(row["service__names"]) or _("A service no longer in the catalogue"),
+                "—" if few else _count(row["offers"]),
+                "—" if few else _count(row["acted_on"]),
+                "—" if few else _share(rate),
+            ]
+        )
+    Status = Referral.Status
+    referred = (
+        Referral.objects.filter(
+            place__in=inside, sent_at__date__gte=first, sent_at__date__lt=_next(last)
+        )
+        .values("service__organization__name")
+        .annotate(
+            sent=Count("pk"),
+            accepted=Count("pk", filter=Q(accepted_at__isnull=False)),
+            ended=Count("pk", filter=Q(status__in=[Status.CLOSED, Status.DECLINED])),
+            closed=Count("pk", filter=Q(status=Status.CLOSED) & ~Q(outcome="")),
+            helped=Count("pk", filter=Q(outcome=Referral.Outcome.GOT_HELP)),
+            to_accept=Avg(F("accepted_at") - F("sent_at")),
+        )
+        .order_by("service__organization__name")
+    )
+    for row in referred:
+        few = row["sent"] < minimum
+        few_ended = few or row["ended"] < minimum
+        hidden = hidden or few or few_ended
+        days = _days(row["to_accept"])
+        result.referrals.append(
+            [
+                row["service__organization__name"],
+                "—" if few else _count(row["sent"]),
+                "—" if few else _count(row["accepted"]),
+                "—" if few or days is None else number_format(round(days, 1), 1, use_l10n=True),
+                "—" if few_ended else _share(row["closed"] / row["ended"]),
+                "—" if few_ended else _share(row["helped"] / row["ended"]),
+            ]
+        )
+    if result.traced:
+        hidden = _cost_per_outcome(result, codes, minimum) or hidden
+    result.suppressed = hidden
+
+
+def _next(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def _cost_per_outcome(result: PlaceView, codes: list[str], minimum: int) -> bool:
+    """Per fiscal year with money executed in the place: that money ÷ the transactions
+    completed there that year (the person got the service; those found not eligible are not
+    outcomes). Outcome-counting indicators are kept per program, not per place, so the
+    platform's own completions are the place's outcomes. Answers whether one was hidden."""
+    jurisdiction = result.place.jurisdiction
+    _currency, first_month = jurisdiction.fiscal_terms()
+    outcomes: dict[int, int] = defaultdict(int)
+    for month, completed in (
+        MonthlyRollup.objects.filter(jurisdiction__in=codes)
+        .values("month")
+        .annotate(completed=Sum("completed"))
+        .values_list("month", "completed")
+        .order_by()
+    ):
+        outcomes[fiscal.fiscal_year_of(month, first_month)] += completed or 0
+    hidden = False
+    for year in result.years:
+        executed = year.raw.get(Expenditure.Phase.EXECUTED, Decimal(0))
+        if not executed:
+            continue
+        count = outcomes.get(year.fiscal_year, 0)
+        few = count < minimum
+        hidden = hidden or few
+        result.cost_per_outcome.append(
+            [
+                year.label,
+                year.executed,
+                "—" if few else _count(count),
+                "—" if few else money(executed / count, result.currency),
+            ]
+        )
+    return hidden
 
 
 # --- The map -------------------------------------------------------------------------------
@@ -325,6 +573,23 @@ class MapArea:
     path: str
     fill: str
     value: float | None
+
+
+def months_of(measure: str) -> list[datetime.date]:
+    """The months with figures of the measure, the newest first (one query)."""
+    return list(
+        PlaceFigure.objects.filter(measure=measure)
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .distinct()
+    )
+
+
+def values_at(measure: str, month: datetime.date) -> dict[int, float]:
+    """Each place's value of the measure in the month (one query)."""
+    return dict(
+        PlaceFigure.objects.filter(measure=measure, period=month).values_list("place_id", "value")
+    )
 
 
 def latest_values(measure: str) -> tuple[Any, dict[int, float]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -644,7 +645,18 @@ def place_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
         error = _("No such measure.")
         measure = PlaceFigure.Measure.WITHIN_STANDARD
     rows = list(rows)
-    month, values = places.latest_values(measure)
+    months = places.months_of(measure)
+    month = months[0] if months else None
+    raw_month = (request.GET.get("month") or "").strip()
+    if raw_month and not error:
+        chosen = _month(raw_month) if len(raw_month) == 7 else None
+        if chosen is None:
+            error = _("Give the month as year and month, like 2026-03.")
+        elif chosen not in months:
+            error = _("No place has figures of this measure for that month: choose one offered.")
+        else:
+            month = chosen
+    values = places.values_at(measure, month) if month else {}
     # The places with a value of the measure (all shaped places when none has one yet), so
     # the map is not stretched over the whole country by shapes with nothing to show.
     shaped = [p for p in rows if p.shape and (not values or p.pk in values)]
@@ -659,6 +671,7 @@ def place_list(request: HttpRequest, context: ActingContext) -> HttpResponse:
         "measure": measure,
         "measure_label": PlaceFigure.Measure(measure).label,
         "month": month,
+        "months": months,
         "areas": areas,
         "height": height,
         "legend": legend,
@@ -677,7 +690,14 @@ def place_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
         for measure, points in counted.figures.items()
     ]
     return render(
-        request, "funding/place.html", {"place": place, "counted": counted, "charts": charts}
+        request,
+        "funding/place.html",
+        {
+            "place": place,
+            "counted": counted,
+            "charts": charts,
+            "min_count": settings.PERFORMANCE_MIN_COUNT,
+        },
     )
 
 
