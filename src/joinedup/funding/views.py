@@ -803,5 +803,10 @@ def pilot_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
         request,
         "funding/pilot.html",
         # `charts` tells the base template to load the chart scripts.
-        {"pilot": pilot, "result": result, "charts": result.charts},
+        {
+            "pilot": pilot,
+            "result": result,
+            "charts": result.charts,
+            "links": pilots.links(pilot),
+        },
     )
