@@ -80,3 +80,33 @@ def test_published_allocations_are_seen_by_everyone(drafted):
     ):
         text = _explorer(client)
         assert "Jobs" in text and "Helping Hands" in text
+
+
+def test_the_analysts_page_does_not_grow_in_queries(drafted):
+    """The analyst's own unpublished spending is one grouped query, however many lines."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from joinedup.federation.models import Program
+
+    from .conftest import allocate
+
+    analyst, _user = staff_client(drafted.esdc, "analyst")
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert analyst.get("/en/funding/", {"year": 2025}).status_code == 200
+        return len(queries)
+
+    count()  # the first request warms the caches
+    small = count()
+    for index in range(4):
+        program = Program.objects.create(
+            key=f"draft-{index}", agency=drafted.esdc, names={"en": f"Draft {index}"}
+        )
+        more = allocate(f"draft-{index}", drafted.esdc, drafted.ontario, program, "5.00")
+        more.published = False
+        flows.save_allocation(more, user_id=None, agency="esdc", reason="a draft")
+        _spend(more, "1.00")
+    assert count() == small
+    assert "Draft 3" in analyst.get("/en/funding/", {"year": 2025}).content.decode()
