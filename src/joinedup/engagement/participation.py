@@ -25,11 +25,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.clientindex import clusters, holdings
+from joinedup.clientindex.models import PersonAlias
 from joinedup.federation.calendars import calendar_for
 from joinedup.federation.models import Agency, PartnerRole
 from joinedup.identity import assurance, policy
@@ -282,13 +283,17 @@ def withdraw_support(context: ActingContext, proposal: Proposal) -> None:
         recount_supports([proposal.pk])
 
 
+def _merged_person() -> Q:
+    """Supports by a person the client index merged into another: driven from the (few)
+    merged persons, so a consultation of a million supports is not joined whole."""
+    return Q(person_id__in=PersonAlias.objects.values("person_id"))
+
+
 def linked_duplicates(supports: QuerySet[Support]) -> dict[int, int]:
     """Per proposal, the supports beyond the first of one person whose registry records the
     client index linked (given before the link was made). Only supports by a person merged
     into another are looked at: one query when there are none."""
-    aliased = set(
-        supports.filter(person__index_alias__isnull=False).values_list("proposal_id", flat=True)
-    )
+    aliased = set(supports.filter(_merged_person()).values_list("proposal_id", flat=True))
     if not aliased:
         return {}
     pairs = list(supports.filter(proposal_id__in=aliased).values_list("proposal_id", "person_id"))
@@ -310,7 +315,7 @@ def recount_supports(proposal_ids: list[int] | None = None) -> int:
     daily job). Returns how many counts changed."""
     if proposal_ids is None:
         proposal_ids = list(
-            Support.objects.filter(person__index_alias__isnull=False)
+            Support.objects.filter(_merged_person())
             .values_list("proposal_id", flat=True)
             .distinct()
         )
