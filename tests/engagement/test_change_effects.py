@@ -214,3 +214,22 @@ def test_what_we_heard_what_we_did_on_the_results_page(adopted, owner, consultat
     with CaptureQueriesContext(connection) as large:
         client.get(url)
     assert len(large) == len(small)
+
+
+def test_the_tests_are_kept_with_the_figures_and_shown_on_the_page(adopted, owner, consultation):
+    proposal, new = adopted
+    change = decisions.link_change(
+        owner, proposal, "service_version", {"en": "Answers saved."}, service_version=new
+    )
+    decisions.record_effect(owner, change, {"en": "Fewer restarts.", "fr": "Moins de reprises."})
+    change.refresh_from_db()
+    kept = change.measured["significance"]
+    # 4 applications before, 3 after; within the standard 1 of 3 before, 3 of 3 after.
+    assert kept["standard_p"] == pytest.approx(0.4, abs=1e-9)  # Fisher: 1/10 + 3/10
+    assert kept["rate_p"] is not None
+    for language, heading in (("en", "Could it be chance?"), ("fr", "Est-ce le hasard ?")):
+        page = Client().get(
+            f"/{language}/consultations/{consultation.key}/proposals/{proposal.pk}/"
+        )
+        body = page.content.decode()
+        assert heading in body and f'data-testid="significance-{change.pk}"' in body

@@ -88,8 +88,10 @@ def test_nobody_signed_out_takes_part(consultation):
 
 
 def test_proposals_only_in_the_proposals_phase(consultation, resident):
+    # Two days ago: phases are read in the owner's time zone (Toronto), which may still be
+    # yesterday of the machine's date.
     Phase.objects.filter(consultation=consultation, kind="proposals").update(
-        ends_on=datetime.date.today() - datetime.timedelta(days=1)
+        ends_on=datetime.date.today() - datetime.timedelta(days=2)
     )
     with pytest.raises(ParticipationError) as error:
         _propose(resident, consultation)
@@ -303,3 +305,38 @@ def test_people_who_used_the_service_are_invited_once(consultation, make_applica
     assert len(second) == 1 and len(invited) == 3  # the one from last year is not invited
     assert old.applicant_id not in invited
     assert OutboxEvent.objects.filter(type="org.joinedup.engagement.invitation").count() == 3
+
+
+def test_two_linked_registry_records_of_one_person_support_once(
+    consultation, resident, make_applicant
+):
+    """The client index links two registry records of one human (one person merged into the
+    other): supports given before the link count once, a support after it is refused."""
+    from joinedup.clientindex.models import PersonAlias
+    from joinedup.engagement import schedule
+
+    proposal = _propose(resident, consultation)
+    first = make_applicant(email="first@example.org")
+    second = make_applicant(email="second@example.org")  # the same human, another record
+    other = make_applicant(email="other@example.org")
+    for user in (first, second, other):
+        participation.support(context_of(user), proposal)
+    proposal.refresh_from_db()
+    assert proposal.supports_count == 3
+    PersonAlias.objects.create(person=second.person, resolves_to=first.person)
+    assert results.results(consultation).supports == 2  # counted once at once on the results
+    assert schedule.recount_linked_supports.call() == 1  # the daily job corrects the count
+    proposal.refresh_from_db()
+    assert proposal.supports_count == 2
+    # A third record of the same human, linked through the second: refused, nothing written.
+    third = make_applicant(email="third@example.org")
+    PersonAlias.objects.create(person=third.person, resolves_to=second.person)
+    with pytest.raises(ParticipationError) as error:
+        participation.support(context_of(third), proposal)
+    assert error.value.code == "already_supported" and error.value.status == 409
+    assert Support.objects.filter(proposal=proposal).count() == 3
+    # The other person withdraws: the count stays the persons', linked records once.
+    participation.withdraw_support(context_of(other), proposal)
+    proposal.refresh_from_db()
+    assert proposal.supports_count == 1
+    assert results.results(consultation).supports == 1

@@ -11,9 +11,13 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         # Registering the policy rules and the process handlers needs the app registry ready.
+        from joinedup.funding.pilots import register_link_source
         from joinedup.performance.complaints import ComplaintSource, register_complaint_source
 
-        from . import complaint_steps, measures, policy, schedule  # noqa: F401
+        from . import complaint_steps, decisions, measures, policy, schedule  # noqa: F401
+
+        # Funding's pilot page names the proposals a pilot came from; it may not import us.
+        register_link_source(decisions.pilot_links)
 
         # Performance shows the complaint measures on its pages; it may not import this app.
         register_complaint_source(

@@ -20,12 +20,13 @@ from django.utils.translation import gettext as _
 from joinedup.bundles.models import Bundle
 from joinedup.delivery.models import ServiceVersion
 from joinedup.delivery.notifications import sending
+from joinedup.funding.models import Pilot
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.sharing import outbox
 
 from . import effects as effects_module
-from .models import Change, Comment, Notice, Proposal, Support
+from .models import Change, Comment, Notice, Proposal, Support, Visibility
 from .participation import ParticipationError
 
 EVENT = "org.joinedup.engagement."
@@ -102,11 +103,13 @@ def link_change(
     service_version: ServiceVersion | None = None,
     bundle: Bundle | None = None,
     checksum_before: str = "",
+    pilot: Pilot | None = None,
 ) -> Change:
     """Link an adopted proposal to the change it produced.
 
     A bundle edit is named by the definition's checksum before (given) and after (the
     bundle's checksum now): the two must differ, so a link always points at a real edit.
+    A pilot may name the funding pilot it belongs to (evaluated there).
     """
     policy.require(context, "engagement.decide", proposal.consultation)
     proposal = Proposal.objects.select_related("consultation__owner").get(pk=proposal.pk)
@@ -150,15 +153,36 @@ def link_change(
             bundle=bundle,
             checksum_before=checksum_before,
             checksum_after=after,
+            pilot=pilot if kind == Change.Kind.PILOT else None,
         )
         _notify(proposal, Notice.Kind.CHANGE, change)
         outbox.emit(
             EVENT + "change.linked",
             source=SOURCE,
             subject=str(change.pk),
-            data={"proposal": proposal.pk, "kind": kind},
+            data={
+                "proposal": proposal.pk,
+                "kind": kind,
+                "pilot": change.pilot.key if change.pilot else None,
+            },
         )
     return change
+
+
+def pilot_links(pilot: Pilot) -> list[tuple[str, str]]:
+    """The proposals (published) whose change is this funding pilot, for funding's pilot page
+    (registered in `apps.ready`, since funding may not import engagement): one query."""
+    changes = Change.objects.filter(
+        pilot=pilot, proposal__visibility=Visibility.VISIBLE
+    ).select_related("proposal__consultation")
+    return [
+        (
+            _("Consultation “%(consultation)s”: the adopted proposal “%(proposal)s”")
+            % {"consultation": c.proposal.consultation.title, "proposal": c.proposal.title},
+            reverse("engagement:proposal", args=[c.proposal.consultation.key, c.proposal.pk]),
+        )
+        for c in changes
+    ]
 
 
 def record_effect(

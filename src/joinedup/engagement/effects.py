@@ -11,6 +11,14 @@ Each side gives: applications received, applications finished, the share finishe
 the service standard (of those that had one), the share sent back for more information
 (rework), the share held up for staff attention (errors). One aggregate query per side,
 whatever the number of applications.
+
+**Could it be chance?** (`significance`, from the figures alone, so it is the same whether
+measured now or read from what was recorded.) Applications received are compared as rates
+per day (the windows may differ in length): given the total, the number after the change is
+binomial with the after window's share of the time under equal rates — the exact
+conditional test of two Poisson rates, with the rate ratio's exact 95 % confidence interval.
+The share finished within the standard is compared with Fisher's exact test, and the
+difference in points is given with Newcombe's 95 % confidence interval.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from joinedup.delivery.models import Application, ApplicationStatus
 
@@ -62,13 +72,22 @@ class Effect:
     before: Side
     after: Side
 
+    @property
+    def days_before(self) -> float:
+        return WINDOW.total_seconds() / 86400
+
+    @property
+    def days_after(self) -> float:
+        return max((self.until - self.since).total_seconds(), 0) / 86400
+
     def as_data(self) -> dict:
-        """What is kept with the change when its effect is recorded."""
+        """What is kept with the change when its effect is recorded, with the tests."""
         return {
             "since": self.since.isoformat(),
             "until": self.until.isoformat(),
             "before": asdict(self.before),
             "after": asdict(self.after),
+            "significance": asdict(significance(self)),
         }
 
     @classmethod
@@ -119,6 +138,149 @@ def measure(change: Change, at: datetime.datetime | None = None) -> Effect | Non
         before=_side(before.filter(submitted_at__gte=moment - WINDOW, submitted_at__lt=moment)),
         after=_side(after.filter(submitted_at__gte=moment, submitted_at__lt=until)),
     )
+
+
+#: The level below which a difference is called statistically significant.
+ALPHA = 0.05
+
+
+@dataclass
+class Significance:
+    """The tests of a measured effect; None where a side has nothing to compare."""
+
+    rate_before: float | None = None  # applications a day
+    rate_after: float | None = None
+    rate_ratio: float | None = None
+    rate_low: float | None = None
+    rate_high: float | None = None  # None when unbounded
+    rate_p: float | None = None
+    standard_difference: float | None = None  # after − before, a share (0.1 = 10 points)
+    standard_low: float | None = None
+    standard_high: float | None = None
+    standard_p: float | None = None
+
+
+def rate_test(before: int, days_before: float, after: int, days_after: float) -> dict:
+    """The exact conditional test of two Poisson rates: given `before + after`, `after` is
+    Binomial(n, days_after / (days_before + days_after)) when the rate did not change. The
+    two-sided p-value and the rate ratio (after ÷ before) with its exact 95 % interval."""
+    total = before + after
+    if total == 0 or days_before <= 0 or days_after <= 0:
+        return {}
+    share = days_after / (days_before + days_after)
+    result = stats.binomtest(after, total, share)
+    low, high = result.proportion_ci(confidence_level=0.95, method="exact")
+    scale = days_before / days_after
+
+    def ratio(p: float) -> float | None:
+        return None if p >= 1 else p / (1 - p) * scale
+
+    return {
+        "rate_before": before / days_before,
+        "rate_after": after / days_after,
+        "rate_ratio": None if before == 0 else (after / days_after) / (before / days_before),
+        "rate_low": ratio(low),
+        "rate_high": ratio(high),
+        "rate_p": float(result.pvalue),
+    }
+
+
+def share_test(met_before: int, of_before: int, met_after: int, of_after: int) -> dict:
+    """Fisher's exact test of the share within the standard before and after (two-sided),
+    and the difference after − before with Newcombe's 95 % interval."""
+    if not of_before or not of_after:
+        return {}
+    table = [[met_before, of_before - met_before], [met_after, of_after - met_after]]
+    p_value = stats.fisher_exact(table, alternative="two-sided").pvalue
+    low, high = confint_proportions_2indep(
+        met_after, of_after, met_before, of_before, method="newcomb", compare="diff"
+    )
+    return {
+        "standard_difference": met_after / of_after - met_before / of_before,
+        "standard_low": float(low),
+        "standard_high": float(high),
+        "standard_p": float(p_value),
+    }
+
+
+def significance(effect: Effect) -> Significance:
+    b, a = effect.before, effect.after
+    return Significance(
+        **rate_test(b.received, effect.days_before, a.received, effect.days_after),
+        **share_test(b.met_standard, b.with_standard, a.met_standard, a.with_standard),
+    )
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return number_format(round(value, digits), digits, use_l10n=True)
+
+
+def _p(value: float) -> str:
+    """A p-value as people read it: below 0.001 is said so."""
+    if value < 0.001:
+        return _("less than %(p)s") % {"p": _number(0.001, 3)}
+    return _number(value, 3)
+
+
+def _signed_points(value: float) -> str:
+    sign = "+" if value >= 0 else "−"
+    return f"{sign}{number_format(round(abs(value) * 100, 1), 1, use_l10n=True)}"
+
+
+def significance_words(effect: Effect) -> list[str]:
+    """The tests in words, one sentence each, in the reader's language."""
+    test = significance(effect)
+    said = []
+    if test.rate_p is not None:
+        interval = (
+            _("between %(low)s and %(high)s")
+            % {"low": _number(test.rate_low or 0), "high": _number(test.rate_high)}
+            if test.rate_high is not None
+            else _("above %(low)s") % {"low": _number(test.rate_low or 0)}
+        )
+        verdict = (
+            _("unlikely to be chance: statistically significant (below 0.05).")
+            if test.rate_p < ALPHA
+            else _("it could well be chance: not statistically significant (0.05 or more).")
+        )
+        said.append(
+            _(
+                "Applications a day: %(before)s before the change, %(after)s after. The ratio "
+                "after to before is %(ratio)s; with 95 %% confidence it lies %(interval)s. If "
+                "the change had made no difference, a gap at least this large would happen "
+                "with a probability of %(p)s (exact test of two rates): %(verdict)s"
+            )
+            % {
+                "before": _number(test.rate_before or 0),
+                "after": _number(test.rate_after or 0),
+                "ratio": "—" if test.rate_ratio is None else _number(test.rate_ratio),
+                "interval": interval,
+                "p": _p(test.rate_p),
+                "verdict": verdict,
+            }
+        )
+    if test.standard_p is not None:
+        verdict = (
+            _("unlikely to be chance: statistically significant (below 0.05).")
+            if test.standard_p < ALPHA
+            else _("it could well be chance: not statistically significant (0.05 or more).")
+        )
+        said.append(
+            _(
+                "Finished within the service standard: the change is %(difference)s points; "
+                "with 95 %% confidence it lies between %(low)s and %(high)s points. If the "
+                "change had made no difference, a gap at least this large would happen with a "
+                "probability of %(p)s (Fisher's exact test): %(verdict)s"
+            )
+            % {
+                "difference": _signed_points(test.standard_difference or 0),
+                "low": _signed_points(test.standard_low or 0),
+                "high": _signed_points(test.standard_high or 0),
+                "p": _p(test.standard_p),
+                "verdict": verdict,
+            }
+        )
+    return said
 
 
 def _pct(value: float | None) -> str:

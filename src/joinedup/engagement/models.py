@@ -23,6 +23,7 @@ from joinedup.channels.models import Interaction
 from joinedup.delivery.models import Application, ServiceVersion
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Program, Service
+from joinedup.funding.models import Pilot
 from joinedup.identity.models import Person, StaffMembership
 
 
@@ -366,6 +367,16 @@ class Change(models.Model):
     )
     checksum_before = models.CharField(max_length=64, blank=True)
     checksum_after = models.CharField(max_length=64, blank=True)
+    #: For a pilot: the funding pilot it belongs to, evaluated there (optional: a pilot not
+    #: recorded in funding yet is described in words).
+    pilot = models.ForeignKey(
+        Pilot,
+        verbose_name=_("pilot"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     effects = models.JSONField(_("measured effect"), default=dict, blank=True)
     #: The platform's figures before and after the change, kept when its effect is recorded
     #: (see `effects.measure`).

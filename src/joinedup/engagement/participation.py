@@ -11,6 +11,9 @@
 - One support per person: a support belongs to the person, not to the account that gave it
   (the person's own account and someone acting for them count once — the database refuses
   a second), and only a person whose identity was verified (level 2 or more) supports.
+  Two registry records of one human that the client index linked (one merged into the
+  other) are one person: the second support is refused, and supports given before the
+  link count once (`linked_duplicates`, `recount_supports`).
 - How often: at most ENGAGEMENT_CONTRIBUTIONS_PER_HOUR proposals and comments per account
   per hour, so nobody floods a consultation.
 """
@@ -22,10 +25,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup.clientindex import clusters, holdings
+from joinedup.clientindex.models import PersonAlias
 from joinedup.federation.calendars import calendar_for
 from joinedup.federation.models import Agency, PartnerRole
 from joinedup.identity import assurance, policy
@@ -254,8 +259,12 @@ def support(context: ActingContext, proposal: Proposal) -> Support:
             _("Verify your identity to support a proposal: each person counts once."),
             status=403,
         )
+    # The person and every registry record the client index linked to them count once.
+    linked = holdings.person_ids(who.person)
     try:
         with transaction.atomic():
+            if Support.objects.filter(proposal=proposal, person_id__in=linked).exists():
+                raise IntegrityError
             made = Support.objects.create(
                 proposal=proposal, person=who.person, account_id=context.user_id
             )
@@ -270,9 +279,59 @@ def support(context: ActingContext, proposal: Proposal) -> Support:
 def withdraw_support(context: ActingContext, proposal: Proposal) -> None:
     who = standing(context, proposal.consultation)
     with transaction.atomic():
-        deleted, _detail = Support.objects.filter(proposal=proposal, person=who.person).delete()
-        if deleted:
-            Proposal.objects.filter(pk=proposal.pk).update(supports_count=F("supports_count") - 1)
+        Support.objects.filter(proposal=proposal, person=who.person).delete()
+        recount_supports([proposal.pk])
+
+
+def _merged_person() -> Q:
+    """Supports by a person the client index merged into another: driven from the (few)
+    merged persons, so a consultation of a million supports is not joined whole."""
+    return Q(person_id__in=PersonAlias.objects.values("person_id"))
+
+
+def linked_duplicates(supports: QuerySet[Support]) -> dict[int, int]:
+    """Per proposal, the supports beyond the first of one person whose registry records the
+    client index linked (given before the link was made). Only supports by a person merged
+    into another are looked at: one query when there are none."""
+    aliased = set(supports.filter(_merged_person()).values_list("proposal_id", flat=True))
+    if not aliased:
+        return {}
+    pairs = list(supports.filter(proposal_id__in=aliased).values_list("proposal_id", "person_id"))
+    people = {p.pk: p for p in Person.objects.filter(pk__in={pk for _, pk in pairs}).only("pk")}
+    now_is = {pk: clusters.resolve(person).pk for pk, person in people.items()}
+    seen: dict[int, set[int]] = {}
+    extra: dict[int, int] = {}
+    for proposal_id, person_id in pairs:
+        counted = seen.setdefault(proposal_id, set())
+        if now_is[person_id] in counted:
+            extra[proposal_id] = extra.get(proposal_id, 0) + 1
+        counted.add(now_is[person_id])
+    return extra
+
+
+def recount_supports(proposal_ids: list[int] | None = None) -> int:
+    """Set each proposal's support count to its supporting persons, linked records counted
+    once. Without ids: the proposals supported by a person merged into another since (the
+    daily job). Returns how many counts changed."""
+    if proposal_ids is None:
+        proposal_ids = list(
+            Support.objects.filter(_merged_person())
+            .values_list("proposal_id", flat=True)
+            .distinct()
+        )
+    supports = Support.objects.filter(proposal_id__in=proposal_ids)
+    extra = linked_duplicates(supports)
+    raw: dict[int, int] = dict.fromkeys(proposal_ids, 0)
+    for proposal_id in supports.values_list("proposal_id", flat=True):
+        raw[proposal_id] += 1
+    changed = 0
+    for proposal_id, count in raw.items():
+        changed += (
+            Proposal.objects.filter(pk=proposal_id)
+            .exclude(supports_count=count - extra.get(proposal_id, 0))
+            .update(supports_count=count - extra.get(proposal_id, 0))
+        )
+    return changed
 
 
 def answer_survey(

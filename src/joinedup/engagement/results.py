@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from joinedup.performance.charts import BLUE, Chart
 
-from . import effects
+from . import effects, participation
 from .models import (
     Change,
     Comment,
@@ -75,7 +75,9 @@ def results(consultation: Consultation) -> Results:
     comments = Comment.objects.filter(
         consultation=consultation, visibility=Visibility.VISIBLE
     ).count()
-    supports = Support.objects.filter(proposal__consultation=consultation).count()
+    given = Support.objects.filter(proposal__consultation=consultation)
+    # Two linked registry records of one human support once (participation.linked_duplicates).
+    supports = given.count() - sum(participation.linked_duplicates(given).values())
     participants = (
         Support.objects.filter(proposal__consultation=consultation)
         .order_by()

@@ -1,7 +1,8 @@
 """Engagement's periodic jobs, added to the sharing app's scheduler (`joinedup
 periodic-tasks --loop`): escalation of complaints whose standard was missed (hourly), and
 the digests of decisions and changes to participants (daily, so people get one message
-rather than a stream)."""
+rather than a stream), and the support counts of proposals supported by two registry records
+the client index has since linked (daily)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django_tasks import task
 
 from joinedup.sharing import schedule
 
-from . import decisions, escalation
+from . import decisions, escalation, participation
 from .models import Notice
 
 
@@ -25,6 +26,11 @@ def send_digests() -> int:
     return decisions.send_digests()
 
 
+@task()
+def recount_linked_supports() -> int:
+    return participation.recount_supports()
+
+
 def _pending_notices() -> bool:
     return Notice.objects.filter(sent_at__isnull=True).exists()
 
@@ -32,6 +38,7 @@ def _pending_notices() -> bool:
 JOBS = [
     schedule.Job("engagement.escalation", lambda: timedelta(hours=1), escalate_missed_standards),
     schedule.Job("engagement.digests", lambda: timedelta(days=1), send_digests, _pending_notices),
+    schedule.Job("engagement.linked-supports", lambda: timedelta(days=1), recount_linked_supports),
 ]
 for _job in JOBS:
     if all(existing.name != _job.name for existing in schedule.JOBS):

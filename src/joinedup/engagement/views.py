@@ -24,6 +24,7 @@ from joinedup.channels.models import Interaction
 from joinedup.delivery import queues
 from joinedup.delivery.models import Application, ServiceVersion
 from joinedup.federation.models import Agency, Service
+from joinedup.funding.models import Pilot
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
@@ -43,6 +44,7 @@ from . import (
 from .complaints import ComplaintError
 from .models import (
     Champion,
+    Change,
     Comment,
     Complaint,
     Consultation,
@@ -208,6 +210,9 @@ def proposal_detail(request: HttpRequest, context: ActingContext, key: str, pk: 
             "decisions": Proposal.Decision.choices,
             "may_decide": may_decide,
             "signed_in": not context.is_anonymous,
+            # The funding pilot's page is for those who read places and pilots.
+            "reads_pilots": decide(context, "funding.places").allowed,
+            "pilots": Pilot.objects.order_by("key") if may_decide else [],
         },
     )
 
@@ -216,7 +221,7 @@ def _changes(proposal: Proposal, may_decide: bool) -> list[dict]:
     """Each change with its measured effect: as recorded (everyone), or as measured now
     (the owner, before recording it)."""
     found = []
-    for linked in proposal.changes.select_related("service_version", "bundle"):
+    for linked in proposal.changes.select_related("service_version", "bundle", "pilot"):
         recorded = effects.Effect.from_data(linked.measured)
         live = None
         if may_decide and recorded is None:
@@ -226,6 +231,7 @@ def _changes(proposal: Proposal, may_decide: bool) -> list[dict]:
             {
                 "change": linked,
                 "rows": effects.rows(shown) if shown is not None else [],
+                "significance": effects.significance_words(shown) if shown is not None else [],
                 "recorded": recorded is not None,
                 "since": shown.since if shown is not None else None,
                 "until": shown.until if shown is not None else None,
@@ -376,6 +382,11 @@ def link_change(request: HttpRequest, context: ActingContext, key: str, pk: int)
                 return _refused(request, _("Choose the version from the list."), 400)
         if request.POST.get("bundle"):
             bundle = Bundle.objects.filter(key=request.POST["bundle"]).first()
+        pilot = None
+        if kind == Change.Kind.PILOT and request.POST.get("pilot"):
+            pilot = Pilot.objects.filter(key=request.POST["pilot"]).first()
+            if pilot is None:
+                return _refused(request, _("Choose the pilot from the list."), 400)
         decisions.link_change(
             context,
             proposal,
@@ -387,6 +398,7 @@ def link_change(request: HttpRequest, context: ActingContext, key: str, pk: int)
             service_version=version,
             bundle=bundle,
             checksum_before=request.POST.get("checksum_before", ""),
+            pilot=pilot,
         )
     except ValueError:
         return _refused(request, _("Choose the version from the list."), 400)

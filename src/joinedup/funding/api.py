@@ -11,7 +11,7 @@ import math
 from decimal import Decimal
 from typing import Literal
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -38,6 +38,7 @@ from . import (
     places,
     providers,
 )
+from . import policy as funding_policy
 from .models import (
     Allocation,
     Expenditure,
@@ -61,9 +62,7 @@ def _refuse(error: Exception) -> HttpError:
 
 def _visible(context: ActingContext, rows):
     """Published rows for everyone; an analyst's own agency's unpublished rows too."""
-    if policy.decide(context, "funding.analyse").allowed and context.agency_key:
-        return rows.filter(Q(published=True) | Q(funder__key=context.agency_key))
-    return rows.filter(published=True)
+    return funding_policy.visible(rows, funding_policy.unpublished_of(context))
 
 
 # --- Programs, results, indicators ----------------------------------------------------------
@@ -516,6 +515,7 @@ def totals(
 ):
     selection = explorer.Selection(
         fiscal_year=fiscal_year,
+        unpublished_of=funding_policy.unpublished_of(request.auth),
         program=get_object_or_404(
             Program.objects.select_related("agency__jurisdiction"), key=program
         )
@@ -591,9 +591,8 @@ def provider_comparison(
     ),
 ):
     service = get_object_or_404(Service.objects.select_related("scope"), key=key)
-    analyst = policy.decide(request.auth, "funding.analyse").allowed
     comparison = providers.compare(
-        service, fiscal_year, analyst_of=request.auth.agency_key if analyst else None
+        service, fiscal_year, analyst_of=funding_policy.unpublished_of(request.auth)
     )
     return {
         "service": service.key,

@@ -25,7 +25,7 @@ from joinedup.federation.models import Agency, Jurisdiction, Program
 from joinedup.performance import kpis
 from joinedup.performance.charts import BLUE, Chart
 
-from . import fiscal, flows, indicators
+from . import fiscal, flows, indicators, policy
 from .models import ZERO, Allocation, Expenditure, Indicator, IndicatorValue, SpendingRollup
 
 
@@ -38,10 +38,14 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 @dataclass(frozen=True)
 class Selection:
+    """`unpublished_of`: the agency whose unpublished allocations the reader also sees
+    (`policy.unpublished_of`); `published_only=False` is everything (commands, checks)."""
+
     fiscal_year: int
     program: Program | None = None
     place: Jurisdiction | None = None
     published_only: bool = True
+    unpublished_of: str | None = None
 
     def allocations(self) -> QuerySet[Allocation]:
         rows = Allocation.objects.filter(fiscal_year=self.fiscal_year)
@@ -55,12 +59,14 @@ class Selection:
             )
             rows = rows.filter(here | (Q(place__isnull=True) & theirs))
         if self.published_only:
-            rows = rows.filter(published=True)
+            rows = policy.visible(rows, self.unpublished_of)
         return rows
 
     def spending(self) -> QuerySet[SpendingRollup]:
         """The rollup rows of the selection: the same program, place and publication rules as
-        `allocations()`, read from the sums kept on write (see `rollup`)."""
+        `allocations()`, read from the sums kept on write (see `rollup`). The rollup is kept
+        by publication, not by funder: an agency's own unpublished spending is read from its
+        lines (`own_unpublished_lines`)."""
         rows = SpendingRollup.objects.filter(fiscal_year=self.fiscal_year)
         if self.program is not None:
             rows = rows.filter(program=self.program)
@@ -70,6 +76,40 @@ class Selection:
         if self.published_only:
             rows = rows.filter(published=True)
         return rows
+
+    def own_unpublished_lines(self) -> QuerySet[Expenditure]:
+        """The expenditure lines of the unpublished allocations the reader's agency funded
+        in the selection (none for the public, nor when everything is read from the rollup)."""
+        if not (self.published_only and self.unpublished_of):
+            return Expenditure.objects.none()
+        return Expenditure.objects.filter(
+            allocation__in=self.allocations().filter(published=False).values("pk")
+        )
+
+    def spending_sums(self, by: str, **filters: Any) -> dict[Any, tuple[int, int]]:
+        """Whole cents and hundredths of FTEs by `phase` or `program`: the rollup's rows, plus
+        the lines of the reader's own unpublished allocations (a second query for an analyst)."""
+        sums: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        for row in (
+            self.spending()
+            .filter(**filters)
+            .values(by)
+            .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
+            .order_by()
+        ):
+            sums[row[by]][0] += row["cents"] or 0
+            sums[row[by]][1] += row["ftes"] or 0
+        field = "allocation__program" if by == "program" else by
+        for row in (
+            self.own_unpublished_lines()
+            .filter(**filters)
+            .values(field)
+            .annotate(cents=_cents_sum(), ftes=_cents_sum("ftes"))
+            .order_by()
+        ):
+            sums[row[field]][0] += row["cents"] or 0
+            sums[row[field]][1] += row["ftes"] or 0
+        return {key: (cents, ftes) for key, (cents, ftes) in sums.items()}
 
 
 def _cents_sum(field_name: str = "amount") -> Sum:
@@ -122,7 +162,8 @@ def calendar_of(selection: Selection) -> tuple[str, int]:
 
 def totals(selection: Selection) -> Totals:
     """Money allocated into the selection (transfers inside it counted once) and spent in it,
-    by phase, with full-time equivalents: three queries, the spending read from the rollup
+    by phase, with full-time equivalents: three queries (four for an analyst, whose own
+    unpublished lines are read), the spending read from the rollup
     (a few hundred rows whatever the number of expenditure lines)."""
     chosen = selection.allocations()
     # Each transfer once, in the database: an allocation whose source is in the selection,
@@ -132,25 +173,13 @@ def totals(selection: Selection) -> Totals:
     )
     gross = chosen.aggregate(cents=_cents_sum(), count=Count("pk"))
     net = entering.aggregate(cents=_cents_sum())
-    grouped = list(
-        selection.spending()
-        .values("phase")
-        .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
-        .order_by()
-    )
+    grouped = selection.spending_sums("phase")
     phases = {
-        row["phase"]: (Decimal(row["cents"] or 0) / 100).quantize(fiscal.CENT)
-        for row in grouped
-        if row["cents"]
+        phase: (Decimal(cents) / 100).quantize(fiscal.CENT)
+        for phase, (cents, _ftes) in grouped.items()
+        if cents
     }
-    ftes = next(
-        (
-            Decimal(row["ftes"] or 0) / 100
-            for row in grouped
-            if row["phase"] == Expenditure.Phase.EXECUTED
-        ),
-        ZERO,
-    )
+    ftes = Decimal(grouped.get(Expenditure.Phase.EXECUTED, (0, 0))[1]) / 100
     currency, first_month = calendar_of(selection)
     return Totals(
         fiscal_year=selection.fiscal_year,
@@ -265,12 +294,10 @@ def programs(selection: Selection, first_month: int) -> list[ProgramLine]:
     for row in rows:
         by_program[row.program_id].append(row)
     spent = {
-        r["program"]: (Decimal(r["cents"] or 0) / 100).quantize(fiscal.CENT)
-        for r in selection.spending()
-        .filter(phase=Expenditure.Phase.EXECUTED)
-        .values("program")
-        .annotate(cents=Sum("cents"))
-        .order_by()
+        program_id: (Decimal(cents) / 100).quantize(fiscal.CENT)
+        for program_id, (cents, _ftes) in selection.spending_sums(
+            "program", phase=Expenditure.Phase.EXECUTED
+        ).items()
     }
     first = fiscal.first_day(selection.fiscal_year, first_month)
     last = fiscal.last_day(selection.fiscal_year, first_month)

@@ -528,3 +528,21 @@ def control_chart(
         headers=[_("Month"), name, _("Synthetic control"), _("Gap")],
         rows=rows,
     )
+
+
+# --- What links to a pilot ----------------------------------------------------------------
+
+#: Apps above funding say what links to a pilot (funding imports none of them): each source
+#: takes the pilot and returns (label, URL) pairs in the reader's language; an app registers
+#: its source in its `ready()` (engagement: the consultation proposals the pilot came from).
+_LINK_SOURCES: list[Any] = []
+
+
+def register_link_source(source) -> None:
+    if source not in _LINK_SOURCES:
+        _LINK_SOURCES.append(source)
+
+
+def links(pilot: Pilot) -> list[tuple[str, str]]:
+    """What the registered apps link to the pilot, one query per source."""
+    return [link for source in _LINK_SOURCES for link in source(pilot)]

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.policy import Decision, Role, allow, deny, must_sign_in, rule
+from joinedup.identity.policy import Decision, Role, allow, decide, deny, must_sign_in, rule
 
 #: Who changes a funder's allocations and approves what it pays.
 ALLOCATING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
@@ -23,6 +24,24 @@ ALLOCATING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
 REPORTING_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR})
 #: Who builds scenarios and reads unpublished figures.
 ANALYSING_ROLES = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMINISTRATOR, Role.AUDITOR})
+
+
+def unpublished_of(context: ActingContext) -> str | None:
+    """The agency whose unpublished allocations the reader sees beside the published ones:
+    their own when `funding.analyse` allows them, nobody's otherwise."""
+    if decide(context, "funding.analyse").allowed and context.agency_key:
+        return context.agency_key
+    return None
+
+
+def visible(rows: QuerySet, agency_key: str | None, *, through: str = "") -> QuerySet:
+    """The one rule of what a reader sees of the allocations (the pages, the API, the
+    comparison): the published ones, and the unpublished ones `agency_key` funded (see
+    `unpublished_of`). `through` is the path to the allocation (`"allocation__"`)."""
+    published = Q(**{f"{through}published": True})
+    if agency_key:
+        return rows.filter(published | Q(**{f"{through}funder__key": agency_key}))
+    return rows.filter(published)
 
 
 def _staff_of(context: ActingContext, agency: Any, roles: frozenset[str], refusal: str) -> Decision:

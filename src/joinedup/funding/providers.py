@@ -41,7 +41,7 @@ from joinedup.federation.models import Agency, Offering, Program, Service
 from joinedup.performance import kpis
 from joinedup.performance.charts import BLUE, Chart
 
-from . import fiscal, indicators
+from . import fiscal, indicators, policy
 from .explorer import money
 from .models import ZERO, Allocation, Expenditure, Indicator, IndicatorValue
 
@@ -177,11 +177,9 @@ def compare(service: Service, fiscal_year: int, *, analyst_of: str | None = None
         programs=programs,
         min_count=settings.PERFORMANCE_MIN_COUNT,
     )
-    allocations = Allocation.objects.filter(program__in=programs, fiscal_year=fiscal_year)
-    if analyst_of:
-        allocations = allocations.filter(Q(published=True) | Q(funder__key=analyst_of))
-    else:
-        allocations = allocations.filter(published=True)
+    allocations = policy.visible(
+        Allocation.objects.filter(program__in=programs, fiscal_year=fiscal_year), analyst_of
+    )
 
     # Delivery, measured by the platform: one pass over the rollups, by agency.
     period = kpis.Period("fy", first, last.replace(day=1))

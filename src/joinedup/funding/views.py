@@ -34,6 +34,7 @@ from . import (
     providers,
     scenarios,
 )
+from . import policy as funding_policy
 from .models import (
     Allocation,
     Expenditure,
@@ -79,13 +80,13 @@ def explore(request: HttpRequest) -> HttpResponse:
     if request.GET.get("place"):
         place = Jurisdiction.objects.filter(code=request.GET["place"].upper()).first()
         error = error or (None if place else _("No such place."))
+    # What the reader sees of the allocations: the API's rule (`funding.policy.visible`).
+    unpublished_of = funding_policy.unpublished_of(context)
     page = {
         "years": [(y, y) for y in years],
         "year": year,
         "programs": Program.objects.filter(
-            allocations__in=Allocation.objects.filter(published=True)
-            if not _sees_unpublished(context)
-            else Allocation.objects.all()
+            allocations__in=funding_policy.visible(Allocation.objects.all(), unpublished_of)
         )
         .distinct()
         .order_by("key"),
@@ -97,7 +98,7 @@ def explore(request: HttpRequest) -> HttpResponse:
         "analyst": _sees_unpublished(context),
     }
     if year is not None:
-        selection = explorer.Selection(year, program, place, published_only=not page["analyst"])
+        selection = explorer.Selection(year, program, place, unpublished_of=unpublished_of)
         totals = explorer.totals(selection)
         lines = explorer.programs(selection, totals.first_month)
         page.update(
@@ -201,7 +202,9 @@ def program_page(request: HttpRequest, key: str) -> HttpResponse:
     if trend_series:
         page["charts"].append(trend_chart(trend_series, trend_rows))
     if year is not None:
-        selection = explorer.Selection(year, program, published_only=not _sees_unpublished(context))
+        selection = explorer.Selection(
+            year, program, unpublished_of=funding_policy.unpublished_of(context)
+        )
         cost = outcomes.cost_per_outcome(program, year)
         tree = flows.Tree.load([year])
         visible = set(selection.allocations().values_list("pk", flat=True))
@@ -226,7 +229,7 @@ def program_page(request: HttpRequest, key: str) -> HttpResponse:
                     )
         agreements = []
         for agreement in OutcomeAgreement.objects.filter(
-            allocation__program=program, allocation__fiscal_year=year
+            allocation__in=selection.allocations().values("pk")
         ).select_related("allocation"):
             agreements.append(
                 {
@@ -321,7 +324,7 @@ def provider_comparison(request: HttpRequest, context: ActingContext, key: str) 
     page = {"service": service, "error": error, "charts": [], "years": []}
     if year is not None:
         comparison = providers.compare(
-            service, year, analyst_of=context.agency_key if _sees_unpublished(context) else None
+            service, year, analyst_of=funding_policy.unpublished_of(context)
         )
         page.update(
             year=year,
@@ -820,5 +823,10 @@ def pilot_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
         request,
         "funding/pilot.html",
         # `charts` tells the base template to load the chart scripts.
-        {"pilot": pilot, "result": result, "charts": result.charts},
+        {
+            "pilot": pilot,
+            "result": result,
+            "charts": result.charts,
+            "links": pilots.links(pilot),
+        },
     )
