@@ -14,6 +14,7 @@ from joinedup.sharing import dispatch
 from tests.e2e.test_channels import demo, sign_in_staff  # noqa: F401 (the demo, its sign-in)
 from tests.e2e.test_delivery import applicant, birth_registration, sign_in  # noqa: F401
 from tests.performance.test_integration import linked
+from tests.performance.test_pages_and_api import _staff_client
 from tests.performance.test_repeated import BIRTH, SIN, make_versions, person
 from tests.performance.test_transactions import at, decide_at, submit
 
@@ -131,6 +132,17 @@ def test_a_planner_reads_the_integration_candidates(
     versions = make_versions()
     for _ in range(3):
         person(versions, BIRTH, SIN)
+    # The page is for the staff who plan services: an analyst, signed in with a second factor.
+    planner = _staff_client("esdc", "analyst")
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": planner.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
     response = page.goto(
         f"{live_server.url}/{language}/performance/jurisdictions/CA-ON/integration/"
     )

@@ -189,3 +189,57 @@ def test_no_channel_of_a_shown_group_can_be_recovered(generated, settings):
             continue
         hidden = [item for item in row["channels"] if item["share"] is None]
         assert len(hidden) != 1, row["name"]
+
+
+def test_newcomers_by_hand():
+    on = datetime.date(2026, 3, 10)
+    assert groups.newcomer(datetime.date(2021, 3, 11), on) == "newcomer"  # under five years
+    assert groups.newcomer(datetime.date(2021, 3, 10), on) == "settled"  # five years that day
+    assert groups.newcomer(datetime.date(1999, 1, 1), on) == "settled"
+    assert groups.newcomer(None, on) == ""
+    assert groups.newcomer(datetime.date(2026, 4, 1), on) == ""  # not yet arrived then
+    leap = datetime.date(2024, 2, 29)  # five years before: 28 February 2019
+    assert groups.newcomer(datetime.date(2019, 2, 28), leap) == "settled"
+    assert groups.newcomer(datetime.date(2019, 3, 1), leap) == "newcomer"
+
+
+def test_the_profile_facts_give_the_groups_and_nothing_identifying(birth_registration, applicant):
+    person = applicant.person
+    person.accessibility_needs = "declared"
+    person.arrival_date = datetime.date(2024, 8, 1)
+    person.save()
+    PlaceArea.objects.create(jurisdiction="CA-ON", area="urban")
+    application = submit(applicant, "p1")
+    dispatch.dispatch_pending()
+    txn = Transaction.objects.get(source=f"application:{application.pk}")
+    assert (txn.accessibility, txn.newcomer, txn.business_size) == ("declared", "newcomer", "")
+    # The place area that gave rural or urban is kept, so places can count by area.
+    assert (txn.place_area, txn.area) == ("CA-ON", "urban")
+    # Only bands: no arrival date, no name, no person on the fact.
+    values = {str(getattr(txn, f.attname)) for f in Transaction._meta.concrete_fields}
+    assert "2024-08-01" not in values and person.family_name not in values
+    rows = GroupRollup.objects.filter(dimension="newcomer").values_list("value", "started")
+    assert list(rows) == [("newcomer", 1)]
+
+
+def test_a_business_size_comes_from_the_business(db):
+    from types import SimpleNamespace
+
+    from joinedup.identity.models import Business
+
+    shop = Business.objects.create(legal_name="Okafor Bakery", size="small")
+    application = SimpleNamespace(
+        applicant=None,
+        applicant_id=None,
+        applicant_business=shop,
+        applicant_business_id=shop.pk,
+        submitted_at=datetime.datetime(2026, 3, 10, 12, tzinfo=datetime.UTC),
+        acting_person_id=None,
+        language="fr",
+        place=None,
+        submitted_by_id=None,
+    )
+    derived = groups.derive(application)
+    assert derived["business_size"] == "small"
+    assert derived["age_band"] == derived["accessibility"] == derived["newcomer"] == ""
+    assert derived["place_area"] == derived["area"] == ""

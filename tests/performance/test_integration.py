@@ -11,6 +11,8 @@ from joinedup.clientindex.models import Cluster, SourceRecord
 from joinedup.federation.models import Agency, Jurisdiction
 from joinedup.performance import integration
 
+from .test_pages_and_api import _staff_client
+
 pytestmark = pytest.mark.django_db
 
 _serial = itertools.count(1)
@@ -108,7 +110,8 @@ def test_small_counts_are_not_published(linked_set):
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_the_integration_candidates_page_in_both_languages(linked_set, settings, language):
     settings.PERFORMANCE_MIN_COUNT = 3
-    page = Client().get(f"/{language}/performance/jurisdictions/ca-on/integration/")
+    planner = _staff_client("serviceontario", "analyst")
+    page = planner.get(f"/{language}/performance/jurisdictions/ca-on/integration/")
     assert page.status_code == 200
     text = page.content.decode()
     assert "chart-shared" in text and "<table" in text and "<script>" not in text
@@ -119,11 +122,25 @@ def test_the_integration_candidates_page_in_both_languages(linked_set, settings,
     else:
         assert "Pistes d’intégration en Ontario" in text
         assert "ServiceOntario et Ville de Toronto : 7 personnes servies par les deux" in text
-    assert Client().get(f"/{language}/performance/jurisdictions/XX/integration/").status_code == 404
+    assert planner.get(f"/{language}/performance/jurisdictions/XX/integration/").status_code == 404
+
+
+def test_the_integration_candidates_are_for_the_staff_who_plan_services(linked_set):
+    url = "/en/performance/jurisdictions/CA-ON/integration/"
+    # Not public: the anonymous reader is sent to sign in, a caseworker is refused.
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and "sign-in" in anonymous["Location"]
+    refused = _staff_client("serviceontario", "caseworker").get(url)
+    assert refused.status_code == 403
+    assert "plan services" in refused.content.decode()
+    # Analysts, supervisors and administrators of any agency plan services.
+    for agency, role in (("esdc", "analyst"), ("toronto", "supervisor")):
+        assert _staff_client(agency, role).get(url).status_code == 200
+    assert _staff_client("serviceontario", "administrator").get(url).status_code == 200
 
 
 def test_a_jurisdiction_without_linked_records_says_so(federation):
-    page = Client().get("/en/performance/jurisdictions/CA-QC/integration/")
+    page = _staff_client("esdc", "analyst").get("/en/performance/jurisdictions/CA-QC/integration/")
     assert page.status_code == 200
     assert "shared clients cannot be counted" in page.content.decode()
 
@@ -135,8 +152,10 @@ def test_the_page_does_not_query_per_person_or_agency(federation, queries_at_10_
         for index in range(count):
             linked(*keys[: 1 + index % len(keys)], "serviceontario")
 
+    planner = _staff_client("esdc", "analyst")
+
     def read():
-        assert Client().get("/en/performance/jurisdictions/CA-ON/integration/").status_code == 200
+        assert planner.get("/en/performance/jurisdictions/CA-ON/integration/").status_code == 200
 
     at_10, at_200 = queries_at_10_and_200(add, read)
     assert at_10 == at_200

@@ -97,7 +97,10 @@ def snapshot() -> dict:
 def test_a_submission_starts_a_transaction_and_a_decision_ends_it(
     birth_registration, applicant, federation, make_staff
 ):
-    ChannelUnitCost.objects.create(jurisdiction="CA", channel="online", amount=60)
+    # In force long before (by default from today in UTC, which is Toronto's tomorrow at night).
+    ChannelUnitCost.objects.create(
+        jurisdiction="CA", channel="online", amount=60, valid_from=datetime.date(2020, 1, 1)
+    )
     application = submit(applicant, "one")
     dispatch.dispatch_pending()
     txn = Transaction.objects.get()

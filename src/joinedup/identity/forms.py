@@ -7,7 +7,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from . import identifiers
-from .models import IdentityProofing, Mandate, Person, User
+from .models import Business, IdentityProofing, Mandate, Person, User, validate_arrival_date
 
 TEXT = {"class": "usa-input"}
 DATE_ERRORS = {"invalid": _("Enter a real date, such as 2015-06-30.")}
@@ -214,3 +214,63 @@ class MandateForm(forms.Form):
         if holder is None:
             raise forms.ValidationError(_("No person has this registry number."))
         return holder
+
+
+class ProfileFactsForm(forms.Form):
+    """Facts a person chooses to give about themself, and the size of each business they
+    represent. Every one is optional; leaving one empty takes it back."""
+
+    accessibility_needs = forms.ChoiceField(
+        label=_("Accessibility needs"),
+        help_text=_(
+            "Whether you have needs, such as a disability, that change how you use services. "
+            "Optional. Only whether needs were declared is counted, without your name, to "
+            "see how well services serve people with such needs."
+        ),
+        choices=[("", _("I prefer not to say")), *Person.AccessibilityNeeds.choices],
+        required=False,
+        widget=forms.Select(attrs={"class": "usa-select"}),
+    )
+    arrival_date = forms.DateField(
+        label=_("Date you arrived in the country"),
+        help_text=_(
+            "If you came to live here from another country. Optional. Only whether you "
+            "arrived in the last five years is counted with your requests, without your name."
+        ),
+        required=False,
+        widget=forms.DateInput(attrs={**TEXT, "type": "date"}),
+        error_messages=DATE_ERRORS,
+    )
+
+    def __init__(self, *args, person: Person, businesses=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person
+        self.businesses = list(businesses)
+        for business in self.businesses:
+            self.fields[f"size_{business.pk}"] = forms.ChoiceField(
+                label=_("Size of %(business)s") % {"business": business.legal_name},
+                help_text=_("The number of its employees. Optional."),
+                choices=[("", _("I prefer not to say")), *Business.Size.choices],
+                required=False,
+                widget=forms.Select(attrs={"class": "usa-select"}),
+            )
+
+    def size_fields(self):
+        return [self[f"size_{business.pk}"] for business in self.businesses]
+
+    def clean_arrival_date(self):
+        arrival = self.cleaned_data.get("arrival_date")
+        if arrival is None:
+            return None
+        try:
+            validate_arrival_date(arrival)
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.messages[0], code=error.code) from error
+        born = self.person.birth_date
+        if born is not None and arrival < born:
+            raise forms.ValidationError(
+                _("An arrival date cannot be before your date of birth (%(born)s).")
+                % {"born": born.isoformat()},
+                code="before_birth",
+            )
+        return arrival

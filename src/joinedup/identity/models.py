@@ -64,12 +64,27 @@ def validate_birth_date(value: datetime.date) -> None:
         )
 
 
+def validate_arrival_date(value: datetime.date) -> None:
+    """An arrival in the country is in the past and within a human lifetime."""
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError(_("An arrival date cannot be in the future."), code="future")
+    if value.year < today.year - 130:
+        raise ValidationError(
+            _("An arrival date more than 130 years ago is not possible."), code="too_old"
+        )
+
+
 class Person(models.Model):
     """One human being in the client registry, whether or not they have an account."""
 
     class Language(models.TextChoices):
         ENGLISH = "en", _("English")
         FRENCH = "fr", _("French")
+
+    class AccessibilityNeeds(models.TextChoices):
+        DECLARED = "declared", _("I have accessibility needs")
+        NONE = "none", _("I have no accessibility needs")
 
     given_names = models.CharField(_("given names"), max_length=200)
     family_name = models.CharField(_("family name"), max_length=200)
@@ -82,6 +97,21 @@ class Person(models.Model):
         max_length=8,
         choices=Language.choices,
         default=Language.ENGLISH,
+    )
+    #: Facts the person chooses to give on their profile (blank or empty: not given). Only
+    #: a band derived from them is counted with a transaction (see performance.groups).
+    accessibility_needs = models.CharField(
+        _("accessibility needs"),
+        max_length=8,
+        choices=AccessibilityNeeds.choices,
+        blank=True,
+        default="",
+    )
+    arrival_date = models.DateField(
+        _("date of arrival in the country"),
+        null=True,
+        blank=True,
+        validators=[validate_arrival_date],
     )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -368,6 +398,12 @@ class IdentityProofing(models.Model):
 class Business(models.Model):
     """A business a person may represent (a sole proprietorship, a corporation)."""
 
+    class Size(models.TextChoices):
+        MICRO = "micro", _("Micro (1 to 4 employees)")
+        SMALL = "small", _("Small (5 to 99)")
+        MEDIUM = "medium", _("Medium (100 to 499)")
+        LARGE = "large", _("Large (500 and more)")
+
     legal_name = models.CharField(_("legal name"), max_length=200)
     business_number = models.CharField(
         _("business number"), max_length=15, blank=True, db_index=True
@@ -379,6 +415,10 @@ class Business(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    #: Given by a representative of the business on their profile (blank: not given).
+    size = models.CharField(
+        _("business size"), max_length=8, choices=Size.choices, blank=True, default=""
     )
 
     class Meta:

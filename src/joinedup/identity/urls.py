@@ -21,6 +21,7 @@ urlpatterns = [
     path("two-factor/", views.two_factor, name="two-factor"),
     path("two-factor/setup/", views.two_factor_setup, name="two-factor-setup"),
     path("acting/", views.choose_acting, name="choose-acting"),
+    path("profile/", views.profile_facts, name="profile"),
     path("people/<int:person_id>/", views.person_detail, name="person"),
     path("people/<int:person_id>/copy/", views.email_record, name="email-record"),
     path("step-up/", views.step_up, name="step-up"),

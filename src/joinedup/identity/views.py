@@ -44,12 +44,13 @@ from .forms import (
     MandateForm,
     MembershipForm,
     NewPasswordForm,
+    ProfileFactsForm,
     ProofingForm,
     SignInForm,
     SignUpForm,
 )
 from .guards import next_target
-from .models import AssuranceLevel, IdentityProofing, Person, User
+from .models import AssuranceLevel, Business, IdentityProofing, Mandate, Person, User
 from .providers import provider_name
 from .tasks import send_record_copy
 
@@ -300,6 +301,54 @@ def account(request: HttpRequest, context: ActingContext) -> HttpResponse:
             "memberships": acting.memberships_in_force(user),
             "section": "account",
         },
+    )
+
+
+def _represented(person: Person) -> list[Business]:
+    """The businesses the person represents under a mandate in force."""
+    found = {
+        mandate.business.pk: mandate.business
+        for mandate in mandates.acting_for(person)
+        if mandate.business_id and mandate.kind == Mandate.Kind.BUSINESS_REPRESENTATIVE
+    }
+    return sorted(found.values(), key=lambda business: (business.legal_name, business.pk))
+
+
+@guards.requires("account.self")
+def profile_facts(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """The facts a person chooses to give about themself (accessibility needs, the date they
+    arrived in the country) and the size of the businesses they represent: all optional."""
+    person = User.objects.select_related("person").get(pk=context.user_id).person
+    if person is None:
+        raise Http404(_("Your account is not linked to a person in the registry yet."))
+    businesses = _represented(person)
+    initial = {
+        "accessibility_needs": person.accessibility_needs,
+        "arrival_date": person.arrival_date,
+        **{f"size_{business.pk}": business.size for business in businesses},
+    }
+    if request.method == "POST":
+        form = ProfileFactsForm(request.POST, person=person, businesses=businesses)
+        if form.is_valid():
+            data = form.cleaned_data
+            with transaction.atomic():
+                person.accessibility_needs = data["accessibility_needs"] or ""
+                person.arrival_date = data["arrival_date"]
+                person.save(update_fields=["accessibility_needs", "arrival_date", "updated_at"])
+                for business in businesses:
+                    business.size = data[f"size_{business.pk}"] or ""
+                    business.save(update_fields=["size"])
+            messages.success(request, _("Your profile is saved."))
+            return redirect("identity:account")
+        status = 400
+    else:
+        form = ProfileFactsForm(initial=initial, person=person, businesses=businesses)
+        status = 200
+    return render(
+        request,
+        "identity/profile.html",
+        {"form": form, "person": person, "section": "account"},
+        status=status,
     )
 
 

@@ -4,7 +4,9 @@ when it is recorded, and publication of a measure by group with secondary suppre
 A transaction keeps, beside its service and channel, one value per dimension — an age band,
 the language it was served in, whether the place is rural or urban, whether someone acted
 for the client under a mandate, whether accessibility needs were declared, the size of the
-business — derived from the application when it is recorded. Nothing that identifies the
+business, whether the person is a newcomer (arrived in the last five years) — derived from
+the application and the facts the applicant chose to give on their profile when it is
+recorded. Nothing that identifies the
 person is kept: a band, never a birth date; a kind of place, never an address. A blank
 value means "not known or not applicable" and is a group of its own, so that the groups of
 a dimension always add up to the total.
@@ -36,6 +38,7 @@ DIMENSIONS = {
     "area": _("Rural or urban place"),
     "mandate": _("Served under a mandate"),
     "accessibility": _("Accessibility needs declared"),
+    "newcomer": _("Newcomers"),
     "business_size": _("Business size"),
 }
 UNKNOWN = _("Not known or not applicable")
@@ -52,6 +55,10 @@ VALUES = {
     "area": {"urban": _("Urban"), "rural": _("Rural")},
     "mandate": {"self": _("The client themself"), "mandate": _("Someone acting for the client")},
     "accessibility": {"declared": _("Needs declared"), "none": _("None declared")},
+    "newcomer": {
+        "newcomer": _("Arrived in the last five years"),
+        "settled": _("Arrived five years ago or more"),
+    },
     "business_size": {
         "micro": _("Micro (1 to 4 employees)"),
         "small": _("Small (5 to 99)"),
@@ -97,15 +104,38 @@ def age_band(birth_date: datetime.date | None, on: datetime.date) -> str:
     return next(value for lowest, value in AGE_BANDS if age >= lowest)
 
 
-def area_of(place) -> str:
-    """Rural or urban from the place's own classification, else the nearest ancestor's."""
-    if place is None:
+#: A newcomer arrived in the country fewer than this many years before the request.
+NEWCOMER_YEARS = 5
+
+
+def newcomer(arrival: datetime.date | None, on: datetime.date) -> str:
+    """ "newcomer" when the person arrived in the country less than five years before the
+    day, "settled" when earlier, blank without an arrival date (or one after the day)."""
+    if arrival is None or arrival > on:
         return ""
+    try:
+        threshold = on.replace(year=on.year - NEWCOMER_YEARS)
+    except ValueError:  # 29 February
+        threshold = on.replace(year=on.year - NEWCOMER_YEARS, day=28)
+    return "newcomer" if arrival > threshold else "settled"
+
+
+def place_area_of(place) -> tuple[str, str]:
+    """The place area that classifies the place — its own `PlaceArea`, else its nearest
+    ancestor's — as (its jurisdiction code, rural or urban); blanks when none does."""
+    if place is None:
+        return "", ""
     codes = (place.path or place.code).split("/")
     found = dict(
         PlaceArea.objects.filter(jurisdiction__in=codes).values_list("jurisdiction", "area")
     )
-    return next((found[code] for code in reversed(codes) if code in found), "")
+    code = next((code for code in reversed(codes) if code in found), "")
+    return code, found.get(code, "")
+
+
+def area_of(place) -> str:
+    """Rural or urban from the place's own classification, else the nearest ancestor's."""
+    return place_area_of(place)[1]
 
 
 def office_of(application) -> str:
@@ -122,21 +152,25 @@ def office_of(application) -> str:
 
 
 def derive(application) -> dict[str, str]:
-    """The office and the group values of an application's transaction.
+    """The office, the place area and the group values of an application's transaction.
 
-    The profile does not hold an accessibility-needs declaration or a business's size yet
-    (see docs/performance-measures.md, "not built"): they are recorded as not known."""
+    The accessibility needs and the arrival date are those the applicant chose to give on
+    their profile, the size the business's representative gave; only the band is kept."""
     person = application.applicant
+    business = application.applicant_business if application.applicant_business_id else None
     received = application.submitted_at.date()
     acting = application.acting_person_id
+    place_area, area = place_area_of(application.place)
     return {
         "office": office_of(application),
+        "place_area": place_area,
         "age_band": age_band(person.birth_date if person else None, received),
         "language": (application.language or "")[:8],
-        "area": area_of(application.place),
+        "area": area,
         "mandate": "mandate" if acting and acting != application.applicant_id else "self",
-        "accessibility": "",
-        "business_size": "",
+        "accessibility": person.accessibility_needs if person else "",
+        "newcomer": newcomer(person.arrival_date if person else None, received),
+        "business_size": business.size if business else "",
     }
 
 

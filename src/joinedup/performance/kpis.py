@@ -333,6 +333,8 @@ def compute(
         raise ValueError(f"cannot group by {sorted(unknown)}")
     where = _filters(service, jurisdictions, agency, channel)
     months = (period.first, period.last)
+    if dimension:
+        return _compute_groups(months, by, where, dimension)
     rows = _rollup_rows(where, months, dimension)
     digital = costs.digital_channels()
     width = len(SUMMED)
@@ -387,6 +389,120 @@ def compute(
     return [groups[key] for key in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
 
 
+def _sorted(groups: dict[tuple, Figures]) -> list[Figures]:
+    return [groups[key] for key in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
+
+
+def _compute_groups(
+    months: tuple[datetime.date, datetime.date],
+    by: Sequence[str],
+    where: Q,
+    dimension: str,
+) -> list[Figures]:
+    """`compute` by a client-group dimension: the group rollup's counters summed by the
+    database (one aggregate query grouped by the page's key and the jurisdiction, whose
+    currency the costs are in), the histograms merged as integers, and the overheads
+    apportioned from the activity of each agency's month (read only when there are
+    overheads in the period). The figures are those of summing the rows one by one."""
+    digital = costs.digital_channels()
+    names = [("value" if name == "group" else name) for name in by]
+    rollups = GroupRollup.objects.filter(where, month__range=months, dimension=dimension)
+    in_digital = Q(channel__in=sorted(digital))
+    aggregate = (
+        rollups.values(*names, "jurisdiction")
+        .annotate(
+            **{f"sum_{name}": Sum(name) for name in SUMMED},
+            digital_completions=Sum(F("completed") + F("not_eligible"), filter=in_digital),
+            digital_direct=Sum(F("channel_cost") + F("handle_cost"), filter=in_digital),
+        )
+        .values_list(
+            *names,
+            "jurisdiction",
+            *(f"sum_{name}" for name in SUMMED),
+            "digital_completions",
+            "digital_direct",
+        )
+        .order_by()
+    )
+    width, size = len(SUMMED), len(names)
+    groups: dict[tuple, Figures] = {}
+    codes: dict[tuple, set[str]] = defaultdict(set)
+    for row in _fetch(aggregate):
+        key = row[:size]
+        figures = groups.get(key)
+        if figures is None:
+            figures = groups[key] = Figures(key=dict(zip(by, key, strict=True)))
+        for name, value in zip(SUMMED, row[size + 1 : size + 1 + width], strict=True):
+            setattr(figures, name, getattr(figures, name) + int(value or 0))
+        figures.digital_completions += int(row[-2] or 0)
+        figures.digital_cost += int(row[-1] or 0)
+        codes[key].add(row[size])
+    if not groups:
+        return []
+    packed: dict[tuple, int] = defaultdict(int)
+    histograms = rollups.exclude(histogram=b"").values_list(*names, "histogram").order_by()
+    from_bytes = int.from_bytes
+    for row in _fetch(histograms):
+        packed[row[:-1]] += from_bytes(row[-1], "little")
+    currencies = costs.Currencies()
+    for key, figures in groups.items():
+        if number := packed.get(key):
+            figures.histogram = measures.trim(
+                measures.unpack(number.to_bytes((number.bit_length() + 31) // 32 * 4, "little"))
+            )
+        found = {currencies.of(code) for code in codes[key]}
+        figures.currency = found.pop() if len(found) == 1 else MIXED
+    pools = _pools(None, months)
+    if pools:
+        activity = (
+            rollups.filter(agency__in={agency for agency, _m, _b in pools})
+            .values(*names, "month", "agency", "channel")
+            .annotate(
+                ended=Sum(F("completed") + F("not_eligible") + F("abandoned")),
+                seconds=Sum("handle_seconds"),
+            )
+            .values_list("month", "agency", "channel", "ended", "seconds", *names)
+            .order_by()
+        )
+        weights = [
+            (row[0], row[1], tuple(row[5:]), row[2] in digital, int(row[3] or 0), int(row[4] or 0))
+            for row in _fetch(activity)
+        ]
+        for (key, is_digital), amount in _shares(pools, weights, months).items():
+            groups[key].overhead += amount
+            if is_digital:
+                groups[key].digital_cost += amount
+    return _sorted(groups)
+
+
+def _fetch(query) -> list[tuple]:
+    """The rows of a query as plain tuples, straight from the cursor."""
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _pools(
+    agencies: set[str] | None, months: tuple[datetime.date, datetime.date]
+) -> dict[tuple, int]:
+    """The overhead pools of the period, {(agency, month, basis): cents} (of the given
+    agencies, or of all)."""
+    pools: dict[tuple, int] = defaultdict(int)
+    overheads = OverheadPool.objects.filter(month__range=months)
+    shares = InteractionShare.objects.filter(
+        service_key="", day__range=(months[0], _month_end(months[1]))
+    )
+    if agencies is not None:
+        overheads = overheads.filter(agency__in=agencies)
+        shares = shares.filter(agency__in=agencies)
+    for agency, month, basis, amount in overheads.values_list("agency", "month", "basis", "amount"):
+        pools[(agency, month, basis)] += amount
+    for agency, day, amount in shares.values_list("agency", "day", "cost"):
+        pools[(agency, day.replace(day=1), OverheadPool.Basis.TRANSACTIONS)] += amount
+    return pools
+
+
 def _overheads(
     rows: list[tuple],
     months: tuple[datetime.date, datetime.date],
@@ -399,15 +515,28 @@ def _overheads(
     agencies = {row[3] for row in rows}
     if not agencies:
         return {}
-    pools: dict[tuple, int] = defaultdict(int)
-    for agency, month, basis, amount in OverheadPool.objects.filter(
-        agency__in=agencies, month__range=months
-    ).values_list("agency", "month", "basis", "amount"):
-        pools[(agency, month, basis)] += amount
-    for agency, day, amount in InteractionShare.objects.filter(
-        service_key="", agency__in=agencies, day__range=(months[0], _month_end(months[1]))
-    ).values_list("agency", "day", "cost"):
-        pools[(agency, day.replace(day=1), OverheadPool.Basis.TRANSACTIONS)] += amount
+    pools = _pools(agencies, months)
+    weights = [
+        (
+            row[0],
+            row[3],
+            tuple(row[i] for i in positions),
+            row[4] in digital,
+            row[6] + row[7] + row[8],
+            row[13],
+        )
+        for row in rows
+    ]
+    return _shares(pools, weights, months)
+
+
+def _shares(
+    pools: dict[tuple, int],
+    activity: list[tuple],
+    months: tuple[datetime.date, datetime.date],
+) -> dict[tuple, Fraction]:
+    """Each (group, digital or not)'s part of the pools, from the activity rows
+    (month, agency, group, digital, ended, handle seconds)."""
     if not pools:
         return {}
     needed = {(agency, month) for agency, month, _basis in pools}
@@ -428,14 +557,12 @@ def _overheads(
         totals[(agency, month, OverheadPool.Basis.HANDLE_TIME)] += seconds or 0
     # Each group's activity in each pool, as whole numbers; one division per pool and group.
     weights: dict[tuple, int] = defaultdict(int)
-    for row in rows:
-        month, agency = row[0], row[3]
+    for month, agency, key, is_digital, ended, seconds in activity:
         if (agency, month) not in needed:
             continue
-        group = (tuple(row[i] for i in positions), row[4] in digital)
-        ended = row[6] + row[7] + row[8]
+        group = (key, is_digital)
         weights[(agency, month, OverheadPool.Basis.TRANSACTIONS, group)] += ended
-        weights[(agency, month, OverheadPool.Basis.HANDLE_TIME, group)] += row[13]
+        weights[(agency, month, OverheadPool.Basis.HANDLE_TIME, group)] += seconds
     shares: dict[tuple, Fraction] = defaultdict(Fraction)
     for (agency, month, basis, group), weight in weights.items():
         pool = pools.get((agency, month, basis))

@@ -61,6 +61,11 @@ class Transaction(models.Model):
     #: and the client group it falls in, derived when it was recorded (see `groups`): never
     #: who the person is, only bands and kinds. Blank: not known or not applicable.
     office = models.CharField(_("office"), max_length=80, blank=True, default="")
+    #: The place area (`PlaceArea`'s jurisdiction code: the application's place, or its
+    #: nearest ancestor with a rural/urban class) it was delivered for; blank: none.
+    place_area = models.CharField(
+        _("place area"), max_length=40, blank=True, default="", db_default=""
+    )
     age_band = models.CharField(_("age band"), max_length=16, blank=True, default="")
     language = models.CharField(_("language of service"), max_length=8, blank=True, default="")
     area = models.CharField(_("rural or urban"), max_length=8, blank=True, default="")
@@ -68,6 +73,7 @@ class Transaction(models.Model):
     accessibility = models.CharField(
         _("accessibility needs declared"), max_length=16, blank=True, default=""
     )
+    newcomer = models.CharField(_("newcomer"), max_length=8, blank=True, default="", db_default="")
     business_size = models.CharField(_("business size"), max_length=8, blank=True, default="")
 
     class Meta:

@@ -2,7 +2,8 @@
 
 Published figures and the survey reached from an e-mailed link are public (the link's token
 is the key). An agency's dashboard — unsuppressed counts, costs — is for its analysts,
-supervisors and administrators; a person sees their own feedback requests.
+supervisors and administrators, and so are the integration candidates (for the staff who
+plan services); a person sees their own feedback requests.
 """
 
 from __future__ import annotations
@@ -60,6 +61,31 @@ def _feedback_mine(context: ActingContext, resource: Any) -> Decision:
     ),
 )
 def _insight(context: ActingContext, resource: Any) -> Decision:
+    return allow()
+
+
+#: Staff who plan services: they read where integration would pay.
+PLANNING_ROLES = DASHBOARD_ROLES
+
+
+@rule(
+    "performance.integration",
+    description=gettext_lazy(
+        "Analysts, supervisors and administrators (the staff who plan services) read the "
+        "integration candidates of a jurisdiction: shared clients and questions asked twice."
+    ),
+)
+def _integration(context: ActingContext, jurisdiction: Any) -> Decision:
+    if denial := must_sign_in(context):
+        return denial
+    if not (context.is_staff and context.user_id and context.role in PLANNING_ROLES):
+        return deny(
+            "forbidden",
+            _(
+                "Only analysts, supervisors and administrators, who plan services, read the "
+                "integration candidates."
+            ),
+        )
     return allow()
 
 

@@ -41,6 +41,7 @@ GROUP_DIMENSIONS = (
     "area",
     "mandate",
     "accessibility",
+    "newcomer",
     "business_size",
 )
 BATCH = 5000

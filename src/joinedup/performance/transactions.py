@@ -57,7 +57,12 @@ def _local_day(jurisdiction: Jurisdiction | None, moment: datetime.datetime) -> 
 def _load(application_id) -> Application | None:
     return (
         Application.objects.select_related(
-            "service", "agency__jurisdiction", "offering__area", "place", "applicant"
+            "service",
+            "agency__jurisdiction",
+            "offering__area",
+            "place",
+            "applicant",
+            "applicant_business",
         )
         .defer("process_state", "data")
         .filter(pk=application_id)

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from joinedup.federation.models import Agency, Jurisdiction, Office, Service
-from joinedup.identity import guards
+from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext
 
 from . import (
@@ -68,9 +68,12 @@ def service_page(request: HttpRequest, key: str) -> HttpResponse:
 def jurisdiction_page(request: HttpRequest, code: str) -> HttpResponse:
     jurisdiction = get_object_or_404(Jurisdiction, code=code.upper())
     period, error = _period(request)
-    return _render(
-        request, "performance/jurisdiction.html", pages.jurisdiction(jurisdiction, period), error
-    )
+    context = pages.jurisdiction(jurisdiction, period)
+    # The integration candidates are for the staff who plan services: linked for them only.
+    context["plans_services"] = policy.decide(
+        acting.for_request(request), "performance.integration", jurisdiction
+    ).allowed
+    return _render(request, "performance/jurisdiction.html", context, error)
 
 
 def _agency(key: str) -> Agency:
@@ -223,7 +226,7 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
     return render(request, "performance/staffing.html", data, status=400 if error else 200)
 
 
-@guards.requires("performance.insight")
+@guards.requires("performance.integration")
 def integration_page(request: HttpRequest, code: str) -> HttpResponse:
     """The agencies that serve the same people in a jurisdiction, and the questions they ask
     the same people twice: counts only, small ones left out."""

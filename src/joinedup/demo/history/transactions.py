@@ -64,6 +64,7 @@ COLUMNS = (
     "mandate",
     "accessibility",
     "business_size",
+    "newcomer",
 )
 #: Client groups (see `joinedup.performance.groups`), with the weights of their values and
 #: how each changes the chance of going online: older people, rural places, people with
@@ -253,6 +254,21 @@ def _groups(lane: Lane, rnd: Callable[[], float]) -> tuple[dict[str, str], float
     return groups, factor
 
 
+#: Newcomers (arrived in the last five years) and settled immigrants among people, by the
+#: transaction's number rather than the random stream (so that the other columns stay
+#: those of the same seed); the rest gave no arrival date.
+NEWCOMER_SHARE, SETTLED_SHARE = 0.08, 0.2
+
+
+def _newcomer(number: int, age_band: str) -> str:
+    if not age_band:
+        return ""  # a business
+    roll = (number * 2654435761 % 4294967296) / 4294967296
+    if roll < NEWCOMER_SHARE:
+        return "newcomer"
+    return "settled" if roll < NEWCOMER_SHARE + SETTLED_SHARE else ""
+
+
 def _day_weights(first: datetime.date, last: datetime.date) -> tuple[list, list[float]]:
     """Days with cumulative weights: a yearly wave, quiet weekends, slow growth."""
     days, cumulative, total = [], [], 0.0
@@ -420,6 +436,7 @@ def _rows(
                 if channel in ("counter", "phone", "video") and lane.offices
                 else "",
                 *groups.values(),
+                _newcomer(number, groups["age_band"]),
             )
 
 
