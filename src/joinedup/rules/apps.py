@@ -9,3 +9,7 @@ class RulesConfig(AppConfig):
     name = "joinedup.rules"
     label = "rules"
     verbose_name = _("Rules as code")
+
+    def ready(self) -> None:
+        # The what-if's rule in the policy (no OpenFisca: it loads on the first computation).
+        from . import policy  # noqa: F401
