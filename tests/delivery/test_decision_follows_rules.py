@@ -118,6 +118,8 @@ def test_a_departure_is_recorded_with_its_reason_and_shown_in_the_history(item, 
     assert item.rules_note == "The notice of assessment shows 95,000."
     # What the rules computed then is kept with the decision: 8,157 / 12 for a child under 6.
     assert item.rules_per_month == Decimal("679.75")
+    # With the packages and versions that computed it, for the report of departures.
+    assert item.rules_version == "ca 2026.7.0"
     event = OutboxEvent.objects.filter(type="org.joinedup.workitem.completed").latest("pk")
     assert event.data["follows_rules"] is False and event.data["rules_departure"] == "facts"
     html = browser.get(url).content.decode()

@@ -35,8 +35,9 @@ EXPECTED = {
         "delivery-supervisor",
         "sharing-break-glass",
         "performance-dashboard",
+        "rules-what-if",
     },
-    "analyst": {"performance-dashboard"},
+    "analyst": {"performance-dashboard", "rules-what-if"},
 }
 
 

@@ -398,7 +398,12 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     person_ids = {int(i["person"]) for i in wanted}
     service_ids = {services[i["service"]].pk for i in wanted}
     keys = {f"rules:{i.get('benefit')}:{i['period']}" for i in wanted}
-    people = {p.pk: p for p in Person.objects.filter(pk__in=person_ids)}
+    people = {
+        p.pk: p
+        for p in Person.objects.filter(pk__in=person_ids).only(
+            "pk", "preferred_language", "preferred_name", "given_names"
+        )
+    }
     # What stops an offer: the same key offered before (whatever became of it), an open
     # offer of the service, an application for it in the year before the month.
     offered = set()
@@ -465,17 +470,25 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     return made
 
 
-def _homes(person_ids: set[int]) -> dict[int, Jurisdiction]:
-    """Each person's place today (as `Person.current_address`), in one query."""
+@dataclass(frozen=True)
+class _Home:
+    code: str
+    path: str
+
+
+def _homes(person_ids: set[int]) -> dict[int, _Home | None]:
+    """Each person's place today (as `Person.current_address`: the latest address valid
+    today), its code and path, in one query of plain values."""
     today = timezone.localdate()
-    homes: dict[int, Jurisdiction] = {}
-    for address in (
+    homes: dict[int, _Home | None] = {}
+    for person_id, jurisdiction_id, code, path in (
         Address.objects.filter(person_id__in=person_ids, valid_from__lte=today)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
-        .select_related("jurisdiction")
         .order_by("person_id", "-valid_from")
+        .values_list("person_id", "jurisdiction_id", "jurisdiction__code", "jurisdiction__path")
     ):
-        homes.setdefault(address.person_id, address.jurisdiction)
+        if person_id not in homes:
+            homes[person_id] = _Home(code, path) if jurisdiction_id is not None else None
     return homes
 
 

@@ -41,6 +41,18 @@ def granted_by_rules(service_key: str) -> bool:
     )
 
 
+def versions_of(service_key: str) -> str:
+    """The rule packages granting a service, each with its version ("ca 2026.7.0"), as the
+    law's code stands now; kept with a decision compared with what they computed."""
+    return ", ".join(
+        sorted(
+            f"{package.id} {package.version}"
+            for package in discover().values()
+            if any(benefit.service == service_key for benefit in package.benefits)
+        )
+    )
+
+
 def support_for(
     service_key: str, place: str, data: dict[str, Any], period: str, language: str = "en"
 ) -> Support | None:

@@ -415,6 +415,9 @@ class WorkItem(models.Model):
         null=True,
         blank=True,
     )
+    #: The rule packages and versions that computed it ("ca 2026.7.0"), kept with the
+    #: decision so that a report can tell one version of the law's code from the next.
+    rules_version = models.CharField(_("version of the rules"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("work item")

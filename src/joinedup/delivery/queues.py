@@ -26,7 +26,7 @@ from joinedup.identity.models import StaffMembership
 from joinedup.identity.policy import Role
 from joinedup.sharing import categories, gate, outbox
 
-from . import clock, formdefs, timeline
+from . import clock, decision_support, formdefs, timeline
 from .models import Application, ApplicationStatus, Payment, WorkItem
 from .party import party_of
 from .payments import flows
@@ -317,7 +317,14 @@ def _close(
         item.rules_departure = rules.departure
         item.rules_note = rules.note
         item.rules_per_month = rules.per_month
-        fields = ["follows_rules", "rules_departure", "rules_note", "rules_per_month"]
+        item.rules_version = decision_support.versions_of(item.application.service.key)
+        fields = [
+            "follows_rules",
+            "rules_departure",
+            "rules_note",
+            "rules_per_month",
+            "rules_version",
+        ]
     item.completed_at = timezone.now()
     item.completed_by_id = context.user_id if context else None
     item.completed_by_label = timeline.actor_label(context)

@@ -9,6 +9,11 @@ urlpatterns = [
     path("performance/services/<str:key>/", views.service_page, name="service"),
     path("performance/jurisdictions/<str:code>/", views.jurisdiction_page, name="jurisdiction"),
     path("performance/agencies/<slug:key>/", views.dashboard, name="dashboard"),
+    path(
+        "performance/agencies/<slug:key>/rules-departures/",
+        views.rules_departures_page,
+        name="rules-departures",
+    ),
     path("performance/feedback/", views.feedback_list, name="feedback"),
     path("performance/complaints/", views.complaints_page, name="complaints"),
     path("performance/feedback/<uuid:invitation_id>/", views.feedback_form, name="feedback-form"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +26,7 @@ from . import (
     planning,
     referrals,
     repeated,
+    rules_departures,
     surveys,
 )
 from .models import SurveyResponse
@@ -92,6 +94,15 @@ def dashboard(request: HttpRequest, context: ActingContext, agency: Agency, key:
     return _render(
         request, "performance/dashboard.html", pages.dashboard(agency, period, goal), error
     )
+
+
+@guards.requires("performance.dashboard", resource=_agency)
+def rules_departures_page(request: HttpRequest, context: ActingContext, agency: Agency, key: str):
+    """How often the agency's decisions depart from what the rules compute, and why."""
+    period, error = _period(request)
+    language = (get_language() or "en")[:2]
+    data = rules_departures.page(agency, period, language)
+    return _render(request, "performance/rules_departures.html", data, error)
 
 
 @guards.requires("performance.feedback.mine")

@@ -72,6 +72,10 @@ class Difference:
     affected: int
     gaining: int
     losing: int
+    #: Families (or persons) receiving it, under the law in force and the changed law.
+    current_recipients: int = 0
+    changed_recipients: int = 0
+    entity: str = ""
 
     @property
     def cost_per_month(self) -> float:
@@ -179,6 +183,9 @@ def what_if(
                 affected=int((np.abs(delta) >= 0.005).sum()),
                 gaining=int((delta >= 0.005).sum()),
                 losing=int((delta <= -0.005).sum()),
+                current_recipients=before.recipients,
+                changed_recipients=after.recipients,
+                entity=before.entity,
             )
         )
     return differences

@@ -178,6 +178,11 @@ def situation_of(answers: Answers, income_variable: str) -> dict[str, Any]:
     }
 
 
+def currency_at(codes: list[str]) -> str:
+    """The currency of the place (the lowest level of the path that names one)."""
+    return _currency(codes)
+
+
 def _currency(codes: list[str]) -> str:
     found = dict(Jurisdiction.objects.filter(code__in=codes).values_list("code", "currency"))
     for code in reversed(codes):

@@ -8,4 +8,5 @@ app_name = "rules"
 
 urlpatterns = [
     path("what-could-i-get/", views.screener_page, name="screener"),
+    path("staff/rules/what-if/", views.what_if_page, name="what-if"),
 ]
