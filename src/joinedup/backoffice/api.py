@@ -1,7 +1,9 @@
 """The back office in the API: an agency's API client (acting as a service requester) or a
 requester's token orders shared services for the agency and follows its requests; a
-client's or a provider's staff read statements as data. Refusals are `{"detail", "code"}`:
-403 not allowed, 404 unknown, 422 bad answers or no agreement, 409 a key reused.
+client's or a provider's staff read statements as data; a business's representative (a
+personal token, a mandate in force) orders services for the business and follows them.
+Refusals are `{"detail", "code"}`: 403 not allowed, 404 unknown, 422 bad answers or no
+agreement, 409 a key reused.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from joinedup.apicontract import Pages
@@ -23,9 +26,9 @@ from joinedup.federation.models import Agency
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
-from joinedup.identity.models import Person
+from joinedup.identity.models import Business, Person
 
-from . import requests
+from . import business, requests
 from .models import Request, Statement
 
 router = Router(tags=["backoffice"])
@@ -203,3 +206,91 @@ def statement(request: HttpRequest, statement_id: int):
             for line in lines
         ],
     )
+
+
+class BusinessOrderIn(Schema):
+    service: str = Field(description="Catalogue key of a service for businesses")
+    answers: dict = Field(description="The short request form: details, quantity, needed_by")
+    idempotency_key: str = Field("", max_length=200)
+
+
+class BusinessApplicationOut(Schema):
+    id: UUID
+    reference: str
+    service: str
+    business: int = Field(description="The business (applicant)")
+    agency: str = Field(description="Key of the agency that delivers it")
+    status: str
+    submitted_at: datetime.datetime
+    due_date: datetime.date | None
+
+    @staticmethod
+    def resolve_service(obj) -> str:
+        return obj.service.key
+
+    @staticmethod
+    def resolve_business(obj) -> int:
+        return obj.applicant_business_id
+
+    @staticmethod
+    def resolve_agency(obj) -> str:
+        return obj.agency.key
+
+
+def _represented(context: ActingContext, business_id: int, action: str):
+    """The business, or the refusal (404 unknown, 403 no mandate for it)."""
+    found = Business.objects.filter(pk=business_id).first()
+    if found is None:
+        return None, Status(404, ErrorOut(detail=_("There is no such business."), code="not_found"))
+    decision = policy.decide(context, action, found)
+    if not decision.allowed:
+        return None, Status(403, ErrorOut(detail=decision.reason, code=decision.code))
+    return found, None
+
+
+@router.post(
+    "/backoffice/businesses/{business_id}/applications",
+    response={
+        200: BusinessApplicationOut,
+        201: BusinessApplicationOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
+    auth=api_auth("backoffice.business_apply"),
+)
+def order_for_business(request: HttpRequest, business_id: int, payload: BusinessOrderIn):
+    context: ActingContext = request.auth
+    firm, refusal = _represented(context, business_id, "backoffice.business_apply")
+    if refusal is not None:
+        return refusal
+    try:
+        made, created = business.order(
+            context, firm, payload.service, payload.answers, payload.idempotency_key
+        )
+    except SubmissionError as error:
+        status = 409 if error.code == "idempotency_conflict" else 422
+        errors = [{"field": e.path, "message": e.message} for e in error.errors] or None
+        return Status(status, ErrorOut(detail=error.message, code=error.code, errors=errors))
+    except policy.PolicyDenied as denied:
+        return Status(403, ErrorOut(detail=denied.decision.reason, code=denied.decision.code))
+    return Status(201 if created else 200, business.applications_of(firm).get(pk=made.pk))
+
+
+@router.get(
+    "/backoffice/businesses/{business_id}/applications",
+    response=list[BusinessApplicationOut],
+    auth=api_auth("backoffice.business"),
+)
+@paginate(Pages)
+def business_applications(request: HttpRequest, business_id: int):
+    """The business's applications, newest first (its representatives: a mandate in force)."""
+    context: ActingContext = request.auth
+    firm = Business.objects.filter(pk=business_id).first()
+    if firm is None:
+        raise HttpError(404, _("There is no such business."))
+    decision = policy.decide(context, "backoffice.business", firm)
+    if not decision.allowed:
+        raise HttpError(403, decision.reason)
+    return business.applications_of(firm).order_by("-submitted_at", "-pk")

@@ -20,7 +20,7 @@ from joinedup.performance import charts, costs, measures
 from joinedup.performance.models import SurveyResponse, Transaction
 
 from . import levels
-from .models import Request, ServiceLevel
+from .models import ClientSurveyAnswer, Request, ServiceLevel, TimeEntry
 
 
 @dataclass
@@ -184,8 +184,9 @@ def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
 
     - channel unit costs where the provider is, on the day each request was received (one
       GROUP BY per level, channel and day);
-    - staff time of the provider's completed tasks on the requests: from claimed (or created)
-      to completed, in the provider's working hours, at most one working day a task;
+    - staff time on the provider's tasks of the requests: the minutes its staff recorded on a
+      task (`timesheets`), else, for a completed task nobody recorded time on, from claimed
+      (or created) to completed, in the provider's working hours, at most one working day;
     - staff handle time `performance` recorded on the requests (interactions that touched
       them: calls, visits);
     both priced at the provider's hourly staff cost on the day (`performance`'s staff rates).
@@ -214,12 +215,24 @@ def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
             place, row["application__channel"], row["day"]
         )
     calendar = levels.calendar_of(provider)
-    for task in WorkItem.objects.filter(
-        application__shared_request__in=rows,
-        agency=provider,
-        status=WorkItem.Status.COMPLETED,
-        completed_at__isnull=False,
-    ).values("application__shared_request__level_id", "claimed_at", "created_at", "completed_at"):
+    recorded = TimeEntry.objects.filter(request__in=rows, task__agency=provider)
+    for entry_row in recorded.values("request__level_id", "minutes", "logged_at"):
+        seconds = entry_row["minutes"] * 60
+        entry = figures(entry_row["request__level_id"])
+        entry["seconds"] += seconds
+        entry["staff"] += rates.cost(
+            provider.key, seconds, calendar.local_date(entry_row["logged_at"])
+        )
+    for task in (
+        WorkItem.objects.filter(
+            application__shared_request__in=rows,
+            agency=provider,
+            status=WorkItem.Status.COMPLETED,
+            completed_at__isnull=False,
+        )
+        .exclude(pk__in=recorded.values("task_id"))
+        .values("application__shared_request__level_id", "claimed_at", "created_at", "completed_at")
+    ):
         began = task["claimed_at"] or task["created_at"]
         seconds = levels.working_seconds(calendar, began, task["completed_at"], TASK_CAP_SECONDS)
         entry = figures(task["application__shared_request__level_id"])
@@ -277,16 +290,22 @@ def cost_recovery(provider: Agency, start, end) -> Recovery:
 # --- Client satisfaction: performance's survey, asked of client agencies -------------------
 
 
+#: A client agency's survey figures are shown from this many answers; below, they are
+#: suppressed (a small agency's few answers could point to the person who gave them).
+SURVEY_MIN_ANSWERS = 5
+
+
 @dataclass
 class SurveyRow:
-    """Answers to the satisfaction survey (anonymous: per service, never per agency), on
-    `performance`'s 0–100 scale."""
+    """Answers to the satisfaction survey (per service, per provider, or per client agency),
+    on `performance`'s 0–100 scale."""
 
     label: str
     responses: int = 0
     total: int = 0
     timely_total: int = 0
     timely_count: int = 0
+    suppressed: bool = False
 
     @property
     def satisfaction(self) -> float | None:
@@ -360,3 +379,36 @@ def survey_across_providers(first, last) -> list[SurveyRow]:
             continue
         _add(rows.setdefault(found[0], SurveyRow(names.get(found[0], ""))), group)
     return sorted(rows.values(), key=lambda r: r.label)
+
+
+def survey_by_client(provider: Agency, first, last) -> list[SurveyRow]:
+    """The provider's client agencies' answers per client agency, months `first` to `last`
+    (one GROUP BY). A client with fewer than `SURVEY_MIN_ANSWERS` answers is suppressed (its
+    figures are not given); when only one client is suppressed, the next smallest is too, so
+    the suppressed figures cannot be worked out from the provider's totals."""
+    groups = list(
+        ClientSurveyAnswer.objects.filter(provider=provider, month__gte=first, month__lte=last)
+        .values("client_id")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("satisfaction"),
+            timely_total=Sum("timeliness"),
+            timely_count=Count("timeliness"),
+        )
+        .order_by()
+    )
+    names = {a.pk: a.name for a in Agency.objects.filter(pk__in=[g["client_id"] for g in groups])}
+    rows = []
+    for group in groups:
+        row = SurveyRow(names.get(group["client_id"], ""))
+        _add(row, group)
+        row.suppressed = row.responses < SURVEY_MIN_ANSWERS
+        rows.append(row)
+    hidden = [r for r in rows if r.suppressed]
+    shown = sorted((r for r in rows if not r.suppressed), key=lambda r: r.responses)
+    if len(hidden) == 1 and shown:
+        shown[0].suppressed = True
+    for row in rows:
+        if row.suppressed:
+            row.responses = row.total = row.timely_total = row.timely_count = 0
+    return sorted(rows, key=lambda r: r.label)

@@ -4,12 +4,15 @@ When a request is finished, `performance` samples it and keeps an invitation for
 application, as for any transaction; an agency has no e-mail to be sent, so its staff find
 the invitation in the back-office portal (the agency's page and the request's page) and
 answer the same questions there. The answer is stored by `performance`, anonymously (the
-service, the place, the channel and the month, never the agency or the request), and the
-invitation is discarded: one answer per invitation.
+service, the place, the channel and the month), and the invitation is discarded: one answer
+per invitation. The back office keeps the overall and timeliness scores once more with the
+client agency (an agency, not a person: never the request nor who answered), so the
+provider's dashboard shows satisfaction per client agency, from enough answers only.
 """
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -17,7 +20,7 @@ from joinedup.federation.models import Agency
 from joinedup.performance import surveys
 from joinedup.performance.models import SurveyInvitation, SurveyResponse
 
-from .models import Request
+from .models import ClientSurveyAnswer, Request, month_start
 
 __all__ = ["SurveyError", "answer", "open_for_agency", "open_for_request"]
 
@@ -51,4 +54,21 @@ def open_for_agency(agency: Agency, limit: int = 12) -> list[tuple[SurveyInvitat
 
 def answer(invitation: SurveyInvitation, raw: dict[str, str]) -> None:
     """Take the agency's answers (raises SurveyError with a message for the person)."""
-    surveys.respond(invitation, surveys.clean_answers(raw), SurveyResponse.Mode.PORTAL)
+    answers = surveys.clean_answers(raw)
+    request = (
+        Request.objects.filter(pk=invitation.application_id)
+        .select_related("application")
+        .only("client_id", "provider_id", "application__service_id")
+        .first()
+    )
+    with transaction.atomic():
+        surveys.respond(invitation, answers, SurveyResponse.Mode.PORTAL)
+        if request is not None:
+            ClientSurveyAnswer.objects.create(
+                provider_id=request.provider_id,
+                client_id=request.client_id,
+                service_id=request.application.service_id,
+                month=month_start(timezone.localdate()),
+                satisfaction=answers["satisfaction"],
+                timeliness=answers.get("timeliness"),
+            )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from joinedup.delivery.models import Application
+from joinedup.delivery.models import Application, WorkItem
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Agreement, Service
 from joinedup.identity.models import Person
@@ -168,6 +168,100 @@ class Request(models.Model):
 
     def __str__(self) -> str:
         return self.application.reference
+
+
+#: At most a working day (8 hours) in one entry of recorded time.
+MAX_ENTRY_MINUTES = 8 * 60
+
+
+class TimeEntry(models.Model):
+    """Minutes a provider's staff member says they spent on one task of a request. Cost
+    recovery prices these instead of the estimate from the task's times."""
+
+    request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="time_entries")
+    task = models.ForeignKey(
+        WorkItem, verbose_name=_("task"), on_delete=models.CASCADE, related_name="+"
+    )
+    minutes = models.PositiveIntegerField(
+        _("minutes"), validators=[MinValueValidator(1), MaxValueValidator(MAX_ENTRY_MINUTES)]
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    logged_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("time recorded")
+        verbose_name_plural = _("time recorded")
+        ordering = ["logged_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(minutes__gte=1, minutes__lte=MAX_ENTRY_MINUTES),
+                name="time_entry_minutes_in_a_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.minutes} min"
+
+
+class ClientSurveyAnswer(models.Model):
+    """A client agency's answer to the satisfaction survey, kept per client agency: the
+    agency is the client, not a person. Never the request nor who answered, so no answer
+    leads back to a requester; the dashboard shows a client's figures only from
+    `dashboard.SURVEY_MIN_ANSWERS` answers."""
+
+    provider = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(_("month"))
+    satisfaction = models.PositiveSmallIntegerField(
+        _("overall satisfaction"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    timeliness = models.PositiveSmallIntegerField(
+        _("timeliness"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+    )
+
+    class Meta:
+        verbose_name = _("client agency's survey answer")
+        verbose_name_plural = _("client agencies' survey answers")
+        indexes = [models.Index(fields=["provider", "month"], name="client_survey_month")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.month:%Y-%m}"
+
+
+class Outage(models.Model):
+    """A time a running service (hosting) was unavailable to the clients of an agreement,
+    recorded by the provider; availability against the level's target is measured from it."""
+
+    level = models.ForeignKey(
+        ServiceLevel, verbose_name=_("service level"), on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField(_("unavailable from"))
+    ended_at = models.DateTimeField(_("available again at"))
+    description = models.CharField(_("what happened"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("outage")
+        verbose_name_plural = _("outages")
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ended_at__gt=models.F("started_at")),
+                name="outage_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level_id}: {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class BreachAlert(models.Model):

@@ -16,7 +16,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
+from joinedup.identity.models import Mandate
 from joinedup.identity.policy import Decision, Role, allow, deny, must_sign_in, rule
 
 #: Roles of a client agency that follow its requests and answer its statements.
@@ -33,6 +35,8 @@ PROVIDER_ROLES = frozenset(
         Role.AUDITOR,
     }
 )
+#: Roles of a provider that work requests' tasks and record the time they spent on them.
+PROVIDER_WORKERS = frozenset({Role.FRONT_LINE, Role.CASEWORKER, Role.CASE_MANAGER, Role.SUPERVISOR})
 #: Roles of a provider that read its figures and issue statements.
 PROVIDER_MANAGERS = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMINISTRATOR})
 
@@ -212,4 +216,79 @@ def _survey(context: ActingContext, request: Any) -> Decision:
         return deny("forbidden", _("Your role does not answer surveys for your agency."))
     if request is not None and _key(request.client) != context.agency_key:
         return deny("forbidden", _("Only the client agency answers the survey on its request."))
+    return allow()
+
+
+@rule(
+    "backoffice.log_time",
+    scope="write",
+    description=gettext_lazy(
+        "A provider's front-line workers, caseworkers, case managers and supervisors record "
+        "the minutes they spent on a task of their clients' requests."
+    ),
+)
+def _log_time(context: ActingContext, request: Any) -> Decision:
+    if denial := _staff(context):
+        return denial
+    if context.role not in PROVIDER_WORKERS:
+        return deny("forbidden", _("Only the provider's staff who work requests record time."))
+    if request is not None and _key(request.provider) != context.agency_key:
+        return deny("forbidden", _("This request is another provider's."))
+    return allow()
+
+
+def _representative(context: ActingContext, business: Any, scope: str) -> Decision:
+    if denial := must_sign_in(context):
+        return denial
+    if context.is_staff or context.person_id is None:
+        return deny("forbidden", _("A business is represented by a person who holds its mandate."))
+    if business is None:
+        return allow()
+    held = mandates.in_force().filter(
+        holder_id=context.person_id,
+        business_id=getattr(business, "pk", None),
+        kind=Mandate.Kind.BUSINESS_REPRESENTATIVE,
+    )
+    if not any(scope in m.scopes or Mandate.Scope.APPLY in m.scopes for m in held):
+        if scope == Mandate.Scope.APPLY:
+            return deny("forbidden", _("You hold no mandate in force to apply for this business."))
+        return deny("forbidden", _("You hold no mandate in force to represent this business."))
+    return allow()
+
+
+@rule(
+    "backoffice.business",
+    description=gettext_lazy(
+        "A business's representatives (a mandate in force) follow the business's applications."
+    ),
+)
+def _business(context: ActingContext, business: Any) -> Decision:
+    return _representative(context, business, Mandate.Scope.VIEW)
+
+
+@rule(
+    "backoffice.business_apply",
+    scope="write",
+    description=gettext_lazy(
+        "A business's representatives with a mandate to apply order services for the business."
+    ),
+)
+def _business_apply(context: ActingContext, business: Any) -> Decision:
+    return _representative(context, business, Mandate.Scope.APPLY)
+
+
+@rule(
+    "backoffice.record_outage",
+    scope="write",
+    description=gettext_lazy(
+        "A provider's supervisors and administrators record the outages of its running services."
+    ),
+)
+def _record_outage(context: ActingContext, provider: Any) -> Decision:
+    if denial := _staff(context):
+        return denial
+    if context.role not in {Role.SUPERVISOR, Role.ADMINISTRATOR}:
+        return deny("forbidden", _("Only the provider's supervisors and administrators."))
+    if provider is not None and _key(provider) != context.agency_key:
+        return deny("forbidden", _("These are another provider's services."))
     return allow()

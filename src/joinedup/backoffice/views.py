@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,14 +19,36 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from joinedup.delivery import clock
 from joinedup.delivery.applications import SubmissionError
+from joinedup.delivery.models import Application
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
+from joinedup.identity import policy as identity_policy
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.models import Person
+from joinedup.identity.models import Business, Person
+from joinedup.identity.policy import PolicyDenied
 from joinedup.performance import surveys
 
-from . import dashboard, feedback, levels, procurement, requests, statements
-from .models import BreachAlert, JointProcurement, Request, Statement, StatementLine, month_start
+from . import (
+    availability,
+    business,
+    dashboard,
+    feedback,
+    levels,
+    procurement,
+    requests,
+    statements,
+    timesheets,
+)
+from .models import (
+    MAX_ENTRY_MINUTES,
+    BreachAlert,
+    JointProcurement,
+    Outage,
+    Request,
+    Statement,
+    StatementLine,
+    month_start,
+)
 
 PAGE_SIZE = 25
 
@@ -188,8 +211,19 @@ def _employee(value: str) -> Person | None:
 def request_detail(
     request: HttpRequest, context: ActingContext, shared: Request, request_id
 ) -> HttpResponse:
+    return _request_page(request, context, shared)
+
+
+def _request_page(
+    request: HttpRequest,
+    context: ActingContext,
+    shared: Request,
+    time_error: str = "",
+    entered: dict | None = None,
+) -> HttpResponse:
     application = shared.application
     employee_rows, employee_refused = requests.employee_facts(context, shared)
+    records_time = identity_policy.decide(context, "backoffice.log_time", shared).allowed
     return render(
         request,
         "backoffice/request.html",
@@ -206,8 +240,31 @@ def request_detail(
             else None,
             "employee_rows": employee_rows,
             "employee_refused": employee_refused,
+            "tasks": timesheets.tasks_of(shared)
+            if context.agency_key == shared.provider.key
+            else [],
+            "records_time": records_time,
+            "time_error": time_error,
+            "entered": entered or {},
+            "most_minutes": MAX_ENTRY_MINUTES,
         },
+        status=400 if time_error else 200,
     )
+
+
+@guards.requires("backoffice.log_time", resource=lambda request_id: _request(request_id))
+@require_POST
+def log_time(
+    request: HttpRequest, context: ActingContext, shared: Request, request_id
+) -> HttpResponse:
+    """A caseworker of the provider records the minutes they spent on a task of the request."""
+    entered = {"task": request.POST.get("task", ""), "minutes": request.POST.get("minutes", "")}
+    try:
+        timesheets.record(context, shared, entered["task"], entered["minutes"])
+    except timesheets.TimeError as error:
+        return _request_page(request, context, shared, error.message, entered)
+    messages.success(request, _("Your time on the task is recorded."))
+    return redirect("backoffice:request", request_id=shared.pk)
 
 
 @guards.requires("backoffice.view_request", resource=lambda request_id: _request(request_id))
@@ -363,6 +420,11 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
     providers = dashboard.across_providers(start, end)
     recovery = dashboard.recovery_by_service(provider, start, end)
     survey_services = dashboard.survey_by_service(provider, first, month)
+    month_start_at, month_end_at = statements.month_bounds(provider, month)
+    running = availability.availability(
+        provider, month_start_at, min(month_end_at, max(timezone.now(), month_start_at))
+    )
+    survey_clients = dashboard.survey_by_client(provider, first, month)
     survey_providers = dashboard.survey_across_providers(first, month)
     charts = [
         dashboard.level_chart("by-client", _("Service levels met per client"), clients),
@@ -381,6 +443,12 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
             "charts": charts,
             "recovery_rows": recovery,
             "survey_services": survey_services,
+            "survey_clients": survey_clients,
+            "availability": running,
+            "records_outages": identity_policy.decide(
+                context, "backoffice.record_outage", provider
+            ).allowed,
+            "survey_minimum": dashboard.SURVEY_MIN_ANSWERS,
             "survey_providers": survey_providers,
             "recovery": dashboard.total(recovery, _("All services")),
         },
@@ -415,3 +483,151 @@ def sign(request: HttpRequest, context: ActingContext, joint: JointProcurement, 
     except procurement.ProcurementError as error:
         return _refused(request, error.message)
     return redirect("backoffice:procurement", pk=joint.pk)
+
+
+# --- A business, through its representative -------------------------------------------------
+
+
+def _business(business_id: int) -> Business:
+    return get_object_or_404(Business.objects.select_related("jurisdiction"), pk=business_id)
+
+
+@guards.requires("backoffice.business")
+@require_GET
+def businesses(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """The businesses the signed-in person represents (mandates in force)."""
+    return render(
+        request, "backoffice/businesses.html", {"mandates": business.represented(context)}
+    )
+
+
+@guards.requires("backoffice.business", resource=lambda business_id: _business(business_id))
+@require_GET
+def business_home(
+    request: HttpRequest, context: ActingContext, firm: Business, business_id: int
+) -> HttpResponse:
+    may_apply = business.may_apply(context, firm)
+    return render(
+        request,
+        "backoffice/business.html",
+        {
+            "business": firm,
+            "paged": paginate(request, business.applications_of(firm)),
+            "services": business.orderable() if may_apply else [],
+            "may_apply": may_apply,
+        },
+    )
+
+
+@guards.requires(
+    "backoffice.business_apply", resource=lambda business_id, **_: _business(business_id)
+)
+@require_http_methods(["GET", "POST"])
+def business_order(
+    request: HttpRequest, context: ActingContext, firm: Business, business_id: int, service_key
+) -> HttpResponse:
+    service = next((s for s in business.orderable() if s.key == service_key), None)
+    if service is None:
+        return _refused(request, _("This is not a service a business orders here."), 404)
+    errors: list[str] = []
+    values = {"details": "", "quantity": "", "needed_by": ""}
+    if request.method == "POST":
+        values = {name: request.POST.get(name, "").strip() for name in values}
+        data: dict = {"details": values["details"]}
+        if values["quantity"]:
+            try:
+                data["quantity"] = int(values["quantity"])
+            except ValueError:
+                errors.append(_("Give how many as a whole number."))
+        if values["needed_by"]:
+            data["needed_by"] = values["needed_by"]
+        if not errors:
+            try:
+                made, _created = business.order(
+                    context, firm, service.key, data, request.POST.get("key", "")
+                )
+            except SubmissionError as error:
+                errors = [error.message] + [e.message for e in error.errors]
+            except PolicyDenied as denied:
+                return guards.denied_response(request, denied.decision)
+            else:
+                return redirect(
+                    "backoffice:business-application", business_id=firm.pk, application_id=made.pk
+                )
+    return render(
+        request,
+        "backoffice/business_order.html",
+        {"business": firm, "service": service, "values": values, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+@guards.requires("backoffice.business", resource=lambda business_id, **_: _business(business_id))
+@require_GET
+def business_application(
+    request: HttpRequest, context: ActingContext, firm: Business, business_id: int, application_id
+) -> HttpResponse:
+    application = get_object_or_404(
+        Application.objects.select_related("service", "agency"),
+        pk=application_id,
+        applicant_business=firm,
+    )
+    return render(
+        request,
+        "backoffice/business_application.html",
+        {
+            "business": firm,
+            "application": application,
+            "clock": clock.state(application),
+            "timeline": application.timeline.all(),
+            "details": application.data.get("details") or "",
+        },
+    )
+
+
+# --- Availability of running services ------------------------------------------------------
+
+
+@guards.requires("backoffice.record_outage")
+@require_http_methods(["GET", "POST"])
+def outages(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """The provider's recorded outages, and the form to record one (times in its zone)."""
+    provider = _agency(context)
+    error, entered = "", {}
+    if request.method == "POST":
+        entered = {
+            name: request.POST.get(name, "")
+            for name in ("level", "started", "ended", "description")
+        }
+        try:
+            availability.record_outage(
+                context,
+                provider,
+                entered["level"],
+                entered["started"],
+                entered["ended"],
+                entered["description"],
+            )
+        except availability.OutageError as problem:
+            error = problem.message
+        except PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
+        else:
+            messages.success(request, _("The outage is recorded."))
+            return redirect("backoffice:outages")
+    running = list(availability.levels_with_target(provider))
+    return render(
+        request,
+        "backoffice/outages.html",
+        {
+            "provider": provider,
+            "levels": running,
+            "recent": Outage.objects.filter(level__in=running)
+            .select_related("level__service", "level__agreement")
+            .order_by("-started_at")[:PAGE_SIZE],
+            "error": error,
+            "entered": entered,
+            "time_zone": levels.calendar_of(provider).time_zone,
+        },
+        status=400 if error else 200,
+    )
