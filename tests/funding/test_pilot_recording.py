@@ -140,3 +140,19 @@ def test_auditors_read_pilots_but_only_analysts_and_up_record_them(world):
     assert front_line.post("/en/funding/pilots/new/", _form()).status_code == 403
     assert Client().post("/en/funding/pilots/new/", _form()).status_code in (302, 403)
     assert not Pilot.objects.exists()
+
+
+def test_a_pilot_with_no_places_or_figures_yet_says_so_instead_of_failing(world):
+    """A pilot recorded before its places or figures exist (loaded through the admin or a
+    fixture) is shown as not yet estimable: never a 500."""
+    Pilot.objects.create(
+        key="empty-pilot",
+        names={"en": "Empty pilot", "fr": "Projet pilote vide"},
+        change="channel",
+        starts_on=datetime.date(2025, 1, 1),
+        measure="within_standard",
+    )
+    client, _user = staff_client(world.toronto, "analyst")
+    page = client.get("/en/funding/pilots/empty-pilot/")
+    assert page.status_code == 200
+    assert "cannot be evaluated yet" in page.content.decode()

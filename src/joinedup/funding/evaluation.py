@@ -60,7 +60,9 @@ class Panel:
     @classmethod
     def build(cls, units, periods, values, treated, start) -> Panel:
         """A balanced panel: places with a missing period are dropped (and named)."""
-        values = np.asarray(values, dtype=float)
+        # Shaped by the units and periods, so that a pilot with no places or no figures yet
+        # is refused as not estimable rather than failing on an empty array.
+        values = np.asarray(values, dtype=float).reshape(len(units), len(periods))
         complete = ~np.isnan(values).any(axis=1)
         keep = [j for j in range(len(units)) if complete[j]]
         dropped = [units[j] for j in range(len(units)) if not complete[j]]
