@@ -11,8 +11,6 @@ takes the short request form (what is needed, how many, for when; `catalogue.REQ
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -86,29 +84,6 @@ def _scope(context: ActingContext, business: Business) -> str:
     return f"user:{context.user_id}:business:{business.pk}"
 
 
-def _fingerprint(service_key: str, data: dict, scope: str) -> str:
-    canonical = json.dumps(
-        {"service": service_key, "data": data, "scope": scope},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _replay(scope: str, key: str, print_: str) -> Application | None:
-    existing = Application.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
-    if existing is not None and existing.fingerprint != print_:
-        raise SubmissionError(
-            "idempotency_conflict",
-            _(
-                "This idempotency key was already used for a different submission. Use a new "
-                "key for a new application."
-            ),
-        )
-    return existing
-
-
 def order(
     context: ActingContext,
     business: Business,
@@ -136,8 +111,10 @@ def order(
         raise SubmissionError("invalid", _("The answers must be a JSON object."))
     idempotency_key = (idempotency_key or "").strip()[:200]
     scope = _scope(context, business)
-    print_ = _fingerprint(service_key, data, scope)
-    if idempotency_key and (existing := _replay(scope, idempotency_key, print_)):
+    print_ = applications.fingerprint(service_key, data, None, actor=scope)
+    if idempotency_key and (
+        existing := applications.existing_submission(scope, idempotency_key, print_)
+    ):
         return existing, False
     cleaned, errors = formdefs.validate(version.form, data)
     if errors:
@@ -167,7 +144,7 @@ def order(
     except IntegrityError:
         if not idempotency_key:
             raise
-        existing = _replay(scope, idempotency_key, print_)
+        existing = applications.existing_submission(scope, idempotency_key, print_)
         if existing is None:
             raise
         return existing, False

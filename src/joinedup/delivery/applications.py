@@ -214,7 +214,7 @@ def submit_application(
     scope = idempotency_scope(context, applicant_id)
     print_ = fingerprint(service_key, data, place_code, applicant_id, scope)
     if idempotency_key:
-        existing = _existing(scope, idempotency_key, print_)
+        existing = existing_submission(scope, idempotency_key, print_)
         if existing is not None:
             return existing, False
 
@@ -252,7 +252,7 @@ def submit_application(
         if not idempotency_key:
             raise
         # Another request with the same key won the race: answer with its application.
-        existing = _existing(scope, idempotency_key, print_)
+        existing = existing_submission(scope, idempotency_key, print_)
         if existing is None:
             raise
         return existing, False
@@ -325,7 +325,9 @@ def start(application: Application, context: ActingContext) -> Application:
     return application
 
 
-def _existing(scope: str, key: str, print_: str) -> Application | None:
+def existing_submission(scope: str, key: str, print_: str) -> Application | None:
+    """The application already received under this idempotency key and scope (a replay), or
+    None; SubmissionError when the key was used for a different submission."""
     existing = Application.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
     if existing is not None and existing.fingerprint != print_:
         raise SubmissionError(
