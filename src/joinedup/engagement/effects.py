@@ -30,8 +30,6 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from scipy import stats
-from statsmodels.stats.proportion import confint_proportions_2indep
 
 from joinedup.delivery.models import Application, ApplicationStatus
 
@@ -167,6 +165,9 @@ def rate_test(before: int, days_before: float, after: int, days_after: float) ->
     total = before + after
     if total == 0 or days_before <= 0 or days_after <= 0:
         return {}
+    # Loaded when an effect is first tested, not when the web process starts (a second).
+    from scipy import stats
+
     share = days_after / (days_before + days_after)
     result = stats.binomtest(after, total, share)
     low, high = result.proportion_ci(confidence_level=0.95, method="exact")
@@ -190,6 +191,10 @@ def share_test(met_before: int, of_before: int, met_after: int, of_after: int) -
     and the difference after − before with Newcombe's 95 % interval."""
     if not of_before or not of_after:
         return {}
+    # Loaded when an effect is first tested, not when the web process starts (a second).
+    from scipy import stats
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
     table = [[met_before, of_before - met_before], [met_after, of_after - met_after]]
     p_value = stats.fisher_exact(table, alternative="two-sided").pvalue
     low, high = confint_proportions_2indep(
