@@ -153,7 +153,7 @@ def test_an_altered_envelope_is_refused(client, trusted, peer_b):
 
 
 def test_a_kind_nobody_registered_is_refused(client, trusted, peer_b):
-    sealed = from_b(trusted, peer_b, kind="bundle-leg")
+    sealed = from_b(trusted, peer_b, kind="no-such-kind")
     refused(post(client, sealed.token), 422, "unknown_kind")
     assert not IncomingMessage.objects.exists()
 

@@ -85,7 +85,7 @@ def test_a_message_delivered_twice_is_recorded_once(self_at, live_server):
 
 def test_a_refused_message_is_a_dead_letter_with_the_reason(self_at, live_server):
     node = self_at(live_server.url)
-    message = sending.send("bundle-leg", node, {}, purpose="benefit-eligibility")
+    message = sending.send("no-such-kind", node, {}, purpose="benefit-eligibility")
     assert sending.deliver_due().failed == 1
     message.refresh_from_db()
     assert message.status == "failed" and message.last_error.startswith("422")

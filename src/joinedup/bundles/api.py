@@ -90,6 +90,10 @@ class LegStatusOut(Schema):
     due_date: datetime.date | None
     clock: str
     consent: uuid.UUID | None
+    elsewhere: bool = Field(
+        False, description="Sent to another government's system (a node of the exchange)"
+    )
+    elsewhere_name: str = Field("", description="The name of that system, when elsewhere")
 
 
 class SubmissionOut(Schema):
@@ -222,12 +226,16 @@ def submission_out(found: BundleSubmission, legs: list | None = None) -> Submiss
                 agency_name=leg.agency.name,
                 jurisdiction=leg.agency.jurisdiction.code if leg.agency.jurisdiction_id else None,
                 application=leg.application_id,
-                reference=leg.application.reference if leg.application_id else "",
+                reference=(
+                    leg.application.reference if leg.application_id else leg.elsewhere_reference
+                ),
                 status=leg.status,
                 status_label=leg.status_label,
                 due_date=leg.current_due_date,
                 clock=str(clock.state(leg.application).label) if leg.application_id else "",
                 consent=leg.consent_id,
+                elsewhere=leg.elsewhere,
+                elsewhere_name=leg.elsewhere_name,
             )
             for leg in legs
         ],

@@ -9,10 +9,11 @@ class BundlesConfig(AppConfig):
 
     def ready(self) -> None:
         # Only once the app registry is ready (they use the models): policy rules, outbox
-        # subscribers and periodic jobs register themselves at import time.
+        # subscribers, periodic jobs and the exchange's handlers of legs from other nodes
+        # register themselves at import time.
         from joinedup.sharing import presentation  # fills sharing's registry, once apps load
 
-        from . import policy, reactions, schedule  # noqa: F401
+        from . import crossing, policy, reactions, schedule  # noqa: F401
 
         presentation.register_consent_titler(_consent_titles)
 

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from joinedup.delivery.models import ApplicationStatus
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.identity.models import Person
@@ -162,6 +163,7 @@ class BundleLeg(models.Model):
         RECEIVED = "received", _("Received")
         STARTED = "started", _("Sent to the agency")
         HELD_UP = "held_up", _("Held up: our staff are looking into it")
+        ELSEWHERE = "elsewhere", _("Sent to another government's system")
 
     submission = models.ForeignKey(BundleSubmission, on_delete=models.CASCADE, related_name="legs")
     key = models.SlugField(_("leg"), max_length=60)
@@ -201,6 +203,15 @@ class BundleLeg(models.Model):
     last_error = models.TextField(_("why it could not start"), blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # A leg whose agency is hosted on another node (another government's deployment) is
+    # sent there as a signed message (`crossing.py`); its status comes back the same way.
+    elsewhere_node = models.CharField(_("sent to node"), max_length=200, blank=True)
+    elsewhere_names = models.JSONField(_("name of that node"), default=dict, blank=True)
+    elsewhere_message = models.UUIDField(_("message sent"), null=True, blank=True)
+    elsewhere_status = models.CharField(_("status on that node"), max_length=20, blank=True)
+    elsewhere_reference = models.CharField(_("reference on that node"), max_length=40, blank=True)
+    elsewhere_due_date = models.DateField(_("due date on that node"), null=True, blank=True)
+    elsewhere_updated_at = models.DateTimeField(_("status sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("bundle leg")
@@ -214,21 +225,83 @@ class BundleLeg(models.Model):
         return f"{self.submission.reference}: {self.key}"
 
     @property
+    def elsewhere(self) -> bool:
+        """Whether the leg was sent to another government's node."""
+        return bool(self.elsewhere_node)
+
+    @property
+    def elsewhere_name(self) -> str:
+        """The node's name in the reader's language (its member code if it has none)."""
+        return pick(self.elsewhere_names) or self.elsewhere_node if self.elsewhere_node else ""
+
+    @property
     def status(self) -> str:
-        """The application's status once the leg started, else the leg's own state."""
-        return self.application.status if self.application_id else self.state
+        """The application's status once the leg started (here or on the node it was sent
+        to), else the leg's own state."""
+        if self.application_id:
+            return self.application.status
+        return self.elsewhere_status or self.state
 
     @property
     def status_label(self) -> str:
         if self.application_id:
             return str(self.application.get_status_display())
+        if self.elsewhere_status in ApplicationStatus.values:
+            return str(ApplicationStatus(self.elsewhere_status).label)
         return str(self.get_state_display())
 
     @property
     def current_due_date(self):
-        """The application's due date once started (pauses move it), else the one promised
-        when the leg was accepted."""
-        return self.application.due_date if self.application_id else self.due_date
+        """The application's due date once started (pauses move it; on another node, as
+        that node reports it), else the one promised when the leg was accepted."""
+        if self.application_id:
+            return self.application.due_date
+        return self.elsewhere_due_date or self.due_date
+
+
+class ForeignLeg(models.Model):
+    """A bundle's leg another node sent here (`crossing.py`): the application it became in
+    this node's agency, and where to report its statuses (the home node, the leg there)."""
+
+    from_node = models.ForeignKey(
+        "exchange.PeerNode",
+        verbose_name=_("from node"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    message_id = models.UUIDField(_("message"), unique=True)
+    conversation = models.CharField(_("conversation"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=80)
+    home_leg = models.CharField(_("leg on the home node"), max_length=40)
+    home_reference = models.CharField(_("bundle reference on the home node"), max_length=20)
+    #: The home node's reference for the person, so that a second leg finds the same person.
+    home_person = models.CharField(max_length=80, blank=True, editable=False)
+    application = models.OneToOneField(
+        "delivery.Application",
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="foreign_leg",
+    )
+    subject = models.ForeignKey(
+        Person, verbose_name=_("for"), on_delete=models.PROTECT, related_name="+"
+    )
+    last_status = models.CharField(_("last status reported"), max_length=20, blank=True)
+    last_due_date = models.DateField(null=True, blank=True, editable=False)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("leg from another node")
+        verbose_name_plural = _("legs from other nodes")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_node", "home_leg"], name="one_foreign_leg_per_home_leg"
+            ),
+        ]
+        indexes = [models.Index(fields=["from_node", "home_person"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_node_id}: {self.home_reference} {self.home_leg}"
 
 
 class Offer(models.Model):

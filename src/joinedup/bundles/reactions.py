@@ -14,7 +14,11 @@
   amount, once per benefit and month, the batch's offers written in bulk
   (`offers.offer_entitlements`).
 - A bundle accepted (`org.joinedup.bundle.legs_received`, one per agency): that agency's legs
-  get their applications and processes (`starting.py`).
+  get their applications and processes (`starting.py`), or are sent to the node hosting the
+  agency (`crossing.py`).
+- An application's status changed (`org.joinedup.application.*`), when this node exchanges
+  with others: if the application is a leg another node sent, its status is reported there
+  (`crossing.report_status`).
 
 Each runs as an outbox subscriber, in a transaction with the record of its success, so it
 happens once per event; the offers are unique per event and service, so a replay adds none.
@@ -24,13 +28,14 @@ from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Jurisdiction
 from joinedup.sharing.subscribers import Event, subscriber
 
-from . import births, offers, starting
+from . import births, crossing, offers, starting
 from .models import Offer
 
 
@@ -109,6 +114,13 @@ def on_death_registered(event: Event) -> None:
 @subscriber(starting.LEGS_RECEIVED, name="bundles.start-legs")
 def on_legs_received(event: Event) -> None:
     starting.start_legs(event.data.get("legs") or [])
+
+
+@subscriber("org.joinedup.application.*", name="bundles.foreign-leg-status")
+def on_application_changed(event: Event) -> None:
+    if not settings.EXCHANGE_NODE_ID or "status" not in event.data:
+        return  # a deployment alone has no leg from another node
+    crossing.report_status(str(event.data.get("application") or ""), at=event.time)
 
 
 @subscriber("org.joinedup.rules.entitlements.found", name="bundles.entitlements-found")

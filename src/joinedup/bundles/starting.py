@@ -10,10 +10,14 @@ kept) in a savepoint of its own. A worker that dies mid-way has its transaction 
 the next one starts the same legs again; a leg already started is skipped, and the leg's
 application carries the leg as its idempotency key, so the database itself refuses a second.
 
+A leg whose agency another government's node hosts (the trust list says so) is sent there
+as a signed message instead (`crossing.py`), in the same savepoint, and shown as "Sent to
+another government's system".
+
 A leg that cannot start (its agency's process is gone or broken, nobody delivers the service
-any more) is not dropped: it is marked held up with the reason, shown so on the status page
-and in the API, logged, and retried with a growing wait by the periodic job
-(`schedule.py`) until it starts.
+any more, the node hosting its agency has no valid key) is not dropped: it is marked held
+up with the reason, shown so on the status page and in the API, logged, and retried with a
+growing wait by the periodic job (`schedule.py`) until it starts.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from joinedup.federation.routing import route_for
 from joinedup.identity.acting import ActingContext
 from joinedup.sharing import outbox
 
+from . import crossing
 from .models import BundleLeg
 
 logger = logging.getLogger(__name__)
@@ -62,6 +67,7 @@ def start_legs(leg_ids: Iterable[int]) -> list[BundleLeg]:
         waiting = list(
             BundleLeg.objects.select_for_update(of=("self",))
             .filter(pk__in=list(leg_ids), application__isnull=True)
+            .exclude(state=BundleLeg.State.ELSEWHERE)
             .select_related(
                 "submission__subject",
                 "service",
@@ -99,6 +105,11 @@ def _start(leg: BundleLeg) -> bool:
     now = timezone.now()
     try:
         with transaction.atomic():
+            node = crossing.node_for(leg)
+            if node is not None:
+                # Its agency is on another government's node: the leg is sent there.
+                crossing.send_leg(leg, node)
+                return False
             offering = leg.offering
             if offering is None:
                 # The offering routing chose is gone: route again (the leg may be held up).

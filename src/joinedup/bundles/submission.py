@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from joinedup.delivery import applications
 from joinedup.delivery import formdefs as forms
-from joinedup.delivery.models import ApplicationStatus
+from joinedup.delivery.models import CLOSED_STATUSES, ApplicationStatus
 from joinedup.federation import routing
 from joinedup.federation.models import Channel
 from joinedup.identity import policy
@@ -415,6 +415,8 @@ class LegStatus:
 
 
 OPEN_WAITING = ApplicationStatus.WAITING
+#: The statuses of a leg that is decided or ended (here or on another node).
+CLOSED = CLOSED_STATUSES
 
 
 def legs_of_each(found: list[BundleSubmission]) -> dict[uuid.UUID, list[BundleLeg]]:
@@ -442,7 +444,7 @@ def status_of(legs: list[BundleLeg]) -> tuple[str, str]:
     started yet counts as received; one that could not start, as held up."""
     statuses = [
         ApplicationStatus.SUBMITTED
-        if leg.status == BundleLeg.State.RECEIVED
+        if leg.status in (BundleLeg.State.RECEIVED, BundleLeg.State.ELSEWHERE)
         else ApplicationStatus.NEEDS_ATTENTION
         if leg.status == BundleLeg.State.HELD_UP
         else leg.status
@@ -452,7 +454,7 @@ def status_of(legs: list[BundleLeg]) -> tuple[str, str]:
         return "empty", _("Nothing was applied for")
     if any(s == ApplicationStatus.WAITING for s in statuses):
         return "waiting_for_applicant", _("Waiting for you")
-    closed = [s for s in statuses if s in {"approved", "refused", "referred", "withdrawn"}]
+    closed = [s for s in statuses if s in CLOSED]
     if len(closed) == len(statuses):
         return "completed", _("Completed")
     if closed:
@@ -472,8 +474,7 @@ def due_date_of(legs: list[BundleLeg]):
     dates = [
         leg.current_due_date
         for leg in legs
-        if leg.current_due_date is not None
-        and not (leg.application_id and leg.application.is_closed)
+        if leg.current_due_date is not None and leg.status not in CLOSED
     ]
     return max(dates) if dates else None
 

@@ -227,7 +227,7 @@ def submission_status(
             ],
             "status": code,
             "status_label": label,
-            "starting": any(not leg.application_id for leg in legs),
+            "starting": any(not leg.application_id and not leg.elsewhere for leg in legs),
             "due_date": submission.due_date_of(legs),
             "agencies": len({leg.agency_id for leg in legs}),
             "jurisdictions": len({leg.agency.jurisdiction_id for leg in legs}),

@@ -68,6 +68,9 @@ class PeerNode(models.Model):
     names = models.JSONField(_("name"), default=dict)
     base_url = models.URLField(_("address"), max_length=300)
     jurisdictions = models.JSONField(_("jurisdictions served"), default=list)
+    #: The agencies (by key) the node hosts beyond its jurisdictions' own, or instead of them
+    #: (an agency that runs its own node): a leg for one of them is sent there.
+    hosted_agencies = models.JSONField(_("agencies hosted"), default=list, blank=True)
     valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
     valid_to = models.DateTimeField(_("valid until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)

@@ -173,12 +173,19 @@ def _load_node(entry: object, trust_list: TrustList) -> tuple[PeerNode, int]:
             _("The trust list is malformed: the level of assurance of %(node)s is not 1, 2 or 3.")
             % {"node": entry["id"]}
         )
+    hosted = entry.get("agencies") or []
+    if not isinstance(hosted, list) or not all(isinstance(key, str) and key for key in hosted):
+        raise TrustListRefused(
+            _("The trust list is malformed: the agencies of %(node)s are not a list of keys.")
+            % {"node": entry["id"]}
+        )
     node, _created = PeerNode.objects.update_or_create(
         node_id=entry["id"],
         defaults={
             "names": entry.get("names") or {},
             "base_url": entry["base_url"].rstrip("/"),
             "jurisdictions": list(entry.get("jurisdictions") or []),
+            "hosted_agencies": hosted,
             "valid_from": _moment(entry.get("valid_from"), "valid_from"),
             "valid_to": _moment(entry.get("valid_to"), "valid_to"),
             "revoked_at": _moment(entry.get("revoked_at"), "revoked_at"),
