@@ -1,6 +1,7 @@
 # Joinedup: the two commands of the quick start, and the ones developers use every day.
 #   make demo   set up everything on a fresh machine and run the demo federation
 #   make demo-scale  the same demo as a small cluster (PostgreSQL, Redis, nginx, two of each)
+#   make demo-federation  three nodes of the exchange (federal, Ontario, Quebec) on this machine
 #   make test   set up what is missing and run the whole test suite (SQLite and PostgreSQL)
 #   make lint   ruff, formatting and the import order between apps
 #   make bench  the benchmarks in bench/, each beside its reference
@@ -12,7 +13,7 @@ BIN := $(VENV)/bin
 STAMPS := .make
 APT_PACKAGES := gettext chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: demo demo-scale test lint bench install assets system messages format clean
+.PHONY: demo demo-scale demo-federation test lint bench install assets system messages format clean
 
 demo: install assets messages
 	$(BIN)/joinedup demo
@@ -22,6 +23,12 @@ demo: install assets messages
 demo-scale: APT_PACKAGES += nginx redis-server
 demo-scale: install assets system messages
 	$(BIN)/python -m joinedup.demo.cluster
+
+# Three nodes of the exchange, each its own deployment (src/joinedup/demo/federation.py):
+# SQLite by default, FEDERATION_ARGS=--postgres for PostgreSQL databases.
+FEDERATION_ARGS ?=
+demo-federation: install assets messages
+	$(BIN)/python -m joinedup.demo.federation $(FEDERATION_ARGS)
 
 # The slow test of the cluster (tests/web/test_demo_scale.py) needs nginx and Redis too.
 test: APT_PACKAGES += nginx redis-server

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 from joserfc.jwk import OKPKey
 
+from joinedup.exchange import sending
 from joinedup.exchange.models import PeerKey, PeerNode, TrustList
 
 from .conftest import NODE_A, NODE_B, Governance, own_entry
@@ -109,3 +110,26 @@ def test_the_own_entry_carries_no_private_key(db, governance):
     entry = own_entry()
     assert entry["id"] == NODE_A
     assert all("d" not in key for key in entry["keys"])
+
+
+def test_the_list_says_which_node_hosts_an_agency(db, tmp_path, governance, peer_b, settings):
+    """A node naming an agency hosts it; else the node serving the nearest of its
+    jurisdictions; this node's own are local; a deployment alone hosts everything."""
+    peer_b.jurisdictions = ["CA"]
+    load(tmp_path, governance.signed([own_entry(), {**peer_b.entry(), "agencies": ["cmhc"]}]))
+    assert PeerNode.objects.get(node_id=NODE_B).hosted_agencies == ["cmhc"]
+    assert sending.node_for_agency("esdc", ["CA"]).node_id == NODE_B
+    assert sending.node_for_agency("cmhc", ["CA", "CA-ON"]).node_id == NODE_B
+    # Ontario's (this node) agencies and its cities' stay here
+    assert sending.node_for_agency("serviceontario", ["CA", "CA-ON"]) is None
+    assert sending.node_for_agency("toronto", ["CA", "CA-ON", "CA-ON-TOR"]) is None
+    # nobody serves Alberta here: the nearest served is CA
+    assert sending.node_for_agency("alberta-health", ["CA", "CA-AB"]).node_id == NODE_B
+    settings.EXCHANGE_NODE_ID = ""
+    assert sending.node_for_agency("esdc", ["CA"]) is None
+
+
+def test_agencies_that_are_not_a_list_of_keys_are_refused(db, tmp_path, governance, peer_b):
+    listed = governance.signed([own_entry(), {**peer_b.entry(), "agencies": "esdc"}])
+    assert "agencies of CA/GOV/CA/joinedup are not a list of keys" in refusal(tmp_path, listed)
+    assert not PeerNode.objects.exists()

@@ -66,8 +66,8 @@ def node_for(leg: BundleLeg) -> PeerNode | None:
     """The other node that hosts the leg's agency, or None when it is hosted here (and
     always when this deployment is alone)."""
     agency = leg.agency
-    jurisdiction = agency.jurisdiction.code if agency.jurisdiction_id else None
-    return sending.node_for_agency(agency.key, jurisdiction)
+    codes = agency.jurisdiction.ancestor_codes if agency.jurisdiction_id else []
+    return sending.node_for_agency(agency.key, codes)
 
 
 def person_reference(person_id: int) -> str:

@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -60,22 +60,23 @@ def peer_for_jurisdiction(code: str) -> PeerNode | None:
     return None
 
 
-def node_for_agency(agency_key: str, jurisdiction_code: str | None = None) -> PeerNode | None:
-    """The other node in force that hosts agency `agency_key` (of jurisdiction
-    `jurisdiction_code`), or None when this node hosts it or is alone.
+def node_for_agency(agency_key: str, jurisdictions: Sequence[str] = ()) -> PeerNode | None:
+    """The other node in force that hosts agency `agency_key`, or None when this node hosts
+    it or is alone. `jurisdictions`: the agency's jurisdiction and those above it, from the
+    root down (`Jurisdiction.ancestor_codes`).
 
     The trust list says who hosts what: a node naming the agency in its `agencies` hosts it;
-    else the node serving the agency's jurisdiction. This node's own entry counts too: an
-    agency it names, or of a jurisdiction it serves, is local."""
+    else the node serving the nearest of those jurisdictions (a city's agency goes with its
+    province's node, unless a node serves the city itself). This node's own entry counts
+    too: an agency it names, or of a jurisdiction it serves first, is local."""
     if not settings.EXCHANGE_NODE_ID:
         return None
     now = timezone.now()
     nodes = [node for node in PeerNode.objects.filter(revoked_at=None) if node.trusted_at(now)]
-    by_agency = [node for node in nodes if agency_key in node.hosted_agencies]
-    by_place = [
-        node for node in nodes if jurisdiction_code and jurisdiction_code in node.jurisdictions
-    ]
-    for found in (by_agency, by_place):
+    candidates = [[node for node in nodes if agency_key in node.hosted_agencies]]
+    for code in reversed(list(jurisdictions)):
+        candidates.append([node for node in nodes if code in node.jurisdictions])
+    for found in candidates:
         if any(node.node_id == settings.EXCHANGE_NODE_ID for node in found):
             return None
         if found:
