@@ -17,12 +17,14 @@ for the run signs the trust list both load. It measures, in one run:
 - the p95 latency at a steady 50 messages per second for `--seconds` (default 10), each
   message sent and posted in turn by this process;
 - the same steady 50 per second the way a node runs: messages queued by `sending.send` as
-  requests would, and posted by one deliverer (`sending.deliver_due` in a loop, several
-  conversations at once where the database allows: `JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY`),
-  each timed from its queueing on the sender to its recording on the receiver.
+  requests would, and posted by one deliverer (`sending.run`, the loop of `exchange-deliver
+  --loop`, its posting threads kept from round to round: several conversations at once where
+  the database allows, `JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY`), each timed from its
+  queueing on the sender to its recording on the receiver.
 
 `--postgres` puts both nodes on scratch PostgreSQL databases (on the server of DATABASE_URL,
-default postgres://postgres@127.0.0.1:5432/test), dropped at the end.
+default postgres://postgres@127.0.0.1:5432/test), `--database-prefix`_sender and _receiver,
+dropped at the end.
 
 It prints the load average, since other work on the machine moves every figure. With its
 defaults it takes about two minutes on a two-core machine (most of it migrating the two
@@ -143,6 +145,11 @@ def main() -> int:
     parser.add_argument(
         "--postgres", action="store_true", help="both nodes on scratch PostgreSQL databases"
     )
+    parser.add_argument(
+        "--database-prefix",
+        default="bench_exchange",
+        help="with --postgres: the scratch databases are PREFIX_sender and PREFIX_receiver",
+    )
     args = parser.parse_args()
     admin = _postgres_admin() if args.postgres else None
 
@@ -156,14 +163,18 @@ def main() -> int:
     anchors = json.dumps({"keys": [{**governance.as_dict(private=False), "kid": "bench"}]})
     os.environ.update(
         DJANGO_SETTINGS_MODULE="joinedup.settings",
-        DATABASE_URL=_database(admin, "sender", scratch / "sender" / "sender.sqlite3"),
+        DATABASE_URL=_database(
+            admin, f"{args.database_prefix}_sender", scratch / "sender" / "sender.sqlite3"
+        ),
         JOINEDUP_DATA_DIR=str(scratch / "sender"),
         JOINEDUP_DEBUG="false",
         JOINEDUP_EXCHANGE_NODE_ID=SENDER,
         JOINEDUP_EXCHANGE_TRUST_ANCHORS=anchors,
     )
     receiver = Receiver(scratch / "receiver", anchors)
-    receiver.env["DATABASE_URL"] = _database(admin, "receiver", scratch / "receiver" / "r.sqlite3")
+    receiver.env["DATABASE_URL"] = _database(
+        admin, f"{args.database_prefix}_receiver", scratch / "receiver" / "r.sqlite3"
+    )
     migrating = receiver.command("migrate", "--verbosity", "0", background=True)
 
     import django
@@ -184,7 +195,8 @@ def main() -> int:
 
             connections.close_all()
             for role in ("sender", "receiver"):
-                admin.execute(f"DROP DATABASE IF EXISTS bench_exchange_{role} WITH (FORCE)")
+                name = f"{args.database_prefix}_{role}"
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _postgres_admin():
@@ -201,11 +213,10 @@ def _postgres_admin():
     return admin
 
 
-def _database(admin, role: str, sqlite_path: Path) -> str:
+def _database(admin, name: str, sqlite_path: Path) -> str:
     """The URL of a node's scratch database: a fresh PostgreSQL one, or a SQLite file."""
     if admin is None:
         return f"sqlite:///{sqlite_path}"
-    name = f"bench_exchange_{role}"
     admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.execute(f"CREATE DATABASE {name}")
     return admin.server_url.rsplit("/", 1)[0] + f"/{name}"
@@ -350,10 +361,9 @@ def run(args, receiver: Receiver, governance) -> int:
     stop = threading.Event()
 
     def deliverer() -> None:
+        # The node's own loop (`exchange-deliver --loop`), polling every 5 ms when idle.
         try:
-            while not stop.is_set():
-                if sending.deliver_due(session=session).attempted == 0:
-                    time.sleep(0.005)
+            sending.run(interval=0.005, should_stop=stop.is_set)
         finally:
             connection.close()
 

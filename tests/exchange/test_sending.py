@@ -144,6 +144,36 @@ def test_many_conversations_are_posted_at_once_each_exactly_once(self_at, live_s
     assert sending.deliver_due(concurrency=4).attempted == 0
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite takes one writer at a time (the deliverer posts one by one there)",
+)
+def test_a_long_running_deliverer_keeps_its_posting_threads_from_round_to_round(
+    self_at, live_server
+):
+    node = self_at(live_server.url)
+    posters = sending.Posters(3)
+    try:
+        for batch in range(2):
+            sent = [
+                sending.send("evidence", node, {"n": n}, purpose="p", conversation=f"b{batch}-{n}")
+                for n in range(5)
+            ]
+            report = sending.deliver_due(concurrency=3, posters=posters)
+            assert (report.delivered, report.failed) == (5, 0)
+            assert set(
+                OutgoingMessage.objects.filter(pk__in=[m.pk for m in sent]).values_list(
+                    "status", "attempts"
+                )
+            ) == {("delivered", 1)}
+        threads = list(posters._threads)
+        assert all(thread.is_alive() for thread in threads)  # the same three, both rounds
+    finally:
+        posters.close()
+    assert not any(thread.is_alive() for thread in threads)
+    assert IncomingMessage.objects.count() == 10
+
+
 def test_backoff_grows_and_is_capped(settings):
     settings.EXCHANGE_RETRY_BASE_SECONDS = 2
     settings.EXCHANGE_RETRY_MAX_SECONDS = 60

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import queue
 import random
 import threading
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import requests
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -256,11 +257,63 @@ def _in_thread(pk: int, now: datetime.datetime) -> str | None:
         connection.close()
 
 
+class Posters:
+    """Threads that post messages for a long-running deliverer (`run`), `size` at once.
+
+    Each keeps its HTTP session (connections to the peers kept alive) and its database
+    connection from one round to the next: a pool made for each round opened both anew for
+    every message, and a PostgreSQL connection alone costs tens of milliseconds on a busy
+    machine (docs/performance.md). `close()` ends the threads and closes their connections."""
+
+    def __init__(self, size: int):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"exchange-{n}", daemon=True)
+            for n in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        session = requests.Session()
+        try:
+            while (task := self._tasks.get()) is not None:
+                pk, now, answers = task
+                try:
+                    close_old_connections()  # one past its age or broken is opened again
+                    answers.put((pk, _deliver_one(pk, now, session), None))
+                except Exception as error:  # handed to the caller, which raises it
+                    answers.put((pk, None, error))
+        finally:
+            connection.close()
+            session.close()
+
+    def post(self, pks: list[int], now: datetime.datetime) -> list[str | None]:
+        """Claim and post each message once, several at once; their outcomes, in order."""
+        answers: queue.SimpleQueue = queue.SimpleQueue()
+        for pk in pks:
+            self._tasks.put((pk, now, answers))
+        outcomes: dict[int, str | None] = {}
+        for _pk in pks:
+            pk, outcome, error = answers.get()
+            if error is not None:
+                raise error
+            outcomes[pk] = outcome
+        return [outcomes[pk] for pk in pks]
+
+    def close(self) -> None:
+        for _thread in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join(timeout=settings.EXCHANGE_TIMEOUT_SECONDS + 30)
+
+
 def deliver_due(
     limit: int = BATCH_SIZE,
     session: requests.Session | None = None,
     *,
     concurrency: int | None = None,
+    posters: Posters | None = None,
 ) -> Report:
     """Attempt every due message once (up to `limit`), each claimed first so that several
     deliverers never post the same one at once.
@@ -268,7 +321,9 @@ def deliver_due(
     `due()` lists at most one message per conversation (the earliest pending), so one
     round's messages may be posted at the same time, `concurrency` at once
     (`JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY`), without breaking any conversation's order:
-    the wait for one peer's answer no longer holds up the others."""
+    the wait for one peer's answer no longer holds up the others. `posters`: the threads
+    of a long-running deliverer, kept from round to round (`run`); without them, threads
+    are made for the round and close their connections after each message."""
     report = Report()
     now = timezone.now()
     pks = list(due(now).values_list("pk", flat=True)[:limit])
@@ -276,6 +331,8 @@ def deliver_due(
     if workers <= 1:
         session = session or requests.Session()
         outcomes = [_deliver_one(pk, now, session) for pk in pks]
+    elif posters is not None:
+        outcomes = posters.post(pks, now)
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exchange") as pool:
             outcomes = list(pool.map(lambda pk: _in_thread(pk, now), pks))
@@ -291,11 +348,19 @@ def run(
     on_report: Callable[[Report], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Deliver due messages until stopped; sleep `interval` seconds when nothing was due."""
+    """Deliver due messages until stopped; sleep `interval` seconds when nothing was due.
+    The posting threads (`JOINEDUP_EXCHANGE_DELIVERY_CONCURRENCY`) live as long as the loop,
+    with their HTTP sessions and database connections."""
     session = requests.Session()
-    while not should_stop():
-        report = deliver_due(session=session)
-        if on_report:
-            on_report(report)
-        if report.attempted == 0:
-            time.sleep(interval)
+    size = settings.EXCHANGE_DELIVERY_CONCURRENCY
+    posters = Posters(size) if size > 1 else None
+    try:
+        while not should_stop():
+            report = deliver_due(session=session, posters=posters)
+            if on_report:
+                on_report(report)
+            if report.attempted == 0:
+                time.sleep(interval)
+    finally:
+        if posters is not None:
+            posters.close()
