@@ -45,7 +45,7 @@ from joinedup.exchange import handlers, sending
 from joinedup.exchange.models import OutgoingMessage, PeerNode
 from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.federation.routing import RoutingError, route_for
-from joinedup.identity import assurance, client_registry
+from joinedup.identity import assurance, client_registry, identifiers
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import IdentityProofing, Person
 
@@ -179,7 +179,12 @@ def receive_status(received: handlers.Received) -> dict[str, Any]:
             "unknown_leg", _("No leg of a bundle on this node was sent to your node as this one.")
         )
     at = _moment(body.get("at")) or received.sent_at
-    outcome = {"recorded": True, "leg": leg.pk, "status": status}
+    outcome = {
+        "recorded": True,
+        "leg": leg.pk,
+        "status": status,
+        "subject_id": leg.submission.subject_id,
+    }
     if leg.elsewhere_updated_at is not None and at < leg.elsewhere_updated_at:
         # An older status overtaken by a newer one: kept in the log, not shown.
         return {**outcome, "stale": True}
@@ -219,6 +224,7 @@ def _person(received: handlers.Received) -> Person:
         )
         person = earlier.subject if earlier is not None else None
     if person is None:
+        known_kinds = {kind.key for kind in identifiers.all_types()}
         born = parse_date(str(subject.get("birth_date") or ""))
         language = subject.get("language")
         try:
@@ -227,8 +233,11 @@ def _person(received: handlers.Received) -> Person:
                 family_name=str(subject.get("family_name") or ""),
                 birth_date=born,
                 preferred_language=language if language in Person.Language.values else "en",
+                # Kinds this node does not know are left out, not refused.
                 identifier_values={
-                    str(k): str(v) for k, v in (subject.get("identifiers") or {}).items()
+                    str(k): str(v)
+                    for k, v in (subject.get("identifiers") or {}).items()
+                    if str(k) in known_kinds
                 },
             )
         except (ValidationError, KeyError, LookupError):

@@ -272,7 +272,7 @@ def prepare(spec: NodeSpec, trust_list: Path, *, static: bool, accounts: bool = 
     return sign_ins
 
 
-def work(interval: float = 0.5) -> None:
+def work(interval: float = 0.1) -> None:
     """A node's background work in one loop: the outbox's events handed to the subscribers
     (legs started or sent to another node, statuses reported), then the exchange's due
     messages posted. Sleeps `interval` seconds when nothing was done; stops on SIGTERM."""

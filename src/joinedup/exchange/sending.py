@@ -38,6 +38,9 @@ PATH = "/exchange/v1/messages"
 #: Answers that mean "try again later", not "no".
 RETRYABLE = {408, 425, 429}
 BATCH_SIZE = 50
+#: How long a deliverer waits when nothing was due: a message queued meanwhile waits that long
+#: at most before it is posted (it was a second; finding nothing due is one indexed read).
+IDLE_SECONDS = 0.1
 
 
 class NoPeer(LookupError):
@@ -344,7 +347,7 @@ def deliver_due(
 
 def run(
     *,
-    interval: float = 1.0,
+    interval: float = IDLE_SECONDS,
     on_report: Callable[[Report], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> None:

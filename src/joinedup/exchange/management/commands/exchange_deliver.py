@@ -17,7 +17,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--loop", action="store_true", help="Keep delivering until stopped.")
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="Seconds to wait when nothing is due."
+            "--interval",
+            type=float,
+            default=sending.IDLE_SECONDS,
+            help="Seconds to wait when nothing is due (a message queued meanwhile waits that "
+            "long at most).",
         )
 
     def handle(self, *args, loop: bool, interval: float, **options) -> None:
