@@ -264,7 +264,7 @@ def prepare(spec: NodeSpec, trust_list: Path, *, static: bool, accounts: bool = 
     if spec.name == FEDERAL:
         others = [node.node_id for node in NODES if node.name != FEDERAL]
         count = grant_services(spec.jurisdictions[0], others)
-        out(f"[{spec.name}] {count} services granted to the provincial nodes")
+        out(f"[{spec.name}] {count} grants: each federal service to each provincial node")
     sign_ins = []
     if accounts:
         for make in launch.DEMO_ACCOUNTS:
@@ -276,15 +276,18 @@ def work(interval: float = 0.1) -> None:
     """A node's background work in one loop: the outbox's events handed to the subscribers
     (legs started or sent to another node, statuses reported), then the exchange's due
     messages posted. Sleeps `interval` seconds when nothing was done; stops on SIGTERM."""
-    from django.db import close_old_connections  # needs the settings
+    from django.conf import settings  # needs the settings
+    from django.db import close_old_connections
 
     from joinedup.exchange import sending  # needs the apps ready
     from joinedup.sharing import dispatch
 
+    size = settings.EXCHANGE_DELIVERY_CONCURRENCY
+    posters = sending.Posters(size) if size > 1 else None  # kept as long as the loop
     while True:
         close_old_connections()
         dispatched = dispatch.dispatch_pending()
-        delivered = sending.deliver_due()
+        delivered = sending.deliver_due(posters=posters)
         if not dispatched.events and not delivered.attempted:
             time.sleep(interval)
 
