@@ -189,3 +189,18 @@ def test_the_staffing_page_takes_a_service(counter_history):
     assert french.status_code == 400
     assert "Choisissez l’un des services que ce bureau offre." in french.content.decode()
     assert "Jours fériés des semaines prévues" in french.content.decode()
+
+
+def test_erlang_a_is_shown_beside_erlang_c(counter_history):
+    context = planning.page(counter_history, "counter")
+    busy = [row for row in context["slots"] if row["needed"]]
+    assert busy
+    for row in busy:
+        assert row["needed_a"] <= row["needed"]
+        assert 0 <= row["abandonment"] < 100
+    chart = next(chart for chart in context["charts"] if chart.id == "chart-staffing")
+    assert chart.headers[2] == "Agents needed if clients give up (Erlang A)"
+    page = _staff_client("esdc", "analyst").get("/fr/performance/offices/esdc-toronto/staffing/")
+    text = page.content.decode()
+    assert "Agents nécessaires si des clients abandonnent (Erlang A)" in text
+    assert "la patience est une hypothèse" in text

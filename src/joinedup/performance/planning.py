@@ -409,12 +409,22 @@ def page(
     for slot in slots:
         arrivals = day_volume[busiest] * shares.get((busiest, slot), 0.0) / by_weekday[busiest]
         needed = staffing.agents_needed(arrivals, handle, share, within)
+        patience = staffing.PATIENCE[channel]
+        with_abandonment = staffing.agents_needed_a(arrivals, handle, patience, share, within)
+        # At Erlang C's staffing, the share of clients who would still give up.
+        gives_up = (
+            staffing.erlang_a(needed, arrivals, handle, patience, within).abandonment
+            if needed
+            else None
+        )
         on_roster = roster.get((busiest, slot)) if roster else None
         rows.append(
             {
                 "slot": slot_label(slot),
                 "arrivals": round(arrivals, 1),
                 "needed": needed,
+                "needed_a": with_abandonment,
+                "abandonment": None if gives_up is None else round(gives_up * 100, 1),
                 "rostered": on_roster,
                 "gap": None if on_roster is None else on_roster - needed,
             }
@@ -423,8 +433,12 @@ def page(
     context["busiest"] = busiest
     context["busiest_day"] = next(day for day, _v in next_week if day.isoweekday() == busiest)
     context["handle_minutes"] = round(handle / 60, 1)
+    context["patience_minutes"] = round(staffing.PATIENCE[channel] / 60, 1)
     context["has_roster"] = bool(roster)
-    lines = [(_("Agents needed"), [r["needed"] for r in rows])]
+    lines = [
+        (_("Agents needed"), [r["needed"] for r in rows]),
+        (_("Agents needed if clients give up (Erlang A)"), [r["needed_a"] for r in rows]),
+    ]
     if roster:
         lines.append((_("Agents rostered"), [r["rostered"] or 0 for r in rows]))
     context["charts"].append(

@@ -42,6 +42,9 @@ from dataclasses import dataclass
 #: Service standards per assisted channel: (share, within seconds).
 STANDARDS = {"phone": (0.80, 20), "counter": (0.85, 25 * 60), "video": (0.80, 60)}
 INTERVAL = 1800  # seconds in a half-hour
+#: The mean patience (seconds) assumed per assisted channel for Erlang A: the platform does
+#: not record clients hanging up or leaving the line, so these are assumptions, not data.
+PATIENCE = {"phone": 180, "counter": 1800, "video": 300}
 SEASON = 52
 HELD_OUT = 8
 HORIZON = 12
