@@ -132,8 +132,10 @@ def _group_funnel(
     dimension: str, cells: list[kpis.Figures], records: list[dict], measure: str
 ) -> charts.Chart | None:
     """A funnel plot of the measure by group: each published group's share against its
-    cases, with the 95 % and 99.8 % limits around the share of all groups together (at
-    least three groups, or the limits mean little)."""
+    cases, with the 95 % and 99.8 % limits of chance alone around the share of all groups
+    together (at least three groups). No overdispersion is allowed for: between
+    jurisdictions it stands for differences nobody controls, between client groups the
+    differences are what the page looks for."""
     label, counts = SHARES[measure]
     units = []
     for cell, record in zip(cells, records, strict=True):
@@ -142,7 +144,7 @@ def _group_funnel(
             units.append(benchmarking.Unit(record["name"], successes, n))
     if len(units) < 3:
         return None
-    fitted = benchmarking.funnel(units)
+    fitted = benchmarking.funnel(units, overdispersion=False)
     if fitted is None:
         return None
     return charts.funnel_chart(
