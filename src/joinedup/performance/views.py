@@ -228,7 +228,9 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
     """An office's forecast and the agents it needs, for its agency's analysts."""
     error = None
     try:
-        data = planning.page(office, request.GET.get("channel") or None)
+        data = planning.page(
+            office, request.GET.get("channel") or None, service=request.GET.get("service") or None
+        )
     except planning.PlanningError as problem:
         error = str(problem)
         data = planning.page(office, None)
