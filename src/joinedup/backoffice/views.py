@@ -330,6 +330,7 @@ def statement_detail(
             "statement": statement,
             "lines": lines,
             "is_client": context.agency_key == statement.client.key,
+            **statements.statement_context(statement, lines),
         },
     )
 
