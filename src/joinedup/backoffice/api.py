@@ -231,7 +231,10 @@ def statement(request: HttpRequest, statement_id: int):
 
 class BusinessOrderIn(Schema):
     service: str = Field(description="Catalogue key of a service for businesses")
-    answers: dict = Field(description="The short request form: details, quantity, needed_by")
+    answers: dict = Field(
+        description="Answers to the service's form (its version's schema): the short request "
+        "form (details, quantity, needed_by) or the service's full form"
+    )
     idempotency_key: str = Field("", max_length=200)
 
 
