@@ -26,7 +26,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied
 
-from . import applications, clock, decision_support, documents, formdefs, queues
+from . import applications, clock, decision_support, documents, formdefs, panels, queues
 from .models import (
     Application,
     ApplicationStatus,
@@ -359,6 +359,7 @@ def _item(item_id, **_kwargs) -> WorkItem:
 def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem, item_id):
     application = item.application
     problem = None
+    panel_problem: tuple[str, str] | None = None
     if request.method == "POST":
         try:
             action = request.POST.get("action")
@@ -378,6 +379,11 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             elif action == "escalate":
                 queues.escalate(context, item)
                 messages.success(request, _("The task now waits for a supervisor."))
+            elif action == "panel":
+                panel = panels.find(request.POST.get("panel", ""))
+                if panel is None:
+                    raise Http404
+                messages.success(request, panel.post(request, context, item))
             else:
                 queues.complete(
                     context,
@@ -392,6 +398,8 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             return redirect("delivery:work-item", item.pk)
         except queues.QueueError as error:
             problem = error.message
+        except panels.PanelError as error:
+            panel_problem = (request.POST.get("panel", ""), error.message)
         except PolicyDenied as denied:
             return guards.denied_response(request, denied.decision)
     applicant, refusal = queues.applicant_facts(context, application)
@@ -417,8 +425,9 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             "departures": WorkItem.RulesDeparture.choices,
             "decided_as": queues.decision_label(item) if item.decision else "",
             "rules_record": queues.rules_record_in_words(item),
+            "panels": panels.render(request, context, item, panel_problem),
         },
-        status=400 if problem else 200,
+        status=400 if problem or panel_problem else 200,
     )
 
 
