@@ -42,6 +42,26 @@ def world(federation):
     return made
 
 
+#: How long a person waits for the server to answer a form that does real work (issuing
+#: statements; a dispute, which starts a request on the engine) on a loaded machine.
+SERVER_ANSWER_MS = 60_000
+
+
+def _answer_to(page: Page, path: str):
+    """Wait, around the click that posts a form, for the server's answer to that post (the
+    redirect back), as a person waits for the page to come back: not a fixed sleep."""
+    return page.expect_response(
+        lambda response: response.request.method == "POST" and path in response.url,
+        timeout=SERVER_ANSWER_MS,
+    )
+
+
+def _expect_told(page: Page, message: str) -> None:
+    """The confirmation the person reads once the page is back."""
+    told = page.get_by_role("status").filter(has_text=message)
+    expect(told).to_be_visible(timeout=SERVER_ANSWER_MS)
+
+
 def _staff(agency: Agency, role: str) -> User:
     email = f"{role}.{agency.key}@example.org"
     user = User.objects.create_user(email, email, "x" * 20)
@@ -92,7 +112,11 @@ def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_lin
     expect(provider_page.get_by_role("link", name=onboarding.reference)).to_be_visible()
     axe(provider_page)
     provider_page.get_by_label("Month (year-month)").fill(timezone.localdate().strftime("%Y-%m"))
-    provider_page.get_by_role("button", name="Issue the month's statements").click()
+    # The supervisor waits for the provider's answer (the statements issued) before going on.
+    with _answer_to(provider_page, "/backoffice/provider/statements/"):
+        provider_page.get_by_role("button", name="Issue the month's statements").click()
+    _expect_told(provider_page, "1 statement issued for")
+    expect(provider_page.get_by_role("link", name="— ServiceOntario")).to_be_visible()
     provider_page.goto(live_server.url + "/en/backoffice/provider/dashboard/")
     expect(
         provider_page.get_by_role("heading", name="Service levels met per client")
@@ -106,11 +130,21 @@ def test_a_ministry_orders_the_provider_works_it_and_the_ministry_disputes_a_lin
     expect(page.get_by_role("rowheader", name="New employee onboarding")).to_be_visible()
     axe(page)
     screenshot(page, "backoffice-statement")
-    page.get_by_role("button", name="Acknowledge: New employee onboarding").click()
-    # The acknowledgement reloads the statement: fill the dispute on the new page, not the old.
+    # Each answer is a round trip: the ministry waits for the statement to come back with the
+    # provider's confirmation (however long the server takes), then goes on, on the new page.
+    with _answer_to(page, "/lines/"):
+        page.get_by_role("button", name="Acknowledge: New employee onboarding").click()
+    _expect_told(page, "You acknowledged the line “New employee onboarding”.")
     expect(page.get_by_role("button", name="Acknowledge: New employee onboarding")).to_have_count(0)
     page.get_by_label("Why you dispute: Pay change").fill("This pay change was cancelled.")
-    page.get_by_role("button", name="Dispute").click()
+    with _answer_to(page, "/lines/"):
+        page.get_by_role("button", name="Dispute", exact=True).click()
+    dispute = Application.objects.get(service__key="on.statement-dispute")
+    _expect_told(
+        page,
+        f"Your dispute of the line “Pay change” is sent to Ontario Shared Services as request "
+        f"{dispute.reference}.",
+    )
     expect(page.get_by_role("cell", name="Disputed")).to_be_visible()
     axe(page)
     statuses = dict(StatementLine.objects.values_list("level__service__key", "status"))

@@ -14,8 +14,9 @@ from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from joinedup.delivery import clock, formdefs
@@ -359,11 +360,21 @@ def answer_line(
     found = get_object_or_404(StatementLine, pk=line, statement=statement)
     try:
         if request.POST.get("answer") == "dispute":
-            statements.dispute(context, found, request.POST.get("reason", ""))
+            made = statements.dispute(context, found, request.POST.get("reason", ""))
+            done = _(
+                "Your dispute of the line “%(service)s” is sent to %(provider)s as request "
+                "%(reference)s."
+            ) % {
+                "service": found.service_name,
+                "provider": statement.provider.name,
+                "reference": made.application.reference,
+            }
         else:
             statements.acknowledge(context, found)
+            done = _("You acknowledged the line “%(service)s”.") % {"service": found.service_name}
     except statements.StatementError as error:
         return _refused(request, error.message)
+    messages.success(request, done)
     return redirect("backoffice:statement", pk=statement.pk)
 
 
@@ -405,7 +416,16 @@ def issue(request: HttpRequest, context: ActingContext) -> HttpResponse:
         month = _month(request.POST.get("month"))
     except Http404:
         return _refused(request, _("Give the month as year and month, like 2026-03."))
-    statements.issue_statements(provider, month)
+    issued = statements.issue_statements(provider, month)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d statement issued for %(month)s.",
+            "%(count)d statements issued for %(month)s.",
+            len(issued),
+        )
+        % {"count": len(issued), "month": formats.date_format(month, "YEAR_MONTH_FORMAT")},
+    )
     return redirect("backoffice:provider")
 
 
