@@ -89,6 +89,17 @@ class ServiceLevel(models.Model):
             "than the target were resolved within the level."
         ),
     )
+    availability_credit_rate = models.DecimalField(
+        _("availability credit"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.000"),
+        validators=SHARE,
+        help_text=_(
+            "Share of the month's charge for this service credited back when the service was "
+            "available less than its availability target over the month."
+        ),
+    )
 
     class Meta:
         verbose_name = _("service level")
@@ -327,7 +338,24 @@ class StatementLine(models.Model):
     within_level = models.PositiveIntegerField(_("resolved within the level"))
     resolved = models.PositiveIntegerField(_("resolved"))
     amount = models.DecimalField(_("charge"), max_digits=14, decimal_places=2)
-    credit = models.DecimalField(_("service credit"), max_digits=14, decimal_places=2)
+    credit = models.DecimalField(
+        _("service credit"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("All the line's credits: for resolution and for availability."),
+    )
+    availability = models.DecimalField(
+        _("availability over the month"), max_digits=6, decimal_places=5, null=True, blank=True
+    )
+    availability_target = models.DecimalField(
+        _("availability target"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    unavailable_minutes = models.PositiveIntegerField(
+        _("minutes unavailable"), null=True, blank=True
+    )
+    availability_credit = models.DecimalField(
+        _("availability credit"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
     status = models.CharField(
         pgettext_lazy("shared services", "status"),
         max_length=12,
@@ -350,6 +378,19 @@ class StatementLine(models.Model):
     @property
     def service_name(self) -> str:
         return pick(self.level.service.names)
+
+    @property
+    def resolution_credit(self) -> Decimal:
+        """The part of the credit for requests resolved late (the rest is availability's)."""
+        return self.credit - self.availability_credit
+
+    @property
+    def availability_missed(self) -> bool:
+        return (
+            self.availability is not None
+            and self.availability_target is not None
+            and self.availability < self.availability_target
+        )
 
     @property
     def level_met_share(self) -> Decimal | None:

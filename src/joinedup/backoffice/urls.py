@@ -28,6 +28,16 @@ urlpatterns = [
         name="business-order",
     ),
     path(
+        "backoffice/businesses/<int:business_id>/order/<str:service_key>/check/",
+        views.business_check,
+        name="business-check",
+    ),
+    path(
+        "backoffice/businesses/<int:business_id>/order/<str:service_key>/<slug:page>/",
+        views.business_form,
+        name="business-form",
+    ),
+    path(
         "backoffice/businesses/<int:business_id>/applications/<uuid:application_id>/",
         views.business_application,
         name="business-application",
