@@ -9,7 +9,9 @@ column's type, unit and meaning, so that tools load it without guessing.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,7 +79,7 @@ def rows(period: kpis.Period) -> list[dict]:
     return found
 
 
-def datapackage(period: kpis.Period) -> dict:
+def datapackage(period: kpis.Period, csv_path: str = "kpis.csv") -> dict:
     fields = []
     for name, kind, fmt, description in FIELDS:
         field = {"name": name, "type": kind, "description": description}
@@ -104,7 +106,7 @@ def datapackage(period: kpis.Period) -> dict:
         "resources": [
             {
                 "name": "kpis",
-                "path": "kpis.csv",
+                "path": csv_path,
                 "profile": "tabular-data-resource",
                 "format": "csv",
                 "mediatype": "text/csv",
@@ -129,16 +131,34 @@ def register_exporter(name: str, write: Callable[[Path, kpis.Period], int]) -> N
     EXPORTERS[name] = write
 
 
+def csv_text(found: list[dict]) -> str:
+    """The rows as CSV, with the header the data package describes (empty for a figure
+    not published)."""
+    handle = io.StringIO(newline="")
+    writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in FIELDS])
+    writer.writeheader()
+    for row in found:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return handle.getvalue()
+
+
+def datapackage_text(period: kpis.Period) -> str:
+    return json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n"
+
+
+def zipped(period: kpis.Period) -> bytes:
+    """The data package as one download: kpis.csv beside datapackage.json, which names it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("kpis.csv", csv_text(rows(period)))
+        archive.writestr("datapackage.json", datapackage_text(period))
+    return buffer.getvalue()
+
+
 def write_open_data(folder: Path, period: kpis.Period) -> int:
     """Write kpis.csv and datapackage.json into `folder`; returns the number of rows."""
     folder.mkdir(parents=True, exist_ok=True)
     found = rows(period)
-    with (folder / "kpis.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in FIELDS])
-        writer.writeheader()
-        for row in found:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    (folder / "datapackage.json").write_text(
-        json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    (folder / "kpis.csv").write_text(csv_text(found), encoding="utf-8", newline="")
+    (folder / "datapackage.json").write_text(datapackage_text(period), encoding="utf-8")
     return len(found)
