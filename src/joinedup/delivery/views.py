@@ -387,7 +387,7 @@ def queue_page(request: HttpRequest, context: ActingContext):
         "delivery/queue.html",
         {
             "agency": agency,
-            "items": [(i, clock.state(i.application)) for i in items],
+            "items": [(i, clock.state(i.application)) for i in queues.name_tasks(items)],
             "statuses": WorkItem.Status.choices,
             "status": status,
         },
@@ -447,6 +447,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             problem = error.message
         except PolicyDenied as denied:
             return guards.denied_response(request, denied.decision)
+    queues.name_tasks([item])
     applicant, refusal = queues.applicant_facts(context, application)
     supervising = identity_policy.decide(context, "delivery.supervise", item.agency).allowed
     support = _decision_support(application)
