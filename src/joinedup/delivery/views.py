@@ -259,6 +259,12 @@ def _status_page(
     status: int = 200,
 ) -> HttpResponse:
     is_applicant = context.person_id is not None and not context.role
+    waiting = None
+    if is_applicant and application.status == ApplicationStatus.WAITING:
+        waiting = queues.applicant_task(application)
+        if waiting is not None:
+            waiting.application = application
+            queues.name_tasks([waiting])  # the step named in the applicant's language
     return render(
         request,
         "delivery/application.html",
@@ -266,9 +272,7 @@ def _status_page(
             "application": application,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
-            "waiting": queues.applicant_task(application)
-            if is_applicant and application.status == ApplicationStatus.WAITING
-            else None,
+            "waiting": waiting,
             "payment": application.payments.filter(status__in=["pending", "failed"]).first(),
             "documents": application.documents.all(),
             "is_applicant": is_applicant,
