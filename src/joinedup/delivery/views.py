@@ -206,6 +206,12 @@ def _status_page(
     status: int = 200,
 ) -> HttpResponse:
     is_applicant = context.person_id is not None and not context.role
+    waiting = None
+    if is_applicant and application.status == ApplicationStatus.WAITING:
+        waiting = queues.applicant_task(application)
+        if waiting is not None:
+            waiting.application = application
+            queues.name_tasks([waiting])  # the step named in the applicant's language
     return render(
         request,
         "delivery/application.html",
@@ -213,9 +219,7 @@ def _status_page(
             "application": application,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
-            "waiting": queues.applicant_task(application)
-            if is_applicant and application.status == ApplicationStatus.WAITING
-            else None,
+            "waiting": waiting,
             "payment": application.payments.filter(status__in=["pending", "failed"]).first(),
             "documents": application.documents.all(),
             "is_applicant": is_applicant,
@@ -334,7 +338,7 @@ def queue_page(request: HttpRequest, context: ActingContext):
         "delivery/queue.html",
         {
             "agency": agency,
-            "items": [(i, clock.state(i.application)) for i in items],
+            "items": [(i, clock.state(i.application)) for i in queues.name_tasks(items)],
             "statuses": WorkItem.Status.choices,
             "status": status,
         },
@@ -402,6 +406,7 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             panel_problem = (request.POST.get("panel", ""), error.message)
         except PolicyDenied as denied:
             return guards.denied_response(request, denied.decision)
+    queues.name_tasks([item])
     applicant, refusal = queues.applicant_facts(context, application)
     supervising = identity_policy.decide(context, "delivery.supervise", item.agency).allowed
     support = _decision_support(application)

@@ -12,7 +12,9 @@ load it without guessing.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -208,23 +210,41 @@ def register_exporter(name: str, write: Callable[[Path, kpis.Period], int]) -> N
     EXPORTERS[name] = write
 
 
+def csv_text(found: list[dict], columns=FIELDS) -> str:
+    """The rows as CSV, with the header the data package describes (empty for a figure
+    not published); `columns` is FIELDS for kpis.csv, GROUP_FIELDS for kpis-by-group.csv."""
+    handle = io.StringIO(newline="")
+    writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in columns])
+    writer.writeheader()
+    for row in found:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return handle.getvalue()
+
+
+def datapackage_text(period: kpis.Period) -> str:
+    return json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n"
+
+
+def zipped(period: kpis.Period) -> bytes:
+    """The data package as one download: kpis.csv and kpis-by-group.csv beside
+    datapackage.json, which names them."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("kpis.csv", csv_text(rows(period)))
+        archive.writestr("kpis-by-group.csv", csv_text(group_rows(period), GROUP_FIELDS))
+        archive.writestr("datapackage.json", datapackage_text(period))
+    return buffer.getvalue()
+
+
 def write_open_data(folder: Path, period: kpis.Period) -> int:
     """Write kpis.csv, kpis-by-group.csv and datapackage.json into `folder`; returns the
     number of rows of both files."""
     folder.mkdir(parents=True, exist_ok=True)
     found = rows(period)
-    with (folder / "kpis.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in FIELDS])
-        writer.writeheader()
-        for row in found:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
     by_group = group_rows(period)
-    with (folder / "kpis-by-group.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in GROUP_FIELDS])
-        writer.writeheader()
-        for row in by_group:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    (folder / "datapackage.json").write_text(
-        json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    (folder / "kpis.csv").write_text(csv_text(found), encoding="utf-8", newline="")
+    (folder / "kpis-by-group.csv").write_text(
+        csv_text(by_group, GROUP_FIELDS), encoding="utf-8", newline=""
     )
+    (folder / "datapackage.json").write_text(datapackage_text(period), encoding="utf-8")
     return len(found) + len(by_group)

@@ -22,6 +22,7 @@ from . import (
     insight,
     integration,
     kpis,
+    opendata,
     pages,
     planning,
     referrals,
@@ -51,6 +52,35 @@ def _render(request, template: str, context: dict, error: str | None = None) -> 
 def index(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
     return _render(request, "performance/index.html", pages.overview(period), error)
+
+
+def _refused_download(error: str) -> HttpResponse:
+    """A download for a period we do not understand: the reason, in words, and a 400."""
+    return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+
+
+@guards.public
+def open_data_csv(request: HttpRequest) -> HttpResponse:
+    """The published figures of the period as CSV (the default period for one not known)."""
+    period, error = _period(request)
+    if error:
+        return _refused_download(error)
+    response = HttpResponse(
+        opendata.csv_text(opendata.rows(period)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="performance-{period.code}.csv"'
+    return response
+
+
+@guards.public
+def open_data_package(request: HttpRequest) -> HttpResponse:
+    """The same figures with their Frictionless description, zipped."""
+    period, error = _period(request)
+    if error:
+        return _refused_download(error)
+    response = HttpResponse(opendata.zipped(period), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="performance-{period.code}.zip"'
+    return response
 
 
 @guards.public
