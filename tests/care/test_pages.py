@@ -249,3 +249,134 @@ def test_the_workspace_reads_a_constant_number_of_statements(services, lead, mak
     few = statements()
     add_cases(10, 2)
     assert statements() == few
+
+
+FORMS = [
+    "need",
+    "goal",
+    "action",
+    "action-status",
+    "outcome",
+    "member",
+    "remove",
+    "referral",
+    "note",
+    "alert",
+    "close-alert",
+    "review",
+]
+COORDINATORS_ONLY = {
+    "need",
+    "goal",
+    "action",
+    "outcome",
+    "member",
+    "remove",
+    "close-alert",
+    "review",
+}
+
+
+def test_each_form_of_a_case_is_a_page_linked_from_the_case_and_asks_the_team(
+    services, lead, ontario, person, make_staff
+):
+    import re
+
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "health"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing"],
+    )
+    province = ontario_agency(ontario)
+    housing = plans.add_goal(lead, plans.add_need(lead, case, "housing", "Keep home"), "Rent", None)
+    health = plans.add_goal(lead, plans.add_need(lead, case, "health", "Sleep"), "Therapy", None)
+    plans.add_action(lead, housing, "Rent bank form", province, datetime.date(2027, 1, 15))
+    plans.add_action(lead, health, "See a counsellor", province, datetime.date(2027, 1, 15))
+    plans.raise_alert(lead, case, "housing", "Eviction notice served")
+    base = f"/en/staff/care/cases/{case.reference}/"
+    browser = staff_client(lead)
+    page = browser.get(base).content.decode()
+    # The case page carries no form: each is a page of its own, linked from it.
+    assert "<form" not in page.split("<main", 1)[-1].split("</main>", 1)[0]
+    linked = set(re.findall(rf'href="{re.escape(base)}([a-z-]+)/', page))
+    assert linked - {"assessments"} == set(FORMS)  # and the assessment pages
+    for what in FORMS:
+        answer = browser.get(f"{base}{what}/")
+        assert answer.status_code == 200, what
+        assert "<form" in answer.content.decode()
+
+    # A member of another agency: the forms any member uses, not the coordinators'.
+    theirs = staff_client(ontario)
+    for what in FORMS:
+        expected = 403 if what in COORDINATORS_ONLY else 200
+        assert theirs.get(f"{base}{what}/").status_code == expected, what
+    # What a form lists is what the gate lets them see: their agency's housing action only.
+    listed = theirs.get(f"{base}action-status/").content.decode()
+    assert "Rent bank form" in listed and "See a counsellor" not in listed
+    # Someone not on the team sees no form of the case.
+    outsider = staff_client(make_staff("esdc", "caseworker"))
+    assert all(outsider.get(f"{base}{what}/").status_code == 403 for what in FORMS)
+    assert browser.get(f"{base}nothing-here/").status_code == 404
+
+
+def test_the_form_pages_do_what_they_say_and_refuse_bad_input_on_the_form(services, lead, person):
+    case = team.open_case(lead, person, basis="consent", categories=["housing"])
+    base = f"/en/staff/care/cases/{case.reference}/"
+    browser = staff_client(lead)
+    refused = browser.post(f"{base}alert/", {"domain": "housing", "text": "  "})
+    assert refused.status_code == 400
+    text = refused.content.decode()
+    assert "Describe the concern." in text and 'id="alert-text"' in text
+    assert not case.alerts.exists()
+    done = browser.post(f"{base}alert/", {"domain": "housing", "text": "Threats from landlord"})
+    assert done.status_code == 302 and done.url == base
+    alert = case.alerts.get()
+    assert "Threats from landlord" in browser.get(base).content.decode()
+    assert browser.get(f"{base}close-alert/", {"alert": alert.pk}).status_code == 200
+    browser.post(f"{base}close-alert/", {"alert": alert.pk})
+    alert.refresh_from_db()
+    assert alert.closed_at is not None
+    assert browser.post(f"{base}close-alert/", {"alert": alert.pk}).status_code == 400
+
+    goal = plans.add_goal(lead, plans.add_need(lead, case, "housing", "Keep home"), "Rent", None)
+    action = plans.add_action(
+        lead, goal, "Rent bank form", ontario_agency(lead), datetime.date(2027, 1, 15)
+    )
+    form = browser.get(f"{base}action-status/", {"action": action.pk}).content.decode()
+    assert f'<option value="{action.pk}" selected>' in form
+    assert (
+        browser.post(f"{base}action-status/", {"action": action.pk, "status": "x"}).status_code
+        == 400
+    )
+    browser.post(f"{base}action-status/", {"action": action.pk, "status": "done"})
+    browser.post(f"{base}outcome/", {"goal": goal.pk, "outcome": "attained"})
+    action.refresh_from_db()
+    goal.refresh_from_db()
+    assert (action.status, goal.outcome) == ("done", "attained")
+    assert "Attained" in browser.get(base).content.decode()
+
+    lead_member = case.team.get(role="lead")
+    bad = browser.post(
+        f"{base}review/",
+        {"held_on": "2026-12-01", "attendees": [lead_member.pk], "decisions": "Keep going"}
+        | {"next_review": "2026-11-01"},
+    )
+    assert (
+        bad.status_code == 400 and "The next review comes after this one." in bad.content.decode()
+    )
+    assert not case.reviews.exists()
+    browser.post(
+        f"{base}review/",
+        {
+            "held_on": "2026-12-01",
+            "attendees": [lead_member.pk],
+            "decisions": "Keep going",
+            "next_review": "2027-03-01",
+        },
+    )
+    case.refresh_from_db()
+    assert case.reviews.get().decisions == "Keep going"
+    assert case.review_date == datetime.date(2027, 3, 1)

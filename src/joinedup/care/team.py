@@ -289,25 +289,42 @@ class CaseView:
 TIMELINE_APPLICATIONS = 20
 
 
+def _disclose(context: ActingContext, case: IntegratedCase, wanted: list[str]) -> gate.Disclosure:
+    """One pass of the gate for these fields and every care category (its rules, consents
+    and sensitivities read once), one ledger entry. Raises NotOnTeam when it refuses."""
+    wanted = [*wanted, *(field_key(c) for c in CARE_CATEGORIES)]
+    (disclosure,) = gate.disclose_many(
+        context, case.person, [gate.Request(tuple(wanted), PURPOSE, case.agency)]
+    )
+    if isinstance(disclosure, gate.DisclosureRefused):
+        raise NotOnTeam(disclosure.message) from disclosure
+    return disclosure
+
+
+def _domains(disclosure: gate.Disclosure) -> list[str]:
+    return sorted(
+        {d for key, value in disclosure.fields.items() if key.startswith("care.") for d in value}
+    )
+
+
+def visible_domains(context: ActingContext, case: IntegratedCase) -> tuple[TeamMember, list[str]]:
+    """The actor's place in the team and the life domains the gate lets them see of the case
+    now (one ledger entry): what a form listing the plan's needs, goals, actions or alerts
+    may show. Raises NotOnTeam for anyone not on the team now."""
+    member = active_member(context, case)
+    if member is None:
+        raise NotOnTeam(_("You are not a member of this case's team."))
+    return member, _domains(_disclose(context, case, []))
+
+
 def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
     """Everything of the case this member may see now, each read through the gate (one
     ledger entry for the request). Raises NotOnTeam for anyone not on the team now."""
     member = active_member(context, case)
     if member is None:
         raise NotOnTeam(_("You are not a member of this case's team."))
-    wanted = ["given_names", "family_name", APPLICATIONS_FIELD] + [
-        field_key(c) for c in CARE_CATEGORIES
-    ]
-    # One pass of the gate for the name and every category (its rules, consents and
-    # sensitivities read once), one ledger entry.
-    (disclosure,) = gate.disclose_many(
-        context, case.person, [gate.Request(tuple(wanted), PURPOSE, case.agency)]
-    )
-    if isinstance(disclosure, gate.DisclosureRefused):
-        raise NotOnTeam(disclosure.message) from disclosure
-    domains = sorted(
-        {d for key, value in disclosure.fields.items() if key.startswith("care.") for d in value}
-    )
+    disclosure = _disclose(context, case, ["given_names", "family_name", APPLICATIONS_FIELD])
+    domains = _domains(disclosure)
     withheld = sorted(
         {key.removeprefix("care.") for key in disclosure.withheld if key.startswith("care.")}
     )
