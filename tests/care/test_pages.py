@@ -380,3 +380,66 @@ def test_the_form_pages_do_what_they_say_and_refuse_bad_input_on_the_form(servic
     case.refresh_from_db()
     assert case.reviews.get().decisions == "Keep going"
     assert case.review_date == datetime.date(2027, 3, 1)
+
+
+def test_the_caseload_is_paged_by_fifty_with_one_count_whatever_its_size(lead, agencies):
+    import re
+
+    from joinedup.care.models import TeamMember
+    from joinedup.identity.models import Person
+
+    agency = agencies["toronto"]
+
+    def add_cases(count: int, start: int) -> None:
+        people = Person.objects.bulk_create(
+            Person(given_names=f"P{n}", family_name="Load", birth_date=datetime.date(1980, 1, 1))
+            for n in range(start, start + count)
+        )
+        cases = IntegratedCase.objects.bulk_create(
+            IntegratedCase(
+                reference=f"C-LOAD{start + i:04d}",
+                person=p,
+                agency=agency,
+                basis="statute",
+                opened_by_id=lead.user_id,
+                review_date=datetime.date(2027, 1, 1) + datetime.timedelta(days=start + i),
+            )
+            for i, p in enumerate(people)
+        )
+        TeamMember.objects.bulk_create(
+            TeamMember(case=c, membership_id=lead.membership_id, role="lead") for c in cases
+        )
+
+    browser = staff_client(lead)
+
+    def statements(page: str = "1") -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            answer = browser.get("/en/staff/care/", {"page": page})
+        assert answer.status_code == 200
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert len(counts) == 1  # the caseload's size, counted once
+        return len(queries), answer.content.decode()
+
+    def rows(html: str) -> list[str]:
+        return re.findall(r'href="/en/staff/care/cases/(C-LOAD\d+)/"', html)
+
+    add_cases(60, 0)
+    statements()  # the first request of a session reads a few things once
+    few, first = statements()
+    assert len(rows(first)) == 50 and rows(first)[0] == "C-LOAD0000"
+    assert "You are on the team of 60 open cases." in first and "Page 1 of 2" in first
+    add_cases(90, 60)
+    many, first = statements()
+    assert many == few
+    assert "You are on the team of 150 open cases." in first and "Page 1 of 3" in first
+    _n, last = statements("3")
+    assert rows(last) == [f"C-LOAD{n:04d}" for n in range(100, 150)]
+    assert "Previous cases" in last and "Next cases" not in last
+    # A bad or too-large page number gives the nearest page, never an error.
+    assert rows(statements("x")[1]) == rows(first)
+    assert rows(statements("99")[1]) == rows(last)
+    # A case the lead has left is not in their caseload any more.
+    TeamMember.objects.filter(case__reference="C-LOAD0000").update(
+        left_at=datetime.datetime.now(datetime.UTC)
+    )
+    assert "C-LOAD0000" not in rows(statements()[1])

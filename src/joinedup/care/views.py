@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -136,7 +137,9 @@ def find_help(request: HttpRequest) -> HttpResponse:
 @guards.requires("care.workspace")
 def workspace(request: HttpRequest, context: ActingContext) -> HttpResponse:
     today = timezone.localdate()
-    cases = list(team.cases_of(context).select_related("person")[:PAGE])
+    # The caseload in pages of 50: one COUNT and one page of rows, whatever its size (a bad
+    # or too-large page number gives the nearest page).
+    cases = Paginator(team.cases_of(context), PAGE).get_page(request.GET.get("page"))
     due_actions = list(
         Action.objects.filter(
             agency__key=context.agency_key,
