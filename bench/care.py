@@ -51,9 +51,11 @@ def scratch_database() -> tuple[str, callable]:
     if server.startswith("postgres"):
         import psycopg
 
-        base = server.replace("postgres://", "postgresql://").rsplit("/", 1)[0]
+        base, named = server.replace("postgres://", "postgresql://").rsplit("/", 1)
         admin = f"{base}/postgres"  # the server's own database: ours may not exist yet
-        name = f"bench_care_{uuid.uuid4().hex[:10]}"
+        # Named after the database DATABASE_URL names (whose owner may keep a prefix).
+        prefix = named.split("?", 1)[0] or "bench"
+        name = f"{prefix}_care_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as db:
             db.execute(f'CREATE DATABASE "{name}"')
 

@@ -320,7 +320,17 @@ def visible_domains(context: ActingContext, case: IntegratedCase) -> tuple[TeamM
 def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
     """Everything of the case this member may see now, each read through the gate (one
     ledger entry for the request). Raises NotOnTeam for anyone not on the team now."""
-    member = active_member(context, case)
+    # The team now, read once: the actor's own place in it is one of its rows.
+    members = list(
+        TeamMember.objects.filter(case=case, left_at__isnull=True)
+        .select_related("membership__agency", "membership__user")
+        .order_by("joined_at", "pk")
+    )
+    member = (
+        next((m for m in members if m.membership_id == context.membership_id), None)
+        if context.is_staff and context.membership_id
+        else None
+    )
     if member is None:
         raise NotOnTeam(_("You are not a member of this case's team."))
     disclosure = _disclose(context, case, ["given_names", "family_name", APPLICATIONS_FIELD])
@@ -359,11 +369,7 @@ def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
             Note.objects.filter(case=case, domain__in=domains).select_related("agency")[:50]
         ),
         alerts=list(Alert.objects.filter(case=case, domain__in=domains, closed_at__isnull=True)),
-        team=list(
-            TeamMember.objects.filter(case=case, left_at__isnull=True)
-            .select_related("membership__agency", "membership__user")
-            .order_by("joined_at", "pk")
-        ),
+        team=members,
         referrals=list(
             Referral.objects.filter(case=case).select_related("service", "to_agency")[:50]
         ),
