@@ -3,7 +3,8 @@ plain SQL, in one run.
 
 Run it with the project's Python: `.venv/bin/python bench/care.py` (also `make bench`). It
 works on a scratch database it creates and removes: an SQLite file by default, or, when
-DATABASE_URL names PostgreSQL, a scratch database on that server. It loads the small test
+DATABASE_URL names PostgreSQL, a scratch database on that server (named after the one it
+names; `--keep` keeps it). It loads the small test
 federation and directory, generates people (each with an address), integrated cases (each
 with a team, a need, a goal, an action, two notes) and referrals (progress bars), then:
 
@@ -220,6 +221,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="2,000 people, 30 requests")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database (to EXPLAIN by hand)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.people, args.requests = 2000, 30
@@ -233,7 +237,10 @@ def main() -> int:
     try:
         return run(args)
     finally:
-        drop()
+        if args.keep:
+            print(f"kept: {url}")
+        else:
+            drop()
 
 
 def run(args) -> int:
@@ -288,6 +295,10 @@ def run(args) -> int:
     )
     generate(args.people - tenth, tenth, world)
     print(f"generated in {time.perf_counter() - started:.0f} s")
+    with connection.cursor() as cursor:
+        # The planner's statistics of the new rows, as autovacuum would gather them on a
+        # live database (both sides, pages and plain SQL, are read with them).
+        cursor.execute("ANALYZE")
     counts_large = (
         statements(client, f"/en/staff/care/cases/{sample_ref}/"),
         statements(worker, f"/en/staff/care/cases/{sample_ref}/"),
