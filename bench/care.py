@@ -4,9 +4,9 @@ plain SQL, in one run.
 Run it with the project's Python: `.venv/bin/python bench/care.py` (also `make bench`). It
 works on a scratch database it creates and removes: an SQLite file by default, or, when
 DATABASE_URL names PostgreSQL, a scratch database on that server (named after the one it
-names; `--keep` keeps it). It loads the small test
-federation and directory, generates people (each with an address), integrated cases (each
-with a team, a need, a goal, an action, two notes) and referrals (progress bars), then:
+names; `--keep` keeps it). It loads the small test federation and directory, generates
+people (each with an address), integrated cases (each with a team, a need, a goal, an
+action, two notes) and referrals (progress bars), runs ANALYZE, then:
 
 - requests the case page of random cases and the lead's dashboard through Django's test
   client (the whole stack: policy, data gate with its ledger entry, templates), and reads

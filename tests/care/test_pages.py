@@ -443,3 +443,39 @@ def test_the_caseload_is_paged_by_fifty_with_one_count_whatever_its_size(lead, a
         left_at=datetime.datetime.now(datetime.UTC)
     )
     assert "C-LOAD0000" not in rows(statements()[1])
+
+
+def test_a_form_may_name_only_what_the_gate_lets_the_member_see(services, lead, ontario, person):
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "health"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "navigator",
+        categories=["housing"],
+    )
+    province = ontario_agency(ontario)
+    health = plans.add_goal(lead, plans.add_need(lead, case, "health", "Sleep"), "Therapy", None)
+    counsellor = plans.add_action(lead, health, "Counsellor", province, datetime.date(2027, 1, 1))
+    alert = plans.raise_alert(lead, case, "health", "Self-harm risk")
+    base = f"/en/staff/care/cases/{case.reference}/"
+    navigator = staff_client(ontario)
+    # A navigator of another agency, shown nothing of health, cannot write to it by number.
+    for what, form in [
+        ("outcome", {"goal": health.pk, "outcome": "attained"}),
+        ("action", {"goal": health.pk, "description": "x", "agency": province.pk}),
+        ("action-status", {"action": counsellor.pk, "status": "done"}),
+        ("close-alert", {"alert": alert.pk}),
+    ]:
+        assert (
+            navigator.post(f"{base}{what}/", form | {"due_date": "2027-01-01"}).status_code == 400
+        )
+    health.refresh_from_db()
+    counsellor.refresh_from_db()
+    alert.refresh_from_db()
+    assert (health.outcome, counsellor.status, alert.closed_at) == ("", "planned", None)
+    assert health.actions.count() == 1
+    # The lead, who sees health, can.
+    staff_client(lead).post(f"{base}outcome/", {"goal": health.pk, "outcome": "attained"})
+    health.refresh_from_db()
+    assert health.outcome == "attained"

@@ -428,7 +428,10 @@ def case_form(
     if request.method != "POST":
         return _form_page(request, context, case, what)
     try:
-        message = _act(context, case, what, request.POST)
+        # A form that names a need, goal, action or alert may name only one the gate lets
+        # the member see (the same read as the form's page: one ledger entry).
+        domains = team.visible_domains(context, case)[1] if CASE_FORMS[what].reads_plan else []
+        message = _act(context, case, what, request.POST, domains)
     except ValidationError as error:
         return _form_page(request, context, case, what, _errors(error), status=400)
     except PermissionDenied as refusal:
@@ -437,8 +440,9 @@ def case_form(
     return redirect("care:case", reference=case.reference)
 
 
-def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
-    """Do one thing a case's form asks for; answers the message to show."""
+def _act(context: ActingContext, case: IntegratedCase, what: str, post, domains: list[str]) -> str:
+    """Do one thing a case's form asks for; answers the message to show. `domains`: the life
+    domains the member may see, among which a chosen need, goal, action or alert must be."""
     if what == "note":
         plans.add_note(context, case, post.get("domain", ""), post.get("text", ""))
         return _("The note is recorded.")
@@ -447,7 +451,7 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         return _("The alert is shown to the team members entitled to see it.")
     if what == "close-alert":
         alert = Alert.objects.filter(
-            case=case, pk=_int(post.get("alert")), closed_at__isnull=True
+            case=case, domain__in=domains, pk=_int(post.get("alert")), closed_at__isnull=True
         ).first()
         if alert is None:
             raise ValidationError({"alert": _("Choose an open alert of this case.")})
@@ -457,7 +461,7 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         plans.add_need(context, case, post.get("domain", ""), post.get("description", ""))
         return _("The need is added to the plan.")
     if what == "goal":
-        need = Need.objects.filter(case=case, pk=_int(post.get("need"))).first()
+        need = Need.objects.filter(case=case, domain__in=domains, pk=_int(post.get("need"))).first()
         if need is None:
             raise ValidationError({"need": _("Choose the need this goal answers.")})
         plans.add_goal(
@@ -465,7 +469,9 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         )
         return _("The goal is added to the plan.")
     if what == "action":
-        goal = Goal.objects.filter(need__case=case, pk=_int(post.get("goal"))).first()
+        goal = Goal.objects.filter(
+            need__case=case, need__domain__in=domains, pk=_int(post.get("goal"))
+        ).first()
         agency = Agency.objects.filter(pk=_int(post.get("agency"))).first()
         if goal is None or agency is None:
             raise ValidationError({"goal": _("Choose the goal and the organisation responsible.")})
@@ -478,13 +484,17 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         )
         return _("The action is added to the plan.")
     if what == "action-status":
-        action = Action.objects.filter(goal__need__case=case, pk=_int(post.get("action"))).first()
+        action = Action.objects.filter(
+            goal__need__case=case, goal__need__domain__in=domains, pk=_int(post.get("action"))
+        ).first()
         if action is None:
             raise ValidationError({"action": _("Choose an action of this plan.")})
         plans.set_action_status(context, action, post.get("status", ""))
         return _("The action is updated.")
     if what == "outcome":
-        goal = Goal.objects.filter(need__case=case, pk=_int(post.get("goal"))).first()
+        goal = Goal.objects.filter(
+            need__case=case, need__domain__in=domains, pk=_int(post.get("goal"))
+        ).first()
         if goal is None:
             raise ValidationError({"goal": _("Choose a goal of this plan.")})
         plans.record_outcome(context, goal, post.get("outcome", ""))
