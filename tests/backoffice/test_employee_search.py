@@ -172,3 +172,38 @@ def test_the_search_pages_with_a_count_and_same_queries_at_10_and_200(
     assert at_200 == at_10
     body = browser.get(URL, {"q": "tremblay", "page": "8"}).content.decode()
     assert "200 employees found" in body and "Page 8 of 8" in body
+
+
+def test_the_gate_in_one_pass_decides_each_person_as_one_at_a_time(shared, make_staff):
+    from joinedup.sharing import gate
+
+    here = _person("Lea", "Roy")
+    away = register_person(
+        given_names="Luc",
+        family_name="Roy",
+        address=AddressInput(
+            street_address="1 rue Ste-Catherine", locality="Montréal", jurisdiction_code="CA-QC-MTL"
+        ),
+    )
+    nowhere = Person.objects.create(given_names="Max", family_name="Roy")
+    _rule(shared)
+    caseworker = make_staff(shared["provincial"], "caseworker")
+    people = [(here, shared["ministry"]), (away, shared["ministry"]), (nowhere, shared["city"])]
+    fields = ["given_names", "family_name", "birth_date"]
+    together = gate.disclose_each(caseworker, people, fields, "shared-services")
+    one_by_one = []
+    for person, holder in people:
+        try:
+            one_by_one.append(
+                gate.disclose(caseworker, person, fields, "shared-services", holder=holder)
+            )
+        except gate.DisclosureRefused as refused:
+            one_by_one.append(refused)
+    assert [type(a) for a in together] == [type(a) for a in one_by_one]
+    assert together[0].fields == one_by_one[0].fields and together[0].fields["family_name"] == "Roy"
+    assert together[1].code == one_by_one[1].code == "out_of_scope"  # lives in Quebec
+    assert together[2].code == one_by_one[2].code  # the city shares nothing with the provider
+    events = AccessEvent.objects.order_by("pk")
+    assert events.count() == 6
+    pairs = [(e.subject_id, e.outcome, e.reason, e.holder_agency) for e in events]
+    assert pairs[:3] == pairs[3:]
