@@ -15,6 +15,7 @@ urlpatterns = [
     path("backoffice/statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
     path("backoffice/statements/<int:pk>/lines/<int:line>/", views.answer_line, name="answer"),
     path("backoffice/provider/", views.provider_requests, name="provider"),
+    path("backoffice/employees/", views.find_employee, name="employees"),
     path("backoffice/provider/statements/", views.issue, name="issue"),
     path("backoffice/provider/dashboard/", views.provider_dashboard, name="dashboard"),
     path("backoffice/provider/outages/", views.outages, name="outages"),

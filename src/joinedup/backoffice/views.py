@@ -34,6 +34,7 @@ from . import (
     availability,
     business,
     dashboard,
+    employees,
     feedback,
     levels,
     procurement,
@@ -51,6 +52,7 @@ from .models import (
     StatementLine,
     month_start,
 )
+from .models import fold as models_fold
 
 PAGE_SIZE = 25
 
@@ -144,6 +146,9 @@ def home(request: HttpRequest, context: ActingContext) -> HttpResponse:
                 :12
             ],
             "surveys": feedback.open_for_agency(agency),
+            "can_find_employee": identity_policy.decide(
+                context, "backoffice.find_employee"
+            ).allowed,
         },
     )
 
@@ -403,6 +408,9 @@ def provider_requests(request: HttpRequest, context: ActingContext) -> HttpRespo
             "alerts": alerts,
             "statements": Statement.objects.filter(provider=provider).select_related("client")[:24],
             "can_issue": context.role in {"supervisor", "administrator", "analyst"},
+            "can_find_employee": identity_policy.decide(
+                context, "backoffice.find_employee"
+            ).allowed,
             "last_month": _month(None),
         },
     )
@@ -769,6 +777,39 @@ def outages(request: HttpRequest, context: ActingContext) -> HttpResponse:
             "error": error,
             "entered": entered,
             "time_zone": levels.calendar_of(provider).time_zone,
+        },
+        status=400 if error else 200,
+    )
+
+
+# --- Employees --------------------------------------------------------------------------------
+
+
+@guards.requires("backoffice.find_employee")
+@require_GET
+def find_employee(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """Search a client agency's employee by name and see the requests that concern them."""
+    agency = _agency(context)
+    query = request.GET.get("q", "").strip()[:200]
+    error = ""
+    paged = None
+    found: list[employees.Found] = []
+    if query:
+        if len(models_fold(query).replace(" ", "")) < employees.MIN_QUERY:
+            error = _("Give at least two letters of the name.")
+        else:
+            paged = paginate(request, employees.search(context, agency, query))
+            found = employees.read(context, list(paged.page))
+    return render(
+        request,
+        "backoffice/employees.html",
+        {
+            "agency": agency,
+            "query": query,
+            "error": error,
+            "paged": paged,
+            "found": found,
+            "provider": agency.kind == Agency.Kind.SHARED_SERVICES,
         },
         status=400 if error else 200,
     )
