@@ -4,6 +4,7 @@ office's own page gives, for the agency's staff only, in a constant number of qu
 from __future__ import annotations
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -11,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from joinedup.federation.models import Office
+from joinedup.federation.models import Jurisdiction, Office
 from joinedup.performance import agency_staffing, planning
 from joinedup.performance.models import Transaction
 
@@ -27,13 +28,16 @@ def _toronto() -> Office:
     return Office.objects.select_related("agency", "jurisdiction").get(key="esdc-toronto")
 
 
-def _copy_office(template: Office, number: int, weeks: int = 20) -> Office:
-    """Another ESDC office in the same city: phone calls on Thursdays, `weeks` weeks."""
+def _copy_office(
+    template: Office, number: int, weeks: int = 20, jurisdiction=None, zone=TORONTO
+) -> Office:
+    """Another ESDC office (in the same city unless told): phone calls on Thursdays from
+    14:00 to 14:59 in `zone`, `weeks` weeks."""
     office = Office.objects.create(
         agency=template.agency,
         key=f"esdc-extra-{number}",
         names={"en": f"Extra office {number}", "fr": f"Bureau supplémentaire {number}"},
-        jurisdiction=template.jurisdiction,
+        jurisdiction=jurisdiction or template.jurisdiction,
     )
     today = timezone.localdate()
     monday = today - datetime.timedelta(days=today.weekday())
@@ -41,7 +45,7 @@ def _copy_office(template: Office, number: int, weeks: int = 20) -> Office:
     for back in range(weeks, 0, -1):
         thursday = monday - datetime.timedelta(weeks=back) + datetime.timedelta(days=3)
         for i in range(30 + number):
-            started = datetime.datetime.combine(thursday, datetime.time(14, i % 60), TORONTO)
+            started = datetime.datetime.combine(thursday, datetime.time(14, i % 60), zone)
             rows.append(
                 Transaction(
                     source=f"extra:{number}:{back}:{i}",
@@ -101,6 +105,21 @@ def test_an_office_with_too_little_history_is_said_so():
     rows = {row.office.key: row for row in agency_staffing.page(office.agency)["rows"]}
     assert rows["esdc-extra-1"].too_little_history and rows["esdc-extra-1"].needed is None
     assert rows["esdc-toronto"].needed
+
+
+def test_each_office_is_read_in_its_own_time_zone():
+    office = _toronto()
+    west = Jurisdiction.objects.get(code="CA-QC")
+    west.time_zone = "America/Vancouver"  # a test-only move, to have two time zones
+    west.save(update_fields=["time_zone"])
+    _copy_office(office, 1, jurisdiction=west, zone=ZoneInfo("America/Vancouver"))
+    rows = {row.office.key: row for row in agency_staffing.page(office.agency)["rows"]}
+    far = rows["esdc-extra-1"]
+    # 14:00–14:59 in Vancouver (17:00–17:59 in Toronto), on Thursdays.
+    assert far.peak_slot in {"14:00", "14:30"} and far.busiest_day.isoweekday() == 4
+    own = planning.page(Office.objects.get(key="esdc-extra-1"), "phone")
+    assert far.needed == max(slot["needed"] for slot in own["slots"])
+    assert rows["esdc-toronto"].peak_slot in {"10:00", "10:30"}
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
