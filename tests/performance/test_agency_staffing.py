@@ -135,7 +135,7 @@ def test_the_page_is_for_the_agencys_staff_and_linked_from_the_dashboard(languag
         assert "Agents needed if clients give up (Erlang A)" in text
     else:
         assert "Agents nécessaires si des clients abandonnent (Erlang A)" in text
-        assert "Effectifs des bureaux de" in text
+        assert "Effectifs des bureaux : Emploi et Développement social Canada" in text
     dashboard = supervisor.get(f"/{language}/performance/agencies/esdc/").content.decode()
     assert f'href="{url}"' in dashboard
     office = supervisor.get(f"/{language}/performance/offices/esdc-toronto/staffing/")
