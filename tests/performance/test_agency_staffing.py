@@ -131,10 +131,13 @@ def test_the_page_is_for_the_agencys_staff_and_linked_from_the_dashboard(languag
     text = page.content.decode()
     assert "chart-agency-staffing" in text and "<table" in text
     assert f'href="/{language}/performance/offices/esdc-toronto/staffing/?channel=counter"' in text
+    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
     if language == "en":
         assert "Agents needed if clients give up (Erlang A)" in text
+        assert f"In the week starting {monday.day} {monday:%B} {monday.year}, about" in text
     else:
         assert "Agents nécessaires si des clients abandonnent (Erlang A)" in text
+        assert "Dans la semaine commençant le" in text
         assert "Effectifs des bureaux : Emploi et Développement social Canada" in text
     dashboard = supervisor.get(f"/{language}/performance/agencies/esdc/").content.decode()
     assert f'href="{url}"' in dashboard

@@ -2,8 +2,9 @@
 supervisors and planners who staff them.
 
 For each office and channel with agents (phone, counter, video) it shows what the office's
-own staffing page computes for the same channel and all services — next week's forecast
-volume and the forecast's error on held-out weeks, the busiest weekday of next week, and at
+own staffing page computes for the same channel and all services — the forecast volume of
+the first forecast week (the week under way: the history stops at the last complete week)
+and the forecast's error on held-out weeks, that week's busiest weekday, and at
 that day's busiest half-hour the agents Erlang C asks for, with Erlang A's beside them (when
 clients give up) and the agents rostered, when a roster file is loaded — and links each
 office to its own page for the half-hours and the days.
@@ -27,7 +28,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Avg, Count
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, ExtractMinute, TruncWeek
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.calendars import Calendar, calendar_for
@@ -281,13 +282,14 @@ def page(agency: Agency, today: datetime.date | None = None) -> dict[str, Any]:
         "total_needed": sum(row.needed or 0 for row in staffed),
         "total_needed_a": sum(row.needed_a or 0 for row in staffed),
         "total_next_week": round(sum(row.next_week or 0 for row in rows), 1),
+        "week": this_monday,
     }
     if staffed:
-        context["charts"].append(_chart(staffed))
+        context["charts"].append(_chart(staffed, this_monday))
     return context
 
 
-def _chart(rows: list[Row]) -> charts.Chart:
+def _chart(rows: list[Row], week: datetime.date) -> charts.Chart:
     """Agents needed at each office and channel's busiest half-hour, Erlang C and A side by
     side; the table under it has the same figures."""
     labels = [f"{row.office.name} — {row.channel_name}" for row in rows]
@@ -320,9 +322,10 @@ def _chart(rows: list[Row]) -> charts.Chart:
     ]
     return charts.Chart(
         "chart-agency-staffing",
-        _("Agents needed at each office's busiest half-hour of next week"),
+        _("Agents needed at each office's busiest half-hour, week starting %(week)s")
+        % {"week": formats.date_format(week, "DATE_FORMAT")},
         _(
-            "For each office and channel, the half-hour of next week's busiest weekday that "
+            "For each office and channel, the half-hour of the week's busiest day that "
             "needs the most agents to meet the channel's standard: Erlang C, and Erlang A "
             "when clients give up after waiting. Each office's own page gives every half-hour."
         ),
