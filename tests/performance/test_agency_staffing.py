@@ -169,3 +169,13 @@ def test_the_queries_do_not_grow_with_the_offices():
     assert with_two == with_six
     context = agency_staffing.page(office.agency)
     assert len([row for row in context["rows"] if row.needed]) == 6
+
+
+def test_an_agency_without_assisted_transactions_is_told_so():
+    page = _staff_client("serviceontario", "analyst").get(
+        "/en/performance/agencies/serviceontario/staffing/"
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "None of this agency's offices has recorded transactions by phone" in text
+    assert "chart-agency-staffing" not in text
