@@ -29,5 +29,10 @@ urlpatterns = [
     ),
     path("performance/groups/", views.groups_page, name="groups"),
     path("performance/channels/", views.channels_page, name="channels"),
+    path(
+        "performance/agencies/<slug:key>/staffing/",
+        views.agency_staffing_page,
+        name="agency-staffing",
+    ),
     path("performance/offices/<slug:key>/staffing/", views.staffing_page, name="staffing"),
 ]

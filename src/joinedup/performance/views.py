@@ -18,6 +18,7 @@ from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext
 
 from . import (
+    agency_staffing,
     complaints,
     insight,
     integration,
@@ -267,6 +268,14 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
     data.setdefault("periods", [])
     data["period_error"] = error
     return render(request, "performance/staffing.html", data, status=400 if error else 200)
+
+
+@guards.requires("performance.staffing", resource=_agency)
+def agency_staffing_page(request: HttpRequest, context: ActingContext, agency: Agency, key: str):
+    """All the agency's offices and assisted channels: forecast and agents needed."""
+    data = agency_staffing.page(agency)
+    data.update(periods=[], period_error=None)
+    return render(request, "performance/agency_staffing.html", data)
 
 
 @guards.requires("performance.integration")
