@@ -49,7 +49,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each way")
     parser.add_argument("--quick", action="store_true", help="200,000 requests, 2 runs")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--database",
+        default=DATABASE,
+        help=f"name of the scratch database (default {DATABASE}; dropped and made again)",
+    )
     args = parser.parse_args()
+    if not args.database.replace("_", "").isalnum():
+        parser.error("--database: letters, digits and underscores only")
     if args.quick:
         args.requests, args.repeat = min(args.requests, 200_000), 2
 
@@ -62,9 +69,9 @@ def main() -> int:
     except psycopg.OperationalError as error:
         print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
         return 1
-    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-    admin.execute(f"CREATE DATABASE {DATABASE}")
-    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{DATABASE}"
+    admin.execute(f"DROP DATABASE IF EXISTS {args.database}")
+    admin.execute(f"CREATE DATABASE {args.database}")
+    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{args.database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
     os.environ["JOINEDUP_DEBUG"] = "0"
     try:
@@ -74,7 +81,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
         admin.close()
 
 

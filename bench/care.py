@@ -3,9 +3,10 @@ plain SQL, in one run.
 
 Run it with the project's Python: `.venv/bin/python bench/care.py` (also `make bench`). It
 works on a scratch database it creates and removes: an SQLite file by default, or, when
-DATABASE_URL names PostgreSQL, a scratch database on that server. It loads the small test
-federation and directory, generates people (each with an address), integrated cases (each
-with a team, a need, a goal, an action, two notes) and referrals (progress bars), then:
+DATABASE_URL names PostgreSQL, a scratch database on that server (named after the one it
+names; `--keep` keeps it). It loads the small test federation and directory, generates
+people (each with an address), integrated cases (each with a team, a need, a goal, an
+action, two notes) and referrals (progress bars), runs ANALYZE, then:
 
 - requests the case page of random cases and the lead's dashboard through Django's test
   client (the whole stack: policy, data gate with its ledger entry, templates), and reads
@@ -51,9 +52,11 @@ def scratch_database() -> tuple[str, callable]:
     if server.startswith("postgres"):
         import psycopg
 
-        base = server.replace("postgres://", "postgresql://").rsplit("/", 1)[0]
+        base, named = server.replace("postgres://", "postgresql://").rsplit("/", 1)
         admin = f"{base}/postgres"  # the server's own database: ours may not exist yet
-        name = f"bench_care_{uuid.uuid4().hex[:10]}"
+        # Named after the database DATABASE_URL names (whose owner may keep a prefix).
+        prefix = named.split("?", 1)[0] or "bench"
+        name = f"{prefix}_care_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(admin, autocommit=True, connect_timeout=3) as db:
             db.execute(f'CREATE DATABASE "{name}"')
 
@@ -218,6 +221,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="2,000 people, 30 requests")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database (to EXPLAIN by hand)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.people, args.requests = 2000, 30
@@ -231,7 +237,10 @@ def main() -> int:
     try:
         return run(args)
     finally:
-        drop()
+        if args.keep:
+            print(f"kept: {url}")
+        else:
+            drop()
 
 
 def run(args) -> int:
@@ -286,6 +295,10 @@ def run(args) -> int:
     )
     generate(args.people - tenth, tenth, world)
     print(f"generated in {time.perf_counter() - started:.0f} s")
+    with connection.cursor() as cursor:
+        # The planner's statistics of the new rows, as autovacuum would gather them on a
+        # live database (both sides, pages and plain SQL, are read with them).
+        cursor.execute("ANALYZE")
     counts_large = (
         statements(client, f"/en/staff/care/cases/{sample_ref}/"),
         statements(worker, f"/en/staff/care/cases/{sample_ref}/"),

@@ -9,6 +9,8 @@ from django.utils import translation
 
 from joinedup.federation.loader import load_federation
 
+from .processes import Templates, postgres_server
+
 SMALL_FEDERATION = Path(__file__).parent / "federation" / "files" / "small"
 
 
@@ -33,6 +35,28 @@ def english_between_tests():
 def no_roster_file(settings):
     """The synthetic history writes no roster into the data folder unless a test asks."""
     settings.PERFORMANCE_ROSTER_FILE = ""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_templates(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Migrated template databases, one per kind, for tests that run real processes: the
+    test database is kept as it is now, migrated and empty, before any test writes to it."""
+    templates = Templates(tmp_path_factory.mktemp("templates"))
+    with django_db_blocker.unblock():
+        templates.snapshot(connection)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def process_database(request, migrated_templates, tmp_path):
+    """A migrated database of its own (URL) for the project's processes a test starts: a
+    SQLite file on both runs, and a PostgreSQL database on the PostgreSQL run."""
+    if request.param == "postgres" and not postgres_server():
+        pytest.skip("the PostgreSQL variant runs in the PostgreSQL test run")
+    url = migrated_templates.copy(request.param, tmp_path)
+    yield url
+    migrated_templates.drop(url)
 
 
 @pytest.fixture

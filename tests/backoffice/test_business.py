@@ -1,16 +1,20 @@
 """A business as a client: its representative (a mandate in force) orders a service for the
-business in the portal and by API, and follows its applications; nobody else does."""
+business in the portal and by API (the short request form on one page, or a service's full
+form page by page through delivery's form engine), and follows its applications; nobody else
+does."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from joinedup.backoffice import business, catalogue
+from joinedup.delivery import versions
 from joinedup.delivery.applications import SubmissionError
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Jurisdiction, Offering, Service
@@ -192,3 +196,202 @@ def test_the_business_page_costs_the_same_at_2_and_30_applications(firm):
     for n in range(28):
         business.order(context, company, "on.business-hosting", {"details": f"m{n}"})
     assert queries() == few
+
+
+#: A licence's full form: two pages, a place field (the city), an address, a choice, a file.
+LICENCE_FORM = {
+    "schema": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["business_name", "activity", "municipality", "premises"],
+        "properties": {
+            "business_name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "activity": {"type": "string", "enum": ["retail", "food"]},
+            "municipality": {"type": "string", "enum": ["CA-ON-TOR", "CA-ON-OTT"]},
+            "premises": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["street_address", "postal_code"],
+                "properties": {
+                    "street_address": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "postal_code": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z][0-9][A-Za-z] ?[0-9][A-Za-z][0-9]$",
+                    },
+                },
+            },
+            "floor_plan": {"type": "string"},
+        },
+    },
+    "ui": {
+        "pages": [
+            {
+                "key": "business",
+                "title": {"en": "The business", "fr": "L'entreprise"},
+                "fields": ["business_name", "activity"],
+            },
+            {
+                "key": "premises",
+                "title": {"en": "The premises", "fr": "L'établissement"},
+                "fields": ["municipality", "premises", "floor_plan"],
+            },
+        ],
+        "fields": {
+            "business_name": {"label": {"en": "Business name", "fr": "Nom de l'entreprise"}},
+            "activity": {
+                "label": {"en": "Main activity", "fr": "Activité principale"},
+                "choices": {
+                    "retail": {"en": "Retail", "fr": "Commerce de détail"},
+                    "food": {"en": "Food and drink", "fr": "Restauration"},
+                },
+            },
+            "municipality": {
+                "label": {"en": "City", "fr": "Ville"},
+                "widget": "select",
+                "choices": {
+                    "CA-ON-TOR": {"en": "Toronto", "fr": "Toronto"},
+                    "CA-ON-OTT": {"en": "Ottawa", "fr": "Ottawa"},
+                },
+            },
+            "premises": {"label": {"en": "Address of the premises", "fr": "Adresse"}},
+            "premises.postal_code": {
+                "label": {"en": "Postal code", "fr": "Code postal"},
+                "pattern_message": {
+                    "en": "Enter a postal code like K1A 0B1.",
+                    "fr": "Entrez un code postal comme K1A 0B1.",
+                },
+            },
+            "floor_plan": {
+                "label": {"en": "Floor plan (optional)", "fr": "Plan (facultatif)"},
+                "widget": "file",
+                "accept": ["application/pdf"],
+            },
+        },
+    },
+}
+
+
+@pytest.fixture
+def licence(firm, shared):
+    """A licence for businesses with a full form, delivered by the City of Toronto only."""
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    service = Service.objects.create(
+        key="on.food-premises-licence",
+        scope=toronto,
+        names={"en": "Food premises licence", "fr": "Permis d'établissement alimentaire"},
+        client_type=Service.ClientType.BUSINESS,
+        channels=["online"],
+        standard_days=15,
+    )
+    Offering.objects.create(service=service, area=toronto, agency=shared["city"])
+    versions.deploy(
+        service.key,
+        catalogue.PROCESS.read_text(),
+        LICENCE_FORM,
+        place_field="municipality",
+        source="test",
+    )
+    return service
+
+
+def test_a_representative_orders_a_full_form_service_page_by_page(firm, licence, shared):
+    company = firm["business"]
+    owner = _browser(firm["owner"])
+    home = owner.get(f"/en/backoffice/businesses/{company.pk}/").content.decode()
+    assert "Order: Food premises licence" in home and "Order: Business hosting" in home
+    start = owner.get(f"/en/backoffice/businesses/{company.pk}/order/on.food-premises-licence/")
+    base = f"/en/backoffice/businesses/{company.pk}/order/on.food-premises-licence"
+    assert start.status_code == 302 and start["Location"] == f"{base}/business/"
+    first = owner.get(f"{base}/business/").content.decode()
+    assert "Step 1 of 2" in first and "Business name" in first and "Food and drink" in first
+
+    # The engine's checks and messages, page by page; nothing is received meanwhile.
+    empty = owner.post(f"{base}/business/", {"business_name": "", "continue": "1"})
+    assert empty.status_code == 400 and "There is a problem" in empty.content.decode()
+    french = owner.post(
+        f"{base.replace('/en/', '/fr/')}/business/", {"business_name": "", "continue": "1"}
+    )
+    assert french.status_code == 400 and "Il y a un problème" in french.content.decode()
+    page_one = {"business_name": "Bakery on King", "activity": "food", "continue": "1"}
+    assert owner.post(f"{base}/business/", page_one)["Location"] == f"{base}/premises/"
+    premises = {
+        "municipality": "CA-ON-TOR",
+        "premises.street_address": "12 King St W",
+        "premises.postal_code": "nope",
+        "continue": "1",
+    }
+    bad = owner.post(f"{base}/premises/", premises)
+    assert bad.status_code == 400
+    assert "Enter a postal code like K1A 0B1." in bad.content.decode()
+    wrong_file = owner.post(
+        f"{base}/premises/",
+        {
+            **premises,
+            "premises.postal_code": "M5H 1A1",
+            "floor_plan": SimpleUploadedFile("plan.txt", b"not a pdf"),
+        },
+    )
+    assert wrong_file.status_code == 400
+    assert "must be a file of an accepted type" in wrong_file.content.decode()
+    plan = SimpleUploadedFile("plan.pdf", b"%PDF-1.4 floor plan", content_type="application/pdf")
+    sent = owner.post(
+        f"{base}/premises/", {**premises, "premises.postal_code": "M5H 1A1", "floor_plan": plan}
+    )
+    assert sent.status_code == 302 and sent["Location"] == f"{base}/check/"
+    assert not Application.objects.filter(applicant_business=company).exists()
+    check = owner.get(f"{base}/check/").content.decode()
+    assert "Bakery on King" in check and "Food and drink" in check and "plan.pdf" in check
+
+    # Sent once: routed by the city answered (Toronto's offering), worked in its queues.
+    made = owner.post(f"{base}/check/")
+    application = Application.objects.get(applicant_business=company)
+    assert made["Location"].endswith(f"/applications/{application.pk}/")
+    assert application.agency == shared["city"] and application.place.code == "CA-ON-TOR"
+    assert application.data["premises"]["postal_code"] == "M5H 1A1"
+    assert application.work_items.filter(agency=shared["city"]).exists()
+    detail = owner.get(made["Location"]).content.decode()
+    assert "Food and drink" in detail and "12 King St W" in detail
+    # Sent again (a double click, a reload): the same application, found by the engine.
+    again = owner.post(f"{base}/check/")
+    assert again["Location"] == made["Location"]
+    assert Application.objects.filter(applicant_business=company).count() == 1
+
+    # A new order starts afresh; a city with no offering is refused with the reason.
+    assert "Bakery on King" not in owner.get(f"{base}/business/").content.decode()
+    owner.post(f"{base}/business/", page_one)
+    owner.post(
+        f"{base}/premises/",
+        {**premises, "municipality": "CA-ON-OTT", "premises.postal_code": "K1A 0B1"},
+    )
+    refused = owner.post(f"{base}/check/")
+    assert refused.status_code == 400 and 'data-testid="order-problem"' in refused.content.decode()
+    assert Application.objects.filter(applicant_business=company).count() == 1
+
+    # A view-only representative follows, but does not fill the form.
+    keeper = _browser(firm["keeper"])
+    assert keeper.get(f"{base}/business/").status_code == 403
+    assert keeper.post(f"{base}/check/").status_code == 403
+    assert keeper.get(made["Location"]).status_code == 200
+
+
+def test_the_api_orders_a_full_form_service_for_the_business(firm, licence, shared):
+    company = firm["business"]
+    _token, secret = tokens.create_personal_token(firm["owner"], scopes=["read", "write"])
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    url = f"/api/v1/backoffice/businesses/{company.pk}/applications"
+    answers = {
+        "business_name": "Maple Bakery",
+        "activity": "food",
+        "municipality": "CA-ON-TOR",
+        "premises": {"street_address": "12 King St W", "postal_code": "M5H 1A1"},
+    }
+    body = {"service": "on.food-premises-licence", "answers": answers, "idempotency_key": "l-1"}
+    made = api.post(url, json.dumps(body), "application/json")
+    assert made.status_code == 201, made.content
+    assert made.json()["agency"] == "toronto"
+    again = api.post(url, json.dumps(body), "application/json")
+    assert again.status_code == 200 and again.json()["id"] == made.json()["id"]
+    bad = {**body, "answers": {**answers, "activity": "mining"}, "idempotency_key": "l-2"}
+    refused = api.post(url, json.dumps(bad), "application/json")
+    assert refused.status_code == 422 and refused.json()["detail"]
+    assert Application.objects.filter(applicant_business=company).count() == 1

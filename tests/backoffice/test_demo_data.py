@@ -1,16 +1,18 @@
 """The demo's shared services load on the Canadian demo federation (twice without
-duplicates), its history generator makes requests that statements reconcile with, and a
-levels file with a mistake loads nothing."""
+duplicates), its history generator makes requests that statements reconcile with and
+outages of running services that give availability credits, and a levels file with a
+mistake loads nothing."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from joinedup.backoffice import dashboard, levels, statements
 from joinedup.backoffice.loader import LevelsRejected, load_levels
-from joinedup.backoffice.models import Request, ServiceLevel
+from joinedup.backoffice.models import Outage, Request, ServiceLevel
 from joinedup.delivery.models import WorkItem
 from joinedup.demo import loading
 from joinedup.demo.history import run as history
@@ -59,6 +61,24 @@ def test_history_makes_requests_that_statements_reconcile_with(demo):
     rows = dashboard.recovery_by_service(provider, start, month + datetime.timedelta(seconds=1))
     assert sum(r.requests for r in rows) == Request.objects.filter(provider=provider).count()
     assert all(r.staff_seconds > 0 for r in rows if r.requests > 5)
+    # Running services have past outages; some month's statements carry availability credits.
+    running = list(ServiceLevel.objects.filter(availability_target__isnull=False))
+    assert len(running) == 2
+    assert all(Outage.objects.filter(level=level).exists() for level in running)
+    assert not Outage.objects.filter(ended_at__gt=timezone.now()).exists()
+    months = {
+        r.astimezone(datetime.UTC).date().replace(day=1)
+        for r in Request.objects.values_list("submitted_at", flat=True)
+    }
+    credited = [
+        line
+        for provider in Agency.objects.filter(key__in=("on-shared-services", "ssc"))
+        for month in months
+        for figures in statements.month_figures(month, provider).values()
+        for line in figures.lines
+        if line.availability_credit
+    ]
+    assert credited and all(line.availability < line.availability_target for line in credited)
 
 
 def test_a_bad_levels_file_loads_nothing(demo, tmp_path):

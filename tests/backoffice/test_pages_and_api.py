@@ -94,6 +94,12 @@ def test_the_client_answers_its_statement_and_reads_the_pdf(shared, staff_client
     )
     assert sent.status_code == 302
     assert StatementLine.objects.get(pk=line.pk).status == "disputed"
+    dispute = Request.objects.get(disputes=line)
+    told = browser.get(sent["Location"]).content.decode()
+    assert (
+        "Your dispute of the line “New employee onboarding” is sent to Ontario Shared Services "
+        f"as request {dispute.application.reference}." in told
+    )
     city, _ = staff_client(shared["city"], "supervisor")
     assert city.get(f"/en/backoffice/statements/{statement.pk}/").status_code == 403
 
@@ -103,6 +109,9 @@ def test_the_provider_issues_statements_and_reads_its_dashboard(shared, staff_cl
     browser, _ = staff_client(shared["provincial"], "supervisor")
     issued = browser.post("/en/backoffice/provider/statements/", {"month": "2026-03"})
     assert issued.status_code == 302
+    assert "1 statement issued for March 2026." in browser.get(issued["Location"]).content.decode()
+    again = browser.post("/en/backoffice/provider/statements/", {"month": "2026-03"})
+    assert "0 statements issued for March 2026." in browser.get(again["Location"]).content.decode()
     assert shared["ministry"].statements.count() == 1
     bad = browser.post("/en/backoffice/provider/statements/", {"month": "March"})
     assert bad.status_code == 400

@@ -104,3 +104,43 @@ def test_cost_recovery_prices_recorded_minutes_instead_of_the_estimate(
     # 1 h 30 min recorded on the first; the second keeps its estimate of 8 h.
     assert row.staff_seconds == int((1.5 + 8) * 3600)
     assert row.staff_cost == Decimal("90.00") + Decimal("480.00")
+
+
+def test_the_work_item_page_shows_the_time_panel_and_records_on_its_task(
+    shared, make_staff, staff_client
+):
+    request = _order(shared, make_staff)
+    task = WorkItem.objects.get(application=request.application, agency=shared["provincial"])
+    browser, _ = staff_client(shared["provincial"], "caseworker")
+    url = f"/en/staff/work-items/{task.pk}/"
+    page = browser.get(url).content.decode()
+    assert "Time recorded on the request" in page and "(this task)" in page
+    assert "None yet" in page and f"/backoffice/requests/{request.pk}/" in page
+    form = {"action": "panel", "panel": "backoffice.time"}
+    for minutes, message in (
+        ("forty", "Give the time spent as a whole number of minutes."),
+        ("481", "Give between 1 and 480 minutes (a working day) at a time."),
+    ):
+        refused = browser.post(url, {**form, "minutes": minutes})
+        assert refused.status_code == 400
+        body = refused.content.decode()
+        assert message in body and 'data-testid="panel-time-error"' in body
+        assert f'value="{minutes}"' in body  # what was entered, to correct
+    french = browser.post(url.replace("/en/", "/fr/"), {**form, "minutes": "x"})
+    assert french.status_code == 400 and "nombre entier de minutes" in french.content.decode()
+    assert not TimeEntry.objects.exists()
+    done = browser.post(url, {**form, "minutes": "40"})
+    assert done.status_code == 302 and done["Location"].endswith(url)
+    entry = TimeEntry.objects.get()
+    assert (entry.task_id, entry.minutes, entry.request_id) == (task.pk, 40, request.pk)
+    page = browser.get(url).content.decode()
+    assert "Your time on the task is recorded." in page and "0 h 40 min" in page
+    task.refresh_from_db()
+    assert task.status == "open"  # recording time decides nothing
+
+    # The client's staff do not work the provider's tasks; a provider's analyst reads the
+    # request but has no work item page.
+    client_staff, _ = staff_client(shared["ministry"], "caseworker", "cw@ministry.example.org")
+    assert client_staff.get(url).status_code == 403
+    assert client_staff.post(url, {**form, "minutes": "5"}).status_code == 403
+    assert TimeEntry.objects.count() == 1

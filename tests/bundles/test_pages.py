@@ -138,8 +138,12 @@ def test_the_newborn_journey_without_javascript(world):
     assert "Who used my data" in mine
     # Each consent is shown by the service it was given for, not by a purpose's key.
     consents = mine.split('id="consents"')[1]
-    for leg in made.legs.select_related("service"):
-        assert leg.service.name in consents
+    for leg in made.legs.select_related("service", "agency"):
+        assert leg.service.name in consents and leg.agency.name in consents
+    # The receipts are titled by service and agency too, not by purpose.
+    receipts = client.get("/en/my-data/consents/").content.decode()
+    for leg in made.legs.select_related("service", "agency"):
+        assert f"{leg.service.name} — {leg.agency.name}" in receipts
     assert "child-benefit-eligibility" not in consents
 
 
@@ -203,6 +207,8 @@ def test_withdrawing_a_consent_from_my_services(world):
     assert "may check your identity for the child benefit" in page and ">Given<" in page
     asked = client.post(f"/en/my/consents/{consent.pk}/withdraw/")
     assert asked.status_code == 200 and "Withdraw this consent?" in asked.content.decode()
+    # It says what happens to the applications already sent, before anything is done.
+    assert "Applications you already sent keep the answers you gave" in asked.content.decode()
     assert ConsentRecord.objects.get(pk=consent.pk).withdrawn_at is None
     withdrawn = client.post(f"/en/my/consents/{consent.pk}/withdraw/", {"confirm": "yes"})
     assert withdrawn.status_code == 302 and withdrawn["Location"] == "/en/my/"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sharing.test_outbox_crash import _query, database  # noqa: F401 (a fixture)
+from tests.processes import query as _query
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = 20
@@ -50,10 +50,10 @@ def _started(url: str) -> int:
 
 
 @pytest.mark.slow
-def test_every_leg_starts_once_when_the_worker_is_killed(database, tmp_path):  # noqa: F811
+def test_every_leg_starts_once_when_the_worker_is_killed(process_database, tmp_path):
+    database = process_database
     env = _environment(database, tmp_path)
     run = {"env": env, "cwd": ROOT, "check": True, "capture_output": True, "timeout": 600}
-    subprocess.run(_joinedup("migrate", "--verbosity", "0"), **run)
     made = subprocess.run([sys.executable, "-m", "tests.bundles.crash_accept", str(BUNDLES)], **run)
     assert made.returncode == 0
     assert _query(database, "SELECT COUNT(*) FROM bundles_bundleleg")[0][0] == LEGS

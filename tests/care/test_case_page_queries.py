@@ -68,3 +68,29 @@ def test_the_case_page_reads_a_constant_number_of_statements(
     first = {who: (statements(who), statements(who))[1] for who in readers}
     grow(10, 2)
     assert {who: statements(who) for who in readers} == first
+
+
+def test_the_case_page_reads_the_team_and_the_gates_categories_once(
+    services,  # noqa: F811
+    lead,
+    ontario,
+    person,
+):
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "income"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing"],
+    )
+    url = f"/en/staff/care/cases/{case.reference}/"
+    for reader in (lead, ontario):
+        browser = staff_client(reader)
+        browser.get(url)  # the first request of a session reads a few things once
+        with CaptureQueriesContext(connection) as queries:
+            assert browser.get(url).status_code == 200
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert sum('FROM "sharing_datacategory"' in q for q in sql) == 1
+        assert sum('FROM "care_teammember"' in q for q in sql) == 1
+        assert sum('FROM "care_assessmentset"' in q for q in sql) == 1

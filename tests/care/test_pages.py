@@ -249,3 +249,233 @@ def test_the_workspace_reads_a_constant_number_of_statements(services, lead, mak
     few = statements()
     add_cases(10, 2)
     assert statements() == few
+
+
+FORMS = [
+    "need",
+    "goal",
+    "action",
+    "action-status",
+    "outcome",
+    "member",
+    "remove",
+    "referral",
+    "note",
+    "alert",
+    "close-alert",
+    "review",
+]
+COORDINATORS_ONLY = {
+    "need",
+    "goal",
+    "action",
+    "outcome",
+    "member",
+    "remove",
+    "close-alert",
+    "review",
+}
+
+
+def test_each_form_of_a_case_is_a_page_linked_from_the_case_and_asks_the_team(
+    services, lead, ontario, person, make_staff
+):
+    import re
+
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "health"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing"],
+    )
+    province = ontario_agency(ontario)
+    housing = plans.add_goal(lead, plans.add_need(lead, case, "housing", "Keep home"), "Rent", None)
+    health = plans.add_goal(lead, plans.add_need(lead, case, "health", "Sleep"), "Therapy", None)
+    plans.add_action(lead, housing, "Rent bank form", province, datetime.date(2027, 1, 15))
+    plans.add_action(lead, health, "See a counsellor", province, datetime.date(2027, 1, 15))
+    plans.raise_alert(lead, case, "housing", "Eviction notice served")
+    base = f"/en/staff/care/cases/{case.reference}/"
+    browser = staff_client(lead)
+    page = browser.get(base).content.decode()
+    # The case page carries no form: each is a page of its own, linked from it.
+    assert "<form" not in page.split("<main", 1)[-1].split("</main>", 1)[0]
+    linked = set(re.findall(rf'href="{re.escape(base)}([a-z-]+)/', page))
+    assert linked - {"assessments"} == set(FORMS)  # and the assessment pages
+    for what in FORMS:
+        answer = browser.get(f"{base}{what}/")
+        assert answer.status_code == 200, what
+        assert "<form" in answer.content.decode()
+
+    # A member of another agency: the forms any member uses, not the coordinators'.
+    theirs = staff_client(ontario)
+    for what in FORMS:
+        expected = 403 if what in COORDINATORS_ONLY else 200
+        assert theirs.get(f"{base}{what}/").status_code == expected, what
+    # What a form lists is what the gate lets them see: their agency's housing action only.
+    listed = theirs.get(f"{base}action-status/").content.decode()
+    assert "Rent bank form" in listed and "See a counsellor" not in listed
+    # Someone not on the team sees no form of the case.
+    outsider = staff_client(make_staff("esdc", "caseworker"))
+    assert all(outsider.get(f"{base}{what}/").status_code == 403 for what in FORMS)
+    assert browser.get(f"{base}nothing-here/").status_code == 404
+
+
+def test_the_form_pages_do_what_they_say_and_refuse_bad_input_on_the_form(services, lead, person):
+    case = team.open_case(lead, person, basis="consent", categories=["housing"])
+    base = f"/en/staff/care/cases/{case.reference}/"
+    browser = staff_client(lead)
+    refused = browser.post(f"{base}alert/", {"domain": "housing", "text": "  "})
+    assert refused.status_code == 400
+    text = refused.content.decode()
+    assert "Describe the concern." in text and 'id="alert-text"' in text
+    assert not case.alerts.exists()
+    done = browser.post(f"{base}alert/", {"domain": "housing", "text": "Threats from landlord"})
+    assert done.status_code == 302 and done.url == base
+    alert = case.alerts.get()
+    assert "Threats from landlord" in browser.get(base).content.decode()
+    assert browser.get(f"{base}close-alert/", {"alert": alert.pk}).status_code == 200
+    browser.post(f"{base}close-alert/", {"alert": alert.pk})
+    alert.refresh_from_db()
+    assert alert.closed_at is not None
+    assert browser.post(f"{base}close-alert/", {"alert": alert.pk}).status_code == 400
+
+    goal = plans.add_goal(lead, plans.add_need(lead, case, "housing", "Keep home"), "Rent", None)
+    action = plans.add_action(
+        lead, goal, "Rent bank form", ontario_agency(lead), datetime.date(2027, 1, 15)
+    )
+    form = browser.get(f"{base}action-status/", {"action": action.pk}).content.decode()
+    assert f'<option value="{action.pk}" selected>' in form
+    assert (
+        browser.post(f"{base}action-status/", {"action": action.pk, "status": "x"}).status_code
+        == 400
+    )
+    browser.post(f"{base}action-status/", {"action": action.pk, "status": "done"})
+    browser.post(f"{base}outcome/", {"goal": goal.pk, "outcome": "attained"})
+    action.refresh_from_db()
+    goal.refresh_from_db()
+    assert (action.status, goal.outcome) == ("done", "attained")
+    assert "Attained" in browser.get(base).content.decode()
+
+    lead_member = case.team.get(role="lead")
+    bad = browser.post(
+        f"{base}review/",
+        {"held_on": "2026-12-01", "attendees": [lead_member.pk], "decisions": "Keep going"}
+        | {"next_review": "2026-11-01"},
+    )
+    assert (
+        bad.status_code == 400 and "The next review comes after this one." in bad.content.decode()
+    )
+    assert not case.reviews.exists()
+    browser.post(
+        f"{base}review/",
+        {
+            "held_on": "2026-12-01",
+            "attendees": [lead_member.pk],
+            "decisions": "Keep going",
+            "next_review": "2027-03-01",
+        },
+    )
+    case.refresh_from_db()
+    assert case.reviews.get().decisions == "Keep going"
+    assert case.review_date == datetime.date(2027, 3, 1)
+
+
+def test_the_caseload_is_paged_by_fifty_with_one_count_whatever_its_size(lead, agencies):
+    import re
+
+    from joinedup.care.models import TeamMember
+    from joinedup.identity.models import Person
+
+    agency = agencies["toronto"]
+
+    def add_cases(count: int, start: int) -> None:
+        people = Person.objects.bulk_create(
+            Person(given_names=f"P{n}", family_name="Load", birth_date=datetime.date(1980, 1, 1))
+            for n in range(start, start + count)
+        )
+        cases = IntegratedCase.objects.bulk_create(
+            IntegratedCase(
+                reference=f"C-LOAD{start + i:04d}",
+                person=p,
+                agency=agency,
+                basis="statute",
+                opened_by_id=lead.user_id,
+                review_date=datetime.date(2027, 1, 1) + datetime.timedelta(days=start + i),
+            )
+            for i, p in enumerate(people)
+        )
+        TeamMember.objects.bulk_create(
+            TeamMember(case=c, membership_id=lead.membership_id, role="lead") for c in cases
+        )
+
+    browser = staff_client(lead)
+
+    def statements(page: str = "1") -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            answer = browser.get("/en/staff/care/", {"page": page})
+        assert answer.status_code == 200
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert len(counts) == 1  # the caseload's size, counted once
+        return len(queries), answer.content.decode()
+
+    def rows(html: str) -> list[str]:
+        return re.findall(r'href="/en/staff/care/cases/(C-LOAD\d+)/"', html)
+
+    add_cases(60, 0)
+    statements()  # the first request of a session reads a few things once
+    few, first = statements()
+    assert len(rows(first)) == 50 and rows(first)[0] == "C-LOAD0000"
+    assert "You are on the team of 60 open cases." in first and "Page 1 of 2" in first
+    add_cases(90, 60)
+    many, first = statements()
+    assert many == few
+    assert "You are on the team of 150 open cases." in first and "Page 1 of 3" in first
+    _n, last = statements("3")
+    assert rows(last) == [f"C-LOAD{n:04d}" for n in range(100, 150)]
+    assert "Previous cases" in last and "Next cases" not in last
+    # A bad or too-large page number gives the nearest page, never an error.
+    assert rows(statements("x")[1]) == rows(first)
+    assert rows(statements("99")[1]) == rows(last)
+    # A case the lead has left is not in their caseload any more.
+    TeamMember.objects.filter(case__reference="C-LOAD0000").update(
+        left_at=datetime.datetime.now(datetime.UTC)
+    )
+    assert "C-LOAD0000" not in rows(statements()[1])
+
+
+def test_a_form_may_name_only_what_the_gate_lets_the_member_see(services, lead, ontario, person):
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "health"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "navigator",
+        categories=["housing"],
+    )
+    province = ontario_agency(ontario)
+    health = plans.add_goal(lead, plans.add_need(lead, case, "health", "Sleep"), "Therapy", None)
+    counsellor = plans.add_action(lead, health, "Counsellor", province, datetime.date(2027, 1, 1))
+    alert = plans.raise_alert(lead, case, "health", "Self-harm risk")
+    base = f"/en/staff/care/cases/{case.reference}/"
+    navigator = staff_client(ontario)
+    # A navigator of another agency, shown nothing of health, cannot write to it by number.
+    for what, form in [
+        ("outcome", {"goal": health.pk, "outcome": "attained"}),
+        ("action", {"goal": health.pk, "description": "x", "agency": province.pk}),
+        ("action-status", {"action": counsellor.pk, "status": "done"}),
+        ("close-alert", {"alert": alert.pk}),
+    ]:
+        assert (
+            navigator.post(f"{base}{what}/", form | {"due_date": "2027-01-01"}).status_code == 400
+        )
+    health.refresh_from_db()
+    counsellor.refresh_from_db()
+    alert.refresh_from_db()
+    assert (health.outcome, counsellor.status, alert.closed_at) == ("", "planned", None)
+    assert health.actions.count() == 1
+    # The lead, who sees health, can.
+    staff_client(lead).post(f"{base}outcome/", {"goal": health.pk, "outcome": "attained"})
+    health.refresh_from_db()
+    assert health.outcome == "attained"

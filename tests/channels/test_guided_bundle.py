@@ -128,3 +128,29 @@ def test_a_draft_is_the_agents_own(world):
     assert (
         client.post(f"/en/counter/visits/{visit.pk}/bundle/", {"bundle": "nope"}).status_code == 400
     )
+
+
+def test_the_agents_form_counts_only_the_pages_shown(world):
+    clerk = world.staff(world.esdc_clerk)
+    visit = counter.start_visit(clerk, world.amara.person)
+    counter.verify_in_person(clerk, visit, ["passport", "driver_licence"])
+    client = signed_in(world.esdc_clerk, second_factor=True)
+    chosen = client.post(f"/en/counter/visits/{visit.pk}/bundle/", {"bundle": "newborn"})
+    legs = client.post(chosen["Location"], form_data(newborn_screening()))
+    page = client.get(legs["Location"]).content.decode()
+    url = re.search(r'href="([^"]+/form/[^"]+/)"', page).group(1)
+    answers = form_data(newborn_answers())
+    seen = []
+    while not url.endswith("/check/"):
+        html = client.get(url).content.decode()
+        step = re.search(r"page (\d+) of (\d+)", html).groups()
+        seen.append((url.rstrip("/").rsplit("/", 1)[1], step, "registry knows" in html))
+        url = client.post(url, {**prefilled(html), **answers})["Location"]
+    # The contact page (all known) is skipped and not counted; only the parents' page,
+    # where the registry's names and date of birth are filled in, says so.
+    assert seen == [
+        ("child", ("1", "4"), False),
+        ("parents", ("2", "4"), True),
+        ("certificate", ("3", "4"), False),
+        ("family", ("4", "4"), False),
+    ]

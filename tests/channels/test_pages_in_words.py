@@ -62,3 +62,19 @@ def test_appointment_times_are_the_offices_clock_across_a_dst_change(world):
 
 def _a_service() -> str:
     return appointments.bookable_services()[0].key
+
+
+@pytest.mark.parametrize("console", ["counter", "phone"])
+def test_find_a_person_offers_the_agents_countrys_kinds_as_visible_text(world, console):
+    client = signed_in(world.esdc_clerk, second_factor=True)
+    page = client.get(f"/en/{console}/").content.decode()
+    assert re.findall(r'<option value="([^"]+)"', page) == ["ca-sin", "health-card"]
+    field = re.search(r'<input[^>]*name="value"[^>]*>', page).group(0)
+    assert 'type="text"' in field
+    assert "Social insurance number: 9 digits, written 000 000 000." in page
+    refused = client.post(f"/en/{console}/", {"kind": "au-tfn", "value": "123456782"})
+    assert refused.status_code == 400
+    found = client.post(f"/en/{console}/", {"kind": "ca-sin", "value": "046 454 286"})
+    assert found.status_code == 404  # a valid number nobody holds: said, not echoed
+    assert "Nobody in the registry holds this number." in found.content.decode()
+    assert "046 454 286" not in found.content.decode()

@@ -119,3 +119,26 @@ def test_the_public_page_and_the_qr_link(client, document):
     assert documents.verify_url(document).startswith(
         f"https://services.example.org/api/v1/documents/{document.pk}/verify?s="
     )
+
+
+def test_the_printed_facts_read_as_words_not_as_data(document):
+    from django.utils import translation
+
+    # An address among the facts (a confirmation of a change of address certifies one).
+    document.facts["mailing_address"] = {
+        "street_address": "40 Bay St",
+        "locality": "Toronto",
+        "postal_code": "M5J 2X2",
+    }
+    with translation.override("en"):
+        printed = dict(documents.facts_in_words(document))
+    assert printed["Mailing address"] == "40 Bay St, Toronto M5J 2X2"
+    birth = printed["Date of birth"]
+    assert not birth[:4].isdigit() and document.facts["birth_date"][:4] in birth  # a date
+    assert printed["Province of birth"] == "Ontario"  # the option's label, not CA-ON
+    assert "Service key" not in printed and printed["Service"] == "Register a birth"
+    for text in printed.values():
+        assert "{" not in text and "ca.birth-registration" not in text
+    with translation.override("fr"):
+        french = dict(documents.facts_in_words(document))
+    assert any(" 20" in text and not text[:4].isdigit() for text in french.values())

@@ -411,6 +411,9 @@ def test_the_applicant_answers_a_request_for_more_information(
     page = browser.get(f"/en/applications/{submitted.pk}/").content.decode()
     assert "Waiting for you" in page and "Which hospital exactly?" in page
     assert f'action="/en/applications/{submitted.pk}/respond/"' in page
+    assert "Send the information the registrar asked for" in page
+    french = browser.get(f"/fr/applications/{submitted.pk}/").content.decode()
+    assert "Envoyer les renseignements demandés par le registraire" in french  # the step
 
     empty = browser.post(f"/en/applications/{submitted.pk}/respond/", {"answer": "  "})
     assert empty.status_code == 400

@@ -262,3 +262,25 @@ def test_supervisors_see_breached_due_soon_and_on_track_work(
     # The supervisor opens an application of their agency; not another agency's.
     assert browser.get(f"/en/applications/{late.pk}/").status_code == 200
     assert browser.get(f"/en/applications/{quebec.pk}/").status_code == 403
+
+
+def test_tasks_are_named_in_the_readers_language(waiting, federation, staff_client):
+    browser, _context = staff_client(federation["serviceontario"], "caseworker")
+    item = item_of(waiting[0])
+    english, french = (
+        "Review the statement of live birth",
+        "Examiner la déclaration de naissance vivante",
+    )
+    assert item.title == english
+    assert english in browser.get(QUEUE).content.decode()
+    queue = browser.get("/fr/staff/queue/").content.decode()
+    assert french in queue and english not in queue
+    url = f"/fr/staff/work-items/{item.pk}/"
+    page = browser.get(url).content.decode()
+    assert f"<h1>{french}</h1>" in page and english not in page
+    browser.post(url, {"action": "claim"})
+    browser.post(
+        url, {"action": "complete", "decision": "approve", "reasons": "Tout est en ordre."}
+    )
+    history = browser.get(url).content.decode().split('data-testid="history"')[1]
+    assert french in history and english not in history  # the decision names the task

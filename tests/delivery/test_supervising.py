@@ -5,11 +5,13 @@ The work item shows the applicant's facts as people read them."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
+from django.utils import translation
 
 from joinedup.delivery.applications import submit_application
-from joinedup.delivery.models import Application, WorkItem
+from joinedup.delivery.models import Application, ApplicationStatus, WorkItem
 from joinedup.identity.models import StaffMembership
 
 from .conftest import birth_answers, person_context
@@ -101,3 +103,47 @@ def test_the_work_item_shows_the_applicants_facts_in_words(waiting, federation, 
     assert "family name" not in applicant
     assert "<dd>en</dd>" not in applicant and "{" not in applicant
     assert "<dt>Preferred language</dt><dd>English</dd>" in applicant
+
+
+def _status_and_history(html: str) -> tuple[str, list[str]]:
+    shown = re.search(r'data-testid="application-status">([^<]*)<', html).group(1)
+    block = html[html.index('data-testid="history"') :]
+    rows = re.findall(r"<li>(.*?)</li>", block[: block.index("</ol>")], re.S)
+    return unescape(shown), [unescape(row).split(" — ", 1)[1] for row in rows]
+
+
+def _latest_status_in(history: list[str], labels: set[str]) -> str:
+    said = [row.split(":")[0] for row in history if row.split(":")[0] in labels]
+    assert said, history
+    return said[-1]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_status_agrees_with_the_history_and_the_page_leads_back_to_the_queue(
+    waiting, federation, staff_client, language
+):
+    browser, _context = staff_client(federation["serviceontario"], "caseworker")
+    item = _open_item(waiting)
+    url = f"/{language}/staff/work-items/{item.pk}/"
+    with translation.override(language):
+        labels = {str(label) for _value, label in ApplicationStatus.choices}
+    seen = []
+    for step in ("arrived", "claimed", "decided"):
+        if step == "claimed":
+            assert browser.post(url, {"action": "claim"}).status_code == 302
+        if step == "decided":
+            decided = browser.post(
+                url, {"action": "complete", "decision": "approve", "reasons": "All in order."}
+            )
+            assert decided["Location"] == f"/{language}/staff/queue/"
+        html = browser.get(url).content.decode()
+        status, history = _status_and_history(html)
+        # The status shown is the one the history's latest status change names.
+        assert status == _latest_status_in(history, labels), (step, status, history)
+        # And the page leads back to the queue it came from (breadcrumb and link).
+        assert html.count(f'href="/{language}/staff/queue/"') >= 2
+        seen.append(status)
+    waiting.refresh_from_db()
+    with translation.override(language):
+        assert seen[-1] == str(ApplicationStatus(waiting.status).label)
+    assert seen[0] != seen[-1]  # the decision moved it on, and the page says so

@@ -82,3 +82,34 @@ def test_the_demo_service_versions_give_every_text_in_both_languages(folder):
     for path in files:
         gaps = list(language_gaps(json.loads(path.read_text(encoding="utf-8"))))
         assert not gaps, f"{path.name}: {gaps}"
+
+
+def test_a_process_task_without_french_is_refused_naming_file_and_task(small_federation, tmp_path):
+    process = tmp_path / "process.bpmn"
+    process.write_text(
+        PROCESS.read_text(encoding="utf-8").replace(
+            'joinedup:nameFr="Vérifier la demande dans le registre des naissances"', ""
+        ),
+        encoding="utf-8",
+    )
+    version = _version(BOTH_LABEL, BOTH_TITLE) | {"process": str(process)}
+    with pytest.raises(versions.VersionError) as refused:
+        versions.load_file(_write(tmp_path, version))
+    assert "task check" in str(refused.value) and "French" in str(refused.value)
+    assert not ServiceVersion.objects.exists()
+
+
+def test_every_process_names_its_tasks_in_both_languages():
+    from joinedup.delivery.workflows import names
+
+    package = Path(__file__).resolve().parents[2] / "src" / "joinedup"
+    files = sorted(package.rglob("*.bpmn"))
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not names.gaps(text), path.name
+    named = names.task_names(PROCESS.read_text(encoding="utf-8"))
+    assert named["check"] == {
+        "en": "Check the request against the birth register",
+        "fr": "Vérifier la demande dans le registre des naissances",
+    }

@@ -51,7 +51,7 @@ def test_the_generators_run_in_order_and_a_new_one_sees_what_came_before(
     )
 
     assert seen["transactions"] == 300, "the new generator ran after the transactions"
-    assert set(seen["before"]) == {"costs", "transactions"}
+    assert set(seen["before"]) == {"costs", "place-areas", "transactions"}
     assert seen["pilots"] == 4, "the generator's own option reached it"
     assert not SurveyResponse.objects.exists(), "a skipped generator wrote nothing"
     assert MonthlyRollup.objects.exists(), "the rollups were rebuilt after all generators"

@@ -1,8 +1,12 @@
-"""Human services in a real browser: a navigator opens a case with the person's consent,
-builds a plan with actions for organisations of two levels of government, adds a provincial
-colleague to the team and refers to a community food bank; the food bank accepts and closes
-with an outcome; the person sees the plan in My services and withdraws consent for the
-province, whose member then sees nothing more. Axe-core on every page; screenshots kept.
+"""Human services in a real browser, walked by following links only (each person starts at
+the home page): a navigator opens a case with the person's consent, adds a provincial
+colleague to the team, records the general needs screen, builds a plan whose goals are
+served by the province (ServiceOntario), the city (City of Toronto) and a community
+organisation (Helping Hands), and refers to the community food bank and the provincial
+income assistance; each receiver accepts and closes its referral with an outcome (the loop
+closed, the navigator sees it); the person sees the plan in My services and withdraws consent
+for ServiceOntario, whose member is then refused the case. Axe-core on every page at 1,280
+and 375 px; screenshots kept.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ SETTLED = """() => document.readyState === "complete"
             || t.parentElement.classList.contains("usa-table-container--scrollable")))
     && Array.from(document.querySelectorAll("[data-chart]")).every(
         c => typeof window.Plotly === "undefined" || c.querySelector(".main-svg"))"""
+
+
+#: The window widths every page is checked at: a desktop and a small phone.
+WIDTHS = (1280, 375)
 
 
 def settled(page: Page) -> Page:
@@ -75,18 +83,37 @@ def world(federation) -> dict:
     return people
 
 
-def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdrawn(
+def checked(page: Page, axe, screenshot=None, name: str = "") -> Page:
+    """Axe-core on the page at each width (then back to the desktop width the walk uses)."""
+    size = page.viewport_size or {"width": 1280, "height": 900}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": size["height"]})
+        axe(settled(page))
+        if screenshot is not None and name:
+            screenshot(page, f"{name}-{width}")
+    page.set_viewport_size({"width": WIDTHS[0], "height": size["height"]})
+    return page
+
+
+def home(page: Page, base: str, link: str) -> None:
+    """Start at the home page and follow one link of the header."""
+    page.goto(f"{base}/en/")
+    page.get_by_role("link", name=link, exact=True).first.click()
+
+
+def test_a_plan_across_agencies_with_closed_loop_referrals_and_consent_withdrawn(
     page: Page, live_server, world, axe, screenshot, browser
 ):
     base = live_server.url
     page.goto(f"{base}/en/find-help/?need=food")
     expect(page.get_by_role("heading", name="Community food bank")).to_be_visible()
-    axe(settled(page))
-    screenshot(page, "care-find-help")
+    checked(page, axe, screenshot, "care-find-help")
 
+    # The navigator opens the case, with the person's consent for housing, income and food.
     sign_in(page, base, world["navigator"], second_factor=True)
-    page.goto(f"{base}/en/staff/care/")
-    axe(settled(page))
+    home(page, base, "My cases")
+    expect(page.get_by_role("heading", name="Care workspace")).to_be_visible()
+    checked(page, axe)
     page.get_by_role("link", name="Open a case").click()
     page.get_by_label("Given names").fill("Jordan")
     page.get_by_label("Family name").fill("Mbeki")
@@ -94,89 +121,160 @@ def test_a_plan_across_agencies_with_a_closed_loop_referral_and_consent_withdraw
     choose(page, "The person's consent")
     for label in ("care plan: housing", "care plan: income and food"):
         page.locator("label.usa-checkbox__label", has_text=label).click()
-    axe(settled(page))
+    checked(page, axe)
     page.get_by_role("button", name="Open the case").click()
     expect(page.get_by_text("The case is open")).to_be_visible()
     case = IntegratedCase.objects.get()
 
-    page.locator("summary", has_text="Add a member").click()
+    # A provincial colleague joins the team; the person agrees to share housing and income.
+    page.get_by_role("link", name="Add a member to the team").click()
     page.get_by_label("Professional").select_option(
         label="province@example.org — ServiceOntario (Caseworker)"
     )
     page.locator("label.usa-checkbox__label[for=mcat-housing]").click()
     page.locator("label.usa-checkbox__label[for=mcat-income]").click()
+    checked(page, axe)
     page.get_by_role("button", name="Add to the team").click()
     expect(page.get_by_text("The member is added")).to_be_visible()
 
-    page.locator("summary", has_text="Add to the plan").click()
-    page.get_by_label("About", exact=True).first.select_option(label="Housing")
-    page.locator("#need-description").fill("Keep the apartment")
-    page.get_by_role("button", name="Add the need").click()
-    page.locator("summary", has_text="Add to the plan").click()
-    page.locator("#goal-description").fill("Rent arrears cleared by spring")
-    page.get_by_role("button", name="Add the goal").click()
-    for description, agency in [
-        ("Apply to the provincial rent bank", "ServiceOntario"),
-        ("Refer to the city's eviction prevention", "City of Toronto"),
-        ("Weekly groceries while arrears are paid", "Helping Hands"),
-    ]:
-        page.locator("summary", has_text="Add to the plan").click()
-        page.locator("#action-description").fill(description)
+    # The general needs screen: every life domain answered.
+    page.get_by_role("link", name="Run the General needs screen").click()
+    expect(page.get_by_role("heading", name="General needs screen")).to_be_visible()
+    questions = page.locator("form fieldset")
+    for n in range(questions.count()):
+        questions.nth(n).locator("label.usa-radio__label").nth(1 if n < 3 else 2).click()
+    checked(page, axe)
+    page.get_by_role("button", name="Record the assessment").click()
+    expect(page.get_by_text("The assessment is recorded.")).to_be_visible()
+    expect(page.get_by_role("table", name="Scores over time: General needs screen")).to_be_visible()
+
+    # The plan: a need, a goal and an action for each of the three organisations.
+    plan = [
+        (
+            "Income",
+            "Income below rent",
+            "Income assistance in place",
+            "ServiceOntario",
+            "Apply to the provincial income assistance",
+        ),
+        (
+            "Housing",
+            "Keep the apartment",
+            "Rent arrears cleared by spring",
+            "City of Toronto",
+            "Eviction prevention meeting with the city",
+        ),
+        (
+            "Food",
+            "Not enough food",
+            "Enough food every week",
+            "Helping Hands",
+            "Weekly groceries from the food bank",
+        ),
+    ]
+    for n, (domain, need, goal, agency, action) in enumerate(plan):
+        page.get_by_role("link", name="Add a need to the plan").click()
+        page.get_by_label("About", exact=True).select_option(label=domain)
+        page.locator("#need-description").fill(need)
+        if n == 0:
+            checked(page, axe)
+        page.get_by_role("button", name="Add the need").click()
+        page.get_by_role("link", name=f"Add a goal for the need: {need}").click()
+        page.locator("#goal-description").fill(goal)
+        page.locator("#goal-target").fill("2027-04-30")
+        if n == 0:
+            checked(page, axe)
+        page.get_by_role("button", name="Add the goal").click()
+        page.get_by_role("link", name=f"Add an action for the goal: {goal}").click()
+        page.locator("#action-description").fill(action)
         page.locator("#action-agency").select_option(label=agency)
         page.locator("#action-due").fill("2027-02-01")
+        if n == 0:
+            checked(page, axe)
         page.get_by_role("button", name="Add the action").click()
         expect(page.get_by_text("The action is added to the plan.")).to_be_visible()
+    for _domain, _need, _goal, agency, action in plan:
+        expect(page.get_by_role("cell", name=action, exact=True)).to_be_visible()
+        expect(page.get_by_role("cell", name=agency, exact=True)).to_be_visible()
 
-    page.locator("summary", has_text="Refer to a service").click()
-    page.locator("#ref-service").select_option(label="Community food bank — Helping Hands")
-    page.locator("#ref-reason").fill("Groceries this week while arrears are paid.")
-    page.locator("#ref-urgency").select_option(label="Within a few days")
-    page.locator("label.usa-checkbox__label[for=rcat-income]").click()
-    page.get_by_role("button", name="Send the referral").click()
-    expect(page.get_by_text("The referral is sent.")).to_be_visible()
+    # Referrals to the community food bank and to the province's income assistance.
+    referrals = [
+        ("Community food bank — Helping Hands", "Groceries this week.", ["income"]),
+        ("Income assistance — ServiceOntario", "Rent is above income.", ["income", "housing"]),
+    ]
+    for n, (service, reason, shared) in enumerate(referrals):
+        page.get_by_role("link", name="Refer to a service").click()
+        page.locator("#ref-service").select_option(label=service)
+        page.locator("#ref-reason").fill(reason)
+        page.locator("#ref-urgency").select_option(label="Within a few days")
+        for category in shared:
+            page.locator(f"label.usa-checkbox__label[for=rcat-{category}]").click()
+        if n == 0:
+            checked(page, axe)
+        page.get_by_role("button", name="Send the referral").click()
+        expect(page.get_by_text("The referral is sent.")).to_be_visible()
     # The case page: the message shows before its deferred scripts (plotly, then the
     # tables' wrapping) have run; axe waits for them.
-    axe(settled(page))
-    screenshot(page, "care-case-page")
-    referral = Referral.objects.get()
-    # The referral is an application of the food bank's referral service, in its engine queue.
-    assert referral.application.channel == "referral"
-    assert referral.application.work_items.filter(status="open", kind="referral").count() == 1
+    checked(page, axe, screenshot, "care-case-page")
+    sent = {r.service.name: r for r in Referral.objects.select_related("service", "application")}
+    assert set(sent) == {"Community food bank", "Income assistance"}
+    for referral in sent.values():
+        # Each is an application of the receiver's referral service, in its engine queue.
+        assert referral.application.channel == "referral"
+        assert referral.application.work_items.filter(status="open", kind="referral").count() == 1
 
-    food = browser.new_context(locale="en-CA").new_page()
-    sign_in(food, base, world["food"], second_factor=True)
-    food.goto(f"{base}/en/staff/care/")
-    food.get_by_role("link", name="Community food bank").click()
-    # The click navigates: wait for the referral page itself, not the workspace leaving.
-    expect(food.get_by_role("button", name="Record this step")).to_be_visible()
-    axe(settled(food))
-    food.locator("label.usa-radio__label", has_text="Accepted").click()
-    food.get_by_role("button", name="Record this step").click()
-    food.locator("label.usa-radio__label", has_text="Closed with an outcome").click()
-    food.locator("#outcome").select_option(label="Got help")
-    food.get_by_role("button", name="Record this step").click()
-    expect(food.get_by_text("Closed with an outcome").first).to_be_visible()
-    screenshot(food, "care-referral-closed")
-    referral.refresh_from_db()
-    assert (referral.status, referral.outcome) == ("closed", "got_help")
-    referral.application.refresh_from_db()
-    assert referral.application.status == "approved"  # the engine's process ended
+    # Each receiver accepts and closes its referral, from its own workspace.
+    for who, service in (("food", "Community food bank"), ("province", "Income assistance")):
+        receiver = browser.new_context(locale="en-CA").new_page()
+        sign_in(receiver, base, world[who], second_factor=True)
+        home(receiver, base, "My cases")
+        receiver.get_by_role("link", name=service).click()
+        # The click navigates: wait for the referral page itself, not the workspace leaving.
+        expect(receiver.get_by_role("button", name="Record this step")).to_be_visible()
+        checked(receiver, axe)
+        receiver.locator("label.usa-radio__label", has_text="Accepted").click()
+        receiver.get_by_role("button", name="Record this step").click()
+        receiver.locator("label.usa-radio__label", has_text="Closed with an outcome").click()
+        receiver.locator("#outcome").select_option(label="Got help")
+        receiver.get_by_role("button", name="Record this step").click()
+        expect(receiver.get_by_text("The referral is updated")).to_be_visible()
+        checked(receiver, axe, screenshot, f"care-referral-closed-{who}")
+        referral = sent[service]
+        referral.refresh_from_db()
+        assert (referral.status, referral.outcome) == ("closed", "got_help")
+        referral.application.refresh_from_db()
+        assert referral.application.status == "approved"  # the engine's process ended
+        receiver.context.close()
 
+    # The loop is closed: the navigator sees both outcomes on the case.
+    page.reload()
+    expect(page.get_by_text("Closed with an outcome: Got help")).to_have_count(2)
+
+    # The provincial member sees the plan from their workspace.
     province = browser.new_context(locale="en-CA").new_page()
     sign_in(province, base, world["province"], second_factor=True)
-    province.goto(f"{base}/en/staff/care/cases/{case.reference}/")
-    expect(province.get_by_text("Apply to the provincial rent bank")).to_be_visible()
+    home(province, base, "My cases")
+    province.get_by_role("link", name=case.reference).click()
+    rent_bank = province.get_by_role("cell", name=plan[0][4], exact=True)
+    expect(rent_bank).to_be_visible()
+    checked(province, axe)
 
+    # The person sees their plan and withdraws consent for ServiceOntario.
     person = browser.new_context(locale="en-CA").new_page()
     sign_in(person, base, world["person"])
-    person.goto(f"{base}/en/my/")
+    home(person, base, "My services")
     person.get_by_role("link", name="My care plan, team and referrals").click()
     expect(person.get_by_text("Rent arrears cleared by spring")).to_be_visible()
-    axe(settled(person))
-    screenshot(person, "care-my-plan")
+    checked(person, axe, screenshot, "care-my-plan")
     person.get_by_role("button", name="Withdraw my consent for ServiceOntario").click()
     expect(person.get_by_text("Your consent is withdrawn")).to_be_visible()
+    checked(person, axe)
 
-    answer = province.goto(f"{base}/en/staff/care/cases/{case.reference}/")
-    assert answer.status == 403
-    expect(province.get_by_text("Apply to the provincial rent bank")).to_have_count(0)
+    # ServiceOntario's member follows the same link again: refused, nothing of the plan.
+    home(province, base, "My cases")
+    with province.expect_navigation() as refused:
+        province.get_by_role("link", name=case.reference).click()
+    assert refused.value.status == 403
+    expect(province.get_by_role("cell", name=plan[0][4], exact=True)).to_have_count(0)
+    expect(province.get_by_text("Income assistance in place")).to_have_count(0)
+    checked(province, axe)

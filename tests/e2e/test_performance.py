@@ -94,7 +94,7 @@ def test_a_supervisor_reads_an_offices_staffing(
     """A planner (the agency's supervisor) reads the staffing chart of an office, with its
     forecast error and the roster's gap, in English and French."""
     settings.PERFORMANCE_ROSTER_FILE = str(tmp_path / "roster.csv")
-    generate_history(30000, years=3, seed=5, surveys=False)
+    generate_history(10000, years=1, seed=5, surveys=False)
     office = (
         Transaction.objects.filter(agency="esdc", channel="counter")
         .exclude(office="")

@@ -3,10 +3,12 @@
 import datetime
 import io
 import logging
+import re
 
 import pytest
 from django.urls import reverse
 
+from joinedup.identity import identifiers
 from joinedup.identity.client_registry import AddressInput, add_identifier, move
 
 from .conftest import VALID_SIN, page_text, sign_in
@@ -36,6 +38,39 @@ def test_front_line_staff_find_a_person_by_sin(client, amara, make_staff):
     page = page_text(client.get(response["Location"]))
     assert "Amara Okafor" in page
     assert "••••••286" in page and "046454286" not in page and "046 454 286" not in page
+
+
+def test_the_kinds_offered_are_the_agents_countrys_and_the_number_is_visible(
+    client, amara, make_staff
+):
+    sign_in(client, make_staff(agency="esdc", role="front_line"))
+    page = client.get(reverse(FIND)).content.decode()
+    offered = re.findall(r'<option value="([^"]+)"', page)
+    # A Canadian agent is offered Canada's number and the health card, not Australia's.
+    assert offered == ["ca-sin", "health-card"]
+    assert ">Social insurance number<" in page and "tax file number" not in page.lower()
+    field = re.search(r'<input[^>]*name="value"[^>]*>', page).group(0)
+    assert 'type="text"' in field and "password" not in field
+    # The way each kind is written is shown beside the field, and read out by its hint.
+    assert "Social insurance number: 9 digits, written 000 000 000." in page
+    assert "Health card number: 10 digits, sometimes followed by two letters" in page
+    assert 'aria-describedby="id_value_helptext"' in field
+    # Another country's kind is refused as a choice, with a 400 and a message.
+    refused = client.post(reverse(FIND), {"kind": "au-tfn", "value": "123 456 782"})
+    assert refused.status_code == 400
+    assert "Select a valid choice" in page_text(refused)
+    # A number refused is not written back into the page.
+    wrong = client.post(reverse(FIND), {"kind": "ca-sin", "value": "046 454 287"})
+    assert "046 454 287" not in page_text(wrong) and 'value="046' not in page_text(wrong)
+    french = page_text(client.get(reverse(FIND).replace("/en/", "/fr/")))
+    assert "Numéro d'assurance sociale : 9 chiffres, écrits 000 000 000." in french
+
+
+def test_the_kinds_of_a_country_and_of_none():
+    australian = [t.key for t in identifiers.for_country("AU")]
+    assert australian == ["au-tfn", "health-card"]
+    assert [t.key for t in identifiers.for_country("ca")] == ["ca-sin", "health-card"]
+    assert {t.key for t in identifiers.for_country(None)} == {"ca-sin", "au-tfn", "health-card"}
 
 
 def test_an_invalid_or_unknown_number_gets_a_clear_answer(client, amara, make_staff):

@@ -71,6 +71,11 @@ def test_the_performance_pages_and_api_do_not_query_per_service(
         )
         api = public.get("/api/v1/performance/kpis?by=service&limit=500").json()
         assert api["count"] == measured
+        by_group = public.get("/api/v1/performance/kpis?by=service&dimension=age_band&limit=5")
+        assert by_group.status_code == 200 and by_group.json()["count"] >= measured
+        download = public.get("/en/performance/open-data/kpis.csv?period=12m")
+        services = {line.split(",")[1] for line in download.content.decode().splitlines()[1:]}
+        assert download.status_code == 200 and len(services) == measured
         for page in ("groups", "channels"):
             insight = public.get(f"/en/performance/{page}/?dimension=age_band")
             assert insight.status_code == 200 and len(insight.context["services"]) == measured

@@ -114,3 +114,93 @@ def test_the_demo_writes_a_roster_near_the_needs(counter_history, tmp_path, sett
     assert context["has_roster"]
     gaps = [row["gap"] for row in context["slots"] if row["needed"]]
     assert gaps and all(-1 <= gap <= 1 for gap in gaps)
+
+
+ONTARIO = planning.Calendar(sources=(("CA", "ON"),), time_zone="America/Toronto")
+
+
+def test_a_week_is_spread_over_its_business_days_and_a_holiday_is_closed():
+    even = dict.fromkeys(range(1, 6), 0.2)
+    # 14–18 December 2026: five business days, 20 each.
+    plain = planning.spread(datetime.date(2026, 12, 14), 100, even, ONTARIO)
+    assert [round(v, 6) for _d, v in plain] == [20.0] * 5
+    # 21–25 December: Christmas Day is closed, its fifth goes to the four other days.
+    christmas = planning.spread(datetime.date(2026, 12, 21), 100, even, ONTARIO)
+    assert [d.day for d, _v in christmas] == [21, 22, 23, 24]
+    assert [round(v, 6) for _d, v in christmas] == [25.0] * 4
+    # 28 December–1 January: Boxing Day observed (Monday) and New Year's Day (Friday).
+    shares = {1: 0.4, 2: 0.15, 3: 0.15, 4: 0.15, 5: 0.15}
+    new_year = planning.spread(datetime.date(2026, 12, 28), 90, shares, ONTARIO)
+    assert [(d.day, round(v, 6)) for d, v in new_year] == [(29, 30.0), (30, 30.0), (31, 30.0)]
+
+
+def test_weekday_shares_leave_out_the_weeks_with_a_holiday():
+    mondays = [datetime.date(2026, 12, 14), datetime.date(2026, 12, 21)]
+    counts = {datetime.date(2026, 12, 14): 30, datetime.date(2026, 12, 15): 10}
+    counts |= {datetime.date(2026, 12, 21): 500}  # a holiday week: not measured
+    shares = planning.weekday_shares(counts, mondays, ONTARIO)
+    assert shares == {1: 0.75, 2: 0.25, 3: 0.0, 4: 0.0, 5: 0.0}
+
+
+def test_holidays_are_named_in_the_readers_language():
+    start, end = datetime.date(2026, 12, 20), datetime.date(2027, 1, 3)
+    english = planning.holiday_names(ONTARIO, start, end, "en")
+    french = planning.holiday_names(ONTARIO, start, end, "fr")
+    assert (
+        [d for d, _n in english]
+        == [d for d, _n in french]
+        == [
+            datetime.date(2026, 12, 25),
+            datetime.date(2026, 12, 26),
+            datetime.date(2026, 12, 28),
+            datetime.date(2027, 1, 1),
+        ]
+    )
+    assert english[0][1] == "Christmas Day" and french[0][1] == "Jour de Noël"
+
+
+def test_the_page_forecasts_each_business_day_and_lists_the_holidays(counter_history):
+    today = timezone.localdate()
+    context = planning.page(counter_history, "counter", today)
+    calendar = planning.calendar_for(counter_history.jurisdiction)
+    days = context["days"]
+    assert days and all(calendar.is_business_day(row["day"]) for row in days)
+    assert all(row["day"] >= today for row in days)
+    until = context["forecast"]["until"]
+    assert days[-1]["day"] <= until < days[-1]["day"] + datetime.timedelta(days=7)
+    yesterday = today - datetime.timedelta(days=1)
+    listed = [row["day"] for row in context["holidays"]]
+    assert listed == [day for day, _name in calendar.holidays_between(yesterday, until)]
+    assert not set(listed) & {row["day"] for row in days}
+    assert context["forecast"]["day_mape"] is not None
+    assert "chart-days" in [chart.id for chart in context["charts"]]
+
+
+def test_the_staffing_page_takes_a_service(counter_history):
+    analyst = _staff_client("esdc", "analyst")
+    url = "/en/performance/offices/esdc-toronto/staffing/"
+    page = analyst.get(url + "?service=ca.sin")
+    assert page.status_code == 200 and page.context["service"] == "ca.sin"
+    assert page.context["forecast"] is not None
+    other = analyst.get(url + "?service=ca.birth-registration")
+    assert other.status_code == 400
+    assert "Choose one of the services this office delivers." in other.content.decode()
+    french = analyst.get("/fr/performance/offices/esdc-toronto/staffing/?service=nothing")
+    assert french.status_code == 400
+    assert "Choisissez l’un des services que ce bureau offre." in french.content.decode()
+    assert "Jours fériés des semaines prévues" in french.content.decode()
+
+
+def test_erlang_a_is_shown_beside_erlang_c(counter_history):
+    context = planning.page(counter_history, "counter")
+    busy = [row for row in context["slots"] if row["needed"]]
+    assert busy
+    for row in busy:
+        assert row["needed_a"] <= row["needed"]
+        assert 0 <= row["abandonment"] < 100
+    chart = next(chart for chart in context["charts"] if chart.id == "chart-staffing")
+    assert chart.headers[2] == "Agents needed if clients give up (Erlang A)"
+    page = _staff_client("esdc", "analyst").get("/fr/performance/offices/esdc-toronto/staffing/")
+    text = page.content.decode()
+    assert "Agents nécessaires si des clients abandonnent (Erlang A)" in text
+    assert "la patience est une hypothèse" in text

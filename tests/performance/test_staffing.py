@@ -55,3 +55,71 @@ def test_the_forecast_learns_a_known_seasonality_and_reports_its_error():
     assert staffing.mape(series[-8:], flat) > 3 * result.mape
     # The next weeks follow the wave: peak and trough a half-season apart.
     assert max(result.forecast) - min(result.forecast) > 60
+
+
+def chain(agents: int, arrivals: float, handle: float, patience: float, within: float):
+    """Erlang A by its birth–death chain (truncated far out), independently of the formulas:
+    the share who wait, who abandon, and whose wait would exceed `within` (a tagged client
+    with j others ahead reaches an agent after j + 1 departures, at rates Nμ + iθ)."""
+    import numpy as np
+    from scipy.linalg import expm
+
+    rate, mu, theta = arrivals / staffing.INTERVAL, 1 / handle, 1 / patience
+    size = agents + 300
+    weights = [1.0]
+    for k in range(1, size):
+        death = min(k, agents) * mu + max(k - agents, 0) * theta
+        weights.append(weights[-1] * rate / death)
+    total = sum(weights)
+    pi = [w / total for w in weights]
+    waits = sum(pi[agents:])
+    abandon = theta * sum((k - agents) * pi[k] for k in range(agents, size)) / rate
+    ahead = size - agents
+    generator = np.zeros((ahead, ahead))
+    for i in range(ahead):
+        generator[i, i] = -(agents * mu + i * theta)
+        if i:
+            generator[i, i - 1] = agents * mu + i * theta
+    still_waiting = expm(generator * within).sum(axis=1)
+    later = sum(pi[agents + j] * still_waiting[j] for j in range(ahead))
+    return waits, abandon, later
+
+
+@pytest.mark.parametrize(
+    ("agents", "arrivals", "handle", "patience"),
+    [(5, 24, 300, 200), (10, 60, 180, 90), (3, 40, 240, 600), (12, 40, 300, 120)],
+)
+def test_erlang_a_agrees_with_its_birth_death_chain(agents, arrivals, handle, patience):
+    found = staffing.erlang_a(agents, arrivals, handle, patience, within=20)
+    waits, abandon, later = chain(agents, arrivals, handle, patience, 20)
+    assert found.wait_probability == pytest.approx(waits, rel=1e-6)
+    assert found.abandonment == pytest.approx(abandon, rel=1e-6)
+    assert found.service_level == pytest.approx(1 - later, rel=1e-6)
+
+
+def test_erlang_a_by_hand_when_patience_equals_the_handle_time():
+    # θ = μ: every client present leaves at rate μ, so their number is Poisson(A).
+    traffic, agents, handle = 8.0, 10, 180.0
+    result = staffing.erlang_a(agents, traffic * staffing.INTERVAL / handle, handle, handle)
+    poisson = [math.exp(-traffic) * traffic**k / math.factorial(k) for k in range(120)]
+    assert result.wait_probability == pytest.approx(sum(poisson[agents:]), rel=1e-9)
+    expected = sum((k - agents) * p for k, p in enumerate(poisson) if k >= agents) / traffic
+    assert result.abandonment == pytest.approx(expected, rel=1e-9)
+
+
+def test_erlang_a_without_abandonment_is_erlang_c_and_abandonment_needs_fewer_agents():
+    # The textbook case: 10 erlangs of 3-minute calls; patient clients give Erlang C.
+    arrivals, handle = 100, 180
+    patient = staffing.erlang_a(11, arrivals, handle, 1e9, within=20)
+    assert patient.wait_probability == pytest.approx(staffing.erlang_c(11, 10), rel=1e-4)
+    assert patient.service_level == pytest.approx(
+        staffing.service_level(11, 10, handle, 20), rel=1e-4
+    )
+    assert staffing.agents_needed(arrivals, handle, 0.8, 20) == 14
+    impatient = staffing.agents_needed_a(arrivals, handle, 60, 0.8, 20)
+    assert impatient < 14
+    # An overloaded queue stays finite: one agent, everyone but those served gives up.
+    alone = staffing.erlang_a(1, 1000, 300, 1000)
+    assert alone.abandonment == pytest.approx(1 - (1 / 300) / (1000 / 1800), rel=1e-3)
+    with pytest.raises(ValueError):
+        staffing.erlang_a(0, 10, 300, 60)

@@ -10,43 +10,17 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
+
+from tests.processes import query as _query
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 30
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    if url.startswith("sqlite:///"):
-        with sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30) as db:
-            return db.execute(sql).fetchall()
-    with psycopg.connect(url.replace("postgres://", "postgresql://")) as db:
-        return db.execute(sql).fetchall()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.sqlite3'}"
-        return
-    server = os.environ.get("DATABASE_URL", "")
-    if not server.startswith("postgres"):
-        pytest.skip("the PostgreSQL variant runs in the PostgreSQL test run")
-    name = f"crash_{uuid.uuid4().hex[:12]}"
-    admin = server.replace("postgres://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'CREATE DATABASE "{name}"')
-    yield server.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _environment(database: str, tmp_path: Path) -> dict[str, str]:
@@ -81,9 +55,11 @@ WORKER = (
 
 
 @pytest.mark.slow
-def test_no_event_is_lost_when_the_worker_is_killed(database, tmp_path):
+def test_no_event_is_lost_when_the_worker_is_killed(process_database, tmp_path):
+    database = process_database
     env = _environment(database, tmp_path)
     run = {"env": env, "cwd": ROOT, "check": True, "capture_output": True, "timeout": 180}
+    # The database is migrated already; this adds the test subscriber's table.
     subprocess.run(_joinedup("migrate", "--run-syncdb", "--verbosity", "0"), **run)
     subprocess.run(_joinedup("crash_emit", str(EVENTS)), **run)
     calls = tmp_path / "calls.txt"

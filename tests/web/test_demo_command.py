@@ -19,6 +19,7 @@ from django.core.management import call_command
 from joinedup.demo.launch import ADMIN_PASSWORD_FILE
 from joinedup.demo.loading import demo_federation_folders
 from joinedup.federation.models import FederationLoad, Jurisdiction
+from joinedup.performance.models import Transaction
 
 
 @pytest.fixture
@@ -26,6 +27,7 @@ def demo_dirs(settings, tmp_path):
     """A data directory of its own, so the test writes nothing into the developer's."""
     settings.DATA_DIR = tmp_path
     settings.STATIC_ROOT = tmp_path / "static"
+    settings.DEMO_HISTORY_TRANSACTIONS = 400  # the real demo writes 20,000
     return tmp_path
 
 
@@ -48,6 +50,10 @@ def test_demo_without_serving_loads_the_federations_and_creates_the_admin(demo_d
     printed = capsys.readouterr().out
     assert "Loaded " in printed
     assert f"admin / {password}" in printed
+    # Synthetic history, said to be made up, so the performance pages have figures.
+    assert "Synthetic history: 400 illustrative transactions" in printed
+    assert Transaction.objects.count() == 400
+    assert Transaction.objects.filter(channel_cost__gt=0).exists()  # costs are not all 0.00
 
     # A second run changes nothing a visitor relies on: same password, one admin, and the
     # federations, whose files have not changed, are not loaded again.
@@ -55,6 +61,7 @@ def test_demo_without_serving_loads_the_federations_and_creates_the_admin(demo_d
     assert (demo_dirs / ADMIN_PASSWORD_FILE).read_text().strip() == password
     assert get_user_model().objects.filter(username="admin").count() == 1
     assert FederationLoad.objects.count() == loads
+    assert Transaction.objects.count() == 400  # written once
     again = capsys.readouterr().out
     assert f"admin / {password}" in again
     assert "loaded already" in again

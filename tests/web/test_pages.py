@@ -340,3 +340,11 @@ def test_text_missing_in_french_is_marked_as_english(client, small_federation):
     assert "<span lang=" not in french.split("<h1", 1)[1].split("</h1>", 1)[0]
     english = client.get("/en/services/ca.birth-registration/").content.decode()
     assert '<span lang="en">' not in english
+
+
+def test_every_page_links_to_the_published_performance(client, small_federation):
+    for language, words in (("en", "How our services perform"), ("fr", "La performance")):
+        html = client.get(f"/{language}/").content.decode()
+        footer = html[html.index("<footer") :]
+        assert f'href="/{language}/performance/">{words}' in footer
+    assert client.get("/en/performance/").status_code == 200

@@ -2,6 +2,7 @@
 allows — every link shown opens, every tool not shown would have refused them."""
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -11,6 +12,14 @@ from tests.identity.conftest import page_text, sign_in
 
 pytestmark = pytest.mark.django_db
 
+#: The views across agencies for the staff who analyse, plan and audit.
+CROSS_AGENCY = {
+    "performance-integration",
+    "funding-places",
+    "funding-scenarios",
+    "funding-oversight",
+    "engagement-measures",
+}
 EXPECTED = {
     "front_line": {
         "identity-find-person",
@@ -36,8 +45,13 @@ EXPECTED = {
         "sharing-break-glass",
         "performance-dashboard",
         "rules-what-if",
+        *CROSS_AGENCY,
     },
-    "analyst": {"performance-dashboard", "rules-what-if"},
+    # An analyst plans and studies: their agency's figures and the cross-agency views.
+    "analyst": {"performance-dashboard", "rules-what-if", *CROSS_AGENCY},
+    # An auditor reads, across agencies, what the money did and what reviews found; they
+    # do not plan services (no integration candidates, no what-if) nor run a dashboard.
+    "auditor": CROSS_AGENCY - {"performance-integration"},
 }
 
 
@@ -60,8 +74,9 @@ def test_the_console_offers_exactly_what_the_role_may_open(
     if "identity-find-person" in EXPECTED[role]:
         assert 'action="' + reverse("identity-staff:find-person") + '"' in html
     by_url = {}
+    esdc = SimpleNamespace(agency_key="esdc", agency_jurisdiction="CA")
     for entry in console.entries():
-        kwargs = {"key": "esdc"} if entry.url_kwargs else {}
+        kwargs = entry.url_kwargs(esdc) if entry.url_kwargs else {}
         by_url[reverse(entry.url_name, kwargs=kwargs)] = entry.key
     expected = EXPECTED[role] | {"performance-published"}
     assert {by_url[url] for url in shown} == expected - {"identity-find-person"}
@@ -82,6 +97,12 @@ def test_staff_see_the_staff_header_with_sign_out(client, small_federation, make
     assert reverse("delivery:supervisor") in header and reverse("delivery:queue") in header
     assert "Life events" not in header  # not the citizen header
     assert reverse("identity:sign-out") in header and "Sign out" in header
+    # The header keeps the daily work (six tools at most, so it fits a window); the
+    # console it links to lists every tool, the figures and the cross-agency views too.
+    nav = header[header.index("jp-staff-nav") :]
+    assert len(re.findall(r'class="usa-nav-link', nav[: nav.index("</ul>")])) <= 1 + 6 + 2
+    assert reverse("funding:oversight") not in header
+    assert reverse("funding:oversight") in page_text(client.get(reverse("identity-staff:home")))
 
 
 def test_a_citizen_has_account_and_sign_out_in_the_header(client, small_federation, make_account):

@@ -104,7 +104,18 @@ class LineOut(Schema):
     resolved: int
     within_level: int
     amount: Decimal
-    credit: Decimal
+    credit: Decimal = Field(description="All the line's credits (resolution + availability)")
+    resolution_credit: Decimal = Field(
+        description="Credited because too few requests were resolved within the level"
+    )
+    availability_credit: Decimal = Field(
+        description="Credited because the running service missed its availability target"
+    )
+    availability: Decimal | None = Field(
+        description="Share of the month the running service was available (null: no target)"
+    )
+    availability_target: Decimal | None
+    unavailable_minutes: int | None
     status: str
 
 
@@ -115,7 +126,9 @@ class StatementOut(Schema):
     month: datetime.date
     currency: str
     charges: Decimal
-    credits: Decimal
+    credits: Decimal = Field(description="All the credits (resolution + availability)")
+    resolution_credits: Decimal
+    availability_credits: Decimal
     total: Decimal
     lines: list[LineOut]
 
@@ -182,7 +195,8 @@ def statement(request: HttpRequest, statement_id: int):
     decision = policy.decide(context, "backoffice.statement", found)
     if not decision.allowed:
         return Status(403, ErrorOut(detail=decision.reason, code=decision.code))
-    lines = found.lines.select_related("level__service")
+    lines = list(found.lines.select_related("level__service"))
+    availability_credits = sum((line.availability_credit for line in lines), Decimal("0.00"))
     return StatementOut(
         id=found.pk,
         client=found.client.key,
@@ -191,6 +205,8 @@ def statement(request: HttpRequest, statement_id: int):
         currency=found.currency,
         charges=found.charges,
         credits=found.credits,
+        resolution_credits=found.credits - availability_credits,
+        availability_credits=availability_credits,
         total=found.total,
         lines=[
             LineOut(
@@ -201,6 +217,11 @@ def statement(request: HttpRequest, statement_id: int):
                 within_level=line.within_level,
                 amount=line.amount,
                 credit=line.credit,
+                resolution_credit=line.resolution_credit,
+                availability_credit=line.availability_credit,
+                availability=line.availability,
+                availability_target=line.availability_target,
+                unavailable_minutes=line.unavailable_minutes,
                 status=line.status,
             )
             for line in lines
@@ -210,7 +231,10 @@ def statement(request: HttpRequest, statement_id: int):
 
 class BusinessOrderIn(Schema):
     service: str = Field(description="Catalogue key of a service for businesses")
-    answers: dict = Field(description="The short request form: details, quantity, needed_by")
+    answers: dict = Field(
+        description="Answers to the service's form (its version's schema): the short request "
+        "form (details, quantity, needed_by) or the service's full form"
+    )
     idempotency_key: str = Field("", max_length=200)
 
 

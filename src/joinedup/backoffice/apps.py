@@ -10,5 +10,8 @@ class BackofficeConfig(AppConfig):
     verbose_name = _("Back-office shared services")
 
     def ready(self) -> None:
-        # Registering the policy rules and the outbox subscribers needs the app registry ready.
-        from . import policy, reactions  # noqa: F401
+        # Registering the policy rules, the outbox subscribers and the work-item page's panel
+        # needs the app registry ready.
+        from . import panels, policy, reactions  # noqa: F401
+
+        panels.register()

@@ -25,7 +25,14 @@ from joinedup.identity.acting import ActingContext
 from . import levels
 from .models import Outage, ServiceLevel
 
-__all__ = ["OutageError", "availability", "levels_with_target", "record_outage"]
+__all__ = [
+    "OutageError",
+    "availability",
+    "downtime",
+    "levels_with_target",
+    "of_levels",
+    "record_outage",
+]
 
 
 class OutageError(Exception):
@@ -94,6 +101,7 @@ def record_outage(
 
 @dataclass
 class AvailabilityRow:
+    level_id: int
     label: str
     agreement: str
     target: Decimal
@@ -137,23 +145,40 @@ def availability(
 ) -> list[AvailabilityRow]:
     """Each running service's availability over [start, end) against its target (two
     queries, whatever the number of outages)."""
-    found = list(levels_with_target(provider))
-    spans: dict[int, list] = {level.pk: [] for level in found}
-    for outage in Outage.objects.filter(
-        level__in=[level.pk for level in found], started_at__lt=end, ended_at__gt=start
-    ).values("level_id", "started_at", "ended_at"):
-        spans[outage["level_id"]].append(
-            (max(outage["started_at"], start), min(outage["ended_at"], end))
-        )
+    return of_levels(list(levels_with_target(provider)), start, end)
+
+
+def downtime(
+    level_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, tuple[int, int]]:
+    """For each level, the seconds it was down within [start, end) (overlapping outages
+    counted once, clipped to the period) and how many outages touched it: one query."""
+    spans: dict[int, list] = {level_id: [] for level_id in level_ids}
+    if spans:
+        for outage in Outage.objects.filter(
+            level__in=level_ids, started_at__lt=end, ended_at__gt=start
+        ).values("level_id", "started_at", "ended_at"):
+            spans[outage["level_id"]].append(
+                (max(outage["started_at"], start), min(outage["ended_at"], end))
+            )
+    return {level_id: (_merged(found), len(found)) for level_id, found in spans.items()}
+
+
+def of_levels(
+    found: list[ServiceLevel], start: datetime.datetime, end: datetime.datetime
+) -> list[AvailabilityRow]:
+    """The availability of these levels (each with a target) over [start, end), labelled
+    with their service and agreement (loaded with them): one query for their outages."""
+    down = downtime([level.pk for level in found], start, end)
     period = max(int((end - start).total_seconds()), 0)
     return [
         AvailabilityRow(
+            level.pk,
             pick(level.service.names),
             pick(level.agreement.names),
             level.availability_target,
             period,
-            _merged(spans[level.pk]),
-            len(spans[level.pk]),
+            *down[level.pk],
         )
         for level in found
     ]

@@ -3,8 +3,13 @@
 A business is a party the engine carries (`Application.applicant_business`); a person acts
 for it through a business representative's mandate in force (identity's mandates): with the
 scope "view" they follow the business's applications, with "apply" they also order. The
-services a business orders here are catalogue services for businesses whose current version
-takes the short request form (what is needed, how many, for when; `catalogue.REQUEST_FORM`).
+services a business orders here are the catalogue's services for businesses that take
+applications online: those whose current version takes the short request form (what is
+needed, how many, for when; `catalogue.REQUEST_FORM`) on one page of the portal, and those
+with a fuller form (a licence, a registration) page by page through delivery's form engine
+(`formdefs`). Either way the answers are checked by the version's form, the application goes
+where the form's place field says (else where the business is registered), and a replay is
+found by the engine's own fingerprint and lookup (`applications.existing_submission`).
 
     application, created = order(context, business, "ca.business-hosting", {"details": ...})
 """
@@ -29,7 +34,15 @@ from joinedup.identity.models import Business, Mandate
 
 from .catalogue import REQUEST_FORM
 
-__all__ = ["SubmissionError", "applications_of", "order", "orderable", "represented"]
+__all__ = [
+    "SubmissionError",
+    "applications_of",
+    "order",
+    "orderable",
+    "represented",
+    "takes_short_form",
+    "version_to_order",
+]
 
 SHORT_FORM_FIELDS = frozenset(REQUEST_FORM["schema"]["properties"])
 
@@ -50,24 +63,32 @@ def may_apply(context: ActingContext, business: Business) -> bool:
     return policy.decide(context, "backoffice.business_apply", business).allowed
 
 
-def _takes_short_form(version: ServiceVersion) -> bool:
+def takes_short_form(version: ServiceVersion) -> bool:
+    """Whether the version's form is the short request form (one page in the portal)."""
     properties = (version.form or {}).get("schema", {}).get("properties", {})
     return bool(properties) and set(properties) <= SHORT_FORM_FIELDS
 
 
 def orderable() -> list[Service]:
-    """Services for businesses whose current version takes the short request form (one
-    query, whatever the number of services)."""
+    """Services for businesses with a current version to apply with (one query, whatever
+    the number of services)."""
     current: dict[int, ServiceVersion] = {}
     for version in (
         ServiceVersion.objects.filter(service__client_type=Service.ClientType.BUSINESS, active=True)
         .select_related("service")
-        .only("number", "form", "service__key", "service__names", "service__client_type")
+        .only("number", "service__key", "service__names", "service__client_type")
         .order_by("service_id", "-number")
     ):
         current.setdefault(version.service_id, version)
-    found = [v.service for v in current.values() if _takes_short_form(v)]
-    return sorted(found, key=lambda s: s.name)
+    return sorted((v.service for v in current.values()), key=lambda s: s.name)
+
+
+def version_to_order(service_key: str) -> ServiceVersion | None:
+    """The current version of a service for businesses, or None (not one, or not online)."""
+    service = Service.objects.filter(
+        key=service_key, client_type=Service.ClientType.BUSINESS
+    ).first()
+    return applications.current_version(service) if service is not None else None
 
 
 def applications_of(business: Business) -> QuerySet[Application]:
@@ -98,15 +119,10 @@ def order(
     SubmissionError (not a service a business orders here, bad answers, nowhere to route it,
     a key reused for other answers)."""
     policy.require(context, "backoffice.business_apply", business)
-    service = Service.objects.filter(key=service_key).first()
-    version = applications.current_version(service) if service is not None else None
-    if (
-        service is None
-        or service.client_type != Service.ClientType.BUSINESS
-        or version is None
-        or not _takes_short_form(version)
-    ):
+    version = version_to_order(service_key)
+    if version is None:
         raise SubmissionError("unknown_service", _("This is not a service a business orders here."))
+    service = version.service
     if not isinstance(data, dict):
         raise SubmissionError("invalid", _("The answers must be a JSON object."))
     idempotency_key = (idempotency_key or "").strip()[:200]
@@ -119,7 +135,9 @@ def order(
     cleaned, errors = formdefs.validate(version.form, data)
     if errors:
         raise SubmissionError("invalid", _("Some answers need correcting."), errors)
-    place = business.jurisdiction or service.scope
+    place = (
+        applications.place_in_answers(version, cleaned) or business.jurisdiction or service.scope
+    )
     try:
         route = route_for(service, place, explain=False)
     except RoutingError as error:

@@ -4,6 +4,7 @@
       <agreement key>:
         <service key>: {response_hours: 4, resolution_days: 5, target: 0.9,
                         unit_price: "412.50", forecast_monthly_volume: 12, credit_rate: 0.1}
+        <hosting key>: {..., availability_target: 0.999, availability_credit_rate: 0.1}
 
 The agreements and services are the federation's (loaded before, from its own files); each
 level's service is deployed on the back office's process (the dispute form for a service
@@ -34,6 +35,7 @@ FIELDS = {
     "currency": str,
     "forecast_monthly_volume": int,
     "credit_rate": Decimal,
+    "availability_credit_rate": Decimal,
 }
 
 

@@ -10,6 +10,8 @@ Money is `Decimal` throughout: a statement reconciles to the cent with its reque
 from __future__ import annotations
 
 import datetime
+import re
+import unicodedata
 from decimal import Decimal
 
 from django.conf import settings
@@ -87,6 +89,17 @@ class ServiceLevel(models.Model):
         help_text=_(
             "Share of the month's charge for this service credited back when fewer requests "
             "than the target were resolved within the level."
+        ),
+    )
+    availability_credit_rate = models.DecimalField(
+        _("availability credit"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.000"),
+        validators=SHARE,
+        help_text=_(
+            "Share of the month's charge for this service credited back when the service was "
+            "available less than its availability target over the month."
         ),
     )
 
@@ -327,7 +340,24 @@ class StatementLine(models.Model):
     within_level = models.PositiveIntegerField(_("resolved within the level"))
     resolved = models.PositiveIntegerField(_("resolved"))
     amount = models.DecimalField(_("charge"), max_digits=14, decimal_places=2)
-    credit = models.DecimalField(_("service credit"), max_digits=14, decimal_places=2)
+    credit = models.DecimalField(
+        _("service credit"),
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("All the line's credits: for resolution and for availability."),
+    )
+    availability = models.DecimalField(
+        _("availability over the month"), max_digits=6, decimal_places=5, null=True, blank=True
+    )
+    availability_target = models.DecimalField(
+        _("availability target"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    unavailable_minutes = models.PositiveIntegerField(
+        _("minutes unavailable"), null=True, blank=True
+    )
+    availability_credit = models.DecimalField(
+        _("availability credit"), max_digits=14, decimal_places=2, default=Decimal("0.00")
+    )
     status = models.CharField(
         pgettext_lazy("shared services", "status"),
         max_length=12,
@@ -350,6 +380,19 @@ class StatementLine(models.Model):
     @property
     def service_name(self) -> str:
         return pick(self.level.service.names)
+
+    @property
+    def resolution_credit(self) -> Decimal:
+        """The part of the credit for requests resolved late (the rest is availability's)."""
+        return self.credit - self.availability_credit
+
+    @property
+    def availability_missed(self) -> bool:
+        return (
+            self.availability is not None
+            and self.availability_target is not None
+            and self.availability < self.availability_target
+        )
 
     @property
     def level_met_share(self) -> Decimal | None:
@@ -419,6 +462,46 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procurement}: {self.agency}"
+
+
+def fold(text: str | None) -> str:
+    """Lower case, accents and punctuation dropped, spaces single: `Côté-Smith` → `cote smith`
+    (so that `cote`, `Côté` and `CÔTÉ` find the same employee on any database)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[^\w ]|_", " ", plain).split())
+
+
+class Employee(models.Model):
+    """A client agency's employee as the back office knows them: a person of the registry
+    that the agency named in one of its requests. `name_key` is their names folded (no case,
+    no accents) for the search by name; the names themselves are read only through the data
+    gate. Kept when a request names them, so it follows a renaming at the next request."""
+
+    client = models.ForeignKey(
+        Agency, verbose_name=_("client agency"), on_delete=models.CASCADE, related_name="+"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("employee"), on_delete=models.CASCADE, related_name="+"
+    )
+    name_key = models.CharField(_("name for the search"), max_length=600, db_index=True)
+    first_named_at = models.DateTimeField(_("first named at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("employee of a client agency")
+        verbose_name_plural = _("employees of client agencies")
+        ordering = ["name_key", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "person"], name="employee_once_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.person_id}"
+
+
+def name_key_of(person: Person) -> str:
+    """What the search by name matches: given, preferred and family names, folded."""
+    return fold(f"{person.given_names} {person.preferred_name} {person.family_name}")
 
 
 def month_start(day: datetime.date) -> datetime.date:

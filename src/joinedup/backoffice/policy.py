@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from joinedup.federation.models import Agency
 from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Mandate
@@ -47,6 +48,10 @@ def _staff(context: ActingContext) -> Decision | None:
     if not context.is_staff:
         return deny("forbidden", _("Only staff of an agency use the back-office portal."))
     return None
+
+
+def _is_provider(key: str | None) -> bool:
+    return Agency.objects.filter(key=key, kind=Agency.Kind.SHARED_SERVICES).exists()
 
 
 def _key(agency: Any) -> str | None:
@@ -291,4 +296,23 @@ def _record_outage(context: ActingContext, provider: Any) -> Decision:
         return deny("forbidden", _("Only the provider's supervisors and administrators."))
     if provider is not None and _key(provider) != context.agency_key:
         return deny("forbidden", _("These are another provider's services."))
+    return allow()
+
+
+@rule(
+    "backoffice.find_employee",
+    description=gettext_lazy(
+        "A provider's staff who work requests find its clients' employees by name; a client "
+        "agency's supervisors find their own agency's employees."
+    ),
+)
+def _find_employee(context: ActingContext, client: Any) -> Decision:
+    if denial := _staff(context):
+        return denial
+    if context.role not in PROVIDER_WORKERS:
+        return deny("forbidden", _("Your role does not look up employees' requests."))
+    if context.role != Role.SUPERVISOR and not _is_provider(context.agency_key):
+        return deny("forbidden", _("Your agency's supervisors look up its employees' requests."))
+    if client is not None and _key(client) != context.agency_key:
+        return deny("forbidden", _("You find only your own agency's employees."))
     return allow()

@@ -30,7 +30,7 @@ from joinedup.identity.models import Person
 from joinedup.sharing import categories, gate
 
 from . import levels
-from .models import Request, StatementLine
+from .models import Employee, Request, StatementLine, name_key_of
 
 __all__ = ["SubmissionError", "submit_request"]
 
@@ -174,6 +174,10 @@ def submit_request(
         with transaction.atomic():
             applications.start(application, context)
             request.save(force_insert=True)
+            if employee is not None:  # the client's employee, found by name from now on
+                Employee.objects.update_or_create(
+                    client=client, person=employee, defaults={"name_key": name_key_of(employee)}
+                )
     except IntegrityError:
         if not idempotency_key:
             raise

@@ -2,10 +2,12 @@
 
 A line per service: the requests received in the month (a dispute of a statement is never
 charged), how many of those resolved met the level, the charge (the sum of the prices the
-requests were made at) and the service credit when the share met fell below the level's
-target. The figures come from one GROUP BY over the month's requests; everything else is
-arithmetic on `Decimal`, so a statement's total is, to the cent, the sum of its requests'
-prices less its credits.
+requests were made at) and the service credits: for resolution when the share met fell below
+the level's target, and for availability when a running service (hosting) was available less
+than its availability target over the month, from the outages the provider recorded. The
+figures come from one GROUP BY over the month's requests and one read of the month's
+outages; everything else is arithmetic on `Decimal`, so a statement's total is, to the cent,
+the sum of its requests' prices less its credits.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from joinedup.delivery.applications import SubmissionError
 from joinedup.federation.models import Agency
 from joinedup.identity.acting import ActingContext
 
+from . import availability
+from .availability import AvailabilityRow
 from .catalogue import DISPUTE_EVIDENCE
 from .levels import calendar_of
-from .models import Request, ServiceLevel, Statement, StatementLine, next_month
+from .models import Outage, Request, ServiceLevel, Statement, StatementLine, next_month
 from .requests import submit_request
 
 CENT = Decimal("0.01")
@@ -50,6 +54,14 @@ class Line:
     within_level: int
     amount: Decimal
     credit: Decimal = Decimal("0.00")
+    availability: Decimal | None = None
+    availability_target: Decimal | None = None
+    unavailable_minutes: int | None = None
+    availability_credit: Decimal = Decimal("0.00")
+
+    @property
+    def resolution_credit(self) -> Decimal:
+        return self.credit - self.availability_credit
 
 
 @dataclass
@@ -78,6 +90,35 @@ def credit_for(level: ServiceLevel, line: Line) -> Decimal:
     if Decimal(line.within_level) >= level.target * line.resolved:
         return Decimal("0.00")
     return (line.amount * level.credit_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def availability_credit_for(level: ServiceLevel, line: Line) -> Decimal:
+    """The level's availability credit rate of the line's charge, when the service was
+    available less than its target; never more than what the resolution credit left."""
+    if (
+        not level.availability_credit_rate
+        or line.availability is None
+        or line.availability_target is None
+        or line.availability >= line.availability_target
+    ):
+        return Decimal("0.00")
+    credit = (line.amount * level.availability_credit_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    return min(credit, line.amount - line.credit)
+
+
+def month_availability(
+    levels: dict[int, ServiceLevel], start: datetime.datetime, end: datetime.datetime
+) -> dict[int, AvailabilityRow]:
+    """Each running service's availability over the month (one read of its outages)."""
+    running = [level for level in levels.values() if level.availability_target is not None]
+    down = availability.downtime([level.pk for level in running], start, end)
+    period = max(int((end - start).total_seconds()), 0)
+    return {
+        level.pk: AvailabilityRow(
+            level.pk, "", "", level.availability_target, period, *down[level.pk]
+        )
+        for level in running
+    }
 
 
 def month_figures(
@@ -113,9 +154,13 @@ def month_figures(
     for row in grouped:
         level = levels.get(row["level_id"])
         if level is None:
-            level = ServiceLevel.objects.only("target", "credit_rate", "currency").get(
-                pk=row["level_id"]
-            )
+            level = ServiceLevel.objects.only(
+                "target",
+                "credit_rate",
+                "currency",
+                "availability_target",
+                "availability_credit_rate",
+            ).get(pk=row["level_id"])
             levels[level.pk] = level
         line = Line(
             row["level_id"],
@@ -129,6 +174,17 @@ def month_figures(
         statement.client_id = row["client_id"]
         statement.currency = level.currency
         statement.lines.append(line)
+    running = month_availability(levels, start, end)
+    for statement in figures.values():
+        for line in statement.lines:
+            measured = running.get(line.level_id)
+            if measured is None:
+                continue
+            line.availability = measured.achieved
+            line.availability_target = measured.target
+            line.unavailable_minutes = measured.down_minutes
+            line.availability_credit = availability_credit_for(levels[line.level_id], line)
+            line.credit += line.availability_credit
     return dict(figures)
 
 
@@ -167,6 +223,10 @@ def issue_statements(provider: Agency, month: datetime.date) -> list[Statement]:
             within_level=line.within_level,
             amount=line.amount,
             credit=line.credit,
+            availability=line.availability,
+            availability_target=line.availability_target,
+            unavailable_minutes=line.unavailable_minutes,
+            availability_credit=line.availability_credit,
         )
         for statement, figures in zip(issued, pending, strict=True)
         for line in figures.lines
@@ -254,6 +314,47 @@ def dispute(context: ActingContext, line: StatementLine, reason: str) -> Request
     return request
 
 
+@dataclass
+class CreditReason:
+    """Why a line has credits: its share resolved within the level below the target, its
+    service available less than its target (with the month's outages), or both."""
+
+    line: StatementLine
+    resolution_target: Decimal | None
+    outages: list[Outage]
+
+
+def credit_reasons(statement: Statement, lines: list[StatementLine]) -> list[CreditReason]:
+    """The reasons for the statement's credits, line by line (lines loaded with their level
+    and service; one query for the outages of the month of the lines with an availability
+    credit)."""
+    credited = [line for line in lines if line.credit]
+    running = [line.level_id for line in credited if line.availability_credit]
+    outages: dict[int, list[Outage]] = defaultdict(list)
+    if running:
+        start, end = month_bounds(statement.provider, statement.month)
+        for outage in Outage.objects.filter(
+            level__in=running, started_at__lt=end, ended_at__gt=start
+        ).order_by("started_at"):
+            outages[outage.level_id].append(outage)
+    return [
+        CreditReason(
+            line,
+            line.level.target if line.resolution_credit else None,
+            outages[line.level_id],
+        )
+        for line in credited
+    ]
+
+
+def statement_context(statement: Statement, lines: list[StatementLine]) -> dict:
+    """What the statement's page and PDF show besides the statement and its lines."""
+    return {
+        "reasons": credit_reasons(statement, lines),
+        "time_zone": calendar_of(statement.provider).time_zone,
+    }
+
+
 def render_pdf(statement: Statement, lines: list[StatementLine], language: str) -> bytes:
     """The statement as an accessible PDF (PDF/UA-1, tagged, in the reader's language)."""
     import weasyprint  # 0.4 s to import (Pango, fonts): only a process rendering PDFs pays it
@@ -261,6 +362,11 @@ def render_pdf(statement: Statement, lines: list[StatementLine], language: str) 
     with translation.override(language):
         html = render_to_string(
             "backoffice/statement_pdf.html",
-            {"statement": statement, "lines": lines, "language": language},
+            {
+                "statement": statement,
+                "lines": lines,
+                "language": language,
+                **statement_context(statement, lines),
+            },
         )
     return weasyprint.HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")

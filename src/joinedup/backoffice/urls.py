@@ -15,6 +15,7 @@ urlpatterns = [
     path("backoffice/statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
     path("backoffice/statements/<int:pk>/lines/<int:line>/", views.answer_line, name="answer"),
     path("backoffice/provider/", views.provider_requests, name="provider"),
+    path("backoffice/employees/", views.find_employee, name="employees"),
     path("backoffice/provider/statements/", views.issue, name="issue"),
     path("backoffice/provider/dashboard/", views.provider_dashboard, name="dashboard"),
     path("backoffice/provider/outages/", views.outages, name="outages"),
@@ -26,6 +27,16 @@ urlpatterns = [
         "backoffice/businesses/<int:business_id>/order/<str:service_key>/",
         views.business_order,
         name="business-order",
+    ),
+    path(
+        "backoffice/businesses/<int:business_id>/order/<str:service_key>/check/",
+        views.business_check,
+        name="business-check",
+    ),
+    path(
+        "backoffice/businesses/<int:business_id>/order/<str:service_key>/<slug:page>/",
+        views.business_form,
+        name="business-form",
     ),
     path(
         "backoffice/businesses/<int:business_id>/applications/<uuid:application_id>/",

@@ -7,17 +7,19 @@ sign joint procurements. Views read the request, ask the modules and render.
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from joinedup.delivery import clock
+from joinedup.delivery import clock, formdefs
 from joinedup.delivery.applications import SubmissionError
 from joinedup.delivery.models import Application
 from joinedup.federation.models import Agency, Service
@@ -32,6 +34,7 @@ from . import (
     availability,
     business,
     dashboard,
+    employees,
     feedback,
     levels,
     procurement,
@@ -49,6 +52,7 @@ from .models import (
     StatementLine,
     month_start,
 )
+from .models import fold as models_fold
 
 PAGE_SIZE = 25
 
@@ -142,6 +146,9 @@ def home(request: HttpRequest, context: ActingContext) -> HttpResponse:
                 :12
             ],
             "surveys": feedback.open_for_agency(agency),
+            "can_find_employee": identity_policy.decide(
+                context, "backoffice.find_employee"
+            ).allowed,
         },
     )
 
@@ -330,6 +337,7 @@ def statement_detail(
             "statement": statement,
             "lines": lines,
             "is_client": context.agency_key == statement.client.key,
+            **statements.statement_context(statement, lines),
         },
     )
 
@@ -357,11 +365,21 @@ def answer_line(
     found = get_object_or_404(StatementLine, pk=line, statement=statement)
     try:
         if request.POST.get("answer") == "dispute":
-            statements.dispute(context, found, request.POST.get("reason", ""))
+            made = statements.dispute(context, found, request.POST.get("reason", ""))
+            done = _(
+                "Your dispute of the line “%(service)s” is sent to %(provider)s as request "
+                "%(reference)s."
+            ) % {
+                "service": found.service_name,
+                "provider": statement.provider.name,
+                "reference": made.application.reference,
+            }
         else:
             statements.acknowledge(context, found)
+            done = _("You acknowledged the line “%(service)s”.") % {"service": found.service_name}
     except statements.StatementError as error:
         return _refused(request, error.message)
+    messages.success(request, done)
     return redirect("backoffice:statement", pk=statement.pk)
 
 
@@ -390,6 +408,9 @@ def provider_requests(request: HttpRequest, context: ActingContext) -> HttpRespo
             "alerts": alerts,
             "statements": Statement.objects.filter(provider=provider).select_related("client")[:24],
             "can_issue": context.role in {"supervisor", "administrator", "analyst"},
+            "can_find_employee": identity_policy.decide(
+                context, "backoffice.find_employee"
+            ).allowed,
             "last_month": _month(None),
         },
     )
@@ -403,7 +424,16 @@ def issue(request: HttpRequest, context: ActingContext) -> HttpResponse:
         month = _month(request.POST.get("month"))
     except Http404:
         return _refused(request, _("Give the month as year and month, like 2026-03."))
-    statements.issue_statements(provider, month)
+    issued = statements.issue_statements(provider, month)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d statement issued for %(month)s.",
+            "%(count)d statements issued for %(month)s.",
+            len(issued),
+        )
+        % {"count": len(issued), "month": formats.date_format(month, "YEAR_MONTH_FORMAT")},
+    )
     return redirect("backoffice:provider")
 
 
@@ -526,9 +556,13 @@ def business_home(
 def business_order(
     request: HttpRequest, context: ActingContext, firm: Business, business_id: int, service_key
 ) -> HttpResponse:
-    service = next((s for s in business.orderable() if s.key == service_key), None)
-    if service is None:
+    version = business.version_to_order(service_key)
+    if version is None:
         return _refused(request, _("This is not a service a business orders here."), 404)
+    service = version.service
+    if not business.takes_short_form(version):
+        first = formdefs.page_keys(version.form)[0]
+        return redirect("backoffice:business-form", firm.pk, service.key, first)
     errors: list[str] = []
     values = {"details": "", "quantity": "", "needed_by": ""}
     if request.method == "POST":
@@ -562,13 +596,128 @@ def business_order(
     )
 
 
+#: The answers of a business's order in progress, kept in the session page after page:
+#: {"<business>:<version>": {"data": {...}, "key": "<idempotency key>", "sent": bool}}.
+ORDERS_IN_PROGRESS = "backoffice-business-orders"
+
+
+def _order_in_progress(request: HttpRequest, firm: Business, version, fresh: bool = False) -> dict:
+    """This order's answers so far (a new order once the last one was sent, when asked)."""
+    orders = request.session.setdefault(ORDERS_IN_PROGRESS, {})
+    name = f"{firm.pk}:{version.pk}"
+    entry = orders.get(name)
+    if entry is None or (fresh and entry.get("sent")):
+        entry = orders[name] = {"data": {}, "key": f"portal:{uuid.uuid4()}", "sent": False}
+        request.session.modified = True
+    return entry
+
+
+def _full_form(service_key: str):
+    """The current version of a service for businesses ordered with its full form, or 404."""
+    version = business.version_to_order(service_key)
+    if version is None or business.takes_short_form(version):
+        raise Http404
+    return version
+
+
+@guards.requires(
+    "backoffice.business_apply", resource=lambda business_id, **_: _business(business_id)
+)
+@require_http_methods(["GET", "POST"])
+def business_form(
+    request: HttpRequest,
+    context: ActingContext,
+    firm: Business,
+    business_id: int,
+    service_key: str,
+    page: str,
+) -> HttpResponse:
+    """One page of a service's full form, for the business (delivery's form engine: its
+    pages, checks, messages and uploads; the answers kept in the session until sent)."""
+    version = _full_form(service_key)
+    definition = version.form
+    keys = formdefs.page_keys(definition)
+    if page not in keys:
+        raise Http404
+    entry = _order_in_progress(request, firm, version, fresh=request.method == "GET")
+    data = dict(entry["data"])
+    errors: list = []
+    if request.method == "POST":
+        data = formdefs.read_page(definition, page, request.POST, entry["data"])
+        errors = formdefs.read_uploads(definition, page, request.FILES, context.user_id, data)
+        entry.update(data=data, sent=False)
+        request.session.modified = True
+        if not request.POST.get("add") and not request.POST.get("remove"):
+            errors.extend(formdefs.validate_page(definition, page, data)[1])
+            if not errors:
+                index = keys.index(page)
+                if index + 1 < len(keys):
+                    return redirect(
+                        "backoffice:business-form", firm.pk, service_key, keys[index + 1]
+                    )
+                return redirect("backoffice:business-check", firm.pk, service_key)
+    return render(
+        request,
+        "backoffice/business_form_page.html",
+        {
+            "business": firm,
+            "service": version.service,
+            "page": formdefs.build_page(definition, page, data, errors),
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
+
+
+@guards.requires(
+    "backoffice.business_apply", resource=lambda business_id, **_: _business(business_id)
+)
+@require_http_methods(["GET", "POST"])
+def business_check(
+    request: HttpRequest, context: ActingContext, firm: Business, business_id: int, service_key
+) -> HttpResponse:
+    """Check the answers, then send the application for the business. Sending twice (a
+    double click, a reload) replays the first: the order's idempotency key stays with it."""
+    version = _full_form(service_key)
+    entry = _order_in_progress(request, firm, version)
+    problem = None
+    if request.method == "POST":
+        try:
+            made, _created = business.order(
+                context, firm, version.service.key, entry["data"], entry["key"]
+            )
+        except SubmissionError as error:
+            problem = error
+        except PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
+        else:
+            entry["sent"] = True
+            request.session.modified = True
+            return redirect(
+                "backoffice:business-application", business_id=firm.pk, application_id=made.pk
+            )
+    return render(
+        request,
+        "backoffice/business_check.html",
+        {
+            "business": firm,
+            "service": version.service,
+            "rows": formdefs.summary(version.form, entry["data"]),
+            "problem": problem,
+        },
+        status=400 if problem else 200,
+    )
+
+
 @guards.requires("backoffice.business", resource=lambda business_id, **_: _business(business_id))
 @require_GET
 def business_application(
     request: HttpRequest, context: ActingContext, firm: Business, business_id: int, application_id
 ) -> HttpResponse:
     application = get_object_or_404(
-        Application.objects.select_related("service", "agency"),
+        Application.objects.select_related("service", "agency", "version").defer(
+            "process_state", "version__spec", "version__bpmn"
+        ),
         pk=application_id,
         applicant_business=firm,
     )
@@ -580,7 +729,7 @@ def business_application(
             "application": application,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
-            "details": application.data.get("details") or "",
+            "answers": formdefs.summary(application.version.form, application.data),
         },
     )
 
@@ -628,6 +777,39 @@ def outages(request: HttpRequest, context: ActingContext) -> HttpResponse:
             "error": error,
             "entered": entered,
             "time_zone": levels.calendar_of(provider).time_zone,
+        },
+        status=400 if error else 200,
+    )
+
+
+# --- Employees --------------------------------------------------------------------------------
+
+
+@guards.requires("backoffice.find_employee")
+@require_GET
+def find_employee(request: HttpRequest, context: ActingContext) -> HttpResponse:
+    """Search a client agency's employee by name and see the requests that concern them."""
+    agency = _agency(context)
+    query = request.GET.get("q", "").strip()[:200]
+    error = ""
+    paged = None
+    found: list[employees.Found] = []
+    if query:
+        if len(models_fold(query).replace(" ", "")) < employees.MIN_QUERY:
+            error = _("Give at least two letters of the name.")
+        else:
+            paged = paginate(request, employees.search(context, agency, query))
+            found = employees.read(context, list(paged.page))
+    return render(
+        request,
+        "backoffice/employees.html",
+        {
+            "agency": agency,
+            "query": query,
+            "error": error,
+            "paged": paged,
+            "found": found,
+            "provider": agency.kind == Agency.Kind.SHARED_SERVICES,
         },
         status=400 if error else 200,
     )

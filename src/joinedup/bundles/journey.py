@@ -7,6 +7,7 @@ leg out → submit. The pages call these functions; the rules live in the module
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404
@@ -103,6 +104,33 @@ def next_page(
         if not _page_known(definition, key, draft.answers, known):
             return key
     return None
+
+
+@dataclass
+class PagePlace:
+    """Where a page stands among the pages the person is shown, and whether anything on it
+    was filled in from what the platform already knows."""
+
+    number: int
+    count: int
+    prefilled: bool
+
+
+def page_place(
+    context: ActingContext, draft: BundleDraft, definition: dict, page: str
+) -> PagePlace:
+    """The page's number among the pages shown (pages skipped as already known are not
+    counted, unless it is the page itself, opened again from the check page), and whether a
+    field of it holds a value the platform knew before the person typed anything."""
+    known = prefill.known(context, draft.subject, draft.bundle).values
+    shown = [
+        key
+        for key in forms.page_keys(definition)
+        if key == page or not _page_known(definition, key, draft.answers, set(known))
+    ]
+    fields = next(p["fields"] for p in forms.pages_of(definition) if p["key"] == page)
+    prefilled = any(known.get(name) not in (None, "", [], {}) for name in fields)
+    return PagePlace(shown.index(page) + 1, len(shown), prefilled)
 
 
 def save_page(

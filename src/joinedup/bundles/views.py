@@ -139,12 +139,15 @@ def form_page(request: HttpRequest, context: ActingContext, draft_id, page: str)
                 return redirect("bundles:check", draft.pk)
             return redirect(_form_url(draft, journey.next_page(context, draft, definition, page)))
     model = forms.build_page(definition, page, draft.answers, errors)
+    place = journey.page_place(context, draft, definition, page)
+    model.number, model.count = place.number, place.count
     return render(
         request,
         "bundles/form_page.html",
         {
             "draft": draft,
             "page": model,
+            "prefilled": place.prefilled,
             "errors": errors,
             "back_to_check": request.GET.get("check") == "1" or request.POST.get("back_to_check"),
         },

@@ -64,11 +64,13 @@ def load_sets(folder: Path = SETS) -> list[AssessmentSet]:
 
 def current_sets() -> list[AssessmentSet]:
     """The latest version of each set (loading the shipped ones on first use)."""
-    if not AssessmentSet.objects.exists():
+    found = list(AssessmentSet.objects.order_by("key", "-version"))
+    if not found:
         load_sets()
+        found = list(AssessmentSet.objects.order_by("key", "-version"))
     latest: dict[str, AssessmentSet] = {}
-    for found in AssessmentSet.objects.order_by("key", "-version"):
-        latest.setdefault(found.key, found)
+    for one in found:
+        latest.setdefault(one.key, one)
     return list(latest.values())
 
 

@@ -16,19 +16,22 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Jurisdiction
+from joinedup.federation.models import WEEKDAYS, Agency, Jurisdiction, Offering, Office
 
 from .models import (
     Attribute,
     Location,
     Organization,
+    Phone,
     Schedule,
     Service,
     ServiceAtLocation,
@@ -632,3 +635,141 @@ def hours_in_words(schedules: Iterable[Schedule]) -> list[str]:
         elif schedule.text("description"):
             lines.append(schedule.text("description"))
     return lines
+
+
+# --- Offices of the registry, placed in the directory -------------------------------------
+
+#: Records the directory makes for the registry's offices have identifiers derived from the
+#: office's key (the same every time), so placing the offices again updates them in place.
+_REGISTRY = uuid.UUID("6f1d3c52-5a8e-4b8f-9a61-0c6d4e7b2a10")
+
+
+def registry_id(*parts: str) -> uuid.UUID:
+    return uuid.uuid5(_REGISTRY, ":".join(parts))
+
+
+def _names(names: dict[str, str]) -> tuple[str, dict[str, dict[str, str]]]:
+    """A registry name as the directory keeps it: English as published, others translated."""
+    published = names.get("en") or next(iter(names.values()), "")
+    return published, {lang: {"name": text} for lang, text in names.items() if lang != "en"}
+
+
+def _organization_for(agency: Agency) -> Organization:
+    """The agency's organisation in the directory, made from the registry when it has none."""
+    found = Organization.objects.filter(agency=agency).order_by("name", "id").first()
+    if found is not None:
+        return found
+    name, translations = _names(agency.names)
+    for texts in translations.values():
+        texts["description"] = texts["name"]
+    organization, _created = Organization.objects.update_or_create(
+        id=registry_id("agency", agency.key),
+        defaults={
+            "name": name or agency.key,
+            "description": name or agency.key,
+            "agency": agency,
+            "translations": translations,
+        },
+    )
+    return organization
+
+
+def _offered_at(office: Office, services: list[Service]) -> list[Service]:
+    """The organisation's active services offered at the office: those the registry offers
+    there (their catalogue service), and those whose service area covers the office's place
+    (or that name no area)."""
+    places = set(office.jurisdiction.ancestor_codes)
+    offered = set(Offering.objects.filter(offices=office).values_list("service_id", flat=True))
+    chosen = []
+    for service in services:
+        areas = {a.jurisdiction.code for a in service.service_areas.all() if a.jurisdiction_id}
+        if (service.catalogue_service_id in offered) or not areas or areas & places:
+            chosen.append(service)
+    return chosen
+
+
+def _office_schedules(office: Office, sal: ServiceAtLocation) -> list[Schedule]:
+    """The office's opening hours as HSDS weekly schedules of a service at the office."""
+    days = dict(zip(WEEKDAYS, DAYS, strict=True))
+    hours: dict[tuple[str, str], list[str]] = {}
+    for day, intervals in (office.hours or {}).items():
+        for opens, closes in intervals:
+            hours.setdefault((opens, closes), []).append(days[day])
+    return [
+        Schedule(
+            id=registry_id("office", office.key, str(sal.service_id), opens, closes),
+            service_at_location=sal,
+            freq=Schedule.Freq.WEEKLY,
+            byday=",".join(sorted(byday, key=DAYS.index)),
+            opens_at=datetime.time.fromisoformat(opens),
+            closes_at=datetime.time.fromisoformat(closes),
+        )
+        for (opens, closes), byday in sorted(hours.items())
+    ]
+
+
+@transaction.atomic
+def place_offices() -> int:
+    """Place every office of the registry that has coordinates in the directory, so that the
+    map, the distance search, the HSDS answers and the export know it: an office no
+    directory location names becomes a location of its agency's organisation (made from the
+    registry when the directory has none), at the office's address and coordinates, with the
+    organisation's services offered there and the office's hours. Offices a location of a
+    package names (`x_office`) keep that location; an office that loses its coordinates or
+    comes to be named by a package loses the location made for it. Answers how many offices
+    are placed."""
+    offices = list(
+        Office.objects.filter(latitude__isnull=False, longitude__isnull=False)
+        .select_related("agency", "jurisdiction")
+        .order_by("key")
+    )
+    made = {registry_id("office", o.key) for o in Office.objects.only("key")}
+    named = set(
+        Location.objects.filter(office__isnull=False)
+        .exclude(pk__in=made)
+        .values_list("office_id", flat=True)
+    )
+    wanted = [o for o in offices if o.pk not in named]
+    keep = {registry_id("office", o.key) for o in wanted}
+    Location.objects.filter(pk__in=made - keep).delete()
+    for office in wanted:
+        organization = _organization_for(office.agency)
+        name, translations = _names(office.names)
+        location, _created = Location.objects.update_or_create(
+            id=registry_id("office", office.key),
+            defaults={
+                "organization": organization,
+                "location_type": Location.Type.PHYSICAL,
+                "name": name or office.key,
+                "translations": translations,
+                "latitude": office.latitude,
+                "longitude": office.longitude,
+                "address_id": registry_id("office-address", office.key),
+                "address_1": office.street_address,
+                "city": office.locality,
+                "state_province": office.region,
+                "postal_code": office.postal_code,
+                "country": office.country,
+                "jurisdiction": office.jurisdiction,
+                "office": office,
+            },
+        )
+        services = list(
+            Service.objects.filter(organization=organization, status=Service.Status.ACTIVE)
+            .prefetch_related("service_areas__jurisdiction")
+            .order_by("id")
+        )
+        location.services_here.all().delete()  # what the office offers is read afresh
+        location.phones.all().delete()
+        for service in _offered_at(office, services):
+            sal = ServiceAtLocation.objects.create(
+                id=registry_id("office", office.key, str(service.id)),
+                service=service,
+                location=location,
+            )
+            Schedule.objects.bulk_create(_office_schedules(office, sal))
+        if office.phone:
+            Phone.objects.create(
+                id=registry_id("office-phone", office.key), location=location, number=office.phone
+            )
+    return len(wanted)

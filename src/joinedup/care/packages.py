@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency, Jurisdiction, Office
 from joinedup.federation.models import Service as CatalogueService
 
+from . import directory
 from . import models as m
 
 TRANSLATED_LANGUAGES = ("fr",)
@@ -580,6 +581,8 @@ def load_package(folder: Path) -> LoadReport:
             if table.file == "locations.csv":
                 _coordinates_from_offices(result)
             counts[table.file] = len(result.rows)
+        # The registry's offices the package does not name are placed beside its locations.
+        directory.place_offices()
     return LoadReport(counts)
 
 

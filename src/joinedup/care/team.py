@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -289,25 +289,52 @@ class CaseView:
 TIMELINE_APPLICATIONS = 20
 
 
-def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
-    """Everything of the case this member may see now, each read through the gate (one
-    ledger entry for the request). Raises NotOnTeam for anyone not on the team now."""
-    member = active_member(context, case)
-    if member is None:
-        raise NotOnTeam(_("You are not a member of this case's team."))
-    wanted = ["given_names", "family_name", APPLICATIONS_FIELD] + [
-        field_key(c) for c in CARE_CATEGORIES
-    ]
-    # One pass of the gate for the name and every category (its rules, consents and
-    # sensitivities read once), one ledger entry.
+def _disclose(context: ActingContext, case: IntegratedCase, wanted: list[str]) -> gate.Disclosure:
+    """One pass of the gate for these fields and every care category (its rules, consents
+    and sensitivities read once), one ledger entry. Raises NotOnTeam when it refuses."""
+    wanted = [*wanted, *(field_key(c) for c in CARE_CATEGORIES)]
     (disclosure,) = gate.disclose_many(
         context, case.person, [gate.Request(tuple(wanted), PURPOSE, case.agency)]
     )
     if isinstance(disclosure, gate.DisclosureRefused):
         raise NotOnTeam(disclosure.message) from disclosure
-    domains = sorted(
+    return disclosure
+
+
+def _domains(disclosure: gate.Disclosure) -> list[str]:
+    return sorted(
         {d for key, value in disclosure.fields.items() if key.startswith("care.") for d in value}
     )
+
+
+def visible_domains(context: ActingContext, case: IntegratedCase) -> tuple[TeamMember, list[str]]:
+    """The actor's place in the team and the life domains the gate lets them see of the case
+    now (one ledger entry): what a form listing the plan's needs, goals, actions or alerts
+    may show. Raises NotOnTeam for anyone not on the team now."""
+    member = active_member(context, case)
+    if member is None:
+        raise NotOnTeam(_("You are not a member of this case's team."))
+    return member, _domains(_disclose(context, case, []))
+
+
+def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
+    """Everything of the case this member may see now, each read through the gate (one
+    ledger entry for the request). Raises NotOnTeam for anyone not on the team now."""
+    # The team now, read once: the actor's own place in it is one of its rows.
+    members = list(
+        TeamMember.objects.filter(case=case, left_at__isnull=True)
+        .select_related("membership__agency", "membership__user")
+        .order_by("joined_at", "pk")
+    )
+    member = (
+        next((m for m in members if m.membership_id == context.membership_id), None)
+        if context.is_staff and context.membership_id
+        else None
+    )
+    if member is None:
+        raise NotOnTeam(_("You are not a member of this case's team."))
+    disclosure = _disclose(context, case, ["given_names", "family_name", APPLICATIONS_FIELD])
+    domains = _domains(disclosure)
     withheld = sorted(
         {key.removeprefix("care.") for key in disclosure.withheld if key.startswith("care.")}
     )
@@ -342,11 +369,7 @@ def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
             Note.objects.filter(case=case, domain__in=domains).select_related("agency")[:50]
         ),
         alerts=list(Alert.objects.filter(case=case, domain__in=domains, closed_at__isnull=True)),
-        team=list(
-            TeamMember.objects.filter(case=case, left_at__isnull=True)
-            .select_related("membership__agency", "membership__user")
-            .order_by("joined_at", "pk")
-        ),
+        team=members,
         referrals=list(
             Referral.objects.filter(case=case).select_related("service", "to_agency")[:50]
         ),
@@ -375,17 +398,18 @@ def _applications(references: list[str]) -> list[Application]:
     )
 
 
-def cases_of(context: ActingContext):
-    """The open cases the actor is on the team of (their caseload)."""
+def cases_of(context: ActingContext) -> QuerySet[IntegratedCase]:
+    """The open cases the actor is on the team of now (their caseload), next review first.
+    A semi-join on the team, not a join: no duplicates to remove, so counting the caseload
+    for its pages is one plain COUNT."""
+    on_team = TeamMember.objects.filter(
+        case=OuterRef("pk"), membership_id=context.membership_id, left_at__isnull=True
+    )
     return (
-        IntegratedCase.objects.filter(
-            status=IntegratedCase.Status.OPEN,
-            team__membership_id=context.membership_id,
-            team__left_at__isnull=True,
-        )
+        IntegratedCase.objects.filter(status=IntegratedCase.Status.OPEN)
+        .filter(Exists(on_team))
         .select_related("agency")
         .order_by("review_date", "pk")
-        .distinct()
     )
 
 

@@ -9,7 +9,7 @@ urlpatterns = [
     path("staff/care/", views.workspace, name="workspace"),
     path("staff/care/cases/new/", views.case_open, name="case-open"),
     path("staff/care/cases/<str:reference>/", views.case_detail, name="case"),
-    path("staff/care/cases/<str:reference>/<slug:what>/", views.case_act, name="case-act"),
+    path("staff/care/cases/<str:reference>/<slug:what>/", views.case_form, name="case-form"),
     path(
         "staff/care/cases/<str:reference>/assessments/<slug:set_key>/",
         views.assess,

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from joinedup.federation.models import Agency, Jurisdiction
@@ -28,6 +32,7 @@ from . import assessments, directory, mine, plans, referrals, team
 from .fields import CARE_CATEGORIES, LABELS
 from .models import (
     Action,
+    Alert,
     Domain,
     Goal,
     IntegratedCase,
@@ -133,26 +138,26 @@ def find_help(request: HttpRequest) -> HttpResponse:
 @guards.requires("care.workspace")
 def workspace(request: HttpRequest, context: ActingContext) -> HttpResponse:
     today = timezone.localdate()
-    cases = list(team.cases_of(context).select_related("person")[:PAGE])
+    # The caseload in pages of 50: one COUNT and one page of rows, whatever its size (a bad
+    # or too-large page number gives the nearest page).
+    cases = Paginator(team.cases_of(context), PAGE).get_page(request.GET.get("page"))
+    # "On the team now" as a semi-join: no duplicate rows to remove (no DISTINCT).
+    on_team = TeamMember.objects.filter(membership_id=context.membership_id, left_at__isnull=True)
     due_actions = list(
         Action.objects.filter(
             agency__key=context.agency_key,
             status__in=[Action.Status.PLANNED, Action.Status.IN_PROGRESS],
             due_date__lte=today + datetime.timedelta(days=14),
-            goal__need__case__team__membership_id=context.membership_id,
-            goal__need__case__team__left_at__isnull=True,
         )
+        .filter(Exists(on_team.filter(case=OuterRef("goal__need__case"))))
         .select_related("goal__need__case")
-        .order_by("due_date")
-        .distinct()[:PAGE]
+        .order_by("due_date", "pk")[:PAGE]
     )
     requests = list(
-        PlanRequest.objects.filter(
-            handled_at__isnull=True,
-            case__team__membership_id=context.membership_id,
-            case__team__role=TeamMember.Role.LEAD,
-            case__team__left_at__isnull=True,
-        ).select_related("case")[:PAGE]
+        PlanRequest.objects.filter(handled_at__isnull=True)
+        .filter(Exists(on_team.filter(case=OuterRef("case"), role=TeamMember.Role.LEAD)))
+        .select_related("case")
+        .order_by("created_at", "pk")[:PAGE]
     )
     overdue = list(referrals.overdue(context)[:PAGE]) if context.role == "supervisor" else []
     return render(
@@ -229,24 +234,17 @@ def _case(reference: str) -> IntegratedCase:
     )
 
 
-def _case_page(
-    request: HttpRequest,
-    context: ActingContext,
-    case: IntegratedCase,
-    errors: list[str] | None = None,
-    status: int = 200,
-) -> HttpResponse:
+def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "identity/forbidden.html", {"reason": reason}, status=403)
+
+
+def _case_page(request: HttpRequest, context: ActingContext, case: IntegratedCase) -> HttpResponse:
+    """The case as this member may see it now; its forms are pages of their own (`case_form`),
+    linked from here, so the page reads only what it shows."""
     try:
         view = team.read_case(context, case)
     except team.NotOnTeam as refusal:
-        return render(request, "identity/forbidden.html", {"reason": str(refusal)}, status=403)
-    member_ids = {m.membership_id for m in view.team}
-    candidates = (
-        StaffMembership.objects.filter(role__in=["front_line", "caseworker", "case_manager"])
-        .exclude(pk__in=member_ids)
-        .select_related("user", "agency")
-        .order_by("agency__key", "user__username")[:100]
-    )
+        return _forbidden(request, str(refusal))
     timeline = sorted(
         [(n.created_at, _("Note"), n.text, n.agency.name) for n in view.notes]
         + [
@@ -271,24 +269,13 @@ def _case_page(
         {
             "view": view,
             "case": case,
-            "errors": errors or [],
             "coordinator": view.member.role in plans.COORDINATORS,
-            "domains": [(d, label) for d, label in Domain.choices if d in view.domains],
-            "all_domains": Domain.choices,
-            "categories": _categories(),
-            "roles": [r for r in TeamMember.Role.choices if r[0] != TeamMember.Role.LEAD],
-            "candidates": candidates,
-            "agencies": Agency.objects.order_by("key"),
-            "services": Service.objects.filter(status=Service.Status.ACTIVE)
-            .select_related("organization")
-            .order_by("name")[:200],
-            "urgencies": Referral.Urgency.choices,
+            "own_agency": view.member.membership.agency_id,
             "timeline": timeline,
             "assessment_charts": assessments.history(case, view.domains),
             "assessment_sets": assessments.current_sets(),
             "section": "care",
         },
-        status=status,
     )
 
 
@@ -297,19 +284,184 @@ def case_detail(request: HttpRequest, context: ActingContext, reference: str) ->
     return _case_page(request, context, _case(reference))
 
 
-def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
-    """Do one thing the case page's forms ask for; answers the message to show."""
+@dataclass(frozen=True)
+class CaseForm:
+    """One of the case's forms, on its own page: its heading, and whether only the lead
+    professional or a navigator may use it (the team decides the rest: `plans`, `team`)."""
+
+    title: Any
+    coordinators_only: bool = False
+    #: The form lists the plan's needs, goals, actions or alerts: what the gate lets the
+    #: member see of them is read first (one ledger entry).
+    reads_plan: bool = False
+
+
+CASE_FORMS: dict[str, CaseForm] = {
+    "need": CaseForm(gettext_lazy("Add a need to the plan"), coordinators_only=True),
+    "goal": CaseForm(gettext_lazy("Add a goal"), coordinators_only=True, reads_plan=True),
+    "action": CaseForm(gettext_lazy("Add an action"), coordinators_only=True, reads_plan=True),
+    "action-status": CaseForm(gettext_lazy("Update an action's status"), reads_plan=True),
+    "outcome": CaseForm(
+        gettext_lazy("Record a goal's outcome"), coordinators_only=True, reads_plan=True
+    ),
+    "member": CaseForm(gettext_lazy("Add a member to the team"), coordinators_only=True),
+    "remove": CaseForm(gettext_lazy("Remove a member from the team"), coordinators_only=True),
+    "referral": CaseForm(gettext_lazy("Refer to a service")),
+    "note": CaseForm(gettext_lazy("Add a note")),
+    "alert": CaseForm(gettext_lazy("Raise an alert")),
+    "close-alert": CaseForm(
+        gettext_lazy("Close an alert"), coordinators_only=True, reads_plan=True
+    ),
+    "review": CaseForm(gettext_lazy("Record a review meeting"), coordinators_only=True),
+}
+
+
+def _form_page(
+    request: HttpRequest,
+    context: ActingContext,
+    case: IntegratedCase,
+    what: str,
+    errors: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """One of the case's forms, shown to the members the team lets use it."""
+    form = CASE_FORMS[what]
+    domains: list[str] = []
+    try:
+        if form.reads_plan:
+            member, domains = team.visible_domains(context, case)
+        else:
+            member = team.active_member(context, case)
+            if member is None:
+                raise team.NotOnTeam(_("You are not a member of this case's team."))
+    except team.NotOnTeam as refusal:
+        return _forbidden(request, str(refusal))
+    if form.coordinators_only and member.role not in plans.COORDINATORS:
+        return _forbidden(
+            request, _("Only the lead professional or a navigator of the case does this.")
+        )
+    values = request.POST if request.method == "POST" else request.GET
+    page: dict[str, Any] = {
+        "case": case,
+        "what": what,
+        "title": form.title,
+        "template": f"care/forms/{what}.html",
+        "values": values,
+        "errors": errors or [],
+        "section": "care",
+    }
+    page.update(_form_choices(what, case, member, domains))
+    return render(request, "care/case_form.html", page, status=status)
+
+
+def _form_choices(
+    what: str, case: IntegratedCase, member: TeamMember, domains: list[str]
+) -> dict[str, Any]:
+    """What a form offers to choose from, limited to what the member may see."""
+    goals = Goal.objects.filter(need__case=case, need__domain__in=domains).select_related("need")
+    if what in ("need", "note", "alert"):
+        return {"domains": Domain.choices}
+    if what == "goal":
+        return {"needs": Need.objects.filter(case=case, domain__in=domains).order_by("pk")}
+    if what == "action":
+        return {"goals": goals.order_by("pk"), "agencies": Agency.objects.order_by("key")}
+    if what == "outcome":
+        return {
+            "goals": goals.order_by("pk"),
+            "outcomes": [c for c in Goal.Outcome.choices if c[0]],
+        }
+    if what == "action-status":
+        actions = Action.objects.filter(
+            goal__need__case=case, goal__need__domain__in=domains
+        ).select_related("agency", "goal")
+        if member.role not in plans.COORDINATORS:
+            actions = actions.filter(agency_id=member.membership.agency_id)
+        return {"actions": actions.order_by("due_date", "pk"), "statuses": Action.Status.choices}
+    if what == "close-alert":
+        return {
+            "alerts": Alert.objects.filter(
+                case=case, domain__in=domains, closed_at__isnull=True
+            ).order_by("raised_at")
+        }
+    if what in ("remove", "review"):
+        members = (
+            TeamMember.objects.filter(case=case, left_at__isnull=True)
+            .select_related("membership__agency", "membership__user")
+            .order_by("joined_at", "pk")
+        )
+        if what == "remove":
+            members = members.exclude(role=TeamMember.Role.LEAD)
+        return {"members": members, "today": timezone.localdate()}
+    if what == "member":
+        on_team = TeamMember.objects.filter(case=case, left_at__isnull=True).values("membership_id")
+        return {
+            "candidates": StaffMembership.objects.filter(
+                role__in=["front_line", "caseworker", "case_manager"]
+            )
+            .exclude(pk__in=on_team)
+            .select_related("user", "agency")
+            .order_by("agency__key", "user__username")[:100],
+            "roles": [r for r in TeamMember.Role.choices if r[0] != TeamMember.Role.LEAD],
+            "categories": _categories(),
+        }
+    if what == "referral":
+        return {
+            "services": Service.objects.filter(status=Service.Status.ACTIVE)
+            .select_related("organization")
+            .order_by("name")[:200],
+            "urgencies": Referral.Urgency.choices,
+            "categories": _categories(),
+            "idempotency_key": uuid.uuid4().hex,
+        }
+    return {}
+
+
+@guards.requires("care.case.work")
+def case_form(
+    request: HttpRequest, context: ActingContext, reference: str, what: str
+) -> HttpResponse:
+    """A form of the case on its own page (GET), and what it asks for (POST): done, back to
+    the case; refused, the form again with its messages and a 400, nothing written."""
+    if what not in CASE_FORMS:
+        raise Http404
+    case = _case(reference)
+    if request.method != "POST":
+        return _form_page(request, context, case, what)
+    try:
+        # A form that names a need, goal, action or alert may name only one the gate lets
+        # the member see (the same read as the form's page: one ledger entry).
+        domains = team.visible_domains(context, case)[1] if CASE_FORMS[what].reads_plan else []
+        message = _act(context, case, what, request.POST, domains)
+    except ValidationError as error:
+        return _form_page(request, context, case, what, _errors(error), status=400)
+    except PermissionDenied as refusal:
+        return _forbidden(request, str(refusal))
+    messages.success(request, message)
+    return redirect("care:case", reference=case.reference)
+
+
+def _act(context: ActingContext, case: IntegratedCase, what: str, post, domains: list[str]) -> str:
+    """Do one thing a case's form asks for; answers the message to show. `domains`: the life
+    domains the member may see, among which a chosen need, goal, action or alert must be."""
     if what == "note":
         plans.add_note(context, case, post.get("domain", ""), post.get("text", ""))
         return _("The note is recorded.")
     if what == "alert":
         plans.raise_alert(context, case, post.get("domain", ""), post.get("text", ""))
         return _("The alert is shown to the team members entitled to see it.")
+    if what == "close-alert":
+        alert = Alert.objects.filter(
+            case=case, domain__in=domains, pk=_int(post.get("alert")), closed_at__isnull=True
+        ).first()
+        if alert is None:
+            raise ValidationError({"alert": _("Choose an open alert of this case.")})
+        plans.close_alert(context, alert)
+        return _("The alert is closed.")
     if what == "need":
         plans.add_need(context, case, post.get("domain", ""), post.get("description", ""))
         return _("The need is added to the plan.")
     if what == "goal":
-        need = Need.objects.filter(case=case, pk=_int(post.get("need"))).first()
+        need = Need.objects.filter(case=case, domain__in=domains, pk=_int(post.get("need"))).first()
         if need is None:
             raise ValidationError({"need": _("Choose the need this goal answers.")})
         plans.add_goal(
@@ -317,7 +469,9 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         )
         return _("The goal is added to the plan.")
     if what == "action":
-        goal = Goal.objects.filter(need__case=case, pk=_int(post.get("goal"))).first()
+        goal = Goal.objects.filter(
+            need__case=case, need__domain__in=domains, pk=_int(post.get("goal"))
+        ).first()
         agency = Agency.objects.filter(pk=_int(post.get("agency"))).first()
         if goal is None or agency is None:
             raise ValidationError({"goal": _("Choose the goal and the organisation responsible.")})
@@ -330,13 +484,17 @@ def _act(context: ActingContext, case: IntegratedCase, what: str, post) -> str:
         )
         return _("The action is added to the plan.")
     if what == "action-status":
-        action = Action.objects.filter(goal__need__case=case, pk=_int(post.get("action"))).first()
+        action = Action.objects.filter(
+            goal__need__case=case, goal__need__domain__in=domains, pk=_int(post.get("action"))
+        ).first()
         if action is None:
             raise ValidationError({"action": _("Choose an action of this plan.")})
         plans.set_action_status(context, action, post.get("status", ""))
         return _("The action is updated.")
     if what == "outcome":
-        goal = Goal.objects.filter(need__case=case, pk=_int(post.get("goal"))).first()
+        goal = Goal.objects.filter(
+            need__case=case, need__domain__in=domains, pk=_int(post.get("goal"))
+        ).first()
         if goal is None:
             raise ValidationError({"goal": _("Choose a goal of this plan.")})
         plans.record_outcome(context, goal, post.get("outcome", ""))
@@ -399,22 +557,6 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
-
-
-@require_POST
-@guards.requires("care.case.work")
-def case_act(
-    request: HttpRequest, context: ActingContext, reference: str, what: str
-) -> HttpResponse:
-    case = _case(reference)
-    try:
-        message = _act(context, case, what, request.POST)
-    except ValidationError as error:
-        return _case_page(request, context, case, _errors(error), status=400)
-    except PermissionDenied as refusal:
-        return render(request, "identity/forbidden.html", {"reason": str(refusal)}, status=403)
-    messages.success(request, message)
-    return redirect("care:case", reference=case.reference)
 
 
 @guards.requires("care.case.work")

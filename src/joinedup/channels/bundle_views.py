@@ -141,6 +141,8 @@ def form_page(
                 _form_url(found, draft, journey.next_page(assisted, draft, definition, page))
             )
     model = delivery_forms.build_page(definition, page, draft.answers, errors)
+    place = journey.page_place(assisted, draft, definition, page)
+    model.number, model.count = place.number, place.count
     return render(
         request,
         "channels/bundle_page.html",
@@ -153,7 +155,8 @@ def form_page(
             "step": _("Step 3 of 4: page %(n)s of %(count)s")
             % {"n": model.number, "count": model.count},
             "submit": _("Save and continue"),
-            "prefilled": True,
+            "form_page": True,
+            "prefilled": place.prefilled,
         },
         status=400 if errors else 200,
     )

@@ -7,7 +7,7 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from joinedup.identity.forms import FindPersonForm
+from joinedup.identity.forms import FindPersonForm, country_of
 
 from . import picklists
 from .models import Interaction
@@ -16,7 +16,7 @@ TEXT = {"class": "usa-input"}
 AREA = {"class": "usa-textarea"}
 SELECT = {"class": "usa-select"}
 
-__all__ = ["FindPersonForm"]
+__all__ = ["FindPersonForm", "country_of"]
 
 
 class RegisterForm(forms.Form):

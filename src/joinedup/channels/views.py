@@ -39,7 +39,7 @@ def _find_and_start(
     """The consoles' first step, the same at the counter and on the phone: find the person
     by an identifier and open the contact with `start(context, person)`. Returns the form
     (with its errors), the page's status and the contact opened, if any."""
-    form = forms.FindPersonForm(request.POST or None)
+    form = forms.FindPersonForm(request.POST or None, country=forms.country_of(context))
     if request.method != "POST":
         return form, 200, None
     if not form.is_valid():

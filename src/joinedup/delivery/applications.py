@@ -127,20 +127,32 @@ def new_reference(prefix: str = "A") -> str:
     return f"{prefix}-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
-def _place_of(
-    version: ServiceVersion, applicant: Person, data: dict, place_code: str | None
-) -> Jurisdiction:
+def place_in_answers(
+    version: ServiceVersion, data: dict, place_code: str | None = None
+) -> Jurisdiction | None:
+    """Where the application goes, when it is said: `place_code`, else the answer to the
+    version's place field (a municipality the form asks for); None when neither says.
+    Raises SubmissionError for a code that names no jurisdiction."""
     code = place_code
     if not code and version.place_field:
         value = formdefs.lookup(data, version.place_field)
         code = value if isinstance(value, str) else None
-    if code:
-        place = Jurisdiction.objects.filter(code=code.upper()).first()
-        if place is None:
-            raise SubmissionError(
-                "unknown_place",
-                _("There is no jurisdiction with the code “%(code)s”.") % {"code": code},
-            )
+    if not code:
+        return None
+    place = Jurisdiction.objects.filter(code=code.upper()).first()
+    if place is None:
+        raise SubmissionError(
+            "unknown_place",
+            _("There is no jurisdiction with the code “%(code)s”.") % {"code": code},
+        )
+    return place
+
+
+def _place_of(
+    version: ServiceVersion, applicant: Person, data: dict, place_code: str | None
+) -> Jurisdiction:
+    place = place_in_answers(version, data, place_code)
+    if place is not None:
         return place
     address = applicant.current_address()
     if address is None or address.jurisdiction_id is None:

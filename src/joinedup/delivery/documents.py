@@ -40,7 +40,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from joinedup.federation.localization import pick
-from joinedup.identity import policy
+from joinedup.identity import policy, presentation
 from joinedup.identity.acting import ActingContext
 from joinedup.keyfiles import read_or_create
 from joinedup.sharing import outbox
@@ -251,6 +251,39 @@ def ordered_facts(document: Document) -> list[tuple[str, object]]:
     return [(k, facts[k]) for k in keys]
 
 
+#: Facts kept and signed for the verifier, not printed: the service's catalogue key (the
+#: service's name is printed).
+UNPRINTED_FACTS = frozenset({"service"})
+
+
+def fact_text(document: Document, name: str, value: object) -> str:
+    """A certified fact as its holder reads it, in the active language: an address as an
+    address, a date as a date, a chosen option by its label — never a dict, an ISO string
+    or a code."""
+    if name == "decided_on":
+        return presentation.format_date(value)
+    schema = None
+    if document.application_id:
+        form = document.application.version.form
+        schema = (formdefs.schema_of(form).get("properties") or {}).get(name)
+    if schema is None:
+        return presentation.format_fact(name, value)
+    if isinstance(value, dict) and set(value) & set(presentation.ADDRESS_ORDER):
+        return presentation.format_address(value)
+    if schema.get("format") == "date":
+        return presentation.format_date(value)
+    return formdefs._as_text(form, name, schema, value)
+
+
+def facts_in_words(document: Document) -> list[tuple[str, str]]:
+    """(label, text) of each printed fact, in reading order."""
+    return [
+        (fact_label(document, name), fact_text(document, name, value))
+        for name, value in ordered_facts(document)
+        if name not in UNPRINTED_FACTS
+    ]
+
+
 def render_pdf(document: Document) -> bytes:
     """Render the document as PDF/UA-1 in its language (about a third of a second a page)."""
     import weasyprint  # 0.4 s to import (Pango, fonts): only a process rendering PDFs pays it
@@ -260,7 +293,7 @@ def render_pdf(document: Document) -> bytes:
             "delivery/document.html",
             {
                 "document": document,
-                "facts": [(fact_label(document, k), v) for k, v in ordered_facts(document)],
+                "facts": facts_in_words(document),
                 "qr": qr_svg(document),
                 "verify_url": verify_url(document),
                 "language": document.language,

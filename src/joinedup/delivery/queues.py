@@ -8,7 +8,7 @@ change, the outbox events) are recorded together or not at all.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,8 +16,10 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency
 from joinedup.identity import policy as identity_policy
 from joinedup.identity import presentation
@@ -27,11 +29,11 @@ from joinedup.identity.policy import Role
 from joinedup.sharing import categories, gate, outbox
 
 from . import clock, decision_support, formdefs, timeline
-from .models import Application, ApplicationStatus, Payment, WorkItem
+from .models import Application, ApplicationStatus, Payment, ServiceVersion, WorkItem
 from .party import party_of
 from .payments import flows
 from .policy import WORKS, works_roles
-from .workflows import engine
+from .workflows import engine, names
 
 #: Decisions that must come with reasons the applicant can read.
 REASONED = {"refuse", "request_information", "refer"}
@@ -479,9 +481,36 @@ class HistoryRow:
     text: str
 
 
+#: Task names by process, parsed once per process text: {version checksum: {task: names}}.
+_TASK_NAMES: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def name_tasks(items: Iterable[WorkItem]) -> list[WorkItem]:
+    """Give each work item `shown_title`: its task's name in the reader's language, from its
+    process (the title it was created with when the process names it in no language of
+    ours). Two queries at most, whatever the number of items: the versions' checksums, and
+    the process texts not parsed yet."""
+    items = list(items)
+    version_ids = {item.application.version_id for item in items}
+    checksums = dict(
+        ServiceVersion.objects.filter(pk__in=version_ids).values_list("pk", "checksum")
+    )
+    unparsed = {pk for pk, checksum in checksums.items() if checksum not in _TASK_NAMES}
+    for checksum, bpmn in ServiceVersion.objects.filter(pk__in=unparsed).values_list(
+        "checksum", "bpmn"
+    ):
+        _TASK_NAMES[checksum] = names.task_names(bpmn)
+    language = get_language()
+    for item in items:
+        texts = _TASK_NAMES.get(checksums.get(item.application.version_id, ""), {})
+        item.shown_title = pick(texts.get(item.task_name) or {}, language) or item.title
+    return items
+
+
 def history(application: Application) -> list[HistoryRow]:
     """The application's history as staff read it: its status changes and the decisions
-    taken on its tasks (with whether each followed the rules), oldest first; two queries."""
+    taken on its tasks (with whether each followed the rules), oldest first; four queries at
+    most (the tasks named in the reader's language by `name_tasks`)."""
     rows = [
         HistoryRow(
             change.at, f"{change.to_label}: {change.reason}" if change.reason else change.to_label
@@ -494,10 +523,12 @@ def history(application: Application) -> list[HistoryRow]:
         .exclude(decision="")
         .order_by("completed_at", "pk")
     )
+    decided = list(decided)
     for item in decided:
         item.application = application
+    for item in name_tasks(decided):
         text = _("Decision on “%(task)s”: %(decision)s.") % {
-            "task": item.title,
+            "task": item.shown_title,
             "decision": decision_label(item),
         }
         record = rules_record_in_words(item)

@@ -26,7 +26,7 @@ from joinedup.federation.models import Service
 
 from . import formdefs
 from .models import ServiceVersion
-from .workflows import engine
+from .workflows import engine, names
 
 
 class VersionError(ValueError):
@@ -122,6 +122,17 @@ def load_file(path: Path) -> Deployed:
         bpmn = process_path.read_text(encoding="utf-8")
     except OSError as error:
         raise VersionError(f"{path}: process: {error}") from None
+    try:
+        unnamed = names.gaps(bpmn)
+    except names.ParseError as error:
+        raise VersionError(f"{path}: process: {error}") from None
+    if unnamed:
+        raise VersionError(
+            "\n".join(
+                f"{path}: process {raw['process']}: task {task}: {gap_message(missing)}"
+                for task, missing in unnamed
+            )
+        )
     try:
         return deploy(
             raw["service"],

@@ -8,13 +8,10 @@ the delivery modules.
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
@@ -29,7 +26,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
 from joinedup.identity.policy import PolicyDenied
 
-from . import applications, clock, decision_support, documents, formdefs, queues
+from . import applications, clock, decision_support, documents, formdefs, panels, queues
 from .models import (
     Application,
     ApplicationStatus,
@@ -37,16 +34,9 @@ from .models import (
     Draft,
     Payment,
     SandboxIntent,
-    Upload,
     WorkItem,
 )
 from .payments.contrib.sandbox import SandboxProvider
-
-SNIFF = {
-    b"%PDF": "application/pdf",
-    b"\x89PNG": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
 
 
 def _service(key: str) -> Service:
@@ -106,50 +96,7 @@ def _store_uploads(
     request: HttpRequest, draft: Draft, page_key: str, data: dict
 ) -> list[formdefs.FieldError]:
     """Check and keep the files posted on this page (size and type), recording their ids."""
-    errors = []
-    definition = draft.version.form
-    page = next((p for p in formdefs.pages_of(definition) if p["key"] == page_key), {})
-    for name in page.get("fields", []):
-        hint = formdefs.hints(definition, name)
-        upload = request.FILES.get(name)
-        if hint.get("widget") != "file" or upload is None:
-            continue
-        limit = min(int(hint.get("max_size") or 5_000_000), settings.DELIVERY_UPLOAD_MAX_BYTES)
-        label = formdefs.label_of(definition, name)
-        if upload.size > limit:
-            errors.append(
-                formdefs.FieldError(
-                    name,
-                    _("“%(label)s” must be smaller than %(mb)s MB.")
-                    % {"label": label, "mb": round(limit / 1_000_000, 1)},
-                    "file_size",
-                )
-            )
-            continue
-        content = upload.read()
-        kind = next((t for magic, t in SNIFF.items() if content.startswith(magic)), "")
-        accepted = hint.get("accept") or list(SNIFF.values())
-        if kind not in accepted:
-            errors.append(
-                formdefs.FieldError(
-                    name,
-                    _("“%(label)s” must be a file of an accepted type.") % {"label": label},
-                    "file_type",
-                )
-            )
-            continue
-        record = Upload(
-            user_id=draft.user_id,
-            field=name,
-            name=(upload.name or "file")[:200],
-            content_type=kind,
-            size=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-        )
-        record.file.save(f"{record.pk}", ContentFile(content), save=False)
-        record.save()
-        data[name] = str(record.pk)
-    return errors
+    return formdefs.read_uploads(draft.version.form, page_key, request.FILES, draft.user_id, data)
 
 
 @guards.requires("service.apply")
@@ -259,6 +206,12 @@ def _status_page(
     status: int = 200,
 ) -> HttpResponse:
     is_applicant = context.person_id is not None and not context.role
+    waiting = None
+    if is_applicant and application.status == ApplicationStatus.WAITING:
+        waiting = queues.applicant_task(application)
+        if waiting is not None:
+            waiting.application = application
+            queues.name_tasks([waiting])  # the step named in the applicant's language
     return render(
         request,
         "delivery/application.html",
@@ -266,9 +219,7 @@ def _status_page(
             "application": application,
             "clock": clock.state(application),
             "timeline": application.timeline.all(),
-            "waiting": queues.applicant_task(application)
-            if is_applicant and application.status == ApplicationStatus.WAITING
-            else None,
+            "waiting": waiting,
             "payment": application.payments.filter(status__in=["pending", "failed"]).first(),
             "documents": application.documents.all(),
             "is_applicant": is_applicant,
@@ -387,7 +338,7 @@ def queue_page(request: HttpRequest, context: ActingContext):
         "delivery/queue.html",
         {
             "agency": agency,
-            "items": [(i, clock.state(i.application)) for i in items],
+            "items": [(i, clock.state(i.application)) for i in queues.name_tasks(items)],
             "statuses": WorkItem.Status.choices,
             "status": status,
         },
@@ -412,6 +363,7 @@ def _item(item_id, **_kwargs) -> WorkItem:
 def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem, item_id):
     application = item.application
     problem = None
+    panel_problem: tuple[str, str] | None = None
     if request.method == "POST":
         try:
             action = request.POST.get("action")
@@ -431,6 +383,11 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             elif action == "escalate":
                 queues.escalate(context, item)
                 messages.success(request, _("The task now waits for a supervisor."))
+            elif action == "panel":
+                panel = panels.find(request.POST.get("panel", ""))
+                if panel is None:
+                    raise Http404
+                messages.success(request, panel.post(request, context, item))
             else:
                 queues.complete(
                     context,
@@ -445,8 +402,11 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             return redirect("delivery:work-item", item.pk)
         except queues.QueueError as error:
             problem = error.message
+        except panels.PanelError as error:
+            panel_problem = (request.POST.get("panel", ""), error.message)
         except PolicyDenied as denied:
             return guards.denied_response(request, denied.decision)
+    queues.name_tasks([item])
     applicant, refusal = queues.applicant_facts(context, application)
     supervising = identity_policy.decide(context, "delivery.supervise", item.agency).allowed
     support = _decision_support(application)
@@ -470,8 +430,9 @@ def work_item_page(request: HttpRequest, context: ActingContext, item: WorkItem,
             "departures": WorkItem.RulesDeparture.choices,
             "decided_as": queues.decision_label(item) if item.decision else "",
             "rules_record": queues.rules_record_in_words(item),
+            "panels": panels.render(request, context, item, panel_problem),
         },
-        status=400 if problem else 200,
+        status=400 if problem or panel_problem else 200,
     )
 
 

@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     children = [redis]
     try:
         wait_for_redis(redis_url)
-        sign_ins = launch.prepare_demo(out, static=not args.no_static)
+        sign_ins = launch.prepare_demo(out, static=not args.no_static, history=False)
         port = free_port(args.port)
         web_ports = [free_port() for _n in range(WEB_PROCESSES)]
         config = nginx_config(run_dir / "nginx", port, web_ports)

@@ -36,6 +36,7 @@ from joinedup.web.server import ServerOptions, gunicorn_command
 from .identities import asks_second_factor, create_demo_identities, give_demo_authenticator
 from .loading import (
     demo_federation_folders,
+    generate_demo_history,
     load_demo_backoffice,
     load_demo_bundles,
     load_demo_directory,
@@ -153,9 +154,10 @@ def static_files_current() -> bool:
     )
 
 
-def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
+def prepare_demo(out: Output, static: bool = True, history: bool = True) -> list[SignIn]:
     """Everything the demo needs before its processes start; safe to run again.
 
+    `history=False` writes no synthetic history (the cluster demo, which measures delivery).
     `static=False` leaves the static files alone: only for a test that uses the API and no
     page (with DEBUG off, pages need the collected files, which take minutes to compress).
     """
@@ -180,6 +182,9 @@ def prepare_demo(out: Output, static: bool = True) -> list[SignIn]:
     out(load_demo_directory())
     out(load_demo_backoffice())
     out(open_demo_appointments())
+    if history:
+        out(_("Writing the synthetic history (the first time, about half a minute)…"))
+        out(generate_demo_history())
     sign_ins: list[SignIn] = []
     for accounts in DEMO_ACCOUNTS:
         sign_ins.extend(accounts())

@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from joinedup.backoffice.loader import load_levels
@@ -34,6 +35,9 @@ from joinedup.funding import fiscal, outcomes
 from joinedup.funding import package as funding_package
 from joinedup.funding import places as funding_places
 from joinedup.funding.models import OutcomeAgreement
+from joinedup.performance.models import Transaction
+
+from .history.run import generate_history
 
 DATA = Path(__file__).resolve().parent / "data"
 FEDERATIONS = DATA / "federations"
@@ -244,3 +248,27 @@ def load_demo_backoffice() -> str:
         "federation": federation,
         "count": count,
     }
+
+
+#: How many synthetic transactions the demo writes, over two years: enough that the
+#: published figures have cases to compare across jurisdictions (setting
+#: DEMO_HISTORY_TRANSACTIONS overrides it). The same seed gives the same history.
+DEMO_HISTORY_TRANSACTIONS = 20_000
+DEMO_HISTORY_SEED = 2024
+
+
+def generate_demo_history() -> str:
+    """Two years of synthetic, illustrative history — transactions with their costs, survey
+    answers, the back office's work — with a progress bar, the first time only."""
+    if Transaction.objects.exists():
+        return _("Synthetic history: there already.")
+    count = getattr(settings, "DEMO_HISTORY_TRANSACTIONS", DEMO_HISTORY_TRANSACTIONS)
+    # Imported here: tqdm draws the bar only where someone watches (a terminal).
+    from tqdm import tqdm
+
+    with tqdm(total=count, unit=" transactions", unit_scale=True, disable=None) as bar:
+        generate_history(count, years=2, seed=DEMO_HISTORY_SEED, progress=bar.update)
+    return _(
+        "Synthetic history: %(count)s illustrative transactions over two years, with their "
+        "costs and survey answers (made up, for the performance pages to show)."
+    ) % {"count": formats.number_format(count, force_grouping=True)}

@@ -12,6 +12,7 @@ class EngagementConfig(AppConfig):
     def ready(self) -> None:
         # Registering the policy rules and the process handlers needs the app registry ready.
         from joinedup.funding.pilots import register_link_source
+        from joinedup.identity import console
         from joinedup.performance.complaints import ComplaintSource, register_complaint_source
 
         from . import complaint_steps, decisions, measures, policy, schedule  # noqa: F401
@@ -22,4 +23,15 @@ class EngagementConfig(AppConfig):
         # Performance shows the complaint measures on its pages; it may not import this app.
         register_complaint_source(
             ComplaintSource(measures=measures.complaint_measures, themes=measures.themes_by_month)
+        )
+        # Complaint and adoption figures, across the agencies complained about.
+        console.register(
+            console.ConsoleEntry(
+                "engagement-measures",
+                _("Complaint measures"),
+                _("Complaints by theme and how fast they are answered, across agencies."),
+                "engagement:measures",
+                "engagement.measures",
+                order=69,
+            )
         )

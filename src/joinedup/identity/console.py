@@ -30,8 +30,9 @@ class ConsoleEntry:
     action: str
     #: The resource the page's rule looks at, from the acting context (the agency, say).
     resource: Callable[[ActingContext], Any] | None = None
-    #: The URL's arguments, from the acting context (the agency's key, say).
-    url_kwargs: Callable[[ActingContext], dict[str, Any]] | None = None
+    #: The URL's arguments, from the acting context (the agency's key, say); None when the
+    #: context has nothing to fill them with (the entry is then not offered).
+    url_kwargs: Callable[[ActingContext], dict[str, Any] | None] | None = None
     #: Smaller first: the tools of daily work before the figures.
     order: int = 100
 
@@ -70,10 +71,12 @@ def tools_for(context: ActingContext) -> list[Tool]:
         return []
     shown = []
     for entry in entries():
+        kwargs = entry.url_kwargs(context) if entry.url_kwargs else {}
+        if kwargs is None:
+            continue
         resource = entry.resource(context) if entry.resource else None
         if not decide(context, entry.action, resource).allowed:
             continue
-        kwargs = entry.url_kwargs(context) if entry.url_kwargs else {}
         shown.append(
             Tool(
                 entry.key,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import identifiers
+from .acting import ActingContext
 from .models import Business, IdentityProofing, Mandate, Person, User, validate_arrival_date
 
 TEXT = {"class": "usa-input"}
@@ -112,19 +115,38 @@ class MembershipForm(forms.Form):
     membership = forms.IntegerField(error_messages={"invalid": _("Choose a role from the list.")})
 
 
+class UnechoedTextInput(forms.TextInput):
+    """A text field the person sees while typing, never written back into the page (not
+    even to correct it): a number typed at the counter stays out of page records."""
+
+    def format_value(self, value):
+        return None
+
+
 class FindPersonForm(forms.Form):
+    """Find a person by an identifier: the kinds the people of the agent's country hold,
+    the number typed as visible text with the way each kind is written shown beside it."""
+
     kind = forms.ChoiceField(
         label=_("Kind of identifier"),
-        choices=identifiers.choices,
+        choices=(),
         widget=forms.Select(attrs={"class": "usa-select"}),
     )
     value = forms.CharField(
         label=_("Number"),
         max_length=40,
-        # Never written back into the page, not even to correct it: hidden from onlookers
-        # at the counter and from anything that records pages.
-        widget=forms.PasswordInput(attrs={**TEXT, "autocomplete": "off"}, render_value=False),
+        widget=UnechoedTextInput(attrs={**TEXT, "autocomplete": "off", "spellcheck": "false"}),
     )
+
+    def __init__(self, *args, country: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        kinds = identifiers.for_country(country)
+        self.fields["kind"].choices = [(t.key, capfirst(t.label)) for t in kinds]
+        self.fields["value"].help_text = " ".join(
+            gettext("%(kind)s: %(format)s.") % {"kind": capfirst(t.label), "format": t.format}
+            for t in kinds
+            if t.format
+        )
 
     def clean(self):
         data = super().clean()
@@ -134,6 +156,12 @@ class FindPersonForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("value", error)
         return data
+
+
+def country_of(context: ActingContext) -> str | None:
+    """The country of the agency the staff member acts for (CA for CA-ON), or None."""
+    code = getattr(context, "agency_jurisdiction", None) or ""
+    return code.split("-")[0] or None
 
 
 class ProofingForm(forms.Form):

@@ -30,8 +30,11 @@ class IdentifierType:
     redaction_pattern: str | None = None
     #: How many trailing characters may be shown to help a person recognise their number.
     visible_suffix: int = 3
+    #: The country whose people hold it; blank for one held in several (a health card).
     country: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    #: How the number is written, shown beside the field where staff type it.
+    format: str | Promise = ""
 
     def clean(self, raw: str) -> str:
         """The normalised value, or a ValidationError that does not repeat what was typed."""
@@ -81,6 +84,14 @@ def all_types() -> list[IdentifierType]:
 
 def choices() -> list[tuple[str, str | Promise]]:
     return [(t.key, t.label) for t in _REGISTRY.values()]
+
+
+def for_country(country: str | None) -> list[IdentifierType]:
+    """The kinds people of this country hold (its own, and those of no one country); every
+    kind when the country is not known (a platform administrator's console)."""
+    if not country:
+        return all_types()
+    return [t for t in _REGISTRY.values() if t.country in ("", country.upper())]
 
 
 def digits_only(raw: str) -> str:
@@ -160,6 +171,7 @@ SIN = register(
         check=check_sin,
         redaction_pattern=r"(?<![\w])\d{3}[ \-.]?\d{3}[ \-.]?\d{3}(?![\w])",
         country="CA",
+        format=_("9 digits, written 000 000 000"),
     )
 )
 TFN = register(
@@ -170,6 +182,7 @@ TFN = register(
         check=check_tfn,
         redaction_pattern=r"(?<![\w])\d{3}[ \-.]?\d{3}[ \-.]?\d{2,3}(?![\w])",
         country="AU",
+        format=_("8 or 9 digits, written 000 000 000"),
     )
 )
 HEALTH_CARD = register(
@@ -178,6 +191,7 @@ HEALTH_CARD = register(
         label=HEALTH_CARD_LABEL,
         normalise=normalise_health_card,
         check=check_health_card,
+        format=_("10 digits, sometimes followed by two letters: 0000 000 000 AB"),
         redaction_pattern=r"(?<![\w])\d{4}[ \-.]?\d{3}[ \-.]?\d{3}(?:[ \-.]?[A-Za-z]{2})?(?![\w])",
     )
 )

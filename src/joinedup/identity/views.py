@@ -48,6 +48,7 @@ from .forms import (
     ProofingForm,
     SignInForm,
     SignUpForm,
+    country_of,
 )
 from .guards import next_target
 from .models import AssuranceLevel, Business, IdentityProofing, Mandate, Person, User
@@ -421,7 +422,11 @@ def staff_home(request: HttpRequest, context: ActingContext) -> HttpResponse:
         {
             "context": context,
             "memberships": acting.memberships_in_force(user),
-            "find_form": FindPersonForm() if "identity-find-person" in tool_keys else None,
+            "find_form": (
+                FindPersonForm(country=country_of(context))
+                if "identity-find-person" in tool_keys
+                else None
+            ),
             "tools": [tool for tool in tools if tool.key != "identity-find-person"],
             "section": "staff",
         },
@@ -449,7 +454,7 @@ def choose_membership(request: HttpRequest, context: ActingContext) -> HttpRespo
 
 @guards.requires("person.find")
 def find_person(request: HttpRequest, context: ActingContext) -> HttpResponse:
-    form = FindPersonForm(request.POST or None)
+    form = FindPersonForm(request.POST or None, country=country_of(context))
     if request.method == "POST":
         if form.is_valid():
             person = client_registry.find_by_identifier(

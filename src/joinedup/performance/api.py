@@ -3,11 +3,18 @@
 Each result is one group — by default a service in a delivering jurisdiction — over the
 period asked for. Figures resting on fewer transactions or answers than the publication
 threshold are null and named in `suppressed`.
+
+With `dimension` (a client-group dimension: age_band, language, area, mandate,
+accessibility, newcomer, business_size), each result is also one group of clients, named in
+`group` and `group_name`; small cells are hidden with secondary suppression within each
+combination of the other keys (see `groups.publish_by_group`), so that no hidden figure can
+be recovered from the total given without `dimension`.
 """
 
 from typing import Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -15,7 +22,7 @@ from ninja.pagination import paginate
 from joinedup.apicontract import Pages
 from joinedup.identity.api_auth import api_auth
 
-from . import kpis
+from . import groups, kpis
 
 router = Router(tags=["performance"])
 
@@ -40,6 +47,13 @@ class KpiFilters(Schema):
         "jurisdiction",
         "service,month",
     ] = Field("service,jurisdiction", description="How the figures are grouped")
+    dimension: str | None = Field(
+        None,
+        description=(
+            "A client-group dimension: the figures of each group as well (age_band, language, "
+            "area, mandate, accessibility, newcomer, business_size)"
+        ),
+    )
 
 
 class KpiOut(Schema):
@@ -48,6 +62,9 @@ class KpiOut(Schema):
     channel: str | None = None
     month: str | None = None
     period: str
+    dimension: str | None = None
+    group: str | None = Field(None, description="The group's value; empty: not known")
+    group_name: str | None = Field(None, description="The group's name, in the language asked")
     started: int | None
     completions: int | None
     completion_rate: float | None = Field(description="Share 0–1; not eligible counts as done")
@@ -67,7 +84,11 @@ class KpiOut(Schema):
 
 
 def published(figures: kpis.Figures, period: kpis.Period) -> dict:
-    record = figures.published()
+    return named(figures.published(), period)
+
+
+def named(record: dict, period: kpis.Period) -> dict:
+    """A published record with the API's names for its keys and the period's code."""
     if "service_key" in record:
         record["service"] = record.pop("service_key")
     if "month" in record:
@@ -88,11 +109,25 @@ def kpi_list(request: HttpRequest, filters: Query[KpiFilters]):
         period = kpis.parse_period(filters.period)
     except kpis.PeriodError as error:
         raise HttpError(400, str(error)) from None
+    dimension = filters.dimension
+    if dimension is not None and dimension not in groups.DIMENSIONS:
+        raise HttpError(
+            400,
+            _("“%(dimension)s” is not a client-group dimension. Use one of: %(offered)s.")
+            % {"dimension": dimension, "offered": ", ".join(groups.DIMENSIONS)},
+        )
     figures = kpis.compute(
         period,
-        GROUPS[filters.by],
+        GROUPS[filters.by] + (("group",) if dimension else ()),
         service=filters.service,
         jurisdictions=[filters.jurisdiction.upper()] if filters.jurisdiction else None,
         channel=filters.channel,
+        dimension=dimension,
     )
-    return [published(item, period) for item in figures]
+    if dimension is None:
+        return [published(item, period) for item in figures]
+    found = []
+    for record in groups.publish_by_group(figures, dimension):
+        record["dimension"] = dimension
+        found.append(named(record, period))
+    return found

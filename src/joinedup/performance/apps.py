@@ -28,6 +28,20 @@ class PerformanceConfig(AppConfig):
         )
         console.register(
             console.ConsoleEntry(
+                "performance-integration",
+                _("Integration candidates"),
+                _(
+                    "Across agencies: the people they serve in common and the questions they "
+                    "ask the same people twice."
+                ),
+                "performance:integration",
+                "performance.integration",
+                url_kwargs=_own_jurisdiction,
+                order=62,
+            )
+        )
+        console.register(
+            console.ConsoleEntry(
                 "performance-published",
                 _("Published performance"),
                 _("The figures every service publishes, compared across jurisdictions."),
@@ -44,3 +58,8 @@ def _own_agency(context):
     from joinedup.federation.models import Agency
 
     return Agency.objects.filter(key=context.agency_key).first() if context.agency_key else None
+
+
+def _own_jurisdiction(context):
+    """The integration page of the jurisdiction the staff member's agency belongs to."""
+    return {"code": context.agency_jurisdiction} if context.agency_jurisdiction else None

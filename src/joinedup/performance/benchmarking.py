@@ -89,13 +89,17 @@ class Funnel:
         return "within"
 
 
-def funnel(units: Sequence[Unit], winsor: float = 0.1) -> Funnel | None:
+def funnel(
+    units: Sequence[Unit], winsor: float = 0.1, overdispersion: bool = True
+) -> Funnel | None:
     """Fit a funnel plot with the overdispersion adjustment (Spiegelhalter 2005):
 
     y_j = asin(√p_j), θ₀ = asin(√(ΣO/Σn)), s_j = 1/(2√n_j), z_j = (y_j − θ₀)/s_j;
     z winsorised at the 10th and 90th percentiles; φ = Σz²/k;
     τ² = (kφ − (k − 1)) / (Σw − Σw²/Σw) with w = 1/s², when kφ > k − 1, else 0.
-    """
+
+    Without `overdispersion`, τ² = 0: the limits are those of chance alone (for units whose
+    differences are the question, such as client groups, not noise to allow for)."""
     units = [unit for unit in units if unit.n > 0]
     if not units:
         return None
@@ -112,7 +116,7 @@ def funnel(units: Sequence[Unit], winsor: float = 0.1) -> Funnel | None:
     winsorised = [min(max(z, low), high) for z in z_scores.values()]
     phi = sum(z * z for z in winsorised) / k
     tau2 = 0.0
-    if k * phi > k - 1:
+    if overdispersion and k * phi > k - 1:
         weights = [4 * unit.n for unit in units]  # w = 1/s² = 4n
         denominator = sum(weights) - sum(w * w for w in weights) / sum(weights)
         if denominator > 0:

@@ -54,9 +54,37 @@ def _layout(x_title: str, y_title: str, **extra) -> dict[str, Any]:
 
 
 def funnel_chart(
-    chart_id: str, title: str, units: Sequence[Unit], fitted: Funnel, measure_label: str
+    chart_id: str,
+    title: str,
+    units: Sequence[Unit],
+    fitted: Funnel,
+    measure_label: str,
+    of_groups: bool = False,
 ) -> Chart:
-    """Each jurisdiction's share against its size, with 95 % and 99.8 % limits."""
+    """Each jurisdiction's share against its size, with 95 % and 99.8 % limits (each client
+    group's, `of_groups`)."""
+    if of_groups:
+        words = {
+            "all": _("All groups"),
+            "units": _("Groups"),
+            "unit": _("Group"),
+            "summary": _(
+                "%(measure)s of %(count)s groups of clients against their number of cases; "
+                "all together %(target)s. %(outside)s"
+            ),
+            "every": _("Every group is within the %(level)s limits."),
+        }
+    else:
+        words = {
+            "all": _("All jurisdictions"),
+            "units": _("Jurisdictions"),
+            "unit": _("Jurisdiction"),
+            "summary": _(
+                "%(measure)s of %(count)s jurisdictions against their number of cases; all "
+                "together %(target)s. %(outside)s"
+            ),
+            "every": _("Every jurisdiction is within the %(level)s limits."),
+        }
     largest = max(unit.n for unit in units)
     steps = 60
     sizes = sorted(
@@ -89,7 +117,7 @@ def funnel_chart(
             "mode": "lines",
             "x": [sizes[0], sizes[-1]],
             "y": [target, target],
-            "name": _("All jurisdictions"),
+            "name": words["all"],
             "line": {"color": INK, "width": 1},
             "hoverinfo": "skip",
         }
@@ -115,7 +143,7 @@ def funnel_chart(
             "y": [round(unit.share * 100, 2) for unit in units],
             "text": [unit.label for unit in units],
             "textposition": "top center",
-            "name": _("Jurisdictions"),
+            "name": words["units"],
             "marker": {"color": BLUE, "size": 10, "symbol": "circle"},
             "hovertemplate": "%{text}: %{y:.1f} % (n = %{x})<extra></extra>",
         }
@@ -123,10 +151,7 @@ def funnel_chart(
     outside = [
         row[0] for row, unit in zip(rows, units, strict=True) if row[4] != POSITIONS["within"]()
     ]
-    summary = _(
-        "%(measure)s of %(count)s jurisdictions against their number of cases; all together "
-        "%(target)s. %(outside)s"
-    ) % {
+    summary = words["summary"] % {
         "measure": measure_label,
         "count": len(units),
         "target": f"{fitted.target * 100:.1f} %",
@@ -134,7 +159,7 @@ def funnel_chart(
             _("Outside the %(level)s limits: %(names)s.")
             % {"level": "99.8 %", "names": ", ".join(outside)}
             if outside
-            else _("Every jurisdiction is within the %(level)s limits.") % {"level": "99.8 %"}
+            else words["every"] % {"level": "99.8 %"}
         ),
     }
     figure = {
@@ -151,7 +176,7 @@ def funnel_chart(
         summary,
         figure,
         [
-            _("Jurisdiction"),
+            words["unit"],
             _("Cases"),
             _("Share (%(unit)s)") % {"unit": "%"},
             _("%(level)s interval (Wilson)") % {"level": "95 %"},
@@ -292,9 +317,11 @@ def bar_chart(
     values: Sequence[float | None],
     value_label: str,
     summary: str,
+    unit: str = " %",
 ) -> Chart:
-    """One measure per item (shares in %), horizontal bars; items without a figure are left
-    out of the bars but kept in the table."""
+    """One measure per item (shares in %, or scores 0–1 shown 0–100 with `unit=""`),
+    horizontal bars; items without a figure are left out of the bars but kept in the
+    table."""
     shown = [(label, v) for label, v in zip(labels, values, strict=True) if v is not None]
     data = [
         {
@@ -304,7 +331,7 @@ def bar_chart(
             "x": [round(v * 100, 1) for _label, v in shown],
             "marker": {"color": BLUE},
             "name": value_label,
-            "hovertemplate": "%{y}: %{x:.1f} %<extra></extra>",
+            "hovertemplate": "%{y}: %{x:.1f}" + unit + "<extra></extra>",
         }
     ]
     layout = _layout(value_label, "", showlegend=False)

@@ -80,14 +80,15 @@ def label(dimension: str, value: str) -> str:
 def order_of(dimension: str, values) -> list[str]:
     """Values in their natural order (youngest first, smallest business first …), those
     without a name after, "not known" last."""
+    return sorted(values, key=lambda value: rank(dimension, value))
+
+
+def rank(dimension: str, value: str) -> tuple:
+    """A value's place in its dimension's natural order (a sort key)."""
     known = list(VALUES.get(dimension, {}))
-
-    def rank(value: str) -> tuple:
-        if not value:
-            return (2, "")
-        return (0, known.index(value), "") if value in known else (1, 0, value)
-
-    return sorted(values, key=rank)
+    if not value:
+        return (2, 0, "")
+    return (0, known.index(value), "") if value in known else (1, 0, value)
 
 
 def ordered(dimension: str, cells: Sequence[Figures]) -> list[Figures]:
@@ -210,4 +211,32 @@ def publish_cells(cells: Sequence[Figures], min_count: int | None = None) -> lis
             if records[i].get(measure) is not None:
                 records[i][measure] = None
                 records[i]["suppressed"].append(measure)
+    return records
+
+
+def publish_by_group(
+    cells: Sequence[Figures], dimension: str, min_count: int | None = None
+) -> list[dict[str, Any]]:
+    """Cells keyed by "group" and other keys (a service, a jurisdiction, a month …),
+    published with `publish_cells` applied within each combination of the other keys — the
+    groups whose sum is that combination's published total — each record naming its group's
+    value (`group`) and its name in the reader's language (`group_name`). The records come
+    sorted by the other keys, then the groups in their natural order."""
+    cells = sorted(
+        cells,
+        key=lambda cell: (
+            tuple(str(v) for k, v in cell.key.items() if k != "group"),
+            rank(dimension, cell.key["group"]),
+        ),
+    )
+    partitions: dict[tuple, list[int]] = {}
+    for index, cell in enumerate(cells):
+        rest = tuple((name, value) for name, value in cell.key.items() if name != "group")
+        partitions.setdefault(rest, []).append(index)
+    records: list[dict[str, Any]] = [{} for _cell in cells]
+    for indexes in partitions.values():
+        published = publish_cells([cells[i] for i in indexes], min_count)
+        for index, record in zip(indexes, published, strict=True):
+            record["group_name"] = label(dimension, cells[index].key["group"])
+            records[index] = record
     return records

@@ -86,24 +86,32 @@ def by_group(
             bars.append((record["name"], value))
             lows.append(round((value - low) * 100, 2))
             highs.append(round((high - value) * 100, 2))
-    chart = None
+    shown_charts: list[charts.Chart] = []
     if bars:
-        chart = charts.interval_chart(
-            "chart-groups",
-            _("%(measure)s by %(dimension)s, with likely ranges")
-            % {"measure": label, "dimension": str(groups.DIMENSIONS[dimension]).lower()},
-            bars,
-            lows,
-            highs,
-            str(label) + " (%)",
-            _(
-                "Each bar is a group's share over the period; the line across its end is the "
-                "range where the true share lies 95 times in 100 (Wilson interval). Groups "
-                "with too few cases to publish have no bar."
-            ),
-            [_("Group"), _("Cases"), str(label) + " (%)", _("Likely range")],
-            table,
+        shown_charts.append(
+            charts.interval_chart(
+                "chart-groups",
+                _("%(measure)s by %(dimension)s, with likely ranges")
+                % {"measure": label, "dimension": str(groups.DIMENSIONS[dimension]).lower()},
+                bars,
+                lows,
+                highs,
+                str(label) + " (%)",
+                _(
+                    "Each bar is a group's share over the period; the line across its end is the "
+                    "range where the true share lies 95 times in 100 (Wilson interval). Groups "
+                    "with too few cases to publish have no bar."
+                ),
+                [_("Group"), _("Cases"), str(label) + " (%)", _("Likely range")],
+                table,
+            )
         )
+    funnel = _group_funnel(dimension, cells, records, measure)
+    if funnel is not None:
+        shown_charts.append(funnel)
+    satisfaction = _satisfaction_chart(dimension, records)
+    if satisfaction is not None:
+        shown_charts.append(satisfaction)
     return {
         "period": period,
         "dimension": dimension,
@@ -115,9 +123,63 @@ def by_group(
         "rows": records,
         "summary": summary,
         "summary_rows": [summary] if summary else [],
-        "charts": [chart] if chart else [],
+        "charts": shown_charts,
         "min_count": settings.PERFORMANCE_MIN_COUNT,
     }
+
+
+def _group_funnel(
+    dimension: str, cells: list[kpis.Figures], records: list[dict], measure: str
+) -> charts.Chart | None:
+    """A funnel plot of the measure by group: each published group's share against its
+    cases, with the 95 % and 99.8 % limits of chance alone around the share of all groups
+    together (at least three groups). No overdispersion is allowed for: between
+    jurisdictions it stands for differences nobody controls, between client groups the
+    differences are what the page looks for."""
+    label, counts = SHARES[measure]
+    units = []
+    for cell, record in zip(cells, records, strict=True):
+        successes, n = counts(cell)
+        if record.get(measure) is not None and n > 0:
+            units.append(benchmarking.Unit(record["name"], successes, n))
+    if len(units) < 3:
+        return None
+    fitted = benchmarking.funnel(units, overdispersion=False)
+    if fitted is None:
+        return None
+    return charts.funnel_chart(
+        "chart-group-funnel",
+        _("Funnel plot: %(measure)s by %(dimension)s")
+        % {"measure": label, "dimension": str(groups.DIMENSIONS[dimension]).lower()},
+        units,
+        fitted,
+        str(label),
+        of_groups=True,
+    )
+
+
+def _satisfaction_chart(dimension: str, records: list[dict]) -> charts.Chart | None:
+    """Each group's overall satisfaction (0–100) from its survey answers, groups whose
+    answers are too few to publish named in the table only."""
+    if not any(record.get("satisfaction") is not None for record in records):
+        return None
+    return charts.bar_chart(
+        "chart-group-satisfaction",
+        _("Satisfaction by %(dimension)s")
+        % {"dimension": str(groups.DIMENSIONS[dimension]).lower()},
+        [record["name"] for record in records],
+        [
+            None if record.get("satisfaction") is None else record["satisfaction"] / 100
+            for record in records
+        ],
+        _("Satisfaction (0–100)"),
+        _(
+            "Each bar is a group's mean overall satisfaction with the service, rescaled to "
+            "0–100, from the survey answers of its clients over the period. Groups with too "
+            "few answers to publish have no bar."
+        ),
+        unit="",
+    )
 
 
 def _services(period: kpis.Period) -> list[tuple[str, str]]:

@@ -29,7 +29,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import costs, measures
-from .models import GroupRollup, InteractionShare, MonthlyRollup, OverheadPool, SurveyRollup
+from .models import (
+    GroupRollup,
+    InteractionShare,
+    MonthlyRollup,
+    OverheadPool,
+    SurveyGroupRollup,
+    SurveyRollup,
+)
 
 #: The currency of a group whose costs are kept in several (their sum means nothing).
 MIXED = "mixed"
@@ -326,8 +333,8 @@ def compute(
     """The figures of every group (by any of GROUPINGS) over the period, sorted by key.
 
     With a client-group `dimension` ("age_band", …), the figures come from the group
-    rollups and `by` may also name "group" (the dimension's value). Survey answers carry no
-    group, so satisfaction is then left out."""
+    rollups and `by` may also name "group" (the dimension's value); the survey figures then
+    come from the client-group survey sums."""
     unknown = set(by) - set(GROUPINGS) - ({"group"} if dimension else set())
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}")
@@ -472,7 +479,79 @@ def _compute_groups(
             groups[key].overhead += amount
             if is_digital:
                 groups[key].digital_cost += amount
+    _add_group_surveys(groups, by, where, months, dimension)
     return _sorted(groups)
+
+
+def _survey_where(where: Q) -> Q:
+    """The page's filters without the agency's (survey rows do not name it)."""
+    survey_where = Q()
+    for child in where.children:
+        name, value = child
+        if name.startswith("agency"):
+            continue
+        survey_where &= Q((name, value))
+    return survey_where
+
+
+def _add_group_surveys(
+    groups: dict[tuple, Figures],
+    by: Sequence[str],
+    where: Q,
+    months: tuple[datetime.date, datetime.date],
+    dimension: str,
+) -> None:
+    """Join the client-group survey sums (kept per service × jurisdiction × channel × month
+    × group): one query, and one more for the delivering agencies when the figures are by
+    agency or for one agency (the agency that delivered that service there)."""
+    owners: dict[tuple, str] | None = None
+    if "agency" in by or any(name.startswith("agency") for name, _v in where.children):
+        owners = {
+            (service, jurisdiction, channel): agency
+            for service, jurisdiction, channel, agency in GroupRollup.objects.filter(
+                where, month__range=months, dimension=dimension
+            )
+            .values_list("service_key", "jurisdiction", "channel", "agency")
+            .distinct()
+            .order_by()
+        }
+    rows = (
+        SurveyGroupRollup.objects.filter(
+            _survey_where(where), month__range=months, dimension=dimension
+        )
+        .values_list(
+            "month",
+            "service_key",
+            "jurisdiction",
+            "channel",
+            "value",
+            "invited",
+            "responses",
+            "sums",
+        )
+        .order_by()
+    )
+    for month, service, jurisdiction, channel, value, invited, responses, sums in rows:
+        named = {
+            "month": month,
+            "service_key": service,
+            "jurisdiction": jurisdiction,
+            "channel": channel,
+            "group": value,
+        }
+        if owners is not None:
+            agency = owners.get((service, jurisdiction, channel))
+            if agency is None:
+                continue  # nothing delivered there in the period (or another agency's filter)
+            named["agency"] = agency
+        figures = groups.get(tuple(named[name] for name in by))
+        if figures is None:
+            continue
+        figures.invited += invited
+        figures.responses += responses
+        for question, (total, count) in (sums or {}).items():
+            current = figures.answers.get(question, [0, 0])
+            figures.answers[question] = [current[0] + total, current[1] + count]
 
 
 def _fetch(query) -> list[tuple]:
@@ -585,12 +664,7 @@ def _add_surveys(
 ) -> None:
     """Join the survey answers (kept per service × jurisdiction × channel × month; the agency
     is the one that delivered that service there)."""
-    survey_where = Q()
-    for child in where.children:
-        name, value = child
-        if name.startswith("agency"):
-            continue
-        survey_where &= Q((name, value))
+    survey_where = _survey_where(where)
     for month, service, jurisdiction, channel, invited, responses, sums in (
         SurveyRollup.objects.filter(survey_where, month__range=months)
         .values_list(

@@ -340,6 +340,9 @@ class SurveyInvitation(models.Model):
     service_key = models.CharField(max_length=100)
     jurisdiction = models.CharField(max_length=40)
     channel = models.CharField(max_length=16)
+    #: The client groups of the transaction ({dimension: value}, as the transaction records
+    #: them), so that an answer adds to its groups' survey sums; it goes with the invitation.
+    groups = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
@@ -409,6 +412,41 @@ class SurveyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.service_key} {self.jurisdiction} {self.channel}"
+
+
+class SurveyGroupRollup(models.Model):
+    """Invitations and answer sums once more per client group: one dimension and its value
+    per row (service × jurisdiction × channel × month × dimension × value).
+
+    The answers themselves carry no group (a response is kept with its service, jurisdiction,
+    channel and month only), so these sums are kept up as invitations go out and answers come
+    in, from the groups the invitation held; a recomputation of the rollups leaves them as
+    they are. Each dimension's rows add up to the survey rollup's."""
+
+    month = models.DateField()
+    service_key = models.CharField(max_length=100)
+    jurisdiction = models.CharField(max_length=40)
+    channel = models.CharField(max_length=16)
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=16, blank=True)
+    invited = models.BigIntegerField(default=0)
+    responses = models.BigIntegerField(default=0)
+    #: {"satisfaction": [sum, count], "timeliness": [sum, count], …}
+    sums = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("client group survey rollup")
+        verbose_name_plural = _("client group survey rollups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "service_key", "jurisdiction", "channel", "dimension", "value"],
+                name="perf_one_survey_group_rollup",
+            )
+        ]
+        indexes = [models.Index(fields=["dimension", "month"], name="perf_survey_group_dim")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.service_key} {self.dimension}={self.value}"
 
 
 class PeerGroup(models.Model):

@@ -2,21 +2,26 @@
 
 `write_open_data(folder, period)` writes `kpis.csv` — one row per month × service ×
 delivering jurisdiction, with the figures as published (suppressed ones left empty and named
-in `suppressed`) — and `datapackage.json`, a Tabular Data Package whose schema gives each
-column's type, unit and meaning, so that tools load it without guessing.
+in `suppressed`) —, `kpis-by-group.csv` — one row per service × delivering jurisdiction ×
+client-group dimension × group over the whole period, with primary and secondary
+suppression within each service, jurisdiction and dimension — and `datapackage.json`, a
+Tabular Data Package whose schema gives each column's type, unit and meaning, so that tools
+load it without guessing.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
 
-from . import kpis
+from . import groups, kpis
 from .pages import service_names
 
 FIELDS = [
@@ -77,6 +82,68 @@ def rows(period: kpis.Period) -> list[dict]:
     return found
 
 
+#: The columns of kpis-by-group.csv: the period, the keys, then the measures of FIELDS.
+GROUP_FIELDS = [
+    ("period", "string", None, "The period: 12m (the twelve months to the export), a year …"),
+    ("service", "string", None, "The service's catalogue key."),
+    ("service_name", "string", None, "The service's name."),
+    ("jurisdiction", "string", None, "The delivering jurisdiction's code (ISO 3166-2 style)."),
+    (
+        "dimension",
+        "string",
+        None,
+        "The client-group dimension: age_band, language, area, mandate, accessibility, "
+        "newcomer or business_size.",
+    ),
+    (
+        "group",
+        "string",
+        None,
+        "The group's value within the dimension; unknown: not known or not applicable.",
+    ),
+    ("group_name", "string", None, "The group's name."),
+    *FIELDS[4:],
+]
+
+
+#: The group of those whose value is not known (blank in the rollups): a key cannot be empty.
+UNKNOWN = "unknown"
+
+
+def group_rows(period: kpis.Period) -> list[dict]:
+    """The measures of each client group over the period, per service and delivering
+    jurisdiction, one dimension at a time (one read of the group rollups per dimension)."""
+    found: list[dict] = []
+    names: dict[str, str] = {}
+    for dimension in groups.DIMENSIONS:
+        cells = kpis.compute(period, ("service_key", "jurisdiction", "group"), dimension=dimension)
+        missing = {c.key["service_key"] for c in cells} - set(names)
+        if missing:
+            names.update(service_names(missing))
+        for record in groups.publish_by_group(cells, dimension):
+            found.append(
+                {
+                    "period": period.code,
+                    "service": record["service_key"],
+                    "service_name": names.get(record["service_key"], ""),
+                    "jurisdiction": record["jurisdiction"],
+                    "dimension": dimension,
+                    "group": record["group"] or UNKNOWN,
+                    "group_name": record["group_name"],
+                    **{name: record.get(name) for name, *_rest in FIELDS[4:-1]},
+                    "suppressed": ";".join(record["suppressed"]),
+                }
+            )
+    return found
+
+
+def _schema_fields(columns) -> list[dict]:
+    return [
+        {"name": name, "type": kind, "description": description}
+        for name, kind, _fmt, description in columns
+    ]
+
+
 def datapackage(period: kpis.Period) -> dict:
     fields = []
     for name, kind, fmt, description in FIELDS:
@@ -114,7 +181,21 @@ def datapackage(period: kpis.Period) -> dict:
                     "primaryKey": ["month", "service", "jurisdiction"],
                     "missingValues": [""],
                 },
-            }
+            },
+            {
+                "name": "kpis-by-group",
+                "path": "kpis-by-group.csv",
+                "title": "The same measures by client group, over the whole period",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": {
+                    "fields": _schema_fields(GROUP_FIELDS),
+                    "primaryKey": ["service", "jurisdiction", "dimension", "group"],
+                    "missingValues": [""],
+                },
+            },
         ],
     }
 
@@ -129,16 +210,41 @@ def register_exporter(name: str, write: Callable[[Path, kpis.Period], int]) -> N
     EXPORTERS[name] = write
 
 
+def csv_text(found: list[dict], columns=FIELDS) -> str:
+    """The rows as CSV, with the header the data package describes (empty for a figure
+    not published); `columns` is FIELDS for kpis.csv, GROUP_FIELDS for kpis-by-group.csv."""
+    handle = io.StringIO(newline="")
+    writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in columns])
+    writer.writeheader()
+    for row in found:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return handle.getvalue()
+
+
+def datapackage_text(period: kpis.Period) -> str:
+    return json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n"
+
+
+def zipped(period: kpis.Period) -> bytes:
+    """The data package as one download: kpis.csv and kpis-by-group.csv beside
+    datapackage.json, which names them."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("kpis.csv", csv_text(rows(period)))
+        archive.writestr("kpis-by-group.csv", csv_text(group_rows(period), GROUP_FIELDS))
+        archive.writestr("datapackage.json", datapackage_text(period))
+    return buffer.getvalue()
+
+
 def write_open_data(folder: Path, period: kpis.Period) -> int:
-    """Write kpis.csv and datapackage.json into `folder`; returns the number of rows."""
+    """Write kpis.csv, kpis-by-group.csv and datapackage.json into `folder`; returns the
+    number of rows of both files."""
     folder.mkdir(parents=True, exist_ok=True)
     found = rows(period)
-    with (folder / "kpis.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[name for name, *_rest in FIELDS])
-        writer.writeheader()
-        for row in found:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    (folder / "datapackage.json").write_text(
-        json.dumps(datapackage(period), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    by_group = group_rows(period)
+    (folder / "kpis.csv").write_text(csv_text(found), encoding="utf-8", newline="")
+    (folder / "kpis-by-group.csv").write_text(
+        csv_text(by_group, GROUP_FIELDS), encoding="utf-8", newline=""
     )
-    return len(found)
+    (folder / "datapackage.json").write_text(datapackage_text(period), encoding="utf-8")
+    return len(found) + len(by_group)

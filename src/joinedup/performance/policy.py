@@ -93,8 +93,11 @@ def _integration(context: ActingContext, jurisdiction: Any) -> Decision:
     "performance.staffing",
     description=gettext_lazy(
         "Analysts, supervisors and administrators read the volume forecast and staffing of "
-        "their own agency's offices."
+        "their own agency's offices, one office or all of them on the agency's page."
     ),
 )
-def _staffing(context: ActingContext, office: Any) -> Decision:
-    return _dashboard(context, office.agency if office is not None else None)
+def _staffing(context: ActingContext, resource: Any) -> Decision:
+    """`resource` is an office (its own page) or an agency (the page of all its offices)."""
+    if resource is None:
+        return _dashboard(context, None)
+    return _dashboard(context, getattr(resource, "agency", resource))

@@ -28,6 +28,7 @@ from .models import (
     MonthlyRollup,
     Outcome,
     RollupBase,
+    SurveyGroupRollup,
     SurveyResponse,
     SurveyRollup,
     Transaction,
@@ -147,6 +148,38 @@ def add_survey(
             row.responses += 1
             row.sums = _add_answers(row.sums, answers)
         row.save()
+
+
+def add_survey_groups(
+    month: datetime.date,
+    key: dict[str, str],
+    groups: dict[str, str],
+    invited: int = 0,
+    answers: dict[str, int | None] | None = None,
+) -> None:
+    """The same as `add_survey`, to the row of each client group the transaction fell in
+    (a dimension the groups do not name counts as "not known", so each dimension's rows
+    always add up to the survey rollup's)."""
+    for dimension in GROUP_DIMENSIONS:
+        where = {"month": month, **key, "dimension": dimension, "value": groups.get(dimension, "")}
+        with transaction.atomic():
+            row = SurveyGroupRollup.objects.select_for_update().filter(**where).first()
+            if row is None:
+                try:
+                    with transaction.atomic():
+                        row = SurveyGroupRollup.objects.create(**where)
+                except IntegrityError:
+                    row = SurveyGroupRollup.objects.select_for_update().get(**where)
+            row.invited += invited
+            if answers is not None:
+                row.responses += 1
+                row.sums = _add_answers(row.sums, answers)
+            row.save()
+
+
+def groups_of(txn: Transaction) -> dict[str, str]:
+    """The transaction's value in each client-group dimension."""
+    return {dimension: getattr(txn, dimension) for dimension in GROUP_DIMENSIONS}
 
 
 SURVEY_KEY = ("service_key", "jurisdiction", "channel")
@@ -317,7 +350,8 @@ def _clear(*models) -> None:
 
 
 def recompute_survey_rollups() -> None:
-    """Rebuild the answer sums from the responses; the invitation counts are kept."""
+    """Rebuild the answer sums from the responses; the invitation counts are kept. The
+    client-group survey sums are left as they are: the responses carry no group."""
     invited = {
         (row.month, row.service_key, row.jurisdiction, row.channel): row.invited
         for row in SurveyRollup.objects.all()

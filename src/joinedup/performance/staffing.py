@@ -16,6 +16,21 @@ waits, C(N, A), and the service level — the share served within t seconds —
 The agents needed are the smallest N > A with SL(N) at or above the standard (80 % in 20 s
 on the phone, 85 % within 25 minutes at a counter). C is computed from Erlang B's stable
 recursion, B(0) = 1, B(k) = A·B(k−1) / (k + A·B(k−1)), then C = N·B / (N − A·(1 − B)).
+
+Erlang A (M/M/N+M, Palm's model): the same queue where a waiting client gives up after an
+exponential patience of mean 1/θ. With x = Nμ/θ, y = λ/θ and the lower incomplete gamma
+function γ (scipy's regularised `gammainc` times Γ),
+
+    A(x, y)  = x·e^y·y^(−x)·γ(x, y) = Σ_j y^j / ((x+1)(x+2)…(x+j))
+    P(wait)  = A·B / (1 + (A − 1)·B)                 B: Erlang B with N agents, λ/μ erlangs
+    P(V > t) = P(wait) · γ(x, y·e^(−θt)) / γ(x, y)   V: the wait a client would have
+    P(ab)    = P(wait) · (1 − 1/ρ + 1/(ρ·A)),  ρ = λ / (Nμ)
+
+(Mandelbaum and Zeltyn's formulas for the Palm/Erlang-A queue, derived from its birth–death
+chain; tested against the chain itself and against the case θ = μ, where the number of
+clients present is Poisson). Its service level is P(V ≤ t): the share who would be answered
+within t seconds if they waited that long. With abandonment the queue is stable at any
+number of agents, so fewer agents than the traffic can meet a standard.
 """
 
 from __future__ import annotations
@@ -27,6 +42,9 @@ from dataclasses import dataclass
 #: Service standards per assisted channel: (share, within seconds).
 STANDARDS = {"phone": (0.80, 20), "counter": (0.85, 25 * 60), "video": (0.80, 60)}
 INTERVAL = 1800  # seconds in a half-hour
+#: The mean patience (seconds) assumed per assisted channel for Erlang A: the platform does
+#: not record clients hanging up or leaving the line, so these are assumptions, not data.
+PATIENCE = {"phone": 180, "counter": 1800, "video": 300}
 SEASON = 52
 HELD_OUT = 8
 HORIZON = 12
@@ -67,6 +85,77 @@ def agents_needed(
     traffic = arrivals * handle / interval
     agents = max(1, math.floor(traffic) + 1)
     while service_level(agents, traffic, handle, within) < share:
+        agents += 1
+    return agents
+
+
+@dataclass(frozen=True)
+class ErlangA:
+    """What N agents give in the Erlang A queue."""
+
+    agents: int
+    wait_probability: float  # the share of clients who wait at all
+    abandonment: float  # the share of clients who give up before being served
+    service_level: float  # the share whose wait would be at most `within` seconds
+
+
+def _log_a(x: float, y: float) -> float:
+    """log A(x, y): from the regularised incomplete gamma function P(x, y) when it is not
+    vanishingly small, A = e^y·y^(−x)·Γ(x + 1)·P(x, y); else (y far below x) by its series,
+    whose terms then fall fast."""
+    from scipy.special import gammainc, gammaln  # scipy is heavy; only staffing needs it
+
+    regularised = float(gammainc(x, y))
+    if regularised > 1e-200:
+        return y - x * math.log(y) + float(gammaln(x + 1)) + math.log(regularised)
+    total, term, j = 1.0, 1.0, 0
+    while term > 1e-17 * total:
+        j += 1
+        term *= y / (x + j)
+        total += term
+    return math.log(total)
+
+
+def erlang_a(
+    agents: int, arrivals: float, handle: float, patience: float, within: float = 0.0
+) -> ErlangA:
+    """Erlang A for `agents` serving `arrivals` per half-hour with a mean handle time of
+    `handle` seconds, clients giving up after a mean `patience` seconds of waiting: the
+    chance of waiting, of abandoning, and the share whose wait would be `within` seconds
+    or less. Computed with log A, so that an overloaded queue (A beyond any float) and a
+    quiet one (γ below any float) both give finite answers."""
+    if agents < 1 or arrivals <= 0 or handle <= 0 or patience <= 0 or within < 0:
+        raise ValueError("agents, arrivals, handle time and patience must be positive")
+    rate = arrivals / INTERVAL  # λ, per second
+    mu, theta = 1 / handle, 1 / patience
+    x, y = agents * mu / theta, rate / theta
+    blocked = erlang_b(agents, rate / mu)
+    log_a = _log_a(x, y)
+    inverse_a = math.exp(-log_a) if log_a < 700 else 0.0
+    waits = 0.0 if blocked <= 0 else 1 / (1 + (1 / blocked - 1) * inverse_a)
+    rho = rate / (agents * mu)
+    abandon = waits * (1 - 1 / rho + inverse_a / rho)
+    # γ(x, y·e^(−θt)) / γ(x, y) = e^(−xθt + y(1 − e^(−θt))) · A(x, y·e^(−θt)) / A(x, y)
+    shrunk = y * math.exp(-theta * within)
+    later = math.exp(
+        -x * theta * within + y - shrunk + (_log_a(x, shrunk) if shrunk > 0 else 0.0) - log_a
+    )
+    return ErlangA(agents, waits, min(1.0, max(0.0, abandon)), 1 - waits * min(1.0, later))
+
+
+def agents_needed_a(
+    arrivals: float,
+    handle: float,
+    patience: float,
+    share: float,
+    within: float,
+) -> int:
+    """The fewest agents whose Erlang A service level meets `share` within `within`
+    seconds (0 when nobody comes)."""
+    if arrivals <= 0 or handle <= 0:
+        return 0
+    agents = 1
+    while erlang_a(agents, arrivals, handle, patience, within).service_level < share:
         agents += 1
     return agents
 

@@ -7,7 +7,10 @@ the portal. The invitation keeps the token's hash (never the token) and the appl
 so that the person can find it; it is deleted when answered or expired.
 
 The answer is stored with the service, the delivering jurisdiction, the channel and the month
-— nothing that leads back to the person or the application. The questions follow the Common
+— nothing that leads back to the person or the application. The invitation also holds the
+transaction's client groups (bands and kinds, as the transaction records them), so that the
+answer adds to each group's survey sums (`SurveyGroupRollup`): the groups never reach the
+stored response. The questions follow the Common
 Measurements Tool's five drivers of satisfaction, plus overall satisfaction and trust, each on
 a 1–5 scale (shown as 0–100).
 """
@@ -132,6 +135,7 @@ def invite(txn: Transaction, application_id, event_id: str) -> SurveyInvitation 
         return None
     token = secrets.token_urlsafe(24)
     now = timezone.now()
+    groups = rollups.groups_of(txn)
     invitation = SurveyInvitation.objects.create(
         token_hash=hash_token(token),
         application_id=application_id,
@@ -139,14 +143,14 @@ def invite(txn: Transaction, application_id, event_id: str) -> SurveyInvitation 
         service_key=txn.service_key,
         jurisdiction=txn.jurisdiction,
         channel=txn.channel,
+        groups=groups,
         created_at=now,
         expires_at=now + datetime.timedelta(days=settings.PERFORMANCE_SURVEY_DAYS),
     )
-    rollups.add_survey(
-        rollups.month_of(timezone.localdate(now)),
-        {"service_key": txn.service_key, "jurisdiction": txn.jurisdiction, "channel": txn.channel},
-        invited=1,
-    )
+    month = rollups.month_of(timezone.localdate(now))
+    key = {"service_key": txn.service_key, "jurisdiction": txn.jurisdiction, "channel": txn.channel}
+    rollups.add_survey(month, key, invited=1)
+    rollups.add_survey_groups(month, key, groups, invited=1)
     transaction.on_commit(lambda: _send_email(application_id, token))
     return invitation
 
@@ -267,6 +271,8 @@ def respond(invitation: SurveyInvitation, answers: dict[str, int | None], mode: 
         }
         SurveyResponse.objects.create(month=month, mode=mode, **key, **answers)
         rollups.add_survey(month, key, answers=answers)
+        # The groups go to the sums only: the response itself stays without them.
+        rollups.add_survey_groups(month, key, locked.groups or {}, answers=answers)
         locked.delete()
 
 

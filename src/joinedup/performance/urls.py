@@ -6,6 +6,8 @@ app_name = "performance"
 
 urlpatterns = [
     path("performance/", views.index, name="index"),
+    path("performance/open-data/kpis.csv", views.open_data_csv, name="open-data-csv"),
+    path("performance/open-data/package.zip", views.open_data_package, name="open-data-package"),
     path("performance/services/<str:key>/", views.service_page, name="service"),
     path("performance/jurisdictions/<str:code>/", views.jurisdiction_page, name="jurisdiction"),
     path("performance/agencies/<slug:key>/", views.dashboard, name="dashboard"),
@@ -27,5 +29,10 @@ urlpatterns = [
     ),
     path("performance/groups/", views.groups_page, name="groups"),
     path("performance/channels/", views.channels_page, name="channels"),
+    path(
+        "performance/agencies/<slug:key>/staffing/",
+        views.agency_staffing_page,
+        name="agency-staffing",
+    ),
     path("performance/offices/<slug:key>/staffing/", views.staffing_page, name="staffing"),
 ]

@@ -18,10 +18,12 @@ from joinedup.identity import acting, guards, policy
 from joinedup.identity.acting import ActingContext
 
 from . import (
+    agency_staffing,
     complaints,
     insight,
     integration,
     kpis,
+    opendata,
     pages,
     planning,
     referrals,
@@ -51,6 +53,35 @@ def _render(request, template: str, context: dict, error: str | None = None) -> 
 def index(request: HttpRequest) -> HttpResponse:
     period, error = _period(request)
     return _render(request, "performance/index.html", pages.overview(period), error)
+
+
+def _refused_download(error: str) -> HttpResponse:
+    """A download for a period we do not understand: the reason, in words, and a 400."""
+    return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+
+
+@guards.public
+def open_data_csv(request: HttpRequest) -> HttpResponse:
+    """The published figures of the period as CSV (the default period for one not known)."""
+    period, error = _period(request)
+    if error:
+        return _refused_download(error)
+    response = HttpResponse(
+        opendata.csv_text(opendata.rows(period)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="performance-{period.code}.csv"'
+    return response
+
+
+@guards.public
+def open_data_package(request: HttpRequest) -> HttpResponse:
+    """The same figures with their Frictionless description, zipped."""
+    period, error = _period(request)
+    if error:
+        return _refused_download(error)
+    response = HttpResponse(opendata.zipped(period), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="performance-{period.code}.zip"'
+    return response
 
 
 @guards.public
@@ -228,13 +259,23 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
     """An office's forecast and the agents it needs, for its agency's analysts."""
     error = None
     try:
-        data = planning.page(office, request.GET.get("channel") or None)
+        data = planning.page(
+            office, request.GET.get("channel") or None, service=request.GET.get("service") or None
+        )
     except planning.PlanningError as problem:
         error = str(problem)
         data = planning.page(office, None)
     data.setdefault("periods", [])
     data["period_error"] = error
     return render(request, "performance/staffing.html", data, status=400 if error else 200)
+
+
+@guards.requires("performance.staffing", resource=_agency)
+def agency_staffing_page(request: HttpRequest, context: ActingContext, agency: Agency, key: str):
+    """All the agency's offices and assisted channels: forecast and agents needed."""
+    data = agency_staffing.page(agency)
+    data.update(periods=[], period_error=None)
+    return render(request, "performance/agency_staffing.html", data)
 
 
 @guards.requires("performance.integration")

@@ -113,11 +113,14 @@ def expand(requested: Iterable[str]) -> list[str]:
     """Field keys for a request that mixes category keys and field keys; unknown keys stay
     (the gate refuses them by name)."""
     keys: list[str] = []
-    categories = known_categories() | set(DEFAULT_CATEGORIES)
+    categories: set[str] | None = None  # read only when an item is not a field's key
     for item in requested:
         if item in _FIELDS:
             keys.append(item)
-        elif item in categories:
+            continue
+        if categories is None:
+            categories = known_categories() | set(DEFAULT_CATEGORIES)
+        if item in categories:
             keys.extend(fields_of([item]))
         else:
             keys.append(item)

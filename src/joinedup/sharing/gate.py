@@ -37,7 +37,7 @@ from joinedup.federation.models import Agency
 from joinedup.identity import disclosure as identity_disclosure
 from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.models import Person, StaffMembership
+from joinedup.identity.models import Address, Person, StaffMembership
 from joinedup.identity.policy import PERSON_FACING, within_staff_scope
 
 from . import breakglass, ledger, sharing_rules
@@ -522,6 +522,119 @@ def disclose_many(
             event,
         )
     return [a for a in answers if a is not None]
+
+
+def disclose_each(
+    context: ActingContext,
+    subjects: Iterable[tuple[Person, Agency | None]],
+    requested: Iterable[str],
+    purpose: str,
+    *,
+    action: str = AccessEvent.Action.READ,
+) -> list[Disclosure | DisclosureRefused]:
+    """Decide one request about each of several people (a list page that shows them), as
+    `disclose` decides each (with `partial=True`), and write every ledger entry in one bulk
+    insert. `subjects` are (person, holder) pairs (holder None: the actor's agency).
+    Answers, in their order, a Disclosure or the DisclosureRefused `disclose` would raise.
+
+    What depends on the person is read for all of them at once (open emergency access, where
+    they live), so the statements sent do not grow with the people; only a rule on the basis
+    of consent reads each person's consents."""
+    people = list(subjects)
+    wanted = data_categories.expand(requested)
+    if not wanted or any(data_categories.field(f) is None for f in wanted):
+        raise DisclosureRefused("unknown_field", _("Say which data is needed."))
+    if not sharing_rules.PURPOSE.match(purpose or ""):
+        raise DisclosureRefused(
+            "no_purpose", _("Say for which purpose the data is needed (e.g. sin-issuance).")
+        )
+    answers: list[Disclosure | DisclosureRefused | None] = []
+    if not people:
+        return []
+    ids = [p.pk for p, _holder in people]
+    today = timezone.localdate()
+    places: dict[int, list[str] | None] = dict.fromkeys(ids)
+    for address in (
+        Address.objects.filter(person_id__in=ids, valid_from__lte=today)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("jurisdiction")
+        .order_by("person_id", "valid_from")
+    ):  # the latest address in force wins, as Person.current_address
+        places[address.person_id] = (
+            address.jurisdiction.ancestor_codes if address.jurisdiction_id else None
+        )
+    grants: dict[int, list] = {pk: [] for pk in ids}
+    if context.user_id and context.agency_key:
+        for grant in BreakGlass.objects.filter(
+            user_id=context.user_id,
+            agency__key=context.agency_key,
+            subject_id__in=ids,
+            closed_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).order_by("-opened_at"):
+            grants[grant.subject_id].append(grant)
+    own = context.person_id is not None and not context.role
+    shared: _Lookups | None = None
+    pending: list[tuple[int, Person, Agency | None, _Decision]] = []
+    with transaction.atomic():
+        for subject, asked_holder in people:
+            lookups = _Lookups(context, subject)
+            if shared is not None:  # what does not depend on the person, read once
+                lookups._levels, lookups._recipient = shared._levels, shared._recipient
+                lookups._rules = shared._rules
+            shared = shared or lookups
+            lookups._grants = grants[subject.pk]
+            lookups._scope = _in_scope(context, places[subject.pk])
+            if own and context.person_id == subject.pk:
+                values = {f: data_categories.field(f).read(subject) for f in wanted}
+                answers.append(Disclosure(subject.pk, values, [], "self"))
+                continue
+            decision, holder = _decide(
+                context, subject, wanted, purpose, asked_holder, action, lookups
+            )
+            shared._levels = shared._levels or lookups._levels
+            shared._recipient = shared._recipient or lookups._recipient
+            pending.append((len(answers), subject, holder, decision))
+            answers.append(None)
+        rows = [
+            _values(
+                context,
+                subject,
+                holder,
+                action,
+                wanted if decision.refusal else [f for f in wanted if f in decision.allowed],
+                purpose,
+                decision,
+                decision.refusal[0] if decision.refusal else "",
+            )
+            for _at, subject, holder, decision in pending
+        ]
+        events = ledger.append_many(rows)
+    for (at, subject, _holder, decision), event in zip(pending, events, strict=True):
+        if decision.refusal is not None:
+            code, message = decision.refusal
+            answers[at] = DisclosureRefused(code, message, event)
+            continue
+        granted = [f for f in wanted if f in decision.allowed]
+        answers[at] = Disclosure(
+            subject.pk,
+            {f: data_categories.field(f).read(subject) for f in granted},
+            [f for f in wanted if f not in decision.allowed],
+            decision.basis,
+            event,
+        )
+    return [a for a in answers if a is not None]
+
+
+def _in_scope(context: ActingContext, place: list[str] | None) -> bool:
+    """`identity.policy.within_staff_scope` for a place already read."""
+    if context.area_codes:
+        return place is not None and any(code in place for code in context.area_codes)
+    if context.agency_jurisdiction is None:
+        return False
+    if place is None:
+        return "-" not in context.agency_jurisdiction
+    return context.agency_jurisdiction in place
 
 
 def _record(

@@ -39,6 +39,7 @@ from .pages import (
     build_page,
     page_keys,
     read_page,
+    read_uploads,
     summary,
     widget_for,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "page_keys",
     "pages_of",
     "read_page",
+    "read_uploads",
     "schema_of",
     "summary",
     "ui_of",

@@ -5,10 +5,13 @@ check-your-answers summary."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
 from joinedup.federation.localization import pick
@@ -338,3 +341,64 @@ def _as_text(definition: Mapping, name: str, schema: Mapping, value: Any) -> str
         upload = Upload.objects.filter(pk=value).first() if UUID.match(str(value)) else None
         return upload.name if upload else str(value)
     return str(value)
+
+
+# --- Files posted on a page --------------------------------------------------------------
+
+#: What a file is, by its first bytes (a file's name and declared type are not trusted).
+SNIFF = {
+    b"%PDF": "application/pdf",
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def read_uploads(
+    definition: Mapping, page_key: str, files: Mapping, user_id: int, data: dict
+) -> list[FieldError]:
+    """Check and keep the files posted on this page (size and type, sniffed), recording
+    each kept file's id in `data` under its question. `files`: the request's FILES; the
+    files belong to `user_id` (whoever answers, for themselves or for a business)."""
+    errors = []
+    page = next((p for p in pages_of(definition) if p["key"] == page_key), {})
+    for name in page.get("fields", []):
+        hint = hints(definition, name)
+        upload = files.get(name)
+        if hint.get("widget") != "file" or upload is None:
+            continue
+        limit = min(int(hint.get("max_size") or 5_000_000), settings.DELIVERY_UPLOAD_MAX_BYTES)
+        label = label_of(definition, name)
+        if upload.size > limit:
+            errors.append(
+                FieldError(
+                    name,
+                    _("“%(label)s” must be smaller than %(mb)s MB.")
+                    % {"label": label, "mb": round(limit / 1_000_000, 1)},
+                    "file_size",
+                )
+            )
+            continue
+        content = upload.read()
+        kind = next((t for magic, t in SNIFF.items() if content.startswith(magic)), "")
+        accepted = hint.get("accept") or list(SNIFF.values())
+        if kind not in accepted:
+            errors.append(
+                FieldError(
+                    name,
+                    _("“%(label)s” must be a file of an accepted type.") % {"label": label},
+                    "file_type",
+                )
+            )
+            continue
+        record = Upload(
+            user_id=user_id,
+            field=name,
+            name=(upload.name or "file")[:200],
+            content_type=kind,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+        record.file.save(f"{record.pk}", ContentFile(content), save=False)
+        record.save()
+        data[name] = str(record.pk)
+    return errors

@@ -6,6 +6,7 @@ random generator (a run can be repeated), the command's options and what the gen
 before it wrote. The generators of today, by order:
 
     10 costs         illustrative unit costs and staff rates, when none are set
+    15 place-areas   places classed rural or urban, when none is (transactions.py)
     20 transactions  the transactions themselves (transactions.py)
     30 overheads     illustrative monthly overheads per agency (overheads.py)
     40 surveys       survey answers that follow timeliness (surveys.py)

@@ -2,20 +2,22 @@
 the services its levels cover (around the forecast volumes), the provider resolves most of
 them within the level on its own calendar, some late, the newest still open; some are
 rated by the client; each resolved one has the provider's done task (a few working hours of
-staff time, which the dashboard's cost recovery prices). Written with bulk inserts
-(applications, their requests, timeline steps and tasks), as history: no process runs for
-them."""
+staff time, which the dashboard's cost recovery prices). Running services (hosting) have
+outages over the same months, some long enough to miss the availability target. Written
+with bulk inserts (applications, their requests, timeline steps, tasks and outages), as
+history: no process runs for them."""
 
 from __future__ import annotations
 
 import datetime
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from joinedup.backoffice import levels as shared_levels
-from joinedup.backoffice.models import Request, ServiceLevel
+from joinedup.backoffice.models import Outage, Request, ServiceLevel
 from joinedup.delivery.applications import current_version, new_reference
 from joinedup.delivery.models import Application, ApplicationStatus, StatusChange, WorkItem
 from joinedup.federation.models import Agreement, Offering
@@ -27,6 +29,12 @@ DETAILS = (
     "Retroactive pay increase after reclassification",
     "Twelve monitors under the standing offer",
     "A test environment for the licensing system",
+)
+OUTAGES = (
+    "Storage array failover",
+    "Network switch replaced",
+    "Database cluster patched outside the maintenance window",
+    "Power interruption at the data centre",
 )
 
 
@@ -176,5 +184,58 @@ def make_requests(run: HistoryRun) -> int:
     Request.objects.bulk_create(requests, batch_size=500)
     StatusChange.objects.bulk_create(changes, batch_size=500)
     WorkItem.objects.bulk_create(tasks, batch_size=500)
+    Outage.objects.bulk_create(_outages(run, levels, requests, now, span_days))
     run.progress(wanted)
     return len(requests)
+
+
+def _outages(
+    run: HistoryRun,
+    levels: list[ServiceLevel],
+    requests: list[Request],
+    now: datetime.datetime,
+    span_days: int,
+) -> list[Outage]:
+    """Outages of the running services (levels with an availability target) over the same
+    months: a few short ones most months (the target met), and a long one (missed, so the
+    month's statements carry the availability credit) in the latest month the service was
+    ordered and in about half of the other months it was."""
+    made = []
+    for level in levels:
+        if level.availability_target is None:
+            continue
+        zone = ZoneInfo(
+            shared_levels.calendar_of(shared_levels.provider_of(level.agreement)).time_zone
+        )
+        for month_ago in range(span_days // 30):
+            for _number in range(run.rng.randint(0, 2)):
+                started = now - datetime.timedelta(
+                    days=month_ago * 30 + run.rng.uniform(1, 28), hours=run.rng.uniform(0, 23)
+                )
+                made.append(_outage(run, level, started, run.rng.choice((5, 10, 15))))
+        ordered = sorted(
+            {
+                request.submitted_at.astimezone(zone).date().replace(day=1)
+                for request in requests
+                if request.level_id == level.pk
+            },
+            reverse=True,
+        )
+        for index, month in enumerate(ordered):
+            if index and run.rng.random() < 0.5:
+                continue
+            started = datetime.datetime.combine(
+                month, datetime.time(run.rng.randint(0, 20)), tzinfo=zone
+            ) + datetime.timedelta(days=run.rng.randint(0, 26))
+            started = min(started, now - datetime.timedelta(hours=6))
+            made.append(_outage(run, level, started, run.rng.randint(60, 240)))
+    return made
+
+
+def _outage(run: HistoryRun, level: ServiceLevel, started: datetime.datetime, minutes: int):
+    return Outage(
+        level=level,
+        started_at=started,
+        ended_at=started + datetime.timedelta(minutes=minutes),
+        description=run.rng.choice(OUTAGES),
+    )

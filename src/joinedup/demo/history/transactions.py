@@ -1,9 +1,13 @@
 """The transactions of the synthetic history, and the illustrative costs they are priced at.
 
-Two generators (see `joinedup.demo.history`):
+Three generators (see `joinedup.demo.history`):
 
 - `costs` (order 10): illustrative unit costs per channel and staff rates per agency, when
   none are set, so the transactions carry costs;
+- `place-areas` (order 15): when no place is classed rural or urban yet, the federation's
+  local jurisdictions (its cities, in the demonstration data) are classed urban and the
+  provinces, states and Indigenous governments — the country outside those cities — rural,
+  so that each transaction names the place area it was delivered for;
 - `transactions` (order 20): n transactions of the loaded federation's offerings over the
   run's days: more in some months than others (a yearly wave, quiet weekends, slow growth),
   a channel mix that moves online over time and differs per jurisdiction, turnarounds per
@@ -36,7 +40,7 @@ from django.utils import timezone
 from joinedup.federation.calendars import calendar_for
 from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Office
 from joinedup.performance import costs
-from joinedup.performance.models import ChannelUnitCost, StaffCostRate, Transaction
+from joinedup.performance.models import ChannelUnitCost, PlaceArea, StaffCostRate, Transaction
 
 from .run import HistoryRun, NothingToGenerate, generator
 
@@ -65,6 +69,7 @@ COLUMNS = (
     "accessibility",
     "business_size",
     "newcomer",
+    "place_area",
 )
 #: Client groups (see `joinedup.performance.groups`), with the weights of their values and
 #: how each changes the chance of going online: older people, rural places, people with
@@ -145,6 +150,10 @@ class Lane:
     offices: tuple[str, ...] = ()  # the agency's offices, for the assisted channels
     #: Their cumulative weights: a few large centres take most visits (1, 1/2, 1/3 …).
     office_weights: tuple[float, ...] = ()
+    #: The classed place areas (jurisdiction codes) within the delivering jurisdiction's
+    #: territory, rural and urban: a client lives in one of them.
+    rural_places: tuple[str, ...] = ()
+    urban_places: tuple[str, ...] = ()
 
     @property
     def assisted(self) -> tuple[list[str], list[float]]:
@@ -172,6 +181,9 @@ def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> lis
     offices: dict[int, list[str]] = {}
     for agency_id, key in Office.objects.order_by("key").values_list("agency_id", "key"):
         offices.setdefault(agency_id, []).append(key)
+    classed = dict(PlaceArea.objects.values_list("jurisdiction", "area"))
+    paths = dict(Jurisdiction.objects.values_list("code", "path"))
+    places: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     lanes = []
     for offering in offerings:
         service = offering.service
@@ -181,6 +193,8 @@ def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> lis
             calendars[code] = BusinessDays(calendar_for(jurisdiction), first, last)
             speeds[code] = rng.uniform(0.6, 1.5)
             online[code] = rng.uniform(0.45, 0.75)
+        if code not in places:
+            places[code] = _places_within(jurisdiction.path, classed, paths)
         popularity.setdefault(service.key, rng.lognormvariate(0, 0.8))
         channels = [c for c in offering.effective_channels if c in Channel.values] or ["online"]
         lanes.append(
@@ -203,9 +217,53 @@ def _lanes(first: datetime.date, last: datetime.date, rng: random.Random) -> lis
                         1 / (rank + 1) for rank in range(len(offices.get(offering.agency_id, ())))
                     )
                 ),
+                rural_places=places[code][0],
+                urban_places=places[code][1],
             )
         )
     return lanes
+
+
+def _places_within(
+    path: str, classed: dict[str, str], paths: dict[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The classed places in a jurisdiction's territory (itself and every place under it),
+    rural and urban; a place classed by an ancestor only counts through that ancestor."""
+    inside = sorted(
+        code
+        for code, other in paths.items()
+        if code in classed and (other == path or other.startswith(path + "/"))
+    )
+    rural = tuple(code for code in inside if classed[code] == PlaceArea.Area.RURAL)
+    urban = tuple(code for code in inside if classed[code] == PlaceArea.Area.URBAN)
+    return rural, urban
+
+
+def ensure_place_areas() -> int:
+    """Class the federation's places rural or urban when none is classed yet: local
+    jurisdictions (cities) urban, the subnational and Indigenous ones rural (their territory
+    outside the cities). Returns how many were written."""
+    if PlaceArea.objects.exists():
+        return 0
+    levels = Jurisdiction.Level
+    kinds = {
+        levels.LOCAL: PlaceArea.Area.URBAN,
+        levels.SUBNATIONAL: PlaceArea.Area.RURAL,
+        levels.INDIGENOUS: PlaceArea.Area.RURAL,
+    }
+    return len(
+        PlaceArea.objects.bulk_create(
+            PlaceArea(jurisdiction=code, area=kinds[level])
+            for code, level in Jurisdiction.objects.filter(level__in=list(kinds))
+            .order_by("code")
+            .values_list("code", "level")
+        )
+    )
+
+
+@generator("place-areas", order=15, help="places classed rural or urban, when none is")
+def make_place_areas(run: HistoryRun) -> int:
+    return ensure_place_areas()
 
 
 def _french_share(code: str) -> float:
@@ -228,12 +286,17 @@ def _pick(rnd: Callable[[], float], weighted: tuple[tuple[str, float], ...]) -> 
     return weighted[-1][0]
 
 
-def _groups(lane: Lane, rnd: Callable[[], float]) -> tuple[dict[str, str], float]:
-    """One client's groups, and the factor they put on the chance of going online."""
+def _groups(lane: Lane, rnd: Callable[[], float]) -> tuple[dict[str, str], float, str]:
+    """One client's groups, the factor they put on the chance of going online, and the
+    place area they live in."""
     business = rnd() < BUSINESS_SHARE
     age = "" if business else _pick(rnd, AGE_BANDS)
     factor = 1.0 if business else ONLINE_FACTOR[age]
-    area = "rural" if rnd() < RURAL_SHARE else "urban"
+    roll = rnd()
+    area = "rural" if roll < RURAL_SHARE else "urban"
+    place_area = _place_area(lane, area, roll)
+    if place_area and not (lane.rural_places if area == "rural" else lane.urban_places):
+        area = "urban" if area == "rural" else "rural"  # the territory has only the other
     if area == "rural":
         factor *= 0.8
     needs = not business and rnd() < (0.2 if age == "65_plus" else 0.07)
@@ -251,7 +314,21 @@ def _groups(lane: Lane, rnd: Callable[[], float]) -> tuple[dict[str, str], float
         "accessibility": "declared" if needs else "none",
         "business_size": _pick(rnd, BUSINESS_SIZES) if business else "",
     }
-    return groups, factor
+    return groups, factor, place_area
+
+
+def _place_area(lane: Lane, area: str, roll: float) -> str:
+    """The place area a client of the lane lives in: one of its territory's places of that
+    class (the same roll picks which, so the random stream is unchanged), else of the other
+    class; blank when nothing in the territory is classed."""
+    chosen = lane.rural_places if area == "rural" else lane.urban_places
+    if not chosen:
+        chosen = lane.urban_places if area == "rural" else lane.rural_places
+    if not chosen:
+        return ""
+    low, width = (0.0, RURAL_SHARE) if area == "rural" else (RURAL_SHARE, 1 - RURAL_SHARE)
+    position = (roll - low) / width
+    return chosen[min(len(chosen) - 1, int(position * len(chosen)))]
 
 
 #: Newcomers (arrived in the last five years) and settled immigrants among people, by the
@@ -362,7 +439,7 @@ def _rows(
         for lane, start in zip(picked_lanes, picked_days, strict=True):
             number = next(counter)
             t = (start - first).days / span
-            groups, online_factor = _groups(lane, rnd)
+            groups, online_factor, place_area = _groups(lane, rnd)
             channel = _channel(lane, t, rng, online_factor)
             started_at = combine(start, clock_time(8 + int(rnd() * 10), int(rnd() * 60)), lane.zone)
             base = (lane.standard_days or 10) * 0.55 * lane.speed
@@ -437,6 +514,7 @@ def _rows(
                 else "",
                 *groups.values(),
                 _newcomer(number, groups["age_band"]),
+                place_area,
             )
 
 

@@ -6,10 +6,14 @@ from joinedup.identity import acting, console
 
 register = template.Library()
 
+#: The header holds the first tools in console order (daily work before the figures); the
+#: console, linked first in the header, lists every tool the role allows.
+HEADER_TOOLS = 6
+
 
 @register.simple_tag(takes_context=True)
 def staff_header(context: template.Context) -> list[console.Tool] | None:
-    """The staff tools for the header, or None for anyone who is not staff in this session
+    """The first staff tools for the header, or None for anyone who is not staff in this session
     (who then sees the citizen header). Kept on the request: one page asks once."""
     request = context.get("request")
     if request is None:
@@ -18,6 +22,6 @@ def staff_header(context: template.Context) -> list[console.Tool] | None:
     if cached is not False:
         return cached
     acting_context = acting.for_request(request)
-    tools = console.tools_for(acting_context) if acting_context.is_staff else None
+    tools = console.tools_for(acting_context)[:HEADER_TOOLS] if acting_context.is_staff else None
     request._staff_header = tools
     return tools
