@@ -115,18 +115,13 @@ class Node:
 
 
 @pytest.fixture
-def migrated(transactional_db, tmp_path) -> Path:
-    """A migrated, empty SQLite database: the test database, copied (migrating once more
-    would take most of the test's time). No transaction is open: the copy reads it all."""
+def migrated(migrated_templates, tmp_path) -> Path:
+    """A migrated, empty SQLite database, copied from the test worker's template (migrating
+    once more would take most of the test's time)."""
     if connection.vendor != "sqlite":
-        pytest.skip("the nodes' databases are copies of the SQLite test database")
-    connection.ensure_connection()
+        pytest.skip("the nodes run on SQLite files: this test runs once, in the SQLite run")
     path = tmp_path / "migrated.sqlite3"
-    target = sqlite3.connect(path)
-    try:
-        connection.connection.backup(target)
-    finally:
-        target.close()
+    migrated_templates.copy("sqlite", path)
     return path
 
 
