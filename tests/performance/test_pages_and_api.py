@@ -126,6 +126,22 @@ def test_the_dashboard_is_for_the_agencys_analysts(generated):
     page = analyst.get("/en/performance/agencies/serviceontario/?goal=0.9")
     assert page.status_code == 200
     assert "Cost per transaction at the goal" in page.content.decode()
+    # The measures of the service standard come first, where a narrow window shows them
+    # without scrolling the table; each row's cells follow the headings.
+    table = page.content.decode().split("<table", 1)[1].split("</table>", 1)[0]
+    headings = re.findall(r'<th scope="col">([^<]+)</th>', table)
+    assert headings[:8] == [
+        "Service",
+        "Jurisdiction",
+        "Started",
+        "Completion rate",
+        "Within standard",
+        "Digital take-up",
+        "Satisfaction (0–100)",
+        "Cost per transaction",
+    ]
+    rows = re.findall(r"<tr>\s*<th scope=\"row\".*?</tr>", table, re.S)
+    assert rows and all(re.findall(r'data-label="([^"]+)"', row) == headings for row in rows)
     assert analyst.get("/en/performance/agencies/esdc/").status_code == 403
     assert analyst.get("/en/performance/agencies/serviceontario/?goal=2").status_code == 400
     caseworker = _staff_client("serviceontario", "caseworker")
