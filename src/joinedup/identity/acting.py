@@ -101,14 +101,16 @@ def _membership_fields(membership: StaffMembership | None) -> dict[str, Any]:
     }
 
 
-def memberships_in_force(user: User) -> list[StaffMembership]:
-    return [
-        m
-        for m in user.memberships.select_related("agency", "agency__jurisdiction").order_by(
+def _memberships(user: User) -> list[StaffMembership]:
+    return list(
+        user.memberships.select_related("agency", "agency__jurisdiction").order_by(
             "agency__key", "role"
         )
-        if m.is_in_force()
-    ]
+    )
+
+
+def memberships_in_force(user: User) -> list[StaffMembership]:
+    return [m for m in _memberships(user) if m.is_in_force()]
 
 
 class ActingError(Exception):
@@ -136,12 +138,15 @@ def for_user(
         return ANONYMOUS
     person = user.person
     level = assurance.level_of(person)
+    # One read of the account's memberships serves both questions: does it need a second
+    # factor (any membership, in force or not), and in which role does it act (in force).
+    held = _memberships(user)
     fields: dict[str, Any] = {
         "user_id": user.pk,
         "person_id": person.pk if person else None,
         "subject_id": person.pk if person else None,
         "assurance": level,
-        "needs_second_factor": needs_second_factor(user),
+        "needs_second_factor": bool(user.is_staff or user.is_superuser or held),
         "second_factor": second_factor,
         "platform_admin": bool(user.is_superuser and user.is_staff),
         "channel": channel,
@@ -158,7 +163,7 @@ def for_user(
             )
         elif strict:
             raise ActingError(_("You have no mandate in force to act for this person."))
-    memberships = memberships_in_force(user)
+    memberships = [m for m in held if m.is_in_force()]
     chosen = next((m for m in memberships if m.pk == membership_id), None)
     if membership_id is not None and chosen is None and strict:
         raise ActingError(_("You do not hold this staff role."))
