@@ -33,6 +33,7 @@ from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
+from joinedup.sharing import outbox
 
 from .complaints_service import NoComplaintsService, complaints_version
 from .models import Complaint, ComplaintPart
@@ -195,7 +196,18 @@ def file_complaint(
             except SubmissionError as error:
                 raise ComplaintError(error.code, error.message) from None
             ComplaintPart.objects.create(complaint=complaint, agency=agency, application=made)
+        _announce(complaint, "received", {"agencies": [a.key for a in agencies]})
     return complaint
+
+
+def _announce(complaint: Complaint, verb: str, data: dict) -> None:
+    """One event per complaint (not per part): the person is told of it once."""
+    outbox.emit(
+        "org.joinedup.engagement.complaint." + verb,
+        source="/engagement",
+        subject=str(complaint.pk),
+        data={"complaint": complaint.reference, "person": complaint.person_id, **data},
+    )
 
 
 def _waiting_replies(complaint: Complaint) -> list[ComplaintPart]:
@@ -273,6 +285,7 @@ def reopen(context: ActingContext, complaint: Complaint, why: str) -> Complaint:
         complaint.answered_at = None
         complaint.text = f"{complaint.text}\n\n{why}"[: MAX_TEXT * 2]
         complaint.save()
+        _announce(complaint, "reopened", {"reopened": complaint.reopened})
     return complaint
 
 

@@ -129,13 +129,13 @@ def results(consultation: Consultation) -> Results:
     return Results(proposals, comments, supports, participants, decided, charts, top)
 
 
-def what_we_did(consultation: Consultation) -> list[dict]:
-    """ "What we heard, what we did": every decided proposal with its decision and reasons,
-    the changes it produced and their measured effect as recorded (two queries)."""
-    decided = (
+def decided(consultation: Consultation):
+    """The decided proposals, most supported first: the rows of "what we heard, what we
+    did", to be paged (the changes of a page's proposals come in one more query)."""
+    return (
         Proposal.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
         .exclude(decision="")
-        .order_by("-supports_count", "created_at")
+        .order_by("-supports_count", "created_at", "pk")
         .prefetch_related(
             Prefetch(
                 "changes",
@@ -143,8 +143,14 @@ def what_we_did(consultation: Consultation) -> list[dict]:
             )
         )
     )
+
+
+def what_we_did(proposals) -> list[dict]:
+    """ "What we heard, what we did" for some decided proposals (a page of `decided`): each
+    with its decision and reasons, the changes it produced and their measured effect as
+    recorded."""
     found = []
-    for proposal in decided:
+    for proposal in proposals:
         changes = []
         for change in proposal.changes.all():
             measured = effects.Effect.from_data(change.measured)

@@ -149,6 +149,8 @@ def consultation_detail(request: HttpRequest, context: ActingContext, key: str) 
 def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
     consultation = _consultation(key)
     found = results.results(consultation)
+    # "What we heard, what we did" is paged: a large consultation decides thousands.
+    decided = paginate(request, results.decided(consultation))
     return render(
         request,
         "engagement/results.html",
@@ -156,7 +158,8 @@ def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
             "consultation": consultation,
             "results": found,
             "charts": found.charts,
-            "loop": results.what_we_did(consultation),
+            "loop": results.what_we_did(decided.page.object_list),
+            "pagination": decided,
         },
     )
 

@@ -4,6 +4,9 @@ A service version may carry its own wording (`notifications` in its JSON file):
 
     {"submitted": {"en": {"subject": "…", "body": "…"}, "fr": {"subject": "…", "body": "…"}}}
 
+An event set to `false` is not sent at all (the owning app tells the person itself; see
+`reactions.told_by_owner`).
+
 Otherwise the default templates are used (`templates/delivery/notifications/<event>.<lang>.txt`,
 whose first line is `Subject: …`). Both are Django templates over the same variables:
 name, reference, service, agency, status, reasons, message, due_date, submitted_on,
