@@ -1,7 +1,8 @@
 """ "Where the money goes": the figures the explorer page, the API and the benchmark share.
 
 A selection is a fiscal year, optionally a program and a place (the place an allocation is
-for, or else where its recipient is; a place includes the places under it). Totals count
+for, or else where its recipient is, kept on the allocation as `place_path`; a place includes
+the places under it). Totals count
 each transfer once (see `flows.net_total`); spending is what recipients executed, and the
 planning phases are shown beside it. Everything here runs a fixed number of queries,
 whatever the number of allocations or expenditure lines.
@@ -53,11 +54,7 @@ class Selection:
             rows = rows.filter(program=self.program)
         if self.place is not None:
             prefix = self.place.path
-            here = Q(place__path=prefix) | Q(place__path__startswith=prefix + "/")
-            theirs = Q(recipient__jurisdiction__path=prefix) | Q(
-                recipient__jurisdiction__path__startswith=prefix + "/"
-            )
-            rows = rows.filter(here | (Q(place__isnull=True) & theirs))
+            rows = rows.filter(Q(place_path=prefix) | Q(place_path__startswith=prefix + "/"))
         if self.published_only:
             rows = policy.visible(rows, self.unpublished_of)
         return rows
