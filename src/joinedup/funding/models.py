@@ -690,7 +690,15 @@ class SpendingRollup(models.Model):
                 name="funding_one_rollup_row",
             )
         ]
-        indexes = [models.Index(fields=["fiscal_year", "place_path"], name="funding_rollup_place")]
+        indexes = [
+            # A prefix read uses the index on PostgreSQL whatever the collation (as
+            # Allocation's place index).
+            models.Index(
+                fields=["fiscal_year", "place_path"],
+                name="funding_rollup_place",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.place_path} {self.fiscal_year} {self.phase}"

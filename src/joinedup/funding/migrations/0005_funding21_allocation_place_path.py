@@ -34,4 +34,12 @@ class Migration(migrations.Migration):
             model_name='allocation',
             index=models.Index(fields=['fiscal_year', 'place_path'], name='funding_allocation_place', opclasses=['int2_ops', 'varchar_pattern_ops']),
         ),
+        migrations.RemoveIndex(
+            model_name='spendingrollup',
+            name='funding_rollup_place',
+        ),
+        migrations.AddIndex(
+            model_name='spendingrollup',
+            index=models.Index(fields=['fiscal_year', 'place_path'], name='funding_rollup_place', opclasses=['int2_ops', 'varchar_pattern_ops']),
+        ),
     ]
