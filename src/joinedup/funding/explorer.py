@@ -159,17 +159,26 @@ def calendar_of(selection: Selection) -> tuple[str, int]:
 
 def totals(selection: Selection) -> Totals:
     """Money allocated into the selection (transfers inside it counted once) and spent in it,
-    by phase, with full-time equivalents: three queries (four for an analyst, whose own
-    unpublished lines are read), the spending read from the rollup
-    (a few hundred rows whatever the number of expenditure lines)."""
+        by phase, with full-time equivalents: two queries and the place's calendar (one more for
+    an analyst, whose own
+        unpublished lines are read), the spending read from the rollup
+        (a few hundred rows whatever the number of expenditure lines)."""
     chosen = selection.allocations()
     # Each transfer once, in the database: an allocation whose source is in the selection,
     # or paid from a pool the selection pays into, is money already counted (flows.net_total).
-    entering = chosen.exclude(source_id__in=chosen.values("pk")).exclude(
+    # Gross, net and the count in one statement (one round trip fewer on every read).
+    counted_already = Q(source_id__in=chosen.values("pk")) | Q(
         from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
     )
-    gross = chosen.aggregate(cents=_cents_sum(), count=Count("pk"))
-    net = entering.aggregate(cents=_cents_sum())
+    gross = chosen.aggregate(
+        cents=_cents_sum(),
+        count=Count("pk"),
+        net=Sum(
+            Cast(Round(F("amount") * 100), output_field=BigIntegerField()),
+            filter=~counted_already,
+        ),
+    )
+    net = {"cents": gross["net"]}
     grouped = selection.spending_sums("phase")
     phases = {
         phase: (Decimal(cents) / 100).quantize(fiscal.CENT)
