@@ -187,7 +187,15 @@ def open_envelope(token: str, *, now: datetime.datetime | None = None) -> Opened
     def refuse(code: str, status: int, message: str) -> Refused:
         return Refused(code, status, message, sender=sender_id[:200], jti=jti[:80])
 
-    sender = PeerNode.objects.filter(node_id=sender_id).prefetch_related("keys").first()
+    kid = str(header.get("kid", ""))
+    # The sender and the key it names in one read (the usual case): the node alone is read
+    # again only to say why a message is refused.
+    key = (
+        PeerKey.objects.select_related("node")
+        .filter(node__node_id=sender_id, kid=kid, use=KeyUse.SIGNING)
+        .first()
+    )
+    sender = key.node if key is not None else PeerNode.objects.filter(node_id=sender_id).first()
     if sender is None:
         raise refuse("unknown_node", 403, _("The sending node is not in this node's trust list."))
     if not sender.trusted_at(now):
@@ -196,8 +204,6 @@ def open_envelope(token: str, *, now: datetime.datetime | None = None) -> Opened
             403,
             _("The trust list has revoked the sending node, or it is not in force."),
         )
-    kid = str(header.get("kid", ""))
-    key = next((k for k in sender.keys.all() if k.kid == kid and k.use == KeyUse.SIGNING), None)
     if key is None:
         raise refuse(
             "unknown_key",
