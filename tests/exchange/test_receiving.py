@@ -84,8 +84,11 @@ def test_a_bad_signature_is_refused(client, trusted, peer_b):
     forger = OKPKey.generate_key("Ed25519")
     # B's key id, someone else's key
     sealed = from_b(trusted, peer_b, signer=(peer_b.sig.thumbprint(), forger))
-    refused(post(client, sealed.token), 401, "bad_signature")
+    answer = post(client, sealed.token)
+    refused(answer, 401, "bad_signature")
     assert not IncomingMessage.objects.exists()
+    # nobody proved who they are: nothing is signed for them
+    assert "receipt" not in answer.json()
 
 
 def test_an_unknown_node_is_refused(client, trusted):
@@ -154,8 +157,15 @@ def test_an_altered_envelope_is_refused(client, trusted, peer_b):
 
 def test_a_kind_nobody_registered_is_refused(client, trusted, peer_b):
     sealed = from_b(trusted, peer_b, kind="no-such-kind")
-    refused(post(client, sealed.token), 422, "unknown_kind")
+    answer = post(client, sealed.token)
+    refused(answer, 422, "unknown_kind")
     assert not IncomingMessage.objects.exists()
+    # the verified sender gets the refusal signed by this node, for this message
+    claims = envelope.verify_receipt(
+        answer.json()["receipt"], trusted, sealed.message_id, sealed.digest
+    )
+    assert claims["status"] == "refused" and claims["code"] == "unknown_kind"
+    assert claims["aud"] == NODE_B
 
 
 def test_refusals_are_explained_in_french(client, trusted):

@@ -46,10 +46,22 @@ class Refused(Exception):
     """A message this node does not accept. `code` is for machines and the log, `status` the
     HTTP answer, the message (translated) for people."""
 
-    def __init__(self, code: str, status: int, message: str, *, sender: str = "", jti: str = ""):
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        message: str,
+        *,
+        sender: str = "",
+        jti: str = "",
+        opened: Opened | None = None,
+    ):
         super().__init__(message)
         self.code, self.status, self.message = code, status, message
         self.sender, self.jti = sender, jti
+        #: Set when the message was opened and its signature verified before it was refused:
+        #: the refusal is then signed for its sender (`sign_receipt(..., "refused")`).
+        self.opened = opened
 
 
 @dataclass(frozen=True)
@@ -255,10 +267,12 @@ def sign_receipt(
     status: str,
     *,
     reads: list[dict] | None = None,
+    code: str = "",
     now: datetime.datetime | None = None,
 ) -> str:
-    """This node's signed acknowledgement of a message: id, digest, when, the outcome, and
-    the reads of the person's data it caused here (readreceipts.py)."""
+    """This node's signed acknowledgement of a message: id, digest, when, the outcome
+    ("accepted", "duplicate", or "refused" with the refusal's `code`), and the reads of the
+    person's data it caused here (readreceipts.py)."""
     now = now or timezone.now()
     claims = {
         "iss": settings.EXCHANGE_NODE_ID,
@@ -270,6 +284,8 @@ def sign_receipt(
     }
     if reads:
         claims["reads"] = reads
+    if code:
+        claims["code"] = code
     return sign(claims)
 
 

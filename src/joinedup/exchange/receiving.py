@@ -45,7 +45,12 @@ def _log_refusal(token: str, refused: envelope.Refused, remote_address: str | No
 
 def _refuse(opened: envelope.Opened, code: str, status: int, message: str) -> envelope.Refused:
     return envelope.Refused(
-        code, status, message, sender=opened.sender.node_id, jti=str(opened.claims["jti"])
+        code,
+        status,
+        message,
+        sender=opened.sender.node_id,
+        jti=str(opened.claims["jti"]),
+        opened=opened,
     )
 
 
