@@ -301,7 +301,11 @@ def submit(request: HttpRequest, key: str, payload: SubmissionIn):
         )
     except submission.BundleError as error:
         return _error(error)
-    return Status(201 if created else 200, submission_out(portal.load_submission(made.pk)))
+    # A new submission is answered from the rows just written; a repeated one is read.
+    return Status(
+        201 if created else 200,
+        submission_out(made if created else portal.load_submission(made.pk)),
+    )
 
 
 class FloorOut(Schema):
