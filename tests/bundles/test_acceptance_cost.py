@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 #: Upper bound, everything from authentication to the answer (the test's transaction wraps
 #: it, so no BEGIN/COMMIT): the token, the level of assurance, the staff memberships, the
 #: bundle, the idempotency key, the person and their address, the services, versions and
-#: offerings for the screening, the prefill's contacts, the data categories, the routing
-#: of all legs, the province two legs name, the savepoint, the submission, the consents (records, recipients,
-#: controllers, events), the legs, the events, the release. It was 31.
+#: offerings for the screening, the prefill's contacts, the data categories, the province
+#: two legs name, the routing of all legs, the savepoint, the submission, the consents
+#: (records, recipients, controllers, events), the legs, the events, the release. It was 31.
 MAX_ACCEPT = 23
 
 
