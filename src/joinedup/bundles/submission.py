@@ -358,7 +358,9 @@ def _write(
                 )
             )
             _announce(submission, bundle, checked.subject, made)
-            # The answer is made from the rows in hand, not read back (`legs_of`).
+            # The legs as written (all "received", none started yet): the API's answer to
+            # this request is made from them instead of reading them back. Read with
+            # `legs_of` for anything later: the workers start them.
             submission.accepted_legs = made
     except IntegrityError:
         if not key:
@@ -445,11 +447,6 @@ def legs_of_each(found: list[BundleSubmission]) -> dict[uuid.UUID, list[BundleLe
 
 
 def legs_of(submission: BundleSubmission) -> list[BundleLeg]:
-    """The submission's legs in order; for one just accepted by `submit_bundle`, the legs
-    it wrote (all "received", none started yet), without reading them back."""
-    accepted = getattr(submission, "accepted_legs", None)
-    if accepted is not None:
-        return accepted
     return legs_of_each([submission])[submission.pk]
 
 
