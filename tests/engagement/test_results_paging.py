@@ -1,14 +1,21 @@
 """The results page's "what we heard, what we did" is paged, 50 decided proposals a page,
-counted once: the page costs the same statements for 60 decided proposals or 150."""
+counted once: the page costs the same statements for 60 decided proposals or 150. The open
+data download is streamed."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from joinedup.engagement import participation, results
 from joinedup.engagement.models import Change, Proposal
+
+from .conftest import context_of
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +72,22 @@ def test_what_we_did_is_paged_and_the_query_count_does_not_grow(consultation):
     assert "Reason 000." in client.get(url + "?page=x").content.decode()
     french = client.get(f"/fr/consultations/{consultation.key}/results/").content.decode()
     assert "Page 1 sur 3" in french
+
+
+def test_the_open_data_download_is_streamed_without_authors(consultation, make_applicant):
+    author = make_applicant(email="author@example.org")
+    proposal = participation.submit_proposal(
+        context_of(author), consultation, "Save my answers", "Let me come back, later."
+    )
+    participation.comment(context_of(author), proposal, 'Yes, "please".')
+    _decide(consultation, 3)
+    response = Client().get(f"/en/consultations/{consultation.key}/open-data.csv")
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(response.streaming_content).decode()
+    assert body == results.open_data_csv(consultation)
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][:3] == ["type", "id", "proposal"] and rows[0][-1] == "text"
+    assert len(rows) == 1 + 4 + 1  # four proposals, one comment
+    assert rows[-1][0] == "comment" and rows[-1][7] == 'Yes, "please".'
+    assert "Okafor" not in body and "author@example.org" not in body

@@ -18,6 +18,7 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -324,7 +325,19 @@ def state_of(complaint: Complaint, parts: list[ComplaintPart] | None = None) -> 
     return _("Being looked at")
 
 
+def with_parts():
+    """Each complaint's parts with their agency, application and ombudsman, read once for
+    a whole page of complaints (the state and the parts are shown per complaint)."""
+    return Prefetch(
+        "parts", queryset=ComplaintPart.objects.select_related("agency", "application", "ombudsman")
+    )
+
+
 def visible_to_person(person_id: int | None):
     if person_id is None:
         return Complaint.objects.none()
-    return Complaint.objects.filter(person_id=person_id).select_related("service")
+    return (
+        Complaint.objects.filter(person_id=person_id)
+        .select_related("service")
+        .prefetch_related(with_parts())
+    )

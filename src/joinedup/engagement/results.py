@@ -9,7 +9,6 @@ participants or a hundred thousand.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch
@@ -200,39 +199,41 @@ def survey_charts(consultation: Consultation) -> list[Chart]:
     return charts
 
 
+class _Line:
+    """A file-like target for csv.writer that hands back each written line."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def open_data_lines(consultation: Consultation):
+    """The published contributions, without authors or accounts (anonymised), as CSV lines
+    read in chunks: a consultation of a million contributions is streamed, never held
+    whole in memory."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(
+        ["type", "id", "proposal", "parent", "created", "supports", "decision", "text"]
+    )
+    proposals = (
+        Proposal.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
+        .order_by("pk")
+        .values_list("kind", "pk", "created_at", "supports_count", "decision", "title", "body")
+    )
+    for kind, pk, created, supports, decision, title, body in proposals.iterator(2000):
+        yield writer.writerow(
+            [kind, pk, "", "", created.date().isoformat(), supports, decision, f"{title}\n{body}"]
+        )
+    comments = (
+        Comment.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
+        .order_by("pk")
+        .values_list("pk", "proposal_id", "parent_id", "created_at", "body")
+    )
+    for pk, proposal, parent, created, body in comments.iterator(2000):
+        yield writer.writerow(
+            ["comment", pk, proposal, parent or "", created.date().isoformat(), "", "", body]
+        )
+
+
 def open_data_csv(consultation: Consultation) -> str:
-    """The published contributions, without authors or accounts (anonymised)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["type", "id", "proposal", "parent", "created", "supports", "decision", "text"])
-    for p in Proposal.objects.filter(
-        consultation=consultation, visibility=Visibility.VISIBLE
-    ).order_by("pk"):
-        writer.writerow(
-            [
-                p.kind,
-                p.pk,
-                "",
-                "",
-                p.created_at.date().isoformat(),
-                p.supports_count,
-                p.decision,
-                f"{p.title}\n{p.body}",
-            ]
-        )
-    for c in Comment.objects.filter(
-        consultation=consultation, visibility=Visibility.VISIBLE
-    ).order_by("pk"):
-        writer.writerow(
-            [
-                "comment",
-                c.pk,
-                c.proposal_id,
-                c.parent_id or "",
-                c.created_at.date().isoformat(),
-                "",
-                "",
-                c.body,
-            ]
-        )
-    return out.getvalue()
+    """The open data as one text (small consultations, tests); the page streams it."""
+    return "".join(open_data_lines(consultation))

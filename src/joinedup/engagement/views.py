@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -168,8 +168,8 @@ def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
 @require_GET
 def open_data(request: HttpRequest, key: str) -> HttpResponse:
     consultation = _consultation(key)
-    response = HttpResponse(
-        results.open_data_csv(consultation), content_type="text/csv; charset=utf-8"
+    response = StreamingHttpResponse(
+        results.open_data_lines(consultation), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{consultation.key}.csv"'
     return response
