@@ -9,15 +9,14 @@ rule comes back as the page with its message and a 4xx status, never a 500.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from joinedup import pagination
 from joinedup.bundles.models import Bundle, BundleSubmission
 from joinedup.care.models import IntegratedCase
 from joinedup.channels.models import Interaction
@@ -61,28 +60,9 @@ from .participation import ParticipationError
 PAGE_SIZE = 50
 
 
-@dataclass
-class Paged:
-    """A page of a list, with the links to the pages before and after it."""
-
-    page: Page
-    previous_url: str
-    next_url: str
-
-
-def paginate(request: HttpRequest, items) -> Paged:
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-    def url(number: int) -> str:
-        query = request.GET.copy()
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    return Paged(
-        page,
-        url(page.previous_page_number()) if page.has_previous() else "",
-        url(page.next_page_number()) if page.has_next() else "",
-    )
+def paginate(request: HttpRequest, items) -> pagination.Pagination:
+    """The project's pager at engagement's page size."""
+    return pagination.paginate(request, items, PAGE_SIZE)
 
 
 def _consultation(key: str) -> Consultation:
