@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 
@@ -189,7 +190,10 @@ def read_ints(queryset: models.QuerySet) -> np.ndarray:
     a second, where reading them row by row takes several)."""
     connection = connections[queryset.db]
     width = len(queryset.query.values_select) + len(queryset.query.annotation_select)
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (`none()`, `__in=[]`)
+        return np.zeros((0, width), dtype=np.int64)
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
