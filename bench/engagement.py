@@ -13,7 +13,8 @@ comments. Then it times, best of `--repeat`:
 (a) the results page (GET, rendered with its charts and tables) and, alone, the figures it
     shows (`results.results`);
 (b) the same figures by plain SQL over the same rows (counts, distinct participants, the
-    twenty most supported proposals, decisions, survey counts);
+    twenty most supported proposals, decisions, survey counts, and the first page of "what we
+    heard, what we did": 50 decided proposals and their changes);
 (c) the moderation queue (`moderation.queue`) beside plain SQL of the same rows;
 
 checks that both give the same figures, and prints each time with the ratio plain SQL /
@@ -251,6 +252,13 @@ RESULTS_SQL = {
     " AND visibility = 'visible' AND decision <> '' GROUP BY decision",
     "top": "SELECT id, title, supports_count FROM engagement_proposal WHERE consultation_id = %s"
     " AND visibility = 'visible' ORDER BY supports_count DESC, created_at LIMIT 20",
+    # "What we heard, what we did": the first page of decided proposals and their changes.
+    "loop": "SELECT p.id, p.title, p.decision, p.decision_reasons, c.kind, c.descriptions"
+    " FROM (SELECT id, title, decision, decision_reasons, supports_count, created_at"
+    " FROM engagement_proposal WHERE consultation_id = %s AND visibility = 'visible'"
+    " AND decision <> '' ORDER BY supports_count DESC, created_at, id LIMIT 50) p"
+    " LEFT JOIN engagement_change c ON c.proposal_id = p.id"
+    " ORDER BY p.supports_count DESC, p.created_at, p.id",
     "survey": "SELECT a.question_id, a.value, count(*) FROM engagement_surveyanswer a"
     " JOIN engagement_surveyquestion q ON q.id = a.question_id WHERE q.consultation_id = %s"
     " AND q.kind <> 'text' GROUP BY a.question_id, a.value",
@@ -436,6 +444,8 @@ def run(consultation, repeat: int, base: str, cookie: str) -> None:
         assert getattr(ours, name) == plain[name], (name, getattr(ours, name), plain[name])
     assert [p.pk for p in ours.top] == [row[0] for row in plain["top"]]
     assert ours.decided == dict(plain["decided"])
+    first_page = [p.pk for p in results.decided(consultation)[:50]]
+    assert first_page == list(dict.fromkeys(row[0] for row in plain["loop"]))
     queue_page_time, _body = best(repeat, lambda: fetch(queue_url, cookie))
     queue_time, queue = best(repeat, lambda: moderation.queue(consultation))
     queue_sql_time, queue_rows = best(repeat, lambda: plain_queue(cid))

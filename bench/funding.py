@@ -20,8 +20,10 @@ COPY. The same lines are written to Parquet. Then it times, repeated `--repeat` 
 checks that (a)/(b) and (c) give identical totals per phase, to the cent, and prints the
 median times with the ratio. The aim is under 100 ms and at least 10× faster than the scan.
 The database is dropped at the end. Bulk loading skips the per-record rules (over-allocation
-checks, change records) and so the rollup kept on write: after COPY the benchmark runs
-`joinedup rebuild-funding-rollup`, as an operator would after a bulk load, and times it.
+checks, change records) and so the rollup and the allocations' place paths kept on write
+(allocations are bulk-created): after COPY the benchmark runs `joinedup
+rebuild-funding-rollup`, as an operator would after a bulk load, which sets the place paths
+and rebuilds the rollup, and times it.
 `--quick` loads 500,000 lines across 1,000 agencies (about a minute).
 """
 

@@ -373,6 +373,33 @@ def test_a_granted_leg_becomes_an_application_here_and_reports_its_status(
     assert post(client, second.token).status_code == 201
     assert Person.objects.filter(family_name="Okafor-Ontario").count() == 1
 
+    # operators see the legs received in the admin, read-only, the person as a number
+    admin = superuser(client)
+    listing = admin.get(reverse("admin:bundles_foreignleg_changelist"))
+    assert listing.status_code == 200
+    assert foreign.home_reference in listing.text and application.reference in listing.text
+    assert "Okafor-Ontario" not in listing.text
+    page = admin.get(reverse("admin:bundles_foreignleg_change", args=[foreign.pk]))
+    assert page.status_code == 200 and "Okafor-Ontario" not in page.text
+    assert str(person.pk) in page.text and 'name="_save"' not in page.text
+    assert admin.get(reverse("admin:bundles_foreignleg_add")).status_code == 403
+    delete = reverse("admin:bundles_foreignleg_delete", args=[foreign.pk])
+    assert admin.get(delete).status_code == 403
+
+
+def superuser(client):
+    """The client signed in as a platform administrator who gave the second factor."""
+    from django.contrib.auth import get_user_model
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = get_user_model().objects.create_superuser("root", "root@example.org", "x" * 16)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user).persistent_id
+    session.save()
+    return client
+
 
 def test_a_leg_without_a_grant_or_with_answers_that_do_not_fit_leaves_nothing(
     world, federal_here, client

@@ -434,7 +434,7 @@ def test_the_caseload_is_paged_by_fifty_with_one_count_whatever_its_size(lead, a
     assert "You are on the team of 150 open cases." in first and "Page 1 of 3" in first
     _n, last = statements("3")
     assert rows(last) == [f"C-LOAD{n:04d}" for n in range(100, 150)]
-    assert "Previous cases" in last and "Next cases" not in last
+    assert 'aria-label="Previous page"' in last and 'aria-label="Next page"' not in last
     # A bad or too-large page number gives the nearest page, never an error.
     assert rows(statements("x")[1]) == rows(first)
     assert rows(statements("99")[1]) == rows(last)

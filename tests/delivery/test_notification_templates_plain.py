@@ -51,3 +51,15 @@ def test_values_that_django_formats_and_other_tags_are_left_to_django():
     filtered = "{{ name|upper }}{% for x in name %}.{% endfor %}"
     assert not templates._plain(filtered)
     assert templates._fill(filtered, {"name": "ab"}) == "AB.."
+
+
+def test_render_many_gives_what_render_gives_one_by_one_in_each_language():
+    items = [
+        ("en", {"name": "Amara", "service": "S", "reason": "R", "message": "", "offer_url": "u"}),
+        ("fr", {"name": "Élodie", "service": "S", "reason": "R", "message": "m", "offer_url": "v"}),
+        ("de", {"name": "Jonas", "service": "S", "reason": "", "message": "", "offer_url": "w"}),
+        ("en", {"name": "Ben", "service": "T", "reason": "R", "message": "m", "offer_url": "x"}),
+    ]
+    many = templates.render_many(None, "offer", items)
+    assert many == [templates.render(None, "offer", lang, values) for lang, values in items]
+    assert many[1].body != many[0].body and "Élodie" in many[1].body

@@ -15,12 +15,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
-from joinedup.delivery import queues, versions
+from joinedup.delivery import queues, reactions, versions
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.backends.contrib import signed_rest
 from joinedup.delivery.models import AgencyBackend, Forwarding, Notification, SandboxSms
 from joinedup.delivery.notifications import sending
 from joinedup.sharing import dispatch
+from joinedup.sharing.subscribers import Event
 
 from .conftest import birth_answers, person_context
 
@@ -226,3 +227,33 @@ def test_a_new_version_leaves_cases_in_flight_on_theirs(
         documents=birth_registration.documents,
     )
     assert not again.created
+
+
+def test_a_version_that_switches_an_event_off_sends_nothing_for_it(
+    birth_registration, make_applicant
+):
+    """A service whose owner app tells the person itself (a complaint's parts) says
+    `"submitted": false`: delivery sends nothing for that event, and still for the others."""
+    birth_registration.notifications = {"submitted": False}
+    birth_registration.save(update_fields=["notifications"])
+    user = make_applicant(mobile="+1 416 555 0199")
+    application, _ = submit_application(
+        person_context(user), "ca.birth-registration", birth_answers(), "online", "m"
+    )
+    dispatch.dispatch_pending()
+    assert not Notification.objects.filter(event="submitted").exists()
+    # The other events of the same version are still told.
+    reactions.notify_decided(
+        Event(
+            id="decided-1",
+            type="org.joinedup.application.approved",
+            source="/delivery",
+            subject=str(application.pk),
+            time=None,
+            data={"application": str(application.pk)},
+        )
+    )
+    assert sorted(Notification.objects.values_list("event", "channel")) == [
+        ("decided", "email"),
+        ("decided", "sms"),
+    ]

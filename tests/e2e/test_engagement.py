@@ -9,9 +9,12 @@ import datetime
 import pytest
 from playwright.sync_api import Page, expect
 
+from joinedup.delivery.models import Notification
+from joinedup.engagement import decisions
 from joinedup.engagement.models import Consultation, Phase, Proposal
 from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.identity.models import StaffMembership, User
+from joinedup.sharing import dispatch
 from tests.e2e.test_bundles import demo  # noqa: F401 (the Canadian demo, a fixture)
 from tests.e2e.test_delivery import applicant, sign_in  # noqa: F401
 
@@ -121,7 +124,6 @@ def test_newborn_bundle_consultation_adopted_into_a_new_bundle_version_and_a_cou
     from joinedup.bundles.loader import checksum
     from joinedup.bundles.models import Bundle
     from joinedup.channels import counter
-    from joinedup.delivery import queues
     from joinedup.delivery.applications import submit_application
     from joinedup.engagement.models import Complaint
     from joinedup.identity import acting
@@ -200,6 +202,14 @@ def test_newborn_bundle_consultation_adopted_into_a_new_bundle_version_and_a_cou
     axe(page)
     page.goto(live_server.url + "/en/consultations/newborn-bundle/invitations/")
     axe(page)
+    # The resident hears of the decision, the change and its effect once, in one digest.
+    assert decisions.send_digests() == 1
+    assert decisions.send_digests() == 0
+    digest = Notification.objects.get(
+        person=amara.person, event="engagement_digest", channel="email"
+    )
+    assert "Parents told us the same thing three times." in digest.body
+    assert "The hospital's notice starts every leg." in digest.body
 
     # 3. At the counter, a person complains about one leg (birth registration).
     leg, _created = submit_application(
@@ -220,19 +230,42 @@ def test_newborn_bundle_consultation_adopted_into_a_new_bundle_version_and_a_cou
     complaint = Complaint.objects.get(application=leg)
     assert complaint.channel == "counter" and complaint.parts.count() == 1
     part = complaint.parts.get().application
-    for task, decision in (("acknowledge", "acknowledge"), ("respond", "uphold")):
+    # The agency's staff acknowledge and answer it from their work item pages, where the
+    # complaint's decisions are offered in words.
+    for task, decision, reasons in (
+        ("acknowledge", "Acknowledge the complaint", ""),
+        (
+            "respond",
+            "Uphold the complaint",
+            "We are sorry: the letter was sent to an old address. A new one is on its way.",
+        ),
+    ):
         item = part.work_items.get(task_name=task, status="open")
         worker = User.objects.filter(
             memberships__agency=part.agency, memberships__role=item.role
         ).first()
-        queues.complete(
-            acting.for_user(worker, second_factor=True),
-            item,
-            decision,
-            "We are sorry: the letter was sent to an old address. A new one is on its way.",
-        )
+        page.context.clear_cookies()
+        sign_in(page, live_server.url, worker, second_factor=True)
+        page.goto(live_server.url + f"/en/staff/work-items/{item.pk}/")
+        expect(page.locator("main")).to_contain_text(complaint.reference)
+        axe(page)
+        # By its label, as a person does (the design system hides the native button).
+        page.locator("label.usa-radio__label").get_by_text(decision, exact=True).click()
+        expect(page.get_by_label(decision, exact=True)).to_be_checked()
+        if reasons:
+            page.get_by_label("Reasons (the applicant will read them)").fill(reasons)
+            screenshot(page, "engagement-complaint-answer")
+        page.get_by_role("button", name="Record the decision").click()
+        expect(page.locator("main")).to_contain_text("The decision is recorded.")
 
-    # 4. The person sees one answer.
+    # 4. The person sees one answer, is told of it once, accepts it and rates it.
+    dispatch.dispatch_pending()
+    told = Notification.objects.filter(person=amara.person, event__startswith="complaint_")
+    assert sorted(told.filter(channel="email").values_list("event", flat=True)) == [
+        "complaint_answered",
+        "complaint_received",
+    ]
+    assert not Notification.objects.filter(application=part).exists()
     page.context.clear_cookies()
     sign_in(page, live_server.url, amara)
     page.goto(live_server.url + "/en/complaints/")
@@ -242,3 +275,14 @@ def test_newborn_bundle_consultation_adopted_into_a_new_bundle_version_and_a_cou
     expect(page.get_by_text("A new one is on its way.")).to_be_visible()
     screenshot(page, "engagement-counter-complaint-answered")
     axe(page)
+    page.get_by_role("button", name="I accept this answer").click()
+    expect(page.locator(".usa-intro")).to_have_text("Closed")
+    page.locator("label.usa-radio__label", has_text="4").click()
+    page.get_by_role("button", name="Rate").click()
+    expect(page.get_by_label("4", exact=True)).to_be_checked()
+    screenshot(page, "engagement-counter-complaint-rated")
+    axe(page)
+    complaint.refresh_from_db()
+    assert complaint.closed_at is not None and complaint.rating == 4
+    dispatch.dispatch_pending()
+    assert told.filter(event="complaint_closed", channel="email").count() == 1

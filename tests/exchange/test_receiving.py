@@ -84,8 +84,11 @@ def test_a_bad_signature_is_refused(client, trusted, peer_b):
     forger = OKPKey.generate_key("Ed25519")
     # B's key id, someone else's key
     sealed = from_b(trusted, peer_b, signer=(peer_b.sig.thumbprint(), forger))
-    refused(post(client, sealed.token), 401, "bad_signature")
+    answer = post(client, sealed.token)
+    refused(answer, 401, "bad_signature")
     assert not IncomingMessage.objects.exists()
+    # nobody proved who they are: nothing is signed for them
+    assert "receipt" not in answer.json()
 
 
 def test_an_unknown_node_is_refused(client, trusted):
@@ -154,8 +157,15 @@ def test_an_altered_envelope_is_refused(client, trusted, peer_b):
 
 def test_a_kind_nobody_registered_is_refused(client, trusted, peer_b):
     sealed = from_b(trusted, peer_b, kind="no-such-kind")
-    refused(post(client, sealed.token), 422, "unknown_kind")
+    answer = post(client, sealed.token)
+    refused(answer, 422, "unknown_kind")
     assert not IncomingMessage.objects.exists()
+    # the verified sender gets the refusal signed by this node, for this message
+    claims = envelope.verify_receipt(
+        answer.json()["receipt"], trusted, sealed.message_id, sealed.digest
+    )
+    assert claims["status"] == "refused" and claims["code"] == "unknown_kind"
+    assert claims["aud"] == NODE_B
 
 
 def test_refusals_are_explained_in_french(client, trusted):
@@ -235,3 +245,28 @@ def test_a_message_too_large_is_refused(client, trusted, settings):
     settings.EXCHANGE_MAX_MESSAGE_BYTES = 100
     answer = post(client, "x" * 101)
     assert answer.status_code == 413 and answer.json()["code"] == "too_large"
+
+
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
+
+
+def test_a_message_is_received_in_four_statements(trusted, peer_b):
+    """The sender and its key read at once, the message recorded with its outcome, the
+    outbox event and the task row that wakes its dispatcher: nothing read before, nothing
+    updated after (the log is the guard against copies)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from joinedup.exchange import keys, receiving
+
+    keys.signing_key()  # this node's own keys are read once per process, not per message
+    keys.decryption_key(keys.encryption_key()[0])
+    sealed = from_b(trusted, peer_b, {"fields": {"given_names": "Amélie"}, "note": "x" * 600})
+    with CaptureQueriesContext(connection) as statements:
+        acknowledged = receiving.receive(sealed.token)
+    assert acknowledged.status == "accepted"
+    work = [q["sql"] for q in statements if not q["sql"].startswith(TRANSACTION_CONTROL)]
+    assert len(work) == 4, "\n".join(work)
+    # and a copy is still acknowledged as one, handled once
+    assert receiving.receive(sealed.token).status == "duplicate"
+    assert IncomingMessage.objects.filter(message_id=sealed.message_id).count() == 1

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from joinedup.exchange import sending, trustlist
+from joinedup.exchange import envelope, sending, trustlist
 from joinedup.exchange.models import IncomingMessage, OutgoingMessage, PeerNode
 
 from .conftest import NODE_A, own_entry
@@ -90,6 +90,9 @@ def test_a_refused_message_is_a_dead_letter_with_the_reason(self_at, live_server
     message.refresh_from_db()
     assert message.status == "failed" and message.last_error.startswith("422")
     assert "kind" in message.last_error
+    # the receiver's refusal is kept signed, as its receipt
+    claims = envelope.verify_receipt(message.receipt, node, message.message_id, message.digest)
+    assert claims["status"] == "refused" and claims["code"] == "unknown_kind"
 
 
 def test_retries_stop_when_the_message_expires(self_at, settings):

@@ -4,7 +4,10 @@ loopback ports. A newborn bundle submitted on each provincial node starts its pr
 legs there and sends its federal legs to the federal node — down at first, so they wait and
 are delivered once it is up, nothing lost or doubled — which makes their applications and
 reports their statuses back to the right home node, where the person's status page shows
-them, with the federal agencies' reads in their ledger.
+them, with the federal agencies' reads in their ledger. The federal node is stopped and
+started again as soon as the first leg has reached it: each message still arrives once.
+Each node's worker runs the periodic jobs too (ledger checkpoints), and every node's ledger
+verifies against its witness at the end.
 
 Kept light: one database is migrated once (the test database, copied) and prepared once
 (copied to the three nodes); each node runs two processes (web server, worker)."""
@@ -92,6 +95,18 @@ class Node:
             process.terminate()
         for process in self.processes:
             process.wait(timeout=30)
+        self.processes = []
+
+    def command(self, *args: str) -> subprocess.CompletedProcess:
+        """A `joinedup` command run with the node's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "joinedup.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     def log(self) -> str:
         return (self.root / "processes.log").read_text()[-3000:]
@@ -215,6 +230,16 @@ def test_bundles_from_two_provinces_cross_to_the_federal_node_and_back(nodes):
     federal.start()
     federal.wait_until_up()
 
+    # Stopped as soon as the first leg has arrived, with the rest on their way, and started
+    # again: what was sent before, during and after arrives once.
+    received = "select count(*) from bundles_foreignleg"
+    while federal.query(received)[0][0] < 1 and time.time() < deadline:
+        time.sleep(0.1)
+    federal.stop()
+    assert federal.query(received)[0][0] >= 1, federal.log()
+    federal.start()
+    federal.wait_until_up()
+
     # Statuses come back to each home node: its status page (the API) shows them.
     for name, node in (("ontario", ontario), ("quebec", quebec)):
         while time.time() < deadline:
@@ -259,3 +284,28 @@ def test_bundles_from_two_provinces_cross_to_the_federal_node_and_back(nodes):
     # The federal agencies' reads came back in the signed receipts, into Amara's ledger.
     remote = ontario.query("select actor_agency from sharing_accessevent where channel = 'remote'")
     assert {agency for (agency,) in remote} >= {"esdc", "cra"}
+
+    # Each message once: what the federal node sent home is what the homes recorded.
+    statuses = "select message_id from exchange_outgoingmessage where kind = 'bundle-leg-status'"
+    while time.time() < deadline and federal.query(statuses + " and status != 'delivered'"):
+        time.sleep(0.3)
+    delivered = {row[0] for row in federal.query(statuses + " and status = 'delivered'")}
+    arrived = [
+        row[0]
+        for node in (ontario, quebec)
+        for row in node.query(
+            "select message_id from exchange_incomingmessage where kind = 'bundle-leg-status'"
+        )
+    ]
+    sent = {row[0] for row in federal.query(statuses)}
+    assert len(delivered) >= 7 and delivered <= set(arrived) <= sent
+    assert len(arrived) == len(set(arrived))
+    assert federal.query("select count(*) from exchange_incomingmessage") == [(7,)]
+
+    # The workers ran the periodic jobs: the ledgers are checkpointed and verify, each
+    # against its node's witness.
+    for node in (federal, ontario, quebec):
+        assert node.query("select count(*) from sharing_periodicrun")[0][0] >= 1, node.log()
+        verified = node.command("ledger", "verify")
+        assert verified.returncode == 0, (node.spec.name, verified.stderr, node.log())
+        assert "The ledger is intact" in verified.stdout

@@ -331,3 +331,41 @@ def test_the_database_totals_reconcile_to_the_cent(world, amounts):
     Expenditure.objects.filter(allocation=allocation).delete()
     allocation.delete()
     rollup.rebuild()
+
+
+def test_the_explorer_nets_chains_and_pools_in_the_database_as_net_total_does(world):
+    """Money paid into a pool and out of it again is counted once, as are transfers down a
+    chain: the explorer's one-statement sums equal `flows.net_total` of the same selection."""
+    from joinedup.federation.models import Jurisdiction
+    from joinedup.funding import explorer
+
+    pool = Pool.objects.create(key="toronto-fund", manager=world.toronto, names={"en": "Fund"})
+    allocate(
+        "into-1",
+        world.esdc,
+        world.toronto,
+        world.jobs,
+        "30.00",
+        into_pool=pool,
+        condition=Allocation.Condition.POOLED,
+    )
+    allocate("out-1", world.toronto, world.hands, world.jobs, "10.00", from_pool=pool)
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    ontario = Jurisdiction.objects.get(code="CA-ON")
+    for selection in [
+        explorer.Selection(2025),
+        explorer.Selection(2025, program=world.jobs),
+        explorer.Selection(2025, place=toronto),
+        explorer.Selection(2025, program=world.jobs, place=ontario),
+    ]:
+        chosen = list(selection.allocations())
+        totals = explorer.totals(selection)
+        assert totals.allocated == flows.net_total(chosen), selection
+        assert totals.gross == flows.gross_total(chosen), selection
+    # By hand: jobs 100 (federal) + 30 into the pool; the province's 60, the city's 40 and
+    # the pool's 10 out are money already counted. Toronto: 60 from the province, 30 into
+    # the pool (the city holds the pool); the 40 and the 10 are inside.
+    assert explorer.totals(explorer.Selection(2025, program=world.jobs)).allocated == Decimal(
+        "130.00"
+    )
+    assert explorer.totals(explorer.Selection(2025, place=toronto)).allocated == Decimal("90.00")

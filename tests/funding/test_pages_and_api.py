@@ -247,3 +247,57 @@ def test_the_data_owner_reports_indicator_values_through_the_api(world):
     assert [v["value"] for v in read["values"]] == ["7.0000"]
     programs = Client().get("/api/v1/funding/programs").json()["items"]
     assert programs[0]["results"][0]["indicators"][0]["key"] == "placements"
+
+
+def test_a_recipient_withdraws_an_expenditure_line_through_the_api(world):
+    report = {
+        "allocation": "tor-jobs",
+        "period": "2025-05",
+        "category": "staff",
+        "phase": "executed",
+        "amount": "12.50",
+        "reason": "May",
+    }
+    recipient, user = staff_client(world.hands, "analyst")
+    assert (
+        recipient.post(
+            "/api/v1/funding/expenditures", report, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    withdrawal = {key: report[key] for key in ("allocation", "period", "category", "phase")}
+    url = "/api/v1/funding/expenditures/withdraw"
+
+    def withdraw(client, **changes):
+        body = {**withdrawal, "reason": "entered twice", **changes}
+        return client.post(url, body, content_type="application/json")
+
+    funder, _u = staff_client(world.toronto, "supervisor")
+    assert withdraw(funder).status_code == 403
+    assert withdraw(Client()).status_code in (401, 403)
+    for changes, status, words in [
+        ({"period": "May 2025"}, 400, "YYYY-MM"),
+        ({"phase": "spent"}, 400, "is not a phase"),
+        ({"category": "travel"}, 400, "is not a spending category"),
+        ({"reason": "  "}, 400, "Say why"),
+        ({"period": "2025-06"}, 404, "no such expenditure line"),
+        ({"allocation": "nowhere"}, 404, "Not found"),
+    ]:
+        refused = withdraw(recipient, **changes)
+        assert refused.status_code == status, changes
+        assert words in refused.json()["detail"], changes
+    assert Expenditure.objects.count() == 1
+    totals = {"fiscal_year": 2025, "place": "CA-ON-TOR"}
+    assert Client().get("/api/v1/funding/totals", totals).json()["phases"]["executed"] == "12.50"
+
+    done = withdraw(recipient)
+    assert done.status_code == 200 and done.json()["amount"] == "12.50"
+    assert not Expenditure.objects.exists()
+    assert Client().get("/api/v1/funding/totals", totals).json()["phases"]["executed"] == "0.00"
+    change = ChangeRecord.objects.get(action="withdraw")
+    assert (change.user_id, change.agency, change.reason) == (
+        user.pk,
+        "helping-hands",
+        "entered twice",
+    )
+    assert withdraw(recipient).status_code == 404

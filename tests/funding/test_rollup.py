@@ -124,3 +124,85 @@ def test_the_command_rebuilds_after_a_bulk_load_and_checks(world):
     assert "The rollup equals the lines." in out.getvalue()
     canada = Jurisdiction.objects.get(code="CA")
     assert phases(explorer.Selection(2025, place=canada)) == {"proposed": Decimal("6.06")}
+
+
+def test_an_allocation_keeps_where_its_money_is_spent(world):
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    # No place of its own: where the recipient is (Helping Hands, in Toronto).
+    assert world.municipal.place_path == toronto.path
+    assert world.federal.place_path == Jurisdiction.objects.get(code="CA-ON").path
+    ottawa = Jurisdiction.objects.filter(level="local").exclude(pk=toronto.pk).first()
+    world.municipal.place = ottawa
+    flows.save_allocation(world.municipal, user_id=None, agency="toronto", reason="moved")
+    world.municipal.refresh_from_db()
+    assert world.municipal.place_path == ottawa.path
+    # A place renamed in the registry: the allocations under it follow.
+    ottawa.code = ottawa.code + "X"
+    ottawa.save()
+    world.municipal.refresh_from_db()
+    assert world.municipal.place_path == Jurisdiction.objects.get(pk=ottawa.pk).path
+    assert world.municipal.place_path.endswith("X")
+
+
+def test_a_bulk_loaded_allocation_gets_its_place_from_the_rebuild(world):
+    from joinedup.funding.models import Allocation
+
+    Allocation.objects.filter(pk=world.municipal.pk).update(place_path="")
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    totals = explorer.totals(explorer.Selection(2025, place=toronto))
+    assert totals.allocations == 1  # the city's own allocation only: the other has no place
+    call_command("rebuild_funding_rollup", stdout=StringIO())
+    assert Allocation.objects.get(pk=world.municipal.pk).place_path == toronto.path
+    assert explorer.totals(explorer.Selection(2025, place=toronto)).allocations == 2
+
+
+def test_a_withdrawn_line_leaves_the_totals_and_is_recorded(world):
+    from joinedup.funding.models import ChangeRecord
+
+    report(world.municipal, "12.34", ftes="1.50")
+    report(world.municipal, "5.00", month=MAY)
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    line = expenditures.withdraw_expenditure(
+        world.municipal,
+        period=APRIL,
+        category="staff",
+        phase="executed",
+        user_id=None,
+        agency="helping-hands",
+        reason="entered twice",
+    )
+    assert line.amount == Decimal("12.34")
+    assert rollup.differences() == []
+    totals = explorer.totals(explorer.Selection(2025, place=toronto))
+    assert (totals.executed, totals.ftes) == (Decimal("5.00"), Decimal("0.00"))
+    change = ChangeRecord.objects.get(action="withdraw")
+    assert change.record_key == "tor-jobs/2025-04/staff/executed"
+    assert (change.reason, change.before, change.after) == (
+        "entered twice",
+        {"amount": "12.34", "ftes": "1.50"},
+        None,
+    )
+    # Twice is refused, and so is a withdrawal without a reason: nothing changes.
+    with pytest.raises(expenditures.LineMissing):
+        expenditures.withdraw_expenditure(
+            world.municipal,
+            period=APRIL,
+            category="staff",
+            phase="executed",
+            user_id=None,
+            agency="helping-hands",
+            reason="again",
+        )
+    with pytest.raises(ValueError, match="Say why"):
+        expenditures.withdraw_expenditure(
+            world.municipal,
+            period=MAY,
+            category="staff",
+            phase="executed",
+            user_id=None,
+            agency="helping-hands",
+            reason=" ",
+        )
+    assert Expenditure.objects.count() == 1
+    assert ChangeRecord.objects.filter(action="withdraw").count() == 1
+    assert rollup.differences() == []

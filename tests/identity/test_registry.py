@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
+from joinedup.federation.models import Jurisdiction
 from joinedup.identity import encryption
 from joinedup.identity.client_registry import (
     AddressInput,
@@ -19,7 +21,7 @@ from joinedup.identity.client_registry import (
     move,
     register_person,
 )
-from joinedup.identity.models import Address, Person, PersonIdentifier
+from joinedup.identity.models import Address, Person, PersonIdentifier, addresses_remembered
 
 from .conftest import OTHER_SIN, VALID_SIN
 
@@ -104,6 +106,29 @@ def test_addresses_are_kept_over_time(small_federation):
     assert person.current_address().jurisdiction.code == "CA-ON-TOR"
     assert person.current_address(on=moved_on).jurisdiction.code == "CA-ON-OTT"
     assert Address.objects.filter(person=person).count() == 2
+
+
+def test_an_address_is_read_once_inside_addresses_remembered_and_anew_after(small_federation):
+    person = register_person(
+        given_names="A",
+        family_name="B",
+        address=AddressInput("1 King St", "Toronto", "ON", jurisdiction_code="CA-ON-TOR"),
+    )
+    again = Person.objects.get(pk=person.pk)  # another instance of the same person
+    with CaptureQueriesContext(connection) as read, addresses_remembered():
+        first = person.current_address()
+        assert again.current_address() is first
+        assert person.current_address().jurisdiction.code == "CA-ON-TOR"
+        with addresses_remembered():  # a nested block shares the outer one's memory
+            assert person.current_address() is first
+    assert len(read.captured_queries) == 1
+    Address.objects.filter(person=person).update(
+        jurisdiction=Jurisdiction.objects.get(code="CA-ON-OTT")
+    )
+    # Outside the block every call reads: a change is seen at once.
+    assert person.current_address().jurisdiction.code == "CA-ON-OTT"
+    with addresses_remembered():
+        assert again.current_address().jurisdiction.code == "CA-ON-OTT"
 
 
 def test_an_unknown_jurisdiction_is_refused(small_federation):

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from joinedup.web.pagination import page_numbers
+from joinedup.pagination import page_numbers
 from joinedup.web.presentation import (
     channel_label,
     format_money,

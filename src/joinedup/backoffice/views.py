@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone, translation
@@ -19,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from joinedup import pagination
 from joinedup.delivery import clock, formdefs
 from joinedup.delivery.applications import SubmissionError
 from joinedup.delivery.models import Application
@@ -57,26 +56,9 @@ from .models import fold as models_fold
 PAGE_SIZE = 25
 
 
-@dataclass
-class Paged:
-    page: Page
-    previous_url: str
-    next_url: str
-
-
-def paginate(request: HttpRequest, items) -> Paged:
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-    def url(number: int) -> str:
-        query = request.GET.copy()
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    return Paged(
-        page,
-        url(page.previous_page_number()) if page.has_previous() else "",
-        url(page.next_page_number()) if page.has_next() else "",
-    )
+def paginate(request: HttpRequest, items) -> pagination.Pagination:
+    """The project's pager at the back office's page size."""
+    return pagination.paginate(request, items, PAGE_SIZE)
 
 
 def _agency(context: ActingContext) -> Agency:

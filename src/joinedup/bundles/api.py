@@ -301,7 +301,10 @@ def submit(request: HttpRequest, key: str, payload: SubmissionIn):
         )
     except submission.BundleError as error:
         return _error(error)
-    return Status(201 if created else 200, submission_out(portal.load_submission(made.pk)))
+    if created:
+        # Answered from the rows just written, not read back.
+        return Status(201, submission_out(made, made.accepted_legs))
+    return Status(200, submission_out(portal.load_submission(made.pk)))
 
 
 class FloorOut(Schema):

@@ -16,6 +16,7 @@ import datetime
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from joinedup import copying
 from joinedup.delivery import applications
 from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import Application, ApplicationStatus
@@ -380,11 +382,11 @@ def offer_entitlement(event_id: str, data: Mapping[str, Any]) -> Offer | None:
 def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     """Offer people the services of the entitlements a population run found (a batch event's
     `entitlements`), with the estimated amounts, in bulk: a fixed number of queries
-    whatever the batch's size, the offers written in one insert and their notifications in
+    whatever the batch's size, the offers written in one COPY and their notifications in
     one pass. One offer per person, benefit and month however often the run is repeated
     (its key is the benefit and the month, not the event); none when the catalogue has no
     such service, no bundle carries it, or the person applied for it in the year before the
-    month or has it open as an offer. Returns the offers made."""
+    month or has it open as an offer. Returns the ids of the offers made."""
     wanted = [
         item
         for item in items
@@ -398,9 +400,10 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     person_ids = {int(i["person"]) for i in wanted}
     service_ids = {services[i["service"]].pk for i in wanted}
     keys = {f"rules:{i.get('benefit')}:{i['period']}" for i in wanted}
+    named = copying.among(Person.objects.all(), "id", person_ids)
     people = {
-        p.pk: p
-        for p in Person.objects.filter(pk__in=person_ids).only(
+        pk: (language or "en", preferred or given)
+        for pk, language, preferred, given in named.values_list(
             "pk", "preferred_language", "preferred_name", "given_names"
         )
     }
@@ -409,7 +412,7 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     offered = set()
     taken = set()
     for person_id, service_id, key, status in (
-        Offer.objects.filter(person_id__in=person_ids, service_id__in=service_ids)
+        copying.among(Offer.objects.filter(service_id__in=service_ids), "person", person_ids)
         .filter(Q(status=Offer.Status.OPEN) | Q(event_id__in=keys))
         .values_list("person_id", "service_id", "event_id", "status")
     ):
@@ -420,10 +423,13 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     since = timezone.make_aware(datetime.datetime.combine(earliest, datetime.time.min))
     applied: dict[tuple[int, int], datetime.datetime] = {}
     for person_id, service_id, submitted in (
-        Application.objects.filter(
-            applicant_id__in=person_ids,
-            service_id__in=service_ids,
-            submitted_at__gte=since - datetime.timedelta(days=365),
+        copying.among(
+            Application.objects.filter(
+                service_id__in=service_ids,
+                submitted_at__gte=since - datetime.timedelta(days=365),
+            ),
+            "applicant",
+            person_ids,
         )
         .exclude(status__in=[ApplicationStatus.REFUSED, ApplicationStatus.WITHDRAWN])
         .values_list("applicant_id", "service_id", "submitted_at")
@@ -432,14 +438,15 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
         applied[(person_id, service_id)] = max(submitted, latest) if latest else submitted
     homes = _homes(person_ids)
     currencies = _currencies({home.path for home in homes.values()})
-    made = []
+    now = timezone.now()
+    rows = []
     for item in wanted:
-        person = people.get(int(item["person"]))
+        person_id = int(item["person"])
         service = services[item["service"]]
-        if person is None:
+        if person_id not in people:
             continue
         key = f"rules:{item.get('benefit')}:{item['period']}"
-        pair = (person.pk, service.pk)
+        pair = (person_id, service.pk)
         start = datetime.date.fromisoformat(item["period"] + "-01")
         year_before = timezone.make_aware(
             datetime.datetime.combine(start, datetime.time.min)
@@ -449,25 +456,76 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
         if pair in applied and applied[pair] >= year_before:
             continue
         bundle, leg = carried[service.key]
-        place = homes.get(person.pk)
+        place = homes.get(person_id)
         taken.add(pair)
-        made.append(
-            Offer(
-                person=person,
-                service=service,
-                event_id=key,
-                bundle=bundle,
-                leg=leg["key"],
-                trigger=Offer.Trigger.ENTITLEMENT_FOUND,
-                place=place.code if place is not None else "",
-                amount=item.get("amount"),
-                currency=currencies.get(place.path, "") if place is not None else "",
-                period=item["period"],
+        amount = item.get("amount")
+        rows.append(
+            (
+                uuid.uuid4(),
+                person_id,
+                service,
+                key,
+                bundle.pk,
+                leg["key"],
+                place.code if place is not None else "",
+                Decimal(str(amount)) if amount not in (None, "") else None,
+                currencies.get(place.path, "") if place is not None else "",
+                item["period"],
             )
         )
-    Offer.objects.bulk_create(made, batch_size=1000)
-    sending.notify_many(_notices(made))
-    return made
+    # Written as plain rows in one COPY (`joinedup.copying`): no model object per offer.
+    copying.write(
+        Offer,
+        [
+            "id",
+            "person_id",
+            "service_id",
+            "event_id",
+            "bundle_id",
+            "leg",
+            "place",
+            "amount",
+            "currency",
+            "period",
+            "trigger",
+            "answers",
+            "status",
+            "created_at",
+        ],
+        [
+            (
+                offer_id,
+                person_id,
+                service.pk,
+                key,
+                bundle_id,
+                leg_key,
+                place,
+                amount,
+                currency,
+                period,
+                Offer.Trigger.ENTITLEMENT_FOUND.value,
+                {},
+                Offer.Status.OPEN.value,
+                now,
+            )
+            for (
+                offer_id,
+                person_id,
+                service,
+                key,
+                bundle_id,
+                leg_key,
+                place,
+                amount,
+                currency,
+                period,
+            ) in rows
+        ],
+    )
+    # Each notice's key names an offer just made: none was recorded before.
+    sending.notify_many(_notices(rows, people), new_keys=True)
+    return [row[0] for row in rows]
 
 
 @dataclass(frozen=True)
@@ -482,7 +540,7 @@ def _homes(person_ids: set[int]) -> dict[int, _Home | None]:
     today = timezone.localdate()
     homes: dict[int, _Home | None] = {}
     for person_id, jurisdiction_id, code, path in (
-        Address.objects.filter(person_id__in=person_ids, valid_from__lte=today)
+        copying.among(Address.objects.filter(valid_from__lte=today), "person", person_ids)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
         .order_by("person_id", "-valid_from")
         .values_list("person_id", "jurisdiction_id", "jurisdiction__code", "jurisdiction__path")
@@ -502,27 +560,33 @@ def _currencies(paths: set[str]) -> dict[str, str]:
     }
 
 
-def _notices(made: list[Offer]) -> list[tuple[Person, str, str, dict[str, Any]]]:
-    """What `notify` sends for each offer of an entitlement, for the bulk pass: the address
-    of the offer's page and the reason worded once per language, not once per offer."""
+def _notices(
+    rows: list[tuple], people: Mapping[int, tuple[str, str]]
+) -> list[tuple[int, str, str, str, dict[str, Any]]]:
+    """What `notify` sends for each offer of an entitlement (rows as `offer_entitlements`
+    makes them), for the bulk pass: the address of the offer's page, the reason and each
+    service's name worded once per language, not once per offer."""
     placeholder = uuid.UUID(int=0)
     worded: dict[str, tuple[str, str]] = {}
+    names: dict[tuple[int, str], str] = {}
     notices = []
-    for offer in made:
-        language = offer.person.preferred_language or "en"
+    for offer_id, person_id, service, *_rest in rows:
+        language, name = people[person_id]
         if language not in worded:
             with translation.override(language):
                 worded[language] = (
                     settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[placeholder]),
                     str(Offer.Trigger.ENTITLEMENT_FOUND.label),
                 )
+        if (service.pk, language) not in names:
+            names[(service.pk, language)] = pick(service.names, language)
         url, reason = worded[language]
         variables = {
-            "name": offer.person.preferred_name or offer.person.given_names,
-            "service": pick(offer.service.names, language),
+            "name": name,
+            "service": names[(service.pk, language)],
             "reason": reason,
             "message": "",
-            "offer_url": url.replace(str(placeholder), str(offer.pk)),
+            "offer_url": url.replace(str(placeholder), str(offer_id)),
         }
-        notices.append((offer.person, "offer", f"offer:{offer.pk}", variables))
+        notices.append((person_id, language, "offer", f"offer:{offer_id}", variables))
     return notices

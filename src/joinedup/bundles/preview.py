@@ -67,6 +67,9 @@ class Preview:
     legs: list[LegPreview]
     dropped: list[screening.LegPlan]
     place: Jurisdiction | None
+    #: The data categories known to the database (read for their names): the consents'
+    #: check of their categories asks these instead of reading them again.
+    categories: set[str] = field(default_factory=set)
 
     @property
     def agencies(self) -> list[AgencyPreview]:
@@ -150,6 +153,9 @@ def build(
     legs: list[LegPreview] = []
     left_out: list[screening.LegPlan] = []
     kept = []
+    # The places the legs name (a birth's place is often where the parents live): each
+    # read once, and not at all when it is the bundle's place or the person's home.
+    places = {j.code: j for j in (place, home) if j is not None}
     for plan in plans:
         if not plan.included:
             continue
@@ -158,7 +164,7 @@ def build(
             continue
         raw = mapping.apply(plan.leg["mapping"], data_source)
         cleaned, errors = forms.validate(plan.version.form, raw)
-        where = screening.leg_place(plan.version, subject, cleaned, place, home)
+        where = screening.leg_place(plan.version, subject, cleaned, place, home, places)
         kept.append((plan, cleaned, errors, where))
     # Every leg routed in one query (inside the caller's `routing.remembered()`).
     remember_routes((plan.service, where) for plan, _c, _e, where in kept if where is not None)
@@ -191,7 +197,7 @@ def build(
                 offering=offering,
             )
         )
-    return Preview(plans=plans, legs=legs, dropped=left_out, place=place)
+    return Preview(plans=plans, legs=legs, dropped=left_out, place=place, categories=set(names))
 
 
 def kept_leg_keys(plans: list[screening.LegPlan], dropped: Iterable[str] = ()) -> list[str]:

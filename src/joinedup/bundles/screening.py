@@ -236,13 +236,23 @@ def leg_place(
     data: Mapping[str, Any],
     fallback,
     home: Jurisdiction | None = None,
+    known: dict[str, Jurisdiction | None] | None = None,
 ) -> Jurisdiction | None:
     """Where a leg's application will be routed: as delivery routes it (the version's place
-    field in the leg's answers, else where the applicant lives: `home` when known)."""
+    field in the leg's answers, else where the applicant lives: `home` when known).
+
+    `known`: jurisdictions already in hand by code (the caller's, for all its legs): a
+    place named there is not read again, and one read is added to it."""
     if version.place_field:
         code = formdefs.lookup(data, version.place_field)
         if isinstance(code, str) and code:
-            return Jurisdiction.objects.filter(code=code.upper()).first()
+            code = code.upper()
+            if known is not None and code in known:
+                return known[code]
+            found = Jurisdiction.objects.filter(code=code).first()
+            if known is not None:
+                known[code] = found
+            return found
     if home is not None:
         return home
     address = subject.current_address()

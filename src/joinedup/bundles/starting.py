@@ -75,6 +75,8 @@ def start_legs(leg_ids: Iterable[int]) -> list[BundleLeg]:
                 "offering__agency",
                 "place",
                 "agency__jurisdiction",
+                # Where the leg's first work item opens (its agency's delivery back-end).
+                "agency__backend",
             )
             .order_by("submission_id", "position")
         )

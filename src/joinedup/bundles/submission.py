@@ -38,7 +38,7 @@ from joinedup.federation import routing
 from joinedup.federation.models import Channel
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.models import Person, User
+from joinedup.identity.models import Person, User, addresses_remembered
 from joinedup.sharing import consent as sharing_consent
 from joinedup.sharing import outbox
 
@@ -71,6 +71,8 @@ class Checked:
     answers: dict[str, Any]
     legs: list[preview.LegPreview] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    #: The data categories the database knows, read by the preview.
+    categories: set[str] = field(default_factory=set)
 
 
 def _field_errors(errors: Iterable[forms.FieldError], leg: str = "") -> list[dict[str, str]]:
@@ -200,7 +202,9 @@ def check(
         # Refused now, not when a worker starts the leg: an accepted bundle does not fail.
         for leg in built.legs:
             policy.require(context, "service.apply", leg.service)
-    return Checked(bundle, subject, cleaned_screening, cleaned, built.legs, dropped)
+    return Checked(
+        bundle, subject, cleaned_screening, cleaned, built.legs, dropped, built.categories
+    )
 
 
 def _existing(scope: str, key: str, print_: str) -> BundleSubmission | None:
@@ -260,7 +264,9 @@ def submit_bundle(
             return found, False
 
     # Routing is asked once per leg: the preview's answer is the one the legs are sent by.
-    with routing.remembered():
+    # The person's address is read once, though screening, preview, prefill and the data
+    # gate each ask for it.
+    with routing.remembered(), addresses_remembered():
         checked = check(context, bundle, answers, consents, dropped_legs, screening)
         return _write(context, bundle, checked, channel, scope, key, print_, origin)
 
@@ -331,6 +337,7 @@ def _write(
                 method="online" if channel == Channel.ONLINE else "counter",
                 language=language,
                 recorded_by=user,
+                known_categories=checked.categories,
             )
             made = BundleLeg.objects.bulk_create(
                 BundleLeg(
@@ -351,6 +358,10 @@ def _write(
                 )
             )
             _announce(submission, bundle, checked.subject, made)
+            # The legs as written (all "received", none started yet): the API's answer to
+            # this request is made from them instead of reading them back. Read with
+            # `legs_of` for anything later: the workers start them.
+            submission.accepted_legs = made
     except IntegrityError:
         if not key:
             raise

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from joinedup import pagination
 from joinedup.federation.models import Agency, Jurisdiction
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext
@@ -140,7 +140,7 @@ def workspace(request: HttpRequest, context: ActingContext) -> HttpResponse:
     today = timezone.localdate()
     # The caseload in pages of 50: one COUNT and one page of rows, whatever its size (a bad
     # or too-large page number gives the nearest page).
-    cases = Paginator(team.cases_of(context), PAGE).get_page(request.GET.get("page"))
+    paged = pagination.paginate(request, team.cases_of(context), PAGE)
     # "On the team now" as a semi-join: no duplicate rows to remove (no DISTINCT).
     on_team = TeamMember.objects.filter(membership_id=context.membership_id, left_at__isnull=True)
     due_actions = list(
@@ -164,7 +164,8 @@ def workspace(request: HttpRequest, context: ActingContext) -> HttpResponse:
         request,
         "care/workspace.html",
         {
-            "cases": cases,
+            "cases": paged.page,
+            "paged": paged,
             "due_actions": due_actions,
             "incoming": list(referrals.incoming(context)[:PAGE]),
             "overdue": overdue,

@@ -107,7 +107,7 @@ def _credential_of(request: HttpRequest) -> ApiClient | PersonalToken | None:
         (tokens.CLIENT_PREFIX + "_", tokens.PERSONAL_PREFIX + "_")
     ):
         return None
-    return tokens.authenticate(value)
+    return tokens.authenticate_request(request, value)
 
 
 class RateLimitMiddleware:

@@ -241,7 +241,8 @@ def submit_application(
     if place is None:
         place = _place_of(version, person, cleaned, place_code)
     try:
-        route = route_for(service, place, explain=False)
+        # The agency's back-end with it: starting the process opens its first work item there.
+        route = route_for(service, place, explain=False, related=("agency__backend",))
     except RoutingError as error:
         raise SubmissionError(error.reason, error.message) from None
     application = received(

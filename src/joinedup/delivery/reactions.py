@@ -59,10 +59,21 @@ def _application(event: Event) -> Application | None:
     )
 
 
+def told_by_owner(application: Application, name: str) -> bool:
+    """Whether the service's version says the applicant is not told of this event by delivery
+    (`"notifications": {"submitted": false}` in its file): the app that owns the service
+    tells them in its own words, once, as engagement does for a complaint whose parts are
+    several applications."""
+    configured = application.version.notifications if application.version_id else None
+    return isinstance(configured, dict) and configured.get(name) is False
+
+
 def _notify(event: Event, name: str, application: Application | None, **extra) -> None:
     if application is None or application.applicant_id is None:
         # An organisation's request: its staff follow it in the back-office portal and the
         # provider's reactions (backoffice) tell its contact address.
+        return
+    if told_by_owner(application, name):
         return
     language = application.applicant.preferred_language or application.language
     sending.notify(

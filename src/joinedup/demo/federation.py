@@ -17,7 +17,8 @@ What it does, as the governance authority and three operators would (docs/exchan
    demo accounts; on the federal node, each federal agency grants its services to the two
    provincial nodes. Safe to run again: what is there already is kept.
 4. Runs, per node, the web server and one worker (`work`: the outbox's subscribers, which
-   start legs and report statuses, and the exchange's deliveries, in one loop), and watches
+   start legs and report statuses, the exchange's deliveries, and the periodic jobs with the
+   task queue — ledger checkpoints, held-up legs tried again — in one loop), and watches
    them all until Ctrl-C.
 
 Then the newborn bundle submitted on the Ontario node (http://127.0.0.1:8102) starts the
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -272,24 +274,60 @@ def prepare(spec: NodeSpec, trust_list: Path, *, static: bool, accounts: bool = 
     return sign_ins
 
 
-def work(interval: float = 0.1) -> None:
+def work(interval: float = 0.1, periodic_every: float = 1.0) -> None:
     """A node's background work in one loop: the outbox's events handed to the subscribers
-    (legs started or sent to another node, statuses reported), then the exchange's due
-    messages posted. Sleeps `interval` seconds when nothing was done; stops on SIGTERM."""
+    (legs started or sent to another node, statuses reported), the exchange's due messages
+    posted, and, every `periodic_every` seconds, the periodic jobs (`joinedup periodic-tasks`:
+    the ledger's checkpoints, held-up legs tried again, retention, the apps' sweeps)
+    enqueued and the task queue's ready tasks run (`run_tasks`), as `make demo`'s task worker
+    and scheduler do. Sleeps `interval` seconds when nothing was done; stops on SIGTERM."""
     from django.conf import settings  # needs the settings
     from django.db import close_old_connections
 
     from joinedup.exchange import sending  # needs the apps ready
-    from joinedup.sharing import dispatch
+    from joinedup.sharing import dispatch, schedule
 
     size = settings.EXCHANGE_DELIVERY_CONCURRENCY
     posters = sending.Posters(size) if size > 1 else None  # kept as long as the loop
+    # The task worker says when it starts and stops, every pass here: only its warnings.
+    logging.getLogger("django_tasks_db").setLevel(logging.WARNING)
+    periodic_at = 0.0
     while True:
         close_old_connections()
         dispatched = dispatch.dispatch_pending()
         delivered = sending.deliver_due(posters=posters)
-        if not dispatched.events and not delivered.attempted:
+        ran = 0
+        if time.monotonic() >= periodic_at:
+            periodic_at = time.monotonic() + periodic_every
+            schedule.run_due()
+            ran = run_tasks()
+        if not dispatched.events and not delivered.attempted and not ran:
             time.sleep(interval)
+
+
+def run_tasks(limit: int = 50) -> int:
+    """Run the task queue's ready tasks (at most `limit`) in this process, as the database
+    backend's worker (`db_worker`) does; how many ran. Nothing with another task backend
+    (the immediate one runs tasks when they are enqueued, RQ has its own workers)."""
+    from django.conf import settings  # needs the settings
+
+    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
+        return 0
+    # The database backend's own worker, once through the queue (needs the apps ready).
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=limit,
+        worker_id=f"demo-federation-{os.getpid()}",
+        excluded_queue_names=[],
+    )
+    worker.run()
+    return worker._run_tasks  # its count, which its own `max_tasks` reads
 
 
 # --- The whole demo --------------------------------------------------------------------------

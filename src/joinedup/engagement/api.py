@@ -261,7 +261,7 @@ def consultation_results(request: HttpRequest, key: str):
 
 
 def _complaint_out(c: Complaint) -> ComplaintOut:
-    parts = list(c.parts.select_related("agency", "application", "ombudsman"))
+    parts = list(c.parts.all())  # prefetched with complaints.with_parts()
     return ComplaintOut(
         reference=c.reference,
         kind=c.kind,
@@ -357,6 +357,11 @@ def complain(request: HttpRequest, payload: ComplaintIn):
         )
     except ComplaintError as error:
         return _refusal(error, 422)
+    made = (
+        Complaint.objects.select_related("service")
+        .prefetch_related(complaints.with_parts())
+        .get(pk=made.pk)
+    )
     return Status(201, _complaint_out(made))
 
 
@@ -366,10 +371,30 @@ def complain(request: HttpRequest, payload: ComplaintIn):
 @paginate(LimitOffsetPagination)
 def my_complaints(request: HttpRequest):
     context: ActingContext = request.auth
-    return [
-        _complaint_out(c)
-        for c in complaints.visible_to_person(None if context.role else context.subject_id)
-    ]
+    return _Mapped(
+        complaints.visible_to_person(None if context.role else context.subject_id).order_by(
+            "-created_at", "pk"
+        ),
+        _complaint_out,
+    )
+
+
+class _Mapped:
+    """A queryset the pager counts and slices, each row of the slice turned into its output:
+    the page reads only its own rows (and their parts in one more query)."""
+
+    def __init__(self, queryset, convert):
+        self.queryset = queryset
+        self.convert = convert
+
+    def all(self):
+        return self
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, window: slice) -> list:
+        return [self.convert(row) for row in self.queryset[window]]
 
 
 @router.get(
@@ -379,7 +404,8 @@ def my_complaints(request: HttpRequest):
 )
 def complaint_detail(request: HttpRequest, reference: str):
     complaint = get_object_or_404(
-        Complaint.objects.select_related("service"), reference=reference.upper()
+        Complaint.objects.select_related("service").prefetch_related(complaints.with_parts()),
+        reference=reference.upper(),
     )
     policy.require(request.auth, "engagement.complaint.view", complaint)
     return _complaint_out(complaint)

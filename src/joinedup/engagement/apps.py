@@ -15,7 +15,7 @@ class EngagementConfig(AppConfig):
         from joinedup.identity import console
         from joinedup.performance.complaints import ComplaintSource, register_complaint_source
 
-        from . import complaint_steps, decisions, measures, policy, schedule  # noqa: F401
+        from . import complaint_notices, complaint_steps, decisions, measures, policy, schedule  # noqa: F401
 
         # Funding's pilot page names the proposals a pilot came from; it may not import us.
         register_link_source(decisions.pilot_links)

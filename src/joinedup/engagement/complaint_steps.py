@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from joinedup.delivery import queues
 from joinedup.delivery.workflows.engine import Run, handler
 from joinedup.sharing import outbox
 
@@ -30,6 +31,19 @@ def finding_label(finding: str) -> str:
         "partly_uphold": _("Partly upheld"),
         "not_uphold": _("Not upheld"),
     }.get(finding, "")
+
+
+#: The complaint tasks' decisions in words, for the staff's work item page and history.
+DECISIONS = {
+    "acknowledge": lambda: _("Acknowledge the complaint"),
+    "escalate": lambda: _("Pass it to the second tier"),
+    "uphold": lambda: _("Uphold the complaint"),
+    "partly_uphold": lambda: _("Uphold the complaint in part"),
+    "not_uphold": lambda: _("Do not uphold the complaint"),
+    "refer": lambda: _("Refer it to the ombudsman"),
+    "accept": lambda: _("The person accepted the answer"),
+}
+queues.register_wording("complaints.", queues.Wording(decisions=DECISIONS))
 
 
 def _part(run: Run) -> ComplaintPart | None:
@@ -135,7 +149,7 @@ def closed(run: Run, **_ignored) -> dict:
 
 def _close_if_done(complaint_id) -> None:
     complaint = Complaint.objects.select_for_update().get(pk=complaint_id)
-    if not complaint.parts.filter(closed_at__isnull=True).exists():
+    if complaint.closed_at is None and not complaint.parts.filter(closed_at__isnull=True).exists():
         complaint.closed_at = timezone.now()
         complaint.save(update_fields=["closed_at"])
         _announce(complaint, "closed")

@@ -18,6 +18,7 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -33,6 +34,7 @@ from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
+from joinedup.sharing import outbox
 
 from .complaints_service import NoComplaintsService, complaints_version
 from .models import Complaint, ComplaintPart
@@ -195,7 +197,18 @@ def file_complaint(
             except SubmissionError as error:
                 raise ComplaintError(error.code, error.message) from None
             ComplaintPart.objects.create(complaint=complaint, agency=agency, application=made)
+        _announce(complaint, "received", {"agencies": [a.key for a in agencies]})
     return complaint
+
+
+def _announce(complaint: Complaint, verb: str, data: dict) -> None:
+    """One event per complaint (not per part): the person is told of it once."""
+    outbox.emit(
+        "org.joinedup.engagement.complaint." + verb,
+        source="/engagement",
+        subject=str(complaint.pk),
+        data={"complaint": complaint.reference, "person": complaint.person_id, **data},
+    )
 
 
 def _waiting_replies(complaint: Complaint) -> list[ComplaintPart]:
@@ -273,6 +286,7 @@ def reopen(context: ActingContext, complaint: Complaint, why: str) -> Complaint:
         complaint.answered_at = None
         complaint.text = f"{complaint.text}\n\n{why}"[: MAX_TEXT * 2]
         complaint.save()
+        _announce(complaint, "reopened", {"reopened": complaint.reopened})
     return complaint
 
 
@@ -311,7 +325,19 @@ def state_of(complaint: Complaint, parts: list[ComplaintPart] | None = None) -> 
     return _("Being looked at")
 
 
+def with_parts():
+    """Each complaint's parts with their agency, application and ombudsman, read once for
+    a whole page of complaints (the state and the parts are shown per complaint)."""
+    return Prefetch(
+        "parts", queryset=ComplaintPart.objects.select_related("agency", "application", "ombudsman")
+    )
+
+
 def visible_to_person(person_id: int | None):
     if person_id is None:
         return Complaint.objects.none()
-    return Complaint.objects.filter(person_id=person_id).select_related("service")
+    return (
+        Complaint.objects.filter(person_id=person_id)
+        .select_related("service")
+        .prefetch_related(with_parts())
+    )

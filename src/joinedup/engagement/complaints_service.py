@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from joinedup.delivery import versions
 from joinedup.delivery.models import ServiceVersion
+from joinedup.delivery.notifications.templates import EVENTS
 from joinedup.federation.models import Agency, Offering, Service
 
 PROCESS = Path(__file__).parent / "processes" / "complaint.bpmn"
@@ -39,6 +40,12 @@ FORM = {
         }
     },
 }
+
+
+#: Delivery does not tell the person of a complaint application's steps: a complaint to
+#: several agencies is several applications, and the person would hear of each. Engagement
+#: tells them once per complaint, in its own words (complaint_notices).
+NOTIFICATIONS = dict.fromkeys(EVENTS, False)
 
 
 class NoComplaintsService(Exception):
@@ -89,7 +96,11 @@ def complaints_version(agency: Agency) -> ServiceVersion:
         if version is None or key not in _DEPLOYED:
             # Once per process: deploying parses the BPMN, and finds the identical version.
             version = versions.deploy(
-                key, PROCESS.read_text(encoding="utf-8"), FORM, source="engagement complaint"
+                key,
+                PROCESS.read_text(encoding="utf-8"),
+                FORM,
+                notifications=NOTIFICATIONS,
+                source="engagement complaint",
             ).version
             _DEPLOYED.add(key)
     return version

@@ -9,7 +9,6 @@ participants or a hundred thousand.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch
@@ -129,13 +128,13 @@ def results(consultation: Consultation) -> Results:
     return Results(proposals, comments, supports, participants, decided, charts, top)
 
 
-def what_we_did(consultation: Consultation) -> list[dict]:
-    """ "What we heard, what we did": every decided proposal with its decision and reasons,
-    the changes it produced and their measured effect as recorded (two queries)."""
-    decided = (
+def decided(consultation: Consultation):
+    """The decided proposals, most supported first: the rows of "what we heard, what we
+    did", to be paged (the changes of a page's proposals come in one more query)."""
+    return (
         Proposal.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
         .exclude(decision="")
-        .order_by("-supports_count", "created_at")
+        .order_by("-supports_count", "created_at", "pk")
         .prefetch_related(
             Prefetch(
                 "changes",
@@ -143,8 +142,14 @@ def what_we_did(consultation: Consultation) -> list[dict]:
             )
         )
     )
+
+
+def what_we_did(proposals) -> list[dict]:
+    """ "What we heard, what we did" for some decided proposals (a page of `decided`): each
+    with its decision and reasons, the changes it produced and their measured effect as
+    recorded."""
     found = []
-    for proposal in decided:
+    for proposal in proposals:
         changes = []
         for change in proposal.changes.all():
             measured = effects.Effect.from_data(change.measured)
@@ -194,39 +199,41 @@ def survey_charts(consultation: Consultation) -> list[Chart]:
     return charts
 
 
+class _Line:
+    """A file-like target for csv.writer that hands back each written line."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def open_data_lines(consultation: Consultation):
+    """The published contributions, without authors or accounts (anonymised), as CSV lines
+    read in chunks: a consultation of a million contributions is streamed, never held
+    whole in memory."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(
+        ["type", "id", "proposal", "parent", "created", "supports", "decision", "text"]
+    )
+    proposals = (
+        Proposal.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
+        .order_by("pk")
+        .values_list("kind", "pk", "created_at", "supports_count", "decision", "title", "body")
+    )
+    for kind, pk, created, supports, decision, title, body in proposals.iterator(2000):
+        yield writer.writerow(
+            [kind, pk, "", "", created.date().isoformat(), supports, decision, f"{title}\n{body}"]
+        )
+    comments = (
+        Comment.objects.filter(consultation=consultation, visibility=Visibility.VISIBLE)
+        .order_by("pk")
+        .values_list("pk", "proposal_id", "parent_id", "created_at", "body")
+    )
+    for pk, proposal, parent, created, body in comments.iterator(2000):
+        yield writer.writerow(
+            ["comment", pk, proposal, parent or "", created.date().isoformat(), "", "", body]
+        )
+
+
 def open_data_csv(consultation: Consultation) -> str:
-    """The published contributions, without authors or accounts (anonymised)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["type", "id", "proposal", "parent", "created", "supports", "decision", "text"])
-    for p in Proposal.objects.filter(
-        consultation=consultation, visibility=Visibility.VISIBLE
-    ).order_by("pk"):
-        writer.writerow(
-            [
-                p.kind,
-                p.pk,
-                "",
-                "",
-                p.created_at.date().isoformat(),
-                p.supports_count,
-                p.decision,
-                f"{p.title}\n{p.body}",
-            ]
-        )
-    for c in Comment.objects.filter(
-        consultation=consultation, visibility=Visibility.VISIBLE
-    ).order_by("pk"):
-        writer.writerow(
-            [
-                "comment",
-                c.pk,
-                c.proposal_id,
-                c.parent_id or "",
-                c.created_at.date().isoformat(),
-                "",
-                "",
-                c.body,
-            ]
-        )
-    return out.getvalue()
+    """The open data as one text (small consultations, tests); the page streams it."""
+    return "".join(open_data_lines(consultation))

@@ -9,15 +9,14 @@ rule comes back as the page with its message and a 4xx status, never a 500.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from joinedup import pagination
 from joinedup.bundles.models import Bundle, BundleSubmission
 from joinedup.care.models import IntegratedCase
 from joinedup.channels.models import Interaction
@@ -61,28 +60,9 @@ from .participation import ParticipationError
 PAGE_SIZE = 50
 
 
-@dataclass
-class Paged:
-    """A page of a list, with the links to the pages before and after it."""
-
-    page: Page
-    previous_url: str
-    next_url: str
-
-
-def paginate(request: HttpRequest, items) -> Paged:
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-    def url(number: int) -> str:
-        query = request.GET.copy()
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    return Paged(
-        page,
-        url(page.previous_page_number()) if page.has_previous() else "",
-        url(page.next_page_number()) if page.has_next() else "",
-    )
+def paginate(request: HttpRequest, items) -> pagination.Pagination:
+    """The project's pager at engagement's page size."""
+    return pagination.paginate(request, items, PAGE_SIZE)
 
 
 def _consultation(key: str) -> Consultation:
@@ -149,6 +129,8 @@ def consultation_detail(request: HttpRequest, context: ActingContext, key: str) 
 def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
     consultation = _consultation(key)
     found = results.results(consultation)
+    # "What we heard, what we did" is paged: a large consultation decides thousands.
+    decided = paginate(request, results.decided(consultation))
     return render(
         request,
         "engagement/results.html",
@@ -156,7 +138,8 @@ def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
             "consultation": consultation,
             "results": found,
             "charts": found.charts,
-            "loop": results.what_we_did(consultation),
+            "loop": results.what_we_did(decided.page.object_list),
+            "pagination": decided,
         },
     )
 
@@ -165,8 +148,8 @@ def consultation_results(request: HttpRequest, key: str) -> HttpResponse:
 @require_GET
 def open_data(request: HttpRequest, key: str) -> HttpResponse:
     consultation = _consultation(key)
-    response = HttpResponse(
-        results.open_data_csv(consultation), content_type="text/csv; charset=utf-8"
+    response = StreamingHttpResponse(
+        results.open_data_lines(consultation), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{consultation.key}.csv"'
     return response

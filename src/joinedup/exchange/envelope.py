@@ -46,10 +46,22 @@ class Refused(Exception):
     """A message this node does not accept. `code` is for machines and the log, `status` the
     HTTP answer, the message (translated) for people."""
 
-    def __init__(self, code: str, status: int, message: str, *, sender: str = "", jti: str = ""):
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        message: str,
+        *,
+        sender: str = "",
+        jti: str = "",
+        opened: Opened | None = None,
+    ):
         super().__init__(message)
         self.code, self.status, self.message = code, status, message
         self.sender, self.jti = sender, jti
+        #: Set when the message was opened and its signature verified before it was refused:
+        #: the refusal is then signed for its sender (`sign_receipt(..., "refused")`).
+        self.opened = opened
 
 
 @dataclass(frozen=True)
@@ -187,7 +199,15 @@ def open_envelope(token: str, *, now: datetime.datetime | None = None) -> Opened
     def refuse(code: str, status: int, message: str) -> Refused:
         return Refused(code, status, message, sender=sender_id[:200], jti=jti[:80])
 
-    sender = PeerNode.objects.filter(node_id=sender_id).prefetch_related("keys").first()
+    kid = str(header.get("kid", ""))
+    # The sender and the key it names in one read (the usual case): the node alone is read
+    # again only to say why a message is refused.
+    key = (
+        PeerKey.objects.select_related("node")
+        .filter(node__node_id=sender_id, kid=kid, use=KeyUse.SIGNING)
+        .first()
+    )
+    sender = key.node if key is not None else PeerNode.objects.filter(node_id=sender_id).first()
     if sender is None:
         raise refuse("unknown_node", 403, _("The sending node is not in this node's trust list."))
     if not sender.trusted_at(now):
@@ -196,8 +216,6 @@ def open_envelope(token: str, *, now: datetime.datetime | None = None) -> Opened
             403,
             _("The trust list has revoked the sending node, or it is not in force."),
         )
-    kid = str(header.get("kid", ""))
-    key = next((k for k in sender.keys.all() if k.kid == kid and k.use == KeyUse.SIGNING), None)
     if key is None:
         raise refuse(
             "unknown_key",
@@ -249,10 +267,12 @@ def sign_receipt(
     status: str,
     *,
     reads: list[dict] | None = None,
+    code: str = "",
     now: datetime.datetime | None = None,
 ) -> str:
-    """This node's signed acknowledgement of a message: id, digest, when, the outcome, and
-    the reads of the person's data it caused here (readreceipts.py)."""
+    """This node's signed acknowledgement of a message: id, digest, when, the outcome
+    ("accepted", "duplicate", or "refused" with the refusal's `code`), and the reads of the
+    person's data it caused here (readreceipts.py)."""
     now = now or timezone.now()
     claims = {
         "iss": settings.EXCHANGE_NODE_ID,
@@ -264,6 +284,8 @@ def sign_receipt(
     }
     if reads:
         claims["reads"] = reads
+    if code:
+        claims["code"] = code
     return sign(claims)
 
 

@@ -45,7 +45,12 @@ def _log_refusal(token: str, refused: envelope.Refused, remote_address: str | No
 
 def _refuse(opened: envelope.Opened, code: str, status: int, message: str) -> envelope.Refused:
     return envelope.Refused(
-        code, status, message, sender=opened.sender.node_id, jti=str(opened.claims["jti"])
+        code,
+        status,
+        message,
+        sender=opened.sender.node_id,
+        jti=str(opened.claims["jti"]),
+        opened=opened,
     )
 
 
@@ -99,28 +104,32 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
         subject=subject,
         assurance=accepted_assurance(subject, opened.sender),
     )
+    # The handler runs first and the message is recorded after it, with its outcome, in one
+    # INSERT; the unique message id makes a second copy fail there and undo what its handler
+    # did, so a copy is handled once without a read of the log before every message.
     try:
         with transaction.atomic():
-            record = IncomingMessage.objects.create(
+            try:
+                outcome = handler(received)
+            except handlers.HandlerRefused as refused:
+                refusal = refused
+                raise _Undone from None
+            reads = readreceipts.reads_of(outcome)
+            if reads:
+                outcome = {**outcome, "reads": reads}
+            subject_id = outcome.get("subject_id")
+            IncomingMessage.objects.create(
                 message_id=received.message_id,
                 conversation=received.conversation,
                 kind=received.kind[:60],
                 purpose=received.purpose,
                 from_node=opened.sender,
+                subject_id=subject_id,
                 assurance=received.assurance,
                 digest=opened.digest,
                 sent_at=received.sent_at,
+                outcome=outcome,
             )
-            try:
-                outcome = handler(received)
-            except handlers.HandlerRefused as refused:
-                raise _refuse(opened, refused.code, 422, refused.message) from None
-            reads = readreceipts.reads_of(outcome)
-            if reads:
-                outcome = {**outcome, "reads": reads}
-            record.outcome = outcome
-            record.subject_id = outcome.get("subject_id")
-            record.save(update_fields=["outcome", "subject_id"])
             outbox.emit(
                 EVENT_RECEIVED,
                 source=f"/exchange/{settings.EXCHANGE_NODE_ID}",
@@ -130,14 +139,30 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
                     "kind": received.kind,
                     "conversation": received.conversation,
                     "from_node": opened.sender.node_id,
-                    "subject_id": record.subject_id,
+                    "subject_id": subject_id,
                 },
             )
+    except _Undone:
+        # A handler may refuse a copy of a message it already took (a leg received once):
+        # a copy is acknowledged as such, anything else refused with the handler's reason.
+        if _recorded(opened):
+            return _duplicate(opened)
+        raise _refuse(opened, refusal.code, 422, refusal.message) from None
     except IntegrityError:
-        # The same id arrived at the same moment in another request, which recorded it.
-        return _duplicate(opened)
+        # The same id was recorded before, or at the same moment by another request.
+        if _recorded(opened):
+            return _duplicate(opened)
+        raise
     receipt = envelope.sign_receipt(opened, "accepted", reads=outcome.get("reads"))
     return Acknowledged(str(received.message_id), "accepted", receipt, outcome)
+
+
+class _Undone(Exception):
+    """Raised inside the message's transaction to undo what the handler wrote."""
+
+
+def _recorded(opened: envelope.Opened) -> bool:
+    return IncomingMessage.objects.filter(message_id=opened.message_id).exists()
 
 
 def receive(token: str, *, remote_address: str | None = None) -> Acknowledged:
@@ -147,10 +172,7 @@ def receive(token: str, *, remote_address: str | None = None) -> Acknowledged:
             raise envelope.Refused(
                 "exchange_off", 404, _("This deployment does not exchange with other nodes.")
             )
-        opened = envelope.open_envelope(token)
-        if IncomingMessage.objects.filter(message_id=opened.message_id).exists():
-            return _duplicate(opened)
-        return _accept(opened)
+        return _accept(envelope.open_envelope(token))
     except envelope.Refused as refused:
         _log_refusal(token, refused, remote_address)
         raise

@@ -169,6 +169,19 @@ def _detail(response: requests.Response) -> str:
         return response.text[:200]
 
 
+def _signed_refusal(response: requests.Response, message: OutgoingMessage) -> str:
+    """The receiver's signed refusal of the message, kept as its receipt; "" when the answer
+    carries none (the receiver could not verify who sent it) or not a valid one."""
+    try:
+        receipt = response.json()["receipt"]
+        claims = envelope.verify_receipt(
+            receipt, message.to_node, message.message_id, message.digest
+        )
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return receipt if claims.get("status") == "refused" else ""
+
+
 def _fail_or_retry(message: OutgoingMessage, error: str, now: datetime.datetime) -> str:
     message.last_error = error[:1000]
     if message.attempts >= settings.EXCHANGE_MAX_ATTEMPTS or message.expires_at <= now:
@@ -203,6 +216,7 @@ def attempt(message: OutgoingMessage, session: requests.Session) -> str:
         elif 400 <= response.status_code < 500 and response.status_code not in RETRYABLE:
             message.status = OutgoingMessage.Status.FAILED
             message.last_error = f"{response.status_code}: {_detail(response)}"
+            message.receipt = _signed_refusal(response, message)
             outcome = "failed"
         else:
             outcome = _fail_or_retry(message, f"{response.status_code}: {_detail(response)}", now)

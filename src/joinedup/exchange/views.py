@@ -2,7 +2,8 @@
 
 No session and no account: who sends is proved by the message's signature against the trust
 list (the envelope), so the endpoint is declared public to the authorisation policy and
-carries no CSRF token. Answers are JSON: the signed receipt, or {"detail": ...} with a 4xx.
+carries no CSRF token. Answers are JSON: the signed receipt, or {"detail": ...} with a 4xx —
+with a signed receipt of the refusal too when the sender's signature was verified.
 """
 
 from __future__ import annotations
@@ -42,7 +43,11 @@ def messages(request) -> JsonResponse:
     try:
         acknowledged = receiving.receive(token, remote_address=request.META.get("REMOTE_ADDR"))
     except envelope.Refused as refused:
-        return _detail(refused.status, refused.message, refused.code)
+        answer = {"detail": refused.message, "code": refused.code}
+        if refused.opened is not None:
+            # A verified sender gets the refusal signed, as it gets an acceptance.
+            answer["receipt"] = envelope.sign_receipt(refused.opened, "refused", code=refused.code)
+        return JsonResponse(answer, status=refused.status)
     return JsonResponse(
         {
             "message_id": acknowledged.message_id,

@@ -95,15 +95,21 @@ def route(service_key: str, place_code: str) -> Route:
     return route_for(service, place)
 
 
-def route_for(service: Service, place: Jurisdiction, *, explain: bool = True) -> Route:
+def route_for(
+    service: Service, place: Jurisdiction, *, explain: bool = True, related: tuple[str, ...] = ()
+) -> Route:
     """Routing for records already in hand (see `route`). With `explain=False` (a
-    submission, which needs only the answer) the offices and the steps are not read."""
+    submission, which needs only the answer) the offices and the steps are not read.
+
+    The chosen offering comes with its agency and the agency's jurisdiction (its calendar);
+    `related` names more of the agency's relations to read with it (a caller that needs the
+    agency's delivery back-end next reads it in the same query)."""
     codes = place.ancestor_codes
     # No ORDER BY (the offerings are ranked by depth here): the model's default ordering
     # would join the service table once more, only to sort, and PostgreSQL plans each join.
     offerings = (
         Offering.objects.filter(service=service, area__code__in=codes)
-        .select_related("agency", "area", "program")
+        .select_related("agency__jurisdiction", "area", "program", *related)
         .order_by()
     )
     if not explain:
@@ -165,7 +171,7 @@ def remember_routes(pairs: Iterable[tuple[Service, Jurisdiction]]) -> None:
     offerings = (
         Offering.objects.filter(service__in={s.pk for s, _p in wanted.values()})
         .filter(area__code__in=codes)
-        .select_related("agency", "area", "program")
+        .select_related("agency__jurisdiction", "area", "program")
         .order_by()
     )
     by_service: dict[int, list[Offering]] = {}

@@ -491,6 +491,48 @@ def expenditure_report(request: HttpRequest, payload: ExpenditureIn):
     return 201, expenditure_out(line)
 
 
+class WithdrawalIn(Schema):
+    allocation: str
+    period: str = Field(description="YYYY-MM")
+    category: str
+    phase: str = Field(description="proposed, approved, adjusted or executed")
+    reason: str = Field(description="Why the line is withdrawn (kept in the change record)")
+
+
+@router.post(
+    "/funding/expenditures/withdraw",
+    response={200: ExpenditureOut, 400: Refusal, 404: Refusal},
+    auth=api_auth("funding.report"),
+    summary="Withdraw an expenditure line reported by mistake (the recipient's staff)",
+)
+def expenditure_withdraw(request: HttpRequest, payload: WithdrawalIn):
+    """The line is removed and the explorer's totals lowered by it; the change record keeps
+    its figures with who withdrew it and why. Answers the line as it was."""
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("recipient"), key=payload.allocation
+    )
+    policy.require(request.auth, "funding.report", allocation.recipient)
+    try:
+        period = datetime.date.fromisoformat(payload.period + "-01")
+    except ValueError:
+        raise HttpError(400, _("Give the month as YYYY-MM.")) from None
+    try:
+        line = expenditures.withdraw_expenditure(
+            allocation,
+            period=period,
+            category=payload.category,
+            phase=payload.phase,
+            user_id=request.auth.user_id,
+            agency=request.auth.agency_key or "",
+            reason=payload.reason,
+        )
+    except expenditures.LineMissing as error:
+        raise HttpError(404, str(error)) from None
+    except (flows.FundingRefused, ValueError) as error:
+        raise _refuse(error) from None
+    return expenditure_out(line)
+
+
 # --- Totals ------------------------------------------------------------------------------------
 
 

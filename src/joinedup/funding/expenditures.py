@@ -124,3 +124,59 @@ def report_expenditure(
             after={"amount": str(money), "ftes": str(fte)},
         )
     return line
+
+
+class LineMissing(LookupError):
+    """The line to withdraw was never reported (or is already withdrawn)."""
+
+
+def withdraw_expenditure(
+    allocation: Allocation,
+    *,
+    period: datetime.date,
+    category: str,
+    phase: str,
+    user_id: int | None,
+    agency: str,
+    reason: str,
+) -> Expenditure:
+    """Withdraw one line the recipient reported (a mistake, a duplicate): the line is removed,
+    the rollup lowered by its figures and the change record keeps them, with who and why, all
+    in one transaction (a refusal leaves everything as it was). Returns the removed line."""
+    if category not in Expenditure.Category.values:
+        raise FundingRefused(_("“%(value)s” is not a spending category.") % {"value": category})
+    if phase not in Expenditure.Phase.values:
+        raise FundingRefused(_("“%(value)s” is not a phase.") % {"value": phase})
+    if not (reason or "").strip():
+        raise audit.ReasonMissing(_("Say why the change is made."))
+    month = period.replace(day=1)
+    key = f"{allocation.key}/{month:%Y-%m}/{category}/{phase}"
+    with transaction.atomic():
+        # The allocation is locked as a report locks it, so a withdrawal and a report of the
+        # same allocation's lines are made one after the other.
+        locked = Allocation.objects.select_for_update().filter(pk=allocation.pk).first()
+        line = Expenditure.objects.filter(
+            allocation=allocation, period=month, category=category, phase=phase
+        ).first()
+        if locked is None or line is None:
+            raise LineMissing(_("%(key)s has no such expenditure line to withdraw.") % {"key": key})
+        before = {"amount": str(line.amount), "ftes": str(line.ftes)}
+        line.delete()
+        rollup.add(
+            rollup.key_of(locked),
+            phase,
+            cents=-rollup.cents(Decimal(before["amount"])),
+            fte_hundredths=-rollup.cents(Decimal(before["ftes"])),
+            lines=-1,
+        )
+        audit.record(
+            user_id=user_id,
+            agency=agency,
+            record="expenditure",
+            key=key,
+            action="withdraw",
+            reason=reason,
+            before=before,
+            after=None,
+        )
+    return line

@@ -1,7 +1,8 @@
 """ "Where the money goes": the figures the explorer page, the API and the benchmark share.
 
 A selection is a fiscal year, optionally a program and a place (the place an allocation is
-for, or else where its recipient is; a place includes the places under it). Totals count
+for, or else where its recipient is, kept on the allocation as `place_path`; a place includes
+the places under it). Totals count
 each transfer once (see `flows.net_total`); spending is what recipients executed, and the
 planning phases are shown beside it. Everything here runs a fixed number of queries,
 whatever the number of allocations or expenditure lines.
@@ -53,11 +54,7 @@ class Selection:
             rows = rows.filter(program=self.program)
         if self.place is not None:
             prefix = self.place.path
-            here = Q(place__path=prefix) | Q(place__path__startswith=prefix + "/")
-            theirs = Q(recipient__jurisdiction__path=prefix) | Q(
-                recipient__jurisdiction__path__startswith=prefix + "/"
-            )
-            rows = rows.filter(here | (Q(place__isnull=True) & theirs))
+            rows = rows.filter(Q(place_path=prefix) | Q(place_path__startswith=prefix + "/"))
         if self.published_only:
             rows = policy.visible(rows, self.unpublished_of)
         return rows
@@ -162,17 +159,26 @@ def calendar_of(selection: Selection) -> tuple[str, int]:
 
 def totals(selection: Selection) -> Totals:
     """Money allocated into the selection (transfers inside it counted once) and spent in it,
-    by phase, with full-time equivalents: three queries (four for an analyst, whose own
-    unpublished lines are read), the spending read from the rollup
-    (a few hundred rows whatever the number of expenditure lines)."""
+        by phase, with full-time equivalents: two queries and the place's calendar (one more for
+    an analyst, whose own
+        unpublished lines are read), the spending read from the rollup
+        (a few hundred rows whatever the number of expenditure lines)."""
     chosen = selection.allocations()
     # Each transfer once, in the database: an allocation whose source is in the selection,
     # or paid from a pool the selection pays into, is money already counted (flows.net_total).
-    entering = chosen.exclude(source_id__in=chosen.values("pk")).exclude(
+    # Gross, net and the count in one statement (one round trip fewer on every read).
+    counted_already = Q(source_id__in=chosen.values("pk")) | Q(
         from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
     )
-    gross = chosen.aggregate(cents=_cents_sum(), count=Count("pk"))
-    net = entering.aggregate(cents=_cents_sum())
+    gross = chosen.aggregate(
+        cents=_cents_sum(),
+        count=Count("pk"),
+        net=Sum(
+            Cast(Round(F("amount") * 100), output_field=BigIntegerField()),
+            filter=~counted_already,
+        ),
+    )
+    net = {"cents": gross["net"]}
     grouped = selection.spending_sums("phase")
     phases = {
         phase: (Decimal(cents) / 100).quantize(fiscal.CENT)

@@ -312,6 +312,16 @@ class Allocation(models.Model):
         related_name="+",
         help_text=_("Where the money is spent, when it is for one place."),
     )
+    place_path = models.CharField(
+        _("where spent"),
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The path of the place, or else of the recipient's jurisdiction: kept on save, "
+            "so a province and everything under it is one prefix."
+        ),
+    )
     conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     published = models.BooleanField(_("published"), default=True)
     illustrative = models.BooleanField(_("illustrative"), default=False)
@@ -320,10 +330,33 @@ class Allocation(models.Model):
         verbose_name = _("allocation")
         verbose_name_plural = _("allocations")
         ordering = ["fiscal_year", "key"]
-        indexes = [models.Index(fields=["program", "fiscal_year"])]
+        indexes = [
+            models.Index(fields=["program", "fiscal_year"]),
+            # Prefix reads ("CA/ON" and below) use the index on PostgreSQL whatever the
+            # database's collation; other databases ignore the operator classes.
+            models.Index(
+                fields=["fiscal_year", "place_path"],
+                name="funding_allocation_place",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key
+
+    def where_spent(self) -> str:
+        """The place's path, or else the recipient's jurisdiction's ('' when neither)."""
+        if self.place_id:
+            return self.place.path
+        jurisdiction = self.recipient.jurisdiction if self.recipient_id else None
+        return jurisdiction.path if jurisdiction is not None else ""
+
+    def save(self, *args, **kwargs) -> None:
+        self.place_path = self.where_spent()
+        fields = kwargs.get("update_fields")
+        if fields is not None and "place_path" not in fields:
+            kwargs["update_fields"] = [*fields, "place_path"]
+        super().save(*args, **kwargs)
 
 
 class Expenditure(models.Model):
@@ -657,7 +690,15 @@ class SpendingRollup(models.Model):
                 name="funding_one_rollup_row",
             )
         ]
-        indexes = [models.Index(fields=["fiscal_year", "place_path"], name="funding_rollup_place")]
+        indexes = [
+            # A prefix read uses the index on PostgreSQL whatever the collation (as
+            # Allocation's place index).
+            models.Index(
+                fields=["fiscal_year", "place_path"],
+                name="funding_rollup_place",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.program_id} {self.place_path} {self.fiscal_year} {self.phase}"

@@ -15,8 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Round
+
+from joinedup.federation.models import Agency, Jurisdiction
 
 from .models import Allocation, Expenditure, SpendingRollup
 
@@ -32,11 +34,9 @@ class Key:
 
 
 def place_path(allocation: Allocation) -> str:
-    """The allocation's place, or else its recipient's jurisdiction, as a path ('' if none)."""
-    if allocation.place_id:
-        return allocation.place.path
-    jurisdiction = allocation.recipient.jurisdiction
-    return jurisdiction.path if jurisdiction is not None else ""
+    """Where the allocation's money is spent, as a path ('' if nowhere): the path kept on
+    the allocation when it was saved (`Allocation.where_spent`)."""
+    return allocation.place_path
 
 
 def key_of(allocation: Allocation) -> Key:
@@ -115,9 +115,7 @@ def _from_lines() -> QuerySet:
     return (
         Expenditure.objects.annotate(
             r_program=F("allocation__program_id"),
-            r_place=Coalesce(
-                "allocation__place__path", "allocation__recipient__jurisdiction__path", Value("")
-            ),
+            r_place=F("allocation__place_path"),
             r_year=F("allocation__fiscal_year"),
             r_published=F("allocation__published"),
         )
@@ -131,9 +129,24 @@ def _from_lines() -> QuerySet:
     )
 
 
+def refresh_places() -> int:
+    """Set every allocation's place path from its place or its recipient's jurisdiction, in
+    one statement (after a bulk load, or when places moved); the number of rows changed."""
+    place = Jurisdiction.objects.filter(pk=OuterRef("place_id")).values("path")[:1]
+    home = Agency.objects.filter(pk=OuterRef("recipient_id")).values("jurisdiction__path")[:1]
+    where = Coalesce(Subquery(place), Subquery(home), Value(""))
+    return (
+        Allocation.objects.annotate(where=where)
+        .exclude(place_path=F("where"))
+        .update(place_path=where)
+    )
+
+
 def rebuild() -> int:
-    """Recompute the whole rollup from the lines, in one transaction; the number of rows."""
+    """Recompute the allocations' place paths, then the whole rollup from the lines, in one
+    transaction; the number of rollup rows."""
     with transaction.atomic():
+        refresh_places()
         SpendingRollup.objects.all().delete()
         rows = [
             SpendingRollup(
@@ -180,9 +193,9 @@ def _rebuild_if_moved(sender, instance, created, **kwargs) -> None:
     if created or old is None:
         return
     now = {name: getattr(instance, name) for name in _WATCHED[sender]}
-    if now != old and SpendingRollup.objects.exists():
+    if now != old and Allocation.objects.exists():
         # A place renamed or moved, or a recipient moved to another place: rare, and the
-        # paths of every row under it change, so the whole rollup is recomputed.
+        # paths of every allocation and rollup row under it change, so both are recomputed.
         rebuild()
 
 

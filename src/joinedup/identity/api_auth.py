@@ -42,7 +42,7 @@ def context_for_api(request: HttpRequest) -> ActingContext:
             scheme, _sep, value = header.partition(" ")
             if scheme.lower() != "bearer" or not value.strip():
                 raise AuthenticationError(message=_("Use Authorization: Bearer <token>."))
-            credential = tokens.authenticate(value)
+            credential = tokens.authenticate_request(request, value.strip())
             if credential is None:
                 raise AuthenticationError(
                     message=_("This token is not valid, has expired or was revoked.")

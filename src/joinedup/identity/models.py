@@ -7,6 +7,9 @@ registered at a counter) and an account alone proves nothing about identity.
 
 import datetime
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -17,6 +20,25 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import encryption, identifiers
+
+_ADDRESSES: ContextVar[dict[tuple[int, datetime.date], "Address | None"] | None] = ContextVar(
+    "addresses_remembered", default=None
+)
+
+
+@contextmanager
+def addresses_remembered() -> Iterator[None]:
+    """Within the block, `Person.current_address` reads each person's address once per day
+    asked. For a unit of work that reads the same person's address from several places and
+    changes no address (a bundle's checks: screening, preview, prefill, the data gate)."""
+    if _ADDRESSES.get() is not None:
+        yield
+        return
+    token = _ADDRESSES.set({})
+    try:
+        yield
+    finally:
+        _ADDRESSES.reset(token)
 
 
 class User(AbstractUser):
@@ -129,14 +151,22 @@ class Person(models.Model):
         return f"{self.preferred_name or self.given_names} {self.family_name}".strip()
 
     def current_address(self, on: datetime.date | None = None) -> "Address | None":
+        """The address the person lives at on the day (today by default), with its
+        jurisdiction. Inside `addresses_remembered()` each person's is read once."""
         day = on or timezone.localdate()
-        return (
+        memo = _ADDRESSES.get()
+        if memo is not None and self.pk is not None and (self.pk, day) in memo:
+            return memo[self.pk, day]
+        found = (
             self.addresses.filter(valid_from__lte=day)
             .filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=day))
             .select_related("jurisdiction")
             .order_by("-valid_from")
             .first()
         )
+        if memo is not None and self.pk is not None:
+            memo[self.pk, day] = found
+        return found
 
 
 class PersonIdentifier(models.Model):

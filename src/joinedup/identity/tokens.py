@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -115,6 +116,22 @@ def authenticate(raw: str) -> PersonalToken | ApiClient | None:
         minutes=1
     ):
         model.objects.filter(pk=credential.pk).update(last_used_at=now)
+    return credential
+
+
+#: Where a request keeps the credential its bearer value stood for (the value, the answer).
+_ON_REQUEST = "_joinedup_credential"
+
+
+def authenticate_request(request: Any, raw: str) -> PersonalToken | ApiClient | None:
+    """`authenticate(raw)`, asked once per request: the rate limiter and the API's
+    authentication both need the credential, and the second asks the first's answer instead
+    of reading the token again. Kept on the request with the value it was asked for."""
+    kept = getattr(request, _ON_REQUEST, None)
+    if kept is not None and kept[0] == raw:
+        return kept[1]
+    credential = authenticate(raw)
+    setattr(request, _ON_REQUEST, (raw, credential))
     return credential
 
 

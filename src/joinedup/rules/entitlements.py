@@ -11,6 +11,11 @@ is left out (counted in the report), not computed as if it earned nothing. Famil
 computed together, one OpenFisca run per jurisdiction where they live (each with that
 place's stack of packages).
 
+Everything is done on arrays, for a million people at once: the residents and their
+relationships are read in two queries (through PostgreSQL's COPY, `joinedup.copying`), the
+families are the connected components of the relationships (SciPy), and the entitlements
+are written as plain rows in one COPY, never as one model object each.
+
 Each amount above zero becomes an `Entitlement` (person, benefit, month, amount, the
 package and its version, the household and inputs as its trace): a family's benefit goes to
 its first parent. A rerun for the same month updates amounts that changed and emits
@@ -22,17 +27,23 @@ into proactive offers in bulk. Entitlements a rerun no longer finds are left as 
 from __future__ import annotations
 
 import datetime
+import json
 import time
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce, ExtractDay, ExtractMonth, ExtractYear
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from openfisca_core import periods
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
+from joinedup import copying
 from joinedup.federation.models import Jurisdiction
 from joinedup.identity.models import Address, Relationship
 from joinedup.sharing import outbox
@@ -63,6 +74,25 @@ class Household:
 
 
 @dataclass
+class Residents:
+    """The families of a place as arrays, one entry per person, ordered by family, the
+    parents first, each group in the order of ids."""
+
+    person_ids: np.ndarray
+    family_of: np.ndarray  # family index, 0 … families - 1, in order
+    is_child: np.ndarray
+    births: np.ndarray  # datetime64[D], NaT when unknown
+    #: Per family: the index of its first member, its jurisdiction's code and path.
+    starts: np.ndarray
+    codes: np.ndarray
+    paths: np.ndarray
+
+    @property
+    def families(self) -> int:
+        return len(self.starts)
+
+
+@dataclass
 class RunReport:
     jurisdiction: str
     period: str
@@ -79,40 +109,77 @@ class RunReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _root(items: dict[int, int], item: int) -> int:
-    while items[item] != item:
-        items[item] = items[items[item]]
-        item = items[item]
-    return item
-
-
 def households(code: str, on: datetime.date) -> list[Household]:
     """The families living at a place (or below it) on a day, from the registry."""
-    return _households(code, on)[0]
+    found = residents(code, on)
+    ends = np.r_[found.starts[1:], len(found.person_ids)]
+    return [
+        Household(
+            str(found.codes[f]),
+            str(found.paths[f]),
+            [
+                (int(p), "child" if c else "parent")
+                for p, c in zip(found.person_ids[start:end], found.is_child[start:end], strict=True)
+            ],
+        )
+        for f, (start, end) in enumerate(zip(found.starts, ends, strict=True))
+    ]
 
 
-def _households(
-    code: str, on: datetime.date
-) -> tuple[list[Household], dict[int, datetime.date | None]]:
-    """The families at a place on a day, and everyone's birth date, in two queries (the
-    people of the place are a subquery of the second, never a list of ids sent back: a list
-    of a million ids is slow to send)."""
+def _ages(births: np.ndarray, on: datetime.date) -> np.ndarray:
+    """Whole years of age on a day (-1 for an unknown birth date)."""
+    known = ~np.isnat(births)
+    safe = np.where(known, births, np.datetime64("2000-01-01"))
+    years = safe.astype("datetime64[Y]").astype(int) + 1970
+    months = safe.astype("datetime64[M]").astype(int) % 12 + 1
+    days = (safe - safe.astype("datetime64[M]")).astype(int) + 1
+    before = (on.month < months) | ((on.month == months) & (on.day < days))
+    return np.where(known, on.year - years - before, -1)
+
+
+def residents(code: str, on: datetime.date) -> Residents:
+    """The families at a place on a day, in two queries (the people of the place are a
+    subquery of the second, never a list of ids sent back: a list of a million ids is slow
+    to send), joined on arrays."""
     place = Jurisdiction.objects.filter(code=code).values_list("path", flat=True).first()
     if not place:
         raise UnknownPlace(_("No jurisdiction has the code %(code)s.") % {"code": code})
     at_place = Address.objects.filter(
-        kind=Address.Kind.RESIDENTIAL, valid_to__isnull=True, jurisdiction__path__startswith=place
+        Q(jurisdiction__path=place) | Q(jurisdiction__path__startswith=place + "/"),
+        kind=Address.Kind.RESIDENTIAL,
+        valid_to__isnull=True,
+    ).order_by()
+    born = {
+        part: Coalesce(extract("person__birth_date"), Value(0))
+        for part, extract in (("y", ExtractYear), ("m", ExtractMonth), ("d", ExtractDay))
+    }
+    read = copying.read_ints(
+        at_place.annotate(**born).values_list("person_id", "jurisdiction_id", "y", "m", "d")
     )
-    where: dict[int, tuple[str, str]] = {}
-    born: dict[int, datetime.date | None] = {}
-    for person, jurisdiction, path, birth in at_place.values_list(
-        "person_id", "jurisdiction__code", "jurisdiction__path", "person__birth_date"
-    ):
-        if path == place or path.startswith(place + "/"):
-            where[person] = (jurisdiction, path)
-            born[person] = birth
-    # The related person is checked here, not in SQL: both sides as subqueries make
-    # SQLite probe its (person, kind, related person) index for every pair of residents.
+    people, places = read[:, 0], read[:, 1]
+    years, months, days = read[:, 2], read[:, 3], read[:, 4]
+    births = np.where(
+        years > 0,
+        (years - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+        + (months - 1).astype("timedelta64[M]")
+        + (days - 1).astype("timedelta64[D]"),
+        np.datetime64("NaT"),
+    ).astype("datetime64[D]")
+    # A person with two current homes counts at the last one read, as before.
+    people, last = np.unique(people[::-1], return_index=True)
+    places, births = places[::-1][last], births[::-1][last]
+    n = len(people)
+    if not n:
+        nothing = np.array([], dtype=np.int64)
+        return Residents(
+            nothing,
+            nothing,
+            nothing.astype(bool),
+            births,
+            nothing,
+            nothing.astype(object),
+            nothing.astype(object),
+        )
     links = (
         Relationship.objects.filter(
             kind__in=GROUPING, person_id__in=at_place.values("person_id"), valid_from__lte=on
@@ -120,76 +187,91 @@ def _households(
         .exclude(valid_to__lt=on)
         .order_by()
     )
-    parent = {person: person for person in where}
-    cared_for = set()
-    for person, related, kind in links.values_list("person_id", "related_person_id", "kind"):
-        if person not in where or related not in where:
-            continue  # a sibling place's path that only starts like this one's
-        parent[_root(parent, person)] = _root(parent, related)
-        if kind != Relationship.Kind.SPOUSE_OF:
-            cared_for.add(related)
-
-    def minor(person: int) -> bool:
-        birth = born.get(person)
-        return (
-            birth is not None
-            and (on.year - birth.year) - ((on.month, on.day) < (birth.month, birth.day)) < 18
+    caring = Case(
+        When(kind=Relationship.Kind.SPOUSE_OF, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    read = copying.read_ints(
+        links.annotate(caring=caring).values_list("person_id", "related_person_id", "caring")
+    )
+    left = np.searchsorted(people, read[:, 0])
+    right = np.searchsorted(people, read[:, 1])
+    # The related person is checked here, not in SQL (a sibling place's path that only
+    # starts like this one's, or someone living elsewhere): both sides must be residents.
+    both = (people[np.minimum(left, n - 1)] == read[:, 0]) & (
+        people[np.minimum(right, n - 1)] == read[:, 1]
+    )
+    caring = read[:, 2].astype(bool)[both]
+    left, right = left[both], right[both]
+    _count, labels = connected_components(
+        coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n)),
+        directed=False,
+    )
+    cared_for = np.zeros(n, dtype=bool)
+    cared_for[right[caring]] = True
+    ages = _ages(births, on)
+    is_child = cared_for & (ages >= 0) & (ages < 18)
+    # Children registered without their parents: each their own family, as a parent.
+    has_parent = np.zeros(labels.max() + 1, dtype=bool)
+    has_parent[labels[~is_child]] = True
+    orphan = ~has_parent[labels]
+    labels = np.where(orphan, labels.max() + 1 + np.arange(n), labels)
+    is_child &= ~orphan
+    # Families in the order of their smallest member's id (the people are sorted by id).
+    _unique, first, family = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    family = rank[family]
+    order = np.lexsort((people, is_child, family))
+    family_of = family[order]
+    starts = np.flatnonzero(np.r_[True, family_of[1:] != family_of[:-1]])
+    known = {
+        pk: (code, path)
+        for pk, code, path in Jurisdiction.objects.filter(pk__in=set(places.tolist())).values_list(
+            "pk", "code", "path"
         )
-
-    groups: dict[int, list[int]] = defaultdict(list)
-    for person in sorted(where):
-        groups[_root(parent, person)].append(person)
-    result = []
-    for members in groups.values():
-        children = [p for p in members if p in cared_for and minor(p)]
-        parents = [p for p in members if p not in children]
-        if not parents:  # children registered without their parents: each their own family
-            result += [Household(*where[p], [(p, "parent")]) for p in children]
-            continue
-        jurisdiction, path = where[parents[0]]
-        roles = [(p, "parent") for p in parents] + [(p, "child") for p in children]
-        result.append(Household(jurisdiction, path, roles))
-    return result, born
+    }
+    first_places = places[order][starts].tolist()
+    return Residents(
+        person_ids=people[order],
+        family_of=family_of,
+        is_child=is_child[order],
+        births=births[order],
+        starts=starts,
+        codes=np.array([known[p][0] for p in first_places], dtype=object),
+        paths=np.array([known[p][1] for p in first_places], dtype=object),
+    )
 
 
-def _population(
-    families: list[Household],
-    born: Mapping[int, datetime.date | None],
+def _traces(
+    found: Residents,
+    families: np.ndarray,
+    ages: np.ndarray,
     incomes: Mapping[int, Mapping[int, float]],
-    income_variable: str | None,
-) -> Population:
-    person_ids, family_of, roles = [], [], []
-    for index, household in enumerate(families):
-        for person, role in household.members:
-            person_ids.append(person)
-            family_of.append(index)
-            roles.append(role)
-    births = np.array(
-        [np.datetime64(born[p]) if born.get(p) else UNKNOWN_BIRTH for p in person_ids],
-        dtype="datetime64[D]",
-    )
-    inputs = {"birth_date": {"ETERNITY": births}}
-    years = sorted({year for p in person_ids for year in incomes.get(p, {})})
-    if income_variable:
-        for year in years:
-            inputs[income_variable] = inputs.get(income_variable, {})
-            inputs[income_variable][str(year)] = np.array(
-                [
-                    sum(
-                        float(incomes.get(p, {}).get(year, 0))
-                        for p, role in household.members
-                        if role == "parent"
-                    )
-                    for household in families
-                ]
-            )
-    return Population(
-        person_ids=np.array(person_ids),
-        family_ids=np.arange(len(families)),
-        family_of=np.array(family_of),
-        roles=np.array(roles),
-        inputs=inputs,
-    )
+) -> dict[int, copying.JSONText]:
+    """The trace of each family given (its place, members, children's ages at the month,
+    the incomes handed over), as JSON text made once per family: every entitlement of a
+    family carries the same one."""
+    ends = np.r_[found.starts[1:], len(found.person_ids)]
+    traces = {}
+    ids = found.person_ids.tolist()
+    children = found.is_child.tolist()
+    age_list = ages.tolist()
+    for family in families.tolist():
+        start, end = int(found.starts[family]), int(ends[family])
+        members = range(start, end)
+        trace = {
+            "place": str(found.codes[family]),
+            "members": [[ids[i], "child" if children[i] else "parent"] for i in members],
+            # Ages at the month, for the person's explanation (no birth dates).
+            "children_ages": [
+                (age_list[i] if age_list[i] >= 0 else None) for i in members if children[i]
+            ],
+            "incomes": {str(ids[i]): dict(incomes.get(ids[i], {})) for i in members},
+        }
+        traces[family] = copying.JSONText(json.dumps(trace))
+    return traces
 
 
 def run_population(
@@ -204,113 +286,172 @@ def run_population(
     on = datetime.date(month.start.year, month.start.month, 1)
     report = RunReport(jurisdiction=code, period=str(month))
     started = time.perf_counter()
-    families, born = _households(code, on)
-    report.families = len(families)
-    report.people = sum(len(h.members) for h in families)
+    found = residents(code, on)
+    report.families = found.families
+    report.people = len(found.person_ids)
     rules = rules or registry()
     report.seconds["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    found: dict[tuple[int, str], Entitlement] = {}
-    by_place: dict[str, list[Household]] = defaultdict(list)
-    for household in families:
-        if not any(p in incomes for p, role in household.members if role == "parent"):
-            report.without_income += 1
-            continue
-        by_place[household.path].append(household)
-    for path, group in by_place.items():
+    # The incomes handed over, as arrays: each year's amounts per person, summed per family
+    # over its parents; a family none of whose parents has any is left out.
+    ids = found.person_ids
+    given = np.fromiter(incomes.keys(), dtype=np.int64, count=len(incomes))
+    order = np.argsort(given)
+    given = given[order]
+    position = np.searchsorted(given, ids)
+    has = (position < len(given)) & (given[np.minimum(position, max(len(given) - 1, 0))] == ids)
+    parent = ~found.is_child
+    covered = np.zeros(found.families, dtype=bool)
+    covered[found.family_of[has & parent]] = True
+    report.without_income = int((~covered).sum())
+    values = list(incomes.values())
+    years = sorted({year for amounts in values for year in amounts})
+    family_income = {}
+    for year in years:
+        amounts = np.fromiter(
+            (float(v.get(year, 0)) for v in values), dtype=np.float64, count=len(values)
+        )[order]
+        per_person = np.where(
+            has & parent, amounts[np.minimum(position, max(len(given) - 1, 0))], 0.0
+        )
+        family_income[str(year)] = np.bincount(
+            found.family_of, weights=per_person, minlength=found.families
+        )
+    ages = _ages(found.births, on)
+    rows: list[tuple] = []
+    by_benefit: dict[str, int] = {}
+    paths = found.paths
+    for path in sorted(set(paths[covered].tolist())):
+        chosen = np.flatnonzero(covered & (paths == path))  # families, in order
+        take = np.isin(found.family_of, chosen)
+        local = np.searchsorted(chosen, found.family_of[take])
         stack = rules.stack(path.split("/"))
         root = stack.packages[0]
-        population = _population(group, born, incomes, root.family_income)
+        inputs = {
+            "birth_date": {
+                "ETERNITY": np.where(
+                    np.isnat(found.births[take]), UNKNOWN_BIRTH, found.births[take]
+                ).astype("datetime64[D]")
+            }
+        }
+        if root.family_income:
+            inputs[root.family_income] = {y: a[chosen] for y, a in family_income.items()}
+        population = Population(
+            person_ids=ids[take],
+            family_ids=np.arange(len(chosen)),
+            family_of=local,
+            roles=np.where(found.is_child[take], "child", "parent"),
+            inputs=inputs,
+        )
         result = compute(population, jurisdictions=path.split("/"), period=str(month), rules=rules)
+        paid: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for variable, totals in result.benefits.items():
+            index = np.flatnonzero(totals.amounts >= 0.005)
+            if totals.entity == "persons":
+                people = population.person_ids[index]
+                families = chosen[local[index]]
+            else:
+                families = chosen[index]
+                people = ids[found.starts[families]]  # the family's first parent
+            paid[variable] = (people, families, np.round(totals.amounts[index], 2))
+        traces = _traces(
+            found, np.unique(np.concatenate([f for _p, f, _a in paid.values()])), ages, incomes
+        )
+        for variable, (people, families, amounts) in paid.items():
+            totals = result.benefits[variable]
             benefit = next(b for b in totals.package.benefits if b.variable == variable)
-            for index in np.flatnonzero(totals.amounts >= 0.005):
-                if totals.entity == "persons":
-                    person = int(population.person_ids[index])
-                    household = group[int(population.family_of[index])]
-                else:
-                    household = group[int(index)]
-                    person = household.members[0][0]
-                found[(person, variable)] = Entitlement(
-                    person_id=person,
-                    benefit=variable,
-                    service=benefit.service or "",
-                    jurisdiction=totals.package.jurisdiction,
-                    period=str(month),
-                    amount=Decimal(str(round(float(totals.amounts[index]), 2))),
-                    package=totals.package.id,
-                    version=totals.package.version,
-                    trace={
-                        "place": household.jurisdiction,
-                        "members": household.members,
-                        # Ages at the month, for the person's explanation (no birth dates).
-                        "children_ages": [
-                            _age(born.get(p), on)
-                            for p, role in household.members
-                            if role == "child"
-                        ],
-                        "incomes": {
-                            str(p): dict(incomes.get(p, {})) for p, _role in household.members
-                        },
-                    },
+            head = (benefit.service or "", totals.package.jurisdiction, str(month))
+            tail = (totals.package.id, totals.package.version)
+            rows += [
+                (person, variable, *head, f"{amount:.2f}", *tail, traces[family])
+                for person, family, amount in zip(
+                    people.tolist(), families.tolist(), amounts.tolist(), strict=True
                 )
-    report.found = len(found)
-    for _person, variable in found:
-        report.by_benefit[variable] = report.by_benefit.get(variable, 0) + 1
+            ]
+            by_benefit[variable] = by_benefit.get(variable, 0) + len(people)
+    report.found = len(rows)
+    report.by_benefit = by_benefit
     report.seconds["compute"] = time.perf_counter() - started
     started = time.perf_counter()
-    _store(found, str(month), report)
+    _store(rows, str(month), report)
     report.seconds["write"] = time.perf_counter() - started
     return report
 
 
-def _store(found: dict[tuple[int, str], Entitlement], month: str, report: RunReport) -> None:
+#: The columns of an entitlement's row, as `run_population` builds it.
+COLUMNS = (
+    "person_id",
+    "benefit",
+    "service",
+    "jurisdiction",
+    "period",
+    "amount",
+    "package",
+    "version",
+    "trace",
+)
+
+
+def _store(rows: list[tuple], month: str, report: RunReport) -> None:
     """Write the new entitlements (each with its event) and update changed amounts, in one
-    transaction: a run that fails leaves nothing half-written."""
+    transaction: a run that fails leaves nothing half-written. The new rows go in one COPY;
+    their ids are read back in one query for the events."""
+    benefits = {row[1] for row in rows}
     with transaction.atomic(), outbox.batch():
         existing = {
-            (e.person_id, e.benefit): e
-            for e in Entitlement.objects.select_for_update().filter(
-                period=month, benefit__in={variable for _p, variable in found}
-            )
+            (person, benefit): (pk, amount)
+            for pk, person, benefit, amount in Entitlement.objects.select_for_update()
+            .filter(period=month, benefit__in=benefits)
+            .order_by()
+            .values_list("pk", "person_id", "benefit", "amount")
         }
-        new = [e for key, e in found.items() if key not in existing]
-        changed = []
-        for key, entitlement in found.items():
-            old = existing.get(key)
-            if old is not None and old.amount != entitlement.amount:
-                old.amount = entitlement.amount
-                old.version = entitlement.version
-                old.trace = entitlement.trace
-                changed.append(old)
-        Entitlement.objects.bulk_create(new, batch_size=5000)
+        new = [row for row in rows if (row[0], row[1]) not in existing]
+        changed = [
+            Entitlement(pk=old[0], amount=Decimal(row[5]), version=row[7], trace=json.loads(row[8]))
+            for row in rows
+            if (old := existing.get((row[0], row[1]))) is not None and old[1] != Decimal(row[5])
+        ]
+        now = timezone.now()
+        copying.write(Entitlement, [*COLUMNS, "computed_at"], [(*row, now) for row in new])
         Entitlement.objects.bulk_update(changed, ["amount", "version", "trace"], batch_size=5000)
+        if new:
+            named = sorted(benefits)
+            which = Case(
+                *(When(benefit=b, then=Value(i)) for i, b in enumerate(named)),
+                output_field=IntegerField(),
+            )
+            read = copying.read_ints(
+                Entitlement.objects.filter(period=month, benefit__in=benefits, computed_at=now)
+                .annotate(which=which)
+                .values_list("pk", "person_id", "which")
+            )
+            ids = {
+                (person, named[b]): pk
+                for pk, person, b in zip(
+                    read[:, 0].tolist(), read[:, 1].tolist(), read[:, 2].tolist(), strict=True
+                )
+            }
         for start in range(0, len(new), BATCH):
             chunk = new[start : start + BATCH]
             outbox.emit(
                 EVENT,
                 source=SOURCE,
                 subject=f"{month}:{start // BATCH + 1}",
-                data={"period": month, "entitlements": [_event_item(e) for e in chunk]},
+                data={
+                    "period": month,
+                    "entitlements": [
+                        {
+                            "entitlement": ids[(row[0], row[1])],
+                            "person": row[0],
+                            "benefit": row[1],
+                            "service": row[2] or None,
+                            "jurisdiction": row[3],
+                            "period": row[4],
+                            "amount": row[5],
+                        }
+                        for row in chunk
+                    ],
+                },
             )
     report.new = len(new)
     report.updated = len(changed)
-
-
-def _age(birth: datetime.date | None, on: datetime.date) -> int | None:
-    if birth is None:
-        return None
-    return (on.year - birth.year) - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def _event_item(entitlement: Entitlement) -> dict:
-    """One new entitlement as its batch event carries it: identifiers and the amount."""
-    return {
-        "entitlement": entitlement.pk,
-        "person": entitlement.person_id,
-        "benefit": entitlement.benefit,
-        "service": entitlement.service or None,
-        "jurisdiction": entitlement.jurisdiction,
-        "period": entitlement.period,
-        "amount": str(entitlement.amount),
-    }

@@ -102,13 +102,17 @@ def record_consents(
     expires_at: datetime.datetime | None = None,
     agreement: Agreement | None = None,
     recorded_by=None,
+    known_categories: set[str] | None = None,
 ) -> list[ConsentRecord]:
     """Record several consents the person gave at once (a life event: one per agency's
     service), each announced as `org.joinedup.consent.given`. All are recorded, or none:
     every grant is checked before anything is written, and the rows of all of them are
-    written together (a handful of INSERTs, whatever the number of grants)."""
+    written together (a handful of INSERTs, whatever the number of grants).
+
+    `known_categories`: the category keys in the database, when the caller has just read
+    them (else, or when empty, they are read here)."""
     errors: dict[str, str] = {}
-    known = data_categories.known_categories()
+    known = known_categories or data_categories.known_categories()
     for grant in grants:
         grant.recipients = list(grant.recipients)
         grant.controllers = (

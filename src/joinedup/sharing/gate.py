@@ -458,7 +458,7 @@ def disclose_many(
     categories at once; asked one by one, each reads the same rules, consents and
     sensitivities again and appends its own row to the ledger's chain."""
     answers: list[Disclosure | DisclosureRefused | None] = []
-    pending: list[tuple[int, list[str], Agency | None, str, _Decision]] = []
+    pending: list[_Pending] = []
     own = context.person_id is not None and context.person_id == subject.pk and not context.role
     lookups = _Lookups(context, subject)
     with transaction.atomic():
@@ -492,36 +492,11 @@ def disclose_many(
             decision, holder = _decide(
                 context, subject, wanted, request.purpose, request.holder, action, lookups
             )
-            pending.append((len(answers), wanted, holder, request.purpose, decision))
-            answers.append(None)
-        rows = [
-            _values(
-                context,
-                subject,
-                holder,
-                action,
-                wanted if decision.refusal else [f for f in wanted if f in decision.allowed],
-                purpose,
-                decision,
-                refused=decision.refusal[0] if decision.refusal else "",
+            pending.append(
+                _Pending(len(answers), subject, wanted, holder, request.purpose, decision)
             )
-            for _index, wanted, holder, purpose, decision in pending
-        ]
-        events = ledger.append_many(rows)
-    for (index, wanted, _holder, _purpose, decision), event in zip(pending, events, strict=True):
-        if decision.refusal is not None:
-            code, message = decision.refusal
-            answers[index] = DisclosureRefused(code, message, event)
-            continue
-        granted = [f for f in wanted if f in decision.allowed]
-        answers[index] = Disclosure(
-            subject.pk,
-            {f: data_categories.field(f).read(subject) for f in granted},
-            [f for f in wanted if f not in decision.allowed],
-            decision.basis,
-            event,
-        )
-    return [a for a in answers if a is not None]
+            answers.append(None)
+        return _settle(context, action, answers, pending)
 
 
 def disclose_each(
@@ -575,7 +550,7 @@ def disclose_each(
             grants[grant.subject_id].append(grant)
     own = context.person_id is not None and not context.role
     shared: _Lookups | None = None
-    pending: list[tuple[int, Person, Agency | None, _Decision]] = []
+    pending: list[_Pending] = []
     with transaction.atomic():
         for subject, asked_holder in people:
             lookups = _Lookups(context, subject)
@@ -594,33 +569,62 @@ def disclose_each(
             )
             shared._levels = shared._levels or lookups._levels
             shared._recipient = shared._recipient or lookups._recipient
-            pending.append((len(answers), subject, holder, decision))
+            pending.append(_Pending(len(answers), subject, wanted, holder, purpose, decision))
             answers.append(None)
-        rows = [
+        return _settle(context, action, answers, pending)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A decision of a batch waiting for its ledger entry: where its answer goes, about whom."""
+
+    at: int
+    subject: Person
+    wanted: list[str]
+    holder: Agency | None
+    purpose: str
+    decision: _Decision
+
+
+def _settle(
+    context: ActingContext,
+    action: str,
+    answers: list[Disclosure | DisclosureRefused | None],
+    pending: list[_Pending],
+) -> list[Disclosure | DisclosureRefused]:
+    """Write the ledger entries of a batch's decisions in one insert, then fill in their answers
+    (refusals carry their entry; disclosures read only the granted fields). Shared by
+    `disclose_many` and `disclose_each` so both record and answer exactly as `disclose` does.
+
+    Called inside the batch's transaction: a failed insert leaves no half of the batch."""
+    events = ledger.append_many(
+        [
             _values(
                 context,
-                subject,
-                holder,
+                p.subject,
+                p.holder,
                 action,
-                wanted if decision.refusal else [f for f in wanted if f in decision.allowed],
-                purpose,
-                decision,
-                decision.refusal[0] if decision.refusal else "",
+                p.wanted
+                if p.decision.refusal
+                else [f for f in p.wanted if f in p.decision.allowed],
+                p.purpose,
+                p.decision,
+                p.decision.refusal[0] if p.decision.refusal else "",
             )
-            for _at, subject, holder, decision in pending
+            for p in pending
         ]
-        events = ledger.append_many(rows)
-    for (at, subject, _holder, decision), event in zip(pending, events, strict=True):
-        if decision.refusal is not None:
-            code, message = decision.refusal
-            answers[at] = DisclosureRefused(code, message, event)
+    )
+    for p, event in zip(pending, events, strict=True):
+        if p.decision.refusal is not None:
+            code, message = p.decision.refusal
+            answers[p.at] = DisclosureRefused(code, message, event)
             continue
-        granted = [f for f in wanted if f in decision.allowed]
-        answers[at] = Disclosure(
-            subject.pk,
-            {f: data_categories.field(f).read(subject) for f in granted},
-            [f for f in wanted if f not in decision.allowed],
-            decision.basis,
+        granted = [f for f in p.wanted if f in p.decision.allowed]
+        answers[p.at] = Disclosure(
+            p.subject.pk,
+            {f: data_categories.field(f).read(p.subject) for f in granted},
+            [f for f in p.wanted if f not in p.decision.allowed],
+            p.decision.basis,
             event,
         )
     return [a for a in answers if a is not None]

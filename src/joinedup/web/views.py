@@ -20,10 +20,10 @@ from joinedup.federation import catalogue
 from joinedup.federation.models import Agency, Jurisdiction, LifeSituation
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import guards
+from joinedup.pagination import paginate
 
 from . import watch
 from .forms import PlaceForm, ServiceFilterForm
-from .pagination import paginate
 
 
 @guards.public

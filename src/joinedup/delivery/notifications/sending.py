@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from joinedup import copying
 from joinedup.identity.models import ContactPoint, Person, User
 
 from ..models import Application, Notification
@@ -82,18 +83,27 @@ def notify(
     return created
 
 
-def notify_many(items: list[tuple[Person, str, str, dict[str, Any]]]) -> int:
-    """Record the notifications of many (person, event, dedupe key, variables) at once, as
-    `notify` does one by one (the same channels and addresses, idempotent by key): the
-    contact points and accounts read in two queries, the rows written in bulk. They are
-    sent by the periodic job (`send_due`, every 30 s), not one task each. Returns the
-    number of rows given to the insert (those already recorded are skipped by it)."""
-    people = {person.pk for person, *_rest in items}
+def notify_many(
+    items: list[tuple[int, str, str, str, dict[str, Any]]], *, new_keys: bool = False
+) -> int:
+    """Record the notifications of many (person id, the person's language, event, dedupe
+    key, variables) at once, as `notify` does one by one (the same channels and addresses,
+    idempotent by key): the contact points and accounts read in two queries, the messages
+    rendered in one pass per event (`templates.render_many`), the rows written in one COPY
+    (`joinedup.copying`). They are sent by the periodic job (`send_due`, every 30 s), not
+    one task each. Returns the number of rows given to the insert (those already recorded
+    are skipped by it, unless `new_keys` says that no key was ever used — an offer just
+    made — when the pass that skips them is left out)."""
+    people = {person for person, *_rest in items}
     emails: dict[int, str] = {}
     mobiles: dict[int, str] = {}
     points = (
-        ContactPoint.objects.filter(
-            person_id__in=people, kind__in=[ContactPoint.Kind.EMAIL, ContactPoint.Kind.MOBILE]
+        copying.among(
+            ContactPoint.objects.filter(
+                kind__in=[ContactPoint.Kind.EMAIL, ContactPoint.Kind.MOBILE]
+            ),
+            "person",
+            people,
         )
         .order_by("person_id", "-preferred", "pk")
         .values_list("person_id", "kind", "value")
@@ -102,33 +112,83 @@ def notify_many(items: list[tuple[Person, str, str, dict[str, Any]]]) -> int:
         (emails if kind == ContactPoint.Kind.EMAIL else mobiles).setdefault(person_id, value)
     accounts: dict[int, str] = {}
     for person_id, email in (
-        User.objects.filter(person_id__in=people).order_by("pk").values_list("person_id", "email")
+        copying.among(User.objects.all(), "person", people)
+        .order_by("pk")
+        .values_list("person_id", "email")
     ):
         if email:
             accounts.setdefault(person_id, email)
+    by_event: dict[str, list[int]] = {}
+    for index, (_person, _language, event, _key, _variables) in enumerate(items):
+        by_event.setdefault(event, []).append(index)
+    messages: list[templates.Message | None] = [None] * len(items)
+    for event, indexes in by_event.items():
+        rendered = templates.render_many(
+            None,
+            event,
+            ((items[i][1] or "en", items[i][4]) for i in indexes),
+        )
+        for index, message in zip(indexes, rendered, strict=True):
+            messages[index] = message
+    now = timezone.now()
     rows = []
-    for person, event, dedupe_key, variables in items:
-        language = person.preferred_language or "en"
-        message = templates.render(None, event, language, variables)
-        email = emails.get(person.pk) or accounts.get(person.pk)
-        reach = [(Notification.Channel.EMAIL, email)] if email else []
-        if person.pk in mobiles:
-            reach.append((Notification.Channel.SMS, mobiles[person.pk]))
-        rows += [
-            Notification(
-                person=person,
-                event=event,
-                dedupe_key=dedupe_key[:100],
-                channel=channel,
-                recipient=address,
-                language=language,
-                subject=message.subject if channel == Notification.Channel.EMAIL else "",
-                body=message.body if channel == Notification.Channel.EMAIL else _short(message),
+    for (person, language, event, dedupe_key, _variables), message in zip(
+        items, messages, strict=True
+    ):
+        language = language or "en"
+        email = emails.get(person) or accounts.get(person)
+        if email:
+            rows.append(
+                (
+                    person,
+                    event,
+                    dedupe_key[:100],
+                    Notification.Channel.EMAIL.value,
+                    email,
+                    language,
+                    message.subject,
+                    message.body,
+                    now,
+                    now,
+                )
             )
-            for channel, address in reach
-        ]
-    Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        if person in mobiles:
+            rows.append(
+                (
+                    person,
+                    event,
+                    dedupe_key[:100],
+                    Notification.Channel.SMS.value,
+                    mobiles[person],
+                    language,
+                    "",
+                    _short(message),
+                    now,
+                    now,
+                )
+            )
+    copying.write(
+        Notification,
+        [*_COLUMNS, "status", "attempts", "last_error", "provider_id"],
+        [(*row, Notification.Status.QUEUED.value, 0, "", "") for row in rows],
+        ignore_conflicts=not new_keys,
+    )
     return len(rows)
+
+
+#: What `notify_many` writes of each notification (the rest are the model's defaults).
+_COLUMNS = (
+    "person_id",
+    "event",
+    "dedupe_key",
+    "channel",
+    "recipient",
+    "language",
+    "subject",
+    "body",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 def _short(message: templates.Message) -> str:

@@ -4,6 +4,9 @@ A service version may carry its own wording (`notifications` in its JSON file):
 
     {"submitted": {"en": {"subject": "…", "body": "…"}, "fr": {"subject": "…", "body": "…"}}}
 
+An event set to `false` is not sent at all (the owning app tells the person itself; see
+`reactions.told_by_owner`).
+
 Otherwise the default templates are used (`templates/delivery/notifications/<event>.<lang>.txt`,
 whose first line is `Subject: …`). Both are Django templates over the same variables:
 name, reference, service, agency, status, reasons, message, due_date, submitted_on,
@@ -13,6 +16,7 @@ status_url, document, amount, currency, reason.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -53,6 +57,25 @@ def render(version, event: str, language: str, variables: dict[str, Any]) -> Mes
     """The subject and body of a notification, in `language` (English when missing)."""
     language = language if language in LANGUAGES else "en"
     subject, body = _from_version(version, event, language) or _default(event, language)
+    return _message(subject, body, variables)
+
+
+def render_many(version, event: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Message]:
+    """The messages of many notifications of one event, each (language, variables), in one
+    pass: each language's wording is looked up once, and a plain template is rendered by
+    Django once per pattern of empty and non-empty values (see `_fill`), not once per
+    notification. The same messages as `render` one by one, in the order given."""
+    wording: dict[str, tuple[str, str]] = {}
+    messages = []
+    for language, variables in items:
+        language = language if language in LANGUAGES else "en"
+        if language not in wording:
+            wording[language] = _from_version(version, event, language) or _default(event, language)
+        messages.append(_message(*wording[language], variables))
+    return messages
+
+
+def _message(subject: str, body: str, variables: dict[str, Any]) -> Message:
     return Message(
         subject=" ".join(_fill(subject, variables).split())[:300],
         body=_fill(body, variables).strip(),

@@ -1,6 +1,8 @@
 """Paging long lists the way the design system shows it: first, last, neighbours, gaps.
 
-Links keep the reader's filters: only `page` changes from one link to the next.
+Links keep the reader's filters: only `page` changes from one link to the next. It sits
+beside the apps, below all of them, so that every app's list pages (the catalogue, the back
+office, the care workspace, engagement) page alike with `web/includes/pagination.html`.
 """
 
 from dataclasses import dataclass

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('funding', '0004_places22_places_and_pilots'),
+        ('funding', '0005_funding21_allocation_place_path'),
     ]
 
     operations = [
