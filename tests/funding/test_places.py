@@ -16,10 +16,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from joinedup.demo.history.places import write_places
 from joinedup.demo.loading import PLACES
 from joinedup.federation.loader import load_federation
+from joinedup.federation.models import Jurisdiction
 from joinedup.funding import expenditures, places
 from joinedup.funding.models import Expenditure, Pilot, Place, PlaceFigure
 from tests.conftest import SMALL_FEDERATION
@@ -241,25 +243,53 @@ def test_similar_places_are_suggested_as_comparisons():
     assert [key for key, _d in evaluation.similar_places(panel, 2)] == ["near", "close"]
 
 
-def test_jurisdiction_figures_come_from_the_rollups_and_reconcile_with_them(registry):
+def _residents(month, service_key, delivered_by, lives_in, postal="", channel="online", **counts):
+    """What the rollups hold for transactions delivered by one jurisdiction to people living
+    in another: the monthly row, and the group rows of the place and the postal area."""
+    from joinedup.performance.models import GroupRollup, MonthlyRollup
+
+    key = {
+        "month": month,
+        "service_key": service_key,
+        "jurisdiction": delivered_by,
+        "agency": "esdc",
+        "channel": channel,
+    }
+    row, _made = MonthlyRollup.objects.get_or_create(**key)  # the residents of every place
+    for name, value in counts.items():
+        setattr(row, name, getattr(row, name) + value)
+    row.save()
+    GroupRollup.objects.create(**key, dimension="place", value=lives_in, **counts)
+    GroupRollup.objects.create(**key, dimension="postal_area", value=postal, **counts)
+
+
+def test_place_figures_count_where_people_live_and_reconcile_with_the_rollups(registry):
     from joinedup.performance.models import MonthlyRollup
 
     month = datetime.date(2025, 1, 1)
-    for code, completed, with_standard, met in (
-        ("CA-ON-TOR", 10, 8, 6),
-        ("CA-ON-OTT", 5, 5, 5),
-        ("CA-QC-MTL", 3, 0, 0),
+    # Everything is delivered by the federal government, to people living in each city.
+    for lives_in, postal, completed, with_standard, met in (
+        ("CA-ON-TOR", "M1B", 10, 8, 6),
+        ("CA-ON-OTT", "K1A", 5, 5, 5),
+        ("CA-QC-MTL", "H2X", 3, 0, 0),
     ):
-        MonthlyRollup.objects.create(
-            month=month,
-            service_key="ca.passport",
-            jurisdiction=code,
-            agency="esdc",
-            channel="online",
+        _residents(
+            month,
+            "ca.passport",
+            "CA",
+            lives_in,
+            postal,
             completed=completed,
             with_standard=with_standard,
             met_standard=met,
         )
+    east = Place.objects.create(
+        key="toronto-east",
+        kind="area",
+        jurisdiction=Jurisdiction.objects.get(code="CA-ON-TOR"),
+        names={"en": "Toronto East"},
+        postal_codes=["M1B", "M1C"],
+    )
     call_command("load_places", "--figures")
 
     def figure(key, measure):
@@ -268,6 +298,8 @@ def test_jurisdiction_figures_come_from_the_rollups_and_reconcile_with_them(regi
     assert figure("ca-on-tor", "completed") == 10 and figure("ca-on-tor", "within_standard") == 75
     assert figure("ca-on", "completed") == 15
     assert figure("ca-on", "within_standard") == pytest.approx(11 / 13 * 100)
+    # the service area: the people living in its postal areas
+    assert figure(east.key, "completed") == 10
     # the country's total is the rollups' total: nothing lost, nothing counted twice
     assert figure("ca", "completed") == sum(r.completed for r in MonthlyRollup.objects.all())
     assert not PlaceFigure.objects.filter(place__key="ca-qc-mtl", measure="within_standard")
@@ -289,7 +321,7 @@ def _activity(world, size: int) -> None:
     from joinedup.care.models import Service as CareService
     from joinedup.federation.models import Service
     from joinedup.identity.models import Person, User
-    from joinedup.performance.models import ChannelUnitCost, MonthlyRollup, SurveyRollup
+    from joinedup.performance.models import ChannelUnitCost, SurveyGroupRollup, SurveyRollup
 
     this_month = timezone.localdate().replace(day=1)
     channel = "online" if size == 2 else "phone"  # each call adds rows of its own
@@ -300,33 +332,38 @@ def _activity(world, size: int) -> None:
     for n, service in enumerate(services):
         for back in range(size):
             month = (this_month - datetime.timedelta(days=31 * back)).replace(day=1)
-            MonthlyRollup.objects.create(
-                month=month,
-                service_key=service.key,
-                jurisdiction="CA-ON-TOR",
-                agency="toronto",
-                channel=channel,
+            # delivered by the province to people living in Toronto
+            _residents(
+                month,
+                service.key,
+                "CA-ON",
+                "CA-ON-TOR",
+                "M5H",
+                channel,
                 completed=40 if n == 0 else 3,
                 with_standard=40 if n == 0 else 3,
                 met_standard=30 if n == 0 else 3,
                 channel_cost=(40 if n == 0 else 3) * 1234,
             )
-            SurveyRollup.objects.create(
-                month=month,
-                service_key=service.key,
-                jurisdiction="CA-ON-TOR",
-                channel=channel,
-                invited=20,
-                responses=12 if n == 0 else 2,
-                sums={"satisfaction": [48, 12] if n == 0 else [10, 2]},
-            )
-    # the year of the allocations: 50 transactions completed in Toronto
-    MonthlyRollup.objects.create(
-        month=datetime.date(2025, 6, 1),
-        service_key=services[0].key,
-        jurisdiction="CA-ON-TOR",
-        agency="toronto",
-        channel=channel,
+            survey = {
+                "month": month,
+                "service_key": service.key,
+                "jurisdiction": "CA-ON",
+                "channel": channel,
+                "invited": 20,
+                "responses": 12 if n == 0 else 2,
+                "sums": {"satisfaction": [48, 12] if n == 0 else [10, 2]},
+            }
+            SurveyRollup.objects.create(**survey)
+            SurveyGroupRollup.objects.create(**survey, dimension="place", value="CA-ON-TOR")
+    # the year of the allocations: 50 transactions completed for people living in Toronto
+    _residents(
+        datetime.date(2025, 6, 1),
+        services[0].key,
+        "CA-ON",
+        "CA-ON-TOR",
+        "M5H",
+        channel,
         completed=50,
     )
     user = User.objects.create_user(
@@ -422,11 +459,17 @@ def test_a_place_shows_satisfaction_referrals_cost_and_take_up_with_small_counts
     french = client.get("/fr/funding/places/ca-on-tor/").content.decode()
     assert "Coût par résultat" in french and "Satisfaction (0 à 100)" in french
     assert "0,35 CAD" in french  # 35 spent ÷ 100 completed now, in the French way
-    # a service area: counted by jurisdiction, said so
+    # a service area without postal areas: nothing placed in it
     area_place = Place.objects.create(
         key="downtown", kind="area", jurisdiction=world.toronto.jurisdiction, names={"en": "D"}
     )
     assert places.view(area_place).performance == []
+    # with its postal areas: the services of the people living there
+    area_place.postal_codes = ["M5H"]
+    area_place.save()
+    with translation.override("en"):
+        by_service = {row[0]: row for row in places.view(area_place).performance}
+    assert by_service[first][1:3] == ["240", "75 %"]  # both calls of _activity
 
 
 def test_the_map_shows_the_month_and_measure_chosen_with_a_plain_form(world):
@@ -458,3 +501,39 @@ def test_the_map_shows_the_month_and_measure_chosen_with_a_plain_form(world):
         assert refused.status_code == 400 and "usa-alert--error" in refused.content.decode()
     french = client.get("/fr/funding/places/?month=2024-03").content.decode()
     assert "Mois affiché" in french and "mars 2024" in french
+
+
+def test_a_place_page_maps_it_among_its_neighbours_with_a_table_and_its_residents(world, tmp_path):
+    toronto = {"kind": "jurisdiction", "jurisdiction": "CA-ON-TOR"}
+    ottawa = {"kind": "jurisdiction", "jurisdiction": "CA-ON-OTT"}
+    shapes = tmp_path / "shapes.geojson"
+    shapes.write_text(
+        collection(
+            {"type": "Feature", "properties": toronto, "geometry": square(-79.4, 43.6)},
+            {"type": "Feature", "properties": ottawa, "geometry": square(-75.7, 45.4)},
+            area("east", postal_codes=["m1b"]),
+        )
+    )
+    loaded = places.load_places([shapes])
+    assert loaded.areas == 1 and Place.objects.get(key="east").postal_codes == ["M1B"]
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(collection(area("west", postal_codes=["TOO-LONG"])))
+    with pytest.raises(places.PlacesRefused, match="postal_codes"):
+        places.load_places([bad])
+    this_month = datetime.date.today().replace(day=1)
+    _residents(this_month, "ca.passport", "CA", "CA-ON-TOR", "M1B", completed=40)
+    _residents(this_month, "ca.passport", "CA", "CA-ON-OTT", "K1A", completed=25)
+    places.figures_from_rollups()
+    client, _user = staff_client(world.toronto, "analyst")
+    page = client.get("/en/funding/places/ca-on-tor/").content.decode()
+    assert "<svg" in page and 'id="place-map-data"' in page
+    # the map's table: the place itself, its service area and its neighbour, with values
+    table = page[page.index('id="place-map-data"') :]
+    table = table[: table.index("</table>")]
+    assert "(this place)" in table and "/en/funding/places/ca-on-ott/" in table
+    assert "/en/funding/places/east/" in table and ">40<" in table and ">25<" in table
+    assert "Where the people served live" in page
+    east = client.get("/en/funding/places/east/").content.decode()
+    assert "by postal area" in east and "M1B" in east
+    french = client.get("/fr/funding/places/ca-on-tor/").content.decode()
+    assert "(ce lieu)" in french and "Où vivent les personnes servies" in french

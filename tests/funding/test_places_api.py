@@ -167,3 +167,67 @@ def test_only_analysts_read_places_and_pilots_and_the_document_describes_them(wo
     }
     listed = {p["name"] for p in paths["/api/v1/funding/places"]["get"]["parameters"]}
     assert {"limit", "offset", "kind", "synthetic"} <= listed
+
+
+def _lived_in(month, lives_in: str, postal: str, completed: int, service: str = "ca.passport"):
+    """Rollup rows of transactions the federal government delivered to people living in a
+    place (as the live rollups write them: the month's row and its place and postal rows)."""
+    from joinedup.performance.models import GroupRollup, MonthlyRollup
+
+    key = {
+        "month": month,
+        "service_key": service,
+        "jurisdiction": "CA",
+        "agency": "esdc",
+        "channel": "online",
+    }
+    counts = {"started": completed, "completed": completed, "with_standard": completed}
+    row, _made = MonthlyRollup.objects.get_or_create(**key)  # the residents of every place
+    row.completed += completed
+    row.save()
+    GroupRollup.objects.create(**key, dimension="place", value=lives_in, **counts)
+    GroupRollup.objects.create(**key, dimension="postal_area", value=postal, **counts)
+
+
+def test_residents_of_a_place_by_the_places_inside_it_with_small_cells_hidden(analyst):
+    this_month = datetime.date.today().replace(day=1)
+    for lives_in, postal, completed in (
+        ("CA-ON-TOR", "M1B", 40),
+        ("CA-ON-OTT", "K1A", 25),
+        ("CA-ON", "", 3),  # known to live in Ontario, not where
+        ("CA-QC-MTL", "H2X", 50),  # outside Ontario: not counted there
+    ):
+        _lived_in(this_month, lives_in, postal, completed)
+    url = "/api/v1/funding/places/ca-on/residents"
+    analyst.get(url)  # the first request of a session does more
+    small = _queries(analyst, url)
+    found = analyst.get(url).json()
+    assert found["by"] == "place" and found["minimum"] == 10
+    rows = {row["group"]: row for row in found["rows"]}
+    assert set(rows) == {"CA-ON", "CA-ON-TOR", "CA-ON-OTT"}
+    assert rows["CA-ON-TOR"]["name"] == "Toronto"  # the registry's name
+    # 3 is too few; Ottawa, the next smallest, is hidden too, so 3 cannot be recovered
+    assert rows["CA-ON"]["completions"] is None and rows["CA-ON-OTT"]["completions"] is None
+    assert rows["CA-ON-TOR"]["completions"] == 40
+    assert found["total"]["completions"] == 68  # everyone living in Ontario, delivered by CA
+    # a service area: by its postal areas
+    Place.objects.create(
+        key="toronto-east",
+        kind="area",
+        jurisdiction=Place.objects.get(key="ca-on-tor").jurisdiction,
+        names={"en": "Toronto East"},
+        postal_codes=["M1B", "M1C"],
+    )
+    east = analyst.get("/api/v1/funding/places/toronto-east/residents").json()
+    assert east["by"] == "postal_area"
+    assert [(r["group"], r["completions"]) for r in east["rows"]] == [("M1B", 40)]
+    assert east["total"]["completions"] == 40
+    # queries do not grow with the data
+    for n in range(20):
+        _lived_in(this_month, "CA-ON-TOR", "M1C", 1, service=f"ca.other-{n}")
+    assert _queries(analyst, url) == small
+    refused = analyst.get(url, {"first": "2025-13"})
+    assert refused.status_code == 400 and "YYYY-MM" in refused.json()["detail"]
+    backwards = analyst.get(url, {"first": "2025-06", "last": "2025-01"})
+    assert backwards.status_code == 400 and backwards.json()["detail"]
+    assert analyst.get("/api/v1/funding/places/nowhere/residents").status_code == 404

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 PATHS = (
     "/api/v1/funding/places",
     "/api/v1/funding/places/{key}",
+    "/api/v1/funding/places/{key}/residents",
     "/api/v1/funding/pilots",
     "/api/v1/funding/pilots/{key}",
 )

@@ -243,3 +243,42 @@ def test_a_business_size_comes_from_the_business(db):
     assert derived["business_size"] == "small"
     assert derived["age_band"] == derived["accessibility"] == derived["newcomer"] == ""
     assert derived["place_area"] == derived["area"] == ""
+
+
+def test_a_transaction_records_where_the_person_lives_not_only_who_delivered(
+    birth_registration, applicant
+):
+    from joinedup.federation.models import Jurisdiction
+
+    toronto = Jurisdiction.objects.get(code="CA-ON-TOR")
+    applicant.person.addresses.update(
+        street_address="1 Ellesmere Rd", postal_code="m1b 2k3", jurisdiction=toronto
+    )
+    application = submit(applicant, "r1")
+    dispatch.dispatch_pending()
+    txn = Transaction.objects.get(source=f"application:{application.pk}")
+    # Delivered by the province, for a person living in Toronto (the finest level known),
+    # in postal area M1B: never the street or the full postal code.
+    assert txn.jurisdiction == "CA-ON"
+    assert (txn.place, txn.postal_area) == ("CA-ON-TOR", "M1B")
+    values = {str(getattr(txn, f.attname)) for f in Transaction._meta.concrete_fields}
+    assert not {"M1B 2K3", "m1b 2k3", "1 Ellesmere Rd"} & values
+    rows = GroupRollup.objects.filter(dimension__in=["place", "postal_area"])
+    assert set(rows.values_list("dimension", "value", "started")) == {
+        ("place", "CA-ON-TOR", 1),
+        ("postal_area", "M1B", 1),
+    }
+    # Residents of Toronto, by place: the figures the places read.
+    period = kpis.Period("t", datetime.date(2000, 1, 1), datetime.date(2100, 1, 1))
+    (figures,) = kpis.compute(period, ("group",), dimension="place", values=["CA-ON-TOR"])
+    assert figures.started == 1
+    assert kpis.compute(period, ("group",), dimension="place", values=["CA-QC-MTL"]) == []
+    before = group_rows()
+    rollups.recompute_rollups()
+    assert group_rows() == before
+
+
+def test_postal_areas_by_hand():
+    assert groups.postal_area("m1b 2k3") == "M1B"
+    assert groups.postal_area("2000") == "200"
+    assert groups.postal_area("K1") == groups.postal_area("") == ""

@@ -11,6 +11,7 @@ import math
 from decimal import Decimal
 from typing import Literal
 
+from django.conf import settings
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -1079,6 +1080,88 @@ def place_detail(request: HttpRequest, key: str):
         ],
         "pilots": [p.key for p in counted.pilots],
         "compared_in": [p.key for p in counted.compared_in],
+    }
+
+
+class ResidentsRowOut(Schema):
+    group: str = Field(
+        description="The jurisdiction's code where the people live, or the postal area"
+    )
+    name: str
+    started: int | None
+    completions: int | None
+    completion_rate: float | None
+    within_standard: float | None
+    median_days: int | None
+    satisfaction: float | None
+    responses: int | None
+    cost_per_transaction: float | None
+    currency: str | None
+    suppressed: list[str] = Field(
+        description="Measures left out: resting on too few cases, or hidden so that no "
+        "hidden cell can be recovered from the total"
+    )
+
+
+class ResidentsTotalOut(Schema):
+    started: int | None
+    completions: int | None
+    completion_rate: float | None
+    within_standard: float | None
+    median_days: int | None
+    satisfaction: float | None
+    responses: int | None
+    cost_per_transaction: float | None
+    currency: str | None
+    suppressed: list[str]
+
+
+class ResidentsOut(Schema):
+    place: str
+    first_month: str = Field(description="YYYY-MM")
+    last_month: str = Field(description="YYYY-MM")
+    by: str = Field(description="place (jurisdictions inside it) or postal_area (a service area)")
+    minimum: int = Field(description="The fewest cases a published figure rests on")
+    rows: list[ResidentsRowOut]
+    total: ResidentsTotalOut
+
+
+def _month_param(value: str | None, default: datetime.date) -> datetime.date:
+    if not value:
+        return default
+    try:
+        return datetime.date.fromisoformat(value + "-01")
+    except ValueError:
+        raise HttpError(400, _("Give the month as YYYY-MM.")) from None
+
+
+@router.get(
+    "/funding/places/{key}/residents",
+    response={200: ResidentsOut, 400: Refusal, 404: Refusal},
+    auth=api_auth("funding.places"),
+    summary="The services of the people living in a place, by the finer places inside it",
+)
+def place_residents(
+    request: HttpRequest, key: str, first: str | None = None, last: str | None = None
+):
+    """Counted by where the people live (not by the delivering jurisdiction), from the
+    performance rollups; one row per jurisdiction inside the place (or, for a service area,
+    per postal area), with small cells hidden as on every published table."""
+    place = get_object_or_404(Place.objects.select_related("jurisdiction"), key=key)
+    default_first, default_last = places.window()
+    first_month = _month_param(first, default_first)
+    last_month = _month_param(last, default_last)
+    if first_month > last_month:
+        raise HttpError(400, _("The first month comes after the last."))
+    found = places.residents(place, first_month, last_month)
+    return {
+        "place": place.key,
+        "first_month": f"{first_month:%Y-%m}",
+        "last_month": f"{last_month:%Y-%m}",
+        "by": found.dimension,
+        "minimum": settings.PERFORMANCE_MIN_COUNT,
+        "rows": found.rows,
+        "total": found.total,
     }
 
 

@@ -734,6 +734,9 @@ class Place(Named):
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     source = models.CharField(_("loaded from"), max_length=200, blank=True)
     synthetic = models.BooleanField(_("synthetic"), default=False)
+    #: A service area's postal areas (the first three characters of a postal code): the
+    #: transactions of people living in them are the area's, as their residence records them.
+    postal_codes = models.JSONField(_("postal areas"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("place")

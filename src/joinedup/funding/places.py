@@ -35,8 +35,8 @@ from joinedup.bundles.models import Offer
 from joinedup.care.models import Referral
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
-from joinedup.performance import kpis
-from joinedup.performance.models import MonthlyRollup
+from joinedup.performance import groups, kpis
+from joinedup.performance.models import GroupRollup
 
 from . import fiscal
 from .explorer import _cents_sum, money
@@ -44,6 +44,7 @@ from .models import Allocation, Expenditure, Pilot, Place, PlaceFigure, Spending
 
 SLUG = re.compile(r"^[-a-z0-9_]{1,80}$")
 SHAPES = {"Polygon", "MultiPolygon"}
+POSTAL = re.compile(r"^[A-Za-z0-9]{3}$")
 
 
 class PlacesRefused(ValueError):
@@ -135,6 +136,19 @@ def load_places(paths: list[Path]) -> Loaded:
                         % {"where": where, "key": key}
                     )
                     continue
+            postal = properties.get("postal_codes")
+            if postal is not None and (
+                not isinstance(postal, list)
+                or not all(isinstance(c, str) and POSTAL.match(c) for c in postal)
+            ):
+                problems.append(
+                    _(
+                        "%(where)s: postal_codes must be a list of postal areas (three letters "
+                        "or digits, such as M1B)."
+                    )
+                    % {"where": where}
+                )
+                continue
             population = properties.get("population")
             if population is not None and (
                 isinstance(population, bool) or not isinstance(population, int) or population < 0
@@ -182,6 +196,9 @@ def load_places(paths: list[Path]) -> Loaded:
                     "shape": geometry,
                     "source": source,
                     "synthetic": bool(properties.get("synthetic")),
+                    "postal_codes": sorted(
+                        {c.upper() for c in properties.get("postal_codes") or []}
+                    ),
                 }
                 loaded.areas += 1
             if properties.get("population") is not None:
@@ -325,6 +342,8 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
         ]
     if jurisdiction is not None and place.kind == Place.Kind.JURISDICTION:
         _measured(result, jurisdiction)
+    elif place.postal_codes:
+        _measured_area(result, place)
     figures = result.figures
     for measure, period, value in _rows("figures", 1, [place.pk]):
         points = figures.get(measure)
@@ -406,6 +425,11 @@ def _window(today: datetime.date) -> tuple[datetime.date, datetime.date]:
     return datetime.date(index // 12, index % 12 + 1, 1), last
 
 
+def window() -> tuple[datetime.date, datetime.date]:
+    """The months a place's service counts cover by default: the twelve up to this one."""
+    return _window(timezone.localdate())
+
+
 def _count(n: int) -> str:
     return number_format(n, 0, use_l10n=True, force_grouping=True)
 
@@ -426,35 +450,11 @@ def _days(value: Any) -> float | None:
     return float(value) / 86_400_000_000  # SQLite answers microseconds
 
 
-def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
-    """The place's services measured by performance (volumes, timeliness, satisfaction, cost
-    per transaction), the referrals of people living there and how they closed, the take-up of
-    benefits offered to the people the rules found entitled, and the cost per outcome. Every
-    figure resting on fewer cases than the publication minimum is shown as —, as on every
-    published page. A fixed number of queries: each table is one grouped query."""
-    minimum = settings.PERFORMANCE_MIN_COUNT
+def _service_rows(result: PlaceView, figures: list[kpis.Figures], minimum: int) -> bool:
+    """The place's performance table, one row per service (suppressed as published pages
+    are); whether a figure was hidden."""
     hidden = False
-    prefix = jurisdiction.path
-    inside = Jurisdiction.objects.filter(Q(path=prefix) | Q(path__startswith=prefix + "/"))
-    codes = list(inside.values_list("code", flat=True))
-    first, last = _window(timezone.localdate())
-    result.window = (first, last)
-    figures = kpis.compute(kpis.Period("place", first, last), ("service_key",), jurisdictions=codes)
     keys = {f.key["service_key"] for f in figures}
-    offers = (
-        Offer.objects.filter(
-            trigger=Offer.Trigger.ENTITLEMENT_FOUND,
-            place__in=codes,
-            period__gte=f"{first:%Y-%m}",
-            period__lte=f"{last:%Y-%m}",
-        )
-        .values("service__key", "service__names")
-        .annotate(
-            offers=Count("pk"),
-            acted_on=Count("pk", filter=Q(status=Offer.Status.ACCEPTED)),
-        )
-        .order_by("service__key")
-    )
     names = {s.key: s.name for s in Service.objects.filter(key__in=keys).only("key", "names")}
     for figure in sorted(figures, key=lambda f: names.get(f.key["service_key"], "")):
         shown = figure.published(minimum)
@@ -474,6 +474,95 @@ def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
                 cost_text,
             ]
         )
+    return hidden
+
+
+@dataclass
+class Residents:
+    """The published figures of the people living in a place over some months, one row per
+    finer place their transactions record (a jurisdiction inside it, or a service area's
+    postal area), and the total; small cells hidden with secondary suppression."""
+
+    place: Place
+    first: datetime.date
+    last: datetime.date
+    #: "place" (rows are jurisdictions by code) or "postal_area" (rows are postal areas).
+    dimension: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    total: dict[str, Any] = field(default_factory=dict)
+
+
+def residents(place: Place, first: datetime.date, last: datetime.date) -> Residents:
+    """The figures of the people living in the place, month `first` to month `last`: for a
+    jurisdiction, one row per jurisdiction inside it that transactions recorded as where the
+    person lives; for a service area, one row per postal area of it. Published as the
+    groups are (`groups.publish_cells`: a measure never has exactly one cell hidden, so none
+    can be recovered from the total). A fixed number of queries, whatever the data."""
+    if place.kind == Place.Kind.JURISDICTION and place.jurisdiction is not None:
+        prefix = place.jurisdiction.path
+        inside = Jurisdiction.objects.filter(Q(path=prefix) | Q(path__startswith=prefix + "/"))
+        names = {j.code: j.name for j in inside.only("code", "names")}
+        dimension, values = "place", sorted(names)
+    else:
+        names, dimension, values = {}, "postal_area", list(place.postal_codes or [])
+    period = kpis.Period("residents", first, last)
+    cells = kpis.compute(period, ("group",), dimension=dimension, values=values) if values else []
+    result = Residents(place=place, first=first, last=last, dimension=dimension)
+    for cell, record in zip(cells, groups.publish_cells(cells), strict=True):
+        value = cell.key["group"]
+        record["name"] = names.get(value, value)
+        result.rows.append(record)
+    # The total of every row, summed by the rollups themselves (costs, answers, turnaround).
+    totals = kpis.compute(period, (), dimension=dimension, values=values) if values else []
+    result.total = (totals[0] if totals else kpis.Figures(key={})).published()
+    return result
+
+
+def _measured_area(result: PlaceView, place: Place) -> None:
+    """A service area's services measured by performance, from the transactions of people
+    living in its postal areas (money, referrals and take-up are recorded by jurisdiction)."""
+    first, last = _window(timezone.localdate())
+    result.window = (first, last)
+    figures = kpis.compute(
+        kpis.Period("place", first, last),
+        ("service_key",),
+        dimension="postal_area",
+        values=place.postal_codes,
+    )
+    result.suppressed = _service_rows(result, figures, settings.PERFORMANCE_MIN_COUNT)
+
+
+def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
+    """The place's services measured by performance (volumes, timeliness, satisfaction, cost
+    per transaction), the referrals of people living there and how they closed, the take-up of
+    benefits offered to the people the rules found entitled, and the cost per outcome. Every
+    figure resting on fewer cases than the publication minimum is shown as —, as on every
+    published page. A fixed number of queries: each table is one grouped query."""
+    minimum = settings.PERFORMANCE_MIN_COUNT
+    prefix = jurisdiction.path
+    inside = Jurisdiction.objects.filter(Q(path=prefix) | Q(path__startswith=prefix + "/"))
+    codes = list(inside.values_list("code", flat=True))
+    first, last = _window(timezone.localdate())
+    result.window = (first, last)
+    # By where the people live (the transaction's place), not by who delivered the service.
+    figures = kpis.compute(
+        kpis.Period("place", first, last), ("service_key",), dimension="place", values=codes
+    )
+    hidden = _service_rows(result, figures, minimum)
+    offers = (
+        Offer.objects.filter(
+            trigger=Offer.Trigger.ENTITLEMENT_FOUND,
+            place__in=codes,
+            period__gte=f"{first:%Y-%m}",
+            period__lte=f"{last:%Y-%m}",
+        )
+        .values("service__key", "service__names")
+        .annotate(
+            offers=Count("pk"),
+            acted_on=Count("pk", filter=Q(status=Offer.Status.ACCEPTED)),
+        )
+        .order_by("service__key")
+    )
     for row in offers:
         rate = row["acted_on"] / row["offers"] if row["offers"] else None
         few = row["offers"] < minimum
@@ -535,7 +624,7 @@ def _cost_per_outcome(result: PlaceView, codes: list[str], minimum: int) -> bool
     _currency, first_month = jurisdiction.fiscal_terms()
     outcomes: dict[int, int] = defaultdict(int)
     for month, completed in (
-        MonthlyRollup.objects.filter(jurisdiction__in=codes)
+        GroupRollup.objects.filter(dimension="place", value__in=codes)
         .values("month")
         .annotate(completed=Sum("completed"))
         .values_list("month", "completed")
@@ -650,6 +739,28 @@ def choropleth(
             fill = CLASSES[sum(1 for c in cuts if value >= c)]
         areas.append(MapArea(place=place, path=d, fill=fill, value=value))
     return areas, height, legend
+
+
+def neighbourhood(place: Place) -> list[Place]:
+    """The shaped places to draw around a place: itself, the places inside it (the
+    jurisdictions under it and its service areas), and its neighbours (the places directly
+    under the same jurisdiction, or the other service areas of the same one). One query."""
+    jurisdiction = place.jurisdiction
+    if jurisdiction is None:
+        return [place] if place.shape else []
+    near = Q(pk=place.pk)
+    if place.kind == Place.Kind.JURISDICTION:
+        near |= Q(jurisdiction__parent_id=jurisdiction.pk, kind=Place.Kind.JURISDICTION)
+        near |= Q(jurisdiction_id=jurisdiction.pk, kind=Place.Kind.AREA)
+        if jurisdiction.parent_id is not None:
+            near |= Q(jurisdiction__parent_id=jurisdiction.parent_id, kind=Place.Kind.JURISDICTION)
+    else:
+        near |= Q(jurisdiction_id=jurisdiction.pk)
+    return [
+        p
+        for p in Place.objects.filter(near).select_related("jurisdiction").order_by("key")
+        if p.shape
+    ]
 
 
 # --- Export and comparison -----------------------------------------------------------------
@@ -771,37 +882,52 @@ def comparison_rows(left: PlaceView, right: PlaceView) -> list[list[str]]:
 
 
 def figures_from_rollups() -> int:
-    """Monthly figures of every jurisdiction place from performance's monthly rollups:
-    completed transactions and the share within the service standard, summed over the
-    jurisdiction and every jurisdiction under it (by delivering jurisdiction: transactions
-    do not record the person's place yet). Replaces the non-synthetic figures of those two
-    measures; returns how many were written. One aggregate query over the rollups."""
+    """Monthly figures of every place from performance's rollups by where people live:
+    completed transactions and the share within the service standard of the people living in
+    a jurisdiction (its own residents and those of every jurisdiction under it), or in a
+    service area's postal areas. Replaces the non-synthetic figures of those two measures;
+    returns how many were written. Two aggregate queries over the rollups."""
     paths = dict(Jurisdiction.objects.values_list("code", "path"))
     by_place_code = dict(
         Place.objects.filter(kind=Place.Kind.JURISDICTION, jurisdiction__isnull=False).values_list(
             "jurisdiction__code", "pk"
         )
     )
+    by_postal: dict[str, list[int]] = defaultdict(list)
+    for place_id, postal_codes in Place.objects.filter(kind=Place.Kind.AREA).values_list(
+        "pk", "postal_codes"
+    ):
+        for code in postal_codes or []:
+            by_postal[code].append(place_id)
     totals: dict[tuple[int, Any], list[int]] = defaultdict(lambda: [0, 0, 0])
-    rows = (
-        MonthlyRollup.objects.values("jurisdiction", "month")
-        .annotate(
-            completed=Sum("completed"), with_standard=Sum("with_standard"), met=Sum("met_standard")
+
+    def summed(dimension: str):
+        return (
+            GroupRollup.objects.filter(dimension=dimension)
+            .exclude(value="")
+            .values("value", "month")
+            .annotate(
+                completed=Sum("completed"),
+                with_standard=Sum("with_standard"),
+                met=Sum("met_standard"),
+            )
+            .order_by()
         )
-        .order_by()
-    )
-    for row in rows:
-        path = paths.get(row["jurisdiction"])
-        if not path:
-            continue
-        for code in path.split("/"):
-            place_id = by_place_code.get(code)
-            if place_id is None:
-                continue
-            cell = totals[(place_id, row["month"])]
-            cell[0] += row["completed"] or 0
-            cell[1] += row["with_standard"] or 0
-            cell[2] += row["met"] or 0
+
+    def add(place_id: int, row: dict) -> None:
+        cell = totals[(place_id, row["month"])]
+        cell[0] += row["completed"] or 0
+        cell[1] += row["with_standard"] or 0
+        cell[2] += row["met"] or 0
+
+    for row in summed("place"):
+        for code in (paths.get(row["value"]) or "").split("/"):
+            if (place_id := by_place_code.get(code)) is not None:
+                add(place_id, row)
+    if by_postal:
+        for row in summed("postal_area"):
+            for place_id in by_postal.get(row["value"], ()):
+                add(place_id, row)
     figures = []
     for (place_id, month), (completed, with_standard, met) in totals.items():
         figures.append(
@@ -823,8 +949,6 @@ def figures_from_rollups() -> int:
             )
     measures = [PlaceFigure.Measure.COMPLETED, PlaceFigure.Measure.WITHIN_STANDARD]
     with transaction.atomic():
-        PlaceFigure.objects.filter(
-            place__kind=Place.Kind.JURISDICTION, synthetic=False, measure__in=measures
-        ).delete()
+        PlaceFigure.objects.filter(synthetic=False, measure__in=measures).delete()
         PlaceFigure.objects.bulk_create(figures, batch_size=2000)
     return len(figures)

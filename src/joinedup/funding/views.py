@@ -692,6 +692,12 @@ def place_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
         figure_chart(f"figure-{measure}", str(labels.get(measure, measure)), points)
         for measure, points in counted.figures.items()
     ]
+    # The map: the place among the places around it, by the completed transactions of the
+    # people living in each in the latest month with figures; the table beside it says the same.
+    month, values = places.latest_values(PlaceFigure.Measure.COMPLETED)
+    around = places.neighbourhood(place)
+    areas, height, legend = places.choropleth(around, values)
+    first, last = places.window()
     return render(
         request,
         "funding/place.html",
@@ -700,6 +706,11 @@ def place_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
             "counted": counted,
             "charts": charts,
             "min_count": settings.PERFORMANCE_MIN_COUNT,
+            "areas": areas,
+            "height": height,
+            "legend": legend,
+            "map_month": month,
+            "residents": places.residents(place, first, last),
         },
     )
 

@@ -134,6 +134,31 @@ def place_area_of(place) -> tuple[str, str]:
     return code, found.get(code, "")
 
 
+def postal_area(postal_code: str) -> str:
+    """The coarse postal area of a postal code: its first three letters and digits, upper
+    case (a forward sortation area in Canada, a postcode district in Australia); blank when
+    the code is shorter."""
+    cleaned = "".join(ch for ch in (postal_code or "") if ch.isalnum()).upper()
+    return cleaned[:3] if len(cleaned) >= 3 else ""
+
+
+def residence(application) -> tuple[str, str]:
+    """Where the applicant lives, at the finest level known: (the jurisdiction code of their
+    residential address on the day it was received, else of the application's place; the
+    postal area of that address). A business's request is placed by the application's place
+    only."""
+    person = application.applicant
+    address = None
+    if person is not None and not application.applicant_business_id:
+        address = person.current_address(application.submitted_at.date())
+    code = ""
+    if address is not None and address.jurisdiction_id is not None:
+        code = address.jurisdiction.code
+    if not code and application.place is not None:
+        code = application.place.code
+    return code, postal_area(address.postal_code) if address is not None else ""
+
+
 def area_of(place) -> str:
     """Rural or urban from the place's own classification, else the nearest ancestor's."""
     return place_area_of(place)[1]
@@ -162,9 +187,12 @@ def derive(application) -> dict[str, str]:
     received = application.submitted_at.date()
     acting = application.acting_person_id
     place_area, area = place_area_of(application.place)
+    place, postal = residence(application)
     return {
         "office": office_of(application),
         "place_area": place_area,
+        "place": place,
+        "postal_area": postal,
         "age_band": age_band(person.birth_date if person else None, received),
         "language": (application.language or "")[:8],
         "area": area,

@@ -329,17 +329,23 @@ def compute(
     agency: str | None = None,
     channel: str | None = None,
     dimension: str | None = None,
+    values: Sequence[str] | None = None,
 ) -> list[Figures]:
     """The figures of every group (by any of GROUPINGS) over the period, sorted by key.
 
     With a client-group `dimension` ("age_band", …), the figures come from the group
     rollups and `by` may also name "group" (the dimension's value); the survey figures then
-    come from the client-group survey sums."""
+    come from the client-group survey sums; `values` keeps only those values of the
+    dimension (the places where people live, for a place's figures by residence)."""
     unknown = set(by) - set(GROUPINGS) - ({"group"} if dimension else set())
     if unknown:
         raise ValueError(f"cannot group by {sorted(unknown)}")
     where = _filters(service, jurisdictions, agency, channel)
     months = (period.first, period.last)
+    if values is not None:
+        if not dimension:
+            raise ValueError("values need a dimension")
+        where &= Q(value__in=list(values))
     if dimension:
         return _compute_groups(months, by, where, dimension)
     rows = _rollup_rows(where, months, dimension)

@@ -66,6 +66,17 @@ class Transaction(models.Model):
     place_area = models.CharField(
         _("place area"), max_length=40, blank=True, default="", db_default=""
     )
+    #: Where the person lives, at the finest level known when it was recorded: the code of
+    #: the jurisdiction of their residential address (else of the application's place), and
+    #: the postal area (the first three characters of the postal code: a forward sortation
+    #: area in Canada, a postcode district in Australia), never the address itself. Service
+    #: areas are counted from postal areas; blank: not known.
+    place = models.CharField(
+        _("place where the person lives"), max_length=40, blank=True, default="", db_default=""
+    )
+    postal_area = models.CharField(
+        _("postal area"), max_length=8, blank=True, default="", db_default=""
+    )
     age_band = models.CharField(_("age band"), max_length=16, blank=True, default="")
     language = models.CharField(_("language of service"), max_length=8, blank=True, default="")
     area = models.CharField(_("rural or urban"), max_length=8, blank=True, default="")
@@ -176,7 +187,7 @@ class GroupRollup(RollupBase):
 
     month = models.DateField()
     dimension = models.CharField(max_length=16)
-    value = models.CharField(max_length=16, blank=True)
+    value = models.CharField(max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("client group rollup")
@@ -195,7 +206,10 @@ class GroupRollup(RollupBase):
                 name="perf_one_group_rollup",
             )
         ]
-        indexes = [models.Index(fields=["dimension", "month"], name="perf_group_dimension")]
+        indexes = [
+            models.Index(fields=["dimension", "month"], name="perf_group_dimension"),
+            models.Index(fields=["dimension", "value", "month"], name="perf_group_value"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.service_key} {self.dimension}={self.value}"
@@ -428,7 +442,7 @@ class SurveyGroupRollup(models.Model):
     jurisdiction = models.CharField(max_length=40)
     channel = models.CharField(max_length=16)
     dimension = models.CharField(max_length=16)
-    value = models.CharField(max_length=16, blank=True)
+    value = models.CharField(max_length=40, blank=True)
     invited = models.BigIntegerField(default=0)
     responses = models.BigIntegerField(default=0)
     #: {"satisfaction": [sum, count], "timeliness": [sum, count], …}

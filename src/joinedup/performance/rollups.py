@@ -44,6 +44,8 @@ GROUP_DIMENSIONS = (
     "accessibility",
     "newcomer",
     "business_size",
+    "place",
+    "postal_area",
 )
 BATCH = 5000
 

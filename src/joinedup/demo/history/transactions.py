@@ -70,6 +70,8 @@ COLUMNS = (
     "business_size",
     "newcomer",
     "place_area",
+    "place",
+    "postal_area",
 )
 #: Client groups (see `joinedup.performance.groups`), with the weights of their values and
 #: how each changes the chance of going online: older people, rural places, people with
@@ -331,6 +333,24 @@ def _place_area(lane: Lane, area: str, roll: float) -> str:
     return chosen[min(len(chosen) - 1, int(position * len(chosen)))]
 
 
+#: Postal areas (forward sortation areas) of the municipalities that have demonstration
+#: service areas (`demo/data/places/canada.geojson` lists which are in each service area).
+#: A client living there is given one by the transaction's number, like the newcomers below.
+POSTAL_AREAS = {
+    "CA-ON-TOR": ("M1B", "M1C", "M1E", "M1G", "M4C", "M5V", "M6H", "M9W"),
+    "CA-QC-MTL": ("H1G", "H1H", "H2X", "H3A", "H4A"),
+    "CA-BC-SUR": ("V3W", "V3X", "V3T", "V4N"),
+}
+
+
+def _postal_area(number: int, place: str) -> str:
+    """The postal area a client living in the place is given (blank where none is listed)."""
+    areas = POSTAL_AREAS.get(place)
+    if not areas:
+        return ""
+    return areas[(number * 40503 % 65536) * len(areas) // 65536]
+
+
 #: Newcomers (arrived in the last five years) and settled immigrants among people, by the
 #: transaction's number rather than the random stream (so that the other columns stay
 #: those of the same seed); the rest gave no arrival date.
@@ -515,6 +535,9 @@ def _rows(
                 *groups.values(),
                 _newcomer(number, groups["age_band"]),
                 place_area,
+                # Where the client lives: the finest place the history knows, the place area.
+                place_area,
+                _postal_area(number, place_area),
             )
 
 
