@@ -64,6 +64,8 @@ def test_a_malformed_acting_for_is_a_400_anonymous_or_not(path, value, bearer):
         "/api/v1/me/consents",
         "/api/v1/me/bundles",
         "/api/v1/me/access-log",
+        "/api/v1/me/complaints",
+        "/api/v1/consultations",
     ],
 )
 @pytest.mark.parametrize(
@@ -71,6 +73,23 @@ def test_a_malformed_acting_for_is_a_400_anonymous_or_not(path, value, bearer):
 )
 def test_paging_beyond_any_list_is_a_422(path, query, bearer):
     refused(Client().get(f"{path}?{query}", headers=bearer), 422)
+
+
+def test_every_list_of_the_api_bounds_its_offset():
+    """Every list pages with the API's one paginator (apicontract.Pages): an offset past the
+    largest the database takes is refused in the contract, before any query is sent."""
+    from joinedup.apicontract import MAX_OFFSET
+
+    document = Client().get("/api/v1/openapi.json").json()
+    unbounded = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if parameter["name"] == "offset"
+        and parameter.get("schema", {}).get("maximum") != MAX_OFFSET
+    ]
+    assert not unbounded, unbounded
 
 
 def test_the_last_offset_allowed_answers_an_empty_page(bearer):

@@ -13,8 +13,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from joinedup.apicontract import Pages
 from joinedup.apicontract import Refusal as ErrorOut
 from joinedup.bundles.models import BundleSubmission
 from joinedup.care.models import IntegratedCase
@@ -161,7 +162,7 @@ def _load(key: str) -> Consultation:
     auth=api_auth("public"),
     summary="Consultations on service design",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def consultation_list(request: HttpRequest):
     return [
         _consultation_out(c)
@@ -193,7 +194,7 @@ def _proposal_out(p: Proposal) -> ProposalOut:
 
 
 @router.get("/consultations/{key}/proposals", response=list[ProposalOut], auth=api_auth("public"))
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def proposal_list(request: HttpRequest, key: str):
     """Published proposals, most supported first (no authors: people are not listed)."""
     consultation = _load(key)
@@ -368,7 +369,7 @@ def complain(request: HttpRequest, payload: ComplaintIn):
 @router.get(
     "/me/complaints", response=list[ComplaintOut], auth=api_auth("engagement.complaint.view")
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def my_complaints(request: HttpRequest):
     context: ActingContext = request.auth
     return _Mapped(

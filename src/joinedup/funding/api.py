@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from joinedup.apicontract import Pages, Refusal
 from joinedup.federation.models import Agency, Jurisdiction, Program, Service
@@ -127,7 +127,7 @@ def indicator_out(i: Indicator) -> dict:
     auth=api_auth("funding.explore"),
     summary="Programs with their logic models: results and indicators",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def program_list(request: HttpRequest):
     results = Result.objects.prefetch_related("indicators__data_owner")
     programs = (
@@ -294,7 +294,7 @@ def _months() -> dict[str, int]:
     auth=api_auth("funding.explore"),
     summary="Appropriations and allocations, funder → recipient",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def allocation_list(request: HttpRequest, filters: Query[AllocationFilters]):
     rows = _visible(request.auth, Allocation.objects.all())
     if filters.fiscal_year:
@@ -442,7 +442,7 @@ def expenditure_out(e: Expenditure) -> dict:
     auth=api_auth("funding.explore"),
     summary="Expenditures reported against allocations",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def expenditure_list(
     request: HttpRequest, allocation: str | None = None, fiscal_year: int | None = None
 ):
@@ -814,7 +814,7 @@ def review_out(r: Review) -> dict:
     auth=api_auth("funding.oversight"),
     summary="Oversight reviews the caller's agency may read (overseer, provider, funder)",
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pages)
 def review_list(request: HttpRequest, provider: str | None = None):
     rows = oversight.visible_to(request.auth.agency_key or "").prefetch_related("findings")
     if provider:
