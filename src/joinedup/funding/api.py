@@ -459,6 +459,21 @@ def expenditure_list(
     ]
 
 
+def _reported_line(
+    request: HttpRequest, allocation_key: str, month: str
+) -> tuple[Allocation, datetime.date]:
+    """The allocation a recipient's staff report on (or withdraw from), once the policy lets
+    them, and the month of the line: 404 for an unknown allocation, 400 for a bad month."""
+    allocation = get_object_or_404(
+        Allocation.objects.select_related("recipient", "calendar"), key=allocation_key
+    )
+    policy.require(request.auth, "funding.report", allocation.recipient)
+    try:
+        return allocation, datetime.date.fromisoformat(month + "-01")
+    except ValueError:
+        raise HttpError(400, _("Give the month as YYYY-MM.")) from None
+
+
 @router.post(
     "/funding/expenditures",
     response={201: ExpenditureOut},
@@ -466,14 +481,7 @@ def expenditure_list(
     summary="Report an expenditure against an allocation received (the recipient's staff)",
 )
 def expenditure_report(request: HttpRequest, payload: ExpenditureIn):
-    allocation = get_object_or_404(
-        Allocation.objects.select_related("recipient", "calendar"), key=payload.allocation
-    )
-    policy.require(request.auth, "funding.report", allocation.recipient)
-    try:
-        period = datetime.date.fromisoformat(payload.period + "-01")
-    except ValueError:
-        raise HttpError(400, _("Give the month as YYYY-MM.")) from None
+    allocation, period = _reported_line(request, payload.allocation, payload.period)
     try:
         line = expenditures.report_expenditure(
             allocation,
@@ -508,14 +516,7 @@ class WithdrawalIn(Schema):
 def expenditure_withdraw(request: HttpRequest, payload: WithdrawalIn):
     """The line is removed and the explorer's totals lowered by it; the change record keeps
     its figures with who withdrew it and why. Answers the line as it was."""
-    allocation = get_object_or_404(
-        Allocation.objects.select_related("recipient"), key=payload.allocation
-    )
-    policy.require(request.auth, "funding.report", allocation.recipient)
-    try:
-        period = datetime.date.fromisoformat(payload.period + "-01")
-    except ValueError:
-        raise HttpError(400, _("Give the month as YYYY-MM.")) from None
+    allocation, period = _reported_line(request, payload.allocation, payload.period)
     try:
         line = expenditures.withdraw_expenditure(
             allocation,
