@@ -1084,11 +1084,7 @@ def place_detail(request: HttpRequest, key: str):
     }
 
 
-class ResidentsRowOut(Schema):
-    group: str = Field(
-        description="The jurisdiction's code where the people live, or the postal area"
-    )
-    name: str
+class ResidentsTotalOut(Schema):
     started: int | None
     completions: int | None
     completion_rate: float | None
@@ -1104,17 +1100,11 @@ class ResidentsRowOut(Schema):
     )
 
 
-class ResidentsTotalOut(Schema):
-    started: int | None
-    completions: int | None
-    completion_rate: float | None
-    within_standard: float | None
-    median_days: int | None
-    satisfaction: float | None
-    responses: int | None
-    cost_per_transaction: float | None
-    currency: str | None
-    suppressed: list[str]
+class ResidentsRowOut(ResidentsTotalOut):
+    group: str = Field(
+        description="The jurisdiction's code where the people live, or the postal area"
+    )
+    name: str
 
 
 class ResidentsOut(Schema):
