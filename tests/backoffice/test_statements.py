@@ -230,3 +230,71 @@ def test_cost_recovery_adds_the_staff_time_at_the_providers_hourly_cost(
     assert "Cost recovery per service" in page and "$740.00" in page and "12.0" in page
     french = browser.get("/fr/backoffice/provider/dashboard/?month=2026-03").content.decode()
     assert "Recouvrement des coûts par service" in french
+
+
+def test_cost_recovery_apportions_the_providers_overheads_to_the_cent(
+    shared, make_staff, staff_client
+):
+    """The provider's full cost: channel unit costs, staff time and its overheads of the
+    month, apportioned to the month's requests by their number (basis transactions) or their
+    staff time (basis handle time), in whole cents that add up to each pool. Hand-computed:
+    3 requests (2 of the ministry, 1 of the city), 2 h and 1 h of staff time at 60.00 an hour;
+    a pool of 100.00 by transactions (66.67 and 33.33) and 90.00 by staff time (60.00, 30.00)."""
+    from joinedup.backoffice import dashboard
+    from joinedup.delivery.models import WorkItem
+    from joinedup.performance.models import ChannelUnitCost, OverheadPool, StaffCostRate
+
+    ChannelUnitCost.objects.create(
+        jurisdiction="CA-ON", channel="online", amount=1000, valid_from=datetime.date(2020, 1, 1)
+    )
+    StaffCostRate.objects.create(
+        agency="on-shared", hourly=6000, valid_from=datetime.date(2020, 1, 1)
+    )
+    for agency, month, amount, basis in (
+        ("on-shared", MARCH, 10000, OverheadPool.Basis.TRANSACTIONS),
+        ("on-shared", MARCH, 9000, OverheadPool.Basis.HANDLE_TIME),
+        ("on-shared", datetime.date(2026, 4, 1), 55555, OverheadPool.Basis.TRANSACTIONS),
+        ("ca-shared", MARCH, 77777, OverheadPool.Basis.TRANSACTIONS),
+    ):
+        OverheadPool.objects.create(agency=agency, month=month, amount=amount, basis=basis)
+    first, second = _orders(
+        make_staff(shared["ministry"], "service_requester"),
+        shared["ministry"],
+        [(2, True), (3, None)],
+    )
+    (third,) = _orders(
+        make_staff(shared["city"], "service_requester"), shared["city"], [(10, True)]
+    )
+    for request, day, hours in ((first, 2, 2), (third, 10, 1)):
+        WorkItem.objects.filter(
+            application=request.application, agency=shared["provincial"]
+        ).update(
+            status=WorkItem.Status.COMPLETED,
+            claimed_at=datetime.datetime(2026, 3, day, 9, 0, tzinfo=TORONTO),
+            completed_at=datetime.datetime(2026, 3, day, 9 + hours, 0, tzinfo=TORONTO),
+        )
+    start, end = statements.month_bounds(shared["provincial"], MARCH)
+    (service,) = dashboard.recovery_by_service(shared["provincial"], start, end)
+    assert service.charged == Decimal("750.00")
+    assert service.channel_cost == Decimal("30.00")
+    assert service.staff_cost == Decimal("180.00")
+    assert service.overhead == Decimal("190.00")  # both of March's pools, no more, no less
+    assert service.cost == Decimal("400.00") and service.share == Decimal("1.875")
+    city, ministry = dashboard.recovery_by_client(shared["provincial"], start, end)
+    assert (ministry.label, city.label) == (shared["ministry"].name, shared["city"].name)
+    assert (ministry.channel_cost, ministry.staff_cost) == (Decimal("20.00"), Decimal("120.00"))
+    assert ministry.overhead == Decimal("66.67") + Decimal("60.00")
+    assert city.overhead == Decimal("33.33") + Decimal("30.00")
+    assert ministry.cost == Decimal("266.67") and city.cost == Decimal("133.33")
+    assert ministry.cost + city.cost == service.cost
+    # Part of the month: its requests' part of the month's pools.
+    (early,) = dashboard.recovery_by_client(
+        shared["provincial"], start, datetime.datetime(2026, 3, 6, tzinfo=TORONTO)
+    )
+    assert early.requests == 2 and early.overhead == Decimal("126.67")
+    # The dashboard shows the overheads per service and per client, in both languages.
+    browser, _ = staff_client(shared["provincial"], "supervisor")
+    page = browser.get("/en/backoffice/provider/dashboard/?month=2026-03").content.decode()
+    assert "Cost recovery per client" in page and "$126.67" in page and "$190.00" in page
+    french = browser.get("/fr/backoffice/provider/dashboard/?month=2026-03").content.decode()
+    assert "Recouvrement des coûts par client" in french and "Frais généraux" in french

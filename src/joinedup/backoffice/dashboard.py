@@ -6,8 +6,12 @@ whatever the number of requests.
 
 from __future__ import annotations
 
+import datetime
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import TruncDate
@@ -17,10 +21,10 @@ from joinedup.delivery.models import CLOSED_STATUSES, WorkItem
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Offering, Service
 from joinedup.performance import charts, costs, measures
-from joinedup.performance.models import SurveyResponse, Transaction
+from joinedup.performance.models import OverheadPool, SurveyResponse, Transaction
 
 from . import levels
-from .models import ClientSurveyAnswer, Request, ServiceLevel, TimeEntry
+from .models import ClientSurveyAnswer, Request, ServiceLevel, TimeEntry, next_month
 
 
 @dataclass
@@ -146,8 +150,9 @@ TASK_CAP_SECONDS = levels.DAY_HOURS * 3600
 
 @dataclass
 class Recovery:
-    """What the provider charged for a service (or in all) against what the requests cost it:
-    channel unit costs plus staff time at the provider's hourly staff cost."""
+    """What the provider charged for a service, a client (or in all) against what the requests
+    cost it: channel unit costs, staff time at the provider's hourly staff cost and the
+    provider's overheads apportioned to the requests."""
 
     label: str
     requests: int
@@ -156,10 +161,11 @@ class Recovery:
     staff_seconds: int
     staff_cost: Decimal
     currency: str
+    overhead: Decimal = Decimal(0)
 
     @property
     def cost(self) -> Decimal:
-        return self.channel_cost + self.staff_cost
+        return self.channel_cost + self.staff_cost + self.overhead
 
     @property
     def staff_hours(self) -> Decimal:
@@ -178,51 +184,59 @@ def _cents(amount: int) -> Decimal:
     return Decimal(amount) / 100
 
 
-def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
-    """Cost recovery per service of the requests received in the period, with `performance`'s
-    costs (a fixed number of queries, whatever the number of requests):
+@dataclass
+class _Cost:
+    """What one client's requests for one level, received in one month, charged and cost
+    (whole cents; staff time in seconds)."""
 
-    - channel unit costs where the provider is, on the day each request was received (one
-      GROUP BY per level, channel and day);
-    - staff time on the provider's tasks of the requests: the minutes its staff recorded on a
-      task (`timesheets`), else, for a completed task nobody recorded time on, from claimed
-      (or created) to completed, in the provider's working hours, at most one working day;
-    - staff handle time `performance` recorded on the requests (interactions that touched
-      them: calls, visits);
-    both priced at the provider's hourly staff cost on the day (`performance`'s staff rates).
-    """
+    n: int = 0
+    charged: Decimal = Decimal(0)
+    channel: int = 0
+    seconds: int = 0
+    staff: int = 0
+    overhead: int = 0
+
+
+def _month_of(calendar: levels.Calendar, moment) -> datetime.date:
+    return calendar.local_date(moment).replace(day=1)
+
+
+def _direct_costs(provider: Agency, start, end) -> dict[tuple[int, int, datetime.date], _Cost]:
+    """Channel unit costs and staff time of the provider's requests received in the period,
+    per (client, level, month received), in a fixed number of queries."""
     rows = Request.objects.filter(provider=provider, submitted_at__gte=start, submitted_at__lt=end)
     place = provider.jurisdiction.code if provider.jurisdiction_id else ""
-    currency = costs.Currencies().of(place) or "CAD"
+    calendar = levels.calendar_of(provider)
+    zone = ZoneInfo(calendar.time_zone)
     unit_costs, rates = costs.UnitCosts(), costs.StaffRates()
-    found: dict[int, dict] = {}
-
-    def figures(level_id: int) -> dict:
-        return found.setdefault(
-            level_id, {"n": 0, "charged": Decimal(0), "channel": 0, "seconds": 0, "staff": 0}
-        )
-
+    found: dict[tuple[int, int, datetime.date], _Cost] = defaultdict(_Cost)
     for row in (
-        rows.annotate(day=TruncDate("submitted_at"))
-        .values("level_id", "application__channel", "day")
+        rows.annotate(day=TruncDate("submitted_at", tzinfo=zone))
+        .values("client_id", "level_id", "application__channel", "day")
         .annotate(n=Count("pk"), charged=Sum("unit_price"))
         .order_by()
     ):
-        entry = figures(row["level_id"])
-        entry["n"] += row["n"]
-        entry["charged"] += row["charged"] or Decimal(0)
-        entry["channel"] += row["n"] * unit_costs.cost(
-            place, row["application__channel"], row["day"]
-        )
-    calendar = levels.calendar_of(provider)
+        entry = found[(row["client_id"], row["level_id"], row["day"].replace(day=1))]
+        entry.n += row["n"]
+        entry.charged += row["charged"] or Decimal(0)
+        entry.channel += row["n"] * unit_costs.cost(place, row["application__channel"], row["day"])
     recorded = TimeEntry.objects.filter(request__in=rows, task__agency=provider)
-    for entry_row in recorded.values("request__level_id", "minutes", "logged_at"):
+    for entry_row in recorded.values(
+        "request__client_id", "request__level_id", "request__submitted_at", "minutes", "logged_at"
+    ):
         seconds = entry_row["minutes"] * 60
-        entry = figures(entry_row["request__level_id"])
-        entry["seconds"] += seconds
-        entry["staff"] += rates.cost(
+        entry = found[
+            (
+                entry_row["request__client_id"],
+                entry_row["request__level_id"],
+                _month_of(calendar, entry_row["request__submitted_at"]),
+            )
+        ]
+        entry.seconds += seconds
+        entry.staff += rates.cost(
             provider.key, seconds, calendar.local_date(entry_row["logged_at"])
         )
+    prefix = "application__shared_request__"
     for task in (
         WorkItem.objects.filter(
             application__shared_request__in=rows,
@@ -231,15 +245,26 @@ def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
             completed_at__isnull=False,
         )
         .exclude(pk__in=recorded.values("task_id"))
-        .values("application__shared_request__level_id", "claimed_at", "created_at", "completed_at")
+        .values(
+            f"{prefix}client_id",
+            f"{prefix}level_id",
+            f"{prefix}submitted_at",
+            "claimed_at",
+            "created_at",
+            "completed_at",
+        )
     ):
         began = task["claimed_at"] or task["created_at"]
         seconds = levels.working_seconds(calendar, began, task["completed_at"], TASK_CAP_SECONDS)
-        entry = figures(task["application__shared_request__level_id"])
-        entry["seconds"] += seconds
-        entry["staff"] += rates.cost(
-            provider.key, seconds, calendar.local_date(task["completed_at"])
-        )
+        entry = found[
+            (
+                task[f"{prefix}client_id"],
+                task[f"{prefix}level_id"],
+                _month_of(calendar, task[f"{prefix}submitted_at"]),
+            )
+        ]
+        entry.seconds += seconds
+        entry.staff += rates.cost(provider.key, seconds, calendar.local_date(task["completed_at"]))
     handled = {
         txn["source"].removeprefix("application:"): txn
         for txn in Transaction.objects.filter(
@@ -247,26 +272,130 @@ def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
         ).values("source", "handle_seconds", "handle_cost")
     }
     if handled:
-        for pk, level_id in rows.filter(pk__in=list(handled)).values_list("pk", "level_id"):
-            entry = figures(level_id)
-            entry["seconds"] += handled[str(pk)]["handle_seconds"]
-            entry["staff"] += handled[str(pk)]["handle_cost"]
-    names = {
-        level.pk: pick(level.service.names)
-        for level in ServiceLevel.objects.filter(pk__in=list(found)).select_related("service")
+        for pk, client_id, level_id, submitted_at in rows.filter(pk__in=list(handled)).values_list(
+            "pk", "client_id", "level_id", "submitted_at"
+        ):
+            entry = found[(client_id, level_id, _month_of(calendar, submitted_at))]
+            entry.seconds += handled[str(pk)]["handle_seconds"]
+            entry.staff += handled[str(pk)]["handle_cost"]
+    return found
+
+
+def _split_cents(amount: Fraction, weights: dict) -> dict:
+    """Whole cents for each key, in proportion to its weight, adding up to `amount` rounded
+    half up (largest remainders take the cents left; ties by key order)."""
+    total = sum(weights.values())
+    if total <= 0 or amount <= 0:
+        return {}
+    exact = {key: amount * weight / total for key, weight in weights.items()}
+    whole = {key: int(value) for key, value in exact.items()}
+    left = int(sum(exact.values()) + Fraction(1, 2)) - sum(whole.values())
+    for key in sorted(exact, key=lambda k: (-(exact[k] - whole[k]), str(k)))[:left]:
+        whole[key] += 1
+    return whole
+
+
+def _add_overheads(provider: Agency, start, end, found: dict) -> None:
+    """Each of the provider's overhead pools (`performance`'s `OverheadPool`, per month and
+    basis) apportioned to the requests received in its month, by their number (basis
+    transactions) or their staff time (basis handle time), in whole cents that add up to the
+    pool. A period covering only part of a month gets its requests' part of the pool."""
+    calendar = levels.calendar_of(provider)
+    first = calendar.local_date(start).replace(day=1)
+    last = calendar.local_date(end - datetime.timedelta(microseconds=1)).replace(day=1)
+    months = []
+    while first <= last:
+        months.append(first)
+        first = next_month(first)
+    pools = costs.overhead_pools(months, [provider.key])
+    if not pools:
+        return
+    month_start = datetime.datetime.combine(
+        months[0], datetime.time(), tzinfo=ZoneInfo(calendar.time_zone)
+    )
+    month_end = datetime.datetime.combine(
+        next_month(months[-1]), datetime.time(), tzinfo=ZoneInfo(calendar.time_zone)
+    )
+    whole = found
+    if (month_start, month_end) != (start, end):
+        whole = _direct_costs(provider, month_start, month_end)
+    basis = {
+        OverheadPool.Basis.TRANSACTIONS: lambda cost: cost.n,
+        OverheadPool.Basis.HANDLE_TIME: lambda cost: cost.seconds,
     }
+    for (_agency, month, pool_basis), amount in pools.items():
+        weight = basis.get(pool_basis)
+        if weight is None:
+            continue
+        of_month = {key: weight(cost) for key, cost in whole.items() if key[2] == month}
+        total = sum(of_month.values())
+        if not total:
+            continue
+        in_period = {key: weight(found[key]) for key in of_month if key in found}
+        part = Fraction(amount * sum(in_period.values()), total)
+        for key, cents in _split_cents(part, in_period).items():
+            found[key].overhead += cents
+
+
+def _recovery(provider: Agency, start, end, label_of) -> list[Recovery]:
+    found = _direct_costs(provider, start, end)
+    _add_overheads(provider, start, end, found)
+    place = provider.jurisdiction.code if provider.jurisdiction_id else ""
+    currency = costs.Currencies().of(place) or "CAD"
+    labels = label_of({key[:2] for key in found})
     merged: dict[str, Recovery] = {}
-    for level_id, entry in found.items():
-        label = names.get(level_id, "")
+    for key, entry in found.items():
+        label = labels.get(key[:2], "")
         row = merged.setdefault(
             label, Recovery(label, 0, Decimal(0), Decimal(0), 0, Decimal(0), currency)
         )
-        row.requests += entry["n"]
-        row.charged += entry["charged"]
-        row.channel_cost += _cents(entry["channel"])
-        row.staff_seconds += entry["seconds"]
-        row.staff_cost += _cents(entry["staff"])
+        row.requests += entry.n
+        row.charged += entry.charged
+        row.channel_cost += _cents(entry.channel)
+        row.staff_seconds += entry.seconds
+        row.staff_cost += _cents(entry.staff)
+        row.overhead += _cents(entry.overhead)
     return sorted(merged.values(), key=lambda r: r.label)
+
+
+def recovery_by_service(provider: Agency, start, end) -> list[Recovery]:
+    """Cost recovery per service of the requests received in the period: the provider's full
+    cost of them, with `performance`'s costs (a fixed number of queries, whatever the number
+    of requests):
+
+    - channel unit costs where the provider is, on the day each request was received (one
+      GROUP BY per client, level, channel and day);
+    - staff time on the provider's tasks of the requests: the minutes its staff recorded on a
+      task (`timesheets`), else, for a completed task nobody recorded time on, from claimed
+      (or created) to completed, in the provider's working hours, at most one working day;
+    - staff handle time `performance` recorded on the requests (interactions that touched
+      them: calls, visits);
+    both priced at the provider's hourly staff cost on the day (`performance`'s staff rates);
+    - the provider's overheads (`performance`'s overhead pools) apportioned to the requests
+      of each pool's month (`_add_overheads`).
+    """
+
+    def names(keys):
+        return {
+            (client_id, level.pk): pick(level.service.names)
+            for level in ServiceLevel.objects.filter(pk__in={k[1] for k in keys}).select_related(
+                "service"
+            )
+            for client_id in {k[0] for k in keys if k[1] == level.pk}
+        }
+
+    return _recovery(provider, start, end, names)
+
+
+def recovery_by_client(provider: Agency, start, end) -> list[Recovery]:
+    """The same full cost, per client agency (what each client's requests cost the provider
+    against what it was charged)."""
+
+    def names(keys):
+        agencies = {a.pk: a.name for a in Agency.objects.filter(pk__in={k[0] for k in keys})}
+        return {key: agencies.get(key[0], "") for key in keys}
+
+    return _recovery(provider, start, end, names)
 
 
 def total(rows: list[Recovery], label: str = "", currency: str = "CAD") -> Recovery:
@@ -279,6 +408,7 @@ def total(rows: list[Recovery], label: str = "", currency: str = "CAD") -> Recov
         sum(r.staff_seconds for r in rows),
         sum((r.staff_cost for r in rows), Decimal(0)),
         rows[0].currency if rows else currency,
+        sum((r.overhead for r in rows), Decimal(0)),
     )
 
 

@@ -431,6 +431,7 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
     services = dashboard.by_service(provider, start, end)
     providers = dashboard.across_providers(start, end)
     recovery = dashboard.recovery_by_service(provider, start, end)
+    recovery_clients = dashboard.recovery_by_client(provider, start, end)
     survey_services = dashboard.survey_by_service(provider, first, month)
     month_start_at, month_end_at = statements.month_bounds(provider, month)
     running = availability.availability(
@@ -454,6 +455,15 @@ def provider_dashboard(request: HttpRequest, context: ActingContext) -> HttpResp
             "services": services,
             "charts": charts,
             "recovery_rows": recovery,
+            "recovery_tables": [
+                (_("Cost recovery per service"), _("Service"), recovery, "recovery-services"),
+                (
+                    _("Cost recovery per client"),
+                    _("Client agency"),
+                    recovery_clients,
+                    "recovery-clients",
+                ),
+            ],
             "survey_services": survey_services,
             "survey_clients": survey_clients,
             "availability": running,
