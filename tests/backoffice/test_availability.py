@@ -218,6 +218,25 @@ def test_outages_below_the_target_give_an_availability_credit_on_the_statement(
     assert Decimal(api_line["resolution_credit"]) == Decimal("360.00")
     assert Decimal(api_line["availability"]) == Decimal("0.99798")
     assert api_line["unavailable_minutes"] == 90
+    assert Decimal(api_line["resolution_target"]) == Decimal("0.900")
+
+    # The agreement's levels change later: the issued statement keeps the targets it was
+    # issued with (page, PDF and API), its credits unchanged.
+    hosting.target = Decimal("0.500")
+    hosting.availability_target = Decimal("0.9900")
+    hosting.save()
+    line.refresh_from_db()
+    assert line.resolution_target == Decimal("0.900") and line.credit == Decimal("900.00")
+    page = browser.get(f"/en/backoffice/statements/{statement.pk}/").content.decode()
+    assert "below the target of 90%: $360.00 is credited." in page
+    assert "availability target of 99.9%: $540.00 is credited." in page
+    data = (
+        Client()
+        .get(f"/api/v1/backoffice/statements/{statement.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}")
+        .json()
+    )
+    assert Decimal(data["lines"][0]["resolution_target"]) == Decimal("0.900")
+    assert Decimal(data["lines"][0]["availability_target"]) == Decimal("0.9990")
 
 
 def test_no_availability_credit_when_the_target_is_met_and_never_more_than_the_charge(

@@ -257,7 +257,7 @@ def test_cost_recovery_apportions_the_providers_overheads_to_the_cent(
         ("ca-shared", MARCH, 77777, OverheadPool.Basis.TRANSACTIONS),
     ):
         OverheadPool.objects.create(agency=agency, month=month, amount=amount, basis=basis)
-    first, second = _orders(
+    first, _second = _orders(
         make_staff(shared["ministry"], "service_requester"),
         shared["ministry"],
         [(2, True), (3, None)],

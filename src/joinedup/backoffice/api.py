@@ -111,6 +111,9 @@ class LineOut(Schema):
     availability_credit: Decimal = Field(
         description="Credited because the running service missed its availability target"
     )
+    resolution_target: Decimal = Field(
+        description="Share of the requests to resolve within the level, as the line was issued"
+    )
     availability: Decimal | None = Field(
         description="Share of the month the running service was available (null: no target)"
     )
@@ -219,6 +222,7 @@ def statement(request: HttpRequest, statement_id: int):
                 credit=line.credit,
                 resolution_credit=line.resolution_credit,
                 availability_credit=line.availability_credit,
+                resolution_target=line.target_issued,
                 availability=line.availability,
                 availability_target=line.availability_target,
                 unavailable_minutes=line.unavailable_minutes,

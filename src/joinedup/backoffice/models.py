@@ -346,6 +346,17 @@ class StatementLine(models.Model):
         decimal_places=2,
         help_text=_("All the line's credits: for resolution and for availability."),
     )
+    resolution_target = models.DecimalField(
+        _("share to resolve within the level"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_(
+            "The level's target when the line was issued (a later change of the level does "
+            "not rewrite the line)."
+        ),
+    )
     availability = models.DecimalField(
         _("availability over the month"), max_digits=6, decimal_places=5, null=True, blank=True
     )
@@ -385,6 +396,13 @@ class StatementLine(models.Model):
     def resolution_credit(self) -> Decimal:
         """The part of the credit for requests resolved late (the rest is availability's)."""
         return self.credit - self.availability_credit
+
+    @property
+    def target_issued(self) -> Decimal:
+        """The share to resolve within the level the line was issued with."""
+        if self.resolution_target is not None:
+            return self.resolution_target
+        return self.level.target
 
     @property
     def availability_missed(self) -> bool:

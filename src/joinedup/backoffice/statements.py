@@ -54,6 +54,7 @@ class Line:
     within_level: int
     amount: Decimal
     credit: Decimal = Decimal("0.00")
+    resolution_target: Decimal | None = None
     availability: Decimal | None = None
     availability_target: Decimal | None = None
     unavailable_minutes: int | None = None
@@ -168,6 +169,7 @@ def month_figures(
             row["resolved"],
             row["within"],
             Decimal(row["amount"] or 0).quantize(CENT),
+            resolution_target=level.target,
         )
         line.credit = credit_for(level, line)
         statement = figures[(row["provider_id"], row["client_id"])]
@@ -223,6 +225,7 @@ def issue_statements(provider: Agency, month: datetime.date) -> list[Statement]:
             within_level=line.within_level,
             amount=line.amount,
             credit=line.credit,
+            resolution_target=line.resolution_target,
             availability=line.availability,
             availability_target=line.availability_target,
             unavailable_minutes=line.unavailable_minutes,
@@ -340,7 +343,7 @@ def credit_reasons(statement: Statement, lines: list[StatementLine]) -> list[Cre
     return [
         CreditReason(
             line,
-            line.level.target if line.resolution_credit else None,
+            line.target_issued if line.resolution_credit else None,
             outages[line.level_id],
         )
         for line in credited
