@@ -10,9 +10,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from joinedup.backoffice import dashboard, levels, statements
+from joinedup.backoffice import dashboard, employees, levels, statements
 from joinedup.backoffice.loader import LevelsRejected, load_levels
-from joinedup.backoffice.models import Outage, Request, ServiceLevel
+from joinedup.backoffice.models import Employee, Outage, Request, ServiceLevel
 from joinedup.delivery.models import WorkItem
 from joinedup.demo import loading
 from joinedup.demo.history import run as history
@@ -93,3 +93,31 @@ def test_a_bad_levels_file_loads_nothing(demo, tmp_path):
     with pytest.raises(LevelsRejected):
         load_levels(bad)
     assert list(ServiceLevel.objects.values_list("pk", "unit_price")) == before
+
+
+def test_history_names_employees_that_the_search_by_name_finds(demo, make_staff):
+    """The demo's onboardings and pay changes name illustrative employees of the client
+    agencies, so the provider's caseworkers and a client's supervisor find them by name."""
+    loading.load_demo_backoffice()
+    history.generate_history(
+        1,
+        skip=["costs", "transactions", "overheads", "surveys", "rollups"],
+        options={"backoffice_requests": 150},
+        seed=5,
+    )
+    named = Request.objects.filter(employee__isnull=False).select_related("level__service")
+    assert named.exists()
+    assert all(r.level.service.key.endswith(("onboarding", "pay-change")) for r in named)
+    assert not Request.objects.filter(
+        employee__isnull=True, level__service__key__endswith="pay-change"
+    ).exists()
+    pairs = set(named.values_list("client_id", "employee_id"))
+    assert set(Employee.objects.values_list("client_id", "person_id")) == pairs
+    employee = Employee.objects.select_related("client", "person").order_by("pk").first()
+    provider = Request.objects.filter(client=employee.client).first().provider
+    worker = make_staff(provider, "caseworker")
+    assert employee in employees.search(worker, provider, employee.person.family_name.upper())
+    supervisor = make_staff(employee.client, "supervisor")
+    found = employees.search(supervisor, employee.client, employee.person.given_names.lower())
+    assert employee in found
+    assert all(e.client_id == employee.client_id for e in found)

@@ -2,7 +2,9 @@
 the services its levels cover (around the forecast volumes), the provider resolves most of
 them within the level on its own calendar, some late, the newest still open; some are
 rated by the client; each resolved one has the provider's done task (a few working hours of
-staff time, which the dashboard's cost recovery prices). Running services (hosting) have
+staff time, which the dashboard's cost recovery prices); an onboarding or a pay change names
+one of the client's illustrative employees (people of the registry), whom the search by name
+then finds. Running services (hosting) have
 outages over the same months, some long enough to miss the availability target. Written
 with bulk inserts (applications, their requests, timeline steps, tasks and outages), as
 history: no process runs for them."""
@@ -17,10 +19,11 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from joinedup.backoffice import levels as shared_levels
-from joinedup.backoffice.models import Outage, Request, ServiceLevel
+from joinedup.backoffice.models import Employee, Outage, Request, ServiceLevel, name_key_of
 from joinedup.delivery.applications import current_version, new_reference
 from joinedup.delivery.models import Application, ApplicationStatus, StatusChange, WorkItem
 from joinedup.federation.models import Agreement, Offering
+from joinedup.identity.models import Person
 
 from .run import HistoryRun, generator
 
@@ -36,6 +39,46 @@ OUTAGES = (
     "Database cluster patched outside the maintenance window",
     "Power interruption at the data centre",
 )
+
+
+#: Illustrative employees of the client agencies (people of the registry), named by the
+#: requests that concern an employee, so that the search by name finds someone.
+EMPLOYEES = (
+    ("Marie-Ève", "Côté", datetime.date(1988, 4, 12)),
+    ("Jean-François", "Tremblay", datetime.date(1979, 11, 3)),
+    ("Amira", "Haddad", datetime.date(1992, 6, 25)),
+    ("Thomas", "Nguyen", datetime.date(1985, 1, 30)),
+    ("Sophie", "Gagnon", datetime.date(1990, 9, 8)),
+    ("Daniel", "O'Connor", datetime.date(1976, 2, 17)),
+    ("Priya", "Raman", datetime.date(1994, 12, 1)),
+    ("Luc", "Bélanger", datetime.date(1983, 7, 19)),
+    ("Grace", "Okafor", datetime.date(1987, 3, 5)),
+    ("Émilie", "Roy", datetime.date(1996, 10, 22)),
+    ("Kevin", "Martin", datetime.date(1981, 5, 14)),
+    ("Chloé", "Lavoie", datetime.date(1993, 8, 2)),
+)
+
+#: Services whose requests concern an employee (onboarding, pay changes), by key's end.
+ABOUT_AN_EMPLOYEE = ("employee-onboarding", "pay-change", "onboarding")
+
+
+def _employees(run: HistoryRun, clients: list) -> dict:
+    """Each client agency's few employees, people of the registry (made once: found again by
+    name and birth date when the history runs again)."""
+    people = []
+    for given, family, born in EMPLOYEES:
+        person = Person.objects.filter(
+            given_names=given, family_name=family, birth_date=born
+        ).first() or Person.objects.create(given_names=given, family_name=family, birth_date=born)
+        people.append(person)
+    ordered = sorted(clients, key=lambda client: client.pk)
+    if not ordered:
+        return {}
+    return {
+        client.pk: [people[i] for i in range(len(people)) if i % len(ordered) == index]
+        or [run.rng.choice(people)]
+        for index, client in enumerate(ordered)
+    }
 
 
 def _arguments(parser) -> None:
@@ -84,6 +127,8 @@ def make_requests(run: HistoryRun) -> int:
         return 0
     now = timezone.now()
     span_days = 180
+    staff = _employees(run, list({plan[5].pk: plan[5] for plan in plans}.values()))
+    named: set[tuple[int, int]] = set()
     weights = [max(1, p[0].forecast_monthly_volume) for p in plans]
     applications, requests, changes, tasks = [], [], [], []
     for index in range(wanted):
@@ -127,9 +172,14 @@ def make_requests(run: HistoryRun) -> int:
             fee_amount=level.unit_price,
             fee_currency=level.currency,
         )
+        employee = None
+        if level.service.key.endswith(ABOUT_AN_EMPLOYEE):
+            employee = run.rng.choice(staff[client.pk])
+            named.add((client.pk, employee.pk))
         applications.append(application)
         requests.append(
             Request(
+                employee=employee,
                 application=application,
                 client=client,
                 provider=provider,
@@ -184,6 +234,16 @@ def make_requests(run: HistoryRun) -> int:
     Request.objects.bulk_create(requests, batch_size=500)
     StatusChange.objects.bulk_create(changes, batch_size=500)
     WorkItem.objects.bulk_create(tasks, batch_size=500)
+    people = {person.pk: person for people in staff.values() for person in people}
+    Employee.objects.bulk_create(
+        (
+            Employee(
+                client_id=client_id, person_id=person_id, name_key=name_key_of(people[person_id])
+            )
+            for client_id, person_id in sorted(named)
+        ),
+        ignore_conflicts=True,
+    )
     Outage.objects.bulk_create(_outages(run, levels, requests, now, span_days))
     run.progress(wanted)
     return len(requests)
