@@ -18,9 +18,10 @@ still open. Then it times, repeated `--repeat` times:
     the level and the sum of their prices;
 
 checks that (a)'s statements and (b) agree for every agency to the cent (charges, requests,
-within the level), and prints the median times with the ratio (b)/(a). The aim is at least
-0.5: the statements cost no more than twice the bare GROUP BY. The database is dropped at
-the end.
+within the level), and prints the median times with the ratio (b)/(a), the transactions the
+database server rolled back meanwhile (its errors: any fails the run) and the load
+average. The aim is at least 0.5: the statements cost no more than twice the bare GROUP BY.
+The database is dropped at the end.
 """
 
 import argparse
@@ -242,6 +243,18 @@ GROUP BY r.client_id
 """
 
 
+def server_errors(connection) -> int:
+    """Transactions the PostgreSQL server rolled back in the scratch database so far (its
+    statistics, read afresh: a failed statement rolls its transaction back)."""
+    time.sleep(1)  # the server publishes a session's counts within a second
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
 def run(args) -> int:
     import django
 
@@ -265,6 +278,7 @@ def run(args) -> int:
 
     with connection.cursor() as cursor:  # warm the cache for both ways alike (untimed)
         cursor.execute(GROUP_BY, [provider.pk, start, end])
+    errors_before = server_errors(connection)
     ours, reference = [], []
     issued: dict[int, tuple] = {}
     summed: dict[int, tuple] = {}
@@ -288,6 +302,7 @@ def run(args) -> int:
             rows = cursor.fetchall()
         reference.append(time.perf_counter() - began)
         summed = {client: (n, within, amount) for client, n, within, amount in rows}
+    errors = server_errors(connection) - errors_before
     if issued != summed:
         wrong = [c for c in summed if issued.get(c) != summed[c]]
         print(f"FIGURES DIFFER for {len(wrong)} agencies, e.g. {wrong[:3]}", file=sys.stderr)
@@ -298,7 +313,9 @@ def run(args) -> int:
     print(f"(a) issue_statements:  {ours_median * 1000:8.1f} ms (median of {args.repeat})")
     print(f"(b) one SQL GROUP BY:  {reference_median * 1000:8.1f} ms")
     print(f"ratio (b)/(a): {reference_median / ours_median:.2f} (aim ≥ 0.5)")
-    return 0
+    print(f"server errors (transactions the database rolled back while timed): {errors}")
+    print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from joinedup.backoffice import business, catalogue
 from joinedup.delivery import versions
 from joinedup.delivery.applications import SubmissionError
-from joinedup.delivery.models import Application
+from joinedup.delivery.models import Application, Draft
 from joinedup.federation.models import Jurisdiction, Offering, Service
 from joinedup.identity import mandates, tokens
 from joinedup.identity.models import Business, Mandate
@@ -314,6 +314,18 @@ def test_a_representative_orders_a_full_form_service_page_by_page(firm, licence,
     assert french.status_code == 400 and "Il y a un problème" in french.content.decode()
     page_one = {"business_name": "Bakery on King", "activity": "food", "continue": "1"}
     assert owner.post(f"{base}/business/", page_one)["Location"] == f"{base}/premises/"
+    # Saved as a draft (delivery's, the business its applicant): signed out and in again,
+    # the representative resumes it from the business's page, where they left off.
+    owner = _browser(firm["owner"])
+    home = owner.get(f"/en/backoffice/businesses/{company.pk}/").content.decode()
+    assert "Continue: Food premises licence" in home and f"{base}/business/" in home
+    assert "Bakery on King" in owner.get(f"{base}/business/").content.decode()
+    draft = Draft.objects.get(applicant_business=company)
+    assert draft.applicant_id is None and draft.page == "business"
+    # Not a person's draft: delivery's own pages do not open it; the keeper does not see it.
+    assert owner.get(f"/en/applications/drafts/{draft.pk}/business/").status_code == 404
+    keeper_home = _browser(firm["keeper"]).get(f"/en/backoffice/businesses/{company.pk}/")
+    assert "Continue: Food premises licence" not in keeper_home.content.decode()
     premises = {
         "municipality": "CA-ON-TOR",
         "premises.street_address": "12 King St W",
@@ -356,7 +368,11 @@ def test_a_representative_orders_a_full_form_service_page_by_page(firm, licence,
     assert again["Location"] == made["Location"]
     assert Application.objects.filter(applicant_business=company).count() == 1
 
-    # A new order starts afresh; a city with no offering is refused with the reason.
+    # A new order starts afresh (the sent draft is no longer in progress); a city with no
+    # offering is refused with the reason.
+    assert Draft.objects.get(applicant_business=company).submitted == application
+    home = owner.get(f"/en/backoffice/businesses/{company.pk}/").content.decode()
+    assert "Continue: Food premises licence" not in home
     assert "Bakery on King" not in owner.get(f"{base}/business/").content.decode()
     owner.post(f"{base}/business/", page_one)
     owner.post(

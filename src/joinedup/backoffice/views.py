@@ -7,7 +7,6 @@ sign joint procurements. Views read the request, ask the modules and render.
 from __future__ import annotations
 
 import datetime
-import uuid
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from joinedup import pagination
 from joinedup.delivery import clock, formdefs
 from joinedup.delivery.applications import SubmissionError
-from joinedup.delivery.models import Application
+from joinedup.delivery.models import Application, Draft
 from joinedup.federation.models import Agency, Service
 from joinedup.identity import guards
 from joinedup.identity import policy as identity_policy
@@ -537,6 +536,13 @@ def business_home(
             "paged": paginate(request, business.applications_of(firm)),
             "services": business.orderable() if may_apply else [],
             "may_apply": may_apply,
+            "drafts": list(
+                Draft.objects.filter(
+                    user_id=context.user_id, applicant_business=firm, submitted=None
+                ).select_related("version__service")[:20]
+            )
+            if may_apply
+            else [],
         },
     )
 
@@ -588,20 +594,19 @@ def business_order(
     )
 
 
-#: The answers of a business's order in progress, kept in the session page after page:
-#: {"<business>:<version>": {"data": {...}, "key": "<idempotency key>", "sent": bool}}.
-ORDERS_IN_PROGRESS = "backoffice-business-orders"
-
-
-def _order_in_progress(request: HttpRequest, firm: Business, version, fresh: bool = False) -> dict:
-    """This order's answers so far (a new order once the last one was sent, when asked)."""
-    orders = request.session.setdefault(ORDERS_IN_PROGRESS, {})
-    name = f"{firm.pk}:{version.pk}"
-    entry = orders.get(name)
-    if entry is None or (fresh and entry.get("sent")):
-        entry = orders[name] = {"data": {}, "key": f"portal:{uuid.uuid4()}", "sent": False}
-        request.session.modified = True
-    return entry
+def _order_in_progress(context: ActingContext, firm: Business, version, sent: bool = False):
+    """The representative's saved draft of this order (delivery's `Draft`, whose applicant is
+    the business), or an unsaved one: kept page after page, resumed after signing out, and
+    sent with the draft's id as its idempotency key. `sent`: the last one, even if sent (so
+    that sending again gives back the first application)."""
+    drafts = Draft.objects.filter(
+        user_id=context.user_id, applicant_business=firm, version=version
+    ).order_by("-updated_at")
+    if not sent:
+        drafts = drafts.filter(submitted=None)
+    return drafts.first() or Draft(
+        user_id=context.user_id, applicant_business=firm, version=version
+    )
 
 
 def _full_form(service_key: str):
@@ -631,14 +636,14 @@ def business_form(
     keys = formdefs.page_keys(definition)
     if page not in keys:
         raise Http404
-    entry = _order_in_progress(request, firm, version, fresh=request.method == "GET")
-    data = dict(entry["data"])
+    draft = _order_in_progress(context, firm, version)
+    data = dict(draft.data)
     errors: list = []
     if request.method == "POST":
-        data = formdefs.read_page(definition, page, request.POST, entry["data"])
+        data = formdefs.read_page(definition, page, request.POST, draft.data)
         errors = formdefs.read_uploads(definition, page, request.FILES, context.user_id, data)
-        entry.update(data=data, sent=False)
-        request.session.modified = True
+        draft.data, draft.page = data, page
+        draft.save()
         if not request.POST.get("add") and not request.POST.get("remove"):
             errors.extend(formdefs.validate_page(definition, page, data)[1])
             if not errors:
@@ -671,20 +676,25 @@ def business_check(
     """Check the answers, then send the application for the business. Sending twice (a
     double click, a reload) replays the first: the order's idempotency key stays with it."""
     version = _full_form(service_key)
-    entry = _order_in_progress(request, firm, version)
+    draft = _order_in_progress(context, firm, version, sent=True)
+    if draft.pk is None:  # nothing answered yet: the form's first page
+        return redirect(
+            "backoffice:business-form", firm.pk, service_key, formdefs.page_keys(version.form)[0]
+        )
     problem = None
     if request.method == "POST":
         try:
             made, _created = business.order(
-                context, firm, version.service.key, entry["data"], entry["key"]
+                context, firm, version.service.key, draft.data, f"draft:{draft.pk}"
             )
         except SubmissionError as error:
             problem = error
         except PolicyDenied as denied:
             return guards.denied_response(request, denied.decision)
         else:
-            entry["sent"] = True
-            request.session.modified = True
+            if draft.submitted_id is None:
+                draft.submitted = made
+                draft.save(update_fields=["submitted", "updated_at"])
             return redirect(
                 "backoffice:business-application", business_id=firm.pk, application_id=made.pk
             )
@@ -694,7 +704,7 @@ def business_check(
         {
             "business": firm,
             "service": version.service,
-            "rows": formdefs.summary(version.form, entry["data"]),
+            "rows": formdefs.summary(version.form, draft.data),
             "problem": problem,
         },
         status=400 if problem else 200,

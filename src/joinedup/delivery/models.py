@@ -606,13 +606,20 @@ class SandboxSms(models.Model):
 
 
 class Draft(models.Model):
-    """Answers saved before submitting, to resume later."""
+    """Answers saved before submitting, to resume later: a person's own (`applicant`), or a
+    business's, saved by the representative who fills it (`applicant_business`; the back
+    office's orders for a business)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts"
     )
-    applicant = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="drafts")
+    applicant = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
+    applicant_business = models.ForeignKey(
+        Business, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
     version = models.ForeignKey(ServiceVersion, on_delete=models.CASCADE, related_name="drafts")
     data = models.JSONField(default=dict)
     page = models.CharField(max_length=60, blank=True)
@@ -626,6 +633,13 @@ class Draft(models.Model):
         verbose_name = _("draft")
         verbose_name_plural = _("drafts")
         ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(applicant__isnull=False, applicant_business__isnull=True)
+                | Q(applicant__isnull=True, applicant_business__isnull=False),
+                name="draft_has_one_party",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.version} draft"

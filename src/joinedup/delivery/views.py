@@ -84,10 +84,10 @@ def _draft(context: ActingContext, draft_id) -> Draft:
     draft = (
         Draft.objects.select_related("version__service")
         .defer("version__spec", "version__bpmn")
-        .filter(pk=draft_id, user_id=context.user_id, submitted=None)
+        .filter(pk=draft_id, user_id=context.user_id, submitted=None, applicant__isnull=False)
         .first()
     )
-    if draft is None:
+    if draft is None:  # (a business's draft is the back office's, never a person's page)
         raise Http404
     return draft
 
