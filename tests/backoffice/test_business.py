@@ -411,3 +411,33 @@ def test_the_api_orders_a_full_form_service_for_the_business(firm, licence, shar
     refused = api.post(url, json.dumps(bad), "application/json")
     assert refused.status_code == 422 and refused.json()["detail"]
     assert Application.objects.filter(applicant_business=company).count() == 1
+
+
+def test_a_business_draft_left_untouched_is_an_abandoned_transaction(firm, licence):
+    """A business's draft is no person's: it is not listed among the representative's own
+    drafts, and the performance sweep counts it abandoned once (no age band: no person)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from joinedup.delivery.applications import current_version
+    from joinedup.performance.models import Transaction
+    from joinedup.performance.transactions import sweep_abandoned_drafts
+
+    company = firm["business"]
+    draft = Draft.objects.create(
+        user=firm["owner"],
+        applicant_business=company,
+        version=current_version(licence),
+        data={"business_name": "Bakery on King"},
+        page="business",
+    )
+    mine = _browser(firm["owner"]).get("/en/applications/").content.decode()
+    assert "Bakery on King" not in mine and str(draft.pk) not in mine
+    Draft.objects.filter(pk=draft.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(days=400)
+    )
+    assert sweep_abandoned_drafts() == 1
+    swept = Transaction.objects.get(source=f"draft:{draft.pk}")
+    assert swept.outcome == "abandoned" and swept.age_band == ""
+    assert sweep_abandoned_drafts() == 0

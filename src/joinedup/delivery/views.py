@@ -182,9 +182,9 @@ def my_applications(request: HttpRequest, context: ActingContext):
         "delivery/my_applications.html",
         {
             "applications": applications.visible_to(context)[:200],
-            "drafts": Draft.objects.filter(user_id=context.user_id, submitted=None).select_related(
-                "version__service"
-            )[:50],
+            "drafts": Draft.objects.filter(
+                user_id=context.user_id, submitted=None, applicant__isnull=False
+            ).select_related("version__service")[:50],
         },
     )
 

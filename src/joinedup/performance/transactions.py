@@ -172,7 +172,10 @@ def sweep_abandoned_drafts(now: datetime.datetime | None = None) -> int:
                 end_day=_local_day(jurisdiction, ended_at),
                 outcome=Outcome.ABANDONED,
                 standard_days=service.standard_days,
-                age_band=groups.age_band(draft.applicant.birth_date, draft.created_at.date()),
+                age_band=groups.age_band(
+                    draft.applicant.birth_date if draft.applicant else None,
+                    draft.created_at.date(),
+                ),
             )
             txn.channel_cost = unit_costs.cost(txn.jurisdiction, "online", txn.end_day)
             txn.save(update_fields=["channel_cost"])
@@ -183,7 +186,10 @@ def sweep_abandoned_drafts(now: datetime.datetime | None = None) -> int:
 
 
 def _draft_route(service: Service, draft: Draft) -> tuple[Agency | None, Jurisdiction | None]:
-    """Who would have delivered the draft: routed from where the applicant lives."""
+    """Who would have delivered the draft: routed from where the applicant lives (a
+    business's draft, the back office's: its service's scope)."""
+    if draft.applicant is None:
+        return None, service.scope
     address = draft.applicant.current_address()
     if address is not None and address.jurisdiction_id is not None:
         try:
