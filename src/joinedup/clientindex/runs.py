@@ -198,10 +198,56 @@ def _apply(
     return assignment
 
 
+def personal_values(table: pa.Table) -> dict[int, tuple[str | None, ...]]:
+    """record → its values of what only one person has (`weights.PERSONAL`), None if missing."""
+    columns = [table.column(name).to_pylist() for name in weights.PERSONAL]
+    ids = table.column("unique_id").to_pylist()
+    return {int(r): values for r, *values in zip(ids, *columns, strict=True)}
+
+
+def _groups(pairs: set[tuple[int, int]]) -> list[set[int]]:
+    """The records a set of links holds together (a steward's "same person", merges)."""
+    parent: dict[int, int] = {}
+
+    def root(r: int) -> int:
+        parent.setdefault(r, r)
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    groups: dict[int, set[int]] = defaultdict(set)
+    for record in list(parent):
+        groups[root(record)].add(record)
+    return list(groups.values())
+
+
+def cluster(
+    nodes: list[int],
+    links: dict[tuple[int, int], float],
+    kept_apart: set[tuple[int, int]],
+    personal: dict[int, tuple[str | None, ...]],
+    together: list[set[int]],
+) -> dict[int, int]:
+    """Connected components of the links, then cut where they joined a pair kept apart: by a
+    steward, or holding two different identifiers, phones or e-mail addresses (namesakes
+    chained together by records that had none of those to compare)."""
+    found = linkage.components(nodes, sorted(links))
+    conflicts = constraints.personal_conflicts(found, personal, together)
+    return constraints.enforce(found, links, kept_apart | set(conflicts))
+
+
 def _review_rows(
-    pairs: pa.Table, model: LinkageModel, decided: set[tuple[int, int]]
+    pairs: pa.Table,
+    model: LinkageModel,
+    decided: set[tuple[int, int]],
+    components: dict[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The pairs for clerical review, with what each comparison contributed."""
+    """The pairs for clerical review, with what each comparison contributed. A pair whose
+    two records the clustering put in one person anyway (through stronger links) is not
+    asked about: a decision on it would change nothing."""
     levels = weights.level_weights(model.settings_json)
     _linked, band = weights.sort_pairs(
         pairs,
@@ -216,6 +262,10 @@ def _review_rows(
         key = _pair(int(row["unique_id_l"]), int(row["unique_id_r"]))
         if key in decided:
             continue
+        if components is not None:
+            cluster_of = components.get(key[0])
+            if cluster_of is not None and cluster_of == components.get(key[1]):
+                continue
         rows.append(
             {
                 "pair": key,
@@ -289,8 +339,8 @@ def link_all(model: LinkageModel | None = None) -> tuple[LinkRun, stable_ids.Ass
     links, kept_apart = _edges(prediction.pairs, model, always, never, apart)
     edges = sorted(links)
     nodes = table.column("unique_id").to_pylist()
-    components = constraints.enforce(linkage.components(nodes, edges), links, kept_apart)
-    review = _review_rows(prediction.pairs, model, always | never)
+    components = cluster(nodes, links, kept_apart, personal_values(table), _groups(always))
+    review = _review_rows(prediction.pairs, model, always | never, components)
     with transaction.atomic():
         previous = dict(
             SourceRecord.objects.filter(cluster__isnull=False).values_list("pk", "cluster__key")
@@ -327,7 +377,6 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
         )
     always, never, apart = _steward_constraints()
     links, kept_apart = _edges(pairs, model, always, never, apart)
-    review = _review_rows(pairs, model, always | never)
     with transaction.atomic():
         previous = dict(
             SourceRecord.objects.filter(cluster__isnull=False).values_list("pk", "cluster__key")
@@ -347,7 +396,12 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
             for m in members[1:]:
                 links.setdefault(_pair(members[0], m), KEPT)
         edges = sorted(links)
-        components = constraints.enforce(linkage.components(nodes, edges), links, kept_apart)
+        personal = personal_values(new)
+        if existing.num_rows:
+            personal.update(personal_values(existing))
+        together = _groups(always) + [set(by_key[key]) for key in keys_touched]
+        components = cluster(nodes, links, kept_apart, personal, together)
+        review = _review_rows(pairs, model, always | never, components)
         run = LinkRun.objects.create(
             model=model, kind=LinkRun.Kind.INCREMENTAL, records=len(record_ids)
         )
