@@ -119,8 +119,22 @@ def comparisons() -> list:
                 cll.ElseLevel(),
             ],
         ),
-        cl.NameComparison("family", jaro_winkler_thresholds=[0.92, 0.80]).configure(
-            term_frequency_adjustments=True
+        cl.CustomComparison(
+            output_column_name="family",
+            comparison_description="Family name",
+            comparison_levels=[
+                cll.NullLevel("family"),
+                # A shared rare family name weighs more than a shared Tremblay.
+                cll.ExactMatchLevel("family", term_frequency_adjustments=True),
+                cll.JaroWinklerLevel("family", 0.92),
+                cll.JaroWinklerLevel("family", 0.80),
+                # Names taken at marriage are mostly women's: a different family name between
+                # two women's records says less against one person than between two men's.
+                cll.CustomLevel("sex_l = 'F' AND sex_r = 'F'").configure(
+                    label_for_charts="Different, both women (a name taken at marriage?)"
+                ),
+                cll.ElseLevel(),
+            ],
         ),
         cl.CustomComparison(
             output_column_name="birth_date",
