@@ -67,14 +67,17 @@ def personal_conflicts(
     components: Mapping[int, int],
     personal: Mapping[int, Sequence[str | None]],
     together: Iterable[Iterable[int]] = (),
+    held: Iterable[int] = (),
 ) -> list[tuple[int, int]]:
     """Pairs of records that a component put together although they hold different values of
     something only one person has (an identifier's blind index, a phone, an e-mail address,
     in `personal`: record → values, None when missing): two namesakes joined by a chain of
     links whose records, compared one pair at a time, had nothing of that kind in common.
     Kept apart like a steward's "not the same person", so `enforce` cuts the chain at its
-    weakest link. Records in one group of `together` (held together by a steward's decision
-    or as an existing person) are never set apart here: a person's word outweighs a rule."""
+    weakest link. Records in one group of `together` (an existing person) are never set apart
+    here, nor is any record in `held` (one a steward linked: a person's word outweighs a
+    rule, and a steward's merge holds records with two phones together)."""
+    held = set(held)
     group_of: dict[int, int] = {}
     for number, group in enumerate(together):
         for record in group:
@@ -103,7 +106,9 @@ def personal_conflicts(
                         (min(a, b), max(a, b))
                         for a in first
                         for b in second
-                        if a not in group_of or group_of[a] != group_of.get(b)
+                        if a not in held
+                        and b not in held
+                        and (a not in group_of or group_of[a] != group_of.get(b))
                     )
     return pairs
 

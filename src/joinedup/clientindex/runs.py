@@ -206,37 +206,20 @@ def personal_values(table: pa.Table) -> dict[int, tuple[str | None, ...]]:
     return {int(r): values for r, *values in zip(ids, *columns, strict=True)}
 
 
-def _groups(pairs: set[tuple[int, int]]) -> list[set[int]]:
-    """The records a set of links holds together (a steward's "same person", merges)."""
-    parent: dict[int, int] = {}
-
-    def root(r: int) -> int:
-        parent.setdefault(r, r)
-        while parent[r] != r:
-            parent[r] = parent[parent[r]]
-            r = parent[r]
-        return r
-
-    for a, b in pairs:
-        parent[root(a)] = root(b)
-    groups: dict[int, set[int]] = defaultdict(set)
-    for record in list(parent):
-        groups[root(record)].add(record)
-    return list(groups.values())
-
-
 def cluster(
     nodes: list[int],
     links: dict[tuple[int, int], float],
     kept_apart: set[tuple[int, int]],
     personal: dict[int, tuple[str | None, ...]],
     together: list[set[int]],
+    held: set[int] | None = None,
 ) -> dict[int, int]:
     """Connected components of the links, then cut where they joined a pair kept apart: by a
     steward, or holding two different identifiers, phones or e-mail addresses (namesakes
-    chained together by records that had none of those to compare)."""
+    chained together by records that had none of those to compare). Records a steward linked
+    (`held`) and records of one existing person (`together`) are not set apart by that rule."""
     found = linkage.components(nodes, sorted(links))
-    conflicts = constraints.personal_conflicts(found, personal, together)
+    conflicts = constraints.personal_conflicts(found, personal, together, held or set())
     return constraints.enforce(found, links, kept_apart | set(conflicts))
 
 
@@ -340,7 +323,8 @@ def link_all(model: LinkageModel | None = None) -> tuple[LinkRun, stable_ids.Ass
     links, kept_apart = _edges(prediction.pairs, model, always, never, apart)
     edges = sorted(links)
     nodes = table.column("unique_id").to_pylist()
-    components = cluster(nodes, links, kept_apart, personal_values(table), _groups(always))
+    held = {record for pair in always for record in pair}
+    components = cluster(nodes, links, kept_apart, personal_values(table), [], held)
     review = _review_rows(prediction.pairs, model, always | never, components)
     with transaction.atomic():
         previous = dict(
@@ -400,8 +384,9 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
         personal = personal_values(new)
         if existing.num_rows:
             personal.update(personal_values(existing))
-        together = _groups(always) + [set(by_key[key]) for key in keys_touched]
-        components = cluster(nodes, links, kept_apart, personal, together)
+        together = [set(by_key[key]) for key in keys_touched]
+        held = {record for pair in always for record in pair}
+        components = cluster(nodes, links, kept_apart, personal, together, held)
         review = _review_rows(pairs, model, always | never, components)
         run = LinkRun.objects.create(
             model=model, kind=LinkRun.Kind.INCREMENTAL, records=len(record_ids)
