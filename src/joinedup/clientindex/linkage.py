@@ -248,7 +248,7 @@ def train(
     *,
     labels: list[tuple[int, int]] | None = None,
     seed: int = 1,
-    max_pairs: float = 2e6,
+    max_pairs: float | None = None,
 ) -> dict[str, Any]:
     """Estimate u by random sampling, then m by EM in two sessions (each blocked on fields the
     other compares) and, when stewards judged enough pairs the same person, from those
@@ -258,7 +258,11 @@ def train(
     linker = Linker(
         db.register(records.cast(SCHEMA)), model_settings(records.num_rows), log_level=None
     )
-    linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+    # Enough random pairs that a shared phone, e-mail, identifier or postal code (about one
+    # random pair in 300,000 at 1,000,000 records) is seen dozens of times: with 2 million
+    # pairs at 1,000,000 records Splink saw too few and fell back to default u values.
+    pairs = max_pairs or max(2e6, 20.0 * records.num_rows)
+    linker.training.estimate_u_using_random_sampling(max_pairs=pairs, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("birth_date"), estimate_without_term_frequencies=True
     )
