@@ -42,12 +42,37 @@ def test_nothing_changes_without_a_pair_kept_apart():
     assert constraints.enforce(components, {(1, 2): 5.0}, {(1, 3)}) == components
 
 
+def test_two_phones_in_one_chain_are_two_people_cut_at_the_weakest_link():
+    # Namesakes: 1–2 share a phone, 3–4 another; 2–3 agree on name and birth date only
+    # (a weak link, nothing personal to compare between those two records).
+    components = {1: 1, 2: 1, 3: 1, 4: 1}
+    personal = {1: ("", "p1"), 2: (None, "p1"), 3: (None, "p2"), 4: (None, "p2")}
+    links = {(1, 2): 20.0, (2, 3): 4.0, (3, 4): 20.0}
+    apart = constraints.personal_conflicts(components, personal)
+    assert set(apart) == {(1, 3), (1, 4), (2, 3), (2, 4)}
+    result = constraints.enforce(components, links, apart)
+    assert result[1] == result[2] != result[3] == result[4]
+
+
+def test_a_stewards_link_or_an_existing_person_is_not_set_apart_by_two_phones():
+    components = {1: 1, 2: 1, 3: 1}
+    personal = {1: ("x", "p1"), 2: ("x", "p2"), 3: (None, "p3")}
+    # 1 and 2 are one existing person: not set apart from each other (3 still is).
+    assert set(constraints.personal_conflicts(components, personal, [{1, 2}])) == {(1, 3), (2, 3)}
+    # A record a steward linked is never set apart by the rule.
+    assert constraints.personal_conflicts(components, personal, held={3}) == [(1, 2)]
+    # Records alone in their component, or agreeing, are never in conflict.
+    assert constraints.personal_conflicts({1: 1, 2: 2}, personal) == []
+    assert constraints.personal_conflicts({1: 1, 2: 1}, {1: ("x", None), 2: ("x", "p")}) == []
+
+
 @pytest.mark.django_db
 def test_not_a_match_keeps_two_records_apart_through_a_chain_in_a_rerun(agencies):
     # Three records of one name and birth date, in three agencies, linked in a chain by
     # the postal code and the phone; a steward says the first and last are not one person.
+    # (The first has no phone: two different phones would keep it apart on their own.)
     rows = {
-        "esdc": {"postal_code": "K1A 0B1", "phone": "613-555-0101"},
+        "esdc": {"postal_code": "K1A 0B1"},
         "serviceontario": {"postal_code": "K1A 0B1", "phone": "613-555-0199"},
         "toronto": {"postal_code": "M5V 2T6", "phone": "613-555-0199"},
     }

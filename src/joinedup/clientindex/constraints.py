@@ -12,7 +12,7 @@ stable ids (`stable_ids`) see no change there. Pure functions, no Splink.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 #: The weight of a link a steward decided (stronger than any score).
 DECIDED = float("inf")
@@ -61,6 +61,56 @@ def enforce(
             for record in group:
                 result[record] = number
     return result
+
+
+def personal_conflicts(
+    components: Mapping[int, int],
+    personal: Mapping[int, Sequence[str | None]],
+    together: Iterable[Iterable[int]] = (),
+    held: Iterable[int] = (),
+) -> list[tuple[int, int]]:
+    """Pairs of records that a component put together although they hold different values of
+    something only one person has (an identifier's blind index, a phone, an e-mail address,
+    in `personal`: record → values, None when missing): two namesakes joined by a chain of
+    links whose records, compared one pair at a time, had nothing of that kind in common.
+    Kept apart like a steward's "not the same person", so `enforce` cuts the chain at its
+    weakest link. Records in one group of `together` (an existing person) are never set apart
+    here, nor is any record in `held` (one a steward linked: a person's word outweighs a
+    rule, and a steward's merge holds records with two phones together)."""
+    held = set(held)
+    group_of: dict[int, int] = {}
+    for number, group in enumerate(together):
+        for record in group:
+            group_of[record] = number
+    members: dict[int, list[int]] = defaultdict(list)
+    for record, component in components.items():
+        if record in personal:
+            members[component].append(record)
+    pairs: list[tuple[int, int]] = []
+    for records in members.values():
+        if len(records) < 2:
+            continue
+        width = len(personal[records[0]])
+        for field in range(width):
+            by_value: dict[str, list[int]] = defaultdict(list)
+            for record in records:
+                value = personal[record][field]
+                if value:
+                    by_value[value].append(record)
+            if len(by_value) < 2:
+                continue
+            groups = list(by_value.values())
+            for index, first in enumerate(groups):
+                for second in groups[index + 1 :]:
+                    pairs.extend(
+                        (min(a, b), max(a, b))
+                        for a in first
+                        for b in second
+                        if a not in held
+                        and b not in held
+                        and (a not in group_of or group_of[a] != group_of.get(b))
+                    )
+    return pairs
 
 
 def _rebuild(

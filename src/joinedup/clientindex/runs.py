@@ -30,10 +30,11 @@ from .models import (
     SourceRecord,
 )
 
-#: Default thresholds (match weights): linked at 3 and above, reviewed from 0 (and any pair
-#: at or above 0 whose given names wholly differ). See docs/client-index.md for how they
-#: were chosen and how to set them from the review's results.
-MATCH_WEIGHT = 3.0
+#: Default thresholds (match weights): linked at 1 and above, reviewed from 0 (and any pair
+#: at or above 0 whose given names differ beyond a typo or a nickname with nothing personal
+#: to compare). See docs/client-index.md for how they were chosen and how to set them from
+#: the review's results.
+MATCH_WEIGHT = 1.0
 REVIEW_WEIGHT = 0.0
 #: The weight of the link holding an existing person's records together in an incremental run.
 KEPT = 1e9
@@ -198,10 +199,39 @@ def _apply(
     return assignment
 
 
+def personal_values(table: pa.Table) -> dict[int, tuple[str | None, ...]]:
+    """record → its values of what only one person has (`weights.PERSONAL`), None if missing."""
+    columns = [table.column(name).to_pylist() for name in weights.PERSONAL]
+    ids = table.column("unique_id").to_pylist()
+    return {int(r): values for r, *values in zip(ids, *columns, strict=True)}
+
+
+def cluster(
+    nodes: list[int],
+    links: dict[tuple[int, int], float],
+    kept_apart: set[tuple[int, int]],
+    personal: dict[int, tuple[str | None, ...]],
+    together: list[set[int]],
+    held: set[int] | None = None,
+) -> dict[int, int]:
+    """Connected components of the links, then cut where they joined a pair kept apart: by a
+    steward, or holding two different identifiers, phones or e-mail addresses (namesakes
+    chained together by records that had none of those to compare). Records a steward linked
+    (`held`) and records of one existing person (`together`) are not set apart by that rule."""
+    found = linkage.components(nodes, sorted(links))
+    conflicts = constraints.personal_conflicts(found, personal, together, held or set())
+    return constraints.enforce(found, links, kept_apart | set(conflicts))
+
+
 def _review_rows(
-    pairs: pa.Table, model: LinkageModel, decided: set[tuple[int, int]]
+    pairs: pa.Table,
+    model: LinkageModel,
+    decided: set[tuple[int, int]],
+    components: dict[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The pairs for clerical review, with what each comparison contributed."""
+    """The pairs for clerical review, with what each comparison contributed. A pair whose
+    two records the clustering put in one person anyway (through stronger links) is not
+    asked about: a decision on it would change nothing."""
     levels = weights.level_weights(model.settings_json)
     _linked, band = weights.sort_pairs(
         pairs,
@@ -216,6 +246,10 @@ def _review_rows(
         key = _pair(int(row["unique_id_l"]), int(row["unique_id_r"]))
         if key in decided:
             continue
+        if components is not None:
+            cluster_of = components.get(key[0])
+            if cluster_of is not None and cluster_of == components.get(key[1]):
+                continue
         rows.append(
             {
                 "pair": key,
@@ -289,8 +323,9 @@ def link_all(model: LinkageModel | None = None) -> tuple[LinkRun, stable_ids.Ass
     links, kept_apart = _edges(prediction.pairs, model, always, never, apart)
     edges = sorted(links)
     nodes = table.column("unique_id").to_pylist()
-    components = constraints.enforce(linkage.components(nodes, edges), links, kept_apart)
-    review = _review_rows(prediction.pairs, model, always | never)
+    held = {record for pair in always for record in pair}
+    components = cluster(nodes, links, kept_apart, personal_values(table), [], held)
+    review = _review_rows(prediction.pairs, model, always | never, components)
     with transaction.atomic():
         previous = dict(
             SourceRecord.objects.filter(cluster__isnull=False).values_list("pk", "cluster__key")
@@ -327,7 +362,6 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
         )
     always, never, apart = _steward_constraints()
     links, kept_apart = _edges(pairs, model, always, never, apart)
-    review = _review_rows(pairs, model, always | never)
     with transaction.atomic():
         previous = dict(
             SourceRecord.objects.filter(cluster__isnull=False).values_list("pk", "cluster__key")
@@ -347,7 +381,13 @@ def link_new(record_ids: list[int], model: LinkageModel | None = None) -> LinkRu
             for m in members[1:]:
                 links.setdefault(_pair(members[0], m), KEPT)
         edges = sorted(links)
-        components = constraints.enforce(linkage.components(nodes, edges), links, kept_apart)
+        personal = personal_values(new)
+        if existing.num_rows:
+            personal.update(personal_values(existing))
+        together = [set(by_key[key]) for key in keys_touched]
+        held = {record for pair in always for record in pair}
+        components = cluster(nodes, links, kept_apart, personal, together, held)
+        review = _review_rows(pairs, model, always | never, components)
         run = LinkRun.objects.create(
             model=model, kind=LinkRun.Kind.INCREMENTAL, records=len(record_ids)
         )

@@ -41,19 +41,19 @@ def contributions(row: dict[str, Any], levels: dict[str, list[tuple[float, str]]
     return out
 
 
-def conflict_weight(model: dict[str, Any], comparison: str = "given") -> float | None:
-    """The weight of the lowest level of a comparison (given names wholly different)."""
-    weights = [w for w, _label in level_weights(model).get(comparison, [])]
-    return min(weights) if weights else None
+def conflict_weights(model: dict[str, Any], comparison: str = "given") -> list[float]:
+    """The weights of a comparison's two lowest levels (given names that differ beyond a
+    typo or a nickname: Jaro-Winkler under 0.92, or wholly)."""
+    return [w for w, _label in level_weights(model).get(comparison, [])][-2:]
 
 
 def conflicting(
-    row: dict[str, Any], model_conflict: float | None, comparison: str = "given"
+    row: dict[str, Any], model_conflict: list[float], comparison: str = "given"
 ) -> bool:
-    """Whether a pair disagrees wholly on given names: such a pair is never linked without a
-    person's review (twins and siblings share everything else)."""
+    """Whether a pair's given names differ beyond a typo or a nickname: such a pair is never
+    linked on its weight alone (twins and siblings share everything else)."""
     weight = row.get(f"mw_{comparison}")
-    return model_conflict is not None and weight is not None and weight <= model_conflict + 0.01
+    return weight is not None and any(abs(weight - w) < 0.01 for w in model_conflict)
 
 
 def parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,7 +78,8 @@ def parameters(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 #: Comparisons of what only one person has (an identifier, an e-mail address, a phone): when
-#: one agrees, given names wholly different are a nickname or a typo, not a twin.
+#: one agrees, given names that differ are a nickname or a typo, not a twin; when one
+#: differs (and none agrees), they are two people.
 PERSONAL = ("id_index", "email", "phone")
 
 
@@ -89,7 +90,9 @@ def sort_pairs(
 
     Linked: at or above the link weight, given names not in conflict (or in conflict, but an
     identifier, e-mail or phone agrees). Review: from the review weight up to the link
-    weight, and above it when given names are in conflict with nothing personal agreeing.
+    weight, and above it when given names are in conflict with nothing personal to compare.
+    Given names in conflict and something personal differing (a twin: same family name,
+    birth date and home, another name, another phone): neither linked nor reviewed.
     """
     scores = pairs.column("match_weight").to_pylist()
     names = pairs.column_names
@@ -99,15 +102,18 @@ def sort_pairs(
         pairs.column(f"mw_{name}").to_pylist() if f"mw_{name}" in names else empty
         for name in PERSONAL
     ]
-    conflict = conflict_weight(model)
+    conflict = conflict_weights(model)
     linked, review = [], []
     for i, (score, weight) in enumerate(zip(scores, given, strict=True)):
         if score < review_weight:
             continue
-        in_conflict = conflicting({"mw_given": weight}, conflict) and not any(
-            (column[i] or 0) > 0 for column in own
-        )
-        if score >= match_weight and not in_conflict:
+        if conflicting({"mw_given": weight}, conflict):
+            personal = [column[i] or 0.0 for column in own]
+            if not any(w > 0 for w in personal):
+                if not any(w < 0 for w in personal):
+                    review.append(i)
+                continue
+        if score >= match_weight:
             linked.append(i)
         else:
             review.append(i)
