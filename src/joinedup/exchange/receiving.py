@@ -87,6 +87,10 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
     if handlers.per_service(str(claims["kind"])) and not grants.granted(
         opened.sender, str(body.get("to_agency") or ""), str(body.get("service") or "")
     ):
+        # A copy of a message taken while the grant was in force (its answer lost, the grant
+        # revoked since) is acknowledged as the duplicate it is, not refused.
+        if _recorded(opened):
+            return _duplicate(opened)
         raise _refuse(
             opened,
             "not_granted",
@@ -104,11 +108,23 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
         subject=subject,
         assurance=accepted_assurance(subject, opened.sender),
     )
-    # The handler runs first and the message is recorded after it, with its outcome, in one
-    # INSERT; the unique message id makes a second copy fail there and undo what its handler
-    # did, so a copy is handled once without a read of the log before every message.
+    # The message is recorded first: the unique message id makes a second copy fail at this
+    # INSERT (or wait there for the first copy's transaction, then fail), so a copy never
+    # reaches the handler and the log is not read before every message. The handler's
+    # outcome is written after it ran, in the same transaction.
     try:
         with transaction.atomic():
+            record = IncomingMessage.objects.create(
+                message_id=received.message_id,
+                conversation=received.conversation,
+                kind=received.kind[:60],
+                purpose=received.purpose,
+                from_node=opened.sender,
+                assurance=received.assurance,
+                digest=opened.digest,
+                sent_at=received.sent_at,
+                outcome={},
+            )
             try:
                 outcome = handler(received)
             except handlers.HandlerRefused as refused:
@@ -118,17 +134,8 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
             if reads:
                 outcome = {**outcome, "reads": reads}
             subject_id = outcome.get("subject_id")
-            IncomingMessage.objects.create(
-                message_id=received.message_id,
-                conversation=received.conversation,
-                kind=received.kind[:60],
-                purpose=received.purpose,
-                from_node=opened.sender,
-                subject_id=subject_id,
-                assurance=received.assurance,
-                digest=opened.digest,
-                sent_at=received.sent_at,
-                outcome=outcome,
+            IncomingMessage.objects.filter(pk=record.pk).update(
+                outcome=outcome, subject_id=subject_id
             )
             outbox.emit(
                 EVENT_RECEIVED,
@@ -143,10 +150,6 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
                 },
             )
     except _Undone:
-        # A handler may refuse a copy of a message it already took (a leg received once):
-        # a copy is acknowledged as such, anything else refused with the handler's reason.
-        if _recorded(opened):
-            return _duplicate(opened)
         raise _refuse(opened, refusal.code, 422, refusal.message) from None
     except IntegrityError:
         # The same id was recorded before, or at the same moment by another request.
