@@ -130,7 +130,7 @@ class Receiver:
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # a busy machine starts gunicorn slowly
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/ping", timeout=2).read()  # noqa: S310 (loopback)

@@ -478,7 +478,7 @@ def test_an_answer_from_home_lets_the_application_here_go_on(world, federal_here
     foreign = ForeignLeg.objects.select_related("application__agency").get()
     run_workers()
     caseworker = staff("esdc")
-    item = queues.queue(caseworker, foreign.application.agency).get()
+    item = queues.queue(caseworker, foreign.application.agency).get(application=foreign.application)
     queues.claim(caseworker, item)
     queues.complete(caseworker, item, "request_information", "Which hospital?")
     run_workers()
