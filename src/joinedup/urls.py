@@ -25,6 +25,7 @@ urlpatterns += i18n_patterns(
     path("", include("joinedup.bundles.urls")),
     path("", include("joinedup.channels.urls")),
     path("", include("joinedup.sharing.urls")),
+    path("", include("joinedup.exchange.page_urls")),
     path("", include("joinedup.clientindex.urls")),
     path("", include("joinedup.delivery.urls")),
     path("", include("joinedup.performance.urls")),
@@ -47,3 +48,5 @@ guards.declare(web_views.ping, "public")
 guards.declare(web_views.metrics, "public")
 # Node-to-node messages: the sender is proved by the message's signature (trust list).
 guards.declare(exchange_views.messages, "public")
+# The exchange benchmark's unsealed reference: routed only with JOINEDUP_BENCH_FLOOR.
+guards.declare(exchange_views.plain_messages, "public")

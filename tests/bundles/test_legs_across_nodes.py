@@ -23,6 +23,7 @@ from joserfc import jwe, jws
 
 from joinedup.bundles import crossing, starting, submission
 from joinedup.bundles.models import BundleLeg, ForeignLeg
+from joinedup.delivery import queues
 from joinedup.delivery.models import Application
 from joinedup.exchange import envelope, grants, keys, trustlist
 from joinedup.exchange.models import IncomingMessage, OutgoingMessage, PeerNode
@@ -31,7 +32,7 @@ from joinedup.identity.models import Person
 from joinedup.sharing.models import AccessEvent
 
 from ..exchange.conftest import Governance, Peer
-from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, run_workers
+from .conftest import NEWBORN_LEGS, newborn_answers, newborn_screening, run_workers, staff
 from .test_api import client_for
 from .test_pages import signed_in
 
@@ -417,3 +418,105 @@ def test_a_leg_without_a_grant_or_with_answers_that_do_not_fit_leaves_nothing(
     assert not ForeignLeg.objects.exists()
     assert not Person.objects.filter(family_name="Okafor-Ontario").exists()
     assert Application.objects.count() == applications_before
+
+
+# --- Requests for information across nodes ---------------------------------------------------
+
+
+def test_a_request_for_information_made_there_is_answered_from_home(world, ontario_here, client):
+    made = submit(world, "across-rfi")
+    run_workers()
+    leg = made.legs.get(key="social-insurance-number")
+    here = PeerNode.objects.get(node_id=ONTARIO)
+    asked = status_from(
+        ontario_here,
+        here,
+        leg,
+        "waiting_for_applicant",
+        question="Which hospital was the child born in?",
+        question_id="41",
+    )
+    assert post(client, asked.token).status_code == 201
+    leg.refresh_from_db()
+    assert leg.status == "waiting_for_applicant"
+
+    amara = signed_in(world.amara)
+    url = reverse("bundles:leg-answer", args=[made.pk, leg.pk])
+    assert url in amara.get(reverse("bundles:submission", args=[made.pk])).content.decode()
+    page = amara.get(url.replace("/en/", "/fr/", 1)).content.decode()
+    assert "Répondre à la question de l’organisme" in page
+    assert "Which hospital was the child born in?" in page
+    # someone else does not see it; an empty answer is asked again, nothing sent
+    assert signed_in(world.jordan).get(url).status_code in (403, 404)
+    empty = amara.post(url, {"answer": "  "})
+    assert empty.status_code == 400 and "Write your answer." in empty.content.decode()
+    assert not OutgoingMessage.objects.filter(kind=crossing.ANSWER).exists()
+
+    assert amara.post(url, {"answer": "Toronto General Hospital"}).status_code == 302
+    message = OutgoingMessage.objects.get(kind=crossing.ANSWER)
+    assert message.to_node.node_id == FEDERAL and message.conversation == f"bundle-leg:{leg.pk}"
+    assert opened_by(ontario_here, message)["body"] == {
+        "leg": str(leg.pk),
+        "message": str(leg.elsewhere_message),
+        "question_id": "41",
+        "answer": "Toronto General Hospital",
+    }
+    # answered: the question is closed here, nothing sent twice
+    assert amara.get(url).status_code == 404
+    assert amara.post(url, {"answer": "again"}).status_code == 400
+    assert OutgoingMessage.objects.filter(kind=crossing.ANSWER).count() == 1
+    # the status that follows (going on there) keeps no question
+    assert post(client, status_from(ontario_here, here, leg, "in_progress").token).status_code
+    leg.refresh_from_db()
+    assert leg.status == "in_progress" and leg.elsewhere_question == ""
+
+
+def test_an_answer_from_home_lets_the_application_here_go_on(world, federal_here, client):
+    grants.grant("esdc", SIN, ONTARIO)
+    sealed = leg_from(world, federal_here)
+    assert post(client, sealed.token).status_code == 201
+    foreign = ForeignLeg.objects.select_related("application__agency").get()
+    run_workers()
+    caseworker = staff("esdc")
+    item = queues.queue(caseworker, foreign.application.agency).get(application=foreign.application)
+    queues.claim(caseworker, item)
+    queues.complete(caseworker, item, "request_information", "Which hospital?")
+    run_workers()
+    report = OutgoingMessage.objects.filter(kind=crossing.STATUS).order_by("id").last()
+    asked = opened_by(federal_here, report)["body"]
+    assert asked["status"] == "waiting_for_applicant" and asked["question"] == "Which hospital?"
+
+    here = PeerNode.objects.get(node_id=FEDERAL)
+
+    def answer(question_id: str, text: str = "Toronto General Hospital"):
+        return envelope.seal(
+            crossing.ANSWER,
+            here,
+            {
+                "leg": asked["leg"],
+                "message": str(sealed.message_id),
+                "question_id": question_id,
+                "answer": text,
+            },
+            purpose="sin-issuance",
+            conversation=foreign.conversation,
+            sender_id=federal_here.node_id,
+            signer=federal_here.signer,
+        )
+
+    # an answer to another question is refused, signed, and changes nothing
+    wrong = post(client, answer("999").token)
+    assert wrong.status_code == 422 and wrong.json()["code"] == "not_open"
+    sent = answer(asked["question_id"])
+    assert post(client, sent.token).status_code == 201
+    foreign.application.refresh_from_db()
+    assert foreign.application.status == "in_progress"
+    closed = foreign.application.work_items.get(role="applicant")
+    assert closed.status != "open" and "Toronto General Hospital" in closed.reasons
+    # the same answer again: acknowledged as a duplicate, not answered twice
+    assert post(client, sent.token).json()["status"] == "duplicate"
+    # and home is told the application goes on
+    run_workers()
+    report = OutgoingMessage.objects.filter(kind=crossing.STATUS).order_by("id").last()
+    going_on = opened_by(federal_here, report)["body"]
+    assert going_on["status"] == "in_progress" and "question" not in going_on

@@ -60,6 +60,22 @@ def test_a_revoked_or_ended_grant_no_longer_lets_referrals_in(client, node, peer
     refused(post(client, from_b(node, peer_b, REFERRAL, kind="referral").token), 403, "not_granted")
 
 
+def test_a_copy_arriving_after_the_grant_was_revoked_is_acknowledged_as_a_duplicate(
+    client, node, peer_b
+):
+    """The sender retries a referral whose answer was lost; the grant was revoked since: the
+    referral was taken under the grant, so the copy is acknowledged, not refused."""
+    grants.grant("esdc", "ca.social-insurance-number", NODE_B)
+    sealed = from_b(node, peer_b, REFERRAL, kind="referral")
+    assert post(client, sealed.token).status_code == 201
+    grants.revoke("esdc", "ca.social-insurance-number", NODE_B)
+    again = post(client, sealed.token)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert IncomingMessage.objects.filter(message_id=sealed.message_id).count() == 1
+    # a new referral is refused
+    refused(post(client, from_b(node, peer_b, REFERRAL, kind="referral").token), 403, "not_granted")
+
+
 def test_refusal_in_french(client, node, peer_b):
     sealed = from_b(node, peer_b, REFERRAL, kind="referral")
     answer = post(client, sealed.token, language="fr")

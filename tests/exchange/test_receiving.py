@@ -250,23 +250,36 @@ def test_a_message_too_large_is_refused(client, trusted, settings):
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT")
 
 
-def test_a_message_is_received_in_four_statements(trusted, peer_b):
-    """The sender and its key read at once, the message recorded with its outcome, the
-    outbox event and the task row that wakes its dispatcher: nothing read before, nothing
-    updated after (the log is the guard against copies)."""
+def test_a_message_is_received_in_five_statements_and_a_copy_never_reaches_its_handler(
+    trusted, peer_b
+):
+    """The sender and its key read at once, the message recorded, its outcome written after
+    the handler ran, the outbox event and the task row that wakes its dispatcher: nothing
+    read before (the log's unique id is the guard against copies). A copy fails at the
+    first INSERT and is acknowledged without its handler running again."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from joinedup.exchange import keys, receiving
+    from joinedup.exchange import handlers, keys, receiving
 
     keys.signing_key()  # this node's own keys are read once per process, not per message
     keys.decryption_key(keys.encryption_key()[0])
-    sealed = from_b(trusted, peer_b, {"fields": {"given_names": "Amélie"}, "note": "x" * 600})
-    with CaptureQueriesContext(connection) as statements:
-        acknowledged = receiving.receive(sealed.token)
-    assert acknowledged.status == "accepted"
-    work = [q["sql"] for q in statements if not q["sql"].startswith(TRANSACTION_CONTROL)]
-    assert len(work) == 4, "\n".join(work)
-    # and a copy is still acknowledged as one, handled once
-    assert receiving.receive(sealed.token).status == "duplicate"
-    assert IncomingMessage.objects.filter(message_id=sealed.message_id).count() == 1
+    sealed = from_b(
+        trusted, peer_b, {"fields": {"given_names": "Amélie"}, "note": "x" * 600}, kind="counted"
+    )
+    calls = []
+    handlers.register("counted", lambda received: calls.append(received) or {"recorded": True})
+    try:
+        with CaptureQueriesContext(connection) as statements:
+            acknowledged = receiving.receive(sealed.token)
+        assert acknowledged.status == "accepted"
+        work = [q["sql"] for q in statements if not q["sql"].startswith(TRANSACTION_CONTROL)]
+        assert len(work) == 5, "\n".join(work)
+        # a copy is acknowledged as one, and its handler does not run again
+        assert receiving.receive(sealed.token).status == "duplicate"
+        assert len(calls) == 1
+        assert IncomingMessage.objects.get(message_id=sealed.message_id).outcome == {
+            "recorded": True
+        }
+    finally:
+        handlers._HANDLERS.pop("counted", None)

@@ -161,3 +161,64 @@ def test_two_nodes_exchange_a_message_end_to_end(nodes, tmp_path):
     assert ontario.query("select kind, conversation from exchange_incomingmessage") == [
         ("evidence", message_id)
     ]
+
+
+def test_evidence_crosses_only_after_the_person_agreed_on_their_home_node(nodes):
+    """OOTS-style: the federal node asks Ontario (the person's home) for evidence; it waits
+    there for the person; once they agree it crosses, and both ledgers show it and verify."""
+    ontario, federal = nodes
+    root = Path(__file__).resolve().parents[2]
+
+    def step(node: Node, name: str) -> dict:
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.exchange.evidence_steps", name],
+            env=node.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=root,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    person = step(ontario, "person")["person"]
+    request_id = step(federal, "request")["request"]
+    ontario.serve()
+    federal.serve()
+    assert "1 delivered" in federal.run("exchange-deliver")
+    # waiting on the home node; nothing of the person has crossed, nothing in a ledger
+    assert ontario.query("select status, subject_id from exchange_evidencerequest") == [
+        ("waiting", person)
+    ]
+    assert ontario.query("select count(*) from sharing_accessevent") == [(0,)]
+    assert federal.query("select status from exchange_evidencerequest") == [("waiting",)]
+
+    shown = step(ontario, "agree")["shown"]
+    assert shown == {"given_names": "Amélie", "birth_date": "1990-04-02"}
+    assert "1 delivered" in ontario.run("exchange-deliver")
+    (status, evidence), *_ = federal.query("select status, evidence from exchange_evidencerequest")
+    assert status == "released" and json.loads(evidence) == shown
+    assert federal.query("select kind from exchange_incomingmessage") == [("evidence",)]
+    assert federal.query("select message_id from exchange_outgoingmessage")[0][0].replace(
+        "-", ""
+    ) == request_id.replace("-", "")
+    # the federal agency's read, in the person's ledger there
+    assert federal.query(
+        "select channel, outcome, legal_basis, actor_agency, holder_agency from sharing_accessevent"
+    ) == [("exchange", "disclosed", "consent", "esdc", "serviceontario")]
+    # the home node's ledger: its agency's disclosure on the person's agreement, and the
+    # federal agency's read reported back in the signed receipt
+    assert sorted(
+        ontario.query("select channel, outcome, legal_basis, actor_agency from sharing_accessevent")
+    ) == [("exchange", "disclosed", "consent", "esdc"), ("remote", "disclosed", "consent", "esdc")]
+    for node in (ontario, federal):
+        verified = subprocess.run(
+            [sys.executable, "-m", "joinedup.cli", "ledger", "verify", "--no-witness"],
+            env=node.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert verified.returncode == 0 and "The ledger is intact" in verified.stdout, (
+            verified.stdout + verified.stderr
+        )

@@ -38,7 +38,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from joinedup.delivery import applications
+from joinedup.delivery import applications, queues
 from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import Application, ApplicationStatus
 from joinedup.exchange import handlers, sending
@@ -55,6 +55,10 @@ logger = logging.getLogger(__name__)
 
 LEG = "bundle-leg"
 STATUS = "bundle-leg-status"
+#: The person's answer, from home, to a request for information about a leg hosted elsewhere.
+ANSWER = "bundle-leg-answer"
+#: The longest question or answer that crosses (as delivery limits reasons and answers).
+MAX_TEXT = 4000
 #: The idempotency scope of an application made for another node's leg.
 SCOPE = "exchange-leg"
 
@@ -193,15 +197,68 @@ def receive_status(received: handlers.Received) -> dict[str, Any]:
     leg.elsewhere_reference = str(body.get("reference") or "")[:40]
     leg.elsewhere_due_date = due
     leg.elsewhere_updated_at = at
+    # A request for information made there: the person answers it here (answer_question).
+    question = str(body.get("question") or "")[:MAX_TEXT]
+    waiting = status == ApplicationStatus.WAITING and question
+    leg.elsewhere_question = question if waiting else ""
+    leg.elsewhere_question_id = str(body.get("question_id") or "")[:40] if waiting else ""
     leg.save(
         update_fields=[
             "elsewhere_status",
             "elsewhere_reference",
             "elsewhere_due_date",
             "elsewhere_updated_at",
+            "elsewhere_question",
+            "elsewhere_question_id",
         ]
     )
     return outcome
+
+
+class AnswerRefused(Exception):
+    """The person's answer cannot be sent (nothing asked, or no answer written)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def answer_question(leg: BundleLeg, answer: str) -> OutgoingMessage:
+    """The person answers, on their home node, the request for information the node that
+    hosts the leg made: the answer is sent there, signed, on the leg's conversation; the
+    question is closed here (the next status from there says the application goes on)."""
+    answer = (answer or "").strip()
+    if not answer:
+        raise AnswerRefused("answer", _("Write your answer."))
+    if len(answer) > MAX_TEXT:
+        raise AnswerRefused(
+            "too_long", _("Answers are limited to %(n)s characters.") % {"n": MAX_TEXT}
+        )
+    with transaction.atomic():
+        locked = (
+            BundleLeg.objects.select_for_update(of=("self",))
+            .select_related("submission")
+            .get(pk=leg.pk)
+        )
+        if not (locked.elsewhere and locked.elsewhere_question):
+            raise AnswerRefused("not_open", _("Nothing is waiting for your answer."))
+        sent = OutgoingMessage.objects.filter(message_id=locked.elsewhere_message).first()
+        message = sending.send(
+            ANSWER,
+            locked.elsewhere_node,
+            {
+                "leg": str(locked.pk),
+                "message": str(locked.elsewhere_message),
+                "question_id": locked.elsewhere_question_id,
+                "answer": answer,
+            },
+            purpose=sent.purpose if sent else "service-delivery",
+            conversation=f"{LEG}:{locked.pk}",
+            subject_id=locked.submission.subject_id,
+        )
+        locked.elsewhere_question, locked.elsewhere_question_id = "", ""
+        locked.save(update_fields=["elsewhere_question", "elsewhere_question_id"])
+    return message
 
 
 # --- Receiving node: a leg from another node becomes an application here -------------------
@@ -355,17 +412,24 @@ def report_status(application_id: str, at: datetime.datetime | None = None) -> b
             foreign.last_due_date,
         ):
             return False
+        body = {
+            "leg": foreign.home_leg,
+            "message": str(foreign.message_id),
+            "status": application.status,
+            "reference": application.reference,
+            "due_date": application.due_date.isoformat() if application.due_date else None,
+            "at": (at or timezone.now()).isoformat(),
+        }
+        if application.status == ApplicationStatus.WAITING:
+            # A request for information: the person answers it on their home node.
+            asked = queues.applicant_task(application, "information")
+            if asked is not None:
+                body["question"] = (asked.message or asked.title)[:MAX_TEXT]
+                body["question_id"] = str(asked.pk)
         sending.send(
             STATUS,
             foreign.from_node,
-            {
-                "leg": foreign.home_leg,
-                "message": str(foreign.message_id),
-                "status": application.status,
-                "reference": application.reference,
-                "due_date": application.due_date.isoformat() if application.due_date else None,
-                "at": (at or timezone.now()).isoformat(),
-            },
+            body,
             purpose=foreign.purpose,
             conversation=foreign.conversation,
         )
@@ -374,6 +438,38 @@ def report_status(application_id: str, at: datetime.datetime | None = None) -> b
     return True
 
 
+def receive_answer(received: handlers.Received) -> dict[str, Any]:
+    """The person's answer, sent from their home node, to the request for information of an
+    application made here for a leg of theirs: the application goes on as if they had
+    answered here (the home node's signature stands for them, as it did for the leg)."""
+    body = received.body
+    try:
+        message = uuid.UUID(str(body.get("message")))
+    except ValueError:
+        raise _refuse("malformed", _("The answer names no leg.")) from None
+    foreign = (
+        ForeignLeg.objects.select_related("application")
+        .filter(from_node=received.sender, message_id=message)
+        .first()
+    )
+    if foreign is None:
+        raise _refuse("unknown_leg", _("No leg from your node is known here as this one."))
+    asked = queues.applicant_task(foreign.application, "information")
+    if asked is None or str(asked.pk) != str(body.get("question_id") or ""):
+        raise _refuse("not_open", _("Nothing is waiting for your answer."))
+    try:
+        queues.respond(None, foreign.application, str(body.get("answer") or "")[:MAX_TEXT])
+    except queues.QueueError as error:
+        raise _refuse(error.code, error.message) from None
+    return {
+        "recorded": True,
+        "application": str(foreign.application_id),
+        "answered": asked.pk,
+        "subject_id": foreign.subject_id,
+    }
+
+
 # A leg asks a service of the receiving agency: only under that agency's grant to the sender.
 handlers.register(LEG, receive_leg, per_service=True, replace=True)
 handlers.register(STATUS, receive_status, replace=True)
+handlers.register(ANSWER, receive_answer, replace=True)

@@ -212,6 +212,9 @@ class BundleLeg(models.Model):
     elsewhere_reference = models.CharField(_("reference on that node"), max_length=40, blank=True)
     elsewhere_due_date = models.DateField(_("due date on that node"), null=True, blank=True)
     elsewhere_updated_at = models.DateTimeField(_("status sent at"), null=True, blank=True)
+    #: A request for information the agency there made, for the person to answer here.
+    elsewhere_question = models.TextField(_("message to the applicant"), blank=True)
+    elsewhere_question_id = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("bundle leg")

@@ -17,6 +17,11 @@ urlpatterns = [
     path("my/", views.my_services, name="my-services"),
     path("my/family/", views.switch_person, name="switch-person"),
     path("my/bundles/<uuid:submission_id>/", views.submission_status, name="submission"),
+    path(
+        "my/bundles/<uuid:submission_id>/legs/<int:leg_id>/answer/",
+        views.leg_answer,
+        name="leg-answer",
+    ),
     path("my/offers/<uuid:offer_id>/", views.offer_page, name="offer"),
     path(
         "my/consents/<uuid:consent_id>/withdraw/",

@@ -26,7 +26,7 @@ from joinedup.sharing import consent as sharing_consent
 from joinedup.sharing import presentation as sharing_presentation
 from joinedup.sharing.models import ConsentRecord
 
-from . import definitions, journey, offers, portal, submission
+from . import crossing, definitions, journey, offers, portal, submission
 from .models import Bundle, Offer
 
 
@@ -235,6 +235,38 @@ def submission_status(
             "agencies": len({leg.agency_id for leg in legs}),
             "jurisdictions": len({leg.agency.jurisdiction_id for leg in legs}),
         },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@guards.requires(
+    "bundles.view", lambda submission_id, leg_id: portal.load_submission(submission_id)
+)
+def leg_answer(
+    request: HttpRequest, context: ActingContext, found, submission_id, leg_id
+) -> HttpResponse:
+    """The person answers, here at home, a request for information that the agency of a leg
+    hosted on another government's system made (bundles/crossing.py)."""
+    leg = get_object_or_404(
+        found.legs.select_related("service", "agency").exclude(elsewhere_node=""), pk=leg_id
+    )
+    error = ""
+    if request.method == "POST":
+        policy.require(context, "bundles.apply", found)
+        try:
+            crossing.answer_question(leg, request.POST.get("answer", ""))
+        except crossing.AnswerRefused as refused:
+            error = refused.message
+        else:
+            messages.success(request, _("Your answer is sent. The agency will go on."))
+            return redirect("bundles:submission", submission_id=found.pk)
+    elif not leg.elsewhere_question:
+        raise Http404
+    return render(
+        request,
+        "bundles/leg_answer.html",
+        {"submission": found, "leg": leg, "error": error, "answer": request.POST.get("answer", "")},
+        status=400 if error else 200,
     )
 
 

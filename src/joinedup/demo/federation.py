@@ -316,7 +316,17 @@ def run_tasks(limit: int = 50) -> int:
     # The database backend's own worker, once through the queue (needs the apps ready).
     from django_tasks_db.management.commands.db_worker import Worker
 
-    worker = Worker(
+    class CountingWorker(Worker):
+        """The worker, counting the tasks it ran through its public `run_task` (its own
+        count is private)."""
+
+        ran = 0
+
+        def run_task(self, db_task_result) -> None:
+            super().run_task(db_task_result)
+            self.ran += 1
+
+    worker = CountingWorker(
         queue_names=["*"],
         interval=0,
         batch=True,
@@ -327,7 +337,7 @@ def run_tasks(limit: int = 50) -> int:
         excluded_queue_names=[],
     )
     worker.run()
-    return worker._run_tasks  # its count, which its own `max_tasks` reads
+    return worker.ran
 
 
 # --- The whole demo --------------------------------------------------------------------------

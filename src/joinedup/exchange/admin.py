@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import (
+    EvidenceRequest,
     IncomingMessage,
     OutgoingMessage,
     PeerKey,
@@ -46,6 +47,17 @@ class PeerKeyInline(admin.TabularInline):
 class PeerNodeAdmin(ReadOnlyAdmin):
     list_display = ("node_id", "base_url", "max_assurance", "valid_from", "valid_to", "revoked_at")
     inlines = [PeerKeyInline]
+
+
+@admin.register(EvidenceRequest)
+class EvidenceRequestAdmin(ReadOnlyAdmin):
+    """Evidence requests between nodes: who asked whom, for which data, and the person's
+    decision; the person as their number only, the evidence itself not shown."""
+
+    list_display = ("created_at", "direction", "peer", "requester_agency", "status", "decided_at")
+    list_filter = ("direction", "status")
+    search_fields = ("=request_id", "conversation")
+    exclude = ("evidence",)
 
 
 @admin.register(TrustList)

@@ -10,11 +10,12 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Exchange between nodes")
 
     def ready(self) -> None:
-        # The built-in handlers (referrals, evidence) register when the app loads, so that a
+        # The built-in handlers (referrals, evidence, evidence requests) and the policy's
+        # rules register when the app loads, so that a
         # message arriving in any process finds them.
         from joinedup.sharing import presentation
 
-        from . import handlers, readreceipts  # noqa: F401
+        from . import evidence, handlers, policy, readreceipts  # noqa: F401
 
         # "Who used my data" names the agencies of other nodes whose reads came back.
         presentation.register_agency_namer(readreceipts.agency_names)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import functools
 import hashlib
 import json
 import uuid
@@ -105,6 +106,18 @@ def digest_of(signed: str | bytes) -> str:
     return hashlib.sha256(signed.encode() if isinstance(signed, str) else signed).hexdigest()
 
 
+@functools.lru_cache(maxsize=256)
+def _imported(kty: str, crv: str, x: str) -> OKPKey:
+    """A peer's public key, imported once per process (the profile of the sealed path found
+    the import, with its validation, repeated for every message and every receipt)."""
+    return OKPKey.import_key({"kty": kty, "crv": crv, "x": x})
+
+
+def public_key(jwk: dict) -> OKPKey:
+    """The public OKP key a trust list gives, as joserfc takes it (cached by its value)."""
+    return _imported(str(jwk.get("kty")), str(jwk.get("crv")), str(jwk.get("x")))
+
+
 def _valid_keys(node: PeerNode, use: str, moment: datetime.datetime) -> list[PeerKey]:
     candidates = [key for key in node.keys.all() if key.use == use and key.valid_at(moment)]
     return sorted(candidates, key=lambda key: (key.valid_from or moment, key.pk), reverse=True)
@@ -125,7 +138,7 @@ def encrypt(signed: str, receiver: PeerNode, *, now: datetime.datetime | None = 
         raise ValueError(f"the trust list gives {receiver.node_id} no valid encryption key")
     target = valid[0]
     header = {"alg": KEY_WRAP_ALG, "enc": CONTENT_ALG, "kid": target.kid, "cty": "JWT"}
-    public = OKPKey.import_key(target.jwk)
+    public = public_key(target.jwk)
     return jwe.encrypt_compact(header, signed.encode(), public, algorithms=JWE_ALGORITHMS)
 
 
@@ -229,9 +242,7 @@ def open_envelope(token: str, *, now: datetime.datetime | None = None) -> Opened
             _("The key that signed the message is revoked or out of its validity."),
         )
     try:
-        verified = jws.deserialize_compact(
-            signed, OKPKey.import_key(key.jwk), algorithms=[SIGNATURE_ALG]
-        )
+        verified = jws.deserialize_compact(signed, public_key(key.jwk), algorithms=[SIGNATURE_ALG])
         claims = json.loads(verified.payload)
     except (JoseError, ValueError):
         raise refuse(
@@ -298,7 +309,7 @@ def verify_receipt(receipt: str, sender: PeerNode, message_id: uuid.UUID, digest
             continue
         try:
             verified = jws.deserialize_compact(
-                receipt, OKPKey.import_key(key.jwk), algorithms=[SIGNATURE_ALG]
+                receipt, public_key(key.jwk), algorithms=[SIGNATURE_ALG]
             )
         except JoseError:
             break

@@ -148,7 +148,7 @@ def record_read(received: Received, person: Person, fields: list[str]) -> Access
     )
 
 
-def _record(received: Received) -> dict[str, Any]:
+def record_message(received: Received) -> dict[str, Any]:
     """The built-in handling of referrals and evidence: record it; log the person's read."""
     fields = received.body.get("fields") or {}
     if not isinstance(fields, dict):
@@ -168,5 +168,5 @@ def _record(received: Received) -> dict[str, Any]:
 
 # A referral asks a service of the receiving agency: only under its grant. Evidence answers
 # what was asked (or is a fact the person consented to send): no grant of a service.
-register("referral", _record, per_service=True)
-register("evidence", _record)
+register("referral", record_message, per_service=True)
+register("evidence", record_message)

@@ -279,3 +279,55 @@ class ServiceGrant(models.Model):
         if self.revoked_at is not None and self.revoked_at <= moment:
             return False
         return self.valid_to is None or moment < self.valid_to
+
+
+class EvidenceRequest(models.Model):
+    """A request for evidence about a person between nodes (OOTS-style, exchange/evidence.py).
+
+    Asked of this node (`in`): this node is the person's home and holds the evidence; it
+    waits for the person to see a preview and agree (sent) or refuse (a signed refusal).
+    Asked by this node (`out`): the evidence (or the refusal) comes back on the request's
+    conversation. The field keys asked are kept, never the values on the provider's side
+    (they are read again when the person decides)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("asked of this node")
+        OUT = "out", _("asked by this node")
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting for the person")
+        RELEASED = "released", _("sent with the person's agreement")
+        REFUSED = "refused", _("refused by the person")
+
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    #: The id of the request message: the requester's reference, carried by the answer.
+    request_id = models.UUIDField(_("message id"))
+    conversation = models.CharField(_("conversation"), max_length=100)
+    peer = models.ForeignKey(
+        PeerNode, on_delete=models.PROTECT, related_name="evidence_requests", verbose_name=_("node")
+    )
+    subject_id = models.BigIntegerField(_("person"), null=True, blank=True, db_index=True)
+    requester_agency = models.CharField(_("requesting agency"), max_length=80)
+    provider_agency = models.CharField(_("providing agency"), max_length=80)
+    fields = models.JSONField(_("data asked for"), default=list)
+    purpose = models.CharField(_("purpose"), max_length=80)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    #: On the requester's side, the evidence received (the requesting agency's record of it).
+    evidence = models.JSONField(_("evidence received"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("evidence request")
+        verbose_name_plural = _("evidence requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["direction", "peer", "request_id"], name="exchange_one_evidence_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.request_id}"

@@ -11,6 +11,8 @@ with its reason, the claimed sender and the digest — never the body.
 from __future__ import annotations
 
 import hashlib
+import json
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -54,14 +56,14 @@ def _refuse(opened: envelope.Opened, code: str, status: int, message: str) -> en
     )
 
 
-def _duplicate(opened: envelope.Opened) -> Acknowledged:
+def _duplicate(opened: envelope.Opened, sign: bool = True) -> Acknowledged:
     existing = IncomingMessage.objects.get(message_id=opened.message_id)
     if existing.digest != opened.digest or existing.from_node_id != opened.sender.pk:
         raise _refuse(
             opened, "replay", 409, _("A different message was already received under this id.")
         )
     reads = existing.outcome.get("reads") or []
-    receipt = envelope.sign_receipt(opened, "duplicate", reads=reads)
+    receipt = envelope.sign_receipt(opened, "duplicate", reads=reads) if sign else ""
     return Acknowledged(str(opened.message_id), "duplicate", receipt, existing.outcome)
 
 
@@ -74,7 +76,7 @@ def accepted_assurance(subject: dict, sender: PeerNode) -> int:
     return min(asserted, sender.max_assurance)
 
 
-def _accept(opened: envelope.Opened) -> Acknowledged:
+def _accept(opened: envelope.Opened, sign: bool = True) -> Acknowledged:
     claims = opened.claims
     handler = handlers.handler_for(str(claims["kind"]))
     if handler is None:
@@ -87,6 +89,10 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
     if handlers.per_service(str(claims["kind"])) and not grants.granted(
         opened.sender, str(body.get("to_agency") or ""), str(body.get("service") or "")
     ):
+        # A copy of a message taken while the grant was in force (its answer lost, the grant
+        # revoked since) is acknowledged as the duplicate it is, not refused.
+        if _recorded(opened):
+            return _duplicate(opened, sign)
         raise _refuse(
             opened,
             "not_granted",
@@ -104,11 +110,23 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
         subject=subject,
         assurance=accepted_assurance(subject, opened.sender),
     )
-    # The handler runs first and the message is recorded after it, with its outcome, in one
-    # INSERT; the unique message id makes a second copy fail there and undo what its handler
-    # did, so a copy is handled once without a read of the log before every message.
+    # The message is recorded first: the unique message id makes a second copy fail at this
+    # INSERT (or wait there for the first copy's transaction, then fail), so a copy never
+    # reaches the handler and the log is not read before every message. The handler's
+    # outcome is written after it ran, in the same transaction.
     try:
         with transaction.atomic():
+            record = IncomingMessage.objects.create(
+                message_id=received.message_id,
+                conversation=received.conversation,
+                kind=received.kind[:60],
+                purpose=received.purpose,
+                from_node=opened.sender,
+                assurance=received.assurance,
+                digest=opened.digest,
+                sent_at=received.sent_at,
+                outcome={},
+            )
             try:
                 outcome = handler(received)
             except handlers.HandlerRefused as refused:
@@ -118,17 +136,8 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
             if reads:
                 outcome = {**outcome, "reads": reads}
             subject_id = outcome.get("subject_id")
-            IncomingMessage.objects.create(
-                message_id=received.message_id,
-                conversation=received.conversation,
-                kind=received.kind[:60],
-                purpose=received.purpose,
-                from_node=opened.sender,
-                subject_id=subject_id,
-                assurance=received.assurance,
-                digest=opened.digest,
-                sent_at=received.sent_at,
-                outcome=outcome,
+            IncomingMessage.objects.filter(pk=record.pk).update(
+                outcome=outcome, subject_id=subject_id
             )
             outbox.emit(
                 EVENT_RECEIVED,
@@ -143,17 +152,13 @@ def _accept(opened: envelope.Opened) -> Acknowledged:
                 },
             )
     except _Undone:
-        # A handler may refuse a copy of a message it already took (a leg received once):
-        # a copy is acknowledged as such, anything else refused with the handler's reason.
-        if _recorded(opened):
-            return _duplicate(opened)
         raise _refuse(opened, refusal.code, 422, refusal.message) from None
     except IntegrityError:
         # The same id was recorded before, or at the same moment by another request.
         if _recorded(opened):
-            return _duplicate(opened)
+            return _duplicate(opened, sign)
         raise
-    receipt = envelope.sign_receipt(opened, "accepted", reads=outcome.get("reads"))
+    receipt = envelope.sign_receipt(opened, "accepted", reads=outcome.get("reads")) if sign else ""
     return Acknowledged(str(received.message_id), "accepted", receipt, outcome)
 
 
@@ -176,3 +181,27 @@ def receive(token: str, *, remote_address: str | None = None) -> Acknowledged:
     except envelope.Refused as refused:
         _log_refusal(token, refused, remote_address)
         raise
+
+
+def receive_plain(text: str) -> Acknowledged:
+    """The benchmark's reference (docs/exchange.md, Performance): the same message's claims
+    posted as plain JSON, neither signed nor encrypted, taken through the same application
+    work — the sender looked up, the handler run, the message recorded once with its
+    outcome, the outbox event — and answered without a signed receipt. It exists only when
+    `settings.BENCH_FLOOR` is on (never in production): anyone could post as any node."""
+    if not settings.BENCH_FLOOR:
+        raise envelope.Refused(
+            "exchange_off", 404, _("This deployment does not exchange with other nodes.")
+        )
+    try:
+        claims = json.loads(text)
+        sender = PeerNode.objects.filter(node_id=str(claims["iss"])).first()
+        uuid.UUID(str(claims["jti"]))
+        if any(claim not in claims for claim in ("kind", "cid", "purpose", "iat")):
+            raise KeyError("a claim is missing")
+    except (ValueError, KeyError, TypeError):
+        raise envelope.Refused("malformed", 400, _("The message's content is malformed.")) from None
+    if sender is None:
+        raise envelope.Refused("unknown_node", 403, _("The message's content is malformed."))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return _accept(envelope.Opened(claims, sender, digest), sign=False)

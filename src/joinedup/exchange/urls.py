@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from . import views
@@ -7,3 +8,7 @@ app_name = "exchange"
 urlpatterns = [
     path("v1/messages", views.messages, name="messages"),
 ]
+
+if settings.BENCH_FLOOR:
+    # The benchmark's unsealed reference (bench/exchange.py); never routed in production.
+    urlpatterns.append(path("v1/plain-messages", views.plain_messages, name="plain-messages"))

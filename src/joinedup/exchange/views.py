@@ -56,3 +56,21 @@ def messages(request) -> JsonResponse:
         },
         status=201 if acknowledged.status == "accepted" else 200,
     )
+
+
+@csrf_exempt
+@require_POST
+def plain_messages(request) -> JsonResponse:
+    """The benchmark's reference: a message's claims as plain JSON, through the same
+    application work without signature or encryption (receiving.receive_plain). Routed only
+    when `settings.BENCH_FLOOR` is on."""
+    try:
+        acknowledged = receiving.receive_plain(request.body.decode())
+    except UnicodeDecodeError:
+        return _detail(400, _("The message's content is malformed."), "malformed")
+    except envelope.Refused as refused:
+        return _detail(refused.status, refused.message, refused.code)
+    return JsonResponse(
+        {"message_id": acknowledged.message_id, "status": acknowledged.status},
+        status=201 if acknowledged.status == "accepted" else 200,
+    )
