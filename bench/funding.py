@@ -42,10 +42,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
-DATABASE = "bench_funding"
 CATEGORIES = ("staff", "operations", "payments", "capital", "overhead")
 PHASES = ("proposed", "approved", "adjusted", "executed")
 FIRST_YEAR = 2016
+
+
+def scratch_name(server: str) -> str:
+    """The scratch database: named after the one given, so runs on a shared server do not meet."""
+    name = server.rpartition("/")[2].split("?")[0] or "joinedup"
+    return f"{name}_bench_funding"
 
 
 def main() -> int:
@@ -70,9 +75,10 @@ def main() -> int:
     except psycopg.OperationalError as error:
         print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
         return 1
-    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-    admin.execute(f"CREATE DATABASE {DATABASE}")
-    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{DATABASE}"
+    database = scratch_name(server)
+    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {database}")
+    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
     os.environ["JOINEDUP_DEBUG"] = "0"
     try:
@@ -82,7 +88,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         admin.close()
 
 
