@@ -230,15 +230,15 @@ def totals(selection: Selection) -> Totals:
                 ("phase", None, "cents", "ftes", None),
             )
         )
-    place = calendar_jurisdiction(selection)
-    inherits = place is not None and not (place.currency and place.fiscal_year_first_month)
+    home = calendar_jurisdiction(selection)
+    inherits = home is not None and not (home.currency and home.fiscal_year_first_month)
     if inherits:
-        # The levels above the place that may set its currency and fiscal year (read here
-        # rather than by `fiscal_terms()`, which would be a second round trip).
+        # The levels above the place (or the program owner's jurisdiction) that may set its
+        # currency and fiscal year: what `fiscal_terms()` would read in a second round trip.
         parts.append(
             (
                 "calendar",
-                Jurisdiction.objects.filter(code__in=place.ancestor_codes)
+                Jurisdiction.objects.filter(code__in=home.ancestor_codes)
                 .values("path", "currency", "fiscal_year_first_month")
                 .order_by(),
                 ("path", "currency", "fiscal_year_first_month", None, None),
@@ -256,9 +256,9 @@ def totals(selection: Selection) -> Totals:
         else:
             levels.append((text, other, int(first or 0)))
     if inherits:
-        currency, first_month = _inherited(place, levels)
-    elif place is not None:
-        currency, first_month = place.currency, place.fiscal_year_first_month
+        currency, first_month = _inherited(home, levels)
+    elif home is not None:
+        currency, first_month = home.currency, home.fiscal_year_first_month
     else:
         currency, first_month = calendar_of(selection)
     phases = {
