@@ -1,40 +1,48 @@
 """Funding benchmark: the explorer's totals for one program and one place, beside a full
 DuckDB scan of the same expenditure lines.
 
-Run it with the project's Python: `.venv/bin/python bench/funding.py` (also `make bench`).
+Run it with the project's Python: `.venv/bin/python bench/funding.py` (also `make bench`);
+`--help` lists the sizes. The issue's size is the default: 10,000,000 lines (`--lines`) across
+5,000 agencies (`--entities`), 200 programs (`--programs`) and 10 fiscal years (`--years`).
+`--quick` is a check of the benchmark itself: 500,000 lines, 1,000 agencies, 50 programs.
 
 In one run it creates a scratch database on the PostgreSQL server of DATABASE_URL (default
-postgres://postgres@127.0.0.1:5432/test), migrates it, loads the Canadian demonstration
-federation (for its places), and bulk-loads `--entities` agencies (default 5,000),
-`--programs` programs over `--years` fiscal years, chains of allocations (a federal
-appropriation to a province, passed on to community organisations) and `--lines`
-expenditure lines (default 2,000,000; the issue's figure is 10,000,000) with PostgreSQL
-COPY. The same lines are written to Parquet. Then it times, repeated `--repeat` times:
+postgres://postgres@127.0.0.1:5432/test), named after DATABASE_URL's database
+(`<name>_bench_funding`, dropped at the end unless `--keep`), migrates it, loads the Canadian
+demonstration federation (for its places), and bulk-loads the agencies, the programs, chains
+of allocations (a federal appropriation to a province, passed on to community organisations)
+and the expenditure lines with PostgreSQL COPY. The same lines are written to Parquet. Then
+it starts `joinedup serve` as a user runs it (gunicorn, DEBUG off, production settings; its
+error output to a file, printed when anything fails) and times, each `--repeat` times:
 
-(a) the explorer's totals for one program in one fiscal year through
-    GET /api/v1/funding/totals (DEBUG off, the request handled whole: `explorer.totals`, the
-    code the page calls), and `explorer.totals` alone in this process;
+(a) the explorer's totals for one program in one fiscal year: GET /api/v1/funding/totals over
+    HTTP from the server (the request handled whole: `explorer.totals`, the code the page
+    calls), and `explorer.totals` alone in this process;
 (b) the same for one place (a province and everything under it) in one fiscal year;
 (c) the same two figures by a full DuckDB scan of the Parquet lines;
 
 checks that (a)/(b) and (c) give identical totals per phase, to the cent, and prints the
-median times with the ratio. The aim is under 100 ms and at least 10× faster than the scan.
-The database is dropped at the end. Bulk loading skips the per-record rules (over-allocation
-checks, change records) and so the rollup and the allocations' place paths kept on write
-(allocations are bulk-created): after COPY the benchmark runs `joinedup
-rebuild-funding-rollup`, as an operator would after a bulk load, which sets the place paths
-and rebuilds the rollup, and times it.
-`--quick` loads 500,000 lines across 1,000 agencies (about a minute).
+median times with the ratio and the load average. The aim is under 100 ms and at least 10×
+faster than the scan. Bulk loading skips the per-record rules (over-allocation checks, change
+records) and so the rollup and the allocations' place paths kept on write (allocations are
+bulk-created): after COPY the benchmark runs `joinedup rebuild-funding-rollup`, as an
+operator would after a bulk load, which sets the place paths and rebuilds the rollup, and
+times it. The server's errors during the run are counted and printed; any makes the run fail.
 """
 
 import argparse
 import io
 import math
 import os
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,21 +50,36 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
-DATABASE = "bench_funding"
 CATEGORIES = ("staff", "operations", "payments", "capital", "overhead")
 PHASES = ("proposed", "approved", "adjusted", "executed")
 FIRST_YEAR = 2016
 
 
+def scratch_name(server: str) -> str:
+    """The scratch database: named after the one given, so runs on a shared server do not meet."""
+    name = server.rpartition("/")[2].split("?")[0] or "joinedup"
+    return f"{name}_bench_funding"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=10_000_000)
-    parser.add_argument("--entities", type=int, default=5_000)
-    parser.add_argument("--programs", type=int, default=200)
-    parser.add_argument("--years", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each way")
+    parser.add_argument(
+        "--lines", type=int, default=10_000_000, help="expenditure lines (10,000,000)"
+    )
+    parser.add_argument(
+        "--entities",
+        type=int,
+        default=5_000,
+        help="agencies: federal, provincial, community (5,000)",
+    )
+    parser.add_argument("--programs", type=int, default=200, help="federal programs (200)")
+    parser.add_argument("--years", type=int, default=10, help="fiscal years, from 2016 (10)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each way (5)")
+    parser.add_argument("--port", type=int, default=8170, help="the server's port (8170)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--quick", action="store_true", help="500,000 lines, 1,000 agencies")
+    parser.add_argument(
+        "--quick", action="store_true", help="a check: 500,000 lines, 1,000 agencies, 50 programs"
+    )
     args = parser.parse_args()
     if args.quick:
         args.lines, args.entities, args.programs = 500_000, 1_000, 50
@@ -70,9 +93,10 @@ def main() -> int:
     except psycopg.OperationalError as error:
         print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
         return 1
-    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-    admin.execute(f"CREATE DATABASE {DATABASE}")
-    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{DATABASE}"
+    database = scratch_name(server)
+    admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    admin.execute(f"CREATE DATABASE {database}")
+    os.environ["DATABASE_URL"] = server.rsplit("/", 1)[0] + f"/{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
     os.environ["JOINEDUP_DEBUG"] = "0"
     try:
@@ -82,7 +106,7 @@ def main() -> int:
 
         connections.close_all()
         if not args.keep:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         admin.close()
 
 
@@ -179,10 +203,6 @@ def run(args) -> int:
     import django
 
     django.setup()
-    from django.test import Client
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
     import duckdb
     import numpy as np
     import pyarrow as pa
@@ -332,7 +352,7 @@ def run(args) -> int:
         return {phase: (Decimal(total) / 100).quantize(Decimal("0.01")) for phase, total in rows}
 
     year = FIRST_YEAR + args.years - 1
-    program = Program.objects.get(key="b-program-7")
+    program = Program.objects.select_related("agency__jurisdiction").get(key="b-program-7")
     province = provinces[0]
     cases = [
         (
@@ -348,25 +368,47 @@ def run(args) -> int:
             ("(a.place = ? OR a.place LIKE ?)", [year, province.path, province.path + "/%"]),
         ),
     ]
-    client = Client()
+    process, log = start_server(args.port)
+    try:
+        if process.poll() is not None:
+            print(f"the server did not start; its error output:\n{server_errors(log)}")
+            return 1
+        return timed(args, cases, duck, f"http://127.0.0.1:{args.port}", log, started)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        log.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def timed(args, cases, duck, base: str, log: Path, started: float) -> int:
+    import json
+
+    from joinedup.funding import explorer
+
     failed = False
+    print(f"load average at the start of the timings: {os.getloadavg()[0]:.1f}")
     print(f"{'selection':<36} {'API':>9} {'totals()':>9} {'DuckDB scan':>12} {'scan/API':>9}")
     for label, selection, query, (where, params) in cases:
+        url = f"{base}/api/v1/funding/totals?{urllib.parse.urlencode(query)}"
+        try:
+            fetch(url)  # warm: the worker's first connection, its first statement
+        except OSError as error:
+            print(f"   the server failed: {error}\nits error output:\n{server_errors(log)}")
+            return 1
         ours, inner, theirs = [], [], []
         for _run in range(args.repeat):
             step = time.perf_counter()
-            answer = client.get("/api/v1/funding/totals", query)
+            body = fetch(url)
             ours.append(time.perf_counter() - step)
-            if answer.status_code != 200:
-                print(f"   the server answered {answer.status_code}: {answer.content[:300]!r}")
-                return 1
             step = time.perf_counter()
             totals = explorer.totals(selection)
             inner.append(time.perf_counter() - step)
             step = time.perf_counter()
             scanned = duck(where, params)
             theirs.append(time.perf_counter() - step)
-        served = {k: Decimal(v) for k, v in answer.json()["phases"].items() if Decimal(v)}
+        served = {k: Decimal(v) for k, v in json.loads(body)["phases"].items() if Decimal(v)}
         same = served == scanned == {k: v for k, v in totals.phases.items() if v}
         failed |= not same
         a, i, b = statistics.median(ours), statistics.median(inner), statistics.median(theirs)
@@ -376,8 +418,54 @@ def run(args) -> int:
             f"({totals.gross:,.2f} with transfers counted again); "
             f"{'identical to the scan' if same else 'DIFFERENT from the scan: ' + str(scanned)}"
         )
+    errors = [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line]
+    print(f"server errors during the run: {len(errors)}")
+    for line in errors[:10]:
+        print("  " + line)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(f"whole run {time.perf_counter() - started:.0f} s")
-    return 1 if failed else 0
+    return 1 if failed or errors else 0
+
+
+def start_server(port: int) -> tuple[subprocess.Popen, Path]:
+    """`joinedup serve` as a user runs it (DEBUG off, production settings), errors to a file."""
+    log = Path(tempfile.mkstemp(prefix="joinedup-bench-funding-", suffix=".log")[1])
+    static = Path(tempfile.mkdtemp(prefix="joinedup-bench-funding-static-"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env={
+            **os.environ,
+            "JOINEDUP_DEBUG": "false",
+            "JOINEDUP_SSL_REDIRECT": "false",
+            # The API serves no static file; an empty folder keeps whitenoise quiet.
+            "JOINEDUP_STATIC_ROOT": str(static),
+        },
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
+            break
+        except OSError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.3)
+    return server, log
+
+
+def server_errors(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace").strip().splitlines()
+    return "\n".join(text[-lines:]) if text else "(nothing on the server's error output)"
+
+
+def fetch(url: str) -> bytes:
+    """A GET to our own loopback server; anything but a 200 raises (urllib's HTTPError)."""
+    if not url.startswith("http://127.0.0.1:"):
+        raise ValueError(url)
+    with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (our loopback server)
+        return response.read()
 
 
 if __name__ == "__main__":

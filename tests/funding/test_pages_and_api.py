@@ -249,6 +249,62 @@ def test_the_data_owner_reports_indicator_values_through_the_api(world):
     assert programs[0]["results"][0]["indicators"][0]["key"] == "placements"
 
 
+def test_the_data_owner_reports_and_corrects_a_value_on_the_program_page(world):
+    from joinedup.funding.models import Indicator, IndicatorValue, Result
+
+    result = Result.objects.create(
+        key="work", program=world.jobs, level="immediate", names={"en": "Work"}
+    )
+    Indicator.objects.create(
+        key="placements",
+        result=result,
+        names={"en": "Placements", "fr": "Placements"},
+        unit="count",
+        direction="increase",
+        target_type="at_least",
+        target_min=Decimal("5"),
+        frequency="quarterly",
+        data_owner=world.hands,
+        source="reported",
+    )
+    page = "/en/funding/programs/jobs/"
+    form = {
+        "indicator": "placements",
+        "period_start": "2025-04-01",
+        "period_end": "2025-06-30",
+        "value": "7",
+        "reason": "First quarter",
+    }
+    # The public and another agency's staff see no form; their posts change nothing.
+    assert "Report the value" not in Client().get(page).content.decode()
+    other, _u = staff_client(world.toronto, "analyst")
+    assert "Report the value" not in other.get(page).content.decode()
+    assert other.post(page, form).status_code == 403
+    owner, user = staff_client(world.hands, "analyst")
+    assert "Report the value" in owner.get(page).content.decode()
+    made = owner.post(page + "?year=2025", form)
+    assert made.status_code == 302 and made["Location"].endswith("?year=2025#placements")
+    # Bad input: a translated 400 with the message, the form kept, nothing written.
+    bad = owner.post("/fr/funding/programs/jobs/", {**form, "value": "beaucoup"})
+    assert bad.status_code == 400 and "pas un nombre" in bad.content.decode()
+    assert owner.post(page, {**form, "reason": ""}).status_code == 400
+    assert owner.post(page, {**form, "indicator": "nothing"}).status_code == 400
+    # A second value for the period corrects the first, which is kept, with who and why.
+    owner.post(page, {**form, "value": "9", "reason": "Late placements counted"})
+    values = IndicatorValue.objects.order_by("pk")
+    assert [(v.value, v.current, v.reported_by_id) for v in values] == [
+        (Decimal("7"), False, user.pk),
+        (Decimal("9"), True, user.pk),
+    ]
+    change = ChangeRecord.objects.filter(record="indicator_value").order_by("pk").last()
+    assert (change.action, change.reason, change.agency) == (
+        "correct",
+        "Late placements counted",
+        world.hands.key,
+    )
+    assert "9" in Client().get(page).content.decode()
+
+
 def test_a_recipient_withdraws_an_expenditure_line_through_the_api(world):
     report = {
         "allocation": "tor-jobs",

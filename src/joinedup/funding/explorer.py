@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Round
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -147,56 +148,143 @@ class Totals:
         }
 
 
+def calendar_jurisdiction(selection: Selection) -> Jurisdiction | None:
+    """The jurisdiction whose currency and fiscal calendar the selection is read in: the
+    place's, else the program owner's (None when neither is chosen)."""
+    if selection.place is not None:
+        return selection.place
+    if selection.program is not None:
+        return selection.program.agency.jurisdiction
+    return None
+
+
 def calendar_of(selection: Selection) -> tuple[str, int]:
     """The currency and first fiscal month the selection is read in."""
-    if selection.place is not None:
-        return selection.place.fiscal_terms()
-    if selection.program is not None and selection.program.agency.jurisdiction is not None:
-        return selection.program.agency.jurisdiction.fiscal_terms()
+    if (jurisdiction := calendar_jurisdiction(selection)) is not None:
+        return jurisdiction.fiscal_terms()
     first = selection.allocations().select_related("calendar").first()
     return first.calendar.fiscal_terms() if first else ("", 1)
 
 
+def _one_statement(parts: list[tuple[str, QuerySet, tuple[str | None, ...]]]) -> list[tuple]:
+    """Run several read-only querysets as one statement (one round trip). Each part is a tag,
+    a queryset and the names of the five columns read from it (two of text, then three
+    integers; None reads '' or 0): `SELECT 'tag', q.c1, ..., q.c5 FROM (the part) q UNION
+    ALL ...`. Each part is compiled by the ORM exactly as it would run alone (the same
+    filters, the same policy), its parameters passed as parameters; the tags and column names
+    are this module's own constants, never input."""
+    connection = connections[Allocation.objects.db]
+    quote = connection.ops.quote_name
+    pieces, params = [], []
+    for index, (tag, rows, names) in enumerate(parts):
+        sql, part_params = rows.query.get_compiler(connection=connection).as_sql()
+        columns = ", ".join(
+            f"q{index}.{quote(name)}" if name else ("''" if position < 2 else "0")
+            for position, name in enumerate(names)
+        )
+        pieces.append(f"SELECT '{tag}', {columns} FROM ({sql}) q{index}")  # noqa: S608
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(pieces), params)
+        return cursor.fetchall()
+
+
 def totals(selection: Selection) -> Totals:
     """Money allocated into the selection (transfers inside it counted once) and spent in it,
-        by phase, with full-time equivalents: two queries and the place's calendar (one more for
-    an analyst, whose own
-        unpublished lines are read), the spending read from the rollup
-        (a few hundred rows whatever the number of expenditure lines)."""
+    by phase, with full-time equivalents, in one statement: the allocations' sums, the
+    rollup's rows by phase (a few hundred rows whatever the number of expenditure lines), an
+    analyst's own unpublished lines, and the levels the calendar is inherited from."""
     chosen = selection.allocations()
     # Each transfer once, in the database: an allocation whose source is in the selection,
     # or paid from a pool the selection pays into, is money already counted (flows.net_total).
-    # Gross, net and the count in one statement (one round trip fewer on every read).
     counted_already = Q(source_id__in=chosen.values("pk")) | Q(
         from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
     )
-    gross = chosen.aggregate(
-        cents=_cents_sum(),
-        count=Count("pk"),
-        net=Sum(
-            Cast(Round(F("amount") * 100), output_field=BigIntegerField()),
-            filter=~counted_already,
+    cents = Cast(Round(F("amount") * 100), output_field=BigIntegerField())
+    parts: list[tuple[str, QuerySet, tuple[str | None, ...]]] = [
+        (
+            "allocated",
+            chosen.annotate(one=Value(1))
+            .values("one")
+            .annotate(gross=Sum(cents), net=Sum(cents, filter=~counted_already), count=Count("pk"))
+            .order_by(),
+            (None, None, "gross", "net", "count"),
         ),
-    )
-    net = {"cents": gross["net"]}
-    grouped = selection.spending_sums("phase")
+        (
+            "spent",
+            selection.spending()
+            .values("phase")
+            .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
+            .order_by(),
+            ("phase", None, "cents", "ftes", None),
+        ),
+    ]
+    if selection.published_only and selection.unpublished_of:
+        parts.append(
+            (
+                "spent",
+                selection.own_unpublished_lines()
+                .values("phase")
+                .annotate(cents=_cents_sum(), ftes=_cents_sum("ftes"))
+                .order_by(),
+                ("phase", None, "cents", "ftes", None),
+            )
+        )
+    home = calendar_jurisdiction(selection)
+    inherits = home is not None and not (home.currency and home.fiscal_year_first_month)
+    if inherits:
+        # The levels above the place (or the program owner's jurisdiction) that may set its
+        # currency and fiscal year: what `fiscal_terms()` would read in a second round trip.
+        parts.append(
+            (
+                "calendar",
+                Jurisdiction.objects.filter(code__in=home.ancestor_codes)
+                .values("path", "currency", "fiscal_year_first_month")
+                .order_by(),
+                ("path", "currency", "fiscal_year_first_month", None, None),
+            )
+        )
+    gross = net = count = 0
+    grouped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    levels = []
+    for tag, text, other, first, second, third in _one_statement(parts):
+        if tag == "allocated":
+            gross, net, count = int(first or 0), int(second or 0), int(third or 0)
+        elif tag == "spent":
+            grouped[text][0] += int(first or 0)
+            grouped[text][1] += int(second or 0)
+        else:
+            levels.append((text, other, int(first or 0)))
+    if inherits:
+        currency, first_month = _inherited(home, levels)
+    elif home is not None:
+        currency, first_month = home.currency, home.fiscal_year_first_month
+    else:
+        currency, first_month = calendar_of(selection)
     phases = {
-        phase: (Decimal(cents) / 100).quantize(fiscal.CENT)
-        for phase, (cents, _ftes) in grouped.items()
-        if cents
+        phase: (Decimal(c) / 100).quantize(fiscal.CENT) for phase, (c, _f) in grouped.items() if c
     }
     ftes = Decimal(grouped.get(Expenditure.Phase.EXECUTED, (0, 0))[1]) / 100
-    currency, first_month = calendar_of(selection)
     return Totals(
         fiscal_year=selection.fiscal_year,
         currency=currency,
         first_month=first_month,
-        allocated=(Decimal(net["cents"] or 0) / 100).quantize(fiscal.CENT),
-        gross=(Decimal(gross["cents"] or 0) / 100).quantize(fiscal.CENT),
+        allocated=(Decimal(net) / 100).quantize(fiscal.CENT),
+        gross=(Decimal(gross) / 100).quantize(fiscal.CENT),
         phases=phases,
         ftes=Decimal(ftes).quantize(fiscal.CENT),
-        allocations=gross["count"],
+        allocations=count,
     )
+
+
+def _inherited(place: Jurisdiction, levels: list[tuple[str, str, int]]) -> tuple[str, int]:
+    """`Jurisdiction.fiscal_terms()` from the levels read with the totals: the nearest level
+    that sets each term (the deepest path first), January when none does."""
+    chain = [(place.path, place.currency, place.fiscal_year_first_month)]
+    chain += sorted(levels, key=lambda level: -len(level[0].split("/")))
+    currency = next((c for _path, c, _m in chain if c), "")
+    month = next((m for _path, _c, m in chain if m), 1)
+    return currency, month
 
 
 def fiscal_years() -> list[int]:

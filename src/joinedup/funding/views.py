@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -23,6 +25,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.performance.charts import PALETTE
 
 from . import (
+    audit,
     explorer,
     fiscal,
     flows,
@@ -145,9 +148,26 @@ def _program(key: str) -> Program:
 
 
 @guards.public
+@require_http_methods(["GET", "POST"])
 def program_page(request: HttpRequest, key: str) -> HttpResponse:
+    """The program: cost per outcome, its money's chains, payments by results, the logic model
+    with each indicator's values; the data owner's staff report an indicator's value here."""
     context = acting.for_request(request)
     program = _program(key)
+    report_error = None
+    if request.method == "POST":
+        try:
+            indicator = report_indicator_value(request, context, program)
+        except (flows.FundingRefused, audit.ReasonMissing) as refused:
+            report_error = str(refused)
+        except policy.PolicyDenied as denied:
+            return guards.denied_response(request, denied.decision)
+        else:
+            year = request.GET.get("year")
+            query = f"?{urlencode({'year': year})}" if year else ""
+            return redirect(
+                reverse("funding:program", args=[program.key]) + f"{query}#{indicator.key}"
+            )
     years = sorted(set(program.allocations.values_list("fiscal_year", flat=True)), reverse=True)
     year, error = _year(request, years)
     currency, first_month = (
@@ -198,7 +218,22 @@ def program_page(request: HttpRequest, key: str) -> HttpResponse:
                         )
             boxes.append({"result": result, "indicators": rows})
         levels.append({"label": label, "results": boxes})
-    page = {"program": program, "levels": levels, "error": error, "charts": []}
+    page = {
+        "program": program,
+        "levels": levels,
+        "error": error or report_error,
+        "charts": [],
+        "reportable": [
+            row["indicator"]
+            for level in levels
+            for box in level["results"]
+            for row in box["indicators"]
+            if row["indicator"].source == Indicator.Source.REPORTED
+            and row["indicator"].data_owner.key == context.agency_key
+            and policy.decide(context, "funding.report", row["indicator"].data_owner).allowed
+        ],
+        "report": request.POST if report_error else {},
+    }
     if trend_series:
         page["charts"].append(trend_chart(trend_series, trend_rows))
     if year is not None:
@@ -264,7 +299,40 @@ def program_page(request: HttpRequest, key: str) -> HttpResponse:
         .distinct()
         .order_by("key")
     )
-    return render(request, "funding/program.html", page, status=400 if error else 200)
+    status = 400 if error or report_error else 200
+    return render(request, "funding/program.html", page, status=status)
+
+
+def report_indicator_value(
+    request: HttpRequest, context: ActingContext, program: Program
+) -> Indicator:
+    """The program page's form: the data owner's staff report (or correct) a value of one of
+    the program's reported indicators, with why; through the same rule and code as the API."""
+    indicator = (
+        Indicator.objects.filter(
+            key=request.POST.get("indicator") or "",
+            result__program=program,
+            source=Indicator.Source.REPORTED,
+        )
+        .select_related("data_owner")
+        .first()
+    )
+    if indicator is None:
+        raise flows.FundingRefused(_("Choose one of the program's reported indicators."))
+    policy.require(context, "funding.report", indicator.data_owner)
+    start = _date(request.POST.get("period_start"))
+    end = _date(request.POST.get("period_end"))
+    indicators.report_value(
+        indicator,
+        period_start=start,
+        period_end=end,
+        value=(request.POST.get("value") or "").strip() or None,
+        note=(request.POST.get("note") or "").strip(),
+        user_id=context.user_id,
+        agency=context.agency_key or "",
+        reason=request.POST.get("reason") or "",
+    )
+    return indicator
 
 
 def target_text(indicator: Indicator) -> str:
