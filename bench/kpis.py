@@ -55,68 +55,52 @@ FIELDS = (
     "p95",
 )
 
-SCAN_SQL = """
+
+def scan_sql(table: str, keys: tuple[str, ...], first, last) -> str:
+    """Every figure of the KPI page grouped by `keys`, in one scan of the transactions:
+    started counted by start day, the rest by end day (as the rollups count them)."""
+    names = ", ".join(keys)
+    done = "outcome IN ('completed', 'not_eligible')"
+    percentiles = ",\n".join(
+        f"percentile_disc({share}) WITHIN GROUP (ORDER BY least(elapsed_days, {OVERFLOW}))"
+        f" FILTER (WHERE {done} AND elapsed_days IS NOT NULL) AS p{name}"
+        for share, name in ((0.5, 50), (0.9, 90), (0.95, 95))
+    )
+    joined = " AND ".join(f"s.{key} = e.{key}" for key in keys)  # the columns are NOT NULL
+    chosen = ", ".join(f"coalesce(s.{key}, e.{key}) AS {key}" for key in keys)
+    return f"""
 WITH started AS (
-    SELECT service_key, count(*) AS started
+    SELECT {names}, count(*) AS started
     FROM {table}
     WHERE start_day BETWEEN DATE '{first}' AND DATE '{last}'
-    GROUP BY service_key
+    GROUP BY {names}
 ), ended AS (
     SELECT
-        service_key,
+        {names},
         count(*) FILTER (WHERE outcome = 'completed') AS completed,
         count(*) FILTER (WHERE outcome = 'not_eligible') AS not_eligible,
         count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
-        count(*) FILTER (WHERE outcome IN ('completed', 'not_eligible')
-                         AND met_standard IS NOT NULL) AS with_standard,
-        count(*) FILTER (WHERE outcome IN ('completed', 'not_eligible')
-                         AND met_standard) AS met_standard,
-        coalesce(sum(elapsed_days) FILTER (WHERE outcome IN ('completed', 'not_eligible')), 0)
-            AS elapsed_sum,
+        count(*) FILTER (WHERE {done} AND met_standard IS NOT NULL) AS with_standard,
+        count(*) FILTER (WHERE {done} AND met_standard) AS met_standard,
+        coalesce(sum(elapsed_days) FILTER (WHERE {done}), 0) AS elapsed_sum,
         sum(channel_cost) AS channel_cost,
         sum(handle_seconds) AS handle_seconds,
         sum(handle_cost) AS handle_cost,
-        count(*) FILTER (WHERE outcome IN ('completed', 'not_eligible')
-                         AND channel IN ('online', 'partner')) AS digital_completions,
-        percentile_disc(0.5) WITHIN GROUP (ORDER BY least(elapsed_days, {overflow}))
-            FILTER (WHERE outcome IN ('completed', 'not_eligible')
-                    AND elapsed_days IS NOT NULL) AS p50,
-        percentile_disc(0.9) WITHIN GROUP (ORDER BY least(elapsed_days, {overflow}))
-            FILTER (WHERE outcome IN ('completed', 'not_eligible')
-                    AND elapsed_days IS NOT NULL) AS p90,
-        percentile_disc(0.95) WITHIN GROUP (ORDER BY least(elapsed_days, {overflow}))
-            FILTER (WHERE outcome IN ('completed', 'not_eligible')
-                    AND elapsed_days IS NOT NULL) AS p95
+        count(*) FILTER (WHERE {done} AND channel IN ('online', 'partner'))
+            AS digital_completions,
+        {percentiles}
     FROM {table}
     WHERE end_day BETWEEN DATE '{first}' AND DATE '{last}'
-    GROUP BY service_key
+    GROUP BY {names}
 )
-SELECT coalesce(s.service_key, e.service_key) AS service_key,
+SELECT {chosen},
        coalesce(s.started, 0), coalesce(e.completed, 0), coalesce(e.not_eligible, 0),
        coalesce(e.abandoned, 0), coalesce(e.with_standard, 0), coalesce(e.met_standard, 0),
        coalesce(e.elapsed_sum, 0), coalesce(e.channel_cost, 0), coalesce(e.handle_seconds, 0),
        coalesce(e.handle_cost, 0), coalesce(e.digital_completions, 0), e.p50, e.p90, e.p95
-FROM started s FULL OUTER JOIN ended e ON s.service_key = e.service_key
-ORDER BY 1
-"""
-
-#: Counts per service and age band over the period: started by start day, ended by end day.
-GROUP_SCAN_SQL = """
-WITH started AS (
-    SELECT service_key, age_band, count(*) AS started FROM {table}
-    WHERE start_day BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY service_key, age_band
-), ended AS (
-    SELECT service_key, age_band,
-           sum(CASE WHEN outcome IN ('completed', 'not_eligible') THEN 1 ELSE 0 END) AS done,
-           sum(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS abandoned
-    FROM {table}
-    WHERE end_day BETWEEN DATE '{first}' AND DATE '{last}' GROUP BY service_key, age_band
-)
-SELECT coalesce(s.service_key, e.service_key), coalesce(s.age_band, e.age_band),
-       coalesce(s.started, 0), coalesce(e.done, 0), coalesce(e.abandoned, 0)
-FROM started s FULL OUTER JOIN ended e
-  ON s.service_key = e.service_key AND s.age_band = e.age_band
-"""
+FROM started s FULL OUTER JOIN ended e ON {joined}
+ORDER BY {", ".join(str(i + 1) for i in range(len(keys)))}
+"""  # noqa: S608 (our own table and columns)
 
 
 def timed(function, repeat: int) -> tuple[list[float], object]:
@@ -128,8 +112,37 @@ def timed(function, repeat: int) -> tuple[list[float], object]:
     return times, result
 
 
-def as_table(rows) -> dict[str, tuple]:
-    return {row[0]: tuple(int(v) if v is not None else None for v in row[1:]) for row in rows}
+def as_table(rows, width: int = 1) -> dict:
+    """{key: figures} from a scan's rows whose first `width` columns are the key (a single
+    key is the value itself); cells with every figure zero are left out, as the rollups
+    have no row for them."""
+    table = {}
+    for row in rows:
+        key = row[0] if width == 1 else tuple(row[:width])
+        figures = tuple(int(v) if v is not None else None for v in row[width:])
+        if any(figures):
+            table[key] = figures
+    return table
+
+
+def figures_of(f) -> tuple:
+    """The fields of FIELDS of one `kpis.Figures`, in order."""
+    return (
+        f.started,
+        f.completed,
+        f.not_eligible,
+        f.abandoned,
+        f.with_standard,
+        f.met_standard,
+        f.elapsed_sum,
+        f.channel_cost,
+        f.handle_seconds,
+        f.handle_cost,
+        f.digital_completions,
+        f.percentile(50),
+        f.percentile(90),
+        f.percentile(95),
+    )
 
 
 def main() -> int:
@@ -137,6 +150,11 @@ def main() -> int:
     parser.add_argument("--transactions", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each way")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the scratch database a run with --keep left (no new history written)",
+    )
     args = parser.parse_args()
 
     import psycopg
@@ -148,8 +166,9 @@ def main() -> int:
     except psycopg.OperationalError as error:
         print(f"PostgreSQL does not answer at {server}: {error}", file=sys.stderr)
         return 1
-    admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-    admin.execute(f"CREATE DATABASE {DATABASE}")
+    if not args.reuse:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
     scratch = server.rsplit("/", 1)[0] + f"/{DATABASE}"
     os.environ["DATABASE_URL"] = scratch
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
@@ -160,7 +179,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         admin.close()
 
@@ -175,73 +194,102 @@ def run(args, scratch: str) -> int:
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import override_settings
+    from django.utils import translation
     from tqdm import tqdm
 
     from joinedup.demo import loading
     from joinedup.demo.history.run import generate_history
     from joinedup.federation.loader import load_federation
-    from joinedup.performance import groups, kpis
+    from joinedup.performance import groups, insight, kpis, rollups
     from joinedup.performance.models import GroupRollup, MonthlyRollup, Transaction
 
     started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    load_federation([loading.federation_folder("canada")])
-    load_federation([loading.federation_folder("australia")])
-    print(f"scratch database {DATABASE} migrated, federations loaded", flush=True)
-
-    step = time.perf_counter()
-    with tqdm(total=args.transactions, unit=" rows", unit_scale=True, mininterval=5) as bar:
-        # Surveys and overheads are left out: the scans compare the transactions' figures.
-        generate_history(
-            args.transactions,
-            seed=20260101,
-            progress=bar.update,
-            surveys=False,
-            overheads=False,
-            skip=("rosters",),
-        )
-    generation = time.perf_counter() - step
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {Transaction._meta.db_table}")
-        # What the server's autovacuum does soon after a rebuild: the planner's statistics.
-        for model in (MonthlyRollup, GroupRollup):
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    generation = rebuild = 0.0
+    if args.reuse:
+        print(f"reusing the scratch database {DATABASE} (no history written)", flush=True)
+    else:
+        call_command("migrate", verbosity=0)
+        load_federation([loading.federation_folder("canada")])
+        load_federation([loading.federation_folder("australia")])
+        print(f"scratch database {DATABASE} migrated, federations loaded", flush=True)
+        step = time.perf_counter()
+        with tqdm(total=args.transactions, unit=" rows", unit_scale=True, mininterval=5) as bar:
+            # Only what the figures read: the transactions (COPY, one process per core) and
+            # their costs. Surveys and overheads are left out (the scans compare the
+            # transactions' figures), and so are the other apps' demo records; the rollups
+            # are rebuilt below, timed on their own.
+            generate_history(
+                args.transactions,
+                seed=20260101,
+                progress=bar.update,
+                surveys=False,
+                overheads=False,
+                skip=("rosters", "places", "backoffice", "rollups"),
+            )
+        generation = time.perf_counter() - step
+        step = time.perf_counter()
+        rollups.recompute_rollups()
+        rebuild = time.perf_counter() - step
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {Transaction._meta.db_table}")
+            # What the server's autovacuum does soon after a rebuild: the planner's statistics.
+            for model in (MonthlyRollup, GroupRollup):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     period = kpis.parse_period("12m")
     rollup_rows = MonthlyRollup.objects.filter(month__range=(period.first, period.last)).count()
+    group_rows = GroupRollup.objects.filter(
+        month__range=(period.first, period.last), dimension="age_band"
+    ).count()
     print(
-        f"{args.transactions:,} transactions written and rolled up in {generation:.0f} s; "
-        f"{rollup_rows:,} monthly rollup rows in the period {period.first} – {period.end}",
+        f"{Transaction.objects.count():,} transactions written in {generation:.0f} s, "
+        f"rollups rebuilt in {rebuild:.0f} s; in the period {period.first} – {period.end}: "
+        f"{rollup_rows:,} monthly rollup rows, {group_rows:,} group rollup rows by age band",
         flush=True,
     )
 
     # (a) the page's data from the rollups
     def from_rollups():
-        figures = kpis.compute(period, ("service_key",))
+        return {f.key["service_key"]: figures_of(f) for f in kpis.compute(period, ("service_key",))}
+
+    # (d) the all-services page by client group: every service × age band from the group
+    # rollups (what GET /api/v1/performance/kpis?by=service&dimension=age_band computes)
+    def by_group():
         return {
-            f.key["service_key"]: (
-                f.started,
-                f.completed,
-                f.not_eligible,
-                f.abandoned,
-                f.with_standard,
-                f.met_standard,
-                f.elapsed_sum,
-                f.channel_cost,
-                f.handle_seconds,
-                f.handle_cost,
-                f.digital_completions,
-                f.percentile(50),
-                f.percentile(90),
-                f.percentile(95),
-            )
-            for f in figures
+            (f.key["service_key"], f.key["group"]): figures_of(f)
+            for f in kpis.compute(period, ("service_key", "group"), dimension="age_band")
+        }
+
+    # (f) what that API call publishes: (d) with suppression within each service and the
+    # groups' names
+    def published_by_group():
+        cells = kpis.compute(period, ("service_key", "group"), dimension="age_band")
+        return groups.publish_by_group(cells, "age_band")
+
+    # (g) the data of the groups page for every service (/performance/groups/?dimension=
+    # age_band): each age band's figures, the total, the service choices and the charts
+    def groups_page():
+        with translation.override("en"):
+            return insight.by_group(period, "age_band", "completion_rate")
+
+    def page_cells():
+        return {
+            f.key["group"]: figures_of(f)
+            for f in kpis.compute(period, ("group",), dimension="age_band")
         }
 
     with override_settings(PERFORMANCE_DIGITAL_CHANNELS=list(DIGITAL)):
         from_rollups()  # warm the connection and the caches a running server has
         rollup_times, rollup_result = timed(from_rollups, args.repeat)
+        by_group()
+        group_times, group_result = timed(by_group, args.repeat)
+        published_by_group()
+        published_times, published = timed(published_by_group, args.repeat)
+        groups_page()
+        page_times, page_data = timed(groups_page, args.repeat)
+        page_result = page_cells()
 
-    # (b) DuckDB over Parquet exported through ADBC
+    # (b) DuckDB over Parquet exported through ADBC, (e) and (h) the same scan grouped by
+    # service × age band and by age band
     table = Transaction._meta.db_table
     columns = (
         "service_key, channel, start_day, end_day, outcome, elapsed_days, met_standard, "
@@ -257,25 +305,27 @@ def run(args, scratch: str) -> int:
         parquet.write_table(arrow, path)
         del arrow
         export = time.perf_counter() - step
-        sql = SCAN_SQL.format(
-            table=f"read_parquet('{path}')",
-            first=period.first,
-            last=period.end,
-            overflow=OVERFLOW,
-        )
+        parquet_table = f"read_parquet('{path}')"
         duck = duckdb.connect()
-        duck_times, duck_rows = timed(lambda: duck.sql(sql).fetchall(), args.repeat)
-        group_sql = GROUP_SCAN_SQL.format(
-            table=f"read_parquet('{path}')", first=period.first, last=period.end
-        )
-        duck_group_times, duck_group_rows = timed(
-            lambda: duck.sql(group_sql).fetchall(), args.repeat
-        )
+        scans = {}
+        for name, keys in (
+            ("services", ("service_key",)),
+            ("service_groups", ("service_key", "age_band")),
+            ("groups", ("age_band",)),
+        ):
+            sql = scan_sql(parquet_table, keys, period.first, period.end)
+            duck.sql(sql).fetchall()  # warm: the file in the page cache, as for the rollups
+            scans[name] = timed(lambda sql=sql: duck.sql(sql).fetchall(), args.repeat)
         duck.close()
+    duck_times, duck_rows = scans["services"]
     duck_result = as_table(duck_rows)
+    duck_group_times, duck_group_rows = scans["service_groups"]
+    duck_group = as_table(duck_group_rows, 2)
+    duck_page_times, duck_page_rows = scans["groups"]
+    duck_page = as_table(duck_page_rows)
 
     # (c) PostgreSQL GROUP BY
-    pg_sql = SCAN_SQL.format(table=table, first=period.first, last=period.end, overflow=OVERFLOW)
+    pg_sql = scan_sql(table, ("service_key",), period.first, period.end)
 
     def postgres():
         with connection.cursor() as cursor:
@@ -285,35 +335,26 @@ def run(args, scratch: str) -> int:
     pg_times, pg_rows = timed(postgres, max(1, min(args.repeat, 3)))
     pg_result = as_table(pg_rows)
 
-    # (d) the page by client group, from the group rollups
-    def by_group():
-        return {
-            (f.key["service_key"], f.key["group"]): (f.started, f.completions, f.abandoned)
-            for f in kpis.compute(period, ("service_key", "group"), dimension="age_band")
-        }
+    def nonzero(table: dict) -> dict:
+        return {key: value for key, value in table.items() if any(value)}
 
-    # (f) what GET /api/v1/performance/kpis?by=service&dimension=age_band publishes: the same
-    # figures, with suppression within each service and the groups' names
-    def published_by_group():
-        cells = kpis.compute(period, ("service_key", "group"), dimension="age_band")
-        return groups.publish_by_group(cells, "age_band")
-
-    with override_settings(PERFORMANCE_DIGITAL_CHANNELS=list(DIGITAL)):
-        by_group()
-        group_times, group_result = timed(by_group, args.repeat)
-        published_by_group()
-        published_times, published = timed(published_by_group, args.repeat)
-    duck_group = {(row[0], row[1]): tuple(int(v) for v in row[2:]) for row in duck_group_rows}
-    groups_identical = {k: v for k, v in group_result.items() if any(v)} == {
-        k: v for k, v in duck_group.items() if any(v)
-    }
-
-    identical = rollup_result == duck_result == pg_result and groups_identical
-    if not identical:
-        for key in sorted(set(rollup_result) | set(duck_result) | set(pg_result)):
-            a, b, c = rollup_result.get(key), duck_result.get(key), pg_result.get(key)
-            if not a == b == c:
-                print(f"DIFFERENT {key}:\n  rollups {a}\n  duckdb  {b}\n  pg      {c}")
+    same_services = nonzero(rollup_result) == duck_result == pg_result
+    same_groups = nonzero(group_result) == duck_group
+    same_page = nonzero(page_result) == duck_page
+    for label, mine, theirs in (
+        ("by service", nonzero(rollup_result), duck_result),
+        ("by service and age band", nonzero(group_result), duck_group),
+        ("by age band", nonzero(page_result), duck_page),
+    ):
+        for key in sorted(set(mine) | set(theirs), key=str):
+            if mine.get(key) != theirs.get(key):
+                print(
+                    f"DIFFERENT {label} {key}:\n"
+                    f"  rollups {mine.get(key)}\n  duckdb  {theirs.get(key)}"
+                )
+    if pg_result != duck_result:
+        print("DIFFERENT: the PostgreSQL GROUP BY and the DuckDB scan disagree")
+    identical = same_services and same_groups and same_page
     completions = sum(v[1] + v[2] for v in rollup_result.values())
     reference = statistics.median(rollup_times)
     print()
@@ -321,27 +362,40 @@ def run(args, scratch: str) -> int:
         f"All-services KPI page, last twelve months: {len(rollup_result)} services, "
         f"{completions:,} completions; median of {args.repeat} runs (best in brackets)"
     )
-    print(f"{'way':<46} {'median':>10} {'best':>10} {'× rollups':>10}")
+    print(f"{'way':<52} {'median':>10} {'best':>10} {'× (a)':>8}")
     for label, times in (
         ("(a) rollups (kpis.compute, the page's call)", rollup_times),
         ("(b) DuckDB full scan of Parquet", duck_times),
         ("(c) PostgreSQL GROUP BY", pg_times),
-        ("(d) by client group (age band), group rollups", group_times),
-        ("(e) by client group, DuckDB full scan", duck_group_times),
+        ("(d) every service × age band, group rollups", group_times),
+        ("(e) every service × age band, DuckDB full scan", duck_group_times),
         ("(f) (d) published as the API gives it", published_times),
+        ("(g) the groups page's data, every service, age band", page_times),
+        ("(h) the same figures by age band, DuckDB full scan", duck_page_times),
     ):
         median = statistics.median(times)
         print(
-            f"{label:<46} {median * 1000:>8.1f} ms {min(times) * 1000:>7.1f} ms "
-            f"{median / reference:>9.1f}×"
+            f"{label:<52} {median * 1000:>8.1f} ms {min(times) * 1000:>7.1f} ms "
+            f"{median / reference:>7.1f}×"
         )
-    print(f"figures identical in the three ways: {'yes' if identical else 'NO'}")
+    print()
+    print(f"{'page':<40} {'figure':>10} {'reference':>12} {'ratio':>8}  identical")
+    for label, mine, theirs, same in (
+        ("all services (a) / DuckDB (b)", rollup_times, duck_times, same_services),
+        ("by client group (d) / DuckDB (e)", group_times, duck_group_times, same_groups),
+        ("groups page (g) / DuckDB (h)", page_times, duck_page_times, same_page),
+    ):
+        figure, scan = statistics.median(mine), statistics.median(theirs)
+        print(
+            f"{label:<40} {figure * 1000:>7.1f} ms {scan * 1000:>9.1f} ms "
+            f"{scan / figure:>7.1f}×  {'yes' if same else 'NO'}"
+        )
     print(
-        f"by client group: {len(group_result)} service × age band cells, DuckDB scan "
-        f"{statistics.median(duck_group_times) / statistics.median(group_times):.1f}× the "
-        f"group rollups; counts identical: {'yes' if groups_identical else 'NO'}"
+        f"({len(group_result)} service × age band cells, {len(page_result)} age bands, "
+        f"{len(published)} records published by the API, {len(page_data['rows'])} rows on the "
+        f"groups page; figures compared: {', '.join(FIELDS)})"
     )
-    print(f"published by client group: {len(published)} records")
+    print(f"figures identical to the scans: {'yes' if identical else 'NO'}")
     print(
         f"(Parquet export through ADBC: {export:.1f} s; whole run "
         f"{time.perf_counter() - started:.0f} s)"

@@ -120,6 +120,41 @@ def test_secondary_suppression_hides_a_second_cell_so_none_can_be_recovered():
         assert len(hidden(records, "completions")) != 1, counts
 
 
+def test_a_completion_rate_shown_with_its_cases_does_not_give_back_a_hidden_count():
+    # Completions 30, 12 and 4 (59 in all); transactions ended 30, 40 and 20. The 4 is
+    # hidden, and the 12 with it. Every rate rests on 20 or more endings, but the pages show
+    # each rate beside its cases: 12 / 40 = 0.3 shown with 40 would give back the 12, then
+    # 59 − 30 − 12 the 4. So a rate is hidden wherever its completions are.
+    cells = [cell("a", 30), cell("b", 12, abandoned=28), cell("c", 4, abandoned=16)]
+    records = groups.publish_cells(cells, min_count=10)
+    assert hidden(records, "completions") == ["b", "c"]
+    assert hidden(records, "completion_rate") == ["b", "c"]
+    assert records[0]["completion_rate"] == 1.0
+    # Within every published table, no count is ever left recoverable from its total.
+    for counts in ([(12, 0), (3, 30), (40, 2)], [(9, 50), (50, 9)], [(10, 0), (10, 5), (1, 40)]):
+        cells = [cell(str(i), done, gone) for i, (done, gone) in enumerate(counts)]
+        records = groups.publish_cells(cells, 10)
+        for measure in ("started", "completions", "completion_rate"):
+            assert len(hidden(records, measure)) != 1, (counts, measure)
+        assert set(hidden(records, "completions")) <= set(hidden(records, "completion_rate"))
+
+
+def test_the_groups_page_shows_no_cases_beside_a_hidden_share(generated, settings):
+    """The chart's data table gives each group's cases only where its share is published: a
+    share hidden for resting on too few cases would otherwise show how few."""
+    settings.PERFORMANCE_MIN_COUNT = 200
+    page = insight.by_group(generated, "age_band", "within_standard")
+    chart = next(chart for chart in page["charts"] if chart.id == "chart-groups")
+    rows = {row[0]: row for row in chart.rows}
+    records = {record["name"]: record for record in page["rows"]}
+    assert any(record["within_standard"] is None for record in records.values())
+    for name, record in records.items():
+        if record["within_standard"] is None:
+            assert rows[name][1:] == ["—", "—", "—"], name
+        else:
+            assert rows[name][1] >= 200, name
+
+
 @pytest.fixture
 def generated(small_federation):
     generate_history(3000, years=2, seed=11)

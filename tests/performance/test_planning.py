@@ -204,3 +204,19 @@ def test_erlang_a_is_shown_beside_erlang_c(counter_history):
     text = page.content.decode()
     assert "Agents nécessaires si des clients abandonnent (Erlang A)" in text
     assert "la patience est une hypothèse" in text
+
+
+def test_next_week_is_the_week_after_the_one_under_way(counter_history):
+    """The history stops at the last complete week, so the forecast's first week is the one
+    under way; the page's "next week" (its volume, its busiest day, the agents per half-hour)
+    is the week after it, the one a roster can still be changed for."""
+    today = timezone.localdate()
+    this_monday = today - datetime.timedelta(days=today.weekday())
+    next_monday = this_monday + datetime.timedelta(days=7)
+    context = planning.page(counter_history, "counter", today)
+    _weeks, volumes = planning.weekly_counts(counter_history, "counter", today)
+    result = staffing.forecast(volumes)
+    assert context["forecast"]["next_monday"] == next_monday
+    assert context["forecast"]["next"] == round(result.forecast[1], 1)
+    # All the visits are on Tuesdays: the busiest day is next week's Tuesday, not this one's.
+    assert context["busiest_day"] == next_monday + datetime.timedelta(days=1)

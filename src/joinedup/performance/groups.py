@@ -222,19 +222,29 @@ BASES = {
 }
 
 
+#: The shares whose value times their cases gives back a published count: where the count
+#: is hidden, the share is hidden too (completion rate × transactions ended = completions).
+REVEALS = {"completion_rate": ("completions",)}
+
+
 def publish_cells(cells: Sequence[Figures], min_count: int | None = None) -> list[dict[str, Any]]:
     """The published record of each group of one dimension, with primary and secondary
     suppression per measure: no measure ever has exactly one cell hidden among cells that
     have cases, so none can be recovered from the published total."""
     minimum = settings.PERFORMANCE_MIN_COUNT if min_count is None else min_count
     records = [cell.published(minimum) for cell in cells]
+    hidden_of: dict[str, set[int]] = {}
     for measure, base in BASES.items():
         counts = [base(cell) for cell in cells]
         hidden = {i for i, n in enumerate(counts) if 0 < n < minimum}
+        for count in REVEALS.get(measure, ()):
+            # A share shown with its cases (the pages show both) gives back its numerator.
+            hidden |= hidden_of.get(count, set())
         if len(hidden) == 1:
             shown = sorted((n, i) for i, n in enumerate(counts) if n > 0 and i not in hidden)
             if shown:
                 hidden.add(shown[0][1])
+        hidden_of[measure] = hidden
         for i in hidden:
             if records[i].get(measure) is not None:
                 records[i][measure] = None

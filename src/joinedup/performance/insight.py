@@ -76,7 +76,8 @@ def by_group(
         table.append(
             [
                 record["name"],
-                n if record.get("started") is not None or shown else "—",
+                # The cases only beside a published share: a share's small base is hidden.
+                n if shown else "—",
                 f"{value * 100:.1f}" if shown else "—",
                 interval(successes, n) if shown else "—",
             ]

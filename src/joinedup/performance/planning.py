@@ -46,6 +46,8 @@ from .pages import service_names
 #: The weeks of profile (weekday × half-hour shares) and handle time the page reads.
 PROFILE_WEEKS = 12
 WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
+#: Next week's place among the forecast weeks (the first, 0, is the week under way).
+NEXT = 1
 
 
 class PlanningError(ValueError):
@@ -319,11 +321,15 @@ def page(
             actual_days.append(float(counts.get(day, 0)))
             forecast_days.append(expected)
     day_error = staffing.mape(actual_days, forecast_days) if actual_days else None
+    # The weeks counted end with the last complete one: the forecast's first week is the
+    # week under way, its second is next week (the one a roster can still be changed for).
+    next_monday = future[NEXT]
     context["forecast"] = {
         "mape": error,
         "day_mape": None if day_error is None else round(day_error * 100, 1),
         "seasonal": result.seasonal,
-        "next": ahead[len(shown)],
+        "next": ahead[len(shown) + NEXT],
+        "next_monday": next_monday,
     }
     context["charts"].append(
         charts.line_chart(
@@ -395,9 +401,7 @@ def page(
         return context
     share, within = staffing.STANDARDS[channel]
     roster = load_roster(settings.PERFORMANCE_ROSTER_FILE, office.key)
-    next_week = spread(
-        weeks[-1] + datetime.timedelta(days=7), result.forecast[0], shares_by_day, calendar
-    )
+    next_week = spread(next_monday, result.forecast[NEXT], shares_by_day, calendar)
     day_volume = {day.isoweekday(): volume for day, volume in next_week}
     by_weekday = {day: sum(v for (d, _s), v in shares.items() if d == day) for day in WEEKDAYS}
     open_days = [day for day in WEEKDAYS if day in day_volume and by_weekday[day] > 0]
