@@ -711,6 +711,7 @@ def place_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
             "legend": legend,
             "map_month": month,
             "residents": places.residents(place, first, last),
+            "gaps_hidden": any(people is None for _d, people, _s in counted.gap_counts),
         },
     )
 
