@@ -16,6 +16,7 @@ import io
 import json
 import math
 import re
+import uuid
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -41,10 +42,11 @@ from joinedup.care.models import (
     TaxonomyTerm,
 )
 from joinedup.care.models import Service as DirectoryService
+from joinedup.delivery.models import Application, Draft
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.performance import groups, kpis
-from joinedup.performance.models import GroupRollup
+from joinedup.performance.models import GroupRollup, Transaction
 
 from . import fiscal
 from .explorer import _cents_sum, money
@@ -1110,3 +1112,72 @@ def figures_from_rollups() -> int:
         PlaceFigure.objects.filter(synthetic=False, measure__in=measures).delete()
         PlaceFigure.objects.bulk_create(figures, batch_size=2000)
     return len(figures)
+
+
+# --- Placing the transactions recorded before places were -----------------------------------
+
+
+@dataclass
+class Placed:
+    #: Transactions given a place (or a postal area) now.
+    placed: int = 0
+    #: Transactions still without a place: no application or draft to read it from, or no
+    #: address and no place on it.
+    left: int = 0
+
+
+def _uuids(idents: dict[str, int]) -> list[uuid.UUID]:
+    found = []
+    for ident in idents:
+        try:
+            found.append(uuid.UUID(ident))
+        except ValueError:
+            continue
+    return found
+
+
+def place_past_transactions(batch: int = 500) -> Placed:
+    """Give the transactions recorded before performance migration 0006 (blank `place`) where
+    the person lived, read from their application as it is read when one is recorded today
+    (`groups.residence`: the applicant's home address on the day it was received, else the
+    application's place; its postal area), or, for an abandoned draft, the home address of
+    the person on the day they began it. Idempotent: only blank places are read. The rollups
+    are not touched here (see the `place-transactions` command)."""
+    result = Placed()
+    pending = list(
+        Transaction.objects.filter(place="")
+        .exclude(source__startswith="history:")
+        .order_by("pk")
+        .values_list("pk", "source")
+    )
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        kinds: dict[str, dict[str, int]] = {"application": {}, "draft": {}}
+        for pk, source in chunk:
+            kind, _sep, ident = source.partition(":")
+            if kind in kinds:
+                kinds[kind][ident] = pk
+        where: dict[int, tuple[str, str]] = {}
+        applications = Application.objects.select_related(
+            "applicant", "place", "applicant_business"
+        ).defer("process_state", "data")
+        for application in applications.filter(pk__in=_uuids(kinds["application"])):
+            where[kinds["application"][str(application.pk)]] = groups.residence(application)
+        for draft in Draft.objects.select_related("applicant").filter(
+            pk__in=_uuids(kinds["draft"])
+        ):
+            address = draft.applicant.current_address(draft.created_at.date())
+            if address is not None:
+                code = address.jurisdiction.code if address.jurisdiction_id else ""
+                where[kinds["draft"][str(draft.pk)]] = (
+                    code,
+                    groups.postal_area(address.postal_code),
+                )
+        changed = []
+        for pk, (code, postal) in where.items():
+            if code or postal:
+                changed.append(Transaction(pk=pk, place=code, postal_area=postal))
+        Transaction.objects.bulk_update(changed, ["place", "postal_area"])
+        result.placed += len(changed)
+        result.left += len(chunk) - len(changed)
+    return result
