@@ -156,3 +156,79 @@ def test_a_pilot_with_no_places_or_figures_yet_says_so_instead_of_failing(world)
     page = client.get("/en/funding/pilots/empty-pilot/")
     assert page.status_code == 200
     assert "cannot be evaluated yet" in page.content.decode()
+
+
+def _state(pilot: Pilot) -> tuple:
+    pilot.refresh_from_db()
+    return (
+        pilot.names,
+        pilot.change,
+        pilot.description,
+        pilot.starts_on,
+        pilot.measure,
+        sorted(p.key for p in pilot.treated.all()),
+        sorted(p.key for p in pilot.comparison.all()),
+    )
+
+
+def test_an_analyst_changes_a_pilot_on_its_page_and_bad_input_changes_nothing(analyst, world):
+    assert analyst.post("/en/funding/pilots/new/", _form()).status_code == 302
+    pilot = Pilot.objects.get(key="joint-counter")
+    page = analyst.get("/en/funding/pilots/joint-counter/").content.decode()
+    assert 'href="/en/funding/pilots/joint-counter/edit/"' in page  # linked from the pilot
+    form = analyst.get("/en/funding/pilots/joint-counter/edit/")
+    text = form.content.decode()
+    # The form holds the pilot as it is; its key (its address) is not offered for change.
+    assert form.status_code == 200 and "Change Joint counter" in text
+    assert 'value="Comptoir commun"' in text and 'value="2025-01"' in text
+    assert '<option value="synthetic-03" selected>' in text and 'name="key"' not in text
+    # What changes, where, since when, the measure and the comparison places chosen by hand.
+    response = analyst.post(
+        "/en/funding/pilots/joint-counter/edit/",
+        _form(
+            key="ignored",
+            name_en="Joint counter, second wave",
+            change="navigator",
+            starts_on="2025-03",
+            measure="completed",
+            treated=["synthetic-01"],
+            comparison=["synthetic-02", "synthetic-06"],
+        ),
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/en/funding/pilots/joint-counter/"
+    assert Pilot.objects.count() == 1
+    names, change, _description, starts_on, measure, treated, comparison = _state(pilot)
+    assert names["en"] == "Joint counter, second wave" and change == "navigator"
+    assert starts_on == datetime.date(2025, 3, 1) and measure == "completed"
+    assert treated == ["synthetic-01"] and comparison == ["synthetic-02", "synthetic-06"]
+    # The suggested comparison places instead of those chosen by hand.
+    response = analyst.post(
+        "/en/funding/pilots/joint-counter/edit/",
+        _form(treated=["synthetic-01"], comparison_from="suggested", comparison=[]),
+    )
+    assert response.status_code == 302
+    expected = pilots.suggested_comparison(
+        [Place.objects.get(key="synthetic-01")], "within_standard", datetime.date(2025, 1, 1)
+    )
+    assert _state(pilot)[6] == sorted(p.key for p in expected)
+    # Bad input: every problem named, in English and in French, a 400, nothing changed.
+    before = _state(pilot)
+    for url, changes, message in [
+        ("/en/", {"name_fr": ""}, "name in English and in French"),
+        ("/en/", {"starts_on": "2025-13"}, "as YYYY-MM"),
+        ("/en/", {"treated": ["synthetic-01"], "comparison": ["synthetic-01"]}, "both a place"),
+        ("/en/", {"comparison": ["atlantis"]}, "No such place."),
+        ("/fr/", {"treated": [], "measure": "happiness"}, "au moins un lieu"),
+    ]:
+        refused = analyst.post(f"{url}funding/pilots/joint-counter/edit/", _form(**changes))
+        assert refused.status_code == 400 and message in refused.content.decode()
+        assert _state(pilot) == before
+    assert "Le projet pilote n’a pas été modifié" in refused.content.decode()
+    assert analyst.get("/en/funding/pilots/atlantis/edit/").status_code == 404
+    # Auditors read the pilot but neither see the link nor change it.
+    auditor, _user = staff_client(world.toronto, "auditor")
+    assert "/edit/" not in auditor.get("/en/funding/pilots/joint-counter/").content.decode()
+    assert auditor.get("/en/funding/pilots/joint-counter/edit/").status_code == 403
+    assert auditor.post("/en/funding/pilots/joint-counter/edit/", _form()).status_code == 403
+    assert _state(pilot) == before

@@ -537,3 +537,140 @@ def test_a_place_page_maps_it_among_its_neighbours_with_a_table_and_its_resident
     assert "by postal area" in east and "M1B" in east
     french = client.get("/fr/funding/places/ca-on-tor/").content.decode()
     assert "(ce lieu)" in french and "Où vivent les personnes servies" in french
+
+
+def _screened(world, size: int, *, food: int, housing: int, elsewhere: int = 0) -> None:
+    """People with an open case whose needs screen, taken this month, found a food need
+    (`food` of them, in Toronto at M5H) and a housing need (`housing` of them), and
+    `elsewhere` people in Ottawa with a food need; every other answer is 4 (safe)."""
+    from django.utils import timezone
+
+    from joinedup.care.assessments import load_sets
+    from joinedup.care.models import Assessment, IntegratedCase
+    from joinedup.identity.models import Address, Person, User
+
+    screen = next(s for s in load_sets() if s.key == "needs-screen")
+    keys = [q["key"] for q in screen.questions]
+    user, _made = User.objects.get_or_create(
+        username="screener", defaults={"email": "screener@example.org"}
+    )
+    today = timezone.localdate()
+    toronto = world.toronto.jurisdiction
+    ottawa = Jurisdiction.objects.get(code="CA-ON-OTT")
+    people = [(toronto, "M5H 2N2", {"food"})] * food
+    people += [(toronto, "M4C 1A1", {"housing"})] * housing
+    people += [(ottawa, "K1P 1J1", {"food"})] * elsewhere
+    for n, (where, postal, needs) in enumerate(people):
+        person = Person.objects.create(given_names="S", family_name=f"{size}-{n}")
+        Address.objects.create(
+            person=person,
+            street_address="1 Main St",
+            locality="Town",
+            postal_code=postal,
+            jurisdiction=where,
+            valid_from=today - datetime.timedelta(days=400),
+        )
+        case = IntegratedCase.objects.create(
+            reference=f"S-{size}-{n}",
+            person=person,
+            agency=world.toronto,
+            basis="consent",
+            opened_by=user,
+        )
+        Assessment.objects.create(
+            case=case,
+            question_set=screen,
+            answers={key: 2 if key in needs else 4 for key in keys},
+            taken_on=today,
+            by=user,
+        )
+
+
+def test_a_place_shows_the_needs_of_its_screens_with_no_service_within_reach(world, settings):
+    from joinedup.care.models import Attribute, Organization, ServiceArea, Taxonomy, TaxonomyTerm
+    from joinedup.care.models import Service as CareService
+
+    settings.PERFORMANCE_MIN_COUNT = 3
+    places.load_places([])
+    Place.objects.create(
+        key="downtown",
+        kind="area",
+        jurisdiction=world.toronto.jurisdiction,
+        names={"en": "Downtown", "fr": "Centre-ville"},
+        postal_codes=["M5H"],
+    )
+    client, _user = staff_client(world.toronto, "analyst")
+    _screened(world, 1, food=4, housing=2, elsewhere=5)
+    toronto = Place.objects.get(key="ca-on-tor")
+    with translation.override("en"):
+        counted = places.view(toronto)
+    # no directory service at all: both needs are gaps; 2 people is under the minimum of 3
+    assert counted.gaps == [
+        ["Food", "4", "None in the directory", "0", "No service within reach"],
+        ["Housing", "—", "None in the directory", "0", "No service within reach"],
+    ]
+    assert counted.gap_counts == [("food", 4, 0), ("housing", None, 0)]
+    # a food bank serving Toronto: food is met there, housing is still a gap (listed first)
+    taxonomy = Taxonomy.objects.create(name="Needs", description="")
+    food_term = TaxonomyTerm.objects.create(
+        taxonomy=taxonomy,
+        code="food",
+        name="Food",
+        description="",
+        translations={"fr": {"name": "Alimentation"}},
+    )
+    TaxonomyTerm.objects.create(
+        taxonomy=taxonomy,
+        code="housing",
+        name="Housing and shelter",
+        description="",
+        translations={"fr": {"name": "Logement et hébergement"}},
+    )
+    bank = CareService.objects.create(
+        organization=Organization.objects.create(name="Pantry", description="Food"),
+        name="Food bank",
+        status="active",
+    )
+    ServiceArea.objects.create(service=bank, jurisdiction=world.toronto.jurisdiction)
+    Attribute.objects.create(link_id=bank.id, link_entity="service", taxonomy_term=food_term)
+    with CaptureQueriesContext(connection) as small:
+        response = client.get("/en/funding/places/ca-on-tor/")
+    page = response.content.decode()
+    with translation.override("en"):
+        counted = places.view(toronto)
+    assert counted.gaps == [
+        ["Housing", "—", "Housing and shelter", "0", "No service within reach"],
+        ["Food", "4", "Food", "1", "No gap"],
+    ]
+    assert "Gaps: needs with no service within reach" in page and "No service within reach" in page
+    # Ottawa's five food needs: no service reaches Ottawa
+    with translation.override("en"):
+        assert places.view(Place.objects.get(key="ca-on-ott")).gaps == [
+            ["Food", "5", "Food", "0", "No service within reach"]
+        ]
+    # the service area counts the people of its postal area only (the four with food needs)
+    with translation.override("en"):
+        assert places.view(Place.objects.get(key="downtown")).gaps == [
+            ["Food", "4", "Food", "1", "No gap"]
+        ]
+    # a province counts every place under it, and sees the food bank within reach inside it
+    with translation.override("en"):
+        ontario = places.view(Place.objects.get(key="ca-on")).gaps
+    assert [row[:2] for row in ontario] == [["Housing", "—"], ["Food", "9"]]
+    # a service no longer active is not within reach
+    bank.status = "inactive"
+    bank.save()
+    with translation.override("en"):
+        assert places.view(toronto).gaps[1][3:] == ["0", "No service within reach"]
+    bank.status = "active"
+    bank.save()
+    # in French, and the number of queries does not grow with the screens
+    french = client.get("/fr/funding/places/ca-on-tor/").content.decode()
+    assert "Lacunes : des besoins sans service à portée" in french
+    assert "Aucun service à portée" in french and "Logement et hébergement" in french
+    _screened(world, 2, food=20, housing=10, elsewhere=3)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get("/en/funding/places/ca-on-tor/").status_code == 200
+    assert len(large) == len(small)
+    with translation.override("en"):
+        assert [row[:2] for row in places.view(toronto).gaps] == [["Housing", "12"], ["Food", "24"]]

@@ -101,13 +101,17 @@ def record_pilot(
     measure: str,
     comparison: list[Place],
     suggest: bool = False,
+    pilot: Pilot | None = None,
 ) -> Pilot:
-    """Record a pilot: checks every field first and refuses with every problem named, so that
-    nothing is half-written. `suggest` replaces the comparison places with the ones most
-    like the treated places before the start (`suggested_comparison`)."""
+    """Record a pilot, or change the one given (`pilot`: its key stays, being its address):
+    checks every field first and refuses with every problem named, so that nothing is
+    half-written. `suggest` replaces the comparison places with the ones most like the
+    treated places before the start (`suggested_comparison`)."""
     problems: list[str] = []
-    key = (key or "").strip()
-    if not KEY.match(key) or key in RESERVED_KEYS:
+    key = pilot.key if pilot is not None else (key or "").strip()
+    if pilot is not None:
+        pass
+    elif not KEY.match(key) or key in RESERVED_KEYS:
         problems.append(
             _(
                 "Give the pilot a key of lower-case letters, digits and hyphens (at most 80), "
@@ -143,14 +147,17 @@ def record_pilot(
         raise PilotRefused(problems)
     description = {lang: text.strip() for lang, text in description.items() if (text or "").strip()}
     with transaction.atomic():
-        pilot = Pilot.objects.create(
-            key=key,
-            names=names,
-            change=change,
-            description=description,
-            starts_on=starts_on,
-            measure=measure,
-        )
+        if pilot is None:
+            pilot = Pilot(key=key)
+        else:
+            # Read again under a lock: two people changing one pilot write one after the other.
+            pilot = Pilot.objects.select_for_update().get(pk=pilot.pk)
+        pilot.names = names
+        pilot.change = change
+        pilot.description = description
+        pilot.starts_on = starts_on
+        pilot.measure = measure
+        pilot.save()
         pilot.treated.set(treated)
         pilot.comparison.set(comparison)
     return pilot

@@ -16,6 +16,7 @@ import io
 import json
 import math
 import re
+import uuid
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,11 +33,20 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from joinedup.bundles.models import Offer
-from joinedup.care.models import Referral
+from joinedup.care.models import (
+    Assessment,
+    AssessmentSet,
+    Attribute,
+    Domain,
+    Referral,
+    TaxonomyTerm,
+)
+from joinedup.care.models import Service as DirectoryService
+from joinedup.delivery.models import Application, Draft
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
 from joinedup.performance import groups, kpis
-from joinedup.performance.models import GroupRollup
+from joinedup.performance.models import GroupRollup, Transaction
 
 from . import fiscal
 from .explorer import _cents_sum, money
@@ -244,6 +254,12 @@ class PlaceView:
     take_up: list[list[str]] = field(default_factory=list)
     #: Per fiscal year: money executed in the place, outcomes, cost per outcome.
     cost_per_outcome: list[list[str]] = field(default_factory=list)
+    #: Per life domain with needs found in the screens: the domain, the people, the kinds of
+    #: directory service that meet it, the services within reach, and whether it is a gap.
+    gaps: list[list[str]] = field(default_factory=list)
+    #: The gaps as figures (domain, people or None when hidden, services within reach), for
+    #: the API and the data package.
+    gap_counts: list[tuple[str, int | None, int]] = field(default_factory=list)
     #: Whether a figure was left out for resting on too few cases.
     suppressed: bool = False
 
@@ -344,6 +360,8 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
         _measured(result, jurisdiction)
     elif place.postal_codes:
         _measured_area(result, place)
+    if jurisdiction is not None:
+        _gaps(result, place, jurisdiction)
     figures = result.figures
     for measure, period, value in _rows("figures", 1, [place.pk]):
         points = figures.get(measure)
@@ -609,6 +627,148 @@ def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
     if result.traced:
         hidden = _cost_per_outcome(result, codes, minimum) or hidden
     result.suppressed = hidden
+
+
+#: The kinds of directory service (top-level taxonomy terms, by code) that meet a need of each
+#: life domain of the screens. A term's narrower terms count too. A domain no term meets
+#: (none today) would be a gap wherever it is found.
+MEETS: dict[str, tuple[str, ...]] = {
+    Domain.HOUSING: ("housing", "shelter"),
+    Domain.INCOME: ("income",),
+    Domain.FOOD: ("food",),
+    Domain.HEALTH: ("mental-health", "addiction"),
+    Domain.SAFETY: ("shelter", "legal"),
+    Domain.EMPLOYMENT: ("employment",),
+    Domain.EDUCATION: ("employment", "child-care"),
+    Domain.LEGAL: ("legal",),
+    Domain.SOCIAL: ("seniors", "child-care"),
+}
+
+#: A screen's answer at or under this score (1 in crisis, 2 vulnerable) is a need found.
+NEED_SCORE = 2
+
+
+def _gaps(result: PlaceView, place: Place, jurisdiction: Jurisdiction) -> None:
+    """Needs found in the human-services screens of people living in the place, in the
+    window, per life domain, and the directory's active services within reach of the place
+    that meet them: a domain with needs and no such service is a gap.
+
+    A person counts once per domain when any assessment taken in the window answered a
+    question of that domain at 2 (vulnerable) or 1 (in crisis); they live in the place when
+    their home address on the day of the assessment lies in it (a jurisdiction: in it or under
+    it; a service area: in one of its postal areas). Only counts leave this function, each
+    hidden under the publication minimum. A service is within reach when its service area is
+    the place, a place under it or a wider one containing it, or when it has a location in the
+    place. Four queries whatever the data."""
+    minimum = settings.PERFORMANCE_MIN_COUNT
+    first, last = result.window or _window(timezone.localdate())
+    prefix = jurisdiction.path
+    area = place.kind == Place.Kind.AREA
+    taken = Assessment.objects.filter(taken_on__gte=first, taken_on__lt=_next(last))
+    # The home address the person lived at on the day of the assessment.
+    at_home = Q(
+        case__person__addresses__kind="residential",
+        case__person__addresses__valid_from__lte=F("taken_on"),
+    ) & (
+        Q(case__person__addresses__valid_to__isnull=True)
+        | Q(case__person__addresses__valid_to__gte=F("taken_on"))
+    )
+    if area:
+        if not place.postal_codes:
+            return
+        rows = list(
+            taken.filter(at_home)
+            .values_list(
+                "case__person_id",
+                "question_set_id",
+                "answers",
+                "case__person__addresses__postal_code",
+            )
+            .order_by()
+        )
+        postal = set(place.postal_codes)
+        rows = [row[:3] for row in rows if groups.postal_area(row[3]) in postal]
+    else:
+        inside = Q(case__person__addresses__jurisdiction__path=prefix) | Q(
+            case__person__addresses__jurisdiction__path__startswith=prefix + "/"
+        )
+        rows = list(
+            taken.filter(at_home & inside)
+            .values_list("case__person_id", "question_set_id", "answers")
+            .order_by()
+        )
+    domains_of = {
+        pk: {q.get("key"): q.get("domain") for q in questions or []}
+        for pk, questions in AssessmentSet.objects.filter(
+            pk__in={row[1] for row in rows}
+        ).values_list("pk", "questions")
+    }
+    people: dict[str, set[Any]] = defaultdict(set)
+    for person, question_set, answers in rows:
+        domains = domains_of.get(question_set, {})
+        for key, score in (answers or {}).items():
+            domain = domains.get(key)
+            if domain and isinstance(score, int | float) and score <= NEED_SCORE:
+                people[domain].add(person)
+    if not people:
+        return
+    codes = jurisdiction.ancestor_codes
+    reach = Q(service_areas__jurisdiction__code__in=codes) | Q(
+        service_areas__jurisdiction__path__startswith=prefix + "/"
+    )
+    if area:
+        postal_prefixes = Q()
+        for code in place.postal_codes:
+            postal_prefixes |= Q(at_locations__location__postal_code__istartswith=code)
+        reach |= postal_prefixes
+    else:
+        reach |= Q(at_locations__location__jurisdiction__path=prefix) | Q(
+            at_locations__location__jurisdiction__path__startswith=prefix + "/"
+        )
+    reaching = DirectoryService.objects.filter(reach, status=DirectoryService.Status.ACTIVE)
+    met: dict[str, set[Any]] = defaultdict(set)
+    for service, code, broader in (
+        Attribute.objects.filter(link_entity="service", link_id__in=reaching.values("id"))
+        .filter(taxonomy_term__isnull=False)
+        .values_list("link_id", "taxonomy_term__code", "taxonomy_term__parent__code")
+        .distinct()
+    ):
+        for term in (code, broader):
+            if term:
+                met[term].add(service)
+    wanted = {term for domain in people for term in MEETS.get(domain, ())}
+    names = {
+        code: (name, translations)
+        for code, name, translations in TaxonomyTerm.objects.filter(
+            code__in=wanted, parent__isnull=True
+        ).values_list("code", "name", "translations")
+    }
+    language = (get_language() or "en").split("-")[0]
+    labels = dict(Domain.choices)
+    found = []
+    for domain, persons in people.items():
+        terms = MEETS.get(domain, ())
+        services = set().union(*(met.get(term, set()) for term in terms)) if terms else set()
+        count = len(persons)
+        found.append((bool(services), str(labels.get(domain, domain)), domain, count, services))
+    for has_service, label, domain, count, services in sorted(found, key=lambda f: f[:2]):
+        few = count < minimum
+        result.suppressed = result.suppressed or few
+        kinds = [
+            (names[term][1] or {}).get(language, {}).get("name") or names[term][0]
+            for term in MEETS.get(domain, ())
+            if term in names
+        ]
+        result.gap_counts.append((domain, None if few else count, len(services)))
+        result.gaps.append(
+            [
+                label,
+                "—" if few else _count(count),
+                ", ".join(kinds) or _("None in the directory"),
+                _count(len(services)),
+                _("No service within reach") if not has_service else _("No gap"),
+            ]
+        )
 
 
 def _next(month: datetime.date) -> datetime.date:
@@ -952,3 +1112,72 @@ def figures_from_rollups() -> int:
         PlaceFigure.objects.filter(synthetic=False, measure__in=measures).delete()
         PlaceFigure.objects.bulk_create(figures, batch_size=2000)
     return len(figures)
+
+
+# --- Placing the transactions recorded before places were -----------------------------------
+
+
+@dataclass
+class Placed:
+    #: Transactions given a place (or a postal area) now.
+    placed: int = 0
+    #: Transactions still without a place: no application or draft to read it from, or no
+    #: address and no place on it.
+    left: int = 0
+
+
+def _uuids(idents: dict[str, int]) -> list[uuid.UUID]:
+    found = []
+    for ident in idents:
+        try:
+            found.append(uuid.UUID(ident))
+        except ValueError:
+            continue
+    return found
+
+
+def place_past_transactions(batch: int = 500) -> Placed:
+    """Give the transactions recorded before performance migration 0006 (blank `place`) where
+    the person lived, read from their application as it is read when one is recorded today
+    (`groups.residence`: the applicant's home address on the day it was received, else the
+    application's place; its postal area), or, for an abandoned draft, the home address of
+    the person on the day they began it. Idempotent: only blank places are read. The rollups
+    are not touched here (see the `place-transactions` command)."""
+    result = Placed()
+    pending = list(
+        Transaction.objects.filter(place="")
+        .exclude(source__startswith="history:")
+        .order_by("pk")
+        .values_list("pk", "source")
+    )
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        kinds: dict[str, dict[str, int]] = {"application": {}, "draft": {}}
+        for pk, source in chunk:
+            kind, _sep, ident = source.partition(":")
+            if kind in kinds:
+                kinds[kind][ident] = pk
+        where: dict[int, tuple[str, str]] = {}
+        applications = Application.objects.select_related(
+            "applicant", "place", "applicant_business"
+        ).defer("process_state", "data")
+        for application in applications.filter(pk__in=_uuids(kinds["application"])):
+            where[kinds["application"][str(application.pk)]] = groups.residence(application)
+        for draft in Draft.objects.select_related("applicant").filter(
+            pk__in=_uuids(kinds["draft"])
+        ):
+            address = draft.applicant.current_address(draft.created_at.date())
+            if address is not None:
+                code = address.jurisdiction.code if address.jurisdiction_id else ""
+                where[kinds["draft"][str(draft.pk)]] = (
+                    code,
+                    groups.postal_area(address.postal_code),
+                )
+        changed = []
+        for pk, (code, postal) in where.items():
+            if code or postal:
+                changed.append(Transaction(pk=pk, place=code, postal_area=postal))
+        Transaction.objects.bulk_update(changed, ["place", "postal_area"])
+        result.placed += len(changed)
+        result.left += len(chunk) - len(changed)
+    return result

@@ -23,4 +23,5 @@ urlpatterns = [
     path("funding/places/<slug:key>/export/", views.place_export, name="place-export"),
     path("funding/pilots/new/", views.pilot_new, name="pilot-new"),
     path("funding/pilots/<slug:key>/", views.pilot_page, name="pilot"),
+    path("funding/pilots/<slug:key>/edit/", views.pilot_edit, name="pilot-edit"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -779,6 +780,7 @@ def place_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
             "legend": legend,
             "map_month": month,
             "residents": places.residents(place, first, last),
+            "gaps_hidden": any(people is None for _d, people, _s in counted.gap_counts),
         },
     )
 
@@ -850,12 +852,27 @@ def pilot_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
     """Record a pilot: what changes, where, since when, the measure watched and the
     comparison places (chosen by hand, or the ones suggested by similarity before the start).
     A refusal names every problem (400) and writes nothing."""
+    return _pilot_form(request, None)
+
+
+@guards.requires("funding.pilots.record")
+@require_http_methods(["GET", "POST"])
+def pilot_edit(request: HttpRequest, context: ActingContext, key: str) -> HttpResponse:
+    """Change a pilot outside the admin, with the same form and checks as recording one; its
+    key (its address) stays. A refusal names every problem (400) and changes nothing."""
+    pilot = get_object_or_404(Pilot, key=key)
+    return _pilot_form(request, pilot)
+
+
+def _pilot_form(request: HttpRequest, pilot: Pilot | None) -> HttpResponse:
     choices = list(
         Place.objects.select_related("jurisdiction").order_by("synthetic", "kind", "key")
     )
     by_key = {p.key: p for p in choices}
     problems: list[str] = []
-    form = request.POST if request.method == "POST" else {}
+    form: Any = request.POST if request.method == "POST" else {}
+    treated_keys: list[str] = []
+    comparison_keys: list[str] = []
     if request.method == "POST":
         treated_keys = request.POST.getlist("treated")
         comparison_keys = request.POST.getlist("comparison")
@@ -864,7 +881,7 @@ def pilot_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
         try:
             if unknown:
                 raise pilots.PilotRefused([_("No such place.")])
-            pilot = pilots.record_pilot(
+            recorded = pilots.record_pilot(
                 key=request.POST.get("key") or "",
                 names={"en": request.POST.get("name_en"), "fr": request.POST.get("name_fr")},
                 change=request.POST.get("change") or "",
@@ -877,18 +894,33 @@ def pilot_new(request: HttpRequest, context: ActingContext) -> HttpResponse:
                 measure=request.POST.get("measure") or "",
                 comparison=[by_key[k] for k in comparison_keys],
                 suggest=request.POST.get("comparison_from") == "suggested",
+                pilot=pilot,
             )
         except pilots.PilotRefused as refused:
             problems = refused.problems
         else:
-            return redirect("funding:pilot", key=pilot.key)
+            return redirect("funding:pilot", key=recorded.key)
+    elif pilot is not None:
+        form = {
+            "key": pilot.key,
+            "name_en": pilot.names.get("en", ""),
+            "name_fr": pilot.names.get("fr", ""),
+            "change": pilot.change,
+            "description_en": (pilot.description or {}).get("en", ""),
+            "description_fr": (pilot.description or {}).get("fr", ""),
+            "starts_on": f"{pilot.starts_on:%Y-%m}" if pilot.starts_on else "",
+            "measure": pilot.measure,
+        }
+        treated_keys = list(pilot.treated.values_list("key", flat=True))
+        comparison_keys = list(pilot.comparison.values_list("key", flat=True))
     page = {
+        "pilot": pilot,
         "places": choices,
         "changes": Pilot.Change.choices,
         "measures": PlaceFigure.Measure.choices,
         "form": form,
-        "treated": set(form.getlist("treated")) if form else set(),
-        "comparison": set(form.getlist("comparison")) if form else set(),
+        "treated": set(treated_keys),
+        "comparison": set(comparison_keys),
         "problems": problems,
     }
     return render(request, "funding/pilot_new.html", page, status=400 if problems else 200)
@@ -907,5 +939,6 @@ def pilot_page(request: HttpRequest, context: ActingContext, key: str) -> HttpRe
             "result": result,
             "charts": result.charts,
             "links": pilots.links(pilot),
+            "records_pilots": policy.decide(context, "funding.pilots.record").allowed,
         },
     )
