@@ -238,7 +238,7 @@ def test_a_caseworker_sees_the_rules_trace_and_records_the_decision_follows_them
     check(page, axe, screenshot, f"rules-staff-{width}-work-item")
     if width == WIDTHS[0]:
         # In French, the trace reads each parameter's French description.
-        page.locator("button.usa-language__link[lang=fr]").click()
+        page.locator("button.jp-language__link[lang=fr]").click()
         support = page.get_by_test_id("decision-support")
         expect(support).to_contain_text("Ce que calculent les règles")
         # The amount said by locale, not as the parameter file writes it (8157).
@@ -247,7 +247,7 @@ def test_a_caseworker_sees_the_rules_trace_and_records_the_decision_follows_them
         )
         expect(support).to_contain_text("en vigueur depuis le")
         check(page, axe, screenshot, f"rules-staff-{width}-work-item-fr")
-        page.locator("button.usa-language__link[lang=en]").click()
+        page.locator("button.jp-language__link[lang=en]").click()
         support = page.get_by_test_id("decision-support")
         expect(support).to_contain_text("Yearly maximum per child under 6: $8,157.00")
 

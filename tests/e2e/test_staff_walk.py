@@ -145,13 +145,13 @@ def test_staff_walk_by_links(
         page.locator(".jp-console a", has_text=label).first.click()
         english = check_page(page, axe, screenshot, f"walk-{who}-{width}-{number}", problems)
         if width == WIDTHS[0]:
-            page.locator("button.usa-language__link[lang=fr]").click()
+            page.locator("button.jp-language__link[lang=fr]").click()
             page.wait_for_load_state("domcontentloaded")
             french = check_page(page, axe, screenshot, f"walk-{who}-{width}-{number}-fr", problems)
             same = french_check.untranslated(english, french)
             if same:
                 french_problems.append(f"{page.url}: English left in French: {same[:8]}")
-            page.locator("button.usa-language__link[lang=en]").click()
+            page.locator("button.jp-language__link[lang=en]").click()
             page.wait_for_load_state("domcontentloaded")
         if width == WIDTHS[0]:
             header_link(page, "Staff console")  # back by the header, not a typed address
