@@ -72,7 +72,7 @@ class Node:
 
     def serve(self) -> None:
         self.server = self.start("serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "1")
-        deadline = time.time() + 60
+        deadline = time.time() + 180  # a busy machine starts gunicorn slowly
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/ping", timeout=2).read()  # noqa: S310 (loopback)
