@@ -143,7 +143,8 @@ def test_the_page_is_for_the_agencys_staff_and_linked_from_the_dashboard(languag
     text = page.content.decode()
     assert "chart-agency-staffing" in text and "<table" in text
     assert f'href="/{language}/performance/offices/esdc-toronto/staffing/?channel=counter"' in text
-    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
+    today = timezone.localdate()
+    monday = today - datetime.timedelta(days=today.weekday()) + datetime.timedelta(days=7)
     if language == "en":
         assert "Agents needed if clients give up (Erlang A)" in text
         assert f"In the week starting {monday.day} {monday:%B} {monday.year}, about" in text
