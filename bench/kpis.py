@@ -14,12 +14,23 @@ Then it times, for the last twelve months:
     (read through ADBC into Arrow);
 (c) the same figures by a PostgreSQL GROUP BY over the transaction table;
 
-(d) the same page by client group (age band: every service × group) from the group
-    rollups, and (e) the same counts by a DuckDB scan grouped by service and age band;
+(d) the all-services page by client group (age band: every service × group) from the group
+    rollups, (e) the same figures by a DuckDB scan grouped by service and age band, and (f)
+    (d) published as the API gives it (suppression, the groups' names);
+(g) the data of the groups page for every service (`insight.by_group`: each age band, the
+    total of all clients, the service choices, the charts), and (h) its figures by a DuckDB
+    scan grouped by age band;
 
-checks that the three give identical figures per service (counts, completion, take-up and
-within-standard counts, elapsed days, costs, and the 50th, 90th and 95th percentiles), and
-prints the table with the ratios. The database is dropped at the end.
+checks that the rollups give the scans' figures, field by field (counts, completion, take-up
+and within-standard counts, elapsed days, costs, and the 50th, 90th and 95th percentiles),
+by service, by service × age band and by age band, and prints each way's time, then for
+each page its figure, the scan's (the reference), the ratio and whether the figures are
+identical. The database is dropped at the end (`--keep` keeps it; `--reuse` times a kept
+one again without writing the history).
+
+The history holds only what the figures read: the transactions (COPY, one process per core)
+with their costs; surveys, overheads and the other apps' demo records are left out. The
+rollups are rebuilt after it (timed on their own).
 """
 
 import argparse

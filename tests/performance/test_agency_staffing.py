@@ -99,6 +99,18 @@ def test_each_office_gets_the_figures_of_its_own_page(tmp_path, settings):
     ]
 
 
+def test_the_agency_page_staffs_next_week_as_the_office_page_does():
+    """Both pages staff next week — the week after the one under way — not this week."""
+    office = _toronto()
+    today = timezone.localdate()
+    next_monday = today - datetime.timedelta(days=today.weekday()) + datetime.timedelta(days=7)
+    context = agency_staffing.page(office.agency, today)
+    (row,) = context["rows"]
+    assert context["week"] == next_monday
+    assert next_monday <= row.busiest_day < next_monday + datetime.timedelta(days=7)
+    assert row.next_week == planning.page(office, "counter", today)["forecast"]["next"]
+
+
 def test_an_office_with_too_little_history_is_said_so():
     office = _toronto()
     _copy_office(office, 1, weeks=5)
@@ -131,7 +143,8 @@ def test_the_page_is_for_the_agencys_staff_and_linked_from_the_dashboard(languag
     text = page.content.decode()
     assert "chart-agency-staffing" in text and "<table" in text
     assert f'href="/{language}/performance/offices/esdc-toronto/staffing/?channel=counter"' in text
-    monday = timezone.localdate() - datetime.timedelta(days=timezone.localdate().weekday())
+    today = timezone.localdate()
+    monday = today - datetime.timedelta(days=today.weekday()) + datetime.timedelta(days=7)
     if language == "en":
         assert "Agents needed if clients give up (Erlang A)" in text
         assert f"In the week starting {monday.day} {monday:%B} {monday.year}, about" in text

@@ -9,6 +9,7 @@ import datetime
 import pytest
 from django.db.models import Sum
 from django.test import Client
+from django.utils import translation
 
 from joinedup.demo.history.run import generate_history
 from joinedup.performance import groups, insight, kpis, measures, rollups
@@ -317,3 +318,17 @@ def test_postal_areas_by_hand():
     assert groups.postal_area("m1b 2k3") == "M1B"
     assert groups.postal_area("2000") == "200"
     assert groups.postal_area("K1") == groups.postal_area("") == ""
+
+
+@pytest.mark.parametrize("service", [None, "ca.birth-registration"])
+def test_the_groups_page_total_and_services_are_those_of_all_clients(generated, service):
+    """The groups page adds its groups up for the "All clients" row instead of reading the
+    rollups again, and lists the services from the rollups' keys: the same figures and the
+    same services as computed on their own."""
+    expected = kpis.compute(generated, (), service=service)[0].published()
+    services = sorted(f.key["service_key"] for f in kpis.compute(generated, ("service_key",)))
+    with translation.override("en"):
+        for dimension in groups.DIMENSIONS:
+            page = insight.by_group(generated, dimension, "completion_rate", service)
+            assert page["summary"] == expected | {"name": "All clients"}, dimension
+            assert sorted(key for key, _name in page["services"]) == services

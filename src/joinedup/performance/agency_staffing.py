@@ -3,8 +3,9 @@ supervisors and planners who staff them.
 
 For each office and channel with agents (phone, counter, video) it shows what the office's
 own staffing page computes for the same channel and all services — the forecast volume of
-the first forecast week (the week under way: the history stops at the last complete week)
-and the forecast's error on held-out weeks, that week's busiest weekday, and at
+next week (the forecast's second week: the history stops at the last complete week, so the
+first is the week under way) and the forecast's error on held-out weeks, that week's
+busiest weekday, and at
 that day's busiest half-hour the agents Erlang C asks for, with Erlang A's beside them (when
 clients give up) and the agents rostered, when a roster file is loaded — and links each
 office to its own page for the half-hours and the days.
@@ -184,7 +185,7 @@ def _row(
         row.too_little_history = True
         return row
     result = staffing.forecast(volumes)
-    row.next_week = round(result.forecast[0], 1)
+    row.next_week = round(result.forecast[planning.NEXT], 1)
     row.mape = None if result.mape is None else round(result.mape * 100, 1)
     since_monday = since - datetime.timedelta(days=since.weekday())
     recent = [w for w in weeks if w >= since_monday]
@@ -192,7 +193,10 @@ def _row(
     if not shares or not handle:
         return row
     next_week = planning.spread(
-        weeks[-1] + datetime.timedelta(days=7), result.forecast[0], shares_by_day, calendar
+        this_monday + datetime.timedelta(weeks=planning.NEXT),
+        result.forecast[planning.NEXT],
+        shares_by_day,
+        calendar,
     )
     day_volume = {day.isoweekday(): volume for day, volume in next_week}
     by_weekday = {
@@ -282,10 +286,10 @@ def page(agency: Agency, today: datetime.date | None = None) -> dict[str, Any]:
         "total_needed": sum(row.needed or 0 for row in staffed),
         "total_needed_a": sum(row.needed_a or 0 for row in staffed),
         "total_next_week": round(sum(row.next_week or 0 for row in rows), 1),
-        "week": this_monday,
+        "week": this_monday + datetime.timedelta(weeks=planning.NEXT),
     }
     if staffed:
-        context["charts"].append(_chart(staffed, this_monday))
+        context["charts"].append(_chart(staffed, context["week"]))
     return context
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from joinedup.federation.models import Channel
 
 from . import benchmarking, charts, costs, groups, kpis, pages
+from .models import MonthlyRollup
 
 #: The shares a reader may chart by group: (successes, cases) of a Figures.
 SHARES = {
@@ -63,8 +64,10 @@ def by_group(
     records = groups.publish_cells(cells)
     for cell, record in zip(cells, records, strict=True):
         record["name"] = groups.label(dimension, cell.key["group"])
-    total = kpis.compute(period, (), service=service)
-    summary = total[0].published() if total else None
+    # The total is the groups' figures added up: one dimension's groups hold every
+    # transaction and every survey answer once, so the rollups need not be read again.
+    total = kpis.total_of(cells)
+    summary = total.published() if total else None
     if summary is not None:
         summary["name"] = _("All clients")
     label, counts = SHARES[measure]
@@ -184,7 +187,14 @@ def _satisfaction_chart(dimension: str, records: list[dict]) -> charts.Chart | N
 
 
 def _services(period: kpis.Period) -> list[tuple[str, str]]:
-    keys = [f.key["service_key"] for f in kpis.compute(period, ("service_key",))]
+    """The services with figures in the period, by name: the keys of the period's monthly
+    rollup rows (one DISTINCT query, not every service's figures)."""
+    keys = list(
+        MonthlyRollup.objects.filter(month__range=(period.first, period.last))
+        .values_list("service_key", flat=True)
+        .distinct()
+        .order_by()
+    )
     names = pages.service_names(keys)
     return sorted(((key, names.get(key, key)) for key in keys), key=lambda p: p[1].lower())
 
