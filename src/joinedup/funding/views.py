@@ -84,8 +84,15 @@ def explore(request: HttpRequest) -> HttpResponse:
     if request.GET.get("place"):
         place = Jurisdiction.objects.filter(code=request.GET["place"].upper()).first()
         error = error or (None if place else _("No such place."))
+    agency = None
+    if request.GET.get("agency"):
+        agency = (
+            Agency.objects.select_related("jurisdiction").filter(key=request.GET["agency"]).first()
+        )
+        error = error or (None if agency else _("No such agency."))
     # What the reader sees of the allocations: the API's rule (`funding.policy.visible`).
     unpublished_of = funding_policy.unpublished_of(context)
+    seen = funding_policy.visible(Allocation.objects.all(), unpublished_of)
     page = {
         "years": [(y, y) for y in years],
         "year": year,
@@ -95,14 +102,20 @@ def explore(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("key"),
         "places": Jurisdiction.objects.order_by("path"),
+        "agencies": Agency.objects.filter(
+            Q(pk__in=seen.values("funder_id")) | Q(pk__in=seen.values("recipient_id"))
+        ).order_by("key"),
         "program": program,
         "place": place,
+        "agency": agency,
         "error": error,
         "charts": [],
         "analyst": _sees_unpublished(context),
     }
     if year is not None:
-        selection = explorer.Selection(year, program, place, unpublished_of=unpublished_of)
+        selection = explorer.Selection(
+            year, program, place, unpublished_of=unpublished_of, agency=agency
+        )
         totals = explorer.totals(selection)
         lines = explorer.programs(selection, totals.first_month)
         page.update(
