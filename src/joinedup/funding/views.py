@@ -478,11 +478,28 @@ def scenario_page(
                     raise flows.FundingRefused(
                         _("Give the share to move as a percentage.")
                     ) from None
-                source = Program.objects.filter(key=request.POST.get("source")).first()
-                target = Program.objects.filter(key=request.POST.get("target")).first()
-                if source is None or target is None:
-                    raise flows.FundingRefused(_("Choose the two programs."))
-                scenarios.move(scenario, source, target, share)
+                if request.POST.get("action") == "move_place":
+                    # Places are offered by their codes; the lines hold their paths.
+                    chosen = {
+                        j.code: j.path
+                        for j in Jurisdiction.objects.filter(
+                            code__in=[
+                                request.POST.get("source_place") or "",
+                                request.POST.get("target_place") or "",
+                            ]
+                        )
+                    }
+                    from_path = chosen.get(request.POST.get("source_place") or "")
+                    to_path = chosen.get(request.POST.get("target_place") or "")
+                    if from_path is None or to_path is None:
+                        raise flows.FundingRefused(_("Choose the two places."))
+                    scenarios.move_between_places(scenario, from_path, to_path, share)
+                else:
+                    source = Program.objects.filter(key=request.POST.get("source")).first()
+                    target = Program.objects.filter(key=request.POST.get("target")).first()
+                    if source is None or target is None:
+                        raise flows.FundingRefused(_("Choose the two programs."))
+                    scenarios.move(scenario, source, target, share)
         except flows.FundingRefused as refused:
             error = str(refused)
         else:
@@ -510,10 +527,27 @@ def scenario_page(
         ]
         for row in rows
     ]
+    by_place = scenarios.compare_places(scenario, costs)
+    places = {
+        j.path: j for j in Jurisdiction.objects.filter(path__in=[r.place_path for r in by_place])
+    }
+    place_table = [
+        [
+            places[row.place_path].name if row.place_path in places else _("No place"),
+            explorer.money(row.current, currency),
+            explorer.money(row.proposed, currency),
+            explorer.money(row.change, currency),
+            number(row.outcomes_now),
+            number(row.outcomes_then),
+        ]
+        for row in by_place
+    ]
     page = {
         "scenario": scenario,
         "year_label": fiscal.label(scenario.fiscal_year, first_month),
         "table": table,
+        "place_table": place_table,
+        "places": [places[r.place_path] for r in by_place if r.place_path in places],
         "programs": [row.program for row in rows],
         "error": error,
     }
