@@ -111,6 +111,8 @@ def explore(request: HttpRequest) -> HttpResponse:
         "error": error,
         "charts": [],
         "analyst": _sees_unpublished(context),
+        # The funder's staff who decide outcome payments (the payments page's rule).
+        "allocator": policy.decide(context, "funding.allocate").allowed,
     }
     if year is not None:
         selection = explorer.Selection(
