@@ -550,14 +550,26 @@ class TotalsOut(Schema):
 
 @router.get(
     "/funding/totals",
-    response={200: TotalsOut, 404: Refusal},
+    response={200: TotalsOut, 400: Refusal, 404: Refusal},
     auth=api_auth("funding.explore"),
-    summary="The explorer's totals for a fiscal year, program and place",
+    summary="The explorer's totals for a fiscal year, program, place and agency",
 )
 def totals(
-    request: HttpRequest, fiscal_year: int, program: str | None = None, place: str | None = None
+    request: HttpRequest,
+    fiscal_year: int,
+    program: str | None = None,
+    place: str | None = None,
+    agency: str | None = None,
 ):
+    """`agency`: the allocations it funds or receives (the money passing through it, each
+    transfer once); an unknown agency is a 400."""
+    chosen = None
+    if agency:
+        chosen = Agency.objects.select_related("jurisdiction").filter(key=agency).first()
+        if chosen is None:
+            raise HttpError(400, _("No such agency."))
     selection = explorer.Selection(
+        agency=chosen,
         fiscal_year=fiscal_year,
         unpublished_of=funding_policy.unpublished_of(request.auth),
         program=get_object_or_404(

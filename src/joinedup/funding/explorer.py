@@ -1,8 +1,9 @@
 """ "Where the money goes": the figures the explorer page, the API and the benchmark share.
 
-A selection is a fiscal year, optionally a program and a place (the place an allocation is
+A selection is a fiscal year, optionally a program, a place (the place an allocation is
 for, or else where its recipient is, kept on the allocation as `place_path`; a place includes
-the places under it). Totals count
+the places under it) and an agency (the allocations it funds or receives: the money that
+passes through it, each transfer once). Totals count
 each transfer once (see `flows.net_total`); spending is what recipients executed, and the
 planning phases are shown beside it. Everything here runs a fixed number of queries,
 whatever the number of allocations or expenditure lines.
@@ -48,9 +49,12 @@ class Selection:
     place: Jurisdiction | None = None
     published_only: bool = True
     unpublished_of: str | None = None
+    agency: Agency | None = None
 
     def allocations(self) -> QuerySet[Allocation]:
         rows = Allocation.objects.filter(fiscal_year=self.fiscal_year)
+        if self.agency is not None:
+            rows = rows.filter(Q(funder=self.agency) | Q(recipient=self.agency))
         if self.program is not None:
             rows = rows.filter(program=self.program)
         if self.place is not None:
@@ -75,6 +79,11 @@ class Selection:
             rows = rows.filter(published=True)
         return rows
 
+    def lines(self) -> QuerySet[Expenditure]:
+        """The expenditure lines of every allocation of the selection the reader sees: what an
+        agency's spending is read from, since the rollup is not kept by funder or recipient."""
+        return Expenditure.objects.filter(allocation__in=self.allocations().values("pk"))
+
     def own_unpublished_lines(self) -> QuerySet[Expenditure]:
         """The expenditure lines of the unpublished allocations the reader's agency funded
         in the selection (none for the public, nor when everything is read from the rollup)."""
@@ -86,20 +95,22 @@ class Selection:
 
     def spending_sums(self, by: str, **filters: Any) -> dict[Any, tuple[int, int]]:
         """Whole cents and hundredths of FTEs by `phase` or `program`: the rollup's rows, plus
-        the lines of the reader's own unpublished allocations (a second query for an analyst)."""
+        the lines of the reader's own unpublished allocations (a second query for an analyst).
+        With an agency chosen, one query of the selection's lines (`lines`)."""
         sums: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
-        for row in (
-            self.spending()
-            .filter(**filters)
-            .values(by)
-            .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
-            .order_by()
-        ):
-            sums[row[by]][0] += row["cents"] or 0
-            sums[row[by]][1] += row["ftes"] or 0
+        if self.agency is None:
+            for row in (
+                self.spending()
+                .filter(**filters)
+                .values(by)
+                .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
+                .order_by()
+            ):
+                sums[row[by]][0] += row["cents"] or 0
+                sums[row[by]][1] += row["ftes"] or 0
         field = "allocation__program" if by == "program" else by
         for row in (
-            self.own_unpublished_lines()
+            (self.lines() if self.agency is not None else self.own_unpublished_lines())
             .filter(**filters)
             .values(field)
             .annotate(cents=_cents_sum(), ftes=_cents_sum("ftes"))
@@ -150,11 +161,13 @@ class Totals:
 
 def calendar_jurisdiction(selection: Selection) -> Jurisdiction | None:
     """The jurisdiction whose currency and fiscal calendar the selection is read in: the
-    place's, else the program owner's (None when neither is chosen)."""
+    place's, else the program owner's, else the chosen agency's (None when none is chosen)."""
     if selection.place is not None:
         return selection.place
     if selection.program is not None:
         return selection.program.agency.jurisdiction
+    if selection.agency is not None:
+        return selection.agency.jurisdiction
     return None
 
 
@@ -210,16 +223,32 @@ def totals(selection: Selection) -> Totals:
             .order_by(),
             (None, None, "gross", "net", "count"),
         ),
-        (
-            "spent",
-            selection.spending()
-            .values("phase")
-            .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
-            .order_by(),
-            ("phase", None, "cents", "ftes", None),
-        ),
     ]
-    if selection.published_only and selection.unpublished_of:
+    if selection.agency is not None:
+        # The rollup is not kept by funder or recipient: an agency's spending is read from
+        # the lines of the allocations it funds or receives (the ones the reader sees).
+        parts.append(
+            (
+                "spent",
+                selection.lines()
+                .values("phase")
+                .annotate(cents=_cents_sum(), ftes=_cents_sum("ftes"))
+                .order_by(),
+                ("phase", None, "cents", "ftes", None),
+            )
+        )
+    else:
+        parts.append(
+            (
+                "spent",
+                selection.spending()
+                .values("phase")
+                .annotate(cents=Sum("cents"), ftes=Sum("fte_hundredths"))
+                .order_by(),
+                ("phase", None, "cents", "ftes", None),
+            )
+        )
+    if selection.agency is None and selection.published_only and selection.unpublished_of:
         parts.append(
             (
                 "spent",

@@ -84,8 +84,15 @@ def explore(request: HttpRequest) -> HttpResponse:
     if request.GET.get("place"):
         place = Jurisdiction.objects.filter(code=request.GET["place"].upper()).first()
         error = error or (None if place else _("No such place."))
+    agency = None
+    if request.GET.get("agency"):
+        agency = (
+            Agency.objects.select_related("jurisdiction").filter(key=request.GET["agency"]).first()
+        )
+        error = error or (None if agency else _("No such agency."))
     # What the reader sees of the allocations: the API's rule (`funding.policy.visible`).
     unpublished_of = funding_policy.unpublished_of(context)
+    seen = funding_policy.visible(Allocation.objects.all(), unpublished_of)
     page = {
         "years": [(y, y) for y in years],
         "year": year,
@@ -95,14 +102,22 @@ def explore(request: HttpRequest) -> HttpResponse:
         .distinct()
         .order_by("key"),
         "places": Jurisdiction.objects.order_by("path"),
+        "agencies": Agency.objects.filter(
+            Q(pk__in=seen.values("funder_id")) | Q(pk__in=seen.values("recipient_id"))
+        ).order_by("key"),
         "program": program,
         "place": place,
+        "agency": agency,
         "error": error,
         "charts": [],
         "analyst": _sees_unpublished(context),
+        # The funder's staff who decide outcome payments (the payments page's rule).
+        "allocator": policy.decide(context, "funding.allocate").allowed,
     }
     if year is not None:
-        selection = explorer.Selection(year, program, place, unpublished_of=unpublished_of)
+        selection = explorer.Selection(
+            year, program, place, unpublished_of=unpublished_of, agency=agency
+        )
         totals = explorer.totals(selection)
         lines = explorer.programs(selection, totals.first_month)
         page.update(
@@ -465,11 +480,28 @@ def scenario_page(
                     raise flows.FundingRefused(
                         _("Give the share to move as a percentage.")
                     ) from None
-                source = Program.objects.filter(key=request.POST.get("source")).first()
-                target = Program.objects.filter(key=request.POST.get("target")).first()
-                if source is None or target is None:
-                    raise flows.FundingRefused(_("Choose the two programs."))
-                scenarios.move(scenario, source, target, share)
+                if request.POST.get("action") == "move_place":
+                    # Places are offered by their codes; the lines hold their paths.
+                    chosen = {
+                        j.code: j.path
+                        for j in Jurisdiction.objects.filter(
+                            code__in=[
+                                request.POST.get("source_place") or "",
+                                request.POST.get("target_place") or "",
+                            ]
+                        )
+                    }
+                    from_path = chosen.get(request.POST.get("source_place") or "")
+                    to_path = chosen.get(request.POST.get("target_place") or "")
+                    if from_path is None or to_path is None:
+                        raise flows.FundingRefused(_("Choose the two places."))
+                    scenarios.move_between_places(scenario, from_path, to_path, share)
+                else:
+                    source = Program.objects.filter(key=request.POST.get("source")).first()
+                    target = Program.objects.filter(key=request.POST.get("target")).first()
+                    if source is None or target is None:
+                        raise flows.FundingRefused(_("Choose the two programs."))
+                    scenarios.move(scenario, source, target, share)
         except flows.FundingRefused as refused:
             error = str(refused)
         else:
@@ -497,10 +529,27 @@ def scenario_page(
         ]
         for row in rows
     ]
+    by_place = scenarios.compare_places(scenario, costs)
+    places = {
+        j.path: j for j in Jurisdiction.objects.filter(path__in=[r.place_path for r in by_place])
+    }
+    place_table = [
+        [
+            places[row.place_path].name if row.place_path in places else _("No place"),
+            explorer.money(row.current, currency),
+            explorer.money(row.proposed, currency),
+            explorer.money(row.change, currency),
+            number(row.outcomes_now),
+            number(row.outcomes_then),
+        ]
+        for row in by_place
+    ]
     page = {
         "scenario": scenario,
         "year_label": fiscal.label(scenario.fiscal_year, first_month),
         "table": table,
+        "place_table": place_table,
+        "places": [places[r.place_path] for r in by_place if r.place_path in places],
         "programs": [row.program for row in rows],
         "error": error,
     }
