@@ -48,7 +48,7 @@ def footer_link(page: Page, name: str) -> None:
 
 def language(page: Page, code: str) -> None:
     """The header's language button, the menu opened first on a narrow window."""
-    button = page.locator(f"button.usa-language__link[lang={code}]")
+    button = page.locator(f"button.jp-language__link[lang={code}]")
     if not button.is_visible():
         page.locator("button.usa-menu-btn").click()
     button.click()
