@@ -67,6 +67,9 @@ def test_nothing_is_sent_until_the_person_has_seen_it_and_agreed(home):
     assert not AccessEvent.objects.filter(subject_id=amelie.pk).exists()
     assert not IncomingMessage.objects.filter(kind="evidence").exists()
 
+    # she finds the requests from My services, beside who used her data
+    services = browser.get("/en/my/").content.decode()
+    assert 'href="/en/my-data/evidence-requests/"' in services
     listed = browser.get("/en/my-data/evidence-requests/")
     text = listed.content.decode()
     assert listed.status_code == 200 and "See what would be sent and decide" in text
