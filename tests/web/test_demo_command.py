@@ -156,8 +156,9 @@ def demo_process(demo_data_dir):
     )
     output = _Output(process.stdout)
     # Loading every app's demo (back office history included) takes about a minute on an idle
-    # two-core machine; the bound only catches a demo that hangs.
-    deadline = time.monotonic() + 240
+    # two-core machine and over four beside other test workers; the bound only catches a demo
+    # that hangs.
+    deadline = time.monotonic() + 480
     while "Sign in as" not in output.text():
         if process.poll() is not None:
             pytest.fail(f"the demo stopped early:\n{output.finished()}")
