@@ -208,7 +208,7 @@ class BundleLeg(models.Model):
     elsewhere_node = models.CharField(_("sent to node"), max_length=200, blank=True)
     elsewhere_names = models.JSONField(_("name of that node"), default=dict, blank=True)
     elsewhere_message = models.UUIDField(_("message sent"), null=True, blank=True)
-    elsewhere_status = models.CharField(_("status on that node"), max_length=20, blank=True)
+    elsewhere_status = models.CharField(_("status on that node"), max_length=24, blank=True)
     elsewhere_reference = models.CharField(_("reference on that node"), max_length=40, blank=True)
     elsewhere_due_date = models.DateField(_("due date on that node"), null=True, blank=True)
     elsewhere_updated_at = models.DateTimeField(_("status sent at"), null=True, blank=True)
@@ -288,7 +288,7 @@ class ForeignLeg(models.Model):
     subject = models.ForeignKey(
         Person, verbose_name=_("for"), on_delete=models.PROTECT, related_name="+"
     )
-    last_status = models.CharField(_("last status reported"), max_length=20, blank=True)
+    last_status = models.CharField(_("last status reported"), max_length=24, blank=True)
     last_due_date = models.DateField(null=True, blank=True, editable=False)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
 
