@@ -154,18 +154,7 @@ def receive_refusal(received: handlers.Received) -> dict[str, Any]:
     asked = _asked(received)
     outcome: dict[str, Any] = {"recorded": True, "request": asked.pk, "refused": True}
     if asked.subject_id is not None:
-        ledger.append(
-            subject_id=asked.subject_id,
-            actor_agency=asked.requester_agency,
-            holder_agency=asked.provider_agency,
-            action=AccessEvent.Action.READ,
-            categories=_categories(asked.fields),
-            fields=asked.fields,
-            purpose=asked.purpose,
-            outcome=AccessEvent.Outcome.REFUSED,
-            reason=REFUSED_BY_PERSON,
-            channel=handlers.CHANNEL,
-        )
+        _write_read(asked, asked.subject_id, refused=True)
         outcome["subject_id"] = asked.subject_id
     asked.status, asked.decided_at = EvidenceRequest.Status.REFUSED, timezone.now()
     asked.save(update_fields=["status", "decided_at"])
@@ -218,6 +207,25 @@ def _categories(fields: list[str]) -> list[str]:
     return [c for c in (categories.category_of(f) for f in fields) if c]
 
 
+def _write_read(asked: EvidenceRequest, subject_id: int, *, refused: bool) -> None:
+    """The requesting agency's read of the person's evidence in their ledger on this node:
+    disclosed on their consent, or refused by them (the same entry on either side)."""
+    outcome = {"outcome": AccessEvent.Outcome.REFUSED, "reason": REFUSED_BY_PERSON}
+    if not refused:
+        outcome = {"outcome": AccessEvent.Outcome.DISCLOSED, "legal_basis": LegalBasis.CONSENT}
+    ledger.append(
+        subject_id=subject_id,
+        actor_agency=asked.requester_agency,
+        holder_agency=asked.provider_agency,
+        action=AccessEvent.Action.READ,
+        categories=_categories(asked.fields),
+        fields=asked.fields,
+        purpose=asked.purpose,
+        channel=handlers.CHANNEL,
+        **outcome,
+    )
+
+
 def values(asked: EvidenceRequest, person: Person) -> dict[str, Any]:
     """The evidence as it would be sent: the values this node holds, as JSON."""
     read = {f: categories.field(f).read(person) for f in asked.fields}
@@ -246,18 +254,7 @@ def release(asked: EvidenceRequest, seen: str) -> OutgoingMessage:
         evidence = values(locked, person)
         if digest(evidence) != seen:
             raise Changed
-        ledger.append(
-            subject_id=person.pk,
-            actor_agency=locked.requester_agency,
-            holder_agency=locked.provider_agency,
-            action=AccessEvent.Action.READ,
-            categories=_categories(locked.fields),
-            fields=locked.fields,
-            purpose=locked.purpose,
-            legal_basis=LegalBasis.CONSENT,
-            outcome=AccessEvent.Outcome.DISCLOSED,
-            channel=handlers.CHANNEL,
-        )
+        _write_read(locked, person.pk, refused=False)
         message = sending.send(
             EVIDENCE,
             locked.peer,
@@ -281,18 +278,7 @@ def refuse(asked: EvidenceRequest) -> OutgoingMessage:
     """The person does not agree: nothing of theirs is sent; a signed refusal goes back."""
     with transaction.atomic():
         locked = _waiting(asked)
-        ledger.append(
-            subject_id=locked.subject_id,
-            actor_agency=locked.requester_agency,
-            holder_agency=locked.provider_agency,
-            action=AccessEvent.Action.READ,
-            categories=_categories(locked.fields),
-            fields=locked.fields,
-            purpose=locked.purpose,
-            outcome=AccessEvent.Outcome.REFUSED,
-            reason=REFUSED_BY_PERSON,
-            channel=handlers.CHANNEL,
-        )
+        _write_read(locked, locked.subject_id, refused=True)
         message = sending.send(
             REFUSAL,
             locked.peer,
