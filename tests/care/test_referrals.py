@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from joinedup.care import referrals, team
 from joinedup.care.models import IntegratedCase, Referral, Service
 from joinedup.care.packages import load_package
-from joinedup.delivery import queues
+from joinedup.delivery import clock, queues
 from joinedup.delivery.models import ApplicationStatus, WorkItem
 from joinedup.sharing.models import OutboxEvent
 
@@ -63,8 +63,12 @@ def test_a_referral_records_consent_for_the_receiver_and_announces_itself(
     assert referral.status == Referral.Status.SENT
     assert referral.consent.categories == ["income"]
     assert list(referral.consent.recipients.all()) == [agencies["helping-hands"]]
-    # Three business days on the receiver's calendar (weekends and holidays do not count).
-    assert referral.due_date >= datetime.date.today() + datetime.timedelta(days=3)
+    # Three business days on the receiver's calendar (weekends and holidays do not count),
+    # from the day it is there: at 20:00 on a Sunday in Toronto it is Monday in UTC.
+    calendar = clock.calendar_of(referral.application)
+    received = calendar.local_date(referral.application.submitted_at)
+    assert referral.due_date >= received + datetime.timedelta(days=3)
+    assert calendar.count(received, referral.due_date) == 3
     assert referral.due_date.weekday() < 5
     assert OutboxEvent.objects.filter(type="org.joinedup.care.referral.sent").count() == 1
 

@@ -229,11 +229,17 @@ def report_value(request: HttpRequest, key: str, payload: ValueIn):
     }
 
 
+#: The fiscal years the API accepts: a year outside has no calendar dates to compute (and
+#: would not fit the database's integer column).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 # --- Allocations and expenditures -----------------------------------------------------------
 
 
 class AllocationFilters(Schema):
-    fiscal_year: int | None = Field(None, description="The year the fiscal year starts in")
+    fiscal_year: int | None = Field(
+        None, ge=FIRST_YEAR, le=LAST_YEAR, description="The year the fiscal year starts in"
+    )
     program: str | None = None
     funder: str | None = None
     recipient: str | None = None
@@ -315,7 +321,7 @@ class AllocationIn(Schema):
     funder: str
     recipient: str
     program: str
-    fiscal_year: int
+    fiscal_year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     amount: str = Field(description='Decimal as text, e.g. "1250000.00"')
     instrument: str
     condition: str = "ring_fenced"
@@ -444,7 +450,9 @@ def expenditure_out(e: Expenditure) -> dict:
 )
 @paginate(Pages)
 def expenditure_list(
-    request: HttpRequest, allocation: str | None = None, fiscal_year: int | None = None
+    request: HttpRequest,
+    allocation: str | None = None,
+    fiscal_year: int | None = Query(None, ge=FIRST_YEAR, le=LAST_YEAR),
 ):
     visible = _visible(request.auth, Allocation.objects.all())
     rows = Expenditure.objects.filter(allocation__in=visible.values("pk")).select_related(
@@ -556,7 +564,7 @@ class TotalsOut(Schema):
 )
 def totals(
     request: HttpRequest,
-    fiscal_year: int,
+    fiscal_year: int = Query(..., ge=FIRST_YEAR, le=LAST_YEAR),
     program: str | None = None,
     place: str | None = None,
     agency: str | None = None,
@@ -581,9 +589,6 @@ def totals(
     )
     return explorer.totals(selection).as_dict()
 
-
-#: The fiscal years the API accepts: a year outside has no calendar dates to compute.
-FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 # --- Contracted and in-house delivery -------------------------------------------------------
 
