@@ -10,11 +10,12 @@ import datetime
 import pytest
 from django.test import Client
 
+from joinedup.delivery.models import Notification
 from joinedup.exchange import envelope, evidence, sending, trustlist
 from joinedup.exchange.models import EvidenceRequest, IncomingMessage, PeerNode
 from joinedup.identity import client_registry
 from joinedup.identity.models import User
-from joinedup.sharing import ledger
+from joinedup.sharing import dispatch, ledger
 from joinedup.sharing.models import AccessEvent
 
 from .conftest import NODE_A, own_entry
@@ -104,6 +105,24 @@ def test_nothing_is_sent_until_the_person_has_seen_it_and_agreed(home):
         f"/en/my-data/evidence-requests/{waiting.pk}/decide/", {"decision": "refuse"}
     )
     assert again.status_code == 409 and sending.deliver_due().attempted == 0
+
+
+def test_the_person_is_told_once_that_a_request_waits_for_them(home):
+    amelie, _browser = _person("Amélie", SIN)
+    amelie.preferred_language = "fr"
+    amelie.save(update_fields=["preferred_language"])
+    _out, waiting = _asked(home, amelie)
+    dispatch.dispatch_pending()
+    dispatch.dispatch_pending()  # a second round (or a redelivered event) tells nothing twice
+    (told,) = Notification.objects.filter(person=amelie, event="evidence_requested")
+    assert told.channel == "email" and told.recipient == "amélie@example.org"
+    assert told.language == "fr" and "gouvernement" in told.subject
+    # in words, in her language, with the page where she decides; no keys
+    assert "Emploi et Développement social Canada" in told.body
+    assert f"/fr/my-data/evidence-requests/{waiting.pk}/" in told.body
+    assert "esdc" not in told.body and "given_names" not in told.body
+    # the sender's own outbox events (sent, receipt) tell nobody anything
+    assert Notification.objects.count() == 1
 
 
 def test_refusing_sends_a_signed_refusal_and_nothing_of_the_person(home):

@@ -11,7 +11,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import formats, translation
 
+from joinedup.exchange import evidence, receiving
+from joinedup.exchange.models import EvidenceRequest
 from joinedup.federation.localization import pick
+from joinedup.identity.models import Person
 from joinedup.sharing.subscribers import Event, subscriber
 
 from . import guarantees
@@ -151,3 +154,32 @@ def refund_on_breach(event: Event) -> None:
         and application.payments.filter(status=Payment.Status.SUCCEEDED).exists()
     ):
         guarantees.on_missed_standard(application)
+
+
+@subscriber(receiving.EVENT_RECEIVED, name="delivery.notify-evidence-requested")
+def notify_evidence_requested(event: Event) -> None:
+    """Another government asks this node for evidence about a person: nothing leaves until
+    they agree on their pages here, so they are told a request waits (once per request)."""
+    if event.data.get("kind") != evidence.REQUEST:
+        return
+    asked = EvidenceRequest.objects.filter(
+        direction=EvidenceRequest.Direction.IN,
+        request_id=event.data.get("message_id"),
+        status=EvidenceRequest.Status.WAITING,
+    ).first()
+    person = Person.objects.filter(pk=asked.subject_id).first() if asked else None
+    if person is None:
+        return
+    language = person.preferred_language if person.preferred_language in ("en", "fr") else "en"
+    with translation.override(language):
+        (described,) = evidence.describe([asked])
+        path = reverse("exchange-pages:evidence-request", args=[asked.pk])
+        variables = {
+            "name": person.preferred_name or person.given_names,
+            "requester": described.requester,
+            "provider": described.provider,
+            "purpose": described.purpose,
+            "data": ", ".join(described.labels),
+            "status_url": settings.PUBLIC_URL.rstrip("/") + path,
+        }
+    sending.notify(person, "evidence_requested", f"evidence-request:{asked.pk}", variables)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -36,10 +37,10 @@ from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
 from joinedup.identity.models import Person
-from joinedup.sharing import categories, ledger
+from joinedup.sharing import categories, ledger, presentation, purposes
 from joinedup.sharing.models import AccessEvent, LegalBasis
 
-from . import handlers, sending
+from . import handlers, readreceipts, sending
 from .models import EvidenceRequest, OutgoingMessage, PeerNode
 
 REQUEST = "evidence-request"
@@ -56,6 +57,37 @@ class NotWaiting(Exception):
 
 class Changed(Exception):
     """The evidence changed since the person saw it: show it again."""
+
+
+@dataclass(frozen=True)
+class Described:
+    """A request in words a person reads: who asks, whom, why, and which data."""
+
+    request: EvidenceRequest
+    requester: str
+    provider: str
+    purpose: str
+    labels: list[str]
+
+
+def describe(requests: list[EvidenceRequest]) -> list[Described]:
+    """The requests in the active language (agencies of other nodes named from their
+    trust-list entries; one query for the local agencies, whatever the number)."""
+    keys = {r.requester_agency for r in requests} | {r.provider_agency for r in requests}
+    names = {a.key: a.name for a in Agency.objects.filter(key__in=keys)}
+    if missing := keys - set(names):
+        names.update(readreceipts.agency_names(missing))
+    unnamed = _("an agency of another government")
+    return [
+        Described(
+            r,
+            names.get(r.requester_agency) or unnamed,
+            names.get(r.provider_agency) or unnamed,
+            purposes.name(r.purpose),
+            [presentation.field_label(f) for f in r.fields],
+        )
+        for r in requests
+    ]
 
 
 # --- The requesting node --------------------------------------------------------------------

@@ -5,7 +5,6 @@ ask the policy and call `evidence`."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -16,47 +15,15 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from joinedup.federation.models import Agency
 from joinedup.identity import guards, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person
-from joinedup.sharing import categories, presentation, purposes
+from joinedup.sharing import categories, presentation
 
-from . import evidence, readreceipts
+from . import evidence
 from .models import EvidenceRequest
 
 PAGE_SIZE = 25
-
-
-@dataclass(frozen=True)
-class Shown:
-    request: EvidenceRequest
-    requester: str
-    provider: str
-    purpose: str
-    labels: list[str]
-
-
-def _names(keys: set[str]) -> dict[str, str]:
-    names = {a.key: a.name for a in Agency.objects.filter(key__in=keys)}
-    if missing := keys - set(names):
-        names.update(readreceipts.agency_names(missing))
-    return names
-
-
-def _shown(requests: list[EvidenceRequest]) -> list[Shown]:
-    names = _names({r.requester_agency for r in requests} | {r.provider_agency for r in requests})
-    unnamed = _("an agency of another government")
-    return [
-        Shown(
-            r,
-            names.get(r.requester_agency) or unnamed,
-            names.get(r.provider_agency) or unnamed,
-            purposes.name(r.purpose),
-            [presentation.field_label(f) for f in r.fields],
-        )
-        for r in requests
-    ]
 
 
 def _text(value: Any) -> str:
@@ -95,7 +62,7 @@ def evidence_requests(request: HttpRequest, context: ActingContext) -> HttpRespo
         {
             "context": context,
             "page": page,
-            "requests": _shown(list(page.object_list)),
+            "requests": evidence.describe(list(page.object_list)),
             "section": "my-data",
         },
     )
@@ -107,7 +74,7 @@ def _preview(request, context, asked: EvidenceRequest, status: int = 200) -> Htt
         raise Http404
     values = evidence.values(asked, person)
     raw = {f: categories.field(f).read(person) for f in asked.fields}
-    (shown,) = _shown([asked])
+    (shown,) = evidence.describe([asked])
     return render(
         request,
         "exchange/evidence_request.html",
