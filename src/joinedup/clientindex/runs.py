@@ -30,11 +30,11 @@ from .models import (
     SourceRecord,
 )
 
-#: Default thresholds (match weights): linked at 1 and above, reviewed from 0 (and any pair
+#: Default thresholds (match weights): linked at 0.5 and above, reviewed from 0 (and any pair
 #: at or above 0 whose given names differ beyond a typo or a nickname with nothing personal
 #: to compare). See docs/client-index.md for how they were chosen and how to set them from
 #: the review's results.
-MATCH_WEIGHT = 1.0
+MATCH_WEIGHT = 0.5
 REVIEW_WEIGHT = 0.0
 #: The weight of the link holding an existing person's records together in an incremental run.
 KEPT = 1e9
