@@ -369,3 +369,17 @@ def test_the_explorer_nets_chains_and_pools_in_the_database_as_net_total_does(wo
         "130.00"
     )
     assert explorer.totals(explorer.Selection(2025, place=toronto)).allocated == Decimal("90.00")
+    # The explorer's table by program sums each program's net in the database too, equal to
+    # `net_total` of that program's allocations in the selection.
+    for selection in [explorer.Selection(2025), explorer.Selection(2025, place=toronto)]:
+        chosen = list(selection.allocations())
+        lines = explorer.programs(selection, 4)
+        assert lines, selection
+        for line in lines:
+            own = [a for a in chosen if a.program_id == line.program.pk]
+            assert line.allocated == flows.net_total(own), (selection, line.program)
+    jobs_line, housing_line = (
+        {line.program.key: line for line in explorer.programs(explorer.Selection(2025), 4)}[key]
+        for key in (world.jobs.key, world.housing.key)
+    )
+    assert (jobs_line.allocated, housing_line.allocated) == (Decimal("130.00"), Decimal("50.00"))
