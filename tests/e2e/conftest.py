@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from joinedup.federation.loader import load_federation
+from tests.runs import browser_walks_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("JOINEDUP_CHROMIUM", "/usr/bin/chromium"))
@@ -36,11 +37,13 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder drives a browser: mark it so it can be selected or skipped."""
+    """Every test in this folder drives a browser: mark it so it can be selected or skipped;
+    the walks run once, in the suite's SQLite run (tests/runs.py says why)."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(browser_walks_run)
 
 
 @pytest.fixture(scope="module")

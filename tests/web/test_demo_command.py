@@ -20,6 +20,7 @@ from joinedup.demo.launch import ADMIN_PASSWORD_FILE
 from joinedup.demo.loading import demo_federation_folders
 from joinedup.federation.models import FederationLoad, Jurisdiction
 from joinedup.performance.models import Transaction
+from tests.runs import POSTGRESQL_RUN
 
 
 @pytest.fixture
@@ -139,8 +140,12 @@ class _Output:
 def demo_process(demo_data_dir):
     """`joinedup demo` running for real in its own data directory, on SQLite.
 
-    Ready when it says so, with the addresses to open, and its server answers.
+    Ready when it says so, with the addresses to open, and its server answers. The process
+    runs on its own SQLite file whichever run of the suite starts it, so it is started in
+    the SQLite run only: in the PostgreSQL run it would do the same work again.
     """
+    if POSTGRESQL_RUN:
+        pytest.skip("the demo runs on its own SQLite file: started once, in the SQLite run")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["JOINEDUP_DATA_DIR"] = str(demo_data_dir)
