@@ -94,3 +94,6 @@ def test_the_case_page_reads_the_team_and_the_gates_categories_once(
         assert sum('FROM "sharing_datacategory"' in q for q in sql) == 1
         assert sum('FROM "care_teammember"' in q for q in sql) == 1
         assert sum('FROM "care_assessmentset"' in q for q in sql) == 1
+        # The reader's agency is the row read with their membership (the gate's recipient
+        # and the header's tools), never read again on its own.
+        assert sum('FROM "federation_agency"' in q for q in sql) == 0

@@ -1,16 +1,21 @@
 """Acting for someone: a parent for a child under a mandate, refused without one."""
 
+import dataclasses
 import datetime
+import json
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from joinedup.federation.models import Office
 from joinedup.identity import acting, mandates, policy, tokens
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.client_registry import register_person
-from joinedup.identity.models import Mandate, Person
+from joinedup.identity.models import Mandate, Person, StaffMembership
 
 from .conftest import page_text, sign_in
 
@@ -215,3 +220,27 @@ def test_contexts_say_who_acts_for_whom(family):
     with pytest.raises(acting.ActingError):
         acting.for_user(family["david"], subject_id=family["noor"].pk, strict=True)
     assert Person.objects.count() == 3
+
+
+def test_a_staff_context_holds_its_offices_areas_and_agency(small_federation, make_staff):
+    """The offices and areas come from one statement, and the agency's row from the
+    membership read with them: the gate and the header ask for it without reading it again.
+    The row is no part of the value: the JSON a task receives is the same, and a context
+    rebuilt from it reads the agency once."""
+    user = make_staff("esdc", "caseworker", areas=("CA-ON", "CA-ON-TOR"))
+    membership = StaffMembership.objects.get(user=user)
+    membership.offices.set(Office.objects.filter(key="esdc-toronto"))
+    context = acting.for_user(user, second_factor=True)
+    assert context.office_keys == ("esdc-toronto",)
+    assert context.area_codes == ("CA-ON", "CA-ON-TOR")
+    with CaptureQueriesContext(connection) as queries:
+        agency = acting.agency_of(context)
+    assert agency.key == "esdc" and len(queries) == 0
+    rebuilt = ActingContext.from_json(context.to_json())
+    assert rebuilt == context
+    assert set(json.loads(context.to_json())) == {f.name for f in dataclasses.fields(context)}
+    with CaptureQueriesContext(connection) as queries:
+        assert acting.agency_of(rebuilt).pk == agency.pk
+        assert acting.agency_of(rebuilt).pk == agency.pk
+    assert len(queries) == 1
+    assert acting.agency_of(ActingContext()) is None

@@ -275,3 +275,22 @@ def test_an_open_transaction_does_not_hold_up_other_appends_and_commits_last():
     result = ledger.verify()
     assert result.ok, result.problems
     assert result.checked == 4
+
+
+def test_a_batch_continues_the_chain_as_appends_one_by_one_would():
+    """`append_many` (on PostgreSQL one statement: the rows and the head's move) writes its
+    rows in order at the end of one chain, each with its own id, and the chain verifies."""
+    before = append(2)
+    batch = ledger.append_many([{**ROW, "purpose": f"batch-{i}"} for i in range(3)])
+    with transaction.atomic():
+        after = ledger.append_many([{**ROW, "purpose": "alone"}])
+    events = [*before, *batch, *after]
+    chain = [e for e in events if e.chain == batch[0].chain]
+    assert [e.seq for e in batch] == [batch[0].seq, batch[0].seq + 1, batch[0].seq + 2]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(batch))
+    assert len({e.pk for e in events}) == 6 and all(e.pk for e in events)
+    stored = {e.pk: (e.seq, e.purpose, e.hash) for e in AccessEvent.objects.all()}
+    assert all(stored[e.pk] == (e.seq, e.purpose, e.hash) for e in events)
+    head = ledger.LedgerHead.objects.get(pk=chain[-1].chain)
+    assert (head.seq, head.hash) == (chain[-1].seq, chain[-1].hash)
+    assert ledger.verify().ok

@@ -591,6 +591,11 @@ class Action(models.Model):
         _("status"), max_length=12, choices=Status.choices, default=Status.PLANNED
     )
 
+    class Meta:
+        # A caseworker's dashboard: their agency's actions, soonest due first (the database
+        # reads them in that order and stops at the page's 50).
+        indexes = [models.Index(fields=["agency", "due_date"], name="care_action_agency_due")]
+
 
 class Review(models.Model):
     """A review meeting (case conference): who came and what was decided."""

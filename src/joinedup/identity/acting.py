@@ -13,8 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Value
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+
+from joinedup.federation.models import Agency
 
 from . import assurance, mandates
 from .models import Mandate, StaffMembership, User
@@ -81,6 +84,32 @@ class ActingContext:
 
 ANONYMOUS = ActingContext()
 
+#: Where a context keeps its agency once read (an attribute of that one object, not a field:
+#: not compared, not turned into JSON; a context rebuilt from JSON reads it again).
+_AGENCY = "_agency_row"
+
+
+def agency_of(context: ActingContext) -> Agency | None:
+    """The agency the context acts in (its staff membership's or API client's), as a row.
+
+    Read once per context, which is built once per request: the gate's recipient, the
+    header's tools and a page's own filters then share one row. `for_user` and
+    `for_api_client` hand it over from the rows they already read (no statement at all)."""
+    if _AGENCY in context.__dict__:
+        return context.__dict__[_AGENCY]
+    agency = None
+    if context.agency_key:
+        rows = Agency.objects.select_related("jurisdiction")
+        agency = rows.filter(key=context.agency_key).first()
+    _keep_agency(context, agency)
+    return agency
+
+
+def _keep_agency(context: ActingContext, agency: Agency | None) -> ActingContext:
+    if agency is None or agency.key == context.agency_key:
+        object.__setattr__(context, _AGENCY, agency)  # frozen: the value's fields stay as built
+    return context
+
 
 def needs_second_factor(user: User) -> bool:
     """Staff accounts (any staff membership, admin access or superuser) need a second factor."""
@@ -91,13 +120,17 @@ def _membership_fields(membership: StaffMembership | None) -> dict[str, Any]:
     if membership is None:
         return {}
     agency = membership.agency
+    # The offices and the areas in one statement (UNION ALL; every staff request asks).
+    offices = membership.offices.order_by().annotate(kind=Value("o")).values_list("kind", "key")
+    areas = membership.areas.order_by().annotate(kind=Value("a")).values_list("kind", "code")
+    places = list(offices.union(areas, all=True))
     return {
         "membership_id": membership.pk,
         "agency_key": agency.key,
         "agency_jurisdiction": agency.jurisdiction.code if agency.jurisdiction_id else None,
         "role": membership.role,
-        "office_keys": tuple(sorted(membership.offices.values_list("key", flat=True))),
-        "area_codes": tuple(sorted(membership.areas.values_list("code", flat=True))),
+        "office_keys": tuple(sorted(key for kind, key in places if kind == "o")),
+        "area_codes": tuple(sorted(code for kind, code in places if kind == "a")),
     }
 
 
@@ -167,14 +200,16 @@ def for_user(
     chosen = next((m for m in memberships if m.pk == membership_id), None)
     if membership_id is not None and chosen is None and strict:
         raise ActingError(_("You do not hold this staff role."))
-    fields.update(_membership_fields(chosen or (memberships[0] if memberships else None)))
-    return ActingContext(**fields)
+    acting_in = chosen or (memberships[0] if memberships else None)
+    fields.update(_membership_fields(acting_in))
+    context = ActingContext(**fields)
+    return _keep_agency(context, acting_in.agency) if acting_in else context
 
 
 def for_api_client(client) -> ActingContext:
     """An agency's partner system: it acts in the agency's name, with the client's role."""
     agency = client.agency
-    return ActingContext(
+    context = ActingContext(
         api_client_id=client.pk,
         agency_key=agency.key,
         agency_jurisdiction=agency.jurisdiction.code if agency.jurisdiction_id else None,
@@ -183,6 +218,7 @@ def for_api_client(client) -> ActingContext:
         scopes=tuple(client.scopes),
         channel="partner",
     )
+    return _keep_agency(context, agency)
 
 
 def for_request(request: HttpRequest, *, strict: bool = False) -> ActingContext:

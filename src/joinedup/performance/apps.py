@@ -53,11 +53,12 @@ class PerformanceConfig(AppConfig):
 
 
 def _own_agency(context):
-    """The agency the staff member works for in this session (the dashboard's resource)."""
+    """The agency the staff member works for in this session (the dashboard's resource): the
+    row the request's context already holds (no statement of its own on every page's header)."""
     # Imported here: models are not ready while the app configs load.
-    from joinedup.federation.models import Agency
+    from joinedup.identity.acting import agency_of
 
-    return Agency.objects.filter(key=context.agency_key).first() if context.agency_key else None
+    return agency_of(context)
 
 
 def _own_jurisdiction(context):

@@ -34,8 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
+from joinedup.identity import acting, mandates
 from joinedup.identity import disclosure as identity_disclosure
-from joinedup.identity import mandates
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Address, Person, StaffMembership
 from joinedup.identity.policy import PERSON_FACING, within_staff_scope
@@ -112,6 +112,11 @@ class _Decision:
     consent_id: str = ""
     break_glass_id: int | None = None
     refusal: tuple[str, str] | None = None  # (code, message) when nothing may be disclosed
+
+
+def _recipient(context: ActingContext) -> Agency:
+    """The actor's agency: the row the request's context already holds, else read by key."""
+    return acting.agency_of(context) or Agency.objects.get(key=context.agency_key)
 
 
 def _refuse(code: str, message: str) -> _Decision:
@@ -274,7 +279,7 @@ def _decide(
                 "of an agency serving them may see this data."
             ),
         ), holder
-    recipient = lookups.recipient() if lookups else Agency.objects.get(key=context.agency_key)
+    recipient = lookups.recipient() if lookups else _recipient(context)
     holder = holder or recipient
     wanted_categories = {data_categories.category_of(f) for f in wanted}
     grant = (
@@ -388,7 +393,7 @@ class _Lookups:
 
     def recipient(self) -> Agency:
         if self._recipient is None:
-            self._recipient = Agency.objects.get(key=self.context.agency_key)
+            self._recipient = _recipient(self.context)
         return self._recipient
 
     def grant(self, categories: set[str]):

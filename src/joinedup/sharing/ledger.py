@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -181,13 +181,31 @@ def _write(event: AccessEvent) -> None:
             seq=event.seq, hash=event.hash, updated_at=event.occurred_at
         )
         return
-    params = [event.seq, event.hash, event.occurred_at, event.chain]
-    params += [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _columns()]
+    _write_many([event])
+
+
+@lru_cache(maxsize=32)
+def _append_many_sql(rows: int) -> str:
+    """`_sql()["append"]` for several rows: one INSERT of them all with the head's move."""
+    one = "(" + ", ".join(["%s"] * len(_columns())) + ")"
+    return _sql()["append"].replace(f"VALUES {one}", "VALUES " + ", ".join([one] * rows))
+
+
+def _write_many(events: list[AccessEvent]) -> None:
+    """PostgreSQL: insert the rows (one chain, in order) and move the chain's head to the last,
+    in one statement without the query compiler (`_sql`)."""
+    last = events[-1]
+    params = [last.seq, last.hash, last.occurred_at, last.chain]
+    for event in events:
+        params += [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _columns()]
+    sql = _sql()["append"] if len(events) == 1 else _append_many_sql(len(events))
     with connection.cursor() as cursor:
-        cursor.execute(_sql()["append"], params)
-        event.pk = cursor.fetchone()[0]
-    event._state.adding = False
-    event._state.db = connection.alias
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for event, pk in zip(events, ids, strict=True):  # RETURNING answers in the VALUES' order
+        event.pk = pk
+        event._state.adding = False
+        event._state.db = connection.alias
 
 
 #: Called after a transaction that appended commits, at most once per checkpoint interval in
@@ -233,6 +251,12 @@ def append(**values: object) -> AccessEvent:
     return event
 
 
+#: Up to this many rows, `append_many` on PostgreSQL writes them and moves the head in one
+#: statement (a page's batch: a case page is one row, a list page of people one per person);
+#: a larger batch goes through `bulk_create`, which splits it as the database requires.
+_MANY_IN_ONE_STATEMENT = 100
+
+
 def append_many(rows: list[dict[str, object]]) -> list[AccessEvent]:
     """Write several access events, in order, at the end of one chain, in one bulk insert
     (and one move of the chain's head); the same rows and hashes as appending them one by
@@ -255,8 +279,11 @@ def append_many(rows: list[dict[str, object]]) -> list[AccessEvent]:
             event.hash = row_hash(event.prev_hash, event)
             prev_hash = event.hash
             events.append(event)
-        AccessEvent.objects.bulk_create(events)
-        LedgerHead.objects.filter(pk=chain).update(seq=seq, hash=prev_hash, updated_at=now)
+        if connection.vendor == "postgresql" and len(events) <= _MANY_IN_ONE_STATEMENT:
+            _write_many(events)
+        else:
+            AccessEvent.objects.bulk_create(events)
+            LedgerHead.objects.filter(pk=chain).update(seq=seq, hash=prev_hash, updated_at=now)
         if after_append and _after_append_due():
             transaction.on_commit(_call_after_append)
     return events
