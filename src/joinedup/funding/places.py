@@ -534,6 +534,13 @@ def _days(value: Any) -> float | None:
     return float(value) / 86_400_000_000  # SQLite answers microseconds
 
 
+#: The measures the place's service table shows (the others are worked out only to tell
+#: whether one would be hidden).
+SHOWN = frozenset(
+    {"completions", "within_standard", "satisfaction", "responses", "cost_per_transaction"}
+)
+
+
 def _service_rows(result: PlaceView, figures: list[kpis.Figures], minimum: int) -> bool:
     """The place's performance table, one row per service (suppressed as published pages
     are); whether a figure was hidden."""
@@ -544,7 +551,7 @@ def _service_rows(result: PlaceView, figures: list[kpis.Figures], minimum: int) 
         key: _name(raw, language) for key, raw in (SERVICE_NAMES.rows(keys=keys) if keys else [])
     }
     for figure in sorted(figures, key=lambda f: names.get(f.key["service_key"], "")):
-        shown = figure.published(minimum)
+        shown = figure.published(minimum, only=SHOWN)
         hidden = hidden or bool(shown["suppressed"])
         cost = shown["cost_per_transaction"]
         if cost is not None and shown["currency"] == kpis.MIXED:

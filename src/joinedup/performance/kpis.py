@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -221,48 +221,58 @@ class Figures:
         )
 
     # --- publication ---
-    def published(self, min_count: int | None = None) -> dict[str, Any]:
+    def published(
+        self, min_count: int | None = None, only: Collection[str] | None = None
+    ) -> dict[str, Any]:
         """The figures as published: each measure resting on fewer than `min_count`
-        transactions or answers is left out (None) and named in `suppressed`."""
+        transactions or answers is left out (None) and named in `suppressed`. With `only`,
+        the record holds just those measures (and the currency), but `suppressed` still names
+        every measure hidden, so a page showing a few tells whether any was: a measure is
+        worked out only when it is shown or when its base is under the minimum."""
         minimum = settings.PERFORMANCE_MIN_COUNT if min_count is None else min_count
         suppressed: list[str] = []
-
-        def guard(name: str, base: int, value):
-            if value is None:
-                return None
-            if base < minimum:
-                suppressed.append(name)
-                return None
-            return value
-
-        cpt = self.cost_per_transaction
-        dcpt = self.digital_cost_per_transaction
         record = dict(self.key)
-        record.update(
-            started=guard("started", self.started, self.started),
-            completions=guard("completions", self.completions, self.completions),
-            completion_rate=guard("completion_rate", self.ended, _round(self.completion_rate)),
-            digital_take_up=guard(
-                "digital_take_up", self.completions, _round(self.digital_take_up)
-            ),
-            within_standard=guard(
-                "within_standard", self.with_standard, _round(self.within_standard)
-            ),
-            median_days=guard("median_days", self.decided, self.percentile(50)),
-            p90_days=guard("p90_days", self.decided, self.percentile(90)),
-            p95_days=guard("p95_days", self.decided, self.percentile(95)),
-            cost_per_transaction=guard("cost_per_transaction", self.completions, _money(cpt)),
-            digital_cost_per_transaction=guard(
-                "digital_cost_per_transaction", self.digital_completions, _money(dcpt)
-            ),
-            currency=self.currency,
-            satisfaction=guard("satisfaction", self.responses, _round(self.satisfaction, 1)),
-            trust=guard("trust", self.responses, _round(self.score("trust"), 1)),
-            response_rate=guard("response_rate", self.invited, _round(self.response_rate)),
-            responses=guard("responses", self.responses, self.responses),
-        )
+        for name, base, value in self._publishable():
+            if name == "currency":
+                record["currency"] = self.currency
+                continue
+            wanted = only is None or name in only
+            if base < minimum:
+                # Hidden, and named as hidden when there was a figure to hide.
+                if value() is not None:
+                    suppressed.append(name)
+                if wanted:
+                    record[name] = None
+            elif wanted:
+                record[name] = value()
         record["suppressed"] = suppressed
         return record
+
+    def _publishable(self) -> tuple[tuple[str, int, Callable[[], Any]], ...]:
+        """Each published measure in the record's order: its name, the count it rests on,
+        and how to work it out (None when there is nothing to divide by)."""
+        completions, decided = self.completions, self.decided
+        return (
+            ("started", self.started, lambda: self.started),
+            ("completions", completions, lambda: completions),
+            ("completion_rate", self.ended, lambda: _round(self.completion_rate)),
+            ("digital_take_up", completions, lambda: _round(self.digital_take_up)),
+            ("within_standard", self.with_standard, lambda: _round(self.within_standard)),
+            ("median_days", decided, lambda: self.percentile(50)),
+            ("p90_days", decided, lambda: self.percentile(90)),
+            ("p95_days", decided, lambda: self.percentile(95)),
+            ("cost_per_transaction", completions, lambda: _money(self.cost_per_transaction)),
+            (
+                "digital_cost_per_transaction",
+                self.digital_completions,
+                lambda: _money(self.digital_cost_per_transaction),
+            ),
+            ("currency", 0, lambda: self.currency),
+            ("satisfaction", self.responses, lambda: _round(self.satisfaction, 1)),
+            ("trust", self.responses, lambda: _round(self.score("trust"), 1)),
+            ("response_rate", self.invited, lambda: _round(self.response_rate)),
+            ("responses", self.responses, lambda: self.responses),
+        )
 
 
 def total_of(cells: Sequence[Figures], key: dict[str, Any] | None = None) -> Figures | None:
