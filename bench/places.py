@@ -238,7 +238,9 @@ def run(args, scratch: Path) -> int:
         for place in areas + municipalities:
             places.view(place)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for kind, pairs in measured.items():
         view_ms = statistics.median(v for v, _s in pairs) * 1000

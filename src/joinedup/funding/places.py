@@ -32,6 +32,7 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.bundles.models import Offer
 from joinedup.care.models import (
     Assessment,
@@ -262,6 +263,8 @@ class PlaceView:
     gap_counts: list[tuple[str, int | None, int]] = field(default_factory=list)
     #: Whether a figure was left out for resting on too few cases.
     suppressed: bool = False
+    #: The first month of the place's fiscal year (a jurisdiction's; January otherwise).
+    first_month: int = 1
 
 
 def _in_place(prefix: str) -> Q:
@@ -273,35 +276,105 @@ def _in_place(prefix: str) -> Q:
     return here | (Q(place__isnull=True) & theirs)
 
 
+def _build_entering(a, *, published_only: bool):
+    """The allocations into the place (the explorer's rule) entering it from outside: a
+    transfer whose source or pool is inside the place was counted when it entered
+    (flows.net_total)."""
+    chosen = Allocation.objects.filter(_in_place(a.text("prefix")))
+    if published_only:
+        chosen = chosen.filter(published=True)
+    return chosen.exclude(source_id__in=chosen.values("pk")).exclude(
+        from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
+    )
+
+
+def _build_spent(a, *, published_only: bool):
+    prefix = a.text("prefix")
+    spending = SpendingRollup.objects.filter(
+        Q(place_path=prefix) | Q(place_path__startswith=prefix + "/")
+    )
+    if published_only:
+        spending = spending.filter(published=True)
+    return (
+        spending.values("fiscal_year", "phase")
+        .annotate(cents=Sum("cents"))
+        .values_list("fiscal_year", "phase", "cents")
+        .order_by()
+    )
+
+
+# The place view is read for many places at once (a map, a comparison, an export, the
+# benchmark): each of its statements is compiled by the ORM once per database and shape
+# (`joinedup.prepared`) and run with the place's values as plain rows.
+ALLOCATED = prepared.Statement(
+    "places.allocated",
+    lambda a, **shape: (
+        _build_entering(a, **shape)
+        .values("fiscal_year")
+        .annotate(cents=_cents_sum())
+        .values_list("fiscal_year", "cents")
+        .order_by()
+    ),
+)
+FUNDED = prepared.Statement(
+    "places.funded",
+    lambda a, **shape: (
+        _build_entering(a, **shape)
+        .values("funder_id", "fiscal_year")
+        .annotate(cents=_cents_sum())
+        .values_list("funder_id", "fiscal_year", "cents")
+        .order_by()
+    ),
+)
+SPENT = prepared.Statement("places.spent", _build_spent)
+FUNDERS = prepared.Statement(
+    "places.funders",
+    lambda a, funders: Agency.objects.filter(pk__in=a.numbers("funders", funders)).values_list(
+        "pk", "key", "names"
+    ),
+)
+
+
+FISCAL = prepared.Statement(
+    "places.fiscal",
+    lambda a, codes: Jurisdiction.objects.filter(code__in=a.texts("codes", codes)).values_list(
+        "code", "currency", "fiscal_year_first_month"
+    ),
+)
+
+
+def _fiscal_terms(jurisdiction: Jurisdiction) -> tuple[str, int]:
+    """`Jurisdiction.fiscal_terms` from one compiled read: the currency and first month of
+    the fiscal year from the nearest level that sets them."""
+    codes = jurisdiction.ancestor_codes
+    ancestors = {code: (currency, month) for code, currency, month in FISCAL.rows(codes=codes)}
+    ancestors[jurisdiction.code] = (jurisdiction.currency, jurisdiction.fiscal_year_first_month)
+    chain = [ancestors[c] for c in reversed(codes) if c in ancestors]
+    currency = next((c for c, _m in chain if c), "")
+    month = next((m for _c, m in chain if m), 1)
+    return currency, month
+
+
 def view(place: Place, *, published_only: bool = True) -> PlaceView:
     """What is counted in the place: money allocated into it (each transfer once) and spent
     there by fiscal year and phase, who funds it, the services offered there and who delivers
     them, its monthly figures and the pilots it takes part in. A fixed number of queries."""
     result = PlaceView(place=place)
     jurisdiction = place.jurisdiction
+    language = get_language()
     if place.kind == Place.Kind.JURISDICTION and jurisdiction is not None:
         result.traced = True
-        result.currency, first_month = jurisdiction.fiscal_terms()
+        result.currency, first_month = _fiscal_terms(jurisdiction)
+        result.first_month = first_month
         prefix = jurisdiction.path
-        chosen = Allocation.objects.filter(_in_place(prefix))
-        spending = SpendingRollup.objects.filter(
-            Q(place_path=prefix) | Q(place_path__startswith=prefix + "/")
-        )
-        if published_only:
-            chosen = chosen.filter(published=True)
-            spending = spending.filter(published=True)
-        # Money entering the place from outside: a transfer whose source or pool is inside
-        # the place was counted when it entered (flows.net_total).
-        entering = chosen.exclude(source_id__in=chosen.values("pk")).exclude(
-            from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
-        )
+        money_shape = {"published_only": published_only}
         allocated = {
-            row["fiscal_year"]: Decimal(row["cents"] or 0) / 100
-            for row in entering.values("fiscal_year").annotate(cents=_cents_sum()).order_by()
+            year: Decimal(cents or 0) / 100
+            for year, cents in ALLOCATED.rows(shape=money_shape, prefix=prefix)
         }
         phases: dict[int, dict[str, Decimal]] = defaultdict(dict)
-        for row in spending.values("fiscal_year", "phase").annotate(cents=Sum("cents")).order_by():
-            phases[row["fiscal_year"]][row["phase"]] = Decimal(row["cents"] or 0) / 100
+        for year, phase, cents in SPENT.rows(shape=money_shape, prefix=prefix):
+            phases[year][phase] = Decimal(cents or 0) / 100
         for year in sorted(set(allocated) | set(phases), reverse=True):
             here = phases.get(year, {})
             result.years.append(
@@ -325,30 +398,23 @@ def view(place: Place, *, published_only: bool = True) -> PlaceView:
                     },
                 )
             )
-        by_funder = list(
-            entering.values("funder_id", "fiscal_year").annotate(cents=_cents_sum()).order_by()
-        )
+        by_funder = FUNDED.rows(shape=money_shape, prefix=prefix)
         agencies = {
-            a.pk: a for a in Agency.objects.filter(pk__in={row["funder_id"] for row in by_funder})
-        }
-        for row in sorted(
-            by_funder, key=lambda r: (-r["fiscal_year"], agencies[r["funder_id"]].name)
-        ):
-            result.funded.append(
-                (
-                    agencies[row["funder_id"]].key,
-                    row["fiscal_year"],
-                    (Decimal(row["cents"] or 0) / 100).quantize(fiscal.CENT),
-                )
+            pk: (key, _name(names, language))
+            for pk, key, names in (
+                FUNDERS.rows(funders=sorted({row[0] for row in by_funder})) if by_funder else []
             )
+        }
+        for funder, year, cents in sorted(by_funder, key=lambda r: (-r[1], agencies[r[0]][1])):
+            amount = Decimal(cents or 0) / 100
+            result.funded.append((agencies[funder][0], year, amount.quantize(fiscal.CENT)))
             result.funders.append(
                 [
-                    agencies[row["funder_id"]].name,
-                    fiscal.label(row["fiscal_year"], first_month),
-                    money(Decimal(row["cents"] or 0) / 100, result.currency),
+                    agencies[funder][1],
+                    fiscal.label(year, first_month),
+                    money(amount, result.currency),
                 ]
             )
-    language = get_language()
     if jurisdiction is not None:
         # A service offered for a wider area (the province, the country) is offered here too.
         codes = jurisdiction.ancestor_codes
@@ -468,14 +534,24 @@ def _days(value: Any) -> float | None:
     return float(value) / 86_400_000_000  # SQLite answers microseconds
 
 
+#: The measures the place's service table shows (the others are worked out only to tell
+#: whether one would be hidden).
+SHOWN = frozenset(
+    {"completions", "within_standard", "satisfaction", "responses", "cost_per_transaction"}
+)
+
+
 def _service_rows(result: PlaceView, figures: list[kpis.Figures], minimum: int) -> bool:
     """The place's performance table, one row per service (suppressed as published pages
     are); whether a figure was hidden."""
     hidden = False
-    keys = {f.key["service_key"] for f in figures}
-    names = {s.key: s.name for s in Service.objects.filter(key__in=keys).only("key", "names")}
+    keys = sorted({f.key["service_key"] for f in figures})
+    language = get_language()
+    names = {
+        key: _name(raw, language) for key, raw in (SERVICE_NAMES.rows(keys=keys) if keys else [])
+    }
     for figure in sorted(figures, key=lambda f: names.get(f.key["service_key"], "")):
-        shown = figure.published(minimum)
+        shown = figure.published(minimum, only=SHOWN)
         hidden = hidden or bool(shown["suppressed"])
         cost = shown["cost_per_transaction"]
         if cost is not None and shown["currency"] == kpis.MIXED:
@@ -493,6 +569,14 @@ def _service_rows(result: PlaceView, figures: list[kpis.Figures], minimum: int) 
             ]
         )
     return hidden
+
+
+SERVICE_NAMES = prepared.Statement(
+    "places.service_names",
+    lambda a, keys: Service.objects.filter(key__in=a.texts("keys", keys)).values_list(
+        "key", "names"
+    ),
+)
 
 
 @dataclass
@@ -550,53 +634,16 @@ def _measured_area(result: PlaceView, place: Place) -> None:
     result.suppressed = _service_rows(result, figures, settings.PERFORMANCE_MIN_COUNT)
 
 
-def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
-    """The place's services measured by performance (volumes, timeliness, satisfaction, cost
-    per transaction), the referrals of people living there and how they closed, the take-up of
-    benefits offered to the people the rules found entitled, and the cost per outcome. Every
-    figure resting on fewer cases than the publication minimum is shown as —, as on every
-    published page. A fixed number of queries: each table is one grouped query."""
-    minimum = settings.PERFORMANCE_MIN_COUNT
-    prefix = jurisdiction.path
-    inside = Jurisdiction.objects.filter(Q(path=prefix) | Q(path__startswith=prefix + "/"))
-    codes = list(inside.values_list("code", flat=True))
-    first, last = _window(timezone.localdate())
-    result.window = (first, last)
-    # By where the people live (the transaction's place), not by who delivered the service.
-    figures = kpis.compute(
-        kpis.Period("place", first, last), ("service_key",), dimension="place", values=codes
-    )
-    hidden = _service_rows(result, figures, minimum)
-    offers = (
-        Offer.objects.filter(
-            trigger=Offer.Trigger.ENTITLEMENT_FOUND,
-            place__in=codes,
-            period__gte=f"{first:%Y-%m}",
-            period__lte=f"{last:%Y-%m}",
-        )
-        .values("service__key", "service__names")
-        .annotate(
-            offers=Count("pk"),
-            acted_on=Count("pk", filter=Q(status=Offer.Status.ACCEPTED)),
-        )
-        .order_by("service__key")
-    )
-    for row in offers:
-        rate = row["acted_on"] / row["offers"] if row["offers"] else None
-        few = row["offers"] < minimum
-        hidden = hidden or few
-        result.take_up.append(
-            [
-                pick(row["service__names"]) or _("A service no longer in the catalogue"),
-                "—" if few else _count(row["offers"]),
-                "—" if few else _count(row["acted_on"]),
-                "—" if few else _share(rate),
-            ]
-        )
+def _inside(prefix: str) -> Q:
+    return Q(path=prefix) | Q(path__startswith=prefix + "/")
+
+
+def _build_referred(a, *, zone: str):
     Status = Referral.Status
-    referred = (
+    inside = Jurisdiction.objects.filter(_inside(a.text("prefix")))
+    return (
         Referral.objects.filter(
-            place__in=inside, sent_at__date__gte=first, sent_at__date__lt=_next(last)
+            place__in=inside, sent_at__date__gte=a.day("first"), sent_at__date__lt=a.day("end")
         )
         .values("service__organization__name")
         .annotate(
@@ -607,21 +654,98 @@ def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
             helped=Count("pk", filter=Q(outcome=Referral.Outcome.GOT_HELP)),
             to_accept=Avg(F("accepted_at") - F("sent_at")),
         )
+        .values_list(
+            "service__organization__name",
+            "sent",
+            "accepted",
+            "ended",
+            "closed",
+            "helped",
+            "to_accept",
+        )
         .order_by("service__organization__name")
     )
-    for row in referred:
-        few = row["sent"] < minimum
-        few_ended = few or row["ended"] < minimum
+
+
+#: The codes of the jurisdiction of a path and of every one under it.
+INSIDE = prepared.Statement(
+    "places.inside",
+    lambda a: Jurisdiction.objects.filter(_inside(a.text("prefix"))).values_list("code"),
+)
+TAKE_UP = prepared.Statement(
+    "places.take_up",
+    lambda a, codes: (
+        Offer.objects.filter(
+            trigger=Offer.Trigger.ENTITLEMENT_FOUND,
+            place__in=a.texts("codes", codes),
+            period__gte=a.text("first"),
+            period__lte=a.text("last"),
+        )
+        .values("service__key", "service__names")
+        .annotate(
+            offers=Count("pk"),
+            acted_on=Count("pk", filter=Q(status=Offer.Status.ACCEPTED)),
+        )
+        .values_list("service__key", "service__names", "offers", "acted_on")
+        .order_by("service__key")
+    ),
+)
+#: Referrals of people living in the place, per receiving organisation; the day a referral
+#: was sent is read in the current time zone (part of the statement's shape).
+REFERRED = prepared.Statement("places.referred", _build_referred)
+
+
+def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
+    """The place's services measured by performance (volumes, timeliness, satisfaction, cost
+    per transaction), the referrals of people living there and how they closed, the take-up of
+    benefits offered to the people the rules found entitled, and the cost per outcome. Every
+    figure resting on fewer cases than the publication minimum is shown as —, as on every
+    published page. A fixed number of queries: each table is one grouped query."""
+    minimum = settings.PERFORMANCE_MIN_COUNT
+    prefix = jurisdiction.path
+    codes = [code for (code,) in INSIDE.rows(prefix=prefix)]
+    first, last = _window(timezone.localdate())
+    result.window = (first, last)
+    language = get_language()
+    # By where the people live (the transaction's place), not by who delivered the service.
+    figures = kpis.compute(
+        kpis.Period("place", first, last), ("service_key",), dimension="place", values=codes
+    )
+    hidden = _service_rows(result, figures, minimum)
+    for _key, names, offered, acted_on in TAKE_UP.rows(
+        codes=codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}"
+    ):
+        rate = acted_on / offered if offered else None
+        few = offered < minimum
+        hidden = hidden or few
+        result.take_up.append(
+            [
+                (_name(names, language) if names is not None else "")
+                or _("A service no longer in the catalogue"),
+                "—" if few else _count(offered),
+                "—" if few else _count(acted_on),
+                "—" if few else _share(rate),
+            ]
+        )
+    referred = REFERRED.rows(
+        shape={"zone": timezone.get_current_timezone_name()},
+        prefix=prefix,
+        first=first,
+        end=_next(last),
+    )
+    for organization, sent, accepted, ended, closed, helped, to_accept in referred:
+        few = sent < minimum
+        few_ended = few or ended < minimum
         hidden = hidden or few or few_ended
-        days = _days(row["to_accept"])
+        days = _days(to_accept)
         result.referrals.append(
             [
-                row["service__organization__name"],
-                "—" if few else _count(row["sent"]),
-                "—" if few else _count(row["accepted"]),
+                organization,
+                "—" if few else _count(sent),
+                "—" if few else _count(accepted),
                 "—" if few or days is None else number_format(round(days, 1), 1, use_l10n=True),
-                "—" if few_ended else _share(row["closed"] / row["ended"]),
-                "—" if few_ended else _share(row["helped"] / row["ended"]),
+                "—" if few_ended else _share(closed / ended),
+                "—" if few_ended else _share(helped / ended),
             ]
         )
     if result.traced:
@@ -648,6 +772,51 @@ MEETS: dict[str, tuple[str, ...]] = {
 NEED_SCORE = 2
 
 
+def _screened(a, where: Q | None = None):
+    """Assessments taken in the window, with the home address the person lived at on the
+    day of the assessment (`where` applies to that same address: one filter, one join)."""
+    at_home = Q(
+        case__person__addresses__kind="residential",
+        case__person__addresses__valid_from__lte=F("taken_on"),
+    ) & (
+        Q(case__person__addresses__valid_to__isnull=True)
+        | Q(case__person__addresses__valid_to__gte=F("taken_on"))
+    )
+    if where is not None:
+        at_home &= where
+    return Assessment.objects.filter(
+        at_home, taken_on__gte=a.day("first"), taken_on__lt=a.day("end")
+    ).order_by()
+
+
+SCREENED_AREA = prepared.Statement(
+    "places.screened_area",
+    lambda a: _screened(a).values_list(
+        "case__person_id",
+        "question_set_id",
+        "answers",
+        "case__person__addresses__postal_code",
+    ),
+)
+
+
+def _build_screened_inside(a):
+    prefix = a.text("prefix")
+    inside = Q(case__person__addresses__jurisdiction__path=prefix) | Q(
+        case__person__addresses__jurisdiction__path__startswith=prefix + "/"
+    )
+    return _screened(a).filter(inside).values_list("case__person_id", "question_set_id", "answers")
+
+
+SCREENED_INSIDE = prepared.Statement("places.screened_inside", _build_screened_inside)
+QUESTIONS = prepared.Statement(
+    "places.questions",
+    lambda a, sets: AssessmentSet.objects.filter(pk__in=a.numbers("sets", sets)).values_list(
+        "pk", "questions"
+    ),
+)
+
+
 def _gaps(result: PlaceView, place: Place, jurisdiction: Jurisdiction) -> None:
     """Needs found in the human-services screens of people living in the place, in the
     window, per life domain, and the directory's active services within reach of the place
@@ -664,45 +833,25 @@ def _gaps(result: PlaceView, place: Place, jurisdiction: Jurisdiction) -> None:
     first, last = result.window or _window(timezone.localdate())
     prefix = jurisdiction.path
     area = place.kind == Place.Kind.AREA
-    taken = Assessment.objects.filter(taken_on__gte=first, taken_on__lt=_next(last))
-    # The home address the person lived at on the day of the assessment.
-    at_home = Q(
-        case__person__addresses__kind="residential",
-        case__person__addresses__valid_from__lte=F("taken_on"),
-    ) & (
-        Q(case__person__addresses__valid_to__isnull=True)
-        | Q(case__person__addresses__valid_to__gte=F("taken_on"))
-    )
     if area:
         if not place.postal_codes:
             return
-        rows = list(
-            taken.filter(at_home)
-            .values_list(
-                "case__person_id",
-                "question_set_id",
-                "answers",
-                "case__person__addresses__postal_code",
-            )
-            .order_by()
-        )
         postal = set(place.postal_codes)
-        rows = [row[:3] for row in rows if groups.postal_area(row[3]) in postal]
+        rows = [
+            row[:3]
+            for row in SCREENED_AREA.rows(first=first, end=_next(last))
+            if groups.postal_area(row[3]) in postal
+        ]
     else:
-        inside = Q(case__person__addresses__jurisdiction__path=prefix) | Q(
-            case__person__addresses__jurisdiction__path__startswith=prefix + "/"
-        )
-        rows = list(
-            taken.filter(at_home & inside)
-            .values_list("case__person_id", "question_set_id", "answers")
-            .order_by()
-        )
+        rows = SCREENED_INSIDE.rows(first=first, end=_next(last), prefix=prefix)
+    sets = sorted({row[1] for row in rows})
     domains_of = {
-        pk: {q.get("key"): q.get("domain") for q in questions or []}
-        for pk, questions in AssessmentSet.objects.filter(
-            pk__in={row[1] for row in rows}
-        ).values_list("pk", "questions")
+        pk: {q.get("key"): q.get("domain") for q in prepared.as_json(questions) or []}
+        for pk, questions in (QUESTIONS.rows(sets=sets) if sets else [])
     }
+    rows = [
+        (person, question_set, prepared.as_json(answers)) for person, question_set, answers in rows
+    ]
     people: dict[str, set[Any]] = defaultdict(set)
     for person, question_set, answers in rows:
         domains = domains_of.get(question_set, {})
@@ -775,22 +924,27 @@ def _next(month: datetime.date) -> datetime.date:
     return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
+COMPLETED_BY_MONTH = prepared.Statement(
+    "places.completed_by_month",
+    lambda a, codes: (
+        GroupRollup.objects.filter(dimension="place", value__in=a.texts("codes", codes))
+        .values("month")
+        .annotate(completed=Sum("completed"))
+        .values_list("month", "completed")
+        .order_by()
+    ),
+)
+
+
 def _cost_per_outcome(result: PlaceView, codes: list[str], minimum: int) -> bool:
     """Per fiscal year with money executed in the place: that money ÷ the transactions
     completed there that year (the person got the service; those found not eligible are not
     outcomes). Outcome-counting indicators are kept per program, not per place, so the
     platform's own completions are the place's outcomes. Answers whether one was hidden."""
-    jurisdiction = result.place.jurisdiction
-    _currency, first_month = jurisdiction.fiscal_terms()
+    first_month = result.first_month
     outcomes: dict[int, int] = defaultdict(int)
-    for month, completed in (
-        GroupRollup.objects.filter(dimension="place", value__in=codes)
-        .values("month")
-        .annotate(completed=Sum("completed"))
-        .values_list("month", "completed")
-        .order_by()
-    ):
-        outcomes[fiscal.fiscal_year_of(month, first_month)] += completed or 0
+    for month, completed in COMPLETED_BY_MONTH.rows(codes=codes) if codes else []:
+        outcomes[fiscal.fiscal_year_of(prepared.as_date(month), first_month)] += int(completed or 0)
     hidden = False
     for year in result.years:
         executed = year.raw.get(Expenditure.Phase.EXECUTED, Decimal(0))

@@ -26,6 +26,8 @@ from fractions import Fraction
 
 from django.conf import settings
 
+from joinedup import prepared
+
 from .models import ChannelUnitCost, OverheadPool, StaffCostRate
 
 
@@ -79,14 +81,21 @@ class UnitCosts:
         return 0
 
 
+#: Each jurisdiction's currency, the latest unit cost's last (compiled once: read per page).
+UNIT_CURRENCIES = prepared.Statement(
+    "costs.unit_currencies",
+    lambda _a: ChannelUnitCost.objects.order_by("valid_from").values_list(
+        "jurisdiction", "currency"
+    ),
+)
+
+
 class Currencies:
     """The currency a jurisdiction's costs are kept in (from its channel unit costs, else its
     nearest ancestor's)."""
 
     def __init__(self):
-        self._by_code = dict(
-            ChannelUnitCost.objects.order_by("valid_from").values_list("jurisdiction", "currency")
-        )
+        self._by_code = dict(UNIT_CURRENCIES.rows())
 
     def of(self, jurisdiction: str) -> str:
         for code in parent_codes(jurisdiction):

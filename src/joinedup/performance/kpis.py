@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -27,6 +27,8 @@ from django.db import connection
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from joinedup import prepared
 
 from . import costs, measures
 from .models import (
@@ -219,48 +221,58 @@ class Figures:
         )
 
     # --- publication ---
-    def published(self, min_count: int | None = None) -> dict[str, Any]:
+    def published(
+        self, min_count: int | None = None, only: Collection[str] | None = None
+    ) -> dict[str, Any]:
         """The figures as published: each measure resting on fewer than `min_count`
-        transactions or answers is left out (None) and named in `suppressed`."""
+        transactions or answers is left out (None) and named in `suppressed`. With `only`,
+        the record holds just those measures (and the currency), but `suppressed` still names
+        every measure hidden, so a page showing a few tells whether any was: a measure is
+        worked out only when it is shown or when its base is under the minimum."""
         minimum = settings.PERFORMANCE_MIN_COUNT if min_count is None else min_count
         suppressed: list[str] = []
-
-        def guard(name: str, base: int, value):
-            if value is None:
-                return None
-            if base < minimum:
-                suppressed.append(name)
-                return None
-            return value
-
-        cpt = self.cost_per_transaction
-        dcpt = self.digital_cost_per_transaction
         record = dict(self.key)
-        record.update(
-            started=guard("started", self.started, self.started),
-            completions=guard("completions", self.completions, self.completions),
-            completion_rate=guard("completion_rate", self.ended, _round(self.completion_rate)),
-            digital_take_up=guard(
-                "digital_take_up", self.completions, _round(self.digital_take_up)
-            ),
-            within_standard=guard(
-                "within_standard", self.with_standard, _round(self.within_standard)
-            ),
-            median_days=guard("median_days", self.decided, self.percentile(50)),
-            p90_days=guard("p90_days", self.decided, self.percentile(90)),
-            p95_days=guard("p95_days", self.decided, self.percentile(95)),
-            cost_per_transaction=guard("cost_per_transaction", self.completions, _money(cpt)),
-            digital_cost_per_transaction=guard(
-                "digital_cost_per_transaction", self.digital_completions, _money(dcpt)
-            ),
-            currency=self.currency,
-            satisfaction=guard("satisfaction", self.responses, _round(self.satisfaction, 1)),
-            trust=guard("trust", self.responses, _round(self.score("trust"), 1)),
-            response_rate=guard("response_rate", self.invited, _round(self.response_rate)),
-            responses=guard("responses", self.responses, self.responses),
-        )
+        for name, base, value in self._publishable():
+            if name == "currency":
+                record["currency"] = self.currency
+                continue
+            wanted = only is None or name in only
+            if base < minimum:
+                # Hidden, and named as hidden when there was a figure to hide.
+                if value() is not None:
+                    suppressed.append(name)
+                if wanted:
+                    record[name] = None
+            elif wanted:
+                record[name] = value()
         record["suppressed"] = suppressed
         return record
+
+    def _publishable(self) -> tuple[tuple[str, int, Callable[[], Any]], ...]:
+        """Each published measure in the record's order: its name, the count it rests on,
+        and how to work it out (None when there is nothing to divide by)."""
+        completions, decided = self.completions, self.decided
+        return (
+            ("started", self.started, lambda: self.started),
+            ("completions", completions, lambda: completions),
+            ("completion_rate", self.ended, lambda: _round(self.completion_rate)),
+            ("digital_take_up", completions, lambda: _round(self.digital_take_up)),
+            ("within_standard", self.with_standard, lambda: _round(self.within_standard)),
+            ("median_days", decided, lambda: self.percentile(50)),
+            ("p90_days", decided, lambda: self.percentile(90)),
+            ("p95_days", decided, lambda: self.percentile(95)),
+            ("cost_per_transaction", completions, lambda: _money(self.cost_per_transaction)),
+            (
+                "digital_cost_per_transaction",
+                self.digital_completions,
+                lambda: _money(self.digital_cost_per_transaction),
+            ),
+            ("currency", 0, lambda: self.currency),
+            ("satisfaction", self.responses, lambda: _round(self.satisfaction, 1)),
+            ("trust", self.responses, lambda: _round(self.score("trust"), 1)),
+            ("response_rate", self.invited, lambda: _round(self.response_rate)),
+            ("responses", self.responses, lambda: self.responses),
+        )
 
 
 def total_of(cells: Sequence[Figures], key: dict[str, Any] | None = None) -> Figures | None:
@@ -427,23 +439,36 @@ def _sorted(groups: dict[tuple, Figures]) -> list[Figures]:
     return [groups[key] for key in sorted(groups, key=lambda k: tuple(str(v) for v in k))]
 
 
-def _compute_groups(
-    months: tuple[datetime.date, datetime.date],
-    by: Sequence[str],
-    where: Q,
-    dimension: str,
-) -> list[Figures]:
-    """`compute` by a client-group dimension: the group rollup's counters summed by the
-    database (one aggregate query grouped by the page's key and the jurisdiction, whose
-    currency the costs are in), the histograms merged as integers, and the overheads
-    apportioned from the activity of each agency's month (read only when there are
-    overheads in the period). The figures are those of summing the rows one by one."""
-    digital = costs.digital_channels()
-    names = [("value" if name == "group" else name) for name in by]
-    rollups = GroupRollup.objects.filter(where, month__range=months, dimension=dimension)
-    in_digital = Q(channel__in=sorted(digital))
-    aggregate = (
-        rollups.values(*names, "jurisdiction")
+def _lookups(where: Q) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The page's filters (flat, all joined by AND: see `_filters`) as their lookups, in
+    order, and their values by lookup."""
+    return tuple(name for name, _value in where.children), dict(where.children)
+
+
+def _stand_where(stand: prepared.Stand, lookups: tuple[str, ...], lengths: dict) -> Q:
+    """The page's filters with stand-in values, for a statement compiled once."""
+    query = Q()
+    for name in lookups:
+        if name.endswith("__in"):
+            query &= Q((name, stand.texts(name, lengths[name])))
+        else:
+            query &= Q((name, stand.text(name)))
+    return query
+
+
+def _group_rows(stand: prepared.Stand, lookups: tuple[str, ...], lengths: dict):
+    return GroupRollup.objects.filter(
+        _stand_where(stand, lookups, lengths),
+        month__range=(stand.day("first"), stand.day("last")),
+        dimension=stand.text("dimension"),
+    )
+
+
+def _build_group_sums(a, *, names, lookups, digital, **lengths):
+    in_digital = Q(channel__in=list(digital))
+    return (
+        _group_rows(a, lookups, lengths)
+        .values(*names, "jurisdiction")
         .annotate(
             **{f"sum_{name}": Sum(name) for name in SUMMED},
             digital_completions=Sum(F("completed") + F("not_eligible"), filter=in_digital),
@@ -458,11 +483,72 @@ def _compute_groups(
         )
         .order_by()
     )
+
+
+def _build_group_histograms(a, *, names, lookups, **lengths):
+    return (
+        _group_rows(a, lookups, lengths)
+        .exclude(histogram=b"")
+        .values_list(*names, "histogram")
+        .order_by()
+    )
+
+
+def _build_group_activity(a, *, names, lookups, **lengths):
+    return (
+        _group_rows(a, lookups, lengths)
+        .filter(agency__in=a.texts("pool_agencies", lengths["pool_agencies"]))
+        .values(*names, "month", "agency", "channel")
+        .annotate(
+            ended=Sum(F("completed") + F("not_eligible") + F("abandoned")),
+            seconds=Sum("handle_seconds"),
+        )
+        .values_list("month", "agency", "channel", "ended", "seconds", *names)
+        .order_by()
+    )
+
+
+#: The group rollup's statements, each compiled once per database and shape (the grouping,
+#: which filters, how many values): a place's page and the API read them for many places.
+GROUP_SUMS = prepared.Statement("kpis.group_sums", _build_group_sums)
+GROUP_HISTOGRAMS = prepared.Statement("kpis.group_histograms", _build_group_histograms)
+GROUP_ACTIVITY = prepared.Statement("kpis.group_activity", _build_group_activity)
+
+
+def _keyed(names: Sequence[str]) -> Callable[[tuple], tuple]:
+    """A group's key from a row's first columns, as the ORM would give it (a month read as
+    text on SQLite made a date)."""
+    at = [i for i, name in enumerate(names) if name == "month"]
+    if not at:
+        return tuple
+    return lambda row: tuple(
+        prepared.as_date(value) if i in at else value for i, value in enumerate(row)
+    )
+
+
+def _compute_groups(
+    months: tuple[datetime.date, datetime.date],
+    by: Sequence[str],
+    where: Q,
+    dimension: str,
+) -> list[Figures]:
+    """`compute` by a client-group dimension: the group rollup's counters summed by the
+    database (one aggregate query grouped by the page's key and the jurisdiction, whose
+    currency the costs are in), the histograms merged as integers, and the overheads
+    apportioned from the activity of each agency's month (read only when there are
+    overheads in the period). The figures are those of summing the rows one by one.
+    Every statement is compiled once per shape (`joinedup.prepared`)."""
+    digital = costs.digital_channels()
+    names = tuple(("value" if name == "group" else name) for name in by)
+    lookups, values = _lookups(where)
+    shape = {"names": names, "lookups": lookups}
+    values.update(first=months[0], last=months[1], dimension=dimension)
     width, size = len(SUMMED), len(names)
+    key_of = _keyed(names)
     groups: dict[tuple, Figures] = {}
     codes: dict[tuple, set[str]] = defaultdict(set)
-    for row in _fetch(aggregate):
-        key = row[:size]
+    for row in GROUP_SUMS.rows(shape={**shape, "digital": tuple(sorted(digital))}, **values):
+        key = key_of(row[:size])
         figures = groups.get(key)
         if figures is None:
             figures = groups[key] = Figures(key=dict(zip(by, key, strict=True)))
@@ -474,10 +560,9 @@ def _compute_groups(
     if not groups:
         return []
     packed: dict[tuple, int] = defaultdict(int)
-    histograms = rollups.exclude(histogram=b"").values_list(*names, "histogram").order_by()
     from_bytes = int.from_bytes
-    for row in _fetch(histograms):
-        packed[row[:-1]] += from_bytes(row[-1], "little")
+    for row in GROUP_HISTOGRAMS.rows(shape=shape, **values):
+        packed[key_of(row[:-1])] += from_bytes(row[-1], "little")
     currencies = costs.Currencies()
     for key, figures in groups.items():
         if number := packed.get(key):
@@ -488,19 +573,17 @@ def _compute_groups(
         figures.currency = found.pop() if len(found) == 1 else MIXED
     pools = _pools(None, months)
     if pools:
-        activity = (
-            rollups.filter(agency__in={agency for agency, _m, _b in pools})
-            .values(*names, "month", "agency", "channel")
-            .annotate(
-                ended=Sum(F("completed") + F("not_eligible") + F("abandoned")),
-                seconds=Sum("handle_seconds"),
-            )
-            .values_list("month", "agency", "channel", "ended", "seconds", *names)
-            .order_by()
-        )
+        pool_agencies = sorted({agency for agency, _m, _b in pools})
         weights = [
-            (row[0], row[1], tuple(row[5:]), row[2] in digital, int(row[3] or 0), int(row[4] or 0))
-            for row in _fetch(activity)
+            (
+                prepared.as_date(row[0]),
+                row[1],
+                key_of(row[5:]),
+                row[2] in digital,
+                int(row[3] or 0),
+                int(row[4] or 0),
+            )
+            for row in GROUP_ACTIVITY.rows(shape=shape, pool_agencies=pool_agencies, **values)
         ]
         for (key, is_digital), amount in _shares(pools, weights, months).items():
             groups[key].overhead += amount
@@ -521,30 +604,21 @@ def _survey_where(where: Q) -> Q:
     return survey_where
 
 
-def _add_group_surveys(
-    groups: dict[tuple, Figures],
-    by: Sequence[str],
-    where: Q,
-    months: tuple[datetime.date, datetime.date],
-    dimension: str,
-) -> None:
-    """Join the client-group survey sums (kept per service × jurisdiction × channel × month
-    × group): one query, and one more for the delivering agencies when the figures are by
-    agency or for one agency (the agency that delivered that service there)."""
-    owners: dict[tuple, str] | None = None
-    if "agency" in by or any(name.startswith("agency") for name, _v in where.children):
-        owners = {
-            (service, jurisdiction, channel): agency
-            for service, jurisdiction, channel, agency in GroupRollup.objects.filter(
-                where, month__range=months, dimension=dimension
-            )
-            .values_list("service_key", "jurisdiction", "channel", "agency")
-            .distinct()
-            .order_by()
-        }
-    rows = (
+def _build_owners(a, *, lookups, **lengths):
+    return (
+        _group_rows(a, lookups, lengths)
+        .values_list("service_key", "jurisdiction", "channel", "agency")
+        .distinct()
+        .order_by()
+    )
+
+
+def _build_group_surveys(a, *, lookups, **lengths):
+    return (
         SurveyGroupRollup.objects.filter(
-            _survey_where(where), month__range=months, dimension=dimension
+            _stand_where(a, lookups, lengths),
+            month__range=(a.day("first"), a.day("last")),
+            dimension=a.text("dimension"),
         )
         .values_list(
             "month",
@@ -558,9 +632,38 @@ def _add_group_surveys(
         )
         .order_by()
     )
+
+
+GROUP_OWNERS = prepared.Statement("kpis.group_owners", _build_owners)
+GROUP_SURVEYS = prepared.Statement("kpis.group_surveys", _build_group_surveys)
+
+
+def _add_group_surveys(
+    groups: dict[tuple, Figures],
+    by: Sequence[str],
+    where: Q,
+    months: tuple[datetime.date, datetime.date],
+    dimension: str,
+) -> None:
+    """Join the client-group survey sums (kept per service × jurisdiction × channel × month
+    × group): one query, and one more for the delivering agencies when the figures are by
+    agency or for one agency (the agency that delivered that service there)."""
+    lookups, values = _lookups(where)
+    values.update(first=months[0], last=months[1], dimension=dimension)
+    owners: dict[tuple, str] | None = None
+    if "agency" in by or any(name.startswith("agency") for name in lookups):
+        owners = {
+            (service, jurisdiction, channel): agency
+            for service, jurisdiction, channel, agency in GROUP_OWNERS.rows(
+                shape={"lookups": lookups}, **values
+            )
+        }
+    survey_lookups = tuple(name for name in lookups if not name.startswith("agency"))
+    survey_values = {k: v for k, v in values.items() if not k.startswith("agency")}
+    rows = GROUP_SURVEYS.rows(shape={"lookups": survey_lookups}, **survey_values)
     for month, service, jurisdiction, channel, value, invited, responses, sums in rows:
         named = {
-            "month": month,
+            "month": prepared.as_date(month),
             "service_key": service,
             "jurisdiction": jurisdiction,
             "channel": channel,
@@ -576,17 +679,46 @@ def _add_group_surveys(
             continue
         figures.invited += invited
         figures.responses += responses
-        for question, (total, count) in (sums or {}).items():
+        for question, (total, count) in (prepared.as_json(sums) or {}).items():
             current = figures.answers.get(question, [0, 0])
             figures.answers[question] = [current[0] + total, current[1] + count]
 
 
-def _fetch(query) -> list[tuple]:
-    """The rows of a query as plain tuples, straight from the cursor."""
-    sql, params = query.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _build_overheads(a, **lengths):
+    rows = OverheadPool.objects.filter(month__range=(a.day("first"), a.day("last")))
+    if "agencies" in lengths:
+        rows = rows.filter(agency__in=a.texts("agencies", lengths["agencies"]))
+    return rows.values_list("agency", "month", "basis", "amount").order_by()
+
+
+def _build_shared(a, **lengths):
+    rows = InteractionShare.objects.filter(
+        service_key="", day__range=(a.day("first"), a.day("end"))
+    )
+    if "agencies" in lengths:
+        rows = rows.filter(agency__in=a.texts("agencies", lengths["agencies"]))
+    return rows.values_list("agency", "day", "cost").order_by()
+
+
+def _build_agency_totals(a, **lengths):
+    return (
+        MonthlyRollup.objects.filter(
+            agency__in=a.texts("agencies", lengths["agencies"]),
+            month__in=a.days("months", lengths["months"]),
+        )
+        .values_list("agency", "month")
+        .annotate(
+            ended=Sum(F("completed") + F("not_eligible") + F("abandoned")),
+            seconds=Sum("handle_seconds"),
+        )
+        .values_list("agency", "month", "ended", "seconds")
+        .order_by()
+    )
+
+
+OVERHEADS = prepared.Statement("kpis.overheads", _build_overheads)
+SHARED = prepared.Statement("kpis.shared", _build_shared)
+AGENCY_TOTALS = prepared.Statement("kpis.agency_totals", _build_agency_totals)
 
 
 def _pools(
@@ -595,17 +727,14 @@ def _pools(
     """The overhead pools of the period, {(agency, month, basis): cents} (of the given
     agencies, or of all)."""
     pools: dict[tuple, int] = defaultdict(int)
-    overheads = OverheadPool.objects.filter(month__range=months)
-    shares = InteractionShare.objects.filter(
-        service_key="", day__range=(months[0], _month_end(months[1]))
-    )
-    if agencies is not None:
-        overheads = overheads.filter(agency__in=agencies)
-        shares = shares.filter(agency__in=agencies)
-    for agency, month, basis, amount in overheads.values_list("agency", "month", "basis", "amount"):
-        pools[(agency, month, basis)] += amount
-    for agency, day, amount in shares.values_list("agency", "day", "cost"):
-        pools[(agency, day.replace(day=1), OverheadPool.Basis.TRANSACTIONS)] += amount
+    chosen = {} if agencies is None else {"agencies": sorted(agencies)}
+    if agencies is not None and not agencies:
+        return pools
+    for agency, month, basis, amount in OVERHEADS.rows(first=months[0], last=months[1], **chosen):
+        pools[(agency, prepared.as_date(month), basis)] += int(amount)
+    for agency, day, amount in SHARED.rows(first=months[0], end=_month_end(months[1]), **chosen):
+        day = prepared.as_date(day)
+        pools[(agency, day.replace(day=1), OverheadPool.Basis.TRANSACTIONS)] += int(amount)
     return pools
 
 
@@ -647,20 +776,12 @@ def _shares(
         return {}
     needed = {(agency, month) for agency, month, _basis in pools}
     totals: dict[tuple, int] = defaultdict(int)
-    for agency, month, ended, seconds in (
-        MonthlyRollup.objects.filter(
-            agency__in={a for a, _m in needed}, month__in={m for _a, m in needed}
-        )
-        .values_list("agency", "month")
-        .annotate(
-            ended=Sum(F("completed") + F("not_eligible") + F("abandoned")),
-            seconds=Sum("handle_seconds"),
-        )
-        .values_list("agency", "month", "ended", "seconds")
-        .order_by()
+    for agency, month, ended, seconds in AGENCY_TOTALS.rows(
+        agencies=sorted({a for a, _m in needed}), months=sorted({m for _a, m in needed})
     ):
-        totals[(agency, month, OverheadPool.Basis.TRANSACTIONS)] += ended or 0
-        totals[(agency, month, OverheadPool.Basis.HANDLE_TIME)] += seconds or 0
+        month = prepared.as_date(month)
+        totals[(agency, month, OverheadPool.Basis.TRANSACTIONS)] += int(ended or 0)
+        totals[(agency, month, OverheadPool.Basis.HANDLE_TIME)] += int(seconds or 0)
     # Each group's activity in each pool, as whole numbers; one division per pool and group.
     weights: dict[tuple, int] = defaultdict(int)
     for month, agency, key, is_digital, ended, seconds in activity:

@@ -1,0 +1,110 @@
+"""Statements compiled once and run with new values give the rows the ORM gives, on SQLite and
+PostgreSQL: texts, lists of each length, numbers, dates, and texts inside a LIKE pattern
+(escaped as the ORM escapes them)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db.models import Q, Sum
+
+from joinedup import prepared
+from joinedup.performance.models import GroupRollup
+
+pytestmark = pytest.mark.django_db
+
+KEYS = ["ca.pass_port", "ca.pass%port", "ca.passxport", "ca.pass_port.renew", "on.health"]
+
+
+@pytest.fixture
+def rows():
+    made = []
+    for n, key in enumerate(KEYS):
+        for month in (1, 2, 3):
+            made.append(
+                GroupRollup.objects.create(
+                    month=datetime.date(2025, month, 1),
+                    service_key=key,
+                    jurisdiction="CA",
+                    agency="a",
+                    channel="online",
+                    dimension="place",
+                    value=f"CA-ON-{n}",
+                    completed=n * 10 + month,
+                )
+            )
+    return made
+
+
+def _orm(prefix: str, first: datetime.date, last: datetime.date, values: list[str]):
+    return sorted(
+        GroupRollup.objects.filter(
+            Q(service_key=prefix) | Q(service_key__startswith=prefix + "."),
+            month__range=(first, last),
+            value__in=values,
+        )
+        .values("service_key")
+        .annotate(done=Sum("completed"))
+        .values_list("service_key", "done")
+        .order_by()
+    )
+
+
+SUMS = prepared.Statement(
+    "test.sums",
+    lambda a, values: (
+        GroupRollup.objects.filter(
+            Q(service_key=a.text("prefix")) | Q(service_key__startswith=a.text("prefix") + "."),
+            month__range=(a.day("first"), a.day("last")),
+            value__in=a.texts("values", values),
+        )
+        .values("service_key")
+        .annotate(done=Sum("completed"))
+        .values_list("service_key", "done")
+        .order_by()
+    ),
+)
+
+
+def test_a_prepared_statement_gives_the_orms_rows_for_every_value(rows):
+    january, february, march = (datetime.date(2025, m, 1) for m in (1, 2, 3))
+    cases = [
+        ("ca.pass_port", january, march, [f"CA-ON-{n}" for n in range(5)]),
+        # "_" and "%" are LIKE's wildcards: escaped, they match only themselves
+        ("ca.pass%port", february, march, ["CA-ON-1", "CA-ON-2"]),
+        ("ca.passxport", january, january, ["CA-ON-2"]),
+        ("on.health", january, february, ["CA-ON-4", "CA-ON-0", "CA-ON-3"]),
+        ("nothing", january, march, ["CA-ON-1"]),
+    ]
+    for prefix, first, last, values in cases:
+        found = sorted(
+            (key, int(done))
+            for key, done in SUMS.rows(prefix=prefix, first=first, last=last, values=values)
+        )
+        assert found == [(k, int(d)) for k, d in _orm(prefix, first, last, values)], prefix
+    # one compilation per database and length of the list, whatever the values
+    assert len(SUMS._compiled) == 4
+
+
+NUMBERED = prepared.Statement(
+    "test.numbered",
+    lambda a, ids, *, by_month: (
+        GroupRollup.objects.filter(pk__in=a.numbers("ids", ids), month__gte=a.day("since"))
+        .values_list("month" if by_month else "service_key", "completed")
+        .order_by("pk")
+    ),
+)
+
+
+def test_numbers_dates_and_the_shape_choose_the_statement(rows):
+    ids = [row.pk for row in rows[:4]]
+    since = datetime.date(2025, 2, 1)
+    by_key = NUMBERED.rows(shape={"by_month": False}, ids=ids, since=since)
+    assert [tuple(r) for r in by_key] == [
+        (row.service_key, row.completed) for row in rows[:4] if row.month >= since
+    ]
+    by_month = NUMBERED.rows(shape={"by_month": True}, ids=ids, since=since)
+    assert [(prepared.as_date(m), c) for m, c in by_month] == [
+        (row.month, row.completed) for row in rows[:4] if row.month >= since
+    ]
