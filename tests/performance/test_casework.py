@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import formats, timezone, translation
 
 from joinedup.delivery import queues
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import WorkItem
+from joinedup.demo.history import run as history
 from joinedup.demo.history.rosters import make_casework_rosters
 from joinedup.demo.history.run import HistoryRun
 from joinedup.federation.models import Agency, Office, Service
@@ -331,3 +333,20 @@ def test_the_demo_writes_a_caseworker_roster_near_the_needs(office, tmp_path, se
     assert 0.85 * 6.0 - 0.5 <= usual <= 1.15 * 6.0 + 0.5
     leave = [week for week in plan.weeks if week.rostered != usual]
     assert len(leave) == 1 and leave[0].rostered == round(usual * 0.7)
+
+
+def test_the_demo_history_gives_caseworker_figures_to_show(small_federation, tmp_path, settings):
+    """`generate-history` writes caseworker time and a caseworker roster: the busiest
+    agency's page has hours needed and rostered for its weeks."""
+    settings.PERFORMANCE_CASEWORK_ROSTER_FILE = str(tmp_path / "caseworkers.csv")
+    history.generate_history(3000, years=2, seed=7)
+    decided = Transaction.objects.filter(outcome="completed")
+    assert decided.filter(casework_seconds__gte=1200).count() == decided.count() > 0
+    assert not Transaction.objects.filter(outcome="abandoned", casework_seconds__gt=0).exists()
+    busiest = Transaction.objects.values("agency").annotate(n=Count("id")).order_by("-n").first()
+    agency = Agency.objects.get(key=busiest["agency"])
+    context = casework.agency_context(agency, list(Office.objects.filter(agency=agency)))
+    summed = context["casework_total"]
+    assert summed is not None and 20 / 60 <= summed.handle_hours <= 70 / 60
+    assert all(week.needed > 0 for week in summed.weeks)
+    assert all(week.rostered is not None and week.gap is not None for week in summed.weeks)
