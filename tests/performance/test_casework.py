@@ -222,12 +222,14 @@ def test_the_office_page_shows_the_hours_needed_and_the_gap(office, language, tm
         assert "Caseworker hours needed per week to keep the service standards" in text
         assert "Mean caseworker time per application: 0.50 hours." in text
         assert "still open: 12, with 5.0 hours of work left" in text
-        assert "caseworker hours are needed" in text and "5.5 hours are rostered" in text
+        assert "6.0 caseworker hours are needed." in text
+        assert "5.5 hours are rostered: 0.5 hours short." in text
     else:
         assert "Heures d’agents de dossiers nécessaires par semaine" in text
         assert "Temps moyen d’un agent de dossiers par demande : 0,50 heures." in text
         assert "encore ouvertes : 12, avec 5,0 heures de travail restantes" in text
-        assert "5,5 heures sont à l’horaire" in text
+        assert "il faut 6,0 heures d’agents de dossiers." in text
+        assert "5,5 heures sont à l’horaire : il en manque 0,5." in text
     for code in ("in_progress", "casework_seconds", "None"):
         assert code not in text.split("<main", 1)[-1]
 

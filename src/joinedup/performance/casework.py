@@ -143,6 +143,11 @@ class Week:
     rostered: float | None = None
     gap: float | None = None
 
+    @property
+    def gap_size(self) -> float | None:
+        """The surplus or the shortfall, without its sign (for a sentence that names it)."""
+        return None if self.gap is None else abs(self.gap)
+
 
 @dataclass
 class Plan:
