@@ -219,8 +219,10 @@ def _plan(
     this_monday: datetime.date,
     roster_key: str,
     roster: dict,
+    fitted: bool = True,
 ) -> Plan:
-    """One unit's weeks, from its batched figures (see the module's formulas)."""
+    """One unit's weeks, from its batched figures (see the module's formulas); not `fitted`:
+    every week's applications are the mean of the last `MEASURE_WEEKS` weeks (no model)."""
     volumes, monday = [], min(weekly) if weekly else this_monday
     while monday < this_monday:
         volumes.append(float(weekly.get(monday, 0)))
@@ -233,8 +235,13 @@ def _plan(
     if len(volumes) < staffing.HELD_OUT + 4:
         plan.too_little_history = True
         return plan
-    result = staffing.forecast(volumes)
-    plan.mape = None if result.mape is None else round(result.mape * 100, 1)
+    if fitted:
+        result = staffing.forecast(volumes)
+        plan.mape = None if result.mape is None else round(result.mape * 100, 1)
+        ahead = result.forecast
+    else:
+        recent = volumes[-MEASURE_WEEKS:]
+        ahead = [sum(recent) / len(recent)] * staffing.HORIZON
     h = plan.handle_hours or 0.0
     remaining: dict[int, float] = defaultdict(float)
     for start_monday, window, count, done in open_groups:
@@ -242,11 +249,9 @@ def _plan(
         remaining[max(0, due)] += max(0.0, count * h - done / 3600)
         plan.open_applications += count
     plan.open_hours = round(sum(remaining.values()), 1)
-    arrivals = arrival_hours(result.forecast, h, plan.window)
-    backlog = backlog_hours(dict(remaining), len(result.forecast))
-    for k, (volume, arriving, behind) in enumerate(
-        zip(result.forecast, arrivals, backlog, strict=True)
-    ):
+    arrivals = arrival_hours(ahead, h, plan.window)
+    backlog = backlog_hours(dict(remaining), len(ahead))
+    for k, (volume, arriving, behind) in enumerate(zip(ahead, arrivals, backlog, strict=True)):
         monday = this_monday + datetime.timedelta(weeks=k)
         on_roster = rostered(roster, roster_key, monday)
         needed = round(arriving + behind, 1)
@@ -270,10 +275,12 @@ def plans(
     today: datetime.date | None = None,
     office: str | None = None,
     service: str | None = None,
+    fitted: bool = True,
 ) -> list[Plan]:
     """The plans of an agency's units (`units`: office key → name; "" for the applications at
     none of its offices, which also takes those of an office not in `units`), of one office
-    only when `office` is given, of one service when `service` is: five queries."""
+    only when `office` is given, of one service when `service` is: five queries. Not
+    `fitted`: the last weeks' mean stands for the forecast (the demo's roster, quickly)."""
     today = today or timezone.localdate()
     this_monday = today - datetime.timedelta(days=today.weekday())
     since = today - datetime.timedelta(weeks=MEASURE_WEEKS)
@@ -341,6 +348,7 @@ def plans(
                 this_monday,
                 key or agency.key,
                 roster,
+                fitted,
             )
         )
     return found

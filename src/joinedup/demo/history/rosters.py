@@ -62,7 +62,9 @@ def make_rosters(run: HistoryRun) -> int:
 def make_casework_rosters(run: HistoryRun) -> int:
     """Caseworker hours per week for each office and each agency's applications at none of
     its offices, near next week's needs (some units short, some over), and one week of
-    leave per unit with fewer hours, so the page's gap is worth reading."""
+    leave per unit with fewer hours, so the page's gap is worth reading. The needs are
+    counted from the last weeks' mean, not the fitted forecast: no model fit per unit keeps
+    the demonstration's history quick."""
     path = settings.PERFORMANCE_CASEWORK_ROSTER_FILE
     if not path:
         return 0
@@ -72,7 +74,7 @@ def make_casework_rosters(run: HistoryRun) -> int:
         offices = list(Office.objects.filter(agency=agency).order_by("key"))
         units = {office.key: office.name for office in offices}
         units[""] = agency.key
-        for plan in casework.plans(agency, units):
+        for plan in casework.plans(agency, units, fitted=False):
             week = plan.next_week
             if week is None or not week.needed:
                 continue
