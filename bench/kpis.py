@@ -235,7 +235,7 @@ def run(args, scratch: str) -> int:
                 progress=bar.update,
                 surveys=False,
                 overheads=False,
-                skip=("rosters", "places", "backoffice", "rollups"),
+                skip=("rosters", "casework-rosters", "places", "backoffice", "rollups"),
             )
         generation = time.perf_counter() - step
         step = time.perf_counter()

@@ -33,8 +33,10 @@ def english_between_tests():
 
 @pytest.fixture(autouse=True)
 def no_roster_file(settings):
-    """The synthetic history writes no roster into the data folder unless a test asks."""
+    """The synthetic history writes no roster (agents, caseworker hours) into the data folder
+    unless a test asks."""
     settings.PERFORMANCE_ROSTER_FILE = ""
+    settings.PERFORMANCE_CASEWORK_ROSTER_FILE = ""
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -498,6 +498,12 @@ PERFORMANCE_DIGITAL_CHANNELS = env_list("JOINEDUP_PERFORMANCE_DIGITAL_CHANNELS",
 PERFORMANCE_ROSTER_FILE = env_str(
     "JOINEDUP_PERFORMANCE_ROSTER_FILE", str(DATA_DIR / "performance" / "roster.csv")
 )
+#: A CSV roster of caseworker hours per office (or agency) and week (see
+#: docs/performance-measures.md, *Caseworker hours*).
+PERFORMANCE_CASEWORK_ROSTER_FILE = env_str(
+    "JOINEDUP_PERFORMANCE_CASEWORK_ROSTER_FILE",
+    str(DATA_DIR / "performance" / "caseworker-roster.csv"),
+)
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

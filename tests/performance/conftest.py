@@ -21,3 +21,4 @@ def performance_settings(settings):
     settings.PERFORMANCE_SURVEY_RATE = 0.0
     settings.PERFORMANCE_DIGITAL_CHANNELS = ["online", "partner"]
     settings.PERFORMANCE_ROSTER_FILE = ""  # no roster unless a test writes one
+    settings.PERFORMANCE_CASEWORK_ROSTER_FILE = ""

@@ -279,6 +279,7 @@ def page(agency: Agency, today: datetime.date | None = None) -> dict[str, Any]:
     staffed = [row for row in rows if row.needed is not None]
     context: dict[str, Any] = {
         "agency": agency,
+        "offices": offices,
         "rows": rows,
         "quiet": quiet,
         "charts": [],

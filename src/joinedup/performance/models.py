@@ -57,6 +57,11 @@ class Transaction(models.Model):
     channel_cost = models.BigIntegerField(_("channel cost (cents)"), default=0)
     handle_seconds = models.BigIntegerField(_("staff handle time (seconds)"), default=0)
     handle_cost = models.BigIntegerField(_("staff cost (cents)"), default=0)
+    #: Caseworkers' time on the application's work items (claimed to done, each item at most
+    #: a working day), added as each item is done (see `casework`).
+    casework_seconds = models.BigIntegerField(
+        _("caseworker time (seconds)"), default=0, db_default=0
+    )
     #: Where it was served (the office of the staff member who recorded it; blank online),
     #: and the client group it falls in, derived when it was recorded (see `groups`): never
     #: who the person is, only bands and kinds. Blank: not known or not applicable.

@@ -1,9 +1,10 @@
 """The performance app's outbox subscribers: it learns of transactions only through events.
 
 Delivery announces each application's steps (`org.joinedup.application.<verb>`); the assisted
-channels announce interactions (`org.joinedup.interaction.recorded`). Each handler runs in the
-dispatcher's transaction with the record that it succeeded, so a fact and its rollups are
-written exactly once per event.
+channels announce interactions (`org.joinedup.interaction.recorded`); the queues announce each
+work item done (`org.joinedup.workitem.completed`), whose caseworker time is added. Each
+handler runs in the dispatcher's transaction with the record that it succeeded, so a fact
+and its rollups are written exactly once per event.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 
 from joinedup.sharing.subscribers import Event, subscriber
 
-from . import handle_time, surveys, transactions
+from . import casework, handle_time, surveys, transactions
 from .models import COMPLETIONS
 
 logger = logging.getLogger(__name__)
@@ -40,3 +41,9 @@ def on_interaction(event: Event) -> None:
         handle_time.record_interaction(event.id, event.data, event.time)
     except handle_time.BadInteraction as error:
         logger.error("interaction event %s not counted: %s", event.id, error)
+
+
+@subscriber("org.joinedup.workitem.completed", name="performance.casework")
+def on_work_item_done(event: Event) -> None:
+    """Add a done work item's caseworker time to its application's transaction."""
+    casework.record_work_item(event.data)

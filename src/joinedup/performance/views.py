@@ -19,6 +19,7 @@ from joinedup.identity.acting import ActingContext
 
 from . import (
     agency_staffing,
+    casework,
     complaints,
     insight,
     integration,
@@ -256,15 +257,16 @@ def _office(key: str) -> Office:
 
 @guards.requires("performance.staffing", resource=_office)
 def staffing_page(request: HttpRequest, context: ActingContext, office: Office, key: str):
-    """An office's forecast and the agents it needs, for its agency's analysts."""
+    """An office's forecast and the agents it needs, and its caseworker hours, for its
+    agency's analysts."""
     error = None
+    service = request.GET.get("service") or None
     try:
-        data = planning.page(
-            office, request.GET.get("channel") or None, service=request.GET.get("service") or None
-        )
+        data = planning.page(office, request.GET.get("channel") or None, service=service)
     except planning.PlanningError as problem:
         error = str(problem)
-        data = planning.page(office, None)
+        data, service = planning.page(office, None), None
+    data.update(casework.office_context(office, service=service))
     data.setdefault("periods", [])
     data["period_error"] = error
     return render(request, "performance/staffing.html", data, status=400 if error else 200)
@@ -272,8 +274,10 @@ def staffing_page(request: HttpRequest, context: ActingContext, office: Office, 
 
 @guards.requires("performance.staffing", resource=_agency)
 def agency_staffing_page(request: HttpRequest, context: ActingContext, agency: Agency, key: str):
-    """All the agency's offices and assisted channels: forecast and agents needed."""
+    """All the agency's offices and assisted channels: forecast and agents needed; and the
+    caseworker hours of its back-office queues."""
     data = agency_staffing.page(agency)
+    data.update(casework.agency_context(agency, data["offices"]))
     data.update(periods=[], period_error=None)
     return render(request, "performance/agency_staffing.html", data)
 

@@ -12,7 +12,9 @@ Three generators (see `joinedup.demo.history`):
   run's days: more in some months than others (a yearly wave, quiet weekends, slow growth),
   a channel mix that moves online over time and differs per jurisdiction, turnarounds per
   jurisdiction counted in each one's own business days (with the clock pauses of some
-  cases), abandonment, refusals, channel and staff costs with staff handle times.
+  cases), abandonment, refusals, channel and staff costs with staff handle times, and the
+  caseworkers' time on each application (20 to 70 minutes once decided, part of it on some
+  open ones).
 
 It writes in bulk: PostgreSQL's COPY, or batches of INSERTs on SQLite. Ten million rows take
 a few minutes on PostgreSQL, where from `PARALLEL_FROM` rows one process per core writes a
@@ -72,6 +74,7 @@ COLUMNS = (
     "place_area",
     "place",
     "postal_area",
+    "casework_seconds",
 )
 #: Client groups (see `joinedup.performance.groups`), with the weights of their values and
 #: how each changes the chance of going online: older people, rural places, people with
@@ -366,6 +369,23 @@ def _newcomer(number: int, age_band: str) -> str:
     return "settled" if roll < NEWCOMER_SHARE + SETTLED_SHARE else ""
 
 
+#: Caseworker time on an application (seconds, low and high) once decided; an open one has
+#: had part of it, or none yet.
+CASEWORK_SECONDS = (1200, 4200)
+
+
+def _casework(number: int, outcome: str) -> int:
+    """Caseworker time on the transaction's application, by its number rather than the random
+    stream (so that the other columns stay those of the same seed)."""
+    if outcome == "abandoned":
+        return 0
+    roll = (number * 2246822519 % 4294967296) / 4294967296
+    low, high = CASEWORK_SECONDS
+    if outcome == "in_progress":
+        return int(roll * low) if roll < 0.5 else 0
+    return low + int(roll * (high - low))
+
+
 def _day_weights(first: datetime.date, last: datetime.date) -> tuple[list, list[float]]:
     """Days with cumulative weights: a yearly wave, quiet weekends, slow growth."""
     days, cumulative, total = [], [], 0.0
@@ -538,6 +558,7 @@ def _rows(
                 # Where the client lives: the finest place the history knows, the place area.
                 place_area,
                 _postal_area(number, place_area),
+                _casework(number, outcome),
             )
 
 
@@ -560,7 +581,7 @@ def _copy_line(row: tuple) -> str:
         f"{end_day.isoformat() if end_day else NULL}\t{outcome}\t"
         f"{NULL if elapsed is None else elapsed}\t{NULL if standard is None else standard}\t"
         f"{NULL if met is None else ('t' if met else 'f')}\t{unit}\t{seconds}\t{handle}\t"
-        + "\t".join(groups)
+        + "\t".join(map(str, groups))
         + "\n"
     )
 
