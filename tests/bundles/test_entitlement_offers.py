@@ -161,3 +161,54 @@ def test_the_offer_page_explains_the_amount_in_plain_words(world, child, client)
     assert "Comment nous l’avons estimé" in french
     assert "Le revenu de la famille en 2025 : 42 000,00 $" in french
     assert "Maximum annuel par enfant de moins de 6 ans : 8 157,00 $" in french
+
+
+def test_what_stops_an_offer_of_an_entitlement(world):
+    """The same rules on SQLite (in Python) and on PostgreSQL (in one SQL statement): an
+    application for the service in the year before the month stops the offer, one refused
+    does not; a person unknown is skipped; a person named twice in a batch for one service
+    gets one offer; an open offer of the service stops another month's."""
+    from joinedup.bundles import offers
+    from joinedup.delivery.models import Application, ApplicationStatus
+    from joinedup.federation.models import Service
+    from tests.delivery.conftest import copies_of
+
+    applied, refused, twice, fresh = neighbours(4)
+    template = Application.objects.filter(applicant=world.amara.person).first()
+    if template is None:
+        from joinedup.delivery.applications import submit_application
+        from tests.delivery.conftest import birth_answers
+
+        template, _ = submit_application(
+            world.context(world.amara),
+            "ca.birth-registration",
+            birth_answers(birth_province="CA-ON"),
+        )
+    benefit = Service.objects.get(key="ca.child-benefit")
+    first, second = copies_of(template, 2)
+    submitted = datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC)
+    Application.objects.filter(pk=first.pk).update(
+        applicant=applied, service=benefit, submitted_at=submitted
+    )
+    Application.objects.filter(pk=second.pk).update(
+        applicant=refused,
+        service=benefit,
+        submitted_at=submitted,
+        status=ApplicationStatus.REFUSED,
+    )
+    items = batch([applied, refused, twice, twice, fresh])
+    items.append(dict(items[0], person=10**9))  # nobody
+    made = offers.offer_entitlements(items)
+    offered = Offer.objects.filter(trigger=Offer.Trigger.ENTITLEMENT_FOUND)
+    assert len(made) == 3
+    assert sorted(offered.values_list("person_id", flat=True)) == sorted(
+        [refused.pk, twice.pk, fresh.pk]
+    )
+    assert set(offered.values_list("pk", flat=True)) == set(made)
+    # An application over a year before the month does not stop it.
+    march = [dict(item, period="2027-03") for item in batch([applied])]
+    assert len(offers.offer_entitlements(march)) == 1
+    # Still open, the offer of July stops another month's for the same service.
+    assert offers.offer_entitlements(batch([fresh], service="ca.child-benefit")) == []
+    later = [dict(item, period="2026-09") for item in batch([fresh])]
+    assert offers.offer_entitlements(later) == []
