@@ -382,9 +382,10 @@ def offer_entitlement(event_id: str, data: Mapping[str, Any]) -> Offer | None:
 def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     """Offer people the services of the entitlements a population run found (a batch event's
     `entitlements`), with the estimated amounts, in bulk: a fixed number of queries
-    whatever the batch's size, the offers written in one COPY and their notifications in
-    one pass. One offer per person, benefit and month however often the run is repeated
-    (its key is the benefit and the month, not the event); none when the catalogue has no
+    whatever the batch's size, the offers written in one COPY (on PostgreSQL made in one
+    `INSERT … SELECT`, `_offer_in_sql`) and their notifications in one pass. One offer per
+    person, benefit and month however often the run is repeated (its key is the benefit and
+    the month, not the event); none when the catalogue has no
     such service, no bundle carries it, or the person applied for it in the year before the
     month or has it open as an offer. Returns the ids of the offers made."""
     wanted = [
