@@ -212,3 +212,59 @@ def test_what_stops_an_offer_of_an_entitlement(world):
     assert offers.offer_entitlements(batch([fresh], service="ca.child-benefit")) == []
     later = [dict(item, period="2026-09") for item in batch([fresh])]
     assert offers.offer_entitlements(later) == []
+
+
+def test_the_notices_of_offers_are_worded_as_one_by_one(world):
+    """In bulk (on PostgreSQL filled in SQL from one rendering per language and service)
+    each notice has exactly the words `notify` gives one offer: the person's name and
+    language, the service, the link to the offer; the text message too."""
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils import translation
+
+    from joinedup.bundles import offers
+    from joinedup.delivery.models import Notification
+    from joinedup.delivery.notifications import templates
+    from joinedup.federation.localization import pick
+    from joinedup.identity.models import ContactPoint, Person
+
+    english, french, spanish = neighbours(3)
+    Person.objects.filter(pk=french.pk).update(preferred_language="fr", preferred_name="Zoé")
+    Person.objects.filter(pk=spanish.pk).update(preferred_language="es")
+    ContactPoint.objects.create(person=french, kind=ContactPoint.Kind.MOBILE, value="+15555550123")
+    made = offers.offer_entitlements(batch([english, french, spanish]))
+    assert len(made) == 3
+    for offer in Offer.objects.filter(pk__in=made).select_related("person", "service"):
+        person = offer.person
+        language = person.preferred_language or "en"
+        with translation.override(language):
+            url = settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[offer.pk])
+            reason = str(Offer.Trigger.ENTITLEMENT_FOUND.label)
+        expected = templates.render(
+            None,
+            "offer",
+            language,
+            {
+                "name": person.preferred_name or person.given_names,
+                "service": pick(offer.service.names, language),
+                "reason": reason,
+                "message": "",
+                "offer_url": url,
+            },
+        )
+        notices = Notification.objects.filter(dedupe_key=f"offer:{offer.pk}")
+        email = notices.get(channel="email")
+        assert (email.subject, email.body, email.language) == (
+            expected.subject,
+            expected.body,
+            language,
+        )
+        assert email.recipient == person.contact_points.get(kind="email").value
+        if person == french:
+            assert "Bonjour Zoé," in email.body
+            sms = notices.get(channel="sms")
+            last = [line for line in expected.body.splitlines() if line.strip()][-1]
+            assert sms.body == f"{expected.subject} {last}"[:480]
+            assert sms.recipient == "+15555550123"
+        else:
+            assert not notices.filter(channel="sms").exists()
