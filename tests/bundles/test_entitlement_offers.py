@@ -161,3 +161,110 @@ def test_the_offer_page_explains_the_amount_in_plain_words(world, child, client)
     assert "Comment nous l’avons estimé" in french
     assert "Le revenu de la famille en 2025 : 42 000,00 $" in french
     assert "Maximum annuel par enfant de moins de 6 ans : 8 157,00 $" in french
+
+
+def test_what_stops_an_offer_of_an_entitlement(world):
+    """The same rules on SQLite (in Python) and on PostgreSQL (in one SQL statement): an
+    application for the service in the year before the month stops the offer, one refused
+    does not; a person unknown is skipped; a person named twice in a batch for one service
+    gets one offer; an open offer of the service stops another month's."""
+    from joinedup.bundles import offers
+    from joinedup.delivery.models import Application, ApplicationStatus
+    from joinedup.federation.models import Service
+    from tests.delivery.conftest import copies_of
+
+    applied, refused, twice, fresh = neighbours(4)
+    template = Application.objects.filter(applicant=world.amara.person).first()
+    if template is None:
+        from joinedup.delivery.applications import submit_application
+        from tests.delivery.conftest import birth_answers
+
+        template, _ = submit_application(
+            world.context(world.amara),
+            "ca.birth-registration",
+            birth_answers(birth_province="CA-ON"),
+        )
+    benefit = Service.objects.get(key="ca.child-benefit")
+    first, second = copies_of(template, 2)
+    submitted = datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC)
+    Application.objects.filter(pk=first.pk).update(
+        applicant=applied, service=benefit, submitted_at=submitted
+    )
+    Application.objects.filter(pk=second.pk).update(
+        applicant=refused,
+        service=benefit,
+        submitted_at=submitted,
+        status=ApplicationStatus.REFUSED,
+    )
+    items = batch([applied, refused, twice, twice, fresh])
+    items.append(dict(items[0], person=10**9))  # nobody
+    made = offers.offer_entitlements(items)
+    offered = Offer.objects.filter(trigger=Offer.Trigger.ENTITLEMENT_FOUND)
+    assert len(made) == 3
+    assert sorted(offered.values_list("person_id", flat=True)) == sorted(
+        [refused.pk, twice.pk, fresh.pk]
+    )
+    assert set(offered.values_list("pk", flat=True)) == set(made)
+    # An application over a year before the month does not stop it.
+    march = [dict(item, period="2027-03") for item in batch([applied])]
+    assert len(offers.offer_entitlements(march)) == 1
+    # Still open, the offer of July stops another month's for the same service.
+    assert offers.offer_entitlements(batch([fresh], service="ca.child-benefit")) == []
+    later = [dict(item, period="2026-09") for item in batch([fresh])]
+    assert offers.offer_entitlements(later) == []
+
+
+def test_the_notices_of_offers_are_worded_as_one_by_one(world):
+    """In bulk (on PostgreSQL filled in SQL from one rendering per language and service)
+    each notice has exactly the words `notify` gives one offer: the person's name and
+    language, the service, the link to the offer; the text message too."""
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils import translation
+
+    from joinedup.bundles import offers
+    from joinedup.delivery.models import Notification
+    from joinedup.delivery.notifications import templates
+    from joinedup.federation.localization import pick
+    from joinedup.identity.models import ContactPoint, Person
+
+    english, french, spanish = neighbours(3)
+    Person.objects.filter(pk=french.pk).update(preferred_language="fr", preferred_name="Zoé")
+    Person.objects.filter(pk=spanish.pk).update(preferred_language="es")
+    ContactPoint.objects.create(person=french, kind=ContactPoint.Kind.MOBILE, value="+15555550123")
+    made = offers.offer_entitlements(batch([english, french, spanish]))
+    assert len(made) == 3
+    for offer in Offer.objects.filter(pk__in=made).select_related("person", "service"):
+        person = offer.person
+        language = person.preferred_language or "en"
+        with translation.override(language):
+            url = settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[offer.pk])
+            reason = str(Offer.Trigger.ENTITLEMENT_FOUND.label)
+        expected = templates.render(
+            None,
+            "offer",
+            language,
+            {
+                "name": person.preferred_name or person.given_names,
+                "service": pick(offer.service.names, language),
+                "reason": reason,
+                "message": "",
+                "offer_url": url,
+            },
+        )
+        notices = Notification.objects.filter(dedupe_key=f"offer:{offer.pk}")
+        email = notices.get(channel="email")
+        assert (email.subject, email.body, email.language) == (
+            expected.subject,
+            expected.body,
+            language,
+        )
+        assert email.recipient == person.contact_points.get(kind="email").value
+        if person == french:
+            assert "Bonjour Zoé," in email.body
+            sms = notices.get(channel="sms")
+            last = [line for line in expected.body.splitlines() if line.strip()][-1]
+            assert sms.body == f"{expected.subject} {last}"[:480]
+            assert sms.recipient == "+15555550123"
+        else:
+            assert not notices.filter(channel="sms").exists()

@@ -107,10 +107,10 @@ def test_a_run_stores_each_entitlement_with_one_event_and_a_rerun_adds_none(peop
     assert OutboxEvent.objects.filter(type=EVENT).count() == 1
 
 
-def test_new_entitlements_are_announced_in_batches_of_a_thousand(people, monkeypatch):
+def test_new_entitlements_are_announced_in_batches_of_ten_thousand(people, monkeypatch):
     from joinedup.rules import entitlements
 
-    assert entitlements.BATCH == 1000
+    assert entitlements.BATCH == 10_000
     monkeypatch.setattr(entitlements, "BATCH", 2)
     incomes = {p.pk: {2025: 45000} for p in people.values()}
     assert run_population("CA-ON", "2026-07", incomes).new == 5

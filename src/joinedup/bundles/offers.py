@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -29,14 +29,14 @@ from django.utils.translation import gettext as _
 from joinedup import copying
 from joinedup.delivery import applications
 from joinedup.delivery import formdefs as forms
-from joinedup.delivery.models import Application, ApplicationStatus
-from joinedup.delivery.notifications import sending
+from joinedup.delivery.models import Application, ApplicationStatus, Notification
+from joinedup.delivery.notifications import sending, templates
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import assurance, policy
 from joinedup.identity.acting import ActingContext
-from joinedup.identity.models import Address, Person, User
+from joinedup.identity.models import Address, ContactPoint, Person, User
 from joinedup.sharing import consent as sharing_consent
 from joinedup.sharing import outbox
 
@@ -382,9 +382,10 @@ def offer_entitlement(event_id: str, data: Mapping[str, Any]) -> Offer | None:
 def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     """Offer people the services of the entitlements a population run found (a batch event's
     `entitlements`), with the estimated amounts, in bulk: a fixed number of queries
-    whatever the batch's size, the offers written in one COPY and their notifications in
-    one pass. One offer per person, benefit and month however often the run is repeated
-    (its key is the benefit and the month, not the event); none when the catalogue has no
+    whatever the batch's size, the offers written in one COPY (on PostgreSQL made in one
+    `INSERT … SELECT`, `_offer_in_sql`) and their notifications in one pass. One offer per
+    person, benefit and month however often the run is repeated (its key is the benefit and
+    the month, not the event); none when the catalogue has no
     such service, no bundle carries it, or the person applied for it in the year before the
     month or has it open as an offer. Returns the ids of the offers made."""
     wanted = [
@@ -397,6 +398,8 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     wanted = [i for i in wanted if carried.get(i["service"]) is not None]
     if not wanted:
         return []
+    if connection.vendor == "postgresql":
+        return _offer_in_sql(wanted, services, carried)
     person_ids = {int(i["person"]) for i in wanted}
     service_ids = {services[i["service"]].pk for i in wanted}
     keys = {f"rules:{i.get('benefit')}:{i['period']}" for i in wanted}
@@ -526,6 +529,237 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     # Each notice's key names an offer just made: none was recorded before.
     sending.notify_many(_notices(rows, people), new_keys=True)
     return [row[0] for row in rows]
+
+
+def _offer_in_sql(
+    wanted: list[Mapping[str, Any]],
+    services: Mapping[str, Service],
+    carried: Mapping[str, tuple[Bundle, dict] | None],
+) -> list[uuid.UUID]:
+    """`offer_entitlements` on PostgreSQL: the batch's items go as arrays into one
+    `INSERT … SELECT` that leaves out what stops an offer (a person unknown, the same key
+    offered before, an open offer of the service, an application in the year before the
+    month), keeps the first item left of each person and service, joins the person's home
+    today and its currency, and returns, with each offer made, what its notice needs. No
+    offer is read back into Python and written again; the notices are rendered as before."""
+    names = {
+        "offer": Offer._meta.db_table,
+        "person": Person._meta.db_table,
+        "address": Address._meta.db_table,
+        "jurisdiction": Jurisdiction._meta.db_table,
+        "application": Application._meta.db_table,
+        "notification": Notification._meta.db_table,
+        "contact": ContactPoint._meta.db_table,
+        "user": User._meta.db_table,
+    }
+    table = {key: connection.ops.quote_name(value) for key, value in names.items()}
+    columns: dict[str, list[Any]] = {
+        "person": [],
+        "service": [],
+        "event": [],
+        "bundle": [],
+        "leg": [],
+        "amount": [],
+        "period": [],
+        "since": [],
+    }
+    for item in wanted:
+        bundle, leg = carried[item["service"]]
+        start = datetime.date.fromisoformat(item["period"] + "-01")
+        amount = item.get("amount")
+        columns["person"].append(int(item["person"]))
+        columns["service"].append(services[item["service"]].pk)
+        columns["event"].append(f"rules:{item.get('benefit')}:{item['period']}")
+        columns["bundle"].append(bundle.pk)
+        columns["leg"].append(leg["key"])
+        columns["amount"].append(Decimal(str(amount)) if amount not in (None, "") else None)
+        columns["period"].append(item["period"])
+        columns["since"].append(
+            timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+            - datetime.timedelta(days=365)
+        )
+    stopped = [ApplicationStatus.REFUSED.value, ApplicationStatus.WITHDRAWN.value]
+    # The table names are the models' own, quoted; every value goes as a parameter.
+    sql = f"""
+        WITH items AS (
+            SELECT DISTINCT ON (i.person_id, i.service_id) i.*
+            FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[],
+                        %s::numeric[], %s::text[], %s::timestamptz[])
+                 WITH ORDINALITY
+                 AS i(person_id, service_id, event_id, bundle_id, leg, amount, period, since, n)
+            JOIN LATERAL (
+                SELECT 1 FROM {table["person"]} p WHERE p.id = i.person_id LIMIT 1
+            ) p ON TRUE
+            LEFT JOIN LATERAL (
+                SELECT 1 AS found FROM {table["offer"]} o
+                WHERE o.person_id = i.person_id AND o.service_id = i.service_id
+                    AND (o.event_id = i.event_id OR o.status = %s)
+                LIMIT 1
+            ) o ON TRUE
+            LEFT JOIN LATERAL (
+                SELECT 1 AS found FROM {table["application"]} x
+                WHERE x.applicant_id = i.person_id AND x.service_id = i.service_id
+                    AND x.submitted_at >= i.since AND NOT (x.status = ANY(%s))
+                LIMIT 1
+            ) x ON TRUE
+            WHERE o.found IS NULL AND x.found IS NULL
+            ORDER BY i.person_id, i.service_id, i.n
+        ),
+        made AS (
+            INSERT INTO {table["offer"]} (id, person_id, service_id, event_id, bundle_id, leg,
+                place, amount, currency, period, trigger, answers, status, created_at)
+            SELECT gen_random_uuid(), i.person_id, i.service_id, i.event_id, i.bundle_id,
+                i.leg, COALESCE(j.code, ''), i.amount, COALESCE(m.currency, ''), i.period,
+                %s, '{{}}'::jsonb, %s, %s
+            FROM items i
+            LEFT JOIN LATERAL (
+                SELECT a.jurisdiction_id FROM {table["address"]} a
+                WHERE a.person_id = i.person_id AND a.valid_from <= %s
+                    AND (a.valid_to IS NULL OR a.valid_to >= %s)
+                ORDER BY a.valid_from DESC LIMIT 1
+            ) h ON TRUE
+            LEFT JOIN {table["jurisdiction"]} j ON j.id = h.jurisdiction_id
+            LEFT JOIN LATERAL (
+                SELECT c.currency FROM {table["jurisdiction"]} c
+                WHERE c.code = ANY(string_to_array(j.path, '/')) AND c.currency <> ''
+                ORDER BY array_position(string_to_array(j.path, '/'), c.code) DESC LIMIT 1
+            ) m ON TRUE
+            ON CONFLICT DO NOTHING
+            RETURNING id, person_id, service_id
+        ),
+        -- Each lookup is by index, one row each (LATERAL … LIMIT 1): never a scan of all
+        -- the people or offers, whose number grows with the population.
+        named AS (
+            SELECT made.id, made.person_id, made.service_id, p.language, p.name,
+                w.subject, w.body, w.unnamed, w.short, w.short_unnamed, w.before, w.after,
+                w.language IS NOT NULL AS worded
+            FROM made JOIN LATERAL (
+                SELECT COALESCE(NULLIF(p.preferred_language, ''), 'en') AS language,
+                    COALESCE(NULLIF(p.preferred_name, ''), p.given_names) AS name
+                FROM {table["person"]} p WHERE p.id = made.person_id LIMIT 1
+            ) p ON TRUE
+            LEFT JOIN unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+                             %s::text[], %s::text[], %s::text[], %s::text[])
+                AS w(language, service_id, subject, body, unnamed, short, short_unnamed,
+                     before, after)
+                ON w.language = p.language AND w.service_id = made.service_id
+        ),
+        told AS (
+            INSERT INTO {table["notification"]} (person_id, event, dedupe_key, channel,
+                recipient, language, subject, body, next_attempt_at, created_at, status,
+                attempts, last_error, provider_id)
+            SELECT n.person_id, 'offer', 'offer:' || n.id::text, c.channel, c.recipient,
+                n.language, c.subject, c.body, %s, %s, %s, 0, '', ''
+            FROM named n
+            CROSS JOIN LATERAL (
+                SELECT COALESCE(
+                    NULLIF((SELECT e.value FROM {table["contact"]} e
+                            WHERE e.person_id = n.person_id AND e.kind = %s
+                            ORDER BY e.preferred DESC, e.id LIMIT 1), ''),
+                    (SELECT u.email FROM {table["user"]} u
+                     WHERE u.person_id = n.person_id AND u.email <> ''
+                     ORDER BY u.id LIMIT 1)
+                ) AS email,
+                (SELECT m.value FROM {table["contact"]} m
+                 WHERE m.person_id = n.person_id AND m.kind = %s
+                 ORDER BY m.preferred DESC, m.id LIMIT 1) AS mobile,
+                n.before || n.id::text || n.after AS url
+            ) r
+            CROSS JOIN LATERAL (VALUES
+                (%s, r.email, n.subject, replace(replace(
+                    CASE WHEN n.name = '' THEN n.unnamed ELSE n.body END, %s, n.name),
+                    %s, r.url)),
+                (%s, r.mobile, '', left(replace(
+                    CASE WHEN n.name = '' THEN n.short_unnamed ELSE n.short END,
+                    %s, r.url), 480))
+            ) c(channel, recipient, subject, body)
+            WHERE n.worded AND c.recipient IS NOT NULL
+        )
+        SELECT id, person_id, service_id, language, name, worded FROM named
+    """  # noqa: S608
+    today = timezone.localdate()
+    now = timezone.now()
+    params = [
+        *columns.values(),
+        Offer.Status.OPEN.value,
+        stopped,
+        Offer.Trigger.ENTITLEMENT_FOUND.value,
+        Offer.Status.OPEN.value,
+        now,
+        today,
+        today,
+        *_worded(services.values()),
+        now,
+        now,
+        Notification.Status.QUEUED.value,
+        ContactPoint.Kind.EMAIL.value,
+        ContactPoint.Kind.MOBILE.value,
+        Notification.Channel.EMAIL.value,
+        _NAME,
+        _URL,
+        Notification.Channel.SMS.value,
+        _URL,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        made = cursor.fetchall()
+    # Offers whose notice could not be filled in SQL (a language without its own wording
+    # here, or a template that is not plain) are told in Python, as before.
+    by_pk = {service.pk: service for service in services.values()}
+    rows = [
+        (offer_id, person_id, by_pk[service_id]) for offer_id, person_id, service_id, *_ in made
+    ]
+    left = [row for row, (*_values, worded) in zip(rows, made, strict=True) if not worded]
+    if left:
+        people = {person_id: (language, name) for _i, person_id, _s, language, name, _w in made}
+        # Each notice's key names an offer just made: none was recorded before.
+        sending.notify_many(_notices(left, people), new_keys=True)
+    return [row[0] for row in rows]
+
+
+_NAME = "\x01name\x01"
+_URL = "\x01offer_url\x01"
+
+
+def _worded(services: Iterable[Service]) -> list[list[str | int]]:
+    """The offer's notice for each language and service, rendered once with markers for
+    the person's name and the offer's link (`templates.plain_skeleton`), as arrays for
+    `_offer_in_sql`: language, service, the subject, the body with a name and without
+    one, the text message with a name and without, the link before and after the offer's
+    id. Only where filling the markers in SQL gives exactly what `notify_many` writes:
+    the subject without either marker (it is normalised and cut as a whole), the name not
+    at the body's ends (it is stripped) nor in its last line (the text message's)."""
+    placeholder = str(uuid.UUID(int=0))
+    columns: list[list[str | int]] = [[] for _n in range(9)]
+    for language, _label in settings.LANGUAGES:
+        with translation.override(language):
+            url = settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[placeholder])
+            reason = str(Offer.Trigger.ENTITLEMENT_FOUND.label)
+        before, _sep, after = url.partition(placeholder)
+        for service in services:
+            shown = pick(service.names, language)
+            values = {"service": shown, "reason": reason, "message": "", "offer_url": _URL}
+            named = templates.plain_skeleton(None, "offer", language, {"name": _NAME, **values})
+            unnamed = templates.plain_skeleton(None, "offer", language, {"name": "", **values})
+            if named is None or unnamed is None or "\x01" in named[0] + unnamed[0]:
+                continue
+            subject = " ".join(named[0].split())[:300]
+            if subject != " ".join(unnamed[0].split())[:300]:
+                continue
+            body, body_unnamed = named[1].strip(), unnamed[1].strip()
+            shorts = [
+                f"{subject} {lines[-1] if lines else ''}".strip()
+                for lines in (
+                    [line for line in text.splitlines() if line.strip()]
+                    for text in (body, body_unnamed)
+                )
+            ]
+            if body.startswith(_NAME) or body.endswith(_NAME) or _NAME in shorts[0]:
+                continue
+            row = (language, service.pk, subject, body, body_unnamed, *shorts, before, after)
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+    return columns
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ are written as plain rows in one COPY, never as one model object each.
 Each amount above zero becomes an `Entitlement` (person, benefit, month, amount, the
 package and its version, the household and inputs as its trace): a family's benefit goes to
 its first parent. A rerun for the same month updates amounts that changed and emits
-nothing for them; only new entitlements are announced, in batches of up to 1,000 per
+nothing for them; only new entitlements are announced, in batches of up to 10,000 per
 `org.joinedup.rules.entitlements.found` event (its `entitlements` list), for bundles to turn
 into proactive offers in bulk. Entitlements a rerun no longer finds are left as they are.
 """
@@ -55,7 +55,7 @@ from .systems import Registry, registry
 
 #: One event per batch of up to BATCH new entitlements (`data.entitlements`, a list).
 EVENT = "org.joinedup.rules.entitlements.found"
-BATCH = 1000
+BATCH = 10_000
 SOURCE = "/joinedup/rules"
 GROUPING = (
     Relationship.Kind.PARENT_OF,

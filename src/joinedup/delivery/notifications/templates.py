@@ -75,6 +75,20 @@ def render_many(version, event: str, items: Iterable[tuple[str, dict[str, Any]]]
     return messages
 
 
+def plain_skeleton(
+    version, event: str, language: str, variables: dict[str, Any]
+) -> tuple[str, str] | None:
+    """The subject and body (neither normalised nor stripped) rendered over text values,
+    when the wording in `language` is a plain template (`{{ name }}` and `if`s only), else
+    None. A bulk writer may give markers as some values and put each notification's values
+    in their places elsewhere (in SQL): Django writes a text value as it is."""
+    language = language if language in LANGUAGES else "en"
+    subject, body = _from_version(version, event, language) or _default(event, language)
+    if not (_plain(subject) and _plain(body)):
+        return None
+    return _fill(subject, variables), _fill(body, variables)
+
+
 def _message(subject: str, body: str, variables: dict[str, Any]) -> Message:
     return Message(
         subject=" ".join(_fill(subject, variables).split())[:300],
