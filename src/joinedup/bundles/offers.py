@@ -540,8 +540,11 @@ def _offer_in_sql(
     `INSERT … SELECT` that leaves out what stops an offer (a person unknown, the same key
     offered before, an open offer of the service, an application in the year before the
     month), keeps the first item left of each person and service, joins the person's home
-    today and its currency, and returns, with each offer made, what its notice needs. No
-    offer is read back into Python and written again; the notices are rendered as before."""
+    today and its currency; the same statement writes each offer's notifications (e-mail
+    and text message, to the person's contact points or account), their words rendered
+    once per language and service with markers for the name and the link (`_worded`) and
+    filled in SQL. The offers whose notice cannot be filled there exactly come back and
+    are told in Python (`notify_many`). No offer is read back and written again."""
     names = {
         "offer": Offer._meta.db_table,
         "person": Person._meta.db_table,
