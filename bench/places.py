@@ -188,6 +188,12 @@ def run(args, scratch: Path) -> int:
         ),
         rows,
     )
+    if connection.vendor == "postgresql":
+        # Freshly copied rows have no planner statistics until autovacuum gets to them; a
+        # running platform's tables have them. Without, the place's statements may walk
+        # every postal area's rows of the months (the index on dimension and month).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {GroupRollup._meta.db_table}")
     loaded = time.perf_counter() - started
     print(
         f"{connection.vendor}: {args.places:,} service areas and {len(towns)} municipalities, "
