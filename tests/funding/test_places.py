@@ -231,7 +231,7 @@ def test_two_places_side_by_side_and_a_place_exported_as_a_data_package(world):
     with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
         descriptor = json.loads(archive.read("datapackage.json"))
         money_rows = list(csv.DictReader(io.StringIO(archive.read("money.csv").decode())))
-    assert [r["name"] for r in descriptor["resources"]] == ["money", "services", "figures"]
+    assert [r["name"] for r in descriptor["resources"]] == ["money", "services", "figures", "gaps"]
     assert money_rows[0]["allocated"] == "60.00" and money_rows[0]["currency"] == "CAD"
 
 
@@ -674,3 +674,34 @@ def test_a_place_shows_the_needs_of_its_screens_with_no_service_within_reach(wor
     assert len(large) == len(small)
     with translation.override("en"):
         assert [row[:2] for row in places.view(toronto).gaps] == [["Housing", "12"], ["Food", "24"]]
+    # the same figures in the API and the exported data package (figures, not sentences)
+    answered = client.get("/api/v1/funding/places/ca-on-tor")
+    assert answered.status_code == 200
+    assert answered.json()["gaps"] == [
+        {
+            "domain": "housing",
+            "label": "Housing",
+            "people": 12,
+            "services_within_reach": 0,
+            "gap": True,
+        },
+        {"domain": "food", "label": "Food", "people": 24, "services_within_reach": 1, "gap": False},
+    ]
+    exported = client.get("/en/funding/places/ca-on-tor/export/")
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        descriptor = json.loads(archive.read("datapackage.json"))
+        gaps = list(csv.DictReader(io.StringIO(archive.read("gaps.csv").decode())))
+    (resource,) = [r for r in descriptor["resources"] if r["name"] == "gaps"]
+    assert {f["name"]: f["type"] for f in resource["schema"]["fields"]}["people"] == "integer"
+    assert gaps == [
+        {"domain": "housing", "people": "12", "services_within_reach": "0", "gap": "True"},
+        {"domain": "food", "people": "24", "services_within_reach": "1", "gap": "False"},
+    ]
+    # a count under the publication minimum (None in the view) is left empty, never written
+    counted = places.view(toronto)
+    counted.gap_counts = [("housing", None, 0)]
+    with zipfile.ZipFile(io.BytesIO(places.data_package(counted))) as archive:
+        gaps = list(csv.DictReader(io.StringIO(archive.read("gaps.csv").decode())))
+    assert gaps == [
+        {"domain": "housing", "people": "", "services_within_reach": "0", "gap": "True"}
+    ]

@@ -21,6 +21,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from joinedup.apicontract import Pages, Refusal
+from joinedup.care.models import Domain
 from joinedup.federation.models import Agency, Jurisdiction, Program, Service
 from joinedup.identity import policy
 from joinedup.identity.acting import ActingContext
@@ -1039,6 +1040,16 @@ class SeriesOut(Schema):
     points: list[PointOut]
 
 
+class GapOut(Schema):
+    domain: str = Field(description="The life domain's key (housing, food, income, ...)")
+    label: str
+    people: int | None = Field(
+        description="People living here whose screens found this need (null: too few to publish)"
+    )
+    services_within_reach: int
+    gap: bool = Field(description="A need with no directory service within reach meeting it")
+
+
 class PlaceDetailOut(PlaceOut):
     traced: bool = Field(
         description="Whether money is traced here (jurisdictions; service areas have none)"
@@ -1048,6 +1059,10 @@ class PlaceDetailOut(PlaceOut):
     funders: list[FunderOut]
     services: list[OfferedOut]
     figures: list[SeriesOut]
+    gaps: list[GapOut] = Field(
+        description="Needs found in the human-services screens of people living here, beside "
+        "the services within reach that meet them (the window of docs/places-and-pilots.md)"
+    )
     pilots: list[str] = Field(description="Keys of the pilots run in this place")
     compared_in: list[str] = Field(description="Keys of the pilots it is a comparison place of")
 
@@ -1068,6 +1083,7 @@ def place_detail(request: HttpRequest, key: str):
     unpublished = policy.decide(request.auth, "funding.analyse").allowed
     counted = places.view(place, published_only=not unpublished)
     labels = dict(PlaceFigure.Measure.choices)
+    domain_labels = dict(Domain.choices)
     return {
         **place_out(place),
         "traced": counted.traced,
@@ -1095,6 +1111,16 @@ def place_detail(request: HttpRequest, key: str):
                 "points": [{"month": f"{p:%Y-%m}", "value": v} for p, v in points],
             }
             for measure, points in counted.figures.items()
+        ],
+        "gaps": [
+            {
+                "domain": domain,
+                "label": str(domain_labels.get(domain, domain)),
+                "people": people,
+                "services_within_reach": within_reach,
+                "gap": within_reach == 0,
+            }
+            for domain, people, within_reach in counted.gap_counts
         ],
         "pilots": [p.key for p in counted.pilots],
         "compared_in": [p.key for p in counted.compared_in],

@@ -1082,8 +1082,10 @@ def neighbourhood(place: Place) -> list[Place]:
 
 def data_package(counted: PlaceView) -> bytes:
     """A place's counts as a zipped Frictionless data package: `datapackage.json` with
-    `money.csv` (by fiscal year: allocated and each phase), `services.csv` and
-    `figures.csv` (measure, month, value) — to start the redesign conversation."""
+    `money.csv` (by fiscal year: allocated and each phase), `services.csv`,
+    `figures.csv` (measure, month, value) and `gaps.csv` (life domain, people with the need —
+    empty when too few to publish —, services within reach, gap) — to start the redesign
+    conversation."""
     place = counted.place
     tables = {
         "money": (
@@ -1103,9 +1105,19 @@ def data_package(counted: PlaceView) -> bytes:
                 for period, value in points
             ],
         ),
+        "gaps": (
+            ["domain", "people", "services_within_reach", "gap"],
+            [
+                [domain, "" if people is None else people, within_reach, within_reach == 0]
+                for domain, people, within_reach in counted.gap_counts
+            ],
+        ),
     }
     types = {
         "fiscal_year": "integer",
+        "people": "integer",
+        "services_within_reach": "integer",
+        "gap": "boolean",
         "allocated": "number",
         "value": "number",
         **dict.fromkeys(Expenditure.Phase.values, "number"),
