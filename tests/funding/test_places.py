@@ -231,7 +231,16 @@ def test_two_places_side_by_side_and_a_place_exported_as_a_data_package(world):
     with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
         descriptor = json.loads(archive.read("datapackage.json"))
         money_rows = list(csv.DictReader(io.StringIO(archive.read("money.csv").decode())))
-    assert [r["name"] for r in descriptor["resources"]] == ["money", "services", "figures", "gaps"]
+    assert [r["name"] for r in descriptor["resources"]] == [
+        "money",
+        "services",
+        "figures",
+        "gaps",
+        "performance",
+        "referrals",
+        "take_up",
+        "cost_per_outcome",
+    ]
     assert money_rows[0]["allocated"] == "60.00" and money_rows[0]["currency"] == "CAD"
 
 
@@ -452,6 +461,47 @@ def test_a_place_shows_satisfaction_referrals_cost_and_take_up_with_small_counts
     assert counted.suppressed
     page = response.content.decode()
     assert "Community pantry" in page and "Got help" in page and "0.70 CAD" in page
+    # the same tables as figures in the API and the data package, hidden ones null / empty
+    first_key, second_key = (Service.objects.order_by("key")[i].key for i in (0, 1))
+    answered = client.get("/api/v1/funding/places/ca-on-tor").json()
+    services = {row["service"]: row for row in answered["performance"]}
+    assert services[first_key]["completions"] == 80
+    assert services[first_key]["within_standard"] == pytest.approx(0.75)
+    assert services[first_key]["satisfaction"] == pytest.approx(75.0)
+    assert services[first_key]["cost_per_transaction"] == pytest.approx(12.34)
+    assert services[first_key]["currency"] == "CAD"
+    assert {services[second_key][k] for k in ("completions", "responses", "satisfaction")} == {None}
+    referred = {row["organization"]: row for row in answered["referrals"]}
+    assert (referred["Community pantry"]["sent"], referred["Community pantry"]["accepted"]) == (
+        24,
+        24,
+    )
+    assert referred["Community pantry"]["helped"] == pytest.approx(20 / 24)
+    assert referred["Tiny club"]["sent"] is None and referred["Tiny club"]["helped"] is None
+    (taken,) = answered["take_up"]
+    assert (taken["offered"], taken["acted_on"], taken["take_up"]) == (24, 18, 0.75)
+    assert answered["cost_per_outcome"] == [
+        {"fiscal_year": 2025, "executed": "35.00", "outcomes": 50, "cost_per_outcome": "0.70"}
+    ]
+    assert len(answered["window"]) == 2
+    exported = client.get("/en/funding/places/ca-on-tor/export/")
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        tables = {
+            name: list(csv.DictReader(io.StringIO(archive.read(f"{name}.csv").decode())))
+            for name in ("performance", "referrals", "take_up", "cost_per_outcome")
+        }
+    assert tables["cost_per_outcome"] == [
+        {"fiscal_year": "2025", "executed": "35.00", "outcomes": "50", "cost_per_outcome": "0.70"}
+    ]
+    assert {r["service"]: r["completions"] for r in tables["performance"]} == {
+        first_key: "80",
+        second_key: "",
+    }
+    assert {r["organization"]: r["sent"] for r in tables["referrals"]} == {
+        "Community pantry": "24",
+        "Tiny club": "",
+    }
+    assert tables["take_up"][0]["offered"] == "24"
     _activity(world, 4)
     with CaptureQueriesContext(connection) as large:
         assert client.get("/en/funding/places/ca-on-tor/").status_code == 200

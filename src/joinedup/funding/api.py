@@ -1050,6 +1050,39 @@ class GapOut(Schema):
     gap: bool = Field(description="A need with no directory service within reach meeting it")
 
 
+class ServiceFiguresOut(Schema):
+    service: str = Field(description="The service's key")
+    completions: int | None
+    within_standard: float | None = Field(description="Share, 0 to 1")
+    satisfaction: float | None
+    responses: int | None
+    cost_per_transaction: float | None
+    currency: str = Field(description="Empty when the costs are in several currencies")
+
+
+class ReferralFiguresOut(Schema):
+    organization: str = Field(description="The receiving organisation, as the directory names it")
+    sent: int | None
+    accepted: int | None
+    days_to_accept: float | None
+    closed: float | None = Field(description="Share of the ended referrals closed, 0 to 1")
+    helped: float | None = Field(description="Share of the ended referrals that helped, 0 to 1")
+
+
+class TakeUpOut(Schema):
+    service: str = Field(description="The benefit's service key")
+    offered: int | None = Field(description="Offers to people the rules found entitled")
+    acted_on: int | None
+    take_up: float | None = Field(description="Share, 0 to 1")
+
+
+class CostPerOutcomeOut(Schema):
+    fiscal_year: int
+    executed: str = Field(description="Money executed in the place, decimal as text")
+    outcomes: int | None = Field(description="Transactions completed there in the fiscal year")
+    cost_per_outcome: str | None
+
+
 class PlaceDetailOut(PlaceOut):
     traced: bool = Field(
         description="Whether money is traced here (jurisdictions; service areas have none)"
@@ -1059,6 +1092,14 @@ class PlaceDetailOut(PlaceOut):
     funders: list[FunderOut]
     services: list[OfferedOut]
     figures: list[SeriesOut]
+    window: list[str] = Field(
+        description="The first and last month (YYYY-MM) the services', referrals' and take-up "
+        "figures cover; empty for a place without them"
+    )
+    performance: list[ServiceFiguresOut] = Field(description="By where the people served live")
+    referrals: list[ReferralFiguresOut]
+    take_up: list[TakeUpOut]
+    cost_per_outcome: list[CostPerOutcomeOut]
     gaps: list[GapOut] = Field(
         description="Needs found in the human-services screens of people living here, beside "
         "the services within reach that meet them (the window of docs/places-and-pilots.md)"
@@ -1111,6 +1152,20 @@ def place_detail(request: HttpRequest, key: str):
                 "points": [{"month": f"{p:%Y-%m}", "value": v} for p, v in points],
             }
             for measure, points in counted.figures.items()
+        ],
+        "window": [f"{month:%Y-%m}" for month in counted.window or ()],
+        "performance": counted.performance_counts,
+        "referrals": counted.referral_counts,
+        "take_up": counted.take_up_counts,
+        "cost_per_outcome": [
+            {
+                **row,
+                "executed": str(row["executed"]),
+                "cost_per_outcome": None
+                if row["cost_per_outcome"] is None
+                else str(row["cost_per_outcome"]),
+            }
+            for row in counted.cost_counts
         ],
         "gaps": [
             {

@@ -255,6 +255,12 @@ class PlaceView:
     take_up: list[list[str]] = field(default_factory=list)
     #: Per fiscal year: money executed in the place, outcomes, cost per outcome.
     cost_per_outcome: list[list[str]] = field(default_factory=list)
+    #: The four tables above as figures, for the API and the data package: one dict per row,
+    #: a figure resting on too few cases None (as — on the page).
+    performance_counts: list[dict[str, Any]] = field(default_factory=list)
+    referral_counts: list[dict[str, Any]] = field(default_factory=list)
+    take_up_counts: list[dict[str, Any]] = field(default_factory=list)
+    cost_counts: list[dict[str, Any]] = field(default_factory=list)
     #: Per life domain with needs found in the screens: the domain, the people, the kinds of
     #: directory service that meet it, the services within reach, and whether it is a gap.
     gaps: list[list[str]] = field(default_factory=list)
@@ -558,6 +564,17 @@ def _service_rows(result: PlaceView, figures: list[kpis.Figures], minimum: int) 
             cost_text = _("several currencies")
         else:
             cost_text = money(None if cost is None else Decimal(str(cost)), shown["currency"] or "")
+        result.performance_counts.append(
+            {
+                "service": figure.key["service_key"],
+                "completions": shown["completions"],
+                "within_standard": shown["within_standard"],
+                "satisfaction": shown["satisfaction"],
+                "responses": shown["responses"],
+                "cost_per_transaction": cost,
+                "currency": "" if shown["currency"] == kpis.MIXED else shown["currency"] or "",
+            }
+        )
         result.performance.append(
             [
                 names.get(figure.key["service_key"]) or _("A service no longer in the catalogue"),
@@ -712,12 +729,20 @@ def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
         kpis.Period("place", first, last), ("service_key",), dimension="place", values=codes
     )
     hidden = _service_rows(result, figures, minimum)
-    for _key, names, offered, acted_on in TAKE_UP.rows(
+    for key, names, offered, acted_on in TAKE_UP.rows(
         codes=codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}"
     ):
         rate = acted_on / offered if offered else None
         few = offered < minimum
         hidden = hidden or few
+        result.take_up_counts.append(
+            {
+                "service": key,
+                "offered": None if few else offered,
+                "acted_on": None if few else acted_on,
+                "take_up": None if few else rate,
+            }
+        )
         result.take_up.append(
             [
                 (_name(names, language) if names is not None else "")
@@ -738,6 +763,16 @@ def _measured(result: PlaceView, jurisdiction: Jurisdiction) -> None:
         few_ended = few or ended < minimum
         hidden = hidden or few or few_ended
         days = _days(to_accept)
+        result.referral_counts.append(
+            {
+                "organization": organization,
+                "sent": None if few else sent,
+                "accepted": None if few else accepted,
+                "days_to_accept": None if few or days is None else round(days, 1),
+                "closed": None if few_ended else closed / ended,
+                "helped": None if few_ended else helped / ended,
+            }
+        )
         result.referrals.append(
             [
                 organization,
@@ -953,6 +988,14 @@ def _cost_per_outcome(result: PlaceView, codes: list[str], minimum: int) -> bool
         count = outcomes.get(year.fiscal_year, 0)
         few = count < minimum
         hidden = hidden or few
+        result.cost_counts.append(
+            {
+                "fiscal_year": year.fiscal_year,
+                "executed": executed,
+                "outcomes": None if few else count,
+                "cost_per_outcome": None if few else (executed / count).quantize(fiscal.CENT),
+            }
+        )
         result.cost_per_outcome.append(
             [
                 year.label,
@@ -1080,12 +1123,56 @@ def neighbourhood(place: Place) -> list[Place]:
 # --- Export and comparison -----------------------------------------------------------------
 
 
+#: The data package's tables of figures (PlaceView's `*_counts`), their columns and types.
+PERFORMANCE_COLUMNS = [
+    "service",
+    "completions",
+    "within_standard",
+    "satisfaction",
+    "responses",
+    "cost_per_transaction",
+    "currency",
+]
+REFERRAL_COLUMNS = ["organization", "sent", "accepted", "days_to_accept", "closed", "helped"]
+TAKE_UP_COLUMNS = ["service", "offered", "acted_on", "take_up"]
+COST_COLUMNS = ["fiscal_year", "executed", "outcomes", "cost_per_outcome"]
+FIGURE_TYPES = {
+    **dict.fromkeys(
+        ["completions", "responses", "sent", "accepted", "offered", "acted_on", "outcomes"],
+        "integer",
+    ),
+    **dict.fromkeys(
+        [
+            "within_standard",
+            "satisfaction",
+            "cost_per_transaction",
+            "days_to_accept",
+            "closed",
+            "helped",
+            "take_up",
+            "executed",
+            "cost_per_outcome",
+        ],
+        "number",
+    ),
+}
+
+
+def _figure_table(
+    columns: list[str], rows: list[dict[str, Any]]
+) -> tuple[list[str], list[list[Any]]]:
+    """A table of figures for the package: a figure hidden for resting on too few cases is
+    an empty cell, never written."""
+    return columns, [["" if row[c] is None else row[c] for c in columns] for row in rows]
+
+
 def data_package(counted: PlaceView) -> bytes:
     """A place's counts as a zipped Frictionless data package: `datapackage.json` with
     `money.csv` (by fiscal year: allocated and each phase), `services.csv`,
-    `figures.csv` (measure, month, value) and `gaps.csv` (life domain, people with the need —
-    empty when too few to publish —, services within reach, gap) — to start the redesign
-    conversation."""
+    `figures.csv` (measure, month, value), `gaps.csv` (life domain, people with the need,
+    services within reach, gap), and the services' figures, referrals, take-up and cost per
+    outcome (`performance.csv`, `referrals.csv`, `take_up.csv`, `cost_per_outcome.csv`) — a
+    figure too small to publish left empty — to start the redesign conversation."""
     place = counted.place
     tables = {
         "money": (
@@ -1112,8 +1199,18 @@ def data_package(counted: PlaceView) -> bytes:
                 for domain, people, within_reach in counted.gap_counts
             ],
         ),
+        **{
+            name: _figure_table(columns, rows)
+            for name, columns, rows in (
+                ("performance", PERFORMANCE_COLUMNS, counted.performance_counts),
+                ("referrals", REFERRAL_COLUMNS, counted.referral_counts),
+                ("take_up", TAKE_UP_COLUMNS, counted.take_up_counts),
+                ("cost_per_outcome", COST_COLUMNS, counted.cost_counts),
+            )
+        },
     }
     types = {
+        **FIGURE_TYPES,
         "fiscal_year": "integer",
         "people": "integer",
         "services_within_reach": "integer",
