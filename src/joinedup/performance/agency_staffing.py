@@ -97,7 +97,7 @@ def _weekly(offices: list[Office], this_monday: datetime.date) -> dict[tuple, di
     )
     found: dict[tuple, dict] = defaultdict(dict)
     for office, channel, week, n in rows:
-        found[(office, channel)][planning._as_day(week)] = n
+        found[(office, channel)][planning.as_day(week)] = n
     return found
 
 
@@ -111,7 +111,7 @@ def _daily(offices: list[Office], first: datetime.date, before: datetime.date) -
     )
     found: dict[tuple, dict] = defaultdict(dict)
     for office, channel, day, n in rows:
-        found[(office, channel)][planning._as_day(day)] = n
+        found[(office, channel)][planning.as_day(day)] = n
     return found
 
 

@@ -59,7 +59,7 @@ from django.utils.translation import gettext as _
 from joinedup.delivery.models import WorkItem
 from joinedup.federation.models import Agency, Office, Service
 
-from . import charts, staffing
+from . import charts, planning, staffing
 from .models import COMPLETIONS, Outcome, Transaction
 from .transactions import application_source
 
@@ -202,14 +202,6 @@ def rostered(
     return lines.get(monday, lines.get(None))
 
 
-def _as_day(value) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, str):
-        return datetime.date.fromisoformat(value[:10])
-    return value
-
-
 def _plan(
     plan: Plan,
     weekly: dict[datetime.date, int],
@@ -301,7 +293,7 @@ def plans(
         .annotate(n=Count("id"))
         .order_by()
     ):
-        weekly[unit(key)][_as_day(week)] += n
+        weekly[unit(key)][planning.as_day(week)] += n
     started = list(
         facts.filter(start_day__gte=since, start_day__lt=this_monday, standard_days__isnull=False)
         .values_list("office", "service_key", "standard_days")
@@ -332,7 +324,7 @@ def plans(
     open_groups: dict[str, list] = defaultdict(list)
     for key, service_key, days, week, n, seconds in waiting:
         window = window_weeks(days, kinds.get(service_key, "business"))
-        open_groups[unit(key)].append((_as_day(week), window, n, seconds or 0))
+        open_groups[unit(key)].append((planning.as_day(week), window, n, seconds or 0))
     roster = load_roster(settings.PERFORMANCE_CASEWORK_ROSTER_FILE)
     found = []
     for key, name in units.items():

@@ -77,8 +77,8 @@ def weekly_counts(
     )
     if not found:
         return [], []
-    weeks = sorted(_as_day(w) for w in found)
-    counts = {_as_day(w): n for w, n in found.items()}
+    weeks = sorted(as_day(w) for w in found)
+    counts = {as_day(w): n for w, n in found.items()}
     monday, days, values = weeks[0], [], []
     while monday < this_monday:
         days.append(monday)
@@ -87,7 +87,9 @@ def weekly_counts(
     return days, values
 
 
-def _as_day(value) -> datetime.date:
+def as_day(value: Any) -> datetime.date:
+    """A truncated date as the database gives it (a datetime on PostgreSQL, ISO text on
+    SQLite) as a date."""
     if isinstance(value, datetime.datetime):
         return value.date()
     if isinstance(value, str):
@@ -146,7 +148,7 @@ def daily_counts(
         .values_list("start_day", "n")
         .order_by()
     )
-    return {_as_day(day): n for day, n in rows}
+    return {as_day(day): n for day, n in rows}
 
 
 def week_days(monday: datetime.date, calendar: Calendar) -> list[datetime.date]:
