@@ -14,7 +14,9 @@ values); each later call runs the SQL with the real values.
 
 The builder takes a `Stand` and the shape's numbers, and marks where each value goes:
 `a.text(name)`, `a.texts(name, n)`, `a.number(name)`, `a.day(name)`. A text may also stand
-inside a `startswith` (its LIKE pattern is escaped as the ORM would). The rows come back as the
+inside a `startswith` (its LIKE pattern is escaped as the ORM would). A builder that puts
+several querysets in one statement (funding's explorer totals) returns instead a function of
+the database alias that gives the `(sql, params)` it compiled from them. The rows come back as the
 database gives them: the ORM's converters are not run (on SQLite dates and JSON are text; on
 PostgreSQL a sum of integers is a Decimal), so the caller converts what it reads.
 """
@@ -105,7 +107,10 @@ class Statement:
         if isinstance(built, str):
             raise TypeError("a prepared statement is built from a QuerySet")
         try:
-            sql, params = built.query.get_compiler(using=alias).as_sql()
+            if callable(built):
+                sql, params = built(alias)
+            else:
+                sql, params = built.query.get_compiler(using=alias).as_sql()
         except EmptyResultSet:  # a filter that matches nothing whatever the values (`__in=[]`)
             found = self._compiled[key] = ("", [])
             return found

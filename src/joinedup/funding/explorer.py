@@ -24,6 +24,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from joinedup import prepared
 from joinedup.federation.models import Agency, Jurisdiction, Program
 from joinedup.performance import kpis
 from joinedup.performance.charts import BLUE, Chart
@@ -183,34 +184,38 @@ def calendar_of(selection: Selection) -> tuple[str, int]:
     return first.calendar.fiscal_terms() if first else ("", 1)
 
 
-def _one_statement(parts: list[tuple[str, QuerySet, tuple[str | None, ...]]]) -> list[tuple]:
-    """Run several read-only querysets as one statement (one round trip). Each part is a tag,
-    a queryset and the names of the five columns read from it (two of text, then three
-    integers; None reads '' or 0): `SELECT 'tag', q.c1, ..., q.c5 FROM (the part) q UNION
-    ALL ...`. Each part is compiled by the ORM exactly as it would run alone (the same
-    filters, the same policy), its parameters passed as parameters; the tags and column names
-    are this module's own constants, never input."""
-    connection = connections[Allocation.objects.db]
-    quote = connection.ops.quote_name
-    pieces, params = [], []
-    for index, (tag, rows, names) in enumerate(parts):
-        sql, part_params = rows.query.get_compiler(connection=connection).as_sql()
-        columns = ", ".join(
-            f"q{index}.{quote(name)}" if name else ("''" if position < 2 else "0")
-            for position, name in enumerate(names)
-        )
-        pieces.append(f"SELECT '{tag}', {columns} FROM ({sql}) q{index}")  # noqa: S608
-        params.extend(part_params)
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(pieces), params)
-        return cursor.fetchall()
+def _union(parts: list[tuple[str, QuerySet, tuple[str | None, ...]]]):
+    """Several read-only querysets as one statement (one round trip), as a function of the
+    database alias giving its SQL and parameters. Each part is a tag, a queryset and the
+    names of the five columns read from it (two of text, then three integers; None reads ''
+    or 0): `SELECT 'tag', q.c1, ..., q.c5 FROM (the part) q UNION ALL ...`. Each part is
+    compiled by the ORM exactly as it would run alone (the same filters, the same policy),
+    its parameters passed as parameters; the tags and column names are this module's own
+    constants, never input."""
+
+    def compiled(alias: str) -> tuple[str, list]:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        pieces, params = [], []
+        for index, (tag, rows, names) in enumerate(parts):
+            sql, part_params = rows.query.get_compiler(connection=connection).as_sql()
+            columns = ", ".join(
+                f"q{index}.{quote(name)}" if name else ("''" if position < 2 else "0")
+                for position, name in enumerate(names)
+            )
+            pieces.append(f"SELECT '{tag}', {columns} FROM ({sql}) q{index}")  # noqa: S608
+            params.extend(part_params)
+        return " UNION ALL ".join(pieces), params
+
+    return compiled
 
 
-def totals(selection: Selection) -> Totals:
-    """Money allocated into the selection (transfers inside it counted once) and spent in it,
-    by phase, with full-time equivalents, in one statement: the allocations' sums, the
-    rollup's rows by phase (a few hundred rows whatever the number of expenditure lines), an
-    analyst's own unpublished lines, and the levels the calendar is inherited from."""
+def _totals_parts(
+    selection: Selection, codes: list[str]
+) -> list[tuple[str, QuerySet, tuple[str | None, ...]]]:
+    """The parts of the totals' statement: the allocations' sums, the rollup's rows by phase
+    (or an agency's lines), an analyst's own unpublished lines, and the levels `codes` the
+    calendar is inherited from (none when it is not)."""
     chosen = selection.allocations()
     # Each transfer once, in the database: an allocation whose source is in the selection,
     # or paid from a pool the selection pays into, is money already counted (flows.net_total).
@@ -263,24 +268,81 @@ def totals(selection: Selection) -> Totals:
                 ("phase", None, "cents", "ftes", None),
             )
         )
-    home = calendar_jurisdiction(selection)
-    inherits = home is not None and not (home.currency and home.fiscal_year_first_month)
-    if inherits:
+    if codes:
         # The levels above the place (or the program owner's jurisdiction) that may set its
         # currency and fiscal year: what `fiscal_terms()` would read in a second round trip.
         parts.append(
             (
                 "calendar",
-                Jurisdiction.objects.filter(code__in=home.ancestor_codes)
+                Jurisdiction.objects.filter(code__in=codes)
                 .values("path", "currency", "fiscal_year_first_month")
                 .order_by(),
                 ("path", "currency", "fiscal_year_first_month", None, None),
             )
         )
+    return parts
+
+
+def _totals_statement(
+    a: prepared.Stand,
+    *,
+    fiscal_year: int,
+    program: bool,
+    place: bool,
+    agency: bool,
+    published_only: bool,
+    unpublished_of: bool,
+    codes: int,
+):
+    """The totals' statement for one shape of selection, built from stand-in values (the
+    fiscal year is part of the shape: the ORM drops a filter on a small positive column
+    whose value is out of its range, as a stand-in number would be)."""
+    selection = Selection(
+        fiscal_year,
+        program=Program(pk=a.number("program")) if program else None,
+        place=Jurisdiction(path=a.text("place")) if place else None,
+        published_only=published_only,
+        unpublished_of=a.text("unpublished_of") if unpublished_of else None,
+        agency=Agency(pk=a.number("agency")) if agency else None,
+    )
+    return _union(_totals_parts(selection, a.texts("codes", codes)))
+
+
+#: Compiled once per shape of selection and database: compiling the statement (the policy's
+#: filters, the subqueries, the union) costs more than PostgreSQL spends running it.
+TOTALS = prepared.Statement("funding-totals", _totals_statement)
+
+
+def totals(selection: Selection) -> Totals:
+    """Money allocated into the selection (transfers inside it counted once) and spent in it,
+    by phase, with full-time equivalents, in one statement: the allocations' sums, the
+    rollup's rows by phase (a few hundred rows whatever the number of expenditure lines), an
+    analyst's own unpublished lines, and the levels the calendar is inherited from. The
+    statement is compiled once per shape of selection (`TOTALS`)."""
+    home = calendar_jurisdiction(selection)
+    inherits = home is not None and not (home.currency and home.fiscal_year_first_month)
+    codes = home.ancestor_codes if inherits else []
+    shape = {
+        "fiscal_year": selection.fiscal_year,
+        "program": selection.program is not None,
+        "place": selection.place is not None,
+        "agency": selection.agency is not None,
+        "published_only": selection.published_only,
+        "unpublished_of": bool(selection.unpublished_of),
+    }
+    rows = TOTALS.rows(
+        using=Allocation.objects.db,
+        shape=shape,
+        codes=codes,
+        program=selection.program.pk if selection.program is not None else None,
+        place=selection.place.path if selection.place is not None else None,
+        agency=selection.agency.pk if selection.agency is not None else None,
+        unpublished_of=selection.unpublished_of,
+    )
     gross = net = count = 0
     grouped: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     levels = []
-    for tag, text, other, first, second, third in _one_statement(parts):
+    for tag, text, other, first, second, third in rows:
         if tag == "allocated":
             gross, net, count = int(first or 0), int(second or 0), int(third or 0)
         elif tag == "spent":
