@@ -22,7 +22,8 @@ error output to a file, printed when anything fails) and times, each `--repeat` 
 (c) the same two figures by a full DuckDB scan of the Parquet lines;
 
 checks that (a)/(b) and (c) give identical totals per phase, to the cent, and prints the
-median times with the ratio and the load average. The aim is under 100 ms and at least 10×
+median times, the ratio of the scan to each (the issue's figure is the scan over `totals()`)
+and the load average. The aim is under 100 ms and at least 10×
 faster than the scan. Bulk loading skips the per-record rules (over-allocation checks, change
 records) and so the rollup and the allocations' place paths kept on write (allocations are
 bulk-created): after COPY the benchmark runs `joinedup rebuild-funding-rollup`, as an
@@ -389,7 +390,10 @@ def timed(args, cases, duck, base: str, log: Path, started: float) -> int:
 
     failed = False
     print(f"load average at the start of the timings: {os.getloadavg()[0]:.1f}")
-    print(f"{'selection':<36} {'API':>9} {'totals()':>9} {'DuckDB scan':>12} {'scan/API':>9}")
+    print(
+        f"{'selection':<36} {'API':>9} {'totals()':>9} {'DuckDB scan':>12} {'scan/API':>9} "
+        f"{'scan/totals()':>14}"
+    )
     for label, selection, query, (where, params) in cases:
         url = f"{base}/api/v1/funding/totals?{urllib.parse.urlencode(query)}"
         try:
@@ -412,7 +416,17 @@ def timed(args, cases, duck, base: str, log: Path, started: float) -> int:
         same = served == scanned == {k: v for k, v in totals.phases.items() if v}
         failed |= not same
         a, i, b = statistics.median(ours), statistics.median(inner), statistics.median(theirs)
-        print(f"{label:<36} {a * 1000:6.1f} ms {i * 1000:6.1f} ms {b * 1000:9.1f} ms {b / a:8.1f}×")
+        print(
+            f"{label:<36} {a * 1000:6.1f} ms {i * 1000:6.1f} ms {b * 1000:9.1f} ms {b / a:8.1f}× "
+            f"{b / i:13.1f}×"
+        )
+        # The issue's figure: the explorer's totals through the code the page uses, beside
+        # the scan of the same lines in the same run (the aim is at least 10×).
+        print(
+            f"   totals() {b / i:.1f}× faster than the scan "
+            f"({'meets' if b / i >= 10 else 'does not meet'} the 10× aim); "
+            f"over HTTP {b / a:.1f}×"
+        )
         print(
             f"   executed {totals.executed:,.2f} CAD; allocated {totals.allocated:,.2f} CAD "
             f"({totals.gross:,.2f} with transfers counted again); "
