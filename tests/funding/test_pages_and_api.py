@@ -188,6 +188,35 @@ def test_the_explorer_totals_for_a_program_and_a_place(world):
     )
 
 
+def test_the_totals_statement_is_compiled_once_and_answers_each_selection(world):
+    """`explorer.TOTALS` is compiled once per shape of selection; each call puts its own
+    program, place and levels in it, so selections of one shape give their own figures."""
+    ontario = world.ontario.jurisdiction
+    toronto = world.toronto.jurisdiction
+    expected = {
+        # Ontario and below: 100.00 + 50.00 enter; 60.00 and 40.00 are passed on inside.
+        ontario: (Decimal("150.00"), Decimal("250.00"), 4),
+        toronto: (Decimal("60.00"), Decimal("100.00"), 2),
+    }
+    for place in (toronto, ontario, toronto, ontario):
+        figures = explorer.totals(explorer.Selection(2025, place=place))
+        assert (figures.allocated, figures.gross, figures.allocations) == expected[place]
+    compiled = len(explorer.TOTALS._compiled)
+    housing = explorer.totals(explorer.Selection(2025, world.housing))
+    jobs = explorer.totals(explorer.Selection(2025, world.jobs))
+    assert (housing.allocated, housing.gross, housing.allocations) == (
+        Decimal("50.00"),
+        Decimal("50.00"),
+        1,
+    )
+    assert (jobs.allocated, jobs.gross, jobs.allocations) == (
+        Decimal("100.00"),
+        Decimal("200.00"),
+        3,
+    )
+    assert len(explorer.TOTALS._compiled) <= compiled + 1  # one shape for both programs
+
+
 def test_an_analyst_builds_compares_and_proposes_a_scenario(world):
     analyst, _u = staff_client(world.esdc, "analyst")
     assert Client().get("/en/funding/scenarios/").status_code == 302
