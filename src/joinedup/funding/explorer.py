@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections
-from django.db.models import BigIntegerField, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Round
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -191,64 +191,73 @@ def calendar_of(selection: Selection) -> tuple[str, int]:
     return first.calendar.fiscal_terms() if first else ("", 1)
 
 
-def _union(parts: list[tuple[str, QuerySet, tuple[str | None, ...]]]):
+#: A part of `_union`: a tag, the rows (a queryset, or this module's own SQL reading the
+#: statement's common rows) and the names of the five columns read from them.
+Part = tuple[str, "QuerySet | str", tuple[str | None, ...]]
+
+
+def _union(parts: list[Part], common: tuple[str, tuple[str, ...], QuerySet] | None = None):
     """Several read-only querysets as one statement (one round trip), as a function of the
-    database alias giving its SQL and parameters. Each part is a tag, a queryset and the
-    names of the five columns read from it (two of text, then three integers; None reads ''
-    or 0): `SELECT 'tag', q.c1, ..., q.c5 FROM (the part) q UNION ALL ...`. Each part is
-    compiled by the ORM exactly as it would run alone (the same filters, the same policy),
-    its parameters passed as parameters; the tags and column names are this module's own
-    constants, never input."""
+    database alias giving its SQL and parameters. Each part is a tag, its rows and the
+    names of the five columns read from them (two of text, then three integers; None reads
+    '' or 0): `SELECT 'tag', q.c1, ..., q.c5 FROM (the part) q UNION ALL ...`. Each queryset
+    is compiled by the ORM exactly as it would run alone (the same filters, the same policy),
+    its parameters passed as parameters. `common` is (name, columns, queryset): rows read
+    once (`WITH name (columns) AS (...)`) that parts given as SQL text read by name. The tags,
+    names and SQL texts are this module's own constants, never input."""
 
     def compiled(alias: str) -> tuple[str, list]:
         connection = connections[alias]
         quote = connection.ops.quote_name
-        pieces, params = [], []
+        pieces, params, head = [], [], ""
+        if common is not None:
+            name, columns, rows = common
+            sql, params = rows.query.get_compiler(connection=connection).as_sql()
+            head = f"WITH {name} ({', '.join(columns)}) AS ({sql}) "
+            params = list(params)
         for index, (tag, rows, names) in enumerate(parts):
-            sql, part_params = rows.query.get_compiler(connection=connection).as_sql()
+            if isinstance(rows, str):
+                sql, part_params = rows, ()
+            else:
+                sql, part_params = rows.query.get_compiler(connection=connection).as_sql()
             columns = ", ".join(
                 f"q{index}.{quote(name)}" if name else ("''" if position < 2 else "0")
                 for position, name in enumerate(names)
             )
             pieces.append(f"SELECT '{tag}', {columns} FROM ({sql}) q{index}")  # noqa: S608
             params.extend(part_params)
-        return " UNION ALL ".join(pieces), params
+        return head + " UNION ALL ".join(pieces), params
 
     return compiled
 
 
-def _totals_parts(
-    selection: Selection, codes: list[str]
-) -> list[tuple[str, QuerySet, tuple[str | None, ...]]]:
+def _totals_parts(selection: Selection, codes: list[str]) -> tuple[list[Part], tuple]:
     """The parts of the totals' statement: the allocations' sums, the rollup's rows by phase
     (or an agency's lines), an analyst's own unpublished lines, and the levels `codes` the
     calendar is inherited from (none when it is not)."""
-    chosen = selection.allocations()
-    # Each transfer once, in the database: an allocation whose source is in the selection,
-    # or paid from a pool the selection pays into, is money already counted (flows.net_total).
-    # Summed as its own part (net = gross - counted): as a filter on the rows PostgreSQL
-    # hashes the two subqueries once, where inside the sum's FILTER it compared each row
-    # with every allocation of the selection.
-    counted_already = Q(source_id__in=chosen.values("pk")) | Q(
-        from_pool_id__in=chosen.filter(into_pool__isnull=False).values("into_pool_id")
+    # The selection's allocations are read once, as the statement's common rows
+    # (`funding_chosen`), and summed from there: their gross and count, and the money counted
+    # already — an allocation whose source is in the selection, or paid from a pool the
+    # selection pays into (flows.net_total) — the net being the gross less it. Summed as its
+    # own part, a filter on the rows, PostgreSQL hashes the two subqueries once; inside a
+    # sum's FILTER it compared each row with every allocation of the selection.
+    chosen = (
+        selection.allocations()
+        .annotate(cents=Cast(Round(F("amount") * 100), output_field=BigIntegerField()))
+        .values("pk", "source_id", "from_pool_id", "into_pool_id", "cents")
+        .order_by()
     )
-    cents = Cast(Round(F("amount") * 100), output_field=BigIntegerField())
-    parts: list[tuple[str, QuerySet, tuple[str | None, ...]]] = [
+    parts: list[Part] = [
         (
             "allocated",
-            chosen.annotate(one=Value(1))
-            .values("one")
-            .annotate(gross=Sum(cents), count=Count("pk"))
-            .order_by(),
+            "SELECT SUM(cents) AS gross, COUNT(*) AS count FROM funding_chosen",
             (None, None, "gross", "count", None),
         ),
         (
             "counted",
-            chosen.filter(counted_already)
-            .annotate(one=Value(1))
-            .values("one")
-            .annotate(counted=Sum(cents))
-            .order_by(),
+            "SELECT SUM(cents) AS counted FROM funding_chosen WHERE source_id IN "
+            "(SELECT id FROM funding_chosen) OR from_pool_id IN "
+            "(SELECT into_pool_id FROM funding_chosen WHERE into_pool_id IS NOT NULL)",
             (None, None, "counted", None, None),
         ),
     ]
@@ -299,7 +308,8 @@ def _totals_parts(
                 ("path", "currency", "fiscal_year_first_month", None, None),
             )
         )
-    return parts
+    columns = ("id", "source_id", "from_pool_id", "into_pool_id", "cents")
+    return parts, ("funding_chosen", columns, chosen)
 
 
 def _totals_statement(
@@ -324,7 +334,8 @@ def _totals_statement(
         unpublished_of=a.text("unpublished_of") if unpublished_of else None,
         agency=Agency(pk=a.number("agency")) if agency else None,
     )
-    return _union(_totals_parts(selection, a.texts("codes", codes)))
+    parts, common = _totals_parts(selection, a.texts("codes", codes))
+    return _union(parts, common)
 
 
 #: Compiled once per shape of selection and database: compiling the statement (the policy's
