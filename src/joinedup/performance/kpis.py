@@ -415,7 +415,7 @@ def compute(
     currencies = costs.Currencies()
     for key, total in sums.items():
         figures = Figures(
-            key=dict(zip(by, key, strict=True)), **dict(zip(SUMMED, total[:-2], strict=True))
+            key=dict(zip(by, key, strict=True)), **dict(zip(SUMMED, total, strict=True))
         )
         completions, direct = digital_sums.get(key, (0, 0))
         figures.digital_completions = completions
@@ -677,14 +677,15 @@ def _merged(joined: list[tuple[tuple, bytes, bytes]]) -> dict[tuple, list[int]]:
         raise ValueError("the histograms' sizes do not match their bytes")
     keys = list(dict.fromkeys(key for key, _sizes, _data in joined))
     position = {key: i for i, key in enumerate(keys)}
-    # Each row's group, once per histogram it holds, then once per bucket of each histogram.
+    # Each bucket's place in the table of groups × days: its group's row (each database row
+    # is one group's, and holds one histogram per rollup row) plus its day (its position
+    # from the start of its histogram); one `repeat` spreads each histogram's offset.
     per_row = np.fromiter((len(sizes) // 2 for _key, sizes, _data in joined), dtype=np.int64)
     group = np.repeat(
         np.fromiter((position[key] for key, _sizes, _data in joined), dtype=np.int64), per_row
     )
-    starts = np.cumsum(lanes) - lanes
-    day = np.arange(len(counts), dtype=np.int64) - np.repeat(starts, lanes)
-    cell = np.repeat(group, lanes) * WIDTH + day
+    offsets = group * WIDTH - (np.cumsum(lanes) - lanes)
+    cell = np.arange(len(counts), dtype=np.int64) + np.repeat(offsets, lanes)
     # Float weights add whole numbers exactly below 2⁵³ (a bucket holds fewer than 2³²).
     totals = np.bincount(cell, weights=counts, minlength=len(keys) * WIDTH)
     table = totals.astype(np.int64).reshape(len(keys), WIDTH)
