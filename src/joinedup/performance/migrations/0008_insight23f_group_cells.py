@@ -16,7 +16,7 @@ CREATE = [
     "CREATE STATISTICS IF NOT EXISTS perf_group_keys (ndistinct) "
     "ON dimension, service_key, jurisdiction, agency, channel, value "
     "FROM performance_grouprollup",
-    "CREATE AGGREGATE perf_bytes_joined(bytea, bytea) ("
+    "CREATE OR REPLACE AGGREGATE perf_bytes_joined(bytea, bytea) ("
     "SFUNC = bytea_string_agg_transfn, STYPE = internal, SSPACE = 64, "
     "FINALFUNC = bytea_string_agg_finalfn)",
     "ANALYZE performance_grouprollup",
