@@ -535,6 +535,7 @@ class _Joined(Aggregate):
 
 
 def _whole(total: Sum) -> Cast:
+    """A sum as bigint: PostgreSQL sums bigints as numeric, which arrive as Decimals."""
     return Cast(total, BigIntegerField())
 
 
@@ -545,7 +546,6 @@ def _build_group_cells(a, *, names, lookups, digital, **lengths):
         _group_rows(a, lookups, lengths)
         .values(*names, "jurisdiction")
         .annotate(
-            # Whole numbers back (a bigint sum is numeric in PostgreSQL, a Decimal here).
             **{f"sum_{name}": _whole(Sum(name)) for name in SUMMED},
             digital_completions=_whole(Sum(F("completed") + F("not_eligible"), filter=in_digital)),
             digital_direct=_whole(Sum(F("channel_cost") + F("handle_cost"), filter=in_digital)),
@@ -592,9 +592,11 @@ def _compute_groups(
 ) -> list[Figures]:
     """`compute` by a client-group dimension: the group rollup's counters summed by the
     database (one aggregate query grouped by the page's key and the jurisdiction, whose
-    currency the costs are in), the histograms merged as integers, and the overheads
-    apportioned from the activity of each agency's month (read only when there are
-    overheads in the period). The figures are those of summing the rows one by one.
+    currency the costs are in), the histograms merged — on PostgreSQL joined in that same
+    statement and added up by numpy (`_merged`), elsewhere read one row each and added as
+    integers —, and the overheads apportioned from the activity of each agency's month (read
+    only when there are overheads in the period). The figures are those of summing the rows
+    one by one (tested both ways).
     Every statement is compiled once per shape (`joinedup.prepared`)."""
     digital = costs.digital_channels()
     names = tuple(("value" if name == "group" else name) for name in by)
