@@ -182,6 +182,58 @@ def test_measures_by_group_reconcile_with_the_totals_and_recompute_identically(g
         assert [(c.key, c.completions, tuple(c.histogram)) for c in cells] == snapshot[dimension]
 
 
+@pytest.mark.parametrize(
+    ("by", "options"),
+    [
+        (("service_key", "group"), {}),
+        (("group",), {}),
+        (("jurisdiction", "channel", "group"), {}),
+        (("agency", "group"), {}),
+        (("month", "group"), {}),
+        (("service_key", "group"), {"channel": "online"}),
+        (("group",), {"jurisdictions": ["CA", "CA-ON"]}),
+    ],
+)
+def test_the_joined_histograms_give_the_figures_of_the_rows_one_by_one(
+    generated, monkeypatch, by, options
+):
+    """PostgreSQL joins each group's histograms in the sums' own statement and merges them
+    with numpy; the portable way (SQLite's) reads them one row each: the same figures, every
+    field (histograms, overheads, survey answers, currencies) on every grouping."""
+    if not kpis.joins_histograms():
+        pytest.skip("the joined statement is PostgreSQL's; SQLite runs the portable way")
+    for dimension in ("age_band", "language"):
+        joined = kpis.compute(generated, by, dimension=dimension, **options)
+        monkeypatch.setattr(kpis, "joins_histograms", lambda: False)
+        one_by_one = kpis.compute(generated, by, dimension=dimension, **options)
+        monkeypatch.undo()
+        assert joined, (by, options)
+        assert any(figures.histogram for figures in joined)
+        assert joined == one_by_one, (by, options, dimension)
+
+
+def test_histograms_laid_end_to_end_are_merged_by_group():
+    """Each database row joins the packed histograms of its rollup rows, with each one's
+    number of buckets (2-byte big-endian): merged per group, bucket by bucket, trimmed."""
+    first, second, third = [1, 0, 2], [0, 3], [0] * measures.OVERFLOW + [4]
+    lanes = lambda *histograms: b"".join(  # noqa: E731
+        len(measures.trim(h)).to_bytes(2, "big") for h in histograms
+    )
+    packed = lambda *histograms: b"".join(measures.pack(h) for h in histograms)  # noqa: E731
+    joined = [
+        (("x", "ca"), lanes(first, [], second), packed(first, [], second)),
+        (("y",), lanes(third), packed(third)),
+        (("x", "ca"), lanes([5]), packed([5])),
+    ]
+    assert kpis._merged(joined) == {
+        ("x", "ca"): measures.merge(first, second, [5]),
+        ("y",): third,
+    }
+    assert kpis._merged([]) == {}
+    with pytest.raises(ValueError, match="sizes"):
+        kpis._merged([(("x",), lanes([1, 2]), packed([1]))])
+
+
 def test_the_history_gives_groups_realistic_differences(generated):
     cells = {c.key["group"]: c for c in kpis.compute(generated, ("group",), dimension="age_band")}
     assert cells["65_plus"].digital_take_up < cells["25_44"].digital_take_up - 0.1
