@@ -323,9 +323,14 @@ class Offer(models.Model):
         ENTITLEMENT_FOUND = "entitlement_found", _("The rules found you may be entitled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="offers")
+    # No index of its own: the unique (person, service, event) index starts with it. A
+    # population run writes hundreds of thousands of offers, and every index is kept up
+    # on each: the ones below are only those that some query reads.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="offers", db_index=False
+    )
     bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="offers")
-    leg = models.SlugField(_("leg"), max_length=60)
+    leg = models.SlugField(_("leg"), max_length=60, db_index=False)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     trigger = models.CharField(_("because"), max_length=30, choices=Trigger.choices)
     event_id = models.CharField(max_length=64)
@@ -335,6 +340,7 @@ class Offer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     about = models.ForeignKey(
         Person,
@@ -343,6 +349,7 @@ class Offer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
         help_text=_("The person the event was about (the newborn, the person who died)."),
     )
     answers = models.JSONField(_("what we already know"), default=dict)
@@ -354,7 +361,7 @@ class Offer(models.Model):
     currency = models.CharField(_("currency"), max_length=3, blank=True)
     period = models.CharField(_("month"), max_length=7, blank=True)
     status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True
+        _("status"), max_length=12, choices=Status.choices, default=Status.OPEN
     )
     application = models.ForeignKey(
         "delivery.Application",
@@ -362,6 +369,7 @@ class Offer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     consent = models.ForeignKey(
         "sharing.ConsentRecord",
@@ -369,6 +377,7 @@ class Offer(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("offered at"), default=timezone.now)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
@@ -380,6 +389,20 @@ class Offer(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "service", "event_id"], name="one_offer_per_event_and_service"
+            ),
+        ]
+        # The links that most offers leave empty are indexed where set only (a lookup by
+        # one of them names a value, so the partial index serves it); the status without
+        # the pattern (LIKE) index `db_index` adds to a text column.
+        indexes = [
+            models.Index(fields=["status"], name="offer_status"),
+            *(
+                models.Index(
+                    fields=[name],
+                    name=f"offer_{name}_set",
+                    condition=Q(**{f"{name}__isnull": False}),
+                )
+                for name in ("source_application", "about", "application", "consent")
             ),
         ]
 

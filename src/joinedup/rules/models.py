@@ -9,8 +9,10 @@ from joinedup.identity.models import Person
 
 
 class Entitlement(models.Model):
+    # No index of its own: the unique (person, benefit, period) index starts with it (one
+    # index less to keep up for each of the hundreds of thousands a population run writes).
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="+", db_index=False
     )
     benefit = models.CharField(_("benefit"), max_length=100, help_text=_("The rule's variable"))
     service = models.CharField(
