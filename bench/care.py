@@ -1,5 +1,5 @@
-"""Care benchmark: a case page and a caseworker's dashboard, beside the same rows read with
-plain SQL, in one run.
+"""Care benchmark: a case page and a caseworker's dashboard served by `joinedup serve`,
+beside the same rows read with plain SQL, in one run.
 
 Run it with the project's Python: `.venv/bin/python bench/care.py` (also `make bench`). It
 works on a scratch database it creates and removes: an SQLite file by default, or, when
@@ -8,11 +8,28 @@ names; `--keep` keeps it). It loads the small test federation and directory, gen
 people (each with an address), integrated cases (each with a team, a need, a goal, an
 action, two notes) and referrals (progress bars), runs ANALYZE, then:
 
-- requests the case page of random cases and the lead's dashboard through Django's test
-  client (the whole stack: policy, data gate with its ledger entry, templates), and reads
-  the same rows with plain SQL; prints the p95 of each and the ratio of the rates;
-- counts the SQL statements of each page, then grows the data tenfold and counts again:
-  the counts must not grow.
+- counts the SQL statements of each page, at a tenth of the data and again at the whole:
+  the counts must not grow. The count is taken in this process, with Django's test client
+  and `CaptureQueriesContext` (a server in another process cannot be counted from here);
+- starts `joinedup serve` as a user runs it (gunicorn, DEBUG off, production settings, its
+  error output to a file), signs the two readers in over HTTP as a person does (the sign-in
+  form, then the six-digit code of their authenticator: staff need the second factor), and
+  times over HTTP the case page of random cases, for both readers, and the lead's
+  dashboard; beside each request, the same rows read with plain SQL (below); prints the
+  p95 (and median) of each and the ratio of the rates, the server's errors (ERROR lines of
+  its output; any fails the run) and the load average at the start and the end.
+
+The plain-SQL reference reads, with hand-written statements and no ORM, the rows each page
+shows, by the same indexes: for the case page the case with its agency and person, the team
+now with each member's staff membership, user and agency, the needs with their goals and
+actions and each action's agency (one LEFT JOIN), the latest 50 notes with their agency, the
+open alerts, the latest 50 referrals with their service and receiver, and the assessments;
+for the dashboard the caseload's count and first 50 cases with their agency, the agency's
+actions due within 14 days on the reader's cases with their goal, need and case, the plan
+requests waiting on cases the reader leads, and the first 50 incoming referrals with their
+service, sender and person. It does not pay what the page must and SQL alone does not do:
+the session, the sign-in and second factor, the policy, the data gate's decisions and its
+ledger entry, the page's template and the HTTP round trip.
 
 By default it runs at the issue's full scale: 100,000 people, 30,000 cases and 300,000
 referrals, generated in two steps (a tenth first, where the statements are counted, then the
@@ -28,17 +45,25 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import http.client
+import http.cookies
 import os
 import random
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+PASSWORD = "bench-care-pass-" + "x" * 12
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -166,51 +191,101 @@ def generate(people: int, start: int, world: dict) -> None:
         )
 
 
-def plain_sql_case(cursor, case_id: int) -> None:
-    """The rows the case page shows, read with plain SQL (the reference)."""
-    cursor.execute("SELECT * FROM care_integratedcase WHERE id = %s", [case_id])
-    cursor.fetchall()
+def plain_sql_case(cursor, reference: str) -> None:
+    """The rows the case page shows (see the module's docstring), read with plain SQL."""
     cursor.execute(
-        "SELECT m.*, s.* FROM care_teammember m JOIN identity_staffmembership s "
-        "ON s.id = m.membership_id WHERE m.case_id = %s AND m.left_at IS NULL",
+        "SELECT c.*, a.key, a.names, p.given_names, p.family_name FROM care_integratedcase c "
+        "JOIN federation_agency a ON a.id = c.agency_id JOIN identity_person p "
+        "ON p.id = c.person_id WHERE c.reference = %s",
+        [reference],
+    )
+    case_id = cursor.fetchone()[0]
+    cursor.execute(
+        "SELECT m.*, s.*, u.username, u.email, u.first_name, u.last_name, a.key, a.names "
+        "FROM care_teammember m JOIN identity_staffmembership s ON s.id = m.membership_id "
+        "JOIN identity_user u ON u.id = s.user_id JOIN federation_agency a "
+        "ON a.id = s.agency_id WHERE m.case_id = %s AND m.left_at IS NULL "
+        "ORDER BY m.joined_at, m.id",
         [case_id],
     )
     cursor.fetchall()
     cursor.execute(
-        "SELECT n.*, g.*, a.* FROM care_need n LEFT JOIN care_goal g ON g.need_id = n.id "
-        "LEFT JOIN care_action a ON a.goal_id = g.id WHERE n.case_id = %s",
+        "SELECT n.*, g.*, x.*, a.key, a.names FROM care_need n "
+        "LEFT JOIN care_goal g ON g.need_id = n.id LEFT JOIN care_action x ON x.goal_id = g.id "
+        "LEFT JOIN federation_agency a ON a.id = x.agency_id WHERE n.case_id = %s "
+        "ORDER BY n.id, g.id, x.due_date, x.id",
         [case_id],
     )
     cursor.fetchall()
     cursor.execute(
-        "SELECT * FROM care_note WHERE case_id = %s ORDER BY created_at DESC LIMIT 50", [case_id]
+        "SELECT n.*, a.key, a.names FROM care_note n JOIN federation_agency a "
+        "ON a.id = n.agency_id WHERE n.case_id = %s ORDER BY n.created_at DESC, n.id DESC "
+        "LIMIT 50",
+        [case_id],
     )
     cursor.fetchall()
     cursor.execute(
-        "SELECT r.*, s.name FROM care_referral r JOIN care_service s ON s.id = r.service_id "
-        "WHERE r.case_id = %s ORDER BY r.sent_at DESC LIMIT 50",
+        "SELECT * FROM care_alert WHERE case_id = %s AND closed_at IS NULL "
+        "ORDER BY raised_at DESC, id DESC",
         [case_id],
+    )
+    cursor.fetchall()
+    cursor.execute(
+        "SELECT r.*, s.name, s.translations, a.key, a.names FROM care_referral r "
+        "JOIN care_service s ON s.id = r.service_id LEFT JOIN federation_agency a "
+        "ON a.id = r.to_agency_id WHERE r.case_id = %s ORDER BY r.sent_at DESC LIMIT 50",
+        [case_id],
+    )
+    cursor.fetchall()
+    cursor.execute(
+        "SELECT * FROM care_assessment WHERE case_id = %s ORDER BY taken_on, id", [case_id]
     )
     cursor.fetchall()
 
 
 def plain_sql_dashboard(cursor, membership: int, agency: int) -> None:
+    """The rows the dashboard shows (see the module's docstring), read with plain SQL."""
     cursor.execute(
-        "SELECT c.* FROM care_integratedcase c JOIN care_teammember m ON m.case_id = c.id "
-        "WHERE m.membership_id = %s AND m.left_at IS NULL AND c.status = 'open' "
-        "ORDER BY c.review_date LIMIT 50",
+        "SELECT count(*) FROM care_integratedcase c WHERE c.status = 'open' AND EXISTS "
+        "(SELECT 1 FROM care_teammember m WHERE m.case_id = c.id AND m.membership_id = %s "
+        "AND m.left_at IS NULL)",
         [membership],
     )
     cursor.fetchall()
     cursor.execute(
-        "SELECT a.* FROM care_action a WHERE a.agency_id = %s AND a.status IN "
-        "('planned', 'in_progress') ORDER BY a.due_date LIMIT 50",
-        [agency],
+        "SELECT c.*, a.key, a.names FROM care_integratedcase c JOIN federation_agency a "
+        "ON a.id = c.agency_id WHERE c.status = 'open' AND EXISTS "
+        "(SELECT 1 FROM care_teammember m WHERE m.case_id = c.id AND m.membership_id = %s "
+        "AND m.left_at IS NULL) ORDER BY c.review_date, c.id LIMIT 50",
+        [membership],
     )
     cursor.fetchall()
     cursor.execute(
-        "SELECT * FROM care_referral WHERE to_agency_id = %s AND status = 'sent' "
-        "ORDER BY due_date LIMIT 50",
+        "SELECT x.*, g.*, n.*, c.* FROM care_action x JOIN care_goal g ON g.id = x.goal_id "
+        "JOIN care_need n ON n.id = g.need_id JOIN care_integratedcase c ON c.id = n.case_id "
+        "WHERE x.agency_id = %s AND x.status IN ('planned', 'in_progress') "
+        "AND x.due_date <= %s AND EXISTS (SELECT 1 FROM care_teammember m "
+        "WHERE m.case_id = n.case_id AND m.membership_id = %s AND m.left_at IS NULL) "
+        "ORDER BY x.due_date, x.id LIMIT 50",
+        [agency, datetime.date.today() + datetime.timedelta(days=14), membership],
+    )
+    cursor.fetchall()
+    cursor.execute(
+        "SELECT q.*, c.* FROM care_planrequest q JOIN care_integratedcase c "
+        "ON c.id = q.case_id WHERE q.handled_at IS NULL AND EXISTS "
+        "(SELECT 1 FROM care_teammember m WHERE m.case_id = q.case_id "
+        "AND m.membership_id = %s AND m.left_at IS NULL AND m.role = 'lead') "
+        "ORDER BY q.created_at, q.id LIMIT 50",
+        [membership],
+    )
+    cursor.fetchall()
+    cursor.execute(
+        "SELECT r.*, s.name, s.translations, a.key, a.names, p.given_names, p.family_name "
+        "FROM care_referral r JOIN care_service s ON s.id = r.service_id "
+        "JOIN federation_agency a ON a.id = r.from_agency_id "
+        "JOIN identity_person p ON p.id = r.person_id WHERE r.to_agency_id = %s "
+        "AND r.status IN ('sent', 'accepted', 'contacted', 'delivered') "
+        "ORDER BY r.due_date, r.sent_at LIMIT 50",
         [agency],
     )
     cursor.fetchall()
@@ -221,6 +296,7 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--quick", action="store_true", help="2,000 people, 30 requests")
+    parser.add_argument("--port", type=int, default=8171, help="the server's port (8171)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch database (to EXPLAIN by hand)"
     )
@@ -231,6 +307,9 @@ def main() -> int:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "joinedup.settings")
     os.environ["JOINEDUP_DEBUG"] = "false"
+    # Static files collected once into the checkout's var/ and reused by later runs.
+    os.environ["JOINEDUP_STATIC_ROOT"] = str(ROOT / "var" / "bench-static")
+    os.environ.setdefault("JOINEDUP_LOG_LEVEL", "WARNING")
     import django
 
     django.setup()
@@ -243,7 +322,12 @@ def main() -> int:
             drop()
 
 
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
 def run(args) -> int:
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import setup_test_environment
@@ -252,22 +336,20 @@ def run(args) -> int:
     from joinedup.care.packages import load_package
     from joinedup.federation.loader import load_federation
     from joinedup.federation.models import Agency, Jurisdiction
-    from joinedup.identity.models import StaffMembership, User
+    from joinedup.identity.models import StaffMembership
 
+    print(f"database: {connection.vendor}; {load()} at the start")
+    # For the statement counts only (Django's test client in this process).
     setup_test_environment()
-    from django.conf import settings
-
     settings.ALLOWED_HOSTS = ["testserver"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    print(f"database: {connection.vendor}")
     call_command("migrate", verbosity=0)
+    # The server's static files (and the test client's), collected once per checkout.
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
     load_federation([ROOT / "tests" / "federation" / "files" / "small"])
     load_package(ROOT / "tests" / "care" / "files" / "small-directory")
     agency = Agency.objects.get(key="toronto")
-    user = User.objects.create_user("bench-lead@example.org", "bench-lead@example.org", "x" * 20)
+    user = staff_user("bench-lead@example.org")
     membership = StaffMembership.objects.create(user=user, agency=agency, role="caseworker")
     world = {
         "agency": agency,
@@ -309,7 +391,7 @@ def run(args) -> int:
         f"{world['service'].referrals.count()} referrals"
     )
     print(
-        f"statements per page at {tenth} and {args.people} people: "
+        f"statements per page (counted in this process) at {tenth} and {args.people} people: "
         f"case page (lead) {counts_small[0]} → {counts_large[0]}, "
         f"case page (other agency) {counts_small[1]} → {counts_large[1]}, "
         f"dashboard {counts_small[2]} → {counts_large[2]}"
@@ -326,39 +408,171 @@ def run(args) -> int:
     rng = random.Random(1)
     cases = list(IntegratedCase.objects.values_list("reference", "pk"))
     shared = rng.sample(cases, min(len(cases), args.requests))
-    other_agency_member(world, [pk for _ref, pk in shared], worker)
-    times: dict[str, list[float]] = {
-        k: [] for k in ("case", "case_sql", "other", "dash", "dash_sql")
-    }
-    errors = 0
-    with connection.cursor() as cursor:
-        for reference, pk in shared:
-            for name, browser in (("case", client), ("other", worker)):
-                began = time.perf_counter()
-                errors += browser.get(f"/en/staff/care/cases/{reference}/").status_code != 200
-                times[name].append(time.perf_counter() - began)
-            began = time.perf_counter()
-            plain_sql_case(cursor, pk)
-            times["case_sql"].append(time.perf_counter() - began)
-            began = time.perf_counter()
-            errors += client.get("/en/staff/care/").status_code != 200
-            times["dash"].append(time.perf_counter() - began)
-            began = time.perf_counter()
-            plain_sql_dashboard(cursor, membership.pk, agency.pk)
-            times["dash_sql"].append(time.perf_counter() - began)
+    other_agency_member(world, [pk for _ref, pk in shared])
+    connection.close()  # the server's workers and this process each use their own
+    process, log = start_server(args.port)
+    try:
+        times = timed(args, process, shared, membership.pk, agency.pk)
+    except Exception:
+        print("the server's error output:\n" + server_errors(log), file=sys.stderr)
+        raise
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
 
     def line(name: str, ours: list[float], reference: list[float]) -> None:
         p95, ref95 = percentile(ours, 0.95), percentile(reference, 0.95)
         print(
             f"{name}: p95 {p95 * 1000:.1f} ms (median {statistics.median(ours) * 1000:.1f} ms); "
-            f"plain SQL p95 {ref95 * 1000:.2f} ms; rate ratio {ref95 / p95:.3f}x"
+            f"plain SQL p95 {ref95 * 1000:.2f} ms "
+            f"(median {statistics.median(reference) * 1000:.2f} ms); rate ratio {ref95 / p95:.3f}x"
         )
 
     line("case page (lead)", times["case"], times["case_sql"])
     line("case page (other agency)", times["other"], times["case_sql"])
     line("dashboard", times["dash"], times["dash_sql"])
-    print(f"server errors: {errors}")
+    errors = [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line]
+    print(f"server errors during the run: {len(errors)}")
+    for text in errors[:10]:
+        print("  " + text)
+    print(f"{load()} at the end")
+    log.unlink(missing_ok=True)
     return 0 if counts_small == counts_large and not errors else 1
+
+
+def timed(args, process, shared, membership: int, agency: int) -> dict[str, list[float]]:
+    """Both readers signed in over HTTP, then each page and its plain SQL, in turn."""
+    from django.db import connection
+
+    lead = Browser(args.port)
+    lead.sign_in("bench-lead@example.org")
+    other = Browser(args.port)
+    other.sign_in("bench-other@example.org")
+    assert b"Care workspace" in lead.get("/en/staff/care/")
+    for reference, _pk in shared[:3]:  # warm both workers: templates, translations, connection
+        lead.get(f"/en/staff/care/cases/{reference}/")
+        other.get(f"/en/staff/care/cases/{reference}/")
+    times: dict[str, list[float]] = {
+        k: [] for k in ("case", "case_sql", "other", "dash", "dash_sql")
+    }
+    with connection.cursor() as cursor:
+        for reference, _pk in shared:
+            for name, browser in (("case", lead), ("other", other)):
+                began = time.perf_counter()
+                browser.get(f"/en/staff/care/cases/{reference}/")
+                times[name].append(time.perf_counter() - began)
+            began = time.perf_counter()
+            plain_sql_case(cursor, reference)
+            times["case_sql"].append(time.perf_counter() - began)
+            began = time.perf_counter()
+            lead.get("/en/staff/care/")
+            times["dash"].append(time.perf_counter() - began)
+            began = time.perf_counter()
+            plain_sql_dashboard(cursor, membership, agency)
+            times["dash_sql"].append(time.perf_counter() - began)
+    return times
+
+
+class Browser:
+    """A person's browser, as far as the bench needs one: one kept-alive connection to the
+    server, its cookies, and the sign-in a person goes through (form, then second factor)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def request(self, method: str, path: str, form: dict | None = None):
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            answer = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # The server closed the kept-alive connection: a browser opens another.
+            self.connection.close()
+            self.connection.request(method, path, body=body, headers=headers)
+            answer = self.connection.getresponse()
+        content = answer.read()
+        for header in answer.headers.get_all("Set-Cookie") or []:
+            for name, morsel in http.cookies.SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return answer.status, answer.headers.get("Location", ""), content
+
+    def get(self, path: str) -> bytes:
+        status, _location, content = self.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}")
+        return content
+
+    def post_form(self, path: str, fields: dict) -> str:
+        """Fill and send the form of the page at `path`; where the answer sends us."""
+        page = self.get(path)
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token, f"no form on {path}"
+        status, location, content = self.request(
+            "POST", path, {"csrfmiddlewaretoken": token.group(1).decode(), **fields}
+        )
+        if status != 302:
+            raise RuntimeError(f"{path} answered {status} to the form: {content[:300]!r}")
+        return urllib.parse.urlsplit(location)._replace(scheme="", netloc="").geturl()
+
+    def sign_in(self, email: str) -> None:
+        """The sign-in form, then the six-digit code of the account's authenticator."""
+        target = "/en/staff/care/"
+        step = self.post_form(
+            "/en/account/sign-in/?" + urllib.parse.urlencode({"next": target}),
+            {"username": email, "password": PASSWORD, "next": target},
+        )
+        assert "two-factor" in step, f"staff are asked for their second factor, not {step}"
+        landed = self.post_form(step, {"code": totp_now(email), "next": target})
+        assert landed == target, landed
+
+
+def totp_now(email: str) -> str:
+    """The code the person's authenticator app shows now."""
+    from django.db import connection
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user__username=email, confirmed=True)
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    connection.close()
+    return code
+
+
+def start_server(port: int) -> tuple[subprocess.Popen, Path]:
+    """`joinedup serve` as a user runs it (DEBUG off, production settings), errors to a file."""
+    log = Path(tempfile.mkstemp(prefix="joinedup-bench-care-", suffix=".log")[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        env={**os.environ, "JOINEDUP_DEBUG": "false", "JOINEDUP_SSL_REDIRECT": "false"},
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            probe.request("GET", "/ping")
+            probe.getresponse().read()
+            probe.close()
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError("the server stopped:\n" + server_errors(log)) from None
+            time.sleep(0.3)
+    return server, log
+
+
+def server_errors(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace").strip().splitlines()
+    return "\n".join(text[-lines:]) if text else "(nothing on the server's error output)"
 
 
 def statements(browser, path: str) -> int:
@@ -378,32 +592,43 @@ def statements(browser, path: str) -> int:
     return min(counts)
 
 
+def staff_user(email: str):
+    """A staff account with a password and a confirmed authenticator (staff need one)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from joinedup.identity.models import User
+
+    user, _created = User.objects.get_or_create(username=email, defaults={"email": email})
+    user.set_password(PASSWORD)
+    user.save()
+    TOTPDevice.objects.get_or_create(user=user, defaults={"name": "bench", "confirmed": True})
+    return user
+
+
 def signed_in(user):
+    """Django's test client signed in as `user` with the second factor (counts only)."""
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     browser = Client()
     browser.force_login(user)
-    device = TOTPDevice.objects.create(user=user, name="bench")
     session = browser.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
     session.save()
     return browser
 
 
-def other_agency_member(world: dict, case_ids: list[int], browser=None):
+def other_agency_member(world: dict, case_ids: list[int]):
     """A caseworker of another agency (ServiceOntario) added as key worker to these cases,
     with the person's consent for housing and income: the page the gate decides by consent."""
     from joinedup.care import team
     from joinedup.care.models import IntegratedCase, TeamMember
     from joinedup.federation.models import Agency
     from joinedup.identity.acting import ActingContext
-    from joinedup.identity.models import StaffMembership, User
+    from joinedup.identity.models import StaffMembership
 
-    user, _created = User.objects.get_or_create(
-        username="bench-other@example.org", defaults={"email": "bench-other@example.org"}
-    )
+    user = staff_user("bench-other@example.org")
     other = Agency.objects.get(key="serviceontario")
     member, _c = StaffMembership.objects.get_or_create(user=user, agency=other, role="caseworker")
     lead = ActingContext(
@@ -419,7 +644,7 @@ def other_agency_member(world: dict, case_ids: list[int], browser=None):
     for case in cases:
         if not TeamMember.objects.filter(case=case, membership=member).exists():
             team.add_member(lead, case, member, "key_worker", categories=["housing", "income"])
-    return browser or signed_in(user)
+    return signed_in(user)
 
 
 if __name__ == "__main__":

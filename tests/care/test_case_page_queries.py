@@ -97,3 +97,53 @@ def test_the_case_page_reads_the_team_and_the_gates_categories_once(
         # The reader's agency is the row read with their membership (the gate's recipient
         # and the header's tools), never read again on its own.
         assert sum('FROM "federation_agency"' in q for q in sql) == 0
+
+
+def test_the_plan_is_one_read_and_shows_every_need_goal_and_action_in_order(
+    services,  # noqa: F811
+    lead,
+    ontario,
+    person,
+):
+    """Needs, goals and actions (with each action's agency) come from one LEFT JOIN read: a
+    need without a goal and a goal without an action still show, actions by due date, and
+    a need in a domain the reader may not see does not."""
+    case = team.open_case(lead, person, basis="consent", categories=["housing", "income"])
+    team.add_member(
+        lead,
+        case,
+        StaffMembership.objects.get(pk=ontario.membership_id),
+        "key_worker",
+        categories=["housing"],
+    )
+    today = datetime.date.today()
+    housing = plans.add_need(lead, case, "housing", "Keep the flat")
+    rent = plans.add_goal(lead, housing, "Arrears paid", None)
+    plans.add_action(lead, rent, "Second step", ontario_agency(ontario), today.replace(day=28))
+    plans.add_action(lead, rent, "First step", ontario_agency(ontario), today.replace(day=1))
+    plans.add_goal(lead, housing, "A goal with no action yet", None)
+    plans.add_need(lead, case, "housing", "A need with no goal yet")
+    plans.add_need(lead, case, "income", "Income need")
+    url = f"/en/staff/care/cases/{case.reference}/"
+    for reader, sees_income in ((lead, True), (ontario, False)):
+        browser = staff_client(reader)
+        browser.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            page = browser.get(url).content.decode()
+        sql = [q["sql"] for q in queries.captured_queries]
+        assert sum('FROM "care_need"' in q for q in sql) == 1
+        assert not any('FROM "care_goal"' in q or 'FROM "care_action"' in q for q in sql)
+        order = [
+            page.index(text)
+            for text in (
+                "Keep the flat",
+                "Arrears paid",
+                "First step",
+                "Second step",
+                "A goal with no action yet",
+                "A need with no goal yet",
+            )
+        ]
+        assert order == sorted(order)
+        assert "First step</td><td>ServiceOntario</td>" in page  # the agency, read with it
+        assert ("Income need" in page) is sees_income

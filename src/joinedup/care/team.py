@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -341,23 +341,7 @@ def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
     name = " ".join(
         v for v in (disclosure.fields.get("given_names"), disclosure.fields.get("family_name")) if v
     )
-    needs = list(
-        Need.objects.filter(case=case, domain__in=domains)
-        .prefetch_related(
-            Prefetch(
-                "goals",
-                queryset=Goal.objects.prefetch_related(
-                    Prefetch(
-                        "actions",
-                        queryset=Action.objects.select_related("agency", "responsible").order_by(
-                            "due_date", "pk"
-                        ),
-                    )
-                ).order_by("pk"),
-            )
-        )
-        .order_by("pk")
-    )
+    needs = plan_of(case, domains)
     return CaseView(
         case=case,
         member=member,
@@ -375,6 +359,66 @@ def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
         ),
         applications=_applications(disclosure.fields.get(APPLICATIONS_FIELD) or []),
     )
+
+
+def plan_of(case: IntegratedCase, domains: list[str]) -> list[Need]:
+    """The case's needs in these domains, each with its goals and each goal's actions (with
+    the action's agency), as the page shows them: one LEFT JOIN read instead of one read per
+    level (three statements, and the agencies' join, become one). `need.goals.all()` and
+    `goal.actions.all()` answer from what was read, as after `prefetch_related`."""
+    levels = (
+        ("", Need),
+        ("goals__", Goal),
+        ("goals__actions__", Action),
+        ("goals__actions__agency__", Agency),
+    )
+    columns = [(prefix, model, model._meta.concrete_fields) for prefix, model in levels]
+    lookups = [f"{prefix}{f.name}" for prefix, _model, fields in columns for f in fields]
+    rows = (
+        Need.objects.filter(case=case, domain__in=domains)
+        .order_by("pk", "goals__pk", "goals__actions__due_date", "goals__actions__pk")
+        .values_list(*lookups)
+    )
+    needs: dict[int, Need] = {}
+    goals: dict[int, Goal] = {}
+    seen: dict[tuple[type, int], object] = {}
+    children: dict[tuple[type, int], list] = {}
+    for row in rows:
+        values = iter(row)
+        made = []
+        for _prefix, model, fields in columns:
+            part = [next(values) for _f in fields]
+            if part[0] is None:  # no goal, no action, or (never here) no agency
+                made.append(None)
+                continue
+            key = (model, part[0])
+            if key not in seen:
+                seen[key] = model.from_db(rows.db, [f.attname for f in fields], part)
+            made.append(seen[key])
+        need, goal, action, agency = made
+        needs.setdefault(need.pk, need)
+        children.setdefault((Need, need.pk), [])
+        if goal is not None and goal.pk not in goals:
+            goals[goal.pk] = goal
+            children[(Need, need.pk)].append(goal)
+            children[(Goal, goal.pk)] = []
+        if action is not None:
+            Action.agency.field.set_cached_value(action, agency)
+            children[(Goal, goal.pk)].append(action)
+    for need in needs.values():
+        _prefetched(need, "goals", children[(Need, need.pk)])
+    for goal in goals.values():
+        _prefetched(goal, "actions", children[(Goal, goal.pk)])
+    return list(needs.values())
+
+
+def _prefetched(instance, name: str, items: list) -> None:
+    """`instance.<name>.all()` answers `items` without a statement, as `prefetch_related`
+    leaves it (the same cache, set the way Django sets it)."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache = items
+    queryset._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
 
 
 def _applications(references: list[str]) -> list[Application]:
