@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from joinedup import kept
 from joinedup.federation.loader import load_federation
 
 from .processes import Templates, postgres_server
@@ -29,6 +30,15 @@ def english_between_tests():
     translation.activate("en")
     yield
     translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
+def nothing_kept_between_tests():
+    """Catalogue rows kept per process (`joinedup.kept`) do not outlive a test: its rows are
+    rolled back after it, which sends no signal."""
+    kept.forget_all()
+    yield
+    kept.forget_all()
 
 
 @pytest.fixture(autouse=True)

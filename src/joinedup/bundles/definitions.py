@@ -7,15 +7,20 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from joinedup import kept
 from joinedup.delivery import formdefs as forms
 
 from . import mapping
 from .models import Bundle
 
+#: Active bundles by key, kept per process (`joinedup.kept`): every acceptance, preview and
+#: page asks; loading bundles saves them through the ORM, which forgets them at once.
+BUNDLES = kept.Kept("bundles.active", (Bundle,))
+
 
 def get_bundle(key: str) -> Bundle | None:
-    """An active bundle by key, or None."""
-    return Bundle.objects.filter(key=key, active=True).first()
+    """An active bundle by key, or None. Shared by the process's threads: read it only."""
+    return BUNDLES.get(key, lambda: Bundle.objects.filter(key=key, active=True).first())
 
 
 def active_bundles():

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from joinedup import kept
 from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import ServiceVersion
 from joinedup.federation.localization import pick
@@ -99,13 +100,15 @@ def category_names(keys: Iterable[str], known: Mapping[str, str] | None = None) 
     return [str(names.get(key, key)) for key in keys]
 
 
+#: Every data category, kept per process (`joinedup.kept`): each preview and acceptance
+#: names them; the names are picked in the language of each request from the rows kept.
+CATEGORIES = kept.Kept("preview.categories", (DataCategory,))
+
+
 def _category_names(keys: Iterable[str] | None = None) -> dict[str, str]:
-    found = (
-        DataCategory.objects.all()
-        if keys is None
-        else DataCategory.objects.filter(key__in=list(keys))
-    )
-    return {c.key: c.name for c in found}
+    every = CATEGORIES.get("all", lambda: tuple(DataCategory.objects.all()))
+    wanted = None if keys is None else set(keys)
+    return {c.key: c.name for c in every if wanted is None or c.key in wanted}
 
 
 def leg_errors(

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from joinedup import kept
 from joinedup.delivery import applications as delivery_applications
 from joinedup.delivery import formdefs
 from joinedup.delivery.models import ServiceVersion
@@ -41,6 +42,18 @@ from joinedup.rules.eligibility import Eligibility
 from .models import Bundle
 
 logger = logging.getLogger(__name__)
+
+#: Catalogue rows every screening reads, kept per process (`joinedup.kept`): a bundle's
+#: services with their current versions, what is offered at a place (by its codes), and
+#: jurisdictions by code. A change through the ORM in this process forgets them at once.
+SERVICES = kept.Kept("screening.services", (Service, ServiceVersion))
+OFFERED = kept.Kept("screening.offered", (Offering, Service))
+PLACES = kept.Kept("screening.places", (Jurisdiction,))
+
+
+def jurisdiction(code: str) -> Jurisdiction | None:
+    """A jurisdiction by code (upper case), kept per process."""
+    return PLACES.get(code, lambda: Jurisdiction.objects.filter(code=code).first())
 
 VARIABLES = frozenset(
     {"answers", "place", "province", "municipality", "offered", "assurance", "eligible"}
@@ -61,10 +74,14 @@ class OfferedAt:
         if not isinstance(service_key, str) or not self.codes:
             return False
         if self._offered is None:  # every service offered there, in one query, when first asked
-            self._offered = set(
-                Offering.objects.filter(area__code__in=self.codes).values_list(
-                    "service__key", flat=True
-                )
+            codes = self.codes
+            self._offered = OFFERED.get(
+                tuple(codes),
+                lambda: frozenset(
+                    Offering.objects.filter(area__code__in=codes).values_list(
+                        "service__key", flat=True
+                    )
+                ),
             )
         return service_key in self._offered
 
@@ -94,7 +111,7 @@ def place_for(bundle: Bundle, subject: Person | None, screening: Mapping[str, An
     field = bundle.definition.get("place_from")
     code = screening.get(field) if field else None
     if isinstance(code, str) and code:
-        found = Jurisdiction.objects.filter(code=code.upper()).first()
+        found = jurisdiction(code.upper())
         if found is not None:
             return found
     if subject is None:
@@ -174,10 +191,7 @@ def plan(
     preview routes each leg precisely from its own answers)."""
     place = place_for(bundle, subject, screening)
     values = variables(screening, place, context.assurance)
-    services = {
-        s.key: s for s in Service.objects.filter(key__in=[leg["service"] for leg in bundle.legs])
-    }
-    versions = current_versions(services.values())
+    services, versions = catalogue_of(bundle)
     plans = []
     for leg in bundle.legs:
         service = services.get(leg["service"])
@@ -215,6 +229,18 @@ def plan(
     return plans
 
 
+def catalogue_of(bundle: Bundle) -> tuple[dict[str, Service], dict[int, ServiceVersion]]:
+    """The bundle's services by key and their current versions by service id, kept per
+    process (two queries when not kept)."""
+    keys = tuple(sorted({leg["service"] for leg in bundle.legs}))
+
+    def read():
+        services = {s.key: s for s in Service.objects.filter(key__in=keys)}
+        return services, current_versions(services.values())
+
+    return SERVICES.get(keys, read)
+
+
 def current_versions(services: Iterable[Service]) -> dict[int, ServiceVersion]:
     """The version new applications use, per service, in one query."""
     found: dict[int, ServiceVersion] = {}
@@ -249,7 +275,7 @@ def leg_place(
             code = code.upper()
             if known is not None and code in known:
                 return known[code]
-            found = Jurisdiction.objects.filter(code=code).first()
+            found = jurisdiction(code)
             if known is not None:
                 known[code] = found
             return found

@@ -62,91 +62,129 @@ def retry_wait(attempts: int) -> datetime.timedelta:
 
 def start_legs(leg_ids: Iterable[int]) -> list[BundleLeg]:
     """Start the legs of `leg_ids` not started yet, in the caller's transaction; returns
-    those started now. Each leg in a savepoint: one that fails is held up, the others go."""
+    those started now. Each leg in a savepoint: one that fails is held up, the others go.
+
+    Tried first all together, without a savepoint per leg and with one update of the legs
+    (two statements fewer per leg, one update for all): when anything fails there, all of it
+    is undone and the legs are started again one savepoint each, as before."""
+    ids = list(leg_ids)
+    try:
+        with transaction.atomic(), outbox.batch():
+            return _started(_start_together(_waiting(ids)))
+    except Exception:  # whatever it was, the careful way below says which leg it was
+        logger.info("legs %s started one by one after a failure together", ids, exc_info=True)
     with transaction.atomic(), outbox.batch():
-        waiting = list(
-            BundleLeg.objects.select_for_update(of=("self",))
-            .filter(pk__in=list(leg_ids), application__isnull=True)
-            .exclude(state=BundleLeg.State.ELSEWHERE)
-            .select_related(
-                "submission__subject",
-                "service",
-                "version",
-                "offering__agency",
-                "place",
-                "agency__jurisdiction",
-                # Where the leg's first work item opens (its agency's delivery back-end).
-                "agency__backend",
-            )
-            .order_by("submission_id", "position")
+        return _started([leg for leg in _waiting(ids) if _start(leg)])
+
+
+def _waiting(ids: list[int]) -> list[BundleLeg]:
+    """The legs not started yet, locked."""
+    return list(
+        BundleLeg.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, application__isnull=True)
+        .exclude(state=BundleLeg.State.ELSEWHERE)
+        .select_related(
+            "submission__subject",
+            "service",
+            "version",
+            "offering__agency",
+            "place",
+            "agency__jurisdiction",
+            # Where the leg's first work item opens (its agency's delivery back-end).
+            "agency__backend",
         )
-        started = [leg for leg in waiting if _start(leg)]
-        if started:
-            by_submission: dict = {}
-            for leg in started:
-                by_submission.setdefault(leg.submission_id, []).append(leg)
-            for submission_id, items in by_submission.items():
-                outbox.emit(
-                    LEGS_STARTED,
-                    source=SOURCE,
-                    subject=str(submission_id),
-                    data={
-                        "submission": str(submission_id),
-                        "legs": [
-                            {"leg": leg.key, "application": str(leg.application_id)}
-                            for leg in items
-                        ],
-                    },
-                )
+        .order_by("submission_id", "position")
+    )
+
+
+def _started(started: list[BundleLeg]) -> list[BundleLeg]:
+    """One event per submission naming its legs started now."""
+    by_submission: dict = {}
+    for leg in started:
+        by_submission.setdefault(leg.submission_id, []).append(leg)
+    for submission_id, items in by_submission.items():
+        outbox.emit(
+            LEGS_STARTED,
+            source=SOURCE,
+            subject=str(submission_id),
+            data={
+                "submission": str(submission_id),
+                "legs": [{"leg": leg.key, "application": str(leg.application_id)} for leg in items],
+            },
+        )
     return started
 
 
-def _start(leg: BundleLeg) -> bool:
+#: The fields of a leg written when it starts.
+STARTED_FIELDS = ["application", "state", "started_at", "last_error", "next_attempt_at"]
+
+
+def _start_together(waiting: list[BundleLeg]) -> list[BundleLeg]:
+    """Every leg started with no savepoint of its own; raises when one cannot start (the
+    caller undoes them all)."""
+    now = timezone.now()
+    started = []
+    made = []
+    for leg in waiting:
+        application = _make(leg, now)
+        if application is not None:
+            started.append(leg)
+            made.append(application)
+    if started:
+        BundleLeg.objects.bulk_update(started, STARTED_FIELDS)
+    for leg, application in zip(started, made, strict=True):
+        for hook in when_started:
+            hook(leg, application)
+    return started
+
+
+def _make(leg: BundleLeg, now: datetime.datetime) -> Application | None:
+    """The leg's application made and its process started, the leg's fields set (not
+    saved); None when the leg was sent to another government's node instead."""
     submission = leg.submission
     context = ActingContext.from_json(submission.actor or {})
+    node = crossing.node_for(leg)
+    if node is not None:
+        # Its agency is on another government's node: the leg is sent there.
+        crossing.send_leg(leg, node)
+        return None
+    offering = leg.offering
+    if offering is None:
+        # The offering routing chose is gone: route again (the leg may be held up).
+        offering = route_for(leg.service, leg.place, explain=False).offering
+    leg.version.service = leg.service
+    application = applications.received(
+        context,
+        leg.version,
+        submission.subject,
+        leg.data,
+        submission.channel,
+        leg.place,
+        offering,
+        submitted_at=submission.submitted_at,
+        language=submission.language,
+        scope=SCOPE,
+        key=str(leg.pk),
+    )
+    if offering.agency_id == leg.agency_id:
+        application.agency = leg.agency
+    applications.start(application, context)
+    leg.application = application
+    leg.state = BundleLeg.State.STARTED
+    leg.started_at = now
+    leg.last_error = ""
+    leg.next_attempt_at = None
+    return application
+
+
+def _start(leg: BundleLeg) -> bool:
     now = timezone.now()
     try:
         with transaction.atomic():
-            node = crossing.node_for(leg)
-            if node is not None:
-                # Its agency is on another government's node: the leg is sent there.
-                crossing.send_leg(leg, node)
+            application = _make(leg, now)
+            if application is None:
                 return False
-            offering = leg.offering
-            if offering is None:
-                # The offering routing chose is gone: route again (the leg may be held up).
-                offering = route_for(leg.service, leg.place, explain=False).offering
-            leg.version.service = leg.service
-            application = applications.received(
-                context,
-                leg.version,
-                submission.subject,
-                leg.data,
-                submission.channel,
-                leg.place,
-                offering,
-                submitted_at=submission.submitted_at,
-                language=submission.language,
-                scope=SCOPE,
-                key=str(leg.pk),
-            )
-            if offering.agency_id == leg.agency_id:
-                application.agency = leg.agency
-            applications.start(application, context)
-            leg.application = application
-            leg.state = BundleLeg.State.STARTED
-            leg.started_at = now
-            leg.last_error = ""
-            leg.next_attempt_at = None
-            leg.save(
-                update_fields=[
-                    "application",
-                    "state",
-                    "started_at",
-                    "last_error",
-                    "next_attempt_at",
-                ]
-            )
+            leg.save(update_fields=STARTED_FIELDS)
             for hook in when_started:
                 hook(leg, application)
         return True

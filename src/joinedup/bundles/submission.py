@@ -36,7 +36,7 @@ from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import CLOSED_STATUSES, ApplicationStatus
 from joinedup.federation import routing
 from joinedup.federation.models import Channel
-from joinedup.identity import policy
+from joinedup.identity import acting, policy
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import Person, User, addresses_remembered
 from joinedup.sharing import consent as sharing_consent
@@ -120,7 +120,7 @@ def check(
     """Check a submission through and through; raises BundleError listing every problem."""
     if not isinstance(answers, Mapping) or not isinstance(screening_answers, Mapping):
         raise BundleError("invalid", _("The answers must be a JSON object."))
-    subject = Person.objects.filter(pk=context.subject_id).first()
+    subject = acting.subject_of(context)
     if subject is None:
         raise BundleError("no_applicant", _("Only a person can apply for a life event."))
     cleaned_screening, errors = forms.validate(

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
-from .models import Jurisdiction, Offering, Office, Service
+from joinedup import kept
+
+from .models import Agency, Jurisdiction, Offering, Office, Program, Service
+
+#: The offerings `remember_routes` reads, by services and place codes, kept per process
+#: (`joinedup.kept`): every bundle of a kind asks for the same ones. Shared: read only.
+OFFERINGS = kept.Kept("routing.offerings", (Offering, Agency, Jurisdiction, Program, Service))
 
 
 @dataclass(frozen=True)
@@ -167,12 +173,16 @@ def remember_routes(pairs: Iterable[tuple[Service, Jurisdiction]]) -> None:
     wanted = {(s.pk, p.pk): (s, p) for s, p in pairs if (s.pk, p.pk) not in memo}
     if len(wanted) < 2:
         return  # one pair costs `route_for` its one query anyway
-    codes = {code for _s, place in wanted.values() for code in place.ancestor_codes}
-    offerings = (
-        Offering.objects.filter(service__in={s.pk for s, _p in wanted.values()})
-        .filter(area__code__in=codes)
-        .select_related("agency__jurisdiction", "area", "program")
-        .order_by()
+    codes = tuple(sorted({code for _s, place in wanted.values() for code in place.ancestor_codes}))
+    services = tuple(sorted({s.pk for s, _p in wanted.values()}))
+    offerings = OFFERINGS.get(
+        (services, codes),
+        lambda: tuple(
+            Offering.objects.filter(service__in=services)
+            .filter(area__code__in=codes)
+            .select_related("agency__jurisdiction", "area", "program")
+            .order_by()
+        ),
     )
     by_service: dict[int, list[Offering]] = {}
     for offering in offerings:

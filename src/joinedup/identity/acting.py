@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from joinedup.federation.models import Agency
 
 from . import assurance, mandates
-from .models import Mandate, StaffMembership, User
+from .models import Mandate, Person, StaffMembership, User
 
 SESSION_ACTING_FOR = "identity.acting_for"
 SESSION_MEMBERSHIP = "identity.membership"
@@ -103,6 +103,23 @@ def agency_of(context: ActingContext) -> Agency | None:
         agency = rows.filter(key=context.agency_key).first()
     _keep_agency(context, agency)
     return agency
+
+
+#: Where a context keeps the person it acts for once read (as `_AGENCY`).
+_SUBJECT = "_subject_row"
+
+
+def subject_of(context: ActingContext) -> Person | None:
+    """The person the context acts for, as a row: read once per context. `for_user` hands
+    over the account's own person, read with the token or the session's user (no statement
+    when the person acts for themself)."""
+    if _SUBJECT in context.__dict__:
+        return context.__dict__[_SUBJECT]
+    subject = None
+    if context.subject_id is not None:
+        subject = Person.objects.filter(pk=context.subject_id).first()
+    object.__setattr__(context, _SUBJECT, subject)  # frozen: the value's fields stay as built
+    return subject
 
 
 def _keep_agency(context: ActingContext, agency: Agency | None) -> ActingContext:
@@ -203,6 +220,8 @@ def for_user(
     acting_in = chosen or (memberships[0] if memberships else None)
     fields.update(_membership_fields(acting_in))
     context = ActingContext(**fields)
+    if person is not None and context.subject_id == person.pk:
+        object.__setattr__(context, _SUBJECT, person)  # the row in hand: no second read
     return _keep_agency(context, acting_in.agency) if acting_in else context
 
 
