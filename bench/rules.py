@@ -25,8 +25,9 @@ DATABASE_URL is unset; a database that already holds people is refused. The issu
 for the whole run (database to offers written) is 20 s for 1,000,000 people, with reading
 and writing under 10 s of it.
 
-(f) is done by `--workers` dispatcher processes at once (default 2, each claiming one batch
-event at a time), as several `dispatch-outbox` workers would share the events. Beside the
+(f) is done by `--workers` dispatcher processes at once (default 1; each claims one batch
+event at a time), as several dispatchers could share the events. On two cores shared with
+other work, two took as long as one and half as much CPU again (docs/performance.md). Beside the
 wall times it prints the CPU seconds spent in Python and in the database server's session
 for (c)-(e) and for (f) (the server's read from /proc when it runs on this machine): on a
 shared machine the wall times move with the load, the CPU much less. The registry written
@@ -104,7 +105,7 @@ def main() -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=2,
+        default=1,
         help="outbox dispatchers turning the batch events into offers at once (with --database)",
     )
     parser.add_argument(
