@@ -115,3 +115,34 @@ def test_a_leg_that_cannot_start_is_held_up_shown_and_retried(world):
     assert held.application.due_date == held.due_date
     assert starting.retry_held_up() == 0
     assert applications_of(world) == 6
+
+
+def test_an_agencys_legs_start_together_with_one_update_and_no_savepoint_each(world):
+    """A worker starts an agency's legs with no savepoint per leg and one update of the
+    legs (the careful way, a savepoint each, only after a failure: see the test above)."""
+    # Imported here: only this test counts statements.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    made = submit(world)
+    events = OutboxEvent.objects.filter(type=starting.LEGS_RECEIVED, subject=str(made.pk))
+    ids = next(e.data["legs"] for e in events if e.data["agency"] == "esdc")
+    assert len(ids) == 2
+    with CaptureQueriesContext(connection) as counted:
+        assert len(starting.start_legs(ids)) == 2
+    sent = [q["sql"] for q in counted.captured_queries]
+    updates = [sql for sql in sent if sql.startswith('UPDATE "bundles_bundleleg"')]
+    savepoints = [sql for sql in sent if sql.startswith("SAVEPOINT")]
+    assert len(updates) == 1, "\n".join(sent)
+    # The worker's own block, and the one of the document's handler (one leg issues a
+    # document): not one per leg.
+    assert len(savepoints) <= len(ids), "\n".join(sent)
+    # The savepoint and its release, the lock, the two legs (applications, work item,
+    # status changes, the document and the second leg's update), the legs' update; the
+    # events (on SQLite in the block, on PostgreSQL at the commit).
+    assert len(sent) <= MAX_START_TWO, "\n".join(q[:100] for q in sent)
+
+
+#: ESDC's two legs started by a worker: 13 on PostgreSQL, 14 on SQLite (was 18 and 19: a
+#: savepoint and an update each).
+MAX_START_TWO = 14
