@@ -55,6 +55,7 @@ def jurisdiction(code: str) -> Jurisdiction | None:
     """A jurisdiction by code (upper case), kept per process."""
     return PLACES.get(code, lambda: Jurisdiction.objects.filter(code=code).first())
 
+
 VARIABLES = frozenset(
     {"answers", "place", "province", "municipality", "offered", "assurance", "eligible"}
 )
