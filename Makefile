@@ -49,7 +49,7 @@ format: install
 # The benchmarks load the server with wrk (Debian package), installed by `system` when missing.
 bench: APT_PACKAGES += wrk
 bench: install assets system messages
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 install: $(STAMPS)/python
 

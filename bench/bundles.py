@@ -58,7 +58,7 @@ LEGS = [
 ]
 
 
-from delivery import (  # noqa: E402 - the sibling benchmark's
+from _serving import (  # noqa: E402 - the benchmarks' shared module
     percentile,
     process_cpu_seconds,
     server_errors,

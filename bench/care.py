@@ -52,7 +52,6 @@ import random
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -66,9 +65,7 @@ sys.path.insert(0, str(ROOT / "src"))
 PASSWORD = "bench-care-pass-" + "x" * 12
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+from _serving import percentile, server_errors, start_server  # noqa: E402 - the benchmarks' shared module
 
 
 def scratch_database() -> tuple[str, callable]:
@@ -410,7 +407,7 @@ def run(args) -> int:
     shared = rng.sample(cases, min(len(cases), args.requests))
     other_agency_member(world, [pk for _ref, pk in shared])
     connection.close()  # the server's workers and this process each use their own
-    process, log = start_server(args.port)
+    process, log = start_server(args.port, "care")
     try:
         times = timed(args, process, shared, membership.pk, agency.pk)
     except Exception:
@@ -544,35 +541,6 @@ def totp_now(email: str) -> str:
     code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
     connection.close()
     return code
-
-
-def start_server(port: int) -> tuple[subprocess.Popen, Path]:
-    """`joinedup serve` as a user runs it (DEBUG off, production settings), errors to a file."""
-    log = Path(tempfile.mkstemp(prefix="joinedup-bench-care-", suffix=".log")[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env={**os.environ, "JOINEDUP_DEBUG": "false", "JOINEDUP_SSL_REDIRECT": "false"},
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/ping")
-            probe.getresponse().read()
-            probe.close()
-            break
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError("the server stopped:\n" + server_errors(log)) from None
-            time.sleep(0.3)
-    return server, log
-
-
-def server_errors(log: Path, lines: int = 40) -> str:
-    text = log.read_text(errors="replace").strip().splitlines()
-    return "\n".join(text[-lines:]) if text else "(nothing on the server's error output)"
 
 
 def statements(browser, path: str) -> int:

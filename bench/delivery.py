@@ -32,7 +32,6 @@ import multiprocessing
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,60 +42,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from _serving import percentile, process_cpu_seconds, server_errors, start_server  # noqa: E402 - the benchmarks' shared module
+
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
 
 #: A caseworker's three steps, then a document issued (the process the engine's cost test
 #: bounds, in tests/delivery/files).
 PROCESS = (ROOT / "tests" / "delivery" / "files" / "three_steps.bpmn").read_text()
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """CPU time of `pid` and its live children (gunicorn's workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def start_server(port: int, **env: str) -> tuple[subprocess.Popen, Path]:
-    """`joinedup serve` as a user runs it (DEBUG off, production settings) on a loopback port,
-    its error output kept in a file so that a failure can show the server's side of it."""
-    log = Path(tempfile.mkstemp(prefix="joinedup-bench-server-", suffix=".log")[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env={**os.environ, "JOINEDUP_DEBUG": "false", **env},
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
-            break
-        except OSError:
-            if server.poll() is not None:
-                break
-            time.sleep(0.3)
-    return server, log
-
-
-def server_errors(log: Path, lines: int = 60) -> str:
-    """The end of the server's error output, to print beside a benchmark's failure."""
-    text = log.read_text(errors="replace").strip().splitlines()
-    return "\n".join(text[-lines:]) if text else "(the server wrote nothing to its error output)"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> int:

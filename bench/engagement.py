@@ -28,7 +28,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
+
+
+from _serving import server_errors, start_server  # noqa: E402 - the benchmarks' shared module
 
 
 def scratch_name(server: str) -> str:
@@ -327,32 +329,6 @@ def staff_cookie(consultation) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
 
 
-def start_server(port: int) -> tuple[subprocess.Popen, Path]:
-    """`joinedup serve` as a user runs it (DEBUG off, production settings), errors to a file."""
-    log = Path(tempfile.mkstemp(prefix="joinedup-bench-engagement-", suffix=".log")[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env={**os.environ, "JOINEDUP_DEBUG": "false", "JOINEDUP_SSL_REDIRECT": "false"},
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
-            break
-        except OSError:
-            if server.poll() is not None:
-                break
-            time.sleep(0.3)
-    return server, log
-
-
-def server_errors(log: Path, lines: int = 40) -> str:
-    text = log.read_text(errors="replace").strip().splitlines()
-    return "\n".join(text[-lines:]) if text else "(nothing on the server's error output)"
-
-
 def fetch(url: str, cookie: str = "") -> bytes:
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError(url)
@@ -400,7 +376,7 @@ def main() -> int:
             if not (static_root / "staticfiles.json").exists():
                 call_command("collectstatic", interactive=False, verbosity=0)
             cookie = staff_cookie(consultation)
-            process, log = start_server(args.port)
+            process, log = start_server(args.port, "engagement")
             try:
                 run(consultation, args.repeat, f"http://127.0.0.1:{args.port}", cookie)
             except Exception:

@@ -38,7 +38,6 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,9 @@ DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/test"
 CATEGORIES = ("staff", "operations", "payments", "capital", "overhead")
 PHASES = ("proposed", "approved", "adjusted", "executed")
 FIRST_YEAR = 2016
+
+
+from _serving import server_errors, start_server  # noqa: E402 - the benchmarks' shared module
 
 
 def scratch_name(server: str) -> str:
@@ -369,7 +371,9 @@ def run(args) -> int:
             ("(a.place = ? OR a.place LIKE ?)", [year, province.path, province.path + "/%"]),
         ),
     ]
-    process, log = start_server(args.port)
+    # The API serves no static file; an empty folder keeps whitenoise quiet.
+    static = tempfile.mkdtemp(prefix="joinedup-bench-funding-static-")
+    process, log = start_server(args.port, "funding", JOINEDUP_STATIC_ROOT=static)
     try:
         if process.poll() is not None:
             print(f"the server did not start; its error output:\n{server_errors(log)}")
@@ -439,39 +443,6 @@ def timed(args, cases, duck, base: str, log: Path, started: float) -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(f"whole run {time.perf_counter() - started:.0f} s")
     return 1 if failed or errors else 0
-
-
-def start_server(port: int) -> tuple[subprocess.Popen, Path]:
-    """`joinedup serve` as a user runs it (DEBUG off, production settings), errors to a file."""
-    log = Path(tempfile.mkstemp(prefix="joinedup-bench-funding-", suffix=".log")[1])
-    static = Path(tempfile.mkdtemp(prefix="joinedup-bench-funding-static-"))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "joinedup.cli", "serve", "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        env={
-            **os.environ,
-            "JOINEDUP_DEBUG": "false",
-            "JOINEDUP_SSL_REDIRECT": "false",
-            # The API serves no static file; an empty folder keeps whitenoise quiet.
-            "JOINEDUP_STATIC_ROOT": str(static),
-        },
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2).read()
-            break
-        except OSError:
-            if server.poll() is not None:
-                break
-            time.sleep(0.3)
-    return server, log
-
-
-def server_errors(log: Path, lines: int = 40) -> str:
-    text = log.read_text(errors="replace").strip().splitlines()
-    return "\n".join(text[-lines:]) if text else "(nothing on the server's error output)"
 
 
 def fetch(url: str) -> bytes:

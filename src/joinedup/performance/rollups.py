@@ -381,8 +381,8 @@ def recompute_survey_rollups() -> None:
 
 
 #: PostgreSQL's memory for each sort or hash of the rebuild's GROUP BYs, for its transaction
-#: only: at the default (4 MB) each of the thirty GROUP BYs over ten million facts spills its
-#: groups to disk in batches; the rebuild runs alone, rarely, on a server with memory to spare.
+#: only: the thirty GROUP BYs over millions of facts sort and hash far more than the default
+#: 4 MB holds, and the rebuild runs alone and rarely.
 REBUILD_WORK_MEM = "256MB"
 
 
