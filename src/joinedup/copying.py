@@ -16,6 +16,10 @@ tuples of plain values in the order of the columns it names, and:
   `ignore_conflicts`).
 - `read(sql, params)` yields the rows of a query: on PostgreSQL through `COPY (…) TO
   STDOUT` with the types given (one stream, no cursor round trips), elsewhere by fetching.
+- `read_ints(queryset)` gives an integer query as one array (on PostgreSQL one text the
+  server joins, parsed by NumPy), `next_ids(model, count)` new ids from the model's
+  sequence (PostgreSQL) for rows written with their ids, `among` a list of ids as one
+  array parameter.
 
 Both run on the connection's current transaction: inside `transaction.atomic()` a failure
 leaves nothing written.
