@@ -69,3 +69,39 @@ def test_integers_read_as_one_array_and_ids_matched_as_one_parameter():
     query = Person.objects.filter(pk=ids[2]).values_list("pk", "given_names").query
     rows = list(copying.read(*query.sql_with_params(), types=["int8", "text"]))
     assert [tuple(r) for r in rows] == [(ids[2], "P2")]
+
+
+def test_ids_taken_from_the_sequence_are_new_and_written_with_the_rows():
+    """`next_ids`: on PostgreSQL new values of the table's sequence, as a range when no other
+    session took one meanwhile, else listed; elsewhere None (the caller reads back)."""
+    from django.db import connection
+
+    from joinedup.rules.models import Entitlement
+
+    person = Person.objects.create(given_names="Seq", family_name="Copy")
+    ids = copying.next_ids(Entitlement, 3)
+    if connection.vendor != "postgresql":
+        assert ids is None
+        return
+    assert copying.next_ids(Entitlement, 0) == []
+    assert len(set(ids)) == 3
+    columns = ["id", "person_id", "benefit", "jurisdiction", "period", "amount", "package"]
+    copying.write(
+        Entitlement,
+        columns,
+        [(pk, person.pk, f"b{n}", "CA", "2026-07", "1.00", "ca") for n, pk in enumerate(ids)],
+    )
+    assert sorted(Entitlement.objects.values_list("pk", flat=True)) == sorted(ids)
+    # The ORM's next insert takes a value after them.
+    later = Entitlement.objects.create(
+        person=person, benefit="b9", jurisdiction="CA", period="2026-07", amount=1, package="ca"
+    )
+    assert later.pk > max(ids)
+    # Values that are not a range (here the sequence steps by 2) come back listed.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Entitlement._meta.db_table])
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 2")
+    stepped = copying.next_ids(Entitlement, 4)
+    assert len(set(stepped)) == 4 and stepped[1] - stepped[0] == 2
+    assert not set(stepped) & set(Entitlement.objects.values_list("pk", flat=True))

@@ -16,6 +16,10 @@ tuples of plain values in the order of the columns it names, and:
   `ignore_conflicts`).
 - `read(sql, params)` yields the rows of a query: on PostgreSQL through `COPY (…) TO
   STDOUT` with the types given (one stream, no cursor round trips), elsewhere by fetching.
+- `read_ints(queryset)` gives an integer query as one array (on PostgreSQL one text the
+  server joins, parsed by NumPy), `next_ids(model, count)` new ids from the model's
+  sequence (PostgreSQL) for rows written with their ids, `among` a list of ids as one
+  array parameter.
 
 Both run on the connection's current transaction: inside `transaction.atomic()` a failure
 leaves nothing written.
@@ -183,11 +187,42 @@ def among(queryset: models.QuerySet, name: str, values: Iterable[Any]) -> models
     return queryset.extra(where=[f"{column} = ANY(%s)"], params=[values])  # noqa: S610
 
 
+def next_ids(
+    model: type[models.Model], count: int, *, using: str = DEFAULT_DB_ALIAS
+) -> list[int] | None:
+    """On PostgreSQL, `count` new values of the model's automatic primary key, taken from
+    its sequence in one query (`nextval` over `generate_series`), for rows written with
+    their ids by `write`: the caller knows each row's id without reading the rows back.
+    Elsewhere None (SQLite has no sequence: the caller reads the ids back)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return None
+    if not count:
+        return []
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        sequence = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        # The values as a range when no other session took one meanwhile (the usual case):
+        # one row back, not a million; else the values themselves, as one text.
+        cursor.execute(
+            "WITH s AS MATERIALIZED (SELECT nextval(%s::regclass) AS v "
+            "FROM generate_series(1, %s)) SELECT min(v), max(v), CASE WHEN "
+            "max(v) - min(v) + 1 = count(*) THEN NULL ELSE "
+            "(SELECT string_agg(v::text, ' ') FROM s) END FROM s",
+            [sequence, count],
+        )
+        low, high, listed = cursor.fetchone()
+    if listed is None:
+        return list(range(low, high + 1))
+    return np.fromstring(listed, dtype=np.int64, sep=" ").tolist()
+
+
 def read_ints(queryset: models.QuerySet) -> np.ndarray:
     """The rows of a `values_list` queryset whose columns are all integers, none null, as
-    one array (rows × columns). On PostgreSQL the rows come in one COPY stream, parsed by
-    NumPy in one call: no Python object per value (a million rows of three columns in about
-    a second, where reading them row by row takes several)."""
+    one array (rows × columns). On PostgreSQL the rows come joined into one text by the
+    server, parsed by NumPy in one call: no Python object per value or per row."""
     connection = connections[queryset.db]
     width = len(queryset.query.values_select) + len(queryset.query.annotation_select)
     try:
@@ -199,14 +234,16 @@ def read_ints(queryset: models.QuerySet) -> np.ndarray:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return np.array(rows, dtype=np.int64).reshape(-1, width)
-    data = bytearray()
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT", params or None) as copy,
-    ):
-        for chunk in copy:
-            data += chunk
-    if not data:
+    # The rows joined into one text by the server (`string_agg`), sent as one value: a
+    # COPY stream comes a row at a time, each through Python (0.19 s for 720,000 values
+    # where this takes 0.07 s). One text holds up to 1 GB, about 100,000,000 values.
+    columns = ", ".join(f"c{i}" for i in range(width))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT string_agg(concat_ws(' ', {columns}), ' ') FROM ({sql}) AS q({columns})",  # noqa: S608
+            params,
+        )
+        text = cursor.fetchone()[0]
+    if not text:
         return np.zeros((0, width), dtype=np.int64)
-    # Tabs and line ends are both white space to the parser.
-    return np.fromstring(data.decode(), dtype=np.int64, sep=" ").reshape(-1, width)
+    return np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, width)

@@ -92,6 +92,30 @@ def test_a_run_stores_each_entitlement_with_one_event_and_a_rerun_adds_none(peop
     assert {i["entitlement"] for i in items} == set(
         Entitlement.objects.values_list("pk", flat=True)
     )
+    # Each item names its own entitlement (on PostgreSQL the ids are taken from the
+    # sequence before the rows are written, elsewhere read back).
+    stored_rows = {
+        e.pk: (e.person_id, e.benefit, e.service or None, e.jurisdiction, e.period, e.amount)
+        for e in Entitlement.objects.all()
+    }
+    for item in items:
+        assert set(item) == {
+            "entitlement",
+            "person",
+            "benefit",
+            "service",
+            "jurisdiction",
+            "period",
+            "amount",
+        }
+        assert stored_rows[item["entitlement"]] == (
+            item["person"],
+            item["benefit"],
+            item["service"],
+            item["jurisdiction"],
+            item["period"],
+            Decimal(item["amount"]),
+        )
 
     again = run_population("CA-ON", "2026-07", incomes)
     assert (again.found, again.new, again.updated) == (5, 0, 0)
@@ -146,3 +170,33 @@ def test_the_command_runs_a_place_from_a_csv_of_incomes(people, tmp_path):
     assert stored() == {("Alex", "ca_on_tor_transit_discount"): Decimal("33.60")}
     with pytest.raises(CommandError, match="XX-NONE"):
         call_command("rules", "run-population", "--jurisdiction", "XX-NONE", "--period", "2026-07")
+
+
+def test_the_events_json_is_what_json_dumps_gives():
+    """The batch event's data is joined as text from parts: the same text as `json.dumps`
+    of the dictionaries, escapes included."""
+    import json
+
+    from joinedup.rules.entitlements import _event_data
+
+    rows = [
+        (7, "ca_child_benefit", "ca.child-benefit", "CA", "2026-07", "514.07", "ca", "1", ""),
+        (8, 'odd"name\\é', "", "CA-ON", "2026-07", "0.01", "ca_on", "1", ""),
+    ]
+    text = _event_data("2026-07", rows, [41, 42])
+    expected = {
+        "period": "2026-07",
+        "entitlements": [
+            {
+                "entitlement": pk,
+                "person": row[0],
+                "benefit": row[1],
+                "service": row[2] or None,
+                "jurisdiction": row[3],
+                "period": row[4],
+                "amount": row[5],
+            }
+            for pk, row in zip([41, 42], rows, strict=True)
+        ],
+    }
+    assert text == json.dumps(expected)

@@ -616,12 +616,8 @@ def _offer_in_sql(
             WHERE o.found IS NULL AND x.found IS NULL
             ORDER BY i.person_id, i.service_id, i.n
         ),
-        made AS (
-            INSERT INTO {table["offer"]} (id, person_id, service_id, event_id, bundle_id, leg,
-                place, amount, currency, period, trigger, answers, status, created_at)
-            SELECT gen_random_uuid(), i.person_id, i.service_id, i.event_id, i.bundle_id,
-                i.leg, COALESCE(j.code, ''), i.amount, COALESCE(m.currency, ''), i.period,
-                %s, '{{}}'::jsonb, %s, %s
+        homes AS MATERIALIZED (
+            SELECT i.*, h.jurisdiction_id
             FROM items i
             LEFT JOIN LATERAL (
                 SELECT a.jurisdiction_id FROM {table["address"]} a
@@ -629,12 +625,26 @@ def _offer_in_sql(
                     AND (a.valid_to IS NULL OR a.valid_to >= %s)
                 ORDER BY a.valid_from DESC LIMIT 1
             ) h ON TRUE
-            LEFT JOIN {table["jurisdiction"]} j ON j.id = h.jurisdiction_id
-            LEFT JOIN LATERAL (
+        ),
+        -- Each place's code and currency (the nearest up its path that has one), once per
+        -- place of the batch's homes, not once per offer (a few places, ten thousand offers).
+        places AS MATERIALIZED (
+            SELECT j.id, j.code, COALESCE((
                 SELECT c.currency FROM {table["jurisdiction"]} c
                 WHERE c.code = ANY(string_to_array(j.path, '/')) AND c.currency <> ''
                 ORDER BY array_position(string_to_array(j.path, '/'), c.code) DESC LIMIT 1
-            ) m ON TRUE
+            ), '') AS currency
+            FROM {table["jurisdiction"]} j
+            WHERE j.id IN (SELECT DISTINCT jurisdiction_id FROM homes)
+        ),
+        made AS (
+            INSERT INTO {table["offer"]} (id, person_id, service_id, event_id, bundle_id, leg,
+                place, amount, currency, period, trigger, answers, status, created_at)
+            SELECT gen_random_uuid(), i.person_id, i.service_id, i.event_id, i.bundle_id,
+                i.leg, COALESCE(j.code, ''), i.amount, COALESCE(j.currency, ''), i.period,
+                %s, '{{}}'::jsonb, %s, %s
+            FROM homes i
+            LEFT JOIN places j ON j.id = i.jurisdiction_id
             ON CONFLICT DO NOTHING
             RETURNING id, person_id, service_id
         ),
@@ -697,11 +707,11 @@ def _offer_in_sql(
         list(months.values()),
         Offer.Status.OPEN.value,
         stopped,
+        today,
+        today,
         Offer.Trigger.ENTITLEMENT_FOUND.value,
         Offer.Status.OPEN.value,
         now,
-        today,
-        today,
         *_worded(services.values()),
         now,
         now,

@@ -407,7 +407,8 @@ COLUMNS = (
 def _store(rows: list[tuple], month: str, report: RunReport) -> None:
     """Write the new entitlements (each with its event) and update changed amounts, in one
     transaction: a run that fails leaves nothing half-written. The new rows go in one COPY;
-    their ids are read back in one query for the events."""
+    on PostgreSQL their ids are taken from the table's sequence first (one query for all of
+    them) and written with the rows, elsewhere read back in one query, for the events."""
     benefits = {row[1] for row in rows}
     with transaction.atomic(), outbox.batch():
         existing = {
@@ -417,16 +418,25 @@ def _store(rows: list[tuple], month: str, report: RunReport) -> None:
             .order_by()
             .values_list("pk", "person_id", "benefit", "amount")
         }
-        new = [row for row in rows if (row[0], row[1]) not in existing]
+        # A first run of the month has nothing stored: every row is new.
+        new = [row for row in rows if (row[0], row[1]) not in existing] if existing else rows
         changed = [
             Entitlement(pk=old[0], amount=Decimal(row[5]), version=row[7], trace=json.loads(row[8]))
             for row in rows
             if (old := existing.get((row[0], row[1]))) is not None and old[1] != Decimal(row[5])
         ]
         now = timezone.now()
-        copying.write(Entitlement, [*COLUMNS, "computed_at"], [(*row, now) for row in new])
+        ids = copying.next_ids(Entitlement, len(new))
+        if ids is not None:
+            copying.write(
+                Entitlement,
+                ["id", *COLUMNS, "computed_at"],
+                [(pk, *row, now) for pk, row in zip(ids, new, strict=True)],
+            )
+        else:
+            copying.write(Entitlement, [*COLUMNS, "computed_at"], [(*row, now) for row in new])
         Entitlement.objects.bulk_update(changed, ["amount", "version", "trace"], batch_size=5000)
-        if new:
+        if new and ids is None:
             named = sorted(benefits)
             which = Case(
                 *(When(benefit=b, then=Value(i)) for i, b in enumerate(named)),
@@ -437,33 +447,41 @@ def _store(rows: list[tuple], month: str, report: RunReport) -> None:
                 .annotate(which=which)
                 .values_list("pk", "person_id", "which")
             )
-            ids = {
+            found = {
                 (person, named[b]): pk
                 for pk, person, b in zip(
                     read[:, 0].tolist(), read[:, 1].tolist(), read[:, 2].tolist(), strict=True
                 )
             }
+            ids = [found[(row[0], row[1])] for row in new]
         for start in range(0, len(new), BATCH):
-            chunk = new[start : start + BATCH]
             outbox.emit(
                 EVENT,
                 source=SOURCE,
                 subject=f"{month}:{start // BATCH + 1}",
-                data={
-                    "period": month,
-                    "entitlements": [
-                        {
-                            "entitlement": ids[(row[0], row[1])],
-                            "person": row[0],
-                            "benefit": row[1],
-                            "service": row[2] or None,
-                            "jurisdiction": row[3],
-                            "period": row[4],
-                            "amount": row[5],
-                        }
-                        for row in chunk
-                    ],
-                },
+                data=_event_data(month, new[start : start + BATCH], ids[start : start + BATCH]),
             )
     report.new = len(new)
     report.updated = len(changed)
+
+
+def _event_data(month: str, rows: list[tuple], ids: list[int]) -> copying.JSONText:
+    """A batch event's data, `{"period": …, "entitlements": [{"entitlement": …, "person": …,
+    "benefit": …, "service": …, "jurisdiction": …, "period": …, "amount": …}, …]}`, as the
+    JSON text `json.dumps` gives, joined from parts: the texts a run repeats (benefit,
+    service, place, month) are encoded once, not once per item of a million (the amount
+    is digits and a point, the ids integers: nothing to escape)."""
+    encoded: dict[object, str] = {}
+
+    def text(value: object) -> str:
+        if value not in encoded:
+            encoded[value] = json.dumps(value)
+        return encoded[value]
+
+    items = ", ".join(
+        f'{{"entitlement": {pk}, "person": {row[0]}, "benefit": {text(row[1])}, '
+        f'"service": {text(row[2] or None)}, "jurisdiction": {text(row[3])}, '
+        f'"period": {text(row[4])}, "amount": "{row[5]}"}}'
+        for pk, row in zip(ids, rows, strict=True)
+    )
+    return copying.JSONText(f'{{"period": {json.dumps(month)}, "entitlements": [{items}]}}')
