@@ -39,6 +39,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
+from joinedup import prepared
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import StaffMembership
 from joinedup.sharing import outbox
@@ -93,7 +94,7 @@ class Run:
     def save_application(self) -> None:
         """Write the application with this step's changes: one INSERT or one UPDATE."""
         if self.saved:
-            self.application.save(update_fields=STEP_FIELDS)
+            STEP_UPDATE.save(self.application, STEP_FIELDS)
         else:
             self.application.save(force_insert=True)
             self.saved = True
@@ -388,6 +389,10 @@ STEP_FIELDS = [
     "outcome_reasons",
     "updated_at",
 ]
+
+#: That UPDATE, written once per database (`joinedup.prepared`; nothing listens to an
+#: application's saves).
+STEP_UPDATE = prepared.Update(Application)
 
 
 def _advance(
