@@ -282,6 +282,52 @@ class Update:
                 raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
+class Insert:
+    """`Model.objects.bulk_create(rows)` for a model with an automatic key, its INSERT
+    written once per database and number of rows: the ORM builds and compiles it anew each
+    time. The key comes back with `RETURNING` (PostgreSQL; SQLite from 3.35, else the ORM
+    does it). Values are prepared as the ORM prepares them (`pre_save` with `add`,
+    `get_db_prep_save`). No signal is sent, as with `bulk_create`."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self._sql: dict[tuple[str, int], str] = {}
+        meta = model._meta
+        self.fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+
+    def create(
+        self, instances: list[models.Model], *, using: str = DEFAULT_DB_ALIAS
+    ) -> list[models.Model]:
+        if not instances:
+            return instances
+        connection = connections[using]
+        if not connection.features.can_return_rows_from_bulk_insert:
+            return self.model.objects.using(using).bulk_create(instances)
+        key = (using, len(instances))
+        sql = self._sql.get(key)
+        meta = self.model._meta
+        if sql is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(field.column) for field in self.fields)
+            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            sql = self._sql[key] = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (the model's own names, quoted)
+                f"VALUES {', '.join([row] * len(instances))} RETURNING {quote(meta.pk.column)}"
+            )
+        params: list[Any] = []
+        for instance in instances:
+            instance._prepare_related_fields_for_save(operation_name="bulk_create")
+            for field in self.fields:
+                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            keys = cursor.fetchall()
+        for instance, (pk,) in zip(instances, keys, strict=True):
+            instance.pk = pk
+            instance._state.adding, instance._state.db = False, using
+        return instances
+
+
 def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[dict], Any]:
     """How to find, among the call's values, the one that goes where `param` stood."""
     if isinstance(param, str):

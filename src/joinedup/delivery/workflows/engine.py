@@ -479,6 +479,10 @@ def announce_item(item: WorkItem, verb: str, extra: dict | None = None) -> None:
     outbox.emit(WORKITEM_EVENT + verb, source=timeline.SOURCE, subject=str(item.pk), data=data)
 
 
+#: A step's new work items, their INSERT written once (`joinedup.prepared`).
+_NEW_ITEMS = prepared.Insert(WorkItem)
+
+
 def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None:
     """Bring work items, the clock and the status in line with the instance's state.
 
@@ -500,7 +504,7 @@ def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None
     waiting_for_applicant = False
     # The new work items in one INSERT (the application's row may come later in the same
     # transaction: foreign keys are checked at the commit).
-    new_items = WorkItem.objects.bulk_create(
+    new_items = _NEW_ITEMS.create(
         [_work_item_for(application, task) for tid, task in ready.items() if tid not in known]
     )
     for item in new_items:
