@@ -1,13 +1,14 @@
 """Statements compiled once and run with new values give the rows the ORM gives, on SQLite and
 PostgreSQL: texts, lists of each length, numbers, dates, and texts inside a LIKE pattern
-(escaped as the ORM escapes them)."""
+(escaped as the ORM escapes them); instances, updates and inserts as the ORM makes them."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
-from django.db.models import Q, Sum
+from django.db import DatabaseError
+from django.db.models import F, Q, Sum
 
 from joinedup import prepared
 from joinedup.performance.models import GroupRollup
@@ -108,3 +109,61 @@ def test_numbers_dates_and_the_shape_choose_the_statement(rows):
     assert [(prepared.as_date(m), c) for m, c in by_month] == [
         (row.month, row.completed) for row in rows[:4] if row.month >= since
     ]
+
+
+INSTANCES = prepared.Instances(
+    "test.instances",
+    lambda a: (
+        GroupRollup.objects.filter(service_key=a.text("key"), month__gte=a.day("since"))
+        .annotate(twice=F("completed") * 2)
+        .order_by("pk")
+    ),
+)
+
+
+def test_instances_are_the_orms_own(rows):
+    since = datetime.date(2025, 2, 1)
+    for key in KEYS:
+        found = INSTANCES.all(key=key, since=since)
+        expected = list(
+            GroupRollup.objects.filter(service_key=key, month__gte=since)
+            .annotate(twice=F("completed") * 2)
+            .order_by("pk")
+        )
+        assert [(r.pk, r.month, r.completed, r.twice) for r in found] == [
+            (r.pk, r.month, r.completed, r.twice) for r in expected
+        ]
+        assert all(not r._state.adding and r._state.db == "default" for r in found)
+    with pytest.raises(GroupRollup.DoesNotExist):
+        INSTANCES.get(key="nothing", since=since)
+
+
+def test_an_update_and_an_insert_write_what_the_orm_writes(rows):
+    row = rows[0]
+    row.completed, row.value = 999, "changed"
+    prepared.Update(GroupRollup).save(row, ["completed", "value"])
+    again = GroupRollup.objects.get(pk=row.pk)
+    assert (again.completed, again.value, again.month) == (999, "changed", row.month)
+    row.pk = -1
+    with pytest.raises(DatabaseError):
+        prepared.Update(GroupRollup).save(row, ["completed"])
+
+    made = [
+        GroupRollup(
+            month=datetime.date(2026, 1, 1),
+            service_key="new",
+            jurisdiction="CA",
+            agency="a",
+            channel="online",
+            dimension="place",
+            value=f"v{n}",
+            completed=n,
+        )
+        for n in range(3)
+    ]
+    prepared.Insert(GroupRollup).create(made)
+    assert all(m.pk is not None and not m._state.adding for m in made)
+    assert [
+        (r.pk, r.value, r.completed)
+        for r in GroupRollup.objects.filter(service_key="new").order_by("pk")
+    ] == [(m.pk, m.value, m.completed) for m in made]

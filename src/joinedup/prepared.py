@@ -31,7 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
+from django.db.models.query import get_related_populators
 
 #: Stand-in texts are made of this mark and letters only (nothing a LIKE pattern escapes).
 MARK = "\x1e"
@@ -159,6 +160,172 @@ class Statement:
                     return raw.fetchall()
             cursor.execute(sql, params)
             return cursor.fetchall()
+
+
+class Instances:
+    """A query of model instances compiled once per database, then run with new values.
+
+    A step of the process engine locks its work item with the application, version, service,
+    agency and back-end: compiling that statement (joins, deferred columns, the lock, an
+    `EXISTS`) cost the ORM more than PostgreSQL spent running it. Here the builder's QuerySet
+    is compiled once; each call sends its SQL with the real values and builds the instances
+    as the ORM's own iteration does (the same converters, related objects and annotations).
+
+        LOCK = prepared.Instances("lock", lambda a: Item.objects.filter(pk=a.number("pk")))
+        LOCK.get(pk=item.pk)
+    """
+
+    def __init__(self, name: str, build: Callable[[Stand], models.QuerySet]) -> None:
+        self.name = name
+        self.build = build
+        self._compiled: dict[tuple[str, str], tuple] = {}
+
+    def compile(self, alias: str) -> tuple:
+        key = (alias, connections[alias].vendor)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found
+        stand = Stand()
+        queryset = self.build(stand)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = [column[0] for column in select[0 : compiler.col_count]]
+        converters = list(compiler.get_converters(fields).items())
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        like = connections[alias].ops.prep_for_like_query
+        found = self._compiled[key] = (
+            sql,
+            [_getter(stand, param, like) for param in params],
+            converters,
+            klass_info["model"],
+            (start, end, init_list),
+            get_related_populators(klass_info, select, alias),
+            dict(compiler.annotation_col_map or {}),
+        )
+        return found
+
+    def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[models.Model]:
+        """The instances for these values (single values only)."""
+        sql, getters, converters, model, (start, end, init_list), populators, annotations = (
+            self.compile(using)
+        )
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [get(values) for get in getters])
+            rows = cursor.fetchall()
+        found = []
+        for row in rows:
+            row = list(row)
+            for position, (functions, expression) in converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            instance = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+    def get(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> models.Model:
+        """The one instance for these values; the model's DoesNotExist when there is none."""
+        found = self.all(using=using, **values)
+        if not found:
+            raise self._compiled[using, connections[using].vendor][3].DoesNotExist(
+                f"{self.name}: no row for {values}"
+            )
+        return found[0]
+
+
+class Update:
+    """`instance.save(update_fields=...)` for one row, its UPDATE written once per database
+    and set of columns. The ORM's save builds and compiles the UPDATE anew each time; a step
+    of the process engine writes the same columns of its application and work item on every
+    step. The values are prepared as the save prepares them (`pre_save`, so `auto_now`
+    columns take the time; `get_db_prep_save`). No `pre_save`/`post_save` signal is sent:
+    only for models whose saves nothing listens to."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, list]] = {}
+
+    def _compile(self, alias: str, names: tuple[str, ...]) -> tuple[str, list]:
+        key = (alias, names)
+        found = self._sql.get(key)
+        if found is None:
+            meta = self.model._meta
+            fields = [meta.get_field(name) for name in names]
+            quote = connections[alias].ops.quote_name
+            columns = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            sql = f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608 (the model's own names, quoted)
+            found = self._sql[key] = (sql, fields)
+        return found
+
+    def save(
+        self, instance: models.Model, fields: list[str], *, using: str = DEFAULT_DB_ALIAS
+    ) -> None:
+        """Write these columns of the instance's row; an error when no row was updated (as
+        the ORM's save with `update_fields` does)."""
+        connection = connections[using]
+        sql, found = self._compile(using, tuple(fields))
+        params = [
+            field.get_db_prep_save(field.pre_save(instance, False), connection) for field in found
+        ]
+        params.append(self.model._meta.pk.get_db_prep_value(instance.pk, connection))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if cursor.rowcount == 0:
+                raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+class Insert:
+    """`Model.objects.bulk_create(rows)` for a model with an automatic key, its INSERT
+    written once per database and number of rows: the ORM builds and compiles it anew each
+    time. The key comes back with `RETURNING` (PostgreSQL; SQLite from 3.35, else the ORM
+    does it). Values are prepared as the ORM prepares them (`pre_save` with `add`,
+    `get_db_prep_save`). No signal is sent, as with `bulk_create`."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self._sql: dict[tuple[str, int], str] = {}
+        meta = model._meta
+        self.fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+
+    def create(
+        self, instances: list[models.Model], *, using: str = DEFAULT_DB_ALIAS
+    ) -> list[models.Model]:
+        if not instances:
+            return instances
+        connection = connections[using]
+        if not connection.features.can_return_rows_from_bulk_insert:
+            return self.model.objects.using(using).bulk_create(instances)
+        key = (using, len(instances))
+        sql = self._sql.get(key)
+        meta = self.model._meta
+        if sql is None:
+            quote = connection.ops.quote_name
+            columns = ", ".join(quote(field.column) for field in self.fields)
+            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+            sql = self._sql[key] = (
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (the model's own names, quoted)
+                f"VALUES {', '.join([row] * len(instances))} RETURNING {quote(meta.pk.column)}"
+            )
+        params: list[Any] = []
+        for instance in instances:
+            instance._prepare_related_fields_for_save(operation_name="bulk_create")
+            for field in self.fields:
+                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            keys = cursor.fetchall()
+        for instance, (pk,) in zip(instances, keys, strict=True):
+            instance.pk = pk
+            instance._state.adding, instance._state.db = False, using
+        return instances
 
 
 def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[dict], Any]:

@@ -24,15 +24,17 @@ pytestmark = pytest.mark.django_db
 THREE_STEPS = (Path(__file__).parent / "files" / "three_steps.bpmn").read_text()
 
 #: Upper bounds, statements included (BEGIN/COMMIT, savepoints, the outbox's task row and
-#: wake-up). A submission (11): version, idempotency key, person, address, routing (the
-#: offering with its agency, the agency's calendar's jurisdiction and its back-end), the
-#: savepoint, the work item, the application inserted once with its first step, both
-#: timeline rows in one INSERT, its three events in one INSERT, the release. A step (7):
+#: wake-up). A submission (8): the idempotency key, the address, the savepoint, the work
+#: item, the application inserted once with its first step, both timeline rows in one
+#: INSERT, its three events in one INSERT, the release. The service's current version and
+#: the offering routing chose (with its agency, the calendar's jurisdiction and the
+#: back-end) are kept per process after the first submission, and the applicant is the
+#: person the acting context holds. A step (7):
 #: the savepoint, the locked item with its application, its agency's back-end and whether a
 #: pause is open; the item, the next item, the application, the two events in one INSERT;
 #: the release. The last step (11) adds the document's savepoint, the
 #: applicant, the document and the timeline row.
-MAX_SUBMIT = 11
+MAX_SUBMIT = 8
 MAX_STEP = 7
 MAX_LAST_STEP = 11
 

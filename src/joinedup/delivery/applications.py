@@ -29,15 +29,16 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Service
+from joinedup import kept, prepared
+from joinedup.federation.models import Agency, Channel, Jurisdiction, Offering, Program, Service
 from joinedup.federation.routing import RoutingError, route_for
 from joinedup.identity import policy
-from joinedup.identity.acting import ActingContext
+from joinedup.identity.acting import ActingContext, subject_of
 from joinedup.identity.models import Business, Person, User
 from joinedup.sharing import outbox
 
 from . import clock, formdefs, timeline
-from .models import Application, ApplicationStatus, ServiceVersion
+from .models import AgencyBackend, Application, ApplicationStatus, ServiceVersion
 from .timeline import STATUS_EVENTS, record_status  # noqa: F401 (STATUS_EVENTS: read here too)
 from .workflows import engine
 
@@ -67,7 +68,25 @@ def current_version(service: Service) -> ServiceVersion | None:
     )
 
 
+#: A service's current version (with the service) by its key, and the offering a service
+#: is routed to at a place (with its agency, the agency's jurisdiction and back-end), kept
+#: per process (`joinedup.kept`): every submission of a service asks for the same rows,
+#: which change a few times a year. A save of any of these models in this process forgets
+#: them at once; other processes see a change within `kept.SECONDS`. Shared: read only.
+VERSIONS = kept.Kept("delivery.current_versions", (Service, ServiceVersion))
+ROUTES = kept.Kept(
+    "delivery.routes", (Offering, Agency, Jurisdiction, Program, Service, AgencyBackend)
+)
+
+
 def _service_and_version(service_key: str) -> tuple[Service | None, ServiceVersion | None]:
+    """The service and its current version, kept per process (`VERSIONS`)."""
+    return VERSIONS.get(service_key, lambda: _read_service_and_version(service_key))
+
+
+def _read_service_and_version(
+    service_key: str,
+) -> tuple[Service | None, ServiceVersion | None]:
     """The service and its current version in one query (two when it has none)."""
     version = (
         ServiceVersion.objects.filter(service__key=service_key, active=True)
@@ -174,9 +193,11 @@ def _applicant_for(context: ActingContext, applicant: Person | None) -> Person:
         elif context.subject_id != applicant.pk:
             raise SubmissionError("not_yours", _("You may not apply for this person."))
         return applicant
-    if context.subject_id is None:
+    # The person read with the token or the session's account when they act for themself.
+    person = subject_of(context) if context.subject_id is not None else None
+    if person is None:
         raise SubmissionError("no_applicant", _("Only a person can apply for a service."))
-    return Person.objects.get(pk=context.subject_id)
+    return person
 
 
 def submit_application(
@@ -242,7 +263,10 @@ def submit_application(
         place = _place_of(version, person, cleaned, place_code)
     try:
         # The agency's back-end with it: starting the process opens its first work item there.
-        route = route_for(service, place, explain=False, related=("agency__backend",))
+        offering = ROUTES.get(
+            (service.pk, place.pk),
+            lambda: route_for(service, place, explain=False, related=("agency__backend",)).offering,
+        )
     except RoutingError as error:
         raise SubmissionError(error.reason, error.message) from None
     application = received(
@@ -252,7 +276,7 @@ def submit_application(
         cleaned,
         channel,
         place,
-        route.offering,
+        offering,
         scope=scope if idempotency_key else "",
         key=idempotency_key,
         print_=print_,
@@ -338,10 +362,20 @@ def start(application: Application, context: ActingContext) -> Application:
     return application
 
 
+#: `existing_submission`'s statement, compiled once per database (`joinedup.prepared`).
+_SUBMITTED_UNDER = prepared.Instances(
+    "delivery.submitted_under",
+    lambda a: Application.objects.filter(
+        idempotency_scope=a.text("scope"), idempotency_key=a.text("key")
+    ).order_by("pk")[:1],
+)
+
+
 def existing_submission(scope: str, key: str, print_: str) -> Application | None:
     """The application already received under this idempotency key and scope (a replay), or
     None; SubmissionError when the key was used for a different submission."""
-    existing = Application.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+    found = _SUBMITTED_UNDER.all(scope=scope, key=key)
+    existing = found[0] if found else None
     if existing is not None and existing.fingerprint != print_:
         raise SubmissionError(
             "idempotency_conflict",

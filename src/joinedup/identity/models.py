@@ -19,6 +19,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from joinedup import prepared
+
 from . import encryption, identifiers
 
 _ADDRESSES: ContextVar[dict[tuple[int, datetime.date], "Address | None"] | None] = ContextVar(
@@ -157,16 +159,28 @@ class Person(models.Model):
         memo = _ADDRESSES.get()
         if memo is not None and self.pk is not None and (self.pk, day) in memo:
             return memo[self.pk, day]
-        found = (
-            self.addresses.filter(valid_from__lte=day)
-            .filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=day))
-            .select_related("jurisdiction")
-            .order_by("-valid_from")
-            .first()
-        )
+        found = None
+        if self.pk is not None:
+            rows = _CURRENT_ADDRESS.all(using=self._state.db or "default", person=self.pk, day=day)
+            if rows:
+                found = rows[0]
+                Address.person.field.set_cached_value(found, self)
         if memo is not None and self.pk is not None:
             memo[self.pk, day] = found
         return found
+
+
+#: `Person.current_address`'s statement, compiled once per database (`joinedup.prepared`):
+#: every submission reads its applicant's address.
+_CURRENT_ADDRESS = prepared.Instances(
+    "identity.current_address",
+    lambda a: (
+        Address.objects.filter(person_id=a.number("person"), valid_from__lte=a.day("day"))
+        .filter(models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=a.day("day")))
+        .select_related("jurisdiction")
+        .order_by("-valid_from")[:1]
+    ),
+)
 
 
 class PersonIdentifier(models.Model):

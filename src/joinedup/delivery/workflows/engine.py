@@ -39,6 +39,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import TaskState
 
+from joinedup import prepared
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.models import StaffMembership
 from joinedup.sharing import outbox
@@ -93,7 +94,7 @@ class Run:
     def save_application(self) -> None:
         """Write the application with this step's changes: one INSERT or one UPDATE."""
         if self.saved:
-            self.application.save(update_fields=STEP_FIELDS)
+            STEP_UPDATE.save(self.application, STEP_FIELDS)
         else:
             self.application.save(force_insert=True)
             self.saved = True
@@ -389,6 +390,10 @@ STEP_FIELDS = [
     "updated_at",
 ]
 
+#: That UPDATE, written once per database (`joinedup.prepared`; nothing listens to an
+#: application's saves).
+STEP_UPDATE = prepared.Update(Application)
+
 
 def _advance(
     run: Run,
@@ -474,6 +479,10 @@ def announce_item(item: WorkItem, verb: str, extra: dict | None = None) -> None:
     outbox.emit(WORKITEM_EVENT + verb, source=timeline.SOURCE, subject=str(item.pk), data=data)
 
 
+#: A step's new work items, their INSERT written once (`joinedup.prepared`).
+_NEW_ITEMS = prepared.Insert(WorkItem)
+
+
 def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None:
     """Bring work items, the clock and the status in line with the instance's state.
 
@@ -495,7 +504,7 @@ def _sync(run: Run, workflow: BpmnWorkflow, known: frozenset[uuid.UUID]) -> None
     waiting_for_applicant = False
     # The new work items in one INSERT (the application's row may come later in the same
     # transaction: foreign keys are checked at the commit).
-    new_items = WorkItem.objects.bulk_create(
+    new_items = _NEW_ITEMS.create(
         [_work_item_for(application, task) for tid, task in ready.items() if tid not in known]
     )
     for item in new_items:
