@@ -269,9 +269,17 @@ class Rows:
         return sql, columns
 
 
-def insert_together(parts: list[tuple[Rows, list[Any]]], using: str = DEFAULT_DB_ALIAS) -> None:
+def insert_together(
+    parts: list[tuple[Rows, list[Any]]],
+    using: str = DEFAULT_DB_ALIAS,
+    *,
+    returning: bool = False,
+) -> None:
     """Insert the rows of each part in one statement (see `Rows`); parts without rows are
-    left out. Model instances given are marked saved, as `bulk_create` marks them."""
+    left out. Model instances given are marked saved, as `bulk_create` marks them. With
+    `returning`, the last part's rows are model instances whose keys the database makes:
+    each gets its key, in the order given (the rows of an `UNNEST` are inserted in order, as
+    the ORM's own bulk insert relies on)."""
     statements = []
     params: list[list] = []
     for rows_of, rows in parts:
@@ -292,5 +300,15 @@ def insert_together(parts: list[tuple[Rows, list[Any]]], using: str = DEFAULT_DB
         if first
         else last
     )
+    if not returning or not parts[-1][1]:
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    last_rows = parts[-1][1]
+    pk = parts[-1][0].model._meta.pk
+    sql += f" RETURNING {connections[using].ops.quote_name(pk.column)}"
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
+        keys = cursor.fetchall()
+    for row, (key,) in zip(last_rows, keys, strict=True):
+        setattr(row, pk.attname, key)
