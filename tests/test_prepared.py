@@ -108,3 +108,51 @@ def test_numbers_dates_and_the_shape_choose_the_statement(rows):
     assert [(prepared.as_date(m), c) for m, c in by_month] == [
         (row.month, row.completed) for row in rows[:4] if row.month >= since
     ]
+
+
+def _rollup(n: int, **more) -> GroupRollup:
+    values = {
+        "month": datetime.date(2025, 1, 1),
+        "service_key": f"ca.rows-{n}",
+        "jurisdiction": "CA",
+        "agency": "a",
+        "channel": "online",
+        "dimension": "place",
+        "value": f"CA-ON-{n}",
+        "completed": n,
+    }
+    return GroupRollup(**{**values, **more})
+
+
+def test_rows_inserted_together_are_the_rows_given_with_their_keys_in_order():
+    """`prepared.Rows` (PostgreSQL): instances and mappings in one statement, the fields not
+    named taking their defaults, the last part's keys returned in the order given."""
+    from django.db import connection  # only this test asks which database runs
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an insert of arrays of columns is PostgreSQL's")
+    rows = prepared.Rows(GroupRollup)
+    first = {
+        "month": datetime.date(2025, 2, 1),
+        "service_key": "ca.mapping",
+        "jurisdiction": "CA",
+        "agency": "a",
+        "channel": "online",
+        "dimension": "place",
+    }
+    made = [_rollup(n) for n in range(3)]
+    prepared.insert_together([(rows, [first]), (rows, made)], returning=True)
+    assert all(row.pk is not None and not row._state.adding for row in made)
+    for row in made:
+        assert GroupRollup.objects.get(pk=row.pk).service_key == row.service_key
+    mapped = GroupRollup.objects.get(service_key="ca.mapping")
+    assert (mapped.value, mapped.completed) == ("", 0)
+
+
+def test_a_text_too_long_is_refused_not_cut():
+    from django.db import DataError, connection  # as above
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an insert of arrays of columns is PostgreSQL's")
+    with pytest.raises(DataError):
+        prepared.insert_together([(prepared.Rows(GroupRollup), [_rollup(1, dimension="x" * 17)])])
