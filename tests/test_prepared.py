@@ -167,3 +167,42 @@ def test_an_update_and_an_insert_write_what_the_orm_writes(rows):
         (r.pk, r.value, r.completed)
         for r in GroupRollup.objects.filter(service_key="new").order_by("pk")
     ] == [(m.pk, m.value, m.completed) for m in made]
+
+
+def test_rows_inserted_together_are_the_rows_given_with_their_keys_in_order():
+    """`prepared.Rows` (PostgreSQL): instances and mappings in one statement, the fields not
+    named taking their defaults, the last part's keys as the database gave them, in order."""
+    # Imported here: only these tests write through `prepared.Rows`.
+    from django.db import connection
+
+    from joinedup.sharing.models import OutboxEvent
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an insert of arrays of columns is PostgreSQL's")
+    rows = prepared.Rows(OutboxEvent)
+    made = [OutboxEvent(source="/test", type=f"t.{n}", data={"n": n}) for n in range(3)]
+    given = [row.pk for row in made]
+    prepared.insert_together(
+        [(rows, [{"source": "/test", "type": "t.mapped"}]), (rows, made)], returning=True
+    )
+    assert [row.pk for row in made] == given
+    assert not any(row._state.adding for row in made)
+    for n, row in enumerate(made):
+        assert OutboxEvent.objects.get(pk=row.pk).data == {"n": n}
+    mapped = OutboxEvent.objects.get(type="t.mapped")
+    assert (mapped.specversion, mapped.data, mapped.attempts) == ("1.0", {}, 0)
+
+
+def test_a_text_too_long_is_refused_not_cut_and_a_field_it_cannot_write_is_named():
+    from django.db import DataError, connection  # as above
+
+    from joinedup.sharing.models import OutboxEvent
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an insert of arrays of columns is PostgreSQL's")
+    too_long = OutboxEvent(source="/test", type="t", specversion="x" * 9)
+    with pytest.raises(DataError):
+        prepared.insert_together([(prepared.Rows(OutboxEvent), [too_long])])
+    # A binary column has a placeholder of its own: not an array of this kind.
+    with pytest.raises(TypeError, match="histogram"):
+        prepared.insert_together([(prepared.Rows(GroupRollup), [{"month": None}])])

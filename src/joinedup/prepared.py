@@ -283,49 +283,34 @@ class Update:
 
 
 class Insert:
-    """`Model.objects.bulk_create(rows)` for a model with an automatic key, its INSERT
-    written once per database and number of rows: the ORM builds and compiles it anew each
-    time. The key comes back with `RETURNING` (PostgreSQL; SQLite from 3.35, else the ORM
-    does it). Values are prepared as the ORM prepares them (`pre_save` with `add`,
-    `get_db_prep_save`). No signal is sent, as with `bulk_create`."""
+    """`Model.objects.bulk_create(rows)` for a model whose key the database makes, the keys
+    given back: on PostgreSQL one `UNNEST` insert written once (`Rows`), as the ORM would
+    otherwise build and compile it anew each time; elsewhere the ORM's own bulk insert. No
+    signal is sent, as with `bulk_create`."""
 
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
-        self._sql: dict[tuple[str, int], str] = {}
-        meta = model._meta
-        self.fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+        self.rows = Rows(model)
 
     def create(
         self, instances: list[models.Model], *, using: str = DEFAULT_DB_ALIAS
     ) -> list[models.Model]:
         if not instances:
             return instances
-        connection = connections[using]
-        if not connection.features.can_return_rows_from_bulk_insert:
+        if connections[using].vendor != "postgresql" or not self._as_arrays(using):
             return self.model.objects.using(using).bulk_create(instances)
-        key = (using, len(instances))
-        sql = self._sql.get(key)
-        meta = self.model._meta
-        if sql is None:
-            quote = connection.ops.quote_name
-            columns = ", ".join(quote(field.column) for field in self.fields)
-            row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
-            sql = self._sql[key] = (
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (the model's own names, quoted)
-                f"VALUES {', '.join([row] * len(instances))} RETURNING {quote(meta.pk.column)}"
-            )
-        params: list[Any] = []
         for instance in instances:
             instance._prepare_related_fields_for_save(operation_name="bulk_create")
-            for field in self.fields:
-                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            keys = cursor.fetchall()
-        for instance, (pk,) in zip(instances, keys, strict=True):
-            instance.pk = pk
-            instance._state.adding, instance._state.db = False, using
+        insert_together([(self.rows, instances)], using, returning=True)
         return instances
+
+    def _as_arrays(self, alias: str) -> bool:
+        """Whether `Rows` can write this model (not a binary column, say)."""
+        try:
+            self.rows._statement(alias)
+        except TypeError:
+            return False
+        return True
 
 
 def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[dict], Any]:
@@ -369,3 +354,113 @@ def as_json(value: Any) -> Any:
     """A JSON column as the database gives it (text on both backends through Django's
     connection; decoded here)."""
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class Rows:
+    """Many rows of one model inserted as arrays of columns (PostgreSQL's `INSERT … SELECT *
+    FROM UNNEST(…)`), the statement's text made once per database rather than compiled by
+    the ORM at each call, and no model instance built for a row given as a mapping.
+
+    Several models' rows go in one statement, and so one round trip, with `insert_together`
+    (each insert but the last a data-modifying `WITH`): what a request writes to a few link
+    tables at once (a bundle's consents, their recipients, controllers and events). No
+    signal is sent and nothing is read back, as with `bulk_create` on a model whose keys
+    the caller made; foreign keys are checked at the commit (they are deferred).
+
+        RECIPIENTS = prepared.Rows(ConsentRecord.recipients.through)
+        prepared.insert_together([(RECIPIENTS, [{"consentrecord_id": c, "agency_id": a}])])
+
+    A row is a model instance (its fields' values as `save` would write them) or a mapping
+    of column names (attnames) to values, the fields not named taking their defaults. A
+    model whose key the database makes (an identity column) is written without it. For
+    PostgreSQL only: the caller keeps the ORM's way for other databases.
+    """
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+        self._sql: dict[str, tuple[str, list[models.Field]]] = {}
+
+    def _statement(self, alias: str) -> tuple[str, list[models.Field]]:
+        found = self._sql.get(alias)
+        if found is not None:
+            return found
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        fields = [
+            f
+            for f in meta.concrete_fields
+            if not (f.primary_key and isinstance(f, models.AutoField | models.BigAutoField))
+        ]
+        for f in fields:
+            kind = (f.target_field if f.is_relation else f).get_internal_type()
+            if hasattr(f, "get_placeholder") or kind not in connection.data_types:
+                raise TypeError(f"{meta.label}.{f.name} cannot be written as an array")
+        columns = ", ".join(quote(f.column) for f in fields)
+        # The types without their lengths, as the ORM's own UNNEST insert writes them: a cast
+        # to varchar(12)[] would cut a longer text rather than refuse it.
+        arrays = ", ".join(f"(%s)::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+        # Names and types from the model's own metadata, values bound: nothing from a caller.
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM UNNEST({arrays})"  # noqa: S608
+        found = self._sql[alias] = (sql, fields)
+        return found
+
+    def part(self, rows: list[Any], alias: str = DEFAULT_DB_ALIAS) -> tuple[str, list[list]]:
+        """(SQL, params) inserting these rows."""
+        sql, fields = self._statement(alias)
+        connection = connections[alias]
+        columns: list[list] = [[] for _ in fields]
+        for row in rows:
+            if isinstance(row, models.Model):
+                for column, f in zip(columns, fields, strict=True):
+                    column.append(f.get_db_prep_save(f.pre_save(row, True), connection))
+            else:
+                for column, f in zip(columns, fields, strict=True):
+                    value = row[f.attname] if f.attname in row else f.get_default()
+                    column.append(f.get_db_prep_save(value, connection))
+        return sql, columns
+
+
+def insert_together(
+    parts: list[tuple[Rows, list[Any]]],
+    using: str = DEFAULT_DB_ALIAS,
+    *,
+    returning: bool = False,
+) -> None:
+    """Insert the rows of each part in one statement (see `Rows`); parts without rows are
+    left out. Model instances given are marked saved, as `bulk_create` marks them. With
+    `returning`, the last part's rows are model instances whose keys the database makes:
+    each gets its key, in the order given (the rows of an `UNNEST` are inserted in order, as
+    the ORM's own bulk insert relies on)."""
+    statements = []
+    params: list[list] = []
+    for rows_of, rows in parts:
+        if not rows:
+            continue
+        sql, columns = rows_of.part(rows, using)
+        statements.append(sql)
+        params.extend(columns)
+        for row in rows:
+            if isinstance(row, models.Model):
+                row._state.adding = False
+                row._state.db = using
+    if not statements:
+        return
+    *first, last = statements
+    sql = (
+        "WITH " + ", ".join(f"w{n} AS ({s})" for n, s in enumerate(first)) + " " + last
+        if first
+        else last
+    )
+    if not returning or not parts[-1][1]:
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    last_rows = parts[-1][1]
+    pk = parts[-1][0].model._meta.pk
+    sql += f" RETURNING {connections[using].ops.quote_name(pk.column)}"
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = cursor.fetchall()
+    for row, (key,) in zip(last_rows, keys, strict=True):
+        setattr(row, pk.attname, key)

@@ -201,3 +201,30 @@ def test_an_account_makes_and_revokes_its_own_tokens(client, make_account):
         == 204
     )
     assert client.get("/api/v1/me", headers=bearer(new["token"])).status_code == 401
+
+
+def test_a_revoked_proof_or_a_removed_membership_counts_at_the_next_request(
+    client, small_federation, make_account, make_staff
+):
+    """The token's authentication reads the level of assurance and the staff memberships in
+    its own statement at every request: nothing is kept between requests."""
+    user = make_account(level=2)
+    _token, value = tokens.create_personal_token(user)
+    assert client.get("/api/v1/me", headers=bearer(value)).json()["level_of_assurance"] == 2
+    user.person.proofings.update(revoked_at=timezone.now())
+    assert client.get("/api/v1/me", headers=bearer(value)).json()["level_of_assurance"] == 0
+
+    staff = make_staff()
+    _token, value = tokens.create_personal_token(staff)
+
+    def role() -> str | None:
+        credential = tokens.authenticate(value)
+        return acting.for_user(
+            credential.user,
+            level=credential.person_level,
+            holds_membership=credential.holds_membership,
+        ).role
+
+    assert role() == "caseworker"
+    staff.memberships.all().delete()
+    assert role() is None

@@ -26,11 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.delivery import applications
 from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import CLOSED_STATUSES, ApplicationStatus
@@ -271,6 +272,11 @@ def submit_bundle(
         return _write(context, bundle, checked, channel, scope, key, print_, origin)
 
 
+#: The acceptance's own rows, each table's insert made once (`joinedup.prepared`).
+_SUBMISSIONS = prepared.Rows(BundleSubmission)
+_LEGS = prepared.Rows(BundleLeg)
+
+
 def _write(
     context: ActingContext,
     bundle: Bundle,
@@ -304,7 +310,7 @@ def _write(
     ]
     try:
         with transaction.atomic(), outbox.batch():
-            submission = BundleSubmission.objects.create(
+            submission = BundleSubmission(
                 reference=applications.new_reference("B"),
                 bundle=bundle,
                 subject=checked.subject,
@@ -323,7 +329,7 @@ def _write(
                 actor=json.loads(context.to_json()),
                 origin=origin,
             )
-            records = sharing_consent.record_consents(
+            consents = sharing_consent.consents_to_record(
                 checked.subject,
                 [
                     sharing_consent.Grant(
@@ -339,7 +345,7 @@ def _write(
                 recorded_by=user,
                 known_categories=checked.categories,
             )
-            made = BundleLeg.objects.bulk_create(
+            made = [
                 BundleLeg(
                     submission=submission,
                     key=leg.key,
@@ -354,9 +360,21 @@ def _write(
                     due_date=due,
                 )
                 for position, (leg, record, due) in enumerate(
-                    zip(checked.legs, records, promised, strict=True)
+                    zip(checked.legs, consents.records, promised, strict=True)
                 )
-            )
+            ]
+            if connection.vendor == "postgresql":
+                # The submission, the consents with their links and events, and the legs in
+                # one statement: one round trip, its text made once (`joinedup.prepared`).
+                prepared.insert_together(
+                    [(_SUBMISSIONS, [submission]), *consents.parts, (_LEGS, made)],
+                    returning=True,
+                )
+            else:
+                submission.save(force_insert=True)
+                consents.write()
+                BundleLeg.objects.bulk_create(made)
+            consents.announce()
             _announce(submission, bundle, checked.subject, made)
             # The legs as written (all "received", none started yet): the API's answer to
             # this request is made from them instead of reading them back. Read with

@@ -177,20 +177,28 @@ def for_user(
     token_id: int | None = None,
     scopes: tuple[str, ...] | None = None,
     strict: bool = False,
+    level: int | None = None,
+    holds_membership: bool | None = None,
 ) -> ActingContext:
     """The context of a signed-in account, acting for `subject_id` when given.
 
     With `strict`, asking to act for someone without a mandate in force, or in a staff role
     the account does not hold, raises ActingError; otherwise the context falls back to the
     account acting for itself (a mandate that expired while a session was open).
+
+    `level` and `holds_membership`: the person's level of assurance and whether the account
+    holds any staff membership, when the caller read them in this request (an API token's
+    authentication reads both with the token); otherwise they are read here. An account
+    known to hold none has its memberships not read at all.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
     person = user.person
-    level = assurance.level_of(person)
+    if level is None:
+        level = assurance.level_of(person)
     # One read of the account's memberships serves both questions: does it need a second
     # factor (any membership, in force or not), and in which role does it act (in force).
-    held = _memberships(user)
+    held = [] if holds_membership is False else _memberships(user)
     fields: dict[str, Any] = {
         "user_id": user.pk,
         "person_id": person.pk if person else None,

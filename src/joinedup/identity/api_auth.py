@@ -58,6 +58,9 @@ def context_for_api(request: HttpRequest) -> ActingContext:
                     token_id=credential.pk,
                     scopes=tuple(credential.scopes),
                     strict=True,
+                    # Read with the token, in its statement (`tokens.authenticate`).
+                    level=getattr(credential, "person_level", None),
+                    holds_membership=getattr(credential, "holds_membership", None),
                 )
             if subject_id is not None:
                 raise ActingError(_("An agency API client does not act for a person."))

@@ -16,11 +16,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from joinedup.federation.models import Agency
 
+from . import assurance
 from .models import ApiClient, PersonalToken, StaffMembership, User
 
 SCOPES = ("read", "write")
@@ -103,8 +105,18 @@ def authenticate(raw: str) -> PersonalToken | ApiClient | None:
     model = {PERSONAL_PREFIX: PersonalToken, CLIENT_PREFIX: ApiClient}.get(prefix)
     if model is None:
         return None
-    related = "user__person" if model is PersonalToken else "agency__jurisdiction"
-    credential = model.objects.select_related(related).filter(key_id=key_id).first()
+    if model is PersonalToken:
+        # What the acting context needs of the account, in the token's own statement (one
+        # round trip, not three): the person's level of assurance and whether the account
+        # holds any staff membership (`for_user` reads the memberships only then). Read at
+        # every request, so a revoked proof or a removed membership counts at the next one.
+        rows = PersonalToken.objects.select_related("user__person").annotate(
+            person_level=assurance.level_column("user__person"),
+            holds_membership=Exists(StaffMembership.objects.filter(user=OuterRef("user"))),
+        )
+    else:
+        rows = ApiClient.objects.select_related("agency__jurisdiction")
+    credential = rows.filter(key_id=key_id).first()
     if credential is None or not hmac.compare_digest(credential.secret_hash, _hash(secret)):
         return None
     if not credential.is_usable():

@@ -13,12 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.federation.models import Agency, Agreement
 from joinedup.identity.models import Person
 
@@ -92,6 +93,62 @@ def _grant_errors(grant: Grant, known: set[str]) -> dict[str, str]:
     return errors
 
 
+#: The rows `record_consents` writes, each table's insert made once (`joinedup.prepared`).
+_RECORDS = prepared.Rows(ConsentRecord)
+_RECIPIENTS = prepared.Rows(ConsentRecord.recipients.through)
+_CONTROLLERS = prepared.Rows(ConsentRecord.controllers.through)
+_EVENTS = prepared.Rows(ConsentEvent)
+
+
+@dataclass
+class PendingConsents:
+    """Consents checked and made, not written yet (`consents_to_record`): the caller writes
+    `parts` in its own statement (PostgreSQL) or calls `write()`, then `announce()`, in the
+    same transaction."""
+
+    subject: Person
+    grants: list[Grant]
+    records: list[ConsentRecord]
+    recipients: list[dict]
+    controllers: list[dict]
+    events: list[dict]
+
+    @property
+    def parts(self) -> list[tuple[prepared.Rows, list]]:
+        """The rows to insert, for `prepared.insert_together` (PostgreSQL)."""
+        return [
+            (_RECORDS, self.records),
+            (_RECIPIENTS, self.recipients),
+            (_CONTROLLERS, self.controllers),
+            (_EVENTS, self.events),
+        ]
+
+    def write(self) -> None:
+        """Insert the rows: on PostgreSQL in one statement (one round trip, its text made
+        once), elsewhere in four."""
+        if connection.vendor == "postgresql":
+            prepared.insert_together(self.parts)
+            return
+        ConsentRecord.objects.bulk_create(self.records)
+        ConsentRecord.recipients.through.objects.bulk_create(
+            ConsentRecord.recipients.through(**row) for row in self.recipients
+        )
+        ConsentRecord.controllers.through.objects.bulk_create(
+            ConsentRecord.controllers.through(**row) for row in self.controllers
+        )
+        ConsentEvent.objects.bulk_create(ConsentEvent(**row) for row in self.events)
+
+    def announce(self) -> None:
+        """Each consent's `org.joinedup.consent.given` event (in the caller's transaction)."""
+        for record, grant in zip(self.records, self.grants, strict=True):
+            outbox.emit(
+                "org.joinedup.consent.given",
+                source=SOURCE,
+                subject=f"person/{self.subject.pk}",
+                data=_event_data(record, grant.recipients),
+            )
+
+
 def record_consents(
     subject: Person,
     grants: list[Grant],
@@ -107,10 +164,45 @@ def record_consents(
     """Record several consents the person gave at once (a life event: one per agency's
     service), each announced as `org.joinedup.consent.given`. All are recorded, or none:
     every grant is checked before anything is written, and the rows of all of them are
-    written together (a handful of INSERTs, whatever the number of grants).
+    written together, whatever the number of grants: on PostgreSQL in one statement (the
+    records, recipients, controllers and events as arrays of columns, `prepared.Rows`),
+    elsewhere in four INSERTs.
 
     `known_categories`: the category keys in the database, when the caller has just read
     them (else, or when empty, they are read here)."""
+    pending = consents_to_record(
+        subject,
+        grants,
+        method=method,
+        provider=provider,
+        language=language,
+        expires_at=expires_at,
+        agreement=agreement,
+        recorded_by=recorded_by,
+        known_categories=known_categories,
+    )
+    with transaction.atomic(savepoint=False):
+        pending.write()
+        pending.announce()
+    return pending.records
+
+
+def consents_to_record(
+    subject: Person,
+    grants: list[Grant],
+    *,
+    method: str,
+    provider: Agency | None = None,
+    language: str | None = None,
+    expires_at: datetime.datetime | None = None,
+    agreement: Agreement | None = None,
+    recorded_by=None,
+    known_categories: set[str] | None = None,
+) -> PendingConsents:
+    """`record_consents` without the writing: every grant checked (ValidationError), the
+    records made with their keys, and the rows of their links and events, for a caller that
+    writes them in its own statement with its own rows (a bundle's acceptance: the
+    submission, the consents and the legs in one round trip on PostgreSQL)."""
     errors: dict[str, str] = {}
     known = known_categories or data_categories.known_categories()
     for grant in grants:
@@ -144,38 +236,31 @@ def record_consents(
         )
         for grant in grants
     ]
-    recipients = ConsentRecord.recipients.through
-    controllers = ConsentRecord.controllers.through
-    with transaction.atomic(savepoint=False):
-        ConsentRecord.objects.bulk_create(records)
-        recipients.objects.bulk_create(
-            recipients(consentrecord_id=record.pk, agency_id=agency.pk)
+    return PendingConsents(
+        subject=subject,
+        grants=grants,
+        records=records,
+        recipients=[
+            {"consentrecord_id": record.pk, "agency_id": agency.pk}
             for record, grant in zip(records, grants, strict=True)
             for agency in {a.pk: a for a in grant.recipients}.values()
-        )
-        controllers.objects.bulk_create(
-            controllers(consentrecord_id=record.pk, agency_id=agency.pk)
+        ],
+        controllers=[
+            {"consentrecord_id": record.pk, "agency_id": agency.pk}
             for record, grant in zip(records, grants, strict=True)
             for agency in {a.pk: a for a in grant.controllers or []}.values()
-        )
-        ConsentEvent.objects.bulk_create(
-            ConsentEvent(
-                consent=record,
-                kind=ConsentEvent.Kind.GIVEN,
-                at=now,
-                method=method,
-                by_user=recorded_by,
-            )
+        ],
+        events=[
+            {
+                "consent_id": record.pk,
+                "kind": ConsentEvent.Kind.GIVEN,
+                "at": now,
+                "method": method,
+                "by_user_id": recorded_by.pk if recorded_by is not None else None,
+            }
             for record in records
-        )
-        for record, grant in zip(records, grants, strict=True):
-            outbox.emit(
-                "org.joinedup.consent.given",
-                source=SOURCE,
-                subject=f"person/{subject.pk}",
-                data=_event_data(record, grant.recipients),
-            )
-    return records
+        ],
+    )
 
 
 def _event_data(consent: ConsentRecord, recipients: Iterable[Agency]) -> dict:
