@@ -330,9 +330,7 @@ def case_with_team(reference: str) -> tuple[IntegratedCase, list[TeamMember]] | 
     the case page needs both, and each was a round trip of its own. None when the case has
     no team now (or does not exist): the caller reads the case alone then."""
     members = list(
-        _team_now()
-        .filter(case__reference=reference)
-        .select_related("case__agency", "case__person")
+        _team_now().filter(case__reference=reference).select_related("case__agency", "case__person")
     )
     if not members:
         return None

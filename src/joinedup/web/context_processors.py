@@ -13,9 +13,7 @@ ILLUSTRATIVE = kept.Kept("web.illustrative", (Jurisdiction,))
 
 
 def _illustrative() -> bool:
-    return ILLUSTRATIVE.get(
-        "any", lambda: Jurisdiction.objects.filter(illustrative=True).exists()
-    )
+    return ILLUSTRATIVE.get("any", lambda: Jurisdiction.objects.filter(illustrative=True).exists())
 
 
 def catalogue_notice(request: HttpRequest) -> dict:
