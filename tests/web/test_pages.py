@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from joinedup import kept
 from joinedup.federation.models import Agreement, Jurisdiction, Service
 
 PAGES = [
@@ -285,6 +286,8 @@ def test_service_list_is_paginated(client, small_federation):
 def test_notice_shows_only_for_illustrative_data(client, small_federation):
     assert "Demonstration data." in text(client.get("/en/"))
     Jurisdiction.objects.update(illustrative=False)
+    # The answer is kept per process; `update` sends no signal (a load saves each row).
+    kept.forget_all()
     assert "Demonstration data." not in text(client.get("/en/"))
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from joinedup import kept
 from joinedup.identity.acting import ActingContext
 
 from .models import Assessment, AssessmentSet, Domain, IntegratedCase
@@ -62,8 +63,18 @@ def load_sets(folder: Path = SETS) -> list[AssessmentSet]:
     return loaded
 
 
+#: The latest sets, kept per process (`joinedup.kept`): every case page lists them, and they
+#: change only when a set's new version is loaded (a save, which forgets them at once here;
+#: other processes within a minute). Callers treat them as read-only.
+SETS = kept.Kept("care.assessment-sets", (AssessmentSet,))
+
+
 def current_sets() -> list[AssessmentSet]:
     """The latest version of each set (loading the shipped ones on first use)."""
+    return list(SETS.get("latest", _read_sets))
+
+
+def _read_sets() -> tuple[AssessmentSet, ...]:
     found = list(AssessmentSet.objects.order_by("key", "-version"))
     if not found:
         load_sets()
@@ -71,7 +82,7 @@ def current_sets() -> list[AssessmentSet]:
     latest: dict[str, AssessmentSet] = {}
     for one in found:
         latest.setdefault(one.key, one)
-    return list(latest.values())
+    return tuple(latest.values())
 
 
 def text(mapping: dict[str, str]) -> str:

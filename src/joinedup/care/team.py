@@ -317,15 +317,37 @@ def visible_domains(context: ActingContext, case: IntegratedCase) -> tuple[TeamM
     return member, _domains(_disclose(context, case, []))
 
 
-def read_case(context: ActingContext, case: IntegratedCase) -> CaseView:
-    """Everything of the case this member may see now, each read through the gate (one
-    ledger entry for the request). Raises NotOnTeam for anyone not on the team now."""
-    # The team now, read once: the actor's own place in it is one of its rows.
-    members = list(
-        TeamMember.objects.filter(case=case, left_at__isnull=True)
+def _team_now():
+    return (
+        TeamMember.objects.filter(left_at__isnull=True)
         .select_related("membership__agency", "membership__user")
         .order_by("joined_at", "pk")
     )
+
+
+def case_with_team(reference: str) -> tuple[IntegratedCase, list[TeamMember]] | None:
+    """The case by its reference (with its agency and person) and its team now, in one read:
+    the case page needs both, and each was a round trip of its own. None when the case has
+    no team now (or does not exist): the caller reads the case alone then."""
+    members = list(
+        _team_now().filter(case__reference=reference).select_related("case__agency", "case__person")
+    )
+    if not members:
+        return None
+    case = members[0].case
+    for member in members:
+        member.case = case  # one case object for the page, as a read by key gives
+    return case, members
+
+
+def read_case(
+    context: ActingContext, case: IntegratedCase, team: list[TeamMember] | None = None
+) -> CaseView:
+    """Everything of the case this member may see now, each read through the gate (one
+    ledger entry for the request). Raises NotOnTeam for anyone not on the team now.
+    `team`: the case's team now when the caller read it with the case (`case_with_team`)."""
+    # The team now, read once: the actor's own place in it is one of its rows.
+    members = team if team is not None else list(_team_now().filter(case=case))
     member = (
         next((m for m in members if m.membership_id == context.membership_id), None)
         if context.is_staff and context.membership_id

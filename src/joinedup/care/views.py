@@ -241,11 +241,16 @@ def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
     return render(request, "identity/forbidden.html", {"reason": reason}, status=403)
 
 
-def _case_page(request: HttpRequest, context: ActingContext, case: IntegratedCase) -> HttpResponse:
+def _case_page(
+    request: HttpRequest,
+    context: ActingContext,
+    case: IntegratedCase,
+    members: list[TeamMember] | None = None,
+) -> HttpResponse:
     """The case as this member may see it now; its forms are pages of their own (`case_form`),
     linked from here, so the page reads only what it shows."""
     try:
-        view = team.read_case(context, case)
+        view = team.read_case(context, case, members)
     except team.NotOnTeam as refusal:
         return _forbidden(request, str(refusal))
     timeline = sorted(
@@ -284,7 +289,10 @@ def _case_page(request: HttpRequest, context: ActingContext, case: IntegratedCas
 
 @guards.requires("care.workspace")
 def case_detail(request: HttpRequest, context: ActingContext, reference: str) -> HttpResponse:
-    return _case_page(request, context, _case(reference))
+    found = team.case_with_team(reference)
+    if found is None:  # no team now (or no such case): the case alone, 404 when missing
+        return _case_page(request, context, _case(reference))
+    return _case_page(request, context, *found)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Value
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
+from django.db.models import OuterRef, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -137,26 +139,45 @@ def _membership_fields(membership: StaffMembership | None) -> dict[str, Any]:
     if membership is None:
         return {}
     agency = membership.agency
-    # The offices and the areas in one statement (UNION ALL; every staff request asks).
-    offices = membership.offices.order_by().annotate(kind=Value("o")).values_list("kind", "key")
-    areas = membership.areas.order_by().annotate(kind=Value("a")).values_list("kind", "code")
-    places = list(offices.union(areas, all=True))
+    if hasattr(membership, "office_keys_read"):  # read with the membership (PostgreSQL)
+        office_keys = tuple(sorted(k for k in membership.office_keys_read if k))
+        area_codes = tuple(sorted(c for c in membership.area_codes_read if c))
+    else:
+        # The offices and the areas in one statement (UNION ALL; every staff request asks).
+        offices = membership.offices.order_by().annotate(kind=Value("o"))
+        areas = membership.areas.order_by().annotate(kind=Value("a"))
+        places = list(
+            offices.values_list("kind", "key").union(areas.values_list("kind", "code"), all=True)
+        )
+        office_keys = tuple(sorted(key for kind, key in places if kind == "o"))
+        area_codes = tuple(sorted(code for kind, code in places if kind == "a"))
     return {
         "membership_id": membership.pk,
         "agency_key": agency.key,
         "agency_jurisdiction": agency.jurisdiction.code if agency.jurisdiction_id else None,
         "role": membership.role,
-        "office_keys": tuple(sorted(key for kind, key in places if kind == "o")),
-        "area_codes": tuple(sorted(code for kind, code in places if kind == "a")),
+        "office_keys": office_keys,
+        "area_codes": area_codes,
     }
 
 
 def _memberships(user: User) -> list[StaffMembership]:
-    return list(
-        user.memberships.select_related("agency", "agency__jurisdiction").order_by(
-            "agency__key", "role"
-        )
+    found = user.memberships.select_related("agency", "agency__jurisdiction").order_by(
+        "agency__key", "role"
     )
+    if connection.vendor == "postgresql":
+        # Each membership's offices and areas as arrays on its own row: every staff request
+        # needs those of the membership it acts in, and they were a second statement.
+        offices = StaffMembership.offices.through.objects.filter(
+            staffmembership_id=OuterRef("pk")
+        ).values("office__key")
+        areas = StaffMembership.areas.through.objects.filter(
+            staffmembership_id=OuterRef("pk")
+        ).values("jurisdiction__code")
+        found = found.annotate(
+            office_keys_read=ArraySubquery(offices), area_codes_read=ArraySubquery(areas)
+        )
+    return list(found)
 
 
 def memberships_in_force(user: User) -> list[StaffMembership]:

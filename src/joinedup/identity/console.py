@@ -62,15 +62,19 @@ def entries() -> list[ConsoleEntry]:
     return sorted(_ENTRIES.values(), key=lambda e: (e.order, e.key))
 
 
-def tools_for(context: ActingContext) -> list[Tool]:
+def tools_for(context: ActingContext, limit: int | None = None) -> list[Tool]:
     """The tools the policy allows this person, in their current role, in console order.
 
     Nothing for a person who is not staff in this session (a citizen, or staff who have not
-    given their second factor yet)."""
+    given their second factor yet). `limit`: stop at that many (the header shows the first
+    few, and asking the policy and reversing the URL of every other tool on each page cost
+    time for nothing)."""
     if not context.is_staff:
         return []
-    shown = []
+    shown: list[Tool] = []
     for entry in entries():
+        if limit is not None and len(shown) >= limit:
+            break
         kwargs = entry.url_kwargs(context) if entry.url_kwargs else {}
         if kwargs is None:
             continue

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, CharField, IntegerField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -387,7 +387,10 @@ class _Lookups:
 
     def sensitivity(self, category: str) -> int:
         if self._levels is None:
-            self._levels = dict(DataCategory.objects.values_list("key", "sensitivity"))
+            if self._grants is None and self._may_hold_grants():
+                self._read_grants_and_levels()
+            else:
+                self._levels = dict(DataCategory.objects.values_list("key", "sensitivity"))
         level = self._levels.get(category)
         return level if level is not None else data_categories.sensitivity(category)
 
@@ -396,19 +399,56 @@ class _Lookups:
             self._recipient = _recipient(self.context)
         return self._recipient
 
+    def _may_hold_grants(self) -> bool:
+        return bool(self.context.user_id and self.context.agency_key)
+
+    def _open_grants(self):
+        return BreakGlass.objects.filter(
+            user_id=self.context.user_id,
+            agency__key=self.context.agency_key,
+            subject_id=self.subject.pk,
+            closed_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+
+    def _read_grants_and_levels(self) -> None:
+        """The actor's open emergency access to the person and the categories' sensitivities
+        in one statement (a UNION ALL): a staff member's decision needs both, and each was a
+        round trip of its own. Both are read from the database now, as before, so a
+        sensitivity raised or a grant closed counts at once. The grants themselves (their
+        categories) are read only when there is one, which is rare."""
+        levels = DataCategory.objects.order_by().values_list(
+            "key", "sensitivity", Value(None, output_field=BigIntegerField())
+        )
+        grants = (
+            self._open_grants()
+            .order_by()
+            .values_list(
+                Value(None, output_field=CharField()),
+                Value(None, output_field=IntegerField()),
+                "pk",
+            )
+        )
+        self._levels, grant_ids = {}, []
+        for key, level, grant_id in levels.union(grants, all=True):
+            if grant_id is None:
+                self._levels[key] = level
+            else:
+                grant_ids.append(grant_id)
+        self._grants = (
+            list(BreakGlass.objects.filter(pk__in=grant_ids).order_by("-opened_at"))
+            if grant_ids
+            else []
+        )
+
     def grant(self, categories: set[str]):
-        if not self.context.user_id or not self.context.agency_key:
+        if not self._may_hold_grants():
             return None
         if self._grants is None:
-            self._grants = list(
-                BreakGlass.objects.filter(
-                    user_id=self.context.user_id,
-                    agency__key=self.context.agency_key,
-                    subject_id=self.subject.pk,
-                    closed_at__isnull=True,
-                    expires_at__gt=timezone.now(),
-                ).order_by("-opened_at")
-            )
+            if self._levels is None:
+                self._read_grants_and_levels()
+            else:
+                self._grants = list(self._open_grants().order_by("-opened_at"))
         return next((g for g in self._grants if categories <= set(g.categories)), None)
 
     def in_scope(self) -> bool:

@@ -167,19 +167,17 @@ def in_force(
 ) -> list[SharingRule]:
     """The rules that let `provider` share with `recipient` for `purpose` on `day`."""
     day = day or timezone.localdate()
+    # The agreements in force as a subquery of the same statement (it was a read of its own:
+    # every decision between two agencies asks).
+    agreements_in_force = Agreement.objects.in_force_on(day).values("pk")
     candidates: QuerySet[SharingRule] = (
         SharingRule.objects.filter(provider=provider, recipient=recipient, active=True)
         .filter(valid_from__lte=day)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+        .filter(Q(agreement__isnull=True) | Q(agreement__in=agreements_in_force))
         .select_related("agreement")
     )
-    agreements_in_force = set(Agreement.objects.in_force_on(day).values_list("pk", flat=True))
-    return [
-        rule
-        for rule in candidates
-        if purpose in rule.purposes
-        and (rule.agreement_id is None or rule.agreement_id in agreements_in_force)
-    ]
+    return [rule for rule in candidates if purpose in rule.purposes]
 
 
 def permitted_fields(rule: SharingRule) -> set[str]:

@@ -3,7 +3,17 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from joinedup import kept
 from joinedup.federation.models import Jurisdiction
+
+#: Whether any jurisdiction holds demonstration data, kept per process (`joinedup.kept`):
+#: every page asks, and the answer changes only when a catalogue is loaded or edited. A save
+#: in this process shows at once; other processes show it within the lifetime (a minute).
+ILLUSTRATIVE = kept.Kept("web.illustrative", (Jurisdiction,))
+
+
+def _illustrative() -> bool:
+    return ILLUSTRATIVE.get("any", lambda: Jurisdiction.objects.filter(illustrative=True).exists())
 
 
 def catalogue_notice(request: HttpRequest) -> dict:
@@ -12,8 +22,4 @@ def catalogue_notice(request: HttpRequest) -> dict:
     People must not mistake a demonstration for an official record, so every page says so.
     Lazy: a page that does not show the notice (an API error, a redirect) costs no query.
     """
-    return {
-        "illustrative_catalogue": SimpleLazyObject(
-            lambda: Jurisdiction.objects.filter(illustrative=True).exists()
-        )
-    }
+    return {"illustrative_catalogue": SimpleLazyObject(_illustrative)}

@@ -22,6 +22,8 @@ def staff_header(context: template.Context) -> list[console.Tool] | None:
     if cached is not False:
         return cached
     acting_context = acting.for_request(request)
-    tools = console.tools_for(acting_context)[:HEADER_TOOLS] if acting_context.is_staff else None
+    tools = (
+        console.tools_for(acting_context, limit=HEADER_TOOLS) if acting_context.is_staff else None
+    )
     request._staff_header = tools
     return tools
