@@ -206,3 +206,48 @@ def test_a_text_too_long_is_refused_not_cut_and_a_field_it_cannot_write_is_named
     # A binary column has a placeholder of its own: not an array of this kind.
     with pytest.raises(TypeError, match="histogram"):
         prepared.insert_together([(prepared.Rows(GroupRollup), [{"month": None}])])
+
+
+def test_values_bound_on_the_server_arrive_exactly_and_a_duplicate_is_djangos_error():
+    """`insert_together` sends its arrays apart from the statement (server-side binding):
+    texts with the characters an array's text form escapes, lazy translations, empty and
+    missing values, nested JSON and times arrive as given; a second row with the same key
+    is Django's IntegrityError (what a bundle's idempotency race catches), and the
+    statement is in the connection's query log like any other."""
+    import uuid
+
+    from django.db import IntegrityError, connection, transaction  # as above
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.translation import gettext_lazy
+
+    from joinedup.sharing.models import OutboxEvent
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an insert of arrays of columns is PostgreSQL's")
+    awkward = ['a "quoted" {brace}, comma', "back\\slash", "", "NULL", "é ü 中 🙂", "two\nlines"]
+    at = datetime.datetime(2026, 12, 7, 15, 0, 1, 250, tzinfo=datetime.UTC)
+    made = [
+        OutboxEvent(
+            source=text,
+            type=f"t.{n}",
+            subject=gettext_lazy("Personal token"),
+            data={"text": text, "list": [1, None, {"x": text}]},
+            time=at,
+            next_attempt_at=at,
+        )
+        for n, text in enumerate(awkward)
+    ]
+    rows = prepared.Rows(OutboxEvent)
+    with CaptureQueriesContext(connection) as queries:
+        prepared.insert_together([(rows, made)])
+    assert len(queries) == 1 and "UNNEST" in queries[0]["sql"]
+    for n, text in enumerate(awkward):
+        found = OutboxEvent.objects.get(type=f"t.{n}")
+        assert (found.source, found.subject, found.time) == (text, "Personal token", at)
+        assert found.data == {"text": text, "list": [1, None, {"x": text}]}
+        assert found.locked_until is None and found.delivered_at is None
+    again = OutboxEvent(id=made[0].pk, source="/test", type="t.again")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        prepared.insert_together([(rows, [again])])
+    assert not OutboxEvent.objects.filter(type="t.again").exists()
+    assert isinstance(made[0].pk, uuid.UUID)

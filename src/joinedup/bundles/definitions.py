@@ -3,7 +3,6 @@ person keeps (only the questions those legs need are asked)."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,8 +54,12 @@ def needed_fields(bundle: Bundle, leg_keys: Iterable[str]) -> list[str]:
 
 
 def unified_form(bundle: Bundle, leg_keys: Iterable[str]) -> dict[str, Any]:
-    """The unified form with only the questions the legs need, and pages left empty dropped."""
-    definition = copy.deepcopy(bundle.definition["form"])
+    """The unified form with only the questions the legs need, and pages left empty dropped.
+
+    Its schema, hints and pages are new containers; the questions' own specs are the bundle
+    definition's, shared, not copied (a submission asks for the form at each request, and
+    copying the whole definition cost more than checking the answers): read them only."""
+    definition = bundle.definition["form"]
     fields = needed_fields(bundle, leg_keys)
     keep = set(fields)
     schema = forms.schema_of(definition)

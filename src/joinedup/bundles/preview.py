@@ -142,8 +142,11 @@ def build(
     dropped: Iterable[str] = (),
     *,
     plans: list[screening.LegPlan] | None = None,
+    summaries: bool = True,
 ) -> Preview:
-    """The legs kept, each with its data, its agency and its errors; and those dropped."""
+    """The legs kept, each with its data, its agency and its errors; and those dropped.
+    `summaries=False`: without each leg's answers in words (`rows`), which a page shows and
+    the acceptance's checks do not need."""
     dropped = set(dropped)
     plans = (
         plans if plans is not None else screening.plan(bundle, context, subject, screening_answers)
@@ -189,7 +192,11 @@ def build(
                 service=plan.service,
                 version=plan.version,
                 data=cleaned,
-                rows=[(q, a) for _page, q, a in forms.summary(plan.version.form, cleaned)],
+                rows=(
+                    [(q, a) for _page, q, a in forms.summary(plan.version.form, cleaned)]
+                    if summaries
+                    else []
+                ),
                 errors=leg_errors(bundle, plan.leg, plan.service, errors),
                 agency=agency,
                 place=where,

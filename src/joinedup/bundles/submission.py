@@ -32,7 +32,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from joinedup import prepared
-from joinedup.delivery import applications
+from joinedup.delivery import applications, clock
 from joinedup.delivery import formdefs as forms
 from joinedup.delivery.models import CLOSED_STATUSES, ApplicationStatus
 from joinedup.federation import routing
@@ -188,7 +188,7 @@ def check(
     if errors:
         raise BundleError("invalid", _("Some answers need correcting."), _field_errors(errors))
     built = preview.build(
-        context, subject, bundle, cleaned_screening, cleaned, dropped, plans=plans
+        context, subject, bundle, cleaned_screening, cleaned, dropped, plans=plans, summaries=False
     )
     problems: list[dict[str, str]] = []
     for leg in built.legs:
@@ -208,8 +208,18 @@ def check(
     )
 
 
+#: The submission an idempotency key already made, its statement compiled once
+#: (`joinedup.prepared`): every submission with a key asks it first.
+_BY_KEY = prepared.Instances(
+    "bundles.submission_by_key",
+    lambda a: BundleSubmission.objects.filter(
+        idempotency_scope=a.text("scope"), idempotency_key=a.text("key")
+    )[:1],
+)
+
+
 def _existing(scope: str, key: str, print_: str) -> BundleSubmission | None:
-    found = BundleSubmission.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+    found = next(iter(_BY_KEY.all(scope=scope, key=key)), None)
     if found is not None and found.fingerprint != print_:
         raise BundleError(
             "idempotency_conflict",
@@ -295,18 +305,7 @@ def _write(
     # The due date each leg promises: its application, made later with the same time
     # received, keeps it (delivery's `received`; nothing is written).
     promised = [
-        applications.received(
-            context,
-            leg.version,
-            checked.subject,
-            leg.data,
-            channel,
-            leg.place,
-            leg.offering,
-            submitted_at=now,
-            language=language,
-        ).due_date
-        for leg in checked.legs
+        clock.promised_due_date(leg.version, leg.offering, leg.place, now) for leg in checked.legs
     ]
     try:
         with transaction.atomic(), outbox.batch():

@@ -23,10 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from joinedup.federation.calendars import Calendar, calendar_for
-from joinedup.federation.models import Jurisdiction
+from joinedup.federation.models import Agency, Jurisdiction, Offering
 
 from . import timeline
-from .models import Application, ClockPause
+from .models import Application, ClockPause, ServiceVersion
 
 BUSINESS = "business"
 
@@ -49,12 +49,17 @@ def forget_calendars(**_kwargs) -> None:
 
 def calendar_of(application: Application) -> Calendar:
     """The working calendar of the delivering agency (its jurisdiction, else the place)."""
-    jurisdiction_id = application.agency.jurisdiction_id or application.place_id
+    return calendar_at(application.agency, application.place)
+
+
+def calendar_at(agency: Agency, place: Jurisdiction) -> Calendar:
+    """The working calendar of `agency` (its jurisdiction, else the place it serves)."""
+    jurisdiction_id = agency.jurisdiction_id or place.pk
     now = time.monotonic()
     found = _CALENDARS.get(jurisdiction_id)
     if found is not None and found[0] > now:
         return found[1]
-    jurisdiction = application.agency.jurisdiction or application.place
+    jurisdiction = agency.jurisdiction or place
     calendar = calendar_for(jurisdiction)
     with _CALENDARS_LOCK:
         _CALENDARS[jurisdiction_id] = (now + CALENDAR_SECONDS, calendar)
@@ -71,13 +76,28 @@ def count_days(application: Application, start: datetime.datetime, end: datetime
 
 def due_date_of(application: Application) -> datetime.date | None:
     """Received date + standard + days paused so far, in the standard's kind of days."""
-    if application.standard_days is None:
+    return _due_date(
+        calendar_of(application),
+        application.standard_days,
+        application.standard_day_kind,
+        application.paused_days,
+        application.submitted_at,
+    )
+
+
+def _due_date(
+    calendar: Calendar,
+    standard_days: int | None,
+    kind: str,
+    paused_days: int,
+    received_at: datetime.datetime,
+) -> datetime.date | None:
+    if standard_days is None:
         return None
-    calendar = calendar_of(application)
-    days = application.standard_days + application.paused_days
-    if application.standard_day_kind == BUSINESS:
-        return calendar.add(application.submitted_at, days)
-    return calendar.local_date(application.submitted_at) + datetime.timedelta(days=days)
+    days = standard_days + paused_days
+    if kind == BUSINESS:
+        return calendar.add(received_at, days)
+    return calendar.local_date(received_at) + datetime.timedelta(days=days)
 
 
 def start(application: Application) -> None:
@@ -88,6 +108,23 @@ def start(application: Application) -> None:
     application.standard_day_kind = application.service.standard_day_kind
     application.paused_days = 0
     application.due_date = due_date_of(application)
+
+
+def promised_due_date(
+    version: ServiceVersion, offering: Offering, place: Jurisdiction, received_at: datetime.datetime
+) -> datetime.date | None:
+    """The due date an application of this version and offering, received at `received_at`
+    for `place`, will have when it starts (`applications.received`, then `start`): what a
+    bundle's leg promises when the bundle is accepted, its application made later by a
+    worker with the same time received. Computed without making the application."""
+    offering.service = version.service  # as `received` sets it: the standard falls back to it
+    return _due_date(
+        calendar_at(offering.agency, place),
+        offering.effective_standard_days,
+        offering.service.standard_day_kind,
+        0,
+        received_at,
+    )
 
 
 def open_pause(application: Application) -> ClockPause | None:

@@ -32,6 +32,19 @@ def _holidays_of(country: str, subdivision: str | None, year: int) -> dict[datet
     return dict(calendar.items())
 
 
+@functools.lru_cache(maxsize=1024)
+def _holidays_of_all(
+    sources: tuple[tuple[str, str | None], ...], year: int
+) -> dict[datetime.date, str]:
+    """The union of several calendars' closures in a year, made once per process: a due date
+    asks whether each day up to it is a business day. Not to be changed by the caller."""
+    found: dict[datetime.date, str] = {}
+    for country, subdivision in sources:
+        for day, name in _holidays_of(country, subdivision, year).items():
+            found[day] = f"{found[day]}; {name}" if day in found else name
+    return found
+
+
 @functools.lru_cache(maxsize=256)
 def _weekend_of(country: str) -> frozenset[int]:
     return frozenset(holidays.country_holidays(country).weekend)
@@ -44,19 +57,22 @@ class Calendar:
     sources: tuple[tuple[str, str | None], ...]
     time_zone: str = "UTC"
 
-    @property
+    @functools.cached_property
     def weekend(self) -> frozenset[int]:
+        # Kept on the calendar (its sources never change): `add` asks it for every day.
         days: set[int] = set()
         for country, _subdivision in self.sources:
             days |= _weekend_of(country)
         return frozenset(days) if self.sources else DEFAULT_WEEKEND
 
     def holidays_in(self, year: int) -> dict[datetime.date, str]:
-        found: dict[datetime.date, str] = {}
-        for country, subdivision in self.sources:
-            for day, name in _holidays_of(country, subdivision, year).items():
-                found[day] = f"{found[day]}; {name}" if day in found else name
-        return found
+        """The closures of the year, each with its names (a copy: the caller may change it)."""
+        return dict(_holidays_of_all(self.sources, year))
+
+    def is_business_day(self, day: datetime.date) -> bool:
+        return day.weekday() not in self.weekend and day not in _holidays_of_all(
+            self.sources, day.year
+        )
 
     def holidays_between(
         self, start: datetime.date, end: datetime.date
@@ -68,9 +84,6 @@ class Calendar:
                 (day, name) for day, name in self.holidays_in(year).items() if start < day <= end
             )
         return sorted(found)
-
-    def is_business_day(self, day: datetime.date) -> bool:
-        return day.weekday() not in self.weekend and day not in self.holidays_in(day.year)
 
     def local_date(self, moment: DateLike) -> datetime.date:
         """The date on the wall calendar of this jurisdiction when `moment` happened."""

@@ -47,12 +47,13 @@ def level_of(person: Person | None, on: datetime.date | None = None) -> int:
     return best.level if best else 0
 
 
-def level_column(person: str) -> Coalesce:
+def level_column(person: str, day: datetime.date | None = None) -> Coalesce:
     """`level_of` as a column of another query, the person's key at the path `person` (an
     API token's `user__person`): the token's authentication reads the level in its own
     statement, so a proof revoked or expired counts at the next request, and the request
-    costs no round trip for it. The same rule as `valid_proofings`, today's date included."""
-    day = timezone.localdate()
+    costs no round trip for it. The same rule as `valid_proofings`, on `day` (today unless
+    given: a statement compiled once passes its stand-in for the day of each request)."""
+    day = day or timezone.localdate()
     best = (
         IdentityProofing.objects.filter(
             Q(valid_until__isnull=True) | Q(valid_until__gte=day),

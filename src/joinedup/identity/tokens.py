@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.federation.models import Agency
 
 from . import assurance
@@ -95,6 +96,31 @@ def create_api_client(
     return client, f"{CLIENT_PREFIX}_{key_id}_{secret}"
 
 
+#: The credential's statements, compiled once per database (`joinedup.prepared`): every API
+#: request reads its token, and building that query cost more than running it. A personal
+#: token's statement also reads what the acting context needs of the account (one round
+#: trip, not three): the person's level of assurance on the day and whether the account
+#: holds any staff membership (`for_user` reads the memberships only then). Read at every
+#: request, so a revoked proof or a removed membership counts at the next one.
+_PERSONAL = prepared.Instances(
+    "identity.personal_token",
+    lambda a: (
+        PersonalToken.objects.select_related("user__person")
+        .annotate(
+            person_level=assurance.level_column("user__person", a.day("day")),
+            holds_membership=Exists(StaffMembership.objects.filter(user=OuterRef("user"))),
+        )
+        .filter(key_id=a.text("key_id"))[:1]
+    ),
+)
+_CLIENT = prepared.Instances(
+    "identity.api_client",
+    lambda a: ApiClient.objects.select_related("agency__jurisdiction").filter(
+        key_id=a.text("key_id")
+    )[:1],
+)
+
+
 def authenticate(raw: str) -> PersonalToken | ApiClient | None:
     """The usable credential this bearer value stands for, or None (unknown, expired,
     revoked, or its account disabled)."""
@@ -106,17 +132,10 @@ def authenticate(raw: str) -> PersonalToken | ApiClient | None:
     if model is None:
         return None
     if model is PersonalToken:
-        # What the acting context needs of the account, in the token's own statement (one
-        # round trip, not three): the person's level of assurance and whether the account
-        # holds any staff membership (`for_user` reads the memberships only then). Read at
-        # every request, so a revoked proof or a removed membership counts at the next one.
-        rows = PersonalToken.objects.select_related("user__person").annotate(
-            person_level=assurance.level_column("user__person"),
-            holds_membership=Exists(StaffMembership.objects.filter(user=OuterRef("user"))),
-        )
+        found = _PERSONAL.all(key_id=key_id, day=timezone.localdate())
     else:
-        rows = ApiClient.objects.select_related("agency__jurisdiction")
-    credential = rows.filter(key_id=key_id).first()
+        found = _CLIENT.all(key_id=key_id)
+    credential = found[0] if found else None
     if credential is None or not hmac.compare_digest(credential.secret_hash, _hash(secret)):
         return None
     if not credential.is_usable():
