@@ -217,3 +217,24 @@ def test_the_events_json_is_what_json_dumps_gives():
         ],
     }
     assert text == json.dumps(expected)
+
+
+def test_a_traces_incomes_are_what_json_dumps_gives():
+    """A parent's incomes in a trace are joined by hand when plain: the same text as
+    `json.dumps`, for integers, floats and anything else (which goes to `json.dumps`)."""
+    import json
+
+    import numpy as np
+
+    from joinedup.rules.entitlements import _income_json
+
+    for given in (
+        {2025: 45000.0},
+        {2024: 12, 2025: 0.1 + 0.2},
+        {2025: 1e22},
+        {2025: float("nan")},
+        {2025: np.float64(31000.5)},
+        {"2025": 1.5},
+        {2025: True},
+    ):
+        assert _income_json(given) == json.dumps(dict(given))

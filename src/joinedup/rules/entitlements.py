@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -278,7 +279,7 @@ def _traces(
             (str(age_list[i]) if age_list[i] >= 0 else "null") for i in members if children[i]
         )
         earned = ", ".join(
-            f'"{ids[i]}": {json.dumps(dict(given)) if (given := incomes.get(ids[i])) else "{}"}'
+            f'"{ids[i]}": {_income_json(given) if (given := incomes.get(ids[i])) else "{}"}'
             for i in members
         )
         traces[family] = copying.JSONText(
@@ -286,6 +287,19 @@ def _traces(
             f'"children_ages": [{aged}], "incomes": {{{earned}}}}}'
         )
     return traces
+
+
+def _income_json(given: Mapping[int, float]) -> str:
+    """`json.dumps(dict(given))`, joined by hand when it is plain (years as integers,
+    amounts as finite floats or integers: what `json.dumps` writes with `repr`), which is
+    twice as fast for the hundreds of thousands of parents of a run; else `json.dumps`."""
+    parts = []
+    for year, amount in given.items():
+        kind = type(amount)
+        if type(year) is not int or not (kind is int or (kind is float and math.isfinite(amount))):
+            return json.dumps(dict(given))
+        parts.append(f'"{year}": {amount!r}')
+    return "{" + ", ".join(parts) + "}"
 
 
 def run_population(
