@@ -387,7 +387,8 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     """Offer people the services of the entitlements a population run found (a batch event's
     `entitlements`), with the estimated amounts, in bulk: a fixed number of queries
     whatever the batch's size, the offers written in one COPY (on PostgreSQL made in one
-    `INSERT … SELECT`, `_offer_in_sql`) and their notifications in one pass. One offer per
+    `INSERT … SELECT`, `_offer_in_sql`) and their notifications in one pass, one notice per
+    person (listing the offers when there are several, `_notices`). One offer per
     person, benefit and month however often the run is repeated (its key is the benefit and
     the month, not the event); none when the catalogue has no
     such service, no bundle carries it, or the person applied for it in the year before the
@@ -545,8 +546,9 @@ def _offer_in_sql(
     offered before, an open offer of the service, an application in the year before the
     month), keeps the first item left of each person and service, joins the person's home
     today and its currency; the same statement writes each offer's notifications (e-mail
-    and text message, to the person's contact points or account), their words rendered
-    once per language and service with markers for the name and the link (`_worded`) and
+    and text message, to the person's contact points or account; one per person, listing
+    the offers when there are several), their words rendered once per language and
+    service with markers for the name and the link (`_worded`, `_listed_worded`) and
     filled in SQL. The offers whose notice cannot be filled there exactly come back and
     are told in Python (`notify_many`). No offer is read back and written again."""
     names = {
