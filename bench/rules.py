@@ -327,7 +327,8 @@ def database_run(args, family_of, roles, ages, incomes, openfisca: float) -> int
     delivered, *offer_cpu = dispatch_in_workers(args.workers)
     offering = time.perf_counter() - started
     offers = Offer.objects.filter(trigger=Offer.Trigger.ENTITLEMENT_FOUND).count()
-    notices = Notification.objects.filter(event="offer").count()
+    # One notice per person: of one offer (`offer`) or listing several (`offers`).
+    notices = Notification.objects.filter(event__in=["offer", "offers"]).count()
     seconds = report.seconds
     total = seconds["read"] + seconds["compute"] + seconds["write"] + offering
     print(

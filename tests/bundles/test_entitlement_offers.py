@@ -268,3 +268,109 @@ def test_the_notices_of_offers_are_worded_as_one_by_one(world):
             assert sms.recipient == "+15555550123"
         else:
             assert not notices.filter(channel="sms").exists()
+
+
+THREE = (
+    ("ca_child_benefit", "ca.child-benefit"),
+    ("ca_on_child_benefit", "ca.provincial-child-benefit"),
+    ("ca_education_savings", "ca.education-savings-referral"),
+)
+
+
+def test_a_person_offered_three_services_gets_one_notice_naming_all_three(world):
+    """One notice per person and batch (a run puts all of a person's entitlements in one
+    batch): three offers to one person are one e-mail (and one text message) listing each
+    service with the link to its offer, in the person's language — the same words on
+    SQLite (in Python) and on PostgreSQL (filled in SQL), and for a language without its
+    own wording (English's). A person offered one service still gets the one-offer notice."""
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils import translation
+
+    from joinedup.bundles import offers
+    from joinedup.delivery.models import Notification
+    from joinedup.delivery.notifications import templates
+    from joinedup.federation.localization import pick
+    from joinedup.identity.models import ContactPoint, Person
+
+    english, french, spanish, single = neighbours(4)
+    Person.objects.filter(pk=french.pk).update(preferred_language="fr", preferred_name="Zoé")
+    Person.objects.filter(pk=spanish.pk).update(preferred_language="es")
+    ContactPoint.objects.create(person=french, kind=ContactPoint.Kind.MOBILE, value="+15555550123")
+    items = [
+        item
+        for person in (english, french, spanish)
+        for benefit, service in THREE
+        for item in batch([person], benefit=benefit, service=service)
+    ] + batch([single])
+    made = offers.offer_entitlements(items)
+    assert len(made) == 10
+
+    notices = Notification.objects.filter(person__in=[english, french, spanish, single])
+    # One e-mail per person (and Zoé's text message), not one per offer.
+    assert sorted(notices.values_list("person_id", "channel")) == sorted(
+        [(p.pk, "email") for p in (english, french, spanish, single)] + [(french.pk, "sms")]
+    )
+    for person in (english, french, spanish):
+        person.refresh_from_db()
+        language = person.preferred_language or "en"
+        mine = Offer.objects.filter(person=person, pk__in=made).select_related("service")
+        mine = sorted(mine, key=lambda offer: offer.service_id)
+        assert len(mine) == 3
+        with translation.override(language if language in ("en", "fr") else "en"):
+            reason = str(Offer.Trigger.ENTITLEMENT_FOUND.label)
+        lines = []
+        for offer in mine:
+            with translation.override(language):
+                url = settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[offer.pk])
+            lines.append(offers._line(language, pick(offer.service.names, language), url))
+        expected = templates.render(
+            None,
+            "offers",
+            language,
+            {
+                "name": person.preferred_name or person.given_names,
+                "reason": reason,
+                "offers": "\n".join(lines),
+            },
+        )
+        email = notices.get(person=person, channel="email")
+        assert (email.event, email.dedupe_key) == ("offers", f"offers:{mine[0].pk}")
+        assert (email.subject, email.body, email.language) == (
+            expected.subject,
+            expected.body,
+            language,
+        )
+        # Each service is named, each with the link to its own offer.
+        for offer, line in zip(mine, lines, strict=True):
+            assert pick(offer.service.names, language) in line and f"/{offer.pk}/" in line
+            assert line in email.body
+        if person == french:
+            assert email.subject == "Des services pour vous"
+            assert "Bonjour Zoé," in email.body and " : http" in lines[0]
+            sms = notices.get(person=person, channel="sms")
+            assert sms.body == f"{expected.subject} {' '.join(lines)}"[:480]
+        else:
+            assert email.subject == "Services for you" and ": http" in lines[0]
+    # A single offer: the notice of one offer, as before.
+    alone = notices.get(person=single)
+    offer = Offer.objects.get(person=single, pk__in=made)
+    assert (alone.event, alone.dedupe_key) == ("offer", f"offer:{offer.pk}")
+    assert alone.subject.startswith("A service for you: ") and f"/{offer.pk}/" in alone.body
+
+
+def test_a_run_tells_each_parent_once_of_everything_offered(world, child):
+    """Through the population run and the outbox: the parent given both child benefits
+    is offered both and gets one notice listing the two."""
+    from joinedup.delivery.models import Notification
+
+    run(world)
+    offered = Offer.objects.filter(trigger=Offer.Trigger.ENTITLEMENT_FOUND)
+    person = offered.first().person_id
+    assert offered.filter(person_id=person).count() == 2
+    notice = Notification.objects.get(
+        person_id=person, channel="email", event__in=["offer", "offers"]
+    )
+    assert notice.event == "offers"
+    for offer in offered.filter(person_id=person):
+        assert f"/offers/{offer.pk}/" in notice.body

@@ -2,6 +2,7 @@
 stored once per person, benefit and month, one outbox event per new one."""
 
 import datetime
+from collections import Counter
 from decimal import Decimal
 from io import StringIO
 
@@ -143,6 +144,15 @@ def test_new_entitlements_are_announced_in_batches_of_ten_thousand(people, monke
     ]
     assert sorted(len(b) for b in batches) == [1, 2, 2]
     assert len({i["entitlement"] for b in batches for i in b}) == 5
+    # Ordered by person, cut between people: each person's entitlements are in one batch
+    # (bundles tells each person once of everything offered to them), unless they have
+    # more than a batch holds (here: one person has three).
+    persons = [[i["person"] for i in b] for b in batches]
+    assert all(p == sorted(p) for p in persons)
+    counts = Counter(q for p in persons for q in p)
+    assert sorted(counts.values()) == [2, 3]
+    for person, count in counts.items():
+        assert sum(person in p for p in persons) == (1 if count <= 2 else 2)
     assert run_population("CA-ON", "2026-07", incomes).new == 0  # a rerun announces nothing
     assert OutboxEvent.objects.filter(type=EVENT).count() == 3
 
@@ -170,6 +180,18 @@ def test_the_command_runs_a_place_from_a_csv_of_incomes(people, tmp_path):
     assert stored() == {("Alex", "ca_on_tor_transit_discount"): Decimal("33.60")}
     with pytest.raises(CommandError, match="XX-NONE"):
         call_command("rules", "run-population", "--jurisdiction", "XX-NONE", "--period", "2026-07")
+
+
+def test_batches_are_cut_between_people(monkeypatch):
+    """A batch ends before a person whose entitlements would straddle it; a person with
+    more than a batch's worth is cut at the batch's size."""
+    from joinedup.rules import entitlements
+
+    rows = [(person,) for person in (1, 1, 2, 2, 2, 3, 4, 4)]
+    monkeypatch.setattr(entitlements, "BATCH", 4)
+    assert entitlements._batches(rows) == [(0, 2), (2, 6), (6, 8)]
+    assert entitlements._batches([(9,)] * 6) == [(0, 4), (4, 6)]
+    assert entitlements._batches([]) == []
 
 
 def test_the_events_json_is_what_json_dumps_gives():
@@ -200,3 +222,24 @@ def test_the_events_json_is_what_json_dumps_gives():
         ],
     }
     assert text == json.dumps(expected)
+
+
+def test_a_traces_incomes_are_what_json_dumps_gives():
+    """A parent's incomes in a trace are joined by hand when plain: the same text as
+    `json.dumps`, for integers, floats and anything else (which goes to `json.dumps`)."""
+    import json
+
+    import numpy as np
+
+    from joinedup.rules.entitlements import _income_json
+
+    for given in (
+        {2025: 45000.0},
+        {2024: 12, 2025: 0.1 + 0.2},
+        {2025: 1e22},
+        {2025: float("nan")},
+        {2025: np.float64(31000.5)},
+        {"2025": 1.5},
+        {2025: True},
+    ):
+        assert _income_json(given) == json.dumps(dict(given))

@@ -46,6 +46,9 @@ from .models import Bundle, BundleLeg, Offer
 from .submission import SOURCE, BundleError
 
 EVENT_PREFIX = "org.joinedup.offer."
+#: The notice of several offers at once: its text message is the subject and the list of
+#: the offers (each service and its link), not the body's last line.
+LISTING = {"offers": "offers"}
 
 
 def offered_legs(trigger: str) -> list[tuple[Bundle, dict, dict]]:
@@ -384,7 +387,8 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
     """Offer people the services of the entitlements a population run found (a batch event's
     `entitlements`), with the estimated amounts, in bulk: a fixed number of queries
     whatever the batch's size, the offers written in one COPY (on PostgreSQL made in one
-    `INSERT … SELECT`, `_offer_in_sql`) and their notifications in one pass. One offer per
+    `INSERT … SELECT`, `_offer_in_sql`) and their notifications in one pass, one notice per
+    person (listing the offers when there are several, `_notices`). One offer per
     person, benefit and month however often the run is repeated (its key is the benefit and
     the month, not the event); none when the catalogue has no
     such service, no bundle carries it, or the person applied for it in the year before the
@@ -528,7 +532,7 @@ def offer_entitlements(items: list[Mapping[str, Any]]) -> list[Offer]:
         ],
     )
     # Each notice's key names an offer just made: none was recorded before.
-    sending.notify_many(_notices(rows, people), new_keys=True)
+    sending.notify_many(_notices(rows, people), new_keys=True, listing=LISTING)
     return [row[0] for row in rows]
 
 
@@ -542,8 +546,9 @@ def _offer_in_sql(
     offered before, an open offer of the service, an application in the year before the
     month), keeps the first item left of each person and service, joins the person's home
     today and its currency; the same statement writes each offer's notifications (e-mail
-    and text message, to the person's contact points or account), their words rendered
-    once per language and service with markers for the name and the link (`_worded`) and
+    and text message, to the person's contact points or account; one per person, listing
+    the offers when there are several), their words rendered once per language and
+    service with markers for the name and the link (`_worded`, `_listed_worded`) and
     filled in SQL. The offers whose notice cannot be filled there exactly come back and
     are told in Python (`notify_many`). No offer is read back and written again."""
     names = {
@@ -653,25 +658,50 @@ def _offer_in_sql(
         named AS (
             SELECT made.id, made.person_id, made.service_id, p.language, p.name,
                 w.subject, w.body, w.unnamed, w.short, w.short_unnamed, w.before, w.after,
-                w.language IS NOT NULL AS worded
+                w.line_before, w.line_after,
+                count(*) OVER mine AS offers,
+                -- A person's notice is filled here when every offer of theirs has its
+                -- words in their language (and, for several, the list's words too);
+                -- else all their offers are told in Python.
+                bool_and(w.language IS NOT NULL) OVER mine
+                    AND (count(*) OVER mine = 1 OR bool_and(l.language IS NOT NULL) OVER mine)
+                    AS worded
             FROM made JOIN LATERAL (
                 SELECT COALESCE(NULLIF(p.preferred_language, ''), 'en') AS language,
                     COALESCE(NULLIF(p.preferred_name, ''), p.given_names) AS name
                 FROM {table["person"]} p WHERE p.id = made.person_id LIMIT 1
             ) p ON TRUE
             LEFT JOIN unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
-                             %s::text[], %s::text[], %s::text[], %s::text[])
+                             %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                             %s::text[])
                 AS w(language, service_id, subject, body, unnamed, short, short_unnamed,
-                     before, after)
+                     before, after, line_before, line_after)
                 ON w.language = p.language AND w.service_id = made.service_id
+            LEFT JOIN unnest(%s::text[]) AS l(language) ON l.language = p.language
+            WINDOW mine AS (PARTITION BY made.person_id)
+        ),
+        -- One notice per person: one offer's as it is, several listed in one.
+        notices AS (
+            SELECT n.person_id, count(*) AS offers, min(n.language) AS language,
+                min(n.name) AS name, (array_agg(n.id ORDER BY n.service_id))[1] AS id,
+                min(n.subject) AS subject, min(n.body) AS body, min(n.unnamed) AS unnamed,
+                min(n.short) AS short, min(n.short_unnamed) AS short_unnamed,
+                min(n.before) AS before, min(n.after) AS after,
+                string_agg(n.line_before || n.id::text || n.line_after, E'\\n'
+                           ORDER BY n.service_id) AS listed
+            FROM named n WHERE n.worded
+            GROUP BY n.person_id
         ),
         told AS (
             INSERT INTO {table["notification"]} (person_id, event, dedupe_key, channel,
                 recipient, language, subject, body, next_attempt_at, created_at, status,
                 attempts, last_error, provider_id)
-            SELECT n.person_id, 'offer', 'offer:' || n.id::text, c.channel, c.recipient,
-                n.language, c.subject, c.body, %s, %s, %s, 0, '', ''
-            FROM named n
+            SELECT n.person_id, CASE WHEN n.offers = 1 THEN 'offer' ELSE 'offers' END,
+                CASE WHEN n.offers = 1 THEN 'offer:' ELSE 'offers:' END || n.id::text,
+                c.channel, c.recipient, n.language, c.subject, c.body, %s, %s, %s, 0, '', ''
+            FROM notices n
+            LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+                AS l(language, subject, body, unnamed) ON l.language = n.language
             CROSS JOIN LATERAL (
                 SELECT COALESCE(
                     NULLIF((SELECT e.value FROM {table["contact"]} e
@@ -687,19 +717,25 @@ def _offer_in_sql(
                 n.before || n.id::text || n.after AS url
             ) r
             CROSS JOIN LATERAL (VALUES
-                (%s, r.email, n.subject, replace(replace(
-                    CASE WHEN n.name = '' THEN n.unnamed ELSE n.body END, %s, n.name),
-                    %s, r.url)),
-                (%s, r.mobile, '', left(replace(
-                    CASE WHEN n.name = '' THEN n.short_unnamed ELSE n.short END,
-                    %s, r.url), 480))
+                (%s, r.email, CASE WHEN n.offers = 1 THEN n.subject ELSE l.subject END,
+                    CASE WHEN n.offers = 1 THEN replace(replace(
+                        CASE WHEN n.name = '' THEN n.unnamed ELSE n.body END, %s, n.name),
+                        %s, r.url)
+                    ELSE replace(replace(
+                        CASE WHEN n.name = '' THEN l.unnamed ELSE l.body END, %s, n.name),
+                        %s, n.listed) END),
+                (%s, r.mobile, '', CASE WHEN n.offers = 1 THEN left(replace(
+                        CASE WHEN n.name = '' THEN n.short_unnamed ELSE n.short END,
+                        %s, r.url), 480)
+                    ELSE left(l.subject || ' ' || replace(n.listed, E'\\n', ' '), 480) END)
             ) c(channel, recipient, subject, body)
-            WHERE n.worded AND c.recipient IS NOT NULL
+            WHERE c.recipient IS NOT NULL
         )
         SELECT id, person_id, service_id, language, name, worded FROM named
     """  # noqa: S608
     today = timezone.localdate()
     now = timezone.now()
+    listed = _listed_worded()
     params = [
         given,
         *carriers.values(),
@@ -713,14 +749,18 @@ def _offer_in_sql(
         Offer.Status.OPEN.value,
         now,
         *_worded(services.values()),
+        listed[0],
         now,
         now,
         Notification.Status.QUEUED.value,
+        *listed,
         ContactPoint.Kind.EMAIL.value,
         ContactPoint.Kind.MOBILE.value,
         Notification.Channel.EMAIL.value,
         _NAME,
         _URL,
+        _NAME,
+        _OFFERS,
         Notification.Channel.SMS.value,
         _URL,
     ]
@@ -741,12 +781,13 @@ def _offer_in_sql(
     if left:
         people = {person_id: (language, name) for _i, person_id, _s, language, name, _w in made}
         # Each notice's key names an offer just made: none was recorded before.
-        sending.notify_many(_notices(left, people), new_keys=True)
+        sending.notify_many(_notices(left, people), new_keys=True, listing=LISTING)
     return [row[0] for row in rows]
 
 
 _NAME = "\x01name\x01"
 _URL = "\x01offer_url\x01"
+_OFFERS = "\x01offers\x01"
 
 
 def _worded(services: Iterable[Service]) -> list[list[str | int]]:
@@ -758,7 +799,7 @@ def _worded(services: Iterable[Service]) -> list[list[str | int]]:
     the subject without either marker (it is normalised and cut as a whole), the name not
     at the body's ends (it is stripped) nor in its last line (the text message's)."""
     placeholder = str(uuid.UUID(int=0))
-    columns: list[list[str | int]] = [[] for _n in range(9)]
+    columns: list[list[str | int]] = [[] for _n in range(11)]
     for language, _label in settings.LANGUAGES:
         with translation.override(language):
             url = settings.PUBLIC_URL.rstrip("/") + reverse("bundles:offer", args=[placeholder])
@@ -784,9 +825,48 @@ def _worded(services: Iterable[Service]) -> list[list[str | int]]:
             ]
             if body.startswith(_NAME) or body.endswith(_NAME) or _NAME in shorts[0]:
                 continue
-            row = (language, service.pk, subject, body, body_unnamed, *shorts, before, after)
+            # The offer's line in a notice listing several: before and after its id.
+            line_before, _sep, line_after = _line(language, shown, _URL).partition(_URL)
+            row = (
+                language,
+                service.pk,
+                subject,
+                body,
+                body_unnamed,
+                *shorts,
+                before,
+                after,
+                line_before + before,
+                after + line_after,
+            )
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
+    return columns
+
+
+def _listed_worded() -> list[list[str]]:
+    """The notice of several offers (`offers`) for each language, rendered once with
+    markers for the person's name and the list, as arrays for `_offer_in_sql`: language,
+    subject, body with a name and without one. Only where filling the markers in SQL gives
+    exactly what `notify_many` writes: the subject without markers, the name not at the
+    body's ends (stripped); the list ends the body or is followed by more than spaces."""
+    columns: list[list[str]] = [[] for _n in range(4)]
+    for language, _label in settings.LANGUAGES:
+        with translation.override(language):
+            reason = str(Offer.Trigger.ENTITLEMENT_FOUND.label)
+        values = {"reason": reason, "offers": _OFFERS}
+        named = templates.plain_skeleton(None, "offers", language, {"name": _NAME, **values})
+        unnamed = templates.plain_skeleton(None, "offers", language, {"name": "", **values})
+        if named is None or unnamed is None or "\x01" in named[0] + unnamed[0]:
+            continue
+        subject = " ".join(named[0].split())[:300]
+        if not subject or subject != " ".join(unnamed[0].split())[:300]:
+            continue
+        body, body_unnamed = named[1].strip(), unnamed[1].strip()
+        if body.startswith((_NAME, _OFFERS)) or body.endswith(_NAME):
+            continue
+        for column, value in zip(columns, (language, subject, body, body_unnamed), strict=True):
+            column.append(value)
     return columns
 
 
@@ -822,18 +902,28 @@ def _currencies(paths: set[str]) -> dict[str, str]:
     }
 
 
+def _line(language: str, service: str, url: str) -> str:
+    """One offer in a notice listing several: its service and the link to it."""
+    with translation.override(language):
+        return _("• %(service)s: %(link)s") % {"service": service, "link": url}
+
+
 def _notices(
     rows: list[tuple], people: Mapping[int, tuple[str, str]]
 ) -> list[tuple[int, str, str, str, dict[str, Any]]]:
-    """What `notify` sends for each offer of an entitlement (rows as `offer_entitlements`
-    makes them), for the bulk pass: the address of the offer's page, the reason and each
-    service's name worded once per language, not once per offer."""
+    """What is sent for the offers of entitlements (rows as `offer_entitlements` makes
+    them), for the bulk pass: one notice per person. A person offered one service gets
+    what `notify` sends for it (event `offer`, keyed by the offer); a person offered
+    several gets one notice listing each service and the link to its offer (event
+    `offers`, keyed by the first offer listed; the offers in the order of their services'
+    ids). The address of the offer's page, the reason and each service's name are worded
+    once per language, not once per offer."""
     placeholder = uuid.UUID(int=0)
     worded: dict[str, tuple[str, str]] = {}
     names: dict[tuple[int, str], str] = {}
-    notices = []
+    mine: dict[int, list[tuple[int, str, str]]] = {}
     for offer_id, person_id, service, *_rest in rows:
-        language, name = people[person_id]
+        language, _name = people[person_id]
         if language not in worded:
             with translation.override(language):
                 worded[language] = (
@@ -842,13 +932,27 @@ def _notices(
                 )
         if (service.pk, language) not in names:
             names[(service.pk, language)] = pick(service.names, language)
-        url, reason = worded[language]
-        variables = {
-            "name": name,
-            "service": names[(service.pk, language)],
-            "reason": reason,
-            "message": "",
-            "offer_url": url.replace(str(placeholder), str(offer_id)),
-        }
-        notices.append((person_id, language, "offer", f"offer:{offer_id}", variables))
+        url = worded[language][0].replace(str(placeholder), str(offer_id))
+        mine.setdefault(person_id, []).append((service.pk, str(offer_id), url))
+    notices = []
+    for person_id, offered in mine.items():
+        language, name = people[person_id]
+        reason = worded[language][1]
+        if len(offered) == 1:
+            service_id, offer_id, url = offered[0]
+            variables = {
+                "name": name,
+                "service": names[(service_id, language)],
+                "reason": reason,
+                "message": "",
+                "offer_url": url,
+            }
+            notices.append((person_id, language, "offer", f"offer:{offer_id}", variables))
+            continue
+        offered.sort()
+        listed = "\n".join(
+            _line(language, names[(service_id, language)], url) for service_id, _o, url in offered
+        )
+        variables = {"name": name, "reason": reason, "offers": listed}
+        notices.append((person_id, language, "offers", f"offers:{offered[0][1]}", variables))
     return notices

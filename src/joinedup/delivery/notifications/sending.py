@@ -9,6 +9,7 @@ JOINEDUP_NOTIFICATION_MAX_ATTEMPTS, then marked failed; nothing is dropped silen
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -84,7 +85,10 @@ def notify(
 
 
 def notify_many(
-    items: list[tuple[int, str, str, str, dict[str, Any]]], *, new_keys: bool = False
+    items: list[tuple[int, str, str, str, dict[str, Any]]],
+    *,
+    new_keys: bool = False,
+    listing: Mapping[str, str] | None = None,
 ) -> int:
     """Record the notifications of many (person id, the person's language, event, dedupe
     key, variables) at once, as `notify` does one by one (the same channels and addresses,
@@ -93,7 +97,9 @@ def notify_many(
     (`joinedup.copying`). They are sent by the periodic job (`send_due`, every 30 s), not
     one task each. Returns the number of rows given to the insert (those already recorded
     are skipped by it, unless `new_keys` says that no key was ever used — an offer just
-    made — when the pass that skips them is left out)."""
+    made — when the pass that skips them is left out). `listing` names events whose
+    text message is the subject and the lines of one of their variables (a list, as of
+    several offers at once: each with its link), not the body's last line."""
     people = {person for person, *_rest in items}
     emails: dict[int, str] = {}
     mobiles: dict[int, str] = {}
@@ -132,7 +138,8 @@ def notify_many(
             messages[index] = message
     now = timezone.now()
     rows = []
-    for (person, language, event, dedupe_key, _variables), message in zip(
+    listing = listing or {}
+    for (person, language, event, dedupe_key, variables), message in zip(
         items, messages, strict=True
     ):
         language = language or "en"
@@ -162,7 +169,9 @@ def notify_many(
                     mobiles[person],
                     language,
                     "",
-                    _short(message),
+                    _short(message, variables.get(listing[event], ""))
+                    if event in listing
+                    else _short(message),
                     now,
                     now,
                 )
@@ -191,8 +200,12 @@ _COLUMNS = (
 )
 
 
-def _short(message: templates.Message) -> str:
-    """A text message: the subject and the last line (the link)."""
+def _short(message: templates.Message, listed: str | None = None) -> str:
+    """A text message: the subject and the last line (the link); or, given a list (one
+    line per item, as of several offers with their links), the subject and its lines."""
+    if listed is not None:
+        items = " ".join(line for line in listed.splitlines() if line.strip())
+        return f"{message.subject} {items}".strip()[:480]
     lines = [line for line in message.body.splitlines() if line.strip()]
     return f"{message.subject} {lines[-1] if lines else ''}".strip()[:480]
 
