@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -49,17 +50,22 @@ def forget_calendars(**_kwargs) -> None:
 
 def calendar_of(application: Application) -> Calendar:
     """The working calendar of the delivering agency (its jurisdiction, else the place)."""
-    return calendar_at(application.agency, application.place)
+    # The place is read only when the calendar is not kept (a queue page: none per row).
+    return _calendar(application.agency, application.place_id, lambda: application.place)
 
 
 def calendar_at(agency: Agency, place: Jurisdiction) -> Calendar:
     """The working calendar of `agency` (its jurisdiction, else the place it serves)."""
-    jurisdiction_id = agency.jurisdiction_id or place.pk
+    return _calendar(agency, place.pk, lambda: place)
+
+
+def _calendar(agency: Agency, place_id: int, place: Callable[[], Jurisdiction]) -> Calendar:
+    jurisdiction_id = agency.jurisdiction_id or place_id
     now = time.monotonic()
     found = _CALENDARS.get(jurisdiction_id)
     if found is not None and found[0] > now:
         return found[1]
-    jurisdiction = agency.jurisdiction or place
+    jurisdiction = agency.jurisdiction or place()
     calendar = calendar_for(jurisdiction)
     with _CALENDARS_LOCK:
         _CALENDARS[jurisdiction_id] = (now + CALENDAR_SECONDS, calendar)
