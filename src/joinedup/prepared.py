@@ -33,7 +33,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators
 
 #: Stand-in texts are made of this mark and letters only (nothing a LIKE pattern escapes).
 MARK = "\x1e"
@@ -46,6 +46,7 @@ class Stand:
     def __init__(self) -> None:
         self.texts_of: dict[str, tuple[str, int | None]] = {}
         self.values_of: dict[Any, tuple[str, int | None]] = {}
+        self.adapted: dict[str, tuple[str, Callable[[Any], Any]]] = {}
         self._count = itertools.count(1)
 
     def _text(self, name: str, index: int | None) -> str:
@@ -78,6 +79,17 @@ class Stand:
         # SQLite's backend sends dates as ISO text, PostgreSQL's as dates.
         self.values_of[value] = (name, None)
         self.values_of[value.isoformat()] = (name, None)
+        return value
+
+    def moment(self, name: str) -> datetime.datetime:
+        """A stand-in for an aware date and time (a `timezone.now()`)."""
+        value = datetime.datetime(2, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
+            seconds=next(self._count)
+        )
+        self.values_of[value] = (name, None)
+        # SQLite's backend sends a date and time as text, made naive in UTC: the real value
+        # is sent the same way.
+        self.adapted[str(value.replace(tzinfo=None))] = (name, _naive_utc_text)
         return value
 
     def days(self, name: str, size: int) -> list[datetime.date]:
@@ -174,28 +186,50 @@ class Instances:
 
         LOCK = prepared.Instances("lock", lambda a: Item.objects.filter(pk=a.number("pk")))
         LOCK.get(pk=item.pk)
+
+    A value may be a list (`a.texts(name, n)`, `a.numbers(name, n)`): the builder then takes
+    the lists' lengths by name, as `Statement`'s does, and each shape is compiled once.
+
+        NOTES = prepared.Instances(
+            "notes", lambda a, domains: Note.objects.filter(domain__in=a.texts("domains", domains))
+        )
+        NOTES.all(domains=["housing", "income"])
     """
 
-    def __init__(self, name: str, build: Callable[[Stand], models.QuerySet]) -> None:
+    def __init__(self, name: str, build: Callable[..., models.QuerySet]) -> None:
         self.name = name
         self.build = build
-        self._compiled: dict[tuple[str, str], tuple] = {}
+        self._compiled: dict[tuple, tuple] = {}
 
-    def compile(self, alias: str) -> tuple:
-        key = (alias, connections[alias].vendor)
+    def compile(self, alias: str, shape: dict[str, int] | None = None) -> tuple:
+        key = (alias, connections[alias].vendor, tuple(sorted((shape or {}).items())))
         found = self._compiled.get(key)
         if found is not None:
             return found
         stand = Stand()
-        queryset = self.build(stand)
+        try:
+            queryset = self.build(stand, **(shape or {}))
+        except EmptyResultSet:
+            queryset = None
+        if queryset is None or _matches_nothing(queryset, alias):
+            found = self._compiled[key] = ("",)  # `__in=[]`: no row whatever the values
+            return found
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         select, klass_info = compiler.select, compiler.klass_info
         fields = [column[0] for column in select[0 : compiler.col_count]]
         converters = list(compiler.get_converters(fields).items())
+        like = connections[alias].ops.prep_for_like_query
+        if klass_info is None or queryset._iterable_class is not ModelIterable:  # values
+            found = self._compiled[key] = (
+                sql,
+                [_getter(stand, param, like) for param in params],
+                converters,
+                None,
+            )
+            return found
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
-        like = connections[alias].ops.prep_for_like_query
         found = self._compiled[key] = (
             sql,
             [_getter(stand, param, like) for param in params],
@@ -207,14 +241,48 @@ class Instances:
         )
         return found
 
+    @staticmethod
+    def _shape(values: dict[str, Any]) -> dict[str, int]:
+        return {
+            name: len(value)
+            for name, value in values.items()
+            if isinstance(value, list | tuple | set | frozenset)
+        }
+
     def all(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[models.Model]:
-        """The instances for these values (single values only)."""
-        sql, getters, converters, model, (start, end, init_list), populators, annotations = (
-            self.compile(using)
-        )
+        """The instances for these values (single values, or lists whose lengths make the
+        shape)."""
+        compiled = self.compile(using, self._shape(values))
+        if len(compiled) == 1:
+            return []
+        sql, getters, converters, model, (start, end, init_list), populators, annotations = compiled
+        found = []
+        for row in self._run(using, sql, getters, converters, values):
+            instance = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+    def rows(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[list]:
+        """The rows of a `values_list` builder for these values, each value converted as the
+        ORM converts it (JSON decoded, dates as dates)."""
+        compiled = self.compile(using, self._shape(values))
+        if len(compiled) == 1:
+            return []
+        sql, getters, converters, _model = compiled
+        return self._run(using, sql, getters, converters, values)
+
+    def _run(self, using: str, sql: str, getters: list, converters: list, values: dict) -> list:
+        merged = {
+            name: list(value) if isinstance(value, set | frozenset | tuple) else value
+            for name, value in values.items()
+        }
         connection = connections[using]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [get(values) for get in getters])
+            cursor.execute(sql, [get(merged) for get in getters])
             rows = cursor.fetchall()
         found = []
         for row in rows:
@@ -224,22 +292,25 @@ class Instances:
                 for function in functions:
                     value = function(value, expression, connection)
                 row[position] = value
-            instance = model.from_db(using, init_list, row[start:end])
-            for populator in populators:
-                populator.populate(row, instance)
-            for name, position in annotations.items():
-                setattr(instance, name, row[position])
-            found.append(instance)
+            found.append(row)
         return found
 
     def get(self, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> models.Model:
         """The one instance for these values; the model's DoesNotExist when there is none."""
         found = self.all(using=using, **values)
         if not found:
-            raise self._compiled[using, connections[using].vendor][3].DoesNotExist(
-                f"{self.name}: no row for {values}"
-            )
+            model = self.build(Stand(), **self._shape(values)).model
+            raise model.DoesNotExist(f"{self.name}: no row for {values}")
         return found[0]
+
+
+def _matches_nothing(queryset: models.QuerySet, alias: str) -> bool:
+    """Whether the query can match no row whatever the values (an `__in` of no value)."""
+    try:
+        queryset.query.get_compiler(using=alias).as_sql()
+    except EmptyResultSet:
+        return True
+    return False
 
 
 class Update:
@@ -326,6 +397,9 @@ def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[d
                     head, tail = param.split(value, 1)
                     get = _pick(name, index)
                     return lambda values: head + like(get(values)) + tail
+    if isinstance(param, str) and param in stand.adapted:
+        name, adapt = stand.adapted[param]
+        return lambda values: adapt(values[name])
     if isinstance(param, int | str | datetime.date) and not isinstance(param, bool):
         try:
             if param in stand.values_of:
@@ -333,6 +407,11 @@ def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[d
         except TypeError:
             pass
     return lambda _values: param
+
+
+def _naive_utc_text(value: datetime.datetime) -> str:
+    """An aware date and time as Django's SQLite backend sends it (naive, in UTC, as text)."""
+    return str(value.astimezone(datetime.UTC).replace(tzinfo=None))
 
 
 def _pick(name: str, index: int | None) -> Callable[[dict], Any]:

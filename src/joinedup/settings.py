@@ -116,10 +116,11 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's and django-otp's, reading the session's user with its device in one statement.
+    "joinedup.identity.session_user.AuthenticationMiddleware",
     # Each API client's and personal token's requests under /api/ are rate limited (429).
     "joinedup.channels.ratelimit.RateLimitMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "joinedup.identity.session_user.OTPMiddleware",
     "joinedup.identity.sessions.SessionLengthMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

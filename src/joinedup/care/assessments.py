@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from joinedup import kept
+from joinedup import kept, prepared
 from joinedup.identity.acting import ActingContext
 
 from .models import Assessment, AssessmentSet, Domain, IntegratedCase
@@ -128,12 +128,21 @@ def record(
     )
 
 
+#: A case's assessments with their sets, compiled once per process (`joinedup.prepared`).
+_ASSESSMENTS = prepared.Instances(
+    "care.assessments",
+    lambda a: (
+        Assessment.objects.filter(case_id=a.number("case"))
+        .select_related("question_set")
+        .order_by("taken_on")
+    ),
+)
+
+
 def history(case: IntegratedCase, domains: list[str]) -> list[dict[str, Any]]:
     """Per set, the scores over time of the questions whose domain the reader may see: a
     plotly figure and the same figures as a table (dates down, questions across)."""
-    assessments = list(
-        Assessment.objects.filter(case=case).select_related("question_set").order_by("taken_on")
-    )
+    assessments = _ASSESSMENTS.all(case=case.pk)
     charts = []
     for question_set in {a.question_set_id: a.question_set for a in assessments}.values():
         questions = [q for q in question_set.questions if q["domain"] in domains]

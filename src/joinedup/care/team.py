@@ -24,11 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.delivery.models import Application
 from joinedup.delivery.queues import APPLICATIONS_FIELD
 from joinedup.federation.models import Agency
@@ -325,13 +326,44 @@ def _team_now():
     )
 
 
+#: The case page's reads, each compiled once per process (`joinedup.prepared`): building
+#: these statements (their joins and columns) cost the ORM more than PostgreSQL spends
+#: running them. The rows and instances are what the ORM's own reads give.
+_CASE_WITH_TEAM = prepared.Instances(
+    "care.case_with_team",
+    lambda a: (
+        _team_now()
+        .filter(case__reference=a.text("reference"))
+        .select_related("case__agency", "case__person")
+    ),
+)
+_NOTES = prepared.Instances(
+    "care.notes",
+    lambda a, domains: Note.objects.filter(
+        case_id=a.number("case"), domain__in=a.texts("domains", domains)
+    ).select_related("agency")[:50],
+)
+_ALERTS = prepared.Instances(
+    "care.alerts",
+    lambda a, domains: Alert.objects.filter(
+        case_id=a.number("case"),
+        domain__in=a.texts("domains", domains),
+        closed_at__isnull=True,
+    ),
+)
+_REFERRALS = prepared.Instances(
+    "care.referrals",
+    lambda a: Referral.objects.filter(case_id=a.number("case")).select_related(
+        "service", "to_agency"
+    )[:50],
+)
+
+
 def case_with_team(reference: str) -> tuple[IntegratedCase, list[TeamMember]] | None:
     """The case by its reference (with its agency and person) and its team now, in one read:
     the case page needs both, and each was a round trip of its own. None when the case has
     no team now (or does not exist): the caller reads the case alone then."""
-    members = list(
-        _team_now().filter(case__reference=reference).select_related("case__agency", "case__person")
-    )
+    members = _CASE_WITH_TEAM.all(reference=reference)
     if not members:
         return None
     case = members[0].case
@@ -371,14 +403,10 @@ def read_case(
         domains=domains,
         withheld=withheld,
         needs=needs,
-        notes=list(
-            Note.objects.filter(case=case, domain__in=domains).select_related("agency")[:50]
-        ),
-        alerts=list(Alert.objects.filter(case=case, domain__in=domains, closed_at__isnull=True)),
+        notes=_NOTES.all(case=case.pk, domains=domains),
+        alerts=_ALERTS.all(case=case.pk, domains=domains),
         team=members,
-        referrals=list(
-            Referral.objects.filter(case=case).select_related("service", "to_agency")[:50]
-        ),
+        referrals=_REFERRALS.all(case=case.pk),
         applications=_applications(disclosure.fields.get(APPLICATIONS_FIELD) or []),
     )
 
@@ -388,19 +416,9 @@ def plan_of(case: IntegratedCase, domains: list[str]) -> list[Need]:
     the action's agency), as the page shows them: one LEFT JOIN read instead of one read per
     level (three statements, and the agencies' join, become one). `need.goals.all()` and
     `goal.actions.all()` answer from what was read, as after `prefetch_related`."""
-    levels = (
-        ("", Need),
-        ("goals__", Goal),
-        ("goals__actions__", Action),
-        ("goals__actions__agency__", Agency),
-    )
-    columns = [(prefix, model, model._meta.concrete_fields) for prefix, model in levels]
-    lookups = [f"{prefix}{f.name}" for prefix, _model, fields in columns for f in fields]
-    rows = (
-        Need.objects.filter(case=case, domain__in=domains)
-        .order_by("pk", "goals__pk", "goals__actions__due_date", "goals__actions__pk")
-        .values_list(*lookups)
-    )
+    columns = _plan_columns()
+    rows = _PLAN.rows(case=case.pk, domains=domains)
+    db = connection.alias
     needs: dict[int, Need] = {}
     goals: dict[int, Goal] = {}
     seen: dict[tuple[type, int], object] = {}
@@ -415,7 +433,7 @@ def plan_of(case: IntegratedCase, domains: list[str]) -> list[Need]:
                 continue
             key = (model, part[0])
             if key not in seen:
-                seen[key] = model.from_db(rows.db, [f.attname for f in fields], part)
+                seen[key] = model.from_db(db, [f.attname for f in fields], part)
             made.append(seen[key])
         need, goal, action, agency = made
         needs.setdefault(need.pk, need)
@@ -432,6 +450,30 @@ def plan_of(case: IntegratedCase, domains: list[str]) -> list[Need]:
     for goal in goals.values():
         _prefetched(goal, "actions", children[(Goal, goal.pk)])
     return list(needs.values())
+
+
+_PLAN_LEVELS = (
+    ("", Need),
+    ("goals__", Goal),
+    ("goals__actions__", Action),
+    ("goals__actions__agency__", Agency),
+)
+
+
+def _plan_columns() -> list[tuple[str, type, list]]:
+    return [(prefix, model, model._meta.concrete_fields) for prefix, model in _PLAN_LEVELS]
+
+
+def _build_plan(a: prepared.Stand, domains: int):
+    lookups = [f"{prefix}{f.name}" for prefix, _model, fields in _plan_columns() for f in fields]
+    return (
+        Need.objects.filter(case_id=a.number("case"), domain__in=a.texts("domains", domains))
+        .order_by("pk", "goals__pk", "goals__actions__due_date", "goals__actions__pk")
+        .values_list(*lookups)
+    )
+
+
+_PLAN = prepared.Instances("care.plan", _build_plan)
 
 
 def _prefetched(instance, name: str, items: list) -> None:

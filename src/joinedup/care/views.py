@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from joinedup import pagination
+from joinedup import labels, pagination
 from joinedup.federation.models import Agency, Jurisdiction
 from joinedup.identity import guards
 from joinedup.identity.acting import ActingContext, agency_of
@@ -241,6 +241,30 @@ def _forbidden(request: HttpRequest, reason: str) -> HttpResponse:
     return render(request, "identity/forbidden.html", {"reason": reason}, status=403)
 
 
+class _Links(dict):
+    """The case's form pages by name (`forms.action_status` in a template), each URL reversed
+    the first time the page shows it: a page that links the same form from every row of a
+    list reverses it once."""
+
+    def __init__(self, make) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, name: str) -> str:
+        url = self[name] = self._make(name.replace("_", "-"))
+        return url
+
+    @staticmethod
+    def like(sample_url: str, sample: str):
+        """URLs like `sample_url` for other values of its one argument `sample` (a UUID, which
+        a URL carries as it is): one reversal for a list of links."""
+        head, tail = sample_url.split(sample)
+        return lambda value: f"{head}{value}{tail}"
+
+
+_SAMPLE_UUID = uuid.UUID(int=0)
+
+
 def _case_page(
     request: HttpRequest,
     context: ActingContext,
@@ -253,10 +277,14 @@ def _case_page(
         view = team.read_case(context, case, members)
     except team.NotOnTeam as refusal:
         return _forbidden(request, str(refusal))
+    note, sent = _("Note"), _("Referral sent")
+    referral_link = _Links.like(reverse("care:referral", args=[_SAMPLE_UUID]), str(_SAMPLE_UUID))
+    for referral in view.referrals:
+        referral.link = referral_link(str(referral.pk))
     timeline = sorted(
-        [(n.created_at, _("Note"), n.text, n.agency.name) for n in view.notes]
+        [(n.created_at, note, n.text, n.agency.name) for n in view.notes]
         + [
-            (r.sent_at, _("Referral sent"), r.service.text("name"), r.get_status_display())
+            (r.sent_at, sent, r.service.text("name"), labels.display(r, "status"))
             for r in view.referrals
         ]
         + [
@@ -264,7 +292,7 @@ def _case_page(
                 a.submitted_at,
                 _("Application %(reference)s") % {"reference": a.reference},
                 a.service.name,
-                f"{a.get_status_display()} — {a.agency.name}",
+                f"{labels.display(a, 'status')} — {a.agency.name}",
             )
             for a in view.applications
         ],
@@ -280,6 +308,7 @@ def _case_page(
             "coordinator": view.member.role in plans.COORDINATORS,
             "own_agency": view.member.membership.agency_id,
             "timeline": timeline,
+            "forms": _Links(lambda what: reverse("care:case-form", args=[case.reference, what])),
             "assessment_charts": assessments.history(case, view.domains),
             "assessment_sets": assessments.current_sets(),
             "section": "care",

@@ -15,10 +15,11 @@ from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import OuterRef, Value
+from django.db.models import OuterRef, QuerySet, Value
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.federation.models import Agency
 
 from . import assurance, mandates
@@ -161,9 +162,11 @@ def _membership_fields(membership: StaffMembership | None) -> dict[str, Any]:
     }
 
 
-def _memberships(user: User) -> list[StaffMembership]:
-    found = user.memberships.select_related("agency", "agency__jurisdiction").order_by(
-        "agency__key", "role"
+def _build_memberships(stand: prepared.Stand) -> QuerySet:
+    found = (
+        StaffMembership.objects.filter(user_id=stand.number("user"))
+        .select_related("agency", "agency__jurisdiction")
+        .order_by("agency__key", "role")
     )
     if connection.vendor == "postgresql":
         # Each membership's offices and areas as arrays on its own row: every staff request
@@ -177,7 +180,17 @@ def _memberships(user: User) -> list[StaffMembership]:
         found = found.annotate(
             office_keys_read=ArraySubquery(offices), area_codes_read=ArraySubquery(areas)
         )
-    return list(found)
+    return found
+
+
+#: An account's memberships with their agencies (and, on PostgreSQL, places), compiled once
+#: per process: every staff request reads them, and building the statement (two joins, two
+#: array subqueries) cost the ORM several times what PostgreSQL spends running it.
+_MEMBERSHIPS = prepared.Instances("acting.memberships", _build_memberships)
+
+
+def _memberships(user: User) -> list[StaffMembership]:
+    return _MEMBERSHIPS.all(user=user.pk)
 
 
 def memberships_in_force(user: User) -> list[StaffMembership]:
@@ -216,7 +229,7 @@ def for_user(
         return ANONYMOUS
     person = user.person
     if level is None:
-        level = assurance.level_of(person)
+        level = assurance.level_of(person) if person is not None else 0
     # One read of the account's memberships serves both questions: does it need a second
     # factor (any membership, in force or not), and in which role does it act (in force).
     held = [] if holds_membership is False else _memberships(user)

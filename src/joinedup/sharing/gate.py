@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import BigIntegerField, CharField, IntegerField, Q, Value
+from django.db.models import BigIntegerField, CharField, IntegerField, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from joinedup import prepared
 from joinedup.federation.models import Agency
 from joinedup.identity import acting, mandates
 from joinedup.identity import disclosure as identity_disclosure
@@ -369,6 +370,38 @@ class Request:
     holder: Agency | None = None
 
 
+def _open_grants(a: prepared.Stand) -> QuerySet:
+    return BreakGlass.objects.filter(
+        user_id=a.number("user"),
+        agency__key=a.text("agency"),
+        subject_id=a.number("subject"),
+        closed_at__isnull=True,
+        expires_at__gt=a.moment("now"),
+    )
+
+
+def _build_grants_and_levels(a: prepared.Stand) -> QuerySet:
+    levels = DataCategory.objects.order_by().values_list(
+        "key", "sensitivity", Value(None, output_field=BigIntegerField())
+    )
+    grants = (
+        _open_grants(a)
+        .order_by()
+        .values_list(
+            Value(None, output_field=CharField()),
+            Value(None, output_field=IntegerField()),
+            "pk",
+        )
+    )
+    return levels.union(grants, all=True)
+
+
+#: The categories' sensitivities and the actor's open emergency access to the person, one
+#: statement compiled once per process (`joinedup.prepared`): every staff read of a person
+#: sends it, and building the UNION cost the ORM more than the database spends on it.
+_GRANTS_AND_LEVELS = prepared.Instances("gate.grants_and_levels", _build_grants_and_levels)
+
+
 class _Lookups:
     """What deciding needs, read once for all the requests of one call (one subject, one
     actor): the categories' sensitivities, the actor's agency, open emergency access, the
@@ -417,20 +450,14 @@ class _Lookups:
         round trip of its own. Both are read from the database now, as before, so a
         sensitivity raised or a grant closed counts at once. The grants themselves (their
         categories) are read only when there is one, which is rare."""
-        levels = DataCategory.objects.order_by().values_list(
-            "key", "sensitivity", Value(None, output_field=BigIntegerField())
-        )
-        grants = (
-            self._open_grants()
-            .order_by()
-            .values_list(
-                Value(None, output_field=CharField()),
-                Value(None, output_field=IntegerField()),
-                "pk",
-            )
-        )
         self._levels, grant_ids = {}, []
-        for key, level, grant_id in levels.union(grants, all=True):
+        rows = _GRANTS_AND_LEVELS.rows(
+            user=self.context.user_id,
+            agency=self.context.agency_key,
+            subject=self.subject.pk,
+            now=timezone.now(),
+        )
+        for key, level, grant_id in rows:
             if grant_id is None:
                 self._levels[key] = level
             else:

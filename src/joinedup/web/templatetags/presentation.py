@@ -4,10 +4,18 @@ from decimal import Decimal
 
 from django import template
 
+from joinedup import labels
 from joinedup.federation.models import Agreement
 from joinedup.web import presentation
 
 register = template.Library()
+
+
+@register.filter
+def display(record: object, name: str) -> object:
+    """{{ action|display:"status" }}: `action.get_status_display`, translating only the label
+    shown (`joinedup.labels`)."""
+    return labels.display(record, name)
 
 
 @register.filter
