@@ -53,11 +53,15 @@ def no_roster_file(settings):
 def migrated_templates(django_db_setup, django_db_blocker, tmp_path_factory):
     """Migrated template databases, one per kind, for tests that run real processes: the
     test database is kept as it is now, migrated and empty, before any test writes to it."""
+    from joinedup.sharing import dispatch
+
     templates = Templates(tmp_path_factory.mktemp("templates"))
+    dispatch.stop_wakers()  # a template, like a database dropped, must have no session open
     with django_db_blocker.unblock():
         templates.snapshot(connection)
     yield templates
     templates.close()
+    dispatch.stop_wakers()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

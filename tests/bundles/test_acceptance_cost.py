@@ -23,8 +23,10 @@ pytestmark = pytest.mark.django_db
 #: submission, four INSERTs for the consents, the legs, the events and the task. The
 #: catalogue (the bundle, its services and versions, what is offered, the provinces, the
 #: data categories, the routing) is kept per process (`joinedup.kept`). It was 31, then 23,
-#: then 15 (14 on PostgreSQL).
-MAX_ACCEPT = {"postgresql": 7, "sqlite": 13}
+#: then 15 (14 on PostgreSQL). On PostgreSQL the events are now an INSERT this count sees
+#: (with the dispatch task's row when none waits), where their COPY went unseen: 7 → 8 is
+#: the same work, counted.
+MAX_ACCEPT = {"postgresql": 8, "sqlite": 13}
 
 
 #: Catalogue tables a warm acceptance does not read: kept per process.

@@ -91,6 +91,52 @@ def test_one_dispatch_is_enqueued_per_transaction(django_capture_on_commit_callb
     assert dispatch_tasks() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_one_waiting_dispatch_task_serves_every_commit_until_a_worker_takes_it():
+    emit(2)
+    emit(1)
+    with transaction.atomic(), outbox.batch():
+        outbox.emit(TYPE)
+    assert dispatch_tasks() == 1
+    # A worker takes it (as `db_worker` claims a task): the next commit needs a task of its own.
+    DBTaskResult.objects.filter(task_path=dispatch.dispatch_outbox.module_path).update(
+        status="RUNNING"
+    )
+    emit()
+    assert dispatch.waiting_dispatch().count() == 1
+    assert dispatch_tasks() == 2
+
+
+def test_a_dispatch_task_deferred_to_later_does_not_count_as_waiting():
+    later = timezone.now() + datetime.timedelta(minutes=5)
+    dispatch.dispatch_outbox.using(run_after=later).enqueue()
+    emit()
+    assert dispatch.waiting_dispatch().count() == 1
+    assert dispatch_tasks() == 2
+
+
+def test_a_batch_writes_its_events_with_their_values():
+    with transaction.atomic(), outbox.batch():
+        first = outbox.emit(TYPE, source="/here", subject="thing/1", data={"n": 1, "x": "é%s"})
+        second = outbox.emit(TYPE, subject="thing/2")
+    stored = {e.pk: e for e in OutboxEvent.objects.all()}
+    assert set(stored) == {first.pk, second.pk}
+    got = stored[first.pk]
+    assert (got.source, got.subject, got.data, got.time) == (
+        "/here",
+        "thing/1",
+        {"n": 1, "x": "é%s"},
+        first.time,
+    )
+    assert (got.status, got.attempts, got.locked_by, got.targets_resolved) == (
+        "pending",
+        0,
+        "",
+        False,
+    )
+    assert stored[second.pk].data == {}
+
+
 def test_subscribers_receive_each_event_once(received):
     calls, _state = received
     events = emit(3)
@@ -274,6 +320,22 @@ def test_a_commit_wakes_a_waiting_dispatcher():
         started = time.monotonic()
         assert wait(10) is True
         assert time.monotonic() - started < 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_commit_is_followed_by_a_wake_up_even_in_a_burst():
+    """Wake-ups are shared by the commits of a burst, never dropped: the last commit of a
+    burst still wakes the dispatchers after it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("commits wake dispatchers on PostgreSQL (LISTEN/NOTIFY); SQLite polls")
+    with dispatch.wait_for_events() as wait:
+        for _ in range(5):
+            emit()
+        assert wait(10) is True
+        while wait(0.3):  # the burst's wake-ups, however many were sent
+            pass
+        emit()
+        assert wait(10) is True
 
 
 @pytest.mark.django_db(transaction=True)

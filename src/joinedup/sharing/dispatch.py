@@ -14,15 +14,18 @@ can be retried. If a dispatcher dies mid-way, its lease runs out and the next di
 takes the events over; handlers that were interrupted had their transaction rolled back and
 run again.
 
-Dispatchers start at once after a commit that emitted events: a dispatch task is enqueued
-(with the database task backend, inside the emitting transaction, so it costs no commit of
-its own), and on PostgreSQL the commit also wakes the `joinedup dispatch-outbox --loop`
-processes waiting on `LISTEN`. Polling (that loop's interval, the periodic tasks) is the
-fallback for what a wake-up missed and for retries.
+Dispatchers start at once after a commit that emitted events: a dispatch task waits for a
+worker (with the database task backend, written inside the emitting transaction, so it costs
+no commit of its own, and only when none is waiting already: `enqueue_with_the_commit`),
+and on PostgreSQL the commit also wakes the `joinedup dispatch-outbox --loop` processes
+waiting on `LISTEN` (through the process's waker thread, one wake-up for the commits of a
+burst: `notify`). Polling (that loop's interval, the periodic tasks) is the fallback for
+what a wake-up or a task missed and for retries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -43,9 +46,9 @@ from django.db.models import F, Min, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.crypto import get_random_string
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
 from django_tasks_db import DatabaseBackend
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from . import subscribers, webhooks
 from .models import Delivery, DispatchWakeup, OutboxEvent, WebhookEndpoint
@@ -414,19 +417,135 @@ def dispatch_outbox() -> dict:
 def notify(using: str = DEFAULT_DB_ALIAS) -> None:
     """Wake the dispatchers waiting in `wait_for_events` (PostgreSQL; elsewhere they poll).
 
-    Called after the commit, in a transaction of its own that does not wait for the disk: a
-    wake-up is a hint, and a NOTIFY inside the emitting transaction would make every such
-    transaction commit one after the other (PostgreSQL serialises committing notifiers).
+    Called after the commit. The wake-up is not sent by the caller: the process's waker
+    (`_Waker`) sends it from a thread of its own, on a connection of its own, at once when it
+    is idle; the commits that come while it sends, or within `WAKE_GAP_SECONDS` after, share
+    the next wake-up, which is always sent after them. So a busy process sends a few dozen
+    wake-ups a second whatever its rate of commits, and no request waits for one. A wake-up
+    is a hint (a dispatcher also polls), and a NOTIFY inside the emitting transaction would
+    make every such transaction commit one after the other (PostgreSQL serialises committing
+    notifiers). Inside a transaction (a caller that wants it with its commit) it is sent in
+    that transaction.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block:
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
-        else:
-            # One round trip; the channel is our constant, not input.
-            cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; NOTIFY {CHANNEL}; COMMIT")
+        return
+    _waker(using).wake(connection)
+
+
+#: After a wake-up, the waker waits this long before the next: the commits of a busy process
+#: share one, at most this late.
+WAKE_GAP_SECONDS = 0.02
+#: A waker idle this long closes its connection (opened again at the next wake-up).
+WAKE_IDLE_SECONDS = 30.0
+
+
+class _Waker:
+    """Sends one process's wake-ups (`NOTIFY`) for one database, from a daemon thread."""
+
+    def __init__(self) -> None:
+        self.wanted = threading.Event()
+        self.lock = threading.Lock()
+        self.wrapper = None
+        self.params: dict | None = None
+        self.connection = None
+        self.thread: threading.Thread | None = None
+        self.stopping = False
+
+    def wake(self, wrapper) -> None:
+        if self.params is None:
+            self.wrapper, self.params = wrapper, wrapper.get_connection_params()
+        self.wanted.set()
+        if self.thread is None:
+            with self.lock:
+                if self.thread is None:
+                    self.thread = threading.Thread(
+                        target=self._run, name="outbox-waker", daemon=True
+                    )
+                    self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping:
+            if not self.wanted.wait(WAKE_IDLE_SECONDS):
+                self._close()
+                continue
+            if self.stopping:
+                break
+            # Cleared before sending: a commit from now on gets a wake-up after this one.
+            self.wanted.clear()
+            try:
+                self._send()
+            except Exception:
+                logger.warning(
+                    "could not wake the outbox dispatchers; they will poll", exc_info=True
+                )
+                self._close()
+            time.sleep(WAKE_GAP_SECONDS)
+        self._close()
+
+    def _send(self) -> None:
+        if self.connection is None:
+            connection = self.wrapper.get_new_connection(self.params)
+            connection.autocommit = True
+            # A wake-up is a hint: its tiny transaction need not wait for the disk.
+            connection.execute("SET synchronous_commit TO OFF")
+            self.connection = connection
+        # The channel is our constant, not input.
+        self.connection.execute(f"NOTIFY {CHANNEL}")
+
+    def _close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection
+                connection.close()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.wanted.set()
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+
+_WAKERS: dict[str, _Waker] = {}
+_WAKERS_LOCK = threading.Lock()
+#: Connections a forked child inherited: kept, never closed or collected, since closing
+#: one would end the parent's session on the shared socket.
+_INHERITED: list = []
+
+
+def _waker(using: str) -> _Waker:
+    found = _WAKERS.get(using)
+    if found is None:
+        with _WAKERS_LOCK:
+            found = _WAKERS.setdefault(using, _Waker())
+    return found
+
+
+def stop_wakers() -> None:
+    """Send nothing more and close the wakers' connections (before a database is dropped:
+    the end of a test session)."""
+    with _WAKERS_LOCK:
+        wakers = list(_WAKERS.values())
+        _WAKERS.clear()
+    for waker in wakers:
+        waker.stop()
+
+
+def _forget_wakers_in_child() -> None:
+    """After a fork: the parent's waker threads do not exist here; start afresh."""
+    global _WAKERS_LOCK
+    for waker in _WAKERS.values():
+        if waker.connection is not None:
+            _INHERITED.append(waker.connection)
+    _WAKERS.clear()
+    _WAKERS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_wakers_in_child)
 
 
 def queue_shares_database(using: str = DEFAULT_DB_ALIAS) -> bool:
@@ -435,13 +554,119 @@ def queue_shares_database(using: str = DEFAULT_DB_ALIAS) -> bool:
     return isinstance(backend, DatabaseBackend) and router.db_for_write(DBTaskResult) == using
 
 
+def _new_task_row() -> DBTaskResult:
+    """A dispatch task's row as the database backend's `enqueue` makes it (not saved)."""
+    backend = dispatch_outbox.get_backend()
+    return DBTaskResult(
+        id=backend._get_id(),
+        args_kwargs={"args": [], "kwargs": {}},
+        priority=dispatch_outbox.priority,
+        task_path=dispatch_outbox.module_path,
+        queue_name=dispatch_outbox.queue_name,
+        run_after=get_date_max(),
+        backend_name=backend.alias,
+    )
+
+
+def waiting_dispatch(using: str = DEFAULT_DB_ALIAS):
+    """Dispatch tasks enqueued and not yet taken by a worker, due now."""
+    row = _new_task_row()
+    return DBTaskResult.objects.using(using).filter(
+        Q(run_after=get_date_max()) | Q(run_after__lte=timezone.now()),
+        status=TaskResultStatus.READY,
+        task_path=row.task_path,
+        backend_name=row.backend_name,
+        queue_name=row.queue_name,
+    )
+
+
+def literal_row(instance, connection, varying: dict[str, str]) -> tuple[list[str], str]:
+    """(Columns, the row's SQL) of a model instance as `save` would insert it (PostgreSQL):
+    each column its value as a literal, rendered once by psycopg, except those named in
+    `varying`, which get the SQL given (a placeholder, a function)."""
+    columns, values = [], []
+    for field in instance._meta.concrete_fields:
+        columns.append(connection.ops.quote_name(field.column))
+        if field.attname in varying:
+            values.append(varying[field.attname])
+        else:
+            value = field.get_db_prep_save(field.pre_save(instance, True), connection)
+            rendered = literal(value, connection)
+            if "%" in rendered:  # it will sit beside placeholders
+                raise ValueError(f"{field.name}: a constant with % cannot be written here")
+            values.append(rendered)
+    return columns, "(" + ", ".join(values) + ")"
+
+
+def literal(value, connection) -> str:
+    """A value as an SQL literal, rendered by psycopg (PostgreSQL)."""
+    from psycopg import sql
+
+    connection.ensure_connection()
+    return sql.Literal(value).as_string(connection.connection)
+
+
+_TASK_SQL: dict[tuple, str] = {}
+
+
+def task_insert(using: str = DEFAULT_DB_ALIAS) -> str:
+    """One statement (no parameters) that writes a dispatch task row unless one is already
+    waiting to be taken (PostgreSQL). Whoever takes the waiting one dispatches every event
+    committed by then; see `enqueue_with_the_commit` for the rest. Written once per
+    database and task settings: the row's values are constants, but for its id
+    (`gen_random_uuid()`, a version 4 UUID as the backend's default) and the time it was
+    enqueued."""
+    backend = dispatch_outbox.get_backend()
+    key = (using, backend.alias, dispatch_outbox.queue_name, dispatch_outbox.priority)
+    found = _TASK_SQL.get(key)
+    if found is not None:
+        return found
+    connection = connections[using]
+    row = _new_task_row()
+    columns, values = literal_row(
+        row, connection, {"id": "gen_random_uuid()", "enqueued_at": "clock_timestamp()"}
+    )
+    table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+    ready, path, name, queue, never = (
+        literal(value, connection)
+        for value in (
+            TaskResultStatus.READY.value,
+            row.task_path,
+            row.backend_name,
+            row.queue_name,
+            get_date_max(),
+        )
+    )
+    # Names from the model's metadata, values rendered by psycopg: nothing from a caller.
+    found = _TASK_SQL[key] = (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values[1:-1]}"  # noqa: S608
+        f" WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE status = {ready}"
+        f" AND task_path = {path} AND backend_name = {name} AND queue_name = {queue}"
+        f" AND (run_after = {never} OR run_after <= clock_timestamp()))"
+    )
+    return found
+
+
 def enqueue_with_the_commit(using: str = DEFAULT_DB_ALIAS) -> bool:
-    """Enqueue a dispatch task inside the current transaction when the task queue is in the
-    same database: the task row commits with the events (or not at all), with no commit of
-    its own. False when the queue is elsewhere: then `kick` enqueues after the commit."""
-    if not (connections[using].in_atomic_block and queue_shares_database(using)):
+    """Inside the current transaction, when the task queue is in the same database: make
+    sure a dispatch task waits for a worker, so that it commits with the events (or not at
+    all) at no commit of its own. One waiting task serves every transaction that commits
+    before a worker takes it, so a row is written only when none waits (on PostgreSQL in
+    one statement, which `outbox` joins to the events' own INSERT). False when the queue is
+    elsewhere: then `kick` enqueues after the commit.
+
+    A worker may take the waiting task between this check and the commit, and finish
+    before it: then these events wait for the next dispatch — a dispatcher woken by this
+    commit's wake-up, the next transaction's task, the task's own look at what is due when
+    it ends (`schedule_wakeup`), or the periodic scheduler (`OUTBOX_POLL_SECONDS`)."""
+    connection = connections[using]
+    if not (connection.in_atomic_block and queue_shares_database(using)):
         return False
-    dispatch_outbox.enqueue()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(task_insert(using))
+    elif not waiting_dispatch(using).exists():
+        dispatch_outbox.enqueue()
     return True
 
 

@@ -2,19 +2,22 @@
 
 `emit` writes the event in the caller's transaction, so the event exists if and only if the
 change it announces was committed: nothing is announced that did not happen, and nothing
-that happened goes unannounced. Once per transaction a dispatch task is enqueued (with the
-commit when the task queue is in the same database, else after it) and after the commit the
+that happened goes unannounced. Once per transaction the outbox makes sure a dispatch task
+waits for a worker (with the commit when the task queue is in the same database, writing a
+row only when none waits already; else enqueued after the commit) and after the commit the
 waiting dispatchers are woken; the periodic scheduler catches anything they miss (a crash,
-a worker that was down).
+a worker that was down, a task taken just before the commit).
 
 A unit of work that announces many things at once (a bundle: six consents, six applications,
 their work items and statuses) wraps itself in `batch()`: its events are then written in one
-INSERT when the block ends, still in the caller's transaction, instead of one INSERT each.
+INSERT when the block ends, still in the caller's transaction, instead of one INSERT each
+(on PostgreSQL the same statement writes the dispatch task's row).
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,10 +69,10 @@ def emit(
     )
     pending = _BATCH.get()
     if pending is not None and pending.using == using:
-        pending.add(event)
+        pending.add(event)  # written, with the dispatch task, when the batch ends
     else:
         event.save(using=using, force_insert=True)
-    _kick_after_commit(using)
+        _kick_after_commit(using)
     return event
 
 
@@ -105,7 +108,19 @@ class _Batch:
             else:
                 kept.append(entry)
         connection.run_on_commit = kept
-        if events:
+        if not events:
+            return
+        if connection.vendor == "postgresql" and len(events) <= SMALL_BATCH:
+            # One statement: the events and, when the transaction has none yet and no
+            # dispatch task is waiting for a worker, the dispatch task's row.
+            sql, params = _insert_events(events, connection)
+            queued = None
+            if not _kick_pending(self.using) and dispatch.queue_shares_database(self.using):
+                sql = f"WITH events AS ({sql}) {dispatch.task_insert(self.using)}"
+                queued = True
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        else:
             # In one COPY on PostgreSQL: a population run holds hundreds of events of a
             # thousand items each, whose JSON the ORM's insert would quote in Python.
             fields = [field.attname for field in OutboxEvent._meta.concrete_fields]
@@ -115,8 +130,47 @@ class _Batch:
                 ([_plain(getattr(event, name)) for name in fields] for event in events),
                 using=self.using,
             )
-            for event in events:
-                event._state.adding, event._state.db = False, self.using
+            queued = None
+        for event in events:
+            event._state.adding, event._state.db = False, self.using
+        _kick_after_commit(self.using, queued)
+
+
+#: A batch of at most this many events is written with an INSERT (with the dispatch task's
+#: row in the same statement); a larger one with COPY.
+SMALL_BATCH = 100
+#: What `emit` sets on an event; the other columns take the model's defaults.
+_SET = ("id", "source", "type", "subject", "time", "data", "next_attempt_at")
+_ROW_SQL: dict[str, tuple[str, str]] = {}
+
+
+def _insert_events(events: list[OutboxEvent], connection) -> tuple[str, list]:
+    """(SQL, params): one INSERT of the events (PostgreSQL), its text made once per
+    database; the columns `emit` does not set are the model's defaults, as literals."""
+    found = _ROW_SQL.get(connection.alias)
+    if found is None:
+        varying = dict.fromkeys(_SET, "%s")
+        varying["data"] = "%s::jsonb"
+        columns, row = dispatch.literal_row(OutboxEvent(), connection, varying)
+        table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+        found = _ROW_SQL[connection.alias] = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ",  # noqa: S608 - model metadata
+            row,
+        )
+    head, row = found
+    encoder = OutboxEvent._meta.get_field("data").encoder
+    params: list = []
+    for event in events:
+        params += [
+            event.id,
+            event.source,
+            event.type,
+            event.subject,
+            event.time,
+            json.dumps(event.data, cls=encoder),
+            event.next_attempt_at,
+        ]
+    return head + ", ".join([row] * len(events)), params
 
 
 def _plain(value: Any) -> Any:
@@ -158,11 +212,16 @@ class _Kick:
         dispatch.kick(self.using, enqueue=self.enqueue)
 
 
-def _kick_after_commit(using: str) -> None:
-    """One dispatch per transaction, however many events it emitted. (A savepoint rolled
-    back takes its callback, and its queued task, with it: the next emit makes them again.)"""
-    pending = connections[using].run_on_commit
-    if any(isinstance(entry[1], _Kick) for entry in pending):
+def _kick_pending(using: str) -> bool:
+    return any(isinstance(entry[1], _Kick) for entry in connections[using].run_on_commit)
+
+
+def _kick_after_commit(using: str, queued: bool | None = None) -> None:
+    """One dispatch per transaction, however many events it emitted (`queued`: whether the
+    caller already made sure of a dispatch task with the commit). A savepoint rolled back
+    takes its callback, and its task row, with it: the next emit makes them again."""
+    if _kick_pending(using):
         return
-    queued = dispatch.enqueue_with_the_commit(using)
+    if queued is None:
+        queued = dispatch.enqueue_with_the_commit(using)
     transaction.on_commit(_Kick(using, enqueue=not queued), using=using)
