@@ -274,7 +274,9 @@ def test_a_message_is_received_in_five_statements_and_a_copy_never_reaches_its_h
             acknowledged = receiving.receive(sealed.token)
         assert acknowledged.status == "accepted"
         work = [q["sql"] for q in statements if not q["sql"].startswith(TRANSACTION_CONTROL)]
-        assert len(work) == 5, "\n".join(work)
+        # On SQLite the outbox first asks whether a dispatch task already waits, then writes
+        # one; on PostgreSQL that is one INSERT … WHERE NOT EXISTS (`dispatch.task_insert`).
+        assert len(work) == (5 if connection.vendor == "postgresql" else 6), "\n".join(work)
         # a copy is acknowledged as one, and its handler does not run again
         assert receiving.receive(sealed.token).status == "duplicate"
         assert len(calls) == 1
