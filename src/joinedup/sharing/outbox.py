@@ -167,7 +167,10 @@ def _insert_events(events: list[OutboxEvent], connection) -> tuple[str, list]:
             event.type,
             event.subject,
             event.time,
-            json.dumps(event.data, cls=encoder),
+            # A run's batch events come with their JSON already written (`copying.JSONText`).
+            event.data
+            if isinstance(event.data, copying.JSONText)
+            else json.dumps(event.data, cls=encoder),
             event.next_attempt_at,
         ]
     return head + ", ".join([row] * len(events)), params
