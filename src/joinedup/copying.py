@@ -42,7 +42,9 @@ class JSONText(str):
     """A JSON field's value already written as JSON text (made once, written as it is)."""
 
 
-def _json(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str | None:
+def json_text(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str | None:
+    """`value` as the JSON text a JSON column takes: encoded with `encoder`, or as it is when
+    it is None or already `JSONText` (written once by the caller, not encoded twice)."""
     if value is None or isinstance(value, JSONText):
         return value
     return json.dumps(value, cls=encoder)
@@ -139,13 +141,13 @@ def _with_defaults(row, fixed: tuple, fields: list, per_row: list[int]) -> tuple
 
 
 def _as_text(encoder: type[json.JSONEncoder] | None):
-    return lambda value, _connection: _json(value, encoder)
+    return lambda value, _connection: json_text(value, encoder)
 
 
 def _with_json(row: Sequence[Any], positions: list[tuple[int, Any]]) -> list[Any]:
     row = list(row)
     for i, encoder in positions:
-        row[i] = _json(row[i], encoder)
+        row[i] = json_text(row[i], encoder)
     return row
 
 

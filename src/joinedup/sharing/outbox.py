@@ -17,7 +17,6 @@ INSERT when the block ends, still in the caller's transaction, instead of one IN
 from __future__ import annotations
 
 import enum
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -168,9 +167,7 @@ def _insert_events(events: list[OutboxEvent], connection) -> tuple[str, list]:
             event.subject,
             event.time,
             # A run's batch events come with their JSON already written (`copying.JSONText`).
-            event.data
-            if isinstance(event.data, copying.JSONText)
-            else json.dumps(event.data, cls=encoder),
+            copying.json_text(event.data, encoder),
             event.next_attempt_at,
         ]
     return head + ", ".join([row] * len(events)), params
