@@ -12,6 +12,11 @@ def test_serve_runs_gunicorn_threaded_on_the_wsgi_application_without_access_log
     assert options["--bind"] == "127.0.0.1:9000"
     assert options["--workers"] == "2" and options["--threads"] == "4"
     assert options["--worker-class"] == "gthread"
+    # A worker holds at most four connections per thread, leaving the rest to the other
+    # worker (kept-alive connections otherwise piled up on one; docs/performance.md).
+    assert options["--worker-connections"] == "16"
+    fewer = gunicorn_command(ServerOptions(threads=2))
+    assert fewer[fewer.index("--worker-connections") + 1] == "8"
     assert "--access-logfile" not in command
     assert "--access-logfile" in gunicorn_command(ServerOptions(access_log=True))
 

@@ -4,7 +4,8 @@
 demo runs exactly what production runs. The defaults are tuned for two cores (see
 docs/performance.md for the measurements behind them): two worker processes, one per core,
 each with four threads, so that a request waiting on the database does not hold up the
-others. Anything else gunicorn knows can be set with its own GUNICORN_CMD_ARGS variable.
+others, and at most four connections per thread (`CONNECTIONS_PER_THREAD`). Anything else
+gunicorn knows can be set with its own GUNICORN_CMD_ARGS variable.
 """
 
 import sys
@@ -16,6 +17,14 @@ from django.conf import settings
 DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 4
+#: Connections a worker process holds at once, per thread. A gthread worker accepts every
+#: connection it can, and a kept-alive connection stays with the worker that accepted it: with
+#: gunicorn's default (1,000) one worker took most of 32 clients' connections and queued them
+#: behind its four threads on one core while the other worker was half idle (1.06 of 2 cores
+#: busy in `bench/bundles.py`; docs/performance.md). With the cap, a full worker stops
+#: accepting and the connection goes to another; beyond every worker's cap it waits in the
+#: listening socket's backlog, as it would in the full worker's queue.
+CONNECTIONS_PER_THREAD = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ def gunicorn_command(options: ServerOptions) -> list[str]:
         "gthread",
         "--threads",
         str(options.threads),
+        "--worker-connections",
+        str(options.threads * CONNECTIONS_PER_THREAD),
         "--timeout",
         str(options.timeout),
         "--graceful-timeout",
