@@ -110,6 +110,10 @@ def route_for(
     The chosen offering comes with its agency and the agency's jurisdiction (its calendar);
     `related` names more of the agency's relations to read with it (a caller that needs the
     agency's delivery back-end next reads it in the same query)."""
+    memo = _REMEMBERED.get() if not explain else None
+    if memo is not None and (service.pk, place.pk) in memo:
+        # Answered before the query is even built: building it costs more than the answer.
+        return Route(service=service, place=place, offering=memo[service.pk, place.pk])
     codes = place.ancestor_codes
     # No ORDER BY (the offerings are ranked by depth here): the model's default ordering
     # would join the service table once more, only to sort, and PostgreSQL plans each join.
@@ -119,9 +123,6 @@ def route_for(
         .order_by()
     )
     if not explain:
-        memo = _REMEMBERED.get()
-        if memo is not None and (service.pk, place.pk) in memo:
-            return Route(service=service, place=place, offering=memo[service.pk, place.pk])
         by_depth = sorted(offerings, key=lambda o: codes.index(o.area.code), reverse=True)
         if by_depth:
             if memo is not None:
