@@ -12,6 +12,7 @@ from django.db.models import F, Q, Sum
 
 from joinedup import prepared
 from joinedup.performance.models import GroupRollup
+from tests.runs import POSTGRESQL_RUN
 
 pytestmark = pytest.mark.django_db
 
@@ -251,3 +252,64 @@ def test_values_bound_on_the_server_arrive_exactly_and_a_duplicate_is_djangos_er
         prepared.insert_together([(rows, [again])])
     assert not OutboxEvent.objects.filter(type="t.again").exists()
     assert isinstance(made[0].pk, uuid.UUID)
+
+
+def _database_options(**env: str) -> dict:
+    """The database OPTIONS the settings give a process started with `env`, on PostgreSQL."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("JOINEDUP_DB_")},
+            "DJANGO_SETTINGS_MODULE": "joinedup.settings",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/anything",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_binds_values_on_the_server_and_prepares_only_when_asked():
+    assert _database_options() == {"server_side_binding": True}
+    assert _database_options(JOINEDUP_DB_SERVER_BINDING="false") == {"server_side_binding": False}
+    # Preparing needs the values bound on the server, whatever the other setting says.
+    assert _database_options(
+        JOINEDUP_DB_SERVER_BINDING="false", JOINEDUP_DB_PREPARE_THRESHOLD="3"
+    ) == {"server_side_binding": True, "prepare_threshold": 3}
+
+
+@pytest.mark.skipif(not POSTGRESQL_RUN, reason="binding on the server is PostgreSQL's")
+def test_statements_send_their_values_apart_and_bound_cursor_does_under_either_setting():
+    from django.db import connection, transaction
+    from django.db.backends.postgresql.base import Cursor, ServerBindingCursor
+
+    with connection.cursor() as cursor:
+        assert isinstance(cursor.cursor, ServerBindingCursor)
+        # Two commands in one statement are refused when the values travel apart.
+        with pytest.raises(DatabaseError), transaction.atomic():
+            cursor.execute("SELECT %s::int; SELECT 1", [1])
+    # With JOINEDUP_DB_SERVER_BINDING=false the connection quotes values into the text, but
+    # `bound_cursor` (a whole submission's arrays) still sends them apart.
+    options = connection.settings_dict["OPTIONS"]
+    options["server_side_binding"], connection.connection.cursor_factory = False, Cursor
+    try:
+        with connection.cursor() as cursor:
+            assert not isinstance(cursor.cursor, ServerBindingCursor)
+        with prepared.bound_cursor() as cursor:
+            assert isinstance(cursor.cursor, ServerBindingCursor)
+            cursor.execute("SELECT %s::int + 1", [41])
+            assert cursor.fetchone() == (42,)
+    finally:
+        options["server_side_binding"] = True
+        connection.connection.cursor_factory = ServerBindingCursor

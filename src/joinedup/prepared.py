@@ -596,16 +596,15 @@ def insert_together(
 def bound_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:
     """A cursor of the connection that sends the values apart from the statement (psycopg's
     server-side binding), on PostgreSQL; elsewhere, or when the whole connection binds so
-    already, the connection's own cursor.
+    already (the default: JOINEDUP_DB_SERVER_BINDING), the connection's own cursor.
 
-    Django's psycopg cursors bind on the client: each value is quoted into the statement's
-    text in Python, an array element by element with a regular expression. For `Rows`'
-    arrays of a whole submission that quoting cost more CPU than the database's insert.
-    Bound on the server, the values go in psycopg's binary formats, not quoted. The cursor
-    is Django's wrapper (the same transaction, errors, query log and execute wrappers).
-    Nothing is prepared: the connection's `prepare_threshold` stays as configured (none
-    unless JOINEDUP_DB_PREPARE_THRESHOLD is set), so this works behind a transaction-mode
-    pooler too."""
+    With client-side binding each value is quoted into the statement's text in Python, an
+    array element by element with a regular expression: for `Rows`' arrays of a whole
+    submission that quoting cost more CPU than the database's insert, so these statements
+    bind on the server whatever the setting. Bound on the server, the values go in
+    psycopg's binary formats, not quoted. The cursor is Django's wrapper (the same
+    transaction, errors, query log and execute wrappers). Nothing is prepared unless
+    JOINEDUP_DB_PREPARE_THRESHOLD is set, so this works behind a transaction-mode pooler."""
     connection = connections[using]
     if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get(
         "server_side_binding"

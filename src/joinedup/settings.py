@@ -166,11 +166,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Server-side binding with psycopg's prepared statements: off unless asked for (it does
-    # not work behind a transaction-mode pooler; see docs/operations.md, "PostgreSQL and a
-    # pooler"). JOINEDUP_DB_PREPARE_THRESHOLD=N prepares a statement on its Nth use.
+    # Server-side binding: the values go apart from the statement, in psycopg's binary
+    # formats, instead of being quoted into its text in Python (Django's default), which
+    # cost a third of a bundle's acceptance's CPU (docs/performance.md). Nothing is
+    # prepared by it, so it works behind a transaction-mode pooler too.
+    # JOINEDUP_DB_SERVER_BINDING=false goes back to Django's client-side binding.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+        "JOINEDUP_DB_SERVER_BINDING", True
+    )
+    # psycopg's prepared statements: off unless asked for (they do not work behind a
+    # transaction-mode pooler older than PgBouncer 1.21; see docs/operations.md, "PostgreSQL
+    # and a pooler"). JOINEDUP_DB_PREPARE_THRESHOLD=N prepares a statement on its Nth use
+    # (and binds on the server, whatever JOINEDUP_DB_SERVER_BINDING says).
     if env_str("JOINEDUP_DB_PREPARE_THRESHOLD"):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
+        DATABASES["default"]["OPTIONS"].update(
             server_side_binding=True,
             prepare_threshold=env_int("JOINEDUP_DB_PREPARE_THRESHOLD", 5),
         )
