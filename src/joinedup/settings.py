@@ -168,7 +168,7 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Server-side binding: the values go apart from the statement, in psycopg's binary
     # formats, instead of being quoted into its text in Python (Django's default), which
-    # cost a third of a bundle's acceptance's CPU (docs/performance.md). Nothing is
+    # cost a quarter of a bundle's acceptance's CPU (docs/performance.md). Nothing is
     # prepared by it, so it works behind a transaction-mode pooler too.
     # JOINEDUP_DB_SERVER_BINDING=false goes back to Django's client-side binding.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
