@@ -5,9 +5,10 @@ Migrating a new database from nothing takes half a minute or more (Django render
 states again and again), so no test does it: each test worker snapshots its own test database
 as pytest-django has just migrated it, before any test has written to it (`VACUUM INTO` on
 SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL), and each test gets a copy of that. The
-SQLite variant on the PostgreSQL run has no SQLite test database to snapshot: it migrates a
-template once per worker. The copies hold exactly what `joinedup migrate` leaves (migrating
-makes no node keys or other per-node state)."""
+SQLite variant on the PostgreSQL run has no SQLite test database to snapshot: it takes the
+one the SQLite run kept when scripts/run-tests names a folder for it (TEST_TEMPLATES_DIR),
+and otherwise migrates a template once per worker. The copies hold exactly what
+`joinedup migrate` leaves (migrating makes no node keys or other per-node state)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Where the SQLite run leaves its migrated template for the PostgreSQL run (scripts/run-tests
+#: makes the folder for one run of the suite and removes it after).
+SHARED_TEMPLATES = os.environ.get("TEST_TEMPLATES_DIR", "")
 
 
 def query(url: str, sql: str) -> list[tuple]:
@@ -62,6 +66,15 @@ def _admin(server: str) -> psycopg.Connection:
     return psycopg.connect(server.replace("postgres://", "postgresql://"), autocommit=True)
 
 
+def _share(template: Path) -> None:
+    """Leave a migrated SQLite template for the suite's next run (SHARED_TEMPLATES)."""
+    if SHARED_TEMPLATES:
+        # Written whole under another name first: a reader never sees half a file.
+        partial = Path(SHARED_TEMPLATES) / f"{uuid.uuid4().hex}.partial"
+        shutil.copyfile(template, partial)
+        os.replace(partial, Path(SHARED_TEMPLATES) / "template.sqlite3")
+
+
 class Templates:
     """One migrated template per kind, made on first use; dropped by `close()`."""
 
@@ -79,6 +92,7 @@ class Templates:
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM INTO %s", [str(target)])
             self.made["sqlite"] = f"sqlite:///{target}"
+            _share(target)
         elif connection.vendor == "postgresql" and (server := postgres_server()):
             source = connection.settings_dict["NAME"]
             connection.close()  # a template must have no session open on it
@@ -91,6 +105,11 @@ class Templates:
         if kind not in self.made:
             if kind == "sqlite":
                 url = f"sqlite:///{self.scratch / 'template.sqlite3'}"
+                kept = Path(SHARED_TEMPLATES, "template.sqlite3") if SHARED_TEMPLATES else None
+                if kept and kept.exists():  # the SQLite run's, as migrated
+                    shutil.copyfile(kept, self.scratch / "template.sqlite3")
+                    self.made[kind] = url
+                    return url
             else:
                 server = postgres_server()
                 assert server, "a PostgreSQL template is made only on the PostgreSQL run"
@@ -99,6 +118,8 @@ class Templates:
                     db.execute(f'CREATE DATABASE "{name}"')
                 url = server.rsplit("/", 1)[0] + "/" + name
             _migrate(url, self.scratch)
+            if kind == "sqlite":
+                _share(self.scratch / "template.sqlite3")
             self.made[kind] = url
         return self.made[kind]
 

@@ -16,6 +16,7 @@ from joinedup.delivery.payments.contrib.sandbox import SUCCEEDING_CARD, SandboxP
 from joinedup.demo import loading
 from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency
+from tests.module_data import loaded_once
 
 from .conftest import person_context
 
@@ -24,11 +25,19 @@ CANADA = loading.federation_folder("canada")
 PAST = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
 
 
+@pytest.fixture(scope="module")
+def canada_loaded(django_db_setup, django_db_blocker):
+    """The demo federation and its service versions, loaded once for the module's tests
+    (tests/module_data.py)."""
+    with loaded_once(django_db_blocker):
+        load_federation([CANADA])
+        deployed = versions.load_paths([loading.SERVICE_VERSIONS])
+        assert len(deployed) == 6
+        yield
+
+
 @pytest.fixture
-def canada(db):
-    load_federation([CANADA])
-    deployed = versions.load_paths([loading.SERVICE_VERSIONS])
-    assert len(deployed) == 6
+def canada(canada_loaded, db):
     return {a.key: a for a in Agency.objects.select_related("jurisdiction")}
 
 

@@ -1,6 +1,9 @@
 """Rules as code in a real browser, walked by links from the home page as a person walks
 (no typed address but the home page and the staff console), on a 1,280 px and a 375 px
-window; axe-core on every page and a screenshot of each kept in test-artifacts/.
+window; axe-core on every page and a screenshot of each kept in test-artifacts/. The
+visitor's and the parent's walks are walked once each (the visitor on the wide window, the
+parent on the narrow one, through the header's menu button) with every page checked on both
+widths; the caseworker's is walked on each, as it records a different decision on each.
 
 - An anonymous visitor uses the benefits screener in French, sees the benefits of every
   level with amounts and why, and reaches the right service from a result.
@@ -35,7 +38,8 @@ from .test_delivery import sign_in as sign_in_with_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-WIDTHS = [1280, 375]
+WIDE, NARROW = 1280, 375
+WIDTHS = [WIDE, NARROW]
 CANADA = loading.federation_folder("canada")
 
 
@@ -74,18 +78,27 @@ def check(page: Page, axe, screenshot, name: str) -> None:
     screenshot(page, name)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+def check_both(page: Page, axe, screenshot, name: str) -> None:
+    """`check` on each width, the window's own first (screenshots named `name` with the
+    width in it), then the window back to the width it had."""
+    start = page.viewport_size["width"]
+    for width in sorted(WIDTHS, key=lambda width: width != start):
+        page.set_viewport_size({"width": width, "height": 900})
+        check(page, axe, screenshot, name.format(width=width))
+    page.set_viewport_size({"width": start, "height": 900})
+
+
 def test_an_anonymous_visitor_screens_in_french_and_reaches_the_service(
-    browser: Browser, live_server, demo, axe, screenshot, width
+    browser: Browser, live_server, demo, axe, screenshot
 ):
-    page = open_tab(browser, width, "fr-CA")
+    page = open_tab(browser, WIDE, "fr-CA")
     base = live_server.url
     page.goto(base + "/fr/")
-    check(page, axe, screenshot, f"rules-anon-{width}-home-fr")
+    check_both(page, axe, screenshot, "rules-anon-{width}-home-fr")
     page.locator("main").get_by_role("link", name="À quoi ai-je droit ?").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("À quoi ai-je droit ?")
     expect(page.locator("#prefilled")).to_have_count(0)  # nothing known of a visitor
-    check(page, axe, screenshot, f"rules-anon-{width}-screener-fr")
+    check_both(page, axe, screenshot, "rules-anon-{width}-screener-fr")
 
     page.get_by_label("Où habitez-vous?").select_option("CA-ON-TOR")
     page.get_by_label("Âge de l'enfant 1").fill("3")
@@ -102,12 +115,12 @@ def test_an_anonymous_visitor_screens_in_french_and_reaches_the_service(
     federal.get_by_text("Pourquoi ce montant").click()
     expect(federal).to_contain_text("L’âge des enfants")
     expect(federal).to_contain_text("3, 8")
-    check(page, axe, screenshot, f"rules-anon-{width}-answer-fr")
+    check_both(page, axe, screenshot, "rules-anon-{width}-answer-fr")
 
     federal.get_by_role("link", name=re.compile("^Faire la demande")).click()
     expect(page).to_have_url(f"{base}/fr/services/ca.child-benefit/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Allocation canadienne pour enfants")
-    check(page, axe, screenshot, f"rules-anon-{width}-service-fr")
+    check_both(page, axe, screenshot, "rules-anon-{width}-service-fr")
     page.context.close()
 
 
@@ -133,9 +146,8 @@ def family(demo):
     return child
 
 
-@pytest.mark.parametrize("width", WIDTHS)
 def test_a_parent_sees_prefilled_answers_and_the_offer_with_its_amount(
-    browser: Browser, live_server, demo, family, axe, screenshot, width
+    browser: Browser, live_server, demo, family, axe, screenshot
 ):
     from joinedup.rules.entitlements import run_population
     from joinedup.rules.models import Entitlement
@@ -150,7 +162,7 @@ def test_a_parent_sees_prefilled_answers_and_the_offer_with_its_amount(
     parent = amara if federal.person_id == amara.person.pk else david
     age = _age_on(datetime.date(2024, 2, 1), datetime.date.fromisoformat(period + "-01"))
 
-    page = open_tab(browser, width)
+    page = open_tab(browser, NARROW)
     base = live_server.url
     page.goto(base + "/en/")
     nav(page, "Sign in")
@@ -168,18 +180,18 @@ def test_a_parent_sees_prefilled_answers_and_the_offer_with_its_amount(
     expect(page.get_by_label("How many adults in the household (1 or 2)?")).to_have_value("2")
     expect(page.get_by_label("Age of child 1")).to_have_value(str(age))
     expect(page.get_by_label("Your family's income last year, before tax")).to_have_value("")
-    check(page, axe, screenshot, f"rules-parent-{width}-screener-prefilled")
+    check_both(page, axe, screenshot, "rules-parent-{width}-screener-prefilled")
     page.get_by_label("Your family's income last year, before tax").fill("30000")
     page.get_by_role("button", name="See what I could get").click()
     expect(page.locator("#answer")).to_contain_text("Canada Child Benefit")
-    check(page, axe, screenshot, f"rules-parent-{width}-screener-answer")
+    check_both(page, axe, screenshot, "rules-parent-{width}-screener-answer")
 
     # The offer the population run made, with its amount and how it was estimated.
     nav(page, "My services")
     amount = f"Estimated at ${federal.amount:,.2f} a month."
     offer = page.locator(".usa-alert", has_text="Canada Child Benefit")
     expect(offer).to_contain_text(amount)
-    check(page, axe, screenshot, f"rules-parent-{width}-my-services")
+    check_both(page, axe, screenshot, "rules-parent-{width}-my-services")
     offer.get_by_role("link", name=re.compile("^See the offer")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Canada Child Benefit")
     expect(page.locator(".offer-amount")).to_have_text(amount)
@@ -188,7 +200,7 @@ def test_a_parent_sees_prefilled_answers_and_the_offer_with_its_amount(
     expect(explanation).to_contain_text("The children's ages")
     expect(explanation).to_contain_text("$30,000.00")
     expect(explanation).to_contain_text("And the law in force that month")
-    check(page, axe, screenshot, f"rules-parent-{width}-offer")
+    check_both(page, axe, screenshot, "rules-parent-{width}-offer")
     page.context.close()
 
 

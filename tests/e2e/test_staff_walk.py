@@ -1,10 +1,12 @@
 """Staff journeys walked as staff walk them: from the home page, the header's sign-in, then
-only links (the console's tools, the header's way back to the console; no address typed), on
-a 1,280 px and a 375 px window. Every page: axe-core, no sideways scroll of the page itself
-(a wide table scrolls in its own container), no Python repr or catalogue key shown, a
-screenshot kept; then the same page in French (by the language button), whose text must not
-repeat the English page's text node for node, apart from a short allow-list: numbers, codes,
-names the same in both languages and a few shared words (tests/i18n/french_check.py)."""
+only links (the console's tools, the header's way back to the console; no address typed).
+Every page is checked on a 375 px and a 1,280 px window: opened on the narrow one, then the
+same page with the window widened (one walk, not one per width). Each time: axe-core, no
+sideways scroll of the page itself (a wide table scrolls in its own container), no Python
+repr or catalogue key shown, a screenshot kept; then the same page in French (by the
+language button), whose text must not repeat the English page's text node for node, apart
+from a short allow-list: numbers, codes, names the same in both languages and a few shared
+words (tests/i18n/french_check.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ WALKERS = [
     "statcan.analyst@example.org",  # the cross-agency views of an analyst
     "tbs.auditor@example.org",  # and of an auditor
 ]
-WIDTHS = [1280, 375]
+WIDE, NARROW = 1280, 375
 #: What a person may see as it is written in the code: a Python repr, a catalogue key.
 LEAKS = re.compile(r"\{'|\[<|\bNone\b|\b(?:ca|au)\.[a-z]+(?:-[a-z]+)+\b")
 
@@ -72,7 +74,9 @@ def scrolls_sideways(page: Page) -> int:
     )
 
 
-def check_page(page: Page, axe, screenshot, name: str, problems: list[str]) -> list[str]:
+def check_page(
+    page: Page, axe, screenshot, name: str, problems: list[str], width: int
+) -> list[str]:
     page.wait_for_load_state("domcontentloaded")
     axe(page)
     screenshot(page, name)
@@ -83,7 +87,9 @@ def check_page(page: Page, axe, screenshot, name: str, problems: list[str]) -> l
               .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth)
               .slice(0, 4).map(e => e.tagName + '.' + [...e.classList].join('.'))"""
         )
-        problems.append(f"{page.url}: the page scrolls sideways by {wide} px ({culprits})")
+        problems.append(
+            f"{page.url}: at {width} px the page scrolls sideways by {wide} px ({culprits})"
+        )
     texts = page.evaluate(TEXT_NODES)
     for text in texts:
         if LEAKS.search(text):
@@ -118,7 +124,16 @@ def tools_of(page: Page) -> list[str]:
     return [link.inner_text() for link in page.locator(".jp-console a").all()]
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+def check_at_both_widths(page: Page, axe, screenshot, name: str, problems: list[str]) -> list[str]:
+    """The page's checks on the narrow window it was opened on, then on the wide one (the
+    window widened: the page's own layout follows it), each screenshot named `name` with the
+    width in it; the window is left wide. Returns the text read on the wide window."""
+    assert page.viewport_size["width"] == NARROW
+    check_page(page, axe, screenshot, name.format(width=NARROW), problems, NARROW)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+    return check_page(page, axe, screenshot, name.format(width=WIDE), problems, WIDE)
+
+
 @pytest.mark.parametrize("username", WALKERS)
 def test_staff_walk_by_links(
     browser: Browser,
@@ -127,37 +142,36 @@ def test_staff_walk_by_links(
     axe,
     screenshot,
     username,
-    width,
 ):
-    context = browser.new_context(locale="en-CA", viewport={"width": width, "height": 900})
+    context = browser.new_context(locale="en-CA", viewport={"width": NARROW, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
     base = live_server.url
+    # Signed in on the narrow window: the header's links behind its menu button.
     sign_in_by_links(page, base, username, demo)
     french_check = FrenchCheck(names_in_both_languages())
     who = username.split("@")[0]
     problems: list[str] = []
-    check_page(page, axe, screenshot, f"walk-{who}-{width}-console", problems)
+    check_at_both_widths(page, axe, screenshot, f"walk-{who}-{{width}}-console", problems)
     tools = tools_of(page)
     assert tools, f"{username} sees no tools on the console"
     french_problems: list[str] = []
     for number, label in enumerate(tools):
+        page.set_viewport_size({"width": NARROW, "height": 900})
         page.locator(".jp-console a", has_text=label).first.click()
-        english = check_page(page, axe, screenshot, f"walk-{who}-{width}-{number}", problems)
-        if width == WIDTHS[0]:
-            page.locator("button.jp-language__link[lang=fr]").click()
-            page.wait_for_load_state("domcontentloaded")
-            french = check_page(page, axe, screenshot, f"walk-{who}-{width}-{number}-fr", problems)
-            same = french_check.untranslated(english, french)
-            if same:
-                french_problems.append(f"{page.url}: English left in French: {same[:8]}")
-            page.locator("button.jp-language__link[lang=en]").click()
-            page.wait_for_load_state("domcontentloaded")
-        if width == WIDTHS[0]:
-            header_link(page, "Staff console")  # back by the header, not a typed address
-        else:
-            page.go_back()
-            page.wait_for_load_state("domcontentloaded")
+        page.wait_for_load_state("domcontentloaded")
+        english = check_at_both_widths(
+            page, axe, screenshot, f"walk-{who}-{{width}}-{number}", problems
+        )
+        page.locator("button.jp-language__link[lang=fr]").click()
+        page.wait_for_load_state("domcontentloaded")
+        french = check_page(page, axe, screenshot, f"walk-{who}-{WIDE}-{number}-fr", problems, WIDE)
+        same = french_check.untranslated(english, french)
+        if same:
+            french_problems.append(f"{page.url}: English left in French: {same[:8]}")
+        page.locator("button.jp-language__link[lang=en]").click()
+        page.wait_for_load_state("domcontentloaded")
+        header_link(page, "Staff console")  # back by the header, not a typed address
     context.close()
     assert not problems, "\n".join(problems)
     assert not french_problems, "\n".join(french_problems)

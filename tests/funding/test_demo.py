@@ -12,13 +12,25 @@ from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Program
 from joinedup.funding import explorer, flows
 from joinedup.funding.models import Allocation, OutcomePayment
+from tests.module_data import loaded_once
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_funding_loads_and_traces_federal_money_to_community_organisations():
-    load_federation([federation_folder("canada")], base=federation_folder("canada").parent)
-    message = load_demo_funding()
+@pytest.fixture(scope="module")
+def demo_funding(django_db_setup, django_db_blocker):
+    """The Canadian demo federation and its funding, loaded once for the module's tests (the
+    load takes most of their time; tests/module_data.py). Returns what loading the funding
+    said."""
+    with loaded_once(django_db_blocker):
+        load_federation([federation_folder("canada")], base=federation_folder("canada").parent)
+        yield load_demo_funding()
+
+
+def test_the_demo_funding_loads_and_traces_federal_money_to_community_organisations(
+    demo_funding,
+):
+    message = demo_funding
     assert "Funding:" in message and "refused" not in message, message
     assert Allocation.objects.values("fiscal_year").distinct().count() == 3
     tree = flows.Tree.load([2025])
@@ -41,11 +53,9 @@ def test_the_demo_funding_loads_and_traces_federal_money_to_community_organisati
     assert page.status_code == 200 and "Paiement aux résultats" in page.content.decode()
 
 
-def test_the_funder_approves_an_outcome_payment_through_the_api():
+def test_the_funder_approves_an_outcome_payment_through_the_api(demo_funding):
     from .conftest import staff_client
 
-    load_federation([federation_folder("canada")], base=federation_folder("canada").parent)
-    load_demo_funding()
     listed = Client().get("/api/v1/funding/agreements/tnwc-employment-outcomes-2025/payments")
     first = listed.json()[0]
     assert first["status"] == "computed"

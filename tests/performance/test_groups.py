@@ -8,14 +8,17 @@ import datetime
 
 import pytest
 from django.db.models import Sum
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import translation
 
 from joinedup.demo.history.run import generate_history
+from joinedup.federation.loader import load_federation
 from joinedup.performance import groups, insight, kpis, measures, rollups
 from joinedup.performance.kpis import Figures
 from joinedup.performance.models import GroupRollup, PlaceArea, Transaction
 from joinedup.sharing import dispatch
+from tests.conftest import SMALL_FEDERATION
+from tests.module_data import loaded_once
 
 from .test_transactions import at, decide_at, submit
 
@@ -140,78 +143,6 @@ def test_a_completion_rate_shown_with_its_cases_does_not_give_back_a_hidden_coun
         assert set(hidden(records, "completions")) <= set(hidden(records, "completion_rate"))
 
 
-def test_the_groups_page_shows_no_cases_beside_a_hidden_share(generated, settings):
-    """The chart's data table gives each group's cases only where its share is published: a
-    share hidden for resting on too few cases would otherwise show how few."""
-    settings.PERFORMANCE_MIN_COUNT = 200
-    page = insight.by_group(generated, "age_band", "within_standard")
-    chart = next(chart for chart in page["charts"] if chart.id == "chart-groups")
-    rows = {row[0]: row for row in chart.rows}
-    records = {record["name"]: record for record in page["rows"]}
-    assert any(record["within_standard"] is None for record in records.values())
-    for name, record in records.items():
-        if record["within_standard"] is None:
-            assert rows[name][1:] == ["—", "—", "—"], name
-        else:
-            assert rows[name][1] >= 200, name
-
-
-@pytest.fixture
-def generated(small_federation):
-    generate_history(3000, years=2, seed=11)
-    return kpis.parse_period("12m")
-
-
-def test_measures_by_group_reconcile_with_the_totals_and_recompute_identically(generated):
-    total = kpis.compute(generated, ())[0]
-    snapshot = {}
-    for dimension in rollups.GROUP_DIMENSIONS:
-        cells = kpis.compute(generated, ("group",), dimension=dimension)
-        assert len(cells) >= 2, dimension
-        for name in ("started", "completions", "abandoned", "met_standard", "with_standard"):
-            assert sum(getattr(c, name) for c in cells) == getattr(total, name), (dimension, name)
-        assert measures.merge(*(c.histogram for c in cells)) == total.histogram
-        assert sum(c.channel_cost + c.handle_cost for c in cells) == (
-            total.channel_cost + total.handle_cost
-        )
-        assert sum(c.overhead for c in cells) == total.overhead
-        snapshot[dimension] = [(c.key, c.completions, tuple(c.histogram)) for c in cells]
-    rollups.recompute_rollups()
-    for dimension in rollups.GROUP_DIMENSIONS:
-        cells = kpis.compute(generated, ("group",), dimension=dimension)
-        assert [(c.key, c.completions, tuple(c.histogram)) for c in cells] == snapshot[dimension]
-
-
-@pytest.mark.parametrize(
-    ("by", "options"),
-    [
-        (("service_key", "group"), {}),
-        (("group",), {}),
-        (("jurisdiction", "channel", "group"), {}),
-        (("agency", "group"), {}),
-        (("month", "group"), {}),
-        (("service_key", "group"), {"channel": "online"}),
-        (("group",), {"jurisdictions": ["CA", "CA-ON"]}),
-    ],
-)
-def test_the_joined_histograms_give_the_figures_of_the_rows_one_by_one(
-    generated, monkeypatch, by, options
-):
-    """PostgreSQL joins each group's histograms in the sums' own statement and merges them
-    with numpy; the portable way (SQLite's) reads them one row each: the same figures, every
-    field (histograms, overheads, survey answers, currencies) on every grouping."""
-    if not kpis.joins_histograms():
-        pytest.skip("the joined statement is PostgreSQL's; SQLite runs the portable way")
-    for dimension in ("age_band", "language"):
-        joined = kpis.compute(generated, by, dimension=dimension, **options)
-        monkeypatch.setattr(kpis, "joins_histograms", lambda: False)
-        one_by_one = kpis.compute(generated, by, dimension=dimension, **options)
-        monkeypatch.undo()
-        assert joined, (by, options)
-        assert any(figures.histogram for figures in joined)
-        assert joined == one_by_one, (by, options, dimension)
-
-
 def test_histograms_laid_end_to_end_are_merged_by_group():
     """Each database row joins the packed histograms of its rollup rows, with each one's
     number of buckets (2-byte big-endian): merged per group, bucket by bucket, trimmed."""
@@ -232,51 +163,6 @@ def test_histograms_laid_end_to_end_are_merged_by_group():
     assert kpis._merged([]) == {}
     with pytest.raises(ValueError, match="sizes"):
         kpis._merged([(("x",), lanes([1, 2]), packed([1]))])
-
-
-def test_the_history_gives_groups_realistic_differences(generated):
-    cells = {c.key["group"]: c for c in kpis.compute(generated, ("group",), dimension="age_band")}
-    assert cells["65_plus"].digital_take_up < cells["25_44"].digital_take_up - 0.1
-    assert {"micro", "small"} <= {
-        c.key["group"] for c in kpis.compute(generated, ("group",), dimension="business_size")
-    }
-    assert Transaction.objects.exclude(office="").filter(channel="online").count() == 0
-    page = insight.channels(generated, "age_band")
-    flagged = {row["name"] for row in page["rows"] if row["flagged"]}
-    assert "65 and over" in flagged and "25 to 44" not in flagged
-
-
-@pytest.mark.parametrize("language", ["en", "fr"])
-def test_the_group_and_channel_pages_in_both_languages(generated, language):
-    client = Client()
-    page = client.get(f"/{language}/performance/groups/?dimension=age_band&measure=digital_take_up")
-    assert page.status_code == 200
-    text = page.content.decode()
-    assert "chart-groups" in text and "<table" in text and "<script>" not in text
-    assert ("65 and over" if language == "en" else "65 ans et plus") in text
-    page = client.get(f"/{language}/performance/channels/?dimension=area")
-    assert page.status_code == 200
-    text = page.content.decode()
-    assert "chart-channels" in text
-    assert ("Rural" if language == "en" else "Rurale") in text
-
-
-def test_a_group_or_measure_not_offered_is_a_400_with_a_message(generated):
-    response = Client().get("/en/performance/groups/?dimension=income")
-    assert response.status_code == 400
-    assert "Choose one of the client-group dimensions offered." in response.content.decode()
-    response = Client().get("/fr/performance/channels/?dimension=income")
-    assert response.status_code == 400
-
-
-def test_no_channel_of_a_shown_group_can_be_recovered(generated, settings):
-    settings.PERFORMANCE_MIN_COUNT = 10
-    page = insight.channels(generated, "age_band")
-    for row in page["rows"]:
-        if row["completions"] is None:
-            continue
-        hidden = [item for item in row["channels"] if item["share"] is None]
-        assert len(hidden) != 1, row["name"]
 
 
 def test_newcomers_by_hand():
@@ -372,15 +258,161 @@ def test_postal_areas_by_hand():
     assert groups.postal_area("K1") == groups.postal_area("") == ""
 
 
-@pytest.mark.parametrize("service", [None, "ca.birth-registration"])
-def test_the_groups_page_total_and_services_are_those_of_all_clients(generated, service):
-    """The groups page adds its groups up for the "All clients" row instead of reading the
-    rollups again, and lists the services from the rollups' keys: the same figures and the
-    same services as computed on their own."""
-    expected = kpis.compute(generated, (), service=service)[0].published()
-    services = sorted(f.key["service_key"] for f in kpis.compute(generated, ("service_key",)))
-    with translation.override("en"):
-        for dimension in groups.DIMENSIONS:
-            page = insight.by_group(generated, dimension, "completion_rate", service)
-            assert page["summary"] == expected | {"name": "All clients"}, dimension
-            assert sorted(key for key, _name in page["services"]) == services
+@pytest.fixture(scope="class")
+def history(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The federation and its history, made once for the class's tests with the settings
+    the tests' own fixtures set (conftest.py): no survey invitations, no roster file."""
+    with (
+        override_settings(
+            PERFORMANCE_MIN_COUNT=10,
+            PERFORMANCE_SURVEY_RATE=0.0,
+            PERFORMANCE_DIGITAL_CHANNELS=["online", "partner"],
+            PERFORMANCE_ROSTER_FILE="",
+            PERFORMANCE_CASEWORK_ROSTER_FILE="",
+            MEDIA_ROOT=tmp_path_factory.mktemp("media"),
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+            PUBLIC_URL="https://services.example.org",
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        ),
+        loaded_once(django_db_blocker),
+    ):
+        load_federation([SMALL_FEDERATION])
+        generate_history(3000, years=2, seed=11)
+        yield
+
+
+@pytest.fixture
+def generated(history, db):
+    return kpis.parse_period("12m")
+
+
+class TestOnAGeneratedHistory:
+    """The measures by group on two years of generated history (3,000 transactions on the
+    small federation), generated once for these tests (tests/module_data.py): each reads
+    it, none writes to it but in its own savepoint."""
+
+    def test_the_groups_page_shows_no_cases_beside_a_hidden_share(self, generated, settings):
+        """The chart's data table gives each group's cases only where its share is published: a
+        share hidden for resting on too few cases would otherwise show how few."""
+        settings.PERFORMANCE_MIN_COUNT = 200
+        page = insight.by_group(generated, "age_band", "within_standard")
+        chart = next(chart for chart in page["charts"] if chart.id == "chart-groups")
+        rows = {row[0]: row for row in chart.rows}
+        records = {record["name"]: record for record in page["rows"]}
+        assert any(record["within_standard"] is None for record in records.values())
+        for name, record in records.items():
+            if record["within_standard"] is None:
+                assert rows[name][1:] == ["—", "—", "—"], name
+            else:
+                assert rows[name][1] >= 200, name
+
+    def test_measures_by_group_reconcile_with_the_totals_and_recompute_identically(self, generated):
+        total = kpis.compute(generated, ())[0]
+        snapshot = {}
+        for dimension in rollups.GROUP_DIMENSIONS:
+            cells = kpis.compute(generated, ("group",), dimension=dimension)
+            assert len(cells) >= 2, dimension
+            for name in ("started", "completions", "abandoned", "met_standard", "with_standard"):
+                assert sum(getattr(c, name) for c in cells) == getattr(total, name), (
+                    dimension,
+                    name,
+                )
+            assert measures.merge(*(c.histogram for c in cells)) == total.histogram
+            assert sum(c.channel_cost + c.handle_cost for c in cells) == (
+                total.channel_cost + total.handle_cost
+            )
+            assert sum(c.overhead for c in cells) == total.overhead
+            snapshot[dimension] = [(c.key, c.completions, tuple(c.histogram)) for c in cells]
+        rollups.recompute_rollups()
+        for dimension in rollups.GROUP_DIMENSIONS:
+            cells = kpis.compute(generated, ("group",), dimension=dimension)
+            assert [(c.key, c.completions, tuple(c.histogram)) for c in cells] == snapshot[
+                dimension
+            ]
+
+    @pytest.mark.parametrize(
+        ("by", "options"),
+        [
+            (("service_key", "group"), {}),
+            (("group",), {}),
+            (("jurisdiction", "channel", "group"), {}),
+            (("agency", "group"), {}),
+            (("month", "group"), {}),
+            (("service_key", "group"), {"channel": "online"}),
+            (("group",), {"jurisdictions": ["CA", "CA-ON"]}),
+        ],
+    )
+    def test_the_joined_histograms_give_the_figures_of_the_rows_one_by_one(
+        self, generated, monkeypatch, by, options
+    ):
+        """PostgreSQL joins each group's histograms in the sums' own statement and merges them
+        with numpy; the portable way (SQLite's) reads them one row each: the same figures, every
+        field (histograms, overheads, survey answers, currencies) on every grouping."""
+        if not kpis.joins_histograms():
+            pytest.skip("the joined statement is PostgreSQL's; SQLite runs the portable way")
+        for dimension in ("age_band", "language"):
+            joined = kpis.compute(generated, by, dimension=dimension, **options)
+            monkeypatch.setattr(kpis, "joins_histograms", lambda: False)
+            one_by_one = kpis.compute(generated, by, dimension=dimension, **options)
+            monkeypatch.undo()
+            assert joined, (by, options)
+            assert any(figures.histogram for figures in joined)
+            assert joined == one_by_one, (by, options, dimension)
+
+    def test_the_history_gives_groups_realistic_differences(self, generated):
+        cells = {
+            c.key["group"]: c for c in kpis.compute(generated, ("group",), dimension="age_band")
+        }
+        assert cells["65_plus"].digital_take_up < cells["25_44"].digital_take_up - 0.1
+        assert {"micro", "small"} <= {
+            c.key["group"] for c in kpis.compute(generated, ("group",), dimension="business_size")
+        }
+        assert Transaction.objects.exclude(office="").filter(channel="online").count() == 0
+        page = insight.channels(generated, "age_band")
+        flagged = {row["name"] for row in page["rows"] if row["flagged"]}
+        assert "65 and over" in flagged and "25 to 44" not in flagged
+
+    @pytest.mark.parametrize("language", ["en", "fr"])
+    def test_the_group_and_channel_pages_in_both_languages(self, generated, language):
+        client = Client()
+        page = client.get(
+            f"/{language}/performance/groups/?dimension=age_band&measure=digital_take_up"
+        )
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "chart-groups" in text and "<table" in text and "<script>" not in text
+        assert ("65 and over" if language == "en" else "65 ans et plus") in text
+        page = client.get(f"/{language}/performance/channels/?dimension=area")
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "chart-channels" in text
+        assert ("Rural" if language == "en" else "Rurale") in text
+
+    def test_a_group_or_measure_not_offered_is_a_400_with_a_message(self, generated):
+        response = Client().get("/en/performance/groups/?dimension=income")
+        assert response.status_code == 400
+        assert "Choose one of the client-group dimensions offered." in response.content.decode()
+        response = Client().get("/fr/performance/channels/?dimension=income")
+        assert response.status_code == 400
+
+    def test_no_channel_of_a_shown_group_can_be_recovered(self, generated, settings):
+        settings.PERFORMANCE_MIN_COUNT = 10
+        page = insight.channels(generated, "age_band")
+        for row in page["rows"]:
+            if row["completions"] is None:
+                continue
+            hidden = [item for item in row["channels"] if item["share"] is None]
+            assert len(hidden) != 1, row["name"]
+
+    @pytest.mark.parametrize("service", [None, "ca.birth-registration"])
+    def test_the_groups_page_total_and_services_are_those_of_all_clients(self, generated, service):
+        """The groups page adds its groups up for the "All clients" row instead of reading the
+        rollups again, and lists the services from the rollups' keys: the same figures and the
+        same services as computed on their own."""
+        expected = kpis.compute(generated, (), service=service)[0].published()
+        services = sorted(f.key["service_key"] for f in kpis.compute(generated, ("service_key",)))
+        with translation.override("en"):
+            for dimension in groups.DIMENSIONS:
+                page = insight.by_group(generated, dimension, "completion_rate", service)
+                assert page["summary"] == expected | {"name": "All clients"}, dimension
+                assert sorted(key for key, _name in page["services"]) == services

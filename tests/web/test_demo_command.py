@@ -111,9 +111,21 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 @pytest.fixture(scope="module")
-def demo_data_dir(tmp_path_factory) -> Path:
-    """One data directory for the module: a second start finds everything set up."""
-    return tmp_path_factory.mktemp("demo-data")
+def demo_data_dir(tmp_path_factory, migrated_templates) -> Path:
+    """One data directory for the module: a second start finds everything set up.
+
+    Its database is a copy of the migrated template (tests/processes.py): migrating a new
+    SQLite file takes half a minute and is what pytest-django has just done for the test
+    database, with the same migrations. The demo still runs `migrate` on it, which finds
+    nothing to apply, then loads everything else as on a fresh machine. The synthetic
+    history is kept small (the --no-serve test checks how it is written); the demo's own
+    count is the same code with a larger number.
+    """
+    if POSTGRESQL_RUN:
+        pytest.skip("the demo runs on its own SQLite file: started once, in the SQLite run")
+    folder = tmp_path_factory.mktemp("demo-data")
+    migrated_templates.copy("sqlite", folder / "joinedup.sqlite3")
+    return folder
 
 
 class _Output:
@@ -142,13 +154,13 @@ def demo_process(demo_data_dir):
 
     Ready when it says so, with the addresses to open, and its server answers. The process
     runs on its own SQLite file whichever run of the suite starts it, so it is started in
-    the SQLite run only: in the PostgreSQL run it would do the same work again.
+    the SQLite run only (`demo_data_dir` skips it in the PostgreSQL run): there it would do
+    the same work again.
     """
-    if POSTGRESQL_RUN:
-        pytest.skip("the demo runs on its own SQLite file: started once, in the SQLite run")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["JOINEDUP_DATA_DIR"] = str(demo_data_dir)
+    env["JOINEDUP_DEMO_HISTORY_TRANSACTIONS"] = "400"  # the real demo writes 20,000
     # Compressing the design system's thousands of static files for production takes
     # minutes; with DEBUG on they are only copied, and serving is the same gunicorn.
     env["JOINEDUP_DEBUG"] = "true"
