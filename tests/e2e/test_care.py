@@ -272,6 +272,8 @@ def test_a_plan_across_agencies_with_closed_loop_referrals_and_consent_withdrawn
 
     # ServiceOntario's member follows the same link again: refused, nothing of the plan.
     home(province, base, "My cases")
+    # The list shown first: otherwise the wait below may start while "My cases" still loads.
+    expect(province.get_by_role("link", name=case.reference)).to_be_visible()
     with province.expect_navigation() as refused:
         province.get_by_role("link", name=case.reference).click()
     assert refused.value.status == 403
