@@ -14,13 +14,16 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from joinedup.demo import loading
 from joinedup.federation.loader import load_federation
-from tests.e2e.test_staff_walk import header_link, scrolls_sideways, sign_in_by_links
+from tests.e2e.test_staff_walk import (
+    check_on_both_widths,
+    header_link,
+    sign_in_by_links,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SUPERVISOR = "esdc.supervisor@example.org"
 WIDE, NARROW = 1280, 375
-WIDTHS = [WIDE, NARROW]
 # USWDS's language-selector script throws this when the header's menu button is used on a
 # narrow window (see tests/e2e/test_places.py); it changes nothing on these pages.
 KNOWN = 'No toggle target found with id: "null"'
@@ -37,19 +40,7 @@ def demo(transactional_db, settings, tmp_path) -> str:
 
 
 def check(page: Page, axe, screenshot, name: str, *shown: Locator) -> None:
-    """On each width, the window's own first: the locators `shown` visible, axe-core, no
-    sideways scroll of the page itself, and a screenshot kept; then the window back to the
-    width it had."""
-    page.wait_for_load_state("load")
-    start = page.viewport_size["width"]
-    for width in sorted(WIDTHS, key=lambda width: width != start):
-        page.set_viewport_size({"width": width, "height": 900})
-        for locator in shown:
-            expect(locator).to_be_visible()
-        axe(page)
-        screenshot(page, f"funding-{width}-{name}")
-        assert scrolls_sideways(page) <= 0, f"{page.url} scrolls sideways at {width} px"
-    page.set_viewport_size({"width": start, "height": 900})
+    check_on_both_widths(page, axe, screenshot, f"funding-{name}", *shown)
 
 
 def footer_link(page: Page, name: str) -> None:

@@ -17,13 +17,12 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from joinedup.demo import loading
 from joinedup.demo.history.places import write_places
 from joinedup.federation.loader import load_federation
-from tests.e2e.test_staff_walk import scrolls_sideways, sign_in_by_links
+from tests.e2e.test_staff_walk import check_on_both_widths, sign_in_by_links
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ANALYST = "statcan.analyst@example.org"
 WIDE, NARROW = 1280, 375
-WIDTHS = [WIDE, NARROW]
 
 
 @pytest.fixture
@@ -47,19 +46,7 @@ def demo(transactional_db, settings, tmp_path) -> str:
 
 
 def check(page: Page, axe, screenshot, name: str, *shown: Locator) -> None:
-    """On each width, the window's own first: the locators `shown` visible, axe-core, no
-    sideways scroll of the page itself, and a screenshot kept; then the window back to the
-    width it had."""
-    page.wait_for_load_state("load")
-    start = page.viewport_size["width"]
-    for width in sorted(WIDTHS, key=lambda width: width != start):
-        page.set_viewport_size({"width": width, "height": 900})
-        for locator in shown:
-            expect(locator).to_be_visible()
-        axe(page)
-        screenshot(page, f"places-{width}-{name}")
-        assert scrolls_sideways(page) <= 0, f"{page.url} scrolls sideways at {width} px"
-    page.set_viewport_size({"width": start, "height": 900})
+    check_on_both_widths(page, axe, screenshot, f"places-{name}", *shown)
 
 
 def test_an_analyst_reads_a_place_compares_it_and_reads_a_pilot(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.i18n.french_check import FrenchCheck
 
@@ -72,6 +72,22 @@ def scrolls_sideways(page: Page) -> int:
     return page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
+
+
+def check_on_both_widths(page: Page, axe, screenshot, name: str, *shown) -> None:
+    """On each width, the window's own first: the locators `shown` visible, axe-core, no
+    sideways scroll of the page itself, and a screenshot kept (`name` and the width); then
+    the window back to the width it had."""
+    page.wait_for_load_state("load")
+    start = page.viewport_size["width"]
+    for width in sorted((WIDE, NARROW), key=lambda width: width != start):
+        page.set_viewport_size({"width": width, "height": 900})
+        for locator in shown:
+            expect(locator).to_be_visible()
+        axe(page)
+        screenshot(page, f"{name}-{width}")
+        assert scrolls_sideways(page) <= 0, f"{page.url} scrolls sideways at {width} px"
+    page.set_viewport_size({"width": start, "height": 900})
 
 
 def check_page(
