@@ -514,11 +514,10 @@ PERFORMANCE_CASEWORK_ROSTER_FILE = env_str(
     "JOINEDUP_PERFORMANCE_CASEWORK_ROSTER_FILE",
     str(DATA_DIR / "performance" / "caseworker-roster.csv"),
 )
-#: How many synthetic transactions `joinedup demo` writes the first time (20,000 when unset;
-#: src/joinedup/demo/loading.py): fewer for a quicker first start, on a slow machine or in a
-#: test.
-if os.environ.get("JOINEDUP_DEMO_HISTORY_TRANSACTIONS"):
-    DEMO_HISTORY_TRANSACTIONS = env_int("JOINEDUP_DEMO_HISTORY_TRANSACTIONS", 0)
+#: How many synthetic transactions `joinedup demo` writes the first time, over two years:
+#: enough that the published figures have cases to compare across jurisdictions. Fewer for a
+#: quicker first start, on a slow machine or in a test.
+DEMO_HISTORY_TRANSACTIONS = env_int("JOINEDUP_DEMO_HISTORY_TRANSACTIONS", 20_000)
 
 # --- Logging ---------------------------------------------------------------------------
 LOGGING = {

@@ -8,10 +8,12 @@ import pytest
 
 from joinedup.delivery import versions
 from joinedup.demo import loading
+from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency
 from joinedup.identity.acting import ActingContext
 from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import IdentityProofing, StaffMembership, User
+from tests.module_data import loaded_once
 
 DEMO = loading.SERVICE_VERSIONS
 
@@ -71,6 +73,15 @@ def staff_context(user: User, agency: Agency, role: str) -> ActingContext:
         agency_jurisdiction=agency.jurisdiction.code if agency.jurisdiction_id else None,
         role=role,
     )
+
+
+@pytest.fixture(scope="module")
+def canada_loaded(django_db_setup, django_db_blocker):
+    """The Canadian demo federation and the demo services' versions, loaded once for each
+    module that uses them (tests/module_data.py); gives the versions deployed."""
+    with loaded_once(django_db_blocker):
+        load_federation([loading.federation_folder("canada")])
+        yield versions.load_paths([DEMO])
 
 
 @pytest.fixture

@@ -12,32 +12,19 @@ from decimal import Decimal
 
 import pytest
 
-from joinedup.delivery import queues, versions
+from joinedup.delivery import queues
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import WorkItem
-from joinedup.demo import loading
-from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency
 from joinedup.identity import tokens
 from joinedup.identity.models import User
 from joinedup.sharing.models import OutboxEvent
-from tests.module_data import loaded_once
 
 from .conftest import person_context
 
 pytestmark = pytest.mark.django_db
 BIRTH = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
 QUEUE = "/en/staff/queue/"
-
-
-@pytest.fixture(scope="module")
-def canada_loaded(django_db_setup, django_db_blocker):
-    """The demo federation and its service versions, loaded once for the module's tests
-    (tests/module_data.py)."""
-    with loaded_once(django_db_blocker):
-        load_federation([loading.federation_folder("canada")])
-        versions.load_paths([loading.SERVICE_VERSIONS])
-        yield
 
 
 @pytest.fixture

@@ -8,36 +8,22 @@ import datetime
 
 import pytest
 
-from joinedup.delivery import documents, queues, versions
+from joinedup.delivery import documents, queues
 from joinedup.delivery.applications import submit_application
 from joinedup.delivery.models import Application, WorkItem
 from joinedup.delivery.payments import flows
 from joinedup.delivery.payments.contrib.sandbox import SUCCEEDING_CARD, SandboxProvider
-from joinedup.demo import loading
-from joinedup.federation.loader import load_federation
 from joinedup.federation.models import Agency
-from tests.module_data import loaded_once
 
 from .conftest import person_context
 
 pytestmark = pytest.mark.django_db
-CANADA = loading.federation_folder("canada")
 PAST = (datetime.date.today() - datetime.timedelta(days=400)).isoformat()
-
-
-@pytest.fixture(scope="module")
-def canada_loaded(django_db_setup, django_db_blocker):
-    """The demo federation and its service versions, loaded once for the module's tests
-    (tests/module_data.py)."""
-    with loaded_once(django_db_blocker):
-        load_federation([CANADA])
-        deployed = versions.load_paths([loading.SERVICE_VERSIONS])
-        assert len(deployed) == 6
-        yield
 
 
 @pytest.fixture
 def canada(canada_loaded, db):
+    assert len(canada_loaded) == 6  # the six demo services, each with its process
     return {a.key: a for a in Agency.objects.select_related("jurisdiction")}
 
 

@@ -250,10 +250,7 @@ def load_demo_backoffice() -> str:
     }
 
 
-#: How many synthetic transactions the demo writes, over two years: enough that the
-#: published figures have cases to compare across jurisdictions (setting
-#: DEMO_HISTORY_TRANSACTIONS overrides it). The same seed gives the same history.
-DEMO_HISTORY_TRANSACTIONS = 20_000
+#: The same seed gives the same history (its size: the setting DEMO_HISTORY_TRANSACTIONS).
 DEMO_HISTORY_SEED = 2024
 
 
@@ -262,7 +259,7 @@ def generate_demo_history() -> str:
     answers, the back office's work — with a progress bar, the first time only."""
     if Transaction.objects.exists():
         return _("Synthetic history: there already.")
-    count = getattr(settings, "DEMO_HISTORY_TRANSACTIONS", DEMO_HISTORY_TRANSACTIONS)
+    count = settings.DEMO_HISTORY_TRANSACTIONS
     # Imported here: tqdm draws the bar only where someone watches (a terminal).
     from tqdm import tqdm
 
