@@ -280,13 +280,48 @@ def _database_options(**env: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_postgresql_binds_values_on_the_server_and_prepares_only_when_asked():
-    assert _database_options() == {"server_side_binding": True}
-    assert _database_options(JOINEDUP_DB_SERVER_BINDING="false") == {"server_side_binding": False}
+def test_postgresql_binds_values_on_the_server_and_prepares_unless_told_not_to():
+    assert _database_options() == {"server_side_binding": True, "prepare_threshold": 5}
+    assert _database_options(JOINEDUP_DB_PREPARE_THRESHOLD="3") == {
+        "server_side_binding": True,
+        "prepare_threshold": 3,
+    }
     # Preparing needs the values bound on the server, whatever the other setting says.
+    assert _database_options(JOINEDUP_DB_SERVER_BINDING="false") == {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
+    # Off (behind an old transaction-mode pooler): nothing prepared; binding as asked.
+    assert _database_options(JOINEDUP_DB_PREPARE_THRESHOLD="off") == {"server_side_binding": True}
     assert _database_options(
-        JOINEDUP_DB_SERVER_BINDING="false", JOINEDUP_DB_PREPARE_THRESHOLD="3"
-    ) == {"server_side_binding": True, "prepare_threshold": 3}
+        JOINEDUP_DB_PREPARE_THRESHOLD="OFF", JOINEDUP_DB_SERVER_BINDING="false"
+    ) == {"server_side_binding": False}
+
+
+@pytest.mark.skipif(not POSTGRESQL_RUN, reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db
+def test_a_statement_used_again_and_again_on_a_connection_is_prepared_there():
+    from django.db import connection
+
+    sql = "SELECT count(*) FROM identity_person WHERE id > %s AND family_name <> %s"
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+
+    def prepared_here() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%identity_person WHERE id > $1 AND family_name <> $2%"],
+            )
+            return cursor.fetchone()[0] > 0
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [0, "x"])
+        assert cursor.fetchone() == (0,)
+        assert not prepared_here()
+        for n in range(threshold):
+            cursor.execute(sql, [n, "x"])
+            assert cursor.fetchone() == (0,)
+    assert prepared_here()
 
 
 @pytest.mark.skipif(not POSTGRESQL_RUN, reason="binding on the server is PostgreSQL's")

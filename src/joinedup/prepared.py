@@ -603,8 +603,10 @@ def bound_cursor(using: str = DEFAULT_DB_ALIAS) -> Any:
     submission that quoting cost more CPU than the database's insert, so these statements
     bind on the server whatever the setting. Bound on the server, the values go in
     psycopg's binary formats, not quoted. The cursor is Django's wrapper (the same
-    transaction, errors, query log and execute wrappers). Nothing is prepared unless
-    JOINEDUP_DB_PREPARE_THRESHOLD is set, so this works behind a transaction-mode pooler."""
+    transaction, errors, query log and execute wrappers). The connection binds on the
+    server already unless both JOINEDUP_DB_SERVER_BINDING=false and
+    JOINEDUP_DB_PREPARE_THRESHOLD=off: this cursor then prepares nothing either, so it works
+    behind any transaction-mode pooler."""
     connection = connections[using]
     if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get(
         "server_side_binding"

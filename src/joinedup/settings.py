@@ -174,11 +174,13 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
         "JOINEDUP_DB_SERVER_BINDING", True
     )
-    # psycopg's prepared statements: off unless asked for (they do not work behind a
-    # transaction-mode pooler older than PgBouncer 1.21; see docs/operations.md, "PostgreSQL
-    # and a pooler"). JOINEDUP_DB_PREPARE_THRESHOLD=N prepares a statement on its Nth use
-    # (and binds on the server, whatever JOINEDUP_DB_SERVER_BINDING says).
-    if env_str("JOINEDUP_DB_PREPARE_THRESHOLD"):
+    # psycopg's prepared statements: a statement used a fifth time on a connection is
+    # prepared, and PostgreSQL plans it no more (planning a page's joins cost more than
+    # running them; docs/performance.md). JOINEDUP_DB_PREPARE_THRESHOLD=N prepares on the
+    # Nth use (binding on the server, whatever JOINEDUP_DB_SERVER_BINDING says); `off`
+    # prepares nothing: behind a transaction-mode pooler older than PgBouncer 1.21, or one
+    # without max_prepared_statements (docs/operations.md, "PostgreSQL and a pooler").
+    if env_str("JOINEDUP_DB_PREPARE_THRESHOLD").lower() != "off":
         DATABASES["default"]["OPTIONS"].update(
             server_side_binding=True,
             prepare_threshold=env_int("JOINEDUP_DB_PREPARE_THRESHOLD", 5),
