@@ -143,6 +143,38 @@ def test_a_submission_is_seen_by_its_person_only(world):
     ]
 
 
+def test_the_submissions_answer_is_what_validating_it_gives(world):
+    """The answer is built without validation (`api.submission_out`): each value must already
+    be of its field's type, or the JSON would differ from what pydantic makes of it."""
+    import json
+    import warnings
+
+    from django.utils import translation
+
+    from joinedup.bundles import api, portal
+
+    made = post(client_for(world.amara)).json()
+
+    def both(found, legs=None) -> tuple[str, str]:
+        built = api.submission_out(found, legs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a value of the wrong type warns when dumped
+            dumped = built.model_dump()
+        validated = api.SubmissionOut.model_validate(dumped).model_dump()
+        return json.dumps(dumped, default=str), json.dumps(validated, default=str)
+
+    for language in ("en", "fr"):
+        with translation.override(language):
+            found = portal.load_submission(made["id"])
+            built, validated = both(found)
+            assert built == validated and json.loads(built)["legs"][0]["status"] == "received"
+    run_workers()  # the legs started: applications, their clocks and statuses
+    with translation.override("fr"):
+        built, validated = both(portal.load_submission(made["id"]))
+    assert built == validated
+    assert all(leg["application"] for leg in json.loads(built)["legs"])
+
+
 def test_offers_are_listed_accepted_and_declined(world):
     offer = Offer.objects.create(
         person=world.amara.person,

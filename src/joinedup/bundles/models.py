@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from joinedup import labels
 from joinedup.delivery.models import ApplicationStatus
 from joinedup.federation.localization import pick
 from joinedup.federation.models import Agency, Jurisdiction, Offering, Service
@@ -248,10 +249,10 @@ class BundleLeg(models.Model):
     @property
     def status_label(self) -> str:
         if self.application_id:
-            return str(self.application.get_status_display())
+            return str(labels.display(self.application, "status"))
         if self.elsewhere_status in ApplicationStatus.values:
             return str(ApplicationStatus(self.elsewhere_status).label)
-        return str(self.get_state_display())
+        return str(labels.display(self, "state"))
 
     @property
     def current_due_date(self):
