@@ -5,6 +5,10 @@ PostgreSQL: texts, lists of each length, numbers, dates, and texts inside a LIKE
 from __future__ import annotations
 
 import datetime
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.db import DatabaseError
@@ -256,11 +260,6 @@ def test_values_bound_on_the_server_arrive_exactly_and_a_duplicate_is_djangos_er
 
 def _database_options(**env: str) -> dict:
     """The database OPTIONS the settings give a process started with `env`, on PostgreSQL."""
-    import json
-    import os
-    import subprocess
-    import sys
-
     code = (
         "import json, django; from django.conf import settings; django.setup(); "
         "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
@@ -296,6 +295,9 @@ def test_postgresql_binds_values_on_the_server_and_prepares_unless_told_not_to()
     assert _database_options(
         JOINEDUP_DB_PREPARE_THRESHOLD="OFF", JOINEDUP_DB_SERVER_BINDING="false"
     ) == {"server_side_binding": False}
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        _database_options(JOINEDUP_DB_PREPARE_THRESHOLD="sometimes")
+    assert "JOINEDUP_DB_PREPARE_THRESHOLD must be a whole number or off" in refused.value.stderr
 
 
 @pytest.mark.skipif(not POSTGRESQL_RUN, reason="prepared statements are PostgreSQL's")

@@ -180,10 +180,14 @@ else:
     # Nth use (binding on the server, whatever JOINEDUP_DB_SERVER_BINDING says); `off`
     # prepares nothing: behind a transaction-mode pooler older than PgBouncer 1.21, or one
     # without max_prepared_statements (docs/operations.md, "PostgreSQL and a pooler").
-    if env_str("JOINEDUP_DB_PREPARE_THRESHOLD").lower() != "off":
+    _prepare = env_str("JOINEDUP_DB_PREPARE_THRESHOLD").strip().lower() or "5"
+    if _prepare != "off":
+        if not _prepare.isdigit():
+            raise ImproperlyConfigured(
+                f"JOINEDUP_DB_PREPARE_THRESHOLD must be a whole number or off, not {_prepare!r}"
+            )
         DATABASES["default"]["OPTIONS"].update(
-            server_side_binding=True,
-            prepare_threshold=env_int("JOINEDUP_DB_PREPARE_THRESHOLD", 5),
+            server_side_binding=True, prepare_threshold=int(_prepare)
         )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -27,7 +27,7 @@ from joinedup.identity.acting import ActingContext
 from joinedup.identity.api_auth import api_auth
 
 from . import definitions, offers, portal, submission
-from .models import Bundle, BundleSubmission, Offer
+from .models import Bundle, BundleLeg, BundleSubmission, Offer
 
 router = Router(tags=["bundles"])
 
@@ -226,7 +226,7 @@ def submission_out(found: BundleSubmission, legs: list | None = None) -> Submiss
     )
 
 
-def _leg_status_out(leg) -> LegStatusOut:
+def _leg_status_out(leg: BundleLeg) -> LegStatusOut:
     started = leg.application_id is not None
     return LegStatusOut.model_construct(
         leg=leg.key,
