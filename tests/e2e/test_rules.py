@@ -35,6 +35,7 @@ from joinedup.identity.client_registry import AddressInput, register_person
 from joinedup.identity.models import Relationship, StaffMembership, User
 
 from .test_delivery import sign_in as sign_in_with_session
+from .test_staff_walk import check_on_both_widths
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -78,27 +79,17 @@ def check(page: Page, axe, screenshot, name: str) -> None:
     screenshot(page, name)
 
 
-def check_both(page: Page, axe, screenshot, name: str) -> None:
-    """`check` on each width, the window's own first (screenshots named `name` with the
-    width in it), then the window back to the width it had."""
-    start = page.viewport_size["width"]
-    for width in sorted(WIDTHS, key=lambda width: width != start):
-        page.set_viewport_size({"width": width, "height": 900})
-        check(page, axe, screenshot, name.format(width=width))
-    page.set_viewport_size({"width": start, "height": 900})
-
-
 def test_an_anonymous_visitor_screens_in_french_and_reaches_the_service(
     browser: Browser, live_server, demo, axe, screenshot
 ):
     page = open_tab(browser, WIDE, "fr-CA")
     base = live_server.url
     page.goto(base + "/fr/")
-    check_both(page, axe, screenshot, "rules-anon-{width}-home-fr")
+    check_on_both_widths(page, axe, screenshot, "rules-anon-home-fr")
     page.locator("main").get_by_role("link", name="À quoi ai-je droit ?").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("À quoi ai-je droit ?")
     expect(page.locator("#prefilled")).to_have_count(0)  # nothing known of a visitor
-    check_both(page, axe, screenshot, "rules-anon-{width}-screener-fr")
+    check_on_both_widths(page, axe, screenshot, "rules-anon-screener-fr")
 
     page.get_by_label("Où habitez-vous?").select_option("CA-ON-TOR")
     page.get_by_label("Âge de l'enfant 1").fill("3")
@@ -115,12 +106,12 @@ def test_an_anonymous_visitor_screens_in_french_and_reaches_the_service(
     federal.get_by_text("Pourquoi ce montant").click()
     expect(federal).to_contain_text("L’âge des enfants")
     expect(federal).to_contain_text("3, 8")
-    check_both(page, axe, screenshot, "rules-anon-{width}-answer-fr")
+    check_on_both_widths(page, axe, screenshot, "rules-anon-answer-fr")
 
     federal.get_by_role("link", name=re.compile("^Faire la demande")).click()
     expect(page).to_have_url(f"{base}/fr/services/ca.child-benefit/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Allocation canadienne pour enfants")
-    check_both(page, axe, screenshot, "rules-anon-{width}-service-fr")
+    check_on_both_widths(page, axe, screenshot, "rules-anon-service-fr")
     page.context.close()
 
 
@@ -180,18 +171,18 @@ def test_a_parent_sees_prefilled_answers_and_the_offer_with_its_amount(
     expect(page.get_by_label("How many adults in the household (1 or 2)?")).to_have_value("2")
     expect(page.get_by_label("Age of child 1")).to_have_value(str(age))
     expect(page.get_by_label("Your family's income last year, before tax")).to_have_value("")
-    check_both(page, axe, screenshot, "rules-parent-{width}-screener-prefilled")
+    check_on_both_widths(page, axe, screenshot, "rules-parent-screener-prefilled")
     page.get_by_label("Your family's income last year, before tax").fill("30000")
     page.get_by_role("button", name="See what I could get").click()
     expect(page.locator("#answer")).to_contain_text("Canada Child Benefit")
-    check_both(page, axe, screenshot, "rules-parent-{width}-screener-answer")
+    check_on_both_widths(page, axe, screenshot, "rules-parent-screener-answer")
 
     # The offer the population run made, with its amount and how it was estimated.
     nav(page, "My services")
     amount = f"Estimated at ${federal.amount:,.2f} a month."
     offer = page.locator(".usa-alert", has_text="Canada Child Benefit")
     expect(offer).to_contain_text(amount)
-    check_both(page, axe, screenshot, "rules-parent-{width}-my-services")
+    check_on_both_widths(page, axe, screenshot, "rules-parent-my-services")
     offer.get_by_role("link", name=re.compile("^See the offer")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Canada Child Benefit")
     expect(page.locator(".offer-amount")).to_have_text(amount)
@@ -200,7 +191,7 @@ def test_a_parent_sees_prefilled_answers_and_the_offer_with_its_amount(
     expect(explanation).to_contain_text("The children's ages")
     expect(explanation).to_contain_text("$30,000.00")
     expect(explanation).to_contain_text("And the law in force that month")
-    check_both(page, axe, screenshot, "rules-parent-{width}-offer")
+    check_on_both_widths(page, axe, screenshot, "rules-parent-offer")
     page.context.close()
 
 
