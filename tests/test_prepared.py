@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 from django.db import DatabaseError
 from django.db.models import F, Q, Sum
 
 from joinedup import prepared
+from joinedup.care.models import Organization
 from joinedup.performance.models import GroupRollup
 from tests.runs import POSTGRESQL_RUN
 
@@ -141,6 +143,23 @@ def test_instances_are_the_orms_own(rows):
         assert all(not r._state.adding and r._state.db == "default" for r in found)
     with pytest.raises(GroupRollup.DoesNotExist):
         INSTANCES.get(key="nothing", since=since)
+
+
+BY_IDENTIFIER = prepared.Instances(
+    "test.by_identifier",
+    lambda a: Organization.objects.filter(pk=a.identifier("id")),
+)
+
+
+def test_a_uuid_finds_its_row_given_as_a_uuid_or_as_text():
+    made = [
+        Organization.objects.create(name=f"Organisation {n}", description="-") for n in range(3)
+    ]
+    for organization in made:
+        assert [o.name for o in BY_IDENTIFIER.all(id=organization.pk)] == [organization.name]
+        assert BY_IDENTIFIER.get(id=str(organization.pk)).pk == organization.pk
+    # The stand-in UUID is never a real key: a new one finds nothing.
+    assert BY_IDENTIFIER.all(id=uuid.uuid4()) == []
 
 
 def test_an_update_and_an_insert_write_what_the_orm_writes(rows):

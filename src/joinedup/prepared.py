@@ -13,12 +13,13 @@ values); each later call runs the SQL with the real values.
     ROWS.rows(n=len(keys), keys=keys)
 
 The builder takes a `Stand` and the shape's numbers, and marks where each value goes:
-`a.text(name)`, `a.texts(name, n)`, `a.number(name)`, `a.day(name)`. A text may also stand
-inside a `startswith` (its LIKE pattern is escaped as the ORM would). A builder that puts
-several querysets in one statement (funding's explorer totals) returns instead a function of
-the database alias that gives the `(sql, params)` it compiled from them. The rows come back as the
-database gives them: the ORM's converters are not run (on SQLite dates and JSON are text; on
-PostgreSQL a sum of integers is a Decimal), so the caller converts what it reads.
+`a.text(name)`, `a.texts(name, n)`, `a.number(name)`, `a.day(name)`, `a.identifier(name)`
+(a UUID). A text may also stand inside a `startswith` (its LIKE pattern is escaped as the ORM
+would). A builder that puts several querysets in one statement (funding's explorer totals)
+returns instead a function of the database alias that gives the `(sql, params)` it compiled
+from them. The rows come back as the database gives them: the ORM's converters are not run
+(on SQLite dates and JSON are text; on PostgreSQL a sum of integers is a Decimal), so the
+caller converts what it reads.
 """
 
 from __future__ import annotations
@@ -90,6 +91,15 @@ class Stand:
         # SQLite's backend sends a date and time as text, made naive in UTC: the real value
         # is sent the same way.
         self.adapted[str(value.replace(tzinfo=None))] = (name, _naive_utc_text)
+        return value
+
+    def identifier(self, name: str) -> uuid.UUID:
+        """A stand-in for a UUID (an application's key, say)."""
+        # A UUID of version 0: `uuid4()` never makes one, so it is never a real key.
+        value = uuid.UUID(int=next(self._count))
+        self.values_of[value] = (name, None)
+        # SQLite's backend sends a UUID as its 32 hex digits: the real value is sent so too.
+        self.adapted[value.hex] = (name, _hex)
         return value
 
     def days(self, name: str, size: int) -> list[datetime.date]:
@@ -400,7 +410,7 @@ def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[d
     if isinstance(param, str) and param in stand.adapted:
         name, adapt = stand.adapted[param]
         return lambda values: adapt(values[name])
-    if isinstance(param, int | str | datetime.date) and not isinstance(param, bool):
+    if isinstance(param, int | str | datetime.date | uuid.UUID) and not isinstance(param, bool):
         try:
             if param in stand.values_of:
                 return _pick(*stand.values_of[param])
@@ -412,6 +422,11 @@ def _getter(stand: Stand, param: Any, like: Callable[[str], str]) -> Callable[[d
 def _naive_utc_text(value: datetime.datetime) -> str:
     """An aware date and time as Django's SQLite backend sends it (naive, in UTC, as text)."""
     return str(value.astimezone(datetime.UTC).replace(tzinfo=None))
+
+
+def _hex(value: uuid.UUID | str) -> str:
+    """A UUID as Django's SQLite backend sends it (32 hex digits)."""
+    return value.hex if isinstance(value, uuid.UUID) else uuid.UUID(value).hex
 
 
 def _pick(name: str, index: int | None) -> Callable[[dict], Any]:
