@@ -393,10 +393,10 @@ class Offer(models.Model):
             ),
         ]
         # The links that most offers leave empty are indexed where set only (a lookup by
-        # one of them names a value, so the partial index serves it); the status without
-        # the pattern (LIKE) index `db_index` adds to a text column.
+        # one of them names a value, so the partial index serves it). The status has no
+        # index: every query of offers by status also names the person (the unique index),
+        # or counts them all.
         indexes = [
-            models.Index(fields=["status"], name="offer_status"),
             *(
                 models.Index(
                     fields=[name],

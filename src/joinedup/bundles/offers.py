@@ -597,7 +597,7 @@ def _offer_in_sql(
                 SELECT (g.v->>0)::bigint AS person_id, c.service_id,
                     'rules:' || (g.v->>2) || ':' || (g.v->>3) AS event_id, c.bundle_id, c.leg,
                     NULLIF(g.v->>4, '')::numeric AS amount, g.v->>3 AS period, m.since, g.n
-                FROM json_array_elements(%s::json) WITH ORDINALITY AS g(v, n)
+                FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS g(v, n)
                 JOIN unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[])
                     AS c(key, service_id, bundle_id, leg) ON c.key = g.v->>1
                 JOIN unnest(%s::text[], %s::timestamptz[]) AS m(period, since)
@@ -653,11 +653,20 @@ def _offer_in_sql(
             ON CONFLICT DO NOTHING
             RETURNING id, person_id, service_id
         ),
+        -- The words of each language and service, a few rows made once: the rows below
+        -- carry only their keys, and each notice joins its words after the grouping (the
+        -- window and the grouping then sort narrow rows, not every offer's texts).
+        words AS MATERIALIZED (
+            SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+                                 %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                                 %s::text[])
+                AS w(language, service_id, subject, body, unnamed, short, short_unnamed,
+                     before, after, line_before, line_after)
+        ),
         -- Each lookup is by index, one row each (LATERAL … LIMIT 1): never a scan of all
         -- the people or offers, whose number grows with the population.
         named AS (
             SELECT made.id, made.person_id, made.service_id, p.language, p.name,
-                w.subject, w.body, w.unnamed, w.short, w.short_unnamed, w.before, w.after,
                 w.line_before, w.line_after,
                 count(*) OVER mine AS offers,
                 -- A person's notice is filled here when every offer of theirs has its
@@ -671,22 +680,16 @@ def _offer_in_sql(
                     COALESCE(NULLIF(p.preferred_name, ''), p.given_names) AS name
                 FROM {table["person"]} p WHERE p.id = made.person_id LIMIT 1
             ) p ON TRUE
-            LEFT JOIN unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
-                             %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                             %s::text[])
-                AS w(language, service_id, subject, body, unnamed, short, short_unnamed,
-                     before, after, line_before, line_after)
-                ON w.language = p.language AND w.service_id = made.service_id
+            LEFT JOIN words w ON w.language = p.language AND w.service_id = made.service_id
             LEFT JOIN unnest(%s::text[]) AS l(language) ON l.language = p.language
             WINDOW mine AS (PARTITION BY made.person_id)
         ),
-        -- One notice per person: one offer's as it is, several listed in one.
+        -- One notice per person: one offer's as it is, several listed in one (the words
+        -- joined are those of the first offer, which a notice of one offer uses).
         notices AS (
             SELECT n.person_id, count(*) AS offers, min(n.language) AS language,
                 min(n.name) AS name, (array_agg(n.id ORDER BY n.service_id))[1] AS id,
-                min(n.subject) AS subject, min(n.body) AS body, min(n.unnamed) AS unnamed,
-                min(n.short) AS short, min(n.short_unnamed) AS short_unnamed,
-                min(n.before) AS before, min(n.after) AS after,
+                min(n.service_id) AS service_id,
                 string_agg(n.line_before || n.id::text || n.line_after, E'\\n'
                            ORDER BY n.service_id) AS listed
             FROM named n WHERE n.worded
@@ -700,6 +703,7 @@ def _offer_in_sql(
                 CASE WHEN n.offers = 1 THEN 'offer:' ELSE 'offers:' END || n.id::text,
                 c.channel, c.recipient, n.language, c.subject, c.body, %s, %s, %s, 0, '', ''
             FROM notices n
+            JOIN words w ON w.language = n.language AND w.service_id = n.service_id
             LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[])
                 AS l(language, subject, body, unnamed) ON l.language = n.language
             CROSS JOIN LATERAL (
@@ -714,18 +718,18 @@ def _offer_in_sql(
                 (SELECT m.value FROM {table["contact"]} m
                  WHERE m.person_id = n.person_id AND m.kind = %s
                  ORDER BY m.preferred DESC, m.id LIMIT 1) AS mobile,
-                n.before || n.id::text || n.after AS url
+                w.before || n.id::text || w.after AS url
             ) r
             CROSS JOIN LATERAL (VALUES
-                (%s, r.email, CASE WHEN n.offers = 1 THEN n.subject ELSE l.subject END,
+                (%s, r.email, CASE WHEN n.offers = 1 THEN w.subject ELSE l.subject END,
                     CASE WHEN n.offers = 1 THEN replace(replace(
-                        CASE WHEN n.name = '' THEN n.unnamed ELSE n.body END, %s, n.name),
+                        CASE WHEN n.name = '' THEN w.unnamed ELSE w.body END, %s, n.name),
                         %s, r.url)
                     ELSE replace(replace(
                         CASE WHEN n.name = '' THEN l.unnamed ELSE l.body END, %s, n.name),
                         %s, n.listed) END),
                 (%s, r.mobile, '', CASE WHEN n.offers = 1 THEN left(replace(
-                        CASE WHEN n.name = '' THEN n.short_unnamed ELSE n.short END,
+                        CASE WHEN n.name = '' THEN w.short_unnamed ELSE w.short END,
                         %s, r.url), 480)
                     ELSE left(l.subject || ' ' || replace(n.listed, E'\\n', ' '), 480) END)
             ) c(channel, recipient, subject, body)

@@ -552,8 +552,15 @@ class Notification(models.Model):
         DELIVERED = "delivered", pgettext_lazy("notification status", "Delivered")
         FAILED = "failed", _("Failed")
 
+    # Indexed where set only (`Meta.indexes`): the notices of a population run's offers, by
+    # the hundred thousand, name no application.
     application = models.ForeignKey(
-        Application, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        Application,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
@@ -585,6 +592,13 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["dedupe_key", "channel", "recipient"], name="one_notification_per_event"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["application"],
+                name="notification_application_set",
+                condition=models.Q(application__isnull=False),
             ),
         ]
 
