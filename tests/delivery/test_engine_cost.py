@@ -134,3 +134,26 @@ def test_a_calendar_change_is_seen_at_once(three_steps, applicant, federation):
     application = Application.objects.select_related("agency__jurisdiction").get(pk=application.pk)
     after = clock.calendar_of(application)
     assert after != before
+
+
+def test_the_task_waiting_on_an_application_is_found_in_one_statement(
+    three_steps, applicant, make_staff, federation
+):
+    staff = make_staff(federation["serviceontario"], "caseworker")
+    application, _ = submit_application(
+        person_context(applicant), "ca.birth-registration", {"note": "x"}, "online", "wait"
+    )
+    seen = []
+    for _step in range(3):
+        expected = WorkItem.objects.get(application=application, status=WorkItem.Status.OPEN)
+        with CaptureQueriesContext(connection) as read:
+            item = queues.waiting_item(application.pk)
+            agency = item.agency.key  # read with the item
+        assert len(read.captured_queries) == 1
+        assert item.pk == expected.pk and agency == "serviceontario"
+        assert queues.waiting_item(str(application.pk), kind=expected.kind).pk == expected.pk
+        assert queues.waiting_item(application.pk, kind="no such kind") is None
+        seen.append(item.task_name)
+        queues.complete(staff, item, "approve")
+    assert len(set(seen)) == 3, "each step's task, one after the other"
+    assert queues.waiting_item(application.pk) is None  # approved: nothing waits

@@ -34,7 +34,6 @@ from django.utils.translation import gettext as _
 
 from joinedup.delivery import queues
 from joinedup.delivery.applications import SubmissionError, submit_application
-from joinedup.delivery.models import WorkItem
 from joinedup.federation.models import Jurisdiction
 from joinedup.identity.acting import ActingContext, agency_of
 from joinedup.identity.policy import PERSON_FACING
@@ -264,15 +263,7 @@ def _step(
             return apply_step(referral, status, note, outcome, by_id)
         # Carried by the engine: the receiver completes the task waiting in its queue, and
         # the process records the step (care_referral_step) in this transaction.
-        item = (
-            WorkItem.objects.select_related("agency", "application")
-            .filter(
-                application_id=referral.application_id,
-                kind="referral",
-                status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED],
-            )
-            .first()
-        )
+        item = queues.waiting_item(referral.application_id, kind="referral")
         if item is None:
             raise ValidationError({"status": _("This referral is not waiting for a step.")})
         try:

@@ -8,6 +8,7 @@ change, the outbox events) are recorded together or not at all.
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -286,6 +287,35 @@ def escalate(context: ActingContext, item: WorkItem) -> WorkItem:
         item.save(update_fields=["role", "status", "assignee", "claimed_at"])
         engine.announce_item(item, "escalated", {"by": context.user_id, "from_role": previous})
     return item
+
+
+def _waiting(a: prepared.Stand, *, kind: bool = False) -> QuerySet:
+    found = WorkItem.objects.select_related("agency").filter(
+        application_id=a.identifier("application"),
+        status__in=[WorkItem.Status.OPEN, WorkItem.Status.CLAIMED],
+    )
+    if kind:
+        found = found.filter(kind=a.text("kind"))
+    return found.order_by("created_at", "pk")[:1]
+
+
+#: `waiting_item`'s statements, compiled once per database (`joinedup.prepared`).
+_WAITING = prepared.Instances("delivery.waiting_item", _waiting)
+_WAITING_OF_KIND = prepared.Instances(
+    "delivery.waiting_item_of_kind", lambda a: _waiting(a, kind=True)
+)
+
+
+def waiting_item(application_id: uuid.UUID, kind: str | None = None) -> WorkItem | None:
+    """The first task still waiting on the application (open or claimed), with its agency;
+    of this kind when one is named. What a step decided elsewhere completes (a referral's
+    step taken on the care page, say), and what the delivery benchmark completes, standing
+    for the staff member's client."""
+    if kind is None:
+        found = _WAITING.all(application=application_id)
+    else:
+        found = _WAITING_OF_KIND.all(application=application_id, kind=kind)
+    return found[0] if found else None
 
 
 #: The lock of a step, compiled once per database (`joinedup.prepared`): building this
