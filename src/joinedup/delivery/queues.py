@@ -308,9 +308,9 @@ _WAITING_OF_KIND = prepared.Instances(
 
 def waiting_item(application_id: uuid.UUID, kind: str | None = None) -> WorkItem | None:
     """The first task still waiting on the application (open or claimed), with its agency;
-    of this kind when one is named. What a step decided elsewhere completes (a referral's
-    step taken on the care page, say), and what the delivery benchmark completes, standing
-    for the staff member's client."""
+    of this kind when one is named: what a step decided elsewhere completes (a referral's
+    step taken on the care page, say), or a client that knows the application, not the
+    task (`bench/delivery.py` stands for one)."""
     if kind is None:
         found = _WAITING.all(application=application_id)
     else:
