@@ -185,14 +185,6 @@ _PAYMENTS = prepared.Instances(
 )
 
 
-def _related(application: Application, name: str, statement: prepared.Instances) -> list:
-    """The application's rows of a relation: the ones prefetched with it, else read."""
-    prefetched = getattr(application, "_prefetched_objects_cache", {})
-    if name in prefetched:
-        return list(prefetched[name])
-    return statement.all(application=application.pk)
-
-
 def application_out(application: Application) -> ApplicationOut:
     # Only an application waiting for its applicant has an open task of theirs.
     waiting = (
@@ -216,7 +208,7 @@ def application_out(application: Application) -> ApplicationOut:
         clock=clock_out(application),
         timeline=[
             StatusChangeOut(at=c.at, status=c.to_status, label=c.to_label, reason=c.reason)
-            for c in _related(application, "timeline", _TIMELINE)
+            for c in _TIMELINE.all(application=application.pk)
         ],
         waiting_for_you=(waiting.message or waiting.title) if waiting else None,
         documents=[
@@ -227,7 +219,7 @@ def application_out(application: Application) -> ApplicationOut:
                 verify_url=documents.verify_url(d),
                 revoked=d.revoked_at is not None,
             )
-            for d in _related(application, "documents", _DOCUMENTS)
+            for d in _DOCUMENTS.all(application=application.pk)
         ],
         payments=[
             PaymentOut(
@@ -237,7 +229,7 @@ def application_out(application: Application) -> ApplicationOut:
                 status=p.status,
                 checkout_url=p.checkout_url,
             )
-            for p in _related(application, "payments", _PAYMENTS)
+            for p in _PAYMENTS.all(application=application.pk)
         ],
     )
 
